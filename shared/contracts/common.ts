@@ -1,0 +1,43 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { IMAGE_TYPES, LATERALITIES, VIEWS } from '../coded/values';
+import { LIMITS } from '../limits';
+
+/** A v4 UUID, lower-case: image ids, correlation ids. */
+export const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$', maxLength: 36 });
+
+/** An ISO-8601 date-time with offset. */
+export const DateTime = Type.String({ format: 'date-time', maxLength: 40 });
+
+export const LateralityKeySchema = Type.Union(LATERALITIES.map((l) => Type.Literal(l.key)));
+export const ViewKeySchema = Type.Union(VIEWS.map((v) => Type.Literal(v.key)));
+export const ImageTypeKeySchema = Type.Union(IMAGE_TYPES.map((t) => Type.Literal(t.key)));
+
+/** Clinical metadata a GP or nurse attaches to one image. All optional at capture; the UI enforces what a practice requires. */
+export const ImageMetadata = Type.Object(
+  {
+    /** SNOMED CT body structure code from shared/coded (BODY_SITES). */
+    bodySiteCode: Type.Optional(Type.String({ pattern: '^[0-9]{6,18}$' })),
+    laterality: Type.Optional(LateralityKeySchema),
+    view: Type.Optional(ViewKeySchema),
+    imageType: Type.Optional(ImageTypeKeySchema),
+    caption: Type.Optional(Type.String({ maxLength: LIMITS.maxCaptionChars })),
+  },
+  { additionalProperties: false },
+);
+export type ImageMetadata = Static<typeof ImageMetadata>;
+
+/** What the banner shows, and what every image is bound to. */
+export const PatientSummary = Type.Object(
+  {
+    /** FHIR Patient.id in ALEX. */
+    id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9\\-.]{1,64}$' }),
+    nhi: Type.String({ pattern: '^[A-Z]{3}[0-9]{2}[0-9A-Z]{2}$' }),
+    familyName: Type.String({ maxLength: 100 }),
+    givenName: Type.String({ maxLength: 100 }),
+    /** YYYY-MM-DD */
+    birthDate: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }),
+    sex: Type.Union([Type.Literal('male'), Type.Literal('female'), Type.Literal('other'), Type.Literal('unknown')]),
+  },
+  { additionalProperties: false },
+);
+export type PatientSummary = Static<typeof PatientSummary>;

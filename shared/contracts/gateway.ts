@@ -1,0 +1,188 @@
+/**
+ * The wire contract between the companion (practice PC) and the cloud gateway.
+ * One schema validates on both ends and gives the TypeScript types.
+ *
+ * Transport: HTTPS JSON. Every call except enrolment and health carries
+ *   Authorization: Device <deviceId>.<deviceSecret>
+ *   X-Correlation-Id: <uuid>            (optional; the gateway mints one if absent and echoes it)
+ * Commits also carry
+ *   Idempotency-Key: <imageId>
+ * Errors always come back as { error: ErrorBody } (shared/errors) with the code's HTTP status.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { DateTime, ImageMetadata, PatientSummary, Uuid } from './common';
+
+export const GATEWAY_API_PREFIX = '/v1';
+
+export const GATEWAY_ROUTES = {
+  enrol: '/v1/devices/enrol',
+  me: '/v1/devices/me',
+  launchVerify: '/v1/launch/verify',
+  commit: '/v1/commits',
+  /** `:imageId` */
+  commitVerify: '/v1/commits/:imageId/verify',
+  healthz: '/healthz',
+  readyz: '/readyz',
+} as const;
+
+export const HEADERS = {
+  authorization: 'authorization',
+  correlationId: 'x-correlation-id',
+  idempotencyKey: 'idempotency-key',
+} as const;
+
+/** `Device <deviceId>.<secret>` — deviceId is `dev_` + 22 url-safe chars, secret 43 url-safe chars (256 bits). */
+export const DEVICE_AUTH_SCHEME = 'Device';
+export const DeviceId = Type.String({ pattern: '^dev_[A-Za-z0-9_-]{22}$' });
+
+// --- enrolment -------------------------------------------------------------------------------------
+
+export const EnrolRequest = Type.Object(
+  {
+    /** One-time code issued by the operator CLI, e.g. `K7QD-9XWP-M3TA`. */
+    enrolmentCode: Type.String({ minLength: 4, maxLength: 64 }),
+    /** Shown in the operator's device list, e.g. "Consult room 3". */
+    deviceName: Type.String({ minLength: 1, maxLength: 100 }),
+    platform: Type.Optional(Type.String({ maxLength: 50 })),
+    appVersion: Type.Optional(Type.String({ maxLength: 50 })),
+  },
+  { additionalProperties: false },
+);
+export type EnrolRequest = Static<typeof EnrolRequest>;
+
+export const EnrolResponse = Type.Object({
+  deviceId: DeviceId,
+  /** Shown once; the gateway keeps only a hash. Store in the OS credential store. */
+  deviceSecret: Type.String({ minLength: 32, maxLength: 128 }),
+  facilityId: Type.String(),
+  practiceName: Type.String(),
+});
+export type EnrolResponse = Static<typeof EnrolResponse>;
+
+export const DeviceInfo = Type.Object({
+  deviceId: DeviceId,
+  deviceName: Type.String(),
+  facilityId: Type.String(),
+  practiceName: Type.String(),
+});
+export type DeviceInfo = Static<typeof DeviceInfo>;
+
+// --- launch ----------------------------------------------------------------------------------------
+
+/** The opaque pair from Evolution's launch URL, forwarded verbatim. */
+export const LaunchVerifyRequest = Type.Object(
+  {
+    context: Type.String({ minLength: 1, maxLength: 4096 }),
+    signature: Type.String({ minLength: 1, maxLength: 4096 }),
+  },
+  { additionalProperties: false },
+);
+export type LaunchVerifyRequest = Static<typeof LaunchVerifyRequest>;
+
+export const LaunchGrant = Type.Object({
+  /** Opaque grant id, scoped to this device + facility + patient. Sent with every commit. */
+  grantId: Type.String({ minLength: 16, maxLength: 128 }),
+  facilityId: Type.String(),
+  patient: PatientSummary,
+  /** Practitioner id of the GP at the Evolution screen, when known. */
+  providerId: Type.Optional(Type.String()),
+  issuedAt: DateTime,
+  expiresAt: DateTime,
+});
+export type LaunchGrant = Static<typeof LaunchGrant>;
+
+// --- commit ----------------------------------------------------------------------------------------
+
+export const CommitTarget = Type.Union([Type.Literal('media'), Type.Literal('documentReference')]);
+export type CommitTarget = Static<typeof CommitTarget>;
+
+export const MediaPayload = Type.Object(
+  {
+    contentType: Type.Union([Type.Literal('image/jpeg'), Type.Literal('image/png')]),
+    /** base64 of the processed image (< 1 MB decoded). */
+    data: Type.String({ minLength: 4, maxLength: 1_500_000 }),
+    width: Type.Optional(Type.Integer({ minimum: 1 })),
+    height: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type MediaPayload = Static<typeof MediaPayload>;
+
+export const DocumentPayload = Type.Object(
+  {
+    contentType: Type.Union([Type.Literal('image/tiff'), Type.Literal('application/pdf')]),
+    data: Type.String({ minLength: 4, maxLength: 1_500_000 }),
+  },
+  { additionalProperties: false },
+);
+export type DocumentPayload = Static<typeof DocumentPayload>;
+
+/**
+ * One image, committed to one patient, as Media and/or Inbox Scan DocumentReference.
+ * `imageId` is the Idempotency-Key and the FHIR identifier value of every resource made from it.
+ */
+export const CommitRequest = Type.Object(
+  {
+    imageId: Uuid,
+    grantId: Type.String({ minLength: 16, maxLength: 128 }),
+    /** The patient the image was captured for; must equal the grant's patient. */
+    patientId: Type.String({ minLength: 1, maxLength: 64 }),
+    capturedAt: DateTime,
+    metadata: ImageMetadata,
+    media: Type.Optional(MediaPayload),
+    document: Type.Optional(DocumentPayload),
+    /** Who captured it on the PC side (free text, e.g. "Phone upload, Room 3"). */
+    source: Type.Optional(Type.String({ maxLength: 100 })),
+  },
+  { additionalProperties: false },
+);
+export type CommitRequest = Static<typeof CommitRequest>;
+
+export const CommittedResource = Type.Object({
+  resourceType: Type.Union([Type.Literal('Media'), Type.Literal('DocumentReference')]),
+  id: Type.String(),
+  /** Absolute or relative location ALEX returned. */
+  location: Type.Optional(Type.String()),
+});
+export type CommittedResource = Static<typeof CommittedResource>;
+
+export const CommitResponse = Type.Object({
+  imageId: Uuid,
+  media: Type.Optional(CommittedResource),
+  documentReference: Type.Optional(CommittedResource),
+  committedAt: DateTime,
+  correlationId: Type.String(),
+  /** True when this answer is the stored outcome of an earlier identical request. */
+  replayed: Type.Boolean(),
+});
+export type CommitResponse = Static<typeof CommitResponse>;
+
+export const VerifyResponse = Type.Object({
+  imageId: Uuid,
+  media: Type.Optional(Type.Object({ id: Type.String(), present: Type.Boolean() })),
+  documentReference: Type.Optional(Type.Object({ id: Type.String(), present: Type.Boolean() })),
+  checkedAt: DateTime,
+});
+export type VerifyResponse = Static<typeof VerifyResponse>;
+
+// --- health ----------------------------------------------------------------------------------------
+
+export const HealthResponse = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('unavailable')]),
+  version: Type.String(),
+  checks: Type.Optional(Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), detail: Type.Optional(Type.String()) }))),
+});
+export type HealthResponse = Static<typeof HealthResponse>;
+
+export const ErrorResponse = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    action: Type.String(),
+    retryable: Type.Boolean(),
+    correlationId: Type.Optional(Type.String()),
+    retryAfterSeconds: Type.Optional(Type.Number()),
+    detail: Type.Optional(Type.String()),
+  }),
+});
+export type ErrorResponse = Static<typeof ErrorResponse>;
