@@ -1,0 +1,50 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { MemorySecretStore } from './index';
+
+describe('MemorySecretStore', () => {
+  it('stores, overwrites and deletes a secret', async () => {
+    const s = new MemorySecretStore();
+    expect(await s.get('a')).toBeNull();
+    await s.set('a', 'one');
+    await s.set('a', 'two');
+    expect(await s.get('a')).toBe('two');
+    expect(await s.delete('a')).toBe(true);
+    expect(await s.delete('a')).toBe(false);
+    expect(await s.get('a')).toBeNull();
+  });
+
+  it('refuses an empty account name', async () => {
+    const s = new MemorySecretStore();
+    await expect(s.set('', 'x')).rejects.toThrow(/account name/);
+  });
+});
+
+function hasDbusRunSession(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v dbus-run-session && command -v gnome-keyring-daemon'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const dbus = hasDbusRunSession();
+if (!dbus) console.warn('SKIPPED real keytar test: dbus-run-session or gnome-keyring-daemon is not installed (apt-get install dbus gnome-keyring).');
+
+describe.skipIf(!dbus)('KeytarSecretStore against the real OS credential store (gnome-keyring over D-Bus)', () => {
+  it('stores, overwrites, reads back and deletes a secret', () => {
+    const probe = fileURLToPath(new URL('./keytar-probe.ts', import.meta.url));
+    const service = `ClinicPro Images test ${randomUUID()}`;
+    const r = spawnSync(
+      'dbus-run-session',
+      ['--', 'sh', '-c', 'echo -n pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec npx tsx "$0" "$1"', probe, service],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    expect(JSON.parse(line)).toEqual({ before: null, afterSet: 'second value ✓', deleted: true, afterDelete: null, deletedAgain: false });
+  });
+});
