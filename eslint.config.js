@@ -20,6 +20,11 @@ export const zones = [
   },
 ];
 
+/** Resolve extensionless TypeScript imports so the zones see where an import really points. */
+export const importSettings = {
+  'import-x/resolver': { node: { extensions: ['.ts', '.tsx', '.js', '.mjs'] } },
+};
+
 export default tseslint.config(
   {
     ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'test-results/**', 'playwright-report/**', '**/*.js', '**/*.mjs', '**/*.cjs'],
@@ -28,6 +33,7 @@ export default tseslint.config(
   {
     files: ['**/*.ts', '**/*.tsx'],
     plugins: { 'import-x': importX },
+    settings: importSettings,
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
