@@ -1,0 +1,40 @@
+/** Shared helpers for benchmark tables: percentiles, peak memory sampling, table printing. */
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx] ?? Number.NaN;
+}
+
+export function summarise(samplesMs: readonly number[]): { median: number; p95: number; p99: number; min: number; max: number } {
+  const s = [...samplesMs].sort((a, b) => a - b);
+  return { median: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), min: s[0] ?? Number.NaN, max: s[s.length - 1] ?? Number.NaN };
+}
+
+/** Samples process RSS every `everyMs` until stopped; returns the peak in MB. */
+export function trackPeakRss(everyMs = 10): { stop(): number } {
+  let peak = process.memoryUsage.rss();
+  const t = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, everyMs);
+  t.unref();
+  return {
+    stop() {
+      clearInterval(t);
+      peak = Math.max(peak, process.memoryUsage.rss());
+      return peak / (1024 * 1024);
+    },
+  };
+}
+
+export function printTable(title: string, rows: ReadonlyArray<Record<string, string | number>>): void {
+  console.log(`\n${title}`);
+  if (rows.length === 0) return;
+  const cols = Object.keys(rows[0] ?? {});
+  const fmt = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : v);
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => fmt(r[c] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  console.log(line(cols));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const r of rows) console.log(line(cols.map((c) => fmt(r[c] ?? ''))));
+}

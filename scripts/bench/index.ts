@@ -1,0 +1,27 @@
+/**
+ * `npm run bench`: every benchmark, one after another, each printing its own table
+ * (median, p95, peak memory, and a ratio against a baseline run in the same process where one is named).
+ * Benchmarks never fail on a time; their numbers go in the issue notes.
+ * Run one alone: `npm run bench -- gateway` (names: the files in this folder).
+ */
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const only = process.argv.slice(2);
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'index.ts' && !f.startsWith('_'))
+  .sort();
+
+for (const file of files) {
+  const name = file.replace(/\.ts$/, '');
+  if (only.length > 0 && !only.includes(name)) continue;
+  const mod = (await import(`./${file}`)) as Record<string, unknown>;
+  const run = Object.entries(mod).find(([k, v]) => /^run.*Bench$/.test(k) && typeof v === 'function')?.[1] as (() => Promise<void>) | undefined;
+  if (!run) {
+    console.log(`bench: ${file} exports no run…Bench function; skipped`);
+    continue;
+  }
+  console.log(`\n=== ${name} ===`);
+  await run();
+}
