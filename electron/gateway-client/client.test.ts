@@ -1,0 +1,187 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import pino from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AppError } from '../../shared/errors';
+import type { CommitRequest } from '../../shared/contracts/gateway';
+import { createGatewayClient, type DeviceCredentials } from './client';
+
+// A real Fastify server on loopback whose answer each test scripts.
+type Handler = (req: FastifyRequest, reply: FastifyReply) => unknown;
+let app: FastifyInstance;
+let baseUrl: string;
+let handler: Handler;
+let seen: { method: string; url: string; headers: Record<string, unknown>; body: unknown }[] = [];
+
+const IMAGE_ID = '3f2b8c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e';
+const CREDS: DeviceCredentials = { deviceId: 'dev_abcdefghijklmnopqrstuv', deviceSecret: 'S'.repeat(43) };
+const logger = pino({ level: 'silent' });
+
+function commitReq(over: Partial<CommitRequest> = {}): CommitRequest {
+  return {
+    imageId: IMAGE_ID,
+    grantId: 'grant-0123456789abcdef',
+    patientId: 'pat-1',
+    capturedAt: '2026-11-23T09:00:00+13:00',
+    metadata: { laterality: 'left' },
+    media: { contentType: 'image/jpeg', data: Buffer.from('\xff\xd8\xffjpeg').toString('base64') },
+    ...over,
+  };
+}
+
+function client(credentials: () => Promise<DeviceCredentials | null> = async () => CREDS, timeoutMs = 5000, url = baseUrl) {
+  return createGatewayClient({ baseUrl: url, credentials, timeoutMs, logger, newCorrelationId: () => 'corr-fixed' });
+}
+
+async function rejection(p: Promise<unknown>): Promise<AppError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(AppError);
+  return e as AppError;
+}
+
+beforeAll(async () => {
+  app = Fastify();
+  app.all('/*', async (req, reply) => {
+    seen.push({ method: req.method, url: req.url, headers: req.headers, body: req.body });
+    return handler(req, reply);
+  });
+  baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+});
+afterAll(async () => {
+  await app.close();
+});
+beforeEach(() => {
+  seen = [];
+  handler = () => ({});
+});
+
+describe('gateway client: happy paths and headers', () => {
+  it('commit sends device auth, Idempotency-Key = imageId and the correlation id, and returns the typed answer', async () => {
+    handler = () => ({ imageId: IMAGE_ID, media: { resourceType: 'Media', id: 'm1' }, committedAt: '2026-11-23T09:00:01Z', correlationId: 'c-1', replayed: false });
+    const res = await client().commit(commitReq(), { correlationId: 'c-1' });
+    expect(res.media?.id).toBe('m1');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.method).toBe('POST');
+    expect(seen[0]?.url).toBe('/v1/commits');
+    expect(seen[0]?.headers['authorization']).toBe(`Device ${CREDS.deviceId}.${CREDS.deviceSecret}`);
+    expect(seen[0]?.headers['idempotency-key']).toBe(IMAGE_ID);
+    expect(seen[0]?.headers['x-correlation-id']).toBe('c-1');
+    expect((seen[0]?.body as CommitRequest).patientId).toBe('pat-1');
+  });
+
+  it('enrol sends no credential and stores nothing', async () => {
+    let asked = 0;
+    handler = () => ({ deviceId: CREDS.deviceId, deviceSecret: CREDS.deviceSecret, facilityId: 'F2N060-E', practiceName: 'Test Practice' });
+    const res = await client(async () => {
+      asked += 1;
+      return null;
+    }).enrol({ enrolmentCode: 'K7QD-9XWP-M3TA', deviceName: 'Room 3' });
+    expect(res.deviceId).toBe(CREDS.deviceId);
+    expect(asked).toBe(0);
+    expect(seen[0]?.headers['authorization']).toBeUndefined();
+  });
+
+  it('me, verifyLaunch and verifyCommit hit their routes', async () => {
+    const c = client();
+    handler = () => ({ deviceId: CREDS.deviceId, deviceName: 'Room 3', facilityId: 'F2N060-E', practiceName: 'P' });
+    expect((await c.me()).deviceName).toBe('Room 3');
+    handler = () => ({
+      grantId: 'grant-0123456789abcdef',
+      facilityId: 'F2N060-E',
+      patient: { id: 'pat-1', nhi: 'ZZZ0016', familyName: 'Test', givenName: 'Pat', birthDate: '1980-01-01', sex: 'female' },
+      issuedAt: '2026-11-23T09:00:00Z',
+      expiresAt: '2026-11-23T21:00:00Z',
+    });
+    expect((await c.verifyLaunch({ context: 'ctx+/=', signature: 'sig' })).patient.nhi).toBe('ZZZ0016');
+    expect(seen[1]?.body).toEqual({ context: 'ctx+/=', signature: 'sig' });
+    handler = () => ({ imageId: IMAGE_ID, media: { id: 'm1', present: true }, checkedAt: '2026-11-23T09:00:00Z' });
+    expect((await c.verifyCommit(IMAGE_ID)).media?.present).toBe(true);
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['GET /v1/devices/me', 'POST /v1/launch/verify', `GET /v1/commits/${IMAGE_ID}/verify`]);
+  });
+});
+
+describe('gateway client: errors become coded AppErrors', () => {
+  it("the gateway's error body keeps its code, message and correlation id", async () => {
+    handler = (_req, reply) =>
+      reply.code(401).send({ error: { code: 'ERR_LAUNCH_GRANT_EXPIRED', message: 'The patient session has expired. Please launch again from Evolution.', action: 'relaunch', retryable: false, correlationId: 'c-9' } });
+    const e = await rejection(client().commit(commitReq(), { correlationId: 'c-1' }));
+    expect(e.code).toBe('ERR_LAUNCH_GRANT_EXPIRED');
+    expect(e.retryable).toBe(false);
+    expect(e.correlationId).toBe('c-9');
+  });
+
+  it('a retryable gateway error keeps Retry-After from the header', async () => {
+    handler = (_req, reply) => reply.code(503).header('retry-after', '7').send({ error: { code: 'ERR_ALEX_UNAVAILABLE', message: 'x', action: 'wait', retryable: true } });
+    const e = await rejection(client().commit(commitReq(), { correlationId: 'c-1' }));
+    expect(e.code).toBe('ERR_ALEX_UNAVAILABLE');
+    expect(e.retryAfterSeconds).toBe(7);
+    expect(e.correlationId).toBe('c-1');
+  });
+
+  it('a 502 from a proxy with an HTML body → ERR_GATEWAY_UNREACHABLE, retryable', async () => {
+    handler = (_req, reply) => reply.code(502).type('text/html').send('<html>Bad gateway</html>');
+    const e = await rejection(client().me());
+    expect(e.code).toBe('ERR_GATEWAY_UNREACHABLE');
+    expect(e.retryable).toBe(true);
+  });
+
+  it('a 429 without a body → ERR_RATE_LIMITED with Retry-After', async () => {
+    handler = (_req, reply) => reply.code(429).header('retry-after', '30').send('');
+    const e = await rejection(client().me());
+    expect(e.code).toBe('ERR_RATE_LIMITED');
+    expect(e.retryAfterSeconds).toBe(30);
+  });
+
+  it('a 404 without an error body → ERR_REQUEST_INVALID (final)', async () => {
+    handler = (_req, reply) => reply.code(404).send('nope');
+    const e = await rejection(client().me());
+    expect(e.code).toBe('ERR_REQUEST_INVALID');
+    expect(e.retryable).toBe(false);
+  });
+
+  it('connection refused → ERR_GATEWAY_UNREACHABLE', async () => {
+    const srv: Server = createServer();
+    srv.listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    const port = (srv.address() as { port: number }).port;
+    srv.close();
+    await once(srv, 'close');
+    const e = await rejection(client(undefined, 5000, `http://127.0.0.1:${port}`).me());
+    expect(e.code).toBe('ERR_GATEWAY_UNREACHABLE');
+    expect(e.retryable).toBe(true);
+  });
+
+  it('a gateway that never answers → ERR_GATEWAY_UNREACHABLE after the timeout', async () => {
+    handler = () => new Promise(() => undefined);
+    const e = await rejection(client(undefined, 150).me());
+    expect(e.code).toBe('ERR_GATEWAY_UNREACHABLE');
+    expect(e.detail).toMatch(/ECONNABORTED|ETIMEDOUT/);
+  });
+
+  it('a 200 that does not match the contract → ERR_INTERNAL and is not believed', async () => {
+    handler = () => ({ imageId: IMAGE_ID, committedAt: 'yesterday', correlationId: 'c', replayed: false });
+    const e = await rejection(client().commit(commitReq(), { correlationId: 'c-1' }));
+    expect(e.code).toBe('ERR_INTERNAL');
+    handler = () => ({ imageId: '00000000-0000-4000-8000-000000000000', committedAt: '2026-11-23T09:00:01Z', correlationId: 'c', replayed: false });
+    expect((await rejection(client().commit(commitReq(), { correlationId: 'c-1' }))).detail).toMatch(/different image/);
+  });
+
+  it('no credential → ERR_NOT_ENROLLED and nothing is sent', async () => {
+    const e = await rejection(client(async () => null).commit(commitReq(), { correlationId: 'c-1' }));
+    expect(e.code).toBe('ERR_NOT_ENROLLED');
+    expect(seen).toHaveLength(0);
+  });
+
+  it('an invalid request (bad image id, extra field) → ERR_REQUEST_INVALID and nothing is sent', async () => {
+    const c = client();
+    expect((await rejection(c.commit(commitReq({ imageId: 'not-a-uuid' }), { correlationId: 'c' }))).code).toBe('ERR_REQUEST_INVALID');
+    expect((await rejection(c.commit({ ...commitReq(), extra: 1 } as CommitRequest, { correlationId: 'c' }))).code).toBe('ERR_REQUEST_INVALID');
+    expect((await rejection(c.verifyCommit('../../admin'))).code).toBe('ERR_REQUEST_INVALID');
+    expect((await rejection(c.enrol({ enrolmentCode: '', deviceName: 'x' }))).code).toBe('ERR_REQUEST_INVALID');
+    expect(seen).toHaveLength(0);
+  });
+});

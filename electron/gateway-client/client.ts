@@ -1,0 +1,197 @@
+/**
+ * The companion's HTTP client for the cloud gateway, typed by shared/contracts/gateway.ts.
+ * Requests are validated before they leave, responses before they are believed.
+ * Every failure is an AppError:
+ *   - the gateway's `{ error: ErrorBody }`                   → AppError.fromBody (its code, message, retryability)
+ *   - network error, timeout, 5xx/408 without an error body   → ERR_GATEWAY_UNREACHABLE (retryable)
+ *   - 429 without an error body                               → ERR_RATE_LIMITED (retryable, Retry-After kept)
+ *   - other 4xx without an error body                         → ERR_REQUEST_INVALID
+ *   - a 2xx answer that does not match the contract           → ERR_INTERNAL (retryable: commits are idempotent)
+ *   - no device credential                                    → ERR_NOT_ENROLLED (nothing is sent)
+ * Logs carry route, status, duration and correlation id only: never bodies, grants or credentials.
+ */
+import { randomUUID } from 'node:crypto';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { TSchema, Static } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+import { AppError } from '../../shared/errors';
+import { LIMITS } from '../../shared/limits';
+import {
+  CommitRequest,
+  CommitResponse,
+  DEVICE_AUTH_SCHEME,
+  DeviceInfo,
+  EnrolRequest,
+  EnrolResponse,
+  GATEWAY_ROUTES,
+  HEADERS,
+  LaunchGrant,
+  LaunchVerifyRequest,
+  VerifyResponse,
+} from '../../shared/contracts/gateway';
+import { Uuid } from '../../shared/contracts/common';
+import { compile, type Checker } from './validate';
+
+export interface DeviceCredentials {
+  deviceId: string;
+  deviceSecret: string;
+}
+
+export interface GatewayClientOptions {
+  /** e.g. `https://gateway.clinicpro.co.nz` (no trailing path). */
+  baseUrl: string;
+  /** The enrolled device's credential, read from the SecretStore; null when not enrolled. */
+  credentials: () => Promise<DeviceCredentials | null>;
+  /** Per-request timeout. Default 30 s. */
+  timeoutMs?: number;
+  logger: Logger;
+  /** Correlation ids for calls that are not given one. Default crypto.randomUUID. */
+  newCorrelationId?: () => string;
+}
+
+export interface CallOptions {
+  correlationId?: string;
+  signal?: AbortSignal;
+}
+
+export interface GatewayClient {
+  /** Exchange a one-time enrolment code for a device credential. Stores nothing: the caller keeps the secret. */
+  enrol(req: EnrolRequest, opts?: CallOptions): Promise<EnrolResponse>;
+  me(opts?: CallOptions): Promise<DeviceInfo>;
+  verifyLaunch(req: LaunchVerifyRequest, opts?: CallOptions): Promise<LaunchGrant>;
+  /** POST one image. Idempotency-Key = req.imageId, so a resend after a crash or timeout is safe. */
+  commit(req: CommitRequest, opts: CallOptions & { correlationId: string }): Promise<CommitResponse>;
+  verifyCommit(imageId: string, opts?: CallOptions): Promise<VerifyResponse>;
+}
+
+/** The part of the client the outbox needs (so tests and other transports can stand in). */
+export type CommitClient = Pick<GatewayClient, 'commit'>;
+
+const checks = {
+  enrolReq: compile(EnrolRequest),
+  enrolRes: compile(EnrolResponse),
+  me: compile(DeviceInfo),
+  launchReq: compile(LaunchVerifyRequest),
+  grant: compile(LaunchGrant),
+  commitReq: compile(CommitRequest),
+  commitRes: compile(CommitResponse),
+  verifyRes: compile(VerifyResponse),
+  uuid: compile(Uuid),
+};
+
+function retryAfterSeconds(res: AxiosResponse): number | undefined {
+  const h: unknown = res.headers['retry-after'];
+  if (typeof h !== 'string') return undefined;
+  const n = Number(h);
+  if (Number.isFinite(n) && n >= 0) return n;
+  const t = Date.parse(h);
+  return Number.isNaN(t) ? undefined : Math.max(0, Math.ceil((t - Date.now()) / 1000));
+}
+
+function errorFromResponse(res: AxiosResponse, correlationId: string): AppError {
+  const body: unknown = res.data;
+  if (typeof body === 'object' && body !== null && 'error' in body) {
+    const err = AppError.fromBody((body as { error: unknown }).error);
+    if (err.correlationId === undefined || err.retryAfterSeconds === undefined) {
+      return new AppError(err.code, {
+        message: err.message,
+        detail: err.detail,
+        correlationId: err.correlationId ?? correlationId,
+        retryAfterSeconds: err.retryAfterSeconds ?? retryAfterSeconds(res),
+      });
+    }
+    return err;
+  }
+  const detail = `gateway answered HTTP ${res.status}`;
+  if (res.status === 429) return new AppError('ERR_RATE_LIMITED', { detail, correlationId, retryAfterSeconds: retryAfterSeconds(res) });
+  if (res.status >= 500 || res.status === 408) return new AppError('ERR_GATEWAY_UNREACHABLE', { detail, correlationId, retryAfterSeconds: retryAfterSeconds(res) });
+  return new AppError('ERR_REQUEST_INVALID', { detail, correlationId });
+}
+
+export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
+  const { logger } = options;
+  const newCorrelationId = options.newCorrelationId ?? randomUUID;
+  const http: AxiosInstance = axios.create({
+    baseURL: options.baseUrl.replace(/\/+$/, ''),
+    timeout: options.timeoutMs ?? 30_000,
+    validateStatus: () => true,
+    maxRedirects: 0,
+    maxBodyLength: LIMITS.gatewayMaxBodyBytes,
+    maxContentLength: 4 * 1024 * 1024,
+    responseType: 'json',
+    headers: { accept: 'application/json' },
+  });
+
+  async function authHeader(): Promise<string> {
+    const creds = await options.credentials();
+    if (!creds) throw new AppError('ERR_NOT_ENROLLED');
+    return `${DEVICE_AUTH_SCHEME} ${creds.deviceId}.${creds.deviceSecret}`;
+  }
+
+  async function call<S extends TSchema>(
+    route: string,
+    method: 'GET' | 'POST',
+    body: unknown,
+    resCheck: Checker<S>,
+    opts: { correlationId?: string; signal?: AbortSignal; auth: boolean; idempotencyKey?: string; logRoute: string },
+  ): Promise<Static<S>> {
+    const correlationId = opts.correlationId ?? newCorrelationId();
+    const headers: Record<string, string> = { [HEADERS.correlationId]: correlationId };
+    if (opts.auth) headers[HEADERS.authorization] = await authHeader();
+    if (opts.idempotencyKey !== undefined) headers[HEADERS.idempotencyKey] = opts.idempotencyKey;
+    const started = Date.now();
+    let res: AxiosResponse;
+    try {
+      res = await http.request({ url: route, method, data: body, headers, signal: opts.signal });
+    } catch (err) {
+      const code = axios.isAxiosError(err) ? (err.code ?? 'network') : 'network';
+      logger.warn({ route: opts.logRoute, correlationId, code, ms: Date.now() - started }, 'gateway unreachable');
+      throw new AppError('ERR_GATEWAY_UNREACHABLE', { detail: `network: ${code}`, correlationId, cause: err });
+    }
+    logger.debug({ route: opts.logRoute, correlationId, status: res.status, ms: Date.now() - started }, 'gateway call');
+    if (res.status < 200 || res.status >= 300) throw errorFromResponse(res, correlationId);
+    if (!resCheck.check(res.data)) {
+      logger.error({ route: opts.logRoute, correlationId, status: res.status, problem: resCheck.firstError(res.data) }, 'gateway answer does not match the contract');
+      throw new AppError('ERR_INTERNAL', { detail: 'unexpected answer from the gateway', correlationId });
+    }
+    return res.data;
+  }
+
+  function checkRequest<S extends TSchema>(checker: Checker<S>, value: unknown): void {
+    if (!checker.check(value)) {
+      throw new AppError('ERR_REQUEST_INVALID', { detail: checker.firstError(value) });
+    }
+  }
+
+  return {
+    async enrol(req, opts = {}) {
+      checkRequest(checks.enrolReq, req);
+      return call(GATEWAY_ROUTES.enrol, 'POST', req, checks.enrolRes, { ...opts, auth: false, logRoute: 'enrol' });
+    },
+    async me(opts = {}) {
+      return call(GATEWAY_ROUTES.me, 'GET', undefined, checks.me, { ...opts, auth: true, logRoute: 'me' });
+    },
+    async verifyLaunch(req, opts = {}) {
+      checkRequest(checks.launchReq, req);
+      return call(GATEWAY_ROUTES.launchVerify, 'POST', req, checks.grant, { ...opts, auth: true, logRoute: 'launchVerify' });
+    },
+    async commit(req, opts) {
+      checkRequest(checks.commitReq, req);
+      const res = await call(GATEWAY_ROUTES.commit, 'POST', req, checks.commitRes, {
+        ...opts,
+        auth: true,
+        idempotencyKey: req.imageId,
+        logRoute: 'commit',
+      });
+      if (res.imageId !== req.imageId) {
+        throw new AppError('ERR_INTERNAL', { detail: 'gateway answered for a different image', correlationId: opts.correlationId });
+      }
+      return res;
+    },
+    async verifyCommit(imageId, opts = {}) {
+      checkRequest(checks.uuid, imageId);
+      const route = GATEWAY_ROUTES.commitVerify.replace(':imageId', encodeURIComponent(imageId));
+      return call(route, 'GET', undefined, checks.verifyRes, { ...opts, auth: true, logRoute: 'commitVerify' });
+    },
+  };
+}

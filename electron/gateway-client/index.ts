@@ -1,0 +1,2 @@
+export * from './client';
+export { compile, type Checker } from './validate';
