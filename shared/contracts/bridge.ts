@@ -1,0 +1,533 @@
+/**
+ * The companion API: the ONE declaration of what the UI may ask the companion core to do, and what the
+ * core pushes back. Two transports are generated from it and nothing else:
+ *   - Electron: electron/preload exposes `CompanionApi` over ipcRenderer.invoke (channel `bridgeChannel(m)`),
+ *     electron/main validates every argument with `checkBridgeRequest` before the core sees it.
+ *   - Browser host (dev/test): the same methods as JSON messages over a loopback WebSocket.
+ *
+ * Rules of the wire:
+ *   - Every method takes exactly ONE argument (an object; `{}` when there is nothing to say) and answers
+ *     with ONE value. On the wire the answer is a `BridgeEnvelope`: `{ ok: true, value }` or
+ *     `{ ok: false, error: ErrorBody }` — never a stack, never a path.
+ *   - Everything is JSON-safe (file bytes travel as base64), so both transports carry the same messages.
+ *   - Events are full `AppState` snapshots (`state`, with a rising `revision`), per-image progress and
+ *     notices. Subscriptions return an unsubscribe function.
+ *
+ * shared/ rule: imports nothing but @sinclair/typebox and shared/ files; no node:, no DOM.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { AppError, type ErrorBody } from '../errors/app-error';
+import { ALL_ERROR_CODES, type ErrorAction } from '../errors/codes';
+import { LIMITS } from '../limits';
+import { ImageMetadata, LateralityKeySchema, PatientSummary, ViewKeySchema, ImageTypeKeySchema } from './common';
+
+// --- building blocks ---------------------------------------------------------------------------------
+
+/** An image id: a v4 UUID minted at ingest. Also the FHIR identifier value and the Idempotency-Key. */
+export const ImageId = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$', maxLength: 36 });
+
+/** ISO-8601 time as text. (No `format`: the validator runs without a format registry, in browser and Node.) */
+export const IsoTime = Type.String({ minLength: 10, maxLength: 40 });
+
+const ERROR_ACTIONS: readonly ErrorAction[] = ['retry', 'wait', 'relaunch', 'fix-input', 'rescan', 'enrol', 'support'];
+
+/** The wire form of an error (shared/errors ErrorBody). */
+export const ErrorBodySchema = Type.Object({
+  code: Type.Union(ALL_ERROR_CODES.map((c) => Type.Literal(c))),
+  message: Type.String({ maxLength: 1000 }),
+  action: Type.Union(ERROR_ACTIONS.map((a) => Type.Literal(a))),
+  retryable: Type.Boolean(),
+  correlationId: Type.Optional(Type.String({ maxLength: 100 })),
+  retryAfterSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+  detail: Type.Optional(Type.String({ maxLength: 1000 })),
+});
+
+/** A fraction of the (rotated) image's width or height, 0..1. Resolution-independent: thumbnail, preview and master agree. */
+const Fraction = Type.Number({ minimum: 0, maximum: 1 });
+const Point = Type.Object({ x: Fraction, y: Fraction }, { additionalProperties: false });
+
+export const AnnotationColour = Type.Union([Type.Literal('red'), Type.Literal('yellow'), Type.Literal('white'), Type.Literal('black')]);
+
+/** Simple annotations burned into the pixels at render time. Coordinates are fractions of the rotated, uncropped image. */
+export const Annotation = Type.Union([
+  Type.Object({ kind: Type.Literal('arrow'), from: Point, to: Point, colour: AnnotationColour }, { additionalProperties: false }),
+  Type.Object(
+    {
+      kind: Type.Literal('circle'),
+      centre: Point,
+      /** Radius as a fraction of the shorter edge. */
+      radius: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+      colour: AnnotationColour,
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { kind: Type.Literal('text'), at: Point, text: Type.String({ minLength: 1, maxLength: 200 }), colour: AnnotationColour },
+    { additionalProperties: false },
+  ),
+]);
+export type Annotation = Static<typeof Annotation>;
+
+/** Non-destructive edits, applied to the master only when rendering for preview or commit. Order: rotate, then crop, then annotate. */
+export const ImageEdits = Type.Object(
+  {
+    /** Clockwise degrees, applied after EXIF orientation. */
+    rotate: Type.Union([Type.Literal(0), Type.Literal(90), Type.Literal(180), Type.Literal(270)]),
+    /** Rectangle in fractions of the rotated image. */
+    crop: Type.Optional(Type.Object({ x: Fraction, y: Fraction, width: Fraction, height: Fraction }, { additionalProperties: false })),
+    annotations: Type.Array(Annotation, { maxItems: 50 }),
+  },
+  { additionalProperties: false },
+);
+export type ImageEdits = Static<typeof ImageEdits>;
+
+/** A change to metadata: a value sets the field, `null` clears it, absent leaves it. */
+export const ImageMetadataPatch = Type.Object(
+  {
+    bodySiteCode: Type.Optional(Type.Union([Type.String({ pattern: '^[0-9]{6,18}$' }), Type.Null()])),
+    laterality: Type.Optional(Type.Union([LateralityKeySchema, Type.Null()])),
+    view: Type.Optional(Type.Union([ViewKeySchema, Type.Null()])),
+    imageType: Type.Optional(Type.Union([ImageTypeKeySchema, Type.Null()])),
+    caption: Type.Optional(Type.Union([Type.String({ maxLength: LIMITS.maxCaptionChars }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type ImageMetadataPatch = Static<typeof ImageMetadataPatch>;
+
+/** Metadata fields a practice can make required before an image is 'ready'. */
+export const MetadataField = Type.Union([
+  Type.Literal('bodySiteCode'),
+  Type.Literal('laterality'),
+  Type.Literal('view'),
+  Type.Literal('imageType'),
+  Type.Literal('caption'),
+]);
+export type MetadataField = Static<typeof MetadataField>;
+
+/** Where a commit goes: FHIR Media (JPEG ≤ 1 MB) and/or Inbox Scan DocumentReference (TIFF or PDF ≤ 1 MB). */
+export const CommitTargets = Type.Object({ media: Type.Boolean(), inboxScan: Type.Boolean() }, { additionalProperties: false });
+export type CommitTargets = Static<typeof CommitTargets>;
+
+export const InboxScanFormat = Type.Union([Type.Literal('pdf'), Type.Literal('tiff')]);
+export type InboxScanFormat = Static<typeof InboxScanFormat>;
+
+// --- view models (what the UI renders) -----------------------------------------------------------------
+
+export const EnrolmentView = Type.Object({
+  enrolled: Type.Boolean(),
+  practiceName: Type.Optional(Type.String()),
+  deviceName: Type.Optional(Type.String()),
+  gatewayUrl: Type.Optional(Type.String()),
+});
+export type EnrolmentView = Static<typeof EnrolmentView>;
+
+export const LaunchStatus = Type.Union([Type.Literal('none'), Type.Literal('verifying'), Type.Literal('ready'), Type.Literal('error')]);
+export type LaunchStatus = Static<typeof LaunchStatus>;
+
+/** The launch state. Nothing verified, nothing shown: while not 'ready', AppState.patient is the last verified patient or null. */
+export const LaunchView = Type.Object({
+  status: LaunchStatus,
+  error: Type.Optional(ErrorBodySchema),
+});
+export type LaunchView = Static<typeof LaunchView>;
+
+/** One capture session: belongs to exactly one verified patient. A new patient means a new session. */
+export const CaptureSessionView = Type.Object({
+  id: Type.String(),
+  patientId: Type.String(),
+  startedAt: IsoTime,
+});
+export type CaptureSessionView = Static<typeof CaptureSessionView>;
+
+export const ImageStatus = Type.Union([
+  Type.Literal('processing'), // being decoded / thumbnailed
+  Type.Literal('needs-info'), // required metadata missing (see missingFields)
+  Type.Literal('ready'), // can be committed
+  Type.Literal('sending'), // in the outbox, being posted
+  Type.Literal('waiting'), // in the outbox, will retry by itself (see error for why)
+  Type.Literal('committed'), // Medtech confirmed; local copies wiped
+  Type.Literal('failed'), // will not retry by itself (see error); Retry available
+]);
+export type ImageStatus = Static<typeof ImageStatus>;
+
+export const ImageSource = Type.Union([Type.Literal('desktop'), Type.Literal('phone')]);
+export type ImageSource = Static<typeof ImageSource>;
+
+export const CommittedRefs = Type.Object({
+  media: Type.Optional(Type.Object({ id: Type.String() })),
+  documentReference: Type.Optional(Type.Object({ id: Type.String() })),
+  /** Set once the gateway read the resources back from Medtech ("in Medtech ✓"). */
+  verified: Type.Optional(Type.Boolean()),
+});
+export type CommittedRefs = Static<typeof CommittedRefs>;
+
+/** One image. Every image carries its OWN patient; nothing reads "the current patient" to decide where it goes. */
+export const ImageView = Type.Object({
+  id: ImageId,
+  patientId: Type.String(),
+  /** The patient this image was captured for (for the "belongs to …" label when it is not the working patient). */
+  patient: PatientSummary,
+  /** True when this image belongs to the patient currently on screen. */
+  isWorkingPatient: Type.Boolean(),
+  source: ImageSource,
+  /** Name shown in the list (the desktop file name, or "Phone photo N"). Never used as a path. */
+  label: Type.String({ maxLength: 255 }),
+  capturedAt: IsoTime,
+  /** A `data:image/...` URL of the thumbnail (absent while processing). */
+  thumbnailUrl: Type.Optional(Type.String()),
+  width: Type.Optional(Type.Integer({ minimum: 1 })),
+  height: Type.Optional(Type.Integer({ minimum: 1 })),
+  status: ImageStatus,
+  error: Type.Optional(ErrorBodySchema),
+  metadata: ImageMetadata,
+  /** Required fields still empty (when status is 'needs-info'). */
+  missingFields: Type.Array(MetadataField),
+  edits: ImageEdits,
+  /** 0..1 while processing or sending. */
+  progress: Type.Optional(Fraction),
+  committed: Type.Optional(CommittedRefs),
+});
+export type ImageView = Static<typeof ImageView>;
+
+export const PhoneView = Type.Object({
+  active: Type.Boolean(),
+  /** The patient the phone session is bound to (the phone page shows whom photos are for). */
+  patientId: Type.String(),
+  qrSvg: Type.String(),
+  qrUrl: Type.String(),
+  qrPngDataUrl: Type.Optional(Type.String()),
+  expiresAt: IsoTime,
+  phonesJoined: Type.Integer({ minimum: 0 }),
+});
+export type PhoneView = Static<typeof PhoneView>;
+
+export const OutboxStatus = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('sending'),
+  Type.Literal('waiting'),
+  Type.Literal('committed'),
+  Type.Literal('failed'),
+]);
+export type OutboxStatus = Static<typeof OutboxStatus>;
+
+/** One image in the durable outbox, across all patients. */
+export const OutboxItemView = Type.Object({
+  imageId: ImageId,
+  patientId: Type.String(),
+  patient: PatientSummary,
+  targets: CommitTargets,
+  status: OutboxStatus,
+  attempts: Type.Integer({ minimum: 0 }),
+  nextAttemptAt: Type.Optional(IsoTime),
+  error: Type.Optional(ErrorBodySchema),
+  committed: Type.Optional(CommittedRefs),
+  updatedAt: IsoTime,
+});
+export type OutboxItemView = Static<typeof OutboxItemView>;
+
+export const NoticeKind = Type.Union([
+  Type.Literal('patient-switched'),
+  Type.Literal('phone-session-ended'),
+  Type.Literal('commit-finished'),
+  Type.Literal('commit-failed'),
+  Type.Literal('images-rejected'),
+  Type.Literal('info'),
+]);
+export type NoticeKind = Static<typeof NoticeKind>;
+
+/** A message for the GP, e.g. patient switched: "2 images stay with SMITH, Jane". Stays until dismissed. */
+export const Notice = Type.Object({
+  id: Type.String(),
+  kind: NoticeKind,
+  level: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('error')]),
+  message: Type.String({ maxLength: 1000 }),
+  at: IsoTime,
+  /** The patient the notice is about, when it is about one. */
+  patientId: Type.Optional(Type.String()),
+});
+export type Notice = Static<typeof Notice>;
+
+/** Companion settings (electron-store behind an interface in the shell). Versioned for upgrades. */
+export const Settings = Type.Object(
+  {
+    version: Type.Literal(1),
+    gatewayUrl: Type.String({ maxLength: 2048 }),
+    /** Shown on the phone page, e.g. "Consult room 3". */
+    roomLabel: Type.String({ maxLength: 60 }),
+    defaultTargets: CommitTargets,
+    inboxScanFormat: InboxScanFormat,
+    captionStrip: Type.Boolean(),
+    requiredFields: Type.Array(MetadataField, { maxItems: 5, uniqueItems: true }),
+    /** Largest processed attachment, bytes (Medtech: 1 MB). */
+    maxAttachmentBytes: Type.Integer({ minimum: 100_000, maximum: 8_000_000 }),
+  },
+  { additionalProperties: false },
+);
+export type Settings = Static<typeof Settings>;
+
+export const SettingsPatch = Type.Partial(Type.Omit(Settings, ['version']), { additionalProperties: false });
+export type SettingsPatch = Static<typeof SettingsPatch>;
+
+/** Everything the desktop window renders, as one snapshot. */
+export const AppState = Type.Object({
+  /** Rises with every snapshot; a client ignores a snapshot older than the one it has. */
+  revision: Type.Integer({ minimum: 0 }),
+  enrolment: EnrolmentView,
+  launch: LaunchView,
+  /** The working patient (verified), or null: "Launch from Medtech Evolution" / "No patient selected". */
+  patient: Type.Union([PatientSummary, Type.Null()]),
+  captureSession: Type.Union([CaptureSessionView, Type.Null()]),
+  /** All images not yet wiped, of every patient, newest last. */
+  images: Type.Array(ImageView),
+  phone: Type.Union([PhoneView, Type.Null()]),
+  outbox: Type.Array(OutboxItemView),
+  notices: Type.Array(Notice),
+});
+export type AppState = Static<typeof AppState>;
+
+// --- method arguments and answers ------------------------------------------------------------------------
+
+const Empty = Type.Object({}, { additionalProperties: false });
+const Ok = Type.Object({ ok: Type.Literal(true) });
+
+/** base64 of a file's bytes (standard alphabet, padded). Transport-neutral: JSON over WebSocket, structured clone over IPC. */
+export const Base64 = Type.String({
+  minLength: 4,
+  maxLength: Math.ceil(LIMITS.maxUploadFileBytes / 3) * 4,
+  pattern: '^[A-Za-z0-9+/]+={0,2}$',
+});
+
+export const AddFilesRequest = Type.Object(
+  {
+    files: Type.Array(
+      Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }), dataBase64: Base64 }, { additionalProperties: false }),
+      { minItems: 1, maxItems: LIMITS.maxUploadFilesPerRequest },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AddFilesRequest = Static<typeof AddFilesRequest>;
+
+export const AddPathsRequest = Type.Object(
+  { paths: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 100 }) },
+  { additionalProperties: false },
+);
+export type AddPathsRequest = Static<typeof AddPathsRequest>;
+
+/** Per-file outcome of adding: ids of images added (to the working patient), and files refused with why. */
+export const AddImagesResponse = Type.Object({
+  imageIds: Type.Array(ImageId),
+  rejected: Type.Array(Type.Object({ name: Type.String(), error: ErrorBodySchema })),
+});
+export type AddImagesResponse = Static<typeof AddImagesResponse>;
+
+const Ids = Type.Array(ImageId, { minItems: 1, maxItems: 500, uniqueItems: true });
+
+export const CommitRequestSchema = Type.Object(
+  {
+    /** Absent: every 'ready' image of the working patient. */
+    ids: Type.Optional(Ids),
+    targets: CommitTargets,
+    captionStrip: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+export type CommitStartRequest = Static<typeof CommitRequestSchema>;
+
+export const CommitStartResponse = Type.Object({
+  queued: Type.Array(ImageId),
+  skipped: Type.Array(Type.Object({ id: ImageId, error: ErrorBodySchema })),
+});
+export type CommitStartResponse = Static<typeof CommitStartResponse>;
+
+export const PreviewResponse = Type.Object({
+  dataUrl: Type.String(),
+  width: Type.Integer({ minimum: 1 }),
+  height: Type.Integer({ minimum: 1 }),
+});
+export type PreviewResponse = Static<typeof PreviewResponse>;
+
+const method = <Req extends TSchema, Res extends TSchema>(request: Req, response: Res) => ({ request, response });
+
+/**
+ * THE list of methods: name → argument schema and answer schema. Both transports are generated from it.
+ * Names are `<namespace>.<verb>`; the namespace groups them in `CompanionApi`.
+ */
+export const BRIDGE_SCHEMAS = {
+  'app.getState': method(Empty, AppState),
+
+  'enrolment.enrol': method(
+    Type.Object(
+      {
+        gatewayUrl: Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://[^\\s]+$' }),
+        enrolmentCode: Type.String({ minLength: 4, maxLength: 64 }),
+        deviceName: Type.String({ minLength: 1, maxLength: 100 }),
+      },
+      { additionalProperties: false },
+    ),
+    EnrolmentView,
+  ),
+
+  /** A launch URL (custom scheme or loopback http). Parsed strictly, verified by the gateway; the answer is the launch state. */
+  'launch.open': method(Type.Object({ url: Type.String({ minLength: 1, maxLength: LIMITS.launchUrlMaxChars }) }, { additionalProperties: false }), LaunchView),
+
+  'images.addFiles': method(AddFilesRequest, AddImagesResponse),
+  'images.addPaths': method(AddPathsRequest, AddImagesResponse),
+  'images.updateMetadata': method(Type.Object({ ids: Ids, patch: ImageMetadataPatch }, { additionalProperties: false }), Type.Object({ updated: Type.Array(ImageId) })),
+  /** Applies to every not-yet-sent image of the working patient. */
+  'images.applyMetadataToAll': method(Type.Object({ patch: ImageMetadataPatch }, { additionalProperties: false }), Type.Object({ updated: Type.Array(ImageId) })),
+  'images.edit': method(Type.Object({ id: ImageId, edits: ImageEdits }, { additionalProperties: false }), ImageView),
+  'images.remove': method(Type.Object({ ids: Ids }, { additionalProperties: false }), Type.Object({ removed: Type.Array(ImageId) })),
+  /** A large rendition with the edits applied, as a data URL. */
+  'images.preview': method(
+    Type.Object({ id: ImageId, maxEdge: Type.Optional(Type.Integer({ minimum: 64, maximum: 4096 })) }, { additionalProperties: false }),
+    PreviewResponse,
+  ),
+
+  'phone.start': method(Empty, PhoneView),
+  'phone.regenerate': method(Empty, PhoneView),
+  'phone.end': method(Empty, Ok),
+
+  'commit.start': method(CommitRequestSchema, CommitStartResponse),
+  'outbox.retry': method(Type.Object({ imageId: ImageId }, { additionalProperties: false }), Ok),
+
+  'notices.dismiss': method(Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }), Ok),
+
+  'settings.get': method(Empty, Settings),
+  'settings.set': method(Type.Object({ patch: SettingsPatch }, { additionalProperties: false }), Settings),
+} as const;
+
+export type BridgeSchemas = typeof BRIDGE_SCHEMAS;
+export type BridgeMethod = keyof BridgeSchemas;
+export const BRIDGE_METHODS = Object.keys(BRIDGE_SCHEMAS) as BridgeMethod[];
+
+export type BridgeRequest<M extends BridgeMethod> = Static<BridgeSchemas[M]['request']>;
+export type BridgeResponse<M extends BridgeMethod> = Static<BridgeSchemas[M]['response']>;
+
+// --- events ------------------------------------------------------------------------------------------------
+
+export const ImageProgress = Type.Object({
+  imageId: ImageId,
+  phase: Type.Union([Type.Literal('ingest'), Type.Literal('render'), Type.Literal('upload'), Type.Literal('verify')]),
+  fraction: Fraction,
+});
+export type ImageProgress = Static<typeof ImageProgress>;
+
+/** Pushes from the core to the UI. */
+export const BRIDGE_EVENT_SCHEMAS = {
+  /** A full snapshot after every change. */
+  state: AppState,
+  'image-progress': ImageProgress,
+  notice: Notice,
+} as const;
+
+export type BridgeEventSchemas = typeof BRIDGE_EVENT_SCHEMAS;
+export type BridgeEventName = keyof BridgeEventSchemas;
+export type BridgeEvents = { [E in BridgeEventName]: Static<BridgeEventSchemas[E]> };
+export const BRIDGE_EVENTS = Object.keys(BRIDGE_EVENT_SCHEMAS) as BridgeEventName[];
+
+// --- the API types -----------------------------------------------------------------------------------------
+
+type NamespaceOf<M extends string> = M extends `${infer N}.${string}` ? N : never;
+type VerbOf<M extends string, N extends string> = M extends `${N}.${infer V}` ? V : never;
+type BridgeNamespace = NamespaceOf<BridgeMethod>;
+
+/** A method whose argument is `{}` may be called with no argument. */
+type MethodFn<M extends BridgeMethod> = object extends BridgeRequest<M>
+  ? (arg?: BridgeRequest<M>) => Promise<BridgeResponse<M>>
+  : (arg: BridgeRequest<M>) => Promise<BridgeResponse<M>>;
+
+export type Unsubscribe = () => void;
+
+/**
+ * What the renderer sees as `window.api` (and what the browser-host client implements):
+ * `api.images.addFiles({ files })`, `api.on('state', fn)`.
+ */
+export type CompanionApi = {
+  [N in BridgeNamespace]: { [V in VerbOf<BridgeMethod, N>]: MethodFn<Extract<`${N}.${V}`, BridgeMethod>> };
+} & {
+  on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEvents[E]) => void): Unsubscribe;
+};
+
+/** What the core implements: one handler per method name (flat), already-validated arguments in. */
+export type BridgeHandlers = { [M in BridgeMethod]: (arg: BridgeRequest<M>) => Promise<BridgeResponse<M>> };
+
+/** The wire answer of every call, on both transports. */
+export type BridgeEnvelope<T = unknown> = { ok: true; value: T } | { ok: false; error: ErrorBody };
+
+/** The IPC channel of a method / event. */
+export const bridgeChannel = (m: BridgeMethod): string => `bridge:${m}`;
+export const bridgeEventChannel = (e: BridgeEventName): string => `bridge-event:${e}`;
+
+export function isBridgeMethod(value: unknown): value is BridgeMethod {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(BRIDGE_SCHEMAS, value);
+}
+
+/**
+ * Validate one call's argument against the contract. Unknown method or bad argument → ERR_REQUEST_INVALID
+ * (detail names the first bad path, never echoes the value). `undefined` counts as `{}`.
+ */
+export function checkBridgeRequest<M extends BridgeMethod>(
+  method: M,
+  arg: unknown,
+): { ok: true; value: BridgeRequest<M> } | { ok: false; error: ErrorBody } {
+  if (!isBridgeMethod(method)) return { ok: false, error: new AppError('ERR_REQUEST_INVALID', { detail: 'unknown method' }).toBody() };
+  const schema = BRIDGE_SCHEMAS[method].request;
+  const value = arg === undefined ? {} : arg;
+  if (Value.Check(schema, value)) return { ok: true, value: value as BridgeRequest<M> };
+  const first = Value.Errors(schema, value).First();
+  const detail = `invalid argument at ${first?.path === '' || first === undefined ? '/' : first.path}`;
+  return { ok: false, error: new AppError('ERR_REQUEST_INVALID', { detail }).toBody() };
+}
+
+/** Check an answer or event payload against the contract (used by tests and the browser-host client). */
+export function checkBridgeResponse(method: BridgeMethod, value: unknown): boolean {
+  return Value.Check(BRIDGE_SCHEMAS[method].response, value);
+}
+export function checkBridgeEvent(event: BridgeEventName, value: unknown): boolean {
+  return Value.Check(BRIDGE_EVENT_SCHEMAS[event], value);
+}
+
+/**
+ * Build a `CompanionApi` from a transport: `call` sends (method, arg) and resolves with the envelope;
+ * `subscribe` registers an event listener. Errors come back as AppError (rebuilt from ErrorBody).
+ * Used by electron/preload (ipcRenderer) and the browser-host client (WebSocket).
+ */
+export function createBridgeClient(
+  call: (method: BridgeMethod, arg: unknown) => Promise<BridgeEnvelope>,
+  subscribe: (event: BridgeEventName, listener: (payload: unknown) => void) => Unsubscribe,
+): CompanionApi {
+  const api: Record<string, unknown> = {};
+  for (const m of BRIDGE_METHODS) {
+    const [ns, verb] = m.split('.') as [string, string];
+    const group = (api[ns] ??= {}) as Record<string, unknown>;
+    group[verb] = async (arg?: unknown) => {
+      const envelope = await call(m, arg ?? {});
+      if (envelope.ok) return envelope.value;
+      throw AppError.fromBody(envelope.error);
+    };
+  }
+  api.on = (event: BridgeEventName, listener: (payload: unknown) => void) => subscribe(event, listener);
+  return api as CompanionApi;
+}
+
+/** Dispatch one call on the core side: validate, run, wrap. Never throws; unknown errors become ERR_INTERNAL. */
+export async function dispatchBridgeCall(
+  handlers: BridgeHandlers,
+  method: unknown,
+  arg: unknown,
+  onUnexpected?: (err: unknown) => void,
+): Promise<BridgeEnvelope> {
+  if (!isBridgeMethod(method)) return { ok: false, error: new AppError('ERR_REQUEST_INVALID', { detail: 'unknown method' }).toBody() };
+  const checked = checkBridgeRequest(method, arg);
+  if (!checked.ok) return checked;
+  try {
+    const handler = handlers[method] as (a: unknown) => Promise<unknown>;
+    return { ok: true, value: await handler(checked.value) };
+  } catch (err) {
+    if (err instanceof AppError) return { ok: false, error: err.toBody() };
+    onUnexpected?.(err);
+    return { ok: false, error: new AppError('ERR_INTERNAL').toBody() };
+  }
+}
