@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config';
+
+const ALEX = {
+  ALEX_BASE_URL: 'https://alexapiuat.medtechglobal.com/FHIR/',
+  ALEX_TOKEN_URL: 'https://login.microsoftonline.com/t/oauth2/v2.0/token',
+  ALEX_CLIENT_ID: 'client',
+  ALEX_CLIENT_SECRET: 'canary-secret-1',
+  ALEX_SCOPE: 'api://x/.default',
+};
+
+const errorOf = (env: Record<string, string>): ConfigError => {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('loadConfig', () => {
+  it('runs offline against the sandbox with no variables at all', () => {
+    const c = loadConfig({});
+    expect(c.alex).toBeNull();
+    expect(c.port).toBe(4000);
+    expect(c.dataDir).toBe('./.data/gateway');
+    expect(c.redisUrl).toBeNull();
+    expect(c.alexMaxAttachmentBytes).toBe(1_000_000);
+  });
+
+  it('reads ALEX settings, trims the base URL and keeps both secrets for rotation', () => {
+    const c = loadConfig({ ...ALEX, ALEX_CLIENT_SECRET_NEXT: 'canary-secret-2', GATEWAY_PORT: '8080', REDIS_URL: 'redis://127.0.0.1:6379' });
+    expect(c.alex?.baseUrl).toBe('https://alexapiuat.medtechglobal.com/FHIR');
+    expect(c.alex?.clientSecrets).toEqual(['canary-secret-1', 'canary-secret-2']);
+    expect(c.port).toBe(8080);
+    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
+  });
+
+  it('names the variable that is wrong', () => {
+    expect(errorOf({ GATEWAY_PORT: 'eighty' }).variable).toBe('GATEWAY_PORT');
+    expect(errorOf({ GATEWAY_PORT: '70000' }).variable).toBe('GATEWAY_PORT');
+    expect(errorOf({ LOG_LEVEL: 'loud' }).variable).toBe('LOG_LEVEL');
+    expect(errorOf({ REDIS_URL: 'http://x' }).variable).toBe('REDIS_URL');
+    expect(errorOf({ ...ALEX, ALEX_SCOPE: '' }).variable).toBe('ALEX_SCOPE');
+    expect(errorOf({ ALEX_CLIENT_SECRET: 'x' }).variable).toBe('ALEX_BASE_URL');
+    expect(errorOf({ ALEX_BASE_URL: 'not a url' }).variable).toBe('ALEX_BASE_URL');
+  });
+
+  it('never echoes a secret in its message', () => {
+    const e = errorOf({ ...ALEX, ALEX_CLIENT_SECRET: 'x'.repeat(1001) });
+    expect(e.variable).toBe('ALEX_CLIENT_SECRET');
+    expect(e.message).not.toContain('xxxx');
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * The gateway's configuration: read once from the environment at start-up, validated, typed.
+ * Every variable, its default and its meaning is listed in gateway/README.md.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { LIMITS } from '../../shared/limits';
+
+const Url = Type.String({ pattern: '^https?://[^\\s]+$' });
+const Int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
+
+/** The schema of the environment variables, with defaults. Empty strings count as unset. */
+export const EnvSchema = Type.Object({
+  ALEX_BASE_URL: Type.Optional(Url),
+  ALEX_TOKEN_URL: Type.Optional(Url),
+  ALEX_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  ALEX_CLIENT_SECRET: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+  ALEX_CLIENT_SECRET_NEXT: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+  ALEX_SCOPE: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  ALEX_MAX_ATTACHMENT_BYTES: Int(1_000, 8_000_000),
+  GATEWAY_PORT: Int(0, 65535),
+  GATEWAY_HOST: Type.String({ minLength: 1, maxLength: 255 }),
+  GATEWAY_DATA_DIR: Type.String({ minLength: 1, maxLength: 1000 }),
+  GATEWAY_TRUST_PROXY: Type.Boolean(),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$' })),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  LAUNCH_GRANT_TTL_SECONDS: Int(60, 7 * 24 * 3600),
+  LAUNCH_MAX_AGE_SECONDS: Int(10, 3600),
+  LAUNCH_CLOCK_SKEW_SECONDS: Int(0, 600),
+  RATE_LIMIT_DEVICE_BURST: Int(1, 100_000),
+  RATE_LIMIT_DEVICE_PER_MINUTE: Int(1, 1_000_000),
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: Int(1, 100_000),
+  IDEMPOTENCY_LEASE_SECONDS: Int(5, 3600),
+  IDEMPOTENCY_RETENTION_DAYS: Int(1, 365),
+  SHUTDOWN_GRACE_SECONDS: Int(1, 600),
+});
+export type Env = Static<typeof EnvSchema>;
+
+const DEFAULTS = {
+  ALEX_MAX_ATTACHMENT_BYTES: LIMITS.alexMaxAttachmentBytes,
+  GATEWAY_PORT: 4000,
+  GATEWAY_HOST: '127.0.0.1',
+  GATEWAY_DATA_DIR: './.data/gateway',
+  GATEWAY_TRUST_PROXY: false,
+  LOG_LEVEL: 'info',
+  LAUNCH_GRANT_TTL_SECONDS: LIMITS.launchGrantTtlSeconds,
+  LAUNCH_MAX_AGE_SECONDS: LIMITS.launchMaxAgeSeconds,
+  LAUNCH_CLOCK_SKEW_SECONDS: 30,
+  RATE_LIMIT_DEVICE_BURST: 120,
+  RATE_LIMIT_DEVICE_PER_MINUTE: 600,
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: 20,
+  IDEMPOTENCY_LEASE_SECONDS: 120,
+  IDEMPOTENCY_RETENTION_DAYS: 30,
+  SHUTDOWN_GRACE_SECONDS: 20,
+} as const;
+
+export interface AlexConfig {
+  baseUrl: string;
+  tokenUrl: string;
+  clientId: string;
+  /** Current secret first, then the next one during a rotation. */
+  clientSecrets: string[];
+  scope: string;
+}
+
+export interface GatewayConfig {
+  /** null: no ALEX configured, the in-process ALEX sandbox is used. */
+  alex: AlexConfig | null;
+  alexMaxAttachmentBytes: number;
+  port: number;
+  host: string;
+  dataDir: string;
+  trustProxy: boolean;
+  redisUrl: string | null;
+  logLevel: Env['LOG_LEVEL'];
+  launchGrantTtlSeconds: number;
+  launchMaxAgeSeconds: number;
+  launchClockSkewSeconds: number;
+  rateLimit: { deviceBurst: number; devicePerMinute: number; authFailuresPerMinute: number };
+  idempotencyLeaseSeconds: number;
+  idempotencyRetentionDays: number;
+  shutdownGraceSeconds: number;
+}
+
+/** A configuration problem, naming the variable. The server prints it and exits non-zero. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const NUMERIC = new Set(Object.entries(EnvSchema.properties).filter(([, s]) => s.type === 'integer').map(([k]) => k));
+const BOOLEAN = new Set(Object.entries(EnvSchema.properties).filter(([, s]) => s.type === 'boolean').map(([k]) => k));
+/** Values never echoed in a config error. */
+const SECRET = new Set(['ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'REDIS_URL']);
+
+/** Read and validate the environment. Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): GatewayConfig {
+  const raw: Record<string, unknown> = { ...DEFAULTS };
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key]?.trim();
+    if (value === undefined || value === '') continue;
+    if (NUMERIC.has(key)) {
+      if (!/^[0-9]+$/.test(value)) throw new ConfigError(key, `must be a whole number${SECRET.has(key) ? '' : ` (got "${value}")`}`);
+      raw[key] = Number(value);
+    } else if (BOOLEAN.has(key)) {
+      if (!/^(true|false|1|0)$/.test(value)) throw new ConfigError(key, 'must be true or false');
+      raw[key] = value === 'true' || value === '1';
+    } else {
+      raw[key] = value;
+    }
+  }
+  const first = Value.Errors(EnvSchema, raw).First();
+  if (first) {
+    const variable = first.path.replace(/^\//, '') || 'environment';
+    const shown = SECRET.has(variable) ? '' : ` (got "${String(first.value)}")`;
+    throw new ConfigError(variable, `${first.message}${shown}`);
+  }
+  const e = raw as Env;
+
+  let alex: AlexConfig | null = null;
+  if (e.ALEX_BASE_URL !== undefined) {
+    for (const required of ['ALEX_TOKEN_URL', 'ALEX_CLIENT_ID', 'ALEX_CLIENT_SECRET', 'ALEX_SCOPE'] as const) {
+      if (e[required] === undefined) throw new ConfigError(required, 'is required when ALEX_BASE_URL is set');
+    }
+    alex = {
+      baseUrl: e.ALEX_BASE_URL.replace(/\/+$/, ''),
+      tokenUrl: e.ALEX_TOKEN_URL as string,
+      clientId: e.ALEX_CLIENT_ID as string,
+      clientSecrets: [e.ALEX_CLIENT_SECRET as string, ...(e.ALEX_CLIENT_SECRET_NEXT === undefined ? [] : [e.ALEX_CLIENT_SECRET_NEXT])],
+      scope: e.ALEX_SCOPE as string,
+    };
+  } else {
+    for (const unexpected of ['ALEX_TOKEN_URL', 'ALEX_CLIENT_ID', 'ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'ALEX_SCOPE'] as const) {
+      if (e[unexpected] !== undefined) throw new ConfigError('ALEX_BASE_URL', `is required when ${unexpected} is set`);
+    }
+  }
+
+  return {
+    alex,
+    alexMaxAttachmentBytes: e.ALEX_MAX_ATTACHMENT_BYTES,
+    port: e.GATEWAY_PORT,
+    host: e.GATEWAY_HOST,
+    dataDir: e.GATEWAY_DATA_DIR,
+    trustProxy: e.GATEWAY_TRUST_PROXY,
+    redisUrl: e.REDIS_URL ?? null,
+    logLevel: e.LOG_LEVEL,
+    launchGrantTtlSeconds: e.LAUNCH_GRANT_TTL_SECONDS,
+    launchMaxAgeSeconds: e.LAUNCH_MAX_AGE_SECONDS,
+    launchClockSkewSeconds: e.LAUNCH_CLOCK_SKEW_SECONDS,
+    rateLimit: {
+      deviceBurst: e.RATE_LIMIT_DEVICE_BURST,
+      devicePerMinute: e.RATE_LIMIT_DEVICE_PER_MINUTE,
+      authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+    },
+    idempotencyLeaseSeconds: e.IDEMPOTENCY_LEASE_SECONDS,
+    idempotencyRetentionDays: e.IDEMPOTENCY_RETENTION_DAYS,
+    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+  };
+}

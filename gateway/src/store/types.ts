@@ -1,0 +1,179 @@
+/**
+ * The gateway's one store: devices, enrolment codes, launch grants, the launch replay cache,
+ * idempotency records, the audit trail and rate-limit buckets.
+ * Implementations: SqliteStore (embedded default, or in memory for tests) and RedisStore (REDIS_URL;
+ * safe across several gateway processes). Every method is atomic on its own. Times are epoch ms from
+ * the injected clock, passed in by the caller, so expiry is testable without sleeping.
+ */
+import type { PatientSummary } from '../../../shared/contracts/common';
+import type { CommittedResource } from '../../../shared/contracts/gateway';
+
+export interface DeviceRecord {
+  deviceId: string;
+  /** hex sha256 of the device secret; the secret itself is never stored. */
+  secretHash: string;
+  deviceName: string;
+  facilityId: string;
+  practiceName: string;
+  platform: string | null;
+  appVersion: string | null;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface EnrolmentCodeRecord {
+  /** hex sha256 of the normalised code. */
+  codeHash: string;
+  facilityId: string;
+  practiceName: string;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+  usedByDeviceId: string | null;
+}
+
+export type ConsumeCodeResult = { ok: true; code: EnrolmentCodeRecord } | { ok: false; reason: 'invalid' | 'used' | 'expired' };
+
+export interface GrantRecord {
+  /** hex sha256 of the opaque grant id. */
+  grantHash: string;
+  deviceId: string;
+  facilityId: string;
+  patient: PatientSummary;
+  providerId: string | null;
+  issuedAt: number;
+  expiresAt: number;
+  /** Issued by the NHI-lookup fallback: the GP must confirm the patient. */
+  requiresConfirmation: boolean;
+}
+
+/** Stored final answer of a commit, replayed for the same key. */
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+}
+
+/** Progress per target, so a retry never re-creates a target that is done. */
+export interface CommitProgress {
+  media?: CommittedResource;
+  documentReference?: CommittedResource;
+}
+
+export interface IdempotencyRecord {
+  key: string;
+  fingerprint: string;
+  deviceId: string;
+  facilityId: string;
+  patientId: string;
+  patientNhi: string;
+  state: 'in-progress' | 'completed';
+  leaseOwner: string | null;
+  leaseExpiresAt: number;
+  /** How many times a lease was taken for this key (1 on the first request). */
+  attempts: number;
+  progress: CommitProgress;
+  response: StoredResponse | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface IdempotencyClaim {
+  key: string;
+  fingerprint: string;
+  deviceId: string;
+  facilityId: string;
+  patientId: string;
+  patientNhi: string;
+  leaseOwner: string;
+  leaseMs: number;
+  now: number;
+}
+
+export type AcquireResult =
+  | { kind: 'acquired'; record: IdempotencyRecord }
+  | { kind: 'in-progress' }
+  | { kind: 'mismatch' }
+  | { kind: 'completed'; record: IdempotencyRecord };
+
+export interface AuditRecord {
+  id: string;
+  at: number;
+  deviceId: string | null;
+  facilityId: string | null;
+  /** hex sha256 (salted by purpose) of the ALEX patient id; never the id, name or NHI. */
+  patientHash: string | null;
+  action: string;
+  outcome: string;
+  imageId: string | null;
+  resourceIds: string[];
+  errorCode: string | null;
+  correlationId: string;
+}
+
+export interface AuditQuery {
+  deviceId?: string;
+  since?: number;
+  limit?: number;
+}
+
+export interface BucketSpec {
+  capacity: number;
+  /** Tokens added per second. */
+  refillPerSecond: number;
+}
+
+export interface TakeResult {
+  allowed: boolean;
+  /** Whole seconds until one token is available (0 when allowed). */
+  retryAfterSeconds: number;
+}
+
+export interface GatewayStore {
+  readonly kind: 'sqlite' | 'memory' | 'redis';
+
+  // devices
+  putDevice(device: DeviceRecord): Promise<void>;
+  getDevice(deviceId: string): Promise<DeviceRecord | null>;
+  listDevices(): Promise<DeviceRecord[]>;
+  /** false when no such device. Revoking twice keeps the first time. */
+  revokeDevice(deviceId: string, now: number): Promise<boolean>;
+
+  // enrolment codes
+  putEnrolmentCode(code: EnrolmentCodeRecord): Promise<void>;
+  /** Atomically marks the code used by deviceId, once. */
+  consumeEnrolmentCode(codeHash: string, deviceId: string, now: number): Promise<ConsumeCodeResult>;
+
+  // launch grants and replay cache
+  putGrant(grant: GrantRecord): Promise<void>;
+  getGrant(grantHash: string): Promise<GrantRecord | null>;
+  /** true the first time this launch hash is seen within its TTL; false on a replay. */
+  markLaunchUsed(launchHash: string, expiresAt: number, now: number): Promise<boolean>;
+
+  // idempotency
+  getIdempotency(key: string): Promise<IdempotencyRecord | null>;
+  /**
+   * Take the lease for key, atomically: new key → acquired (attempts 1); other fingerprint or device →
+   * mismatch; completed → completed; live lease held → in-progress; released or expired lease → acquired
+   * with attempts+1 and the earlier progress kept.
+   */
+  acquireIdempotency(claim: IdempotencyClaim): Promise<AcquireResult>;
+  /** Record progress (and extend the lease). false when the lease is no longer ours. */
+  saveProgress(key: string, leaseOwner: string, progress: CommitProgress, leaseExpiresAt: number, now: number): Promise<boolean>;
+  /** Store the final answer. false when the lease is no longer ours. */
+  completeIdempotency(key: string, leaseOwner: string, response: StoredResponse, now: number): Promise<boolean>;
+  /** Give the lease up (retryable failure), keeping progress, so the next request may continue. */
+  releaseIdempotency(key: string, leaseOwner: string, now: number): Promise<void>;
+
+  // audit
+  appendAudit(record: AuditRecord): Promise<void>;
+  listAudit(query: AuditQuery): Promise<AuditRecord[]>;
+
+  // rate limits
+  /** Token bucket: take `cost` tokens (0 = only look). */
+  takeToken(key: string, spec: BucketSpec, cost: number, now: number): Promise<TakeResult>;
+
+  /** Deletes expired grants, replay entries, old idempotency records. */
+  purgeExpired(now: number, idempotencyRetentionMs: number): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
