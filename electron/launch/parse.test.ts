@@ -186,7 +186,7 @@ describe('parseLaunchUrl: 10,000 generated URLs', () => {
     fc.assert(
       fc.property(hostileUrl, (u) => {
         const r = parseLaunchUrl(u, { loopbackPort: PORT });
-        return !accepted(r) && r.error.code === 'ERR_LAUNCH_MALFORMED';
+        return !accepted(r) && !r.ok && r.error.code === 'ERR_LAUNCH_MALFORMED';
       }),
       { numRuns: 6000 },
     );
