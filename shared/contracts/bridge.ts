@@ -215,7 +215,9 @@ export type OutboxStatus = Static<typeof OutboxStatus>;
 export const OutboxItemView = Type.Object({
   imageId: ImageId,
   patientId: Type.String(),
-  patient: PatientSummary,
+  /** The patient while the item is live; absent once committed (history keeps no names, only the NHI). */
+  patient: Type.Optional(PatientSummary),
+  nhi: Type.Optional(Type.String()),
   targets: CommitTargets,
   status: OutboxStatus,
   attempts: Type.Integer({ minimum: 0 }),
