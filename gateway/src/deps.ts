@@ -27,3 +27,12 @@ export class ManualClock implements Clock {
     this.ms = ms;
   }
 }
+
+/** A lower-case v4 UUID from the injected randomness (correlation ids, audit ids, lease owners). */
+export function uuidV4(random: Random): string {
+  const b = Buffer.from(random.bytes(16));
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

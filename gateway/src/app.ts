@@ -1,0 +1,254 @@
+/**
+ * buildGateway(deps) → the Fastify app: routes of shared/contracts/gateway.ts, device auth, launch
+ * verification, commits, health. Everything it needs is injected (config, ALEX client, store, clock,
+ * randomness, logger), so tests build it against the real sandbox and a throw-away store.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { Type } from '@sinclair/typebox';
+import {
+  CommitRequest,
+  EnrolRequest,
+  GATEWAY_ROUTES,
+  HEADERS,
+  LaunchVerifyRequest,
+  type DeviceInfo,
+  type HealthResponse,
+  type VerifyResponse,
+} from '../../shared/contracts/gateway';
+import { Uuid } from '../../shared/contracts/common';
+import { LIMITS } from '../../shared/limits';
+import { AppError, toAppError } from '../../shared/errors';
+import { IMAGE_IDENTIFIER_SYSTEM, type AlexClient } from './alex/types';
+import { Auditor } from './audit';
+import { DeviceService } from './auth/devices';
+import { CommitService, publicErrorBody } from './commit/service';
+import type { ResourceBuilders } from './commit/builders';
+import type { GatewayConfig } from './config';
+import { uuidV4, type Clock, type Random } from './deps';
+import { GrantService } from './launch/grants';
+import { AlexLaunchVerifier, NhiLookupVerifier, type LaunchInput, type LaunchVerifier } from './launch/verifier';
+import type { DeviceRecord, GatewayStore } from './store/types';
+
+export const GATEWAY_VERSION = '0.1.0';
+
+/** Extension of the contract: the explicit NHI fallback (the GP must confirm the patient). */
+export const LAUNCH_LOOKUP_ROUTE = '/v1/launch/lookup';
+export const LaunchLookupRequest = Type.Object({ nhi: Type.String({ minLength: 7, maxLength: 7 }) }, { additionalProperties: false });
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  alex: AlexClient;
+  store: GatewayStore;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  builders: ResourceBuilders;
+  /** FHIR base URL of ALEX (or the sandbox): absolute patient references in DocumentReference. */
+  alexFhirBaseUrl: string;
+  /** Default: AlexLaunchVerifier with config's max age and skew. */
+  launchVerifier?: LaunchVerifier;
+  /** The NHI fallback; absent: /v1/launch/lookup answers 404. */
+  nhiLookupVerifier?: LaunchVerifier | null;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    device: DeviceRecord | null;
+  }
+}
+
+const CORRELATION_RE = /^[A-Za-z0-9-]{8,64}$/;
+const LAUNCH_BODY_LIMIT = 16 * 1024;
+
+export function buildGateway(deps: GatewayDeps): FastifyInstance {
+  const { config, alex, store, clock, random } = deps;
+  const auditor = new Auditor(store, clock, random);
+  const devices = new DeviceService(store, clock, random, config.rateLimit, auditor);
+  const grants = new GrantService(store, clock, random, config.launchGrantTtlSeconds);
+  const commits = new CommitService(store, alex, grants, auditor, deps.builders, clock, random, {
+    maxAttachmentBytes: config.alexMaxAttachmentBytes,
+    leaseSeconds: config.idempotencyLeaseSeconds,
+    alexFhirBaseUrl: deps.alexFhirBaseUrl,
+  });
+  const launchVerifier =
+    deps.launchVerifier ??
+    new AlexLaunchVerifier(alex, store, clock, { maxAgeSeconds: config.launchMaxAgeSeconds, clockSkewSeconds: config.launchClockSkewSeconds });
+  const nhiVerifier = deps.nhiLookupVerifier === undefined ? new NhiLookupVerifier(alex) : deps.nhiLookupVerifier;
+
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: LIMITS.gatewayMaxBodyBytes,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    requestIdLogLabel: 'correlationId',
+    genReqId: (req) => {
+      const h = req.headers[HEADERS.correlationId];
+      return typeof h === 'string' && CORRELATION_RE.test(h) ? h : uuidV4(random);
+    },
+    connectionTimeout: 60_000,
+    requestTimeout: 120_000,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
+  });
+  app.decorateRequest('device', null);
+
+  // Only method, route and address reach the log: never headers, bodies or query strings.
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header(HEADERS.correlationId, req.id);
+  });
+
+  const authenticate = async (req: FastifyRequest): Promise<void> => {
+    const header = req.headers[HEADERS.authorization];
+    req.device = await devices.authenticate(typeof header === 'string' ? header : undefined, req.ip);
+  };
+  const deviceOf = (req: FastifyRequest): DeviceRecord => {
+    if (!req.device) throw new AppError('ERR_AUTH_DEVICE_MISSING');
+    return req.device;
+  };
+  const abortOnClose = (req: FastifyRequest): AbortSignal => {
+    const ctrl = new AbortController();
+    req.raw.once('close', () => {
+      if (!req.raw.complete || req.raw.destroyed) ctrl.abort();
+    });
+    return ctrl.signal;
+  };
+
+  app.setErrorHandler((err: FastifyError | AppError, req: FastifyRequest, reply: FastifyReply) => {
+    const e = mapError(err, req.routeOptions.url);
+    if (e.status >= 500) req.log.error({ code: e.code, err: safeErr(err) }, 'request failed');
+    else req.log.info({ code: e.code, status: e.status }, 'request refused');
+    if (e.retryAfterSeconds !== undefined) void reply.header('retry-after', String(e.retryAfterSeconds));
+    return reply.status(e.status).send({ error: publicErrorBody(e, req.id) });
+  });
+
+  app.setNotFoundHandler(async (req, reply) => {
+    // Unknown paths spend the caller's failed-request budget, so probing is rate-limited.
+    await devices.checkFailureBudget(req.ip);
+    await devices.recordFailure(req.ip);
+    return reply.status(404).send({ error: publicErrorBody(new AppError('ERR_NOT_FOUND'), req.id) });
+  });
+
+  app.get(GATEWAY_ROUTES.healthz, async (): Promise<HealthResponse> => ({ status: 'ok', version: GATEWAY_VERSION }));
+
+  app.get(GATEWAY_ROUTES.readyz, async (_req, reply) => {
+    const [storeOk, alexReady] = await Promise.all([store.ping().catch(() => false), alex.ready().catch(() => ({ ok: false, detail: 'error' }))]);
+    const ok = storeOk && alexReady.ok;
+    const body: HealthResponse = {
+      status: ok ? 'ok' : 'unavailable',
+      version: GATEWAY_VERSION,
+      checks: { store: { ok: storeOk, detail: store.kind }, alex: alexReady.detail === undefined ? { ok: alexReady.ok } : alexReady },
+    };
+    return reply.status(ok ? 200 : 503).send(body);
+  });
+
+  app.post(GATEWAY_ROUTES.enrol, { schema: { body: EnrolRequest }, bodyLimit: 16 * 1024 }, async (req, reply) => {
+    const result = await devices.enrol(req.body as EnrolRequest, req.ip, req.id);
+    return reply.status(201).send(result);
+  });
+
+  app.get(GATEWAY_ROUTES.me, { onRequest: authenticate }, async (req): Promise<DeviceInfo> => {
+    const d = deviceOf(req);
+    return { deviceId: d.deviceId, deviceName: d.deviceName, facilityId: d.facilityId, practiceName: d.practiceName };
+  });
+
+  const launch = async (req: FastifyRequest, input: LaunchInput, verifier: LaunchVerifier) => {
+    const d = deviceOf(req);
+    try {
+      const verified = await verifier.verify(input, { deviceId: d.deviceId, facilityId: d.facilityId, correlationId: req.id, signal: abortOnClose(req) });
+      const grant = await grants.issue(d.deviceId, d.facilityId, verified);
+      await auditor.record({
+        deviceId: d.deviceId,
+        facilityId: d.facilityId,
+        patientId: verified.patient.id,
+        action: input.kind === 'nhi' ? 'launch.lookup' : 'launch.verify',
+        outcome: 'granted',
+        correlationId: req.id,
+      });
+      return grant;
+    } catch (err) {
+      const e = toAppError(err);
+      await auditor.record({ deviceId: d.deviceId, facilityId: d.facilityId, action: input.kind === 'nhi' ? 'launch.lookup' : 'launch.verify', outcome: 'rejected', errorCode: e.code, correlationId: req.id });
+      throw e;
+    }
+  };
+
+  app.post(GATEWAY_ROUTES.launchVerify, { onRequest: authenticate, schema: { body: LaunchVerifyRequest }, bodyLimit: LAUNCH_BODY_LIMIT }, async (req) => {
+    const body = req.body as LaunchVerifyRequest;
+    return launch(req, { kind: 'evolution', context: body.context, signature: body.signature }, launchVerifier);
+  });
+
+  app.post(LAUNCH_LOOKUP_ROUTE, { onRequest: authenticate, schema: { body: LaunchLookupRequest }, bodyLimit: LAUNCH_BODY_LIMIT }, async (req) => {
+    if (!nhiVerifier) throw new AppError('ERR_NOT_FOUND');
+    return launch(req, { kind: 'nhi', nhi: (req.body as { nhi: string }).nhi }, nhiVerifier);
+  });
+
+  app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: CommitRequest } }, async (req, reply) => {
+    const key = req.headers[HEADERS.idempotencyKey];
+    const answer = await commits.commit({
+      body: req.body as CommitRequest,
+      idempotencyKey: typeof key === 'string' ? key : undefined,
+      device: deviceOf(req),
+      correlationId: req.id,
+      signal: abortOnClose(req),
+    });
+    return reply.status(answer.status).send(answer.body);
+  });
+
+  app.get(GATEWAY_ROUTES.commitVerify, { onRequest: authenticate, schema: { params: Type.Object({ imageId: Uuid }) } }, async (req): Promise<VerifyResponse> => {
+    const d = deviceOf(req);
+    const { imageId } = req.params as { imageId: string };
+    const rec = await store.getIdempotency(imageId);
+    if (!rec || rec.deviceId !== d.deviceId) throw new AppError('ERR_NOT_FOUND');
+    const ctx = { facilityId: rec.facilityId, correlationId: req.id, signal: abortOnClose(req) };
+    const out: VerifyResponse = { imageId, checkedAt: '' };
+    if (rec.progress.media) {
+      const found = await alex.findMediaByIdentifier(ctx, rec.patientNhi, { system: IMAGE_IDENTIFIER_SYSTEM, value: imageId });
+      out.media = { id: typeof found?.id === 'string' ? found.id : rec.progress.media.id, present: found !== null };
+    }
+    if (rec.progress.documentReference) {
+      const found = await alex.getDocumentReference(ctx, rec.progress.documentReference.id);
+      out.documentReference = { id: rec.progress.documentReference.id, present: found !== null };
+    }
+    out.checkedAt = new Date(clock.now()).toISOString();
+    return out;
+  });
+
+  return app;
+}
+
+/** Any error → the AppError the caller sees. Validation and parser errors become coded 4xx. */
+export function mapError(err: unknown, route: string | undefined): AppError {
+  if (err instanceof AppError) return err;
+  const fe = err as Partial<FastifyError> & { validation?: { instancePath?: string; keyword?: string; message?: string }[] };
+  const isLaunch = route === GATEWAY_ROUTES.launchVerify || route === LAUNCH_LOOKUP_ROUTE;
+  const isCommit = route === GATEWAY_ROUTES.commit;
+  if (fe.validation) {
+    if (isLaunch) return new AppError('ERR_LAUNCH_MALFORMED', { cause: err });
+    const first = fe.validation[0];
+    if (isCommit && first?.keyword === 'maxLength' && /^\/(media|document)\/data$/.test(first.instancePath ?? '')) {
+      return new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { cause: err });
+    }
+    const where = first?.instancePath ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') : (fe.validationContext ?? 'body');
+    return new AppError('ERR_REQUEST_INVALID', { detail: `${where} ${first?.message ?? 'is not valid'}`.slice(0, 200), cause: err });
+  }
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    if (isLaunch) return new AppError('ERR_LAUNCH_MALFORMED', { cause: err });
+    if (isCommit) return new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { cause: err });
+    return new AppError('ERR_REQUEST_TOO_LARGE', { cause: err });
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    if (isLaunch) return new AppError('ERR_LAUNCH_MALFORMED', { cause: err });
+    return new AppError('ERR_REQUEST_INVALID', { cause: err });
+  }
+  return toAppError(err);
+}
+
+/** What of an unexpected error may be logged: its type and code, never a message that might carry data. */
+function safeErr(err: unknown): { type: string; code?: string } {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' ? { type: err.name, code } : { type: err.name };
+  }
+  return { type: typeof err };
+}

@@ -1,0 +1,44 @@
+/** Writes one audit record per significant action. Never image bytes, names, NHIs or raw patient ids. */
+import type { Clock, Random } from './deps';
+import { uuidV4 } from './deps';
+import { patientHash } from './crypto';
+import type { AuditRecord, GatewayStore } from './store/types';
+
+export interface AuditEntry {
+  deviceId: string | null;
+  facilityId: string | null;
+  /** The ALEX patient id; hashed before it is stored. */
+  patientId?: string | null;
+  action: string;
+  outcome: string;
+  imageId?: string | null;
+  resourceIds?: string[];
+  errorCode?: string | null;
+  correlationId: string;
+}
+
+export class Auditor {
+  constructor(
+    private readonly store: GatewayStore,
+    private readonly clock: Clock,
+    private readonly random: Random,
+  ) {}
+
+  async record(e: AuditEntry): Promise<AuditRecord> {
+    const record: AuditRecord = {
+      id: uuidV4(this.random),
+      at: this.clock.now(),
+      deviceId: e.deviceId,
+      facilityId: e.facilityId,
+      patientHash: e.patientId ? patientHash(e.patientId) : null,
+      action: e.action,
+      outcome: e.outcome,
+      imageId: e.imageId ?? null,
+      resourceIds: e.resourceIds ?? [],
+      errorCode: e.errorCode ?? null,
+      correlationId: e.correlationId,
+    };
+    await this.store.appendAudit(record);
+    return record;
+  }
+}

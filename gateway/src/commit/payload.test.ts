@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../../shared/errors';
+import { canonicalJson } from './fingerprint';
+import { checkAttachment, decodeBase64Strict } from './payload';
+
+const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]);
+const codeOf = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof AppError) return e.code;
+    throw e;
+  }
+  return 'none';
+};
+
+describe('attachment checks', () => {
+  it('accepts canonical base64 only', () => {
+    expect(decodeBase64Strict(JPEG.toString('base64'))).toEqual(JPEG);
+    for (const bad of ['', 'abc', '####', 'ab=c', '_-8A', 'QQ==QQ==', 'QR==']) expect(decodeBase64Strict(bad)).toBeNull();
+  });
+
+  it('gives each bad attachment its own code', () => {
+    expect(checkAttachment('media', JPEG.toString('base64'), 'image/jpeg', 100)).toEqual(JPEG);
+    expect(codeOf(() => checkAttachment('media', JPEG.toString('base64'), 'image/png', 100))).toBe('ERR_COMMIT_IMAGE_TYPE');
+    expect(codeOf(() => checkAttachment('document', JPEG.toString('base64'), 'application/pdf', 100))).toBe('ERR_COMMIT_IMAGE_TYPE');
+    expect(codeOf(() => checkAttachment('media', JPEG.toString('base64'), 'image/jpeg', 7))).toBe('ERR_COMMIT_IMAGE_TOO_LARGE');
+    expect(codeOf(() => checkAttachment('media', 'A'.repeat(4000), 'image/jpeg', 100))).toBe('ERR_COMMIT_IMAGE_TOO_LARGE');
+    expect(codeOf(() => checkAttachment('media', '!!!!', 'image/jpeg', 100))).toBe('ERR_REQUEST_INVALID');
+  });
+
+  it('accepts both TIFF byte orders and PDF', () => {
+    for (const [bytes, type] of [
+      [[0x49, 0x49, 0x2a, 0x00, 8, 0], 'image/tiff'],
+      [[0x4d, 0x4d, 0x00, 0x2a, 0, 8], 'image/tiff'],
+      [[...Buffer.from('%PDF-1.7')], 'application/pdf'],
+    ] as const) {
+      expect(checkAttachment('document', Buffer.from(bytes).toString('base64'), type, 100)).toHaveLength(bytes.length);
+    }
+  });
+});
+
+describe('canonicalJson', () => {
+  it('does not depend on key order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } })).toBe(canonicalJson({ a: { c: null, d: [1, { x: 1, y: 2 }] }, b: 1 }));
+    expect(canonicalJson({ a: 1 })).not.toBe(canonicalJson({ a: 2 }));
+  });
+});

@@ -1,0 +1,45 @@
+/**
+ * Checks on the image bytes before anything reaches ALEX: strict base64, the size limit, and magic
+ * bytes that match the declared content type.
+ */
+import { AppError } from '../../../shared/errors';
+
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Strict base64: the standard alphabet, correct padding, canonical (re-encodes to the same text). */
+export function decodeBase64Strict(data: string): Buffer | null {
+  if (data.length === 0 || data.length % 4 !== 0 || !BASE64_RE.test(data)) return null;
+  const bytes = Buffer.from(data, 'base64');
+  return bytes.toString('base64') === data ? bytes : null;
+}
+
+export type CommitContentType = 'image/jpeg' | 'image/png' | 'image/tiff' | 'application/pdf';
+
+const startsWith = (b: Buffer, sig: readonly number[]): boolean => b.length >= sig.length && sig.every((v, i) => b[i] === v);
+
+export function magicMatches(bytes: Buffer, contentType: CommitContentType): boolean {
+  switch (contentType) {
+    case 'image/jpeg':
+      return startsWith(bytes, [0xff, 0xd8, 0xff]);
+    case 'image/png':
+      return startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    case 'image/tiff':
+      return startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a]);
+    case 'application/pdf':
+      return startsWith(bytes, [0x25, 0x50, 0x44, 0x46, 0x2d]);
+  }
+}
+
+/**
+ * Decode and check one attachment: bad base64 → ERR_REQUEST_INVALID; over maxBytes →
+ * ERR_COMMIT_IMAGE_TOO_LARGE; bytes not of the declared type → ERR_COMMIT_IMAGE_TYPE.
+ */
+export function checkAttachment(field: 'media' | 'document', data: string, contentType: CommitContentType, maxBytes: number): Buffer {
+  // Reject on length first: never decode more than the limit allows.
+  if (Math.floor((data.length * 3) / 4) - 2 > maxBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: field });
+  const bytes = decodeBase64Strict(data);
+  if (!bytes) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data is not valid base64` });
+  if (bytes.length > maxBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: field });
+  if (!magicMatches(bytes, contentType)) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: `${field}: not ${contentType}` });
+  return bytes;
+}

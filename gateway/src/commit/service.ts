@@ -1,0 +1,247 @@
+/**
+ * POST /v1/commits: one image to one patient, as Media and/or Inbox Scan DocumentReference, exactly once.
+ *
+ * Order: Idempotency-Key = imageId → a completed record is replayed → grant live, this device's, this
+ * patient's → payload checks (base64, size, magic bytes) → lease → per target: build, create at ALEX
+ * (with reconcile), save progress → audit → store the outcome → answer. Nothing reaches ALEX before
+ * every check has passed. A retryable ALEX failure releases the lease (progress kept); a final one is
+ * stored as the outcome. A lease left by a crashed gateway expires and is taken over; the client then
+ * looks at ALEX first (`checkFirst`) before creating again.
+ */
+import type { CommitRequest, CommitResponse, CommittedResource } from '../../../shared/contracts/gateway';
+import { AppError, toAppError, type ErrorBody } from '../../../shared/errors';
+import type { CreatedResource, FhirResource, ReconcileOptions } from '../alex/types';
+import type { AlexClient } from '../alex/types';
+import type { Auditor } from '../audit';
+import type { Clock, Random } from '../deps';
+import { uuidV4 } from '../deps';
+import type { GrantService } from '../launch/grants';
+import type { CommitProgress, DeviceRecord, GatewayStore, GrantRecord, IdempotencyRecord, StoredResponse } from '../store/types';
+import { commitFingerprint } from './fingerprint';
+import { checkAttachment } from './payload';
+import type { ResourceBuilders } from './builders';
+
+export interface CommitServiceOptions {
+  maxAttachmentBytes: number;
+  leaseSeconds: number;
+  /** FHIR base of ALEX (or the sandbox), for absolute subject references. */
+  alexFhirBaseUrl: string;
+}
+
+export interface CommitCall {
+  body: CommitRequest;
+  idempotencyKey: string | undefined;
+  device: DeviceRecord;
+  correlationId: string;
+  signal?: AbortSignal;
+}
+
+/** What the route sends: a status and a body (a CommitResponse or `{ error }`). */
+export interface CommitAnswer {
+  status: number;
+  body: CommitResponse | { error: ErrorBody };
+}
+
+type Target = 'media' | 'documentReference';
+
+export class CommitService {
+  constructor(
+    private readonly store: GatewayStore,
+    private readonly alex: AlexClient,
+    private readonly grants: GrantService,
+    private readonly auditor: Auditor,
+    private readonly builders: ResourceBuilders,
+    private readonly clock: Clock,
+    private readonly random: Random,
+    private readonly options: CommitServiceOptions,
+  ) {}
+
+  async commit(call: CommitCall): Promise<CommitAnswer> {
+    const { body, device, correlationId } = call;
+    const key = call.idempotencyKey?.trim();
+    if (key === undefined || key === '') throw new AppError('ERR_IDEMPOTENCY_KEY_MISSING');
+    if (key !== body.imageId) throw new AppError('ERR_REQUEST_INVALID', { detail: 'Idempotency-Key must equal imageId' });
+    const fingerprint = commitFingerprint(body);
+
+    // A finished commit is answered from the store, even after its grant has expired.
+    const existing = await this.store.getIdempotency(key);
+    if (existing?.state === 'completed') return this.replayOrMismatch(existing, fingerprint, device, correlationId);
+
+    let grant: GrantRecord;
+    try {
+      grant = await this.grants.check(body.grantId, device, body.patientId);
+      this.checkPayload(body);
+    } catch (err) {
+      const e = toAppError(err);
+      await this.auditor.record({
+        deviceId: device.deviceId,
+        facilityId: device.facilityId,
+        action: 'commit.rejected',
+        outcome: 'rejected',
+        imageId: body.imageId,
+        errorCode: e.code,
+        correlationId,
+      });
+      throw e;
+    }
+
+    const leaseOwner = uuidV4(this.random);
+    const leaseMs = this.options.leaseSeconds * 1000;
+    const acquired = await this.store.acquireIdempotency({
+      key,
+      fingerprint,
+      deviceId: device.deviceId,
+      facilityId: grant.facilityId,
+      patientId: grant.patient.id,
+      patientNhi: grant.patient.nhi,
+      leaseOwner,
+      leaseMs,
+      now: this.clock.now(),
+    });
+    switch (acquired.kind) {
+      case 'in-progress':
+        throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS', { retryAfterSeconds: 1 });
+      case 'mismatch':
+        throw new AppError('ERR_IDEMPOTENCY_MISMATCH');
+      case 'completed':
+        return this.replayOrMismatch(acquired.record, fingerprint, device, correlationId);
+      case 'acquired':
+        return this.run(call, grant, acquired.record, leaseOwner, leaseMs);
+    }
+  }
+
+  private async replayOrMismatch(rec: IdempotencyRecord, fingerprint: string, device: DeviceRecord, correlationId: string): Promise<CommitAnswer> {
+    if (rec.fingerprint !== fingerprint || rec.deviceId !== device.deviceId) throw new AppError('ERR_IDEMPOTENCY_MISMATCH');
+    const stored = rec.response as StoredResponse;
+    await this.auditor.record({
+      deviceId: device.deviceId,
+      facilityId: rec.facilityId,
+      patientId: rec.patientId,
+      action: 'commit.replay',
+      outcome: stored.status < 300 ? 'replayed' : 'replayed-error',
+      imageId: rec.key,
+      resourceIds: resourceIds(rec.progress),
+      correlationId,
+    });
+    if (stored.status < 300) return { status: stored.status, body: { ...(stored.body as CommitResponse), replayed: true } };
+    return { status: stored.status, body: stored.body as { error: ErrorBody } };
+  }
+
+  private checkPayload(body: CommitRequest): void {
+    if (!body.media && !body.document) throw new AppError('ERR_REQUEST_INVALID', { detail: 'media or document is required' });
+    const max = this.options.maxAttachmentBytes;
+    if (body.media) checkAttachment('media', body.media.data, body.media.contentType, max);
+    if (body.document) checkAttachment('document', body.document.data, body.document.contentType, max);
+  }
+
+  private async run(call: CommitCall, grant: GrantRecord, rec: IdempotencyRecord, leaseOwner: string, leaseMs: number): Promise<CommitAnswer> {
+    const { body, device, correlationId } = call;
+    const progress: CommitProgress = { ...rec.progress };
+    const alexCtx = { facilityId: grant.facilityId, correlationId, signal: call.signal };
+    // An earlier attempt may have reached ALEX without us learning the outcome: look before creating.
+    const reconcile: ReconcileOptions = { patientNhi: grant.patient.nhi, checkFirst: rec.attempts > 1 };
+    const buildCtx = {
+      imageId: body.imageId,
+      patient: grant.patient,
+      facilityId: grant.facilityId,
+      providerId: grant.providerId,
+      capturedAt: body.capturedAt,
+      metadata: body.metadata,
+      device: { id: device.deviceId, name: device.deviceName },
+      alexFhirBaseUrl: this.options.alexFhirBaseUrl,
+    };
+    const targets: Target[] = [];
+    if (body.media) targets.push('media');
+    if (body.document) targets.push('documentReference');
+
+    try {
+      for (const target of targets) {
+        if (progress[target]) continue;
+        let created: CreatedResource;
+        if (target === 'media' && body.media) {
+          const resource: FhirResource = this.builders.buildMedia(buildCtx, body.media);
+          created = await this.alex.createMedia(alexCtx, resource, reconcile);
+        } else if (target === 'documentReference' && body.document) {
+          const resource: FhirResource = this.builders.buildDocumentReference(buildCtx, body.document);
+          created = await this.alex.createDocumentReference(alexCtx, resource, reconcile);
+        } else {
+          continue;
+        }
+        const done: CommittedResource = { resourceType: target === 'media' ? 'Media' : 'DocumentReference', id: created.id };
+        if (created.location !== undefined) done.location = created.location;
+        progress[target] = done;
+        const now = this.clock.now();
+        if (!(await this.store.saveProgress(body.imageId, leaseOwner, progress, now + leaseMs, now))) {
+          // Our lease ran out and another request took over; it reconciles with ALEX before creating.
+          throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS', { retryAfterSeconds: 1 });
+        }
+      }
+    } catch (err) {
+      return this.fail(call, grant, progress, leaseOwner, toAppError(err));
+    }
+
+    const response: CommitResponse = {
+      imageId: body.imageId,
+      committedAt: new Date(this.clock.now()).toISOString(),
+      correlationId,
+      replayed: false,
+    };
+    if (progress.media) response.media = progress.media;
+    if (progress.documentReference) response.documentReference = progress.documentReference;
+    await this.auditor.record({
+      deviceId: device.deviceId,
+      facilityId: grant.facilityId,
+      patientId: grant.patient.id,
+      action: 'commit',
+      outcome: 'committed',
+      imageId: body.imageId,
+      resourceIds: resourceIds(progress),
+      correlationId,
+    });
+    const stored = await this.store.completeIdempotency(body.imageId, leaseOwner, { status: 201, body: response }, this.clock.now());
+    if (!stored) throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS', { retryAfterSeconds: 1 });
+    return { status: 201, body: response };
+  }
+
+  private async fail(call: CommitCall, grant: GrantRecord, progress: CommitProgress, leaseOwner: string, e: AppError): Promise<never> {
+    const { body, device, correlationId } = call;
+    const final = !e.retryable && e.code !== 'ERR_IDEMPOTENCY_IN_PROGRESS';
+    await this.auditor.record({
+      deviceId: device.deviceId,
+      facilityId: grant.facilityId,
+      patientId: grant.patient.id,
+      action: 'commit',
+      outcome: final ? 'failed' : 'deferred',
+      imageId: body.imageId,
+      resourceIds: resourceIds(progress),
+      errorCode: e.code,
+      correlationId,
+    });
+    const now = this.clock.now();
+    if (final) {
+      const errBody = publicErrorBody(e, correlationId);
+      await this.store.completeIdempotency(body.imageId, leaseOwner, { status: e.status, body: { error: errBody } }, now);
+    } else if (e.code !== 'ERR_IDEMPOTENCY_IN_PROGRESS') {
+      await this.store.releaseIdempotency(body.imageId, leaseOwner, now);
+    }
+    throw e;
+  }
+}
+
+function resourceIds(p: CommitProgress): string[] {
+  const ids: string[] = [];
+  if (p.media) ids.push(`Media/${p.media.id}`);
+  if (p.documentReference) ids.push(`DocumentReference/${p.documentReference.id}`);
+  return ids;
+}
+
+/** The body a user may see: real messages only below 500; no detail above. */
+export function publicErrorBody(e: AppError, correlationId: string): ErrorBody {
+  const body = e.toBody();
+  body.correlationId = correlationId;
+  if (e.status >= 500) {
+    body.message = new AppError(e.code).message;
+    delete body.detail;
+  }
+  return body;
+}

@@ -1,0 +1,116 @@
+/**
+ * Launch verification: turns what the companion forwards into a verified patient, or a coded error.
+ * Pluggable: AlexLaunchVerifier (default) redeems Evolution's opaque context+signature through ALEX;
+ * NhiLookupVerifier is the explicit fallback that finds a patient by NHI and always asks the GP to
+ * confirm. The raw pair is never logged or stored; the replay cache keeps sha256(context + '\n' + signature).
+ */
+import type { PatientSummary } from '../../../shared/contracts/common';
+import { LIMITS } from '../../../shared/limits';
+import { isValidNhi, normaliseNhi } from '../../../shared/nhi';
+import { AppError } from '../../../shared/errors';
+import type { AlexClient } from '../alex/types';
+import { sha256Hex } from '../crypto';
+import type { Clock } from '../deps';
+import type { GatewayStore } from '../store/types';
+
+export type LaunchInput = { kind: 'evolution'; context: string; signature: string } | { kind: 'nhi'; nhi: string };
+
+/** Who is asking: the authenticated device, its facility, the request's correlation id. */
+export interface LaunchSubject {
+  deviceId: string;
+  facilityId: string;
+  correlationId: string;
+  signal?: AbortSignal;
+}
+
+export interface VerifiedLaunch {
+  patient: PatientSummary;
+  providerId: string | null;
+  /** true: the patient was not handed over by Evolution; the GP must confirm it on screen. */
+  requiresConfirmation: boolean;
+}
+
+export interface LaunchVerifier {
+  readonly kind: LaunchInput['kind'];
+  verify(input: LaunchInput, subject: LaunchSubject): Promise<VerifiedLaunch>;
+}
+
+/** Opaque strings as Evolution may send them: base64, base64url, URL-encoded. */
+const OPAQUE_RE = /^[A-Za-z0-9+/=%._~-]+$/;
+
+export function checkOpaque(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > LIMITS.launchParamMaxChars || !OPAQUE_RE.test(value)) {
+    throw new AppError('ERR_LAUNCH_MALFORMED');
+  }
+  return value;
+}
+
+export function launchHash(context: string, signature: string): string {
+  return sha256Hex(`${context}\n${signature}`);
+}
+
+/** ALEX errors on the decode call that mean "this pair is not genuine". */
+const SIGNATURE_REJECTIONS = new Set(['ERR_ALEX_FORBIDDEN', 'ERR_ALEX_REJECTED', 'ERR_ALEX_NOT_FOUND', 'ERR_LAUNCH_SIGNATURE']);
+
+export interface AlexLaunchVerifierOptions {
+  maxAgeSeconds: number;
+  clockSkewSeconds: number;
+}
+
+export class AlexLaunchVerifier implements LaunchVerifier {
+  readonly kind = 'evolution' as const;
+
+  constructor(
+    private readonly alex: AlexClient,
+    private readonly store: GatewayStore,
+    private readonly clock: Clock,
+    private readonly options: AlexLaunchVerifierOptions,
+  ) {}
+
+  async verify(input: LaunchInput, subject: LaunchSubject): Promise<VerifiedLaunch> {
+    if (input.kind !== 'evolution') throw new AppError('ERR_LAUNCH_MALFORMED');
+    const context = checkOpaque(input.context);
+    const signature = checkOpaque(input.signature);
+    const ctx = { facilityId: subject.facilityId, correlationId: subject.correlationId, signal: subject.signal };
+
+    let decoded;
+    try {
+      decoded = await this.alex.decodeLaunch(ctx, context, signature);
+    } catch (err) {
+      if (err instanceof AppError && SIGNATURE_REJECTIONS.has(err.code)) throw new AppError('ERR_LAUNCH_SIGNATURE', { cause: err });
+      throw err;
+    }
+
+    const now = this.clock.now();
+    const created = Date.parse(decoded.createdTime);
+    if (!Number.isFinite(created)) throw new AppError('ERR_LAUNCH_MALFORMED');
+    const skewMs = this.options.clockSkewSeconds * 1000;
+    const maxAgeMs = this.options.maxAgeSeconds * 1000;
+    if (now - created > maxAgeMs + skewMs || created - now > skewMs) throw new AppError('ERR_LAUNCH_EXPIRED');
+
+    // Single use: the cache entry outlives the pair's own validity window.
+    const first = await this.store.markLaunchUsed(launchHash(context, signature), created + maxAgeMs + 2 * skewMs + 60_000, now);
+    if (!first) throw new AppError('ERR_LAUNCH_REPLAYED');
+
+    if (decoded.facilityCode !== subject.facilityId) throw new AppError('ERR_LAUNCH_FACILITY_MISMATCH');
+    if (decoded.patientId === null || decoded.patientId === '') throw new AppError('ERR_LAUNCH_NO_PATIENT');
+
+    const patient = await this.alex.getPatient(ctx, decoded.patientId);
+    return { patient, providerId: decoded.providerId, requiresConfirmation: false };
+  }
+}
+
+/** Fallback: find the patient by NHI in the device's facility; the GP must confirm who it is. */
+export class NhiLookupVerifier implements LaunchVerifier {
+  readonly kind = 'nhi' as const;
+
+  constructor(private readonly alex: AlexClient) {}
+
+  async verify(input: LaunchInput, subject: LaunchSubject): Promise<VerifiedLaunch> {
+    if (input.kind !== 'nhi' || !isValidNhi(input.nhi)) throw new AppError('ERR_LAUNCH_MALFORMED', { detail: 'nhi' });
+    const ctx = { facilityId: subject.facilityId, correlationId: subject.correlationId, signal: subject.signal };
+    const patient = await this.alex.findPatientByNhi(ctx, normaliseNhi(input.nhi));
+    if (!patient) throw new AppError('ERR_ALEX_PATIENT_NOT_FOUND');
+    return { patient, providerId: null, requiresConfirmation: true };
+  }
+}
