@@ -1,0 +1,238 @@
+/**
+ * FHIR R4 resources ClinicPro writes to ALEX: a Media (JPEG/PNG) and an Inbox Scan DocumentReference
+ * (TIFF/PDF) for one image. Pure functions: no I/O, no clock. Bad input throws an AppError before
+ * anything is sent. Every resource built here validates against the FHIR R4 definitions (validate.ts).
+ *
+ * Medtech does not show Media metadata fields in its Inbox, so the clinical metadata is written twice:
+ * as codings (body site, laterality, view, image type) and as plain words in the title and description.
+ */
+import type { DocumentPayload, MediaPayload } from '../../../shared/contracts/gateway';
+import type { ImageMetadata, PatientSummary } from '../../../shared/contracts/common';
+import { IMAGE_TYPES, LATERALITIES, SNOMED_SYSTEM, VIEWS, findBodySite, imageTypeDisplay, viewDisplay } from '../../../shared/coded/values';
+import { AppError } from '../../../shared/errors';
+import { LIMITS } from '../../../shared/limits';
+import { IMAGE_IDENTIFIER_SYSTEM, type FhirResource } from '../alex/types';
+import { formatNzForPeople, parseInstant, toNzDateTime } from './time';
+
+export interface BuildContext {
+  imageId: string;
+  patient: PatientSummary;
+  facilityId: string;
+  providerId?: string | null;
+  capturedAt: string;
+  metadata: ImageMetadata;
+  device: { id: string; name: string };
+  /** For DocumentReference's absolute subject, e.g. https://alexapiuat.medtechglobal.com/fhir */
+  alexFhirBaseUrl: string;
+}
+
+export const MEDIA_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/media-type';
+export const LOINC_SYSTEM = 'http://loinc.org';
+export const LOINC_PHOTOGRAPHIC_IMAGE = '72170-4';
+/** Our device ids (the enrolled consult-room PC that captured or sent the image). */
+export const DEVICE_IDENTIFIER_SYSTEM = 'https://clinicpro.co.nz/fhir/device-id';
+/** Laterality of Media.bodySite, as an extension on the CodeableConcept (R4 has no laterality element there). */
+export const LATERALITY_EXTENSION_URL = 'https://clinicpro.co.nz/fhir/StructureDefinition/body-site-laterality';
+export const VIEW_SYSTEM = 'https://clinicpro.co.nz/fhir/CodeSystem/image-view';
+export const IMAGE_TYPE_SYSTEM = 'https://clinicpro.co.nz/fhir/CodeSystem/image-type';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function invalid(detail: string): AppError {
+  return new AppError('ERR_REQUEST_INVALID', { detail });
+}
+
+/** Control characters out, runs of whitespace to one space. */
+function cleanText(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+function checkMetadata(m: ImageMetadata): void {
+  if (typeof m !== 'object' || m === null) throw invalid('metadata');
+  if (m.bodySiteCode !== undefined && !/^[0-9]{6,18}$/.test(m.bodySiteCode)) throw invalid('metadata.bodySiteCode');
+  if (m.laterality !== undefined && !LATERALITIES.some((l) => l.key === m.laterality)) throw invalid('metadata.laterality');
+  if (m.view !== undefined && !VIEWS.some((v) => v.key === m.view)) throw invalid('metadata.view');
+  if (m.imageType !== undefined && !IMAGE_TYPES.some((t) => t.key === m.imageType)) throw invalid('metadata.imageType');
+  if (m.caption !== undefined && (typeof m.caption !== 'string' || m.caption.length > LIMITS.maxCaptionChars)) throw invalid('metadata.caption');
+}
+
+function checkCapturedAt(capturedAt: string): void {
+  try {
+    parseInstant(capturedAt);
+  } catch {
+    throw invalid('capturedAt');
+  }
+}
+
+/** Words for where on the body: "Left forearm", "Knee, both sides", "Left side", or undefined. */
+function siteWords(m: ImageMetadata): string | undefined {
+  const site = m.bodySiteCode ? findBodySite(m.bodySiteCode) : undefined;
+  const name = site?.display ?? (m.bodySiteCode ? `Body site (SNOMED CT ${m.bodySiteCode})` : undefined);
+  switch (m.laterality) {
+    case 'left':
+    case 'right': {
+      const side = m.laterality === 'left' ? 'Left' : 'Right';
+      return name ? `${side} ${lowerFirst(name)}` : `${side} side`;
+    }
+    case 'bilateral':
+      return name ? `${name}, both sides` : 'Both sides';
+    case undefined:
+      return name;
+  }
+}
+
+/**
+ * Plain words for an image, for the resource title and description (what a clinician sees in Medtech).
+ * e.g. title "Left forearm — wound, close-up — 23 Nov 2026 10:42" (New Zealand time), description the
+ * title followed by the caption.
+ */
+export function describeImage(metadata: ImageMetadata, capturedAt: string): { title: string; description: string } {
+  checkMetadata(metadata);
+  checkCapturedAt(capturedAt);
+  const what = [
+    metadata.imageType && metadata.imageType !== 'other' ? imageTypeDisplay(metadata.imageType).toLowerCase() : undefined,
+    metadata.view ? viewDisplay(metadata.view).toLowerCase() : undefined,
+  ].filter((s): s is string => s !== undefined);
+  const when = formatNzForPeople(capturedAt);
+  const head = siteWords(metadata) ?? 'Clinical photo';
+  const parts = [head, ...(what.length ? [what.join(', ')] : []), when];
+  let title = parts.join(' — ');
+  if (title.length > LIMITS.maxTitleChars) title = `${title.slice(0, LIMITS.maxTitleChars - 1)}…`;
+  const caption = metadata.caption ? cleanText(metadata.caption) : '';
+  const description = caption ? `${title}. ${caption}` : title;
+  return { title, description };
+}
+
+type AttachmentKind = 'image/jpeg' | 'image/png' | 'image/tiff' | 'application/pdf';
+
+function sniff(bytes: Buffer): AttachmentKind | null {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  if (bytes.length >= 4 && (bytes.subarray(0, 4).equals(Buffer.from([0x49, 0x49, 0x2a, 0x00])) || bytes.subarray(0, 4).equals(Buffer.from([0x4d, 0x4d, 0x00, 0x2a])))) {
+    return 'image/tiff';
+  }
+  if (bytes.length >= 5 && bytes.subarray(0, 5).toString('latin1') === '%PDF-') return 'application/pdf';
+  return null;
+}
+
+/** Checks the attachment: allowed type, strict base64, under Medtech's size limit, bytes of the type claimed. */
+function checkPayload(contentType: string, data: string, allowed: readonly AttachmentKind[]): void {
+  if (!(allowed as readonly string[]).includes(contentType)) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: 'content type' });
+  if (typeof data !== 'string' || data.length === 0 || data.length % 4 !== 0 || !BASE64.test(data)) throw invalid('attachment is not base64');
+  const padding = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0;
+  const size = (data.length / 4) * 3 - padding;
+  if (size >= LIMITS.alexMaxAttachmentBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE');
+  const head = Buffer.from(data.slice(0, 16), 'base64');
+  if (sniff(head) !== contentType) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: 'content does not match its type' });
+}
+
+function checkContext(ctx: BuildContext): void {
+  if (typeof ctx.imageId !== 'string' || !UUID.test(ctx.imageId)) throw new AppError('ERR_IDEMPOTENCY_KEY_MISSING');
+  if (!ctx.patient || typeof ctx.patient.id !== 'string' || !RESOURCE_ID.test(ctx.patient.id)) throw invalid('patient id');
+  if (ctx.providerId !== undefined && ctx.providerId !== null && (typeof ctx.providerId !== 'string' || !RESOURCE_ID.test(ctx.providerId))) {
+    throw invalid('provider id');
+  }
+  if (!ctx.device || typeof ctx.device.id !== 'string' || ctx.device.id.length === 0 || ctx.device.id.length > 64) throw invalid('device id');
+  if (typeof ctx.device.name !== 'string' || cleanText(ctx.device.name).length === 0 || ctx.device.name.length > 100) throw invalid('device name');
+  checkCapturedAt(ctx.capturedAt);
+  checkMetadata(ctx.metadata);
+}
+
+function deviceReference(device: BuildContext['device']): Record<string, unknown> {
+  return {
+    type: 'Device',
+    identifier: { system: DEVICE_IDENTIFIER_SYSTEM, value: device.id },
+    display: `ClinicPro Images — ${cleanText(device.name)}`,
+  };
+}
+
+function bodySiteConcept(m: ImageMetadata): Record<string, unknown> | undefined {
+  const words = siteWords(m);
+  if (!words) return undefined;
+  const site = m.bodySiteCode ? findBodySite(m.bodySiteCode) : undefined;
+  const concept: Record<string, unknown> = {};
+  const lat = m.laterality ? LATERALITIES.find((l) => l.key === m.laterality) : undefined;
+  if (lat) {
+    concept.extension = [
+      { url: LATERALITY_EXTENSION_URL, valueCodeableConcept: { coding: [{ system: SNOMED_SYSTEM, code: lat.code, display: lat.display }], text: lat.display } },
+    ];
+  }
+  if (m.bodySiteCode) concept.coding = [site ? { system: SNOMED_SYSTEM, code: site.code, display: site.display } : { system: SNOMED_SYSTEM, code: m.bodySiteCode }];
+  concept.text = words;
+  return concept;
+}
+
+/** A FHIR R4 Media for ALEX (`POST /Media`). */
+export function buildMedia(ctx: BuildContext, payload: MediaPayload): FhirResource {
+  checkContext(ctx);
+  checkPayload(payload.contentType, payload.data, ['image/jpeg', 'image/png']);
+  for (const dim of ['width', 'height'] as const) {
+    const v = payload[dim];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw invalid(`media.${dim}`);
+  }
+  const m = ctx.metadata;
+  const { title, description } = describeImage(m, ctx.capturedAt);
+  const created = toNzDateTime(ctx.capturedAt);
+  const media: FhirResource = {
+    resourceType: 'Media',
+    identifier: [{ system: IMAGE_IDENTIFIER_SYSTEM, value: ctx.imageId }],
+    status: 'completed',
+    type: { coding: [{ system: MEDIA_TYPE_SYSTEM, code: 'image', display: 'Image' }], text: 'Image' },
+  };
+  if (m.view) {
+    const display = viewDisplay(m.view);
+    media.view = { coding: [{ system: VIEW_SYSTEM, code: m.view, display }], text: display };
+  }
+  media.subject = { reference: `Patient/${ctx.patient.id}` };
+  media.createdDateTime = created;
+  if (ctx.providerId) media.operator = { reference: `Practitioner/${ctx.providerId}` };
+  if (m.imageType) {
+    const display = imageTypeDisplay(m.imageType);
+    media.reasonCode = [{ coding: [{ system: IMAGE_TYPE_SYSTEM, code: m.imageType, display }], text: display }];
+  }
+  const bodySite = bodySiteConcept(m);
+  if (bodySite) media.bodySite = bodySite;
+  media.device = deviceReference(ctx.device);
+  if (payload.width !== undefined) media.width = payload.width;
+  if (payload.height !== undefined) media.height = payload.height;
+  media.content = { contentType: payload.contentType, data: payload.data, title, creation: created };
+  media.note = [{ text: description }];
+  return media;
+}
+
+/** A FHIR R4 DocumentReference for ALEX's Inbox Scan (`POST /DocumentReference`). */
+export function buildDocumentReference(ctx: BuildContext, payload: DocumentPayload): FhirResource {
+  checkContext(ctx);
+  checkPayload(payload.contentType, payload.data, ['image/tiff', 'application/pdf']);
+  let base: URL;
+  try {
+    base = new URL(ctx.alexFhirBaseUrl);
+  } catch {
+    throw invalid('ALEX base URL');
+  }
+  if (base.protocol !== 'https:' && base.protocol !== 'http:') throw invalid('ALEX base URL');
+  const subjectBase = ctx.alexFhirBaseUrl.replace(/\/+$/, '');
+  const { title, description } = describeImage(ctx.metadata, ctx.capturedAt);
+  const date = toNzDateTime(ctx.capturedAt);
+  const author: Record<string, unknown>[] = [];
+  // author[0] routes the scan to that GP's Inbox Scan in Evolution.
+  if (ctx.providerId) author.push({ reference: `Practitioner/${ctx.providerId}` });
+  author.push(deviceReference(ctx.device));
+  return {
+    resourceType: 'DocumentReference',
+    identifier: [{ system: IMAGE_IDENTIFIER_SYSTEM, value: ctx.imageId }],
+    status: 'current',
+    type: { coding: [{ system: LOINC_SYSTEM, code: LOINC_PHOTOGRAPHIC_IMAGE, display: 'Photographic image' }], text: 'Photographic image' },
+    subject: { reference: `${subjectBase}/Patient/${ctx.patient.id}` },
+    date,
+    author,
+    description,
+    content: [{ attachment: { contentType: payload.contentType, data: payload.data, title, creation: date } }],
+  };
+}
