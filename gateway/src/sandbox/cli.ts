@@ -1,0 +1,71 @@
+/**
+ * `npm run sandbox`: the ALEX sandbox standalone.
+ * Env: SANDBOX_PORT (default 4010), SANDBOX_HOST (default 127.0.0.1), SANDBOX_FAULTS (JSON rule or array),
+ * SANDBOX_LAUNCH_SECRET (keeps launch pairs valid across restarts), SANDBOX_LOG_LEVEL (default info).
+ */
+import { pino } from 'pino';
+import { AppError } from '../../../shared/errors';
+import { parseFaultRules } from './faults';
+import { startSandbox } from './index';
+import type { SandboxOptions } from './types';
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 4010;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AppError('ERR_REQUEST_INVALID', { detail: 'SANDBOX_PORT must be a port number' });
+  return port;
+}
+
+async function main(): Promise<void> {
+  const logger = pino({ level: process.env.SANDBOX_LOG_LEVEL ?? 'info' });
+  const options: SandboxOptions = {
+    host: process.env.SANDBOX_HOST ?? '127.0.0.1',
+    port: parsePort(process.env.SANDBOX_PORT),
+    logger,
+  };
+  if (process.env.SANDBOX_FAULTS) options.faults = parseFaultRules(process.env.SANDBOX_FAULTS);
+  if (process.env.SANDBOX_LAUNCH_SECRET) options.launchSecret = process.env.SANDBOX_LAUNCH_SECRET;
+  const sandbox = await startSandbox(options);
+  const example = sandbox.patients[0];
+  const launch = example === undefined ? null : sandbox.issueLaunch({ patientId: example.id, facilityCode: sandbox.facilities[0] ?? '' });
+
+  console.log(
+    [
+      'ALEX sandbox running (test data only; credentials below open nothing else)',
+      `  FHIR base     ${sandbox.fhirBaseUrl}`,
+      `  token URL     ${sandbox.tokenUrl}`,
+      `  client_id     ${sandbox.credentials.clientId}`,
+      `  client_secret ${sandbox.credentials.clientSecret}`,
+      `  scope         ${sandbox.credentials.scope}`,
+      `  facilities    ${sandbox.facilities.join(', ')}`,
+      `  patients      ${sandbox.patients.map((p) => `${p.nhi} (${p.id})`).join(', ')}`,
+      `  faults        ${sandbox.faults.list().length} active; manage at ${sandbox.url}/_sandbox/faults`,
+      `  state         ${sandbox.url}/_sandbox/state`,
+      launch === null
+        ? ''
+        : `  sample launch ${sandbox.url}/FHIR/vendorforms/api/getlaunchcontextstring/${encodeURIComponent(launch.context)}/${encodeURIComponent(launch.signature)}`,
+    ].join('\n'),
+  );
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'sandbox stopping');
+    sandbox.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'sandbox did not close cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  const detail = err instanceof AppError ? `${err.message} ${err.detail ?? ''}` : err instanceof Error ? err.message : String(err);
+  console.error(`Sandbox failed to start: ${detail}`);
+  process.exit(1);
+});

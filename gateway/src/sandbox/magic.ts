@@ -1,0 +1,35 @@
+/** Recognise attachment types from their first bytes, as ALEX must before it files them. */
+
+export type AttachmentType = 'image/jpeg' | 'image/png' | 'image/tiff' | 'application/pdf';
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** The type the bytes really are, or null when none of the four. */
+export function sniffAttachmentType(bytes: Buffer): AttachmentType | null {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(PNG_SIGNATURE)) return 'image/png';
+  if (bytes.length >= 4) {
+    const le = bytes[0] === 0x49 && bytes[1] === 0x49 && bytes[2] === 0x2a && bytes[3] === 0x00;
+    const be = bytes[0] === 0x4d && bytes[1] === 0x4d && bytes[2] === 0x00 && bytes[3] === 0x2a;
+    if (le || be) return 'image/tiff';
+  }
+  if (bytes.length >= 5 && bytes.subarray(0, 5).toString('latin1') === '%PDF-') return 'application/pdf';
+  return null;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Strict standard base64 (no whitespace, no URL alphabet, padded). Returns null when not. */
+export function decodeStrictBase64(data: string): Buffer | null {
+  if (data.length === 0 || data.length % 4 !== 0 || !BASE64.test(data)) return null;
+  const bytes = Buffer.from(data, 'base64');
+  // Round-trip guards against non-canonical padding bits.
+  if (bytes.toString('base64') !== data) return null;
+  return bytes;
+}
+
+/** Decoded size of a strict base64 string, without decoding it. */
+export function base64DecodedLength(data: string): number {
+  const pad = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0;
+  return (data.length / 4) * 3 - pad;
+}
