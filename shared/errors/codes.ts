@@ -92,6 +92,7 @@ export const ERROR_CODES = {
   ERR_LAN_PATIENT_CHANGED: spec(409, 'The PC has changed to a different patient. Photos were not sent to the new patient. Scan the new QR code.', 'rescan'),
   ERR_LAN_HOST_REJECTED: spec(421, 'This address is not allowed. Scan the QR code on the PC again.', 'rescan'),
   ERR_LAN_TOO_MANY_PARTS: spec(413, 'Too many photos in one go. Send at most 10 at a time.', 'fix-input'),
+  ERR_LAN_CROSS_SITE: spec(403, 'This request came from another web page and was refused. Open the link from the QR code on the PC.', 'rescan'),
 
   // --- companion ------------------------------------------------------------------------------
   ERR_NOT_ENROLLED: spec(401, 'This PC is not enrolled yet. Enter the gateway address and enrolment code.', 'enrol'),
@@ -99,6 +100,7 @@ export const ERROR_CODES = {
   ERR_STORAGE_FULL: spec(507, 'The PC has run out of disk space. Free some space; nothing was lost.', 'support', true),
   ERR_STORAGE_IO: spec(500, 'The PC could not save the image. Nothing was lost; please try again.', 'retry', true),
   ERR_NO_PATIENT: spec(409, 'No patient is selected. Launch from Medtech Evolution first.', 'relaunch'),
+  ERR_STORAGE_CORRUPT: spec(500, 'The copy of this image saved on this PC is damaged, so it was not sent. Please add the photo again.', 'fix-input'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

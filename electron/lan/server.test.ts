@@ -1,0 +1,457 @@
+/**
+ * The LAN upload server over real sockets on 127.0.0.1: the phone's whole path (scan → exchange → upload) and
+ * every refusal, each with its coded error and proof that nothing was written.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { request } from 'node:http';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AppError } from '../../shared/errors';
+import { LIMITS } from '../../shared/limits';
+import {
+  errorCode,
+  exchange,
+  fakeJpeg,
+  filesUnder,
+  httpRequest,
+  joinPhone,
+  multipartBody,
+  BOUNDARY,
+  startHarness,
+  tokenFromUrl,
+  upload,
+  type Harness,
+  type Part,
+} from './testing';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await startHarness();
+});
+afterEach(async () => {
+  await h.cleanup();
+});
+
+const photo = (id = randomUUID(), data = fakeJpeg(5000)): Part[] => [
+  { name: 'clientUploadId', value: id },
+  { name: 'bodySiteCode', value: '14975008' },
+  { name: 'laterality', value: 'left' },
+  { name: 'file', filename: 'IMG_0001.jpg', contentType: 'image/jpeg', data },
+];
+
+async function expectNoFiles(): Promise<void> {
+  expect(await filesUnder(h.uploadRoot)).toEqual([]);
+}
+
+describe('scan, exchange, upload', () => {
+  it('delivers the bytes and metadata to the sink and answers with the image id', async () => {
+    const received: unknown[] = [];
+    h.server.on('file-received', (e) => received.push(e));
+    const phone = await joinPhone(h);
+    const data = fakeJpeg(300_000, 7);
+    const id = randomUUID();
+    const res = await upload(h.port, phone.credential, photo(id, data));
+    expect(res.status).toBe(200);
+    const body = res.json as { imageId: string; sha256: string; bytes: number; duplicate: boolean };
+    expect(body).toMatchObject({ clientUploadId: id, bytes: data.length, duplicate: false, sha256: createHash('sha256').update(data).digest('hex') });
+    expect(h.sink.files).toHaveLength(1);
+    const file = h.sink.files[0]!;
+    expect(file.stored.equals(data)).toBe(true);
+    expect(file).toMatchObject({ sessionId: phone.sessionId, sessionRef: 'cap-1', phoneId: phone.phoneId, clientUploadId: id, contentType: 'image/jpeg', metadata: { bodySiteCode: '14975008', laterality: 'left' } });
+    expect(file.path.startsWith(h.uploadRoot)).toBe(true);
+    expect(file.path).not.toContain('IMG_0001'); // client file names never reach the file system
+    expect(received).toEqual([expect.objectContaining({ imageId: body.imageId, clientUploadId: id })]);
+  });
+
+  it('the exchange tells the phone whom it is uploading for, the limits, and rotates the QR', async () => {
+    const rotated: string[] = [];
+    const joined: string[] = [];
+    h.server.on('qr-rotated', (e) => rotated.push(e.qr.url));
+    h.server.on('phone-joined', (e) => joined.push(e.phoneId));
+    const opened = await h.server.openSession({ sessionRef: 'cap-9', patient: { displayName: 'Aroha Test', birthDate: '1980-05-06' }, roomLabel: 'Room 1' });
+    expect(opened.qr.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${h.port}/m/#t=[A-Za-z0-9_-]{43}$`));
+    expect(opened.qr.expiresAt.getTime() - h.clock.now()).toBeLessThanOrEqual(LIMITS.qrTokenTtlSeconds * 1000);
+    const res = await exchange(h.port, tokenFromUrl(opened.qr.url));
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({
+      protocolVersion: 1,
+      session: { patient: { displayName: 'Aroha Test', birthDate: '1980-05-06' }, roomLabel: 'Room 1' },
+      limits: { maxUploadFileBytes: LIMITS.maxUploadFileBytes, idleSeconds: LIMITS.lanSessionIdleSeconds },
+    });
+    expect((res.json as { credential: string }).credential).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(joined).toHaveLength(1);
+    expect(rotated).toHaveLength(1);
+    expect(rotated[0]).not.toBe(opened.qr.url);
+    // A second phone joins with the new QR.
+    const second = await exchange(h.port, tokenFromUrl(rotated[0]!));
+    expect(second.status).toBe(200);
+    expect(joined).toHaveLength(2);
+  });
+
+  it('a retry with the same clientUploadId returns the first result and never a duplicate', async () => {
+    const phone = await joinPhone(h);
+    const id = randomUUID();
+    const first = await upload(h.port, phone.credential, photo(id));
+    const again = await upload(h.port, phone.credential, photo(id));
+    expect(again.status).toBe(200);
+    expect(again.json).toEqual({ ...(first.json as object), duplicate: true });
+    expect(h.sink.files).toHaveLength(1);
+    await expectNoFiles();
+  });
+
+  it('the status poll reports the session and its uploads', async () => {
+    const phone = await joinPhone(h);
+    const id = randomUUID();
+    const up = await upload(h.port, phone.credential, photo(id));
+    const res = await httpRequest({ port: h.port, path: '/api/images/v1/session', headers: { authorization: `Bearer ${phone.credential}` } });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ state: 'open', uploads: [{ clientUploadId: id, imageId: (up.json as { imageId: string }).imageId }] });
+  });
+});
+
+describe('refused before anything is written', () => {
+  it('a replayed QR token (second exchange) is refused', async () => {
+    const opened = await h.server.openSession({ sessionRef: 'c', patient: { displayName: 'A', birthDate: '2000-01-01' }, roomLabel: 'R' });
+    const token = tokenFromUrl(opened.qr.url);
+    expect((await exchange(h.port, token)).status).toBe(200);
+    const replay = await exchange(h.port, token);
+    expect(replay.status).toBe(401);
+    expect(errorCode(replay)).toBe('ERR_LAN_TOKEN_INVALID');
+  });
+
+  it('an expired QR token is refused and a new QR is announced', async () => {
+    const rotated: string[] = [];
+    h.server.on('qr-rotated', (e) => rotated.push(e.qr.url));
+    const opened = await h.server.openSession({ sessionRef: 'c', patient: { displayName: 'A', birthDate: '2000-01-01' }, roomLabel: 'R' });
+    h.clock.advance(LIMITS.qrTokenTtlSeconds);
+    const res = await exchange(h.port, tokenFromUrl(opened.qr.url));
+    expect(res.status).toBe(401);
+    expect(errorCode(res)).toBe('ERR_LAN_TOKEN_EXPIRED');
+    expect(rotated).toHaveLength(1);
+  });
+
+  it('a rotated-away QR token is dead', async () => {
+    const opened = await h.server.openSession({ sessionRef: 'c', patient: { displayName: 'A', birthDate: '2000-01-01' }, roomLabel: 'R' });
+    await h.server.rotateQr(opened.sessionId);
+    expect(errorCode(await exchange(h.port, tokenFromUrl(opened.qr.url)))).toBe('ERR_LAN_TOKEN_INVALID');
+  });
+
+  it.each([
+    ['no credential', undefined, 'ERR_LAN_TOKEN_INVALID'],
+    ['a wrong credential', 'A'.repeat(43), 'ERR_LAN_TOKEN_INVALID'],
+    ['a malformed credential', 'abc', 'ERR_LAN_TOKEN_INVALID'],
+  ])('an upload with %s gets 401', async (_label, credential, code) => {
+    await joinPhone(h);
+    const res = await upload(h.port, credential, photo());
+    expect(res.status).toBe(401);
+    expect(errorCode(res)).toBe(code);
+    expect(h.sink.files).toHaveLength(0);
+    await expectNoFiles();
+  });
+
+  it('an idle credential expires (sliding) and then gets 401 ERR_LAN_TOKEN_EXPIRED', async () => {
+    const phone = await joinPhone(h);
+    h.clock.advance(LIMITS.lanSessionIdleSeconds - 10);
+    expect((await upload(h.port, phone.credential, photo())).status).toBe(200); // slides the window
+    h.clock.advance(LIMITS.lanSessionIdleSeconds - 10);
+    expect((await upload(h.port, phone.credential, photo())).status).toBe(200);
+    h.clock.advance(LIMITS.lanSessionIdleSeconds);
+    const res = await upload(h.port, phone.credential, photo());
+    expect(res.status).toBe(401);
+    expect(errorCode(res)).toBe('ERR_LAN_TOKEN_EXPIRED');
+    expect(h.sink.files).toHaveLength(2);
+  });
+
+  it('a credential only ever reaches its own session; one from another PC is unknown', async () => {
+    const a = await joinPhone(h);
+    const b = await joinPhone(h);
+    expect(a.sessionId).not.toBe(b.sessionId);
+    await upload(h.port, a.credential, photo());
+    expect(h.sink.files[0]?.sessionId).toBe(a.sessionId);
+    await h.server.endSession(a.sessionId, 'ended');
+    expect(errorCode(await upload(h.port, a.credential, photo()))).toBe('ERR_LAN_SESSION_ENDED');
+    expect((await upload(h.port, b.credential, photo())).status).toBe(200); // b unaffected
+    const other = await startHarness();
+    try {
+      const foreign = await joinPhone(other);
+      const res = await upload(h.port, foreign.credential, photo());
+      expect(res.status).toBe(401);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
+  it.each([
+    ['a foreign Host', { host: 'evil.example:80' }, 421, 'ERR_LAN_HOST_REJECTED'],
+    ['a nip.io Host', { host: '127.0.0.1.nip.io' }, 421, 'ERR_LAN_HOST_REJECTED'],
+    ['the right host on the wrong port', { host: '127.0.0.1:1' }, 421, 'ERR_LAN_HOST_REJECTED'],
+    ['a foreign Origin', { origin: 'http://evil.example' }, 403, 'ERR_LAN_CROSS_SITE'],
+    ['a null Origin', { origin: 'null' }, 403, 'ERR_LAN_CROSS_SITE'],
+    ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }, 403, 'ERR_LAN_CROSS_SITE'],
+  ])('an upload with %s is refused', async (_label, headers, status, code) => {
+    const phone = await joinPhone(h);
+    const res = await upload(h.port, phone.credential, photo(), headers as Record<string, string>);
+    expect(res.status).toBe(status);
+    expect(errorCode(res)).toBe(code);
+    expect(h.sink.files).toHaveLength(0);
+    await expectNoFiles();
+  });
+
+  it('same-origin requests with Origin and Sec-Fetch-Site: same-origin pass', async () => {
+    const phone = await joinPhone(h);
+    const res = await upload(h.port, phone.credential, photo(), { origin: `http://127.0.0.1:${h.port}`, 'sec-fetch-site': 'same-origin' });
+    expect(res.status).toBe(200);
+  });
+
+  it('an oversize file is 413 and leaves no file (truncated stream deleted)', async () => {
+    const small = await startHarness({ limits: { maxUploadFileBytes: 100_000 } });
+    try {
+      const phone = await joinPhone(small);
+      const res = await upload(small.port, phone.credential, photo(randomUUID(), fakeJpeg(100_001)));
+      expect(res.status).toBe(413);
+      expect(errorCode(res)).toBe('ERR_IMAGE_FILE_TOO_LARGE');
+      expect(small.sink.files).toHaveLength(0);
+      expect(await filesUnder(small.uploadRoot)).toEqual([]);
+      expect((await upload(small.port, phone.credential, photo(randomUUID(), fakeJpeg(100_000)))).status).toBe(200);
+    } finally {
+      await small.cleanup();
+    }
+  });
+
+  it.each([
+    ['two files', 413, [...photo(), { name: 'file', filename: 'b.jpg', data: fakeJpeg(100) }]],
+    ['too many fields', 400, [{ name: 'clientUploadId', value: randomUUID() }, ...Array.from({ length: 6 }, (_, i) => ({ name: `f${i}`, value: 'x' })), { name: 'file', filename: 'a', data: fakeJpeg(100) }]],
+    ['an unknown field', 400, [{ name: 'clientUploadId', value: randomUUID() }, { name: 'patientId', value: 'x' }, { name: 'file', filename: 'a', data: fakeJpeg(100) }]],
+    ['a field after the file', 400, [...photo(), { name: 'view', value: 'x' }]],
+    ['no clientUploadId', 400, [{ name: 'file', filename: 'a', data: fakeJpeg(100) }]],
+    ['a bad laterality', 400, [{ name: 'clientUploadId', value: randomUUID() }, { name: 'laterality', value: 'up' }, { name: 'file', filename: 'a', data: fakeJpeg(100) }]],
+    ['an oversized field', 400, [{ name: 'clientUploadId', value: 'x'.repeat(1000) }, { name: 'file', filename: 'a', data: fakeJpeg(100) }]],
+    ['no file', 400, [{ name: 'clientUploadId', value: randomUUID() }]],
+    ['an empty file', 400, [{ name: 'clientUploadId', value: randomUUID() }, { name: 'file', filename: 'a', data: Buffer.alloc(0) }]],
+  ] as [string, number, Part[]][])('%s → %i, nothing stored', async (_label, status, parts) => {
+    const phone = await joinPhone(h);
+    const res = await upload(h.port, phone.credential, parts);
+    expect(res.status).toBe(status);
+    expect(h.sink.files).toHaveLength(0);
+    await expectNoFiles();
+  });
+
+  it('more parts than allowed → 413 ERR_LAN_TOO_MANY_PARTS', async () => {
+    const tight = await startHarness({ limits: { maxFields: 50, maxParts: 3 } });
+    try {
+      const phone = await joinPhone(tight);
+      const parts = [{ name: 'clientUploadId', value: randomUUID() }, { name: 'bodySiteCode', value: '14975008' }, { name: 'laterality', value: 'left' }, { name: 'file', filename: 'a', data: fakeJpeg(100) }];
+      const res = await upload(tight.port, phone.credential, parts);
+      expect(res.status).toBe(413);
+      expect(errorCode(res)).toBe('ERR_LAN_TOO_MANY_PARTS');
+      expect(await filesUnder(tight.uploadRoot)).toEqual([]);
+    } finally {
+      await tight.cleanup();
+    }
+  });
+
+  it.each([
+    ['HTML', Buffer.from('<html><script>alert(1)</script></html>')],
+    ['SVG', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"></svg>')],
+    ['GIF', Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;')],
+    ['ZIP', Buffer.from('PK\x03\x04\x14\x00\x00\x00\x08\x00')],
+    ['an EXE claiming image/jpeg', Buffer.concat([Buffer.from('MZ'), Buffer.alloc(200)])],
+  ])('%s is 415 ERR_IMAGE_UNSUPPORTED with nothing written', async (_label, data) => {
+    const phone = await joinPhone(h);
+    const res = await upload(h.port, phone.credential, [{ name: 'clientUploadId', value: randomUUID() }, { name: 'file', filename: 'x.jpg', contentType: 'image/jpeg', data }]);
+    expect(res.status).toBe(415);
+    expect(errorCode(res)).toBe('ERR_IMAGE_UNSUPPORTED');
+    await expectNoFiles();
+  });
+
+  it('a sink refusal maps to its status and the received file is deleted', async () => {
+    const phone = await joinPhone(h);
+    h.sink.failWith = new AppError('ERR_IMAGE_UNSUPPORTED');
+    const res = await upload(h.port, phone.credential, photo());
+    expect(res.status).toBe(415);
+    await expectNoFiles();
+    h.sink.failWith = new Error('disk on fire at /secret/path');
+    const crash = await upload(h.port, phone.credential, photo());
+    expect(crash.status).toBe(500);
+    expect(crash.text).not.toContain('/secret/path');
+    expect(crash.text).not.toContain('at ');
+    expect((crash.json as { error: { correlationId?: string } }).error.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    await expectNoFiles();
+  });
+});
+
+describe('session lifecycle', () => {
+  it('patient switch mid-upload: the upload is refused, the partial file deleted, the sink never called', async () => {
+    const phone = await joinPhone(h);
+    const head = multipartBody([{ name: 'clientUploadId', value: randomUUID() }, { name: 'file', filename: 'a.jpg', data: fakeJpeg(400_000) }]);
+    const firstPart = head.subarray(0, head.length - 1000); // hold back the end: the upload stays open
+    let sawPartial = false;
+    const progressed = new Promise<void>((resolve) => {
+      h.server.on('upload-progress', () => {
+        void filesUnder(h.uploadRoot).then((files) => {
+          sawPartial = files.length === 1;
+          resolve();
+        });
+      });
+    });
+    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: h.port,
+          method: 'POST',
+          path: '/api/images/v1/upload',
+          agent: false,
+          headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${phone.credential}`, 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, 'content-length': String(head.length) },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, body });
+            req.destroy();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.write(firstPart);
+    });
+    await progressed;
+    expect(sawPartial).toBe(true);
+    await h.server.endSession(phone.sessionId, 'patient-changed');
+    const res = await response;
+    expect(res.status).toBe(409);
+    expect(JSON.parse(res.body).error.code).toBe('ERR_LAN_PATIENT_CHANGED');
+    expect(h.sink.files).toHaveLength(0);
+    await expectNoFiles();
+    // and the phone keeps being told why
+    expect(errorCode(await upload(h.port, phone.credential, photo()))).toBe('ERR_LAN_PATIENT_CHANGED');
+  });
+
+  it.each([
+    ['ended', 410, 'ERR_LAN_SESSION_ENDED'],
+    ['committed', 410, 'ERR_LAN_SESSION_ENDED'],
+    ['patient-changed', 409, 'ERR_LAN_PATIENT_CHANGED'],
+  ] as const)('after endSession(%s) phones get %i and the QR is dead', async (reason, status, code) => {
+    const ended: string[] = [];
+    h.server.on('session-ended', (e) => ended.push(e.reason));
+    const phone = await joinPhone(h);
+    const qr = await h.server.rotateQr(phone.sessionId);
+    await h.server.endSession(phone.sessionId, reason);
+    expect(ended).toEqual([reason]);
+    const res = await upload(h.port, phone.credential, photo());
+    expect(res.status).toBe(status);
+    expect(errorCode(res)).toBe(code);
+    const poll = await httpRequest({ port: h.port, path: '/api/images/v1/session', headers: { authorization: `Bearer ${phone.credential}` } });
+    expect(poll.status).toBe(status);
+    expect(poll.text).not.toContain('Canary');
+    expect(errorCode(await exchange(h.port, tokenFromUrl(qr.url)))).toBe('ERR_LAN_TOKEN_INVALID');
+    await expect(h.server.rotateQr(phone.sessionId)).rejects.toThrow(AppError);
+  });
+
+  it('an idle session ends on the sweep (injected clock) with reason idle', async () => {
+    const ended: string[] = [];
+    h.server.on('session-ended', (e) => ended.push(e.reason));
+    const phone = await joinPhone(h);
+    h.clock.advance(LIMITS.lanSessionIdleSeconds - 1);
+    await h.server.sweep();
+    expect(ended).toEqual([]);
+    h.clock.advance(1);
+    await h.server.sweep();
+    expect(ended).toEqual(['idle']);
+    expect(errorCode(await upload(h.port, phone.credential, photo()))).toBe('ERR_LAN_SESSION_ENDED');
+  });
+
+  it('an expired QR is replaced on the sweep', async () => {
+    const rotated: string[] = [];
+    h.server.on('qr-rotated', (e) => rotated.push(e.qr.url));
+    const opened = await h.server.openSession({ sessionRef: 'c', patient: { displayName: 'A', birthDate: '2000-01-01' }, roomLabel: 'R' });
+    h.clock.advance(LIMITS.qrTokenTtlSeconds);
+    await h.server.sweep();
+    expect(rotated).toHaveLength(1);
+    expect((await exchange(h.port, tokenFromUrl(rotated[0]!))).status).toBe(200);
+    expect(errorCode(await exchange(h.port, tokenFromUrl(opened.qr.url)))).toBe('ERR_LAN_TOKEN_INVALID');
+  });
+});
+
+describe('surface and hygiene', () => {
+  it('serves only the page and the API; every response carries no-referrer, no-store, nosniff and the CSP', async () => {
+    const page = await httpRequest({ port: h.port, path: '/m/' });
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.text).toContain('not installed');
+    expect(page.text).not.toContain('<script');
+    for (const path of ['/', '/m', '/m/../etc/passwd', '/api/images/v1/', '/m/assets/..%2f..%2fserver.ts', '/m/assets/x.js', '/favicon.ico', '/api/images/v2/upload']) {
+      const res = await httpRequest({ port: h.port, path });
+      expect(res.status, path).toBe(404);
+    }
+    const responses = [page, await httpRequest({ port: h.port, path: '/nope' }), await upload(h.port, undefined, []), await exchange(h.port, 'x')];
+    for (const res of responses) {
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(res.headers['content-security-policy']).not.toContain('unsafe-inline');
+    }
+  });
+
+  it('after 20 failed attempts from one IP the next is 429, even with a valid token', async () => {
+    const opened = await h.server.openSession({ sessionRef: 'c', patient: { displayName: 'A', birthDate: '2000-01-01' }, roomLabel: 'R' });
+    for (let i = 0; i < 20; i += 1) {
+      const guess = await exchange(h.port, Buffer.alloc(32, i).toString('base64url'));
+      expect(guess.status).toBe(401);
+    }
+    const blocked = await exchange(h.port, tokenFromUrl(opened.qr.url));
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers['retry-after']).toBe('60');
+    h.clock.advance(60);
+    expect((await exchange(h.port, tokenFromUrl(opened.qr.url))).status).toBe(200);
+  });
+
+  it('uploads per phone are rate-limited', async () => {
+    const limited = await startHarness({ limits: { uploadsPerPhonePerMinute: 2 } });
+    try {
+      const phone = await joinPhone(limited);
+      expect((await upload(limited.port, phone.credential, photo())).status).toBe(200);
+      expect((await upload(limited.port, phone.credential, photo())).status).toBe(200);
+      const third = await upload(limited.port, phone.credential, photo());
+      expect(third.status).toBe(429);
+      expect(await filesUnder(limited.uploadRoot)).toEqual([]);
+    } finally {
+      await limited.cleanup();
+    }
+  });
+
+  it('tokens, credentials and patient details never reach the logs', async () => {
+    const opened = await h.server.openSession({ sessionRef: 'c', patient: { displayName: 'Canary Testpatient', birthDate: '1901-02-03' }, roomLabel: 'R' });
+    const token = tokenFromUrl(opened.qr.url);
+    // the token in every wrong place a client might put it
+    await httpRequest({ port: h.port, path: `/m/?t=${token}` });
+    await httpRequest({ port: h.port, path: `/m/assets/${token}.js` });
+    await httpRequest({ port: h.port, path: '/api/images/v1/session/exchange', method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"token":"${token}"` });
+    await httpRequest({ port: h.port, path: '/api/images/v1/session', headers: { authorization: `Bearer ${token}` } });
+    const res = await exchange(h.port, token);
+    const credential = (res.json as { credential: string }).credential;
+    await upload(h.port, credential, photo());
+    await upload(h.port, credential, photo(), { host: `evil-${token}` });
+    await h.server.endSession(opened.sessionId, 'patient-changed');
+    const log = h.logLines.join('');
+    expect(h.logLines.length).toBeGreaterThan(5);
+    for (const secret of [token, credential, 'Canary', 'Testpatient', '1901-02-03']) {
+      expect(log.split(secret).length - 1, h.logLines.filter((l) => l.includes(secret)).join('\n')).toBe(0);
+    }
+  });
+
+  it('tokens are 256-bit random, distinct, and in the fragment only', async () => {
+    const urls = new Set<string>();
+    const opened = await h.server.openSession({ sessionRef: 'c', patient: { displayName: 'A', birthDate: '2000-01-01' }, roomLabel: 'R' });
+    urls.add(opened.qr.url);
+    for (let i = 0; i < 50; i += 1) urls.add((await h.server.rotateQr(opened.sessionId)).url);
+    expect(urls.size).toBe(51);
+    for (const url of urls) {
+      const u = new URL(url);
+      expect(u.pathname).toBe('/m/');
+      expect(u.search).toBe('');
+      expect(Buffer.from(tokenFromUrl(url), 'base64url')).toHaveLength(32);
+    }
+  });
+});

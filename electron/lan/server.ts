@@ -1,0 +1,702 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { mkdir, open, readdir, rm, rmdir, type FileHandle } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import multipart from '@fastify/multipart';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import pino, { type Logger } from 'pino';
+import {
+  ExchangeRequest,
+  LAN_ACCEPTED_TYPES,
+  LAN_DEFAULT_PORT,
+  LAN_PROTOCOL_VERSION,
+  LAN_ROUTES,
+  UPLOAD_FIELDS,
+  UploadFields,
+  type ExchangeResponse,
+  type LanAcceptedType,
+  type SessionStatusResponse,
+  type UploadResponse,
+} from '../../shared/contracts/lan';
+import { AppError, BugIndicatingError } from '../../shared/errors';
+import { LIMITS } from '../../shared/limits';
+import { PAGE_CSP, loadAsset, loadIndex } from './page';
+import { renderQr } from './qr';
+import { SlidingWindowCounter } from './rate-limit';
+import { SessionRegistry, type LanPatient, type PhoneRecord, type SessionEndReason, type SessionRecord, type UploadResult } from './sessions';
+import { SNIFF_BYTES, sniffType } from './sniff';
+
+// --- public types ------------------------------------------------------------------------------------
+
+/** What the core receives for each accepted photo. */
+export interface LanIncomingFile {
+  /** The LAN session id. */
+  sessionId: string;
+  /** The core's capture-session id given to openSession (binds the photo to its patient). */
+  sessionRef: string;
+  phoneId: string;
+  clientUploadId: string;
+  /** Absolute path of the received file inside the session folder. The core takes ownership (it may move it). */
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** The type sniffed from the bytes. */
+  contentType: LanAcceptedType;
+  metadata: { bodySiteCode?: string; laterality?: 'left' | 'right' | 'bilateral' };
+}
+
+/**
+ * The core's side of an upload. `onFile` resolves once the core holds the photo (the phone is then told it
+ * arrived); it rejects with an AppError to refuse it (e.g. ERR_IMAGE_UNSUPPORTED → 415), and the LAN server then
+ * deletes the file.
+ */
+export interface LanUploadSink {
+  onFile(file: LanIncomingFile): Promise<{ imageId: string }>;
+}
+
+export interface LanLimits {
+  maxUploadFileBytes: number;
+  qrTokenTtlSeconds: number;
+  /** Session and phone-credential idle timeout (sliding). */
+  idleSeconds: number;
+  /** Failed token/credential attempts per IP per minute before 429. */
+  authFailuresPerMinute: number;
+  uploadsPerPhonePerMinute: number;
+  /** Multipart caps per upload request. */
+  maxParts: number;
+  maxFields: number;
+  maxFieldBytes: number;
+  maxPartHeaderPairs: number;
+  /** Largest JSON body (the exchange request). */
+  jsonBodyBytes: number;
+  /** Time allowed to receive the request headers (slowloris guard). */
+  headersTimeoutMs: number;
+  /** Time allowed to receive a whole request, body included. */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** How often Node checks the two timeouts above. */
+  connectionsCheckingIntervalMs: number;
+}
+
+export const DEFAULT_LAN_LIMITS: LanLimits = {
+  maxUploadFileBytes: LIMITS.maxUploadFileBytes,
+  qrTokenTtlSeconds: LIMITS.qrTokenTtlSeconds,
+  idleSeconds: LIMITS.lanSessionIdleSeconds,
+  authFailuresPerMinute: 20,
+  uploadsPerPhonePerMinute: 60,
+  maxParts: 5,
+  maxFields: 4,
+  maxFieldBytes: 256,
+  maxPartHeaderPairs: 16,
+  jsonBodyBytes: 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 5 * 60_000,
+  keepAliveTimeoutMs: 5_000,
+  connectionsCheckingIntervalMs: 1_000,
+};
+
+export interface LanServerOptions {
+  /** The LAN interface address to bind (see interfaces.ts); 127.0.0.1 in tests. */
+  bindHost: string;
+  /** 0 picks a free port (tests). Default LAN_DEFAULT_PORT. */
+  port?: number;
+  /** Host name or address the QR code advertises, when it differs from bindHost. */
+  publicHost?: string;
+  /** Each session gets its own sub-folder here, named by its random id. */
+  uploadRoot: string;
+  /** Milliseconds since the epoch. */
+  clock?: () => number;
+  /** Cryptographically strong random bytes. */
+  random?: (bytes: number) => Buffer;
+  logger?: Logger;
+  limits?: Partial<LanLimits>;
+  /** The built mobile page: index.html plus assets/. Absent → a built-in "not installed" page. */
+  mobileAssetsDir?: string;
+  sink: LanUploadSink;
+  /** Period of the idle/QR-expiry sweep once listening; 0 disables the timer (call sweep() yourself). */
+  sweepIntervalMs?: number;
+}
+
+export interface QrInfo {
+  url: string;
+  svg: string;
+  pngDataUrl: string;
+  expiresAt: Date;
+}
+
+export interface OpenSessionInput {
+  sessionRef: string;
+  patient: LanPatient;
+  roomLabel: string;
+}
+
+export interface LanServerEvents {
+  'phone-joined': [{ sessionId: string; phoneId: string }];
+  /** A new QR code replaced the old one (after a phone joined, or the old one expired). Show it. */
+  'qr-rotated': [{ sessionId: string; qr: QrInfo }];
+  'upload-progress': [{ sessionId: string; phoneId: string; clientUploadId: string; bytes: number }];
+  'file-received': [{ sessionId: string; phoneId: string; clientUploadId: string; imageId: string; bytes: number; sha256: string }];
+  'session-ended': [{ sessionId: string; reason: SessionEndReason }];
+}
+
+export interface LanServer extends EventEmitter<LanServerEvents> {
+  readonly app: FastifyInstance;
+  listen(): Promise<{ host: string; port: number }>;
+  close(): Promise<void>;
+  openSession(input: OpenSessionInput): Promise<{ sessionId: string; qr: QrInfo }>;
+  rotateQr(sessionId: string): Promise<QrInfo>;
+  endSession(sessionId: string, reason: SessionEndReason): Promise<void>;
+  /** Ends idle sessions and replaces expired QR codes (runs on a timer when listening). */
+  sweep(): Promise<void>;
+}
+
+// --- implementation ----------------------------------------------------------------------------------
+
+type RouteAuth = 'none' | 'token' | 'credential';
+interface Authenticated {
+  session: SessionRecord;
+  phone: PhoneRecord;
+}
+interface Received {
+  path: string;
+  bytes: number;
+  sha256: string;
+  contentType: LanAcceptedType;
+}
+
+/** Which secret each API route needs; the page and its assets need none. */
+const ROUTE_AUTH: Record<string, RouteAuth | undefined> = {
+  [LAN_ROUTES.exchange]: 'token',
+  [LAN_ROUTES.session]: 'credential',
+  [LAN_ROUTES.upload]: 'credential',
+};
+const PROGRESS_STEP_BYTES = 256 * 1024;
+const checkUploadFields = TypeCompiler.Compile(UploadFields);
+const BEARER = /^Bearer ([A-Za-z0-9_-]{43})$/;
+const ALLOWED_FIELDS = new Set<string>([UPLOAD_FIELDS.clientUploadId, UPLOAD_FIELDS.bodySiteCode, UPLOAD_FIELDS.laterality]);
+
+const invalid = (detail: string): AppError => new AppError('ERR_REQUEST_INVALID', { detail });
+
+/** Fastify/busboy/fs errors → the coded error the phone sees. */
+export function toLanError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as Partial<FastifyError> & { syscall?: string };
+  switch (String(e.code ?? '')) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('ERR_REQUEST_TOO_LARGE');
+    case 'FST_PARTS_LIMIT':
+    case 'FST_FILES_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+      return new AppError('ERR_LAN_TOO_MANY_PARTS', { detail: 'one file part and at most the documented fields per request' });
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return new AppError('ERR_IMAGE_FILE_TOO_LARGE');
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new AppError('ERR_STORAGE_FULL', { cause: err });
+    default:
+      break;
+  }
+  if (typeof e.syscall === 'string') return new AppError('ERR_STORAGE_IO', { cause: err });
+  if (Array.isArray(e.validation)) return invalid('the request did not match the schema');
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return invalid('malformed request');
+  return new AppError('ERR_INTERNAL', { cause: err });
+}
+
+class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
+  readonly app: FastifyInstance;
+  private readonly limits: LanLimits;
+  private readonly now: () => number;
+  private readonly random: (bytes: number) => Buffer;
+  private readonly log: Logger;
+  private readonly registry: SessionRegistry;
+  private readonly authFailures: SlidingWindowCounter;
+  private readonly phoneUploads: SlidingWindowCounter;
+  private readonly authByRequest = new WeakMap<FastifyRequest, Authenticated>();
+  private readonly acceptedPaths = new Set<string>();
+  private readonly publicHost: string;
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: LanServerOptions) {
+    super();
+    this.limits = { ...DEFAULT_LAN_LIMITS, ...options.limits };
+    if (this.limits.qrTokenTtlSeconds > LIMITS.qrTokenTtlSeconds) throw new BugIndicatingError('qrTokenTtlSeconds above LIMITS.qrTokenTtlSeconds');
+    this.now = options.clock ?? Date.now;
+    this.random = options.random ?? randomBytes;
+    // Redaction is a second line of defence: nothing here logs headers or bodies, but libraries may (at trace).
+    this.log = (options.logger ?? pino({ level: 'silent' })).child(
+      { component: 'lan' },
+      { redact: { paths: ['headers', 'busboyOptions.headers', 'req.headers', 'req.url', 'body', '*.authorization', 'token', 'credential'], remove: true } },
+    );
+    this.publicHost = options.publicHost ?? options.bindHost;
+    this.registry = new SessionRegistry({
+      now: this.now,
+      random: this.random,
+      qrTtlMs: this.limits.qrTokenTtlSeconds * 1000,
+      idleMs: this.limits.idleSeconds * 1000,
+    });
+    this.authFailures = new SlidingWindowCounter(this.limits.authFailuresPerMinute, 60_000, this.now);
+    this.phoneUploads = new SlidingWindowCounter(this.limits.uploadsPerPhonePerMinute, 60_000, this.now);
+    this.app = this.buildApp();
+  }
+
+  // --- lifecycle ---------------------------------------------------------------------------------------
+
+  async listen(): Promise<{ host: string; port: number }> {
+    await this.app.listen({ host: this.options.bindHost, port: this.options.port ?? LAN_DEFAULT_PORT });
+    const interval = this.options.sweepIntervalMs ?? 15_000;
+    if (interval > 0) {
+      this.sweepTimer = setInterval(() => void this.sweep(), interval);
+      this.sweepTimer.unref();
+    }
+    return { host: this.options.bindHost, port: this.port() };
+  }
+
+  async close(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await Promise.all(this.registry.openSessions().map((s) => this.endSession(s.id, 'ended')));
+    await this.app.close();
+  }
+
+  private port(): number {
+    const address = this.app.server.address();
+    if (address !== null && typeof address === 'object') return address.port;
+    return this.options.port ?? LAN_DEFAULT_PORT;
+  }
+
+  private allowedHosts(): Set<string> {
+    const port = this.port();
+    return new Set([this.publicHost, this.options.bindHost, '127.0.0.1', 'localhost'].map((h) => `${h.toLowerCase()}:${port}`));
+  }
+
+  // --- sessions ----------------------------------------------------------------------------------------
+
+  async openSession(input: OpenSessionInput): Promise<{ sessionId: string; qr: QrInfo }> {
+    if (
+      typeof input.sessionRef !== 'string' ||
+      input.sessionRef.length === 0 ||
+      typeof input.patient?.displayName !== 'string' ||
+      input.patient.displayName.length > 200 ||
+      !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(input.patient.birthDate) ||
+      typeof input.roomLabel !== 'string' ||
+      input.roomLabel.length > 100
+    ) {
+      throw invalid('openSession input');
+    }
+    const id = this.registry.newId(16);
+    const dir = join(this.options.uploadRoot, id);
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw toLanError(err);
+    }
+    this.registry.open({ id, ref: input.sessionRef, patient: input.patient, roomLabel: input.roomLabel, dir });
+    this.log.info({ sessionId: id }, 'LAN session opened');
+    return { sessionId: id, qr: await this.issueQr(id) };
+  }
+
+  async rotateQr(sessionId: string): Promise<QrInfo> {
+    return this.issueQr(sessionId);
+  }
+
+  async endSession(sessionId: string, reason: SessionEndReason): Promise<void> {
+    const session = this.registry.end(sessionId, reason);
+    if (!session) return;
+    this.log.info({ sessionId, reason }, 'LAN session ended');
+    this.emit('session-ended', { sessionId, reason });
+    await this.removeLeftovers(session);
+  }
+
+  async sweep(): Promise<void> {
+    const { idle, qrExpired } = this.registry.sweep();
+    for (const session of idle) {
+      this.log.info({ sessionId: session.id, reason: 'idle' }, 'LAN session ended');
+      this.emit('session-ended', { sessionId: session.id, reason: 'idle' });
+    }
+    await Promise.all([...idle.map((s) => this.removeLeftovers(s)), ...qrExpired.map((s) => this.rotateAndAnnounce(s.id))]);
+  }
+
+  private async issueQr(sessionId: string): Promise<QrInfo> {
+    const { token, expiresAtMs } = this.registry.issueQr(sessionId);
+    const url = `http://${this.publicHost}:${this.port()}${LAN_ROUTES.page}#t=${token}`;
+    const images = await renderQr(url);
+    return { url, ...images, expiresAt: new Date(expiresAtMs) };
+  }
+
+  private async rotateAndAnnounce(sessionId: string): Promise<void> {
+    try {
+      const qr = await this.issueQr(sessionId);
+      this.emit('qr-rotated', { sessionId, qr });
+    } catch (err) {
+      this.log.warn({ sessionId, code: toLanError(err).code }, 'QR not reissued');
+    }
+  }
+
+  /** After in-flight work settles: delete whatever the core did not take, then the folder if it is empty. */
+  private async removeLeftovers(session: SessionRecord): Promise<void> {
+    await Promise.allSettled([...session.pending]);
+    try {
+      const names = await readdir(session.dir);
+      await Promise.all(
+        names.map((n) => join(session.dir, n)).filter((p) => !this.acceptedPaths.has(p)).map((p) => rm(p, { force: true, recursive: true })),
+      );
+      await rmdir(session.dir);
+    } catch {
+      // ENOENT (the core moved everything and removed it) or ENOTEMPTY (the core still owns files): both fine.
+    }
+  }
+
+  // --- HTTP --------------------------------------------------------------------------------------------
+
+  private buildApp(): FastifyInstance {
+    const limits = this.limits;
+    const app = Fastify({
+      loggerInstance: this.log as FastifyBaseLogger,
+      logController: new QuietLogController(),
+      bodyLimit: limits.jsonBodyBytes,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      forceCloseConnections: true,
+      return503OnClosing: true,
+      trustProxy: false,
+      maxParamLength: 200,
+      genReqId: () => randomUUID(),
+      serverFactory: (handler) =>
+        createServer(
+          {
+            headersTimeout: limits.headersTimeoutMs,
+            requestTimeout: limits.requestTimeoutMs,
+            keepAliveTimeout: limits.keepAliveTimeoutMs,
+            connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
+            maxHeaderSize: 16 * 1024,
+          },
+          handler,
+        ),
+    });
+    app.removeContentTypeParser(['text/plain']);
+    void app.register(multipart, { throwFileSizeLimit: true });
+
+    app.addHook('onRequest', async (req) => {
+      this.guard(req);
+    });
+    app.addHook('onSend', async (req, reply, payload) => {
+      reply.header('referrer-policy', 'no-referrer');
+      reply.header('cache-control', 'no-store');
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('content-security-policy', PAGE_CSP);
+      reply.header('x-frame-options', 'DENY');
+      reply.header('cross-origin-resource-policy', 'same-origin');
+      reply.header('cross-origin-opener-policy', 'same-origin');
+      if (reply.statusCode >= 400 && req.method === 'POST') reply.header('connection', 'close');
+      return payload;
+    });
+    app.addHook('onResponse', async (req, reply) => {
+      // Route pattern only: never the raw URL, headers or body.
+      this.log.info({ method: req.method, route: req.routeOptions.url ?? '(unmatched)', status: reply.statusCode }, 'LAN request');
+    });
+
+    app.setErrorHandler((err, req, reply) => {
+      const appErr = toLanError(err);
+      if (appErr.status >= 500) {
+        const correlationId = randomUUID();
+        const cause = appErr.code === 'ERR_INTERNAL' ? err : (appErr.cause ?? err);
+        const c = cause as { name?: unknown; code?: unknown };
+        this.log.error({ correlationId, code: appErr.code, errName: String(c.name ?? ''), errCode: String(c.code ?? ''), route: req.routeOptions.url }, 'LAN request failed');
+        void reply.code(appErr.status).send({ error: new AppError(appErr.code, { correlationId, detail: appErr.detail }).toBody() });
+        return;
+      }
+      this.log.info({ code: appErr.code, status: appErr.status, route: req.routeOptions.url ?? '(unmatched)' }, 'LAN request refused');
+      if (appErr.code === 'ERR_RATE_LIMITED') reply.header('retry-after', String(appErr.retryAfterSeconds ?? 60));
+      void reply.code(appErr.status).send({ error: appErr.toBody() });
+    });
+    app.setNotFoundHandler((_req, reply) => {
+      void reply.code(404).send({ error: new AppError('ERR_NOT_FOUND').toBody() });
+    });
+
+    app.get(LAN_ROUTES.page, async (_req, reply) => {
+      const page = await loadIndex(this.options.mobileAssetsDir);
+      return reply.type(page.contentType).send(page.body);
+    });
+    app.get<{ Params: { name: string } }>(`${LAN_ROUTES.assetsPrefix}:name`, async (req, reply) => {
+      const asset = await loadAsset(this.options.mobileAssetsDir, req.params.name);
+      if (!asset) throw new AppError('ERR_NOT_FOUND');
+      return reply.type(asset.contentType).send(asset.body);
+    });
+    app.post<{ Body: ExchangeRequest }>(
+      LAN_ROUTES.exchange,
+      { schema: { body: ExchangeRequest }, bodyLimit: limits.jsonBodyBytes },
+      async (req) => this.exchange(req),
+    );
+    app.get(LAN_ROUTES.session, async (req) => this.status(req));
+    app.post(LAN_ROUTES.upload, async (req) => this.upload(req));
+    return app;
+  }
+
+  /** onRequest: every check that needs no body. Throws the coded refusal. */
+  private guard(req: FastifyRequest): void {
+    const host = (req.headers.host ?? '').toLowerCase();
+    const allowed = this.allowedHosts();
+    if (!allowed.has(host)) throw new AppError('ERR_LAN_HOST_REJECTED');
+    if (req.headers['sec-fetch-site'] === 'cross-site') throw new AppError('ERR_LAN_CROSS_SITE');
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      const ok = [...allowed].some((h) => origin.toLowerCase() === `http://${h}`);
+      if (!ok) throw new AppError('ERR_LAN_CROSS_SITE');
+    }
+    const auth = ROUTE_AUTH[req.routeOptions.url ?? ''] ?? 'none';
+    if (auth === 'none') return;
+    if (this.authFailures.isLimited(req.ip)) throw new AppError('ERR_RATE_LIMITED', { retryAfterSeconds: 60 });
+    if (auth === 'token') return; // checked on the (small, capped) JSON body
+    const match = BEARER.exec(req.headers.authorization ?? '');
+    if (!match?.[1]) {
+      this.authFailures.hit(req.ip);
+      throw new AppError('ERR_LAN_TOKEN_INVALID');
+    }
+    let result: Authenticated;
+    try {
+      result = this.registry.authenticate(match[1]);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 401) this.authFailures.hit(req.ip);
+      throw err;
+    }
+    if (req.method === 'POST') {
+      if (this.phoneUploads.isLimited(result.phone.phoneId)) throw new AppError('ERR_RATE_LIMITED', { retryAfterSeconds: 60 });
+      this.phoneUploads.hit(result.phone.phoneId);
+    }
+    this.authByRequest.set(req, result);
+  }
+
+  private authOf(req: FastifyRequest): Authenticated {
+    const auth = this.authByRequest.get(req);
+    if (!auth) throw new BugIndicatingError('credential route without authentication');
+    return auth;
+  }
+
+  private async exchange(req: FastifyRequest<{ Body: ExchangeRequest }>): Promise<ExchangeResponse> {
+    const result = this.registry.exchange(req.body.token);
+    if (!result.ok) {
+      this.authFailures.hit(req.ip);
+      if (result.session) await this.rotateAndAnnounce(result.session.id);
+      throw result.error;
+    }
+    const { session, phone, credential } = result;
+    this.log.info({ sessionId: session.id, phoneId: phone.phoneId }, 'phone joined');
+    this.emit('phone-joined', { sessionId: session.id, phoneId: phone.phoneId });
+    await this.rotateAndAnnounce(session.id);
+    return {
+      protocolVersion: LAN_PROTOCOL_VERSION,
+      credential,
+      phoneId: phone.phoneId,
+      session: { patient: { ...session.patient }, roomLabel: session.roomLabel },
+      limits: { maxUploadFileBytes: this.limits.maxUploadFileBytes, idleSeconds: this.limits.idleSeconds, acceptedTypes: [...LAN_ACCEPTED_TYPES] },
+    };
+  }
+
+  private status(req: FastifyRequest): SessionStatusResponse {
+    const { session, phone } = this.authOf(req);
+    return {
+      state: 'open',
+      session: { patient: { ...session.patient }, roomLabel: session.roomLabel },
+      uploads: [...session.uploads.values()].map((u) => ({ clientUploadId: u.clientUploadId, imageId: u.imageId })),
+      idleSecondsLeft: Math.max(0, Math.floor((phone.lastUsedMs + this.limits.idleSeconds * 1000 - this.now()) / 1000)),
+    };
+  }
+
+  private async upload(req: FastifyRequest): Promise<UploadResponse> {
+    const { session } = this.authOf(req);
+    const work = this.receiveUpload(req);
+    session.pending.add(work);
+    try {
+      return await work;
+    } finally {
+      session.pending.delete(work);
+    }
+  }
+
+  private async receiveUpload(req: FastifyRequest): Promise<UploadResponse> {
+    const { session, phone } = this.authOf(req);
+    if (!req.isMultipart()) throw invalid('expected multipart/form-data');
+    const fields: Record<string, string> = {};
+    let parsed: UploadFields | undefined;
+    let received: Received | undefined;
+    let duplicate: UploadResult | undefined;
+    let controller: AbortController | undefined;
+    try {
+      try {
+        const parts = req.parts({
+          limits: {
+            fileSize: this.limits.maxUploadFileBytes,
+            files: 1,
+            fields: this.limits.maxFields,
+            parts: this.limits.maxParts,
+            fieldSize: this.limits.maxFieldBytes,
+            fieldNameSize: 64,
+            headerPairs: this.limits.maxPartHeaderPairs,
+          },
+        });
+        for await (const part of parts) {
+          if (part.type === 'field') {
+            if (parsed) throw invalid('fields must come before the file');
+            if (!ALLOWED_FIELDS.has(part.fieldname) || Object.hasOwn(fields, part.fieldname)) throw invalid('unknown or repeated field');
+            if (part.valueTruncated || part.fieldnameTruncated || typeof part.value !== 'string') throw invalid('field too long');
+            fields[part.fieldname] = part.value;
+            continue;
+          }
+          part.file.on('error', () => undefined); // surfaced through the iterator; never an unhandled 'error'
+          if (parsed || part.fieldname !== UPLOAD_FIELDS.file) throw invalid('exactly one file part, named "file"');
+          if (!checkUploadFields.Check(fields)) throw invalid('clientUploadId, bodySiteCode or laterality is not valid');
+          parsed = { ...fields } as UploadFields;
+          const done = session.uploads.get(parsed.clientUploadId);
+          if (done) {
+            duplicate = done;
+            await drain(part.file);
+            continue;
+          }
+          if (session.inflight.has(parsed.clientUploadId)) throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS');
+          controller = new AbortController();
+          session.inflight.set(parsed.clientUploadId, controller);
+          received = await this.receiveFile(part.file, session, phone, parsed.clientUploadId, controller.signal);
+        }
+      } catch (err) {
+        const mapped = toLanError(err);
+        throw mapped.code === 'ERR_INTERNAL' ? invalid('malformed multipart body') : mapped;
+      }
+      if (!parsed) throw invalid('no file part');
+      if (duplicate) return { ...duplicate, duplicate: true };
+      if (!received) throw invalid('no file part');
+      if (session.state !== 'open') throw this.endedErrorFor(session);
+      const metadata: LanIncomingFile['metadata'] = {};
+      if (parsed.bodySiteCode !== undefined) metadata.bodySiteCode = parsed.bodySiteCode;
+      if (parsed.laterality !== undefined) metadata.laterality = parsed.laterality;
+      const { imageId } = await this.options.sink.onFile({
+        sessionId: session.id,
+        sessionRef: session.ref,
+        phoneId: phone.phoneId,
+        clientUploadId: parsed.clientUploadId,
+        path: received.path,
+        bytes: received.bytes,
+        sha256: received.sha256,
+        contentType: received.contentType,
+        metadata,
+      });
+      this.acceptedPaths.add(received.path);
+      const result: UploadResult = { clientUploadId: parsed.clientUploadId, imageId, bytes: received.bytes, sha256: received.sha256 };
+      session.uploads.set(parsed.clientUploadId, result);
+      this.log.info({ sessionId: session.id, phoneId: phone.phoneId, bytes: received.bytes }, 'photo received');
+      this.emit('file-received', { sessionId: session.id, phoneId: phone.phoneId, ...result });
+      return { ...result, duplicate: false };
+    } catch (err) {
+      if (received && !this.acceptedPaths.has(received.path)) await rm(received.path, { force: true });
+      throw err;
+    } finally {
+      if (parsed && controller && session.inflight.get(parsed.clientUploadId) === controller) session.inflight.delete(parsed.clientUploadId);
+    }
+  }
+
+  private endedErrorFor(session: SessionRecord): AppError {
+    return new AppError(session.state === 'patient-changed' ? 'ERR_LAN_PATIENT_CHANGED' : 'ERR_LAN_SESSION_ENDED');
+  }
+
+  /**
+   * Stream one file part to a server-named file in the session folder, hashing as it goes. Nothing is created
+   * until the first bytes are recognised; any failure closes and deletes the partial file.
+   */
+  private async receiveFile(file: Readable & { truncated?: boolean }, session: SessionRecord, phone: PhoneRecord, clientUploadId: string, signal: AbortSignal): Promise<Received> {
+    const onAbort = (): void => {
+      file.destroy(signal.reason instanceof Error ? signal.reason : this.endedErrorFor(session));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const hash = createHash('sha256');
+    let head: Buffer[] = [];
+    let headBytes = 0;
+    let contentType: LanAcceptedType | undefined;
+    let fh: FileHandle | undefined;
+    let path: string | undefined;
+    let bytes = 0;
+    let reported = 0;
+    const begin = async (): Promise<void> => {
+      const first = Buffer.concat(head);
+      head = [];
+      contentType = sniffType(first);
+      if (!contentType) throw new AppError('ERR_IMAGE_UNSUPPORTED');
+      path = join(session.dir, `${this.registry.newId(16)}.part`);
+      fh = await open(path, 'wx', 0o600);
+      await writeAll(fh, first);
+    };
+    try {
+      for await (const chunk of file as AsyncIterable<Buffer>) {
+        if (signal.aborted) throw this.endedErrorFor(session);
+        bytes += chunk.length;
+        hash.update(chunk);
+        if (fh) {
+          await writeAll(fh, chunk);
+        } else {
+          head.push(chunk);
+          headBytes += chunk.length;
+          if (headBytes >= SNIFF_BYTES) await begin();
+        }
+        if (bytes - reported >= PROGRESS_STEP_BYTES) {
+          reported = bytes;
+          this.emit('upload-progress', { sessionId: session.id, phoneId: phone.phoneId, clientUploadId, bytes });
+        }
+      }
+      if (file.truncated === true || bytes > this.limits.maxUploadFileBytes) throw new AppError('ERR_IMAGE_FILE_TOO_LARGE');
+      if (signal.aborted || session.state !== 'open') throw this.endedErrorFor(session);
+      if (bytes === 0) throw invalid('empty file');
+      if (!fh) await begin();
+      const handle = fh as FileHandle | undefined;
+      if (!handle || path === undefined || contentType === undefined) throw new BugIndicatingError('file not opened');
+      await handle.sync();
+      await handle.close();
+      fh = undefined;
+      if (bytes !== reported) this.emit('upload-progress', { sessionId: session.id, phoneId: phone.phoneId, clientUploadId, bytes });
+      return { path, bytes, sha256: hash.digest('hex'), contentType };
+    } catch (err) {
+      const handle = fh as FileHandle | undefined;
+      if (handle) await handle.close().catch(() => undefined);
+      if (path !== undefined) await rm(path, { force: true });
+      if (signal.aborted && !(err instanceof AppError && err.code === 'ERR_IMAGE_FILE_TOO_LARGE')) throw this.endedErrorFor(session);
+      throw toLanError(err);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+/**
+ * Fastify's own per-request log lines carry the raw URL and headers; the LAN server logs its own minimal line
+ * (route pattern and status) instead, so a token or credential can never reach a log.
+ */
+class QuietLogController extends LogController {
+  constructor() {
+    super({ disableRequestLogging: true });
+  }
+  override incomingRequest(): void {}
+  override requestCompleted(): void {}
+  override routeNotFound(): void {}
+  override defaultErrorLog(): void {}
+  override streamError(): void {}
+  override writeHeadError(): void {}
+}
+
+async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) {
+    const { bytesWritten } = await fh.write(data, offset, data.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+async function drain(stream: Readable): Promise<void> {
+  for await (const _chunk of stream) {
+    // discard: the first upload's result answers this retry
+  }
+}
+
+/** Build the companion's LAN upload server (not yet listening). */
+export function createLanServer(options: LanServerOptions): LanServer {
+  return new LanServerImpl(options);
+}

@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import { AppError, BugIndicatingError } from '../../shared/errors';
+
+/** Why a session ended. `patient-changed` is told to phones as ERR_LAN_PATIENT_CHANGED, the rest as ERR_LAN_SESSION_ENDED. */
+export type SessionEndReason = 'ended' | 'patient-changed' | 'committed' | 'idle';
+
+export interface LanPatient {
+  displayName: string;
+  /** YYYY-MM-DD */
+  birthDate: string;
+}
+
+export interface UploadResult {
+  clientUploadId: string;
+  imageId: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface SessionRecord {
+  readonly id: string;
+  /** The core's capture-session id this LAN session feeds. */
+  readonly ref: string;
+  readonly roomLabel: string;
+  /** The session's own upload folder (absolute). */
+  readonly dir: string;
+  patient: LanPatient;
+  state: 'open' | SessionEndReason;
+  lastActivityMs: number;
+  endedAtMs: number | undefined;
+  qr: { tokenHash: string; expiresAtMs: number } | undefined;
+  /** Finished uploads by clientUploadId (idempotency). */
+  readonly uploads: Map<string, UploadResult>;
+  /** Uploads still streaming, by clientUploadId; aborted when the session ends. */
+  readonly inflight: Map<string, AbortController>;
+  /** Work that must settle before the folder is removed. */
+  readonly pending: Set<Promise<unknown>>;
+}
+
+export interface PhoneRecord {
+  readonly phoneId: string;
+  readonly sessionId: string;
+  lastUsedMs: number;
+}
+
+export interface IssuedQr {
+  token: string;
+  expiresAtMs: number;
+}
+
+export interface SessionRegistryOptions {
+  now: () => number;
+  random: (bytes: number) => Buffer;
+  qrTtlMs: number;
+  idleMs: number;
+}
+
+const SECRET_BYTES = 32; // 256 bits, 43 base64url characters
+
+/** Secrets are looked up by their SHA-256, so the maps never hold a usable token and lookups leak nothing useful. */
+export const hashSecret = (secret: string): string => createHash('sha256').update(secret, 'utf8').digest('hex');
+
+/**
+ * The session, QR-token and phone-credential state of the LAN server. Pure logic over an injected clock and
+ * randomness; no I/O. Every secret it issues is returned once and kept only as a hash.
+ */
+export class SessionRegistry {
+  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly qrTokens = new Map<string, string>(); // tokenHash → sessionId
+  private readonly phones = new Map<string, PhoneRecord>(); // credentialHash → phone
+
+  constructor(private readonly opts: SessionRegistryOptions) {}
+
+  newSecret(): string {
+    return this.opts.random(SECRET_BYTES).toString('base64url');
+  }
+
+  newId(bytes: number): string {
+    return this.opts.random(bytes).toString('hex');
+  }
+
+  open(input: { id: string; ref: string; patient: LanPatient; roomLabel: string; dir: string }): SessionRecord {
+    if (this.sessions.has(input.id)) throw new BugIndicatingError('session id collision');
+    const record: SessionRecord = {
+      ...input,
+      patient: { ...input.patient },
+      state: 'open',
+      lastActivityMs: this.opts.now(),
+      endedAtMs: undefined,
+      qr: undefined,
+      uploads: new Map(),
+      inflight: new Map(),
+      pending: new Set(),
+    };
+    this.sessions.set(record.id, record);
+    return record;
+  }
+
+  get(sessionId: string): SessionRecord | undefined {
+    return this.sessions.get(sessionId);
+  }
+
+  openSessions(): SessionRecord[] {
+    return [...this.sessions.values()].filter((s) => s.state === 'open');
+  }
+
+  /** A new QR token for an open session; the previous one stops working at once. */
+  issueQr(sessionId: string): IssuedQr {
+    const session = this.requireOpen(sessionId);
+    if (session.qr) this.qrTokens.delete(session.qr.tokenHash);
+    const token = this.newSecret();
+    const expiresAtMs = this.opts.now() + this.opts.qrTtlMs;
+    session.qr = { tokenHash: hashSecret(token), expiresAtMs };
+    this.qrTokens.set(session.qr.tokenHash, session.id);
+    return { token, expiresAtMs };
+  }
+
+  /**
+   * Spend a QR token (single use) for a phone credential. Fails with ERR_LAN_TOKEN_INVALID (unknown, already
+   * used, replaced) or ERR_LAN_TOKEN_EXPIRED; an expired token is spent too, and `session` then names the session
+   * whose QR must be reissued. After a success the caller issues the next QR as well.
+   */
+  exchange(
+    token: string,
+  ): { ok: true; session: SessionRecord; phone: PhoneRecord; credential: string } | { ok: false; error: AppError; session?: SessionRecord } {
+    const tokenHash = hashSecret(token);
+    const sessionId = this.qrTokens.get(tokenHash);
+    const session = sessionId === undefined ? undefined : this.sessions.get(sessionId);
+    if (!session || session.state !== 'open' || session.qr?.tokenHash !== tokenHash) return { ok: false, error: new AppError('ERR_LAN_TOKEN_INVALID') };
+    const expired = this.opts.now() >= session.qr.expiresAtMs;
+    this.qrTokens.delete(tokenHash);
+    session.qr = undefined;
+    if (expired) return { ok: false, error: new AppError('ERR_LAN_TOKEN_EXPIRED'), session };
+    return { ok: true, ...this.admit(session) };
+  }
+
+  /** Credential → its phone and live session, sliding the idle window. Throws the coded reason otherwise. */
+  authenticate(credential: string): { session: SessionRecord; phone: PhoneRecord } {
+    const phone = this.phones.get(hashSecret(credential));
+    if (!phone) throw new AppError('ERR_LAN_TOKEN_INVALID');
+    const session = this.sessions.get(phone.sessionId);
+    if (!session) throw new AppError('ERR_LAN_TOKEN_INVALID');
+    if (session.state !== 'open') throw endedError(session.state);
+    const now = this.opts.now();
+    if (now - phone.lastUsedMs >= this.opts.idleMs) throw new AppError('ERR_LAN_TOKEN_EXPIRED');
+    phone.lastUsedMs = now;
+    session.lastActivityMs = now;
+    return { session, phone };
+  }
+
+  /** Mark a session ended (idempotent). Returns the record when this call ended it. */
+  end(sessionId: string, reason: SessionEndReason): SessionRecord | undefined {
+    const session = this.sessions.get(sessionId);
+    if (!session || session.state !== 'open') return undefined;
+    session.state = reason;
+    session.endedAtMs = this.opts.now();
+    if (session.qr) this.qrTokens.delete(session.qr.tokenHash);
+    session.qr = undefined;
+    session.patient = { displayName: '', birthDate: '' }; // keep no patient data in a dead session
+    for (const controller of session.inflight.values()) controller.abort(endedError(reason));
+    return session;
+  }
+
+  /**
+   * Housekeeping on the injected clock: ends idle sessions, reports sessions whose QR has expired, and forgets
+   * dead sessions and phones once no credential of theirs could still be shown a meaningful answer.
+   */
+  sweep(): { idle: SessionRecord[]; qrExpired: SessionRecord[] } {
+    const now = this.opts.now();
+    const idle: SessionRecord[] = [];
+    const qrExpired: SessionRecord[] = [];
+    for (const session of this.sessions.values()) {
+      if (session.state === 'open') {
+        if (now - session.lastActivityMs >= this.opts.idleMs && session.inflight.size === 0) {
+          const ended = this.end(session.id, 'idle');
+          if (ended) idle.push(ended);
+        } else if (!session.qr || now >= session.qr.expiresAtMs) {
+          qrExpired.push(session);
+        }
+      } else if (session.endedAtMs !== undefined && now - session.endedAtMs >= this.opts.idleMs && session.pending.size === 0) {
+        this.sessions.delete(session.id);
+      }
+    }
+    for (const [hash, phone] of this.phones) {
+      if (!this.sessions.has(phone.sessionId)) this.phones.delete(hash);
+    }
+    return { idle, qrExpired };
+  }
+
+  private admit(session: SessionRecord): { session: SessionRecord; phone: PhoneRecord; credential: string } {
+    const credential = this.newSecret();
+    const now = this.opts.now();
+    const phone: PhoneRecord = { phoneId: this.newId(8), sessionId: session.id, lastUsedMs: now };
+    this.phones.set(hashSecret(credential), phone);
+    session.lastActivityMs = now;
+    return { session, phone, credential };
+  }
+
+  private requireOpen(sessionId: string): SessionRecord {
+    const session = this.sessions.get(sessionId);
+    if (!session) throw new AppError('ERR_NOT_FOUND', { detail: 'no such LAN session' });
+    if (session.state !== 'open') throw endedError(session.state);
+    return session;
+  }
+}
+
+export function endedError(reason: SessionEndReason): AppError {
+  return new AppError(reason === 'patient-changed' ? 'ERR_LAN_PATIENT_CHANGED' : 'ERR_LAN_SESSION_ENDED');
+}
