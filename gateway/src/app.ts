@@ -3,7 +3,7 @@
  * verification, commits, health. Everything it needs is injected (config, ALEX client, store, clock,
  * randomness, logger), so tests build it against the real sandbox and a throw-away store.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Type } from '@sinclair/typebox';
 import {
@@ -81,7 +81,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     bodyLimit: LIMITS.gatewayMaxBodyBytes,
     trustProxy: config.trustProxy,
     requestIdHeader: false,
-    requestIdLogLabel: 'correlationId',
+    logController: new LogController({ requestIdLogLabel: 'correlationId' }),
     genReqId: (req) => {
       const h = req.headers[HEADERS.correlationId];
       return typeof h === 'string' && CORRELATION_RE.test(h) ? h : uuidV4(random);

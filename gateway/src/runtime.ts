@@ -1,0 +1,107 @@
+/**
+ * The gateway's composition root: config → store, ALEX client (or the in-process sandbox), logger → app.
+ * Used by server.ts, the tests and the benchmark, so all three run the same wiring.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createAlexClient, type AlexClientHandle, type AlexClientOptions } from './alex/client';
+import { buildGateway } from './app';
+import type { GatewayConfig } from './config';
+import { cryptoRandom, systemClock, type Clock, type Random } from './deps';
+import { buildDocumentReference, buildMedia } from './fhir/builders';
+import { createLogger } from './logger';
+import { startSandbox, type RunningSandbox, type SandboxOptions } from './sandbox';
+import { openStore } from './store';
+import type { GatewayStore } from './store/types';
+
+export interface RuntimeOptions {
+  config: GatewayConfig;
+  logger?: Logger;
+  clock?: Clock;
+  random?: Random;
+  /** Default: openStore(config) (Redis when REDIS_URL, else the embedded file). */
+  store?: GatewayStore;
+  /** Options for the in-process sandbox, used when config.alex is null. */
+  sandbox?: SandboxOptions;
+  /** Extra ALEX client options (retry timings, sleep) — tests and benchmarks. */
+  alexClient?: Partial<AlexClientOptions>;
+}
+
+export interface GatewayRuntime {
+  app: FastifyInstance;
+  config: GatewayConfig;
+  store: GatewayStore;
+  alex: AlexClientHandle;
+  /** The in-process ALEX sandbox, when no ALEX was configured. */
+  sandbox: RunningSandbox | null;
+  logger: Logger;
+  /** Stop accepting, finish in-flight requests, then close the ALEX client, the store and the sandbox. */
+  close(): Promise<void>;
+}
+
+export async function createRuntime(options: RuntimeOptions): Promise<GatewayRuntime> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? cryptoRandom;
+
+  let sandbox: RunningSandbox | null = null;
+  let alexOptions: Pick<AlexClientOptions, 'fhirBaseUrl' | 'tokenUrl' | 'clientId' | 'clientSecret' | 'secondaryClientSecret' | 'scope'>;
+  if (config.alex) {
+    alexOptions = {
+      fhirBaseUrl: config.alex.baseUrl,
+      tokenUrl: config.alex.tokenUrl,
+      clientId: config.alex.clientId,
+      clientSecret: config.alex.clientSecrets[0] ?? '',
+      secondaryClientSecret: config.alex.clientSecrets[1],
+      scope: config.alex.scope,
+    };
+  } else {
+    sandbox = await startSandbox({ host: '127.0.0.1', port: 0, maxAttachmentBytes: config.alexMaxAttachmentBytes, ...options.sandbox });
+    logger.warn({ sandboxUrl: sandbox.url }, 'ALEX_BASE_URL is not set: using the in-process ALEX sandbox (no real Medtech data)');
+    alexOptions = {
+      fhirBaseUrl: sandbox.fhirBaseUrl,
+      tokenUrl: sandbox.tokenUrl,
+      clientId: sandbox.credentials.clientId,
+      clientSecret: sandbox.credentials.clientSecret,
+      scope: sandbox.credentials.scope,
+    };
+  }
+
+  const alex = createAlexClient({
+    ...alexOptions,
+    logger: logger.child({ component: 'alex' }),
+    clock: () => clock.now(),
+    ...options.alexClient,
+  });
+  const store = options.store ?? openStore(config);
+  const app = buildGateway({
+    config,
+    alex,
+    store,
+    clock,
+    random,
+    logger,
+    builders: { buildMedia, buildDocumentReference },
+    alexFhirBaseUrl: alexOptions.fhirBaseUrl,
+  });
+
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    config,
+    store,
+    alex,
+    sandbox,
+    logger,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        alex.close();
+        await store.close();
+        if (sandbox) await sandbox.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * The gateway against the real ALEX sandbox over HTTP: enrol → launch → commit, exactly once.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { CommitResponse, EnrolResponse, LaunchGrant, VerifyResponse } from '../../shared/contracts/gateway';
+import { IMAGE_IDENTIFIER_SYSTEM } from '../../gateway/src/alex/types';
+import { loadFhirValidator, type FhirValidator } from '../../gateway/src/fhir/validate';
+import { creates, startHarness, type Harness } from './helpers/harness';
+
+let h: Harness;
+let device: EnrolResponse;
+let grant: LaunchGrant;
+let fhir: FhirValidator;
+
+beforeAll(async () => {
+  h = await startHarness();
+  fhir = await loadFhirValidator();
+});
+afterAll(async () => {
+  await h.close();
+});
+beforeEach(async () => {
+  h.sandbox.faults.clear();
+  device = await h.enrol();
+  grant = await h.launch(device);
+});
+
+const auditFor = async (imageId: string, action = 'commit') =>
+  (await h.store.listAudit({ limit: 100_000 })).filter((r) => r.imageId === imageId && r.action === action);
+
+describe('commit', () => {
+  it('commits a Media to the launched patient, valid R4 with our identifier, and audits it once', async () => {
+    const before = creates(h.sandbox);
+    const body = h.commitBody(grant, { media: true });
+    const res = await h.commit(device, body);
+    expect(res.statusCode).toBe(201);
+    const out = res.json<CommitResponse>();
+    expect(out.replayed).toBe(false);
+    expect(out.media?.resourceType).toBe('Media');
+    expect(out.documentReference).toBeUndefined();
+    expect(creates(h.sandbox)).toEqual({ media: before.media + 1, documents: before.documents });
+
+    const stored = h.sandbox.store.listMedia({ identifierValue: body.imageId });
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.patientId).toBe(h.patient().id);
+    expect(stored[0]?.identifier).toEqual({ system: IMAGE_IDENTIFIER_SYSTEM, value: body.imageId });
+    expect(stored[0]?.bytes.equals(h.attachments.jpeg)).toBe(true);
+    expect(fhir.validate(stored[0]!.resource).filter((i) => i.severity === 'error' || i.severity === 'fatal')).toEqual([]);
+
+    const audit = await auditFor(body.imageId);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ deviceId: device.deviceId, facilityId: 'F2N060-E', outcome: 'committed', resourceIds: [`Media/${out.media?.id}`] });
+    expect(audit[0]?.patientHash).toMatch(/^[0-9a-f]{32}$/);
+    expect(JSON.stringify(audit)).not.toContain(h.patient().id);
+  });
+
+  it('commits an Inbox Scan DocumentReference, and both targets in one request', async () => {
+    const doc = h.commitBody(grant, { media: false, document: true });
+    const r1 = await h.commit(device, doc);
+    expect(r1.statusCode).toBe(201);
+    expect(r1.json<CommitResponse>().documentReference?.resourceType).toBe('DocumentReference');
+    const both = h.commitBody(grant, { media: true, document: true });
+    const r2 = await h.commit(device, both);
+    expect(r2.statusCode).toBe(201);
+    const out = r2.json<CommitResponse>();
+    expect(out.media?.id).toBeTruthy();
+    expect(out.documentReference?.id).toBeTruthy();
+    for (const b of [doc, both]) {
+      const docs = h.sandbox.store.listDocumentReferences({ identifierValue: b.imageId });
+      expect(docs).toHaveLength(1);
+      expect(fhir.validate(docs[0]!.resource).filter((i) => i.severity === 'error' || i.severity === 'fatal')).toEqual([]);
+    }
+    expect(h.sandbox.store.listMedia({ identifierValue: doc.imageId })).toHaveLength(0);
+    expect(h.sandbox.store.listMedia({ identifierValue: both.imageId })).toHaveLength(1);
+
+    const verify = await h.app.inject({ method: 'GET', url: `/v1/commits/${both.imageId}/verify`, headers: { authorization: h.auth(device) } });
+    expect(verify.statusCode).toBe(200);
+    const v = verify.json<VerifyResponse>();
+    expect(v.media).toEqual({ id: out.media?.id, present: true });
+    expect(v.documentReference).toEqual({ id: out.documentReference?.id, present: true });
+  });
+
+  it('replays 100× serially and 20× concurrently with exactly one create at ALEX', async () => {
+    const body = h.commitBody(grant, { media: true, document: true });
+    const first = await h.commit(device, body);
+    expect(first.statusCode).toBe(201);
+    for (let i = 0; i < 100; i++) {
+      const r = await h.commit(device, body);
+      expect(r.statusCode).toBe(201);
+      expect(r.json<CommitResponse>()).toMatchObject({ replayed: true, media: first.json<CommitResponse>().media });
+    }
+    const concurrent = await Promise.all(Array.from({ length: 20 }, () => h.commit(device, body)));
+    expect(concurrent.every((r) => r.statusCode === 201 && r.json<CommitResponse>().replayed)).toBe(true);
+    expect(h.sandbox.store.listMedia({ identifierValue: body.imageId })).toHaveLength(1);
+    expect(h.sandbox.store.listDocumentReferences({ identifierValue: body.imageId })).toHaveLength(1);
+    expect(await auditFor(body.imageId)).toHaveLength(1);
+    expect(await auditFor(body.imageId, 'commit.replay')).toHaveLength(120);
+  });
+
+  it('lets exactly one of 20 concurrent first requests create; the others get 409 in progress', async () => {
+    h.sandbox.faults.add({ kind: 'latency', latencyMs: 1, method: 'POST', pathPrefix: '/FHIR/Media' });
+    const body = h.commitBody(grant, { media: true });
+    const results = await Promise.all(Array.from({ length: 20 }, () => h.commit(device, body)));
+    const statuses = results.map((r) => r.statusCode).sort();
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(19);
+    const conflict = results.find((r) => r.statusCode === 409);
+    expect(conflict?.json<{ error: { code: string } }>().error.code).toBe('ERR_IDEMPOTENCY_IN_PROGRESS');
+    expect(conflict?.headers['retry-after']).toBe('1');
+    expect(h.sandbox.store.listMedia({ identifierValue: body.imageId })).toHaveLength(1);
+  });
+
+  it('answers 422 for a different payload under a used key, and creates nothing more', async () => {
+    const body = h.commitBody(grant, { media: true });
+    expect((await h.commit(device, body)).statusCode).toBe(201);
+    const changed = { ...body, metadata: { ...body.metadata, caption: 'Another caption' } };
+    const r = await h.commit(device, changed);
+    expect(r.statusCode).toBe(422);
+    expect(r.json<{ error: { code: string } }>().error.code).toBe('ERR_IDEMPOTENCY_MISMATCH');
+    // Another device using the same key is refused too.
+    const other = await h.enrol();
+    const otherGrant = await h.launch(other);
+    const r2 = await h.commit(other, { ...body, grantId: otherGrant.grantId });
+    expect(r2.json<{ error: { code: string } }>().error.code).toBe('ERR_IDEMPOTENCY_MISMATCH');
+    expect(h.sandbox.store.listMedia({ identifierValue: body.imageId })).toHaveLength(1);
+  });
+
+  it('replays a finished commit after a relaunch (new grant) and after the grant has expired', async () => {
+    const body = h.commitBody(grant, { media: true });
+    expect((await h.commit(device, body)).statusCode).toBe(201);
+    const again = await h.launch(device);
+    const r1 = await h.commit(device, { ...body, grantId: again.grantId });
+    expect(r1.statusCode).toBe(201);
+    expect(r1.json<CommitResponse>().replayed).toBe(true);
+    h.clock.advance((h.config.launchGrantTtlSeconds + 1) * 1000);
+    const r2 = await h.commit(device, body);
+    expect(r2.statusCode).toBe(201);
+    expect(r2.json<CommitResponse>().replayed).toBe(true);
+    expect(h.sandbox.store.listMedia({ identifierValue: body.imageId })).toHaveLength(1);
+  });
+
+  it('refuses a commit on an expired grant, with nothing posted', async () => {
+    h.clock.advance((h.config.launchGrantTtlSeconds + 1) * 1000);
+    const before = creates(h.sandbox);
+    const r = await h.commit(device, h.commitBody(grant, { media: true }));
+    expect(r.statusCode).toBe(401);
+    expect(r.json<{ error: { code: string } }>().error.code).toBe('ERR_LAUNCH_GRANT_EXPIRED');
+    expect(creates(h.sandbox)).toEqual(before);
+  });
+
+  it('verifies a commit it made, and 404s for images it never saw or another device', async () => {
+    const body = h.commitBody(grant, { media: true });
+    const out = (await h.commit(device, body)).json<CommitResponse>();
+    const mine = await h.app.inject({ method: 'GET', url: `/v1/commits/${body.imageId}/verify`, headers: { authorization: h.auth(device) } });
+    expect(mine.json<VerifyResponse>().media).toEqual({ id: out.media?.id, present: true });
+    const unknown = await h.app.inject({ method: 'GET', url: `/v1/commits/${randomUUID()}/verify`, headers: { authorization: h.auth(device) } });
+    expect(unknown.statusCode).toBe(404);
+    const other = await h.enrol();
+    const theirs = await h.app.inject({ method: 'GET', url: `/v1/commits/${body.imageId}/verify`, headers: { authorization: h.auth(other) } });
+    expect(theirs.statusCode).toBe(404);
+  });
+});
