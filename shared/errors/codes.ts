@@ -84,6 +84,7 @@ export const ERROR_CODES = {
   ERR_IMAGE_FILE_TOO_LARGE: spec(413, 'This file is too large. The limit is 40 MB.', 'fix-input'),
   ERR_IMAGE_CANNOT_FIT: spec(422, 'This image cannot be made small enough for Medtech (1 MB) while staying readable.', 'fix-input'),
   ERR_IMAGE_METADATA_REQUIRED: spec(422, 'Some required details are missing for this image.', 'fix-input'),
+  ERR_IMAGE_LOCKED: spec(409, 'This image is already being sent to Medtech, so it can no longer be changed or removed.', 'wait'),
 
   // --- LAN (phone) uploads --------------------------------------------------------------------
   ERR_LAN_TOKEN_INVALID: spec(401, 'This link is not valid. Scan the QR code on the PC again.', 'rescan'),
