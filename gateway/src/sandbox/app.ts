@@ -133,6 +133,9 @@ export function buildSandboxApp(options: SandboxOptions = {}): SandboxApp {
     if (input.patientId !== null && (typeof input.patientId !== 'string' || input.patientId.length === 0)) {
       throw new AppError('ERR_REQUEST_INVALID', { detail: 'issueLaunch needs a patientId or null' });
     }
+    if (input.providerId !== undefined && input.providerId !== null && (typeof input.providerId !== 'string' || input.providerId.length === 0)) {
+      throw new AppError('ERR_REQUEST_INVALID', { detail: 'issueLaunch needs a providerId, null or nothing' });
+    }
     const created = input.createdTime ?? new Date(clock());
     if (!(created instanceof Date) || Number.isNaN(created.getTime())) throw new AppError('ERR_REQUEST_INVALID', { detail: 'createdTime must be a valid Date' });
     const providerId = input.providerId === undefined ? (practitioners[0]?.id ?? null) : input.providerId;
