@@ -362,7 +362,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       forceCloseConnections: true,
       return503OnClosing: true,
       trustProxy: false,
-      maxParamLength: 200,
+      routerOptions: { maxParamLength: 200 },
       genReqId: () => randomUUID(),
       serverFactory: (handler) =>
         createServer(

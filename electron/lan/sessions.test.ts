@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../shared/errors';
+import { SessionRegistry } from './sessions';
+
+function registry() {
+  let now = 1_000_000;
+  const reg = new SessionRegistry({ now: () => now, random: randomBytes, qrTtlMs: 600_000, idleMs: 1_800_000 });
+  const s = reg.open({ id: 's1', ref: 'cap', patient: { displayName: 'A B', birthDate: '2001-02-03' }, roomLabel: 'R', dir: '/tmp/x' });
+  return { reg, s, advance: (ms: number) => (now += ms) };
+}
+const code = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    return err instanceof AppError ? err.code : 'not-app-error';
+  }
+};
+
+describe('SessionRegistry', () => {
+  it('a QR token is single use and the credential it buys works', () => {
+    const { reg } = registry();
+    const { token } = reg.issueQr('s1');
+    const first = reg.exchange(token);
+    expect(first.ok).toBe(true);
+    const second = reg.exchange(token);
+    expect(second.ok ? undefined : second.error.code).toBe('ERR_LAN_TOKEN_INVALID');
+    if (!first.ok) throw new Error('unreachable');
+    expect(reg.authenticate(first.credential).phone.phoneId).toBe(first.phone.phoneId);
+  });
+
+  it('a token expires at its TTL and is spent by the attempt', () => {
+    const { reg, advance } = registry();
+    const { token } = reg.issueQr('s1');
+    advance(600_000);
+    const r = reg.exchange(token);
+    expect(r.ok ? undefined : r.error.code).toBe('ERR_LAN_TOKEN_EXPIRED');
+    expect(r.ok ? undefined : r.session?.id).toBe('s1');
+  });
+
+  it('a credential slides: each use extends it, idleness kills it', () => {
+    const { reg, advance } = registry();
+    const r = reg.exchange(reg.issueQr('s1').token);
+    if (!r.ok) throw new Error('exchange failed');
+    advance(1_799_000);
+    reg.authenticate(r.credential);
+    advance(1_799_000);
+    reg.authenticate(r.credential);
+    advance(1_800_000);
+    expect(code(() => reg.authenticate(r.credential))).toBe('ERR_LAN_TOKEN_EXPIRED');
+  });
+
+  it('ending a session aborts its uploads, forgets the patient and tells phones why', () => {
+    const { reg, s } = registry();
+    const r = reg.exchange(reg.issueQr('s1').token);
+    if (!r.ok) throw new Error('exchange failed');
+    const upload = new AbortController();
+    s.inflight.set('u1', upload);
+    expect(reg.end('s1', 'patient-changed')).toBe(s);
+    expect(reg.end('s1', 'ended')).toBeUndefined(); // idempotent: the first reason stands
+    expect(upload.signal.aborted).toBe(true);
+    expect(s.patient.displayName).toBe('');
+    expect(code(() => reg.authenticate(r.credential))).toBe('ERR_LAN_PATIENT_CHANGED');
+    expect(code(() => reg.issueQr('s1'))).toBe('ERR_LAN_PATIENT_CHANGED');
+  });
+
+  it('the sweep ends idle sessions, and later forgets them and their phones', () => {
+    const { reg, advance } = registry();
+    const r = reg.exchange(reg.issueQr('s1').token);
+    if (!r.ok) throw new Error('exchange failed');
+    advance(1_800_000);
+    expect(reg.sweep().idle.map((s) => s.id)).toEqual(['s1']);
+    expect(code(() => reg.authenticate(r.credential))).toBe('ERR_LAN_SESSION_ENDED');
+    advance(1_800_000);
+    reg.sweep();
+    expect(reg.get('s1')).toBeUndefined();
+    expect(code(() => reg.authenticate(r.credential))).toBe('ERR_LAN_TOKEN_INVALID');
+  });
+
+  it('does not end a session for idleness while an upload is streaming', () => {
+    const { reg, s, advance } = registry();
+    s.inflight.set('u1', new AbortController());
+    advance(3_600_000);
+    expect(reg.sweep().idle).toEqual([]);
+    expect(s.state).toBe('open');
+  });
+});
