@@ -163,7 +163,7 @@ export function buildSandboxApp(options: SandboxOptions = {}): SandboxApp {
     bodyLimit: BODY_LIMIT_BYTES,
   });
 
-  app.removeContentTypeParser('application/json');
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'application/fhir+json'], { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => {
     try {
       done(null, JSON.parse(body as string) as unknown);

@@ -36,7 +36,7 @@ export async function fhir(sandbox: RunningSandbox, path: string, call: FhirCall
   if (facility !== null) headers['mt-facilityid'] = facility;
   const init: RequestInit = { method: call.method ?? 'GET', headers };
   if (call.body !== undefined) {
-    headers['content-type'] = 'application/fhir+json';
+    headers['content-type'] ??= 'application/fhir+json';
     init.body = typeof call.body === 'string' ? call.body : JSON.stringify(call.body);
   }
   return fetch(`${sandbox.fhirBaseUrl}${path}`, init);

@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildSandboxApp, type SandboxApp } from './app';
+import { startSandbox } from './index';
+import { accessToken, fhir, makeAttachments, mediaBody } from './test-support';
+import type { RunningSandbox } from './types';
+
+let app: SandboxApp | null = null;
+let sandbox: RunningSandbox | null = null;
+afterEach(async () => {
+  await app?.close();
+  await sandbox?.close();
+  app = null;
+  sandbox = null;
+});
+
+describe('buildSandboxApp (in-process)', () => {
+  it('serves the same sandbox through inject(), with the handle on app.sandbox', async () => {
+    app = buildSandboxApp({ facilities: ['F11111-A'] });
+    const { credentials, tokenPath } = app.sandbox;
+    const token = await app.inject({
+      method: 'POST',
+      url: tokenPath,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret, scope: credentials.scope }).toString(),
+    });
+    expect(token.statusCode).toBe(200);
+    const accessToken = (token.json() as { access_token: string }).access_token;
+    const res = await app.inject({ method: 'GET', url: '/FHIR/Location', headers: { authorization: `Bearer ${accessToken}`, 'mt-facilityid': 'F11111-A' } });
+    expect(res.statusCode).toBe(200);
+    expect(app.sandbox.facilities).toEqual(['F11111-A']);
+    expect((await app.inject({ method: 'GET', url: '/FHIR/Location', headers: { authorization: `Bearer ${accessToken}`, 'mt-facilityid': 'F2N060-E' } })).statusCode).toBe(403);
+  });
+
+  it('refuses credentials whose scope is not api://…/.default', () => {
+    expect(() => buildSandboxApp({ credentials: { clientId: 'a', clientSecret: 'b', scope: 'https://x/.default' } })).toThrow(expect.objectContaining({ code: 'ERR_REQUEST_INVALID', detail: expect.stringMatching(/scope/) }));
+  });
+
+  it('refuses a bad launch request from code with ERR_REQUEST_INVALID', () => {
+    app = buildSandboxApp();
+    expect(() => app!.sandbox.issueLaunch({ patientId: null, facilityCode: '' })).toThrow(expect.objectContaining({ code: 'ERR_REQUEST_INVALID' }));
+    expect(() => app!.sandbox.issueLaunch({ patientId: null, facilityCode: 'F2N060-E', createdTime: new Date('nope') })).toThrow(
+      expect.objectContaining({ code: 'ERR_REQUEST_INVALID' }),
+    );
+  });
+});
+
+describe('HTTP edges', () => {
+  it('answers unknown routes in the API Management shape, without needing a token', async () => {
+    sandbox = await startSandbox();
+    for (const p of ['/FHIR/Observation', '/nothing']) {
+      const res = await fetch(`${sandbox.url}${p}`);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ statusCode: 404, message: 'Resource not found' });
+    }
+  });
+
+  it('refuses a non-JSON content type with 415 and a body over 16 MB with 413, storing nothing', async () => {
+    sandbox = await startSandbox();
+    const token = await accessToken(sandbox);
+    const { jpeg } = await makeAttachments();
+    const text = await fhir(sandbox, '/Media', { token, method: 'POST', body: JSON.stringify(mediaBody(sandbox.patients[0]!.id, jpeg)), headers: { 'content-type': 'text/plain' } });
+    expect(text.status).toBe(415);
+    expect(((await text.json()) as { resourceType: string }).resourceType).toBe('OperationOutcome');
+    const huge = await fhir(sandbox, '/Media', { token, method: 'POST', body: `{"pad":"${'A'.repeat(17 * 1024 * 1024)}"}` });
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { issue: { code: string }[] }).issue[0]?.code).toBe('too-long');
+    expect(sandbox.store.listMedia()).toHaveLength(0);
+  });
+
+  it('accepts application/json as well as application/fhir+json', async () => {
+    sandbox = await startSandbox();
+    const token = await accessToken(sandbox);
+    const { jpeg } = await makeAttachments();
+    const res = await fhir(sandbox, '/Media', { token, method: 'POST', body: mediaBody(sandbox.patients[0]!.id, jpeg), headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(201);
+  });
+});
