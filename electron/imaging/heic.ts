@@ -1,0 +1,108 @@
+import { Worker } from 'node:worker_threads';
+import { AppError } from '../../shared/errors';
+
+export interface DecodedRgba {
+  width: number;
+  height: number;
+  /** RGBA, 8 bits per channel, already upright (libheif applied irot/imir). */
+  data: Buffer;
+}
+
+interface WorkerReply {
+  jobId: number;
+  error?: 'corrupt' | 'too-many-pixels';
+  width?: number;
+  height?: number;
+  data?: ArrayBuffer;
+}
+
+interface Pending {
+  resolve: (value: DecodedRgba) => void;
+  reject: (err: unknown) => void;
+  timer: NodeJS.Timeout;
+}
+
+const WORKER_URL = new URL('./heic-worker.mjs', import.meta.url);
+
+/**
+ * Decodes HEIC/HEIF in a worker thread (libheif wasm blocks whatever thread it runs on).
+ * One worker, started on first use; a crashed or hung worker is replaced on the next decode.
+ */
+export class HeicDecoder {
+  private worker: Worker | null = null;
+  private nextJobId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(private readonly timeoutMs: number) {}
+
+  decode(bytes: Uint8Array, maxPixels: number): Promise<DecodedRgba> {
+    const worker = this.ensureWorker();
+    worker.ref();
+    const jobId = this.nextJobId++;
+    // Copy into a transferable buffer of exactly the file's size (the caller keeps its own bytes).
+    const copy = new Uint8Array(bytes.byteLength);
+    copy.set(bytes);
+    return new Promise<DecodedRgba>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        // A decode that never ends: stop the worker, fail this job and anything queued behind it.
+        this.failAll(new AppError('ERR_IMAGE_CORRUPT', { detail: 'HEIC decode did not finish' }));
+        void this.stopWorker();
+      }, this.timeoutMs);
+      timer.unref();
+      this.pending.set(jobId, { resolve, reject, timer });
+      worker.postMessage({ jobId, bytes: copy.buffer, maxPixels }, [copy.buffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.failAll(new AppError('ERR_INTERNAL', { detail: 'imaging service closed' }));
+    await this.stopWorker();
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(WORKER_URL);
+    worker.on('message', (reply: WorkerReply) => this.onReply(reply));
+    worker.on('error', (err) => {
+      if (this.worker === worker) this.worker = null;
+      this.failAll(new AppError('ERR_IMAGE_CORRUPT', { detail: 'HEIC decoder stopped', cause: err }));
+    });
+    worker.on('exit', () => {
+      if (this.worker === worker) this.worker = null;
+      this.failAll(new AppError('ERR_IMAGE_CORRUPT', { detail: 'HEIC decoder stopped' }));
+    });
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+
+  private onReply(reply: WorkerReply): void {
+    const job = this.pending.get(reply.jobId);
+    if (!job) return;
+    this.pending.delete(reply.jobId);
+    if (this.pending.size === 0) this.worker?.unref();
+    clearTimeout(job.timer);
+    if (reply.error === 'too-many-pixels') {
+      job.reject(new AppError('ERR_IMAGE_TOO_MANY_PIXELS'));
+    } else if (reply.error || !reply.data || !reply.width || !reply.height) {
+      job.reject(new AppError('ERR_IMAGE_CORRUPT'));
+    } else {
+      job.resolve({ width: reply.width, height: reply.height, data: Buffer.from(reply.data) });
+    }
+  }
+
+  private failAll(err: AppError): void {
+    for (const [id, job] of this.pending) {
+      clearTimeout(job.timer);
+      job.reject(err);
+      this.pending.delete(id);
+    }
+    this.worker?.unref();
+  }
+
+  private async stopWorker(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    if (worker) await worker.terminate();
+  }
+}

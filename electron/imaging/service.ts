@@ -1,0 +1,75 @@
+import { AppError } from '../../shared/errors';
+import { LIMITS } from '../../shared/limits';
+import { HeicDecoder } from './heic';
+import { ingestImage } from './ingest';
+import { JobLimiter } from './limiter';
+import { renderImage } from './render';
+import type { ImagingLimits, ImagingLogger, ImagingService, ImagingServiceOptions } from './types';
+
+const silentLogger: ImagingLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * The companion's imaging pipeline. Every ingest and render runs through one queue (default 2 at once);
+ * sharp works in libuv's pool, HEIC decoding in a worker thread. Logs carry sizes and timings, never
+ * paths, identifiers or pixels.
+ */
+export function createImagingService(options: ImagingServiceOptions = {}): ImagingService {
+  const limits: ImagingLimits = {
+    maxInputPixels: LIMITS.maxInputPixels,
+    maxUploadFileBytes: LIMITS.maxUploadFileBytes,
+    thumbnailEdgePx: LIMITS.thumbnailEdgePx,
+    alexMaxAttachmentBytes: LIMITS.alexMaxAttachmentBytes,
+    maxCaptionChars: LIMITS.maxCaptionChars,
+    ...options.limits,
+  };
+  const logger = options.logger ?? silentLogger;
+  const limiter = new JobLimiter(options.concurrency ?? 2);
+  const heic = new HeicDecoder(options.heicTimeoutMs ?? 30_000);
+  const inFlight = new Set<Promise<unknown>>();
+  let closed = false;
+
+  function track<T>(kind: 'ingest' | 'render', job: () => Promise<T>, describe: (result: T) => object): Promise<T> {
+    if (closed) return Promise.reject(new AppError('ERR_INTERNAL', { detail: 'imaging service is closed' }));
+    const promise = limiter.run(async () => {
+      const started = performance.now();
+      try {
+        const result = await job();
+        logger.info({ job: kind, ms: Math.round(performance.now() - started), ...describe(result) }, `imaging ${kind} done`);
+        return result;
+      } catch (err) {
+        const code = err instanceof AppError ? err.code : 'ERR_INTERNAL';
+        logger.warn({ job: kind, ms: Math.round(performance.now() - started), code }, `imaging ${kind} failed`);
+        if (err instanceof AppError) throw err;
+        throw new AppError('ERR_INTERNAL', { cause: err });
+      }
+    });
+    inFlight.add(promise);
+    const settle = (): void => {
+      inFlight.delete(promise);
+    };
+    promise.then(settle, settle);
+    return promise;
+  }
+
+  return {
+    ingest(input, dest) {
+      return track(
+        'ingest',
+        () => ingestImage(input, dest, { limits, heic }),
+        (r) => ({ sourceType: r.sourceType, width: r.width, height: r.height }),
+      );
+    },
+    render(masterPath, edits, output) {
+      return track(
+        'render',
+        () => renderImage(masterPath, edits, output, limits),
+        (r) => ({ contentType: r.contentType, width: r.width, height: r.height, quality: r.quality, bytes: r.data.length }),
+      );
+    },
+    async close() {
+      closed = true;
+      await Promise.allSettled([...inFlight]);
+      await heic.close();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import type { LIMITS } from '../../shared/limits';
+
+/** The real type of an input, decided from its bytes (never from a name, extension or claimed MIME type). */
+export type SourceType = 'jpeg' | 'png' | 'heic' | 'webp' | 'tiff' | 'pdf';
+
+export type IngestInput = { path: string } | { buffer: Buffer };
+
+/** Where the working master goes. `id` is ours (the image UUID); no client-supplied name reaches the disk. */
+export interface IngestDest {
+  dir: string;
+  id: string;
+}
+
+export interface IngestResult {
+  /** Upright size of the working master in pixels (for a PDF: first page size in points). */
+  width: number;
+  height: number;
+  sourceType: SourceType;
+  /** Absolute path of the working master: `<dir>/<id>.master.jpg` (images) or `<dir>/<id>.master.pdf`. */
+  masterPath: string;
+  thumbnail: Buffer;
+  thumbnailMime: 'image/jpeg';
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/** Annotations are drawn in master pixel coordinates (the upright master, before crop and rotate). */
+export type Annotation =
+  | { kind: 'arrow'; from: Point; to: Point; color?: string }
+  | { kind: 'circle'; center: Point; radius: number; color?: string }
+  | { kind: 'text'; at: Point; text: string; color?: string; size?: number };
+
+export interface Edits {
+  /** Clockwise, applied after crop. */
+  rotate: 0 | 90 | 180 | 270;
+  /** In master pixels (before rotate). */
+  crop?: { x: number; y: number; width: number; height: number } | undefined;
+  annotations: Annotation[];
+  /** Plain-words clinical metadata shown under the image (burned in for JPEG/PNG/TIFF; real text in PDF). */
+  captionStrip?: string | null | undefined;
+}
+
+export type OutputFormat = 'jpeg' | 'png' | 'tiff' | 'pdf';
+
+export interface RenderOutput {
+  format: OutputFormat;
+  /** Hard upper bound on the output size. Default LIMITS.alexMaxAttachmentBytes. */
+  maxBytes?: number;
+}
+
+export interface RenderResult {
+  data: Buffer;
+  contentType: 'image/jpeg' | 'image/png' | 'image/tiff' | 'application/pdf';
+  /** Pixel size of the encoded image (for PDF: of the embedded image; for a passed-through PDF: first page in points). */
+  width: number;
+  height: number;
+  /** JPEG quality used (JPEG, TIFF, PDF); 100 for lossless PNG and for a passed-through PDF. */
+  quality: number;
+}
+
+/** The pino-compatible subset we log through. Never given patient data. */
+export interface ImagingLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** The limits the pipeline enforces (defaults from shared LIMITS; tests and practices may lower them). */
+export type ImagingLimits = {
+  [K in 'maxInputPixels' | 'maxUploadFileBytes' | 'thumbnailEdgePx' | 'alexMaxAttachmentBytes' | 'maxCaptionChars']: (typeof LIMITS)[K] extends number ? number : never;
+};
+
+export interface ImagingServiceOptions {
+  /** Most pipeline jobs (ingest or render) running at once; the rest queue. Default 2. */
+  concurrency?: number;
+  limits?: Partial<ImagingLimits>;
+  logger?: ImagingLogger;
+  /** Longest a single HEIC decode may take before the worker is stopped (ms). Default 30 000. */
+  heicTimeoutMs?: number;
+}
+
+export interface ImagingService {
+  ingest(input: IngestInput, dest: IngestDest): Promise<IngestResult>;
+  render(masterPath: string, edits: Edits, output: RenderOutput): Promise<RenderResult>;
+  /** Finishes queued and running jobs, refuses new ones, stops the HEIC worker. */
+  close(): Promise<void>;
+}
