@@ -50,7 +50,7 @@ export function launchHash(context: string, signature: string): string {
 }
 
 /** ALEX errors on the decode call that mean "this pair is not genuine". */
-const SIGNATURE_REJECTIONS = new Set(['ERR_ALEX_FORBIDDEN', 'ERR_ALEX_REJECTED', 'ERR_ALEX_NOT_FOUND', 'ERR_LAUNCH_SIGNATURE']);
+const SIGNATURE_REJECTIONS = new Set(['ERR_ALEX_REJECTED', 'ERR_ALEX_NOT_FOUND', 'ERR_LAUNCH_SIGNATURE', 'ERR_REQUEST_INVALID']);
 
 export interface AlexLaunchVerifierOptions {
   maxAgeSeconds: number;
@@ -78,6 +78,9 @@ export class AlexLaunchVerifier implements LaunchVerifier {
       decoded = await this.alex.decodeLaunch(ctx, context, signature);
     } catch (err) {
       if (err instanceof AppError && SIGNATURE_REJECTIONS.has(err.code)) throw new AppError('ERR_LAUNCH_SIGNATURE', { cause: err });
+      // The decode call carries the device's mt-facilityid; ALEX (and the sandbox) refuse a pair made
+      // in another facility with 403. An unmapped facility has its own code (ERR_ALEX_FACILITY_NOT_FOUND).
+      if (err instanceof AppError && err.code === 'ERR_ALEX_FORBIDDEN') throw new AppError('ERR_LAUNCH_FACILITY_MISMATCH', { cause: err });
       throw err;
     }
 
