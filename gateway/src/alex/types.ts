@@ -28,6 +28,20 @@ export interface CreatedResource {
   id: string;
   /** The Location header, when ALEX sent one. */
   location?: string;
+  /** True when the create was interrupted and the resource was then found at ALEX (not sent again). */
+  reconciled?: boolean;
+}
+
+/**
+ * How a create finds out whether an interrupted earlier attempt was stored (ALEX does not deduplicate).
+ * Without it, a create whose outcome is unknown is never resent: it fails with a retryable error whose
+ * detail is ALEX_OUTCOME_UNKNOWN_DETAIL (see errors.ts `isAlexOutcomeUnknown`).
+ */
+export interface ReconcileOptions {
+  /** The NHI of the patient the resource is for: ALEX searches only by `patient.identifier`. */
+  patientNhi: string;
+  /** Search before the first send too (set it when an earlier call for this image ended with its outcome unknown). */
+  checkFirst?: boolean;
 }
 
 /** A FHIR R4 resource as plain JSON (built by gateway/src/fhir). */
@@ -40,15 +54,20 @@ export interface AlexClient {
   getPatient(ctx: AlexCallContext, patientId: string): Promise<PatientSummary>;
   /** GET {base}/Patient?identifier=<nhi-system>|<nhi> → the patient, or null when none. */
   findPatientByNhi(ctx: AlexCallContext, nhi: string): Promise<PatientSummary | null>;
-  /** POST {base}/Media → 201 */
-  createMedia(ctx: AlexCallContext, media: FhirResource): Promise<CreatedResource>;
-  /** POST {base}/DocumentReference → 201 */
-  createDocumentReference(ctx: AlexCallContext, doc: FhirResource): Promise<CreatedResource>;
+  /** POST {base}/Media → 201. With `reconcile`, an interrupted create is looked for before it is resent. */
+  createMedia(ctx: AlexCallContext, media: FhirResource, reconcile?: ReconcileOptions): Promise<CreatedResource>;
+  /** POST {base}/DocumentReference → 201. With `reconcile`, an interrupted create is looked for before it is resent. */
+  createDocumentReference(ctx: AlexCallContext, doc: FhirResource, reconcile?: ReconcileOptions): Promise<CreatedResource>;
   /**
    * GET {base}/Media?patient.identifier=<nhi-system>|<nhi> and keep the entry whose identifier is
    * (system, value). Used to verify a commit and to reconcile an interrupted create before retrying it.
    */
   findMediaByIdentifier(ctx: AlexCallContext, patientNhi: string, identifier: { system: string; value: string }): Promise<FhirResource | null>;
+  /**
+   * GET {base}/DocumentReference?patient.identifier=<nhi-system>|<nhi> and keep the entry with that
+   * identifier (an assumption about ALEX that the sandbox implements). Optional so other implementations stay valid.
+   */
+  findDocumentReferenceByIdentifier?(ctx: AlexCallContext, patientNhi: string, identifier: { system: string; value: string }): Promise<FhirResource | null>;
   /** GET {base}/DocumentReference/{id} → the resource, or null on 404. */
   getDocumentReference(ctx: AlexCallContext, id: string): Promise<FhirResource | null>;
   /** Ready when a token can be had (cached or fresh) and the breaker is not open for every facility. */

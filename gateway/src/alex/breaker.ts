@@ -1,0 +1,147 @@
+/**
+ * Circuit breaker, one per practice facility. A facility whose Hybrid Connection is down (ALEX 503)
+ * should not be hammered by every waiting image: after enough failures the breaker opens and calls fail
+ * fast with ERR_ALEX_UNAVAILABLE (retryable), then one probe call is let through after `openMs`.
+ *
+ * Counting: a sliding window of the last `windowSize` calls; only retryable-class failures (429, 5xx,
+ * network, timeout) count as failures. Any other answer (2xx, 400, 404, …) proves ALEX is there and
+ * counts as a success. The breaker opens when the window holds at least `minimumCalls` calls and the
+ * failure share is ≥ `failureRatio`.
+ */
+export interface BreakerOptions {
+  windowSize: number;
+  failureRatio: number;
+  openMs: number;
+  /** Calls the window must hold before it may open. Default: windowSize. */
+  minimumCalls?: number;
+}
+
+export const DEFAULT_BREAKER: BreakerOptions = { windowSize: 20, failureRatio: 0.5, openMs: 30_000 };
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** What `acquire` hands back: report the call's outcome exactly once. */
+export interface BreakerPermit {
+  /** True when this call is the single half-open probe. */
+  probe: boolean;
+  success(): void;
+  failure(): void;
+  /** The call ended without an answer that says anything about ALEX (e.g. cancelled). */
+  release(): void;
+}
+
+export type BreakerDecision = { ok: true; permit: BreakerPermit } | { ok: false; retryAfterMs: number };
+
+export class CircuitBreaker {
+  private readonly window: boolean[] = [];
+  private failures = 0;
+  private state: BreakerState = 'closed';
+  private openedAt = 0;
+  private probeInFlight = false;
+  private readonly minimumCalls: number;
+
+  constructor(
+    private readonly options: BreakerOptions,
+    private readonly clock: () => number,
+  ) {
+    if (options.windowSize < 1 || options.failureRatio <= 0 || options.failureRatio > 1 || options.openMs < 0) {
+      throw new RangeError('Expected windowSize ≥ 1, 0 < failureRatio ≤ 1 and openMs ≥ 0 for the circuit breaker');
+    }
+    this.minimumCalls = Math.min(options.minimumCalls ?? options.windowSize, options.windowSize);
+  }
+
+  current(): BreakerState {
+    if (this.state === 'open' && this.clock() - this.openedAt >= this.options.openMs) return 'half-open';
+    return this.state;
+  }
+
+  /** Asks to make a call. While open (or while the one probe is out) the answer is no. */
+  acquire(): BreakerDecision {
+    const state = this.current();
+    if (state === 'closed') return { ok: true, permit: this.permit(false) };
+    if (state === 'half-open' && !this.probeInFlight) {
+      this.state = 'half-open';
+      this.probeInFlight = true;
+      return { ok: true, permit: this.permit(true) };
+    }
+    const remaining = this.state === 'open' ? this.options.openMs - (this.clock() - this.openedAt) : this.options.openMs;
+    return { ok: false, retryAfterMs: Math.max(1, remaining) };
+  }
+
+  private permit(probe: boolean): BreakerPermit {
+    let done = false;
+    const once = (fn: () => void) => () => {
+      if (done) return;
+      done = true;
+      fn();
+    };
+    return {
+      probe,
+      success: once(() => this.record(true, probe)),
+      failure: once(() => this.record(false, probe)),
+      release: once(() => {
+        if (probe) this.probeInFlight = false;
+      }),
+    };
+  }
+
+  private record(ok: boolean, probe: boolean): void {
+    if (probe) {
+      this.probeInFlight = false;
+      if (ok) {
+        this.reset();
+      } else {
+        this.trip();
+      }
+      return;
+    }
+    // A late answer from a call made before the breaker opened does not change an open breaker.
+    if (this.state !== 'closed') return;
+    this.window.push(!ok);
+    if (!ok) this.failures++;
+    if (this.window.length > this.options.windowSize) {
+      if (this.window.shift() === true) this.failures--;
+    }
+    if (this.window.length >= this.minimumCalls && this.failures / this.window.length >= this.options.failureRatio) this.trip();
+  }
+
+  private trip(): void {
+    this.state = 'open';
+    this.openedAt = this.clock();
+    this.window.length = 0;
+    this.failures = 0;
+  }
+
+  private reset(): void {
+    this.state = 'closed';
+    this.window.length = 0;
+    this.failures = 0;
+  }
+}
+
+/** One breaker per facility, made on first use. */
+export class BreakerRegistry {
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  constructor(
+    private readonly options: BreakerOptions,
+    private readonly clock: () => number,
+  ) {}
+
+  for(facilityId: string): CircuitBreaker {
+    let b = this.breakers.get(facilityId);
+    if (!b) {
+      b = new CircuitBreaker(this.options, this.clock);
+      this.breakers.set(facilityId, b);
+    }
+    return b;
+  }
+
+  /** Facilities whose breaker is open right now. */
+  openFacilities(): string[] {
+    return [...this.breakers.entries()].filter(([, b]) => b.current() === 'open').map(([f]) => f);
+  }
+
+  size(): number {
+    return this.breakers.size;
+  }
+}

@@ -1,0 +1,559 @@
+/**
+ * The ALEX client against mockAlex (real Fastify on loopback, scriptable faults, exact counts).
+ * Time is injected: `sleep` records the wait and moves the clock; nothing here waits for real time
+ * except the per-attempt timeout test (150 ms, not asserted on).
+ */
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AppError } from '../../../shared/errors';
+import { createAlexClient, type AlexClientHandle, type AlexClientOptions } from './client';
+import { isAlexOutcomeUnknown } from './errors';
+import { startMockAlex, type MockAlex, type MockAlexOptions } from './mock-alex.testkit';
+import { IMAGE_IDENTIFIER_SYSTEM, type AlexCallContext, type FhirResource } from './types';
+
+const JPEG_B64 = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5]).toString('base64');
+
+interface Harness {
+  mock: MockAlex;
+  client: AlexClientHandle;
+  clock: { now: number };
+  sleeps: number[];
+  logs: string[];
+}
+
+const open: Harness[] = [];
+
+afterEach(async () => {
+  for (const h of open.splice(0)) {
+    h.client.close();
+    await h.mock.close();
+  }
+});
+
+async function setup(opts: Partial<AlexClientOptions> = {}, mockOpts: Partial<MockAlexOptions> = {}): Promise<Harness> {
+  const clock = { now: Date.parse('2026-11-23T00:00:00Z') };
+  const sleeps: number[] = [];
+  const logs: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(chunk.toString());
+      cb();
+    },
+  });
+  const mock = await startMockAlex({ clock: () => clock.now, ...mockOpts });
+  const client = createAlexClient({
+    fhirBaseUrl: mock.fhirBaseUrl,
+    tokenUrl: mock.tokenUrl,
+    clientId: mock.clientId,
+    clientSecret: mock.primarySecret,
+    scope: 'api://mock/.default',
+    logger: pino({ level: 'debug' }, stream),
+    clock: () => clock.now,
+    random: () => 0.5,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      clock.now += ms;
+    },
+    timeoutMs: 2_000,
+    ...opts,
+  });
+  const h = { mock, client, clock, sleeps, logs };
+  open.push(h);
+  return h;
+}
+
+const ctx = (over: Partial<AlexCallContext> = {}): AlexCallContext => ({ facilityId: 'F2N060-E', correlationId: '6f1d9a52-3c47-4f7e-9b0a-1a2b3c4d5e6f', ...over });
+
+function media(imageId = '0b6f7f7e-8d4a-4c1e-9a51-2f1c3f9d7a10'): FhirResource {
+  return {
+    resourceType: 'Media',
+    identifier: [{ system: IMAGE_IDENTIFIER_SYSTEM, value: imageId }],
+    status: 'completed',
+    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/media-type', code: 'image' }] },
+    subject: { reference: 'Patient/pat-1' },
+    createdDateTime: '2026-11-23T10:42:00+13:00',
+    content: { contentType: 'image/jpeg', data: JPEG_B64, title: 'Left forearm' },
+  };
+}
+
+function docRef(imageId = '1c6f7f7e-8d4a-4c1e-9a51-2f1c3f9d7a10'): FhirResource {
+  return { resourceType: 'DocumentReference', identifier: [{ system: IMAGE_IDENTIFIER_SYSTEM, value: imageId }], status: 'current', subject: { reference: 'https://alexapiuat.medtechglobal.com/fhir/Patient/pat-1' } };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<AppError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(AppError);
+    return err as AppError;
+  }
+  throw new Error('expected a rejection');
+}
+
+const fhirCalls = (m: MockAlex, method?: string, path?: string) => m.requests.filter((r) => (!method || r.method === method) && (!path || r.path === path)).length;
+
+describe('token: single flight and caching', () => {
+  it('50 concurrent calls with a cold cache make exactly 1 token request', async () => {
+    const { mock, client } = await setup();
+    const results = await Promise.all(Array.from({ length: 50 }, () => client.getPatient(ctx(), 'pat-1')));
+    expect(results.every((p) => p.nhi === 'ZZZ0016')).toBe(true);
+    expect(mock.tokenRequests).toHaveLength(1);
+    expect(fhirCalls(mock)).toBe(50);
+  });
+
+  it('1,000 concurrent calls with a cold cache make exactly 1 token request', async () => {
+    const { mock, client } = await setup();
+    const results = await Promise.allSettled(Array.from({ length: 1000 }, () => client.getPatient(ctx(), 'pat-1')));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1000);
+    expect(mock.tokenRequests).toHaveLength(1);
+  });
+
+  it('after a token 429 with Retry-After: 60, makes no token request for 60 s and fails fast with ERR_ALEX_THROTTLED', async () => {
+    // A short retry budget, so each call fails fast instead of waiting out the Retry-After.
+    const { mock, client, clock } = await setup({ retry: { maxTotalMs: 500 } });
+    mock.tokenScript.push({ kind: 'respond', status: 429, headers: { 'retry-after': '60' }, body: { error: 'throttled' } });
+    const first = await codeOf(client.getPatient(ctx(), 'pat-1'));
+    expect(first.code).toBe('ERR_ALEX_THROTTLED');
+    expect(first.retryAfterSeconds).toBe(60);
+    const start = clock.now;
+    for (let s = 1; s < 60; s += 2) {
+      clock.now = start + s * 1000;
+      const e = await codeOf(client.getPatient(ctx(), 'pat-1'));
+      expect(e.code).toBe('ERR_ALEX_THROTTLED');
+      expect(e.retryAfterSeconds).toBe(60 - s);
+    }
+    expect(mock.tokenRequests).toHaveLength(1);
+    expect(fhirCalls(mock)).toBe(0);
+    clock.now = start + 60_000;
+    await expect(client.getPatient(ctx(), 'pat-1')).resolves.toMatchObject({ id: 'pat-1' });
+    expect(mock.tokenRequests).toHaveLength(2);
+    expect(mock.tokenRequests[1]?.at).toBe(start + 60_000);
+  });
+
+  it('waits out a token Retry-After that fits the retry budget, asking again only once it has passed', async () => {
+    const { mock, client, clock, sleeps } = await setup();
+    const start = clock.now;
+    mock.tokenScript.push({ kind: 'respond', status: 429, headers: { 'retry-after': '20' } });
+    await expect(client.getPatient(ctx(), 'pat-1')).resolves.toMatchObject({ id: 'pat-1' });
+    expect(sleeps).toEqual([20_000]);
+    expect(mock.tokenRequests.map((t) => t.at - start)).toEqual([0, 20_000]);
+  });
+
+  it('over 24 simulated hours never sends an expired token and refreshes by 80% of the lifetime', async () => {
+    const { mock, client, clock } = await setup();
+    const start = clock.now;
+    let step = 0;
+    while (clock.now < start + 24 * 3600_000) {
+      await client.getPatient(ctx(), 'pat-1');
+      clock.now += 37_000 + (step++ % 7) * 11_000; // uneven steps, 37–103 s
+    }
+    expect(mock.requests.length).toBeGreaterThan(1000);
+    expect(mock.requests.filter((r) => r.tokenExpired || r.tokenUnknown)).toEqual([]);
+    const gaps = mock.tokenRequests.slice(1).map((t, i) => (t.at - (mock.tokenRequests[i]?.at ?? 0)) / 1000);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(0.8 * 3599 + 103);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(0.8 * 3599);
+    expect(mock.tokenRequests.length).toBeGreaterThanOrEqual(29);
+    expect(mock.tokenRequests.length).toBeLessThanOrEqual(31);
+  });
+
+  it('on a 401 drops the token, refreshes once and retries once', async () => {
+    const { mock, client } = await setup();
+    await client.getPatient(ctx(), 'pat-1');
+    mock.revokeTokens();
+    await expect(client.getPatient(ctx(), 'pat-1')).resolves.toMatchObject({ id: 'pat-1' });
+    expect(mock.tokenRequests).toHaveLength(2);
+    expect(fhirCalls(mock)).toBe(3);
+  });
+
+  it('20 concurrent calls hitting 401 together share 1 forced refresh', async () => {
+    const { mock, client } = await setup();
+    await client.getPatient(ctx(), 'pat-1');
+    mock.revokeTokens();
+    await Promise.all(Array.from({ length: 20 }, () => client.getPatient(ctx(), 'pat-1')));
+    expect(mock.tokenRequests).toHaveLength(2);
+  });
+
+  it('a 401 that persists after the refresh ends in ERR_ALEX_AUTH after exactly 1 refresh and 1 retry', async () => {
+    const { mock, client } = await setup();
+    mock.rules.push({ action: { kind: 'respond', status: 401, body: { statusCode: 401, message: 'Unauthorized' } } });
+    const e = await codeOf(client.getPatient(ctx(), 'pat-1'));
+    expect(e.code).toBe('ERR_ALEX_AUTH');
+    expect(mock.tokenRequests).toHaveLength(2);
+    expect(fhirCalls(mock)).toBe(2);
+  });
+
+  it('rotates to the secondary secret when the primary is refused, and never logs secrets or tokens', async () => {
+    const rotating = await setup({ secondaryClientSecret: 'mock-secondary-secret-CANARY-2' }, { acceptedSecrets: ['mock-secondary-secret-CANARY-2'] });
+    await expect(rotating.client.getPatient(ctx(), 'pat-1')).resolves.toMatchObject({ id: 'pat-1' });
+    expect(rotating.mock.tokenRequests.map((t) => t.secret)).toEqual(['primary', 'secondary']);
+    rotating.mock.revokeTokens();
+    await rotating.client.getPatient(ctx(), 'pat-1');
+    // The working secret is preferred from then on: no failed call.
+    expect(rotating.mock.tokenRequests.map((t) => t.secret)).toEqual(['primary', 'secondary', 'secondary']);
+    const logText = rotating.logs.join('');
+    expect(logText).toContain('token_secret_switched');
+    expect(logText).not.toContain('CANARY');
+    expect(logText).not.toContain('tok-');
+    expect(logText).not.toContain('ZZZ0016');
+  });
+
+  it('with both secrets refused, fails with ERR_ALEX_AUTH', async () => {
+    const { client } = await setup({ secondaryClientSecret: 'also-wrong' }, { acceptedSecrets: ['something-else'] });
+    expect((await codeOf(client.getPatient(ctx(), 'pat-1'))).code).toBe('ERR_ALEX_AUTH');
+  });
+});
+
+describe('headers', () => {
+  it('sends Bearer, mt-facilityid, mt-correlationid and FHIR JSON content types', async () => {
+    const { mock, client } = await setup();
+    await client.createMedia(ctx({ facilityId: 'F99669-C' }), media());
+    const r = mock.requests[0];
+    expect(r).toMatchObject({ method: 'POST', path: '/Media', facilityId: 'F99669-C', correlationId: '6f1d9a52-3c47-4f7e-9b0a-1a2b3c4d5e6f', accept: 'application/fhir+json' });
+    expect(r?.contentType).toContain('application/fhir+json');
+    expect(r?.token).toMatch(/^tok-/);
+  });
+
+  it('refuses a facility id or correlation id that is not a safe header value, sending nothing', async () => {
+    const { mock, client } = await setup();
+    expect((await codeOf(client.getPatient(ctx({ facilityId: 'F1\r\nX-Evil: 1' }), 'pat-1'))).code).toBe('ERR_REQUEST_INVALID');
+    expect((await codeOf(client.getPatient(ctx({ correlationId: '' }), 'pat-1'))).code).toBe('ERR_REQUEST_INVALID');
+    expect(mock.requests).toHaveLength(0);
+    expect(mock.tokenRequests).toHaveLength(0);
+  });
+});
+
+describe('retry policy', () => {
+  it('retries 503 at most 5 attempts with full-jitter exponential backoff, then ERR_ALEX_UNAVAILABLE', async () => {
+    const { mock, client, sleeps } = await setup();
+    mock.rules.push({ action: { kind: 'respond', status: 503, body: 'Hybrid connection down' } });
+    const e = await codeOf(client.getPatient(ctx(), 'pat-1'));
+    expect(e.code).toBe('ERR_ALEX_UNAVAILABLE');
+    expect(e.retryable).toBe(true);
+    expect(fhirCalls(mock)).toBe(5);
+    // random() = 0.5 → half of min(maxDelay, 250·2^(n-1)).
+    expect(sleeps).toEqual([125, 250, 500, 1000]);
+  });
+
+  it.each([
+    [400, 'ERR_ALEX_REJECTED'],
+    [403, 'ERR_ALEX_FORBIDDEN'],
+    [404, 'ERR_ALEX_PATIENT_NOT_FOUND'],
+    [409, 'ERR_ALEX_REJECTED'],
+    [413, 'ERR_ALEX_REJECTED'],
+    [422, 'ERR_ALEX_REJECTED'],
+    [500, 'ERR_ALEX_ERROR'],
+  ])('never retries a %i on a read (→ %s)', async (status, code) => {
+    const { mock, client, sleeps } = await setup();
+    mock.rules.push({ action: { kind: 'respond', status, body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid', diagnostics: 'Patient ZZZ0016 Canary' }] } } });
+    const e = await codeOf(client.getPatient(ctx(), 'pat-1'));
+    expect(e.code).toBe(code);
+    expect(fhirCalls(mock)).toBe(1);
+    expect(sleeps).toEqual([]);
+    expect(JSON.stringify(e.toBody())).not.toMatch(/ZZZ0016|Canary/);
+  });
+
+  it.each([400, 403, 409, 413, 422])('never retries a %i on a create', async (status) => {
+    const { mock, client } = await setup();
+    mock.rules.push({ method: 'POST', action: { kind: 'respond', status, body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid', expression: ['Media.content'] }] } } });
+    const e = await codeOf(client.createMedia(ctx(), media(), { patientNhi: 'ZZZ0016' }));
+    expect(e.retryable).toBe(false);
+    expect(fhirCalls(mock, 'POST')).toBe(1);
+    expect(fhirCalls(mock, 'GET')).toBe(0);
+    expect(mock.media).toHaveLength(0);
+  });
+
+  it('maps 403 "Practice Facility not found" to ERR_ALEX_FACILITY_NOT_FOUND', async () => {
+    const { mock, client } = await setup();
+    mock.rules.push({ action: { kind: 'respond', status: 403, body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'forbidden', diagnostics: 'Practice Facility not found' }] } } });
+    expect((await codeOf(client.getPatient(ctx(), 'pat-1'))).code).toBe('ERR_ALEX_FACILITY_NOT_FOUND');
+  });
+
+  it('honours Retry-After on 429', async () => {
+    const { mock, client, sleeps } = await setup();
+    mock.rules.push({ times: 1, action: { kind: 'respond', status: 429, headers: { 'retry-after': '3' } } });
+    await expect(client.getPatient(ctx(), 'pat-1')).resolves.toMatchObject({ id: 'pat-1' });
+    expect(sleeps).toEqual([3000]);
+    expect(fhirCalls(mock)).toBe(2);
+  });
+
+  it('does not start a retry the total budget cannot hold: Retry-After 45 s → ERR_ALEX_THROTTLED at once', async () => {
+    const { mock, client, sleeps } = await setup();
+    mock.rules.push({ action: { kind: 'respond', status: 429, headers: { 'retry-after': '45' } } });
+    const e = await codeOf(client.getPatient(ctx(), 'pat-1'));
+    expect(e.code).toBe('ERR_ALEX_THROTTLED');
+    expect(e.retryAfterSeconds).toBe(45);
+    expect(sleeps).toEqual([]);
+    expect(fhirCalls(mock)).toBe(1);
+  });
+
+  it('caps the total time: long backoffs stop before maxTotalMs', async () => {
+    const { mock, client, sleeps } = await setup({ random: () => 0.999, retry: { baseDelayMs: 4000, maxDelayMs: 20_000, maxTotalMs: 15_000 } });
+    mock.rules.push({ action: { kind: 'respond', status: 502 } });
+    await codeOf(client.getPatient(ctx(), 'pat-1'));
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(15_000);
+    expect(fhirCalls(mock)).toBe(sleeps.length + 1);
+    expect(fhirCalls(mock)).toBeLessThan(5);
+  });
+
+  it('retries reads after a connection reset and after a timeout', async () => {
+    const { mock, client } = await setup({ timeoutMs: 150 });
+    mock.rules.push({ times: 1, action: { kind: 'reset' } });
+    await expect(client.getPatient(ctx(), 'pat-1')).resolves.toMatchObject({ id: 'pat-1' });
+    mock.rules.push({ times: 1, action: { kind: 'hang' } });
+    await expect(client.getPatient(ctx(), 'pat-1')).resolves.toMatchObject({ id: 'pat-1' });
+    mock.rules.push({ action: { kind: 'hang' } });
+    const e = await codeOf(client.getPatient(ctx(), 'pat-1'));
+    expect(e.code).toBe('ERR_ALEX_TIMEOUT');
+  });
+
+  it('stops waiting when the call is cancelled', async () => {
+    const { mock, client } = await setup();
+    const ac = new AbortController();
+    mock.rules.push({ action: { kind: 'respond', status: 503 } });
+    const c = createAlexClient({
+      fhirBaseUrl: mock.fhirBaseUrl,
+      tokenUrl: mock.tokenUrl,
+      clientId: mock.clientId,
+      clientSecret: mock.primarySecret,
+      scope: 's',
+      logger: pino({ level: 'silent' }),
+      sleep: async () => {
+        ac.abort();
+        throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
+      },
+    });
+    await expect(c.getPatient(ctx({ signal: ac.signal }), 'pat-1')).rejects.toMatchObject({ name: 'AbortError' });
+    expect(fhirCalls(mock)).toBe(1);
+    c.close();
+    void client;
+  });
+});
+
+describe('creates: exactly once', () => {
+  it('creates a Media and returns its id and location', async () => {
+    const { mock, client } = await setup();
+    const r = await client.createMedia(ctx(), media());
+    expect(r.id).toBe(mock.media[0]?.id);
+    expect(r.location).toContain(`/Media/${r.id}`);
+    expect(r.reconciled).toBeUndefined();
+  });
+
+  it('after a reset once ALEX stored it, finds it by identifier and does not post again', async () => {
+    const { mock, client } = await setup();
+    mock.rules.push({ method: 'POST', times: 1, action: { kind: 'process-then-reset' } });
+    const r = await client.createMedia(ctx(), media(), { patientNhi: 'ZZZ0016' });
+    expect(mock.media).toHaveLength(1);
+    expect(r).toEqual({ id: mock.media[0]?.id, reconciled: true });
+    expect(fhirCalls(mock, 'POST')).toBe(1);
+    expect(mock.requests.find((q) => q.method === 'GET')?.query).toContain('patient.identifier=');
+    expect(client.stats().reconciled).toBe(1);
+  });
+
+  it.each([500, 502, 504])('after a %i once ALEX stored it, reconciles without a duplicate', async (status) => {
+    const { mock, client } = await setup();
+    mock.rules.push({ method: 'POST', times: 1, action: { kind: 'process-then-status', status } });
+    const r = await client.createMedia(ctx(), media(), { patientNhi: 'ZZZ0016' });
+    expect(r.reconciled).toBe(true);
+    expect(mock.media).toHaveLength(1);
+    expect(fhirCalls(mock, 'POST')).toBe(1);
+  });
+
+  it('after a timeout once ALEX stored it, reconciles without a duplicate', async () => {
+    const { mock, client } = await setup({ timeoutMs: 200 });
+    // The mock stores, then never answers: the client's 200 ms timeout fires.
+    mock.rules.push({ method: 'POST', times: 1, action: { kind: 'process-then-hang' } });
+    const r = await client.createMedia(ctx(), media(), { patientNhi: 'ZZZ0016' });
+    expect(r.reconciled).toBe(true);
+    expect(mock.media).toHaveLength(1);
+  });
+
+  it('after a reset before ALEX stored it, looks, finds nothing, and posts again: exactly 1 stored', async () => {
+    const { mock, client } = await setup();
+    mock.rules.push({ method: 'POST', times: 1, action: { kind: 'reset' } });
+    const r = await client.createMedia(ctx(), media(), { patientNhi: 'ZZZ0016' });
+    expect(mock.media).toHaveLength(1);
+    expect(r.id).toBe(mock.media[0]?.id);
+    expect(fhirCalls(mock, 'POST')).toBe(2);
+    expect(fhirCalls(mock, 'GET', '/Media')).toBe(1);
+  });
+
+  it('without reconcile, an ambiguous failure is not resent and says the outcome is unknown', async () => {
+    const { mock, client } = await setup();
+    mock.rules.push({ method: 'POST', times: 1, action: { kind: 'process-then-reset' } });
+    const e = await codeOf(client.createMedia(ctx(), media()));
+    expect(e.retryable).toBe(true);
+    expect(isAlexOutcomeUnknown(e)).toBe(true);
+    expect(fhirCalls(mock, 'POST')).toBe(1);
+    expect(mock.media).toHaveLength(1);
+    // The next try checks first and finds it: still exactly one.
+    const r = await client.createMedia(ctx(), media(), { patientNhi: 'ZZZ0016', checkFirst: true });
+    expect(r.reconciled).toBe(true);
+    expect(fhirCalls(mock, 'POST')).toBe(1);
+    expect(mock.media).toHaveLength(1);
+  });
+
+  it('when the check itself fails, does not resend and says the outcome is unknown', async () => {
+    const { mock, client } = await setup();
+    mock.rules.push({ method: 'POST', times: 1, action: { kind: 'process-then-reset' } });
+    mock.rules.push({ method: 'GET', pathPrefix: '/Media', action: { kind: 'respond', status: 503 } });
+    const e = await codeOf(client.createMedia(ctx(), media(), { patientNhi: 'ZZZ0016' }));
+    expect(isAlexOutcomeUnknown(e)).toBe(true);
+    expect(fhirCalls(mock, 'POST')).toBe(1);
+  });
+
+  it.each([
+    [429, { 'retry-after': '1' }],
+    [503, {}],
+  ])('retries a create answered %i (certainly not stored) without searching first', async (status, headers) => {
+    const { mock, client } = await setup();
+    mock.rules.push({ method: 'POST', times: 2, action: { kind: 'respond', status, headers } });
+    const r = await client.createMedia(ctx(), media(), { patientNhi: 'ZZZ0016' });
+    expect(r.reconciled).toBeUndefined();
+    expect(fhirCalls(mock, 'POST')).toBe(3);
+    expect(fhirCalls(mock, 'GET')).toBe(0);
+    expect(mock.media).toHaveLength(1);
+  });
+
+  it('retries a create whose connection was refused (never sent), up to 5 attempts', async () => {
+    const { mock, sleeps } = await setup();
+    const refusedBase = mock.fhirBaseUrl.replace(/:\d+\//, ':1/');
+    const c = createAlexClient({
+      fhirBaseUrl: refusedBase,
+      tokenUrl: mock.tokenUrl,
+      clientId: mock.clientId,
+      clientSecret: mock.primarySecret,
+      scope: 's',
+      logger: pino({ level: 'silent' }),
+      random: () => 0.5,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+    });
+    const e = await codeOf(c.createMedia(ctx(), media()));
+    expect(e.code).toBe('ERR_ALEX_UNAVAILABLE');
+    expect(isAlexOutcomeUnknown(e)).toBe(false);
+    expect(c.stats().attempts).toBe(5);
+    c.close();
+  });
+
+  it('reconciles an interrupted DocumentReference through its patient.identifier search', async () => {
+    const { mock, client } = await setup();
+    mock.rules.push({ method: 'POST', times: 1, action: { kind: 'process-then-status', status: 502 } });
+    const r = await client.createDocumentReference(ctx(), docRef(), { patientNhi: 'ZZZ0016' });
+    expect(r).toEqual({ id: mock.documents[0]?.id, reconciled: true });
+    expect(mock.documents).toHaveLength(1);
+    expect(fhirCalls(mock, 'GET', '/DocumentReference')).toBe(1);
+    await expect(client.getDocumentReference(ctx(), r.id)).resolves.toMatchObject({ id: r.id });
+    await expect(client.getDocumentReference(ctx(), 'nope')).resolves.toBeNull();
+  });
+
+  it('refuses a resource without identifier, of the wrong type, or with a bad NHI, sending nothing', async () => {
+    const { mock, client } = await setup();
+    const noId = { ...media(), identifier: [] };
+    expect((await codeOf(client.createMedia(ctx(), noId))).code).toBe('ERR_IDEMPOTENCY_KEY_MISSING');
+    expect((await codeOf(client.createMedia(ctx(), docRef()))).code).toBe('ERR_REQUEST_INVALID');
+    expect((await codeOf(client.createMedia(ctx(), media(), { patientNhi: 'ABC1234' }))).code).toBe('ERR_REQUEST_INVALID');
+    expect(mock.requests).toHaveLength(0);
+  });
+
+  it('keeps at most 2 creates in flight per facility', async () => {
+    const { mock, client } = await setup();
+    mock.rules.push({ method: 'POST', action: { kind: 'delay', ms: 20 } });
+    const ids = Array.from({ length: 10 }, (_, i) => `0b6f7f7e-8d4a-4c1e-9a51-2f1c3f9d7a${String(i).padStart(2, '0')}`);
+    await Promise.all([...ids.map((id) => client.createMedia(ctx(), media(id))), ...ids.slice(0, 4).map((id) => client.createMedia(ctx({ facilityId: 'F99669-C' }), media(id)))]);
+    expect(mock.media).toHaveLength(14);
+    expect(mock.maxConcurrentPosts.get('F2N060-E')).toBe(2);
+    expect(mock.maxConcurrentPosts.get('F99669-C')).toBe(2);
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens at 50% failures over 20 calls, fails fast while open, then lets exactly 1 probe through', async () => {
+    const { mock, client, clock } = await setup({ retry: { maxAttempts: 1 }, breaker: { windowSize: 20, failureRatio: 0.5, openMs: 10_000 } });
+    for (let i = 0; i < 20; i++) {
+      if (i % 2 === 0) mock.rules.push({ times: 1, action: { kind: 'respond', status: 503 } });
+      await client.getPatient(ctx(), 'pat-1').catch(() => undefined);
+    }
+    expect(client.breakerState('F2N060-E')).toBe('open');
+    const before = mock.requests.length;
+    const e = await codeOf(client.getPatient(ctx(), 'pat-1'));
+    expect(e.code).toBe('ERR_ALEX_UNAVAILABLE');
+    expect(e.retryable).toBe(true);
+    expect(mock.requests.length).toBe(before);
+    // Another practice is not affected.
+    await expect(client.getPatient(ctx({ facilityId: 'F99669-C' }), 'pat-1')).resolves.toMatchObject({ id: 'pat-1' });
+
+    clock.now += 10_000;
+    expect(client.breakerState('F2N060-E')).toBe('half-open');
+    mock.rules.push({ times: 1, action: { kind: 'delay', ms: 20 } });
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => client.getPatient(ctx(), 'pat-1')));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(mock.requests.filter((r) => r.facilityId === 'F2N060-E').length).toBe(before + 1);
+    expect(client.breakerState('F2N060-E')).toBe('closed');
+  });
+
+  it('a failed probe opens it again; 9 failures in 20 or 20 non-retryable answers keep it closed', async () => {
+    const { mock, client, clock } = await setup({ retry: { maxAttempts: 1 }, breaker: { openMs: 5_000 } });
+    for (let i = 0; i < 20; i++) {
+      if (i < 9) mock.rules.push({ times: 1, action: { kind: 'respond', status: 502 } });
+      await client.getPatient(ctx(), 'pat-1').catch(() => undefined);
+    }
+    expect(client.breakerState('F2N060-E')).toBe('closed');
+    mock.rules.push({ times: 20, action: { kind: 'respond', status: 422 } });
+    for (let i = 0; i < 20; i++) await client.getPatient(ctx(), 'pat-1').catch(() => undefined);
+    expect(client.breakerState('F2N060-E')).toBe('closed');
+    mock.rules.push({ times: 20, action: { kind: 'respond', status: 503 } });
+    for (let i = 0; i < 20; i++) await client.getPatient(ctx(), 'pat-1').catch(() => undefined);
+    expect(client.breakerState('F2N060-E')).toBe('open');
+    clock.now += 5_000;
+    mock.rules.push({ times: 1, action: { kind: 'respond', status: 503 } });
+    await codeOf(client.getPatient(ctx(), 'pat-1'));
+    expect(client.breakerState('F2N060-E')).toBe('open');
+    expect((await client.ready()).ok).toBe(false);
+  });
+});
+
+describe('patients and launch', () => {
+  it('reads a patient into the banner summary', async () => {
+    const { client } = await setup();
+    await expect(client.getPatient(ctx(), 'pat-1')).resolves.toEqual({ id: 'pat-1', nhi: 'ZZZ0016', familyName: 'Testpatient', givenName: 'Canary', birthDate: '1961-05-21', sex: 'female' });
+  });
+
+  it('finds by NHI, returns null on an empty search holding an OperationOutcome, refuses two patients with one NHI', async () => {
+    const { mock, client } = await setup();
+    await expect(client.findPatientByNhi(ctx(), 'zzz0016')).resolves.toMatchObject({ id: 'pat-1' });
+    await expect(client.findPatientByNhi(ctx(), 'ZZZ0024')).resolves.toBeNull();
+    mock.patients.push({ ...mock.patients[0], id: 'pat-2' });
+    const e = await codeOf(client.findPatientByNhi(ctx(), 'ZZZ0016'));
+    expect(e.code).toBe('ERR_ALEX_PATIENT_NOT_FOUND');
+    expect(e.detail).toBe('more than one patient has this NHI');
+  });
+
+  it('refuses an invalid NHI or patient id before asking ALEX', async () => {
+    const { mock, client } = await setup();
+    expect((await codeOf(client.findPatientByNhi(ctx(), 'ZZZ0017'))).code).toBe('ERR_REQUEST_INVALID');
+    expect((await codeOf(client.getPatient(ctx(), '../Practitioner/1'))).code).toBe('ERR_ALEX_PATIENT_NOT_FOUND');
+    expect(mock.requests).toHaveLength(0);
+  });
+
+  it('refuses a Patient without a valid NHI', async () => {
+    const { mock, client } = await setup();
+    mock.patients.push({ resourceType: 'Patient', id: 'pat-9', name: [{ family: 'X', given: ['Y'] }], birthDate: '1990-01-01' });
+    const e = await codeOf(client.getPatient(ctx(), 'pat-9'));
+    expect(e.code).toBe('ERR_ALEX_PATIENT_NOT_FOUND');
+  });
+
+  it('decodes a launch pair and maps a refused pair to ERR_LAUNCH_SIGNATURE', async () => {
+    const { mock, client } = await setup();
+    mock.launches.set('ctx+/=abc/sig==', { patientId: 'pat-1', facilityCode: 'F2N060-E', providerId: null, createdTime: '2026-11-23T00:00:00Z' });
+    await expect(client.decodeLaunch(ctx(), 'ctx+/=abc', 'sig==')).resolves.toEqual({ patientId: 'pat-1', facilityCode: 'F2N060-E', providerId: null, createdTime: '2026-11-23T00:00:00Z' });
+    expect((await codeOf(client.decodeLaunch(ctx(), 'forged', 'sig'))).code).toBe('ERR_LAUNCH_SIGNATURE');
+    expect(mock.requests.every((r) => r.path.startsWith('/vendorforms/api/getlaunchcontextstring/'))).toBe(true);
+  });
+
+  it('is ready when a token can be had', async () => {
+    const { client } = await setup();
+    await expect(client.ready()).resolves.toEqual({ ok: true });
+  });
+});

@@ -1,0 +1,166 @@
+/**
+ * ALEX error normaliser: turns whatever ALEX (or the network) answered into one AppError with an
+ * ERR_ALEX_* code. ALEX answers errors three ways: a FHIR OperationOutcome, a `{statusCode, message}`
+ * JSON object, or plain text. Free text from ALEX may quote patient data, so it never goes into the
+ * error's message or detail: only the status, FHIR issue codes and element paths do.
+ */
+import { AppError } from '../../../shared/errors';
+
+/** Parsed from an ALEX error body. `text` is for classification only and never leaves this module. */
+export interface AlexErrorBody {
+  /** Lower-cased concatenation of every human text in the body (diagnostics, details, message, raw text). */
+  text: string;
+  /** FHIR issue codes (`invalid`, `required`, …). */
+  issueCodes: string[];
+  /** FHIR element paths named by the issues (`Media.identifier`). */
+  expressions: string[];
+}
+
+/** How one attempt failed below HTTP. */
+export type NetworkFailure =
+  /** The connection was never made (refused, DNS): ALEX certainly did not see the request. */
+  | 'not-sent'
+  /** Reset or broken after the request may have been sent: ALEX may or may not have processed it. */
+  | 'reset'
+  /** No answer within the timeout: ALEX may or may not have processed it. */
+  | 'timeout';
+
+/** Marks an error whose create may or may not have happened at ALEX (see `isAlexOutcomeUnknown`). */
+export const ALEX_OUTCOME_UNKNOWN_DETAIL = 'outcome unknown: check Medtech for this image before sending it again';
+
+/** True when a create failed in a way that leaves open whether ALEX stored it. Reconcile before resending. */
+export function isAlexOutcomeUnknown(err: unknown): boolean {
+  return err instanceof AppError && err.detail === ALEX_OUTCOME_UNKNOWN_DETAIL;
+}
+
+const SAFE_TOKEN = /^[A-Za-z0-9_.\-[\]()]{1,80}$/;
+
+function asRecord(v: unknown): Record<string, unknown> | null {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+
+/** Reads an error body of any of ALEX's three shapes (already JSON-parsed, a string, or a Buffer). */
+export function parseAlexErrorBody(body: unknown): AlexErrorBody {
+  const out: AlexErrorBody = { text: '', issueCodes: [], expressions: [] };
+  let value: unknown = body;
+  if (Buffer.isBuffer(value)) value = value.toString('utf8');
+  if (typeof value === 'string') {
+    const trimmed = value.trim();
+    if (trimmed.startsWith('{')) {
+      try {
+        value = JSON.parse(trimmed) as unknown;
+      } catch {
+        value = trimmed;
+      }
+    } else {
+      value = trimmed;
+    }
+  }
+  const texts: string[] = [];
+  if (typeof value === 'string') {
+    texts.push(value);
+  } else {
+    const rec = asRecord(value);
+    if (rec?.resourceType === 'OperationOutcome' && Array.isArray(rec.issue)) {
+      for (const raw of rec.issue) {
+        const issue = asRecord(raw);
+        if (!issue) continue;
+        if (typeof issue.code === 'string' && SAFE_TOKEN.test(issue.code)) out.issueCodes.push(issue.code);
+        if (typeof issue.diagnostics === 'string') texts.push(issue.diagnostics);
+        const details = asRecord(issue.details);
+        if (details && typeof details.text === 'string') texts.push(details.text);
+        for (const key of ['expression', 'location'] as const) {
+          const paths = issue[key];
+          if (Array.isArray(paths)) {
+            for (const p of paths) if (typeof p === 'string' && SAFE_TOKEN.test(p)) out.expressions.push(p);
+          }
+        }
+      }
+    } else if (rec) {
+      for (const key of ['message', 'Message', 'error', 'error_description', 'title', 'detail']) {
+        if (typeof rec[key] === 'string') texts.push(rec[key]);
+      }
+    }
+  }
+  out.text = texts.join(' | ').toLowerCase().slice(0, 2000);
+  return out;
+}
+
+/** Retry-After (seconds or an HTTP date) → whole seconds ≥ 0, or undefined when absent or unreadable. */
+export function parseRetryAfter(header: unknown, nowMs: number): number | undefined {
+  const raw = Array.isArray(header) ? (header[0] as unknown) : header;
+  if (typeof raw === 'number' && Number.isFinite(raw)) return Math.max(0, Math.ceil(raw));
+  if (typeof raw !== 'string' || raw.trim() === '') return undefined;
+  const s = raw.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.max(0, Math.ceil(Number(s)));
+  const at = Date.parse(s);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, Math.ceil((at - nowMs) / 1000));
+}
+
+function safeDetail(status: number, body: AlexErrorBody): string {
+  const parts = [`ALEX ${status}`];
+  if (body.issueCodes.length) parts.push(`issue ${[...new Set(body.issueCodes)].slice(0, 5).join(',')}`);
+  if (body.expressions.length) parts.push(`at ${[...new Set(body.expressions)].slice(0, 5).join(',')}`);
+  return parts.join('; ');
+}
+
+export interface HttpFailure {
+  status: number;
+  body: unknown;
+  retryAfterSeconds?: number;
+  correlationId?: string;
+  cause?: unknown;
+}
+
+/**
+ * An HTTP error answer from ALEX → AppError. A 401 reaching here is final: the client has already
+ * dropped its token, fetched a new one and retried once.
+ */
+export function normaliseAlexHttpError(f: HttpFailure): AppError {
+  const body = parseAlexErrorBody(f.body);
+  const base = { correlationId: f.correlationId, cause: f.cause };
+  const { status } = f;
+  if (status === 401) return new AppError('ERR_ALEX_AUTH', { ...base, detail: 'ALEX 401 after a fresh token' });
+  if (status === 403) {
+    if (body.text.includes('facility not found')) return new AppError('ERR_ALEX_FACILITY_NOT_FOUND', { ...base, detail: 'ALEX 403 facility' });
+    return new AppError('ERR_ALEX_FORBIDDEN', { ...base, detail: safeDetail(status, body) });
+  }
+  if (status === 404) return new AppError('ERR_ALEX_NOT_FOUND', { ...base, detail: safeDetail(status, body) });
+  if (status === 429) return new AppError('ERR_ALEX_THROTTLED', { ...base, retryAfterSeconds: f.retryAfterSeconds, detail: 'ALEX 429' });
+  if (status === 503) return new AppError('ERR_ALEX_UNAVAILABLE', { ...base, retryAfterSeconds: f.retryAfterSeconds, detail: 'ALEX 503' });
+  if (status === 504) return new AppError('ERR_ALEX_TIMEOUT', { ...base, detail: 'ALEX 504' });
+  if (status >= 400 && status < 500) return new AppError('ERR_ALEX_REJECTED', { ...base, detail: safeDetail(status, body) });
+  return new AppError('ERR_ALEX_ERROR', { ...base, retryAfterSeconds: f.retryAfterSeconds, detail: `ALEX ${status}` });
+}
+
+/** A failure below HTTP → AppError. */
+export function normaliseAlexNetworkError(kind: NetworkFailure, correlationId?: string, cause?: unknown): AppError {
+  switch (kind) {
+    case 'timeout':
+      return new AppError('ERR_ALEX_TIMEOUT', { correlationId, cause, detail: 'no answer in time' });
+    case 'not-sent':
+      return new AppError('ERR_ALEX_UNAVAILABLE', { correlationId, cause, detail: 'could not connect' });
+    case 'reset':
+      return new AppError('ERR_ALEX_UNAVAILABLE', { correlationId, cause, detail: 'connection lost' });
+  }
+}
+
+/** Classifies a Node/axios network error code. */
+export function classifyNetworkError(code: string | undefined, message: string | undefined): NetworkFailure {
+  switch (code ?? '') {
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ERR_INVALID_URL':
+      return 'not-sent';
+    case 'ECONNABORTED':
+    case 'ETIMEDOUT':
+    case 'ESOCKETTIMEDOUT':
+      return /timeout/i.test(message ?? '') || code !== 'ECONNABORTED' ? 'timeout' : 'reset';
+    default:
+      return 'reset';
+  }
+}
