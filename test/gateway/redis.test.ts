@@ -1,0 +1,113 @@
+/**
+ * Idempotency with the Redis store, against a real redis-server started here: two gateway instances
+ * (separate Redis connections, separate ALEX clients) share state, so a commit is created once however
+ * the requests are spread over them.
+ */
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CommitResponse, EnrolResponse, LaunchGrant } from '../../shared/contracts/gateway';
+import { createAlexClient, type AlexClientHandle } from '../../gateway/src/alex/client';
+import { buildGateway } from '../../gateway/src/app';
+import { cryptoRandom } from '../../gateway/src/deps';
+import { buildDocumentReference, buildMedia } from '../../gateway/src/fhir/builders';
+import { createLogger } from '../../gateway/src/logger';
+import { RedisStore } from '../../gateway/src/store/redis';
+import { startHarness, type Harness } from './helpers/harness';
+import { startRedisServer, type RedisServerHandle } from './helpers/redis-server';
+
+let redis: RedisServerHandle;
+let h: Harness;
+let second: FastifyInstance;
+let secondAlex: AlexClientHandle;
+let secondStore: RedisStore;
+let device: EnrolResponse;
+let grant: LaunchGrant;
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  h = await startHarness({ store: new RedisStore(redis.url, { prefix: 'gw:' }) });
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  const logger = createLogger({ level: 'silent', destination: sink });
+  secondStore = new RedisStore(redis.url, { prefix: 'gw:' });
+  secondAlex = createAlexClient({
+    fhirBaseUrl: h.sandbox.fhirBaseUrl,
+    tokenUrl: h.sandbox.tokenUrl,
+    clientId: h.sandbox.credentials.clientId,
+    clientSecret: h.sandbox.credentials.clientSecret,
+    scope: h.sandbox.credentials.scope,
+    logger,
+    clock: () => h.clock.now(),
+    sleep: async () => undefined,
+  });
+  second = buildGateway({
+    config: h.config,
+    alex: secondAlex,
+    store: secondStore,
+    clock: h.clock,
+    random: cryptoRandom,
+    logger,
+    builders: { buildMedia, buildDocumentReference },
+    alexFhirBaseUrl: h.sandbox.fhirBaseUrl,
+  });
+  device = await h.enrol();
+  grant = await h.launch(device);
+});
+afterAll(async () => {
+  await second?.close();
+  secondAlex?.close();
+  await secondStore?.close();
+  await h?.close();
+  await redis?.kill();
+});
+
+const commitOn = (app: FastifyInstance, body: { imageId: string }) =>
+  app.inject({ method: 'POST', url: '/v1/commits', headers: { authorization: h.auth(device), 'idempotency-key': body.imageId }, payload: body });
+
+describe('Redis-backed idempotency across two gateways', () => {
+  it('a device enrolled on one gateway is known to the other', async () => {
+    const me = await second.inject({ method: 'GET', url: '/v1/devices/me', headers: { authorization: h.auth(device) } });
+    expect(me.statusCode).toBe(200);
+  });
+
+  it('20 concurrent first requests over both gateways: one create, the rest 409', async () => {
+    const body = h.commitBody(grant, { media: true, document: true });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => commitOn(i % 2 ? second : h.app, body)));
+    const statuses = results.map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(19);
+    expect(h.sandbox.store.listMedia({ identifierValue: body.imageId })).toHaveLength(1);
+    expect(h.sandbox.store.listDocumentReferences({ identifierValue: body.imageId })).toHaveLength(1);
+  });
+
+  it('100 serial and 20 concurrent replays over both: still one create, one commit audit record', async () => {
+    const body = h.commitBody(grant, { media: true });
+    const first = await commitOn(h.app, body);
+    expect(first.statusCode).toBe(201);
+    for (let i = 0; i < 100; i++) {
+      const r = await commitOn(i % 2 ? second : h.app, body);
+      expect(r.json<CommitResponse>()).toMatchObject({ replayed: true, media: first.json<CommitResponse>().media });
+    }
+    const concurrent = await Promise.all(Array.from({ length: 20 }, (_, i) => commitOn(i % 2 ? second : h.app, body)));
+    expect(concurrent.every((r) => r.statusCode === 201 && r.json<CommitResponse>().replayed)).toBe(true);
+    expect(h.sandbox.store.listMedia({ identifierValue: body.imageId })).toHaveLength(1);
+    const audit = (await h.store.listAudit({ limit: 100_000 })).filter((a) => a.imageId === body.imageId);
+    expect(audit.filter((a) => a.action === 'commit')).toHaveLength(1);
+    expect(audit.filter((a) => a.action === 'commit.replay')).toHaveLength(120);
+  });
+
+  it('a different payload under the same key is 422 on either gateway', async () => {
+    const body = h.commitBody(grant, { media: true });
+    expect((await commitOn(second, body)).statusCode).toBe(201);
+    const r = await commitOn(h.app, { ...body, metadata: { caption: 'changed' } } as typeof body);
+    expect(r.statusCode).toBe(422);
+    expect(h.sandbox.store.listMedia({ identifierValue: body.imageId })).toHaveLength(1);
+  });
+
+  it('a launch pair redeemed on one gateway is refused on the other', async () => {
+    const pair = h.sandbox.issueLaunch({ patientId: h.patient().id, facilityCode: device.facilityId });
+    const a = await h.app.inject({ method: 'POST', url: '/v1/launch/verify', headers: { authorization: h.auth(device) }, payload: pair });
+    const b = await second.inject({ method: 'POST', url: '/v1/launch/verify', headers: { authorization: h.auth(device) }, payload: pair });
+    expect([a.statusCode, b.statusCode]).toEqual([200, 409]);
+  });
+});
