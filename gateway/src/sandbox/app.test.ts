@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildSandboxApp, type SandboxApp } from './app';
 import { startSandbox } from './index';
@@ -73,5 +75,32 @@ describe('HTTP edges', () => {
     const { jpeg } = await makeAttachments();
     const res = await fhir(sandbox, '/Media', { token, method: 'POST', body: mediaBody(sandbox.patients[0]!.id, jpeg), headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(201);
+  });
+});
+
+describe('logs', () => {
+  it('hold no NHI, name, token, launch pair or image bytes, even at trace level and on errors', async () => {
+    let logged = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logged += chunk.toString();
+        done();
+      },
+    });
+    sandbox = await startSandbox({ logger: pino({ level: 'trace' }, sink) });
+    const token = await accessToken(sandbox);
+    const patient = sandbox.patients.find((p) => p.nhi === 'ZZZ0040')!;
+    const { jpeg } = await makeAttachments();
+    await fhir(sandbox, `/Patient?identifier=https://standards.digital.health.nz/ns/nhi-id|${patient.nhi}`, { token });
+    await fhir(sandbox, '/Media', { token, method: 'POST', body: mediaBody(patient.id, jpeg) });
+    await fhir(sandbox, '/Media', { token, method: 'POST', body: '{"broken":' });
+    const pair = sandbox.issueLaunch({ patientId: patient.id, facilityCode: 'F2N060-E' });
+    await fhir(sandbox, `/vendorforms/api/getlaunchcontextstring/${encodeURIComponent(pair.context)}/${encodeURIComponent(pair.signature)}`, { token });
+    await fhir(sandbox, `/vendorforms/api/getlaunchcontextstring/${encodeURIComponent(pair.context)}/x${encodeURIComponent(pair.signature)}`, { token });
+    expect(sandbox.store.listMedia()).toHaveLength(1);
+    expect(logged).toContain('sandbox created resource');
+    for (const secret of [patient.nhi, patient.familyName, patient.givenName, patient.birthDate, token, pair.context, pair.signature, jpeg.toString('base64').slice(0, 40), sandbox.credentials.clientSecret]) {
+      expect(logged).not.toContain(secret);
+    }
   });
 });

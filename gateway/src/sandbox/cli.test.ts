@@ -49,6 +49,7 @@ describe('npm run sandbox (cli.ts)', () => {
     expect(faults.rules).toMatchObject([{ kind: 'status503', facilityId: 'F99669-C' }]);
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
+    expect(out()).not.toMatch(/ZZZ0016|Testpatient|Aroha/);
   });
 
   it('refuses bad SANDBOX_FAULTS with a clear message and exit code 1', async () => {

@@ -26,9 +26,6 @@ async function main(): Promise<void> {
   if (process.env.SANDBOX_FAULTS) options.faults = parseFaultRules(process.env.SANDBOX_FAULTS);
   if (process.env.SANDBOX_LAUNCH_SECRET) options.launchSecret = process.env.SANDBOX_LAUNCH_SECRET;
   const sandbox = await startSandbox(options);
-  const example = sandbox.patients[0];
-  const launch = example === undefined ? null : sandbox.issueLaunch({ patientId: example.id, facilityCode: sandbox.facilities[0] ?? '' });
-
   console.log(
     [
       'ALEX sandbox running (test data only; credentials below open nothing else)',
@@ -38,12 +35,10 @@ async function main(): Promise<void> {
       `  client_secret ${sandbox.credentials.clientSecret}`,
       `  scope         ${sandbox.credentials.scope}`,
       `  facilities    ${sandbox.facilities.join(', ')}`,
-      `  patients      ${sandbox.patients.map((p) => `${p.nhi} (${p.id})`).join(', ')}`,
+      `  patients      ${sandbox.patients.length} test patients (details at /_sandbox/state)`,
       `  faults        ${sandbox.faults.list().length} active; manage at ${sandbox.url}/_sandbox/faults`,
       `  state         ${sandbox.url}/_sandbox/state`,
-      launch === null
-        ? ''
-        : `  sample launch ${sandbox.url}/FHIR/vendorforms/api/getlaunchcontextstring/${encodeURIComponent(launch.context)}/${encodeURIComponent(launch.signature)}`,
+      `  launches      POST ${sandbox.url}/_sandbox/launch {"patientId":"…","facilityCode":"${sandbox.facilities[0] ?? ''}"}`,
     ].join('\n'),
   );
 
