@@ -193,7 +193,13 @@ export async function makePdf(padBytes = 0): Promise<Buffer> {
   if (padBytes > 0) {
     const side = Math.ceil(Math.sqrt(padBytes / 3));
     const noise = Buffer.alloc(side * side * 3);
-    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    let state = 0x9e3779b9; // xorshift32: deterministic noise that JPEG cannot squeeze
+    for (let i = 0; i < noise.length; i++) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      noise[i] = state & 0xff;
+    }
     const jpg = await sharp(noise, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 100 }).toBuffer();
     page.drawImage(await doc.embedJpg(jpg), { x: 50, y: 50, width: 400, height: 400 });
   }
