@@ -1,0 +1,110 @@
+/**
+ * The companion's plain-Node composition: the real imaging service, durable outbox, LAN server and
+ * gateway client wired into one core. electron/main and the dev/test browser host both start the
+ * companion through this, so the shell stays glue and the tests run the same wiring.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { createGatewayClient } from '../gateway-client';
+import { createImagingService } from '../imaging';
+import type { ImagingService } from '../imaging/types';
+import { createLanServer, type LanServer, type LanServerOptions } from '../lan/server';
+import { openOutbox } from '../outbox';
+import type { Outbox } from '../outbox/types';
+import type { SecretStore } from '../secrets';
+import { createCompanionCore, type CompanionCore } from './core';
+import type { Clock, LanPort } from './ports';
+import type { SettingsStore } from './settings';
+
+export interface StartCompanionOptions {
+  /** The companion's data folder (outbox database and payloads, working masters, LAN uploads). */
+  dataDir: string;
+  secrets: SecretStore;
+  settingsStore: SettingsStore;
+  logger: Logger;
+  clock?: Clock;
+  /** LAN server options (bind address, port, mobile page assets…); false: no phone capture. */
+  lan?: Omit<LanServerOptions, 'sink' | 'uploadRoot' | 'clock' | 'logger'> | false;
+  loopbackLaunchPort?: number;
+  appVersion?: string;
+  platform?: string;
+  newId?: () => string;
+  /** Outbox backoff jitter source (tests). */
+  random?: () => number;
+  verifyAfterCommit?: boolean;
+}
+
+export interface RunningCompanion {
+  core: CompanionCore;
+  imaging: ImagingService;
+  outbox: Outbox;
+  lan: LanServer | null;
+  /** Where the LAN server listens (null without phone capture). */
+  lanAddress: { host: string; port: number } | null;
+  close(): Promise<void>;
+}
+
+export async function startCompanion(options: StartCompanionOptions): Promise<RunningCompanion> {
+  const clock = options.clock ?? { now: () => Date.now() };
+  const workDir = join(options.dataDir, 'images');
+  const uploadRoot = join(options.dataDir, 'lan');
+  await mkdir(workDir, { recursive: true });
+  await mkdir(uploadRoot, { recursive: true });
+  const imaging = createImagingService({ logger: options.logger.child({ component: 'imaging' }) });
+  let outbox: Outbox | undefined;
+  let lan: LanServer | null = null;
+  const lanOptions = options.lan;
+  const core = await createCompanionCore({
+    clock,
+    logger: options.logger,
+    workDir,
+    imaging,
+    secrets: options.secrets,
+    settingsStore: options.settingsStore,
+    gateway: ({ baseUrl, credentials }) => createGatewayClient({ baseUrl, credentials, logger: options.logger.child({ component: 'gateway-client' }) }),
+    openOutbox: async (commit) => {
+      outbox = await openOutbox({
+        dir: join(options.dataDir, 'outbox'),
+        secrets: options.secrets,
+        gateway: commit,
+        clock,
+        logger: options.logger,
+        ...(options.random === undefined ? {} : { random: options.random }),
+      });
+      return outbox;
+    },
+    ...(lanOptions === false || lanOptions === undefined
+      ? {}
+      : {
+          lan: (sink): LanPort => {
+            lan = createLanServer({ ...lanOptions, sink, uploadRoot, clock: () => clock.now(), logger: options.logger.child({ component: 'lan' }) });
+            return lan;
+          },
+        }),
+    ...(options.loopbackLaunchPort === undefined ? {} : { loopbackLaunchPort: options.loopbackLaunchPort }),
+    ...(options.appVersion === undefined ? {} : { appVersion: options.appVersion }),
+    ...(options.platform === undefined ? {} : { platform: options.platform }),
+    ...(options.newId === undefined ? {} : { newId: options.newId }),
+    ...(options.verifyAfterCommit === undefined ? {} : { verifyAfterCommit: options.verifyAfterCommit }),
+  });
+  if (outbox === undefined) throw new Error('outbox not opened');
+  const box: Outbox = outbox;
+  box.start();
+  const lanServer = lan as LanServer | null;
+  const lanAddress = lanServer === null ? null : await lanServer.listen();
+  return {
+    core,
+    imaging,
+    outbox: box,
+    lan: lanServer,
+    lanAddress,
+    async close() {
+      await core.close();
+      if (lanServer !== null) await lanServer.close();
+      await box.stop();
+      await box.close();
+      await imaging.close();
+    },
+  };
+}

@@ -1,0 +1,813 @@
+/**
+ * The companion core: implements the bridge (shared/contracts/bridge.ts) over the plain-Node modules.
+ *
+ *   launch URL ─parse─▶ gateway verify ─▶ working patient (session)
+ *   desktop files / phone uploads ─▶ imaging ingest (thumbnail) ─▶ metadata, edits
+ *   commit ─▶ imaging render (JPEG for Media; PDF/TIFF for Inbox Scan) ─▶ outbox.enqueue (its OWN patient + grant)
+ *   outbox events ─▶ image statuses; confirmed commit ─▶ local master wiped
+ *
+ * Patient binding is structural: an image record gets its patient and grant when it is created (from the
+ * working session for desktop files, from the capture session named by the LAN upload for phone photos)
+ * and nothing later reads "the current patient" to decide where it goes.
+ * Logs carry image ids, codes and counts only: never names, NHIs, launch pairs, grants or bytes.
+ */
+import { randomUUID } from 'node:crypto';
+import { lstat, readdir, rm } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import type { Logger } from 'pino';
+import type {
+  AppState,
+  BridgeEventName,
+  BridgeEvents,
+  BridgeHandlers,
+  BridgeResponse,
+  CommitTargets,
+  ImageEdits,
+  ImageMetadataPatch,
+  ImageSource,
+  ImageStatus,
+  ImageView,
+  LaunchView,
+  MetadataField,
+  Notice,
+  OutboxItemView as BridgeOutboxItem,
+  PhoneView,
+  Settings,
+  Unsubscribe,
+} from '../../shared/contracts/bridge';
+import type { ImageMetadata, PatientSummary } from '../../shared/contracts/common';
+import type { CommitTarget, LaunchGrant } from '../../shared/contracts/gateway';
+import { AppError, toAppError, type ErrorBody } from '../../shared/errors/app-error';
+import { isErrorCode } from '../../shared/errors/codes';
+import { LIMITS } from '../../shared/limits';
+import type { DeviceCredentials } from '../gateway-client';
+import type { OutboxItemView as OutboxItem, OutboxState } from '../outbox/types';
+import { parseLaunchUrl } from '../launch/parse';
+import { SECRET_ACCOUNTS, type SecretStore } from '../secrets';
+import { WorkingPatient, patientDisplayName, patientSwitchMessage, type CaptureSession } from '../session';
+import { captionText } from './caption';
+import { toImagingEdits } from './edits';
+import type { Clock, GatewayFactory, GatewayPort, ImagingPort, LanFile, LanPort, LanSink, OutboxPort } from './ports';
+import { applySettingsPatch, readConfig, type SettingsStore, type StoredConfig } from './settings';
+import type { CommitClient } from '../gateway-client';
+
+export interface CompanionCoreDeps {
+  clock: Clock;
+  logger: Logger;
+  /** Folder for working masters (one file per image, named by its id). Created by the caller. */
+  workDir: string;
+  imaging: ImagingPort;
+  secrets: SecretStore;
+  settingsStore: SettingsStore;
+  gateway: GatewayFactory;
+  /** Opens the durable outbox with the core's commit client (which follows the enrolled gateway). */
+  openOutbox: (commit: CommitClient) => Promise<OutboxPort>;
+  /** Creates the LAN server with the core's upload sink. Absent: phone capture is unavailable. */
+  lan?: (sink: LanSink) => Promise<LanPort> | LanPort;
+  /** Image ids (v4 UUID). Default crypto.randomUUID. */
+  newId?: () => string;
+  /** The loopback launch port, when the http form is enabled. */
+  loopbackLaunchPort?: number;
+  appVersion?: string;
+  platform?: string;
+  /** Read Medtech back after each commit ("in Medtech ✓"). Default true. */
+  verifyAfterCommit?: boolean;
+}
+
+export interface CompanionCore extends BridgeHandlers {
+  on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEvents[E]) => void): Unsubscribe;
+  /** The LAN upload sink (also given to deps.lan). */
+  readonly lanSink: LanSink;
+  /** Resolves when no ingest, render or verify started by the core is still running. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface ImageRecord {
+  id: string;
+  sessionId: string;
+  patient: PatientSummary;
+  grant: LaunchGrant;
+  source: ImageSource;
+  label: string;
+  capturedAt: string;
+  status: ImageStatus;
+  error?: ErrorBody;
+  metadata: ImageMetadata;
+  edits: ImageEdits;
+  master?: { path: string; width: number; height: number };
+  thumbnailUrl?: string;
+  progress?: number;
+  committed?: { media?: { id: string }; documentReference?: { id: string }; verified?: boolean };
+  /** Handed to the outbox: metadata and edits are frozen. */
+  inOutbox: boolean;
+}
+
+interface PhoneState {
+  lanSessionId: string;
+  captureSessionId: string;
+  patientId: string;
+  qr: { url: string; svg: string; pngDataUrl: string; expiresAt: Date };
+  phonesJoined: number;
+}
+
+const NO_EDITS: ImageEdits = { rotate: 0, annotations: [] };
+const MAX_NOTICES = 20;
+const MAX_OUTBOX_VIEW = 200;
+
+function outboxToImageStatus(state: OutboxState): ImageStatus {
+  switch (state) {
+    case 'queued':
+    case 'sending':
+      return 'sending';
+    case 'waiting':
+      return 'waiting';
+    case 'failed':
+      return 'failed';
+    case 'committed':
+      return 'committed';
+  }
+}
+
+function errorBodyOf(item: OutboxItem): ErrorBody | undefined {
+  const e = item.lastError;
+  if (e === undefined || !isErrorCode(e.code)) return undefined;
+  return new AppError(e.code, { message: e.message }).toBody();
+}
+
+function isCredentials(v: unknown): v is DeviceCredentials {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.deviceId === 'string' && typeof o.deviceSecret === 'string';
+}
+
+export async function createCompanionCore(deps: CompanionCoreDeps): Promise<CompanionCore> {
+  const log = deps.logger.child({ component: 'core' });
+  const newId = deps.newId ?? randomUUID;
+  const iso = (ms = deps.clock.now()): string => new Date(ms).toISOString();
+  let sessionCounter = 0;
+  const working = new WorkingPatient({ now: () => deps.clock.now(), newSessionId: () => `cs-${++sessionCounter}-${newId().slice(0, 8)}` });
+  let config: StoredConfig = readConfig(await deps.settingsStore.load());
+  const images = new Map<string, ImageRecord>();
+  const notices: Notice[] = [];
+  let noticeCounter = 0;
+  let revision = 0;
+  let phone: PhoneState | null = null;
+  let phoneCounter = 0;
+  const listeners = new Map<BridgeEventName, Set<(p: unknown) => void>>();
+  const pending = new Set<Promise<unknown>>();
+  const unsubscribers: (() => void)[] = [];
+
+  // --- gateway ------------------------------------------------------------------------------------------
+  async function credentials(): Promise<DeviceCredentials | null> {
+    const raw = await deps.secrets.get(SECRET_ACCOUNTS.deviceCredential);
+    if (raw === null) return null;
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      return isCredentials(parsed) ? parsed : null;
+    } catch {
+      return null;
+    }
+  }
+  let gatewayCache: { url: string; client: GatewayPort } | undefined;
+  function gatewayUrl(): string {
+    return config.enrolment?.gatewayUrl ?? config.settings.gatewayUrl;
+  }
+  function gateway(): GatewayPort {
+    const url = gatewayUrl();
+    if (gatewayCache?.url !== url) gatewayCache = { url, client: deps.gateway({ baseUrl: url, credentials }) };
+    return gatewayCache.client;
+  }
+  /** The outbox's client: always the enrolled gateway's, even after re-enrolment. */
+  const commitClient: CommitClient = {
+    commit: (req, opts) => (gateway() as GatewayPort & CommitClient).commit(req, opts),
+  };
+
+  // --- events -------------------------------------------------------------------------------------------
+  function emit<E extends BridgeEventName>(event: E, payload: BridgeEvents[E]): void {
+    for (const fn of listeners.get(event) ?? []) {
+      try {
+        fn(payload);
+      } catch (err) {
+        log.error({ err: toAppError(err).code }, 'event listener failed');
+      }
+    }
+  }
+  function changed(): void {
+    revision += 1;
+    if ((listeners.get('state')?.size ?? 0) > 0) emit('state', snapshot());
+  }
+  function notify(kind: Notice['kind'], level: Notice['level'], message: string, patientId?: string): void {
+    const n: Notice = { id: `n${++noticeCounter}`, kind, level, message, at: iso() };
+    if (patientId !== undefined) n.patientId = patientId;
+    notices.push(n);
+    if (notices.length > MAX_NOTICES) notices.shift();
+    emit('notice', n);
+  }
+  function track<T>(p: Promise<T>): Promise<T> {
+    pending.add(p);
+    void p.finally(() => pending.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  // --- views --------------------------------------------------------------------------------------------
+  function missingFields(rec: ImageRecord): MetadataField[] {
+    return config.settings.requiredFields.filter((f) => {
+      const v = rec.metadata[f];
+      return v === undefined || (typeof v === 'string' && v.trim() === '');
+    });
+  }
+  function refreshDraftStatus(rec: ImageRecord): void {
+    if (rec.inOutbox || rec.status === 'processing') return;
+    rec.status = missingFields(rec).length > 0 ? 'needs-info' : 'ready';
+  }
+  function imageView(rec: ImageRecord): ImageView {
+    const workingId = working.current()?.patient.id;
+    const v: ImageView = {
+      id: rec.id,
+      patientId: rec.patient.id,
+      patient: rec.patient,
+      isWorkingPatient: workingId === rec.patient.id,
+      source: rec.source,
+      label: rec.label,
+      capturedAt: rec.capturedAt,
+      status: rec.status,
+      metadata: rec.metadata,
+      missingFields: rec.inOutbox ? [] : missingFields(rec),
+      edits: rec.edits,
+    };
+    if (rec.thumbnailUrl !== undefined) v.thumbnailUrl = rec.thumbnailUrl;
+    if (rec.master !== undefined) {
+      const turned = rec.edits.rotate === 90 || rec.edits.rotate === 270;
+      v.width = turned ? rec.master.height : rec.master.width;
+      v.height = turned ? rec.master.width : rec.master.height;
+    }
+    if (rec.error !== undefined) v.error = rec.error;
+    if (rec.progress !== undefined) v.progress = rec.progress;
+    if (rec.committed !== undefined) v.committed = rec.committed;
+    return v;
+  }
+  function outboxView(item: OutboxItem): BridgeOutboxItem {
+    const targets: CommitTargets = { media: item.targets.includes('media'), inboxScan: item.targets.includes('documentReference') };
+    const v: BridgeOutboxItem = {
+      imageId: item.imageId,
+      patientId: item.patientId,
+      targets,
+      status: item.state,
+      attempts: item.attempts,
+      updatedAt: item.updatedAt,
+    };
+    if (item.patient !== undefined) v.patient = item.patient;
+    if (item.nhi !== undefined) v.nhi = item.nhi;
+    if (item.nextAttemptAt !== undefined) v.nextAttemptAt = item.nextAttemptAt;
+    const err = errorBodyOf(item);
+    if (err !== undefined) v.error = err;
+    if (item.committed !== undefined) {
+      v.committed = {};
+      if (item.committed.media) v.committed.media = { id: item.committed.media.id };
+      if (item.committed.documentReference) v.committed.documentReference = { id: item.committed.documentReference.id };
+    }
+    return v;
+  }
+  function phoneView(): PhoneView | null {
+    if (phone === null) return null;
+    return {
+      active: true,
+      patientId: phone.patientId,
+      qrSvg: phone.qr.svg,
+      qrUrl: phone.qr.url,
+      qrPngDataUrl: phone.qr.pngDataUrl,
+      expiresAt: phone.qr.expiresAt.toISOString(),
+      phonesJoined: phone.phonesJoined,
+    };
+  }
+  function snapshot(): AppState {
+    const cur = working.current();
+    const e = config.enrolment;
+    return {
+      revision,
+      enrolment: e === null ? { enrolled: false, gatewayUrl: config.settings.gatewayUrl } : { enrolled: true, practiceName: e.practiceName, deviceName: e.deviceName, gatewayUrl: e.gatewayUrl },
+      launch: working.view(),
+      patient: cur?.patient ?? null,
+      captureSession: cur === null ? null : { id: cur.id, patientId: cur.patient.id, startedAt: iso(cur.startedAt) },
+      images: [...images.values()].map(imageView),
+      phone: phoneView(),
+      outbox: outbox.list().slice(-MAX_OUTBOX_VIEW).map(outboxView),
+      notices: [...notices],
+    };
+  }
+
+  // --- images -------------------------------------------------------------------------------------------
+  function requireWorking(): CaptureSession {
+    const cur = working.current();
+    if (cur === null) throw new AppError('ERR_NO_PATIENT');
+    return cur;
+  }
+  function getImage(id: string): ImageRecord {
+    const rec = images.get(id);
+    if (rec === undefined) throw new AppError('ERR_NOT_FOUND', { detail: 'image' });
+    return rec;
+  }
+  function requireDraft(rec: ImageRecord): void {
+    if (rec.inOutbox) throw new AppError('ERR_IMAGE_LOCKED');
+  }
+  async function removeImageFiles(id: string): Promise<void> {
+    // Only our own names: `<id>.*` in the work folder (the imaging service names masters after the id).
+    const entries = await readdir(deps.workDir).catch(() => [] as string[]);
+    await Promise.all(entries.filter((n) => n.startsWith(`${id}.`)).map((n) => rm(join(deps.workDir, n), { force: true })));
+  }
+
+  function newRecord(session: CaptureSession, source: ImageSource, label: string, metadata: ImageMetadata): ImageRecord {
+    const rec: ImageRecord = {
+      id: newId(),
+      sessionId: session.id,
+      patient: session.patient,
+      grant: working.grantFor(session.patient.id) ?? session.grant,
+      source,
+      label: label.slice(0, 255),
+      capturedAt: iso(),
+      status: 'processing',
+      metadata,
+      edits: NO_EDITS,
+      inOutbox: false,
+    };
+    images.set(rec.id, rec);
+    return rec;
+  }
+
+  /** Ingest one input into a new record; on failure the record and any file of it are gone and the error is thrown. */
+  async function ingestInto(rec: ImageRecord, input: { path: string } | { buffer: Buffer }): Promise<void> {
+    changed();
+    try {
+      const res = await track(deps.imaging.ingest(input, { dir: deps.workDir, id: rec.id }));
+      if (!images.has(rec.id)) {
+        await removeImageFiles(rec.id); // removed while processing
+        return;
+      }
+      rec.master = { path: res.masterPath, width: res.width, height: res.height };
+      rec.thumbnailUrl = `data:${res.thumbnailMime};base64,${res.thumbnail.toString('base64')}`;
+      rec.status = 'needs-info';
+      refreshDraftStatus(rec);
+      emit('image-progress', { imageId: rec.id, phase: 'ingest', fraction: 1 });
+      changed();
+    } catch (err) {
+      images.delete(rec.id);
+      await removeImageFiles(rec.id);
+      changed();
+      throw toAppError(err);
+    }
+  }
+
+  async function addInputs(
+    inputs: { name: string; load: () => Promise<{ path: string } | { buffer: Buffer }> }[],
+  ): Promise<BridgeResponse<'images.addFiles'>> {
+    const session = requireWorking();
+    const imageIds: string[] = [];
+    const rejected: { name: string; error: ErrorBody }[] = [];
+    await Promise.all(
+      inputs.map(async (inp) => {
+        try {
+          const input = await inp.load();
+          const rec = newRecord(session, 'desktop', inp.name, {});
+          await ingestInto(rec, input);
+          imageIds.push(rec.id);
+        } catch (err) {
+          const e = toAppError(err);
+          if (e.code === 'ERR_INTERNAL') log.error({ err }, 'ingest failed unexpectedly');
+          rejected.push({ name: inp.name, error: e.toBody() });
+        }
+      }),
+    );
+    if (rejected.length > 0) {
+      notify('images-rejected', 'warning', rejected.length === 1 ? `1 file could not be added: ${rejected[0]?.error.message}` : `${rejected.length} files could not be added.`);
+    }
+    log.info({ added: imageIds.length, rejected: rejected.length }, 'images added');
+    return { imageIds, rejected };
+  }
+
+  function applyPatch(rec: ImageRecord, patch: ImageMetadataPatch): void {
+    const next: Record<string, unknown> = { ...rec.metadata };
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === null) delete next[k];
+      else if (v !== undefined) next[k] = v;
+    }
+    rec.metadata = next as ImageMetadata;
+    refreshDraftStatus(rec);
+  }
+
+  // --- phone --------------------------------------------------------------------------------------------
+  const lanSink: LanSink = {
+    async onFile(file: LanFile) {
+      const session = working.session(file.sessionRef);
+      if (session === undefined) throw new AppError('ERR_LAN_SESSION_ENDED');
+      const metadata: ImageMetadata = {};
+      if (file.metadata.bodySiteCode !== undefined && /^[0-9]{6,18}$/.test(file.metadata.bodySiteCode)) metadata.bodySiteCode = file.metadata.bodySiteCode;
+      if (file.metadata.laterality !== undefined) metadata.laterality = file.metadata.laterality;
+      const rec = newRecord(session, 'phone', `Phone photo ${++phoneCounter}`, metadata);
+      try {
+        await ingestInto(rec, { path: file.path });
+      } finally {
+        await rm(file.path, { force: true }); // we own it; the master is our copy
+      }
+      log.info({ imageId: rec.id, bytes: file.bytes }, 'phone photo received');
+      return { imageId: rec.id };
+    },
+  };
+  const lan = deps.lan === undefined ? undefined : await deps.lan(lanSink);
+  if (lan !== undefined) {
+    lan.on('phone-joined', (e) => {
+      if (phone?.lanSessionId === e.sessionId) {
+        phone.phonesJoined += 1;
+        changed();
+      }
+    });
+    lan.on('qr-rotated', (e) => {
+      if (phone?.lanSessionId === e.sessionId) {
+        phone.qr = e.qr;
+        changed();
+      }
+    });
+    lan.on('session-ended', (e) => {
+      if (phone?.lanSessionId === e.sessionId) {
+        phone = null;
+        if (e.reason === 'idle') notify('phone-session-ended', 'info', 'The phone upload session ended after a quiet spell. Start it again to add more photos.');
+        changed();
+      }
+    });
+  }
+  async function endPhone(reason: 'ended' | 'patient-changed' | 'committed'): Promise<void> {
+    if (phone === null || lan === undefined) return;
+    const id = phone.lanSessionId;
+    phone = null;
+    await lan.endSession(id, reason);
+  }
+
+  // --- outbox -------------------------------------------------------------------------------------------
+  const outbox = await deps.openOutbox(commitClient);
+  function onOutbox(item: OutboxItem): void {
+    const rec = images.get(item.imageId);
+    if (rec === undefined) {
+      changed();
+      return;
+    }
+    rec.status = outboxToImageStatus(item.state);
+    const err = errorBodyOf(item);
+    if (item.state === 'waiting' || item.state === 'failed') {
+      if (err !== undefined) rec.error = err;
+    } else delete rec.error;
+    if (item.state === 'committed') {
+      rec.committed = {};
+      if (item.committed?.media) rec.committed.media = { id: item.committed.media.id };
+      if (item.committed?.documentReference) rec.committed.documentReference = { id: item.committed.documentReference.id };
+      delete rec.progress;
+      const master = rec.master;
+      delete rec.master;
+      void track(removeImageFiles(rec.id)).catch((e: unknown) => log.warn({ imageId: rec.id, err: toAppError(e).code }, 'could not wipe master'));
+      if (master !== undefined) log.info({ imageId: rec.id }, 'committed; local copy wiped');
+      if (deps.verifyAfterCommit !== false) void track(verify(rec));
+    }
+    changed();
+  }
+  async function verify(rec: ImageRecord): Promise<void> {
+    try {
+      const res = await gateway().verifyCommit(rec.id);
+      const present = [res.media?.present, res.documentReference?.present].filter((p) => p !== undefined);
+      if (rec.committed !== undefined && present.length > 0) {
+        rec.committed.verified = present.every(Boolean);
+        changed();
+      }
+    } catch (err) {
+      log.warn({ imageId: rec.id, err: toAppError(err).code }, 'verify after commit failed');
+    }
+  }
+  for (const ev of ['item-queued', 'item-sending', 'item-waiting', 'item-failed', 'item-committed'] as const) {
+    unsubscribers.push(outbox.on(ev, onOutbox));
+  }
+
+  async function renderAndEnqueue(rec: ImageRecord, targets: CommitTargets, captionStrip: boolean): Promise<void> {
+    const master = rec.master;
+    if (master === undefined) throw new AppError('ERR_NOT_FOUND', { detail: 'image file' });
+    const settings = config.settings;
+    const caption = captionStrip ? captionText(rec.metadata, rec.capturedAt) : undefined;
+    const grant = working.grantFor(rec.patient.id) ?? rec.grant;
+    rec.grant = grant;
+    rec.status = 'sending';
+    rec.progress = 0;
+    changed();
+    const outTargets: CommitTarget[] = [];
+    let media: { bytes: Buffer; contentType: 'image/jpeg' | 'image/png'; width: number; height: number } | undefined;
+    let document: { bytes: Buffer; contentType: 'image/tiff' | 'application/pdf' } | undefined;
+    if (targets.media) {
+      const r = await track(deps.imaging.render(master.path, toImagingEdits(rec.edits, master.width, master.height, caption), { format: 'jpeg', maxBytes: settings.maxAttachmentBytes }));
+      media = { bytes: r.data, contentType: r.contentType === 'image/png' ? 'image/png' : 'image/jpeg', width: r.width, height: r.height };
+      outTargets.push('media');
+    }
+    emit('image-progress', { imageId: rec.id, phase: 'render', fraction: targets.inboxScan ? 0.5 : 1 });
+    if (targets.inboxScan) {
+      const r = await track(
+        deps.imaging.render(master.path, toImagingEdits(rec.edits, master.width, master.height, caption), { format: settings.inboxScanFormat, maxBytes: settings.maxAttachmentBytes }),
+      );
+      document = { bytes: r.data, contentType: r.contentType === 'image/tiff' ? 'image/tiff' : 'application/pdf' };
+      outTargets.push('documentReference');
+    }
+    emit('image-progress', { imageId: rec.id, phase: 'render', fraction: 1 });
+    const source = rec.source === 'phone' ? `Phone upload, ${settings.roomLabel}` : `Desktop, ${settings.roomLabel}`;
+    await outbox.enqueue({
+      imageId: rec.id,
+      patient: rec.patient,
+      grantId: grant.grantId,
+      facilityId: grant.facilityId,
+      capturedAt: rec.capturedAt,
+      metadata: rec.metadata,
+      targets: outTargets,
+      ...(media === undefined ? {} : { media }),
+      ...(document === undefined ? {} : { document }),
+      source: source.slice(0, 100),
+    });
+    rec.inOutbox = true;
+    const item = outbox.get(rec.id);
+    if (item !== undefined) onOutbox(item);
+  }
+
+  async function idle(): Promise<void> {
+    while (pending.size > 0) await Promise.allSettled([...pending]);
+  }
+
+  // --- the bridge handlers ------------------------------------------------------------------------------
+  const handlers: BridgeHandlers = {
+    'app.getState': async () => snapshot(),
+
+    'enrolment.enrol': async ({ gatewayUrl, enrolmentCode, deviceName }) => {
+      const url = gatewayUrl.replace(/\/+$/, '');
+      const client = deps.gateway({ baseUrl: url, credentials: async () => null });
+      const res = await client.enrol({
+        enrolmentCode,
+        deviceName,
+        ...(deps.platform === undefined ? {} : { platform: deps.platform }),
+        ...(deps.appVersion === undefined ? {} : { appVersion: deps.appVersion }),
+      });
+      await deps.secrets.set(SECRET_ACCOUNTS.deviceCredential, JSON.stringify({ deviceId: res.deviceId, deviceSecret: res.deviceSecret }));
+      config = {
+        settings: { ...config.settings, gatewayUrl: url },
+        enrolment: { deviceId: res.deviceId, deviceName, practiceName: res.practiceName, facilityId: res.facilityId, gatewayUrl: url },
+      };
+      await deps.settingsStore.save(config);
+      gatewayCache = undefined;
+      log.info({ deviceId: res.deviceId }, 'enrolled');
+      changed();
+      return { enrolled: true, practiceName: res.practiceName, deviceName, gatewayUrl: url };
+    },
+
+    'launch.open': async ({ url }) => {
+      const attempt = working.begin();
+      changed();
+      const fail = (err: unknown): LaunchView => {
+        const body = toAppError(err).toBody();
+        if (working.failed(attempt, body)) {
+          log.warn({ code: body.code }, 'launch not verified');
+          changed();
+        }
+        return working.view();
+      };
+      const parsed = parseLaunchUrl(url, deps.loopbackLaunchPort === undefined ? {} : { loopbackPort: deps.loopbackLaunchPort });
+      if (!parsed.ok) {
+        log.warn({ reason: parsed.reason }, 'launch URL refused');
+        return fail(AppError.fromBody(parsed.error));
+      }
+      if (config.enrolment === null || (await credentials()) === null) return fail(new AppError('ERR_NOT_ENROLLED'));
+      let grant: LaunchGrant;
+      try {
+        grant = await gateway().verifyLaunch({ context: parsed.ticket.context, signature: parsed.ticket.signature });
+      } catch (err) {
+        return fail(err);
+      }
+      const outcome = working.verified(attempt, grant);
+      switch (outcome.kind) {
+        case 'stale':
+          break;
+        case 'started':
+          log.info({ session: outcome.session.id }, 'patient session started');
+          break;
+        case 'same-patient': {
+          for (const rec of images.values()) if (rec.patient.id === grant.patient.id) rec.grant = grant;
+          const n = outbox.rebindGrant(grant.patient.id, grant.grantId);
+          log.info({ session: outcome.session.id, rebound: n }, 'same patient relaunched');
+          break;
+        }
+        case 'switched': {
+          if (phone !== null && phone.captureSessionId === outcome.previous.id) {
+            await endPhone('patient-changed').catch((e: unknown) => log.warn({ err: toAppError(e).code }, 'could not end phone session'));
+          }
+          const staying = [...images.values()].filter((r) => r.patient.id === outcome.previous.patient.id && r.status !== 'committed').length;
+          notify('patient-switched', staying > 0 ? 'warning' : 'info', patientSwitchMessage(outcome.previous.patient, outcome.session.patient, staying), outcome.previous.patient.id);
+          log.info({ session: outcome.session.id, staying }, 'patient switched');
+          break;
+        }
+      }
+      changed();
+      return working.view();
+    },
+
+    'images.addFiles': async ({ files }) => {
+      requireWorking();
+      return addInputs(
+        files.map((f) => ({
+          name: f.name,
+          load: async () => {
+            const buffer = Buffer.from(f.dataBase64, 'base64');
+            if (buffer.length > LIMITS.maxUploadFileBytes) throw new AppError('ERR_IMAGE_FILE_TOO_LARGE');
+            if (buffer.length === 0) throw new AppError('ERR_IMAGE_UNSUPPORTED');
+            return { buffer };
+          },
+        })),
+      );
+    },
+
+    'images.addPaths': async ({ paths }) => {
+      requireWorking();
+      return addInputs(
+        paths.map((p) => ({
+          name: p.split(/[\\/]/).pop() ?? 'file',
+          load: async () => {
+            if (!isAbsolute(p)) throw new AppError('ERR_IMAGE_UNSUPPORTED', { detail: 'not a file' });
+            const st = await lstat(p).catch(() => undefined);
+            if (st === undefined || !st.isFile()) throw new AppError('ERR_IMAGE_UNSUPPORTED', { detail: 'not a file' });
+            if (st.size > LIMITS.maxUploadFileBytes) throw new AppError('ERR_IMAGE_FILE_TOO_LARGE');
+            return { path: p };
+          },
+        })),
+      );
+    },
+
+    'images.updateMetadata': async ({ ids, patch }) => {
+      const recs = ids.map(getImage);
+      const updated: string[] = [];
+      for (const rec of recs) {
+        if (rec.inOutbox) continue;
+        applyPatch(rec, patch);
+        updated.push(rec.id);
+      }
+      changed();
+      return { updated };
+    },
+
+    'images.applyMetadataToAll': async ({ patch }) => {
+      const cur = requireWorking();
+      const updated: string[] = [];
+      for (const rec of images.values()) {
+        if (rec.inOutbox || rec.patient.id !== cur.patient.id) continue;
+        applyPatch(rec, patch);
+        updated.push(rec.id);
+      }
+      changed();
+      return { updated };
+    },
+
+    'images.edit': async ({ id, edits }) => {
+      const rec = getImage(id);
+      requireDraft(rec);
+      if (rec.master === undefined) throw new AppError('ERR_NOT_FOUND', { detail: 'image file' });
+      // Check the edits convert to something the renderer accepts before keeping them.
+      toImagingEdits(edits, rec.master.width, rec.master.height);
+      rec.edits = edits;
+      changed();
+      return imageView(rec);
+    },
+
+    'images.remove': async ({ ids }) => {
+      const recs = ids.map(getImage);
+      for (const rec of recs) requireDraft(rec);
+      for (const rec of recs) {
+        images.delete(rec.id);
+        await removeImageFiles(rec.id);
+      }
+      changed();
+      return { removed: recs.map((r) => r.id) };
+    },
+
+    'images.preview': async ({ id }) => {
+      const rec = getImage(id);
+      if (rec.master === undefined) throw new AppError('ERR_NOT_FOUND', { detail: 'image file' });
+      const r = await track(deps.imaging.render(rec.master.path, toImagingEdits(rec.edits, rec.master.width, rec.master.height), { format: 'jpeg', maxBytes: 3_000_000 }));
+      return { dataUrl: `data:${r.contentType};base64,${r.data.toString('base64')}`, width: r.width, height: r.height };
+    },
+
+    'phone.start': async () => {
+      const cur = requireWorking();
+      if (lan === undefined) throw new AppError('ERR_INTERNAL', { detail: 'phone capture unavailable' });
+      if (phone !== null && phone.captureSessionId === cur.id) return phoneView() as PhoneView;
+      if (phone !== null) await endPhone('ended');
+      const opened = await lan.openSession({
+        sessionRef: cur.id,
+        patient: { displayName: patientDisplayName(cur.patient), birthDate: cur.patient.birthDate },
+        roomLabel: config.settings.roomLabel,
+      });
+      phone = { lanSessionId: opened.sessionId, captureSessionId: cur.id, patientId: cur.patient.id, qr: opened.qr, phonesJoined: 0 };
+      changed();
+      return phoneView() as PhoneView;
+    },
+
+    'phone.regenerate': async () => {
+      if (phone === null || lan === undefined) throw new AppError('ERR_LAN_SESSION_ENDED');
+      phone.qr = await lan.rotateQr(phone.lanSessionId);
+      changed();
+      return phoneView() as PhoneView;
+    },
+
+    'phone.end': async () => {
+      await endPhone('ended');
+      changed();
+      return { ok: true };
+    },
+
+    'commit.start': async ({ ids, targets, captionStrip }) => {
+      if (!targets.media && !targets.inboxScan) throw new AppError('ERR_REQUEST_INVALID', { detail: 'choose at least one target' });
+      let recs: ImageRecord[];
+      if (ids === undefined) {
+        const cur = requireWorking();
+        recs = [...images.values()].filter((r) => r.patient.id === cur.patient.id && !r.inOutbox && r.status !== 'processing');
+      } else {
+        recs = ids.map(getImage);
+      }
+      const queued: string[] = [];
+      const skipped: { id: string; error: ErrorBody }[] = [];
+      for (const rec of recs) {
+        if (rec.inOutbox) {
+          skipped.push({ id: rec.id, error: new AppError('ERR_IMAGE_LOCKED').toBody() });
+          continue;
+        }
+        if (rec.status === 'processing' || rec.master === undefined) {
+          skipped.push({ id: rec.id, error: new AppError('ERR_NOT_FOUND', { detail: 'image still processing' }).toBody() });
+          continue;
+        }
+        const missing = missingFields(rec);
+        if (missing.length > 0) {
+          skipped.push({ id: rec.id, error: new AppError('ERR_IMAGE_METADATA_REQUIRED', { detail: missing.join(', ') }).toBody() });
+          continue;
+        }
+        try {
+          await renderAndEnqueue(rec, targets, captionStrip);
+          queued.push(rec.id);
+        } catch (err) {
+          const e = toAppError(err);
+          if (e.code === 'ERR_INTERNAL') log.error({ imageId: rec.id, err }, 'commit preparation failed unexpectedly');
+          delete rec.progress;
+          rec.error = e.toBody();
+          if (!rec.inOutbox) refreshDraftStatus(rec);
+          skipped.push({ id: rec.id, error: e.toBody() });
+        }
+      }
+      const workingNow = working.current();
+      if (queued.length > 0 && phone !== null && workingNow !== null && phone.captureSessionId === workingNow.id) {
+        await endPhone('committed').catch((e: unknown) => log.warn({ err: toAppError(e).code }, 'could not end phone session'));
+      }
+      if (skipped.length > 0) notify('commit-failed', 'warning', `${skipped.length} image${skipped.length === 1 ? '' : 's'} could not be sent yet. Check the highlighted images.`);
+      log.info({ queued: queued.length, skipped: skipped.length }, 'commit started');
+      changed();
+      return { queued, skipped };
+    },
+
+    'outbox.retry': async ({ imageId }) => {
+      if (!outbox.retry(imageId)) throw new AppError('ERR_NOT_FOUND', { detail: 'nothing to retry' });
+      changed();
+      return { ok: true };
+    },
+
+    'notices.dismiss': async ({ id }) => {
+      const i = notices.findIndex((n) => n.id === id);
+      if (i >= 0) notices.splice(i, 1);
+      changed();
+      return { ok: true };
+    },
+
+    'settings.get': async () => config.settings,
+
+    'settings.set': async ({ patch }) => {
+      const next: Settings = applySettingsPatch(config.settings, patch);
+      config = { ...config, settings: next };
+      await deps.settingsStore.save(config);
+      for (const rec of images.values()) refreshDraftStatus(rec);
+      changed();
+      return next;
+    },
+  };
+
+  return {
+    ...handlers,
+    lanSink,
+    on(event, listener) {
+      let set = listeners.get(event);
+      if (set === undefined) listeners.set(event, (set = new Set()));
+      const fn = listener as (p: unknown) => void;
+      set.add(fn);
+      return () => set.delete(fn);
+    },
+    idle,
+    async close() {
+      for (const u of unsubscribers) u();
+      await endPhone('ended').catch(() => undefined);
+      await idle();
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Bridge edits (what the UI draws: fractions of the ROTATED image; rotate, then crop, then annotate) →
+ * imaging edits (master pixels of the upright master; crop first, rotate after, annotations in master pixels).
+ */
+import type { ImageEdits } from '../../shared/contracts/bridge';
+import type { Annotation as ImagingAnnotation, Edits as ImagingEdits, Point } from '../imaging/types';
+
+const COLOURS: Record<string, string> = { red: '#ff2d2d', yellow: '#ffd400', white: '#ffffff', black: '#000000' };
+const MIN_CROP_PX = 8;
+
+/** A point in fractions of the rotated image → fractions of the master. */
+export function unrotate(rotate: ImageEdits['rotate'], u: number, v: number): { x: number; y: number } {
+  switch (rotate) {
+    case 0:
+      return { x: u, y: v };
+    case 90:
+      return { x: v, y: 1 - u };
+    case 180:
+      return { x: 1 - u, y: 1 - v };
+    case 270:
+      return { x: 1 - v, y: u };
+  }
+}
+
+const clamp = (n: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, n));
+
+export function toImagingEdits(edits: ImageEdits, masterWidth: number, masterHeight: number, captionStrip?: string): ImagingEdits {
+  const px = (p: { x: number; y: number }): Point => {
+    const m = unrotate(edits.rotate, p.x, p.y);
+    return { x: clamp(m.x * masterWidth, 0, masterWidth), y: clamp(m.y * masterHeight, 0, masterHeight) };
+  };
+  const shorter = Math.min(masterWidth, masterHeight);
+  const annotations: ImagingAnnotation[] = edits.annotations.map((a) => {
+    switch (a.kind) {
+      case 'arrow':
+        return { kind: 'arrow', from: px(a.from), to: px(a.to), color: COLOURS[a.colour] };
+      case 'circle':
+        return { kind: 'circle', center: px(a.centre), radius: Math.max(1, a.radius * shorter), color: COLOURS[a.colour] };
+      case 'text':
+        return { kind: 'text', at: px(a.at), text: a.text, color: COLOURS[a.colour], size: Math.max(12, Math.round(shorter / 25)) };
+    }
+  });
+  const out: ImagingEdits = { rotate: edits.rotate, annotations };
+  if (edits.crop !== undefined) {
+    const c = edits.crop;
+    const p1 = unrotate(edits.rotate, c.x, c.y);
+    const p2 = unrotate(edits.rotate, Math.min(1, c.x + c.width), Math.min(1, c.y + c.height));
+    const x0 = clamp(Math.round(Math.min(p1.x, p2.x) * masterWidth), 0, masterWidth);
+    const y0 = clamp(Math.round(Math.min(p1.y, p2.y) * masterHeight), 0, masterHeight);
+    const x1 = clamp(Math.round(Math.max(p1.x, p2.x) * masterWidth), 0, masterWidth);
+    const y1 = clamp(Math.round(Math.max(p1.y, p2.y) * masterHeight), 0, masterHeight);
+    const width = Math.max(MIN_CROP_PX, x1 - x0);
+    const height = Math.max(MIN_CROP_PX, y1 - y0);
+    out.crop = { x: Math.min(x0, masterWidth - width), y: Math.min(y0, masterHeight - height), width, height };
+  }
+  if (captionStrip !== undefined && captionStrip.length > 0) out.captionStrip = captionStrip;
+  return out;
+}

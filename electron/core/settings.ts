@@ -1,0 +1,76 @@
+/**
+ * Companion settings and enrolment record, behind a small store interface (electron-store in the shell,
+ * memory in tests and the dev host). Everything read is validated; anything invalid falls back to defaults
+ * field by field, so a damaged file never stops the companion.
+ */
+import { Value } from '@sinclair/typebox/value';
+import { Type, type Static } from '@sinclair/typebox';
+import { Settings, type SettingsPatch } from '../../shared/contracts/bridge';
+import { AppError } from '../../shared/errors/app-error';
+import { LIMITS } from '../../shared/limits';
+
+export const DEFAULT_SETTINGS: Settings = {
+  version: 1,
+  /** The embedded sandbox gateway of `npm start`. */
+  gatewayUrl: 'http://127.0.0.1:47700',
+  roomLabel: 'Consult room',
+  // Inbox Scan is what GPs and referral forms see (ALEX.md "Write targets").
+  defaultTargets: { media: false, inboxScan: true },
+  inboxScanFormat: 'pdf',
+  captionStrip: true,
+  requiredFields: ['bodySiteCode'],
+  maxAttachmentBytes: LIMITS.alexMaxAttachmentBytes,
+};
+
+/** What enrolment leaves behind (the secret itself lives in the SecretStore). */
+export const EnrolmentRecord = Type.Object({
+  deviceId: Type.String(),
+  deviceName: Type.String(),
+  practiceName: Type.String(),
+  facilityId: Type.String(),
+  gatewayUrl: Type.String(),
+});
+export type EnrolmentRecord = Static<typeof EnrolmentRecord>;
+
+export interface StoredConfig {
+  settings: Settings;
+  enrolment: EnrolmentRecord | null;
+}
+
+/** Persistence of the companion's configuration (not secrets). */
+export interface SettingsStore {
+  load(): Promise<unknown>;
+  save(config: StoredConfig): Promise<void>;
+}
+
+export class MemorySettingsStore implements SettingsStore {
+  constructor(private value: unknown = null) {}
+  async load(): Promise<unknown> {
+    return structuredClone(this.value);
+  }
+  async save(config: StoredConfig): Promise<void> {
+    this.value = structuredClone(config);
+  }
+}
+
+/** Read a stored value leniently: each valid field is kept, each invalid one falls back to its default. */
+export function readConfig(raw: unknown): StoredConfig {
+  const obj = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+  const s = typeof obj.settings === 'object' && obj.settings !== null ? (obj.settings as Record<string, unknown>) : {};
+  const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+  for (const key of Object.keys(DEFAULT_SETTINGS) as (keyof Settings)[]) {
+    if (key === 'version' || !(key in s)) continue;
+    const candidate = { ...settings, [key]: s[key] };
+    if (Value.Check(Settings, candidate)) settings[key] = s[key];
+  }
+  const enrolment = Value.Check(EnrolmentRecord, obj.enrolment) ? obj.enrolment : null;
+  return { settings: settings as Settings, enrolment };
+}
+
+/** Apply a patch; the result must be valid as a whole (else ERR_REQUEST_INVALID and nothing changes). */
+export function applySettingsPatch(current: Settings, patch: SettingsPatch): Settings {
+  const next = { ...current, ...patch, version: 1 as const };
+  if (!Value.Check(Settings, next)) throw new AppError('ERR_REQUEST_INVALID', { detail: 'settings not valid' });
+  if (!/^https?:\/\/[^\s/]+/.test(next.gatewayUrl)) throw new AppError('ERR_REQUEST_INVALID', { detail: 'gatewayUrl must be an http(s) address' });
+  return next;
+}
