@@ -327,6 +327,36 @@ describe('session lifecycle', () => {
     expect(errorCode(await upload(h.port, phone.credential, photo()))).toBe('ERR_LAN_PATIENT_CHANGED');
   });
 
+  it('ending a session while an upload has sent only its fields settles at once and drops that connection', async () => {
+    const phone = await joinPhone(h);
+    const body = multipartBody([{ name: 'clientUploadId', value: randomUUID() }, { name: 'file', filename: 'a.jpg', data: fakeJpeg(1000) }]);
+    const fieldsOnly = body.subarray(0, body.indexOf('filename') - 60);
+    let closedWithoutAnswer = false;
+    const started = new Promise<void>((resolve) => h.server.once('upload-started', () => resolve()));
+    const closed = new Promise<void>((resolve) => {
+      const req = request({
+        host: '127.0.0.1',
+        port: h.port,
+        method: 'POST',
+        path: '/api/images/v1/upload',
+        agent: false,
+        headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${phone.credential}`, 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, 'content-length': String(body.length) },
+      });
+      req.on('response', () => resolve());
+      req.on('error', () => {
+        closedWithoutAnswer = true;
+        resolve();
+      });
+      req.write(fieldsOnly);
+    });
+    await started;
+    await h.server.endSession(phone.sessionId, 'patient-changed');
+    await closed;
+    expect(closedWithoutAnswer).toBe(true);
+    expect(h.sink.files).toHaveLength(0);
+    await expectNoFiles();
+  });
+
   it.each([
     ['ended', 410, 'ERR_LAN_SESSION_ENDED'],
     ['committed', 410, 'ERR_LAN_SESSION_ENDED'],

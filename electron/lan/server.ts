@@ -135,6 +135,8 @@ export interface OpenSessionInput {
 
 export interface LanServerEvents {
   'phone-joined': [{ sessionId: string; phoneId: string }];
+  /** A phone began sending a photo (before any byte of it arrived). */
+  'upload-started': [{ sessionId: string; phoneId: string }];
   /** A new QR code replaced the old one (after a phone joined, or the old one expired). Show it. */
   'qr-rotated': [{ sessionId: string; qr: QrInfo }];
   'upload-progress': [{ sessionId: string; phoneId: string; clientUploadId: string; bytes: number }];
@@ -256,8 +258,10 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
 
   async close(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    await Promise.all(this.registry.openSessions().map((s) => this.endSession(s.id, 'ended')));
+    // End every session first (aborting streaming uploads), then drop the connections, then tidy the folders.
+    const ending = this.registry.openSessions().map((s) => this.endSession(s.id, 'ended'));
     await this.app.close();
+    await Promise.all(ending);
   }
 
   private port(): number {
@@ -439,7 +443,8 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
   private guard(req: FastifyRequest): void {
     const host = (req.headers.host ?? '').toLowerCase();
     const allowed = this.allowedHosts();
-    if (!allowed.has(host)) throw new AppError('ERR_LAN_HOST_REJECTED');
+    const hostHeaders = req.raw.rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'host').length;
+    if (hostHeaders !== 1 || !allowed.has(host)) throw new AppError('ERR_LAN_HOST_REJECTED');
     if (req.headers['sec-fetch-site'] === 'cross-site') throw new AppError('ERR_LAN_CROSS_SITE');
     const origin = req.headers.origin;
     if (origin !== undefined) {
@@ -506,17 +511,28 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
   }
 
   private async upload(req: FastifyRequest): Promise<UploadResponse> {
-    const { session } = this.authOf(req);
-    const work = this.receiveUpload(req);
+    const { session, phone } = this.authOf(req);
+    this.emit('upload-started', { sessionId: session.id, phoneId: phone.phoneId });
+    // If the session ends while this request is still between parts (no file streaming yet), drop the
+    // connection so the request settles now rather than at the request timeout; the phone's retry then learns why.
+    const stage = { streaming: false };
+    const requestKey = `request:${req.id}`;
+    const controller = new AbortController();
+    controller.signal.addEventListener('abort', () => {
+      if (!stage.streaming) req.raw.destroy();
+    });
+    session.inflight.set(requestKey, controller);
+    const work = this.receiveUpload(req, stage);
     session.pending.add(work);
     try {
       return await work;
     } finally {
       session.pending.delete(work);
+      session.inflight.delete(requestKey);
     }
   }
 
-  private async receiveUpload(req: FastifyRequest): Promise<UploadResponse> {
+  private async receiveUpload(req: FastifyRequest, stage: { streaming: boolean }): Promise<UploadResponse> {
     const { session, phone } = this.authOf(req);
     if (!req.isMultipart()) throw invalid('expected multipart/form-data');
     const fields: Record<string, string> = {};
@@ -558,7 +574,9 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
           if (session.inflight.has(parsed.clientUploadId)) throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS');
           controller = new AbortController();
           session.inflight.set(parsed.clientUploadId, controller);
+          stage.streaming = true;
           received = await this.receiveFile(part.file, session, phone, parsed.clientUploadId, controller.signal);
+          stage.streaming = false;
         }
       } catch (err) {
         const mapped = toLanError(err);
