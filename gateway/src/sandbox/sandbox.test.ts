@@ -247,29 +247,29 @@ describe('POST /Media', () => {
     expect(sandbox.store.counters).toMatchObject({ mediaCreateCalls: 2, mediaCreated: 2 });
   });
 
-  const broken: [string, (b: Json) => void, number, string][] = [
-    ['no identifier', (b) => delete b.identifier, 422, 'required'],
-    ['an empty identifier list', (b) => (b.identifier = []), 422, 'required'],
-    ['an identifier without system', (b) => (b.identifier = [{ value: 'x' }]), 422, 'required'],
-    ['status preliminary', (b) => (b.status = 'preliminary'), 422, 'value'],
-    ['no type', (b) => delete b.type, 422, 'required'],
-    ['type video', (b) => (b.type = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/media-type', code: 'video' }] }), 422, 'value'],
-    ['no subject', (b) => delete b.subject, 422, 'required'],
-    ['an absolute subject', (b) => (b.subject = { reference: 'https://alexapiuat.medtechglobal.com/fhir/Patient/x' }), 422, 'value'],
-    ['an unknown patient', (b) => (b.subject = { reference: 'Patient/ffffffffffffffffffffffffffffffff' }), 422, 'not-found'],
-    ['no createdDateTime', (b) => delete b.createdDateTime, 422, 'required'],
-    ['a createdDateTime without offset', (b) => (b.createdDateTime = '2026-11-23T10:15:00'), 422, 'value'],
-    ['no content', (b) => delete b.content, 422, 'required'],
-    ['no title', (b) => delete (b.content as Json).title, 422, 'required'],
-    ['no data', (b) => delete (b.content as Json).data, 422, 'required'],
-    ['data that is not base64', (b) => ((b.content as Json).data = 'not base64!'), 422, 'value'],
-    ['URL-safe base64', (b) => ((b.content as Json).data = '-_-_'), 422, 'value'],
-    ['contentType image/gif', (b) => ((b.content as Json).contentType = 'image/gif'), 422, 'value'],
-    ['PNG bytes labelled JPEG', (b) => ((b.content as Json).data = files.png.toString('base64')), 422, 'value'],
-    ['PDF bytes labelled JPEG', (b) => ((b.content as Json).data = files.pdf.toString('base64')), 422, 'value'],
-    ['resourceType Observation', (b) => (b.resourceType = 'Observation'), 400, 'structure'],
+  const broken: [string, number, string, (b: Json) => void][] = [
+    ['no identifier', 422, 'required', (b) => delete b.identifier],
+    ['an empty identifier list', 422, 'required', (b) => (b.identifier = [])],
+    ['an identifier without system', 422, 'required', (b) => (b.identifier = [{ value: 'x' }])],
+    ['status preliminary', 422, 'value', (b) => (b.status = 'preliminary')],
+    ['no type', 422, 'required', (b) => delete b.type],
+    ['type video', 422, 'value', (b) => (b.type = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/media-type', code: 'video' }] })],
+    ['no subject', 422, 'required', (b) => delete b.subject],
+    ['an absolute subject', 422, 'value', (b) => (b.subject = { reference: 'https://alexapiuat.medtechglobal.com/fhir/Patient/x' })],
+    ['an unknown patient', 422, 'not-found', (b) => (b.subject = { reference: 'Patient/ffffffffffffffffffffffffffffffff' })],
+    ['no createdDateTime', 422, 'required', (b) => delete b.createdDateTime],
+    ['a createdDateTime without offset', 422, 'value', (b) => (b.createdDateTime = '2026-11-23T10:15:00')],
+    ['no content', 422, 'required', (b) => delete b.content],
+    ['no title', 422, 'required', (b) => delete (b.content as Json).title],
+    ['no data', 422, 'required', (b) => delete (b.content as Json).data],
+    ['data that is not base64', 422, 'value', (b) => ((b.content as Json).data = 'not base64!')],
+    ['URL-safe base64', 422, 'value', (b) => ((b.content as Json).data = '-_-_')],
+    ['contentType image/gif', 422, 'value', (b) => ((b.content as Json).contentType = 'image/gif')],
+    ['PNG bytes labelled JPEG', 422, 'value', (b) => ((b.content as Json).data = files.png.toString('base64'))],
+    ['PDF bytes labelled JPEG', 422, 'value', (b) => ((b.content as Json).data = files.pdf.toString('base64'))],
+    ['resourceType Observation', 400, 'structure', (b) => (b.resourceType = 'Observation')],
   ];
-  it.each(broken)('rejects %s with %i %s and stores nothing', async (_name, mutate, status, code) => {
+  it.each(broken)('rejects %s with %i %s and stores nothing', async (_name, status, code, mutate) => {
     const body = mediaBody(aroha().id, files.jpeg);
     mutate(body);
     const res = await fhir(sandbox, '/Media', { token, method: 'POST', body });
@@ -338,25 +338,25 @@ describe('POST /DocumentReference (Inbox Scan)', () => {
     expect(((await search.json()) as { total: number }).total).toBe(2);
   });
 
-  const broken: [string, (b: Json) => void, number, string][] = [
-    ['no identifier', (b) => delete b.identifier, 422, 'required'],
-    ['status final', (b) => (b.status = 'final'), 422, 'value'],
-    ['no date', (b) => delete b.date, 422, 'required'],
-    ['a date without offset', (b) => (b.date = '2026-11-23T10:15:00'), 422, 'value'],
-    ['another LOINC code', (b) => (b.type = { coding: [{ system: 'http://loinc.org', code: '11488-4' }] }), 422, 'value'],
-    ['a relative subject', (b) => (b.subject = { reference: `Patient/${aroha().id}` }), 422, 'value'],
-    ['a subject on a foreign server', (b) => (b.subject = { reference: `https://evil.example/fhir/Patient/${aroha().id}` }), 422, 'value'],
-    ['an unknown patient', (b) => (b.subject = { reference: 'https://alexapiuat.medtechglobal.com/fhir/Patient/ffff' }), 422, 'not-found'],
-    ['no author', (b) => delete b.author, 422, 'required'],
-    ['an author that is not a Practitioner', (b) => (b.author = [{ reference: `Patient/${aroha().id}` }]), 422, 'value'],
-    ['an unknown practitioner', (b) => (b.author = [{ reference: 'Practitioner/ffff' }]), 422, 'not-found'],
-    ['no content', (b) => delete b.content, 422, 'required'],
-    ['a JPEG attachment', (b) => (b.content = [{ attachment: { contentType: 'image/jpeg', data: files.jpeg.toString('base64'), title: 't' } }]), 422, 'value'],
-    ['JPEG bytes labelled TIFF', (b) => (b.content = [{ attachment: { contentType: 'image/tiff', data: files.jpeg.toString('base64'), title: 't' } }]), 422, 'value'],
-    ['TIFF bytes labelled PDF', (b) => (b.content = [{ attachment: { contentType: 'application/pdf', data: files.tiff.toString('base64'), title: 't' } }]), 422, 'value'],
-    ['no title', (b) => (b.content = [{ attachment: { contentType: 'application/pdf', data: files.pdf.toString('base64') } }]), 422, 'required'],
+  const broken: [string, number, string, (b: Json) => void][] = [
+    ['no identifier', 422, 'required', (b) => delete b.identifier],
+    ['status final', 422, 'value', (b) => (b.status = 'final')],
+    ['no date', 422, 'required', (b) => delete b.date],
+    ['a date without offset', 422, 'value', (b) => (b.date = '2026-11-23T10:15:00')],
+    ['another LOINC code', 422, 'value', (b) => (b.type = { coding: [{ system: 'http://loinc.org', code: '11488-4' }] })],
+    ['a relative subject', 422, 'value', (b) => (b.subject = { reference: `Patient/${aroha().id}` })],
+    ['a subject on a foreign server', 422, 'value', (b) => (b.subject = { reference: `https://evil.example/fhir/Patient/${aroha().id}` })],
+    ['an unknown patient', 422, 'not-found', (b) => (b.subject = { reference: 'https://alexapiuat.medtechglobal.com/fhir/Patient/ffff' })],
+    ['no author', 422, 'required', (b) => delete b.author],
+    ['an author that is not a Practitioner', 422, 'value', (b) => (b.author = [{ reference: `Patient/${aroha().id}` }])],
+    ['an unknown practitioner', 422, 'not-found', (b) => (b.author = [{ reference: 'Practitioner/ffff' }])],
+    ['no content', 422, 'required', (b) => delete b.content],
+    ['a JPEG attachment', 422, 'value', (b) => (b.content = [{ attachment: { contentType: 'image/jpeg', data: files.jpeg.toString('base64'), title: 't' } }])],
+    ['JPEG bytes labelled TIFF', 422, 'value', (b) => (b.content = [{ attachment: { contentType: 'image/tiff', data: files.jpeg.toString('base64'), title: 't' } }])],
+    ['TIFF bytes labelled PDF', 422, 'value', (b) => (b.content = [{ attachment: { contentType: 'application/pdf', data: files.tiff.toString('base64'), title: 't' } }])],
+    ['no title', 422, 'required', (b) => (b.content = [{ attachment: { contentType: 'application/pdf', data: files.pdf.toString('base64') } }])],
   ];
-  it.each(broken)('rejects %s with %i %s and stores nothing', async (_name, mutate, status, code) => {
+  it.each(broken)('rejects %s with %i %s and stores nothing', async (_name, status, code, mutate) => {
     const body = documentReferenceBody('https://alexapiuat.medtechglobal.com/fhir', aroha().id, gp().id, { contentType: 'application/pdf', bytes: files.pdf });
     mutate(body);
     const res = await fhir(sandbox, '/DocumentReference', { token, method: 'POST', body });
