@@ -1,0 +1,63 @@
+/**
+ * Development-only stores for the browser host, which runs the companion core in plain Node where there
+ * is no Electron (no electron-store) and often no OS keyring. Never used by the packaged app:
+ * electron/main uses electron-store and keytar.
+ */
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { SettingsStore, StoredConfig } from '../../electron/core/settings';
+import type { SecretStore } from '../../electron/secrets';
+
+async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp`;
+  await writeFile(tmp, JSON.stringify(value, null, 2), { mode: 0o600 });
+  await rename(tmp, path);
+  await chmod(path, 0o600);
+}
+
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** Settings as a JSON file (the shell uses electron-store). */
+export class DevFileSettingsStore implements SettingsStore {
+  constructor(private readonly path: string) {}
+  load(): Promise<unknown> {
+    return readJson(this.path);
+  }
+  save(config: StoredConfig): Promise<void> {
+    return writeJsonAtomic(this.path, config);
+  }
+}
+
+/**
+ * Secrets in a 0600 JSON file: DEVELOPMENT ONLY, for machines without an OS credential store.
+ * The shell keeps secrets in the OS credential store (keytar).
+ */
+export class DevFileSecretStoreForDevelopmentOnly implements SecretStore {
+  constructor(private readonly path: string) {}
+  private async all(): Promise<Record<string, string>> {
+    const v = await readJson(this.path);
+    return v !== null && typeof v === 'object' ? (v as Record<string, string>) : {};
+  }
+  async get(account: string): Promise<string | null> {
+    return (await this.all())[account] ?? null;
+  }
+  async set(account: string, value: string): Promise<void> {
+    const all = await this.all();
+    all[account] = value;
+    await writeJsonAtomic(this.path, all);
+  }
+  async delete(account: string): Promise<boolean> {
+    const all = await this.all();
+    if (!(account in all)) return false;
+    delete all[account];
+    await writeJsonAtomic(this.path, all);
+    return true;
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * The browser host (development and tests only; never packaged): serves the built renderer on loopback
+ * and carries the SAME bridge contract as Electron's preload (shared/contracts/bridge.ts) over a WebSocket.
+ *
+ * Protocol on `ws://127.0.0.1:<port>/bridge`:
+ *   client → { type: 'hello', token }                  first message, within 5 s, or the socket is closed (4401)
+ *   client → { type: 'call', id, method, arg }         → { type: 'result', id, envelope }  (BridgeEnvelope)
+ *   server → { type: 'event', event, payload }         every bridge event (state snapshots, progress, notices)
+ * The page is opened as `http://127.0.0.1:<port>/#token=<token>`: the token travels in the fragment, so it is
+ * never sent in a request line, a Referer or a log. Host and Origin are checked on every request (DNS rebinding).
+ */
+import { timingSafeEqual, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, sep } from 'node:path';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  BRIDGE_EVENTS,
+  dispatchBridgeCall,
+  type BridgeEventName,
+  type BridgeEvents,
+  type BridgeHandlers,
+  type Unsubscribe,
+} from '../../shared/contracts/bridge';
+
+export interface BridgeCore extends BridgeHandlers {
+  on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEvents[E]) => void): Unsubscribe;
+}
+
+export interface BrowserHostOptions {
+  core: BridgeCore;
+  /** The Vite output folder (dist/renderer): desktop/index.html, assets/… */
+  staticDir: string;
+  port?: number;
+  /** Default: 256 random bits. */
+  token?: string;
+  logger: Logger;
+  /** Largest WebSocket message (file bytes travel as base64). */
+  maxMessageBytes?: number;
+}
+
+export interface BrowserHost {
+  /** Open this in a browser (carries the token in the fragment). */
+  readonly url: string;
+  readonly origin: string;
+  readonly port: number;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+};
+
+function contentSecurityPolicy(origin: string): string {
+  const ws = origin.replace(/^http/, 'ws');
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "font-src 'self'",
+    `connect-src 'self' ${ws}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+    "object-src 'none'",
+  ].join('; ');
+}
+
+function tokensEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export async function startBrowserHost(options: BrowserHostOptions): Promise<BrowserHost> {
+  const token = options.token ?? randomBytes(32).toString('base64url');
+  const root = normalize(options.staticDir) + sep;
+  const log = options.logger.child({ component: 'browser-host' });
+  let port = options.port ?? 0;
+  const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
+  const allowedOrigins = (): string[] => allowedHosts().map((h) => `http://${h}`);
+
+  const securityHeaders = (origin: string): Record<string, string> => ({
+    'Content-Security-Policy': contentSecurityPolicy(origin),
+    'Referrer-Policy': 'no-referrer',
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cache-Control': 'no-store',
+  });
+
+  async function serveStatic(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const origin = `http://127.0.0.1:${port}`;
+    const pathname = decodeURIComponent(new URL(req.url ?? '/', origin).pathname);
+    const rel = pathname === '/' || pathname === '/index.html' ? 'desktop/index.html' : pathname.replace(/^\/+/, '');
+    const file = normalize(join(root, rel));
+    if (!file.startsWith(root) || rel.startsWith('mobile/')) {
+      res.writeHead(404, securityHeaders(origin)).end('Not found');
+      return;
+    }
+    const info = await stat(file).catch(() => null);
+    if (!info?.isFile()) {
+      if (rel === 'desktop/index.html') {
+        res.writeHead(503, { ...securityHeaders(origin), 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('The desktop UI is not built yet. Run `npm run build:renderer`, then reload.');
+        return;
+      }
+      res.writeHead(404, securityHeaders(origin)).end('Not found');
+      return;
+    }
+    res.writeHead(200, { ...securityHeaders(origin), 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': info.size });
+    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+  }
+
+  const server = createServer((req, res) => {
+    if (!allowedHosts().includes(req.headers.host ?? '')) {
+      res.writeHead(421).end('Misdirected request');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405).end();
+      return;
+    }
+    serveStatic(req, res).catch(() => {
+      log.warn('static file could not be served');
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 64 * 1024 * 1024 });
+  const clients = new Set<WebSocket>();
+
+  server.on('upgrade', (req, socket, head) => {
+    const okHost = allowedHosts().includes(req.headers.host ?? '');
+    const okOrigin = allowedOrigins().includes(req.headers.origin ?? '');
+    const okPath = (req.url ?? '').split('?')[0] === '/bridge';
+    if (!okHost || !okOrigin || !okPath) {
+      socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+  });
+
+  const unsubscribers = BRIDGE_EVENTS.map((event) =>
+    options.core.on(event, (payload) => {
+      const msg = JSON.stringify({ type: 'event', event, payload });
+      for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(msg);
+    }),
+  );
+
+  function onConnection(ws: WebSocket): void {
+    let authed = false;
+    const helloTimer = setTimeout(() => ws.close(4401, 'hello required'), 5_000);
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      clients.delete(ws);
+    });
+    ws.on('message', (data, isBinary) => {
+      let msg: { type?: unknown; token?: unknown; id?: unknown; method?: unknown; arg?: unknown };
+      try {
+        if (isBinary) throw new Error('binary');
+        msg = JSON.parse(String(data)) as typeof msg;
+      } catch {
+        ws.close(4400, 'bad message');
+        return;
+      }
+      if (!authed) {
+        if (msg.type === 'hello' && typeof msg.token === 'string' && tokensEqual(msg.token, token)) {
+          authed = true;
+          clearTimeout(helloTimer);
+          clients.add(ws);
+          ws.send(JSON.stringify({ type: 'welcome' }));
+        } else {
+          log.warn('browser-host connection refused: bad hello');
+          ws.close(4401, 'unauthorised');
+        }
+        return;
+      }
+      if (msg.type !== 'call' || (typeof msg.id !== 'number' && typeof msg.id !== 'string')) {
+        ws.close(4400, 'bad message');
+        return;
+      }
+      const id = msg.id;
+      dispatchBridgeCall(options.core, msg.method, msg.arg, () => log.error({ method: String(msg.method).slice(0, 60) }, 'bridge call failed unexpectedly'))
+        .then((envelope) => {
+          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'result', id, envelope }));
+        })
+        .catch(() => log.error('bridge dispatch failed'));
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    url: `${origin}/#token=${token}`,
+    origin,
+    port,
+    token,
+    async close() {
+      for (const u of unsubscribers) u();
+      for (const ws of clients) ws.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
