@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkBridgeEvent, type AppState, type Notice } from '../../shared/contracts/bridge';
+import { checkBridgeEvent, dispatchBridgeCall, type AppState, type Notice } from '../../shared/contracts/bridge';
 import { buildLaunchUrl, parseLaunchUrl } from '../../electron/launch/parse';
 import { MemorySecretStore } from '../../electron/secrets';
 import { MemorySettingsStore, startCompanion, type RunningCompanion } from '../../electron/core';
@@ -265,6 +265,72 @@ describe('companion core with the real gateway, sandbox, imaging, outbox and LAN
     await expect(core['settings.set']({ patch: { gatewayUrl: 'file:///etc' } })).rejects.toMatchObject({ code: 'ERR_REQUEST_INVALID' });
     await expect(core['commit.start']({ targets: { media: false, inboxScan: false }, captionStrip: false })).rejects.toMatchObject({ code: 'ERR_REQUEST_INVALID' });
     expect(w.gw.sandbox.store.counters.mediaCreated).toBe(0);
+  });
+
+  it('Medtech offline: the image waits with a plain reason, then goes exactly once when Medtech is back', async () => {
+    const core = w.companion.core;
+    await launch('ZZZ0016');
+    const heic = await readFile(join(w.inputs, PHOTOS[1] as string));
+    const added = await core['images.addFiles']({ files: [{ name: 'IMG_0001.HEIC', dataBase64: heic.toString('base64') }] });
+    expect(added.rejected).toEqual([]);
+    const id = added.imageIds[0] as string;
+    await core['images.updateMetadata']({ ids: [id], patch: { bodySiteCode: '56459004' } });
+    w.gw.sandbox.faults.add({ kind: 'status503', facilityId: FACILITY });
+    await core['commit.start']({ targets: { media: false, inboxScan: true }, captionStrip: true });
+    await settle();
+    let img = (await core['app.getState']({})).images[0];
+    expect(img?.status).toBe('waiting');
+    expect(img?.error?.retryable).toBe(true);
+    expect(img?.error?.message).toMatch(/Images wait and send automatically/);
+    // frozen once in the outbox
+    await expect(core['images.edit']({ id, edits: { rotate: 90, annotations: [] } })).rejects.toMatchObject({ code: 'ERR_IMAGE_LOCKED' });
+    await expect(core['images.remove']({ ids: [id] })).rejects.toMatchObject({ code: 'ERR_IMAGE_LOCKED' });
+    expect((await readdir(join(w.dataDir, 'images'))).length).toBe(1);
+
+    w.gw.sandbox.faults.clear();
+    await core['outbox.retry']({ imageId: id });
+    await settle();
+    img = (await core['app.getState']({})).images[0];
+    expect(img?.status).toBe('committed');
+    expect(w.gw.sandbox.store.counters.documentReferencesCreated).toBe(1);
+    expect(w.gw.sandbox.store.counters.mediaCreated).toBe(0);
+    expect(await imageFiles()).toEqual([]);
+  });
+
+  it('same patient relaunched keeps the session and its images; preview, edit and remove work on drafts', async () => {
+    const core = w.companion.core;
+    await launch('ZZZ0016');
+    const s1 = (await core['app.getState']({})).captureSession;
+    const added = await core['images.addPaths']({ paths: [join(w.inputs, PHOTOS[2] as string), join(w.inputs, PHOTOS[0] as string)] });
+    await launch('ZZZ0016');
+    const state = await core['app.getState']({});
+    expect(state.captureSession?.id).toBe(s1?.id);
+    expect(state.images.every((i) => i.isWorkingPatient)).toBe(true);
+    expect(w.notices.filter((n) => n.kind === 'patient-switched')).toEqual([]);
+
+    const [a, b] = added.imageIds as [string, string];
+    const edited = await core['images.edit']({ id: a, edits: { rotate: 90, annotations: [{ kind: 'arrow', from: { x: 0.1, y: 0.1 }, to: { x: 0.5, y: 0.5 }, colour: 'yellow' }] } });
+    expect(edited.width).toBe(2133); // the 1600×2133 portrait turned on its side
+    const preview = await core['images.preview']({ id: a });
+    expect(preview.dataUrl).toMatch(/^data:image\/jpeg;base64,/);
+    expect(preview.width).toBeGreaterThan(preview.height);
+
+    expect(await core['images.remove']({ ids: [b] })).toEqual({ removed: [b] });
+    expect((await core['app.getState']({})).images.map((i) => i.id)).toEqual([a]);
+    expect(await imageFiles()).toEqual([`${a}.master.jpg`]);
+  });
+
+  it('through the bridge envelope: arguments are validated before the core sees them', async () => {
+    const core = w.companion.core;
+    const bad = await dispatchBridgeCall(core, 'images.addFiles', { files: [{ name: 'x', dataBase64: '%%%' }] });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'ERR_REQUEST_INVALID' } });
+    const unknown = await dispatchBridgeCall(core, 'fs.readFile', { path: '/etc/passwd' });
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'ERR_REQUEST_INVALID' } });
+    const noPatient = await dispatchBridgeCall(core, 'phone.start', undefined);
+    expect(noPatient).toMatchObject({ ok: false, error: { code: 'ERR_NO_PATIENT', action: 'relaunch' } });
+    const ok = await dispatchBridgeCall(core, 'settings.set', { patch: { roomLabel: 'Room 3' } });
+    expect(ok).toMatchObject({ ok: true, value: { roomLabel: 'Room 3' } });
+    expect(await imageFiles()).toEqual([]);
   });
 
   it('round-trips sandbox-issued launch pairs through the strict parser unchanged', () => {
