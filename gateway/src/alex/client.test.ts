@@ -55,7 +55,7 @@ async function setup(opts: Partial<AlexClientOptions> = {}, mockOpts: Partial<Mo
       sleeps.push(ms);
       clock.now += ms;
     },
-    timeoutMs: 2_000,
+    timeoutMs: 10_000,
     ...opts,
   });
   const h = { mock, client, clock, sleeps, logs };
@@ -103,7 +103,8 @@ describe('token: single flight and caching', () => {
   });
 
   it('1,000 concurrent calls with a cold cache make exactly 1 token request', async () => {
-    const { mock, client } = await setup();
+    // A generous per-attempt timeout: 1,000 requests queue on 32 sockets while other test files run.
+    const { mock, client } = await setup({ timeoutMs: 60_000 });
     const results = await Promise.allSettled(Array.from({ length: 1000 }, () => client.getPatient(ctx(), 'pat-1')));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1000);
     expect(mock.tokenRequests).toHaveLength(1);

@@ -84,6 +84,7 @@ export interface AlexClientStats {
 }
 
 export interface AlexClientHandle extends AlexClient {
+  findDocumentReferenceByIdentifier(ctx: AlexCallContext, patientNhi: string, identifier: { system: string; value: string }): Promise<FhirResource | null>;
   stats(): AlexClientStats;
   /** 'closed' | 'open' | 'half-open' for a facility. */
   breakerState(facilityId: string): string;

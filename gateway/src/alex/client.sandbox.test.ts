@@ -1,0 +1,313 @@
+/**
+ * The ALEX client against the real ALEX sandbox over HTTP on loopback, with resources from the real
+ * FHIR builders. Every sandbox fault kind ends in success exactly once or in the right final error.
+ * Time is injected into both sides; the only real waits are the 300 ms per-attempt timeouts of the timeout-fault tests.
+ */
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../../shared/errors';
+import { buildDocumentReference, buildMedia, type BuildContext } from '../fhir/builders';
+import { startSandbox, type FaultRule, type RunningSandbox } from '../sandbox';
+import { makeAttachments } from '../sandbox/test-support';
+import { createAlexClient, type AlexClientHandle, type AlexClientOptions } from './client';
+import { isAlexOutcomeUnknown } from './errors';
+import { IMAGE_IDENTIFIER_SYSTEM, type AlexCallContext } from './types';
+
+interface Harness {
+  sandbox: RunningSandbox;
+  client: AlexClientHandle;
+  clock: { now: number };
+  sleeps: number[];
+  logs: string[];
+}
+
+const open: Harness[] = [];
+let files: { jpeg: string; tiff: string; pdf: string };
+
+beforeAll(async () => {
+  const a = await makeAttachments();
+  files = { jpeg: a.jpeg.toString('base64'), tiff: a.tiff.toString('base64'), pdf: a.pdf.toString('base64') };
+});
+
+afterEach(async () => {
+  for (const h of open.splice(0)) {
+    h.client.close();
+    await h.sandbox.close();
+  }
+});
+
+async function setup(opts: Partial<AlexClientOptions> = {}, faults: FaultRule[] = []): Promise<Harness> {
+  const clock = { now: Date.parse('2026-11-23T00:00:00Z') };
+  const sleeps: number[] = [];
+  const logs: string[] = [];
+  const sandbox = await startSandbox({ clock: () => clock.now, sleep: async () => undefined, faults });
+  const client = createAlexClient({
+    fhirBaseUrl: sandbox.fhirBaseUrl,
+    tokenUrl: sandbox.tokenUrl,
+    clientId: sandbox.credentials.clientId,
+    clientSecret: sandbox.credentials.clientSecret,
+    scope: sandbox.credentials.scope,
+    logger: pino(
+      { level: 'debug' },
+      new Writable({
+        write(chunk: Buffer, _e, cb) {
+          logs.push(chunk.toString());
+          cb();
+        },
+      }),
+    ),
+    clock: () => clock.now,
+    random: () => 0.5,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      clock.now += ms;
+    },
+    // Long enough for a loaded CI box; tests of the timeout fault set 300 ms.
+    timeoutMs: 10_000,
+    ...opts,
+  });
+  const h = { sandbox, client, clock, sleeps, logs };
+  open.push(h);
+  return h;
+}
+
+const ctx = (over: Partial<AlexCallContext> = {}): AlexCallContext => ({ facilityId: 'F2N060-E', correlationId: '6f1d9a52-3c47-4f7e-9b0a-1a2b3c4d5e6f', ...over });
+
+let seq = 0;
+function imageId(): string {
+  seq++;
+  return `0b6f7f7e-8d4a-4c1e-9a51-${String(seq).padStart(12, '0')}`;
+}
+
+async function buildCtx(h: Harness, id = imageId()): Promise<BuildContext> {
+  const seed = h.sandbox.patients.find((p) => p.nhi === 'ZZZ0016');
+  if (!seed) throw new Error('seed patient missing');
+  const patient = await h.client.getPatient(ctx(), seed.id);
+  return {
+    imageId: id,
+    patient,
+    facilityId: 'F2N060-E',
+    providerId: h.sandbox.practitioners[0]?.id ?? null,
+    capturedAt: '2026-11-22T21:42:00Z',
+    metadata: { bodySiteCode: '14975008', laterality: 'left', view: 'close-up', imageType: 'wound', caption: 'Day 3' },
+    device: { id: 'dev_abcdefghijklmnopqrstuv', name: 'Consult room 3' },
+    alexFhirBaseUrl: 'https://alexapiuat.medtechglobal.com/fhir',
+  };
+}
+
+async function failure(p: Promise<unknown>): Promise<AppError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(AppError);
+    return err as AppError;
+  }
+  throw new Error('expected a rejection');
+}
+
+const posts = (h: Harness) => h.sandbox.store.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/Media')).length;
+
+describe('ALEX client × sandbox: reads and launch', () => {
+  it('reads a patient, finds one by NHI, and answers null for an NHI with no patient', async () => {
+    const h = await setup();
+    const seed = h.sandbox.patients.find((p) => p.nhi === 'ZZZ0016');
+    const p = await h.client.getPatient(ctx(), seed?.id ?? '');
+    expect(p).toEqual({ id: seed?.id, nhi: 'ZZZ0016', familyName: seed?.familyName, givenName: seed?.givenName, birthDate: seed?.birthDate, sex: seed?.sex });
+    await expect(h.client.findPatientByNhi(ctx(), 'ZAA10AX')).resolves.toMatchObject({ nhi: 'ZAA10AX' });
+    await expect(h.client.findPatientByNhi(ctx(), 'ZZZ0059')).resolves.toBeNull();
+    expect((await failure(h.client.getPatient(ctx(), 'ffffffffffffffffffffffffffffffff'))).code).toBe('ERR_ALEX_PATIENT_NOT_FOUND');
+  });
+
+  it('decodes a launch pair, and refuses a forged one with ERR_LAUNCH_SIGNATURE', async () => {
+    const h = await setup();
+    const seed = h.sandbox.patients[0];
+    const pair = h.sandbox.issueLaunch({ patientId: seed?.id ?? null, facilityCode: 'F2N060-E' });
+    const decoded = await h.client.decodeLaunch(ctx(), pair.context, pair.signature);
+    expect(decoded).toMatchObject({ patientId: seed?.id, facilityCode: 'F2N060-E', providerId: h.sandbox.practitioners[0]?.id });
+    const none = h.sandbox.issueLaunch({ patientId: null, facilityCode: 'F2N060-E', providerId: null });
+    await expect(h.client.decodeLaunch(ctx(), none.context, none.signature)).resolves.toMatchObject({ patientId: null, providerId: null });
+    expect((await failure(h.client.decodeLaunch(ctx(), pair.context, `${pair.signature.slice(0, -4)}AAA=`))).code).toBe('ERR_LAUNCH_SIGNATURE');
+    expect((await failure(h.client.decodeLaunch(ctx(), 'garbage', 'garbage'))).code).toBe('ERR_LAUNCH_SIGNATURE');
+  });
+
+  it('an unmapped facility gets ERR_ALEX_FACILITY_NOT_FOUND, not retried', async () => {
+    const h = await setup();
+    const e = await failure(h.client.findPatientByNhi(ctx({ facilityId: 'F00000-X' }), 'ZZZ0016'));
+    expect(e.code).toBe('ERR_ALEX_FACILITY_NOT_FOUND');
+    expect(h.sleeps).toEqual([]);
+  });
+
+  it('1,000 concurrent reads with a cold cache make exactly 1 token request', async () => {
+    const h = await setup({ timeoutMs: 60_000 });
+    const id = h.sandbox.patients[0]?.id ?? '';
+    const all = await Promise.all(Array.from({ length: 1000 }, () => h.client.getPatient(ctx(), id)));
+    expect(all).toHaveLength(1000);
+    expect(h.sandbox.store.counters.tokenRequests).toBe(1);
+  });
+});
+
+describe('ALEX client × sandbox: creates', () => {
+  it('creates a Media and an Inbox Scan DocumentReference built by the FHIR builders, and finds both again', async () => {
+    const h = await setup();
+    const b = await buildCtx(h);
+    const m = await h.client.createMedia(ctx(), buildMedia(b, { contentType: 'image/jpeg', data: files.jpeg }), { patientNhi: b.patient.nhi });
+    const d = await h.client.createDocumentReference(ctx(), buildDocumentReference(b, { contentType: 'application/pdf', data: files.pdf }), { patientNhi: b.patient.nhi });
+    expect(h.sandbox.store.listMedia({ identifierValue: b.imageId }).map((r) => r.id)).toEqual([m.id]);
+    expect(h.sandbox.store.listDocumentReferences({ identifierValue: b.imageId }).map((r) => r.id)).toEqual([d.id]);
+    const identifier = { system: IMAGE_IDENTIFIER_SYSTEM, value: b.imageId };
+    await expect(h.client.findMediaByIdentifier(ctx(), b.patient.nhi, identifier)).resolves.toMatchObject({ id: m.id });
+    await expect(h.client.findDocumentReferenceByIdentifier(ctx(), b.patient.nhi, identifier)).resolves.toMatchObject({ id: d.id });
+    await expect(h.client.getDocumentReference(ctx(), d.id)).resolves.toMatchObject({ id: d.id, status: 'current' });
+    await expect(h.client.findMediaByIdentifier(ctx(), b.patient.nhi, { ...identifier, value: imageId() })).resolves.toBeNull();
+  });
+
+  it('a DocumentReference without a known GP is refused by ALEX (author[0] required): ERR_ALEX_REJECTED, not retried', async () => {
+    const h = await setup();
+    const b = { ...(await buildCtx(h)), providerId: null };
+    const e = await failure(h.client.createDocumentReference(ctx(), buildDocumentReference(b, { contentType: 'image/tiff', data: files.tiff }), { patientNhi: b.patient.nhi }));
+    expect(e.code).toBe('ERR_ALEX_REJECTED');
+    expect(e.detail).toContain('DocumentReference.author');
+    expect(h.sandbox.store.listDocumentReferences()).toHaveLength(0);
+  });
+
+  it('a Media for a patient ALEX does not know → ERR_ALEX_REJECTED with no patient data in the error', async () => {
+    const h = await setup();
+    const b = await buildCtx(h);
+    const media = buildMedia({ ...b, patient: { ...b.patient, id: 'ffffffffffffffffffffffffffffffff' } }, { contentType: 'image/jpeg', data: files.jpeg });
+    const e = await failure(h.client.createMedia(ctx(), media, { patientNhi: b.patient.nhi }));
+    expect(e.code).toBe('ERR_ALEX_REJECTED');
+    expect(JSON.stringify(e.toBody())).not.toMatch(/ZZZ0016|ffffffff|Testpatient/);
+    expect(posts(h)).toBe(1);
+    expect(h.sandbox.store.listMedia()).toHaveLength(0);
+  });
+
+  it('an attachment of 1 MB or more is refused by ALEX with 413 → ERR_ALEX_REJECTED, sent once', async () => {
+    const h = await setup();
+    const b = await buildCtx(h);
+    const media = buildMedia(b, { contentType: 'image/jpeg', data: files.jpeg });
+    const big = Buffer.concat([Buffer.from(files.jpeg, 'base64'), Buffer.alloc(1_000_000)]).toString('base64');
+    (media.content as { data: string }).data = big;
+    const e = await failure(h.client.createMedia(ctx(), media, { patientNhi: b.patient.nhi }));
+    expect(e.code).toBe('ERR_ALEX_REJECTED');
+    expect(e.detail).toContain('413');
+    expect(posts(h)).toBe(1);
+  });
+});
+
+describe('ALEX client × sandbox: every fault kind', () => {
+  const transient: Array<[string, FaultRule]> = [
+    ['401 stale token', { kind: 'status401', method: 'POST', pathPrefix: '/FHIR/Media', times: 1 }],
+    ['429 with Retry-After', { kind: 'status429', method: 'POST', pathPrefix: '/FHIR/Media', times: 2, retryAfterSeconds: 2 }],
+    ['503 hybrid connection down', { kind: 'status503', method: 'POST', pathPrefix: '/FHIR/Media', times: 2 }],
+    ['500 plain text', { kind: 'status500', method: 'POST', pathPrefix: '/FHIR/Media', times: 1 }],
+    ['dropped connection', { kind: 'drop', method: 'POST', pathPrefix: '/FHIR/Media', times: 1 }],
+    ['timeout', { kind: 'timeout', method: 'POST', pathPrefix: '/FHIR/Media', times: 1 }],
+    ['latency', { kind: 'latency', method: 'POST', pathPrefix: '/FHIR/Media', times: 1, latencyMs: 5_000 }],
+  ];
+
+  it.each(transient)('a transient %s ends with the Media stored exactly once', async (_name, rule) => {
+    const h = await setup(rule.kind === 'timeout' ? { timeoutMs: 300 } : {});
+    const b = await buildCtx(h);
+    h.sandbox.faults.add(rule);
+    const created = await h.client.createMedia(ctx(), buildMedia(b, { contentType: 'image/jpeg', data: files.jpeg }), { patientNhi: b.patient.nhi });
+    const stored = h.sandbox.store.listMedia({ identifierValue: b.imageId });
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.id).toBe(created.id);
+    if (rule.kind === 'status429') expect(h.sleeps).toEqual([2000, 2000]);
+    if (rule.kind === 'status401') expect(h.sandbox.store.counters.tokenRequests).toBe(2);
+  });
+
+  it('faults on every kind of call (creates and the searches that check them) never store twice', async () => {
+    const h = await setup({ timeoutMs: 300 });
+    const b = await buildCtx(h);
+    for (const kind of ['status503', 'drop', 'status429', 'timeout', 'status500'] as const) {
+      h.sandbox.faults.add({ kind, times: 1, ...(kind === 'status429' ? { retryAfterSeconds: 1 } : {}) });
+    }
+    const media = buildMedia(b, { contentType: 'image/jpeg', data: files.jpeg });
+    // POST 503 (resent) → POST dropped (outcome unknown) → the check's search gets 429, then times out:
+    // the client cannot tell whether ALEX stored it, so it does not resend and says so.
+    const e = await failure(h.client.createMedia(ctx(), media, { patientNhi: b.patient.nhi }));
+    expect(isAlexOutcomeUnknown(e)).toBe(true);
+    expect(e.retryable).toBe(true);
+    // The next try (as the commit service makes it) checks first: exactly one stored.
+    h.sandbox.faults.clear();
+    const created = await h.client.createMedia(ctx(), media, { patientNhi: b.patient.nhi, checkFirst: true });
+    expect(h.sandbox.store.listMedia({ identifierValue: b.imageId }).map((r) => r.id)).toEqual([created.id]);
+  });
+
+  it.each<[string, string, FaultRule]>([
+    ['401 that persists', 'ERR_ALEX_AUTH', { kind: 'status401', method: 'POST' }],
+    ['503 that persists', 'ERR_ALEX_UNAVAILABLE', { kind: 'status503', method: 'POST' }],
+    ['429 with a long Retry-After', 'ERR_ALEX_THROTTLED', { kind: 'status429', method: 'POST', retryAfterSeconds: 120 }],
+  ])('a %s ends in %s with nothing stored', async (_name, code, rule) => {
+    const h = await setup();
+    const b = await buildCtx(h);
+    h.sandbox.faults.add(rule);
+    const e = await failure(h.client.createMedia(ctx(), buildMedia(b, { contentType: 'image/jpeg', data: files.jpeg }), { patientNhi: b.patient.nhi }));
+    expect(e.code).toBe(code);
+    expect(isAlexOutcomeUnknown(e)).toBe(false);
+    expect(h.sandbox.store.listMedia()).toHaveLength(0);
+    expect(posts(h)).toBeLessThanOrEqual(5);
+  });
+
+  it('persistent drops end in a retryable error marked outcome-unknown, never a duplicate', async () => {
+    const h = await setup();
+    const b = await buildCtx(h);
+    h.sandbox.faults.add({ kind: 'drop', method: 'POST' });
+    const e = await failure(h.client.createMedia(ctx(), buildMedia(b, { contentType: 'image/jpeg', data: files.jpeg }), { patientNhi: b.patient.nhi }));
+    expect(e.retryable).toBe(true);
+    expect(isAlexOutcomeUnknown(e)).toBe(true);
+    expect(posts(h)).toBe(5);
+    h.sandbox.faults.clear();
+    const created = await h.client.createMedia(ctx(), buildMedia(b, { contentType: 'image/jpeg', data: files.jpeg }), { patientNhi: b.patient.nhi, checkFirst: true });
+    expect(h.sandbox.store.listMedia({ identifierValue: b.imageId }).map((r) => r.id)).toEqual([created.id]);
+  });
+
+  it('a token endpoint 429 fails fast with ERR_ALEX_THROTTLED and no further token request until Retry-After passes', async () => {
+    const h = await setup({ retry: { maxTotalMs: 1_000 } });
+    h.sandbox.faults.add({ kind: 'status429', pathPrefix: h.sandbox.tokenPath, times: 1, retryAfterSeconds: 60 });
+    const id = h.sandbox.patients[0]?.id ?? '';
+    for (let i = 0; i < 5; i++) {
+      const e = await failure(h.client.getPatient(ctx(), id));
+      expect(e.code).toBe('ERR_ALEX_THROTTLED');
+      h.clock.now += 10_000;
+    }
+    // A faulted request is answered before the sandbox's token handler counts it: count the requests.
+    const tokenCalls = () => h.sandbox.store.requests().filter((r) => r.path === h.sandbox.tokenPath).length;
+    expect(tokenCalls()).toBe(1);
+    h.clock.now += 10_000;
+    await expect(h.client.getPatient(ctx(), id)).resolves.toMatchObject({ id });
+    expect(tokenCalls()).toBe(2);
+  });
+
+  it('a facility whose connection is down opens its breaker; the other facility keeps working', async () => {
+    const h = await setup({ retry: { maxAttempts: 1 }, breaker: { openMs: 30_000 } });
+    h.sandbox.faults.add({ kind: 'status503', facilityId: 'F99669-C' });
+    for (let i = 0; i < 20; i++) await h.client.findPatientByNhi(ctx({ facilityId: 'F99669-C' }), 'ZZZ0016').catch(() => undefined);
+    expect(h.client.breakerState('F99669-C')).toBe('open');
+    const before = h.sandbox.store.requests().length;
+    expect((await failure(h.client.findPatientByNhi(ctx({ facilityId: 'F99669-C' }), 'ZZZ0016'))).detail).toBe('circuit open');
+    expect(h.sandbox.store.requests().length).toBe(before);
+    await expect(h.client.findPatientByNhi(ctx(), 'ZZZ0016')).resolves.toMatchObject({ nhi: 'ZZZ0016' });
+    h.sandbox.faults.clear();
+    h.clock.now += 30_000;
+    await expect(h.client.findPatientByNhi(ctx({ facilityId: 'F99669-C' }), 'ZZZ0016')).resolves.toMatchObject({ nhi: 'ZZZ0016' });
+    expect(h.client.breakerState('F99669-C')).toBe('closed');
+  });
+
+  it('logs no patient data, secret or token through all of it', async () => {
+    const h = await setup();
+    const b = await buildCtx(h);
+    h.sandbox.faults.add({ kind: 'drop', method: 'POST', times: 1 });
+    h.sandbox.faults.add({ kind: 'status401', method: 'GET', times: 1 });
+    await h.client.createMedia(ctx(), buildMedia(b, { contentType: 'image/jpeg', data: files.jpeg }), { patientNhi: b.patient.nhi });
+    await h.client.findPatientByNhi(ctx(), 'ZZZ0040');
+    const text = h.logs.join('');
+    expect(text.length).toBeGreaterThan(0);
+    for (const secret of [h.sandbox.credentials.clientSecret, 'ZZZ0016', 'ZZZ0040', b.patient.familyName, b.patient.id, files.jpeg.slice(0, 40)]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).not.toMatch(/Bearer|eyJ/);
+  });
+});
