@@ -68,30 +68,27 @@ const refuse = (reason: LaunchRejectReason): LaunchParseResult => ({
 const URL_CHARS = /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/;
 /** Characters allowed in a raw parameter value (before decoding). */
 const RAW_VALUE = /^[A-Za-z0-9\-._~+/=%]+$/;
-/** Characters allowed in a decoded value. */
-const DECODED_CHAR = /^[A-Za-z0-9\-._~+/=]$/;
 
 const CUSTOM_PREFIXES = [`${LAUNCH_SCHEME}://launch?`, `${LAUNCH_SCHEME}://launch/?`];
 const LOOPBACK = /^http:\/\/127\.0\.0\.1:([1-9][0-9]{0,4})\/launch\?/;
 
+/** A raw value: opaque characters or well-formed %XX escapes, nothing else. */
+const RAW_ESCAPED = /^(?:[A-Za-z0-9\-._~+/=]|%[0-9A-Fa-f]{2})+$/;
+const DECODED = /^[A-Za-z0-9\-._~+/=]+$/;
+
 /** Decode %XX exactly once. Only the opaque character set may result; `%` after decoding is double encoding. */
 function decodeOnce(raw: string): { ok: true; value: string } | { ok: false; reason: LaunchRejectReason } {
-  let out = '';
-  for (let i = 0; i < raw.length; i++) {
-    const ch = raw.charAt(i);
-    if (ch !== '%') {
-      out += ch;
-      continue;
-    }
-    const hex = raw.slice(i + 1, i + 3);
-    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return { ok: false, reason: 'bad-encoding' };
-    const decoded = String.fromCharCode(parseInt(hex, 16));
-    if (decoded === '%') return { ok: false, reason: 'double-encoding' };
-    if (!DECODED_CHAR.test(decoded)) return { ok: false, reason: 'bad-encoding' };
-    out += decoded;
-    i += 2;
+  if (!raw.includes('%')) return { ok: true, value: raw };
+  if (!RAW_ESCAPED.test(raw)) return { ok: false, reason: 'bad-encoding' };
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    return { ok: false, reason: 'bad-encoding' }; // e.g. a lone UTF-8 lead byte
   }
-  return { ok: true, value: out };
+  if (value.includes('%')) return { ok: false, reason: 'double-encoding' };
+  if (!DECODED.test(value)) return { ok: false, reason: 'bad-encoding' };
+  return { ok: true, value };
 }
 
 export function parseLaunchUrl(input: unknown, options: LaunchParseOptions = {}): LaunchParseResult {
