@@ -43,6 +43,8 @@ export type SandboxApp = FastifyInstance & { sandbox: SandboxHandle };
 /** Large enough for an 8 MB Inbox Scan as base64, so size rules answer as ALEX does (413 OperationOutcome). */
 const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 const LAUNCH_PREFIX = '/FHIR/vendorforms/api/getlaunchcontextstring/';
+/** Routes whose side effect `when: 'after'` faults let happen. */
+const CREATE_ROUTES = new Set(['/FHIR/Media', '/FHIR/DocumentReference']);
 
 interface RouteConfig {
   /** mt-facilityid: 'required' (default for FHIR) or 'optional' (launch decode, unless configured). */
@@ -178,6 +180,20 @@ export function buildSandboxApp(options: SandboxOptions = {}): SandboxApp {
   const fhirBase = (request: FastifyRequest): string => `${request.protocol}://${request.host}/FHIR`;
   const azureIds = (): { traceId: string; correlationId: string } => ({ traceId: uuid(), correlationId: uuid() });
   const records = new WeakMap<FastifyRequest, SandboxRequestRecord>();
+  /** Faults with `when: 'after'` waiting for a create's answer. */
+  const afterFaults = new WeakMap<FastifyRequest, ActiveFaultRule[]>();
+
+  /** Apply `when: 'after'` faults to a create's answer. Returns null when none ends the reply. */
+  async function applyAfterFaults(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | null> {
+    for (const rule of afterFaults.get(request) ?? []) {
+      if (rule.kind === 'latency') {
+        await sleep(rule.latencyMs ?? 1000);
+        continue;
+      }
+      return replyFault(request, reply, rule, pathOf(request.url));
+    }
+    return null;
+  }
 
   const isTokenPath = (path: string): boolean => path === tokenPath;
   const isControlPath = (path: string): boolean => path === '/_sandbox' || path.startsWith('/_sandbox/');
@@ -234,8 +250,16 @@ export function buildSandboxApp(options: SandboxOptions = {}): SandboxApp {
     };
     records.set(request, record);
     store.record(record);
+    const isCreate = request.method === 'POST' && CREATE_ROUTES.has(request.routeOptions.url ?? '');
     for (const rule of faults.take({ method: request.method, path, facilityId: record.facilityId })) {
       store.bumpFault(rule.kind);
+      if (rule.when === 'after' && isCreate) {
+        // Let the create happen; the handler applies the fault to its answer.
+        const list = afterFaults.get(request) ?? [];
+        list.push(rule);
+        afterFaults.set(request, list);
+        continue;
+      }
       if (rule.kind === 'latency') {
         await sleep(rule.latencyMs ?? 1000);
         continue;
@@ -393,7 +417,7 @@ export function buildSandboxApp(options: SandboxOptions = {}): SandboxApp {
         absoluteBases: [...ALEX_ABSOLUTE_BASES, fhirBase(request), ...ownBases],
       });
 
-      const create = (request: FastifyRequest, reply: FastifyReply, resourceType: 'Media' | 'DocumentReference', valid: ValidatedCreate): FastifyReply => {
+      const storeCreate = (request: FastifyRequest, resourceType: 'Media' | 'DocumentReference', valid: ValidatedCreate): StoredResource => {
         const id = newId();
         const now = clock();
         const body = request.body as Record<string, unknown>;
@@ -411,24 +435,34 @@ export function buildSandboxApp(options: SandboxOptions = {}): SandboxApp {
         if (resourceType === 'Media') store.addMedia(stored);
         else store.addDocumentReference(stored);
         request.log.info({ resourceType, id }, 'sandbox created resource');
+        return stored;
+      };
+
+      /** Validate, store, then answer — unless a `when: 'after'` fault takes the answer (refusals included). */
+      const createRoute = (resourceType: 'Media' | 'DocumentReference') => async (request: FastifyRequest, reply: FastifyReply) => {
+        store.bump(resourceType === 'Media' ? 'mediaCreateCalls' : 'documentReferenceCreateCalls');
+        let valid: ValidatedCreate;
+        try {
+          const ctx = validationContext(request, resourceType);
+          valid = resourceType === 'Media' ? validateMedia(request.body, ctx) : validateDocumentReference(request.body, ctx);
+        } catch (err) {
+          const faulted = await applyAfterFaults(request, reply);
+          if (faulted !== null) return faulted;
+          throw err;
+        }
+        const stored = storeCreate(request, resourceType, valid);
+        const faulted = await applyAfterFaults(request, reply);
+        if (faulted !== null) return faulted;
         return reply
           .code(201)
           .type(FHIR_JSON)
-          .header('location', `${fhirBase(request)}/${resourceType}/${id}/_history/1`)
+          .header('location', `${fhirBase(request)}/${resourceType}/${stored.id}/_history/1`)
           .header('etag', 'W/"1"')
-          .header('last-modified', new Date(now).toUTCString())
+          .header('last-modified', new Date(stored.createdAt).toUTCString())
           .send(stored.resource);
       };
-
-      fhir.post('/Media', async (request, reply) => {
-        store.bump('mediaCreateCalls');
-        return create(request, reply, 'Media', validateMedia(request.body, validationContext(request, 'Media')));
-      });
-
-      fhir.post('/DocumentReference', async (request, reply) => {
-        store.bump('documentReferenceCreateCalls');
-        return create(request, reply, 'DocumentReference', validateDocumentReference(request.body, validationContext(request, 'DocumentReference')));
-      });
+      fhir.post('/Media', createRoute('Media'));
+      fhir.post('/DocumentReference', createRoute('DocumentReference'));
 
       const searchByPatientNhi = (resourceType: 'Media' | 'DocumentReference') => async (request: FastifyRequest, reply: FastifyReply) => {
         const nhi = nhiFromQuery(request.url, 'patient.identifier');

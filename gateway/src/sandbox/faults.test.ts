@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../../shared/errors';
 import { createFaultEngine, parseFaultRule, parseFaultRules } from './faults';
 import { startSandbox } from './index';
-import { accessToken, fetchToken, fhir, makeAttachments, mediaBody } from './test-support';
+import { accessToken, documentReferenceBody, fetchToken, fhir, makeAttachments, mediaBody } from './test-support';
 import type { RunningSandbox, SandboxOptions } from './types';
 
 let sandbox: RunningSandbox | null = null;
@@ -28,6 +28,7 @@ describe('parseFaultRule', () => {
     ['a relative pathPrefix', { kind: 'drop', pathPrefix: 'FHIR' }],
     ['negative latency', { kind: 'latency', latencyMs: -1 }],
     ['an empty method', { kind: 'drop', method: '' }],
+    ['an unknown when', { kind: 'drop', when: 'during' }],
   ])('refuses %s with ERR_REQUEST_INVALID', (_name, input) => {
     expect(() => parseFaultRule(input)).toThrow(AppError);
     try {
@@ -220,6 +221,48 @@ describe('faults over real HTTP', () => {
     expect(sb.store.counters.tokensIssued).toBe(2);
     sb.faults.add({ kind: 'status401', pathPrefix: '/', times: 1 });
     expect(((await (await fetchToken(sb)).json()) as { error: string }).error).toBe('invalid_client');
+  });
+
+  it("when:'after' stores the Media, then loses the answer (drop): the create did happen", async () => {
+    const { sb, token } = await start();
+    const { jpeg } = await makeAttachments();
+    sb.faults.add({ kind: 'drop', method: 'POST', pathPrefix: '/FHIR/Media', when: 'after', times: 1 });
+    await expect(fhir(sb, '/Media', { token, method: 'POST', body: mediaBody(sb.patients[0]!.id, jpeg, 'lost-answer') })).rejects.toThrow();
+    expect(sb.store.listMedia({ identifierValue: 'lost-answer' })).toHaveLength(1);
+    const search = await fhir(sb, `/Media?patient.identifier=${encodeURIComponent(`https://standards.digital.health.nz/ns/nhi-id|${sb.patients[0]!.nhi}`)}`, { token });
+    expect(((await search.json()) as { total: number }).total).toBe(1);
+  });
+
+  it("when:'after' answers 503 for a DocumentReference that was stored, and 'before' stores nothing", async () => {
+    const { sb, token } = await start();
+    const { pdf } = await makeAttachments();
+    const body = documentReferenceBody(sb.fhirBaseUrl, sb.patients[0]!.id, sb.practitioners[0]!.id, { contentType: 'application/pdf', bytes: pdf });
+    sb.faults.add({ kind: 'status503', when: 'after', times: 1 });
+    expect((await fhir(sb, '/DocumentReference', { token, method: 'POST', body })).status).toBe(503);
+    expect(sb.store.listDocumentReferences()).toHaveLength(1);
+    sb.faults.add({ kind: 'status503', when: 'before', times: 1 });
+    expect((await fhir(sb, '/DocumentReference', { token, method: 'POST', body })).status).toBe(503);
+    expect(sb.store.listDocumentReferences()).toHaveLength(1);
+  });
+
+  it("when:'after' timeout holds the answer of a stored create until close", async () => {
+    const { sb, token } = await start();
+    const { jpeg } = await makeAttachments();
+    sb.faults.add({ kind: 'timeout', method: 'POST', when: 'after' });
+    const pending = fhir(sb, '/Media', { token, method: 'POST', body: mediaBody(sb.patients[0]!.id, jpeg) });
+    await vi.waitFor(() => expect(sb.store.listMedia()).toHaveLength(1));
+    await sb.close();
+    await expect(pending).rejects.toThrow();
+  });
+
+  it("when:'after' also takes the answer of a refused create, and acts as 'before' on reads", async () => {
+    const { sb, token } = await start();
+    sb.faults.add({ kind: 'status500', when: 'after', times: 2 });
+    const refused = await fhir(sb, '/Media', { token, method: 'POST', body: { resourceType: 'Media' } });
+    expect(refused.status).toBe(500);
+    expect(sb.store.counters.mediaCreateCalls).toBe(1);
+    expect((await fhir(sb, '/Location', { token })).status).toBe(500);
+    expect(sb.store.listMedia()).toHaveLength(0);
   });
 
   it('applies faults given at start (as SANDBOX_FAULTS does)', async () => {

@@ -5,7 +5,7 @@ import { FAULT_KINDS, type ActiveFaultRule, type FaultController, type FaultKind
 /** Where a rule without `pathPrefix` applies: ALEX only, not the token endpoint. */
 export const DEFAULT_FAULT_PATH_PREFIX = '/FHIR';
 
-const RULE_KEYS = new Set(['kind', 'method', 'pathPrefix', 'facilityId', 'times', 'probability', 'latencyMs', 'retryAfterSeconds']);
+const RULE_KEYS = new Set(['kind', 'method', 'pathPrefix', 'facilityId', 'times', 'probability', 'latencyMs', 'retryAfterSeconds', 'when']);
 
 function invalid(detail: string): AppError {
   return new AppError('ERR_REQUEST_INVALID', { detail: `Fault rule: ${detail}` });
@@ -49,6 +49,10 @@ export function parseFaultRule(input: unknown): FaultRule {
   if (latencyMs !== undefined) rule.latencyMs = latencyMs;
   const retryAfterSeconds = optionalNumber(raw.retryAfterSeconds, 'retryAfterSeconds', 0, 86_400, true);
   if (retryAfterSeconds !== undefined) rule.retryAfterSeconds = retryAfterSeconds;
+  if (raw.when !== undefined) {
+    if (raw.when !== 'before' && raw.when !== 'after') throw invalid('when must be before or after');
+    rule.when = raw.when;
+  }
   return rule;
 }
 

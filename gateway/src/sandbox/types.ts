@@ -25,6 +25,12 @@ export interface FaultRule {
   latencyMs?: number;
   /** For `status429` / `status503`: the Retry-After header, seconds (429 default 2; 503 sends none unless set). */
   retryAfterSeconds?: number;
+  /**
+   * 'before' (default): the fault replaces the request; nothing is processed.
+   * 'after': on POST /FHIR/Media and /FHIR/DocumentReference the create is processed (and stored when valid),
+   * then its answer is delayed, replaced or lost: the "did it commit?" case. Elsewhere the same as 'before'.
+   */
+  when?: 'before' | 'after';
 }
 
 /** A rule as held by the controller: with its id and how often it has fired. */
