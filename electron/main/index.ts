@@ -1,2 +1,57 @@
-// The Electron shell's entry point (composition root). See electron/main/README.md.
-export {};
+/**
+ * The Electron main process entry (bundled to dist/electron/main.cjs by scripts/build-electron.ts).
+ * Composition root: real electron, keytar, electron-store, the companion core, the loopback listener.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as electron from 'electron';
+import pino from 'pino';
+import { startCompanion } from '../core/compose';
+import { detectLanAddress } from '../lan/interfaces';
+import { startLoopbackLaunchServer } from '../loopback/server';
+import { KeytarSecretStore } from '../secrets';
+import { ElectronStoreSettingsStore } from './settings-store';
+import { startShell } from './shell';
+
+const LAUNCH_PORT = 47900;
+const LAN_PORT = 47800;
+
+function logger(): pino.Logger {
+  const dir = join(electron.app.getPath('userData'), 'logs');
+  mkdirSync(dir, { recursive: true });
+  return pino(
+    {
+      level: process.env.CLINICPRO_LOG_LEVEL ?? 'info',
+      redact: { paths: ['*.context', '*.signature', '*.token', '*.nhi', '*.patient', '*.name', '*.birthDate', '*.data'], censor: '[redacted]' },
+    },
+    pino.destination({ dest: join(dir, 'companion.log'), mkdir: true, sync: false }),
+  );
+}
+
+export async function main(): Promise<void> {
+  const here = __dirname;
+  await startShell({
+    electron,
+    logger: logger(),
+    rendererDir: join(here, '..', 'renderer'),
+    preloadPath: join(here, 'preload.cjs'),
+    iconPath: join(here, '..', '..', 'build', 'icon.png'),
+    argv: process.argv,
+    execPath: process.execPath,
+    startCompanion,
+    startLoopback: startLoopbackLaunchServer,
+    secrets: () => new KeytarSecretStore(),
+    settingsStore: () => new ElectronStoreSettingsStore(),
+    launchPort: Number(process.env.CLINICPRO_LAUNCH_PORT ?? LAUNCH_PORT),
+    lanPort: Number(process.env.CLINICPRO_LAN_PORT ?? LAN_PORT),
+    lanHost: () => detectLanAddress(process.env.CLINICPRO_LAN_HOST)?.address,
+    ...(process.env.CLINICPRO_DEV_GATEWAY_URL ? { devGatewayUrl: process.env.CLINICPRO_DEV_GATEWAY_URL } : {}),
+  });
+}
+
+if (process.versions.electron) {
+  main().catch(() => {
+    electron.dialog.showErrorBox('ClinicPro Images could not start', 'Please restart the PC. If it happens again, call ClinicPro support.');
+    electron.app.exit(1);
+  });
+}

@@ -403,6 +403,15 @@ describe('creates: exactly once', () => {
     expect(fhirCalls(mock, 'POST')).toBe(1);
   });
 
+  it('when the last allowed attempt is ambiguous, one last look finds the stored create', async () => {
+    const { mock, client } = await setup({ retry: { maxAttempts: 1 } });
+    mock.rules.push({ method: 'POST', times: 1, action: { kind: 'process-then-status', status: 502 } });
+    const r = await client.createMedia(ctx(), media(), { patientNhi: 'ZZZ0016' });
+    expect(r.reconciled).toBe(true);
+    expect(fhirCalls(mock, 'POST')).toBe(1);
+    expect(mock.media).toHaveLength(1);
+  });
+
   it.each([
     [429, { 'retry-after': '1' }],
     [503, {}],

@@ -393,7 +393,14 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
       const wait = attempt >= policy.maxAttempts ? null : await backoff(policy, attempt, startedAt, err.retryAfterSeconds);
       if (wait === null) {
         log.warn({ event: 'alex_call_gave_up', op: call.op, code: err.code, attempts: attempt, correlationId: call.ctx.correlationId, facilityId: call.ctx.facilityId }, 'ALEX call failed after retries');
-        throw ambiguous ? withOutcomeUnknown(err) : err;
+        if (!ambiguous) throw err;
+        // No more sends, but one last look may still settle it.
+        const found = call.reconcile ? await call.reconcile().catch(() => null) : null;
+        if (found) {
+          counters.reconciled++;
+          return { status: 200, data: null, headers: {}, reconciled: found };
+        }
+        throw withOutcomeUnknown(err);
       }
       log.info({ event: 'alex_call_retry', op: call.op, code: err.code, attempt, waitMs: Math.round(wait), correlationId: call.ctx.correlationId }, 'retrying ALEX call');
       await sleep(wait, call.ctx.signal);

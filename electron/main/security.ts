@@ -1,0 +1,84 @@
+/**
+ * Window security: the webPreferences every window gets, the Content-Security-Policy, and the guards
+ * that deny navigation, new windows, webviews and permission requests. Pure over the Electron objects
+ * passed in, so it is unit-tested with a mocked electron.
+ */
+import type { BrowserWindowConstructorOptions, Session, WebContents } from 'electron';
+
+/** The renderer is served from this privileged scheme (never file://, never a remote URL). */
+export const APP_SCHEME = 'app';
+export const APP_HOST = 'renderer';
+export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
+
+export const SECURE_WEB_PREFERENCES = {
+  contextIsolation: true,
+  sandbox: true,
+  nodeIntegration: false,
+  nodeIntegrationInWorker: false,
+  nodeIntegrationInSubFrames: false,
+  webSecurity: true,
+  allowRunningInsecureContent: false,
+  experimentalFeatures: false,
+  webviewTag: false,
+  navigateOnDragDrop: false,
+  spellcheck: false,
+  safeDialogs: true,
+} as const satisfies BrowserWindowConstructorOptions['webPreferences'];
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "object-src 'none'",
+].join('; ');
+
+/** True only for a URL of our own renderer origin. */
+export function isAppUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === `${APP_SCHEME}:` && u.host === APP_HOST && u.username === '' && u.password === '';
+  } catch {
+    return false;
+  }
+}
+
+/** Adds the CSP (and a few hardening headers) to every response the window's session loads. */
+export function installContentSecurityPolicy(session: Session): void {
+  session.webRequest.onHeadersReceived((details, callback) => {
+    callback({
+      responseHeaders: {
+        ...details.responseHeaders,
+        'Content-Security-Policy': [CONTENT_SECURITY_POLICY],
+        'X-Content-Type-Options': ['nosniff'],
+        'Referrer-Policy': ['no-referrer'],
+      },
+    });
+  });
+}
+
+/** Deny every permission request (camera, notifications, geolocation…) and check. */
+export function denyAllPermissions(session: Session): void {
+  session.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.setPermissionCheckHandler(() => false);
+}
+
+/**
+ * No navigation away from the app, no new windows, no webviews. Links never open: the app has no
+ * reason to show remote content, and `shell.openExternal` is never called with renderer input.
+ */
+export function installNavigationGuards(contents: WebContents): void {
+  contents.on('will-navigate', (event, url) => {
+    if (!isAppUrl(url)) event.preventDefault();
+  });
+  contents.on('will-redirect', (event, url) => {
+    if (!isAppUrl(url)) event.preventDefault();
+  });
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+}

@@ -1,0 +1,56 @@
+/**
+ * Companion settings in electron-store (a JSON file in userData, written atomically), versioned:
+ * the stored document is `{ schemaVersion, config }`, upgraded step by step on read by UPGRADES.
+ * The core then validates field by field (electron/core/settings.ts readConfig). Secrets never go here.
+ */
+import Store from 'electron-store';
+import type { SettingsStore, StoredConfig } from '../core/settings';
+
+export const SETTINGS_SCHEMA_VERSION = 1;
+
+type Doc = Record<string, unknown>;
+
+/**
+ * upgrade[n] turns a version-n document into version n+1. Version 0 is the pre-release layout:
+ * flat keys (`gatewayUrl`, `roomLabel`, `deviceId`, …) with no version at all.
+ */
+export const UPGRADES: Record<number, (doc: Doc) => Doc> = {
+  0: (doc) => {
+    const pick = (k: string): unknown => doc[k];
+    const settings: Doc = {};
+    for (const k of ['gatewayUrl', 'roomLabel', 'captionStrip', 'inboxScanFormat']) if (pick(k) !== undefined) settings[k] = pick(k);
+    const enrolment =
+      typeof pick('deviceId') === 'string'
+        ? { deviceId: pick('deviceId'), deviceName: pick('deviceName'), practiceName: pick('practiceName'), facilityId: pick('facilityId'), gatewayUrl: pick('gatewayUrl') }
+        : null;
+    return { schemaVersion: 1, config: { settings, enrolment } };
+  },
+};
+
+/** Bring any stored document to the current version (unknown future versions are read as they are). */
+export function upgradeSettingsDocument(raw: unknown): { schemaVersion: number; config: unknown } {
+  let doc: Doc = typeof raw === 'object' && raw !== null ? { ...(raw as Doc) } : {};
+  let version = typeof doc.schemaVersion === 'number' ? doc.schemaVersion : 0;
+  while (version < SETTINGS_SCHEMA_VERSION) {
+    const step = UPGRADES[version];
+    if (!step) break;
+    doc = step(doc);
+    version = typeof doc.schemaVersion === 'number' ? doc.schemaVersion : version + 1;
+  }
+  return { schemaVersion: version, config: doc.config ?? null };
+}
+
+export class ElectronStoreSettingsStore implements SettingsStore {
+  private readonly store: Store<Doc>;
+  constructor(options: { cwd?: string } = {}) {
+    this.store = new Store<Doc>({ name: 'settings', clearInvalidConfig: true, ...(options.cwd ? { cwd: options.cwd } : {}) });
+  }
+  async load(): Promise<unknown> {
+    const upgraded = upgradeSettingsDocument(this.store.store);
+    if (upgraded.schemaVersion !== this.store.get('schemaVersion')) this.store.store = { schemaVersion: upgraded.schemaVersion, config: upgraded.config };
+    return upgraded.config;
+  }
+  async save(config: StoredConfig): Promise<void> {
+    this.store.store = { schemaVersion: SETTINGS_SCHEMA_VERSION, config };
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * The Electron shell: glue only. Single instance, protocol registration, the app:// renderer origin,
+ * the secure window, IPC wired from the shared contract, tray, and the companion core (plain Node,
+ * started through electron/core startCompanion). Everything is injected so it is unit-tested with a
+ * mocked electron (the binary cannot run in CI).
+ */
+import { join, normalize, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type * as Electron from 'electron';
+import type { Logger } from 'pino';
+import type { RunningCompanion, StartCompanionOptions } from '../core/compose';
+import type { SettingsStore } from '../core/settings';
+import { launchUrlFromArgv } from '../launch/parse';
+import type { LoopbackLaunchOptions, LoopbackLaunchServer } from '../loopback/server';
+import type { SecretStore } from '../secrets';
+import { forwardBridgeEvents, registerBridgeIpc } from './ipc';
+import { registerProtocolClient } from './protocol';
+import { APP_HOST, APP_ORIGIN, APP_SCHEME, SECURE_WEB_PREFERENCES, denyAllPermissions, installContentSecurityPolicy, installNavigationGuards } from './security';
+
+export type ElectronModule = Pick<typeof Electron, 'app' | 'BrowserWindow' | 'ipcMain' | 'protocol' | 'session' | 'net' | 'Tray' | 'Menu' | 'nativeImage'>;
+
+export interface ShellDeps {
+  electron: ElectronModule;
+  logger: Logger;
+  /** dist/renderer (desktop/, mobile/, assets/). */
+  rendererDir: string;
+  /** dist/electron/preload.cjs */
+  preloadPath: string;
+  iconPath?: string;
+  argv: readonly string[];
+  execPath: string;
+  startCompanion: (options: StartCompanionOptions) => Promise<RunningCompanion>;
+  startLoopback: (options: LoopbackLaunchOptions) => Promise<LoopbackLaunchServer>;
+  secrets: () => SecretStore;
+  settingsStore: () => SettingsStore;
+  /** Fixed ports (the Evolution URL template and the firewall rule name them). */
+  launchPort: number;
+  lanPort: number;
+  lanHost: () => string | undefined;
+  /** Development: point a fresh install at the local gateway. */
+  devGatewayUrl?: string;
+}
+
+export interface Shell {
+  /** The running window (null before ready or after it was destroyed). */
+  window(): Electron.BrowserWindow | null;
+  /** Hand a launch URL to the core (from argv, second-instance, open-url or the loopback listener). */
+  launch(url: string): Promise<void>;
+  quit(): Promise<void>;
+}
+
+/** Resolve an app:// request to a file inside rendererDir, or null (traversal, other host). */
+export function resolveRendererFile(rendererDir: string, requestUrl: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(requestUrl);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== `${APP_SCHEME}:` || url.host !== APP_HOST) return null;
+  const root = normalize(rendererDir) + sep;
+  let pathname: string;
+  try {
+    pathname = decodeURIComponent(url.pathname);
+  } catch {
+    return null;
+  }
+  const rel = pathname === '/' ? 'desktop/index.html' : pathname.replace(/^\/+/, '');
+  const file = normalize(join(root, rel));
+  return file.startsWith(root) ? file : null;
+}
+
+export async function startShell(deps: ShellDeps): Promise<Shell | null> {
+  const { app, BrowserWindow, ipcMain, protocol, session, net, Tray, Menu, nativeImage } = deps.electron;
+  const log = deps.logger;
+
+  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+  app.enableSandbox();
+
+  if (!app.requestSingleInstanceLock()) {
+    // Another instance runs: it receives our argv through 'second-instance' and takes focus.
+    app.quit();
+    return null;
+  }
+  registerProtocolClient(app, deps.execPath);
+
+  let win: Electron.BrowserWindow | null = null;
+  let companion: RunningCompanion | null = null;
+  let quitting = false;
+  const pending: string[] = [];
+
+  const focus = (): void => {
+    if (!win) return;
+    if (win.isMinimized()) win.restore();
+    win.show();
+    win.focus();
+    app.focus({ steal: true });
+  };
+
+  const launch = async (url: string): Promise<void> => {
+    focus();
+    if (!companion) {
+      pending.push(url);
+      return;
+    }
+    await companion.core['launch.open']({ url });
+  };
+
+  const launchFromArgv = (argv: readonly string[]): void => {
+    const found = launchUrlFromArgv(argv);
+    if (!found.found) return;
+    if (!found.result.ok) {
+      log.warn({ reason: found.result.reason }, 'launch argument refused');
+      return;
+    }
+    // Hand the raw argument on: the core parses it again (its one strict parser) before anything else reads it.
+    const sepAt = argv.indexOf('--');
+    const raw = argv[sepAt + 1];
+    if (raw !== undefined) launch(raw).catch(() => log.warn('launch could not be handed to the core'));
+  };
+
+  app.on('second-instance', (_event, argv) => {
+    focus();
+    launchFromArgv(argv);
+  });
+  app.on('open-url', (event, url) => {
+    event.preventDefault();
+    launch(url).catch(() => log.warn('launch could not be handed to the core'));
+  });
+  app.on('web-contents-created', (_event, contents) => installNavigationGuards(contents));
+  app.on('window-all-closed', () => {
+    // Stay in the tray: the outbox keeps sending and phones can still upload.
+  });
+
+  await app.whenReady();
+
+  protocol.handle(APP_SCHEME, (request) => {
+    const file = resolveRendererFile(deps.rendererDir, request.url);
+    if (!file) return new Response('Not found', { status: 404 });
+    return net.fetch(pathToFileURL(file).toString());
+  });
+  installContentSecurityPolicy(session.defaultSession);
+  denyAllPermissions(session.defaultSession);
+
+  const loopback = await deps.startLoopback({
+    port: deps.launchPort,
+    logger: log.child({ component: 'loopback-launch' }),
+    onLaunch: (url) => launch(url),
+  });
+
+  companion = await deps.startCompanion({
+    dataDir: app.getPath('userData'),
+    secrets: deps.secrets(),
+    settingsStore: deps.settingsStore(),
+    logger: log,
+    loopbackLaunchPort: loopback.port,
+    appVersion: app.getVersion(),
+    platform: process.platform,
+    lan: { bindHost: deps.lanHost() ?? '127.0.0.1', port: deps.lanPort, mobileAssetsDir: join(deps.rendererDir, 'mobile') },
+  });
+  const core = companion.core;
+  if (deps.devGatewayUrl) {
+    const state = await core['app.getState']({});
+    if (!state.enrolment.enrolled) await core['settings.set']({ patch: { gatewayUrl: deps.devGatewayUrl } });
+  }
+
+  registerBridgeIpc(ipcMain, core, log);
+  forwardBridgeEvents(core, () => win?.webContents ?? null);
+
+  win = new BrowserWindow({
+    width: 1280,
+    height: 860,
+    minWidth: 900,
+    minHeight: 600,
+    show: false,
+    title: 'ClinicPro Images',
+    backgroundColor: '#f6f8fa',
+    ...(deps.iconPath ? { icon: deps.iconPath } : {}),
+    webPreferences: { ...SECURE_WEB_PREFERENCES, preload: deps.preloadPath },
+  });
+  win.on('close', (event) => {
+    if (!quitting) {
+      event.preventDefault();
+      win?.hide();
+    }
+  });
+  win.once('ready-to-show', () => win?.show());
+  await win.loadURL(`${APP_ORIGIN}/desktop/index.html`);
+
+  if (deps.iconPath) {
+    const tray = new Tray(nativeImage.createFromPath(deps.iconPath));
+    tray.setToolTip('ClinicPro Images');
+    tray.setContextMenu(
+      Menu.buildFromTemplate([
+        { label: 'Show ClinicPro Images', click: () => focus() },
+        { type: 'separator' },
+        { label: 'Quit', click: () => void shell.quit() },
+      ]),
+    );
+    tray.on('click', () => focus());
+  }
+
+  const shell: Shell = {
+    window: () => win,
+    launch,
+    async quit() {
+      quitting = true;
+      await loopback.close().catch(() => undefined);
+      await companion?.close().catch(() => undefined);
+      app.quit();
+    },
+  };
+  app.on('before-quit', () => {
+    quitting = true;
+  });
+
+  launchFromArgv(deps.argv);
+  for (const url of pending.splice(0)) await launch(url);
+  return shell;
+}

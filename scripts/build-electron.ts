@@ -1,0 +1,49 @@
+/**
+ * Bundles the Electron main process and the preload for packaging:
+ *   dist/electron/main.cjs     (Node, electron + native modules external)
+ *   dist/electron/preload.cjs  (sandboxed preload: only `electron` may stay external)
+ * `npm run build:electron`. electron-builder then packs dist/ (see electron-builder.yml).
+ */
+import { copyFile, mkdir } from 'node:fs/promises';
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+/** Native or binary-carrying modules that electron-builder unpacks from the asar and loads at run time. */
+export const NATIVE_EXTERNALS = ['electron', 'keytar', 'better-sqlite3', 'sharp', 'heic-decode', 'libheif-js', 'bonjour-service'];
+
+export async function buildElectron(outdir = 'dist/electron'): Promise<void> {
+  await build({
+    entryPoints: { main: 'electron/main/index.ts' },
+    outdir,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    sourcemap: true,
+    external: NATIVE_EXTERNALS,
+    // ESM sources read import.meta.url (e.g. to find the HEIC worker next to them): give the bundle its own.
+    define: { 'import.meta.url': '__bundleUrl' },
+    banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+    logLevel: 'warning',
+  });
+  // Worker files are loaded by path at run time, beside the bundle.
+  await mkdir(outdir, { recursive: true });
+  await copyFile('electron/imaging/heic-worker.mjs', `${outdir}/heic-worker.mjs`);
+  await build({
+    entryPoints: { preload: 'electron/preload/index.ts' },
+    outdir,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'chrome140',
+    format: 'cjs',
+    external: ['electron'],
+    logLevel: 'warning',
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await buildElectron();
+  console.log('dist/electron/main.cjs and preload.cjs built');
+}
