@@ -53,6 +53,7 @@ async function main(): Promise<void> {
   const stack = await startDevStack({
     dataDir,
     staticDir,
+    gatewayPort: Number(process.env.GATEWAY_PORT ?? 47700),
     launchPort: Number(process.env.CLINICPRO_LAUNCH_PORT ?? 47900),
     hostPort: Number(process.env.CLINICPRO_HOST_PORT ?? 47910),
     lan: { host: process.env.CLINICPRO_LAN_HOST ?? '127.0.0.1', port: Number(process.env.CLINICPRO_LAN_PORT ?? 47800) },
