@@ -110,6 +110,7 @@ export function buildSandboxApp(options: SandboxOptions = {}): SandboxApp {
   const tokenKey = randomBytes(32);
   const codec = createLaunchCodec(options.launchSecret !== undefined ? Buffer.from(options.launchSecret, 'utf8') : randomBytes(32), randomBytes);
   const store = new MemoryStore();
+  if (throttle !== null) store.onReset(() => throttle.reset());
   const faults = createFaultEngine(random, newId);
   for (const rule of options.faults ?? []) faults.add(rule);
   const heldSockets = new Set<Socket>();
@@ -560,7 +561,6 @@ export function buildSandboxApp(options: SandboxOptions = {}): SandboxApp {
   }));
   app.post('/_sandbox/reset', async (_request, reply) => {
     store.reset();
-    throttle?.reset();
     return reply.code(204).send();
   });
   app.post('/_sandbox/tokens/revoke', async (_request, reply) => {

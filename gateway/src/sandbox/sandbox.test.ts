@@ -107,6 +107,10 @@ describe('token endpoint (Azure AD client credentials)', () => {
     expect(((await throttled.json()) as { error: string }).error).toBe('temporarily_unavailable');
     expect(sandbox.store.counters).toMatchObject({ tokenRequests: 4, tokensIssued: 3 });
     now += 50_000;
+    // The first three left the window: three more pass, the fourth is throttled, reset() clears the window.
+    for (let i = 0; i < 3; i++) expect((await fetchToken(sandbox)).status).toBe(200);
+    expect((await fetchToken(sandbox)).status).toBe(429);
+    sandbox.store.reset();
     expect((await fetchToken(sandbox)).status).toBe(200);
   });
 

@@ -29,6 +29,12 @@ export class MemoryStore implements SandboxStore {
   private records: SandboxRequestRecord[] = [];
   private count: SandboxCounters = emptyCounters();
   readonly tokens = new Map<string, IssuedToken>();
+  private readonly resetListeners: (() => void)[] = [];
+
+  /** Run `fn` on every reset (e.g. the token throttle window). */
+  onReset(fn: () => void): void {
+    this.resetListeners.push(fn);
+  }
 
   get counters(): SandboxCounters {
     return {
@@ -92,6 +98,7 @@ export class MemoryStore implements SandboxStore {
     this.records = [];
     this.count = emptyCounters();
     this.tokens.clear();
+    for (const fn of this.resetListeners) fn();
   }
 }
 

@@ -187,7 +187,7 @@ export interface SandboxStore {
   readonly counters: SandboxCounters;
   /** The last 1000 requests (path without query), oldest first. */
   requests(): readonly SandboxRequestRecord[];
-  /** Forget every created resource, counter, request record and issued token. Faults are kept. */
+  /** Forget every created resource, counter, request record, issued token and the token throttle window. Faults are kept. */
   reset(): void;
 }
 
