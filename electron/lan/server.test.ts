@@ -2,8 +2,10 @@
  * The LAN upload server over real sockets on 127.0.0.1: the phone's whole path (scan → exchange → upload) and
  * every refusal, each with its coded error and proof that nothing was written.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors';
 import { LIMITS } from '../../shared/limits';
@@ -424,6 +426,28 @@ describe('surface and hygiene', () => {
     }
   });
 
+  it('serves the built mobile page and its assets, and nothing outside the assets folder', async () => {
+    const dir = join(h.root, 'mobile');
+    await mkdir(join(dir, 'assets'), { recursive: true });
+    await writeFile(join(dir, 'index.html'), '<!doctype html><script type="module" src="/m/assets/app-1a2b.js"></script>');
+    await writeFile(join(dir, 'assets', 'app-1a2b.js'), 'console.log(1)');
+    await writeFile(join(dir, 'secret.js'), 'secret');
+    await symlink('/etc/hostname', join(dir, 'assets', 'link.js'));
+    const built = await startHarness({ mobileAssetsDir: dir });
+    try {
+      const page = await httpRequest({ port: built.port, path: '/m/' });
+      expect(page.text).toContain('/m/assets/app-1a2b.js');
+      const js = await httpRequest({ port: built.port, path: '/m/assets/app-1a2b.js' });
+      expect(js.status).toBe(200);
+      expect(js.headers['content-type']).toContain('text/javascript');
+      for (const path of ['/m/assets/link.js', '/m/assets/..%2Fsecret.js', '/m/assets/%2e%2e%2fsecret.js', '/m/assets/.hidden.js', '/m/assets/index.html', '/m/secret.js']) {
+        expect((await httpRequest({ port: built.port, path })).status, path).toBe(404);
+      }
+    } finally {
+      await built.cleanup();
+    }
+  });
+
   it('after 20 failed attempts from one IP the next is 429, even with a valid token', async () => {
     const opened = await h.server.openSession({ sessionRef: 'c', patient: { displayName: 'A', birthDate: '2000-01-01' }, roomLabel: 'R' });
     for (let i = 0; i < 20; i += 1) {
@@ -435,6 +459,30 @@ describe('surface and hygiene', () => {
     expect(blocked.headers['retry-after']).toBe('60');
     h.clock.advance(60);
     expect((await exchange(h.port, tokenFromUrl(opened.qr.url))).status).toBe(200);
+  });
+
+  it('brute force (U9): 10,000 token and credential guesses from 250 IPs → 0 successes, ≤ 20 tries per IP per minute', async () => {
+    const opened = await h.server.openSession({ sessionRef: 'c', patient: { displayName: 'A', birthDate: '2000-01-01' }, roomLabel: 'R' });
+    const phone = await joinPhone(h);
+    const statusesByIp = new Map<string, number[]>();
+    for (let i = 0; i < 10_000; i += 1) {
+      const ip = `10.9.${i % 250}.1`;
+      const guess = randomBytes(32).toString('base64url');
+      const res =
+        i % 2 === 0
+          ? await h.server.app.inject({ method: 'POST', url: '/api/images/v1/session/exchange', remoteAddress: ip, headers: { host: `127.0.0.1:${h.port}`, 'content-type': 'application/json' }, payload: { token: guess } })
+          : await h.server.app.inject({ method: 'GET', url: '/api/images/v1/session', remoteAddress: ip, headers: { host: `127.0.0.1:${h.port}`, authorization: `Bearer ${guess}` } });
+      statusesByIp.set(ip, [...(statusesByIp.get(ip) ?? []), res.statusCode]);
+    }
+    expect(statusesByIp.size).toBe(250);
+    for (const statuses of statusesByIp.values()) {
+      expect(statuses.filter((s) => s === 200)).toHaveLength(0);
+      expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+      expect(statuses.slice(20).every((s) => s === 429)).toBe(true);
+    }
+    // the real QR and the real phone (another IP) are untouched
+    expect((await exchange(h.port, tokenFromUrl(opened.qr.url))).status).toBe(200);
+    expect((await httpRequest({ port: h.port, path: '/api/images/v1/session', headers: { authorization: `Bearer ${phone.credential}` } })).status).toBe(200);
   });
 
   it('uploads per phone are rate-limited', async () => {
