@@ -61,7 +61,10 @@ export class HeicDecoder {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_URL);
+    // libheif prints parse errors for damaged files to the console; swallow them (pino is our only log).
+    const worker = new Worker(WORKER_URL, { stdout: true, stderr: true });
+    worker.stdout.resume();
+    worker.stderr.resume();
     worker.on('message', (reply: WorkerReply) => this.onReply(reply));
     worker.on('error', (err) => {
       if (this.worker === worker) this.worker = null;
