@@ -93,9 +93,19 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   });
   app.decorateRequest('device', null);
 
-  // Only method, route and address reach the log: never headers, bodies or query strings.
   app.addHook('onRequest', async (req, reply) => {
     void reply.header(HEADERS.correlationId, req.id);
+  });
+
+  // Graceful shutdown: in-flight requests finish, and their keep-alive connections close after the
+  // answer instead of holding the server open.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
   });
 
   const authenticate = async (req: FastifyRequest): Promise<void> => {
@@ -106,10 +116,14 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     if (!req.device) throw new AppError('ERR_AUTH_DEVICE_MISSING');
     return req.device;
   };
-  const abortOnClose = (req: FastifyRequest): AbortSignal => {
+  /**
+   * Aborts the ALEX calls of a read when the caller goes away (the response closes unfinished).
+   * Commits are never aborted this way: they finish and store their outcome, so the retry replays it.
+   */
+  const abortOnDisconnect = (reply: FastifyReply): AbortSignal => {
     const ctrl = new AbortController();
-    req.raw.once('close', () => {
-      if (!req.raw.complete || req.raw.destroyed) ctrl.abort();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) ctrl.abort();
     });
     return ctrl.signal;
   };
@@ -152,10 +166,10 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     return { deviceId: d.deviceId, deviceName: d.deviceName, facilityId: d.facilityId, practiceName: d.practiceName };
   });
 
-  const launch = async (req: FastifyRequest, input: LaunchInput, verifier: LaunchVerifier) => {
+  const launch = async (req: FastifyRequest, reply: FastifyReply, input: LaunchInput, verifier: LaunchVerifier) => {
     const d = deviceOf(req);
     try {
-      const verified = await verifier.verify(input, { deviceId: d.deviceId, facilityId: d.facilityId, correlationId: req.id, signal: abortOnClose(req) });
+      const verified = await verifier.verify(input, { deviceId: d.deviceId, facilityId: d.facilityId, correlationId: req.id, signal: abortOnDisconnect(reply) });
       const grant = await grants.issue(d.deviceId, d.facilityId, verified);
       await auditor.record({
         deviceId: d.deviceId,
@@ -173,14 +187,14 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     }
   };
 
-  app.post(GATEWAY_ROUTES.launchVerify, { onRequest: authenticate, schema: { body: LaunchVerifyRequest }, bodyLimit: LAUNCH_BODY_LIMIT }, async (req) => {
+  app.post(GATEWAY_ROUTES.launchVerify, { onRequest: authenticate, schema: { body: LaunchVerifyRequest }, bodyLimit: LAUNCH_BODY_LIMIT }, async (req, reply) => {
     const body = req.body as LaunchVerifyRequest;
-    return launch(req, { kind: 'evolution', context: body.context, signature: body.signature }, launchVerifier);
+    return launch(req, reply, { kind: 'evolution', context: body.context, signature: body.signature }, launchVerifier);
   });
 
-  app.post(LAUNCH_LOOKUP_ROUTE, { onRequest: authenticate, schema: { body: LaunchLookupRequest }, bodyLimit: LAUNCH_BODY_LIMIT }, async (req) => {
+  app.post(LAUNCH_LOOKUP_ROUTE, { onRequest: authenticate, schema: { body: LaunchLookupRequest }, bodyLimit: LAUNCH_BODY_LIMIT }, async (req, reply) => {
     if (!nhiVerifier) throw new AppError('ERR_NOT_FOUND');
-    return launch(req, { kind: 'nhi', nhi: (req.body as { nhi: string }).nhi }, nhiVerifier);
+    return launch(req, reply, { kind: 'nhi', nhi: (req.body as { nhi: string }).nhi }, nhiVerifier);
   });
 
   app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: CommitRequest } }, async (req, reply) => {
@@ -190,17 +204,16 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       idempotencyKey: typeof key === 'string' ? key : undefined,
       device: deviceOf(req),
       correlationId: req.id,
-      signal: abortOnClose(req),
     });
     return reply.status(answer.status).send(answer.body);
   });
 
-  app.get(GATEWAY_ROUTES.commitVerify, { onRequest: authenticate, schema: { params: Type.Object({ imageId: Uuid }) } }, async (req): Promise<VerifyResponse> => {
+  app.get(GATEWAY_ROUTES.commitVerify, { onRequest: authenticate, schema: { params: Type.Object({ imageId: Uuid }) } }, async (req, reply): Promise<VerifyResponse> => {
     const d = deviceOf(req);
     const { imageId } = req.params as { imageId: string };
     const rec = await store.getIdempotency(imageId);
     if (!rec || rec.deviceId !== d.deviceId) throw new AppError('ERR_NOT_FOUND');
-    const ctx = { facilityId: rec.facilityId, correlationId: req.id, signal: abortOnClose(req) };
+    const ctx = { facilityId: rec.facilityId, correlationId: req.id, signal: abortOnDisconnect(reply) };
     const out: VerifyResponse = { imageId, checkedAt: '' };
     if (rec.progress.media) {
       const found = await alex.findMediaByIdentifier(ctx, rec.patientNhi, { system: IMAGE_IDENTIFIER_SYSTEM, value: imageId });

@@ -2,7 +2,7 @@
  * Every sandbox fault ends with the image committed exactly once (after the ALEX client's own retries,
  * or the companion's retry of the same key), or with the right final error and nothing created.
  * Retry waits and latency go through injected sleeps, so nothing here waits on a timer but the
- * client's per-attempt timeout (400 ms) for the `timeout` fault.
+ * client's per-attempt timeout (2 s) for the `timeout` fault.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CommitResponse, EnrolResponse, LaunchGrant } from '../../shared/contracts/gateway';

@@ -64,7 +64,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     clock,
     store,
     sandbox: { clock: () => clock.now(), sleep: async () => undefined, tokenThrottle: false },
-    alexClient: { sleep: async () => undefined, timeoutMs: 400 },
+    alexClient: { sleep: async () => undefined, timeoutMs: 2_000 },
   });
   const sandbox = runtime.sandbox;
   if (!sandbox) throw new Error('expected the in-process sandbox');

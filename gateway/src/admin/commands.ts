@@ -1,0 +1,141 @@
+/**
+ * Operator commands, shared by the CLI and its tests. They work on the same store as the server
+ * (the embedded file in GATEWAY_DATA_DIR, or Redis when REDIS_URL is set).
+ */
+import { parseArgs } from 'node:util';
+import { Auditor } from '../audit';
+import { DeviceService } from '../auth/devices';
+import type { GatewayConfig } from '../config';
+import { uuidV4, type Clock, type Random } from '../deps';
+import type { GatewayStore } from '../store/types';
+
+export const USAGE = `Usage: npm run gateway:admin -- <command>
+
+  enrol-code --facility <mt-facilityid> --practice "<name>" [--ttl-hours 72]
+      Print a one-time enrolment code for a practice PC.
+  devices list [--json]
+      List enrolled devices.
+  devices revoke <deviceId>
+      Revoke a device: its next request gets "removed from ClinicPro Images".
+  audit [--device <deviceId>] [--since <ISO time | 24h | 7d>] [--limit 100] [--json]
+      Show audit records, oldest first.
+`;
+
+export interface AdminDeps {
+  store: GatewayStore;
+  clock: Clock;
+  random: Random;
+  config: Pick<GatewayConfig, 'rateLimit'>;
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const FACILITY_RE = /^[A-Za-z0-9][A-Za-z0-9-]{2,31}$/;
+const DEVICE_RE = /^dev_[A-Za-z0-9_-]{22}$/;
+
+function parseSince(value: string, now: number): number | null {
+  const rel = /^(\d+)([hd])$/.exec(value);
+  if (rel) return now - Number(rel[1]) * (rel[2] === 'h' ? 3_600_000 : 86_400_000);
+  const t = Date.parse(value);
+  return Number.isFinite(t) ? t : null;
+}
+
+const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
+
+/** Runs one command; returns the process exit code (0 ok, 2 usage, 1 failure). */
+export async function runAdmin(argv: string[], deps: AdminDeps): Promise<number> {
+  const { store, clock, random, out, err } = deps;
+  const [command, sub, ...rest] = argv;
+  const auditor = new Auditor(store, clock, random);
+  const usage = (msg?: string): number => {
+    if (msg) err(msg);
+    err(USAGE);
+    return 2;
+  };
+
+  try {
+    if (command === 'enrol-code') {
+      const { values } = parseArgs({
+        args: argv.slice(1),
+        options: { facility: { type: 'string' }, practice: { type: 'string' }, 'ttl-hours': { type: 'string', default: '72' } },
+        strict: true,
+      });
+      const ttl = Number(values['ttl-hours']);
+      if (!values.facility || !FACILITY_RE.test(values.facility)) return usage('--facility must be an mt-facilityid such as F2N060-E');
+      if (!values.practice || values.practice.trim().length === 0 || values.practice.length > 200) return usage('--practice is required');
+      if (!Number.isInteger(ttl) || ttl < 1 || ttl > 24 * 30) return usage('--ttl-hours must be a whole number from 1 to 720');
+      const devices = new DeviceService(store, clock, random, deps.config.rateLimit, auditor);
+      const { code, expiresAt } = await devices.issueEnrolmentCode(values.facility, values.practice.trim(), ttl);
+      await auditor.record({ deviceId: null, facilityId: values.facility, action: 'enrol-code.issue', outcome: 'issued', correlationId: uuidV4(random) });
+      out(code);
+      err(`One-time enrolment code for ${values.practice.trim()} (${values.facility}); valid until ${iso(expiresAt)}.`);
+      return 0;
+    }
+
+    if (command === 'devices' && sub === 'list') {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
+      const list = await store.listDevices();
+      if (values.json) {
+        out(JSON.stringify(list.map(({ secretHash: _s, ...d }) => d), null, 2));
+        return 0;
+      }
+      if (list.length === 0) out('No devices enrolled.');
+      for (const d of list) {
+        out(`${d.deviceId}  ${d.facilityId}  ${d.revokedAt === null ? 'active ' : 'REVOKED'}  enrolled ${iso(d.createdAt)}  ${d.deviceName} (${d.practiceName})`);
+      }
+      return 0;
+    }
+
+    if (command === 'devices' && sub === 'revoke') {
+      const id = rest[0];
+      if (!id || rest.length !== 1 || !DEVICE_RE.test(id)) return usage('devices revoke needs one device id (dev_…)');
+      const device = await store.getDevice(id);
+      if (!device) {
+        err(`No device ${id}.`);
+        return 1;
+      }
+      await store.revokeDevice(id, clock.now());
+      await auditor.record({ deviceId: id, facilityId: device.facilityId, action: 'device.revoke', outcome: 'revoked', correlationId: uuidV4(random) });
+      out(`Revoked ${id} (${device.deviceName}, ${device.practiceName}).`);
+      return 0;
+    }
+
+    if (command === 'audit') {
+      const { values } = parseArgs({
+        args: argv.slice(1),
+        options: { device: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string', default: '100' }, json: { type: 'boolean', default: false } },
+        strict: true,
+      });
+      const limit = Number(values.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) return usage('--limit must be a whole number from 1 to 100000');
+      let since: number | undefined;
+      if (values.since !== undefined) {
+        const s = parseSince(values.since, clock.now());
+        if (s === null) return usage('--since must be an ISO time, or 24h / 7d');
+        since = s;
+      }
+      const records = await store.listAudit({ deviceId: values.device, since, limit });
+      if (values.json) {
+        out(JSON.stringify(records, null, 2));
+        return 0;
+      }
+      if (records.length === 0) out('No audit records.');
+      for (const r of records) {
+        const what = [r.imageId ? `image ${r.imageId}` : '', r.resourceIds.join(' '), r.errorCode ?? '', r.patientHash ? `patient#${r.patientHash.slice(0, 12)}` : '']
+          .filter(Boolean)
+          .join('  ');
+        out(`${iso(r.at)}  ${r.action.padEnd(16)} ${r.outcome.padEnd(10)} ${r.deviceId ?? '-'}  ${r.facilityId ?? '-'}  ${what}  [${r.correlationId}]`);
+      }
+      return 0;
+    }
+
+    if (command === undefined || command === 'help' || command === '--help') {
+      out(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    return usage(`Unknown command: ${[command, sub].filter(Boolean).join(' ')}`);
+  } catch (e) {
+    if (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return usage(e.message);
+    throw e;
+  }
+}
