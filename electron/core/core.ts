@@ -46,6 +46,7 @@ import { parseLaunchUrl } from '../launch/parse';
 import { SECRET_ACCOUNTS, type SecretStore } from '../secrets';
 import { WorkingPatient, patientDisplayName, patientSwitchMessage, type CaptureSession } from '../session';
 import { captionText } from './caption';
+import { openDraftJournal, type DraftRecord } from './drafts';
 import { toImagingEdits } from './edits';
 import type { Clock, GatewayFactory, GatewayPort, ImagingPort, LanFile, LanPort, LanSink, OutboxPort } from './ports';
 import { applySettingsPatch, readConfig, type SettingsStore, type StoredConfig } from './settings';
@@ -317,6 +318,32 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     await Promise.all(entries.filter((n) => n.startsWith(`${id}.`)).map((n) => rm(join(deps.workDir, n), { force: true })));
   }
 
+  const drafts = await openDraftJournal(deps.workDir, deps.secrets);
+  /** Make the record durable (sealed draft next to the master). Before this resolves, nothing is acknowledged. */
+  async function persist(rec: ImageRecord): Promise<void> {
+    if (rec.master === undefined || rec.thumbnailUrl === undefined || rec.status === 'committed') return;
+    const d: DraftRecord = {
+      v: 1,
+      id: rec.id,
+      sessionId: rec.sessionId,
+      patient: rec.patient,
+      grant: rec.grant,
+      source: rec.source,
+      label: rec.label,
+      capturedAt: rec.capturedAt,
+      metadata: rec.metadata,
+      edits: rec.edits,
+      master: rec.master,
+      thumbnailUrl: rec.thumbnailUrl,
+    };
+    try {
+      await drafts.save(d);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      throw new AppError(code === 'ENOSPC' ? 'ERR_STORAGE_FULL' : 'ERR_STORAGE_IO', { cause: err });
+    }
+  }
+
   function newRecord(session: CaptureSession, source: ImageSource, label: string, metadata: ImageMetadata): ImageRecord {
     const rec: ImageRecord = {
       id: newId(),
@@ -348,6 +375,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       rec.thumbnailUrl = `data:${res.thumbnailMime};base64,${res.thumbnail.toString('base64')}`;
       rec.status = 'needs-info';
       refreshDraftStatus(rec);
+      await persist(rec);
       emit('image-progress', { imageId: rec.id, phase: 'ingest', fraction: 1 });
       changed();
     } catch (err) {
@@ -482,6 +510,27 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   }
   for (const ev of ['item-queued', 'item-sending', 'item-waiting', 'item-failed', 'item-committed'] as const) {
     unsubscribers.push(outbox.on(ev, onOutbox));
+  }
+
+  // --- recovery: images that were on screen when the companion stopped ----------------------------------
+  {
+    const { drafts: found, unreadable } = await drafts.recover();
+    for (const d of found.sort((a, b) => a.capturedAt.localeCompare(b.capturedAt))) {
+      const item = outbox.get(d.id);
+      if (item?.state === 'committed') {
+        await removeImageFiles(d.id);
+        continue;
+      }
+      const rec: ImageRecord = { ...d, status: 'needs-info', inOutbox: item !== undefined };
+      images.set(rec.id, rec);
+      if (item !== undefined) onOutbox(item);
+      else refreshDraftStatus(rec);
+    }
+    if (unreadable.length > 0) {
+      log.error({ count: unreadable.length }, 'some saved images could not be read');
+      notify('info', 'error', `${unreadable.length} saved image${unreadable.length === 1 ? '' : 's'} could not be read back on this PC. Call support.`);
+    }
+    if (found.length > 0) log.info({ restored: images.size }, 'images restored');
   }
 
   async function renderAndEnqueue(rec: ImageRecord, targets: CommitTargets, captionStrip: boolean): Promise<void> {
@@ -645,6 +694,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       for (const rec of recs) {
         if (rec.inOutbox) continue;
         applyPatch(rec, patch);
+        await persist(rec);
         updated.push(rec.id);
       }
       changed();
@@ -657,6 +707,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       for (const rec of images.values()) {
         if (rec.inOutbox || rec.patient.id !== cur.patient.id) continue;
         applyPatch(rec, patch);
+        await persist(rec);
         updated.push(rec.id);
       }
       changed();
@@ -669,7 +720,14 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       if (rec.master === undefined) throw new AppError('ERR_NOT_FOUND', { detail: 'image file' });
       // Check the edits convert to something the renderer accepts before keeping them.
       toImagingEdits(edits, rec.master.width, rec.master.height);
+      const before = rec.edits;
       rec.edits = edits;
+      try {
+        await persist(rec);
+      } catch (err) {
+        rec.edits = before;
+        throw err;
+      }
       changed();
       return imageView(rec);
     },

@@ -29,6 +29,7 @@ interface World {
   logs: string[];
   states: AppState[];
   notices: Notice[];
+  restart(): Promise<void>;
 }
 
 let w: World;
@@ -65,20 +66,39 @@ beforeEach(async () => {
       },
     }),
   );
-  const companion = await startCompanion({
-    dataDir,
-    secrets: new MemorySecretStore(),
-    settingsStore: new MemorySettingsStore(),
-    logger,
-    clock: { now: () => gw.clock.now() },
-    lan: { bindHost: '127.0.0.1', port: 0, sweepIntervalMs: 0 },
-    random: () => 0,
-  });
+  const secrets = new MemorySecretStore();
+  const settingsStore = new MemorySettingsStore();
   const states: AppState[] = [];
   const notices: Notice[] = [];
-  companion.core.on('state', (s) => states.push(s));
-  companion.core.on('notice', (n) => notices.push(n));
-  w = { gw, gatewayUrl, companion, dataDir, inputs, logs, states, notices };
+  const start = async (): Promise<RunningCompanion> => {
+    const c = await startCompanion({
+      dataDir,
+      secrets,
+      settingsStore,
+      logger,
+      clock: { now: () => gw.clock.now() },
+      lan: { bindHost: '127.0.0.1', port: 0, sweepIntervalMs: 0 },
+      random: () => 0,
+    });
+    c.core.on('state', (s) => states.push(s));
+    c.core.on('notice', (n) => notices.push(n));
+    return c;
+  };
+  const companion = await start();
+  w = {
+    gw,
+    gatewayUrl,
+    companion,
+    dataDir,
+    inputs,
+    logs,
+    states,
+    notices,
+    async restart() {
+      await w.companion.close();
+      w.companion = await start();
+    },
+  };
   const { code } = await gw.devices.issueEnrolmentCode(FACILITY, 'Test Practice', 72);
   const enrolled = await companion.core['enrolment.enrol']({ gatewayUrl, enrolmentCode: code, deviceName: 'Consult room 3' });
   expect(enrolled).toMatchObject({ enrolled: true, practiceName: 'Test Practice' });
@@ -104,7 +124,7 @@ async function settle(): Promise<void> {
   }
 }
 
-const imageFiles = async (): Promise<string[]> => readdir(join(w.dataDir, 'images'));
+const imageFiles = async (): Promise<string[]> => (await readdir(join(w.dataDir, 'images'))).sort();
 
 describe('companion core with the real gateway, sandbox, imaging, outbox and LAN server', () => {
   it('launch ZZZ0016 → 3 real photos (one HEIC) → tag → commit as Media + Inbox Scan → exactly those in Medtech, local files gone', async () => {
@@ -237,7 +257,7 @@ describe('companion core with the real gateway, sandbox, imaging, outbox and LAN
     expect(img?.status).toBe('ready');
     expect(state.phone?.phonesJoined).toBe(1);
     // the LAN copy is gone; only our master remains
-    expect(await imageFiles()).toEqual([`${img?.id}.master.jpg`]);
+    expect(await imageFiles()).toEqual([`${img?.id}.draft`, `${img?.id}.master.jpg`]);
   });
 
   it('bad inputs get clear coded errors and nothing is written', async () => {
@@ -285,7 +305,7 @@ describe('companion core with the real gateway, sandbox, imaging, outbox and LAN
     // frozen once in the outbox
     await expect(core['images.edit']({ id, edits: { rotate: 90, annotations: [] } })).rejects.toMatchObject({ code: 'ERR_IMAGE_LOCKED' });
     await expect(core['images.remove']({ ids: [id] })).rejects.toMatchObject({ code: 'ERR_IMAGE_LOCKED' });
-    expect((await readdir(join(w.dataDir, 'images'))).length).toBe(1);
+    expect(await imageFiles()).toEqual([`${id}.draft`, `${id}.master.jpg`]);
 
     w.gw.sandbox.faults.clear();
     await core['outbox.retry']({ imageId: id });
@@ -317,7 +337,7 @@ describe('companion core with the real gateway, sandbox, imaging, outbox and LAN
 
     expect(await core['images.remove']({ ids: [b] })).toEqual({ removed: [b] });
     expect((await core['app.getState']({})).images.map((i) => i.id)).toEqual([a]);
-    expect(await imageFiles()).toEqual([`${a}.master.jpg`]);
+    expect(await imageFiles()).toEqual([`${a}.draft`, `${a}.master.jpg`]);
   });
 
   it('through the bridge envelope: arguments are validated before the core sees them', async () => {
@@ -330,6 +350,49 @@ describe('companion core with the real gateway, sandbox, imaging, outbox and LAN
     expect(noPatient).toMatchObject({ ok: false, error: { code: 'ERR_NO_PATIENT', action: 'relaunch' } });
     const ok = await dispatchBridgeCall(core, 'settings.set', { patch: { roomLabel: 'Room 3' } });
     expect(ok).toMatchObject({ ok: true, value: { roomLabel: 'Room 3' } });
+    expect(await imageFiles()).toEqual([]);
+  });
+
+  it('a restart loses nothing: drafts come back bound to their patient (sealed on disk), waiting items keep waiting', async () => {
+    let core = w.companion.core;
+    await launch('ZZZ0016');
+    const phone = await core['phone.start']({});
+    const port = w.companion.lanAddress?.port ?? 0;
+    const ex = await exchange(port, tokenFromUrl(phone.qrUrl));
+    const { credential } = ex.json as { credential: string };
+    const up = await upload(port, credential, [
+      { name: 'clientUploadId', value: '7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f' },
+      { name: 'file', filename: 'p.jpg', contentType: 'image/jpeg', data: await readFile(join(w.inputs, PHOTOS[0] as string)) },
+    ]);
+    expect(up.status).toBe(200); // acknowledged to the nurse: must survive
+    const desk = await core['images.addPaths']({ paths: [join(w.inputs, PHOTOS[2] as string)] });
+    await core['images.updateMetadata']({ ids: desk.imageIds, patch: { bodySiteCode: '72696002', laterality: 'right', caption: 'graze' } });
+    const before = (await core['app.getState']({})).images;
+    expect(before).toHaveLength(2);
+    // no patient data in clear on disk
+    for (const f of await imageFiles()) {
+      if (!f.endsWith('.draft')) continue;
+      const raw = await readFile(join(w.dataDir, 'images', f), 'latin1');
+      for (const secret of ['ZZZ0016', 'Testpatient', 'Aroha', 'graze']) expect(raw).not.toContain(secret);
+    }
+
+    await w.restart();
+    core = w.companion.core;
+    const after = await core['app.getState']({});
+    expect(after.patient).toBeNull(); // nothing verified yet in this run
+    expect(after.images.map((i) => [i.id, i.patient.nhi, i.status, i.metadata])).toEqual(before.map((i) => [i.id, 'ZZZ0016', i.status, i.metadata]));
+    expect(after.images.every((i) => i.thumbnailUrl?.startsWith('data:image/jpeg;base64,'))).toBe(true);
+
+    // committed explicitly, each goes to its own patient with its own (still live) grant
+    await core['images.updateMetadata']({ ids: after.images.map((i) => i.id), patch: { bodySiteCode: '72696002' } });
+    const res = await core['commit.start']({ ids: after.images.map((i) => i.id), targets: { media: true, inboxScan: false }, captionStrip: false });
+    expect(res.queued).toHaveLength(2);
+    await settle();
+    for (const i of after.images) {
+      const media = w.gw.sandbox.store.listMedia({ identifierValue: i.id });
+      expect(media).toHaveLength(1);
+      expect(JSON.stringify(media[0])).toContain(`Patient/${w.gw.patient('ZZZ0016').id}`);
+    }
     expect(await imageFiles()).toEqual([]);
   });
 
