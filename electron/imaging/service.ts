@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import { AppError } from '../../shared/errors';
 import { LIMITS } from '../../shared/limits';
 import { HeicDecoder } from './heic';
@@ -14,6 +15,9 @@ const silentLogger: ImagingLogger = { debug() {}, info() {}, warn() {}, error() 
  * paths, identifiers or pixels.
  */
 export function createImagingService(options: ImagingServiceOptions = {}): ImagingService {
+  // libvips keeps recently opened files open in its cache. On Windows an open file cannot be deleted,
+  // which would block wiping masters and upload temp files after commit: cache no file handles.
+  sharp.cache({ files: 0 });
   const limits: ImagingLimits = {
     maxInputPixels: LIMITS.maxInputPixels,
     maxUploadFileBytes: LIMITS.maxUploadFileBytes,
