@@ -111,29 +111,29 @@ function checkResourceType(body: unknown, expected: string): Json {
 
 function checkIdentifier(body: Json, path: string): { system: string; value: string } {
   const list = body.identifier;
-  if (list === undefined || (Array.isArray(list) && list.length === 0)) fail(422, 'required', 'identifier is required', path);
-  if (!Array.isArray(list) || !isObject(list[0])) fail(422, 'structure', 'identifier must be a list of Identifier', path);
+  if (list === undefined || (Array.isArray(list) && list.length === 0)) fail(400, 'required', 'identifier is required', path);
+  if (!Array.isArray(list) || !isObject(list[0])) fail(400, 'structure', 'identifier must be a list of Identifier', path);
   const first = list[0] as Json;
-  if (!nonEmptyString(first.system) || !nonEmptyString(first.value)) fail(422, 'required', 'identifier[0] needs a system and a value', `${path}[0]`);
+  if (!nonEmptyString(first.system) || !nonEmptyString(first.value)) fail(400, 'required', 'identifier[0] needs a system and a value', `${path}[0]`);
   return { system: first.system, value: first.value };
 }
 
 function checkAttachment(att: unknown, path: string, allowed: readonly AttachmentType[], ctx: ValidationContext): { contentType: AttachmentType; bytes: Buffer } {
-  if (!isObject(att)) fail(422, 'required', `${path} is required`, path);
+  if (!isObject(att)) fail(400, 'required', `${path} is required`, path);
   const contentType = att.contentType;
-  if (!nonEmptyString(contentType)) fail(422, 'required', `${path}.contentType is required`, `${path}.contentType`);
-  if (!(allowed as readonly string[]).includes(contentType)) fail(422, 'value', `${path}.contentType must be one of ${allowed.join(', ')}`, `${path}.contentType`);
-  if (!nonEmptyString(att.title)) fail(422, 'required', `${path}.title is required`, `${path}.title`);
+  if (!nonEmptyString(contentType)) fail(400, 'required', `${path}.contentType is required`, `${path}.contentType`);
+  if (!(allowed as readonly string[]).includes(contentType)) fail(400, 'value', `${path}.contentType must be one of ${allowed.join(', ')}`, `${path}.contentType`);
+  if (!nonEmptyString(att.title)) fail(400, 'required', `${path}.title is required`, `${path}.title`);
   const data = att.data;
-  if (!nonEmptyString(data)) fail(422, 'required', `${path}.data is required`, `${path}.data`);
-  if (data.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(data)) fail(422, 'value', `${path}.data is not valid base64`, `${path}.data`);
+  if (!nonEmptyString(data)) fail(400, 'required', `${path}.data is required`, `${path}.data`);
+  if (data.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(data)) fail(400, 'value', `${path}.data is not valid base64`, `${path}.data`);
   if (base64DecodedLength(data) >= ctx.maxAttachmentBytes) {
     fail(413, 'too-long', `The attachment must be smaller than ${ctx.maxAttachmentBytes} bytes`, `${path}.data`);
   }
   const bytes = decodeStrictBase64(data);
-  if (bytes === null) fail(422, 'value', `${path}.data is not valid base64`, `${path}.data`);
+  if (bytes === null) fail(400, 'value', `${path}.data is not valid base64`, `${path}.data`);
   const sniffed = sniffAttachmentType(bytes);
-  if (sniffed !== contentType) fail(422, 'value', `${path}.data is not ${contentType} content`, `${path}.data`);
+  if (sniffed !== contentType) fail(400, 'value', `${path}.data is not ${contentType} content`, `${path}.data`);
   return { contentType: sniffed, bytes };
 }
 
@@ -164,17 +164,18 @@ function hasCoding(concept: unknown, system: string | null, code: string): boole
 export function validateMedia(body: unknown, ctx: ValidationContext): ValidatedCreate {
   const media = checkResourceType(body, 'Media');
   const identifier = checkIdentifier(media, 'Media.identifier');
-  if (media.status === undefined) fail(422, 'required', 'status is required', 'Media.status');
-  if (media.status !== 'completed') fail(422, 'value', 'status must be completed', 'Media.status');
-  if (media.type === undefined) fail(422, 'required', 'type is required', 'Media.type');
-  if (!hasCoding(media.type, MEDIA_TYPE_SYSTEM, 'image')) fail(422, 'value', 'type must be the media-type image', 'Media.type');
+  if (media.status === undefined) fail(400, 'required', 'status is required', 'Media.status');
+  if (media.status !== 'completed') fail(400, 'value', 'status must be completed', 'Media.status');
+  if (media.type === undefined) fail(400, 'required', 'type is required', 'Media.type');
+  if (!hasCoding(media.type, MEDIA_TYPE_SYSTEM, 'image')) fail(400, 'value', 'type must be the media-type image', 'Media.type');
   const subject = media.subject;
-  if (!isObject(subject) || !nonEmptyString(subject.reference)) fail(422, 'required', 'subject is required', 'Media.subject');
-  const patientId = relativeReferenceId(subject.reference, 'Patient');
-  if (patientId === null) fail(422, 'value', 'subject.reference must be Patient/{id}', 'Media.subject.reference');
-  if (ctx.findPatient(patientId) === undefined) fail(422, 'not-found', 'Patient not found', 'Media.subject.reference');
-  if (media.createdDateTime === undefined) fail(422, 'required', 'createdDateTime is required', 'Media.createdDateTime');
-  if (!isDateTime(media.createdDateTime)) fail(422, 'value', 'createdDateTime is not a valid dateTime', 'Media.createdDateTime');
+  if (!isObject(subject) || !nonEmptyString(subject.reference)) fail(400, 'required', 'subject is required', 'Media.subject');
+  // ALEX's own Media example uses an absolute subject; the validated calls used Patient/{id}. Both are taken.
+  const patientId = relativeReferenceId(subject.reference, 'Patient') ?? absoluteReferenceId(subject.reference, 'Patient', ctx.absoluteBases);
+  if (patientId === null) fail(400, 'value', 'subject.reference must be Patient/{id}', 'Media.subject.reference');
+  if (ctx.findPatient(patientId) === undefined) fail(400, 'not-found', 'Patient not found', 'Media.subject.reference');
+  if (media.createdDateTime === undefined) fail(400, 'required', 'createdDateTime is required', 'Media.createdDateTime');
+  if (!isDateTime(media.createdDateTime)) fail(400, 'value', 'createdDateTime is not a valid dateTime', 'Media.createdDateTime');
   const { contentType, bytes } = checkAttachment(media.content, 'Media.content', ['image/jpeg', 'image/png'], ctx);
   return { patientId, identifier, contentType, bytes };
 }
@@ -182,26 +183,26 @@ export function validateMedia(body: unknown, ctx: ValidationContext): ValidatedC
 export function validateDocumentReference(body: unknown, ctx: ValidationContext): ValidatedCreate {
   const doc = checkResourceType(body, 'DocumentReference');
   const identifier = checkIdentifier(doc, 'DocumentReference.identifier');
-  if (doc.status === undefined) fail(422, 'required', 'status is required', 'DocumentReference.status');
-  if (doc.status !== 'current') fail(422, 'value', 'status must be current', 'DocumentReference.status');
-  if (doc.date === undefined) fail(422, 'required', 'date is required', 'DocumentReference.date');
-  if (!isInstant(doc.date)) fail(422, 'value', 'date must be a date-time with a timezone offset', 'DocumentReference.date');
-  if (doc.type === undefined) fail(422, 'required', 'type is required', 'DocumentReference.type');
-  if (!hasCoding(doc.type, LOINC_SYSTEM, LOINC_PHOTOGRAPHIC_IMAGE)) fail(422, 'value', 'type must be LOINC 72170-4', 'DocumentReference.type');
+  if (doc.status === undefined) fail(400, 'required', 'status is required', 'DocumentReference.status');
+  if (doc.status !== 'current') fail(400, 'value', 'status must be current', 'DocumentReference.status');
+  if (doc.date === undefined) fail(400, 'required', 'date is required', 'DocumentReference.date');
+  if (!isInstant(doc.date)) fail(400, 'value', 'date must be a date-time with a timezone offset', 'DocumentReference.date');
+  if (doc.type === undefined) fail(400, 'required', 'type is required', 'DocumentReference.type');
+  if (!hasCoding(doc.type, LOINC_SYSTEM, LOINC_PHOTOGRAPHIC_IMAGE)) fail(400, 'value', 'type must be LOINC 72170-4', 'DocumentReference.type');
   const subject = doc.subject;
-  if (!isObject(subject) || !nonEmptyString(subject.reference)) fail(422, 'required', 'subject is required', 'DocumentReference.subject');
+  if (!isObject(subject) || !nonEmptyString(subject.reference)) fail(400, 'required', 'subject is required', 'DocumentReference.subject');
   const patientId = absoluteReferenceId(subject.reference, 'Patient', ctx.absoluteBases);
-  if (patientId === null) fail(422, 'value', 'subject.reference must be an absolute Patient URL', 'DocumentReference.subject.reference');
-  if (ctx.findPatient(patientId) === undefined) fail(422, 'not-found', 'Patient not found', 'DocumentReference.subject.reference');
+  if (patientId === null) fail(400, 'value', 'subject.reference must be an absolute Patient URL', 'DocumentReference.subject.reference');
+  if (ctx.findPatient(patientId) === undefined) fail(400, 'not-found', 'Patient not found', 'DocumentReference.subject.reference');
   const author = doc.author;
-  if (!Array.isArray(author) || author.length === 0) fail(422, 'required', 'author is required', 'DocumentReference.author');
+  if (!Array.isArray(author) || author.length === 0) fail(400, 'required', 'author is required', 'DocumentReference.author');
   const first: unknown = author[0];
-  if (!isObject(first) || !nonEmptyString(first.reference)) fail(422, 'required', 'author[0].reference is required', 'DocumentReference.author[0]');
+  if (!isObject(first) || !nonEmptyString(first.reference)) fail(400, 'required', 'author[0].reference is required', 'DocumentReference.author[0]');
   const practitionerId = relativeReferenceId(first.reference, 'Practitioner') ?? absoluteReferenceId(first.reference, 'Practitioner', ctx.absoluteBases);
-  if (practitionerId === null) fail(422, 'value', 'author[0] must reference a Practitioner', 'DocumentReference.author[0]');
-  if (ctx.findPractitioner(practitionerId) === undefined) fail(422, 'not-found', 'Practitioner not found', 'DocumentReference.author[0]');
+  if (practitionerId === null) fail(400, 'value', 'author[0] must reference a Practitioner', 'DocumentReference.author[0]');
+  if (ctx.findPractitioner(practitionerId) === undefined) fail(400, 'not-found', 'Practitioner not found', 'DocumentReference.author[0]');
   const content = doc.content;
-  if (!Array.isArray(content) || content.length === 0 || !isObject(content[0])) fail(422, 'required', 'content is required', 'DocumentReference.content');
+  if (!Array.isArray(content) || content.length === 0 || !isObject(content[0])) fail(400, 'required', 'content is required', 'DocumentReference.content');
   const { contentType, bytes } = checkAttachment((content[0] as Json).attachment, 'DocumentReference.content[0].attachment', ['image/tiff', 'application/pdf'], ctx);
   return { patientId, identifier, contentType, bytes };
 }

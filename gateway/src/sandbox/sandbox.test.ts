@@ -239,6 +239,13 @@ describe('POST /Media', () => {
     expect(bundle.entry[0]?.resource.id).toBe(created.id);
   });
 
+  it("accepts an absolute subject on ALEX's base, as Medtech's own example sends", async () => {
+    const body = mediaBody(aroha().id, files.jpeg);
+    body.subject = { reference: `https://alexapitest.medtechglobal.com/fhir/Patient/${aroha().id}` };
+    expect((await fhir(sandbox, '/Media', { token, method: 'POST', body })).status).toBe(201);
+    expect(sandbox.store.listMedia({ patientId: aroha().id })).toHaveLength(1);
+  });
+
   it('accepts PNG', async () => {
     const body = mediaBody(aroha().id, files.png);
     (body.content as Json).contentType = 'image/png';
@@ -252,25 +259,25 @@ describe('POST /Media', () => {
   });
 
   const broken: [string, number, string, (b: Json) => void][] = [
-    ['no identifier', 422, 'required', (b) => delete b.identifier],
-    ['an empty identifier list', 422, 'required', (b) => (b.identifier = [])],
-    ['an identifier without system', 422, 'required', (b) => (b.identifier = [{ value: 'x' }])],
-    ['status preliminary', 422, 'value', (b) => (b.status = 'preliminary')],
-    ['no type', 422, 'required', (b) => delete b.type],
-    ['type video', 422, 'value', (b) => (b.type = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/media-type', code: 'video' }] })],
-    ['no subject', 422, 'required', (b) => delete b.subject],
-    ['an absolute subject', 422, 'value', (b) => (b.subject = { reference: 'https://alexapiuat.medtechglobal.com/fhir/Patient/x' })],
-    ['an unknown patient', 422, 'not-found', (b) => (b.subject = { reference: 'Patient/ffffffffffffffffffffffffffffffff' })],
-    ['no createdDateTime', 422, 'required', (b) => delete b.createdDateTime],
-    ['a createdDateTime without offset', 422, 'value', (b) => (b.createdDateTime = '2026-11-23T10:15:00')],
-    ['no content', 422, 'required', (b) => delete b.content],
-    ['no title', 422, 'required', (b) => delete (b.content as Json).title],
-    ['no data', 422, 'required', (b) => delete (b.content as Json).data],
-    ['data that is not base64', 422, 'value', (b) => ((b.content as Json).data = 'not base64!')],
-    ['URL-safe base64', 422, 'value', (b) => ((b.content as Json).data = '-_-_')],
-    ['contentType image/gif', 422, 'value', (b) => ((b.content as Json).contentType = 'image/gif')],
-    ['PNG bytes labelled JPEG', 422, 'value', (b) => ((b.content as Json).data = files.png.toString('base64'))],
-    ['PDF bytes labelled JPEG', 422, 'value', (b) => ((b.content as Json).data = files.pdf.toString('base64'))],
+    ['no identifier', 400, 'required', (b) => delete b.identifier],
+    ['an empty identifier list', 400, 'required', (b) => (b.identifier = [])],
+    ['an identifier without system', 400, 'required', (b) => (b.identifier = [{ value: 'x' }])],
+    ['status preliminary', 400, 'value', (b) => (b.status = 'preliminary')],
+    ['no type', 400, 'required', (b) => delete b.type],
+    ['type video', 400, 'value', (b) => (b.type = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/media-type', code: 'video' }] })],
+    ['no subject', 400, 'required', (b) => delete b.subject],
+    ['a subject on a foreign server', 400, 'value', (b) => (b.subject = { reference: `https://evil.example/fhir/Patient/${aroha().id}` })],
+    ['an unknown patient', 400, 'not-found', (b) => (b.subject = { reference: 'Patient/ffffffffffffffffffffffffffffffff' })],
+    ['no createdDateTime', 400, 'required', (b) => delete b.createdDateTime],
+    ['a createdDateTime without offset', 400, 'value', (b) => (b.createdDateTime = '2026-11-23T10:15:00')],
+    ['no content', 400, 'required', (b) => delete b.content],
+    ['no title', 400, 'required', (b) => delete (b.content as Json).title],
+    ['no data', 400, 'required', (b) => delete (b.content as Json).data],
+    ['data that is not base64', 400, 'value', (b) => ((b.content as Json).data = 'not base64!')],
+    ['URL-safe base64', 400, 'value', (b) => ((b.content as Json).data = '-_-_')],
+    ['contentType image/gif', 400, 'value', (b) => ((b.content as Json).contentType = 'image/gif')],
+    ['PNG bytes labelled JPEG', 400, 'value', (b) => ((b.content as Json).data = files.png.toString('base64'))],
+    ['PDF bytes labelled JPEG', 400, 'value', (b) => ((b.content as Json).data = files.pdf.toString('base64'))],
     ['resourceType Observation', 400, 'structure', (b) => (b.resourceType = 'Observation')],
   ];
   it.each(broken)('rejects %s with %i %s and stores nothing', async (_name, status, code, mutate) => {
@@ -343,22 +350,22 @@ describe('POST /DocumentReference (Inbox Scan)', () => {
   });
 
   const broken: [string, number, string, (b: Json) => void][] = [
-    ['no identifier', 422, 'required', (b) => delete b.identifier],
-    ['status final', 422, 'value', (b) => (b.status = 'final')],
-    ['no date', 422, 'required', (b) => delete b.date],
-    ['a date without offset', 422, 'value', (b) => (b.date = '2026-11-23T10:15:00')],
-    ['another LOINC code', 422, 'value', (b) => (b.type = { coding: [{ system: 'http://loinc.org', code: '11488-4' }] })],
-    ['a relative subject', 422, 'value', (b) => (b.subject = { reference: `Patient/${aroha().id}` })],
-    ['a subject on a foreign server', 422, 'value', (b) => (b.subject = { reference: `https://evil.example/fhir/Patient/${aroha().id}` })],
-    ['an unknown patient', 422, 'not-found', (b) => (b.subject = { reference: 'https://alexapiuat.medtechglobal.com/fhir/Patient/ffff' })],
-    ['no author', 422, 'required', (b) => delete b.author],
-    ['an author that is not a Practitioner', 422, 'value', (b) => (b.author = [{ reference: `Patient/${aroha().id}` }])],
-    ['an unknown practitioner', 422, 'not-found', (b) => (b.author = [{ reference: 'Practitioner/ffff' }])],
-    ['no content', 422, 'required', (b) => delete b.content],
-    ['a JPEG attachment', 422, 'value', (b) => (b.content = [{ attachment: { contentType: 'image/jpeg', data: files.jpeg.toString('base64'), title: 't' } }])],
-    ['JPEG bytes labelled TIFF', 422, 'value', (b) => (b.content = [{ attachment: { contentType: 'image/tiff', data: files.jpeg.toString('base64'), title: 't' } }])],
-    ['TIFF bytes labelled PDF', 422, 'value', (b) => (b.content = [{ attachment: { contentType: 'application/pdf', data: files.tiff.toString('base64'), title: 't' } }])],
-    ['no title', 422, 'required', (b) => (b.content = [{ attachment: { contentType: 'application/pdf', data: files.pdf.toString('base64') } }])],
+    ['no identifier', 400, 'required', (b) => delete b.identifier],
+    ['status final', 400, 'value', (b) => (b.status = 'final')],
+    ['no date', 400, 'required', (b) => delete b.date],
+    ['a date without offset', 400, 'value', (b) => (b.date = '2026-11-23T10:15:00')],
+    ['another LOINC code', 400, 'value', (b) => (b.type = { coding: [{ system: 'http://loinc.org', code: '11488-4' }] })],
+    ['a relative subject', 400, 'value', (b) => (b.subject = { reference: `Patient/${aroha().id}` })],
+    ['a subject on a foreign server', 400, 'value', (b) => (b.subject = { reference: `https://evil.example/fhir/Patient/${aroha().id}` })],
+    ['an unknown patient', 400, 'not-found', (b) => (b.subject = { reference: 'https://alexapiuat.medtechglobal.com/fhir/Patient/ffff' })],
+    ['no author', 400, 'required', (b) => delete b.author],
+    ['an author that is not a Practitioner', 400, 'value', (b) => (b.author = [{ reference: `Patient/${aroha().id}` }])],
+    ['an unknown practitioner', 400, 'not-found', (b) => (b.author = [{ reference: 'Practitioner/ffff' }])],
+    ['no content', 400, 'required', (b) => delete b.content],
+    ['a JPEG attachment', 400, 'value', (b) => (b.content = [{ attachment: { contentType: 'image/jpeg', data: files.jpeg.toString('base64'), title: 't' } }])],
+    ['JPEG bytes labelled TIFF', 400, 'value', (b) => (b.content = [{ attachment: { contentType: 'image/tiff', data: files.jpeg.toString('base64'), title: 't' } }])],
+    ['TIFF bytes labelled PDF', 400, 'value', (b) => (b.content = [{ attachment: { contentType: 'application/pdf', data: files.tiff.toString('base64'), title: 't' } }])],
+    ['no title', 400, 'required', (b) => (b.content = [{ attachment: { contentType: 'application/pdf', data: files.pdf.toString('base64') } }])],
   ];
   it.each(broken)('rejects %s with %i %s and stores nothing', async (_name, status, code, mutate) => {
     const body = documentReferenceBody('https://alexapiuat.medtechglobal.com/fhir', aroha().id, gp().id, { contentType: 'application/pdf', bytes: files.pdf });

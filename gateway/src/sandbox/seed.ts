@@ -35,5 +35,9 @@ export const SEED_PRACTITIONERS: readonly SandboxPractitioner[] = [
   { id: 'b2c3d4e5f60718293a4b5c6d7e8f90a1', familyName: 'Testnurse', givenName: 'Tama', hpiPersonId: '99ZZZB' },
 ];
 
-/** The absolute bases ALEX expects in DocumentReference.subject.reference (real UAT and production). */
-export const ALEX_ABSOLUTE_BASES: readonly string[] = ['https://alexapiuat.medtechglobal.com/fhir', 'https://alexapi.medtechglobal.com/fhir'];
+/** Absolute bases ALEX takes in references (UAT, production, and the test host of Medtech's own examples). */
+export const ALEX_ABSOLUTE_BASES: readonly string[] = [
+  'https://alexapiuat.medtechglobal.com/fhir',
+  'https://alexapi.medtechglobal.com/fhir',
+  'https://alexapitest.medtechglobal.com/fhir',
+];
