@@ -4,7 +4,7 @@
  * body builder and a plain node:http client that can set any Host/Origin header. Not used by product code.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +34,13 @@ export class RecordingSink implements LanUploadSink {
     }
     const imageId = randomUUID();
     const target = join(this.storeDir, `${imageId}.bin`);
-    await rename(file.path, target);
+    try {
+      await rename(file.path, target);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EXDEV') throw err;
+      await copyFile(file.path, target); // another file system: copy, then remove
+      await unlink(file.path);
+    }
     this.files.push({ ...file, stored: await readFile(target) });
     return { imageId };
   }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOUNDARY, filesUnder, joinPhone, startHarness, type Harness } from './testing';
 
 const ALLOWED = new Set([200, 400, 401, 403, 404, 409, 410, 413, 415, 421, 429]);
-const RUNS = 5_000;
+const RUNS = 10_000;
 
 const MAGIC = [
   Buffer.from([0xff, 0xd8, 0xff, 0xe0]),
