@@ -34,24 +34,8 @@ interface World {
 
 let w: World;
 
-/**
- * KNOWN GATEWAY BUG (gateway/src/app.ts `abortOnClose`): over a real socket Node marks a fully read request
- * `destroyed` when it emits 'close', so the handler aborts its own ALEX call and answers ERR_INTERNAL.
- * `app.inject()` never shows it. Until the gateway checks `reply.raw.writableFinished`/`req.raw.aborted`
- * instead, this hook keeps request 'close' listeners from being registered, so the core can be tested
- * against the real gateway over HTTP. Remove it once the gateway is fixed.
- */
-function workAroundGatewayAbortOnClose(gw: Harness): void {
-  gw.app.addHook('onRequest', async (req) => {
-    const raw = req.raw;
-    const once = raw.once.bind(raw);
-    (raw as unknown as { once: typeof raw.once }).once = ((ev: string, fn: () => void) => (ev === 'close' ? raw : once(ev, fn))) as typeof raw.once;
-  });
-}
-
 beforeEach(async () => {
   const gw = await startHarness();
-  workAroundGatewayAbortOnClose(gw);
   const gatewayUrl = await gw.app.listen({ host: '127.0.0.1', port: 0 });
   const dataDir = await mkdtemp(join(tmpdir(), 'core-it-'));
   const inputs = await mkdtemp(join(tmpdir(), 'core-it-in-'));
