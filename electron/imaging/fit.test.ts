@@ -98,3 +98,15 @@ describe('fitPng', () => {
     expect(r.width / r.height).toBeCloseTo(portrait.width / portrait.height, 2);
   });
 });
+
+describe('SizeModel.predict', () => {
+  it('is monotonic in quality, including beyond the sampled qualities', async () => {
+    const model = await SizeModel.build(portrait, encodeJpeg, [90, 80, 70]);
+    let previous = 0;
+    for (let q = 50; q <= 100; q += 5) {
+      const p = model.predict(q);
+      expect(p).toBeGreaterThan(previous);
+      previous = p;
+    }
+  });
+});

@@ -98,9 +98,10 @@ export class SizeModel {
   /** Predicted bytes at quality q (log-linear between sampled qualities, extrapolated at the ends). */
   predict(q: number): number {
     const pts = this.points;
+    // The segment [i-1, i] that holds q; the first or last segment when q is outside the samples.
     let i = pts.findIndex((p) => p.q >= q);
-    if (i <= 0) i = 1;
-    if (i === -1 || i >= pts.length) i = pts.length - 1;
+    if (i === -1) i = pts.length - 1;
+    if (i === 0) i = 1;
     const a = pts[i - 1] ?? pts[0];
     const b = pts[i] ?? a;
     if (!a || !b) return Infinity;
