@@ -11,6 +11,7 @@ import {
   EnrolRequest,
   GATEWAY_ROUTES,
   HEADERS,
+  LaunchLookupRequest,
   LaunchVerifyRequest,
   type DeviceInfo,
   type HealthResponse,
@@ -32,9 +33,8 @@ import type { DeviceRecord, GatewayStore } from './store/types';
 
 export const GATEWAY_VERSION = '0.1.0';
 
-/** Extension of the contract: the explicit NHI fallback (the GP must confirm the patient). */
-export const LAUNCH_LOOKUP_ROUTE = '/v1/launch/lookup';
-export const LaunchLookupRequest = Type.Object({ nhi: Type.String({ minLength: 7, maxLength: 7 }) }, { additionalProperties: false });
+/** The explicit NHI fallback (the GP must confirm the patient). */
+export const LAUNCH_LOOKUP_ROUTE = GATEWAY_ROUTES.launchLookup;
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -194,7 +194,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
 
   app.post(LAUNCH_LOOKUP_ROUTE, { onRequest: authenticate, schema: { body: LaunchLookupRequest }, bodyLimit: LAUNCH_BODY_LIMIT }, async (req, reply) => {
     if (!nhiVerifier) throw new AppError('ERR_NOT_FOUND');
-    return launch(req, reply, { kind: 'nhi', nhi: (req.body as { nhi: string }).nhi }, nhiVerifier);
+    return launch(req, reply, { kind: 'nhi', nhi: (req.body as LaunchLookupRequest).nhi }, nhiVerifier);
   });
 
   app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: CommitRequest } }, async (req, reply) => {

@@ -18,6 +18,8 @@ export const GATEWAY_ROUTES = {
   enrol: '/v1/devices/enrol',
   me: '/v1/devices/me',
   launchVerify: '/v1/launch/verify',
+  /** Fallback when no Evolution launch is possible: find the patient by NHI; the GP must confirm it. */
+  launchLookup: '/v1/launch/lookup',
   commit: '/v1/commits',
   /** `:imageId` */
   commitVerify: '/v1/commits/:imageId/verify',
@@ -79,6 +81,10 @@ export const LaunchVerifyRequest = Type.Object(
 );
 export type LaunchVerifyRequest = Static<typeof LaunchVerifyRequest>;
 
+/** The NHI fallback (`launchLookup`): the grant comes back with `requiresConfirmation: true`. */
+export const LaunchLookupRequest = Type.Object({ nhi: Type.String({ minLength: 7, maxLength: 7 }) }, { additionalProperties: false });
+export type LaunchLookupRequest = Static<typeof LaunchLookupRequest>;
+
 export const LaunchGrant = Type.Object({
   /** Opaque grant id, scoped to this device + facility + patient. Sent with every commit. */
   grantId: Type.String({ minLength: 16, maxLength: 128 }),
@@ -88,6 +94,8 @@ export const LaunchGrant = Type.Object({
   providerId: Type.Optional(Type.String()),
   issuedAt: DateTime,
   expiresAt: DateTime,
+  /** True when the patient was found by NHI, not handed over by Evolution: show it and ask the GP to confirm. */
+  requiresConfirmation: Type.Optional(Type.Boolean()),
 });
 export type LaunchGrant = Static<typeof LaunchGrant>;
 

@@ -30,7 +30,7 @@ describe('launch verification', () => {
     const p = h.patient('ZZZ0016');
     const r = await verify(h.sandbox.issueLaunch({ patientId: p.id, facilityCode: device.facilityId }));
     expect(r.statusCode).toBe(200);
-    const g = r.json<LaunchGrant & { requiresConfirmation?: boolean }>();
+    const g = r.json<LaunchGrant>();
     expect(g.patient).toEqual({ id: p.id, nhi: p.nhi, familyName: p.familyName, givenName: p.givenName, birthDate: p.birthDate, sex: p.sex });
     expect(g.facilityId).toBe(device.facilityId);
     expect(Buffer.from(g.grantId, 'base64url')).toHaveLength(32);
@@ -129,7 +129,7 @@ describe('NHI lookup fallback', () => {
     const p = h.patient('ZZZ0024');
     const r = await h.app.inject({ method: 'POST', url: LAUNCH_LOOKUP_ROUTE, headers: { authorization: h.auth(device) }, payload: { nhi: p.nhi } });
     expect(r.statusCode).toBe(200);
-    const g = r.json<LaunchGrant & { requiresConfirmation?: boolean }>();
+    const g = r.json<LaunchGrant>();
     expect(g.patient.id).toBe(p.id);
     expect(g.requiresConfirmation).toBe(true);
   });

@@ -21,7 +21,7 @@ export class GrantService {
     private readonly ttlSeconds: number,
   ) {}
 
-  async issue(deviceId: string, facilityId: string, launch: VerifiedLaunch): Promise<LaunchGrant & { requiresConfirmation?: boolean }> {
+  async issue(deviceId: string, facilityId: string, launch: VerifiedLaunch): Promise<LaunchGrant> {
     const grantId = this.random.bytes(32).toString('base64url');
     const issuedAt = this.clock.now();
     const expiresAt = issuedAt + this.ttlSeconds * 1000;
@@ -35,7 +35,7 @@ export class GrantService {
       expiresAt,
       requiresConfirmation: launch.requiresConfirmation,
     });
-    const grant: LaunchGrant & { requiresConfirmation?: boolean } = {
+    const grant: LaunchGrant = {
       grantId,
       facilityId,
       patient: launch.patient,
