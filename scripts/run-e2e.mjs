@@ -17,5 +17,5 @@ const run = (cmd, args) => {
   const r = spawnSync(cmd, args, { stdio: 'inherit', env: process.env });
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
-run('npx', ['vite', 'build']);
+run('node', ['scripts/build-renderer.mjs']);
 run('npx', ['playwright', 'test']);

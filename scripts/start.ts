@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   if (args.has('--fresh')) await rm(dataDir, { recursive: true, force: true });
 
   console.log('Building the UI…');
-  const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+  const build = spawnSync('node', ['scripts/build-renderer.mjs'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) {
     console.error('The UI did not build; see the messages above.');
     process.exit(1);
