@@ -7,6 +7,8 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Value } from '@sinclair/typebox/value';
+import { ExchangeResponse, SessionStatusResponse, UploadResponse } from '../../shared/contracts/lan';
 import { AppError } from '../../shared/errors';
 import { LIMITS } from '../../shared/limits';
 import {
@@ -53,6 +55,7 @@ describe('scan, exchange, upload', () => {
     const id = randomUUID();
     const res = await upload(h.port, phone.credential, photo(id, data));
     expect(res.status).toBe(200);
+    expect(Value.Check(UploadResponse, res.json)).toBe(true);
     const body = res.json as { imageId: string; sha256: string; bytes: number; duplicate: boolean };
     expect(body).toMatchObject({ clientUploadId: id, bytes: data.length, duplicate: false, sha256: createHash('sha256').update(data).digest('hex') });
     expect(h.sink.files).toHaveLength(1);
@@ -74,6 +77,7 @@ describe('scan, exchange, upload', () => {
     expect(opened.qr.expiresAt.getTime() - h.clock.now()).toBeLessThanOrEqual(LIMITS.qrTokenTtlSeconds * 1000);
     const res = await exchange(h.port, tokenFromUrl(opened.qr.url));
     expect(res.status).toBe(200);
+    expect(Value.Check(ExchangeResponse, res.json)).toBe(true);
     expect(res.json).toMatchObject({
       protocolVersion: 1,
       session: { patient: { displayName: 'Aroha Test', birthDate: '1980-05-06' }, roomLabel: 'Room 1' },
@@ -106,6 +110,7 @@ describe('scan, exchange, upload', () => {
     const up = await upload(h.port, phone.credential, photo(id));
     const res = await httpRequest({ port: h.port, path: '/api/images/v1/session', headers: { authorization: `Bearer ${phone.credential}` } });
     expect(res.status).toBe(200);
+    expect(Value.Check(SessionStatusResponse, res.json)).toBe(true);
     expect(res.json).toMatchObject({ state: 'open', uploads: [{ clientUploadId: id, imageId: (up.json as { imageId: string }).imageId }] });
   });
 });

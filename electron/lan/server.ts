@@ -15,11 +15,11 @@ import {
   LAN_PROTOCOL_VERSION,
   LAN_ROUTES,
   UPLOAD_FIELDS,
+  ExchangeResponse,
+  SessionStatusResponse,
   UploadFields,
-  type ExchangeResponse,
+  UploadResponse,
   type LanAcceptedType,
-  type SessionStatusResponse,
-  type UploadResponse,
 } from '../../shared/contracts/lan';
 import { AppError, BugIndicatingError } from '../../shared/errors';
 import { LIMITS } from '../../shared/limits';
@@ -431,11 +431,12 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     });
     app.post<{ Body: ExchangeRequest }>(
       LAN_ROUTES.exchange,
-      { schema: { body: ExchangeRequest }, bodyLimit: limits.jsonBodyBytes },
+      { schema: { body: ExchangeRequest, response: { 200: ExchangeResponse } }, bodyLimit: limits.jsonBodyBytes },
       async (req) => this.exchange(req),
     );
-    app.get(LAN_ROUTES.session, async (req) => this.status(req));
-    app.post(LAN_ROUTES.upload, async (req) => this.upload(req));
+    // Response schemas serialise only the documented fields: nothing else can leak into a reply.
+    app.get(LAN_ROUTES.session, { schema: { response: { 200: SessionStatusResponse } } }, async (req) => this.status(req));
+    app.post(LAN_ROUTES.upload, { schema: { response: { 200: UploadResponse } } }, async (req) => this.upload(req));
     return app;
   }
 
