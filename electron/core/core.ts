@@ -171,8 +171,9 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     }
   }
   let gatewayCache: { url: string; client: GatewayPort } | undefined;
+  /** The one gateway address: settings.gatewayUrl (enrolment sets it; IT may repoint it later, the credential follows). */
   function gatewayUrl(): string {
-    return config.enrolment?.gatewayUrl ?? config.settings.gatewayUrl;
+    return config.settings.gatewayUrl;
   }
   function gateway(): GatewayPort {
     const url = gatewayUrl();
@@ -287,7 +288,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     const e = config.enrolment;
     return {
       revision,
-      enrolment: e === null ? { enrolled: false, gatewayUrl: config.settings.gatewayUrl } : { enrolled: true, practiceName: e.practiceName, deviceName: e.deviceName, gatewayUrl: e.gatewayUrl },
+      enrolment: e === null ? { enrolled: false, gatewayUrl: gatewayUrl() } : { enrolled: true, practiceName: e.practiceName, deviceName: e.deviceName, gatewayUrl: gatewayUrl() },
       launch: working.view(),
       patient: cur?.patient ?? null,
       captureSession: cur === null ? null : { id: cur.id, patientId: cur.patient.id, startedAt: iso(cur.startedAt) },

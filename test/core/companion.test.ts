@@ -380,6 +380,17 @@ describe('companion core with the real gateway, sandbox, imaging, outbox and LAN
     expect(await imageFiles()).toEqual([]);
   });
 
+  it('the gateway address in settings is the one used, also after enrolment (IT can repoint the PC)', async () => {
+    const core = w.companion.core;
+    await core['settings.set']({ patch: { gatewayUrl: 'http://127.0.0.1:1' } });
+    const down = await launch('ZZZ0016');
+    expect(down).toMatchObject({ status: 'error', error: { code: 'ERR_GATEWAY_UNREACHABLE', retryable: true } });
+    expect((await core['app.getState']({})).patient).toBeNull();
+    await core['settings.set']({ patch: { gatewayUrl: w.gatewayUrl } });
+    expect(await launch('ZZZ0016')).toEqual({ status: 'ready' });
+    expect((await core['app.getState']({})).enrolment).toEqual({ enrolled: true, practiceName: 'Test Practice', deviceName: 'Consult room 3', gatewayUrl: w.gatewayUrl });
+  });
+
   it('round-trips sandbox-issued launch pairs through the strict parser unchanged', () => {
     for (let i = 0; i < 50; i++) {
       const pair = w.gw.sandbox.issueLaunch({ patientId: w.gw.patient('ZZZ0016').id, facilityCode: FACILITY });
