@@ -431,12 +431,12 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
       const attempts = q.get.get(imageId)?.attempts ?? 1;
       const next = now + backoffDelayMs(attempts, random, backoff, err.retryAfterSeconds);
       q.toWaiting.run(next, err.code, err.message, err.message, now, imageId);
-      logger.info({ imageId, code: err.code, attempts, inMs: next - now }, 'send will be retried');
+      logger.info({ imageId, code: err.code, detail: err.detail, correlationId: err.correlationId, attempts, inMs: next - now }, 'send will be retried');
       emitItem('item-waiting', imageId);
       return;
     }
     q.toFailed.run(err.code, err.message, err.message, now, imageId);
-    logger.warn({ imageId, code: err.code, correlationId: err.correlationId }, 'send failed');
+    logger.warn({ imageId, code: err.code, detail: err.detail, correlationId: err.correlationId }, 'send failed');
     emitItem('item-failed', imageId);
   }
 
