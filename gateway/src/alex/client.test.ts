@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../../shared/errors';
 import { createAlexClient, type AlexClientHandle, type AlexClientOptions } from './client';
 import { isAlexOutcomeUnknown } from './errors';
@@ -156,6 +156,23 @@ describe('token: single flight and caching', () => {
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(0.8 * 3599);
     expect(mock.tokenRequests.length).toBeGreaterThanOrEqual(29);
     expect(mock.tokenRequests.length).toBeLessThanOrEqual(31);
+  });
+
+  it('refreshes in the background while the token is still good; a failed refresh fails no call', async () => {
+    const { mock, client, clock } = await setup();
+    await client.getPatient(ctx(), 'pat-1');
+    const first = mock.requests[0]?.token;
+    clock.now += 0.8 * 3599 * 1000;
+    mock.tokenScript.push({ kind: 'respond', status: 500, body: 'token service error' });
+    await expect(client.getPatient(ctx(), 'pat-1')).resolves.toMatchObject({ id: 'pat-1' });
+    expect(mock.requests[1]?.token).toBe(first);
+    await vi.waitFor(() => expect(mock.tokenRequests).toHaveLength(2));
+    clock.now += 60_000;
+    await client.getPatient(ctx(), 'pat-1');
+    await vi.waitFor(() => expect(mock.tokenRequests).toHaveLength(3));
+    await client.getPatient(ctx(), 'pat-1');
+    expect(mock.requests[3]?.token).not.toBe(first);
+    expect(mock.requests.filter((r) => r.tokenExpired || r.tokenUnknown)).toEqual([]);
   });
 
   it('on a 401 drops the token, refreshes once and retries once', async () => {

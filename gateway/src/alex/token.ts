@@ -1,7 +1,8 @@
 /**
  * OAuth 2.0 client-credentials token provider for ALEX (Azure AD in production, the sandbox here).
  *
- * - One cached token; refreshed ~5 min before expiry and never later than 80% of its lifetime.
+ * - One cached token; refreshed ~5 min before expiry and never later than 80% of its lifetime. The
+ *   refresh runs in the background while the old token is still good, so no call waits for it.
  * - Single-flight: however many calls wait, one token request is made.
  * - A 429 from the token endpoint blocks every token request until Retry-After has passed; callers get
  *   ERR_ALEX_THROTTLED meanwhile (or the cached token while it is still valid).
@@ -182,22 +183,19 @@ export function createTokenProvider(o: TokenProviderOptions): TokenProvider {
   return {
     async getToken(signal?: AbortSignal): Promise<string> {
       const now = o.clock();
-      if (cached && usable(cached, now) && now < cached.refreshAt) return cached.value;
+      if (usable(cached, now)) {
+        // Due for refresh but still good: refresh in the background (single flight), answer at once.
+        // A failed background refresh is logged where it happens; the next call tries again.
+        if (now >= cached.refreshAt && now >= blockedUntil) void refresh().catch(() => undefined);
+        return cached.value;
+      }
       if (now < blockedUntil) {
-        // Throttled: keep using a still-valid token, otherwise fail fast without asking.
-        if (usable(cached, now)) return cached.value;
+        // Throttled and no usable token: fail fast without asking.
         stats.throttledLocally++;
         throw throttledError(now);
       }
-      try {
-        const t = await abortable(refresh(), signal);
-        return t.value;
-      } catch (err) {
-        // A refresh that failed while the old token is still valid is not a failure yet.
-        const later = o.clock();
-        if (usable(cached, later) && !(err instanceof Error && err.name === 'AbortError')) return cached.value;
-        throw err;
-      }
+      const t = await abortable(refresh(), signal);
+      return t.value;
     },
     invalidate(token: string): void {
       if (cached?.value === token) {
