@@ -385,6 +385,28 @@ describe('session lifecycle', () => {
     await expect(h.server.rotateQr(phone.sessionId)).rejects.toThrow(AppError);
   });
 
+  it('session end never deletes a file the core accepted in place, but removes anything else left in the folder', async () => {
+    const kept: string[] = [];
+    const inPlace = await startHarness({
+      sink: {
+        async onFile(file) {
+          kept.push(file.path); // this core keeps the file where it is
+          return { imageId: randomUUID() };
+        },
+      },
+    });
+    try {
+      const phone = await joinPhone(inPlace);
+      expect((await upload(inPlace.port, phone.credential, photo())).status).toBe(200);
+      const stray = join(inPlace.uploadRoot, phone.sessionId, 'stray.part');
+      await writeFile(stray, 'left by a crash');
+      await inPlace.server.endSession(phone.sessionId, 'committed');
+      expect(await filesUnder(inPlace.uploadRoot)).toEqual(kept);
+    } finally {
+      await inPlace.cleanup();
+    }
+  });
+
   it('an idle session ends on the sweep (injected clock) with reason idle', async () => {
     const ended: string[] = [];
     h.server.on('session-ended', (e) => ended.push(e.reason));

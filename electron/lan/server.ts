@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdir, open, readdir, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -350,6 +350,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     } catch {
       // ENOENT (the core moved everything and removed it) or ENOTEMPTY (the core still owns files): both fine.
     }
+    for (const path of this.acceptedPaths) if (path.startsWith(session.dir + sep)) this.acceptedPaths.delete(path);
   }
 
   // --- HTTP --------------------------------------------------------------------------------------------
