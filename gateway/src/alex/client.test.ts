@@ -6,7 +6,8 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AppError } from '../../../shared/errors';
+import { AppError, BugIndicatingError } from '../../../shared/errors';
+import { loadFhirValidator } from '../fhir/validate';
 import { createAlexClient, type AlexClientHandle, type AlexClientOptions } from './client';
 import { isAlexOutcomeUnknown } from './errors';
 import { startMockAlex, type MockAlex, type MockAlexOptions } from './mock-alex.testkit';
@@ -482,6 +483,23 @@ describe('creates: exactly once', () => {
     expect((await codeOf(client.createMedia(ctx(), docRef()))).code).toBe('ERR_REQUEST_INVALID');
     expect((await codeOf(client.createMedia(ctx(), media(), { patientNhi: 'ABC1234' }))).code).toBe('ERR_REQUEST_INVALID');
     expect(mock.requests).toHaveLength(0);
+  });
+
+  it('with a FHIR validator, refuses an invalid resource before sending anything', async () => {
+    const { mock } = await setup();
+    const c = createAlexClient({
+      fhirBaseUrl: mock.fhirBaseUrl,
+      tokenUrl: mock.tokenUrl,
+      clientId: mock.clientId,
+      clientSecret: mock.primarySecret,
+      scope: 's',
+      logger: pino({ level: 'silent' }),
+      fhirValidator: await loadFhirValidator(),
+    });
+    await expect(c.createMedia(ctx(), { ...media(), status: 'finished', colour: 'blue' })).rejects.toBeInstanceOf(BugIndicatingError);
+    expect(mock.requests).toHaveLength(0);
+    await expect(c.createMedia(ctx(), media())).resolves.toMatchObject({ id: mock.media[0]?.id });
+    c.close();
   });
 
   it('keeps at most 2 creates in flight per facility', async () => {

@@ -70,6 +70,11 @@ export interface AlexClientOptions {
   maxResponseBytes?: number;
   /** Search result pages followed (same origin only). Default 10. */
   maxSearchPages?: number;
+  /**
+   * Checks every resource before it is created (e.g. `await loadFhirValidator()` from ../fhir/validate).
+   * An invalid resource is a bug in our builders: it throws and nothing is sent.
+   */
+  fhirValidator?: { assertValid(resource: FhirResource): void };
 }
 
 /** What the client did, for tests, health and metrics. Never holds patient data. */
@@ -475,6 +480,7 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     if (resource.resourceType !== resourceType) throw new AppError('ERR_REQUEST_INVALID', { detail: `expected a ${resourceType}` });
     const identifier = firstIdentifier(resource);
     if (!identifier) throw new AppError('ERR_IDEMPOTENCY_KEY_MISSING', { correlationId: ctx.correlationId });
+    options.fhirValidator?.assertValid(resource);
     const lookup = reconcile
       ? async (): Promise<CreatedResource | null> => {
           // One quick look; if ALEX cannot answer, the caller learns the outcome is unknown.
