@@ -1,0 +1,117 @@
+/**
+ * Picking files to send over the bridge: which files go in which batch, which are refused before sending,
+ * and base64 encoding. Pure (no DOM types beyond Uint8Array), so the rules are unit-tested.
+ */
+import { ERROR_CODES, type ErrorCode } from '../../shared/errors/codes';
+import type { ErrorBody } from '../../shared/errors/app-error';
+import { LIMITS } from '../../shared/limits';
+
+/** What the file picker, drop zone and paste accept. HEIC/HEIF often have no MIME type, so extensions too. */
+export const ACCEPT_ATTRIBUTE = 'image/jpeg,image/png,image/webp,image/tiff,image/heic,image/heif,application/pdf,.jpg,.jpeg,.png,.webp,.tif,.tiff,.heic,.heif,.pdf';
+
+export interface PlannedFile {
+  /** Index in the caller's list. */
+  index: number;
+  /** The name to send (trimmed to the contract's 255 characters, extension kept). */
+  name: string;
+}
+
+export interface BatchPlan {
+  batches: PlannedFile[][];
+  /** Files refused before sending, with the same coded message the core would give. */
+  rejected: { index: number; name: string; error: ErrorBody }[];
+}
+
+export interface BatchLimits {
+  maxFilesPerBatch: number;
+  maxFileBytes: number;
+  /** Raw bytes per batch (base64 adds a third on the wire). A single larger file still goes alone. */
+  maxBatchBytes: number;
+}
+
+export const DEFAULT_BATCH_LIMITS: BatchLimits = {
+  maxFilesPerBatch: LIMITS.maxUploadFilesPerRequest,
+  maxFileBytes: LIMITS.maxUploadFileBytes,
+  maxBatchBytes: 40 * 1024 * 1024,
+};
+
+export function errorBody(code: ErrorCode, detail?: string): ErrorBody {
+  const spec = ERROR_CODES[code];
+  const body: ErrorBody = { code, message: spec.message, action: spec.action, retryable: spec.retryable };
+  if (detail !== undefined) body.detail = detail;
+  return body;
+}
+
+/** A safe display/sending name: no path parts, no control characters, at most 255 characters with the extension kept. */
+export function cleanFileName(raw: string, fallback = 'Pasted image'): string {
+  const base = raw.split(/[\\/]/).pop() ?? '';
+  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  if (!clean) return fallback;
+  if (clean.length <= 255) return clean;
+  const dot = clean.lastIndexOf('.');
+  const ext = dot > 0 && clean.length - dot <= 10 ? clean.slice(dot) : '';
+  return clean.slice(0, 255 - ext.length) + ext;
+}
+
+/**
+ * Split files into batches within the bridge contract (at most 10 files, within a byte budget) and refuse,
+ * before sending, files that can never be accepted: empty files and files over 40 MB.
+ */
+export function planBatches(files: readonly { name: string; size: number }[], limits: BatchLimits = DEFAULT_BATCH_LIMITS): BatchPlan {
+  const plan: BatchPlan = { batches: [], rejected: [] };
+  let current: PlannedFile[] = [];
+  let currentBytes = 0;
+  files.forEach((f, index) => {
+    const name = cleanFileName(f.name);
+    if (f.size <= 0) {
+      plan.rejected.push({ index, name, error: errorBody('ERR_IMAGE_CORRUPT', 'empty file') });
+      return;
+    }
+    if (f.size > limits.maxFileBytes) {
+      plan.rejected.push({ index, name, error: errorBody('ERR_IMAGE_FILE_TOO_LARGE') });
+      return;
+    }
+    if (current.length > 0 && (current.length >= limits.maxFilesPerBatch || currentBytes + f.size > limits.maxBatchBytes)) {
+      plan.batches.push(current);
+      current = [];
+      currentBytes = 0;
+    }
+    current.push({ index, name });
+    currentBytes += f.size;
+  });
+  if (current.length > 0) plan.batches.push(current);
+  return plan;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Standard, padded base64 of bytes (the contract's Base64). */
+export function bytesToBase64(bytes: Uint8Array): string {
+  const out: string[] = [];
+  let chunk = '';
+  const n = bytes.length;
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    chunk += B64[(v >> 18) & 63]! + B64[(v >> 12) & 63]! + B64[(v >> 6) & 63]! + B64[v & 63]!;
+    if (chunk.length >= 8192) {
+      out.push(chunk);
+      chunk = '';
+    }
+  }
+  if (i < n) {
+    const b0 = bytes[i]!;
+    const b1 = i + 1 < n ? bytes[i + 1]! : 0;
+    const v = (b0 << 16) | (b1 << 8);
+    chunk += B64[(v >> 18) & 63]! + B64[(v >> 12) & 63]! + (i + 1 < n ? B64[(v >> 6) & 63]! : '=') + '=';
+  }
+  out.push(chunk);
+  return out.join('');
+}
+
+/** A file name for a pasted image: "Pasted image 14-05-33.png". */
+export function pastedName(mime: string, at: Date): string {
+  const ext = mime === 'image/png' ? 'png' : mime === 'image/jpeg' ? 'jpg' : mime === 'image/webp' ? 'webp' : mime.startsWith('image/') ? mime.slice(6).replace(/[^a-z0-9]/g, '') || 'img' : 'img';
+  const t = [at.getHours(), at.getMinutes(), at.getSeconds()].map((x) => String(x).padStart(2, '0')).join('-');
+  return `Pasted image ${t}.${ext}`;
+}

@@ -1,0 +1,40 @@
+/**
+ * Words for image and outbox states. Status is always shown as text (and an icon shape), never by colour alone.
+ */
+import type { ImageStatus, OutboxStatus } from '../../shared/contracts/bridge';
+
+export interface StatusText {
+  /** Short badge text. */
+  label: string;
+  /** One sentence for a tooltip or screen reader. */
+  description: string;
+  /** Visual tone; the text carries the meaning. */
+  tone: 'neutral' | 'info' | 'warning' | 'success' | 'danger';
+  /** A symbol shown next to the label, so status is not colour-only. */
+  symbol: string;
+}
+
+export const IMAGE_STATUS_TEXT: Record<ImageStatus, StatusText> = {
+  processing: { label: 'Processing', description: 'Being prepared on this PC.', tone: 'neutral', symbol: '…' },
+  'needs-info': { label: 'Needs info', description: 'Some required details are missing.', tone: 'warning', symbol: '!' },
+  ready: { label: 'Ready', description: 'Ready to send to Medtech.', tone: 'info', symbol: '•' },
+  sending: { label: 'Sending', description: 'Being sent to Medtech.', tone: 'info', symbol: '↑' },
+  waiting: { label: 'Waiting', description: 'Will be sent automatically when the connection is back.', tone: 'warning', symbol: '⏸' },
+  committed: { label: 'Committed', description: 'Saved in the patient record in Medtech. The copy on this PC has been removed.', tone: 'success', symbol: '✓' },
+  failed: { label: 'Failed', description: 'Was not sent. See the reason; you can retry.', tone: 'danger', symbol: '✕' },
+};
+
+export const OUTBOX_STATUS_TEXT: Record<OutboxStatus, StatusText> = {
+  queued: { label: 'Queued', description: 'About to be sent.', tone: 'neutral', symbol: '…' },
+  sending: IMAGE_STATUS_TEXT.sending,
+  waiting: IMAGE_STATUS_TEXT.waiting,
+  committed: IMAGE_STATUS_TEXT.committed,
+  failed: IMAGE_STATUS_TEXT.failed,
+};
+
+/** Image statuses that can no longer be edited, removed or re-tagged (the outbox owns them). */
+export const LOCKED_STATUSES: readonly ImageStatus[] = ['sending', 'waiting', 'committed'];
+
+export function isLocked(status: ImageStatus): boolean {
+  return LOCKED_STATUSES.includes(status);
+}

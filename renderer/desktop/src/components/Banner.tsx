@@ -1,0 +1,123 @@
+import type { AppState, Notice } from '../../../../shared/contracts/bridge';
+import type { PatientSummary } from '../../../../shared/contracts/common';
+import { formatDob, formatPatientName, formatSex } from '../../../common/format';
+import type { ConnectionStatus } from '../bridge';
+import type { LocalAlert } from '../useCompanion';
+
+/** The working patient, always visible while one is verified. */
+export function PatientBanner({ patient, now }: { patient: PatientSummary; now: Date }) {
+  return (
+    <section className="patient-banner" aria-label="Patient" data-testid="patient-banner">
+      <div className="patient-name">{formatPatientName(patient)}</div>
+      <dl className="patient-facts">
+        <div>
+          <dt>NHI</dt>
+          <dd className="mono">{patient.nhi}</dd>
+        </div>
+        <div>
+          <dt>Born</dt>
+          <dd>{formatDob(patient.birthDate, now)}</dd>
+        </div>
+        <div>
+          <dt>Sex</dt>
+          <dd>{formatSex(patient.sex)}</dd>
+        </div>
+      </dl>
+    </section>
+  );
+}
+
+/** What the main area shows while there is no verified patient. */
+export function LaunchState({ state }: { state: AppState }) {
+  const { launch } = state;
+  if (launch.status === 'verifying') {
+    return (
+      <div className="empty-state" role="status" data-testid="launch-verifying">
+        <div className="spinner" aria-hidden="true" />
+        <h2>Checking the patient with Medtech…</h2>
+        <p className="muted">This takes a moment. Nothing is shown until the patient is confirmed.</p>
+      </div>
+    );
+  }
+  if (launch.status === 'error' && launch.error) {
+    const action =
+      launch.error.action === 'relaunch'
+        ? 'Click the ClinicPro Images button in Medtech Evolution again.'
+        : launch.error.action === 'enrol'
+          ? 'Ask your practice IT contact to enrol this PC again.'
+          : launch.error.action === 'wait' || launch.error.action === 'retry'
+            ? 'Wait a moment, then click the ClinicPro Images button in Medtech Evolution again.'
+            : 'If this keeps happening, call ClinicPro support.';
+    return (
+      <div className="empty-state empty-state-error" role="alert" data-testid="launch-error">
+        <div className="empty-icon" aria-hidden="true">
+          !
+        </div>
+        <h2>The patient could not be opened</h2>
+        <p className="lead">{launch.error.message}</p>
+        <p>{action}</p>
+        {launch.error.correlationId ? <p className="muted small">Reference {launch.error.correlationId.slice(0, 8)}</p> : null}
+      </div>
+    );
+  }
+  const first = state.images.length === 0 && state.outbox.length === 0;
+  return (
+    <div className="empty-state" data-testid="no-patient">
+      <div className="empty-icon" aria-hidden="true">
+        ⌂
+      </div>
+      <h2>{first ? 'Launch from Medtech Evolution' : 'No patient selected'}</h2>
+      <p className="lead">Open the patient in Medtech Evolution, then click the ClinicPro Images button on its toolbar.</p>
+      <p className="muted">Photos can only be added once the patient is confirmed, so they always go to the right record.</p>
+    </div>
+  );
+}
+
+export function ConnectionBar({ status }: { status: ConnectionStatus }) {
+  if (status === 'connected') return null;
+  if (status === 'refused') {
+    return (
+      <div className="connection-bar connection-refused" role="alert">
+        This window is not connected to ClinicPro Images. Close it and open ClinicPro Images again.
+      </div>
+    );
+  }
+  return (
+    <div className="connection-bar" role="status" aria-live="polite">
+      <span className="spinner spinner-small" aria-hidden="true" /> {status === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
+    </div>
+  );
+}
+
+/** Notices from the core (stay until dismissed) and local alerts (a call that failed). */
+export function NoticeList(props: { notices: readonly Notice[]; alerts: readonly LocalAlert[]; onDismiss: (id: string) => void; onDismissAlert: (id: number) => void }) {
+  return (
+    <div className="notices" aria-live="polite" aria-relevant="additions text">
+      {props.notices.map((n) => (
+        <div key={n.id} className={`notice notice-${n.level}`} role={n.level === 'error' ? 'alert' : 'status'} data-testid={`notice-${n.kind}`}>
+          <span className="notice-symbol" aria-hidden="true">
+            {n.level === 'error' ? '✕' : n.level === 'warning' ? '!' : 'i'}
+          </span>
+          <span className="notice-text">{n.message}</span>
+          <button type="button" className="button button-quiet" onClick={() => props.onDismiss(n.id)} aria-label={`Dismiss: ${n.message}`}>
+            Dismiss
+          </button>
+        </div>
+      ))}
+      {props.alerts.map((a) => (
+        <div key={a.id} className="notice notice-error" role="alert">
+          <span className="notice-symbol" aria-hidden="true">
+            ✕
+          </span>
+          <span className="notice-text">
+            {a.message}
+            {a.detail ? <span className="muted small"> {a.detail}</span> : null}
+          </span>
+          <button type="button" className="button button-quiet" onClick={() => props.onDismissAlert(a.id)} aria-label={`Dismiss: ${a.message}`}>
+            Dismiss
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}

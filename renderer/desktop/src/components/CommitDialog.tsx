@@ -1,0 +1,149 @@
+import { useRef, useState } from 'react';
+import type { AppState, CommitStartResponse, CommitTargets, Settings } from '../../../../shared/contracts/bridge';
+import type { PatientSummary } from '../../../../shared/contracts/common';
+import { formatPatientName, plural } from '../../../common/format';
+import { IMAGE_STATUS_TEXT } from '../../../common/status';
+import { imageProgress, tallyCommit, type ProgressMap } from '../logic/model';
+import type { Companion } from '../useCompanion';
+import { Dialog } from './Dialog';
+import { ProgressBar, StatusBadge } from './ImageGrid';
+
+export interface CommitDialogProps {
+  companion: Companion;
+  state: AppState;
+  settings: Settings | null;
+  progress: ProgressMap;
+  /** The patient these images go to (each image's OWN patient). */
+  patient: PatientSummary;
+  /** The ready images to send. */
+  ids: string[];
+  /** True for the working patient's "commit all ready" (sent without ids, so the core picks exactly its ready images). */
+  allReady: boolean;
+  /** Images of this patient that are not ready (shown as a hint). */
+  notReady: number;
+  onClose: () => void;
+}
+
+export function CommitDialog({ companion, state, settings, progress, patient, ids, allReady, notReady, onClose }: CommitDialogProps) {
+  const [targets, setTargets] = useState<CommitTargets>(settings?.defaultTargets ?? { media: false, inboxScan: true });
+  const [captionStrip, setCaptionStrip] = useState(settings?.captionStrip ?? true);
+  const [started, setStarted] = useState<CommitStartResponse | null>(null);
+  const [busy, setBusy] = useState(false);
+  const sendRef = useRef<HTMLButtonElement>(null);
+  const name = formatPatientName(patient);
+  const noTarget = !targets.media && !targets.inboxScan;
+
+  const start = async (): Promise<void> => {
+    setBusy(true);
+    const res = await companion.run((api) => api.commit.start(allReady ? { targets, captionStrip } : { ids, targets, captionStrip }));
+    setBusy(false);
+    if (res) setStarted(res);
+  };
+
+  if (!started) {
+    const targetText = targets.media && targets.inboxScan ? 'as a photo (Media) and to the Inbox' : targets.media ? 'as a photo (Media)' : targets.inboxScan ? 'to the Inbox (Inbox Scan)' : '';
+    return (
+      <Dialog
+        title="Send to Medtech"
+        onClose={onClose}
+        size="medium"
+        initialFocus={sendRef}
+        actions={
+          <>
+            <button type="button" className="button" onClick={onClose}>
+              Cancel
+            </button>
+            <button type="button" ref={sendRef} className="button button-primary" disabled={busy || noTarget || ids.length === 0} onClick={() => void start()} data-testid="commit-send">
+              {busy ? 'Sending…' : `Send ${plural(ids.length, 'image')}`}
+            </button>
+          </>
+        }
+      >
+        <p className="commit-summary" data-testid="commit-summary">
+          <strong>{plural(ids.length, 'image')}</strong> to <strong>{name}</strong> <span className="mono">({patient.nhi})</span>
+          {targetText ? <>, {targetText}</> : null}.
+        </p>
+        {notReady > 0 ? <p className="muted small">{plural(notReady, 'other image')} still need details and will not be sent now.</p> : null}
+        <fieldset className="field">
+          <legend className="field-label">Save in Medtech as</legend>
+          <label className="check">
+            <input type="checkbox" checked={targets.inboxScan} onChange={(e) => setTargets({ ...targets, inboxScan: e.target.checked })} />
+            Inbox Scan ({settings?.inboxScanFormat === 'tiff' ? 'TIFF' : 'PDF'}) — shows in the Inbox and on referral forms
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={targets.media} onChange={(e) => setTargets({ ...targets, media: e.target.checked })} />
+            Photo (Media) — kept with the patient's images
+          </label>
+          {noTarget ? (
+            <p className="form-error" role="alert">
+              Choose at least one.
+            </p>
+          ) : null}
+        </fieldset>
+        <label className="check">
+          <input type="checkbox" checked={captionStrip} onChange={(e) => setCaptionStrip(e.target.checked)} />
+          Add a caption strip (body site, side, type, date) under the image
+        </label>
+      </Dialog>
+    );
+  }
+
+  const sentIds = started.queued;
+  const tally = tallyCommit(sentIds, state.images, state.outbox);
+  const byId = new Map(state.images.map((i) => [i.id, i]));
+  const title = tally.settled ? (tally.failed.length > 0 ? 'Some images were not sent' : tally.waiting.length > 0 ? 'Images are waiting to send' : 'Sent to Medtech') : 'Sending to Medtech…';
+  return (
+    <Dialog
+      title={title}
+      onClose={onClose}
+      size="medium"
+      actions={
+        <button type="button" className="button button-primary" onClick={onClose}>
+          {tally.settled ? 'Close' : 'Keep working (sending continues)'}
+        </button>
+      }
+    >
+      <p aria-live="polite" data-testid="commit-tally">
+        {tally.committed} of {tally.total} in Medtech for {name}
+        {tally.waiting.length ? ` · ${tally.waiting.length} waiting` : ''}
+        {tally.failed.length ? ` · ${tally.failed.length} failed` : ''}
+      </p>
+      <ul className="commit-list">
+        {sentIds.map((id) => {
+          const img = byId.get(id);
+          const p = img ? imageProgress(img, progress) : null;
+          return (
+            <li key={id} className="commit-item">
+              {img?.thumbnailUrl ? <img src={img.thumbnailUrl} alt="" className="commit-thumb" /> : <span className="commit-thumb" />}
+              <div className="commit-item-body">
+                <div className="image-row">
+                  <span className="image-label">{img?.label ?? 'Image'}</span>
+                  {img ? <StatusBadge status={img.status} /> : <span className="badge badge-success">{IMAGE_STATUS_TEXT.committed.label}</span>}
+                </div>
+                {p ? <ProgressBar fraction={p.fraction} label={p.label} /> : null}
+                {img?.error && (img.status === 'failed' || img.status === 'waiting') ? <div className={img.status === 'failed' ? 'image-error' : 'image-wait'}>{img.error.message}</div> : null}
+              </div>
+              {img?.status === 'failed' ? (
+                <button type="button" className="button button-small button-primary" onClick={() => void companion.run((api) => api.outbox.retry({ imageId: id }))}>
+                  Retry
+                </button>
+              ) : null}
+            </li>
+          );
+        })}
+      </ul>
+      {started.skipped.length > 0 ? (
+        <div className="skipped">
+          <h3>Not sent</h3>
+          <ul>
+            {started.skipped.map((s) => (
+              <li key={s.id}>
+                {byId.get(s.id)?.label ?? 'Image'}: {s.error.message}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+    </Dialog>
+  );
+}

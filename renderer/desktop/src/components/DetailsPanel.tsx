@@ -1,0 +1,218 @@
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
+import type { ImageView, MetadataField } from '../../../../shared/contracts/bridge';
+import { IMAGE_TYPES, LATERALITIES, VIEWS, findBodySite } from '../../../../shared/coded/values';
+import { LIMITS } from '../../../../shared/limits';
+import { plural } from '../../../common/format';
+import { FIELD_LABELS, MIXED, bodySiteOptions, draftFrom, isLateralSite, patchFrom, type Draft } from '../logic/metadata';
+import type { Companion } from '../useCompanion';
+
+export interface DetailsPanelProps {
+  companion: Companion;
+  /** The selected images (all of one patient). */
+  selected: readonly ImageView[];
+  /** Not-yet-sent images of the working patient ("Apply to all"). */
+  applyAllCount: number;
+  requiredFields: readonly MetadataField[];
+}
+
+/** Body site picker: type to search; favourites first; arrow keys + Enter to pick. */
+function BodySitePicker({ value, onChange, required }: { value: string; onChange: (code: string) => void; required: boolean }) {
+  const id = useId();
+  const current = value === MIXED ? 'Mixed' : value ? (findBodySite(value)?.display ?? '') : '';
+  const [query, setQuery] = useState(current);
+  const [open, setOpen] = useState(false);
+  const [active, setActive] = useState(0);
+  const options = useMemo(() => bodySiteOptions(open && query !== current ? query : ''), [open, query, current]);
+  useEffect(() => setQuery(current), [current]);
+
+  const pick = (code: string): void => {
+    onChange(code);
+    setQuery(findBodySite(code)?.display ?? '');
+    setOpen(false);
+  };
+  return (
+    <div className="field combobox">
+      <label className="field-label" htmlFor={`${id}-input`}>
+        Body site{required ? <span className="required"> (required)</span> : null}
+      </label>
+      <input
+        id={`${id}-input`}
+        role="combobox"
+        aria-expanded={open}
+        aria-controls={`${id}-list`}
+        aria-autocomplete="list"
+        aria-activedescendant={open && options[active] ? `${id}-opt-${active}` : undefined}
+        value={query}
+        placeholder="Search, e.g. forearm, shin, scalp"
+        onFocus={(e) => {
+          setOpen(true);
+          setActive(0);
+          e.currentTarget.select();
+        }}
+        onBlur={() => window.setTimeout(() => setOpen(false), 150)}
+        onChange={(e) => {
+          setQuery(e.target.value);
+          setOpen(true);
+          setActive(0);
+          if (e.target.value === '') onChange('');
+        }}
+        onKeyDown={(e) => {
+          if (e.key === 'ArrowDown') {
+            e.preventDefault();
+            setOpen(true);
+            setActive((a) => Math.min(options.length - 1, a + 1));
+          } else if (e.key === 'ArrowUp') {
+            e.preventDefault();
+            setActive((a) => Math.max(0, a - 1));
+          } else if (e.key === 'Enter' && open && options[active]) {
+            e.preventDefault();
+            pick(options[active].code);
+          } else if (e.key === 'Escape' && open) {
+            e.stopPropagation();
+            setOpen(false);
+            setQuery(current);
+          }
+        }}
+      />
+      {open ? (
+        <ul id={`${id}-list`} role="listbox" className="listbox" aria-label="Body sites">
+          {options.length === 0 ? <li className="listbox-empty">No match. Try another word, or "Skin (site not listed)".</li> : null}
+          {options.map((s, i) => (
+            <li
+              key={s.code}
+              id={`${id}-opt-${i}`}
+              role="option"
+              aria-selected={i === active}
+              className={i === active ? 'is-active' : undefined}
+              onMouseDown={(e) => {
+                e.preventDefault();
+                pick(s.code);
+              }}
+            >
+              {s.favourite ? (
+                <span className="fav" aria-label="Favourite">
+                  ★{' '}
+                </span>
+              ) : null}
+              {s.display}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
+
+export function DetailsPanel({ companion, selected, applyAllCount, requiredFields }: DetailsPanelProps) {
+  const key = selected.map((i) => `${i.id}:${JSON.stringify(i.metadata)}`).join('|');
+  const [draft, setDraft] = useState<Draft>(() => draftFrom(selected));
+  const [dirty, setDirty] = useState<Set<MetadataField>>(new Set());
+  const [busy, setBusy] = useState(false);
+  const captionRef = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => {
+    setDraft(draftFrom(selected));
+    setDirty(new Set());
+    // Reset the form when the selection or the images' saved metadata change.
+  }, [key]);
+
+  const set = (f: MetadataField, v: string): void => {
+    setDraft((d) => ({ ...d, [f]: v }));
+    setDirty((s) => new Set(s).add(f));
+  };
+  const required = (f: MetadataField): boolean => requiredFields.includes(f);
+  const label = (f: MetadataField): React.ReactNode => (
+    <>
+      {FIELD_LABELS[f]}
+      {required(f) ? <span className="required"> (required)</span> : null}
+    </>
+  );
+  const lateral = isLateralSite(draft.bodySiteCode);
+  const editable = selected.filter((i) => i.status !== 'sending' && i.status !== 'waiting' && i.status !== 'committed');
+  const patch = patchFrom(draft, dirty);
+  const hasChanges = Object.keys(patch).length > 0;
+
+  const apply = async (all: boolean): Promise<void> => {
+    setBusy(true);
+    const done = all
+      ? await companion.run((api) => api.images.applyMetadataToAll({ patch }))
+      : editable.length > 0
+        ? await companion.run((api) => api.images.updateMetadata({ ids: editable.map((i) => i.id), patch }))
+        : undefined;
+    setBusy(false);
+    if (done) setDirty(new Set());
+  };
+
+  if (selected.length === 0) {
+    return (
+      <section className="panel details" aria-label="Details">
+        <h2>Details</h2>
+        <p className="muted">Select photos to add the body site, side, view, type and a caption. Ctrl-click or Shift-click selects several.</p>
+      </section>
+    );
+  }
+  return (
+    <section className="panel details" aria-label="Details" data-testid="details-panel">
+      <h2>Details · {plural(selected.length, 'photo')} selected</h2>
+      {editable.length < selected.length ? <p className="muted small">{plural(selected.length - editable.length, 'photo')} already sent cannot be changed.</p> : null}
+      <BodySitePicker value={draft.bodySiteCode} onChange={(v) => set('bodySiteCode', v)} required={required('bodySiteCode')} />
+      {lateral ? (
+        <fieldset className="field">
+          <legend className="field-label">{label('laterality')}</legend>
+          <div className="segmented">
+            {LATERALITIES.map((l) => (
+              <label key={l.key} className={draft.laterality === l.key ? 'is-on' : undefined}>
+                <input type="radio" name="laterality" value={l.key} checked={draft.laterality === l.key} onChange={() => set('laterality', l.key)} />
+                {l.display}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+      ) : null}
+      <div className="field-row">
+        <label className="field">
+          <span className="field-label">{label('view')}</span>
+          <select value={draft.view === MIXED ? MIXED : draft.view} onChange={(e) => set('view', e.target.value)}>
+            {draft.view === MIXED ? <option value={MIXED}>Mixed</option> : null}
+            <option value="">Not set</option>
+            {VIEWS.map((v) => (
+              <option key={v.key} value={v.key}>
+                {v.display}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span className="field-label">{label('imageType')}</span>
+          <select value={draft.imageType === MIXED ? MIXED : draft.imageType} onChange={(e) => set('imageType', e.target.value)}>
+            {draft.imageType === MIXED ? <option value={MIXED}>Mixed</option> : null}
+            <option value="">Not set</option>
+            {IMAGE_TYPES.map((t) => (
+              <option key={t.key} value={t.key}>
+                {t.display}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <label className="field">
+        <span className="field-label">{label('caption')}</span>
+        <textarea
+          ref={captionRef}
+          rows={2}
+          maxLength={LIMITS.maxCaptionChars}
+          value={draft.caption === MIXED ? '' : draft.caption}
+          placeholder={draft.caption === MIXED ? 'Mixed — type to replace on all selected' : 'e.g. Day 5 after excision'}
+          onChange={(e) => set('caption', e.target.value)}
+        />
+      </label>
+      <div className="button-row">
+        <button type="button" className="button button-primary" disabled={!hasChanges || busy || editable.length === 0} onClick={() => void apply(false)}>
+          Apply to selected ({editable.length})
+        </button>
+        <button type="button" className="button" disabled={!hasChanges || busy || applyAllCount === 0} onClick={() => void apply(true)}>
+          Apply to all ({applyAllCount})
+        </button>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,118 @@
+import { useEffect, useId, useRef, type ReactNode } from 'react';
+
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+export interface DialogProps {
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  /** Footer buttons. */
+  actions?: ReactNode;
+  size?: 'small' | 'medium' | 'large' | 'full';
+  /** A side drawer instead of a centred dialog. */
+  drawer?: boolean;
+  /** Element to focus first (else the first focusable). */
+  initialFocus?: React.RefObject<HTMLElement | null>;
+  className?: string;
+}
+
+/**
+ * A modal dialog: focus moves in and is trapped (Tab/Shift+Tab wrap), Esc closes, focus returns to where it was.
+ * Labelled by its title for screen readers.
+ */
+export function Dialog({ title, onClose, children, actions, size = 'medium', drawer = false, initialFocus, className }: DialogProps) {
+  const ref = useRef<HTMLDivElement>(null);
+  const titleId = useId();
+  const closeRef = useRef(onClose);
+  closeRef.current = onClose;
+
+  useEffect(() => {
+    const previous = document.activeElement as HTMLElement | null;
+    const el = ref.current;
+    const first = initialFocus?.current ?? el?.querySelector<HTMLElement>('[data-autofocus]') ?? el?.querySelector<HTMLElement>(FOCUSABLE);
+    (first ?? el)?.focus();
+    const onKey = (e: KeyboardEvent): void => {
+      if (!el) return;
+      if (e.key === 'Escape') {
+        // Only the top-most dialog closes.
+        const dialogs = document.querySelectorAll('[data-dialog]');
+        if (dialogs[dialogs.length - 1] !== el) return;
+        e.preventDefault();
+        e.stopPropagation();
+        closeRef.current();
+        return;
+      }
+      if (e.key !== 'Tab') return;
+      const dialogs = document.querySelectorAll('[data-dialog]');
+      if (dialogs[dialogs.length - 1] !== el) return;
+      const items = [...el.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((x) => x.offsetParent !== null || x === document.activeElement);
+      if (items.length === 0) {
+        e.preventDefault();
+        el.focus();
+        return;
+      }
+      const firstItem = items[0]!;
+      const lastItem = items[items.length - 1]!;
+      if (e.shiftKey && (document.activeElement === firstItem || !el.contains(document.activeElement))) {
+        e.preventDefault();
+        lastItem.focus();
+      } else if (!e.shiftKey && (document.activeElement === lastItem || !el.contains(document.activeElement))) {
+        e.preventDefault();
+        firstItem.focus();
+      }
+    };
+    document.addEventListener('keydown', onKey, true);
+    return () => {
+      document.removeEventListener('keydown', onKey, true);
+      if (previous && document.contains(previous)) previous.focus();
+    };
+  }, []);
+
+  return (
+    <div className={drawer ? 'backdrop backdrop-drawer' : 'backdrop'} onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
+      <div
+        ref={ref}
+        data-dialog
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby={titleId}
+        tabIndex={-1}
+        className={`${drawer ? 'drawer' : `dialog dialog-${size}`} ${className ?? ''}`}
+      >
+        <header className="dialog-header">
+          <h2 id={titleId}>{title}</h2>
+          <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
+            <span aria-hidden="true">✕</span>
+          </button>
+        </header>
+        <div className="dialog-body">{children}</div>
+        {actions ? <footer className="dialog-footer">{actions}</footer> : null}
+      </div>
+    </div>
+  );
+}
+
+/** "Are you sure?" for destructive actions. The safe choice has the focus. */
+export function ConfirmDialog(props: { title: string; message: ReactNode; confirmLabel: string; onConfirm: () => void; onCancel: () => void }) {
+  const cancel = useRef<HTMLButtonElement>(null);
+  return (
+    <Dialog
+      title={props.title}
+      onClose={props.onCancel}
+      size="small"
+      initialFocus={cancel}
+      actions={
+        <>
+          <button type="button" ref={cancel} className="button" onClick={props.onCancel}>
+            Cancel
+          </button>
+          <button type="button" className="button button-danger" onClick={props.onConfirm}>
+            {props.confirmLabel}
+          </button>
+        </>
+      }
+    >
+      <p>{props.message}</p>
+    </Dialog>
+  );
+}

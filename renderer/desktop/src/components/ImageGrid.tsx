@@ -1,0 +1,151 @@
+import type { MouseEvent } from 'react';
+import type { ImageView, OutboxItemView } from '../../../../shared/contracts/bridge';
+import { formatPatientName, plural } from '../../../common/format';
+import { IMAGE_STATUS_TEXT } from '../../../common/status';
+import { describeMetadata, missingText } from '../logic/metadata';
+import { imageProgress, type ProgressMap } from '../logic/model';
+
+export function StatusBadge({ status }: { status: ImageView['status'] }) {
+  const t = IMAGE_STATUS_TEXT[status];
+  return (
+    <span className={`badge badge-${t.tone}`} title={t.description} data-status={status}>
+      <span aria-hidden="true" className="badge-symbol">
+        {t.symbol}
+      </span>
+      {t.label}
+    </span>
+  );
+}
+
+export function ProgressBar({ fraction, label }: { fraction: number; label: string }) {
+  const pct = Math.round(fraction * 100);
+  return (
+    <div className="progress" role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct} aria-valuetext={`${label}: ${pct}%`}>
+      <div className="progress-fill" style={{ width: `${pct}%` }} />
+    </div>
+  );
+}
+
+interface CardProps {
+  image: ImageView;
+  selected: boolean;
+  progress: ProgressMap;
+  canRetry: boolean;
+  onSelect: (id: string, e: MouseEvent) => void;
+  onOpen: (id: string) => void;
+  onRetry: (id: string) => void;
+}
+
+function ImageCard({ image, selected, progress, canRetry, onSelect, onOpen, onRetry }: CardProps) {
+  const p = imageProgress(image, progress);
+  const tags = describeMetadata(image.metadata);
+  return (
+    <li className={`image-card${selected ? ' is-selected' : ''}`} data-testid="image-card" data-image-id={image.id} data-status={image.status}>
+      <button
+        type="button"
+        className="image-select"
+        aria-pressed={selected}
+        aria-label={`${image.label}, ${IMAGE_STATUS_TEXT[image.status].label}${selected ? ', selected' : ''}`}
+        onClick={(e) => onSelect(image.id, e)}
+        onDoubleClick={() => onOpen(image.id)}
+      >
+        <span className="thumb">
+          {image.thumbnailUrl ? <img src={image.thumbnailUrl} alt="" draggable={false} /> : <span className="thumb-placeholder spinner" aria-hidden="true" />}
+          {selected ? (
+            <span className="thumb-check" aria-hidden="true">
+              ✓
+            </span>
+          ) : null}
+        </span>
+      </button>
+      <div className="image-meta">
+        <div className="image-row">
+          <StatusBadge status={image.status} />
+          {image.source === 'phone' ? <span className="source-tag">Phone</span> : null}
+          {image.committed?.verified ? <span className="source-tag source-ok">in Medtech ✓</span> : null}
+        </div>
+        <div className="image-label" title={image.label}>
+          {image.label}
+        </div>
+        {tags ? <div className="image-tags">{tags}</div> : null}
+        {image.status === 'needs-info' && image.missingFields.length > 0 ? <div className="image-missing">{missingText(image.missingFields)}</div> : null}
+        {p ? <ProgressBar fraction={p.fraction} label={p.label} /> : null}
+        {image.error && (image.status === 'failed' || image.status === 'waiting') ? (
+          <div className={image.status === 'failed' ? 'image-error' : 'image-wait'} data-testid="image-error">
+            {image.error.message}
+          </div>
+        ) : null}
+        <div className="image-actions">
+          <button type="button" className="button button-small" onClick={() => onOpen(image.id)} aria-label={`Open ${image.label}`} disabled={image.status === 'processing' || image.status === 'committed'}>
+            Open
+          </button>
+          {image.status === 'failed' && canRetry ? (
+            <button type="button" className="button button-small button-primary" onClick={() => onRetry(image.id)} aria-label={`Retry sending ${image.label}`}>
+              Retry
+            </button>
+          ) : null}
+        </div>
+      </div>
+    </li>
+  );
+}
+
+export interface GroupProps {
+  title: string;
+  subtitle?: string;
+  images: readonly ImageView[];
+  selected: readonly string[];
+  progress: ProgressMap;
+  outbox: readonly OutboxItemView[];
+  onSelect: (id: string, e: MouseEvent, groupIds: string[]) => void;
+  onOpen: (id: string) => void;
+  onRetry: (id: string) => void;
+  /** "Belongs to" groups: send that patient's ready images to THAT patient. */
+  other?: boolean;
+  actions?: React.ReactNode;
+  testId?: string;
+}
+
+export function ImageGroup(props: GroupProps) {
+  const ids = props.images.map((i) => i.id);
+  const inOutbox = new Set(props.outbox.map((o) => o.imageId));
+  return (
+    <section className={`image-group${props.other ? ' image-group-other' : ''}`} aria-label={props.title} data-testid={props.testId}>
+      <header className="group-header">
+        <div>
+          <h2>{props.title}</h2>
+          {props.subtitle ? <p className="muted small">{props.subtitle}</p> : null}
+        </div>
+        <div className="group-actions">{props.actions}</div>
+      </header>
+      <ul className="image-grid">
+        {props.images.map((img) => (
+          <ImageCard
+            key={img.id}
+            image={img}
+            selected={props.selected.includes(img.id)}
+            progress={props.progress}
+            canRetry={inOutbox.has(img.id)}
+            onSelect={(id, e) => props.onSelect(id, e, ids)}
+            onOpen={props.onOpen}
+            onRetry={props.onRetry}
+          />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+export function otherGroupTitle(images: readonly ImageView[]): string {
+  const p = images[0]?.patient;
+  return p ? `Belongs to ${formatPatientName(p)}` : 'Belongs to another patient';
+}
+
+export function groupSummary(images: readonly ImageView[]): string {
+  const ready = images.filter((i) => i.status === 'ready').length;
+  const needs = images.filter((i) => i.status === 'needs-info').length;
+  const parts = [plural(images.length, 'image')];
+  if (ready) parts.push(`${ready} ready`);
+  if (needs) parts.push(`${needs} need details`);
+  return parts.join(' · ');
+}

@@ -1,0 +1,55 @@
+import { useEffect, useState } from 'react';
+import type { PhoneView } from '../../../../shared/contracts/bridge';
+import { bytesToBase64 } from '../../../common/files';
+import { formatCountdown, plural } from '../../../common/format';
+import { qrImageSource, utf8ToBase64 } from '../logic/qr';
+import type { Companion } from '../useCompanion';
+
+/** Seconds until `iso`, ticking once a second (display only; expiry itself is the core's job). */
+function useCountdown(iso: string): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(t);
+  }, []);
+  return Date.parse(iso) - now;
+}
+
+export function PhonePanel({ companion, phone, patientName, onClose }: { companion: Companion; phone: PhoneView; patientName: string; onClose: () => void }) {
+  const left = useCountdown(phone.expiresAt);
+  const src = qrImageSource(phone, (t) => utf8ToBase64(t, bytesToBase64));
+  const expired = left <= 0;
+  return (
+    <section className="panel phone-panel" aria-label="Phone upload" data-testid="phone-panel">
+      <header className="panel-header">
+        <h2>Photos from a phone</h2>
+        <button type="button" className="icon-button" aria-label="Hide phone panel" onClick={onClose}>
+          <span aria-hidden="true">✕</span>
+        </button>
+      </header>
+      <p className="small">
+        Scan with the phone camera, on the practice Wi-Fi. Photos go to <strong>{patientName}</strong>.
+      </p>
+      <div className={`qr-box${expired ? ' is-expired' : ''}`}>
+        {src ? <img src={src} alt="QR code for uploading photos from a phone" width={220} height={220} data-testid="phone-qr" /> : <p>The QR code could not be shown.</p>}
+        {expired ? <div className="qr-expired">Code expired — make a new one</div> : null}
+      </div>
+      <p className="qr-url mono small" title="The address in the QR code">
+        {phone.qrUrl}
+      </p>
+      <p className="phone-status">
+        {expired ? 'This code has expired.' : `Code valid for ${formatCountdown(left)}`}
+        {' · '}
+        <span data-testid="phones-joined" aria-live="polite">{plural(phone.phonesJoined, 'phone')} joined</span>
+      </p>
+      <div className="button-row">
+        <button type="button" className="button" onClick={() => void companion.run((api) => api.phone.regenerate())}>
+          New code
+        </button>
+        <button type="button" className="button button-danger-quiet" onClick={() => void companion.run((api) => api.phone.end())}>
+          End phone session
+        </button>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,123 @@
+import { useState } from 'react';
+import type { MetadataField, Settings, SettingsPatch } from '../../../../shared/contracts/bridge';
+import { FIELD_LABELS } from '../logic/metadata';
+import type { Companion } from '../useCompanion';
+import { Dialog } from './Dialog';
+
+const FIELDS: MetadataField[] = ['bodySiteCode', 'laterality', 'view', 'imageType', 'caption'];
+
+export function SettingsDialog({ companion, settings, onClose }: { companion: Companion; settings: Settings; onClose: () => void }) {
+  const [draft, setDraft] = useState<Settings>(settings);
+  const [busy, setBusy] = useState(false);
+  const noTarget = !draft.defaultTargets.media && !draft.defaultTargets.inboxScan;
+  const save = async (): Promise<void> => {
+    const patch: SettingsPatch = {
+      roomLabel: draft.roomLabel.trim().slice(0, 60) || 'Consult room',
+      defaultTargets: draft.defaultTargets,
+      inboxScanFormat: draft.inboxScanFormat,
+      captionStrip: draft.captionStrip,
+      requiredFields: draft.requiredFields,
+    };
+    setBusy(true);
+    const saved = await companion.run((api) => api.settings.set({ patch }));
+    setBusy(false);
+    if (saved) {
+      await companion.refreshSettings();
+      onClose();
+    }
+  };
+  const toggleField = (f: MetadataField, on: boolean): void =>
+    setDraft((d) => ({ ...d, requiredFields: on ? FIELDS.filter((x) => x === f || d.requiredFields.includes(x)) : d.requiredFields.filter((x) => x !== f) }));
+  return (
+    <Dialog
+      title="Settings"
+      onClose={onClose}
+      actions={
+        <>
+          <button type="button" className="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="button" className="button button-primary" disabled={busy || noTarget} onClick={() => void save()}>
+            Save
+          </button>
+        </>
+      }
+    >
+      <label className="field">
+        <span className="field-label">Room name (shown on the phone)</span>
+        <input value={draft.roomLabel} maxLength={60} onChange={(e) => setDraft({ ...draft, roomLabel: e.target.value })} />
+      </label>
+      <fieldset className="field">
+        <legend className="field-label">Send to Medtech as (default)</legend>
+        <label className="check">
+          <input type="checkbox" checked={draft.defaultTargets.inboxScan} onChange={(e) => setDraft({ ...draft, defaultTargets: { ...draft.defaultTargets, inboxScan: e.target.checked } })} />
+          Inbox Scan
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={draft.defaultTargets.media} onChange={(e) => setDraft({ ...draft, defaultTargets: { ...draft.defaultTargets, media: e.target.checked } })} />
+          Photo (Media)
+        </label>
+        {noTarget ? (
+          <p className="form-error" role="alert">
+            Choose at least one.
+          </p>
+        ) : null}
+      </fieldset>
+      <fieldset className="field">
+        <legend className="field-label">Inbox Scan file type</legend>
+        <div className="segmented">
+          {(['pdf', 'tiff'] as const).map((f) => (
+            <label key={f} className={draft.inboxScanFormat === f ? 'is-on' : undefined}>
+              <input type="radio" name="scanformat" checked={draft.inboxScanFormat === f} onChange={() => setDraft({ ...draft, inboxScanFormat: f })} />
+              {f.toUpperCase()}
+            </label>
+          ))}
+        </div>
+      </fieldset>
+      <label className="check">
+        <input type="checkbox" checked={draft.captionStrip} onChange={(e) => setDraft({ ...draft, captionStrip: e.target.checked })} />
+        Add a caption strip to images by default
+      </label>
+      <fieldset className="field">
+        <legend className="field-label">Details required before sending</legend>
+        {FIELDS.map((f) => (
+          <label key={f} className="check">
+            <input type="checkbox" checked={draft.requiredFields.includes(f)} onChange={(e) => toggleField(f, e.target.checked)} />
+            {FIELD_LABELS[f]}
+            {f === 'laterality' ? ' (only for sites with a side)' : ''}
+          </label>
+        ))}
+      </fieldset>
+    </Dialog>
+  );
+}
+
+export const SHORTCUTS: { keys: string; what: string }[] = [
+  { keys: 'Ctrl + O', what: 'Add photos from this PC' },
+  { keys: 'Ctrl + V', what: 'Paste a copied image' },
+  { keys: 'Ctrl + A', what: 'Select all photos of this patient' },
+  { keys: 'Delete', what: 'Remove the selected photos (asks first)' },
+  { keys: 'Enter', what: 'Open the selected photo' },
+  { keys: 'Ctrl + Enter', what: 'Send to Medtech' },
+  { keys: 'Esc', what: 'Close a dialog' },
+  { keys: '?', what: 'Show these shortcuts' },
+];
+
+export function ShortcutsDialog({ onClose }: { onClose: () => void }) {
+  return (
+    <Dialog title="Keyboard shortcuts" onClose={onClose} size="small">
+      <table className="shortcuts">
+        <tbody>
+          {SHORTCUTS.map((s) => (
+            <tr key={s.keys}>
+              <th scope="row">
+                <kbd>{s.keys}</kbd>
+              </th>
+              <td>{s.what}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Dialog>
+  );
+}

@@ -1,0 +1,80 @@
+/**
+ * The metadata form over one or more selected images: what to show when the images agree or differ, which
+ * fields the user changed, and the patch to send (`images.updateMetadata` / `images.applyMetadataToAll`).
+ */
+import type { ImageMetadataPatch, ImageView, MetadataField } from '../../../../shared/contracts/bridge';
+import type { ImageMetadata } from '../../../../shared/contracts/common';
+import { findBodySite, lateralityDisplay, searchBodySites, type BodySite } from '../../../../shared/coded/values';
+
+export const FIELD_LABELS: Record<MetadataField, string> = {
+  bodySiteCode: 'Body site',
+  laterality: 'Side',
+  view: 'View',
+  imageType: 'Image type',
+  caption: 'Caption',
+};
+
+/** The form's values: a value, '' (empty), or MIXED when the selected images differ. */
+export const MIXED = '\u0000mixed';
+export type Draft = Record<MetadataField, string>;
+
+export function draftFrom(images: readonly ImageView[]): Draft {
+  const fields: MetadataField[] = ['bodySiteCode', 'laterality', 'view', 'imageType', 'caption'];
+  const draft = {} as Draft;
+  for (const f of fields) {
+    const values = new Set(images.map((i) => i.metadata[f] ?? ''));
+    draft[f] = values.size === 1 ? [...values][0]! : values.size === 0 ? '' : MIXED;
+  }
+  return draft;
+}
+
+export function isLateralSite(code: string): boolean {
+  return code !== '' && code !== MIXED && (findBodySite(code)?.lateral ?? false);
+}
+
+/**
+ * The patch for the fields the user touched. An emptied field clears it (null). Side is cleared when the chosen
+ * site has no sides, so a "Left" never sticks to a "Nose".
+ */
+export function patchFrom(draft: Draft, dirty: ReadonlySet<MetadataField>): ImageMetadataPatch {
+  const patch: ImageMetadataPatch = {};
+  const val = (f: MetadataField): string | null | undefined => {
+    if (!dirty.has(f) || draft[f] === MIXED) return undefined;
+    return draft[f] === '' ? null : draft[f];
+  };
+  const site = val('bodySiteCode');
+  if (site !== undefined) patch.bodySiteCode = site;
+  const side = val('laterality');
+  if (side !== undefined) patch.laterality = side as ImageMetadataPatch['laterality'];
+  if (site !== undefined && (site === null || !isLateralSite(site))) patch.laterality = null;
+  const view = val('view');
+  if (view !== undefined) patch.view = view as ImageMetadataPatch['view'];
+  const type = val('imageType');
+  if (type !== undefined) patch.imageType = type as ImageMetadataPatch['imageType'];
+  const caption = dirty.has('caption') && draft.caption !== MIXED ? draft.caption.trim() : undefined;
+  if (caption !== undefined) patch.caption = caption === '' ? null : caption;
+  return patch;
+}
+
+/** Body sites for the picker: favourites first when the box is empty, otherwise matches (favourites first). */
+export function bodySiteOptions(query: string, limit = 12): BodySite[] {
+  return searchBodySites(query, limit);
+}
+
+/** One line describing an image's tags, e.g. "Forearm, Left · Wound · Close-up". */
+export function describeMetadata(m: ImageMetadata): string {
+  const parts: string[] = [];
+  if (m.bodySiteCode) {
+    const site = findBodySite(m.bodySiteCode)?.display ?? 'Body site';
+    parts.push(m.laterality ? `${site}, ${lateralityDisplay(m.laterality)}` : site);
+  }
+  if (m.imageType) parts.push(m.imageType === 'post-operative' ? 'Post-operative' : m.imageType.charAt(0).toUpperCase() + m.imageType.slice(1));
+  if (m.view) parts.push(m.view === 'close-up' ? 'Close-up' : m.view.charAt(0).toUpperCase() + m.view.slice(1));
+  return parts.join(' · ');
+}
+
+/** "Needs: body site, side" from missingFields. */
+export function missingText(fields: readonly MetadataField[]): string {
+  if (fields.length === 0) return '';
+  return `Needs: ${fields.map((f) => FIELD_LABELS[f].toLowerCase()).join(', ')}`;
+}

@@ -1,0 +1,16 @@
+/**
+ * The phone QR image. It comes from our own core, but it is still shown only as an image (never parsed into the
+ * page), so nothing in it can run: a PNG data URL is used as is when it is one; an SVG is wrapped as a
+ * base64 `data:image/svg+xml` URL, which browsers render with scripts disabled.
+ */
+export function qrImageSource(phone: { qrSvg: string; qrPngDataUrl?: string | undefined }, encodeBase64: (text: string) => string): string | null {
+  if (phone.qrPngDataUrl && /^data:image\/png;base64,[A-Za-z0-9+/]+=*$/.test(phone.qrPngDataUrl)) return phone.qrPngDataUrl;
+  const svg = phone.qrSvg.trim();
+  if (!svg.startsWith('<svg') && !svg.startsWith('<?xml')) return null;
+  return `data:image/svg+xml;base64,${encodeBase64(svg)}`;
+}
+
+/** UTF-8 → base64 without DOM helpers. */
+export function utf8ToBase64(text: string, bytesToBase64: (b: Uint8Array) => string): string {
+  return bytesToBase64(new TextEncoder().encode(text));
+}

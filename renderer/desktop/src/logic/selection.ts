@@ -1,0 +1,63 @@
+/**
+ * Image selection: click, Ctrl/⌘-click (toggle), Shift-click (range from the anchor), select all.
+ * A selection lives inside ONE group (the working patient's images, or one "belongs to" group), so an action
+ * on "the selected images" never mixes patients.
+ */
+export interface Selection {
+  readonly ids: readonly string[];
+  /** Where a Shift-click range starts. */
+  readonly anchor: string | null;
+}
+
+export const EMPTY_SELECTION: Selection = { ids: [], anchor: null };
+
+export interface ClickModifiers {
+  shift?: boolean;
+  /** Ctrl on Windows, ⌘ on a Mac. */
+  toggle?: boolean;
+}
+
+/** `order` is the clicked image's group, in display order. */
+export function clickSelect(sel: Selection, id: string, order: readonly string[], mods: ClickModifiers = {}): Selection {
+  if (!order.includes(id)) return sel;
+  const sameGroup = sel.ids.every((x) => order.includes(x));
+  if (!sameGroup || (!mods.shift && !mods.toggle)) return { ids: [id], anchor: id };
+  if (mods.shift) {
+    const anchor = sel.anchor !== null && order.includes(sel.anchor) ? sel.anchor : id;
+    const a = order.indexOf(anchor);
+    const b = order.indexOf(id);
+    const [from, to] = a <= b ? [a, b] : [b, a];
+    const range = order.slice(from, to + 1);
+    const ids = mods.toggle ? unionInOrder(order, sel.ids, range) : range;
+    return { ids, anchor };
+  }
+  const has = sel.ids.includes(id);
+  const ids = has ? sel.ids.filter((x) => x !== id) : unionInOrder(order, sel.ids, [id]);
+  return { ids, anchor: id };
+}
+
+function unionInOrder(order: readonly string[], a: readonly string[], b: readonly string[]): string[] {
+  const set = new Set([...a, ...b]);
+  return order.filter((x) => set.has(x));
+}
+
+export function selectAll(order: readonly string[]): Selection {
+  return { ids: [...order], anchor: order[0] ?? null };
+}
+
+/** Drop ids that are gone (committed and wiped, removed), keeping the rest and the anchor if it survives. */
+export function pruneSelection(sel: Selection, existing: readonly string[]): Selection {
+  const ids = sel.ids.filter((x) => existing.includes(x));
+  const anchor = sel.anchor !== null && existing.includes(sel.anchor) ? sel.anchor : (ids[0] ?? null);
+  if (ids.length === sel.ids.length && anchor === sel.anchor) return sel;
+  return { ids, anchor };
+}
+
+/** Move the focus/selection with the arrow keys inside a grid of `columns`. */
+export function moveSelection(sel: Selection, order: readonly string[], delta: number, extend = false): Selection {
+  if (order.length === 0) return EMPTY_SELECTION;
+  const current = sel.ids.length > 0 ? sel.ids[sel.ids.length - 1]! : null;
+  const at = current === null ? -1 : order.indexOf(current);
+  const next = order[Math.min(order.length - 1, Math.max(0, at + delta))]!;
+  return extend ? clickSelect(sel, next, order, { shift: true }) : { ids: [next], anchor: next };
+}
