@@ -479,10 +479,14 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       changed();
       return;
     }
+    const previous = rec.status;
     rec.status = outboxToImageStatus(item.state);
     const err = errorBodyOf(item);
     if (item.state === 'waiting' || item.state === 'failed') {
       if (err !== undefined) rec.error = err;
+      if (item.state === 'failed' && previous !== 'failed') {
+        notify('commit-failed', 'error', `An image for ${patientDisplayName(rec.patient)} was not sent: ${err?.message ?? 'unknown reason'}`, rec.patient.id);
+      }
     } else delete rec.error;
     if (item.state === 'committed') {
       rec.committed = {};
@@ -631,6 +635,8 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       } catch (err) {
         return fail(err);
       }
+      // An NHI-lookup grant must be confirmed by the GP first; this flow has no confirmation step, so it shows nothing.
+      if (grant.requiresConfirmation === true) return fail(new AppError('ERR_LAUNCH_SIGNATURE', { detail: 'patient needs confirmation' }));
       const outcome = working.verified(attempt, grant);
       switch (outcome.kind) {
         case 'stale':

@@ -391,6 +391,29 @@ describe('companion core with the real gateway, sandbox, imaging, outbox and LAN
     expect((await core['app.getState']({})).enrolment).toEqual({ enrolled: true, practiceName: 'Test Practice', deviceName: 'Consult room 3', gatewayUrl: w.gatewayUrl });
   });
 
+  it('an expired grant: the image waits for a relaunch, and relaunching the SAME patient sends it (grant rebound)', async () => {
+    const core = w.companion.core;
+    await launch('ZZZ0016');
+    const added = await core['images.addPaths']({ paths: [join(w.inputs, PHOTOS[2] as string)] });
+    const id = added.imageIds[0] as string;
+    await core['images.updateMetadata']({ ids: [id], patch: { bodySiteCode: '89545001' } });
+    w.gw.clock.advance(13 * 60 * 60 * 1000); // past the 12 h grant
+    await core['commit.start']({ ids: [id], targets: { media: true, inboxScan: false }, captionStrip: false });
+    await settle();
+    let img = (await core['app.getState']({})).images[0];
+    expect(img?.status).toBe('waiting');
+    expect(img?.error?.code).toBe('ERR_LAUNCH_GRANT_EXPIRED');
+    expect(img?.error?.action).toBe('relaunch');
+    expect(w.gw.sandbox.store.counters.mediaCreated).toBe(0);
+
+    expect(await launch('ZZZ0016')).toEqual({ status: 'ready' });
+    await settle();
+    img = (await core['app.getState']({})).images[0];
+    expect(img?.status).toBe('committed');
+    expect(w.gw.sandbox.store.listMedia({ identifierValue: id })).toHaveLength(1);
+    expect(w.notices.filter((n) => n.kind === 'patient-switched')).toEqual([]);
+  });
+
   it('round-trips sandbox-issued launch pairs through the strict parser unchanged', () => {
     for (let i = 0; i < 50; i++) {
       const pair = w.gw.sandbox.issueLaunch({ patientId: w.gw.patient('ZZZ0016').id, facilityCode: FACILITY });
