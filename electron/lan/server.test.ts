@@ -3,7 +3,7 @@
  * every refusal, each with its coded error and proof that nothing was written.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -65,6 +65,22 @@ describe('scan, exchange, upload', () => {
     expect(file.path.startsWith(h.uploadRoot)).toBe(true);
     expect(file.path).not.toContain('IMG_0001'); // client file names never reach the file system
     expect(received).toEqual([expect.objectContaining({ imageId: body.imageId, clientUploadId: id })]);
+  });
+
+  it.each([
+    ['photo-12mp-orient6.jpg', 'image/jpeg'],
+    ['photo-iphone-like.heic', 'image/heic'],
+    ['photo-1600-portrait.png', 'image/png'],
+  ])('real phone photo %s arrives byte-identical, typed %s from its bytes', async (name, type) => {
+    const data = await readFile(new URL(`../../../shared/fixtures/photos/${name}`, import.meta.url));
+    const phone = await joinPhone(h);
+    const res = await upload(h.port, phone.credential, [
+      { name: 'clientUploadId', value: randomUUID() },
+      { name: 'file', filename: 'blob', contentType: 'application/octet-stream', data },
+    ]);
+    expect(res.status).toBe(200);
+    expect(h.sink.files[0]?.contentType).toBe(type);
+    expect(h.sink.files[0]?.stored.equals(data)).toBe(true);
   });
 
   it('the exchange tells the phone whom it is uploading for, the limits, and rotates the QR', async () => {
