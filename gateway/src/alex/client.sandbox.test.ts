@@ -296,6 +296,27 @@ describe('ALEX client × sandbox: every fault kind', () => {
     expect(h.client.breakerState('F99669-C')).toBe('closed');
   });
 
+  it('100 callers during an outage: ALEX sees one wave, not five; on recovery one probe, then everyone', async () => {
+    const h = await setup({ breaker: { openMs: 30_000 } });
+    const down = ctx({ facilityId: 'F99669-C' });
+    const seen = () => h.sandbox.store.requests().filter((r) => r.facilityId === 'F99669-C').length;
+    h.sandbox.faults.add({ kind: 'status503', facilityId: 'F99669-C' });
+    const during = await Promise.allSettled(Array.from({ length: 100 }, () => h.client.findPatientByNhi(down, 'ZZZ0016')));
+    expect(during.every((r) => r.status === 'rejected' && (r.reason as AppError).code === 'ERR_ALEX_UNAVAILABLE')).toBe(true);
+    // Without the breaker each caller would make 5 attempts (500 requests). With it: the first wave (100,
+    // all let through before any answer), plus at most one retry per failure seen before the window of 20
+    // filled and opened the breaker (19).
+    expect(seen()).toBeLessThanOrEqual(100 + 19);
+    const afterOutage = seen();
+    h.sandbox.faults.clear();
+    h.clock.now += 30_000;
+    const probe = await Promise.allSettled(Array.from({ length: 100 }, () => h.client.findPatientByNhi(down, 'ZZZ0016')));
+    expect(probe.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(seen()).toBe(afterOutage + 1);
+    const recovered = await Promise.allSettled(Array.from({ length: 100 }, () => h.client.findPatientByNhi(down, 'ZZZ0016')));
+    expect(recovered.filter((r) => r.status === 'fulfilled')).toHaveLength(100);
+  });
+
   it('logs no patient data, secret or token through all of it', async () => {
     const h = await setup();
     const b = await buildCtx(h);
