@@ -11,6 +11,7 @@ import { Value } from '@sinclair/typebox/value';
 import { ExchangeResponse, SessionStatusResponse, UploadResponse } from '../../shared/contracts/lan';
 import { AppError } from '../../shared/errors';
 import { LIMITS } from '../../shared/limits';
+import { createLanServer } from './server';
 import {
   errorCode,
   exchange,
@@ -560,6 +561,12 @@ describe('surface and hygiene', () => {
     for (const secret of [token, credential, 'Canary', 'Testpatient', '1901-02-03']) {
       expect(log.split(secret).length - 1, h.logLines.filter((l) => l.includes(secret)).join('\n')).toBe(0);
     }
+  });
+
+  it('refuses to be configured with a QR lifetime above LIMITS.qrTokenTtlSeconds', () => {
+    expect(() => createLanServer({ bindHost: '127.0.0.1', uploadRoot: h.uploadRoot, sink: h.sink, limits: { qrTokenTtlSeconds: LIMITS.qrTokenTtlSeconds + 1 } })).toThrow(
+      /qrTokenTtlSeconds/,
+    );
   });
 
   it('tokens are 256-bit random, distinct, and in the fragment only', async () => {
