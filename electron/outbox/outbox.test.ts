@@ -8,6 +8,7 @@ import { MemorySecretStore } from '../secrets';
 import { assertDurableSettings } from './db';
 import { GRANT_REASON } from './outbox';
 import { GRANT_A, GRANT_B, PATIENT_A, PATIENT_B, item, jpeg, payloadFiles, rig, tiff, type Rig } from './test-helpers';
+import { waitFor } from './test-helpers';
 import type { OutboxEvents } from './types';
 
 let r: Rig | undefined;
@@ -422,8 +423,3 @@ describe('crash recovery and tampering', () => {
     expect(e.code).toBe('ERR_STORAGE_CORRUPT');
   });
 });
-
-async function waitFor(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((res) => setImmediate(res));
-  expect(cond()).toBe(true);
-}

@@ -104,3 +104,9 @@ export async function rig(extra: Partial<OpenOutboxOptions> = {}, standInIn?: Ga
   };
   return r;
 }
+
+/** Polls a condition (up to 10 s, so a loaded machine does not flake); fails the test if it never holds. */
+export async function waitFor(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((res) => setTimeout(res, 5));
+  if (!cond()) throw new Error('condition never became true');
+}

@@ -38,7 +38,7 @@ export interface GatewayStandIn {
   grants: Map<string, StandInGrant>;
   /** Faults consumed one per request, before processing. */
   faults: StandInFault[];
-  /** When set, each commit waits on it before answering (to hold requests in flight). */
+  /** When set, each authenticated, well-formed commit waits on it first (to hold requests in flight). */
   gate: (() => Promise<void>) | undefined;
   /** Creates the resource and records the outcome, then drops the connection instead of answering (this many times). */
   dropAnswers: number;
@@ -82,6 +82,13 @@ export async function startGatewayStandIn(opts: { port?: number; anyGrant?: bool
     const key = String(req.headers['idempotency-key'] ?? '');
     s.requests.push({ imageId: body.imageId, patientId: body.patientId, grantId: body.grantId, idempotencyKey: key, correlationId });
     if (key !== body.imageId) return sendError(reply, 'ERR_IDEMPOTENCY_KEY_MISSING', correlationId);
+    s.inFlight++;
+    s.maxInFlight = Math.max(s.maxInFlight, s.inFlight);
+    try {
+      if (s.gate) await s.gate();
+    } finally {
+      s.inFlight--;
+    }
     const fault = s.faults.shift();
     if (fault) {
       if ('destroy' in fault) {
@@ -105,10 +112,7 @@ export async function startGatewayStandIn(opts: { port?: number; anyGrant?: bool
     }
     const outcome: { hash: string; response?: CommitResponse } = { hash };
     outcomes.set(key, outcome);
-    s.inFlight++;
-    s.maxInFlight = Math.max(s.maxInFlight, s.inFlight);
-    try {
-      if (s.gate) await s.gate();
+    {
       const res: CommitResponse = { imageId: body.imageId, committedAt: new Date().toISOString(), correlationId, replayed: false };
       for (const [resourceType, payload] of [
         ['Media', body.media],
@@ -127,8 +131,6 @@ export async function startGatewayStandIn(opts: { port?: number; anyGrant?: bool
         return reply;
       }
       return res;
-    } finally {
-      s.inFlight--;
     }
   });
 

@@ -1,0 +1,127 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { OutboxItemView as BridgeOutboxItemView } from '../../shared/contracts/bridge';
+import { compile } from '../gateway-client/validate';
+import { toBridgeOutboxItem } from './bridge';
+import { keysFrom } from './crypto';
+import { GRANT_REASON } from './outbox';
+import { GRANT_A, GRANT_B, PATIENT_A, PATIENT_B, item, rig, type Rig } from './test-helpers';
+import { waitFor } from './test-helpers';
+import type { OutboxProgress } from './types';
+
+let r: Rig | undefined;
+afterEach(async () => {
+  await r?.dispose();
+  r = undefined;
+});
+
+describe('at-rest sealing', () => {
+  const keys = keysFrom(Buffer.alloc(32, 7));
+  it('round-trips, and refuses another label, another key, truncation and a flipped bit', () => {
+    const sealed = keys.seal(Buffer.from('photo bytes'), 'img-1:media');
+    expect(keys.open(sealed, 'img-1:media').toString()).toBe('photo bytes');
+    expect(() => keys.open(sealed, 'img-2:media')).toThrow(/damaged/);
+    expect(() => keysFrom(Buffer.alloc(32, 8)).open(sealed, 'img-1:media')).toThrow(/damaged/);
+    expect(() => keys.open(sealed.subarray(0, 20), 'img-1:media')).toThrow(/damaged/);
+    const flipped = Buffer.from(sealed);
+    flipped[flipped.length - 1]! ^= 1;
+    expect(() => keys.open(flipped, 'img-1:media')).toThrow(/damaged/);
+  });
+  it('seals the same plaintext differently each time (random IV); patient refs are stable and keyed', () => {
+    expect(keys.seal(Buffer.from('x'), 'a').equals(keys.seal(Buffer.from('x'), 'a'))).toBe(false);
+    expect(keys.patientRef('pat-a')).toBe(keys.patientRef('pat-a'));
+    expect(keys.patientRef('pat-a')).not.toBe(keysFrom(Buffer.alloc(32, 8)).patientRef('pat-a'));
+    expect(keys.patientRef('pat-a')).not.toContain('pat-a');
+  });
+});
+
+describe('outbox views, filters and events', () => {
+  it('lists by state and by patient; progress events follow each change', async () => {
+    r = await rig();
+    const progress: OutboxProgress[] = [];
+    const off = r.outbox.on('progress', (p) => progress.push(p));
+    const a = await item();
+    const b = await item({ patient: PATIENT_B, grantId: GRANT_B }, 2);
+    await r.outbox.enqueue(a);
+    await r.outbox.enqueue(b);
+    expect(r.outbox.list({ patientId: 'pat-b' }).map((v) => v.imageId)).toEqual([b.imageId]);
+    expect(r.outbox.list({ patientId: 'pat-zzz' })).toEqual([]);
+    expect(r.outbox.list({ states: ['committed'] })).toEqual([]);
+    r.outbox.start();
+    await r.outbox.idle();
+    expect(r.outbox.list({ states: ['committed'], patientId: 'pat-a' }).map((v) => v.imageId)).toEqual([a.imageId]);
+    expect(progress.at(-1)).toEqual({ queued: 0, sending: 0, waiting: 0, failed: 0, committed: 2 });
+    expect(progress[0]).toMatchObject({ queued: 1 });
+    off();
+    const n = progress.length;
+    await r.outbox.enqueue(await item({}, 3));
+    expect(progress).toHaveLength(n);
+  });
+
+  it('a listener that throws does not stop the outbox', async () => {
+    r = await rig();
+    r.outbox.on('item-queued', () => {
+      throw new Error('listener bug');
+    });
+    const a = await item();
+    await r.outbox.enqueue(a);
+    r.outbox.start();
+    await r.outbox.idle();
+    expect(r.outbox.get(a.imageId)?.state).toBe('committed');
+  });
+
+  it('maps live, waiting and committed items onto the bridge contract', async () => {
+    r = await rig();
+    r.standIn.grants.set(GRANT_B, { patientId: 'pat-b', expired: true });
+    const a = await item({ targets: ['media'] });
+    const b = await item({ patient: PATIENT_B, grantId: GRANT_B }, 2);
+    await r.outbox.enqueue(a);
+    await r.outbox.enqueue(b);
+    const check = compile(BridgeOutboxItemView);
+    const live = toBridgeOutboxItem(r.outbox.get(a.imageId)!);
+    expect(check.firstError(live)).toBeUndefined();
+    expect(live).toMatchObject({ status: 'queued', targets: { media: true, inboxScan: false }, patient: PATIENT_A });
+    r.outbox.start();
+    await r.outbox.idle();
+    const done = toBridgeOutboxItem(r.outbox.get(a.imageId)!);
+    expect(check.firstError(done)).toBeUndefined();
+    expect(done.patient).toBeUndefined();
+    expect(done).toMatchObject({ status: 'committed', nhi: 'ZZZ0016' });
+    expect(done.committed?.media?.id).toBeTruthy();
+    const waiting = toBridgeOutboxItem(r.outbox.get(b.imageId)!);
+    expect(check.firstError(waiting)).toBeUndefined();
+    expect(waiting.error).toMatchObject({ code: 'ERR_LAUNCH_GRANT_EXPIRED', message: GRANT_REASON, action: 'relaunch' });
+  });
+});
+
+describe('send loop timing and grants in flight', () => {
+  it('schedules its own retry with the system clock (no kick)', async () => {
+    r = await rig({ clock: { now: () => Date.now() }, backoff: { baseMs: 5, maxMs: 10 } });
+    r.standIn.faults.push({ status: 503 });
+    const a = await item();
+    const committed = new Promise<void>((res) => r!.outbox.on('item-committed', () => res()));
+    await r.outbox.enqueue(a);
+    r.outbox.start();
+    await committed;
+    expect(r.standIn.requests).toHaveLength(2);
+  });
+
+  it('a grant rebound while the post is in flight is used when that post comes back "grant expired"', async () => {
+    r = await rig();
+    let release!: () => void;
+    r.standIn.gate = () => new Promise<void>((res) => (release = res));
+    const a = await item();
+    await r.outbox.enqueue(a);
+    r.outbox.start();
+    await waitFor(() => r!.standIn.inFlight === 1);
+    r.standIn.grants.set(GRANT_A, { patientId: 'pat-a', expired: true });
+    const fresh = 'grant-fresh-aaaaaaaaaa';
+    r.standIn.grants.set(fresh, { patientId: 'pat-a' });
+    expect(r.outbox.rebindGrant('pat-a', fresh)).toBe(0); // it is sending, not waiting
+    r.standIn.gate = undefined;
+    release();
+    await r.outbox.idle();
+    expect(r.outbox.get(a.imageId)?.state).toBe('committed');
+    expect(r.standIn.requests.map((q) => q.grantId)).toEqual([GRANT_A, fresh]);
+    expect(r.standIn.creates.map((c) => c.grantId)).toEqual([fresh]);
+  });
+});
