@@ -66,3 +66,5 @@ export class MemorySecretStore implements SecretStore {
     return this.values.delete(account);
   }
 }
+
+export * from './device-credentials';
