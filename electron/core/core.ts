@@ -86,6 +86,7 @@ export interface CompanionCore extends BridgeHandlers {
 
 interface ImageRecord {
   id: string;
+  seq: number;
   sessionId: string;
   patient: PatientSummary;
   grant: LaunchGrant;
@@ -102,6 +103,8 @@ interface ImageRecord {
   committed?: { media?: { id: string }; documentReference?: { id: string }; verified?: boolean };
   /** Handed to the outbox: metadata and edits are frozen. */
   inOutbox: boolean;
+  /** Being rendered for a commit: frozen too. */
+  committing?: boolean;
 }
 
 interface PhoneState {
@@ -150,6 +153,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   const working = new WorkingPatient({ now: () => deps.clock.now(), newSessionId: () => `cs-${++sessionCounter}-${newId().slice(0, 8)}` });
   let config: StoredConfig = readConfig(await deps.settingsStore.load());
   const images = new Map<string, ImageRecord>();
+  let imageSeq = 0;
   const notices: Notice[] = [];
   let noticeCounter = 0;
   let revision = 0;
@@ -310,8 +314,9 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     if (rec === undefined) throw new AppError('ERR_NOT_FOUND', { detail: 'image' });
     return rec;
   }
+  const frozen = (rec: ImageRecord): boolean => rec.inOutbox || rec.committing === true;
   function requireDraft(rec: ImageRecord): void {
-    if (rec.inOutbox) throw new AppError('ERR_IMAGE_LOCKED');
+    if (frozen(rec)) throw new AppError('ERR_IMAGE_LOCKED');
   }
   async function removeImageFiles(id: string): Promise<void> {
     // Only our own names: `<id>.*` in the work folder (the imaging service names masters after the id).
@@ -326,6 +331,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     const d: DraftRecord = {
       v: 1,
       id: rec.id,
+      seq: rec.seq,
       sessionId: rec.sessionId,
       patient: rec.patient,
       grant: rec.grant,
@@ -348,6 +354,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   function newRecord(session: CaptureSession, source: ImageSource, label: string, metadata: ImageMetadata): ImageRecord {
     const rec: ImageRecord = {
       id: newId(),
+      seq: ++imageSeq,
       sessionId: session.id,
       patient: session.patient,
       grant: working.grantFor(session.patient.id) ?? session.grant,
@@ -391,22 +398,27 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     inputs: { name: string; load: () => Promise<{ path: string } | { buffer: Buffer }> }[],
   ): Promise<BridgeResponse<'images.addFiles'>> {
     const session = requireWorking();
-    const imageIds: string[] = [];
-    const rejected: { name: string; error: ErrorBody }[] = [];
+    // Records are created in input order (so the list shows files in the order they were given); ingest runs in parallel.
+    const slots = inputs.map(() => ({ id: undefined as string | undefined, error: undefined as ErrorBody | undefined }));
+    const loaded = await Promise.all(inputs.map((inp) => inp.load().then((input) => ({ input }), (err: unknown) => ({ err }))));
     await Promise.all(
-      inputs.map(async (inp) => {
+      loaded.map(async (l, i) => {
+        const slot = slots[i] as { id: string | undefined; error: ErrorBody | undefined };
+        const name = (inputs[i] as { name: string }).name;
         try {
-          const input = await inp.load();
-          const rec = newRecord(session, 'desktop', inp.name, {});
-          await ingestInto(rec, input);
-          imageIds.push(rec.id);
+          if ('err' in l) throw l.err;
+          const rec = newRecord(session, 'desktop', name, {});
+          await ingestInto(rec, l.input);
+          slot.id = rec.id;
         } catch (err) {
           const e = toAppError(err);
           if (e.code === 'ERR_INTERNAL') log.error({ err }, 'ingest failed unexpectedly');
-          rejected.push({ name: inp.name, error: e.toBody() });
+          slot.error = e.toBody();
         }
       }),
     );
+    const imageIds = slots.flatMap((s) => (s.id === undefined ? [] : [s.id]));
+    const rejected = slots.flatMap((s, i) => (s.error === undefined ? [] : [{ name: (inputs[i] as { name: string }).name, error: s.error }]));
     if (rejected.length > 0) {
       notify('images-rejected', 'warning', rejected.length === 1 ? `1 file could not be added: ${rejected[0]?.error.message}` : `${rejected.length} files could not be added.`);
     }
@@ -520,7 +532,8 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   // --- recovery: images that were on screen when the companion stopped ----------------------------------
   {
     const { drafts: found, unreadable } = await drafts.recover();
-    for (const d of found.sort((a, b) => a.capturedAt.localeCompare(b.capturedAt))) {
+    for (const d of found.sort((a, b) => a.seq - b.seq)) {
+      imageSeq = Math.max(imageSeq, d.seq);
       const item = outbox.get(d.id);
       if (item?.state === 'committed') {
         await removeImageFiles(d.id);
@@ -699,7 +712,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       const recs = ids.map(getImage);
       const updated: string[] = [];
       for (const rec of recs) {
-        if (rec.inOutbox) continue;
+        if (frozen(rec)) continue;
         applyPatch(rec, patch);
         await persist(rec);
         updated.push(rec.id);
@@ -712,7 +725,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       const cur = requireWorking();
       const updated: string[] = [];
       for (const rec of images.values()) {
-        if (rec.inOutbox || rec.patient.id !== cur.patient.id) continue;
+        if (frozen(rec) || rec.patient.id !== cur.patient.id) continue;
         applyPatch(rec, patch);
         await persist(rec);
         updated.push(rec.id);
@@ -790,14 +803,14 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       let recs: ImageRecord[];
       if (ids === undefined) {
         const cur = requireWorking();
-        recs = [...images.values()].filter((r) => r.patient.id === cur.patient.id && !r.inOutbox && r.status !== 'processing');
+        recs = [...images.values()].filter((r) => r.patient.id === cur.patient.id && !frozen(r) && r.status !== 'processing');
       } else {
         recs = ids.map(getImage);
       }
       const queued: string[] = [];
       const skipped: { id: string; error: ErrorBody }[] = [];
       for (const rec of recs) {
-        if (rec.inOutbox) {
+        if (frozen(rec)) {
           skipped.push({ id: rec.id, error: new AppError('ERR_IMAGE_LOCKED').toBody() });
           continue;
         }
@@ -810,6 +823,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
           skipped.push({ id: rec.id, error: new AppError('ERR_IMAGE_METADATA_REQUIRED', { detail: missing.join(', ') }).toBody() });
           continue;
         }
+        rec.committing = true;
         try {
           await renderAndEnqueue(rec, targets, captionStrip);
           queued.push(rec.id);
@@ -820,6 +834,8 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
           rec.error = e.toBody();
           if (!rec.inOutbox) refreshDraftStatus(rec);
           skipped.push({ id: rec.id, error: e.toBody() });
+        } finally {
+          delete rec.committing;
         }
       }
       const workingNow = working.current();

@@ -10,6 +10,7 @@ const ID = '0f1e2d3c-4b5a-4697-8877-665544332211';
 const draft = (dir: string, id = ID): DraftRecord => ({
   v: 1,
   id,
+  seq: 1,
   sessionId: 'cs-1',
   patient: P,
   grant: { grantId: 'g'.repeat(43), facilityId: 'F2N060-E', patient: P, issuedAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T12:00:00.000Z' },

@@ -19,6 +19,8 @@ import { nodeFs, TEMP_PREFIX, writeFileAtomic } from '../outbox/durable-fs';
 export const DraftRecord = Type.Object({
   v: Type.Literal(1),
   id: Type.String(),
+  /** Order the images were added in (kept across restarts). */
+  seq: Type.Integer({ minimum: 0 }),
   sessionId: Type.String(),
   patient: PatientSummary,
   grant: Type.Object({

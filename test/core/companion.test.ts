@@ -414,6 +414,25 @@ describe('companion core with the real gateway, sandbox, imaging, outbox and LAN
     expect(w.notices.filter((n) => n.kind === 'patient-switched')).toEqual([]);
   });
 
+  it('two Commit clicks at once send each image once; details cannot change while it is being prepared', async () => {
+    const core = w.companion.core;
+    await launch('ZZZ0016');
+    const added = await core['images.addPaths']({ paths: [join(w.inputs, PHOTOS[2] as string)] });
+    const id = added.imageIds[0] as string;
+    await core['images.updateMetadata']({ ids: [id], patch: { bodySiteCode: '89545001' } });
+    const targets = { media: true, inboxScan: false };
+    const first = core['commit.start']({ targets, captionStrip: true });
+    const second = core['commit.start']({ ids: [id], targets, captionStrip: true });
+    const during = core['images.updateMetadata']({ ids: [id], patch: { caption: 'changed mid-commit' } });
+    const [a, b, c] = await Promise.all([first, second, during]);
+    expect([...a.queued, ...b.queued]).toEqual([id]);
+    expect([...a.skipped, ...b.skipped].map((x) => x.error.code)).toEqual(['ERR_IMAGE_LOCKED']);
+    expect(c.updated).toEqual([]);
+    await settle();
+    expect(w.gw.sandbox.store.listMedia({ identifierValue: id })).toHaveLength(1);
+    expect(JSON.stringify(w.gw.sandbox.store.listMedia({ identifierValue: id })[0])).not.toContain('changed mid-commit');
+  });
+
   it('round-trips sandbox-issued launch pairs through the strict parser unchanged', () => {
     for (let i = 0; i < 50; i++) {
       const pair = w.gw.sandbox.issueLaunch({ patientId: w.gw.patient('ZZZ0016').id, facilityCode: FACILITY });
