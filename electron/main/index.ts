@@ -2,11 +2,14 @@
  * The Electron main process entry (bundled to dist/electron/main.cjs by scripts/build-electron.ts).
  * Composition root: real electron, keytar, electron-store, the companion core, the loopback listener.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as electron from 'electron';
 import pino from 'pino';
 import { startCompanion } from '../core/compose';
+import { advertiseCompanion } from '../discovery/advertiser';
 import { detectLanAddress } from '../lan/interfaces';
 import { startLoopbackLaunchServer } from '../loopback/server';
 import { KeytarSecretStore } from '../secrets';
@@ -45,6 +48,8 @@ export async function main(): Promise<void> {
     launchPort: Number(process.env.CLINICPRO_LAUNCH_PORT ?? LAUNCH_PORT),
     lanPort: Number(process.env.CLINICPRO_LAN_PORT ?? LAN_PORT),
     lanHost: () => detectLanAddress(process.env.CLINICPRO_LAN_HOST)?.address,
+    advertise: advertiseCompanion,
+    deviceShortId: createHash('sha256').update(hostname()).digest('hex').slice(0, 8),
     ...(process.env.CLINICPRO_DEV_GATEWAY_URL ? { devGatewayUrl: process.env.CLINICPRO_DEV_GATEWAY_URL } : {}),
   });
 }

@@ -29,6 +29,7 @@ function fakeCore() {
         return async (arg: unknown) => {
           calls.push({ method: prop, arg });
           if (prop === 'app.getState') return { enrolment: { enrolled: true } };
+        if (prop === 'settings.get') return { roomLabel: 'Room 3' };
           return { status: 'verifying' };
         };
       },
@@ -39,7 +40,7 @@ function fakeCore() {
 
 function deps(electron: ReturnType<typeof mockElectronForTests>['electron'], argv: string[] = ['ClinicPro Images.exe']) {
   const { core, calls } = fakeCore();
-  const startCompanion = vi.fn(async (_o: StartCompanionOptions) => ({ core, close: async () => undefined }) as never);
+  const startCompanion = vi.fn(async (_o: StartCompanionOptions) => ({ core, lanAddress: { host: '192.168.1.20', port: 47800 }, close: async () => undefined }) as never);
   const d: ShellDeps = {
     electron: electron as unknown as ElectronModule,
     logger: silent,
@@ -105,6 +106,19 @@ describe('single instance and launch forwarding', () => {
     }
     await new Promise((r) => setTimeout(r, 20));
     expect(second.calls.filter((c) => c.method === 'launch.open')).toEqual([]);
+  });
+});
+
+describe('LAN discovery', () => {
+  it('advertises the LAN server with the room label on the LAN address, and stops on quit', async () => {
+    const { electron } = mockElectronForTests();
+    const { d } = deps(electron);
+    const stop = vi.fn(async () => undefined);
+    const advertise = vi.fn(() => ({ name: 'x', txt: { v: '1', room: 'Room 3', id: 'ab12cd34' }, stop }));
+    const shell = await startShell({ ...d, advertise, deviceShortId: 'ab12cd34' });
+    expect(advertise).toHaveBeenCalledWith(expect.objectContaining({ port: 47800, roomLabel: 'Room 3', deviceShortId: 'ab12cd34', interfaceAddress: '192.168.1.20' }));
+    await shell?.quit();
+    expect(stop).toHaveBeenCalled();
   });
 });
 

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type * as Electron from 'electron';
 import type { Logger } from 'pino';
 import type { RunningCompanion, StartCompanionOptions } from '../core/compose';
+import type { AdvertiseOptions, Advertisement } from '../discovery/advertiser';
 import type { SettingsStore } from '../core/settings';
 import { launchUrlFromArgv } from '../launch/parse';
 import type { LoopbackLaunchOptions, LoopbackLaunchServer } from '../loopback/server';
@@ -39,6 +40,10 @@ export interface ShellDeps {
   lanHost: () => string | undefined;
   /** Development: point a fresh install at the local gateway. */
   devGatewayUrl?: string;
+  /** DNS-SD advertisement of the LAN server (absent: not advertised). */
+  advertise?: (options: AdvertiseOptions) => Advertisement;
+  /** A short, stable id of this PC for the advertisement (4–16 letters/digits). */
+  deviceShortId?: string;
 }
 
 export interface Shell {
@@ -164,6 +169,13 @@ export async function startShell(deps: ShellDeps): Promise<Shell | null> {
     if (!state.enrolment.enrolled) await core['settings.set']({ patch: { gatewayUrl: deps.devGatewayUrl } });
   }
 
+  let advertisement: Advertisement | null = null;
+  const lanAt = companion.lanAddress;
+  if (deps.advertise && deps.deviceShortId && lanAt && lanAt.host !== '127.0.0.1') {
+    const settings = await core['settings.get']({});
+    advertisement = deps.advertise({ port: lanAt.port, roomLabel: settings.roomLabel, deviceShortId: deps.deviceShortId, interfaceAddress: lanAt.host, logger: log });
+  }
+
   registerBridgeIpc(ipcMain, core, log);
   forwardBridgeEvents(core, () => win?.webContents ?? null);
 
@@ -205,6 +217,7 @@ export async function startShell(deps: ShellDeps): Promise<Shell | null> {
     launch,
     async quit() {
       quitting = true;
+      await advertisement?.stop().catch(() => undefined);
       await loopback.close().catch(() => undefined);
       await companion?.close().catch(() => undefined);
       app.quit();

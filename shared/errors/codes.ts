@@ -92,7 +92,7 @@ export const ERROR_CODES = {
   ERR_LAN_SESSION_ENDED: spec(410, 'The upload session on the PC has ended. Scan the new QR code on the PC.', 'rescan'),
   ERR_LAN_PATIENT_CHANGED: spec(409, 'The PC has changed to a different patient. Photos were not sent to the new patient. Scan the new QR code.', 'rescan'),
   ERR_LAN_HOST_REJECTED: spec(421, 'This address is not allowed. Scan the QR code on the PC again.', 'rescan'),
-  ERR_LAN_TOO_MANY_PARTS: spec(413, 'Too many photos in one go. Send at most 10 at a time.', 'fix-input'),
+  ERR_LAN_TOO_MANY_PARTS: spec(413, 'That upload was not in the expected form (too many parts). Please send the photo again.', 'retry'),
   ERR_LAN_CROSS_SITE: spec(403, 'This request came from another web page and was refused. Open the link from the QR code on the PC.', 'rescan'),
 
   // --- companion ------------------------------------------------------------------------------
