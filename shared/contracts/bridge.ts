@@ -381,7 +381,7 @@ export const BRIDGE_SCHEMAS = {
   'images.applyMetadataToAll': method(Type.Object({ patch: ImageMetadataPatch }, { additionalProperties: false }), Type.Object({ updated: Type.Array(ImageId) })),
   'images.edit': method(Type.Object({ id: ImageId, edits: ImageEdits }, { additionalProperties: false }), ImageView),
   'images.remove': method(Type.Object({ ids: Ids }, { additionalProperties: false }), Type.Object({ removed: Type.Array(ImageId) })),
-  /** A large rendition with the edits applied, as a data URL. */
+  /** A large rendition with the edits applied, as a JPEG data URL (at most ~3 MB; `maxEdge` is a hint the core may ignore). */
   'images.preview': method(
     Type.Object({ id: ImageId, maxEdge: Type.Optional(Type.Integer({ minimum: 64, maximum: 4096 })) }, { additionalProperties: false }),
     PreviewResponse,
