@@ -38,7 +38,8 @@ export function findElectronBinary(): { path: string } | { reason: string } {
 }
 
 async function main(): Promise<void> {
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+  // Readable warnings for a person at a terminal; the product logs stay JSON.
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn', transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } } });
   if (args.has('--fresh')) await rm(dataDir, { recursive: true, force: true });
 
   console.log('Building the UI…');
