@@ -134,12 +134,18 @@ describe('outbox kill -9 against the real gateway and ALEX sandbox', () => {
     let commitKills = 0;
     let staleSeen = 0;
     const failures: string[] = [];
+    const waitingCodes: Record<string, number> = {};
+    const tally = (line: string): void => {
+      const [kind, , code] = line.split(' ');
+      if (kind === 'WAITING' && code) waitingCodes[code] = (waitingCodes[code] ?? 0) + 1;
+    };
     for (let round = 0; kills < KILLS && round < (DEBUG_EXIT_EARLY ? Number(DEBUG_EXIT_EARLY) : KILLS * 4); round++) {
       const todo = specs.filter((s) => !acked.has(s.imageId));
       writeFileSync(join(work, 'todo.json'), JSON.stringify(todo));
       // Kill after 2..7 lines (line 1 is STALE), then 0–12 ms later: lands in writes, fsyncs, renames, posts.
       const r = await runChild(todo.length, 2 + Math.floor(Math.random() * 6), Math.floor(Math.random() * 13));
       for (const line of r.lines) {
+        tally(line);
         const [kind, id, code] = line.split(' ');
         if (kind === 'ACK' && id) acked.add(id);
         if (kind === 'STALE') staleSeen += Number(id);
@@ -161,6 +167,7 @@ describe('outbox kill -9 against the real gateway and ALEX sandbox', () => {
     expect(last.code, last.stderr).toBe(0);
     expect(last.lines).toContain('DONE');
     for (const line of last.lines) {
+      tally(line);
       const [kind, id, code] = line.split(' ');
       if (kind === 'ACK' && id) acked.add(id);
       if (kind === 'FAILED') failures.push(`${id} ${code}`);
@@ -187,7 +194,7 @@ describe('outbox kill -9 against the real gateway and ALEX sandbox', () => {
       }
     }
     const payloadsLeft = readdirSync(join(work, 'outbox', 'payloads'));
-    const summary = { kills, ingestKills, commitKills, staleTempFilesCleanedAtRestart: staleSeen, acked: acked.size, lost, mismatches, duplicates, misfiled, failures: failures.length, payloadsLeft: payloadsLeft.length };
+    const summary = { kills, ingestKills, commitKills, staleTempFilesCleanedAtRestart: staleSeen, acked: acked.size, lost, mismatches, duplicates, misfiled, failures: failures.length, payloadsLeft: payloadsLeft.length, waitingCodes };
     console.log('outbox crash test:', JSON.stringify(summary));
 
     expect(kills).toBeGreaterThanOrEqual(Math.min(KILLS, 50));
