@@ -25,7 +25,14 @@ export class Auditor {
   ) {}
 
   async record(e: AuditEntry): Promise<AuditRecord> {
-    const record: AuditRecord = {
+    const record = this.build(e);
+    await this.store.appendAudit(record);
+    return record;
+  }
+
+  /** The record, not yet written: for stores that write it together with the outcome. */
+  build(e: AuditEntry): AuditRecord {
+    return {
       id: uuidV4(this.random),
       at: this.clock.now(),
       deviceId: e.deviceId,
@@ -38,7 +45,5 @@ export class Auditor {
       errorCode: e.errorCode ?? null,
       correlationId: e.correlationId,
     };
-    await this.store.appendAudit(record);
-    return record;
   }
 }

@@ -154,9 +154,9 @@ export class CommitService {
     if (body.media) targets.push('media');
     if (body.document) targets.push('documentReference');
 
+    const pending = targets.filter((t) => !progress[t]);
     try {
-      for (const target of targets) {
-        if (progress[target]) continue;
+      for (const [i, target] of pending.entries()) {
         let created: CreatedResource;
         if (target === 'media' && body.media) {
           const resource: FhirResource = this.builders.buildMedia(buildCtx, body.media);
@@ -170,10 +170,14 @@ export class CommitService {
         const done: CommittedResource = { resourceType: target === 'media' ? 'Media' : 'DocumentReference', id: created.id };
         if (created.location !== undefined) done.location = created.location;
         progress[target] = done;
-        const now = this.clock.now();
-        if (!(await this.store.saveProgress(body.imageId, leaseOwner, progress, now + leaseMs, now))) {
-          // Our lease ran out and another request took over; it reconciles with ALEX before creating.
-          throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS', { retryAfterSeconds: 1 });
+        // Between targets, persist what is done (a retry never re-creates it). The last target's
+        // result is stored with the outcome below; a crash before that is caught by reconciliation.
+        if (i < pending.length - 1) {
+          const now = this.clock.now();
+          if (!(await this.store.saveProgress(body.imageId, leaseOwner, progress, now + leaseMs, now))) {
+            // Our lease ran out and another request took over; it reconciles with ALEX before creating.
+            throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS', { retryAfterSeconds: 1 });
+          }
         }
       }
     } catch (err) {
@@ -188,7 +192,8 @@ export class CommitService {
     };
     if (progress.media) response.media = progress.media;
     if (progress.documentReference) response.documentReference = progress.documentReference;
-    await this.auditor.record({
+    // The audit record is written with the outcome, atomically, before the answer leaves.
+    const audit = this.auditor.build({
       deviceId: device.deviceId,
       facilityId: grant.facilityId,
       patientId: grant.patient.id,
@@ -198,15 +203,16 @@ export class CommitService {
       resourceIds: resourceIds(progress),
       correlationId,
     });
-    const stored = await this.store.completeIdempotency(body.imageId, leaseOwner, { status: 201, body: response }, this.clock.now());
+    const stored = await this.store.completeIdempotency(body.imageId, leaseOwner, { status: 201, body: response }, this.clock.now(), progress, audit);
     if (!stored) throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS', { retryAfterSeconds: 1 });
     return { status: 201, body: response };
   }
 
   private async fail(call: CommitCall, grant: GrantRecord, progress: CommitProgress, leaseOwner: string, e: AppError): Promise<never> {
     const { body, device, correlationId } = call;
-    const final = !e.retryable && e.code !== 'ERR_IDEMPOTENCY_IN_PROGRESS';
-    await this.auditor.record({
+    const leaseLost = e.code === 'ERR_IDEMPOTENCY_IN_PROGRESS';
+    const final = !e.retryable && !leaseLost;
+    const audit = this.auditor.build({
       deviceId: device.deviceId,
       facilityId: grant.facilityId,
       patientId: grant.patient.id,
@@ -220,9 +226,11 @@ export class CommitService {
     const now = this.clock.now();
     if (final) {
       const errBody = publicErrorBody(e, correlationId);
-      await this.store.completeIdempotency(body.imageId, leaseOwner, { status: e.status, body: { error: errBody } }, now);
-    } else if (e.code !== 'ERR_IDEMPOTENCY_IN_PROGRESS') {
-      await this.store.releaseIdempotency(body.imageId, leaseOwner, now);
+      await this.store.completeIdempotency(body.imageId, leaseOwner, { status: e.status, body: { error: errBody } }, now, progress, audit);
+    } else if (leaseLost) {
+      await this.store.appendAudit(audit);
+    } else {
+      await this.store.releaseIdempotency(body.imageId, leaseOwner, now, progress, audit);
     }
     throw e;
   }

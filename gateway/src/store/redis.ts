@@ -51,9 +51,13 @@ redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return 'acquired'`;
 
-// KEYS[1]; ARGV: owner, mode ('progress'|'complete'|'release'), payload, leaseExp, now
+// KEYS[1] record, KEYS[2] audit zset; ARGV: owner, mode ('progress'|'complete'|'release'), payload, leaseExp, now,
+// progress ('' = keep), audit member ('' = none), audit score
 const UPDATE = `
-if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'state') ~= 'in-progress' then return 0 end
+local own = redis.call('HGET', KEYS[1], 'owner') == ARGV[1] and redis.call('HGET', KEYS[1], 'state') == 'in-progress'
+if ARGV[7] ~= '' and (own or ARGV[2] == 'release') then redis.call('ZADD', KEYS[2], ARGV[8], ARGV[7]) end
+if not own then return 0 end
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'progress', ARGV[6]) end
 if ARGV[2] == 'progress' then
   redis.call('HSET', KEYS[1], 'progress', ARGV[3], 'leaseExp', ARGV[4], 'updatedAt', ARGV[5])
 elseif ARGV[2] == 'complete' then
@@ -220,20 +224,34 @@ export class RedisStore implements GatewayStore {
     return r === 'completed' ? { kind: 'completed', record } : { kind: 'acquired', record };
   }
 
-  private async update(key: string, owner: string, mode: string, payload: string, leaseExp: number, now: number): Promise<boolean> {
-    return (await this.redis.eval(UPDATE, 1, this.k('idem', key), owner, mode, payload, String(leaseExp), String(now))) === 1;
+  private async update(key: string, owner: string, mode: string, payload: string, leaseExp: number, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<boolean> {
+    const r = await this.redis.eval(
+      UPDATE,
+      2,
+      this.k('idem', key),
+      this.k('audit'),
+      owner,
+      mode,
+      payload,
+      String(leaseExp),
+      String(now),
+      progress ? JSON.stringify(progress) : '',
+      audit ? JSON.stringify(audit) : '',
+      String(audit?.at ?? 0),
+    );
+    return r === 1;
   }
 
   saveProgress(key: string, leaseOwner: string, progress: CommitProgress, leaseExpiresAt: number, now: number): Promise<boolean> {
     return this.update(key, leaseOwner, 'progress', JSON.stringify(progress), leaseExpiresAt, now);
   }
 
-  completeIdempotency(key: string, leaseOwner: string, response: StoredResponse, now: number): Promise<boolean> {
-    return this.update(key, leaseOwner, 'complete', JSON.stringify(response), 0, now);
+  completeIdempotency(key: string, leaseOwner: string, response: StoredResponse, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<boolean> {
+    return this.update(key, leaseOwner, 'complete', JSON.stringify(response), 0, now, progress, audit);
   }
 
-  async releaseIdempotency(key: string, leaseOwner: string, now: number): Promise<void> {
-    await this.update(key, leaseOwner, 'release', '', 0, now);
+  async releaseIdempotency(key: string, leaseOwner: string, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<void> {
+    await this.update(key, leaseOwner, 'release', '', 0, now, progress, audit);
   }
 
   async appendAudit(record: AuditRecord): Promise<void> {

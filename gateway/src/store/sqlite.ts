@@ -32,7 +32,6 @@ CREATE TABLE IF NOT EXISTS launch_replay (launch_hash TEXT PRIMARY KEY, expires_
 CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, device_id TEXT, json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
-CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL);
 `;
 
 type Row = { json: string } | undefined;
@@ -40,6 +39,7 @@ type Row = { json: string } | undefined;
 export class SqliteStore implements GatewayStore {
   readonly kind: 'sqlite' | 'memory';
   private readonly db: Database.Database;
+  private readonly buckets = new Map<string, BucketState>();
 
   /** `file` is a path, or ':memory:'. */
   constructor(file: string) {
@@ -186,10 +186,12 @@ export class SqliteStore implements GatewayStore {
     });
   }
 
-  async completeIdempotency(key: string, leaseOwner: string, response: StoredResponse, now: number): Promise<boolean> {
+  async completeIdempotency(key: string, leaseOwner: string, response: StoredResponse, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<boolean> {
     return this.tx(() => {
       const rec = this.readIdem(key);
       if (!rec || rec.leaseOwner !== leaseOwner || rec.state !== 'in-progress') return false;
+      if (audit) this.insertAudit(audit);
+      if (progress) rec.progress = progress;
       rec.state = 'completed';
       rec.response = response;
       rec.leaseOwner = null;
@@ -200,10 +202,12 @@ export class SqliteStore implements GatewayStore {
     });
   }
 
-  async releaseIdempotency(key: string, leaseOwner: string, now: number): Promise<void> {
+  async releaseIdempotency(key: string, leaseOwner: string, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<void> {
     this.tx(() => {
+      if (audit) this.insertAudit(audit);
       const rec = this.readIdem(key);
       if (!rec || rec.leaseOwner !== leaseOwner || rec.state !== 'in-progress') return;
+      if (progress) rec.progress = progress;
       rec.leaseOwner = null;
       rec.leaseExpiresAt = 0;
       rec.updatedAt = now;
@@ -211,8 +215,12 @@ export class SqliteStore implements GatewayStore {
     });
   }
 
-  async appendAudit(record: AuditRecord): Promise<void> {
+  private insertAudit(record: AuditRecord): void {
     this.db.prepare('INSERT INTO audit (at, device_id, json) VALUES (?, ?, ?)').run(record.at, record.deviceId, JSON.stringify(record));
+  }
+
+  async appendAudit(record: AuditRecord): Promise<void> {
+    this.insertAudit(record);
   }
 
   async listAudit(query: AuditQuery): Promise<AuditRecord[]> {
@@ -231,13 +239,11 @@ export class SqliteStore implements GatewayStore {
     return rows.map((r) => JSON.parse(r.json) as AuditRecord).reverse();
   }
 
+  /** Rate-limit buckets live in memory: they are short-lived, and a durable write per request would cost an fsync. */
   async takeToken(key: string, spec: BucketSpec, cost: number, now: number): Promise<TakeResult> {
-    return this.tx(() => {
-      const row = this.db.prepare('SELECT tokens, updated_at AS updatedAt FROM buckets WHERE key = ?').get(key) as BucketState | undefined;
-      const { state, result } = bucketStep(row ?? null, spec, cost, now);
-      this.db.prepare('INSERT OR REPLACE INTO buckets (key, tokens, updated_at) VALUES (?, ?, ?)').run(key, state.tokens, state.updatedAt);
-      return result;
-    });
+    const { state, result } = bucketStep(this.buckets.get(key) ?? null, spec, cost, now);
+    this.buckets.set(key, state);
+    return result;
   }
 
   async purgeExpired(now: number, idempotencyRetentionMs: number): Promise<void> {
@@ -245,8 +251,8 @@ export class SqliteStore implements GatewayStore {
       this.db.prepare('DELETE FROM grants WHERE expires_at <= ?').run(now);
       this.db.prepare('DELETE FROM launch_replay WHERE expires_at <= ?').run(now);
       this.db.prepare('DELETE FROM idempotency WHERE updated_at <= ?').run(now - idempotencyRetentionMs);
-      this.db.prepare('DELETE FROM buckets WHERE updated_at <= ?').run(now - 3_600_000);
     });
+    for (const [key, b] of this.buckets) if (b.updatedAt <= now - 3_600_000) this.buckets.delete(key);
   }
 
   async ping(): Promise<boolean> {

@@ -146,6 +146,23 @@ describe.each(factories)('%s store', (_name, make) => {
       expect(rec?.state).toBe('completed');
     }));
 
+  it('writes the audit record with the outcome, and not when the lease is no longer ours', () =>
+    withStore(async (s) => {
+      let at = T0;
+      const audit = (id: string) => ({ id, at: ++at, deviceId: 'dev_a', facilityId: 'F', patientHash: null, action: 'commit', outcome: 'committed', imageId: 'img-1', resourceIds: [], errorCode: null, correlationId: id });
+      await s.acquireIdempotency(claim());
+      expect(await s.completeIdempotency('img-1', 'intruder', { status: 201, body: {} }, T0 + 1, {}, audit('lost'))).toBe(false);
+      const progress = { media: { resourceType: 'Media' as const, id: 'm9' } };
+      expect(await s.completeIdempotency('img-1', 'owner-1', { status: 201, body: {} }, T0 + 1, progress, audit('won'))).toBe(true);
+      expect((await s.listAudit({})).map((r) => r.id)).toEqual(['won']);
+      expect((await s.getIdempotency('img-1'))?.progress).toEqual(progress);
+      // A released lease keeps its progress and always records why.
+      await s.acquireIdempotency(claim({ key: 'img-2' }));
+      await s.releaseIdempotency('img-2', 'owner-1', T0 + 2, progress, audit('deferred'));
+      expect((await s.getIdempotency('img-2'))?.progress).toEqual(progress);
+      expect((await s.listAudit({})).map((r) => r.id)).toEqual(['won', 'deferred']);
+    }));
+
   it('appends and filters audit records', () =>
     withStore(async (s) => {
       for (let i = 0; i < 5; i++) {

@@ -159,17 +159,20 @@ export interface GatewayStore {
   acquireIdempotency(claim: IdempotencyClaim): Promise<AcquireResult>;
   /** Record progress (and extend the lease). false when the lease is no longer ours. */
   saveProgress(key: string, leaseOwner: string, progress: CommitProgress, leaseExpiresAt: number, now: number): Promise<boolean>;
-  /** Store the final answer. false when the lease is no longer ours. */
-  completeIdempotency(key: string, leaseOwner: string, response: StoredResponse, now: number): Promise<boolean>;
-  /** Give the lease up (retryable failure), keeping progress, so the next request may continue. */
-  releaseIdempotency(key: string, leaseOwner: string, now: number): Promise<void>;
+  /**
+   * Store the final answer (and the progress that led to it), with its audit record in the same
+   * atomic step. false when the lease is no longer ours (then nothing is written).
+   */
+  completeIdempotency(key: string, leaseOwner: string, response: StoredResponse, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<boolean>;
+  /** Give the lease up (retryable failure), keeping progress, so the next request may continue; audit in the same step. */
+  releaseIdempotency(key: string, leaseOwner: string, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<void>;
 
   // audit
   appendAudit(record: AuditRecord): Promise<void>;
   listAudit(query: AuditQuery): Promise<AuditRecord[]>;
 
   // rate limits
-  /** Token bucket: take `cost` tokens (0 = only look). */
+  /** Token bucket: take `cost` tokens (0 = only look). The embedded store keeps buckets in memory (per process). */
   takeToken(key: string, spec: BucketSpec, cost: number, now: number): Promise<TakeResult>;
 
   /** Deletes expired grants, replay entries, old idempotency records. */
