@@ -1,0 +1,28 @@
+/** A tiny element builder: no framework, no innerHTML (nothing from the network is ever parsed as HTML). */
+type Child = Node | string | false | null | undefined;
+type Props = Record<string, string | number | boolean | undefined | EventListener>;
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v === undefined || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = String(v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+export function append(el: Element, children: Child[]): void {
+  for (const c of children) {
+    if (c === false || c === null || c === undefined) continue;
+    el.append(typeof c === 'string' ? document.createTextNode(c) : c);
+  }
+}
+
+export function replaceChildren(el: Element, ...children: Child[]): void {
+  el.replaceChildren();
+  append(el, children);
+}

@@ -1,0 +1,27 @@
+/** Plain formatting for the phone page (no locale data needed, same output on every phone). */
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** `1985-03-14` → `14 March 1985` (the date is shown as the PC sent it; no time zone shifts). */
+export function formatBirthDate(iso: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+  if (m === null) return iso;
+  const month = MONTHS[Number(m[2]) - 1];
+  return month === undefined ? iso : `${Number(m[3])} ${month} ${m[1]}`;
+}
+
+/** Bytes → `850 KB`, `3.2 MB`. */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} bytes`;
+  if (n < 1_000_000) return `${Math.round(n / 1000)} KB`;
+  return `${(n / 1_000_000).toFixed(1)} MB`;
+}
+
+/** `1 photo`, `3 photos`. */
+export function photos(n: number): string {
+  return n === 1 ? '1 photo' : `${n} photos`;
+}
+
+/** Whether the browser is likely to show a preview (Chrome cannot decode HEIC; Safari can, and we try). */
+export function isHeic(type: string, name: string): boolean {
+  return /^image\/hei[cf]/i.test(type) || /\.(heic|heif)$/i.test(name);
+}

@@ -1,0 +1,227 @@
+/**
+ * The upload queue's rules on a hand-driven clock. The network is a scripted stand-in here (each attempt is
+ * answered by the test); the real LAN server and Chromium are exercised by test/e2e/mobile*.spec.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import type { UploadResponse } from '../../../shared/contracts/lan';
+import type { UploadHooks, UploadRequest } from './api';
+import { bodyFor, RequestFailed, type Failure } from './failures';
+import { UploadQueue, type Photo, type QueueDeps } from './uploads';
+
+interface Attempt {
+  req: UploadRequest;
+  hooks: UploadHooks;
+  resolve(r: UploadResponse): void;
+  reject(f: Failure): void;
+}
+
+class ScriptedNetworkStandIn {
+  readonly attempts: Attempt[] = [];
+  upload = (req: UploadRequest, hooks: UploadHooks): Promise<UploadResponse> =>
+    new Promise((resolve, reject) => {
+      const a: Attempt = { req, hooks, resolve, reject: (f) => reject(new RequestFailed(f)) };
+      hooks.signal.addEventListener('abort', () => reject(new RequestFailed({ kind: 'aborted' })));
+      this.attempts.push(a);
+    });
+  open(): Attempt[] {
+    return this.attempts.filter((a) => !a.hooks.signal.aborted && !(a as { done?: boolean }).done);
+  }
+  ok(a: Attempt, duplicate = false): void {
+    (a as { done?: boolean }).done = true;
+    a.resolve({ clientUploadId: a.req.clientUploadId, imageId: `img-${a.req.clientUploadId.slice(0, 4)}`, bytes: a.req.file.size, sha256: '0'.repeat(64), duplicate });
+  }
+  fail(a: Attempt, f: Failure): void {
+    (a as { done?: boolean }).done = true;
+    a.reject(f);
+  }
+}
+
+class ManualTimers {
+  now = 1_000_000;
+  private seq = 0;
+  private readonly due = new Map<number, { at: number; fn: () => void }>();
+  set = (fn: () => void, ms: number): unknown => {
+    const id = ++this.seq;
+    this.due.set(id, { at: this.now + ms, fn });
+    return id;
+  };
+  clear = (h: unknown): void => {
+    this.due.delete(h as number);
+  };
+  get pending(): number {
+    return this.due.size;
+  }
+  advance(ms: number): void {
+    this.now += ms;
+    for (const [id, t] of [...this.due].sort((a, b) => a[1].at - b[1].at)) {
+      if (t.at <= this.now) {
+        this.due.delete(id);
+        t.fn();
+      }
+    }
+  }
+}
+
+const flush = () => new Promise((r) => setTimeout(r, 0));
+const http = (status: number, code: Parameters<typeof bodyFor>[0]): Failure => ({ kind: 'http', status, body: bodyFor(code) });
+
+function setup(over: Partial<QueueDeps> = {}) {
+  const net = new ScriptedNetworkStandIn();
+  const timers = new ManualTimers();
+  const stops: string[] = [];
+  const removed: string[] = [];
+  let n = 0;
+  const q = new UploadQueue({
+    transport: net,
+    credential: () => 'C'.repeat(43),
+    newId: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
+    now: () => timers.now,
+    setTimer: timers.set,
+    clearTimer: timers.clear,
+    random: () => 0.5,
+    maxBytes: 1000,
+    onChange: (p: Photo, rm?: boolean) => {
+      if (rm === true) removed.push(p.id);
+    },
+    onSessionStop: (b) => stops.push(b.code),
+    ...over,
+  });
+  const file = (size = 10, name = 'a.jpg') => new File([new Uint8Array(size)], name, { type: 'image/jpeg' });
+  return { q, net, timers, stops, removed, file };
+}
+
+describe('UploadQueue', () => {
+  it('sends at most two at a time, with the fields, and drops each file once sent', async () => {
+    const { q, net, file } = setup();
+    const a = q.add(file());
+    q.add(file());
+    q.add(file());
+    q.update(a.id, { bodySiteCode: '14975008', laterality: 'left' });
+    expect(net.attempts).toHaveLength(0); // nothing goes before Send
+    q.sendAll();
+    expect(net.open()).toHaveLength(2);
+    expect(net.attempts[0]?.req).toMatchObject({ clientUploadId: a.id, bodySiteCode: '14975008', laterality: 'left' });
+    net.ok(net.attempts[0]!);
+    await flush();
+    expect(net.open()).toHaveLength(2);
+    net.open().forEach((x) => net.ok(x));
+    await flush();
+    expect(q.counts()).toMatchObject({ sent: 3, sending: 0 });
+    expect(q.list().every((p) => p.file === undefined && p.state === 'sent')).toBe(true);
+  });
+
+  it('retries a dropped connection with the SAME clientUploadId after a backoff, then succeeds once', async () => {
+    const { q, net, timers, file } = setup();
+    const p = q.add(file());
+    q.sendAll();
+    net.open()[0]!.hooks.onProgress(5, 10);
+    expect(q.get(p.id)?.progress).toBe(0.5);
+    net.fail(net.attempts[0]!, { kind: 'network' });
+    await flush();
+    expect(q.get(p.id)?.state).toBe('retrying');
+    expect(net.open()).toHaveLength(0);
+    timers.advance(499); // attempt 1: full jitter over 1 s, random 0.5 → 500 ms
+    expect(net.attempts).toHaveLength(1);
+    timers.advance(1);
+    expect(net.attempts).toHaveLength(2);
+    expect(net.attempts[1]?.req.clientUploadId).toBe(p.id);
+    net.fail(net.attempts[1]!, http(503, 'ERR_INTERNAL'));
+    await flush();
+    timers.advance(1000); // attempt 2: 0.5 × 2 s
+    expect(net.attempts).toHaveLength(3);
+    net.ok(net.attempts[2]!, true);
+    await flush();
+    expect(q.get(p.id)).toMatchObject({ state: 'sent', attempts: 3 });
+    expect(new Set(net.attempts.map((a) => a.req.clientUploadId)).size).toBe(1);
+  });
+
+  it('waits at least Retry-After and caps the backoff', () => {
+    const { q } = setup({ random: () => 0.999 });
+    expect(q.delayFor(1, http(429, 'ERR_RATE_LIMITED'))).toBe(999);
+    expect(q.delayFor(1, { kind: 'http', status: 429, body: bodyFor('ERR_RATE_LIMITED', { retryAfterSeconds: 60 }) })).toBe(60_000);
+    expect(q.delayFor(20, { kind: 'network' })).toBe(29_970);
+    expect(q.delayFor(1, http(507, 'ERR_STORAGE_FULL'))).toBe(30_000);
+  });
+
+  it('resume() (Wi-Fi back, page visible) starts a waiting photo at once', async () => {
+    const { q, net, timers, file } = setup();
+    q.add(file());
+    q.sendAll();
+    net.fail(net.attempts[0]!, { kind: 'timeout' });
+    await flush();
+    expect(timers.pending).toBe(1);
+    q.resume();
+    expect(timers.pending).toBe(0);
+    expect(net.open()).toHaveLength(1);
+  });
+
+  it('after the automatic attempts the photo waits for Try again, keeping its file', async () => {
+    const { q, net, timers, file } = setup({ maxAutoAttempts: 2 });
+    const p = q.add(file());
+    q.sendAll();
+    net.fail(net.attempts[0]!, { kind: 'network' });
+    await flush();
+    timers.advance(60_000);
+    net.fail(net.attempts[1]!, { kind: 'network' });
+    await flush();
+    expect(q.get(p.id)?.state).toBe('failed');
+    expect(q.get(p.id)?.file).toBeDefined();
+    q.retry(p.id);
+    expect(net.attempts).toHaveLength(3);
+    expect(net.attempts[2]?.req.clientUploadId).toBe(p.id);
+  });
+
+  it('patient changed: every upload stops at once, in-flight requests are aborted and nothing more is sent', async () => {
+    const { q, net, timers, stops, file } = setup();
+    const ps = [q.add(file()), q.add(file()), q.add(file())];
+    q.sendAll();
+    const [first, second] = net.open();
+    net.fail(first!, http(409, 'ERR_LAN_PATIENT_CHANGED'));
+    await flush();
+    expect(stops).toEqual(['ERR_LAN_PATIENT_CHANGED']);
+    expect(second!.hooks.signal.aborted).toBe(true);
+    expect(ps.map((p) => q.get(p.id)?.state)).toEqual(['stopped', 'stopped', 'stopped']);
+    expect(ps.every((p) => q.get(p.id)?.file === undefined)).toBe(true);
+    q.sendAll();
+    q.resume();
+    q.retry(ps[2]!.id);
+    timers.advance(600_000);
+    expect(net.attempts).toHaveLength(2);
+    expect(q.add(file()).state).toBe('stopped');
+  });
+
+  it('a bad file fails alone; the others carry on', async () => {
+    const { q, net, file } = setup();
+    const bad = q.add(file());
+    const good = q.add(file());
+    q.sendAll();
+    net.fail(net.attempts[0]!, http(415, 'ERR_IMAGE_UNSUPPORTED'));
+    net.ok(net.attempts[1]!);
+    await flush();
+    expect(q.get(bad.id)).toMatchObject({ state: 'failed', error: { code: 'ERR_IMAGE_UNSUPPORTED' }, file: undefined });
+    expect(q.get(good.id)?.state).toBe('sent');
+    q.sendAll();
+    expect(net.attempts).toHaveLength(2); // the refused file is never sent again
+  });
+
+  it('refuses empty and oversize files before any request', () => {
+    const { q, net, file } = setup();
+    expect(q.add(file(0))).toMatchObject({ state: 'failed', error: { code: 'ERR_IMAGE_UNSUPPORTED' } });
+    expect(q.add(file(1001))).toMatchObject({ state: 'failed', error: { code: 'ERR_IMAGE_FILE_TOO_LARGE' } });
+    q.sendAll();
+    expect(net.attempts).toHaveLength(0);
+  });
+
+  it('removes only photos that have not started; editing stops once sending', async () => {
+    const { q, net, removed, file } = setup();
+    const a = q.add(file());
+    const b = q.add(file());
+    expect(q.remove(a.id)).toBe(true);
+    expect(removed).toEqual([a.id]);
+    q.sendAll();
+    expect(net.attempts.map((x) => x.req.clientUploadId)).toEqual([b.id]);
+    expect(q.remove(b.id)).toBe(false);
+    expect(q.update(b.id, { bodySiteCode: '14975008' })).toBe(false);
+    expect(net.attempts[0]?.req.bodySiteCode).toBeUndefined();
+  });
+});

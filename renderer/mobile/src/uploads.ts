@@ -1,0 +1,335 @@
+/**
+ * The photos on this phone and their way to the PC. Pure logic (no DOM): the transport, clock, timers and
+ * randomness are injected, so retry and backoff are tested without waiting.
+ *
+ * Rules:
+ * - A photo is `staged` until the nurse taps Send; only staged (or failed) photos can be edited or removed.
+ * - At most `concurrency` uploads run at once.
+ * - Network errors, timeouts, 5xx, 429 and "already being sent" are retried with full-jitter exponential
+ *   backoff, always with the photo's SAME clientUploadId (the server answers a repeat with the first result).
+ *   After `maxAutoAttempts` the photo waits for `resume()` (Wi-Fi back, page visible again) or a tap on Retry.
+ * - A session-level answer (patient changed, session ended, link expired) stops EVERY photo at once:
+ *   in-flight requests are aborted and nothing is sent anywhere else.
+ * - A photo-level answer (too large, not an image) fails that photo only.
+ * - Once a photo is sent or stopped its file reference is dropped.
+ */
+import type { ErrorBody } from '../../../shared/errors/app-error';
+import type { LateralityKey } from '../../../shared/coded/values';
+import type { Transport } from './api';
+import { bodyFor, classify, RequestFailed, type Failure } from './failures';
+
+export type PhotoState = 'staged' | 'queued' | 'sending' | 'retrying' | 'sent' | 'failed' | 'stopped';
+
+export interface Photo {
+  /** The clientUploadId: minted once, reused by every retry. */
+  readonly id: string;
+  /** 1, 2, 3… in the order added (shown as "Photo 3"). */
+  readonly n: number;
+  readonly name: string;
+  readonly size: number;
+  readonly type: string;
+  file: Blob | undefined;
+  bodySiteCode?: string;
+  laterality?: LateralityKey;
+  state: PhotoState;
+  /** 0..1 of the bytes sent in the current attempt. */
+  progress: number;
+  attempts: number;
+  /** Why it is retrying or failed. */
+  error?: ErrorBody;
+  /** When the next automatic attempt starts (clock ms), while retrying. */
+  nextAttemptAt?: number;
+  imageId?: string;
+}
+
+export interface QueueDeps {
+  transport: Pick<Transport, 'upload'>;
+  credential: () => string;
+  newId: () => string;
+  now: () => number;
+  setTimer: (fn: () => void, ms: number) => unknown;
+  clearTimer: (handle: unknown) => void;
+  /** [0, 1) */
+  random: () => number;
+  /** Largest file the PC takes (from the exchange answer). */
+  maxBytes: number;
+  concurrency?: number;
+  maxAutoAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** A photo changed (state, progress, fields) or was removed (`removed: true`). */
+  onChange: (photo: Photo, removed?: boolean) => void;
+  /** The session is over for this phone; the queue has already stopped every photo. */
+  onSessionStop: (body: ErrorBody) => void;
+}
+
+const EDITABLE: ReadonlySet<PhotoState> = new Set<PhotoState>(['staged', 'failed']);
+
+export class UploadQueue {
+  private readonly photos = new Map<string, Photo>();
+  private readonly inflight = new Map<string, AbortController>();
+  private readonly timers = new Map<string, unknown>();
+  private counter = 0;
+  private stoppedWith: ErrorBody | undefined;
+  private readonly concurrency: number;
+  private readonly maxAutoAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+
+  constructor(private readonly deps: QueueDeps) {
+    this.concurrency = deps.concurrency ?? 2;
+    this.maxAutoAttempts = deps.maxAutoAttempts ?? 8;
+    this.baseDelayMs = deps.baseDelayMs ?? 1000;
+    this.maxDelayMs = deps.maxDelayMs ?? 30_000;
+  }
+
+  list(): Photo[] {
+    return [...this.photos.values()];
+  }
+  get(id: string): Photo | undefined {
+    return this.photos.get(id);
+  }
+  get stopped(): ErrorBody | undefined {
+    return this.stoppedWith;
+  }
+  counts(): Record<PhotoState, number> {
+    const c: Record<PhotoState, number> = { staged: 0, queued: 0, sending: 0, retrying: 0, sent: 0, failed: 0, stopped: 0 };
+    for (const p of this.photos.values()) c[p.state] += 1;
+    return c;
+  }
+
+  /** A photo chosen or taken. Empty or oversize files fail at once, without a request. */
+  add(file: Blob & { name?: string }): Photo {
+    const n = ++this.counter;
+    const photo: Photo = {
+      id: this.deps.newId(),
+      n,
+      name: file.name ?? `Photo ${n}`,
+      size: file.size,
+      type: file.type,
+      file,
+      state: 'staged',
+      progress: 0,
+      attempts: 0,
+    };
+    if (this.stoppedWith !== undefined) {
+      photo.state = 'stopped';
+      photo.file = undefined;
+      photo.error = this.stoppedWith;
+    } else if (file.size === 0) {
+      this.failPhoto(photo, bodyFor('ERR_IMAGE_UNSUPPORTED', { detail: 'empty file' }));
+    } else if (file.size > this.deps.maxBytes) {
+      this.failPhoto(photo, bodyFor('ERR_IMAGE_FILE_TOO_LARGE'));
+    }
+    this.photos.set(photo.id, photo);
+    this.deps.onChange(photo);
+    return photo;
+  }
+
+  /** Body site / laterality, while the photo is still on the phone. Returns false when it is past editing. */
+  update(id: string, fields: { bodySiteCode?: string | null; laterality?: LateralityKey | null }): boolean {
+    const p = this.photos.get(id);
+    if (p === undefined || !EDITABLE.has(p.state) || p.file === undefined) return false;
+    if (fields.bodySiteCode !== undefined) {
+      if (fields.bodySiteCode === null) delete p.bodySiteCode;
+      else p.bodySiteCode = fields.bodySiteCode;
+    }
+    if (fields.laterality !== undefined) {
+      if (fields.laterality === null) delete p.laterality;
+      else p.laterality = fields.laterality;
+    }
+    this.deps.onChange(p);
+    return true;
+  }
+
+  /** Removes a photo that has not started sending. Returns false otherwise. */
+  remove(id: string): boolean {
+    const p = this.photos.get(id);
+    if (p === undefined || !(EDITABLE.has(p.state) || p.state === 'stopped')) return false;
+    this.photos.delete(id);
+    p.file = undefined;
+    this.deps.onChange(p, true);
+    return true;
+  }
+
+  /** Send every staged photo (and any failed one that can be retried). */
+  sendAll(): void {
+    if (this.stoppedWith !== undefined) return;
+    for (const p of this.photos.values()) {
+      if (p.state === 'staged' || (p.state === 'failed' && p.file !== undefined && p.error?.retryable === true)) this.enqueue(p, true);
+    }
+    this.pump();
+  }
+
+  /** Try one failed photo again (the Retry button). */
+  retry(id: string): void {
+    const p = this.photos.get(id);
+    if (p === undefined || this.stoppedWith !== undefined || p.file === undefined) return;
+    if (p.state === 'failed' || p.state === 'retrying') this.enqueue(p, true);
+    this.pump();
+  }
+
+  /** Wi-Fi is back or the page is visible again: start every waiting photo now. */
+  resume(): void {
+    if (this.stoppedWith !== undefined) return;
+    for (const p of this.photos.values()) {
+      if (p.state === 'retrying' || (p.state === 'failed' && p.file !== undefined && p.error?.retryable === true)) this.enqueue(p, p.state === 'failed');
+    }
+    this.pump();
+  }
+
+  /** Stops everything at once: aborts in-flight requests, drops every file. Nothing is sent after this. */
+  stop(body: ErrorBody): void {
+    if (this.stoppedWith !== undefined) return;
+    this.stoppedWith = body;
+    for (const ctrl of this.inflight.values()) ctrl.abort();
+    this.inflight.clear();
+    for (const t of this.timers.values()) this.deps.clearTimer(t);
+    this.timers.clear();
+    for (const p of this.photos.values()) {
+      if (p.state === 'sent') continue;
+      p.state = 'stopped';
+      p.file = undefined;
+      p.error = body;
+      delete p.nextAttemptAt;
+      this.deps.onChange(p);
+    }
+  }
+
+  /** Forget every photo (the page is leaving this session). */
+  clear(): void {
+    for (const p of [...this.photos.values()]) {
+      p.file = undefined;
+      this.photos.delete(p.id);
+      this.deps.onChange(p, true);
+    }
+  }
+
+  private enqueue(p: Photo, resetAttempts: boolean): void {
+    const t = this.timers.get(p.id);
+    if (t !== undefined) {
+      this.deps.clearTimer(t);
+      this.timers.delete(p.id);
+    }
+    if (resetAttempts) p.attempts = 0;
+    p.state = 'queued';
+    p.progress = 0;
+    delete p.nextAttemptAt;
+    this.deps.onChange(p);
+  }
+
+  private failPhoto(p: Photo, body: ErrorBody): void {
+    p.state = 'failed';
+    p.error = body;
+    p.progress = 0;
+    if (!body.retryable) p.file = undefined;
+  }
+
+  private pump(): void {
+    if (this.stoppedWith !== undefined) return;
+    for (const p of this.photos.values()) {
+      if (this.inflight.size >= this.concurrency) return;
+      if (p.state === 'queued') this.start(p);
+    }
+  }
+
+  private start(p: Photo): void {
+    const file = p.file;
+    if (file === undefined) return;
+    const ctrl = new AbortController();
+    this.inflight.set(p.id, ctrl);
+    p.state = 'sending';
+    p.progress = 0;
+    p.attempts += 1;
+    this.deps.onChange(p);
+    const req = {
+      credential: this.deps.credential(),
+      clientUploadId: p.id,
+      file,
+      ...(p.bodySiteCode === undefined ? {} : { bodySiteCode: p.bodySiteCode }),
+      ...(p.laterality === undefined ? {} : { laterality: p.laterality }),
+    };
+    this.deps.transport
+      .upload(req, {
+        signal: ctrl.signal,
+        onProgress: (sent, total) => {
+          if (ctrl.signal.aborted) return;
+          p.progress = total > 0 ? Math.min(1, sent / total) : 0;
+          this.deps.onChange(p);
+        },
+      })
+      .then(
+        (res) => {
+          if (this.inflight.get(p.id) !== ctrl) return; // stopped meanwhile
+          this.inflight.delete(p.id);
+          p.state = 'sent';
+          p.progress = 1;
+          p.imageId = res.imageId;
+          p.file = undefined;
+          delete p.error;
+          this.deps.onChange(p);
+          this.pump();
+        },
+        (err: unknown) => {
+          if (this.inflight.get(p.id) !== ctrl) return;
+          this.inflight.delete(p.id);
+          const failure: Failure = err instanceof RequestFailed ? err.failure : { kind: 'network' };
+          this.onFailure(p, failure);
+          this.pump();
+        },
+      );
+  }
+
+  private onFailure(p: Photo, failure: Failure): void {
+    switch (classify(failure)) {
+      case 'ignore':
+        return;
+      case 'session':
+        if (failure.kind === 'http') {
+          this.stop(failure.body);
+          this.deps.onSessionStop(failure.body);
+        }
+        return;
+      case 'photo':
+        if (failure.kind === 'http') this.failPhoto(p, failure.body);
+        this.deps.onChange(p);
+        return;
+      case 'retry': {
+        const body = failure.kind === 'http' ? failure.body : bodyFor('ERR_INTERNAL', { message: 'The connection to the PC dropped.', action: 'wait' });
+        p.error = { ...body, retryable: true };
+        p.progress = 0;
+        if (p.attempts >= this.maxAutoAttempts) {
+          p.state = 'failed';
+          this.deps.onChange(p);
+          return;
+        }
+        const delay = this.delayFor(p.attempts, failure);
+        p.state = 'retrying';
+        p.nextAttemptAt = this.deps.now() + delay;
+        this.timers.set(
+          p.id,
+          this.deps.setTimer(() => {
+            this.timers.delete(p.id);
+            if (p.state !== 'retrying') return;
+            this.enqueue(p, false);
+            this.pump();
+          }, delay),
+        );
+        this.deps.onChange(p);
+        return;
+      }
+    }
+  }
+
+  /** Full jitter: random in [0, min(max, base·2^(n−1))], at least the server's Retry-After. */
+  delayFor(attempt: number, failure: Failure): number {
+    const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+    let delay = Math.floor(this.deps.random() * cap);
+    if (failure.kind === 'http') {
+      const after = failure.body.retryAfterSeconds;
+      if (after !== undefined) delay = Math.max(delay, after * 1000);
+      if (failure.body.code === 'ERR_STORAGE_FULL') delay = Math.max(delay, this.maxDelayMs);
+    }
+    return delay;
+  }
+}
