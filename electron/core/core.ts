@@ -139,6 +139,13 @@ function errorBodyOf(item: OutboxItem): ErrorBody | undefined {
   return new AppError(e.code, { message: e.message }).toBody();
 }
 
+/** What may be logged of an unexpected error: its kind, never its message (messages can carry file paths). */
+function errKind(err: unknown): { errType: string; code?: string } {
+  const type = err instanceof Error ? err.name : typeof err;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code) ? { errType: type, code } : { errType: type };
+}
+
 function isCredentials(v: unknown): v is DeviceCredentials {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
@@ -371,13 +378,13 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   }
 
   /** Ingest one input into a new record; on failure the record and any file of it are gone and the error is thrown. */
-  async function ingestInto(rec: ImageRecord, input: { path: string } | { buffer: Buffer }): Promise<void> {
+  async function ingestInto(rec: ImageRecord, input: { path: string } | { buffer: Buffer }): Promise<boolean> {
     changed();
     try {
       const res = await track(deps.imaging.ingest(input, { dir: deps.workDir, id: rec.id }));
       if (!images.has(rec.id)) {
         await removeImageFiles(rec.id); // removed while processing
-        return;
+        return false;
       }
       rec.master = { path: res.masterPath, width: res.width, height: res.height };
       rec.thumbnailUrl = `data:${res.thumbnailMime};base64,${res.thumbnail.toString('base64')}`;
@@ -386,6 +393,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       await persist(rec);
       emit('image-progress', { imageId: rec.id, phase: 'ingest', fraction: 1 });
       changed();
+      return true;
     } catch (err) {
       images.delete(rec.id);
       await removeImageFiles(rec.id);
@@ -408,11 +416,10 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
         try {
           if ('err' in l) throw l.err;
           const rec = newRecord(session, 'desktop', name, {});
-          await ingestInto(rec, l.input);
-          slot.id = rec.id;
+          if (await ingestInto(rec, l.input)) slot.id = rec.id;
         } catch (err) {
           const e = toAppError(err);
-          if (e.code === 'ERR_INTERNAL') log.error({ err }, 'ingest failed unexpectedly');
+          if (e.code === 'ERR_INTERNAL') log.error(errKind(e.cause ?? err), 'ingest failed unexpectedly');
           slot.error = e.toBody();
         }
       }),
@@ -829,7 +836,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
           queued.push(rec.id);
         } catch (err) {
           const e = toAppError(err);
-          if (e.code === 'ERR_INTERNAL') log.error({ imageId: rec.id, err }, 'commit preparation failed unexpectedly');
+          if (e.code === 'ERR_INTERNAL') log.error({ imageId: rec.id, ...errKind(e.cause ?? err) }, 'commit preparation failed unexpectedly');
           delete rec.progress;
           rec.error = e.toBody();
           if (!rec.inOutbox) refreshDraftStatus(rec);

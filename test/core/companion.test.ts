@@ -4,7 +4,7 @@
  * shared fixture photos, the real durable outbox (SQLite) and the real LAN server (Fastify on 127.0.0.1),
  * all on one injected clock. Nothing is mocked.
  */
-import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -273,6 +273,12 @@ describe('companion core with the real gateway, sandbox, imaging, outbox and LAN
     expect(junk.rejected[0]?.error.code).toBe('ERR_IMAGE_UNSUPPORTED');
     const missing = await core['images.addPaths']({ paths: [join(w.inputs, 'nope.jpg'), 'relative/path.jpg', w.inputs] });
     expect(missing.rejected.map((r) => r.error.code)).toEqual(['ERR_IMAGE_UNSUPPORTED', 'ERR_IMAGE_UNSUPPORTED', 'ERR_IMAGE_UNSUPPORTED']);
+    // a damaged photo whose file name carries patient details: refused, and the name never reaches a log
+    const named = join(w.inputs, 'Canary Testpatient ZZZ0040 wound.jpg');
+    await writeFile(named, (await readFile(join(w.inputs, PHOTOS[0] as string))).subarray(0, 4096));
+    const damaged = await core['images.addPaths']({ paths: [named] });
+    expect(damaged.rejected.map((r) => r.error.code)).toEqual(['ERR_IMAGE_CORRUPT']);
+    expect(w.logs.join('')).not.toMatch(/Canary|ZZZ0040/);
     expect(await imageFiles()).toEqual([]);
     expect((await core['app.getState']({})).images).toEqual([]);
     await expect(core['images.remove']({ ids: ['6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b'] })).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
