@@ -105,6 +105,21 @@ describe('send loop timing and grants in flight', () => {
     expect(r.standIn.requests).toHaveLength(2);
   });
 
+  it('a revoked or not-yet-enrolled PC keeps images waiting (not failed) until it is enrolled again', async () => {
+    r = await rig();
+    r.standIn.faults.push({ code: 'ERR_AUTH_DEVICE_REVOKED' });
+    const a = await item();
+    await r.outbox.enqueue(a);
+    r.outbox.start();
+    await r.outbox.idle();
+    expect(r.outbox.get(a.imageId)).toMatchObject({ state: 'waiting', lastError: { code: 'ERR_AUTH_DEVICE_REVOKED' } });
+    expect(r.outbox.get(a.imageId)?.reason).toMatch(/enrol/);
+    r.clock.advance(10 * 60_000);
+    r.outbox.kick();
+    await r.outbox.idle();
+    expect(r.outbox.get(a.imageId)?.state).toBe('committed');
+  });
+
   it('a grant rebound while the post is in flight is used when that post comes back "grant expired"', async () => {
     r = await rig();
     let release!: () => void;

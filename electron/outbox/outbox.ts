@@ -35,6 +35,8 @@ import type {
 /** Reason shown on items whose launch grant ended. */
 export const GRANT_REASON = 'Launch again from Evolution for this patient.';
 const GRANT_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_LAUNCH_GRANT_EXPIRED', 'ERR_LAUNCH_GRANT_INVALID']);
+/** Nothing is wrong with the image: the PC needs (re-)enrolling. Keep it waiting and keep trying (cheap: no credential, no request). */
+const DEVICE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_NOT_ENROLLED', 'ERR_AUTH_DEVICE_MISSING', 'ERR_AUTH_DEVICE_UNKNOWN', 'ERR_AUTH_DEVICE_REVOKED']);
 
 type PayloadKind = 'media' | 'document';
 interface StoredPayload {
@@ -427,7 +429,7 @@ export async function openOutbox(options: OpenOutboxOptions): Promise<Outbox> {
       emitItem('item-waiting', imageId);
       return;
     }
-    if (err.retryable || err.code === 'ERR_NOT_ENROLLED') {
+    if (err.retryable || DEVICE_CODES.has(err.code)) {
       const attempts = q.get.get(imageId)?.attempts ?? 1;
       const next = now + backoffDelayMs(attempts, random, backoff, err.retryAfterSeconds);
       q.toWaiting.run(next, err.code, err.message, err.message, now, imageId);
