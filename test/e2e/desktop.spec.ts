@@ -1,0 +1,248 @@
+/**
+ * Acceptance of the GP's desktop window: the real renderer (built by Vite) in Debian's Chromium, talking over
+ * the browser host's WebSocket bridge to the real companion core, gateway and ALEX sandbox — one fresh stack
+ * per test, with temporary folders and ephemeral loopback ports. Photos are copies of the shared fixtures.
+ */
+import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test as base } from '@playwright/test';
+import pino from 'pino';
+import { startDevStack, type DevStack } from '../../scripts/browser-host/stack';
+import { DesktopPage, SCREENSHOT_DIR } from './pages/desktop-page';
+
+const FIXTURES = '/work/shared/fixtures/photos';
+const PHOTOS = ['photo-12mp-orient6.jpg', 'photo-iphone-like.heic', 'photo-1600-portrait.png'] as const;
+const AROHA = { nhi: 'ZZZ0016', name: 'TESTPATIENT, Aroha' };
+const WIREMU = { nhi: 'ZZZ0024', name: 'TESTPATIENT, Wiremu' };
+
+interface Fixtures {
+  dir: string;
+  photos: string[];
+  stackOptions: { autoEnrol: boolean };
+  stack: DevStack;
+  desktop: DesktopPage;
+}
+
+const test = base.extend<Fixtures>({
+  stackOptions: [{ autoEnrol: true }, { option: true }],
+  dir: async ({}, use) => {
+    const dir = await mkdtemp(join(tmpdir(), 'cpi-e2e-desktop-'));
+    await use(dir);
+    await rm(dir, { recursive: true, force: true });
+  },
+  photos: async ({ dir }, use) => {
+    const photoDir = join(dir, 'photos');
+    await mkdir(photoDir);
+    const paths: string[] = [];
+    for (const p of PHOTOS) {
+      await copyFile(join(FIXTURES, p), join(photoDir, p));
+      paths.push(join(photoDir, p));
+    }
+    await use(paths);
+  },
+  stack: async ({ dir, stackOptions }, use) => {
+    const stack = await startDevStack({
+      dataDir: join(dir, 'data'),
+      staticDir: join(process.cwd(), 'dist', 'renderer'),
+      autoEnrol: stackOptions.autoEnrol,
+      memorySecrets: true,
+      lan: { host: '127.0.0.1', port: 0 },
+      logger: pino({ level: 'silent' }),
+    });
+    await use(stack);
+    await stack.close();
+  },
+  desktop: async ({ page, stack }, use) => {
+    await mkdir(SCREENSHOT_DIR, { recursive: true });
+    const desktop = new DesktopPage(page);
+    await desktop.open(stack.host.url);
+    await use(desktop);
+  },
+});
+
+/** Launch from "Evolution": the signed pair arrives on the loopback launch listener, as the toolbar icon delivers it. */
+async function launch(stack: DevStack, nhi: string): Promise<void> {
+  const custom = new URL(stack.launchUrlFor(nhi));
+  const url = stack.loopback.launchTemplate
+    .replace('{context}', encodeURIComponent(custom.searchParams.get('context') ?? ''))
+    .replace('{signature}', encodeURIComponent(custom.searchParams.get('signature') ?? ''));
+  const res = await fetch(url);
+  expect(res.status).toBe(200);
+}
+
+function patientId(stack: DevStack, nhi: string): string {
+  const p = stack.sandbox.patients.find((x) => x.nhi === nhi);
+  if (!p) throw new Error(`no sandbox patient ${nhi}`);
+  return p.id;
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
+test.describe('desktop window', () => {
+  test.describe('an unenrolled PC', () => {
+    test.use({ stackOptions: { autoEnrol: false } });
+
+    test('sees the enrolment screen, gets a plain error for a wrong code, then enrols', async ({ desktop, stack }) => {
+      await expect(desktop.enrolForm).toBeVisible();
+      await expect(desktop.page.getByLabel('Gateway address')).toHaveValue(stack.gatewayUrl);
+      await desktop.screenshot('01-enrolment');
+
+      await desktop.enrol('WRONG-CODE-0000', 'Consult room 3');
+      await expect(desktop.formError).toContainText('That enrolment code is not valid');
+      await expect(desktop.enrolForm).toBeVisible();
+      expect((await stack.companion.core['app.getState']({})).enrolment.enrolled).toBe(false);
+
+      await desktop.enrol(stack.enrolmentCode, 'Consult room 3');
+      await expect(desktop.noPatient).toContainText('Launch from Medtech Evolution');
+      await desktop.screenshot('02-no-patient');
+    });
+  });
+
+  test('launch, drag in three photos (one HEIC), tag, send as Media and Inbox Scan: exactly those land in Medtech', async ({ desktop, stack, photos, dir }) => {
+    await expect(desktop.noPatient).toBeVisible();
+    await launch(stack, AROHA.nhi);
+    await expect(desktop.banner).toContainText(AROHA.name);
+    await expect(desktop.banner).toContainText(AROHA.nhi);
+    await expect(desktop.banner).toContainText(/\d{1,2} [A-Z][a-z]{2} \d{4} \(\d+ y\)/);
+    await desktop.screenshot('03-patient');
+
+    await desktop.dropFiles(photos);
+    await desktop.expectAllBadges(desktop.workingGroup, 'Needs info', 3);
+    await expect(desktop.card('photo-iphone-like.heic').locator('.image-missing')).toHaveText('Needs: body site');
+    await expect(desktop.commitButton).toBeDisabled();
+    const ids = await desktop.imageIds(desktop.workingGroup);
+    expect(ids).toHaveLength(3);
+    const ownFiles = async (): Promise<string[]> => (await filesUnder(join(dir, 'data', 'companion', 'images'))).filter((f) => ids.some((id) => f.includes(id)));
+    expect((await ownFiles()).length).toBeGreaterThanOrEqual(3);
+    await desktop.screenshot('04-images');
+
+    await desktop.selectAll();
+    await desktop.chooseBodySite('forea');
+    await desktop.chooseSide('Left');
+    await desktop.page.getByLabel('Caption').fill('Day 5 after excision');
+    await desktop.screenshot('05-details');
+    await desktop.applyToAll();
+    await desktop.expectAllBadges(desktop.workingGroup, 'Ready', 3);
+    await expect(desktop.cards(desktop.workingGroup).first()).toContainText('Forearm, Left');
+
+    await desktop.commitButton.click();
+    await expect(desktop.dialog.getByTestId('commit-summary')).toContainText(`3 images to ${AROHA.name}`);
+    await desktop.screenshot('06-commit');
+    await desktop.send({ media: true, inboxScan: true });
+    await expect(desktop.dialog.getByTestId('commit-tally')).toContainText('3 of 3 in Medtech', { timeout: 60_000 });
+    await desktop.screenshot('07-committed');
+    await desktop.closeDialog();
+    await desktop.expectAllBadges(desktop.workingGroup, 'Committed', 3);
+
+    // The sandbox holds exactly one Media and one DocumentReference per photo, all for this patient.
+    const pid = patientId(stack, AROHA.nhi);
+    const media = stack.sandbox.store.listMedia();
+    const docs = stack.sandbox.store.listDocumentReferences();
+    expect(media.map((m) => m.identifier.value).sort()).toEqual([...ids].sort());
+    expect(docs.map((d) => d.identifier.value).sort()).toEqual([...ids].sort());
+    expect(new Set([...media, ...docs].map((r) => r.patientId))).toEqual(new Set([pid]));
+    expect(media.every((m) => m.contentType === 'image/jpeg' && m.bytes.length <= 1_000_000)).toBe(true);
+
+    // Local copies are gone: no working file of these images remains on the PC.
+    await expect.poll(ownFiles).toEqual([]);
+
+    const outbox = await desktop.openOutbox();
+    await expect(outbox.getByTestId('outbox-history').locator('li')).toHaveCount(3);
+    await expect(outbox.getByTestId('outbox-history')).not.toContainText('Aroha');
+    await desktop.screenshot('08-outbox');
+  });
+
+  test('a patient switch mid-session keeps earlier photos with their own patient, sendable only to them', async ({ desktop, stack, photos }) => {
+    await launch(stack, AROHA.nhi);
+    await expect(desktop.banner).toContainText(AROHA.name);
+    await desktop.pickFiles([photos[2]!]);
+    await desktop.expectAllBadges(desktop.workingGroup, 'Needs info', 1);
+    const [arohaImage] = await desktop.imageIds(desktop.workingGroup);
+
+    await launch(stack, WIREMU.nhi);
+    await expect(desktop.banner).toContainText(WIREMU.name);
+    await expect(desktop.notice('patient-switched')).toContainText(`1 image stays with ${AROHA.name}`);
+    const aroha = desktop.otherGroup(AROHA.name);
+    await expect(desktop.cards(aroha)).toHaveCount(1);
+    await expect(desktop.page.getByText(`Drop photos here for ${WIREMU.name}`)).toBeVisible();
+
+    await desktop.pickFiles([photos[0]!]);
+    await desktop.expectAllBadges(desktop.workingGroup, 'Needs info', 1);
+    await desktop.screenshot('09-patient-switched');
+
+    // Tag Aroha's photo and send it from its own group: it goes to Aroha, never to Wiremu.
+    await desktop.selectCard(desktop.cards(aroha).first());
+    await desktop.chooseBodySite('scalp');
+    await desktop.applyToSelected();
+    await expect(desktop.badge(desktop.cards(aroha).first())).toHaveText(/Ready/);
+    await aroha.getByRole('button', { name: `Send 1 image to ${AROHA.name}` }).click();
+    await expect(desktop.dialog.getByTestId('commit-summary')).toContainText(`1 image to ${AROHA.name}`);
+    await desktop.send({ media: true, inboxScan: false });
+    await expect(desktop.dialog.getByTestId('commit-tally')).toContainText('1 of 1 in Medtech', { timeout: 60_000 });
+    await desktop.closeDialog();
+
+    const media = stack.sandbox.store.listMedia();
+    expect(media.map((m) => [m.identifier.value, m.patientId])).toEqual([[arohaImage, patientId(stack, AROHA.nhi)]]);
+    expect(stack.sandbox.store.listMedia({ patientId: patientId(stack, WIREMU.nhi) })).toHaveLength(0);
+    await desktop.notice('patient-switched').getByRole('button', { name: /Dismiss/ }).click();
+    await expect(desktop.notice('patient-switched')).toHaveCount(0);
+  });
+
+  test('gateway down: photos wait in the outbox and are sent when it is back', async ({ desktop, stack, photos }) => {
+    await launch(stack, AROHA.nhi);
+    await desktop.pickFiles([photos[2]!]);
+    await desktop.expectAllBadges(desktop.workingGroup, 'Needs info', 1);
+    await desktop.selectAll();
+    await desktop.chooseBodySite('back');
+    await desktop.applyToAll();
+    await desktop.expectAllBadges(desktop.workingGroup, 'Ready', 1);
+
+    await stack.stopGateway();
+    await desktop.commitButton.click();
+    await desktop.send({ media: true, inboxScan: false });
+    await desktop.closeDialog();
+    const card = desktop.cards(desktop.workingGroup).first();
+    await expect(desktop.badge(card)).toHaveText(/Waiting/, { timeout: 30_000 });
+    await expect(card.getByTestId('image-error')).toContainText('cannot reach the internet service');
+    const outbox = await desktop.openOutbox();
+    await expect(outbox.getByTestId('outbox-live')).toContainText('Waiting');
+    await expect(outbox.getByTestId('outbox-live')).toContainText(AROHA.name);
+    await expect(outbox.getByTestId('outbox-live')).toContainText(/next try/);
+    await desktop.screenshot('10-outbox-waiting');
+    await desktop.closeDialog();
+    expect(stack.sandbox.store.listMedia()).toHaveLength(0);
+
+    await stack.restartGateway();
+    await expect(desktop.badge(card)).toHaveText(/Committed/, { timeout: 60_000 });
+    expect(stack.sandbox.store.listMedia()).toHaveLength(1);
+  });
+
+  test('Medtech answering 503 is shown in plain words, and the photo is sent once it recovers', async ({ desktop, stack, photos }) => {
+    await launch(stack, AROHA.nhi);
+    await desktop.pickFiles([photos[0]!]);
+    await desktop.expectAllBadges(desktop.workingGroup, 'Needs info', 1);
+    await desktop.selectAll();
+    await desktop.chooseBodySite('knee');
+    await desktop.chooseSide('Right');
+    await desktop.applyToAll();
+    await desktop.expectAllBadges(desktop.workingGroup, 'Ready', 1);
+
+    const ruleId = stack.sandbox.faults.add({ kind: 'status503' });
+    await desktop.commitButton.click();
+    await desktop.send({ media: false, inboxScan: true });
+    await desktop.closeDialog();
+    const card = desktop.cards(desktop.workingGroup).first();
+    await expect(desktop.badge(card)).toHaveText(/Waiting/, { timeout: 60_000 });
+    await expect(card.getByTestId('image-error')).toContainText("The practice's Medtech connection is offline");
+    await desktop.screenshot('11-alex-503');
+    expect(stack.sandbox.store.listDocumentReferences()).toHaveLength(0);
+
+    stack.sandbox.faults.remove(ruleId);
+    await expect(desktop.badge(card)).toHaveText(/Committed/, { timeout: 60_000 });
+    expect(stack.sandbox.store.listDocumentReferences()).toHaveLength(1);
+  });
+});
