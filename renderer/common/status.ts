@@ -19,7 +19,7 @@ export const IMAGE_STATUS_TEXT: Record<ImageStatus, StatusText> = {
   'needs-info': { label: 'Needs info', description: 'Some required details are missing.', tone: 'warning', symbol: '!' },
   ready: { label: 'Ready', description: 'Ready to send to Medtech.', tone: 'info', symbol: '•' },
   sending: { label: 'Sending', description: 'Being sent to Medtech.', tone: 'info', symbol: '↑' },
-  waiting: { label: 'Waiting', description: 'Will be sent automatically when the connection is back.', tone: 'warning', symbol: '⏸' },
+  waiting: { label: 'Waiting', description: 'Will be sent automatically when the connection is back.', tone: 'warning', symbol: '‖' },
   committed: { label: 'Committed', description: 'Saved in the patient record in Medtech. The copy on this PC has been removed.', tone: 'success', symbol: '✓' },
   failed: { label: 'Failed', description: 'Was not sent. See the reason; you can retry.', tone: 'danger', symbol: '✕' },
 };

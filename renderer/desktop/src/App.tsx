@@ -279,9 +279,9 @@ export function App() {
                   Add photos…
                 </button>
                 <button type="button" className="button button-large" onClick={() => void startPhone()} data-testid="start-phone">
-                  {phone ? 'Show phone QR code' : 'Use a phone (QR code)'}
+                  {phone ? 'Show phone QR code' : 'Phone (QR code)'}
                 </button>
-                <span className="capture-hint muted">or drag photos here, or paste with Ctrl+V</span>
+                <span className="capture-hint muted">or drag photos in, or paste (Ctrl+V)</span>
                 <span className="spacer" />
                 {adding > 0 ? (
                   <span className="muted" role="status">

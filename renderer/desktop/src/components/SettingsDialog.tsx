@@ -97,7 +97,6 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: 'Ctrl + V', what: 'Paste a copied image' },
   { keys: 'Ctrl + A', what: 'Select all photos of this patient' },
   { keys: 'Delete', what: 'Remove the selected photos (asks first)' },
-  { keys: 'Enter', what: 'Open the selected photo' },
   { keys: 'Ctrl + Enter', what: 'Send to Medtech' },
   { keys: 'Esc', what: 'Close a dialog' },
   { keys: '?', what: 'Show these shortcuts' },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EMPTY_SELECTION, clickSelect, moveSelection, pruneSelection, selectAll } from './selection';
+import { EMPTY_SELECTION, clickSelect, pruneSelection, selectAll } from './selection';
 
 const order = ['a', 'b', 'c', 'd', 'e'];
 
@@ -39,11 +39,5 @@ describe('selection', () => {
     const s = { ids: ['a', 'c', 'e'], anchor: 'a' };
     expect(pruneSelection(s, ['c', 'd', 'e'])).toEqual({ ids: ['c', 'e'], anchor: 'c' });
     expect(pruneSelection(s, order)).toBe(s);
-  });
-
-  it('moves with the arrow keys within bounds', () => {
-    expect(moveSelection(EMPTY_SELECTION, order, 1).ids).toEqual(['a']);
-    expect(moveSelection({ ids: ['e'], anchor: 'e' }, order, 1).ids).toEqual(['e']);
-    expect(moveSelection({ ids: ['b'], anchor: 'b' }, order, 2, true).ids).toEqual(['b', 'c', 'd']);
   });
 });

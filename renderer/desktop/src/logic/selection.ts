@@ -52,12 +52,3 @@ export function pruneSelection(sel: Selection, existing: readonly string[]): Sel
   if (ids.length === sel.ids.length && anchor === sel.anchor) return sel;
   return { ids, anchor };
 }
-
-/** Move the focus/selection with the arrow keys inside a grid of `columns`. */
-export function moveSelection(sel: Selection, order: readonly string[], delta: number, extend = false): Selection {
-  if (order.length === 0) return EMPTY_SELECTION;
-  const current = sel.ids.length > 0 ? sel.ids[sel.ids.length - 1]! : null;
-  const at = current === null ? -1 : order.indexOf(current);
-  const next = order[Math.min(order.length - 1, Math.max(0, at + delta))]!;
-  return extend ? clickSelect(sel, next, order, { shift: true }) : { ids: [next], anchor: next };
-}
