@@ -3,7 +3,7 @@
  * the browser host's WebSocket bridge to the real companion core, gateway and ALEX sandbox — one fresh stack
  * per test, with temporary folders and ephemeral loopback ports. Photos are copies of the shared fixtures.
  */
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test as base } from '@playwright/test';
@@ -244,5 +244,146 @@ test.describe('desktop window', () => {
     stack.sandbox.faults.remove(ruleId);
     await expect(desktop.badge(card)).toHaveText(/Committed/, { timeout: 60_000 });
     expect(stack.sandbox.store.listDocumentReferences()).toHaveLength(1);
+  });
+
+  test('files that cannot be used are listed with a plain reason; nothing else is added', async ({ desktop, stack, photos, dir }) => {
+    await launch(stack, AROHA.nhi);
+    await expect(desktop.banner).toContainText(AROHA.name);
+    const junk = join(dir, 'photos', 'notes.jpg');
+    const empty = join(dir, 'photos', 'empty.png');
+    await writeFile(junk, 'this is a text file pretending to be a photo');
+    await writeFile(empty, '');
+    await desktop.dropFiles([junk, empty, photos[2]!]);
+    await expect(desktop.rejectedFiles).toContainText('2 files not added');
+    await expect(desktop.rejectedFiles).toContainText('notes.jpg: This file is not a photo or document we can use');
+    await expect(desktop.rejectedFiles).toContainText('empty.png: This image is damaged or incomplete');
+    await desktop.expectAllBadges(desktop.workingGroup, 'Needs info', 1);
+    const state = await stack.companion.core['app.getState']({});
+    expect(state.images.map((i) => i.label)).toEqual(['photo-1600-portrait.png']);
+    expect(stack.sandbox.store.listMedia()).toHaveLength(0);
+    await desktop.screenshot('12-rejected-files');
+    await desktop.rejectedFiles.getByRole('button', { name: 'Dismiss' }).click();
+    await expect(desktop.rejectedFiles).toHaveCount(0);
+  });
+
+  test('keyboard: select all, delete after confirming, shortcuts help, focus stays in dialogs', async ({ desktop, stack, photos }) => {
+    await launch(stack, AROHA.nhi);
+    await desktop.pickFiles([photos[0]!, photos[2]!]);
+    await desktop.expectAllBadges(desktop.workingGroup, 'Needs info', 2);
+    const page = desktop.page;
+
+    await page.keyboard.press('?');
+    await expect(page.getByRole('dialog', { name: 'Keyboard shortcuts' })).toBeVisible();
+    for (let i = 0; i < 5; i++) {
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.closest('[role=dialog]') !== null)).toBe(true);
+    }
+    await desktop.screenshot('13-shortcuts');
+    await page.keyboard.press('Escape');
+    await expect(page.getByRole('dialog')).toHaveCount(0);
+
+    await desktop.selectAll();
+    await expect(page.getByRole('heading', { name: /Details · 2 photos selected/ })).toBeVisible();
+    await page.keyboard.press('Delete');
+    const confirm = page.getByRole('dialog', { name: 'Remove photos?' });
+    await expect(confirm).toContainText('2 photos will be removed from this PC and not sent to Medtech.');
+    // The safe choice has the focus: Enter cancels.
+    await page.keyboard.press('Enter');
+    await expect(confirm).toHaveCount(0);
+    await expect(desktop.cards(desktop.workingGroup)).toHaveCount(2);
+
+    await page.keyboard.press('Delete');
+    await page.getByRole('button', { name: 'Remove 2 photos' }).click();
+    await expect(desktop.cards()).toHaveCount(0);
+    expect((await stack.companion.core['app.getState']({})).images).toHaveLength(0);
+  });
+
+  test('preview with zoom, and edits (rotate, arrow) saved and shown rendered', async ({ desktop, stack, photos }) => {
+    await launch(stack, AROHA.nhi);
+    await desktop.pickFiles([photos[2]!]);
+    await desktop.expectAllBadges(desktop.workingGroup, 'Needs info', 1);
+    const page = desktop.page;
+    await desktop.cards(desktop.workingGroup).first().getByRole('button', { name: /^Open / }).click();
+    const dialog = page.getByRole('dialog', { name: 'photo-1600-portrait.png' });
+    const preview = dialog.getByTestId('preview-image');
+    await expect(preview).toHaveAttribute('src', /^data:image\//);
+    const before = await preview.getAttribute('src');
+    await dialog.getByRole('button', { name: 'Zoom in' }).click();
+    await expect(dialog.getByText('150%')).toBeVisible();
+    await dialog.getByRole('button', { name: 'Fit' }).click();
+    await expect(dialog.getByText('100%')).toBeVisible();
+
+    await dialog.getByRole('button', { name: /^Edit/ }).click();
+    await dialog.getByRole('button', { name: /Rotate right/ }).click();
+    const stage = dialog.getByTestId('editor-stage');
+    const box = (await stage.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height * 0.2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5, { steps: 4 });
+    await page.mouse.up();
+    await expect(stage).toHaveAttribute('aria-label', /rotated 90°, 1 marks/);
+    await desktop.screenshot('14-editor');
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await expect(dialog.getByRole('button', { name: /^Edit/ })).toBeVisible();
+    await expect.poll(() => preview.getAttribute('src')).not.toBe(before);
+    const img = (await stack.companion.core['app.getState']({})).images[0]!;
+    expect(img.edits.rotate).toBe(90);
+    expect(img.edits.annotations).toHaveLength(1);
+    expect(img.edits.annotations[0]!.kind).toBe('arrow');
+    // Width and height swap in the rendered preview: the portrait photo is now landscape.
+    const natural = await preview.evaluate((el) => [(el as HTMLImageElement).naturalWidth, (el as HTMLImageElement).naturalHeight]);
+    expect(natural[0]!).toBeGreaterThan(natural[1]!);
+    await desktop.screenshot('15-preview-edited');
+  });
+
+  test('phone panel: QR as an image, countdown, new code, end session', async ({ desktop, stack }) => {
+    await launch(stack, AROHA.nhi);
+    const page = desktop.page;
+    await page.getByTestId('start-phone').click();
+    const panel = page.getByTestId('phone-panel');
+    await expect(panel.getByTestId('phone-qr')).toHaveAttribute('src', /^data:image\/(png;base64|svg\+xml;base64),/);
+    await expect(panel).toContainText(/Code valid for (10:00|9:\d\d)/);
+    await expect(panel.getByTestId('phones-joined')).toHaveText('0 phones joined');
+    await expect(panel).toContainText(`Photos go to ${AROHA.name}`);
+    const first = (await stack.companion.core['app.getState']({})).phone!.qrUrl;
+    await expect(panel).toContainText(first);
+    await desktop.screenshot('16-phone');
+    await panel.getByRole('button', { name: 'New code' }).click();
+    await expect.poll(async () => (await stack.companion.core['app.getState']({})).phone?.qrUrl).not.toBe(first);
+    await panel.getByRole('button', { name: 'End phone session' }).click();
+    await expect(panel).toHaveCount(0);
+    expect((await stack.companion.core['app.getState']({})).phone).toBeNull();
+  });
+
+  test('settings: default targets carry into the send dialog', async ({ desktop, stack, photos }) => {
+    await launch(stack, AROHA.nhi);
+    const page = desktop.page;
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const settings = page.getByRole('dialog', { name: 'Settings' });
+    await settings.getByLabel('Room name (shown on the phone)').fill('Consult room 4');
+    await settings.getByRole('checkbox', { name: 'Photo (Media)' }).check();
+    await settings.getByRole('checkbox', { name: 'Inbox Scan' }).uncheck();
+    await desktop.screenshot('17-settings');
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await expect(settings).toHaveCount(0);
+    const saved = await stack.companion.core['settings.get']({});
+    expect(saved.roomLabel).toBe('Consult room 4');
+    expect(saved.defaultTargets).toEqual({ media: true, inboxScan: false });
+
+    await desktop.pickFiles([photos[2]!]);
+    await desktop.expectAllBadges(desktop.workingGroup, 'Needs info', 1);
+    await desktop.selectAll();
+    await desktop.chooseBodySite('abdomen');
+    await desktop.applyToAll();
+    await desktop.expectAllBadges(desktop.workingGroup, 'Ready', 1);
+    await page.keyboard.press('Control+Enter');
+    await expect(desktop.dialog.getByRole('checkbox', { name: /Photo \(Media\)/ })).toBeChecked();
+    await expect(desktop.dialog.getByRole('checkbox', { name: /Inbox Scan/ })).not.toBeChecked();
+    // Neither target: sending is refused in words, nothing goes out.
+    await desktop.dialog.getByRole('checkbox', { name: /Photo \(Media\)/ }).uncheck();
+    await expect(desktop.dialog.getByRole('alert')).toHaveText('Choose at least one.');
+    await expect(desktop.dialog.getByTestId('commit-send')).toBeDisabled();
+    await desktop.closeDialog();
+    expect(stack.sandbox.store.listMedia()).toHaveLength(0);
   });
 });
