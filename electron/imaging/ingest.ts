@@ -172,11 +172,17 @@ export async function inspectPdf(bytes: Uint8Array): Promise<{ pages: number; wi
     }
     throw new AppError('ERR_IMAGE_CORRUPT', { cause: err });
   }
-  const pages = doc.getPageCount();
-  const first = pages > 0 ? doc.getPage(0) : undefined;
-  if (!first) throw new AppError('ERR_IMAGE_CORRUPT', { detail: 'PDF has no pages' });
-  const { width, height } = first.getSize();
-  return { pages, width: Math.round(width), height: Math.round(height) };
+  // A damaged page tree can load and then throw a TypeError on first use: that is a corrupt file, not our bug.
+  let pages: number;
+  let size: { width: number; height: number } | undefined;
+  try {
+    pages = doc.getPageCount();
+    size = pages > 0 ? doc.getPage(0).getSize() : undefined;
+  } catch (err) {
+    throw new AppError('ERR_IMAGE_CORRUPT', { detail: 'PDF page tree unreadable', cause: err });
+  }
+  if (!size) throw new AppError('ERR_IMAGE_CORRUPT', { detail: 'PDF has no pages' });
+  return { pages, width: Math.round(size.width), height: Math.round(size.height) };
 }
 
 /**
