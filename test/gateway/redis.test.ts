@@ -110,4 +110,17 @@ describe('Redis-backed idempotency across two gateways', () => {
     const b = await second.inject({ method: 'POST', url: '/v1/launch/verify', headers: { authorization: h.auth(device) }, payload: pair });
     expect([a.statusCode, b.statusCode]).toEqual([200, 409]);
   });
+
+  it('when Redis goes away: not ready, and a commit fails retryably with nothing sent to ALEX', async () => {
+    const body = h.commitBody(grant, { media: true });
+    const before = h.sandbox.store.counters.mediaCreateCalls;
+    await redis.kill();
+    const ready = await h.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json<{ checks: { store: { ok: boolean } } }>().checks.store.ok).toBe(false);
+    const r = await commitOn(h.app, body);
+    expect(r.statusCode).toBe(500);
+    expect(r.json<{ error: { code: string; retryable: boolean } }>().error).toMatchObject({ code: 'ERR_INTERNAL', retryable: true });
+    expect(h.sandbox.store.counters.mediaCreateCalls).toBe(before);
+  });
 });

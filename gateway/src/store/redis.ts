@@ -292,6 +292,8 @@ export class RedisStore implements GatewayStore {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    // QUIT needs a live server; when Redis is gone, drop the connection instead of reconnecting forever.
+    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
+    else this.redis.disconnect();
   }
 }
