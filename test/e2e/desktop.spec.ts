@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test as base } from '@playwright/test';
 import pino from 'pino';
+import { startBrowserHost } from '../../scripts/browser-host/host';
 import { startDevStack, type DevStack } from '../../scripts/browser-host/stack';
 import { DesktopPage, SCREENSHOT_DIR } from './pages/desktop-page';
 
@@ -276,7 +277,7 @@ test.describe('desktop window', () => {
     await expect(page.getByRole('dialog', { name: 'Keyboard shortcuts' })).toBeVisible();
     for (let i = 0; i < 5; i++) {
       await page.keyboard.press('Tab');
-      expect(await page.evaluate(() => document.activeElement?.closest('[role=dialog]') !== null)).toBe(true);
+      await expect(page.locator('[role=dialog] :focus')).toHaveCount(1);
     }
     await desktop.screenshot('13-shortcuts');
     await page.keyboard.press('Escape');
@@ -331,7 +332,7 @@ test.describe('desktop window', () => {
     expect(img.edits.annotations).toHaveLength(1);
     expect(img.edits.annotations[0]!.kind).toBe('arrow');
     // Width and height swap in the rendered preview: the portrait photo is now landscape.
-    const natural = await preview.evaluate((el) => [(el as HTMLImageElement).naturalWidth, (el as HTMLImageElement).naturalHeight]);
+    const natural = await preview.evaluate((el) => [(el as unknown as { naturalWidth: number }).naturalWidth, (el as unknown as { naturalHeight: number }).naturalHeight]);
     expect(natural[0]!).toBeGreaterThan(natural[1]!);
     await desktop.screenshot('15-preview-edited');
   });
@@ -385,5 +386,51 @@ test.describe('desktop window', () => {
     await expect(desktop.dialog.getByTestId('commit-send')).toBeDisabled();
     await desktop.closeDialog();
     expect(stack.sandbox.store.listMedia()).toHaveLength(0);
+  });
+
+  test('a pasted image is added like a dropped one', async ({ desktop, stack, photos }) => {
+    await launch(stack, AROHA.nhi);
+    await expect(desktop.banner).toContainText(AROHA.name);
+    await desktop.pasteImage(photos[2]!, 'image/png');
+    await desktop.expectAllBadges(desktop.workingGroup, 'Needs info', 1);
+    await expect(desktop.cards(desktop.workingGroup).first().locator('.image-label')).toHaveText(/^Pasted image \d\d-\d\d-\d\d\.png$/);
+  });
+
+  test('launch states: "checking" while Medtech answers, then a stale launch is refused in plain words', async ({ desktop, stack }) => {
+    const slow = stack.sandbox.faults.add({ kind: 'latency', latencyMs: 1500, method: 'GET', pathPrefix: '/FHIR/Patient' });
+    const launched = launch(stack, AROHA.nhi);
+    await expect(desktop.verifying).toContainText('Checking the patient with Medtech');
+    await expect(desktop.banner).toHaveCount(0);
+    await desktop.screenshot('18-launch-verifying');
+    await launched;
+    stack.sandbox.faults.remove(slow);
+    await expect(desktop.banner).toContainText(AROHA.name);
+
+    // A launch pair from ten minutes ago: refused, and nothing of the earlier patient is shown as current.
+    const custom = new URL(stack.launchUrlFor(WIREMU.nhi, { createdTime: new Date(Date.now() - 10 * 60_000) }));
+    await stack.companion.core['launch.open']({ url: custom.toString() }).catch(() => undefined);
+    await expect(desktop.launchError).toContainText('too old. Please launch again from Evolution');
+    await expect(desktop.launchError).toContainText('Click the ClinicPro Images button in Medtech Evolution again.');
+    await expect(desktop.banner).toHaveCount(0);
+    await expect(desktop.page.getByTestId('add-files')).toHaveCount(0);
+    await desktop.screenshot('19-launch-error');
+  });
+
+  test('the window shows "Reconnecting…" when its connection drops, and carries on when it is back', async ({ desktop, stack }) => {
+    await launch(stack, AROHA.nhi);
+    await expect(desktop.banner).toContainText(AROHA.name);
+    const { port, token } = stack.host;
+    await stack.host.close();
+    await expect(desktop.connectionBar).toHaveText(/Reconnecting…/);
+    await desktop.screenshot('20-reconnecting');
+    const again = await startBrowserHost({ core: stack.companion.core, staticDir: join(process.cwd(), 'dist', 'renderer'), port, token, logger: pino({ level: 'silent' }) });
+    try {
+      await expect(desktop.connectionBar).toHaveCount(0, { timeout: 30_000 });
+      // Live again: a change in the core shows up.
+      await launch(stack, WIREMU.nhi);
+      await expect(desktop.banner).toContainText(WIREMU.name);
+    } finally {
+      await again.close();
+    }
   });
 });

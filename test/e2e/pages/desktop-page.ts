@@ -64,6 +64,26 @@ export class DesktopPage {
     await target.dispatchEvent('dragover', { dataTransfer });
     await target.dispatchEvent('drop', { dataTransfer });
   }
+  /** Ctrl+V of a copied image: a real `paste` event whose clipboard holds the image file. */
+  async pasteImage(path: string, mime: string): Promise<void> {
+    const b64 = (await readFile(path)).toString('base64');
+    await this.page.evaluate(
+      ({ b64, mime }) => {
+        const g = globalThis as unknown as {
+          DataTransfer: new () => { items: { add(file: unknown): void } };
+          ClipboardEvent: new (type: string, init: Record<string, unknown>) => unknown;
+          dispatchEvent(e: unknown): boolean;
+        };
+        const bin = atob(b64);
+        const bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        const dt = new g.DataTransfer();
+        dt.items.add(new File([bytes], 'image.png', { type: mime }));
+        g.dispatchEvent(new g.ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+      },
+      { b64, mime },
+    );
+  }
   /** The file picker ("Add photos…"). */
   async pickFiles(paths: string[]): Promise<void> {
     await this.page.getByTestId('file-input').setInputFiles(paths);
@@ -149,6 +169,13 @@ export class DesktopPage {
   async openOutbox(): Promise<Locator> {
     await this.page.getByTestId('open-outbox').click();
     return this.page.getByRole('dialog', { name: 'Outbox' });
+  }
+
+  get connectionBar(): Locator {
+    return this.page.locator('.connection-bar');
+  }
+  get verifying(): Locator {
+    return this.page.getByTestId('launch-verifying');
   }
 
   async screenshot(name: string): Promise<void> {
