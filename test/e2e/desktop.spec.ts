@@ -11,6 +11,7 @@ import pino from 'pino';
 import { startBrowserHost } from '../../scripts/browser-host/host';
 import { startDevStack, type DevStack } from '../../scripts/browser-host/stack';
 import { DesktopPage, SCREENSHOT_DIR } from './pages/desktop-page';
+import { newPhone, PhonePage } from './phone/phone-page';
 
 const FIXTURES = '/work/shared/fixtures/photos';
 const PHOTOS = ['photo-12mp-orient6.jpg', 'photo-iphone-like.heic', 'photo-1600-portrait.png'] as const;
@@ -49,6 +50,7 @@ const test = base.extend<Fixtures>({
       autoEnrol: stackOptions.autoEnrol,
       memorySecrets: true,
       lan: { host: '127.0.0.1', port: 0 },
+      mobileAssetsDir: join(process.cwd(), 'dist', 'renderer', 'mobile'),
       logger: pino({ level: 'silent' }),
     });
     await use(stack);
@@ -432,5 +434,37 @@ test.describe('desktop window', () => {
     } finally {
       await again.close();
     }
+  });
+
+  test("a nurse's phone upload appears on the GP's screen, tagged, for the patient of the QR code", async ({ desktop, stack, photos, browser }) => {
+    await launch(stack, AROHA.nhi);
+    await desktop.page.getByTestId('start-phone').click();
+    const panel = desktop.page.getByTestId('phone-panel');
+    // The nurse uses the address the GP's screen shows (the QR holds the same).
+    const url = (await panel.locator('.qr-url').textContent())?.trim() ?? '';
+    expect(url).toBe((await stack.companion.core['app.getState']({})).phone?.qrUrl);
+
+    const context = await newPhone(browser, 'Pixel 7');
+    try {
+      const phone = await PhonePage.open(context, url);
+      await expect(phone.patientName).toHaveText(AROHA.name);
+      await phone.confirm.tap();
+      await expect(panel.getByTestId('phones-joined')).toHaveText('1 phone joined');
+      await phone.gallery.setInputFiles([photos[0]!]);
+      await expect(phone.photos).toHaveCount(1);
+      await phone.pickSite(1, '', 'Forearm');
+      await phone.side(1, 'Left');
+      await phone.send.tap();
+      await expect(desktop.cards(desktop.workingGroup)).toHaveCount(1, { timeout: 60_000 });
+      const card = desktop.cards(desktop.workingGroup).first();
+      await expect(card).toContainText('Phone');
+      await expect(card).toContainText('Forearm, Left');
+      await expect(desktop.badge(card)).toHaveText(/Ready/, { timeout: 30_000 });
+      await desktop.screenshot('21-phone-upload');
+    } finally {
+      await context.close();
+    }
+    const img = (await stack.companion.core['app.getState']({})).images[0]!;
+    expect([img.source, img.patientId]).toEqual(['phone', patientId(stack, AROHA.nhi)]);
   });
 });
