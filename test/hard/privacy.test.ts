@@ -67,7 +67,6 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 describe('no patient data in logs, error bodies or leftover files (H1, H4, H5)', () => {
   it('the full flows at trace level leak nothing, and nothing of the images stays on the PC', async () => {
-    const core = stack.companion.core;
     // Enrol: a wrong code, then the right one.
     expect((await call('enrolment.enrol', { gatewayUrl: stack.gatewayUrl, enrolmentCode: 'WRONG-CODE-0000', deviceName: 'Room 1' })).ok).toBe(false);
     value(await call('enrolment.enrol', { gatewayUrl: stack.gatewayUrl, enrolmentCode: stack.enrolmentCode, deviceName: 'Room 1' }));
