@@ -1,0 +1,32 @@
+/**
+ * `npm run gateway:build`: bundles the gateway for production with esbuild:
+ *   dist/gateway/server.mjs   the server (`npm run gateway:start`, the Docker CMD, the systemd ExecStart)
+ *   dist/gateway/admin.mjs    the operator CLI (`node dist/gateway/admin.mjs <command>`)
+ * npm packages stay external (installed with `npm ci --omit=dev`); only our TypeScript is bundled, so
+ * production runs plain Node with no TypeScript loader.
+ */
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+export const GATEWAY_ENTRIES = { server: 'gateway/src/server.ts', admin: 'gateway/src/admin/cli.ts' } as const;
+
+export async function buildGatewayBundle(outdir = 'dist/gateway'): Promise<void> {
+  await build({
+    entryPoints: GATEWAY_ENTRIES,
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    packages: 'external',
+    sourcemap: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await buildGatewayBundle(process.argv[2]);
+  process.stdout.write('dist/gateway/server.mjs and admin.mjs built\n');
+}
