@@ -41,6 +41,8 @@ describe('electron-builder.yml', () => {
     expect(config.appId).toBe('nz.co.clinicpro.images');
     expect(config.productName).toBe('ClinicPro Images');
     expect(config.extraMetadata.author.name).toBe('ClinicPro');
+    // app.getPath('userData') = %APPDATA%\<productName>: where build/README.md tells IT the data lives.
+    expect(config.extraMetadata.productName).toBe(config.productName);
   });
 
   it('builds a per-machine, silent MSI with a fixed upgrade code, no run after install, the firewall extension and the hook', () => {
@@ -94,6 +96,8 @@ describe('electron-builder.yml', () => {
     expect(pkg.main).toBe('dist/electron/main.cjs');
     // electron/main/index.ts loads <app>/build/icon.png; electron-builder needs ≥ 256×256 for Windows.
     expect(config.win.icon).toBe('build/icon.png');
+    // build/README.md §4 points IT at resources\clinicpro-images.png for Evolution's MT Icon Loader.
+    expect(config.extraResources).toEqual([{ from: 'build/icon.png', to: 'clinicpro-images.png' }]);
   });
 
   it('has a Windows-size icon', async () => {
