@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test as base } from '@playwright/test';
 import { ERROR_CODES } from '../../shared/errors/codes';
-import { newPhone, PhonePage, type PhoneModel } from './phone/phone-page';
+import { newPhone, PhonePage, type BrowserGlobals, type PhoneModel } from './phone/phone-page';
 import { notAPhoto, preparePhotos, type PhonePhotos } from './phone/photos';
 import { AROHA, decodeQr, startPhoneStack, type PhoneStack } from './phone/stack';
 
@@ -44,7 +44,7 @@ for (const model of ['Pixel 7', 'iPhone 14'] as const satisfies readonly PhoneMo
     await expect(phone.dob).toHaveText(AROHA.born);
     await expect(phone.page.getByTestId('room')).toHaveText('Consult room 3');
     expect(phone.page.url()).not.toContain('#');
-    expect(await phone.page.evaluate(() => window.location.hash)).toBe('');
+    expect(await phone.page.evaluate(() => (globalThis as unknown as BrowserGlobals).location.hash)).toBe('');
     await phone.screenshot(`${slug}-confirm`);
     await expect(phone.gallery).toHaveCount(0); // no way to add a photo before confirming
     await phone.confirm.tap();

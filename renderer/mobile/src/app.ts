@@ -8,7 +8,7 @@ import type { LateralityKey } from '../../../shared/coded/values';
 import type { Transport } from './api';
 import { h, replaceChildren } from './dom';
 import { bodyFor, classify, PHONE_MESSAGES, RequestFailed, type Failure } from './failures';
-import { formatBirthDate, formatBytes, isHeic, photos } from './format';
+import { formatBirthDate, formatBytes, photos } from './format';
 import { uuidV4 } from './ids';
 import { isLateral, LATERALITIES, siteGroups, siteLabel } from './sites';
 import { forgetCredential, loadCredential, saveCredential, type SavedCredential } from './store';
@@ -466,11 +466,13 @@ class PhotoCard {
   private readonly thumb: HTMLElement;
   private readonly body: HTMLElement;
   private url: string | undefined;
+  private readonly name: string;
 
   constructor(
     photo: Photo,
     private readonly actions: CardActions,
   ) {
+    this.name = photo.name;
     this.thumb = h('div', { class: 'thumb' });
     this.body = h('div', { class: 'photo-body' });
     this.el = h('li', { class: 'photo', 'data-testid': 'photo' }, this.thumb, this.body);
@@ -480,7 +482,6 @@ class PhotoCard {
       const img = h('img', { alt: `Photo ${photo.n}`, decoding: 'async' });
       img.addEventListener('error', () => this.fallback(photo.name), { once: true });
       img.src = this.url;
-      if (isHeic(photo.type, photo.name)) this.thumb.classList.add('thumb-heic');
       this.thumb.append(img);
     } else {
       this.fallback(photo.name);
@@ -498,8 +499,7 @@ class PhotoCard {
     if (this.url !== undefined) {
       URL.revokeObjectURL(this.url);
       this.url = undefined;
-      replaceChildren(this.thumb);
-      this.thumb.classList.add('thumb-done');
+      this.fallback(this.name); // the decoded picture goes with the URL; the name stays for a refused photo
     }
   }
 

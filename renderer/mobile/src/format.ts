@@ -20,8 +20,3 @@ export function formatBytes(n: number): string {
 export function photos(n: number): string {
   return n === 1 ? '1 photo' : `${n} photos`;
 }
-
-/** Whether the browser is likely to show a preview (Chrome cannot decode HEIC; Safari can, and we try). */
-export function isHeic(type: string, name: string): boolean {
-  return /^image\/hei[cf]/i.test(type) || /\.(heic|heif)$/i.test(name);
-}

@@ -11,6 +11,17 @@ export async function newPhone(browser: Browser, model: PhoneModel): Promise<Bro
   return browser.newContext(profile);
 }
 
+/** The browser globals the tests read inside `page.evaluate`, typed just enough (test code has no DOM types). */
+export interface BrowserGlobals {
+  localStorage: { length: number };
+  sessionStorage: object;
+  indexedDB: { databases(): Promise<unknown[]> };
+  caches?: { keys(): Promise<unknown[]> };
+  navigator: { serviceWorker?: { getRegistrations(): Promise<unknown[]> } };
+  document: { querySelectorAll(selector: string): { length: number }; dispatchEvent(event: Event): boolean };
+  location: { hash: string };
+}
+
 export class PhonePage {
   readonly confirm: Locator;
   readonly decline: Locator;
@@ -63,6 +74,11 @@ export class PhonePage {
     await this.photo(n).getByRole('button', { name: side, exact: true }).tap();
   }
 
+  /** What the phone does when the nurse comes back to the browser (switching apps, unlocking). */
+  async comeBack(): Promise<void> {
+    await this.page.evaluate(() => (globalThis as unknown as BrowserGlobals).document.dispatchEvent(new Event('visibilitychange')));
+  }
+
   async screenshot(name: string): Promise<void> {
     await mkdir(SCREENSHOT_DIR, { recursive: true });
     await this.page.screenshot({ path: `${SCREENSHOT_DIR}/mobile-${name}.png` });
@@ -70,13 +86,16 @@ export class PhonePage {
 
   /** What the page keeps in the browser after it is done: storage, databases, caches, workers, live images. */
   async leftovers(): Promise<{ localStorage: number; indexedDb: number; caches: number; serviceWorkers: number; blobImages: number; sessionKeys: string[] }> {
-    return this.page.evaluate(async () => ({
-      localStorage: window.localStorage.length,
-      indexedDb: (await indexedDB.databases()).length,
-      caches: 'caches' in window ? (await caches.keys()).length : 0,
-      serviceWorkers: 'serviceWorker' in navigator ? (await navigator.serviceWorker.getRegistrations()).length : 0,
-      blobImages: document.querySelectorAll('img[src^="blob:"]').length,
-      sessionKeys: Object.keys(window.sessionStorage),
-    }));
+    return this.page.evaluate(async () => {
+      const w = globalThis as unknown as BrowserGlobals;
+      return {
+        localStorage: w.localStorage.length,
+        indexedDb: (await w.indexedDB.databases()).length,
+        caches: w.caches === undefined ? 0 : (await w.caches.keys()).length,
+        serviceWorkers: w.navigator.serviceWorker === undefined ? 0 : (await w.navigator.serviceWorker.getRegistrations()).length,
+        blobImages: w.document.querySelectorAll('img[src^="blob:"]').length,
+        sessionKeys: Object.keys(w.sessionStorage),
+      };
+    });
   }
 }

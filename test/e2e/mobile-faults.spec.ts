@@ -1,0 +1,190 @@
+/**
+ * The phone page when things go wrong: the PC switches patient mid-upload, answers are lost, Wi-Fi drops,
+ * QR codes expire, the PC ends the session. Real phone page in Chromium, real LAN server on 127.0.0.1 — with the
+ * whole companion behind it, or (for expiry) the LAN server alone on a hand-driven clock with a sink that takes
+ * files the way the core does.
+ */
+import { expect, test as base, type Route } from '@playwright/test';
+import { startHarness, type Harness } from '../../electron/lan/testing';
+import { ERROR_CODES } from '../../shared/errors/codes';
+import { newPhone, PhonePage } from './phone/phone-page';
+import { makePhoto, preparePhotos, type PhonePhotos } from './phone/photos';
+import { startLostAnswerProxy } from './phone/lost-answer-proxy';
+import { AROHA, MOBILE_DIST, startPhoneStack, WIREMU, type PhoneStack } from './phone/stack';
+
+const UPLOAD = '**/api/images/v1/upload';
+
+const test = base.extend<{ pc: PhoneStack; photos: PhonePhotos }>({
+  pc: async ({}, use) => {
+    const pc = await startPhoneStack();
+    await pc.launch(AROHA.nhi);
+    await use(pc);
+    await pc.close();
+  },
+  photos: async ({ pc }, use) => {
+    await use(await preparePhotos(pc.dir));
+  },
+});
+
+test('the PC switches patient mid-upload: the phone stops at once, says so, and no photo lands on the new patient', async ({ browser, pc, photos }) => {
+  const view = await pc.startPhone();
+  const ctx = await newPhone(browser, 'Pixel 7');
+  const phone = await PhonePage.open(ctx, view.qrUrl);
+  await phone.confirm.tap();
+  await phone.gallery.setInputFiles(photos.made);
+
+  // The first upload goes through; the next two are held in flight until the GP has switched patient.
+  const held: Route[] = [];
+  let passed = 0;
+  await phone.page.route(UPLOAD, async (route) => {
+    if (passed === 0) {
+      passed += 1;
+      await route.continue();
+    } else held.push(route);
+  });
+  await phone.send.tap();
+  await expect.poll(() => held.length).toBe(2);
+  await expect.poll(async () => (await pc.phoneImages()).length).toBe(1);
+  await phone.screenshot('sending');
+
+  await pc.launch(WIREMU.nhi);
+  expect((await pc.state()).patient?.id).toBe(pc.patientId(WIREMU.nhi));
+  for (const r of held) await r.continue();
+
+  await expect(phone.heading).toHaveText('The PC changed to another patient');
+  await expect(phone.endedMessage).toHaveText(ERROR_CODES.ERR_LAN_PATIENT_CHANGED.message);
+  await expect(phone.page.getByTestId('unsent')).toContainText('2 photos not sent');
+  await expect(phone.page.getByText('1 photo reached the PC before this.')).toBeVisible();
+  await expect(phone.gallery).toHaveCount(0);
+  await phone.screenshot('patient-changed');
+
+  const images = await pc.phoneImages();
+  expect(images).toHaveLength(1);
+  expect(images[0]?.patientId).toBe(pc.patientId(AROHA.nhi));
+  expect(images.filter((i) => i.patientId === pc.patientId(WIREMU.nhi))).toHaveLength(0);
+  expect(held).toHaveLength(2); // nothing was tried again after the refusal
+  expect(await pc.lanLeftovers()).toEqual([]);
+  expect(await phone.leftovers()).toMatchObject({ localStorage: 0, indexedDb: 0, blobImages: 0, sessionKeys: [] });
+  await ctx.close();
+});
+
+test('the answer is lost after the PC stored the photo: the phone retries with the same clientUploadId and nothing is stored twice', async ({ browser, pc, photos }) => {
+  const view = await pc.startPhone();
+  const lanUrl = new URL(view.qrUrl);
+  const proxy = await startLostAnswerProxy({ host: lanUrl.hostname, port: Number(lanUrl.port) });
+  try {
+    const ctx = await newPhone(browser, 'iPhone 14');
+    lanUrl.port = String(proxy.port);
+    const phone = await PhonePage.open(ctx, lanUrl.toString());
+    await phone.confirm.tap();
+    await phone.gallery.setInputFiles([photos.heic, ...photos.made.slice(0, 2)]);
+    await phone.send.tap();
+    await expect(phone.barStatus).toHaveText('✓ All 3 photos are on the PC', { timeout: 60_000 });
+
+    // Each photo reached the PC twice under one clientUploadId: stored the first time, "duplicate" the second.
+    expect([...proxy.attempts.values()]).toEqual([
+      [{ status: 200, duplicate: false }, { status: 200, duplicate: true }],
+      [{ status: 200, duplicate: false }, { status: 200, duplicate: true }],
+      [{ status: 200, duplicate: false }, { status: 200, duplicate: true }],
+    ]);
+    const images = await pc.phoneImages();
+    expect(images).toHaveLength(3);
+    expect(new Set(images.map((i) => i.id)).size).toBe(3);
+    await ctx.close();
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('Wi-Fi drops before sending: the phone says so, waits, and sends everything when the connection is back', async ({ browser, pc, photos }) => {
+  const view = await pc.startPhone();
+  const ctx = await newPhone(browser, 'Pixel 7');
+  const phone = await PhonePage.open(ctx, view.qrUrl);
+  await phone.confirm.tap();
+  await phone.camera.setInputFiles(photos.made[0] ?? '');
+  await phone.camera.setInputFiles(photos.made[1] ?? '');
+  await ctx.setOffline(true);
+  await phone.send.tap();
+  await expect(phone.banner).toHaveText(/No connection to the PC/);
+  await expect(phone.photos.filter({ hasText: 'Connection dropped. Trying again…' }).first()).toBeVisible();
+  await phone.screenshot('offline');
+  expect(await pc.phoneImages()).toHaveLength(0);
+
+  await ctx.setOffline(false);
+  await expect(phone.barStatus).toHaveText('✓ All 2 photos are on the PC', { timeout: 60_000 });
+  await expect(phone.banner).toBeHidden();
+  await expect.poll(async () => (await pc.phoneImages()).length).toBe(2);
+  await ctx.close();
+});
+
+test.describe('links that no longer work (LAN server on a hand-driven clock)', () => {
+  let lan: Harness;
+  const patient = { displayName: 'TESTPATIENT, Aroha', birthDate: '1985-03-14' };
+  test.beforeEach(async () => {
+    lan = await startHarness({ mobileAssetsDir: MOBILE_DIST });
+  });
+  test.afterEach(async () => {
+    await lan.cleanup();
+  });
+
+  test('a QR older than 10 minutes: "This QR code has expired" and nothing to upload with', async ({ browser }) => {
+    const { qr } = await lan.server.openSession({ sessionRef: 'r1', patient, roomLabel: 'Room 1' });
+    lan.clock.advance(601);
+    const ctx = await newPhone(browser, 'iPhone 14');
+    const phone = await PhonePage.open(ctx, qr.url);
+    await expect(phone.heading).toHaveText('This QR code has expired');
+    await expect(phone.endedMessage).toHaveText(ERROR_CODES.ERR_LAN_TOKEN_EXPIRED.message);
+    await expect(phone.page.getByText('To carry on, scan the new QR code on the PC with the camera.')).toBeVisible();
+    await expect(phone.gallery).toHaveCount(0);
+    expect(phone.page.url()).not.toContain('#');
+    await phone.screenshot('expired');
+    expect(lan.sink.files).toHaveLength(0);
+    await ctx.close();
+  });
+
+  test('a damaged link, and the page opened without any link', async ({ browser }) => {
+    const { qr } = await lan.server.openSession({ sessionRef: 'r1', patient, roomLabel: 'Room 1' });
+    const ctx = await newPhone(browser, 'Pixel 7');
+    const damaged = await PhonePage.open(ctx, qr.url.slice(0, -3));
+    await expect(damaged.heading).toHaveText('This link cannot be used');
+    expect(damaged.page.url()).not.toContain('#');
+    const bare = await PhonePage.open(ctx, qr.url.replace(/#.*$/, ''));
+    await expect(bare.endedMessage).toHaveText('Open this page by scanning the QR code on the PC.');
+    // The real QR still works: the damaged one did not use it up.
+    const good = await PhonePage.open(ctx, qr.url);
+    await expect(good.patientName).toHaveText(patient.displayName);
+    await ctx.close();
+  });
+
+  test('the PC ends the session while the nurse is on the page: she learns it as soon as she looks again, and the staged photo is cleared', async ({ browser }) => {
+    const opened = await lan.server.openSession({ sessionRef: 'r1', patient, roomLabel: 'Room 1' });
+    const ctx = await newPhone(browser, 'Pixel 7');
+    const phone = await PhonePage.open(ctx, opened.qr.url);
+    await phone.confirm.tap();
+    await phone.camera.setInputFiles(await makePhoto(`${lan.root}/IMG_0100.JPG`, 800, 600, 4));
+    await expect(phone.photos).toHaveCount(1);
+    await lan.server.endSession(opened.sessionId, 'ended');
+    await phone.comeBack();
+    await expect(phone.heading).toHaveText('This upload session has ended');
+    await expect(phone.endedMessage).toHaveText(ERROR_CODES.ERR_LAN_SESSION_ENDED.message);
+    await expect(phone.page.getByTestId('unsent')).toContainText('1 photo not sent');
+    await phone.screenshot('session-ended');
+    expect(await phone.leftovers()).toMatchObject({ blobImages: 0, sessionKeys: [] });
+    expect(lan.sink.files).toHaveLength(0);
+    await ctx.close();
+  });
+
+  test('the credential goes idle for 30 minutes: the upload is refused with a clear message and nothing is stored', async ({ browser }) => {
+    const opened = await lan.server.openSession({ sessionRef: 'r1', patient, roomLabel: 'Room 1' });
+    const ctx = await newPhone(browser, 'iPhone 14');
+    const phone = await PhonePage.open(ctx, opened.qr.url);
+    await phone.confirm.tap();
+    await phone.gallery.setInputFiles(await makePhoto(`${lan.root}/IMG_0101.JPG`, 800, 600, 5));
+    lan.clock.advance(31 * 60);
+    await phone.send.tap();
+    await expect(phone.heading).toHaveText('This QR code has expired');
+    await expect(phone.page.getByTestId('unsent')).toContainText('1 photo not sent');
+    expect(lan.sink.files).toHaveLength(0);
+    await ctx.close();
+  });
+});
