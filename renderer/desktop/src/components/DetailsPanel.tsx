@@ -3,7 +3,7 @@ import type { ImageView, MetadataField } from '../../../../shared/contracts/brid
 import { IMAGE_TYPES, LATERALITIES, VIEWS, findBodySite } from '../../../../shared/coded/values';
 import { LIMITS } from '../../../../shared/limits';
 import { plural } from '../../../common/format';
-import { FIELD_LABELS, MIXED, bodySiteOptions, draftFrom, isLateralSite, patchFrom, type Draft } from '../logic/metadata';
+import { FIELD_LABELS, MIXED, bodySiteOptions, describeMetadata, draftFrom, isLateralSite, patchFrom, type Draft } from '../logic/metadata';
 import type { Companion } from '../useCompanion';
 
 export interface DetailsPanelProps {
@@ -147,6 +147,22 @@ export function DetailsPanel({ companion, selected, applyAllCount, requiredField
       <section className="panel details" aria-label="Details">
         <h2>Details</h2>
         <p className="muted">Select photos to add the body site, side, view, type and a caption. Ctrl-click or Shift-click selects several.</p>
+      </section>
+    );
+  }
+  if (editable.length === 0) {
+    return (
+      <section className="panel details" aria-label="Details" data-testid="details-panel">
+        <h2>Details · {plural(selected.length, 'photo')} selected</h2>
+        <p className="muted">{selected.length === 1 ? 'This photo has' : 'These photos have'} been handed to Medtech, so the details can no longer be changed.</p>
+        <ul className="details-readonly">
+          {selected.map((i) => (
+            <li key={i.id}>
+              <strong>{i.label}</strong>: {describeMetadata(i.metadata) || 'no details'}
+              {i.metadata.caption ? ` · “${i.metadata.caption}”` : ''}
+            </li>
+          ))}
+        </ul>
       </section>
     );
   }
