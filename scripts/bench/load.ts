@@ -135,7 +135,7 @@ async function gatewayLoad(practices: number, seconds: number): Promise<void> {
 
 async function lanLoad(phones: number, rounds: number): Promise<void> {
   const photo = await readFile(FIXTURE_12MP);
-  const h = await startHarness({ authFailuresPerMinute: 1_000_000, uploadsPerPhonePerMinute: 1_000_000 });
+  const h = await startHarness({ limits: { authFailuresPerMinute: 1_000_000, uploadsPerPhonePerMinute: 1_000_000 } });
   const first = await joinPhone(h);
   const creds = [first.credential];
   for (let i = 1; i < phones; i++) creds.push((await joinPhone(h, first.sessionId)).credential);

@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
 // and crash checks must not compete), generous timeouts. The default `vitest run` runs the short form.
 export default defineConfig({
   test: {
-    include: ['test/hard/**/*.test.ts'],
+    // The LAN server's 10,000-request multipart fuzz (U1) runs here too, next to the rest of the hostile input.
+    include: ['test/hard/**/*.test.ts', 'scripts/fault-proxy/**/*.test.ts', 'electron/lan/upload.fuzz.test.ts'],
     environment: 'node',
     pool: 'forks',
     fileParallelism: false,
