@@ -10,7 +10,7 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-backgr
 export default defineConfig({
   testDir: './test/e2e',
   testMatch: /.*\.spec\.ts$/,
-  outputDir: './test-results/e2e',
+  outputDir: process.env.PW_OUTPUT_DIR ?? './test-results/e2e',
   fullyParallel: false,
   workers: 1,
   timeout: 90_000,
