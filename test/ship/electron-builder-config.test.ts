@@ -71,7 +71,7 @@ describe('electron-builder.yml', () => {
     expect(config.linux.target).toEqual(['AppImage', 'deb']);
   });
 
-  it('registers the clinicpro-images protocol (NSIS/Linux from config; MSI through the hook)', () => {
+  it('declares the clinicpro-images protocol (Linux from config; the MSI through the hook)', () => {
     expect(config.protocols).toEqual([{ name: 'ClinicPro Images launch', schemes: ['clinicpro-images'] }]);
     for (const scheme of config.protocols[0].schemes as string[]) expect(scheme).toMatch(/^[a-z][a-z0-9+.-]*$/);
   });
