@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildSandboxApp, type SandboxApp } from './app';
 import { startSandbox } from './index';
-import { accessToken, fhir, makeAttachments, mediaBody } from './test-support';
+import { accessToken, documentReferenceBody, fhir, makeAttachments, mediaBody, nhiQuery } from './test-support';
 import type { RunningSandbox } from './types';
 
 let app: SandboxApp | null = null;
@@ -102,5 +103,52 @@ describe('logs', () => {
     for (const secret of [patient.nhi, patient.familyName, patient.givenName, patient.birthDate, token, pair.context, pair.signature, jpeg.toString('base64').slice(0, 40), sandbox.credentials.clientSecret]) {
       expect(logged).not.toContain(secret);
     }
+  });
+});
+
+describe("attachments: 'digest'", () => {
+  it('keeps only size and sha256 of each attachment; GET and search answer without the data; default keeps the bytes', async () => {
+    const { jpeg, pdf } = await makeAttachments();
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    sandbox = await startSandbox({ attachments: 'digest' });
+    const token = await accessToken(sandbox);
+    const patient = sandbox.patients.find((p) => p.nhi === 'ZZZ0016')!;
+    const created = await fhir(sandbox, '/Media', { token, method: 'POST', body: mediaBody(patient.id, jpeg, 'digest-a') });
+    expect(created.status).toBe(201);
+    const doc = await fhir(sandbox, '/DocumentReference', {
+      token,
+      method: 'POST',
+      body: documentReferenceBody(sandbox.fhirBaseUrl, patient.id, sandbox.practitioners[0]!.id, { contentType: 'application/pdf', bytes: pdf }),
+    });
+    expect(doc.status).toBe(201);
+
+    const [media] = sandbox.store.listMedia({ identifierValue: 'digest-a' });
+    expect(media).toMatchObject({ size: jpeg.length, sha256: sha(jpeg), contentType: 'image/jpeg' });
+    expect(media?.bytes.length).toBe(0);
+    const [stored] = sandbox.store.listDocumentReferences();
+    expect(stored).toMatchObject({ size: pdf.length, sha256: sha(pdf) });
+    const read = (await (await fhir(sandbox, `/Media/${media!.id}`, { token })).json()) as { content: Record<string, unknown> };
+    expect(read.content).toMatchObject({ contentType: 'image/jpeg', size: jpeg.length });
+    expect(read.content).not.toHaveProperty('data');
+    const docRead = (await (await fhir(sandbox, `/DocumentReference/${stored!.id}`, { token })).json()) as { content: { attachment: Record<string, unknown> }[] };
+    expect(docRead.content[0]?.attachment).toMatchObject({ contentType: 'application/pdf', size: pdf.length });
+    expect(docRead.content[0]?.attachment).not.toHaveProperty('data');
+    const search = (await (await fhir(sandbox, `/Media?patient.identifier=${encodeURIComponent(nhiQuery(patient.nhi))}`, { token })).json()) as { total: number; entry: { resource: { content: Record<string, unknown> } }[] };
+    expect(search.total).toBe(1);
+    expect(search.entry[0]?.resource.content).not.toHaveProperty('data');
+
+    // A bad attachment is still refused and nothing is stored.
+    const bad = mediaBody(patient.id, jpeg, 'digest-bad');
+    (bad.content as Record<string, unknown>).data = 'not base64!';
+    expect((await fhir(sandbox, '/Media', { token, method: 'POST', body: bad })).status).toBe(400);
+    expect(sandbox.store.listMedia({ identifierValue: 'digest-bad' })).toHaveLength(0);
+    await sandbox.close();
+
+    sandbox = await startSandbox();
+    const token2 = await accessToken(sandbox);
+    await fhir(sandbox, '/Media', { token: token2, method: 'POST', body: mediaBody(patient.id, jpeg, 'bytes-a') });
+    const [kept] = sandbox.store.listMedia({ identifierValue: 'bytes-a' });
+    expect(kept?.bytes.equals(jpeg)).toBe(true);
+    expect(kept).toMatchObject({ size: jpeg.length, sha256: sha(jpeg) });
   });
 });

@@ -79,6 +79,18 @@ function nhiFromQuery(url: string, name: string): string | null {
   return value.length > 0 && value.length <= 20 ? normaliseNhi(value) : null;
 }
 
+/** The resource without its attachment's `data` (validated before, so the shape is known), with `size` instead. */
+function withoutAttachmentData(resourceType: 'Media' | 'DocumentReference', body: Record<string, unknown>): Record<string, unknown> {
+  const strip = (att: unknown): unknown => {
+    if (typeof att !== 'object' || att === null) return att;
+    const { data, ...rest } = att as Record<string, unknown>;
+    return typeof data === 'string' ? { ...rest, size: Buffer.byteLength(data, 'base64') } : rest;
+  };
+  if (resourceType === 'Media') return { ...body, content: strip(body.content) };
+  const content = Array.isArray(body.content) ? body.content.map((c: unknown) => (typeof c === 'object' && c !== null ? { ...(c as Record<string, unknown>), attachment: strip((c as Record<string, unknown>).attachment) } : c)) : body.content;
+  return { ...body, content };
+}
+
 export function buildSandboxApp(options: SandboxOptions = {}): SandboxApp {
   const clock = options.clock ?? Date.now;
   const random = options.random ?? Math.random;
@@ -88,6 +100,7 @@ export function buildSandboxApp(options: SandboxOptions = {}): SandboxApp {
   const credentials = { ...(options.credentials ?? DEFAULT_CREDENTIALS) };
   const facilities = [...(options.facilities ?? DEFAULT_FACILITIES)];
   const maxAttachmentBytes = options.maxAttachmentBytes ?? DEFAULT_MAX_ATTACHMENT_BYTES;
+  const keepBytes = (options.attachments ?? 'bytes') === 'bytes';
   const tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
   const throttleSpec = options.tokenThrottle === undefined ? DEFAULT_TOKEN_THROTTLE : options.tokenThrottle;
   const throttle = throttleSpec === false ? null : new TokenThrottleWindow(throttleSpec.maxRequests, throttleSpec.windowSeconds * 1000);
@@ -429,9 +442,11 @@ export function buildSandboxApp(options: SandboxOptions = {}): SandboxApp {
           patientId: valid.patientId,
           identifier: valid.identifier,
           contentType: valid.contentType,
-          bytes: valid.bytes,
+          bytes: keepBytes ? valid.bytes : Buffer.alloc(0),
+          size: valid.bytes.length,
+          sha256: createHash('sha256').update(valid.bytes).digest('hex'),
           createdAt: now,
-          resource: { ...body, resourceType, id, meta: { versionId: '1', lastUpdated: new Date(now).toISOString() } },
+          resource: { ...(keepBytes ? body : withoutAttachmentData(resourceType, body)), resourceType, id, meta: { versionId: '1', lastUpdated: new Date(now).toISOString() } },
         };
         if (resourceType === 'Media') store.addMedia(stored);
         else store.addDocumentReference(stored);
@@ -545,7 +560,7 @@ export function buildSandboxApp(options: SandboxOptions = {}): SandboxApp {
     patientId: r.patientId,
     identifier: r.identifier,
     contentType: r.contentType,
-    bytes: r.bytes.length,
+    bytes: r.size,
     createdAt: new Date(r.createdAt).toISOString(),
   });
   app.get('/_sandbox/state', async () => ({

@@ -128,6 +128,12 @@ export interface SandboxOptions {
   extraAbsoluteBases?: readonly string[];
   /** Fault rules active from the start. */
   faults?: readonly FaultRule[];
+  /**
+   * What a created resource keeps of its attachment. `'bytes'` (default): the decoded bytes, and the
+   * resource as posted. `'digest'`: only `size` and `sha256`; `bytes` is empty and the stored resource (what
+   * GET and searches answer) has no `data` — for long load runs that must not hold every image in memory.
+   */
+  attachments?: 'bytes' | 'digest';
 }
 
 export interface StoredResource {
@@ -138,8 +144,12 @@ export interface StoredResource {
   /** identifier[0] as posted. */
   identifier: { system: string; value: string };
   contentType: string;
-  /** The decoded attachment. */
+  /** The decoded attachment (empty with `attachments: 'digest'`). */
   bytes: Buffer;
+  /** Decoded attachment size in bytes. */
+  size: number;
+  /** sha256 of the decoded attachment, hex. */
+  sha256: string;
   /** Clock time of creation, ms. */
   createdAt: number;
   /** The resource as stored (with id and meta), as GET returns it. */
