@@ -58,11 +58,12 @@ export class PhoneApp {
     this.online = win.navigator.onLine;
     win.addEventListener('online', () => {
       this.online = true;
-      this.queue?.resume();
+      this.queue?.setOnline(true);
       this.refreshChrome();
     });
     win.addEventListener('offline', () => {
       this.online = false;
+      this.queue?.setOnline(false);
       this.refreshChrome();
     });
     doc.addEventListener('visibilitychange', () => {
@@ -174,6 +175,7 @@ export class PhoneApp {
       onChange: (p, removed) => this.photoChanged(p, removed === true),
       onSessionStop: (body) => this.sessionOver(body),
     });
+    this.queue.setOnline(this.online);
     this.show({ kind: 'capture' });
   }
 
@@ -350,14 +352,17 @@ export class PhoneApp {
     const counts = this.queue?.counts();
     const unsent = counts === undefined ? 0 : counts.stopped;
     const sent = (counts?.sent ?? 0) + this.sentBefore;
+    // A credential that expired after the nurse was already working is an idle session, not an old QR code.
+    const idle = body.code === 'ERR_LAN_TOKEN_EXPIRED' && this.queue !== undefined;
     const titles: Partial<Record<ErrorBody['code'], string>> = {
       ERR_LAN_PATIENT_CHANGED: 'The PC changed to another patient',
       ERR_LAN_SESSION_ENDED: 'This upload session has ended',
-      ERR_LAN_TOKEN_EXPIRED: 'This QR code has expired',
+      ERR_LAN_TOKEN_EXPIRED: idle ? 'This upload session timed out' : 'This QR code has expired',
       ERR_LAN_TOKEN_INVALID: 'This link cannot be used',
       ERR_RATE_LIMITED: 'Please wait a moment',
     };
     const warn = body.code === 'ERR_LAN_PATIENT_CHANGED';
+    const saysScan = /scan/i.test(body.message);
     return h(
       'div',
       { class: 'screen screen-center', 'data-code': body.code },
@@ -366,7 +371,7 @@ export class PhoneApp {
       h('p', { class: 'lead', 'data-testid': 'ended-message' }, body.message),
       sent > 0 ? h('p', { class: 'note note-ok' }, `${photos(sent)} reached the PC before this.`) : null,
       unsent > 0 ? h('p', { class: 'note note-warn', 'data-testid': 'unsent' }, `${photos(unsent)} not sent. ${unsent === 1 ? 'It was' : 'They were'} not sent to anyone and ${unsent === 1 ? 'has' : 'have'} been cleared from this page.`) : null,
-      body.action === 'rescan' ? h('p', { class: 'hint' }, 'To carry on, scan the new QR code on the PC with the camera.') : null,
+      body.action === 'rescan' && !saysScan ? h('p', { class: 'hint' }, 'To carry on, scan the new QR code on the PC with the camera.') : null,
     );
   }
 
@@ -375,7 +380,7 @@ export class PhoneApp {
     const q = this.queue;
     if (q === undefined || this.bar === undefined || this.banner === undefined) return;
     const c = q.counts();
-    const waiting = c.retrying > 0 || (c.failed > 0 && q.list().some((p) => p.state === 'failed' && p.file !== undefined));
+    const waiting = !this.online || c.retrying > 0 || (c.failed > 0 && q.list().some((p) => p.state === 'failed' && p.file !== undefined));
     if (!this.online) {
       this.banner.hidden = false;
       this.banner.className = 'banner banner-warn';
@@ -393,8 +398,10 @@ export class PhoneApp {
     let content: HTMLElement;
     if (c.staged > 0) {
       content = h('button', { class: 'btn btn-send btn-large', type: 'button', 'data-testid': 'send', onclick: () => q.sendAll() }, `Send ${photos(c.staged)} to the PC`);
+    } else if (busy > 0 && c.sending === 0 && waiting) {
+      content = h('p', { class: 'bar-status bar-waiting', role: 'status', 'data-testid': 'bar-status' }, `Waiting for the connection · ${photos(busy)} to send`);
     } else if (busy > 0) {
-      content = h('p', { class: 'bar-status', role: 'status', 'data-testid': 'bar-status' }, `Sending ${c.sent + 1 > total ? total : c.sent + 1} of ${total}…${waiting ? ' (waiting for the connection)' : ''}`);
+      content = h('p', { class: 'bar-status', role: 'status', 'data-testid': 'bar-status' }, `Sending ${Math.min(c.sent + 1, total)} of ${total}…`);
     } else if (c.sent > 0) {
       content = h('p', { class: 'bar-status bar-done', role: 'status', 'data-testid': 'bar-status' }, `✓ ${c.sent === 1 ? 'The photo is' : `All ${c.sent} photos are`} on the PC`);
     } else {

@@ -155,6 +155,20 @@ describe('UploadQueue', () => {
     expect(net.open()).toHaveLength(1);
   });
 
+  it('starts nothing while the browser is offline, and everything as soon as it is back', async () => {
+    const { q, net, timers, file } = setup();
+    q.add(file());
+    q.add(file());
+    q.setOnline(false);
+    q.sendAll();
+    expect(net.attempts).toHaveLength(0);
+    expect(q.counts().queued).toBe(2);
+    timers.advance(600_000);
+    expect(net.attempts).toHaveLength(0);
+    q.setOnline(true);
+    expect(net.open()).toHaveLength(2);
+  });
+
   it('after the automatic attempts the photo waits for Try again, keeping its file', async () => {
     const { q, net, timers, file } = setup({ maxAutoAttempts: 2 });
     const p = q.add(file());

@@ -8,6 +8,7 @@
  * - Network errors, timeouts, 5xx, 429 and "already being sent" are retried with full-jitter exponential
  *   backoff, always with the photo's SAME clientUploadId (the server answers a repeat with the first result).
  *   After `maxAutoAttempts` the photo waits for `resume()` (Wi-Fi back, page visible again) or a tap on Retry.
+ * - While the browser reports no network, nothing starts; photos wait in the queue.
  * - A session-level answer (patient changed, session ended, link expired) stops EVERY photo at once:
  *   in-flight requests are aborted and nothing is sent anywhere else.
  * - A photo-level answer (too large, not an image) fails that photo only.
@@ -71,6 +72,7 @@ export class UploadQueue {
   private readonly timers = new Map<string, unknown>();
   private counter = 0;
   private stoppedWith: ErrorBody | undefined;
+  private online = true;
   private readonly concurrency: number;
   private readonly maxAutoAttempts: number;
   private readonly baseDelayMs: number;
@@ -178,6 +180,15 @@ export class UploadQueue {
     this.pump();
   }
 
+  /**
+   * The browser says it has no network (`navigator.onLine === false` is reliable; `true` is not): start nothing
+   * until it is back. Coming back online starts every waiting photo at once.
+   */
+  setOnline(online: boolean): void {
+    this.online = online;
+    if (online) this.resume();
+  }
+
   /** Stops everything at once: aborts in-flight requests, drops every file. Nothing is sent after this. */
   stop(body: ErrorBody): void {
     if (this.stoppedWith !== undefined) return;
@@ -226,7 +237,7 @@ export class UploadQueue {
   }
 
   private pump(): void {
-    if (this.stoppedWith !== undefined) return;
+    if (this.stoppedWith !== undefined || !this.online) return;
     for (const p of this.photos.values()) {
       if (this.inflight.size >= this.concurrency) return;
       if (p.state === 'queued') this.start(p);
