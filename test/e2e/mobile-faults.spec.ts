@@ -65,6 +65,21 @@ test('the PC switches patient mid-upload: the phone stops at once, says so, and 
   expect(held).toHaveLength(2); // nothing was tried again after the refusal
   expect(await pc.lanLeftovers()).toEqual([]);
   expect(await phone.leftovers()).toMatchObject({ localStorage: 0, indexedDb: 0, blobImages: 0, sessionKeys: [] });
+
+  // The nurse scans the new QR (Wiremu) in the same tab: only the fragment changes. She starts afresh, for Wiremu.
+  await phone.page.unroute(UPLOAD);
+  const next = await pc.startPhone();
+  await phone.page.goto(next.qrUrl);
+  await expect(phone.patientName).toHaveText(WIREMU.name);
+  expect(phone.page.url()).not.toContain('#');
+  await phone.confirm.tap();
+  await expect(phone.photos).toHaveCount(0); // nothing taken for Aroha came along
+  await phone.camera.setInputFiles(photos.made[0] ?? '');
+  await phone.send.tap();
+  await expect(phone.barStatus).toHaveText('✓ The photo is on the PC');
+  const after = await pc.phoneImages();
+  expect(after.filter((i) => i.patientId === pc.patientId(WIREMU.nhi))).toHaveLength(1);
+  expect(after.filter((i) => i.patientId === pc.patientId(AROHA.nhi))).toHaveLength(1);
   await ctx.close();
 });
 

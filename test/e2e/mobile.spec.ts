@@ -189,7 +189,9 @@ test('remove a photo before sending; a reload in the same tab keeps the session 
 
   await phone.page.reload();
   await expect(phone.patientName).toHaveText(AROHA.name);
+  await expect(phone.page.getByTestId('already-sent')).toHaveText('1 photo from this session is already on the PC.');
   await expect(phone.confirm).toBeVisible();
+  await phone.screenshot('after-reload');
   await phone.confirm.tap();
   await phone.camera.setInputFiles(photos.made[2] ?? '');
   await phone.send.tap();

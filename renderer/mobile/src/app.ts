@@ -40,7 +40,7 @@ export class PhoneApp {
   private screen: Screen = { kind: 'connecting' };
   private cred: SavedCredential | undefined;
   private session: LanSessionInfo | undefined;
-  /** Photos this phone sent in earlier page loads of the same session (from the status poll). */
+  /** Photos the PC already holds from this session when the page was reloaded (from the status poll). */
   private sentBefore = 0;
   private queue: UploadQueue | undefined;
   private readonly cards = new Map<string, PhotoCard>();
@@ -129,7 +129,7 @@ export class PhoneApp {
       const st = await this.env.transport.status(saved.credential);
       this.cred = saved;
       this.session = st.session;
-      this.sentBefore = 0;
+      this.sentBefore = st.uploads.length;
       this.show({ kind: 'confirm' });
     } catch (err) {
       this.connectFailed(err, () => void this.resumeSaved(saved));
@@ -301,6 +301,7 @@ export class PhoneApp {
       { class: 'screen' },
       h('h1', { tabindex: '-1' }, 'Is this the right patient?'),
       this.patientCard(),
+      this.sentBefore > 0 ? h('p', { class: 'note note-ok', 'data-testid': 'already-sent' }, `${photos(this.sentBefore)} from this session ${this.sentBefore === 1 ? 'is' : 'are'} already on the PC.`) : null,
       h('p', { class: 'muted' }, 'Check the name and date of birth with the patient before taking photos.'),
       h(
         'div',
@@ -321,6 +322,18 @@ export class PhoneApp {
         input.value = ''; // drop the browser's reference to the chosen files
       });
     }
+    // The visible controls are labels (so one tap opens the camera or gallery on every phone); they also work
+    // as buttons for screen readers and keyboards.
+    const picker = (cls: string, glyph: string, text: string, input: HTMLInputElement): HTMLLabelElement => {
+      const label = h('label', { class: `btn ${cls} btn-large btn-icon`, role: 'button', tabindex: '0' }, h('span', { class: `glyph ${glyph}`, 'aria-hidden': 'true' }), text, input);
+      label.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          input.click();
+        }
+      });
+      return label;
+    };
     this.list = h('ul', { class: 'photos', 'aria-label': 'Photos' });
     this.banner = h('div', { class: 'banner', role: 'status', hidden: true });
     this.bar = h('div', { class: 'actionbar' });
@@ -338,8 +351,8 @@ export class PhoneApp {
       h(
         'div',
         { class: 'add' },
-        h('label', { class: 'btn btn-primary btn-large btn-icon' }, h('span', { class: 'glyph glyph-camera', 'aria-hidden': 'true' }), 'Take photo', camera),
-        h('label', { class: 'btn btn-secondary btn-large btn-icon' }, h('span', { class: 'glyph glyph-gallery', 'aria-hidden': 'true' }), 'Choose from gallery', gallery),
+        picker('btn-primary', 'glyph-camera', 'Take photo', camera),
+        picker('btn-secondary', 'glyph-gallery', 'Choose from gallery', gallery),
       ),
       this.list,
       this.bar,
