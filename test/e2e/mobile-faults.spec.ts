@@ -157,6 +157,23 @@ test.describe('links that no longer work (LAN server on a hand-driven clock)', (
     await ctx.close();
   });
 
+  test('the PC cannot be reached when the QR is scanned: a calm message and Try again, which then works with the same QR', async ({ browser }) => {
+    const { qr } = await lan.server.openSession({ sessionRef: 'r1', patient, roomLabel: 'Room 1' });
+    const ctx = await newPhone(browser, 'Pixel 7');
+    const page = await ctx.newPage();
+    await page.route('**/api/images/v1/session/exchange', (route) => route.abort('connectionrefused'));
+    await page.goto(qr.url);
+    const phone = new PhonePage(page);
+    await expect(phone.heading).toHaveText('Cannot reach the PC');
+    await expect(page.getByText(/No connection to the PC/)).toBeVisible();
+    expect(page.url()).not.toContain('#'); // the token is kept in memory only
+    await phone.screenshot('unreachable');
+    await page.unroute('**/api/images/v1/session/exchange');
+    await page.getByRole('button', { name: 'Try again' }).tap();
+    await expect(phone.patientName).toHaveText(patient.displayName);
+    await ctx.close();
+  });
+
   test('a damaged link, and the page opened without any link', async ({ browser }) => {
     const { qr } = await lan.server.openSession({ sessionRef: 'r1', patient, roomLabel: 'Room 1' });
     const ctx = await newPhone(browser, 'Pixel 7');

@@ -252,7 +252,7 @@ export class PhoneApp {
             'div',
             { class: 'screen screen-center' },
             h('div', { class: 'icon icon-warn', 'aria-hidden': 'true' }, '!'),
-            h('h1', {}, 'Cannot reach the PC'),
+            h('h1', { tabindex: '-1' }, screen.body?.code === 'ERR_RATE_LIMITED' ? 'Please wait a moment' : 'Cannot reach the PC'),
             h('p', { class: 'lead' }, screen.body?.message ?? PHONE_MESSAGES.offline),
             h('button', { class: 'btn btn-primary', type: 'button', onclick: () => screen.retry() }, 'Try again'),
           ),
@@ -271,7 +271,7 @@ export class PhoneApp {
             'div',
             { class: 'screen screen-center' },
             h('div', { class: 'icon icon-info', 'aria-hidden': 'true' }, 'i'),
-            h('h1', {}, 'Nothing was sent'),
+            h('h1', { tabindex: '-1' }, 'Nothing was sent'),
             h('p', { class: 'lead' }, 'Ask the GP to open the right patient on the PC and show a new QR code, then scan it.'),
           ),
         );
