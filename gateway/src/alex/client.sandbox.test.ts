@@ -251,13 +251,14 @@ describe('ALEX client × sandbox: every fault kind', () => {
     expect(posts(h)).toBeLessThanOrEqual(5);
   });
 
-  it('persistent drops end in a retryable error marked outcome-unknown, never a duplicate', async () => {
+  it('persistent drops end in a retryable error, never a duplicate (the last look found nothing stored)', async () => {
     const h = await setup();
     const b = await buildCtx(h);
     h.sandbox.faults.add({ kind: 'drop', method: 'POST' });
     const e = await failure(h.client.createMedia(ctx(), buildMedia(b, { contentType: 'image/jpeg', data: files.jpeg }), { patientNhi: b.patient.nhi }));
     expect(e.retryable).toBe(true);
-    expect(isAlexOutcomeUnknown(e)).toBe(true);
+    expect(isAlexOutcomeUnknown(e)).toBe(false);
+    expect(h.sandbox.store.listMedia()).toHaveLength(0);
     expect(posts(h)).toBe(5);
     h.sandbox.faults.clear();
     const created = await h.client.createMedia(ctx(), buildMedia(b, { contentType: 'image/jpeg', data: files.jpeg }), { patientNhi: b.patient.nhi, checkFirst: true });

@@ -430,16 +430,32 @@ describe('creates: exactly once', () => {
     expect(mock.media).toHaveLength(1);
   });
 
-  it.each([
-    [429, { 'retry-after': '1' }],
-    [503, {}],
-  ])('retries a create answered %i (certainly not stored) without searching first', async (status, headers) => {
+  it('retries a create answered 429 (throttled at the door: certainly not stored) without searching first', async () => {
     const { mock, client } = await setup();
-    mock.rules.push({ method: 'POST', times: 2, action: { kind: 'respond', status, headers } });
+    mock.rules.push({ method: 'POST', times: 2, action: { kind: 'respond', status: 429, headers: { 'retry-after': '1' } } });
     const r = await client.createMedia(ctx(), media(), { patientNhi: 'ZZZ0016' });
     expect(r.reconciled).toBeUndefined();
     expect(fhirCalls(mock, 'POST')).toBe(3);
     expect(fhirCalls(mock, 'GET')).toBe(0);
+    expect(mock.media).toHaveLength(1);
+  });
+
+  it('looks a create answered 503 up before resending it (the connection may have dropped after it was stored)', async () => {
+    const { mock, client } = await setup();
+    mock.rules.push({ method: 'POST', times: 2, action: { kind: 'respond', status: 503, headers: {} } });
+    const r = await client.createMedia(ctx(), media(), { patientNhi: 'ZZZ0016' });
+    expect(fhirCalls(mock, 'POST')).toBe(3);
+    expect(fhirCalls(mock, 'GET')).toBe(2);
+    expect(mock.media).toHaveLength(1);
+    expect(r.id).toBe(mock.media[0]?.id);
+  });
+
+  it('does not resend a create stored and then answered 503', async () => {
+    const { mock, client } = await setup({ retry: { maxAttempts: 3 } });
+    mock.rules.push({ method: 'POST', times: 1, action: { kind: 'process-then-status', status: 503 } });
+    const r = await client.createMedia(ctx(), media(), { patientNhi: 'ZZZ0016' });
+    expect(r.reconciled).toBe(true);
+    expect(fhirCalls(mock, 'POST')).toBe(1);
     expect(mock.media).toHaveLength(1);
   });
 

@@ -280,9 +280,14 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
   }
 
   /** Did ALEX certainly not process this attempt? (Only then may a create be resent without a check.) */
+  /**
+   * True only when ALEX certainly did not store a create: it was never sent, refused for the token (401) or
+   * throttled at the front door (429). A 503 is NOT certain: the practice's Hybrid Connection can drop after
+   * Evolution stored the resource, so a create answered 503 is looked up by identifier before it is resent.
+   */
   function certainlyNotProcessed(a: Attempt): boolean {
     if (a.type === 'network') return a.kind === 'not-sent';
-    return a.status === 429 || a.status === 503 || a.status === 401;
+    return a.status === 429 || a.status === 401;
   }
 
   function retryableAnswer(status: number, method: Method): boolean {
@@ -399,12 +404,23 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
       if (wait === null) {
         log.warn({ event: 'alex_call_gave_up', op: call.op, code: err.code, attempts: attempt, correlationId: call.ctx.correlationId, facilityId: call.ctx.facilityId }, 'ALEX call failed after retries');
         if (!ambiguous) throw err;
-        // No more sends, but one last look may still settle it.
-        const found = call.reconcile ? await call.reconcile().catch(() => null) : null;
+        // No more sends, but one last look may still settle it: found → done; looked and not there → the
+        // plain error (nothing was stored); could not look → outcome unknown.
+        let looked = false;
+        let found: CreatedResource | null = null;
+        if (call.reconcile) {
+          try {
+            found = await call.reconcile();
+            looked = true;
+          } catch {
+            looked = false;
+          }
+        }
         if (found) {
           counters.reconciled++;
           return { status: 200, data: null, headers: {}, reconciled: found };
         }
+        if (looked) throw err;
         throw withOutcomeUnknown(err);
       }
       log.info({ event: 'alex_call_retry', op: call.op, code: err.code, attempt, waitMs: Math.round(wait), correlationId: call.ctx.correlationId }, 'retrying ALEX call');
