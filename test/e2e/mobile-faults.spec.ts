@@ -165,7 +165,7 @@ test.describe('links that no longer work (LAN server on a hand-driven clock)', (
     await page.goto(qr.url);
     const phone = new PhonePage(page);
     await expect(phone.heading).toHaveText('Cannot reach the PC');
-    await expect(page.getByText(/No connection to the PC/)).toBeVisible();
+    await expect(page.getByText(/The phone cannot reach the PC/)).toBeVisible();
     expect(page.url()).not.toContain('#'); // the token is kept in memory only
     await phone.screenshot('unreachable');
     await page.unroute('**/api/images/v1/session/exchange');

@@ -253,7 +253,7 @@ export class PhoneApp {
             { class: 'screen screen-center' },
             h('div', { class: 'icon icon-warn', 'aria-hidden': 'true' }, '!'),
             h('h1', { tabindex: '-1' }, screen.body?.code === 'ERR_RATE_LIMITED' ? 'Please wait a moment' : 'Cannot reach the PC'),
-            h('p', { class: 'lead' }, screen.body?.message ?? PHONE_MESSAGES.offline),
+            h('p', { class: 'lead' }, screen.body?.message ?? PHONE_MESSAGES.cannotConnect),
             h('button', { class: 'btn btn-primary', type: 'button', onclick: () => screen.retry() }, 'Try again'),
           ),
         );

@@ -26,6 +26,7 @@ export class RequestFailed extends Error {
 export const PHONE_MESSAGES = {
   offline: 'No connection to the PC. Check the phone is on the practice Wi-Fi. Photos send by themselves when it is back.',
   reconnecting: 'The connection to the PC dropped. Trying again…',
+  cannotConnect: 'The phone cannot reach the PC. Check the phone is on the practice Wi-Fi (not mobile data), then try again.',
   noLink: 'Open this page by scanning the QR code on the PC.',
 } as const;
 
