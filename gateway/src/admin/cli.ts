@@ -26,7 +26,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       clock: systemClock,
       random: cryptoRandom,
       config,
-      out: (l) => console.log(l),
+      out: (l) => process.stdout.write(`${l}\n`),
       err: (l) => console.error(l),
     });
   } finally {

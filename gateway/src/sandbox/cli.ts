@@ -26,7 +26,8 @@ async function main(): Promise<void> {
   if (process.env.SANDBOX_FAULTS) options.faults = parseFaultRules(process.env.SANDBOX_FAULTS);
   if (process.env.SANDBOX_LAUNCH_SECRET) options.launchSecret = process.env.SANDBOX_LAUNCH_SECRET;
   const sandbox = await startSandbox(options);
-  console.log(
+  // The banner is the command's output for the operator (stdout), not a log line.
+  process.stdout.write(
     [
       'ALEX sandbox running (test data only; credentials below open nothing else)',
       `  FHIR base     ${sandbox.fhirBaseUrl}`,
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
       `  faults        ${sandbox.faults.list().length} active; manage at ${sandbox.url}/_sandbox/faults`,
       `  state         ${sandbox.url}/_sandbox/state`,
       `  launches      POST ${sandbox.url}/_sandbox/launch {"patientId":"…","facilityCode":"${sandbox.facilities[0] ?? ''}"}`,
-    ].join('\n'),
+    ].join('\n') + '\n',
   );
 
   let stopping = false;
