@@ -1,72 +1,186 @@
 /**
- * Gateway benchmark: ~1 MB commits (Media) from 1, 10 and 100 concurrent devices against the
- * in-process ALEX sandbox, over real HTTP on loopback.
+ * Gateway benchmark: ~1 MB commits (Media) from 1, 10 and 100 concurrent devices, over real HTTP on
+ * loopback, against the ALEX sandbox.
  *
- * Gateway-added latency per commit = the device's round trip minus the time the gateway spent waiting
- * on ALEX for that commit (measured by timing the ALEX client's create call, matched by correlation id).
- * A direct-to-sandbox run at the same concurrency (the same Media posted straight to the sandbox) is the
- * baseline. Peak RSS is the whole process: gateway, sandbox (which keeps every image in memory; it is
- * emptied between runs) and the load generator. Goal: p99 overhead < 15 ms at 100 devices,
- * RSS < 300 MB. Run alone: `npx tsx scripts/bench/gateway.ts`, or `npm run bench -- gateway`.
+ * Three processes, so each measures only itself: this one (orchestrator and load generator), the
+ * gateway (the real app, embedded SQLite store, ALEX client) and the ALEX sandbox (`attachments:
+ * 'digest'`, so it does not hold every image). The sandbox never shares the gateway's event loop.
+ *
+ * - overhead = the device's round trip minus the sandbox's own time for that create (its onRequest →
+ *   onResponse, matched by correlation id). Upper bound: loopback transfer and any wait in the sandbox's
+ *   socket before it reads the request count as gateway time.
+ * - in-gateway = the gateway's own span for the request (onRequest → onResponse) minus the time its ALEX
+ *   client awaited the create. Lower bound: a wait before the gateway reads the request is not in it.
+ * - direct = the same Media posted straight to the sandbox at the same concurrency (baseline).
+ * - gw RSS = peak RSS of the gateway process alone during the round (sampled every 5 ms).
+ *
+ * The ALEX write limit is raised (1000 per facility) so creates are not queued by policy; a last round
+ * runs 100 devices with the product default (2 per facility) to show memory while commits wait.
+ * Goal: overhead p99 < 15 ms at 100 devices, gateway RSS < 300 MB.
+ * Run alone: `npx tsx scripts/bench/gateway.ts`, or `npm run bench -- gateway`.
+ * `GW_BENCH_CPU_PROF=<dir>` writes a CPU profile of the gateway process there.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import axios from 'axios';
-import http from 'node:http';
-import type { CommitRequest, EnrolResponse, LaunchGrant } from '../../shared/contracts/gateway';
-import { createAlexClient } from '../../gateway/src/alex/client';
 import type { AlexClient } from '../../gateway/src/alex/types';
-import { buildGateway } from '../../gateway/src/app';
-import { Auditor } from '../../gateway/src/audit';
-import { DeviceService } from '../../gateway/src/auth/devices';
-import { loadConfig } from '../../gateway/src/config';
-import { cryptoRandom, systemClock } from '../../gateway/src/deps';
-import { buildDocumentReference, buildMedia } from '../../gateway/src/fhir/builders';
-import { createLogger } from '../../gateway/src/logger';
-import { startSandbox } from '../../gateway/src/sandbox';
-import { SqliteStore } from '../../gateway/src/store/sqlite';
-import { printTable, summarise, trackPeakRss } from './_stats';
+import type { CommitRequest, EnrolResponse, LaunchGrant } from '../../shared/contracts/gateway';
+import { printTable, summarise } from './_stats';
 
 const IMAGE_BYTES = 999_000;
 const ROUNDS = [
-  { devices: 1, commitsPerDevice: 30 },
-  { devices: 10, commitsPerDevice: 5 },
-  { devices: 100, commitsPerDevice: 1 },
+  { devices: 1, commitsPerDevice: 30, writeLimit: 1000 },
+  { devices: 10, commitsPerDevice: 5, writeLimit: 1000 },
+  { devices: 100, commitsPerDevice: 1, writeLimit: 1000 },
+  { devices: 100, commitsPerDevice: 1, writeLimit: 2 },
 ];
+const FACILITY = 'F2N060-E';
+const THIS_FILE = fileURLToPath(import.meta.url);
 
-/** A JPEG-headed buffer of ~1 MB of noise: what the gateway handles is size and magic bytes, not pixels. */
-function fakeJpeg(bytes: number): Buffer {
-  const b = randomBytes(bytes);
-  b[0] = 0xff;
-  b[1] = 0xd8;
-  b[2] = 0xff;
-  b[3] = 0xe0;
-  return b;
+// ---------------------------------------------------------------------------------------------------
+// IPC between the parts: request/answer by id.
+
+type Msg = { id: number; op: string; args?: unknown };
+type Answer = { id: number; ok: boolean; value?: unknown; error?: string };
+
+function serve(handlers: Record<string, (args: unknown) => unknown>): void {
+  process.on('message', (m: Msg) => {
+    void (async () => {
+      try {
+        const handler = handlers[m.op];
+        if (!handler) throw new Error(`unknown op ${m.op}`);
+        process.send?.({ id: m.id, ok: true, value: await handler(m.args) } satisfies Answer);
+      } catch (err) {
+        process.send?.({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies Answer);
+      }
+    })();
+  });
 }
 
-export async function runGatewayBench(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-bench-'));
+class Part {
+  private next = 1;
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (a: Answer) => {
+      const w = this.waiting.get(a.id);
+      if (!w) return;
+      this.waiting.delete(a.id);
+      if (a.ok) w.resolve(a.value);
+      else w.reject(new Error(a.error));
+    });
+    child.on('exit', (code) => {
+      for (const w of this.waiting.values()) w.reject(new Error(`part exited ${code}`));
+      this.waiting.clear();
+    });
+  }
+  call<T>(op: string, args?: unknown): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.send({ id, op, args } satisfies Msg);
+    });
+  }
+}
+
+function startPart(role: 'sandbox' | 'gateway', env: Record<string, string>, execArgv: string[] = []): Part {
+  const child = fork(THIS_FILE, [], { env: { ...process.env, ...env, GW_BENCH_ROLE: role }, execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Part(child);
+}
+
+/** Peak RSS of this process since the last take(). */
+function rssTracker(everyMs: number): { take(): number; stop(): void } {
+  let peak = process.memoryUsage.rss();
+  const t = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, everyMs);
+  t.unref();
+  return {
+    take() {
+      const p = Math.max(peak, process.memoryUsage.rss());
+      peak = process.memoryUsage.rss();
+      return p / (1024 * 1024);
+    },
+    stop: () => clearInterval(t),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The sandbox process.
+
+async function sandboxPart(): Promise<void> {
+  const { buildSandboxApp } = await import('../../gateway/src/sandbox');
+  const app = buildSandboxApp({ tokenThrottle: false, attachments: 'digest' });
+  const started = new WeakMap<object, number>();
+  const timings = new Map<string, number>();
+  app.addHook('onRequest', async (req) => {
+    started.set(req, performance.now());
+  });
+  app.addHook('onResponse', async (req) => {
+    const t0 = started.get(req);
+    const cid = req.headers['mt-correlationid'];
+    if (t0 !== undefined && typeof cid === 'string' && req.method === 'POST') timings.set(cid, performance.now() - t0);
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const rss = rssTracker(5);
+  serve({
+    info: () => ({ url, fhirBaseUrl: `${url}/FHIR`, tokenUrl: `${url}${app.sandbox.tokenPath}`, credentials: app.sandbox.credentials, patientId: app.sandbox.patients.find((p) => p.nhi === 'ZZZ0016')?.id }),
+    launch: (patientId) => app.sandbox.issueLaunch({ patientId: patientId as string, facilityCode: FACILITY }),
+    reset: () => {
+      app.sandbox.store.reset();
+      timings.clear();
+      rss.take();
+      return null;
+    },
+    take: () => {
+      const out = { timings: [...timings], peakRssMb: rss.take(), mediaCreated: app.sandbox.store.counters.mediaCreated };
+      timings.clear();
+      return out;
+    },
+    close: async () => {
+      await app.close();
+      setImmediate(() => process.exit(0));
+      return null;
+    },
+  });
+  process.send?.({ id: 0, ok: true, value: 'ready' } satisfies Answer);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The gateway process: the real app and store, the real ALEX client pointed at the sandbox.
+
+async function gatewayPart(): Promise<void> {
+  const { createAlexClient } = await import('../../gateway/src/alex/client');
+  const { buildGateway } = await import('../../gateway/src/app');
+  const { Auditor } = await import('../../gateway/src/audit');
+  const { DeviceService } = await import('../../gateway/src/auth/devices');
+  const { loadConfig } = await import('../../gateway/src/config');
+  const { cryptoRandom, systemClock } = await import('../../gateway/src/deps');
+  const { buildDocumentReference, buildMedia } = await import('../../gateway/src/fhir/builders');
+  const { createLogger } = await import('../../gateway/src/logger');
+  const { SqliteStore } = await import('../../gateway/src/store/sqlite');
+
+  const env = process.env;
+  const dir = env.GW_BENCH_DIR ?? '';
   const silent = createLogger({ level: 'silent' });
-  const sandbox = await startSandbox({ tokenThrottle: false });
   const config = loadConfig({ GATEWAY_DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_DEVICE_BURST: '100000', RATE_LIMIT_DEVICE_PER_MINUTE: '1000000' });
   const store = new SqliteStore(join(dir, 'gateway.sqlite'));
   const client = createAlexClient({
-    fhirBaseUrl: sandbox.fhirBaseUrl,
-    tokenUrl: sandbox.tokenUrl,
-    clientId: sandbox.credentials.clientId,
-    clientSecret: sandbox.credentials.clientSecret,
-    scope: sandbox.credentials.scope,
+    fhirBaseUrl: env.GW_BENCH_FHIR ?? '',
+    tokenUrl: env.GW_BENCH_TOKEN_URL ?? '',
+    clientId: env.GW_BENCH_CLIENT_ID ?? '',
+    clientSecret: env.GW_BENCH_CLIENT_SECRET ?? '',
+    scope: env.GW_BENCH_SCOPE ?? '',
     logger: silent,
-    maxConcurrentWritesPerFacility: 1000,
+    maxConcurrentWritesPerFacility: Number(env.GW_BENCH_WRITE_LIMIT ?? '1000'),
   });
-
-  // Time spent waiting on ALEX, per correlation id.
   const alexMs = new Map<string, number>();
-  const timed: AlexClient = {
-    ...client,
+  const alex: AlexClient = {
     decodeLaunch: (c, a, b) => client.decodeLaunch(c, a, b),
     getPatient: (c, id) => client.getPatient(c, id),
     findPatientByNhi: (c, n) => client.findPatientByNhi(c, n),
@@ -85,144 +199,97 @@ export async function runGatewayBench(): Promise<void> {
   };
   const app = buildGateway({
     config,
-    alex: timed,
+    alex,
     store,
     clock: systemClock,
     random: cryptoRandom,
     logger: silent,
     builders: { buildMedia, buildDocumentReference },
-    alexFhirBaseUrl: sandbox.fhirBaseUrl,
+    alexFhirBaseUrl: env.GW_BENCH_FHIR ?? '',
+  });
+  const started = new WeakMap<object, number>();
+  const spans = new Map<string, number>();
+  app.addHook('onRequest', async (req) => {
+    started.set(req, performance.now());
+  });
+  app.addHook('onResponse', async (req) => {
+    const t0 = started.get(req);
+    if (t0 !== undefined && req.method === 'POST' && req.url === '/v1/commits') spans.set(req.id, performance.now() - t0);
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 200 });
-  const gw = axios.create({ baseURL: base, httpAgent: agent, validateStatus: () => true, maxBodyLength: Infinity, maxContentLength: Infinity });
-  const direct = axios.create({ httpAgent: agent, validateStatus: () => true, maxBodyLength: Infinity, maxContentLength: Infinity });
-
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const devices = new DeviceService(store, systemClock, cryptoRandom, config.rateLimit, new Auditor(store, systemClock, cryptoRandom));
-  const patient = sandbox.patients.find((p) => p.nhi === 'ZZZ0016');
-  if (!patient) throw new Error('sandbox has no ZZZ0016');
-  const image = fakeJpeg(IMAGE_BYTES).toString('base64');
-
-
-  async function device(i: number): Promise<{ auth: string; grant: LaunchGrant }> {
-    const { code } = await devices.issueEnrolmentCode('F2N060-E', 'Bench Practice', 1);
-    const e = (await gw.post<EnrolResponse>('/v1/devices/enrol', { enrolmentCode: code, deviceName: `Bench ${i}` })).data;
-    const auth = `Device ${e.deviceId}.${e.deviceSecret}`;
-    const pair = sandbox.issueLaunch({ patientId: patient!.id, facilityCode: 'F2N060-E' });
-    const grant = (await gw.post<LaunchGrant>('/v1/launch/verify', pair, { headers: { authorization: auth } })).data;
-    return { auth, grant };
-  }
-
-  const rows: Record<string, string | number>[] = [];
-  const rss = trackPeakRss(5);
-  const failures = new Map<string, number>();
-  const fail = (why: string): void => {
-    failures.set(why, (failures.get(why) ?? 0) + 1);
-  };
-  try {
-    // Warm-up: token, connections, JIT.
-    const warm = await device(0);
-    for (let i = 0; i < 5; i++) {
-      const body = commitBody(warm.grant, image);
-      await gw.post('/v1/commits', body, { headers: { authorization: warm.auth, 'idempotency-key': body.imageId } });
-    }
-    sandbox.store.reset();
-
-    for (const round of ROUNDS) {
-      const devs = await Promise.all(Array.from({ length: round.devices }, (_, i) => device(i + 1)));
-      const overhead: number[] = [];
-      const roundTrip: number[] = [];
+  const rss = rssTracker(5);
+  serve({
+    info: () => ({ url }),
+    enrolmentCode: async () => (await devices.issueEnrolmentCode(FACILITY, 'Bench Practice', 1)).code,
+    reset: () => {
+      spans.clear();
       alexMs.clear();
-      const t0 = performance.now();
-      await Promise.all(
-        devs.map(async (d) => {
-          for (let k = 0; k < round.commitsPerDevice; k++) {
-            const body = commitBody(d.grant, image);
-            const correlationId = randomUUID();
-            const s = performance.now();
-            const res = await gw
-              .post<{ error?: { code: string } }>('/v1/commits', body, { headers: { authorization: d.auth, 'idempotency-key': body.imageId, 'x-correlation-id': correlationId } })
-              .catch((e: unknown) => ({ status: 0, data: { error: { code: e instanceof Error ? e.message : 'network' } } }));
-            const rt = performance.now() - s;
-            if (res.status !== 201) {
-              fail(`gateway ${res.status} ${res.data.error?.code ?? ''}`);
-              continue;
-            }
-            roundTrip.push(rt);
-            overhead.push(rt - (alexMs.get(correlationId) ?? 0));
-          }
-        }),
-      );
-      const seconds = (performance.now() - t0) / 1000;
+      rss.take();
+      return null;
+    },
+    take: () => {
+      const inGateway = [...spans].map(([cid, ms]) => [cid, ms - (alexMs.get(cid) ?? 0)] as const);
+      const out = { inGateway, peakRssMb: rss.take() };
+      spans.clear();
+      alexMs.clear();
+      return out;
+    },
+    close: async () => {
+      await app.close();
+      client.close();
+      await store.close();
+      setImmediate(() => process.exit(0));
+      return null;
+    },
+  });
+  process.send?.({ id: 0, ok: true, value: 'ready' } satisfies Answer);
+}
 
-      // Baseline: the same Media straight to the sandbox at the same concurrency. The sandbox keeps
-      // every image in memory: empty it between runs (this also drops its tokens, so warm up again).
-      sandbox.store.reset();
-      const token = await sandboxToken();
-      const directMs: number[] = [];
-      await Promise.all(
-        devs.map(async (d) => {
-          for (let k = 0; k < round.commitsPerDevice; k++) {
-            const body = commitBody(d.grant, image);
-            const media = buildMedia(
-              { imageId: body.imageId, patient: d.grant.patient, facilityId: 'F2N060-E', providerId: null, capturedAt: body.capturedAt, metadata: body.metadata, device: { id: 'bench', name: 'bench' }, alexFhirBaseUrl: sandbox.fhirBaseUrl },
-              body.media!,
-            );
-            const s = performance.now();
-            const res = await direct
-              .post(`${sandbox.fhirBaseUrl}/Media`, media, {
-                headers: { authorization: `Bearer ${token}`, 'mt-facilityid': 'F2N060-E', 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
-              })
-              .catch(() => ({ status: 0 }));
-            if (res.status === 201) directMs.push(performance.now() - s);
-            else fail(`direct ${res.status}`);
-          }
-        }),
-      );
-      sandbox.store.reset();
-      await client.ready();
+// ---------------------------------------------------------------------------------------------------
+// The orchestrator and load generator.
 
-      const o = summarise(overhead);
-      const r = summarise(roundTrip);
-      const b = summarise(directMs);
-      rows.push({
-        devices: round.devices,
-        commits: roundTrip.length,
-        'commits/s': roundTrip.length / seconds,
-        'rtt p50 ms': r.median,
-        'rtt p99 ms': r.p99,
-        'overhead p50 ms': o.median,
-        'overhead p99 ms': o.p99,
-        'direct p50 ms': b.median,
-        'direct p99 ms': b.p99,
-        'rtt/direct p50': r.median / b.median,
-      });
-    }
-  } finally {
-    const peak = rss.stop();
-    printTable(`Gateway commits of ${IMAGE_BYTES.toLocaleString()} B (Media) — overhead = round trip − ALEX create time; direct = same Media straight to the sandbox`, rows);
-    console.log(`peak RSS ${peak.toFixed(0)} MB (whole process: gateway + sandbox + load generator)`);
-    console.log(`failures: ${failures.size === 0 ? 'none' : [...failures].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
-    await app.close();
-    agent.destroy();
-    client.close();
-    await store.close();
-    await sandbox.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+function ready(part: Part): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (a: Answer) => {
+      if (a.id === 0) {
+        part.child.off('message', onMsg);
+        resolve();
+      }
+    };
+    part.child.on('message', onMsg);
+    part.child.once('exit', (code) => reject(new Error(`part exited ${code} before it was ready`)));
+  });
+}
 
-  async function sandboxToken(): Promise<string> {
-    const form = new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: sandbox.credentials.clientId,
-      client_secret: sandbox.credentials.clientSecret,
-      scope: sandbox.credentials.scope,
+/** A JPEG-headed buffer of ~1 MB of noise: what the gateway handles is size and magic bytes, not pixels. */
+function fakeJpeg(bytes: number): Buffer {
+  const b = randomBytes(bytes);
+  b[0] = 0xff;
+  b[1] = 0xd8;
+  b[2] = 0xff;
+  b[3] = 0xe0;
+  return b;
+}
+
+interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+function post(agent: http.Agent, url: string, body: Buffer, headers: Record<string, string>): Promise<HttpAnswer> {
+  return new Promise((resolve) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('error', () => resolve({ status: 0, body: '' }));
     });
-    const res = await direct.post<{ access_token: string }>(sandbox.tokenUrl, form.toString(), { headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    return res.data.access_token;
-  }
+    req.on('error', (e) => resolve({ status: 0, body: e.message }));
+    req.end(body);
+  });
 }
 
 function commitBody(grant: LaunchGrant, data: string): CommitRequest {
@@ -236,6 +303,154 @@ function commitBody(grant: LaunchGrant, data: string): CommitRequest {
   };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await runGatewayBench();
+export async function runGatewayBench(): Promise<void> {
+  const { buildMedia } = await import('../../gateway/src/fhir/builders');
+  const dir = mkdtempSync(join(tmpdir(), 'gw-bench-'));
+  const sandbox = startPart('sandbox', {});
+  await ready(sandbox);
+  const sb = await sandbox.call<{ url: string; fhirBaseUrl: string; tokenUrl: string; credentials: { clientId: string; clientSecret: string; scope: string }; patientId: string }>('info');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 200 });
+  const image = fakeJpeg(IMAGE_BYTES).toString('base64');
+  const rows: Record<string, string | number>[] = [];
+  const failures = new Map<string, number>();
+  const fail = (why: string): void => {
+    failures.set(why, (failures.get(why) ?? 0) + 1);
+  };
+  const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+  const profDir = process.env.GW_BENCH_CPU_PROF;
+  let gateway: Part | null = null;
+
+  try {
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: sb.credentials.clientId, client_secret: sb.credentials.clientSecret, scope: sb.credentials.scope });
+    const token = (JSON.parse((await post(agent, sb.tokenUrl, Buffer.from(form.toString()), { 'content-type': 'application/x-www-form-urlencoded' })).body) as { access_token: string }).access_token;
+
+    for (const round of ROUNDS) {
+      // A fresh gateway per write limit (the limit is fixed when the ALEX client is made).
+      if (!gateway || round.writeLimit !== ROUNDS[ROUNDS.indexOf(round) - 1]?.writeLimit) {
+        if (gateway) await gateway.call('close');
+        gateway = startPart(
+          'gateway',
+          {
+            GW_BENCH_DIR: join(dir, `gw-${round.writeLimit}`),
+            GW_BENCH_FHIR: sb.fhirBaseUrl,
+            GW_BENCH_TOKEN_URL: sb.tokenUrl,
+            GW_BENCH_CLIENT_ID: sb.credentials.clientId,
+            GW_BENCH_CLIENT_SECRET: sb.credentials.clientSecret,
+            GW_BENCH_SCOPE: sb.credentials.scope,
+            GW_BENCH_WRITE_LIMIT: String(round.writeLimit),
+          },
+          profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+        );
+        await ready(gateway);
+      }
+      const gw = gateway;
+      const base = (await gw.call<{ url: string }>('info')).url;
+      const device = async (i: number): Promise<{ auth: string; grant: LaunchGrant }> => {
+        const code = await gw.call<string>('enrolmentCode');
+        const e = JSON.parse((await post(agent, `${base}/v1/devices/enrol`, json({ enrolmentCode: code, deviceName: `Bench ${i}` }), { 'content-type': 'application/json' })).body) as EnrolResponse;
+        const auth = `Device ${e.deviceId}.${e.deviceSecret}`;
+        const pair = await sandbox.call<{ context: string; signature: string }>('launch', sb.patientId);
+        const grant = JSON.parse((await post(agent, `${base}/v1/launch/verify`, json(pair), { 'content-type': 'application/json', authorization: auth })).body) as LaunchGrant;
+        return { auth, grant };
+      };
+      const commit = async (d: { auth: string; grant: LaunchGrant }): Promise<{ status: number; ms: number; correlationId: string; body: string }> => {
+        const body = commitBody(d.grant, image);
+        const payload = json(body);
+        const correlationId = randomUUID();
+        const s = performance.now();
+        const res = await post(agent, `${base}/v1/commits`, payload, { 'content-type': 'application/json', authorization: d.auth, 'idempotency-key': body.imageId, 'x-correlation-id': correlationId });
+        return { status: res.status, ms: performance.now() - s, correlationId, body: res.body };
+      };
+
+      // Warm-up: token, connections, JIT.
+      const warm = await device(0);
+      for (let i = 0; i < 5; i++) await commit(warm);
+      const devs = await Promise.all(Array.from({ length: round.devices }, (_, i) => device(i + 1)));
+      await Promise.all([sandbox.call('reset'), gw.call('reset')]);
+
+      const rtt = new Map<string, number>();
+      const t0 = performance.now();
+      await Promise.all(
+        devs.map(async (d) => {
+          for (let k = 0; k < round.commitsPerDevice; k++) {
+            const r = await commit(d);
+            if (r.status !== 201) {
+              fail(`gateway ${r.status} ${(JSON.parse(r.body || '{}') as { error?: { code?: string } }).error?.code ?? ''}`);
+              continue;
+            }
+            rtt.set(r.correlationId, r.ms);
+          }
+        }),
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      const sbTake = await sandbox.call<{ timings: [string, number][]; peakRssMb: number }>('take');
+      const gwTake = await gw.call<{ inGateway: [string, number][]; peakRssMb: number }>('take');
+      const sandboxMs = new Map(sbTake.timings);
+      const overhead = [...rtt].map(([cid, ms]) => ms - (sandboxMs.get(cid) ?? 0));
+      const inGateway = gwTake.inGateway.filter(([cid]) => rtt.has(cid)).map(([, ms]) => ms);
+
+      // Baseline: the same Media straight to the sandbox at the same concurrency.
+      await sandbox.call('reset');
+      const directMs: number[] = [];
+      await Promise.all(
+        devs.map(async (d) => {
+          for (let k = 0; k < round.commitsPerDevice; k++) {
+            const body = commitBody(d.grant, image);
+            const media = buildMedia(
+              { imageId: body.imageId, patient: d.grant.patient, facilityId: FACILITY, providerId: null, capturedAt: body.capturedAt, metadata: body.metadata, device: { id: 'bench', name: 'bench' }, alexFhirBaseUrl: sb.fhirBaseUrl },
+              body.media!,
+            );
+            const payload = json(media);
+            const s = performance.now();
+            const res = await post(agent, `${sb.fhirBaseUrl}/Media`, payload, {
+              authorization: `Bearer ${token}`,
+              'mt-facilityid': FACILITY,
+              'mt-correlationid': randomUUID(),
+              'content-type': 'application/fhir+json',
+              accept: 'application/fhir+json',
+            });
+            if (res.status === 201) directMs.push(performance.now() - s);
+            else fail(`direct ${res.status}`);
+          }
+        }),
+      );
+      await sandbox.call('reset');
+
+      const o = summarise(overhead);
+      const g = summarise(inGateway);
+      const r = summarise([...rtt.values()]);
+      const b = summarise(directMs);
+      rows.push({
+        devices: round.devices,
+        'ALEX writes': round.writeLimit === 1000 ? 'unbounded' : `${round.writeLimit}/facility`,
+        commits: rtt.size,
+        'commits/s': rtt.size / seconds,
+        'rtt p50': r.median,
+        'rtt p99': r.p99,
+        'overhead p50': o.median,
+        'overhead p99': o.p99,
+        'in-gw p50': g.median,
+        'in-gw p99': g.p99,
+        'direct p50': b.median,
+        'direct p99': b.p99,
+        'gw RSS MB': gwTake.peakRssMb,
+        'sandbox RSS MB': sbTake.peakRssMb,
+      });
+    }
+  } finally {
+    printTable(
+      `Gateway commits of ${IMAGE_BYTES.toLocaleString()} B (Media), ms — overhead = round trip − sandbox's own time; in-gw = gateway span − ALEX await; direct = same Media straight to the sandbox`,
+      rows,
+    );
+    console.log(`failures: ${failures.size === 0 ? 'none' : [...failures].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+    if (gateway) await gateway.call('close').catch(() => null);
+    await sandbox.call('close').catch(() => null);
+    agent.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
+
+const role = process.env.GW_BENCH_ROLE;
+if (role === 'sandbox') await sandboxPart();
+else if (role === 'gateway') await gatewayPart();
+else if (process.argv[1] === THIS_FILE) await runGatewayBench();

@@ -3,16 +3,14 @@
  * bytes that match the declared content type.
  */
 import { AppError } from '../../../shared/errors';
+import { base64Head, base64Size } from '../base64';
 
 /**
- * Strict base64: the standard alphabet, correct padding, canonical. Node's decoder skips characters
- * outside the alphabet and accepts the url-safe one, so the check is that the bytes re-encode to
- * exactly the text given (one linear pass each way, no regex over a megabyte).
+ * Strict base64: the standard alphabet, correct padding, canonical (the bytes re-encode to exactly the
+ * text given). One native decode pass (see ../base64), no regex over a megabyte.
  */
 export function decodeBase64Strict(data: string): Buffer | null {
-  if (data.length === 0 || data.length % 4 !== 0) return null;
-  const bytes = Buffer.from(data, 'base64');
-  return bytes.toString('base64') === data ? bytes : null;
+  return base64Size(data, true) === null ? null : Buffer.from(data, 'base64');
 }
 
 export type CommitContentType = 'image/jpeg' | 'image/png' | 'image/tiff' | 'application/pdf';
@@ -33,15 +31,22 @@ export function magicMatches(bytes: Buffer, contentType: CommitContentType): boo
 }
 
 /**
- * Decode and check one attachment: bad base64 → ERR_REQUEST_INVALID; over maxBytes →
- * ERR_COMMIT_IMAGE_TOO_LARGE; bytes not of the declared type → ERR_COMMIT_IMAGE_TYPE.
+ * Check one attachment without decoding it into a buffer (returns the decoded size): bad base64 →
+ * ERR_REQUEST_INVALID; over maxBytes → ERR_COMMIT_IMAGE_TOO_LARGE; bytes not of the declared type →
+ * ERR_COMMIT_IMAGE_TYPE. What the commit path uses: the image stays one base64 string until ALEX.
  */
-export function checkAttachment(field: 'media' | 'document', data: string, contentType: CommitContentType, maxBytes: number): Buffer {
+export function checkAttachmentData(field: 'media' | 'document', data: string, contentType: CommitContentType, maxBytes: number): number {
   // Reject on length first: never decode more than the limit allows.
   if (Math.floor((data.length * 3) / 4) - 2 > maxBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: field });
-  const bytes = decodeBase64Strict(data);
-  if (!bytes) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data is not valid base64` });
-  if (bytes.length > maxBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: field });
-  if (!magicMatches(bytes, contentType)) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: `${field}: not ${contentType}` });
-  return bytes;
+  const size = base64Size(data, true);
+  if (size === null) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data is not valid base64` });
+  if (size > maxBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: field });
+  if (!magicMatches(base64Head(data, 8), contentType)) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: `${field}: not ${contentType}` });
+  return size;
+}
+
+/** checkAttachmentData, then the decoded bytes. */
+export function checkAttachment(field: 'media' | 'document', data: string, contentType: CommitContentType, maxBytes: number): Buffer {
+  checkAttachmentData(field, data, contentType, maxBytes);
+  return Buffer.from(data, 'base64');
 }

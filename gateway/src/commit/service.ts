@@ -18,7 +18,7 @@ import { uuidV4 } from '../deps';
 import type { GrantService } from '../launch/grants';
 import type { CommitProgress, DeviceRecord, GatewayStore, GrantRecord, IdempotencyRecord, StoredResponse } from '../store/types';
 import { commitFingerprint } from './fingerprint';
-import { checkAttachment } from './payload';
+import { checkAttachmentData } from './payload';
 import type { ResourceBuilders } from './builders';
 
 export interface CommitServiceOptions {
@@ -130,8 +130,8 @@ export class CommitService {
   private checkPayload(body: CommitRequest): void {
     if (!body.media && !body.document) throw new AppError('ERR_REQUEST_INVALID', { detail: 'media or document is required' });
     const max = this.options.maxAttachmentBytes;
-    if (body.media) checkAttachment('media', body.media.data, body.media.contentType, max);
-    if (body.document) checkAttachment('document', body.document.data, body.document.contentType, max);
+    if (body.media) checkAttachmentData('media', body.media.data, body.media.contentType, max);
+    if (body.document) checkAttachmentData('document', body.document.data, body.document.contentType, max);
   }
 
   private async run(call: CommitCall, grant: GrantRecord, rec: IdempotencyRecord, leaseOwner: string, leaseMs: number): Promise<CommitAnswer> {

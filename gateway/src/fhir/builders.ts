@@ -12,6 +12,7 @@ import { IMAGE_TYPES, LATERALITIES, SNOMED_SYSTEM, VIEWS, findBodySite, imageTyp
 import { AppError } from '../../../shared/errors';
 import { LIMITS } from '../../../shared/limits';
 import { IMAGE_IDENTIFIER_SYSTEM, type FhirResource } from '../alex/types';
+import { base64Head, base64Size } from '../base64';
 import { formatNzForPeople, parseInstant, toNzDateTime } from './time';
 
 export interface BuildContext {
@@ -38,7 +39,6 @@ export const IMAGE_TYPE_SYSTEM = 'https://clinicpro.co.nz/fhir/CodeSystem/image-
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function invalid(detail: string): AppError {
   return new AppError('ERR_REQUEST_INVALID', { detail });
@@ -124,11 +124,10 @@ function sniff(bytes: Buffer): AttachmentKind | null {
 /** Checks the attachment: allowed type, strict base64, under Medtech's size limit, bytes of the type claimed. */
 function checkPayload(contentType: string, data: string, allowed: readonly AttachmentKind[]): void {
   if (!(allowed as readonly string[]).includes(contentType)) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: 'content type' });
-  if (typeof data !== 'string' || data.length === 0 || data.length % 4 !== 0 || !BASE64.test(data)) throw invalid('attachment is not base64');
-  const padding = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0;
-  const size = (data.length / 4) * 3 - padding;
+  const size = base64Size(data);
+  if (size === null) throw invalid('attachment is not base64');
   if (size >= LIMITS.alexMaxAttachmentBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE');
-  const head = Buffer.from(data.slice(0, 16), 'base64');
+  const head = base64Head(data, 12);
   if (sniff(head) !== contentType) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: 'content does not match its type' });
 }
 
