@@ -132,7 +132,7 @@ async function sandboxPart(): Promise<void> {
     info: () => ({ url, fhirBaseUrl: `${url}/FHIR`, tokenUrl: `${url}${app.sandbox.tokenPath}`, credentials: app.sandbox.credentials, patientId: app.sandbox.patients.find((p) => p.nhi === 'ZZZ0016')?.id }),
     launch: (patientId) => app.sandbox.issueLaunch({ patientId: patientId as string, facilityCode: FACILITY }),
     reset: () => {
-      app.sandbox.store.reset();
+      // The store is kept (with 'digest' it holds no images; a reset would also drop the gateway's token).
       timings.clear();
       rss.take();
       return null;

@@ -208,3 +208,58 @@ describe('sqlite file settings', () => {
     await s.close();
   });
 });
+
+describe('sqlite group commit', () => {
+  const code = (hash: string) => ({ codeHash: hash, facilityId: 'F2N060-E', practiceName: 'P', createdAt: T0, expiresAt: T0 + 60_000, usedAt: null, usedByDeviceId: null });
+
+  it('commits concurrent writes together, durably, and fails a bad write alone', async () => {
+    const file = join(dir, 'group', 'gateway.sqlite');
+    const s = new SqliteStore(file);
+    await s.putEnrolmentCode(code('dup'));
+    const before = s.writeStats();
+    const claims = Array.from({ length: 40 }, (_, i) => s.acquireIdempotency(claim({ key: `img-${i}`, leaseOwner: `o-${i}` })));
+    const duplicate = s.putEnrolmentCode(code('dup'));
+    const contested = [s.acquireIdempotency(claim({ key: 'same', leaseOwner: 'first' })), s.acquireIdempotency(claim({ key: 'same', leaseOwner: 'second' }))];
+    expect((await Promise.all(claims)).every((r) => r.kind === 'acquired')).toBe(true);
+    await expect(duplicate).rejects.toThrow(/UNIQUE/);
+    expect((await Promise.all(contested)).map((r) => r.kind)).toEqual(['acquired', 'in-progress']);
+    const after = s.writeStats();
+    // 43 writes issued in one turn of the loop: one transaction, one fsync.
+    expect(after.transactions - before.transactions).toBe(1);
+    expect(after.writes - before.writes).toBe(43);
+
+    // Settled means on disk: a second connection sees every acknowledged write.
+    const other = new SqliteStore(file);
+    expect((await other.getIdempotency('img-39'))?.leaseOwner).toBe('o-39');
+    expect((await other.getIdempotency('same'))?.leaseOwner).toBe('first');
+    await other.close();
+
+    // Writes queued when the store closes are committed first, not dropped.
+    const late = s.appendAudit({ id: 'a-late', at: T0, deviceId: 'dev_a', facilityId: null, patientHash: null, action: 'x', outcome: 'y', imageId: null, resourceIds: [], errorCode: null, correlationId: 'c' });
+    await s.close();
+    await late;
+    const reopened = new SqliteStore(file);
+    expect((await reopened.listAudit({})).map((a) => a.id)).toContain('a-late');
+    await reopened.close();
+  });
+
+  it('rejects every write of a transaction that cannot commit, and stores none of them', async () => {
+    const file = join(dir, 'locked', 'gateway.sqlite');
+    const s = new SqliteStore(file);
+    await s.putDevice(device('dev_keep'));
+    // Another connection holds the write lock past the busy timeout: the batch cannot begin.
+    const Database = (await import('better-sqlite3')).default;
+    const holder = new Database(file);
+    holder.pragma('busy_timeout = 0');
+    holder.exec('BEGIN IMMEDIATE');
+    (s as unknown as { db: { pragma(p: string): void } }).db.pragma('busy_timeout = 10');
+    const writes = [s.putDevice(device('dev_x')), s.acquireIdempotency(claim())];
+    for (const w of writes) await expect(w).rejects.toThrow(/locked|busy/i);
+    holder.exec('ROLLBACK');
+    holder.close();
+    expect(await s.getDevice('dev_x')).toBeNull();
+    expect(await s.getIdempotency('img-1')).toBeNull();
+    expect(await s.getDevice('dev_keep')).not.toBeNull();
+    await s.close();
+  });
+});
