@@ -27,6 +27,7 @@ import { CommitService, publicErrorBody } from './commit/service';
 import type { ResourceBuilders } from './commit/builders';
 import type { GatewayConfig } from './config';
 import { uuidV4, type Clock, type Random } from './deps';
+import { useJsonBodyParser } from './json-body';
 import { GrantService } from './launch/grants';
 import { AlexLaunchVerifier, NhiLookupVerifier, type LaunchInput, type LaunchVerifier } from './launch/verifier';
 import type { DeviceRecord, GatewayStore } from './store/types';
@@ -93,6 +94,8 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
   app.decorateRequest('device', null);
+  // JSON.parse once, poisoning refused by walking the parsed value (no regex rescans of a 1.3 MB body).
+  useJsonBodyParser(app);
 
   app.addHook('onRequest', async (req, reply) => {
     void reply.header(HEADERS.correlationId, req.id);
