@@ -18,6 +18,7 @@ import {
   parseRetryAfter,
   type NetworkFailure,
 } from './errors';
+import { jsonBytes } from '../fhir/serialize';
 import { KeyedLimiter } from './limiter';
 import { patientNhi, toPatientSummary } from './patient';
 import { abortError, createTokenProvider, type TokenProvider, type TokenStats } from './token';
@@ -263,7 +264,8 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
       const res = await axiosInstance.request({
         method: call.method,
         url: call.url,
-        data: call.body === undefined ? undefined : JSON.stringify(call.body),
+        // The JSON bytes, with the base64 image copied in as it is (see ../fhir/serialize).
+        data: call.body === undefined ? undefined : jsonBytes(call.body),
         headers,
         timeout: timeoutMs,
         signal: call.ctx.signal,

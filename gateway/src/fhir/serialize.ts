@@ -1,0 +1,56 @@
+/**
+ * A FHIR resource as the UTF-8 JSON bytes ALEX receives — exactly `Buffer.from(JSON.stringify(v))` —
+ * without running the megabyte-long base64 attachment through JSON escaping and UTF-8 encoding: a large
+ * string that is plain base64 (nothing to escape, ASCII) is copied into the output as it is. Saves
+ * ~3 ms and one 1.3 MB string per create.
+ */
+import { base64Size } from '../base64';
+
+/** Strings at least this long are checked for the base64 fast path. */
+const LARGE_STRING = 16 * 1024;
+
+export function jsonBytes(value: unknown): Buffer {
+  const parts: (string | Buffer)[] = [];
+  let text = '';
+  const skip = (v: unknown): boolean => v === undefined || typeof v === 'function' || typeof v === 'symbol';
+  const write = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (v.length >= LARGE_STRING && base64Size(v) !== null) {
+        parts.push(`${text}"`, Buffer.from(v, 'latin1'));
+        text = '"';
+      } else {
+        text += JSON.stringify(v);
+      }
+      return;
+    }
+    if (v === null || typeof v !== 'object' || typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+      text += JSON.stringify(v) ?? 'null';
+      return;
+    }
+    if (Array.isArray(v)) {
+      text += '[';
+      v.forEach((item, i) => {
+        if (i > 0) text += ',';
+        if (skip(item)) text += 'null';
+        else write(item);
+      });
+      text += ']';
+      return;
+    }
+    const obj = v as Record<string, unknown>;
+    text += '{';
+    let first = true;
+    for (const k of Object.keys(obj)) {
+      const item = obj[k];
+      if (skip(item)) continue;
+      text += `${first ? '' : ','}${JSON.stringify(k)}:`;
+      first = false;
+      write(item);
+    }
+    text += '}';
+  };
+  if (skip(value)) throw new TypeError('Expected a JSON value');
+  write(value);
+  parts.push(text);
+  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+}
