@@ -6,11 +6,15 @@
  * gateway (the real app, embedded SQLite store, ALEX client) and the ALEX sandbox (`attachments:
  * 'digest'`, so it does not hold every image). The sandbox never shares the gateway's event loop.
  *
- * - overhead = the device's round trip minus the sandbox's own time for that create (its onRequest →
- *   onResponse, matched by correlation id). Upper bound: loopback transfer and any wait in the sandbox's
- *   socket before it reads the request count as gateway time.
- * - in-gateway = the gateway's own span for the request (onRequest → onResponse) minus the time its ALEX
- *   client awaited the create. Lower bound: a wait before the gateway reads the request is not in it.
+ * - overhead = the device's round trip minus the time the gateway's ALEX client awaited the create
+ *   (matched by correlation id): everything the gateway adds, as the device sees it.
+ * - upper = the round trip minus the sandbox's own time for that create (its onRequest → onResponse).
+ *   An upper bound: waits in the sandbox's socket before it reads the request count as gateway time.
+ * - in-gw = the gateway's own span for the request (onRequest → onResponse) minus the ALEX await.
+ *   A lower bound: a wait before the gateway reads the request is not in it.
+ * - gw CPU/commit, sb CPU/commit = process CPU (user + system) over the round / commits: what
+ *   queueing at N concurrent devices is made of (N × CPU/commit of work arrives at once).
+ * - writes/fsync = store writes per committed SQLite transaction (group commit).
  * - direct = the same Media posted straight to the sandbox at the same concurrency (baseline).
  * - gw RSS = peak RSS of the gateway process alone during the round (sampled every 5 ms).
  *
@@ -128,6 +132,7 @@ async function sandboxPart(): Promise<void> {
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const rss = rssTracker(5);
+  let cpu = process.cpuUsage();
   serve({
     info: () => ({ url, fhirBaseUrl: `${url}/FHIR`, tokenUrl: `${url}${app.sandbox.tokenPath}`, credentials: app.sandbox.credentials, patientId: app.sandbox.patients.find((p) => p.nhi === 'ZZZ0016')?.id }),
     launch: (patientId) => app.sandbox.issueLaunch({ patientId: patientId as string, facilityCode: FACILITY }),
@@ -135,10 +140,12 @@ async function sandboxPart(): Promise<void> {
       // The store is kept (with 'digest' it holds no images; a reset would also drop the gateway's token).
       timings.clear();
       rss.take();
+      cpu = process.cpuUsage();
       return null;
     },
     take: () => {
-      const out = { timings: [...timings], peakRssMb: rss.take(), mediaCreated: app.sandbox.store.counters.mediaCreated };
+      const used = process.cpuUsage(cpu);
+      const out = { timings: [...timings], peakRssMb: rss.take(), cpuMs: (used.user + used.system) / 1000 };
       timings.clear();
       return out;
     },
@@ -221,6 +228,7 @@ async function gatewayPart(): Promise<void> {
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const devices = new DeviceService(store, systemClock, cryptoRandom, config.rateLimit, new Auditor(store, systemClock, cryptoRandom));
   const rss = rssTracker(5);
+  let cpu = process.cpuUsage();
   serve({
     info: () => ({ url }),
     enrolmentCode: async () => (await devices.issueEnrolmentCode(FACILITY, 'Bench Practice', 1)).code,
@@ -228,11 +236,13 @@ async function gatewayPart(): Promise<void> {
       spans.clear();
       alexMs.clear();
       rss.take();
+      cpu = process.cpuUsage();
       return null;
     },
     take: () => {
+      const used = process.cpuUsage(cpu);
       const inGateway = [...spans].map(([cid, ms]) => [cid, ms - (alexMs.get(cid) ?? 0)] as const);
-      const out = { inGateway, peakRssMb: rss.take() };
+      const out = { inGateway, alexMs: [...alexMs], peakRssMb: rss.take(), cpuMs: (used.user + used.system) / 1000, writes: store.writeStats() };
       spans.clear();
       alexMs.clear();
       return out;
@@ -383,10 +393,12 @@ export async function runGatewayBench(): Promise<void> {
         }),
       );
       const seconds = (performance.now() - t0) / 1000;
-      const sbTake = await sandbox.call<{ timings: [string, number][]; peakRssMb: number }>('take');
-      const gwTake = await gw.call<{ inGateway: [string, number][]; peakRssMb: number }>('take');
+      const sbTake = await sandbox.call<{ timings: [string, number][]; peakRssMb: number; cpuMs: number }>('take');
+      const gwTake = await gw.call<{ inGateway: [string, number][]; alexMs: [string, number][]; peakRssMb: number; cpuMs: number; writes: { transactions: number; writes: number } }>('take');
       const sandboxMs = new Map(sbTake.timings);
-      const overhead = [...rtt].map(([cid, ms]) => ms - (sandboxMs.get(cid) ?? 0));
+      const awaited = new Map(gwTake.alexMs);
+      const overhead = [...rtt].map(([cid, ms]) => ms - (awaited.get(cid) ?? 0));
+      const upper = [...rtt].map(([cid, ms]) => ms - (sandboxMs.get(cid) ?? 0));
       const inGateway = gwTake.inGateway.filter(([cid]) => rtt.has(cid)).map(([, ms]) => ms);
 
       // Baseline: the same Media straight to the sandbox at the same concurrency.
@@ -417,6 +429,7 @@ export async function runGatewayBench(): Promise<void> {
       await sandbox.call('reset');
 
       const o = summarise(overhead);
+      const u = summarise(upper);
       const g = summarise(inGateway);
       const r = summarise([...rtt.values()]);
       const b = summarise(directMs);
@@ -429,8 +442,12 @@ export async function runGatewayBench(): Promise<void> {
         'rtt p99': r.p99,
         'overhead p50': o.median,
         'overhead p99': o.p99,
+        'upper p99': u.p99,
         'in-gw p50': g.median,
         'in-gw p99': g.p99,
+        'gw CPU/commit': gwTake.cpuMs / Math.max(1, rtt.size),
+        'sb CPU/commit': sbTake.cpuMs / Math.max(1, rtt.size),
+        'writes/fsync': gwTake.writes.writes / Math.max(1, gwTake.writes.transactions),
         'direct p50': b.median,
         'direct p99': b.p99,
         'gw RSS MB': gwTake.peakRssMb,
@@ -439,7 +456,7 @@ export async function runGatewayBench(): Promise<void> {
     }
   } finally {
     printTable(
-      `Gateway commits of ${IMAGE_BYTES.toLocaleString()} B (Media), ms — overhead = round trip − sandbox's own time; in-gw = gateway span − ALEX await; direct = same Media straight to the sandbox`,
+      `Gateway commits of ${IMAGE_BYTES.toLocaleString()} B (Media), ms — overhead = round trip − ALEX await; upper = round trip − sandbox's own time; in-gw = gateway span − ALEX await; direct = same Media straight to the sandbox`,
       rows,
     );
     console.log(`failures: ${failures.size === 0 ? 'none' : [...failures].map(([k, v]) => `${k} ×${v}`).join(', ')}`);

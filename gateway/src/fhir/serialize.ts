@@ -10,13 +10,14 @@ import { base64Size } from '../base64';
 const LARGE_STRING = 16 * 1024;
 
 export function jsonBytes(value: unknown): Buffer {
-  const parts: (string | Buffer)[] = [];
+  /** Text to encode as UTF-8, and (every other part) base64 strings to copy byte for byte. */
+  const parts: string[] = [];
   let text = '';
   const skip = (v: unknown): boolean => v === undefined || typeof v === 'function' || typeof v === 'symbol';
   const write = (v: unknown): void => {
     if (typeof v === 'string') {
       if (v.length >= LARGE_STRING && base64Size(v) !== null) {
-        parts.push(`${text}"`, Buffer.from(v, 'latin1'));
+        parts.push(`${text}"`, v);
         text = '"';
       } else {
         text += JSON.stringify(v);
@@ -52,5 +53,11 @@ export function jsonBytes(value: unknown): Buffer {
   if (skip(value)) throw new TypeError('Expected a JSON value');
   write(value);
   parts.push(text);
-  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+  // One buffer of the exact size, written in place: no intermediate copies of the image.
+  let size = 0;
+  parts.forEach((p, i) => (size += i % 2 === 0 ? Buffer.byteLength(p, 'utf8') : p.length));
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  parts.forEach((p, i) => (at += out.write(p, at, i % 2 === 0 ? 'utf8' : 'latin1')));
+  return out;
 }
