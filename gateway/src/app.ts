@@ -51,6 +51,8 @@ export interface GatewayDeps {
   launchVerifier?: LaunchVerifier;
   /** The NHI fallback; absent: /v1/launch/lookup answers 404. */
   nhiLookupVerifier?: LaunchVerifier | null;
+  /** Counts every answer and commit outcome (gateway/src/metrics). Absent: no metrics. */
+  metrics?: { registerHttpHooks(app: FastifyInstance): void };
 }
 
 declare module 'fastify' {
@@ -94,6 +96,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
   app.decorateRequest('device', null);
+  deps.metrics?.registerHttpHooks(app);
   // JSON.parse once, poisoning refused by walking the parsed value (no regex rescans of a 1.3 MB body).
   useJsonBodyParser(app);
 

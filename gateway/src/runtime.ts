@@ -10,6 +10,7 @@ import type { GatewayConfig } from './config';
 import { cryptoRandom, systemClock, type Clock, type Random } from './deps';
 import { buildDocumentReference, buildMedia } from './fhir/builders';
 import { createLogger } from './logger';
+import { GatewayMetrics, startMetricsServer, type MetricsConfig } from './metrics';
 import { startSandbox, type RunningSandbox, type SandboxOptions } from './sandbox';
 import { openStore } from './store';
 import type { GatewayStore } from './store/types';
@@ -25,6 +26,8 @@ export interface RuntimeOptions {
   sandbox?: SandboxOptions;
   /** Extra ALEX client options (retry timings, sleep) — tests and benchmarks. */
   alexClient?: Partial<AlexClientOptions>;
+  /** Prometheus metrics on their own listener (server.ts: loadMetricsConfig(env)). Absent: no metrics. */
+  metrics?: MetricsConfig;
 }
 
 export interface GatewayRuntime {
@@ -35,6 +38,9 @@ export interface GatewayRuntime {
   /** The in-process ALEX sandbox, when no ALEX was configured. */
   sandbox: RunningSandbox | null;
   logger: Logger;
+  /** The metrics (when options.metrics was given) and where they are served (null: not listening). */
+  metrics: GatewayMetrics | null;
+  metricsUrl: string | null;
   /** Stop accepting, finish in-flight requests, then close the ALEX client, the store and the sandbox. */
   close(): Promise<void>;
 }
@@ -75,16 +81,21 @@ export async function createRuntime(options: RuntimeOptions): Promise<GatewayRun
     ...options.alexClient,
   });
   const store = options.store ?? openStore(config);
+  const metrics = options.metrics ? new GatewayMetrics() : null;
+  metrics?.trackAlexStats(alex);
   const app = buildGateway({
     config,
-    alex,
+    alex: metrics ? metrics.instrumentAlex(alex) : alex,
     store,
     clock,
     random,
     logger,
+    ...(metrics ? { metrics } : {}),
     builders: { buildMedia, buildDocumentReference },
     alexFhirBaseUrl: alexOptions.fhirBaseUrl,
   });
+
+  const metricsServer = metrics && options.metrics ? await startMetricsServer(metrics, options.metrics, logger) : null;
 
   let closing: Promise<void> | null = null;
   return {
@@ -94,9 +105,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<GatewayRun
     alex,
     sandbox,
     logger,
+    metrics,
+    metricsUrl: metricsServer?.url ?? null,
     close() {
       closing ??= (async () => {
         await app.close();
+        if (metricsServer) await metricsServer.close();
         alex.close();
         await store.close();
         if (sandbox) await sandbox.close();

@@ -5,11 +5,13 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config';
+import { loadMetricsConfig } from './metrics';
 import { createRuntime, type GatewayRuntime } from './runtime';
 
 export async function main(env: Record<string, string | undefined> = process.env): Promise<GatewayRuntime> {
   const config = loadConfig(env);
-  const runtime = await createRuntime({ config });
+  const metrics = loadMetricsConfig(env);
+  const runtime = await createRuntime({ config, metrics });
   const { app, logger } = runtime;
   await app.listen({ port: config.port, host: config.host });
   logger.info({ port: config.port, host: config.host, store: runtime.store.kind, alex: config.alex ? 'configured' : 'sandbox' }, 'gateway listening');

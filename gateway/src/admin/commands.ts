@@ -13,12 +13,18 @@ export const USAGE = `Usage: npm run gateway:admin -- <command>
 
   enrol-code --facility <mt-facilityid> --practice "<name>" [--ttl-hours 72]
       Print a one-time enrolment code for a practice PC.
-  devices list [--json]
+  facilities [--json]
+      List the practices (mt-facilityid) known from enrolled devices and issued codes.
+  devices list [--facility <mt-facilityid>] [--json]
       List enrolled devices.
   devices revoke <deviceId>
       Revoke a device: its next request gets "removed from ClinicPro Images".
-  audit [--device <deviceId>] [--since <ISO time | 24h | 7d>] [--limit 100] [--json]
-      Show audit records, oldest first.
+  audit [--device <deviceId>] [--facility <id>] [--outcome <outcome>] [--action <action>]
+        [--since <ISO time | 24h | 7d>] [--limit 100] [--json]
+      Show audit records, oldest first. --facility/--outcome/--action filter the newest 100000.
+      Actions: device.enrol, enrol-code.issue, launch.verify, launch.lookup, commit, commit.replay,
+      device.revoke. Outcomes: e.g. issued, enrolled, granted, rejected, committed, deferred, failed,
+      replayed, replayed-error, revoked.
 `;
 
 export interface AdminDeps {
@@ -41,6 +47,42 @@ function parseSince(value: string, now: number): number | null {
 }
 
 const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
+const WORD_RE = /^[a-z][a-z.-]{1,40}$/;
+/** How far back --facility/--outcome/--action look (the store answers the newest N). */
+export const AUDIT_FILTER_WINDOW = 100_000;
+
+export interface FacilitySummary {
+  facilityId: string;
+  practiceNames: string[];
+  activeDevices: number;
+  revokedDevices: number;
+  codesIssued: number;
+  lastEnrolledAt: number | null;
+}
+
+/** Facilities as the store knows them: from devices and from audited enrolment-code issues. */
+export async function listFacilities(store: GatewayStore): Promise<FacilitySummary[]> {
+  const byId = new Map<string, FacilitySummary>();
+  const get = (facilityId: string): FacilitySummary => {
+    let f = byId.get(facilityId);
+    if (!f) {
+      f = { facilityId, practiceNames: [], activeDevices: 0, revokedDevices: 0, codesIssued: 0, lastEnrolledAt: null };
+      byId.set(facilityId, f);
+    }
+    return f;
+  };
+  for (const d of await store.listDevices()) {
+    const f = get(d.facilityId);
+    if (!f.practiceNames.includes(d.practiceName)) f.practiceNames.push(d.practiceName);
+    if (d.revokedAt === null) f.activeDevices++;
+    else f.revokedDevices++;
+    f.lastEnrolledAt = Math.max(f.lastEnrolledAt ?? 0, d.createdAt);
+  }
+  for (const r of await store.listAudit({ limit: AUDIT_FILTER_WINDOW })) {
+    if (r.action === 'enrol-code.issue' && r.facilityId) get(r.facilityId).codesIssued++;
+  }
+  return [...byId.values()].sort((a, b) => a.facilityId.localeCompare(b.facilityId));
+}
 
 /** Runs one command; returns the process exit code (0 ok, 2 usage, 1 failure). */
 export async function runAdmin(argv: string[], deps: AdminDeps): Promise<number> {
@@ -72,9 +114,26 @@ export async function runAdmin(argv: string[], deps: AdminDeps): Promise<number>
       return 0;
     }
 
+    if (command === 'facilities') {
+      const { values } = parseArgs({ args: argv.slice(1), options: { json: { type: 'boolean', default: false } }, strict: true });
+      const list = await listFacilities(store);
+      if (values.json) {
+        out(JSON.stringify(list, null, 2));
+        return 0;
+      }
+      if (list.length === 0) out('No facilities known yet (issue an enrolment code with enrol-code).');
+      for (const f of list) {
+        out(
+          `${f.facilityId.padEnd(10)}  ${String(f.activeDevices).padStart(3)} active  ${String(f.revokedDevices).padStart(3)} revoked  ${String(f.codesIssued).padStart(3)} codes issued  last enrolment ${iso(f.lastEnrolledAt)}  ${f.practiceNames.join(' / ') || '-'}`,
+        );
+      }
+      return 0;
+    }
+
     if (command === 'devices' && sub === 'list') {
-      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
-      const list = await store.listDevices();
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false }, facility: { type: 'string' } }, strict: true });
+      if (values.facility !== undefined && !FACILITY_RE.test(values.facility)) return usage('--facility must be an mt-facilityid such as F2N060-E');
+      const list = (await store.listDevices()).filter((d) => values.facility === undefined || d.facilityId === values.facility);
       if (values.json) {
         out(JSON.stringify(list.map(({ secretHash: _s, ...d }) => d), null, 2));
         return 0;
@@ -103,7 +162,15 @@ export async function runAdmin(argv: string[], deps: AdminDeps): Promise<number>
     if (command === 'audit') {
       const { values } = parseArgs({
         args: argv.slice(1),
-        options: { device: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string', default: '100' }, json: { type: 'boolean', default: false } },
+        options: {
+          device: { type: 'string' },
+          facility: { type: 'string' },
+          outcome: { type: 'string' },
+          action: { type: 'string' },
+          since: { type: 'string' },
+          limit: { type: 'string', default: '100' },
+          json: { type: 'boolean', default: false },
+        },
         strict: true,
       });
       const limit = Number(values.limit);
@@ -114,7 +181,17 @@ export async function runAdmin(argv: string[], deps: AdminDeps): Promise<number>
         if (s === null) return usage('--since must be an ISO time, or 24h / 7d');
         since = s;
       }
-      const records = await store.listAudit({ deviceId: values.device, since, limit });
+      if (values.device !== undefined && !DEVICE_RE.test(values.device)) return usage('--device must be a device id (dev_…)');
+      if (values.facility !== undefined && !FACILITY_RE.test(values.facility)) return usage('--facility must be an mt-facilityid such as F2N060-E');
+      if (values.outcome !== undefined && !WORD_RE.test(values.outcome)) return usage('--outcome must be an outcome such as committed or failed');
+      if (values.action !== undefined && !WORD_RE.test(values.action)) return usage('--action must be an action such as commit or device.revoke');
+      const filtered = values.facility !== undefined || values.outcome !== undefined || values.action !== undefined;
+      const fetched = await store.listAudit({ deviceId: values.device, since, limit: filtered ? AUDIT_FILTER_WINDOW : limit });
+      const records = filtered
+        ? fetched
+            .filter((r) => (values.facility === undefined || r.facilityId === values.facility) && (values.outcome === undefined || r.outcome === values.outcome) && (values.action === undefined || r.action === values.action))
+            .slice(-limit)
+        : fetched;
       if (values.json) {
         out(JSON.stringify(records, null, 2));
         return 0;
