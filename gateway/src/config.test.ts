@@ -37,6 +37,14 @@ describe('loadConfig', () => {
     expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
   });
 
+  it('refuses to fall back to the sandbox when ALEX_REQUIRED is set (production)', () => {
+    const e = errorOf({ ALEX_REQUIRED: 'true' });
+    expect(e.variable).toBe('ALEX_BASE_URL');
+    expect(e.message).toContain('ALEX_REQUIRED');
+    expect(loadConfig({ ...ALEX, ALEX_REQUIRED: 'true' }).alex?.clientId).toBe('client');
+    expect(errorOf({ ALEX_REQUIRED: 'yes' }).variable).toBe('ALEX_REQUIRED');
+  });
+
   it('names the variable that is wrong', () => {
     expect(errorOf({ GATEWAY_PORT: 'eighty' }).variable).toBe('GATEWAY_PORT');
     expect(errorOf({ GATEWAY_PORT: '70000' }).variable).toBe('GATEWAY_PORT');

@@ -22,6 +22,8 @@ export const EnvSchema = Type.Object({
   GATEWAY_HOST: Type.String({ minLength: 1, maxLength: 255 }),
   GATEWAY_DATA_DIR: Type.String({ minLength: 1, maxLength: 1000 }),
   GATEWAY_TRUST_PROXY: Type.Boolean(),
+  /** Production: refuse to start without a real ALEX (never fall back to the sandbox). */
+  ALEX_REQUIRED: Type.Boolean(),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$' })),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
   LAUNCH_GRANT_TTL_SECONDS: Int(60, 7 * 24 * 3600),
@@ -42,6 +44,7 @@ const DEFAULTS = {
   GATEWAY_HOST: '127.0.0.1',
   GATEWAY_DATA_DIR: './.data/gateway',
   GATEWAY_TRUST_PROXY: false,
+  ALEX_REQUIRED: false,
   LOG_LEVEL: 'info',
   LAUNCH_GRANT_TTL_SECONDS: LIMITS.launchGrantTtlSeconds,
   LAUNCH_MAX_AGE_SECONDS: LIMITS.launchMaxAgeSeconds,
@@ -135,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       scope: e.ALEX_SCOPE as string,
     };
   } else {
+    if (e.ALEX_REQUIRED) throw new ConfigError('ALEX_BASE_URL', 'is required when ALEX_REQUIRED is true (this gateway must not run against the sandbox)');
     for (const unexpected of ['ALEX_TOKEN_URL', 'ALEX_CLIENT_ID', 'ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'ALEX_SCOPE'] as const) {
       if (e[unexpected] !== undefined) throw new ConfigError('ALEX_BASE_URL', `is required when ${unexpected} is set`);
     }
