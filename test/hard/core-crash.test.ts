@@ -1,7 +1,7 @@
 /**
  * D1 through the whole companion core: a child process (core-crash-child.ts) runs startCompanion — imaging,
  * sealed drafts, durable outbox, gateway client — launches for patients, adds real photos, tags and commits
- * them against the real gateway + ALEX sandbox on loopback. The test SIGKILLs it at random points (0–1.5 s
+ * them against the real gateway + ALEX sandbox on loopback. The test SIGKILLs it at random points (within the measured run time
  * after the core is up: during launch, ingest, draft sealing, rendering, enqueue and posting), restarts it, and
  * at the end lets it finish. At the sandbox, counted by identifier: every acknowledged photo exactly once, 0
  * duplicates, each on the patient it was added for (three patients interleaved); nothing left on the PC.
@@ -45,27 +45,37 @@ interface Run {
   killed: boolean;
   code: number | null;
   stderr: string;
+  /** ms from READY to exit (null when READY never came). */
+  activeMs: number | null;
 }
 
-function runChild(killAfterReadyMs: number | null): Promise<Run> {
+/** When to kill: `afterMs` after the first output line starting with `on` (null: never). */
+type KillPlan = { on: 'READY' | 'ADDING' | 'QUEUED'; afterMs: number } | null;
+
+function runChild(plan: KillPlan | number | null): Promise<Run> {
+  const kill: KillPlan = typeof plan === 'number' ? { on: 'READY', afterMs: plan } : plan;
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CHILD, work, w.gatewayDirectUrl, w.sandbox.url], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     let stderr = '';
     let killed = false;
+    let readyAt: number | null = null;
+    let armed = false;
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     createInterface({ input: child.stdout }).on('line', (line) => {
       lines.push(line);
-      if (killAfterReadyMs !== null && line.startsWith('READY')) {
+      if (line.startsWith('READY')) readyAt = performance.now();
+      if (kill !== null && !armed && line.startsWith(kill.on)) {
+        armed = true;
         setTimeout(() => {
           if (child.exitCode === null) killed = child.kill('SIGKILL');
-        }, killAfterReadyMs);
+        }, kill.afterMs);
       }
     });
     const guard = setTimeout(() => child.kill('SIGKILL'), 180_000); // a hang is a failure, not a wait
     child.on('close', (code) => {
       clearTimeout(guard);
-      resolve({ lines, killed, code, stderr });
+      resolve({ lines, killed, code, stderr, activeMs: readyAt === null ? null : performance.now() - readyAt });
     });
   });
 }
@@ -123,6 +133,9 @@ describe('companion core kill -9', () => {
         expect(r.code, r.stderr).toBe(0);
       }
     };
+    // Kill points fall inside the time a run really works: measured from runs that finished unkilled
+    // (a fixed window lets fast machines finish before the kill and the test stops killing).
+    let killWindowMs = 1_500;
     for (let round = 0; kills < KILLS && round < KILLS * 3; round++) {
       // Keys whose photo the core does not hold yet (a kill before the draft was sealed loses nothing acknowledged).
       const known = new Set(keyOfId.values());
@@ -130,7 +143,14 @@ describe('companion core kill -9', () => {
       while (todo.length < 2) todo.push(await newKey());
       pending.splice(0, pending.length, ...todo);
       writeFileSync(join(work, 'todo.json'), JSON.stringify(todo));
-      absorb(await runChild(Math.floor(Math.random() * 1_500)));
+      // Every third kill is aimed into ingest (just after ADDING) and every third just after a commit was
+      // queued, so each phase is hit whatever the machine's speed; the rest fall anywhere in the run.
+      const aim = round % 3;
+      const run = await runChild(
+        aim === 0 ? { on: 'ADDING', afterMs: Math.floor(Math.random() * 40) } : aim === 1 ? { on: 'QUEUED', afterMs: Math.floor(Math.random() * 40) } : Math.floor(Math.random() * killWindowMs),
+      );
+      absorb(run);
+      if (!run.killed && run.activeMs !== null) killWindowMs = Math.max(100, run.activeMs * 0.9);
     }
     // Final run: no kill, everything goes out.
     const known = new Set(keyOfId.values());
