@@ -1,6 +1,6 @@
 /**
  * Test inputs made on the fly (nothing here is shipped). Each maker says how the file is built,
- * so a reader can reproduce it. Photos come from /work/shared/fixtures (read-only, copied where needed).
+ * so a reader can reproduce it. Photos come from ../shared/fixtures beside the repository (read-only, copied where needed).
  */
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';

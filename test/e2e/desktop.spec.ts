@@ -13,7 +13,8 @@ import { startDevStack, type DevStack } from '../../scripts/browser-host/stack';
 import { DesktopPage, SCREENSHOT_DIR } from './pages/desktop-page';
 import { newPhone, PhonePage } from './phone/phone-page';
 
-const FIXTURES = '/work/shared/fixtures/photos';
+/** The team's shared fixtures sit beside the repository (read-only: copied, never written). */
+const FIXTURES = join(process.cwd(), '..', 'shared', 'fixtures', 'photos');
 const PHOTOS = ['photo-12mp-orient6.jpg', 'photo-iphone-like.heic', 'photo-1600-portrait.png'] as const;
 const AROHA = { nhi: 'ZZZ0016', name: 'TESTPATIENT, Aroha' };
 const WIREMU = { nhi: 'ZZZ0024', name: 'TESTPATIENT, Wiremu' };

@@ -6,7 +6,8 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 
-const FIXTURES = '/work/shared/fixtures/photos';
+/** The team's shared fixtures sit beside the repository (read-only: copied, never written). */
+const FIXTURES = join(process.cwd(), '..', 'shared', 'fixtures', 'photos');
 
 export interface PhonePhotos {
   heic: string;
