@@ -11,18 +11,26 @@ export function summarise(samplesMs: readonly number[]): { median: number; p95: 
   return { median: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), min: s[0] ?? Number.NaN, max: s[s.length - 1] ?? Number.NaN };
 }
 
-/** Samples process RSS every `everyMs` until stopped; returns the peak in MB. */
-export function trackPeakRss(everyMs = 10): { stop(): number } {
+/**
+ * Samples process RSS every `everyMs`. `take()` returns the peak in MB since the previous take (or the start)
+ * and starts a new window; `stop()` ends sampling and returns the peak of the last window.
+ */
+export function trackPeakRss(everyMs = 10): { take(): number; stop(): number } {
   let peak = process.memoryUsage.rss();
   const t = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
   }, everyMs);
   t.unref();
+  const take = (): number => {
+    const p = Math.max(peak, process.memoryUsage.rss());
+    peak = process.memoryUsage.rss();
+    return p / (1024 * 1024);
+  };
   return {
+    take,
     stop() {
       clearInterval(t);
-      peak = Math.max(peak, process.memoryUsage.rss());
-      return peak / (1024 * 1024);
+      return take();
     },
   };
 }

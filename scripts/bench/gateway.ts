@@ -36,7 +36,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AlexClient } from '../../gateway/src/alex/types';
 import type { CommitRequest, EnrolResponse, LaunchGrant } from '../../shared/contracts/gateway';
-import { printTable, summarise } from './_stats';
+import { printTable, summarise, trackPeakRss } from './_stats';
 
 const IMAGE_BYTES = 999_000;
 const ROUNDS = [
@@ -98,22 +98,6 @@ function startPart(role: 'sandbox' | 'gateway', env: Record<string, string>, exe
   return new Part(child);
 }
 
-/** Peak RSS of this process since the last take(). */
-function rssTracker(everyMs: number): { take(): number; stop(): void } {
-  let peak = process.memoryUsage.rss();
-  const t = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, everyMs);
-  t.unref();
-  return {
-    take() {
-      const p = Math.max(peak, process.memoryUsage.rss());
-      peak = process.memoryUsage.rss();
-      return p / (1024 * 1024);
-    },
-    stop: () => clearInterval(t),
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------
 // The sandbox process.
@@ -134,7 +118,7 @@ async function sandboxPart(): Promise<void> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const rss = rssTracker(5);
+  const rss = trackPeakRss(5);
   let cpu = process.cpuUsage();
   serve({
     info: () => ({ url, fhirBaseUrl: `${url}/FHIR`, tokenUrl: `${url}${app.sandbox.tokenPath}`, credentials: app.sandbox.credentials, patientId: app.sandbox.patients.find((p) => p.nhi === 'ZZZ0016')?.id }),
@@ -238,7 +222,7 @@ async function gatewayPart(): Promise<void> {
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const devices = new DeviceService(store, systemClock, cryptoRandom, config.rateLimit, new Auditor(store, systemClock, cryptoRandom));
-  const rss = rssTracker(5);
+  const rss = trackPeakRss(5);
   let cpu = process.cpuUsage();
   serve({
     info: () => ({ url }),
