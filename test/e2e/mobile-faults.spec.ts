@@ -4,27 +4,17 @@
  * whole companion behind it, or (for expiry) the LAN server alone on a hand-driven clock with a sink that takes
  * files the way the core does.
  */
-import { expect, test as base, type Route } from '@playwright/test';
+import { expect, type Route } from '@playwright/test';
 import { startHarness, type Harness } from '../../electron/lan/testing';
 import { ERROR_CODES } from '../../shared/errors/codes';
 import { newPhone, PhonePage } from './phone/phone-page';
-import { makePhoto, preparePhotos, type PhonePhotos } from './phone/photos';
+import { makePhoto } from './phone/photos';
 import { startLostAnswerProxy } from './phone/lost-answer-proxy';
-import { AROHA, MOBILE_DIST, startPhoneStack, WIREMU, type PhoneStack } from './phone/stack';
+import { test } from './phone/fixtures';
+import { AROHA, MOBILE_DIST, WIREMU } from './phone/stack';
 
 const UPLOAD = '**/api/images/v1/upload';
 
-const test = base.extend<{ pc: PhoneStack; photos: PhonePhotos }>({
-  pc: async ({}, use) => {
-    const pc = await startPhoneStack();
-    await pc.launch(AROHA.nhi);
-    await use(pc);
-    await pc.close();
-  },
-  photos: async ({ pc }, use) => {
-    await use(await preparePhotos(pc.dir));
-  },
-});
 
 test('the PC switches patient mid-upload: the phone stops at once, says so, and no photo lands on the new patient', async ({ browser, pc, photos }) => {
   const view = await pc.startPhone();

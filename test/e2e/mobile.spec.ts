@@ -4,26 +4,16 @@
  * sandbox behind it) — everything on 127.0.0.1, a fresh stack per test.
  */
 import { readFile } from 'node:fs/promises';
-import { expect, test as base } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { ERROR_CODES } from '../../shared/errors/codes';
 import { newPhone, PhonePage, type BrowserGlobals, type PhoneModel } from './phone/phone-page';
-import { notAPhoto, preparePhotos, type PhonePhotos } from './phone/photos';
-import { AROHA, decodeQr, startPhoneStack, type PhoneStack } from './phone/stack';
+import { notAPhoto } from './phone/photos';
+import { test } from './phone/fixtures';
+import { AROHA, decodeQr } from './phone/stack';
 
 const FOREARM = '14975008';
 const ABDOMEN = '113345001';
 
-const test = base.extend<{ pc: PhoneStack; photos: PhonePhotos }>({
-  pc: async ({}, use) => {
-    const pc = await startPhoneStack();
-    await pc.launch(AROHA.nhi);
-    await use(pc);
-    await pc.close();
-  },
-  photos: async ({ pc }, use) => {
-    await use(await preparePhotos(pc.dir));
-  },
-});
 
 for (const model of ['Pixel 7', 'iPhone 14'] as const satisfies readonly PhoneModel[]) {
   test(`${model}: scan the QR shown on the PC, confirm the patient, send five photos (HEIC, 12 MP) with body sites`, async ({ browser, pc, photos }) => {

@@ -222,6 +222,15 @@ export function App() {
   const applyAllCount = groups.working.filter((i) => !isLocked(i.status) && i.status !== 'processing').length;
   const readyCount = readyImages(groups.working).length;
   const phone = state.phone?.active && patient && state.phone.patientId === patient.id ? state.phone : null;
+  // What every photo group (the working patient's and each other patient's) shares.
+  const groupProps = {
+    selected: sel.ids,
+    progress,
+    outbox: state.outbox,
+    onSelect,
+    onOpen: setPreviewId,
+    onRetry: (id: string) => void companion.run((api) => api.outbox.retry({ imageId: id })),
+  };
 
   return (
     <div className={`app${dragging ? ' is-dragging' : ''}`}>
@@ -305,12 +314,7 @@ export function App() {
                   title={`Photos for ${formatPatientName(patient)}`}
                   subtitle={groupSummary(groups.working)}
                   images={groups.working}
-                  selected={sel.ids}
-                  progress={progress}
-                  outbox={state.outbox}
-                  onSelect={onSelect}
-                  onOpen={setPreviewId}
-                  onRetry={(id) => void companion.run((api) => api.outbox.retry({ imageId: id }))}
+                  {...groupProps}
                   testId="group-working"
                   actions={
                     <>
@@ -339,12 +343,7 @@ export function App() {
                 title={otherGroupTitle(g.images)}
                 subtitle={`NHI ${g.patient.nhi} · ${groupSummary(g.images)} · these stay with this patient`}
                 images={g.images}
-                selected={sel.ids}
-                progress={progress}
-                outbox={state.outbox}
-                onSelect={onSelect}
-                onOpen={setPreviewId}
-                onRetry={(id) => void companion.run((api) => api.outbox.retry({ imageId: id }))}
+                {...groupProps}
                 testId="group-other"
                 actions={
                   ready.length > 0 ? (
