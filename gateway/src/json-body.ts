@@ -4,7 +4,17 @@
  * default (secure-json-parse with `error` for both) does — but without its two regex scans of the raw
  * text, which cost ~1 ms each on a 1.3 MB commit body. The walk visits the parsed nodes only (a commit
  * has a dozen; the image is one string).
+ *
+ * Bodies arrive as bytes. A commit body is a dozen small fields and one megabyte-long base64 string, so
+ * `parseJsonBytes` lifts long base64 string values straight out of the bytes (one native search for the
+ * closing quote, one copy into a string, the base64 check the commit needs anyway), parses the small rest
+ * with `JSON.parse`, and puts the strings back. Same value as `JSON.parse` of the whole text — a lifted
+ * string has only base64 characters, which JSON writes unescaped — at ~0.6 ms instead of ~3 ms and two
+ * fewer megabyte copies. Anything that is not a long, plain base64 value is left for `JSON.parse`.
  */
+import { isAscii } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
+import { base64Size } from './base64';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /** What Fastify's default parser answers: 400 with its codes, mapped by the error handler. */
@@ -56,12 +66,100 @@ export function parseJsonBody(text: string): unknown {
   return value;
 }
 
+/** String values at least this long are lifted out of the bytes when they are plain base64. */
+export const LIFT_MIN_LENGTH = 16 * 1024;
+
+/**
+ * Stands in for a lifted string while the rest is parsed. A NUL cannot appear unescaped in JSON text,
+ * and the random part cannot be guessed by a sender, so a placeholder can only come from the lifting.
+ */
+const PLACEHOLDER_ID = `lifted-${randomBytes(12).toString('hex')}-`;
+/** As parsed (a real NUL first) and as written into the text (escaped). */
+const PLACEHOLDER = `\u0000${PLACEHOLDER_ID}`;
+const PLACEHOLDER_JSON = `\\u0000${PLACEHOLDER_ID}`;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Text of bytes: ASCII (the common case) decodes as latin1, at half the cost of UTF-8. */
+function decode(bytes: Buffer, start: number, end: number): string {
+  const part = bytes.subarray(start, end);
+  return isAscii(part) ? part.latin1Slice(0, part.length) : part.toString('utf8');
+}
+
+/** After a closing quote: true when the string is a value (next token `,` `}` `]` or the end), not a key. */
+function endsValue(bytes: Buffer, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
+    return c === 0x2c || c === 0x7d || c === 0x5d;
+  }
+  return true;
+}
+
+/** Parse a JSON body given as bytes (see the header): same answers and errors as parseJsonBody(text). */
+export function parseJsonBytes(bytes: Buffer): unknown {
+  let start = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  if (bytes.length - start < LIFT_MIN_LENGTH) return parseJsonBody(decode(bytes, start, bytes.length));
+  const lifted: string[] = [];
+  let text = '';
+  let pos = start;
+  for (;;) {
+    const open = bytes.indexOf(QUOTE, pos);
+    if (open < 0) break;
+    // The closing quote: the next one not escaped by an odd run of backslashes.
+    let close = open;
+    for (;;) {
+      close = bytes.indexOf(QUOTE, close + 1);
+      if (close < 0) break;
+      let k = close - 1;
+      while (bytes[k] === BACKSLASH) k--;
+      if ((close - 1 - k) % 2 === 0) break;
+    }
+    if (close < 0) break; // unterminated: JSON.parse says so below
+    if (close - open - 1 >= LIFT_MIN_LENGTH && endsValue(bytes, close + 1)) {
+      const value = bytes.latin1Slice(open + 1, close);
+      // Only the base64 alphabet and padding: nothing JSON would escape, so the value is exactly these bytes.
+      if (base64Size(value) !== null) {
+        text += `${decode(bytes, start, open)}"${PLACEHOLDER_JSON}${lifted.length}"`;
+        lifted.push(value);
+        start = close + 1;
+      }
+    }
+    pos = close + 1;
+  }
+  if (lifted.length === 0) return parseJsonBody(decode(bytes, 0, bytes.length));
+  text += decode(bytes, start, bytes.length);
+  const value = parseJsonBody(text);
+  let restored = 0;
+  const put = (v: unknown): unknown => {
+    if (typeof v !== 'string' || !v.startsWith(PLACEHOLDER)) return v;
+    restored++;
+    return lifted[Number(v.slice(PLACEHOLDER.length))];
+  };
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (node === null || typeof node !== 'object') continue;
+    const obj = node as Record<string, unknown>;
+    for (const k of Object.keys(obj)) {
+      const v = obj[k];
+      if (v !== null && typeof v === 'object') stack.push(v);
+      else obj[k] = put(v);
+    }
+  }
+  if (typeof value === 'string') return put(value);
+  // Each placeholder was put back once (anything else would be a fault here, not the sender's).
+  if (restored !== lifted.length) throw new Error('JSON body: lifted strings not all restored');
+  return value;
+}
+
 /** Replace the instance's `application/json` parser (body limits stay the route's). */
 export function useJsonBodyParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req: FastifyRequest, body: string | Buffer, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req: FastifyRequest, body: string | Buffer, done) => {
     try {
-      done(null, parseJsonBody(typeof body === 'string' ? body : body.toString('utf8')));
+      done(null, typeof body === 'string' ? parseJsonBody(body) : parseJsonBytes(body));
     } catch (err) {
       done(err as Error, undefined);
     }
