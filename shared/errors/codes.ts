@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   ERR_NOT_FOUND: spec(404, 'That was not found.', 'support'),
   ERR_RATE_LIMITED: spec(429, 'Too many requests in a short time. Please wait a moment.', 'wait', true),
   ERR_INTERNAL: spec(500, 'Something went wrong on our side. Please try again; if it keeps happening, call support.', 'support', true),
+  /** The caller stopped waiting (AbortSignal): not a failure, never shown to the GP as an error. 499 = client closed request. */
+  ERR_REQUEST_CANCELLED: spec(499, 'That was cancelled.', 'retry', true),
 
   // --- device enrolment and authentication ------------------------------------------------------
   ERR_ENROL_CODE_INVALID: spec(400, 'That enrolment code is not valid. Check it with your practice IT contact.', 'fix-input'),
@@ -56,6 +58,11 @@ export const ERROR_CODES = {
   ERR_LAUNCH_FACILITY_MISMATCH: spec(403, 'That launch came from a different practice than this PC is enrolled for.', 'support'),
   ERR_LAUNCH_GRANT_INVALID: spec(401, 'The patient session has ended. Please launch again from Evolution.', 'relaunch'),
   ERR_LAUNCH_GRANT_EXPIRED: spec(401, 'The patient session has expired. Please launch again from Evolution.', 'relaunch'),
+
+  // --- finding a patient by NHI (fallback when no launch from Evolution is possible) ------------
+  ERR_LOOKUP_NHI_INVALID: spec(400, 'That is not a valid NHI number. Check it and type it again: 3 letters, then 4 numbers or letters.', 'fix-input'),
+  ERR_LOOKUP_EXPIRED: spec(410, 'That patient search has expired. Find the patient by NHI again.', 'fix-input'),
+  ERR_LOOKUP_ENDED: spec(409, 'That patient search is no longer open. Find the patient by NHI again, or launch from Medtech Evolution.', 'fix-input'),
 
   // --- committing an image --------------------------------------------------------------------
   ERR_COMMIT_PATIENT_MISMATCH: spec(403, 'This image belongs to a different patient than the one it is being sent for. It was not sent.', 'support'),
