@@ -17,6 +17,13 @@ let seen: { method: string; url: string; headers: Record<string, unknown>; body:
 const IMAGE_ID = '3f2b8c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e';
 const CREDS: DeviceCredentials = { deviceId: 'dev_abcdefghijklmnopqrstuv', deviceSecret: 'S'.repeat(43) };
 const logger = pino({ level: 'silent' });
+const GRANT = {
+  grantId: 'grant-0123456789abcdef',
+  facilityId: 'F2N060-E',
+  patient: { id: 'pat-1', nhi: 'ZZZ0016', familyName: 'Test', givenName: 'Pat', birthDate: '1980-01-01', sex: 'female' },
+  issuedAt: '2026-11-23T09:00:00Z',
+  expiresAt: '2026-11-23T21:00:00Z',
+};
 
 function commitReq(over: Partial<CommitRequest> = {}): CommitRequest {
   return {
@@ -102,6 +109,20 @@ describe('gateway client: happy paths and headers', () => {
     expect((await c.verifyCommit(IMAGE_ID)).media?.present).toBe(true);
     expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['GET /v1/devices/me', 'POST /v1/launch/verify', `GET /v1/commits/${IMAGE_ID}/verify`]);
   });
+
+  it('lookupPatientByNhi posts the normalised NHI with device auth and returns the grant as the gateway flagged it', async () => {
+    handler = () => ({ ...GRANT, requiresConfirmation: true });
+    const g = await client().lookupPatientByNhi(' zzz0016 ', { correlationId: 'c-7' });
+    expect(g.requiresConfirmation).toBe(true);
+    expect(g.patient.nhi).toBe('ZZZ0016');
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['POST /v1/launch/lookup']);
+    expect(seen[0]?.body).toEqual({ nhi: 'ZZZ0016' });
+    expect(seen[0]?.headers['authorization']).toBe(`Device ${CREDS.deviceId}.${CREDS.deviceSecret}`);
+    expect(seen[0]?.headers['x-correlation-id']).toBe('c-7');
+    // the new format (AAANNAC, mod-23 check letter) too
+    handler = () => ({ ...GRANT, patient: { ...GRANT.patient, nhi: 'ZAA10AX' }, requiresConfirmation: true });
+    expect((await client().lookupPatientByNhi('ZAA10AX')).patient.nhi).toBe('ZAA10AX');
+  });
 });
 
 describe('gateway client: errors become coded AppErrors', () => {
@@ -183,5 +204,73 @@ describe('gateway client: errors become coded AppErrors', () => {
     expect((await rejection(c.verifyCommit('../../admin'))).code).toBe('ERR_REQUEST_INVALID');
     expect((await rejection(c.enrol({ enrolmentCode: '', deviceName: 'x' }))).code).toBe('ERR_REQUEST_INVALID');
     expect(seen).toHaveLength(0);
+  });
+});
+
+describe('gateway client: NHI lookup refusals', () => {
+  it('an invalid NHI (format, check digit, I/O letters, not a string) → ERR_LOOKUP_NHI_INVALID and nothing is sent', async () => {
+    const c = client();
+    // ZZZ0017: right shape, wrong check digit. ZZZ00I6: letter I is never used. ZAA10AY: wrong check letter.
+    for (const nhi of ['ZZZ0017', 'ZAA10AY', 'ZZZ00I6', 'ZZ0016', 'ZZZ00166', '', '1234567', 'ZZZ 0016', 42 as unknown as string]) {
+      const e = await rejection(c.lookupPatientByNhi(nhi));
+      expect(e.code, String(nhi)).toBe('ERR_LOOKUP_NHI_INVALID');
+      expect(e.action).toBe('fix-input');
+      expect(e.detail ?? '').not.toContain('ZZZ');
+    }
+    expect((await rejection(c.lookupPatientByNhi('ZZZ0017'))).detail).toBe('check digit');
+    expect(seen).toHaveLength(0);
+  });
+
+  it('an invalid NHI is refused before the credential is even read; no credential → ERR_NOT_ENROLLED, nothing sent', async () => {
+    let asked = 0;
+    const c = client(async () => {
+      asked += 1;
+      return null;
+    });
+    expect((await rejection(c.lookupPatientByNhi('ZZZ0017'))).code).toBe('ERR_LOOKUP_NHI_INVALID');
+    expect(asked).toBe(0);
+    expect((await rejection(c.lookupPatientByNhi('ZZZ0016'))).code).toBe('ERR_NOT_ENROLLED');
+    expect(seen).toHaveLength(0);
+  });
+
+  it("the gateway's coded refusal keeps its code; an answer for another NHI is not believed", async () => {
+    handler = (_req, reply) => reply.code(404).send({ error: { code: 'ERR_ALEX_PATIENT_NOT_FOUND', message: 'That patient was not found in Medtech.', action: 'relaunch', retryable: false } });
+    expect((await rejection(client().lookupPatientByNhi('ZZZ0059'))).code).toBe('ERR_ALEX_PATIENT_NOT_FOUND');
+    handler = () => ({ ...GRANT, patient: { ...GRANT.patient, nhi: 'ZZZ0024' }, requiresConfirmation: true });
+    const e = await rejection(client().lookupPatientByNhi('ZZZ0016'));
+    expect(e.code).toBe('ERR_INTERNAL');
+    expect(e.detail).toMatch(/different NHI/);
+  });
+});
+
+describe('gateway client: cancelled calls', () => {
+  it('a call whose AbortSignal fires mid-way → ERR_REQUEST_CANCELLED (not "unreachable")', async () => {
+    let arrived!: () => void;
+    const reached = new Promise<void>((r) => (arrived = r));
+    handler = () => {
+      arrived();
+      return new Promise(() => undefined);
+    };
+    const ctrl = new AbortController();
+    const p = client().lookupPatientByNhi('ZZZ0016', { signal: ctrl.signal });
+    await reached;
+    ctrl.abort();
+    const e = await rejection(p);
+    expect(e.code).toBe('ERR_REQUEST_CANCELLED');
+    expect(e.correlationId).toBe('corr-fixed');
+  });
+
+  it('an already aborted signal → ERR_REQUEST_CANCELLED and nothing is sent', async () => {
+    const ctrl = new AbortController();
+    ctrl.abort();
+    expect((await rejection(client().me({ signal: ctrl.signal }))).code).toBe('ERR_REQUEST_CANCELLED');
+    expect((await rejection(client().commit(commitReq(), { correlationId: 'c-1', signal: ctrl.signal }))).code).toBe('ERR_REQUEST_CANCELLED');
+    expect(seen).toHaveLength(0);
+  });
+
+  it('a timeout with a live signal is still ERR_GATEWAY_UNREACHABLE', async () => {
+    handler = () => new Promise(() => undefined);
+    const e = await rejection(client(undefined, 150).me({ signal: new AbortController().signal }));
+    expect(e.code).toBe('ERR_GATEWAY_UNREACHABLE');
   });
 });

@@ -8,6 +8,8 @@
  *   - other 4xx without an error body                         → ERR_REQUEST_INVALID
  *   - a 2xx answer that does not match the contract           → ERR_INTERNAL (retryable: commits are idempotent)
  *   - no device credential                                    → ERR_NOT_ENROLLED (nothing is sent)
+ *   - the caller's AbortSignal fired                          → ERR_REQUEST_CANCELLED (not a failure: the caller stopped
+ *                                                               waiting; never shown to the GP as an error)
  * Logs carry route, status, duration and correlation id only: never bodies, grants or credentials.
  */
 import { randomUUID } from 'node:crypto';
@@ -26,10 +28,12 @@ import {
   GATEWAY_ROUTES,
   HEADERS,
   LaunchGrant,
+  LaunchLookupRequest,
   LaunchVerifyRequest,
   VerifyResponse,
 } from '../../shared/contracts/gateway';
 import { Uuid } from '../../shared/contracts/common';
+import { isValidNhi, normaliseNhi } from '../../shared/nhi';
 import { compile, type Checker } from './validate';
 
 export interface DeviceCredentials {
@@ -59,6 +63,13 @@ export interface GatewayClient {
   enrol(req: EnrolRequest, opts?: CallOptions): Promise<EnrolResponse>;
   me(opts?: CallOptions): Promise<DeviceInfo>;
   verifyLaunch(req: LaunchVerifyRequest, opts?: CallOptions): Promise<LaunchGrant>;
+  /**
+   * The NHI fallback: find the patient by NHI in this device's facility. The NHI (old AAANNNC or new AAANNAC
+   * format, check digit) is checked here first: a bad one → ERR_LOOKUP_NHI_INVALID and nothing is sent.
+   * The grant that comes back is for a patient the GP has NOT confirmed yet (`requiresConfirmation`): the
+   * caller must show it and ask before using it.
+   */
+  lookupPatientByNhi(nhi: string, opts?: CallOptions): Promise<LaunchGrant>;
   /** POST one image. Idempotency-Key = req.imageId, so a resend after a crash or timeout is safe. */
   commit(req: CommitRequest, opts: CallOptions & { correlationId: string }): Promise<CommitResponse>;
   verifyCommit(imageId: string, opts?: CallOptions): Promise<VerifyResponse>;
@@ -72,6 +83,7 @@ const checks = {
   enrolRes: compile(EnrolResponse),
   me: compile(DeviceInfo),
   launchReq: compile(LaunchVerifyRequest),
+  lookupReq: compile(LaunchLookupRequest),
   grant: compile(LaunchGrant),
   commitReq: compile(CommitRequest),
   commitRes: compile(CommitResponse),
@@ -144,6 +156,11 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     try {
       res = await http.request({ url: route, method, data: body, headers, signal: opts.signal });
     } catch (err) {
+      if (opts.signal?.aborted === true || axios.isCancel(err)) {
+        // The caller stopped waiting: not a network fault, and nothing to show the GP.
+        logger.debug({ route: opts.logRoute, correlationId, ms: Date.now() - started }, 'gateway call cancelled');
+        throw new AppError('ERR_REQUEST_CANCELLED', { correlationId, cause: err });
+      }
       const code = axios.isAxiosError(err) ? (err.code ?? 'network') : 'network';
       logger.warn({ route: opts.logRoute, correlationId, code, ms: Date.now() - started }, 'gateway unreachable');
       throw new AppError('ERR_GATEWAY_UNREACHABLE', { detail: `network: ${code}`, correlationId, cause: err });
@@ -174,6 +191,18 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     async verifyLaunch(req, opts = {}) {
       checkRequest(checks.launchReq, req);
       return call(GATEWAY_ROUTES.launchVerify, 'POST', req, checks.grant, { ...opts, auth: true, logRoute: 'launchVerify' });
+    },
+    async lookupPatientByNhi(nhi, opts = {}) {
+      const value = typeof nhi === 'string' ? normaliseNhi(nhi) : '';
+      // Both formats and the check digit; the detail never carries the value (it identifies a patient).
+      if (!isValidNhi(value)) throw new AppError('ERR_LOOKUP_NHI_INVALID', { detail: /^[A-Z]{3}[0-9]{2}[0-9A-Z]{2}$/.test(value) ? 'check digit' : 'format' });
+      const req: LaunchLookupRequest = { nhi: value };
+      checkRequest(checks.lookupReq, req);
+      const grant = await call(GATEWAY_ROUTES.launchLookup, 'POST', req, checks.grant, { ...opts, auth: true, logRoute: 'launchLookup' });
+      if (grant.patient.nhi !== value) {
+        throw new AppError('ERR_INTERNAL', { detail: 'gateway answered for a different NHI', correlationId: opts.correlationId });
+      }
+      return grant;
     },
     async commit(req, opts) {
       checkRequest(checks.commitReq, req);
