@@ -4,7 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CommitResponse, EnrolResponse, LaunchGrant, VerifyResponse } from '../../shared/contracts/gateway';
-import { IMAGE_IDENTIFIER_SYSTEM } from '../../gateway/src/alex/types';
+import { IMAGE_IDENTIFIER_SYSTEM, type AlexClient } from '../../gateway/src/alex/types';
+import { Auditor } from '../../gateway/src/audit';
+import { CommitService } from '../../gateway/src/commit/service';
+import { cryptoRandom } from '../../gateway/src/deps';
+import { buildDocumentReference, buildMedia } from '../../gateway/src/fhir/builders';
+import { SerializedResource } from '../../gateway/src/fhir/serialize';
+import { GrantService } from '../../gateway/src/launch/grants';
 import { loadFhirValidator, type FhirValidator } from '../../gateway/src/fhir/validate';
 import { creates, startHarness, type Harness } from './helpers/harness';
 
@@ -79,6 +85,37 @@ describe('commit', () => {
     const v = verify.json<VerifyResponse>();
     expect(v.media).toEqual({ id: out.media?.id, present: true });
     expect(v.documentReference).toEqual({ id: out.documentReference?.id, present: true });
+  });
+
+  it('holds each image once while it waits on ALEX: the request lets go of the image text before the create goes out', async () => {
+    const body = h.commitBody(grant, { media: true, document: true });
+    const sent = { media: body.media?.data, document: body.document?.data };
+    const seen: { target: string; frozen: boolean; requestHoldsImage: boolean }[] = [];
+    const watch = (target: string, resource: unknown): void => {
+      seen.push({ target, frozen: resource instanceof SerializedResource, requestHoldsImage: body.media !== undefined || body.document !== undefined });
+    };
+    const alex: AlexClient = {
+      ...h.runtime.alex,
+      createMedia: (ctx, r, rec) => (watch('media', r), h.runtime.alex.createMedia(ctx, r, rec)),
+      createDocumentReference: (ctx, r, rec) => (watch('document', r), h.runtime.alex.createDocumentReference(ctx, r, rec)),
+    };
+    const service = new CommitService(h.store, alex, new GrantService(h.store, h.clock, cryptoRandom, h.config.launchGrantTtlSeconds), new Auditor(h.store, h.clock, cryptoRandom), { buildMedia, buildDocumentReference }, h.clock, cryptoRandom, {
+      maxAttachmentBytes: 1_000_000,
+      leaseSeconds: 60,
+      alexFhirBaseUrl: h.sandbox.fhirBaseUrl,
+    });
+    const record = await h.store.getDevice(device.deviceId);
+    const answer = await service.commit({ body, idempotencyKey: body.imageId, device: record!, correlationId: randomUUID() });
+    expect(answer.status).toBe(201);
+    expect(seen).toEqual([
+      { target: 'media', frozen: true, requestHoldsImage: false },
+      { target: 'document', frozen: true, requestHoldsImage: false },
+    ]);
+    // What ALEX stored is exactly the images sent.
+    const media = h.sandbox.store.listMedia({ identifierValue: body.imageId });
+    const docs = h.sandbox.store.listDocumentReferences({ identifierValue: body.imageId });
+    expect((media[0]!.resource as unknown as { content: { data: string } }).content.data).toBe(sent.media);
+    expect((docs[0]!.resource as unknown as { content: { attachment: { data: string } }[] }).content[0]!.attachment.data).toBe(sent.document);
   });
 
   it('replays 100× serially and 20× concurrently with exactly one create at ALEX', async () => {

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppError, BugIndicatingError } from '../../../shared/errors';
+import { SerializedResource } from '../fhir/serialize';
 import { loadFhirValidator } from '../fhir/validate';
 import { createAlexClient, type AlexClientHandle, type AlexClientOptions } from './client';
 import { isAlexOutcomeUnknown } from './errors';
@@ -516,6 +517,32 @@ describe('creates: exactly once', () => {
     expect(mock.requests).toHaveLength(0);
     const created = await c.createMedia(ctx(), media());
     expect(mock.media.map((m) => m.id)).toEqual([created.id]);
+    c.close();
+  });
+
+  it('creates from a resource already serialized exactly as from the object, validator included', async () => {
+    const { mock } = await setup();
+    const c = createAlexClient({
+      fhirBaseUrl: mock.fhirBaseUrl,
+      tokenUrl: mock.tokenUrl,
+      clientId: mock.clientId,
+      clientSecret: mock.primarySecret,
+      scope: 's',
+      logger: pino({ level: 'silent' }),
+      fhirValidator: await loadFhirValidator(),
+    });
+    const frozen = SerializedResource.of(media());
+    expect(frozen.json.equals(Buffer.from(JSON.stringify(media())))).toBe(true);
+    expect(frozen.identifier).toEqual({ system: IMAGE_IDENTIFIER_SYSTEM, value: '0b6f7f7e-8d4a-4c1e-9a51-2f1c3f9d7a10' });
+    const created = await c.createMedia(ctx(), frozen, { patientNhi: 'ZZZ0016' });
+    expect(mock.media.map((m) => m.id)).toEqual([created.id]);
+    const { id: _id, meta: _meta, ...stored } = mock.media[0] as FhirResource;
+    expect(stored).toEqual(media());
+    // Invalid, wrong type or without identifier: refused before anything is sent.
+    await expect(c.createMedia(ctx(), SerializedResource.of({ ...media(), status: 'finished', colour: 'blue' }))).rejects.toBeInstanceOf(BugIndicatingError);
+    expect((await codeOf(c.createMedia(ctx(), SerializedResource.of({ ...media(), identifier: [] })))).code).toBe('ERR_IDEMPOTENCY_KEY_MISSING');
+    expect((await codeOf(c.createMedia(ctx(), SerializedResource.of(docRef())))).code).toBe('ERR_REQUEST_INVALID');
+    expect(mock.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
     c.close();
   });
 

@@ -18,7 +18,7 @@ import {
   parseRetryAfter,
   type NetworkFailure,
 } from './errors';
-import { jsonBytes } from '../fhir/serialize';
+import { SerializedResource } from '../fhir/serialize';
 import { KeyedLimiter } from './limiter';
 import { patientNhi, toPatientSummary } from './patient';
 import { abortError, createTokenProvider, type TokenProvider, type TokenStats } from './token';
@@ -103,7 +103,8 @@ interface Call {
   op: string;
   method: Method;
   url: string;
-  body?: unknown;
+  /** The JSON bytes to send (see ../fhir/serialize): made once per create, sent as they are on every attempt. */
+  body?: Buffer;
   ctx: AlexCallContext;
   /** Statuses that are a normal answer for this call (e.g. 404 on a read → null). */
   accept?: readonly number[];
@@ -179,13 +180,6 @@ function hasIdentifier(resource: FhirResource, identifier: { system: string; val
     const r = rec(i);
     return r !== null && r.system === identifier.system && r.value === identifier.value;
   });
-}
-
-function firstIdentifier(resource: FhirResource): { system: string; value: string } | null {
-  const list = resource.identifier;
-  const first = Array.isArray(list) ? rec(list[0]) : null;
-  if (first && typeof first.system === 'string' && typeof first.value === 'string') return { system: first.system, value: first.value };
-  return null;
 }
 
 /** The id from a create answer: the body's id, or the Location header (…/Type/{id}[/_history/n]). */
@@ -264,8 +258,7 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
       const res = await axiosInstance.request({
         method: call.method,
         url: call.url,
-        // The JSON bytes, with the base64 image copied in as it is (see ../fhir/serialize).
-        data: call.body === undefined ? undefined : jsonBytes(call.body),
+        data: call.body,
         headers,
         timeout: timeoutMs,
         signal: call.ctx.signal,
@@ -493,12 +486,14 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     return found.find((r) => hasIdentifier(r, identifier)) ?? null;
   }
 
-  async function create(ctx: AlexCallContext, resourceType: 'Media' | 'DocumentReference', resource: FhirResource, reconcile?: ReconcileOptions): Promise<CreatedResource> {
+  async function create(ctx: AlexCallContext, resourceType: 'Media' | 'DocumentReference', given: FhirResource | SerializedResource, reconcile?: ReconcileOptions): Promise<CreatedResource> {
     checkContext(ctx);
-    if (resource.resourceType !== resourceType) throw new AppError('ERR_REQUEST_INVALID', { detail: `expected a ${resourceType}` });
-    const identifier = firstIdentifier(resource);
+    if (given.resourceType !== resourceType) throw new AppError('ERR_REQUEST_INVALID', { detail: `expected a ${resourceType}` });
+    // The bytes are made once and the resource object is not kept: a create waiting on ALEX holds its image once.
+    const resource = given instanceof SerializedResource ? given : SerializedResource.of(given);
+    const identifier = resource.identifier;
     if (!identifier) throw new AppError('ERR_IDEMPOTENCY_KEY_MISSING', { correlationId: ctx.correlationId });
-    options.fhirValidator?.assertValid(resource);
+    if (options.fhirValidator) options.fhirValidator.assertValid(given instanceof SerializedResource ? given.parse() : given);
     const lookup = reconcile
       ? async (): Promise<CreatedResource | null> => {
           // One quick look; if ALEX cannot answer, the caller learns the outcome is unknown.
@@ -517,7 +512,7 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
             return already;
           }
         }
-        const res = await execute({ op: `create${resourceType}`, method: 'POST', url: `${base}/${resourceType}`, body: resource, ctx, reconcile: lookup });
+        const res = await execute({ op: `create${resourceType}`, method: 'POST', url: `${base}/${resourceType}`, body: resource.json, ctx, reconcile: lookup });
         if (res.reconciled) return res.reconciled;
         const created = createdFrom(resourceType, res.data, res.headers);
         if (created) return created;

@@ -6,6 +6,7 @@
  * Every method throws an AppError (shared/errors) with an ERR_ALEX_* code on failure.
  */
 import type { PatientSummary } from '../../../shared/contracts/common';
+import type { SerializedResource } from '../fhir/serialize';
 
 /** Per-call context: which practice, and the correlation id to forward as `mt-correlationid`. */
 export interface AlexCallContext {
@@ -55,9 +56,9 @@ export interface AlexClient {
   /** GET {base}/Patient?identifier=<nhi-system>|<nhi> → the patient, or null when none. */
   findPatientByNhi(ctx: AlexCallContext, nhi: string): Promise<PatientSummary | null>;
   /** POST {base}/Media → 201. With `reconcile`, an interrupted create is looked for before it is resent. */
-  createMedia(ctx: AlexCallContext, media: FhirResource, reconcile?: ReconcileOptions): Promise<CreatedResource>;
+  createMedia(ctx: AlexCallContext, media: FhirResource | SerializedResource, reconcile?: ReconcileOptions): Promise<CreatedResource>;
   /** POST {base}/DocumentReference → 201. With `reconcile`, an interrupted create is looked for before it is resent. */
-  createDocumentReference(ctx: AlexCallContext, doc: FhirResource, reconcile?: ReconcileOptions): Promise<CreatedResource>;
+  createDocumentReference(ctx: AlexCallContext, doc: FhirResource | SerializedResource, reconcile?: ReconcileOptions): Promise<CreatedResource>;
   /**
    * GET {base}/Media?patient.identifier=<nhi-system>|<nhi> and keep the entry whose identifier is
    * (system, value). Used to verify a commit and to reconcile an interrupted create before retrying it.

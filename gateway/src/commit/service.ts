@@ -10,7 +10,8 @@
  */
 import type { CommitRequest, CommitResponse, CommittedResource } from '../../../shared/contracts/gateway';
 import { AppError, toAppError, type ErrorBody } from '../../../shared/errors';
-import type { CreatedResource, FhirResource, ReconcileOptions } from '../alex/types';
+import type { CreatedResource, ReconcileOptions } from '../alex/types';
+import { SerializedResource } from '../fhir/serialize';
 import type { AlexClient } from '../alex/types';
 import type { Auditor } from '../audit';
 import type { Clock, Random } from '../deps';
@@ -29,6 +30,10 @@ export interface CommitServiceOptions {
 }
 
 export interface CommitCall {
+  /**
+   * Taken over by the service: once its attachments are built into the bytes ALEX receives, they are
+   * removed from this object, so a commit waiting on ALEX holds its image once rather than twice.
+   */
   body: CommitRequest;
   idempotencyKey: string | undefined;
   device: DeviceRecord;
@@ -156,17 +161,21 @@ export class CommitService {
 
     const pending = targets.filter((t) => !progress[t]);
     try {
+      // Each pending target as the bytes ALEX receives, made now; then the request lets go of the image
+      // strings (see CommitCall.body).
+      const ready = new Map<Target, SerializedResource>();
+      for (const target of pending) {
+        if (target === 'media' && body.media) ready.set(target, SerializedResource.of(this.builders.buildMedia(buildCtx, body.media)));
+        if (target === 'documentReference' && body.document) ready.set(target, SerializedResource.of(this.builders.buildDocumentReference(buildCtx, body.document)));
+      }
+      delete body.media;
+      delete body.document;
       for (const [i, target] of pending.entries()) {
-        let created: CreatedResource;
-        if (target === 'media' && body.media) {
-          const resource: FhirResource = this.builders.buildMedia(buildCtx, body.media);
-          created = await this.alex.createMedia(alexCtx, resource, reconcile);
-        } else if (target === 'documentReference' && body.document) {
-          const resource: FhirResource = this.builders.buildDocumentReference(buildCtx, body.document);
-          created = await this.alex.createDocumentReference(alexCtx, resource, reconcile);
-        } else {
-          continue;
-        }
+        const resource = ready.get(target);
+        if (!resource) continue;
+        ready.delete(target);
+        const created: CreatedResource =
+          target === 'media' ? await this.alex.createMedia(alexCtx, resource, reconcile) : await this.alex.createDocumentReference(alexCtx, resource, reconcile);
         const done: CommittedResource = { resourceType: target === 'media' ? 'Media' : 'DocumentReference', id: created.id };
         if (created.location !== undefined) done.location = created.location;
         progress[target] = done;

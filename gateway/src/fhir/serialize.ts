@@ -5,6 +5,7 @@
  * ~3 ms and one 1.3 MB string per create.
  */
 import { base64Size } from '../base64';
+import type { FhirResource } from '../alex/types';
 
 /** Strings at least this long are checked for the base64 fast path. */
 const LARGE_STRING = 16 * 1024;
@@ -60,4 +61,37 @@ export function jsonBytes(value: unknown): Buffer {
   let at = 0;
   parts.forEach((p, i) => (at += out.write(p, at, i % 2 === 0 ? 'utf8' : 'latin1')));
   return out;
+}
+
+/** The first identifier of a resource (the image id for what the gateway creates), or null. */
+export function firstIdentifier(resource: FhirResource): { system: string; value: string } | null {
+  const list = resource.identifier;
+  const first: unknown = Array.isArray(list) ? list[0] : null;
+  if (first !== null && typeof first === 'object') {
+    const { system, value } = first as Record<string, unknown>;
+    if (typeof system === 'string' && typeof value === 'string') return { system, value };
+  }
+  return null;
+}
+
+/**
+ * A resource to create, already as the bytes ALEX receives. The commit path builds the resource, freezes
+ * it here and lets go of the object, so a commit waiting on ALEX (for a write slot, a slow answer or a
+ * retry) holds its image once — as these bytes — instead of as a string and the bytes.
+ */
+export class SerializedResource {
+  private constructor(
+    readonly resourceType: string,
+    readonly identifier: { system: string; value: string } | null,
+    readonly json: Buffer,
+  ) {}
+
+  static of(resource: FhirResource): SerializedResource {
+    return new SerializedResource(resource.resourceType, firstIdentifier(resource), jsonBytes(resource));
+  }
+
+  /** The resource again, as a new object (for validation). */
+  parse(): FhirResource {
+    return JSON.parse(this.json.toString('utf8')) as FhirResource;
+  }
 }
