@@ -2,6 +2,7 @@
  * The companion core: implements the bridge (shared/contracts/bridge.ts) over the plain-Node modules.
  *
  *   launch URL ─parse─▶ gateway verify ─▶ working patient (session)
+ *   NHI ─▶ gateway lookup ─▶ PENDING candidate ─(GP confirms)─▶ working patient (same rules as a launch)
  *   desktop files / phone uploads ─▶ imaging ingest (thumbnail) ─▶ metadata, edits
  *   commit ─▶ imaging render (JPEG for Media; PDF/TIFF for Inbox Scan) ─▶ outbox.enqueue (its OWN patient + grant)
  *   outbox events ─▶ image statuses; confirmed commit ─▶ local master wiped
@@ -11,7 +12,7 @@
  * and nothing later reads "the current patient" to decide where it goes.
  * Logs carry image ids, codes and counts only: never names, NHIs, launch pairs, grants or bytes.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -31,20 +32,22 @@ import type {
   MetadataField,
   Notice,
   OutboxItemView as BridgeOutboxItem,
+  PendingLookupView,
   PhoneView,
   Settings,
   Unsubscribe,
 } from '../../shared/contracts/bridge';
 import type { ImageMetadata, PatientSummary } from '../../shared/contracts/common';
 import type { CommitTarget, LaunchGrant } from '../../shared/contracts/gateway';
-import { AppError, toAppError, type ErrorBody } from '../../shared/errors/app-error';
+import { AppError, BugIndicatingError, toAppError, type ErrorBody } from '../../shared/errors/app-error';
 import { isErrorCode } from '../../shared/errors/codes';
 import { LIMITS } from '../../shared/limits';
+import { isValidNhi, normaliseNhi } from '../../shared/nhi';
 import type { DeviceCredentials } from '../gateway-client';
 import type { OutboxItemView as OutboxItem, OutboxState } from '../outbox/types';
 import { parseLaunchUrl } from '../launch/parse';
 import { SECRET_ACCOUNTS, type SecretStore } from '../secrets';
-import { WorkingPatient, patientDisplayName, patientSwitchMessage, type CaptureSession } from '../session';
+import { WorkingPatient, patientDisplayName, patientSwitchMessage, type CaptureSession, type LaunchAttempt } from '../session';
 import { captionText } from './caption';
 import { openDraftJournal, type DraftRecord } from './drafts';
 import { toImagingEdits } from './edits';
@@ -105,6 +108,14 @@ interface ImageRecord {
   inOutbox: boolean;
   /** Being rendered for a commit: frozen too. */
   committing?: boolean;
+}
+
+/** A patient found by NHI that the GP has not confirmed yet. Its grant is used for nothing until confirmed. */
+interface PendingLookup {
+  id: string;
+  grant: LaunchGrant;
+  /** Epoch ms: the grant's expiry. */
+  expiresAt: number;
 }
 
 interface PhoneState {
@@ -169,6 +180,11 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   const listeners = new Map<BridgeEventName, Set<(p: unknown) => void>>();
   const pending = new Set<Promise<unknown>>();
   const unsubscribers: (() => void)[] = [];
+  /** The NHI fallback: the candidate waiting for the GP's "Yes, this patient", and the search still running. */
+  let pendingLookup: PendingLookup | null = null;
+  let lookupSearch: AbortController | null = null;
+  /** Launches being verified: while any is, a launch wins over every NHI search. */
+  let launchesInFlight = 0;
 
   // --- gateway ------------------------------------------------------------------------------------------
   async function credentials(): Promise<DeviceCredentials | null> {
@@ -294,10 +310,13 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       phonesJoined: phone.phonesJoined,
     };
   }
+  function lookupView(p: PendingLookup): PendingLookupView {
+    return { lookupId: p.id, patient: p.grant.patient, expiresAt: iso(p.expiresAt) };
+  }
   function snapshot(): AppState {
     const cur = working.current();
     const e = config.enrolment;
-    return {
+    const state: AppState = {
       revision,
       enrolment: e === null ? { enrolled: false, gatewayUrl: gatewayUrl() } : { enrolled: true, practiceName: e.practiceName, deviceName: e.deviceName, gatewayUrl: gatewayUrl() },
       launch: working.view(),
@@ -308,6 +327,8 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       outbox: outbox.list().slice(-MAX_OUTBOX_VIEW).map(outboxView),
       notices: [...notices],
     };
+    if (pendingLookup !== null && pendingLookup.expiresAt > deps.clock.now()) state.pendingLookup = lookupView(pendingLookup);
+    return state;
   }
 
   // --- images -------------------------------------------------------------------------------------------
@@ -359,12 +380,15 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   }
 
   function newRecord(session: CaptureSession, source: ImageSource, label: string, metadata: ImageMetadata): ImageRecord {
+    const grant = working.grantFor(session.patient.id) ?? session.grant;
+    // A grant from an NHI search reaches a session only once the GP confirmed it (and loses the flag then).
+    if (grant.requiresConfirmation === true) throw new BugIndicatingError('unconfirmed grant bound to an image');
     const rec: ImageRecord = {
       id: newId(),
       seq: ++imageSeq,
       sessionId: session.id,
       patient: session.patient,
-      grant: working.grantFor(session.patient.id) ?? session.grant,
+      grant,
       source,
       label: label.slice(0, 255),
       capturedAt: iso(),
@@ -607,6 +631,74 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     while (pending.size > 0) await Promise.allSettled([...pending]);
   }
 
+  // --- launch and the NHI fallback ----------------------------------------------------------------------
+  /** End the NHI search: forget the candidate, abort a search still running. True when there was one. */
+  function endLookup(reason: 'launch' | 'replaced' | 'cancelled' | 'closed'): boolean {
+    const had = pendingLookup !== null || lookupSearch !== null;
+    lookupSearch?.abort();
+    lookupSearch = null;
+    if (pendingLookup !== null) log.info({ reason }, 'patient search closed');
+    pendingLookup = null;
+    return had;
+  }
+
+  /** A verified grant (a launch, or an NHI search the GP confirmed) becomes the working patient. */
+  async function applyVerified(attempt: LaunchAttempt, grant: LaunchGrant): Promise<void> {
+    const outcome = working.verified(attempt, grant);
+    switch (outcome.kind) {
+      case 'stale':
+        break;
+      case 'started':
+        log.info({ session: outcome.session.id }, 'patient session started');
+        break;
+      case 'same-patient': {
+        for (const rec of images.values()) if (rec.patient.id === grant.patient.id) rec.grant = grant;
+        const n = outbox.rebindGrant(grant.patient.id, grant.grantId);
+        log.info({ session: outcome.session.id, rebound: n }, 'same patient relaunched');
+        break;
+      }
+      case 'switched': {
+        if (phone !== null && phone.captureSessionId === outcome.previous.id) {
+          await endPhone('patient-changed').catch((e: unknown) => log.warn({ err: toAppError(e).code }, 'could not end phone session'));
+        }
+        const staying = [...images.values()].filter((r) => r.patient.id === outcome.previous.patient.id && r.status !== 'committed').length;
+        notify('patient-switched', staying > 0 ? 'warning' : 'info', patientSwitchMessage(outcome.previous.patient, outcome.session.patient, staying), outcome.previous.patient.id);
+        log.info({ session: outcome.session.id, staying }, 'patient switched');
+        break;
+      }
+    }
+  }
+
+  async function openLaunch(url: string): Promise<LaunchView> {
+    const attempt = working.begin();
+    changed();
+    const fail = (err: unknown): LaunchView => {
+      const body = toAppError(err).toBody();
+      if (working.failed(attempt, body)) {
+        log.warn({ code: body.code }, 'launch not verified');
+        changed();
+      }
+      return working.view();
+    };
+    const parsed = parseLaunchUrl(url, deps.loopbackLaunchPort === undefined ? {} : { loopbackPort: deps.loopbackLaunchPort });
+    if (!parsed.ok) {
+      log.warn({ reason: parsed.reason }, 'launch URL refused');
+      return fail(AppError.fromBody(parsed.error));
+    }
+    if (config.enrolment === null || (await credentials()) === null) return fail(new AppError('ERR_NOT_ENROLLED'));
+    let grant: LaunchGrant;
+    try {
+      grant = await gateway().verifyLaunch({ context: parsed.ticket.context, signature: parsed.ticket.signature });
+    } catch (err) {
+      return fail(err);
+    }
+    // A grant that needs the GP's confirmation only comes through patient.lookup → patient.confirm; here it shows nothing.
+    if (grant.requiresConfirmation === true) return fail(new AppError('ERR_LAUNCH_SIGNATURE', { detail: 'patient needs confirmation' }));
+    await applyVerified(attempt, grant);
+    changed();
+    return working.view();
+  }
+
   // --- the bridge handlers ------------------------------------------------------------------------------
   const handlers: BridgeHandlers = {
     'app.getState': async () => snapshot(),
@@ -633,55 +725,67 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     },
 
     'launch.open': async ({ url }) => {
-      const attempt = working.begin();
-      changed();
-      const fail = (err: unknown): LaunchView => {
-        const body = toAppError(err).toBody();
-        if (working.failed(attempt, body)) {
-          log.warn({ code: body.code }, 'launch not verified');
-          changed();
-        }
-        return working.view();
-      };
-      const parsed = parseLaunchUrl(url, deps.loopbackLaunchPort === undefined ? {} : { loopbackPort: deps.loopbackLaunchPort });
-      if (!parsed.ok) {
-        log.warn({ reason: parsed.reason }, 'launch URL refused');
-        return fail(AppError.fromBody(parsed.error));
+      // A launch from Evolution always wins over an NHI search: the candidate and any running search end now.
+      endLookup('launch');
+      launchesInFlight += 1;
+      try {
+        return await openLaunch(url);
+      } finally {
+        launchesInFlight -= 1;
       }
-      if (config.enrolment === null || (await credentials()) === null) return fail(new AppError('ERR_NOT_ENROLLED'));
+    },
+
+    'patient.lookup': async ({ nhi }) => {
+      // A new search replaces the previous candidate (and stops a search still running).
+      if (endLookup('replaced')) changed();
+      const value = normaliseNhi(nhi.replace(/\s+/g, ''));
+      if (!isValidNhi(value)) throw new AppError('ERR_LOOKUP_NHI_INVALID');
+      if (config.enrolment === null || (await credentials()) === null) throw new AppError('ERR_NOT_ENROLLED');
+      if (launchesInFlight > 0) throw new AppError('ERR_REQUEST_CANCELLED', { detail: 'a launch is being checked' });
+      const search = new AbortController();
+      lookupSearch = search;
       let grant: LaunchGrant;
       try {
-        grant = await gateway().verifyLaunch({ context: parsed.ticket.context, signature: parsed.ticket.signature });
+        grant = await gateway().lookupPatientByNhi(value, { signal: search.signal });
       } catch (err) {
-        return fail(err);
+        const e = toAppError(err);
+        if (search.signal.aborted) throw new AppError('ERR_REQUEST_CANCELLED', { cause: err });
+        log.warn({ code: e.code, correlationId: e.correlationId }, 'patient search refused');
+        throw e;
+      } finally {
+        if (lookupSearch === search) lookupSearch = null;
       }
-      // An NHI-lookup grant must be confirmed by the GP first; this flow has no confirmation step, so it shows nothing.
-      if (grant.requiresConfirmation === true) return fail(new AppError('ERR_LAUNCH_SIGNATURE', { detail: 'patient needs confirmation' }));
-      const outcome = working.verified(attempt, grant);
-      switch (outcome.kind) {
-        case 'stale':
-          break;
-        case 'started':
-          log.info({ session: outcome.session.id }, 'patient session started');
-          break;
-        case 'same-patient': {
-          for (const rec of images.values()) if (rec.patient.id === grant.patient.id) rec.grant = grant;
-          const n = outbox.rebindGrant(grant.patient.id, grant.grantId);
-          log.info({ session: outcome.session.id, rebound: n }, 'same patient relaunched');
-          break;
-        }
-        case 'switched': {
-          if (phone !== null && phone.captureSessionId === outcome.previous.id) {
-            await endPhone('patient-changed').catch((e: unknown) => log.warn({ err: toAppError(e).code }, 'could not end phone session'));
-          }
-          const staying = [...images.values()].filter((r) => r.patient.id === outcome.previous.patient.id && r.status !== 'committed').length;
-          notify('patient-switched', staying > 0 ? 'warning' : 'info', patientSwitchMessage(outcome.previous.patient, outcome.session.patient, staying), outcome.previous.patient.id);
-          log.info({ session: outcome.session.id, staying }, 'patient switched');
-          break;
-        }
+      // Cancelled, replaced or overtaken by a launch while the answer was on its way: it shows nothing.
+      if (search.signal.aborted || launchesInFlight > 0) throw new AppError('ERR_REQUEST_CANCELLED');
+      const expiresAt = Date.parse(grant.expiresAt);
+      if (!(expiresAt > deps.clock.now())) throw new AppError('ERR_LOOKUP_EXPIRED');
+      pendingLookup = { id: `lk_${randomBytes(16).toString('base64url')}`, grant, expiresAt };
+      log.info('patient found by NHI; waiting for the GP to confirm');
+      changed();
+      return lookupView(pendingLookup);
+    },
+
+    'patient.confirm': async ({ lookupId }) => {
+      const p = pendingLookup;
+      if (p === null || p.id !== lookupId) throw new AppError('ERR_LOOKUP_ENDED');
+      pendingLookup = null;
+      if (p.expiresAt <= deps.clock.now()) {
+        log.info('patient search expired before it was confirmed');
+        changed();
+        throw new AppError('ERR_LOOKUP_EXPIRED');
       }
+      // Confirmed by the GP: from here on it is a grant like any verified launch's.
+      const { requiresConfirmation: _confirmedNow, ...grant } = p.grant;
+      const attempt = working.begin();
+      await applyVerified(attempt, grant);
+      log.info({ session: working.current()?.id }, 'patient confirmed from an NHI search');
       changed();
       return working.view();
+    },
+
+    'patient.cancelLookup': async () => {
+      if (endLookup('cancelled')) changed();
+      return { ok: true };
     },
 
     'images.addFiles': async ({ files }) => {
@@ -892,6 +996,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     },
     idle,
     async close() {
+      endLookup('closed');
       for (const u of unsubscribers) u();
       await endPhone('ended').catch(() => undefined);
       await idle();

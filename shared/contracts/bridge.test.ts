@@ -18,6 +18,8 @@ import {
   type BridgeMethod,
   type CompanionApi,
   type ImageView,
+  type LaunchView,
+  type PendingLookupView,
   type PhoneView,
 } from './bridge';
 
@@ -47,6 +49,12 @@ describe('bridge contract: types', () => {
     expectTypeOf<CompanionApi>().not.toHaveProperty('invoke');
     // a method with an empty argument may be called bare
     expectTypeOf<CompanionApi['phone']['end']>().toBeCallableWith();
+    // the NHI fallback: a pending candidate first, the launch state only after confirming
+    expectTypeOf<CompanionApi['patient']['lookup']>().parameter(0).toEqualTypeOf<{ nhi: string }>();
+    expectTypeOf<CompanionApi['patient']['lookup']>().returns.resolves.toEqualTypeOf<PendingLookupView>();
+    expectTypeOf<CompanionApi['patient']['confirm']>().returns.resolves.toEqualTypeOf<LaunchView>();
+    expectTypeOf<CompanionApi['patient']['cancelLookup']>().toBeCallableWith();
+    expectTypeOf<AppState['pendingLookup']>().toEqualTypeOf<PendingLookupView | undefined>();
   });
 
   it('ties every image to its own patient and uses ErrorBody for errors', () => {
@@ -91,6 +99,13 @@ describe('bridge contract: runtime', () => {
       ['settings.set', { patch: { version: 2 } }],
       ['app.getState', { extra: 1 }],
       ['enrolment.enrol', { gatewayUrl: 'javascript:alert(1)', enrolmentCode: 'ABCD', deviceName: 'Room 1' }],
+      ['patient.lookup', { nhi: '' }],
+      ['patient.lookup', { nhi: 'Z'.repeat(33) }],
+      ['patient.lookup', { nhi: 'ZZZ0016', patientId: 'p-1' }],
+      ['patient.confirm', {}],
+      ['patient.confirm', { lookupId: '../../etc/passwd' }],
+      ['patient.confirm', { lookupId: 'lk_abcdefgh', grantId: 'g' }],
+      ['patient.cancelLookup', { lookupId: 'lk_abcdefgh' }],
     ] as const;
     for (const [m, arg] of bad) {
       const r = checkBridgeRequest(m, arg);
@@ -108,6 +123,12 @@ describe('bridge contract: runtime', () => {
     expect(checkBridgeEvent('state', { ...emptyState, patient })).toBe(true);
     expect(checkBridgeEvent('state', { ...emptyState, patient: { ...patient, nhi: 'bad' } })).toBe(false);
     expect(checkBridgeEvent('image-progress', { imageId: ID, phase: 'upload', fraction: 0.5 })).toBe(true);
+    const pendingLookup = { lookupId: 'lk_0123456789abcdef', patient, expiresAt: '2026-11-23T21:00:00.000Z' };
+    expect(checkBridgeEvent('state', { ...emptyState, pendingLookup })).toBe(true);
+    expect(checkBridgeEvent('state', { ...emptyState, pendingLookup: { ...pendingLookup, lookupId: 'x' } })).toBe(false);
+    expect(checkBridgeResponse('patient.lookup', pendingLookup)).toBe(true);
+    expect(checkBridgeRequest('patient.confirm', { lookupId: pendingLookup.lookupId }).ok).toBe(true);
+    expect(checkBridgeRequest('patient.lookup', { nhi: ' zzz 0016 ' }).ok).toBe(true);
   });
 
   it('round-trips a call through a transport: client → envelope → handlers → client, errors rebuilt as AppError', async () => {

@@ -132,6 +132,21 @@ export const LaunchView = Type.Object({
 });
 export type LaunchView = Static<typeof LaunchView>;
 
+/** The id of one NHI search (opaque, minted by the core). */
+export const LookupId = Type.String({ pattern: '^lk_[A-Za-z0-9_-]{8,64}$', maxLength: 67 });
+
+/**
+ * A patient found by NHI (the fallback when no launch from Evolution is possible), waiting for the GP to
+ * confirm that this is the patient in front of them. NOT the working patient: nothing can be added or sent
+ * for it until `patient.confirm`. It ends with its grant (`expiresAt`), on cancel, or when a launch arrives.
+ */
+export const PendingLookupView = Type.Object({
+  lookupId: LookupId,
+  patient: PatientSummary,
+  expiresAt: IsoTime,
+});
+export type PendingLookupView = Static<typeof PendingLookupView>;
+
 /** One capture session: belongs to exactly one verified patient. A new patient means a new session. */
 export const CaptureSessionView = Type.Object({
   id: Type.String(),
@@ -279,6 +294,8 @@ export const AppState = Type.Object({
   launch: LaunchView,
   /** The working patient (verified), or null: "Launch from Medtech Evolution" / "No patient selected". */
   patient: Type.Union([PatientSummary, Type.Null()]),
+  /** A patient found by NHI and not yet confirmed by the GP (absent when there is none, or it expired). */
+  pendingLookup: Type.Optional(PendingLookupView),
   captureSession: Type.Union([CaptureSessionView, Type.Null()]),
   /** All images not yet wiped, of every patient, newest last. */
   images: Type.Array(ImageView),
@@ -373,6 +390,21 @@ export const BRIDGE_SCHEMAS = {
 
   /** A launch URL (custom scheme or loopback http). Parsed strictly, verified by the gateway; the answer is the launch state. */
   'launch.open': method(Type.Object({ url: Type.String({ minLength: 1, maxLength: LIMITS.launchUrlMaxChars }) }, { additionalProperties: false }), LaunchView),
+
+  /**
+   * Fallback when no launch from Evolution is possible: find the patient by NHI (either format; spaces and case
+   * do not matter). The answer is a PENDING candidate, never the working patient; a new search replaces it.
+   * Invalid NHI → ERR_LOOKUP_NHI_INVALID; unknown → ERR_ALEX_PATIENT_NOT_FOUND; abandoned → ERR_REQUEST_CANCELLED.
+   */
+  'patient.lookup': method(Type.Object({ nhi: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false }), PendingLookupView),
+  /**
+   * "Yes, this patient": the candidate becomes the working patient, with the same rules as a verified launch
+   * (switch notice, earlier images stay with their own patient, the previous phone session ends).
+   * Unknown or superseded lookup → ERR_LOOKUP_ENDED; past its grant's expiry → ERR_LOOKUP_EXPIRED.
+   */
+  'patient.confirm': method(Type.Object({ lookupId: LookupId }, { additionalProperties: false }), LaunchView),
+  /** "No, go back" / Esc: forget the candidate, and stop a search still running. */
+  'patient.cancelLookup': method(Empty, Ok),
 
   'images.addFiles': method(AddFilesRequest, AddImagesResponse),
   'images.addPaths': method(AddPathsRequest, AddImagesResponse),
