@@ -269,4 +269,35 @@ describe('IPC', () => {
     expect(good.ok).toBe(true);
     expect(calls).toEqual([{ method: 'launch.open', arg: { url: LAUNCH } }]);
   });
+
+  it('the find-by-NHI methods go through the same sender check and contract validation', async () => {
+    const { handlers, calls } = setup();
+    const ok = frame('app://renderer/desktop/index.html');
+    for (const m of ['patient.lookup', 'patient.confirm', 'patient.cancelLookup'] as const) expect(handlers.has(bridgeChannel(m))).toBe(true);
+    // A foreign frame cannot confirm a patient, however well-formed the call.
+    const foreign = (await handlers.get(bridgeChannel('patient.confirm'))!(frame('https://evil.example/'), { lookupId: 'lk_0123456789abcdef' })) as BridgeEnvelope;
+    expect(foreign).toMatchObject({ ok: false, error: { code: 'ERR_REQUEST_INVALID', detail: 'untrusted sender' } });
+    const nested = (await handlers.get(bridgeChannel('patient.lookup'))!(frame('app://renderer/desktop/index.html', {}), { nhi: 'ZZZ0016' })) as BridgeEnvelope;
+    expect(nested.ok).toBe(false);
+    // Bad arguments never reach the core: no grant or patient can be smuggled in, ids are shaped.
+    for (const [m, arg] of [
+      ['patient.lookup', { nhi: 'ZZZ0016', patientId: 'p-1' }],
+      ['patient.lookup', { nhi: 'Z'.repeat(40) }],
+      ['patient.confirm', { lookupId: '../../x' }],
+      ['patient.confirm', { lookupId: 'lk_0123456789abcdef', grantId: 'g' }],
+      ['patient.cancelLookup', { lookupId: 'lk_0123456789abcdef' }],
+    ] as const) {
+      const res = (await handlers.get(bridgeChannel(m))!(ok, arg)) as BridgeEnvelope;
+      expect(res, m).toMatchObject({ ok: false, error: { code: 'ERR_REQUEST_INVALID' } });
+    }
+    expect(calls).toEqual([]);
+    await handlers.get(bridgeChannel('patient.lookup'))!(ok, { nhi: 'zzz0016' });
+    await handlers.get(bridgeChannel('patient.confirm'))!(ok, { lookupId: 'lk_0123456789abcdef' });
+    await handlers.get(bridgeChannel('patient.cancelLookup'))!(ok, undefined);
+    expect(calls).toEqual([
+      { method: 'patient.lookup', arg: { nhi: 'zzz0016' } },
+      { method: 'patient.confirm', arg: { lookupId: 'lk_0123456789abcdef' } },
+      { method: 'patient.cancelLookup', arg: {} },
+    ]);
+  });
 });

@@ -122,4 +122,26 @@ describe('browser host', () => {
     expect(seen()).toBe(true);
     client.ws.close();
   });
+
+  it('carries find-by-NHI like every other method: a pending candidate first, the working patient only after confirming', async () => {
+    const client = await connect(stack.host.token);
+    const bad = await client.call('patient.confirm', { lookupId: '../../etc' });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'ERR_REQUEST_INVALID' } });
+    const invalid = await client.call('patient.lookup', { nhi: 'ZZZ0017' });
+    expect(invalid).toMatchObject({ ok: false, error: { code: 'ERR_LOOKUP_NHI_INVALID', action: 'fix-input' } });
+
+    const found = await client.call('patient.lookup', { nhi: 'ZZZ0032' });
+    expect(found).toMatchObject({ ok: true, value: { patient: { nhi: 'ZZZ0032' } } });
+    const { lookupId } = (found as { value: { lookupId: string } }).value;
+    const before = (await client.call('app.getState', {})) as { value: AppState };
+    expect(before.value.pendingLookup?.lookupId).toBe(lookupId);
+    expect(before.value.patient?.nhi).not.toBe('ZZZ0032');
+
+    expect(await client.call('patient.confirm', { lookupId })).toEqual({ ok: true, value: { status: 'ready' } });
+    const seen = () => client.events.some((e) => e.event === 'state' && (e.payload as AppState).patient?.nhi === 'ZZZ0032' && (e.payload as AppState).pendingLookup === undefined);
+    for (let i = 0; i < 200 && !seen(); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(seen()).toBe(true);
+    expect(await client.call('patient.confirm', { lookupId })).toMatchObject({ ok: false, error: { code: 'ERR_LOOKUP_ENDED' } });
+    client.ws.close();
+  });
 });
