@@ -9,6 +9,7 @@ import { CommitDialog } from './components/CommitDialog';
 import { DetailsPanel } from './components/DetailsPanel';
 import { ConfirmDialog } from './components/Dialog';
 import { EnrolmentScreen } from './components/Enrolment';
+import { FindPatientDialog } from './components/FindPatientDialog';
 import { ImageGroup, groupSummary, otherGroupTitle } from './components/ImageGrid';
 import { OutboxDrawer } from './components/OutboxDrawer';
 import { PhonePanel } from './components/PhonePanel';
@@ -51,7 +52,7 @@ export function App() {
   const [sel, setSel] = useState<Selection>(EMPTY_SELECTION);
   const [previewId, setPreviewId] = useState<string | null>(null);
   const [commit, setCommit] = useState<CommitTarget | null>(null);
-  const [dialog, setDialog] = useState<'outbox' | 'settings' | 'shortcuts' | 'confirm-remove' | null>(null);
+  const [dialog, setDialog] = useState<'outbox' | 'settings' | 'shortcuts' | 'confirm-remove' | 'find-patient' | null>(null);
   const [showPhone, setShowPhone] = useState(true);
   const [dragging, setDragging] = useState(false);
   const [adding, setAdding] = useState(0);
@@ -241,7 +242,11 @@ export function App() {
           </span>
           <span className="brand-name">ClinicPro Images</span>
         </div>
-        {patient ? <PatientBanner patient={patient} now={now} /> : <div className="patient-banner patient-banner-empty">No patient selected</div>}
+        {patient ? (
+          <PatientBanner patient={patient} now={now} onFindByNhi={() => setDialog('find-patient')} />
+        ) : (
+          <div className="patient-banner patient-banner-empty">No patient selected</div>
+        )}
         <nav className="topbar-actions" aria-label="Main">
           <button type="button" className="button button-ghost" onClick={() => setDialog('outbox')} data-testid="open-outbox">
             Outbox{liveOutbox > 0 ? <span className="count">{liveOutbox}</span> : null}
@@ -332,7 +337,7 @@ export function App() {
               )}
             </>
           ) : (
-            <LaunchState state={state} />
+            <LaunchState state={state} onFindByNhi={() => setDialog('find-patient')} />
           )}
           {groups.others.map((g) => {
             const ready = readyImages(g.images);
@@ -404,6 +409,7 @@ export function App() {
       {dialog === 'outbox' ? <OutboxDrawer companion={companion} items={state.outbox} onClose={() => setDialog(null)} now={now} /> : null}
       {dialog === 'settings' && settings ? <SettingsDialog companion={companion} settings={settings} onClose={() => setDialog(null)} /> : null}
       {dialog === 'shortcuts' ? <ShortcutsDialog onClose={() => setDialog(null)} /> : null}
+      {dialog === 'find-patient' ? <FindPatientDialog companion={companion} pending={state.pendingLookup} now={now} onClose={() => setDialog(null)} /> : null}
       {dialog === 'confirm-remove' ? (
         <ConfirmDialog
           title="Remove photos?"

@@ -38,6 +38,8 @@ const PAIRS: [string, string][] = [
   ['#ffffff', 'danger'],
   ['primary', 'surface'],
   ['primary', 'primary-soft'],
+  ['muted', 'primary-soft'], // labels in the patient banner and the "is this the patient?" card
+  ['text', 'primary-soft'],
   ['danger', 'surface'],
   ['danger', 'danger-soft'],
   ['warn-text', 'warn-soft'],

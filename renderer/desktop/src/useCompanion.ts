@@ -47,6 +47,8 @@ export function useCompanion(): Companion {
   const alertId = useRef(0);
 
   const reportError = useCallback((err: unknown) => {
+    // A cancelled call (the GP closed what was waiting for it) is not an error to show.
+    if (err instanceof AppError && err.code === 'ERR_REQUEST_CANCELLED') return;
     const text = errorText(err);
     const id = ++alertId.current;
     setAlerts((a) => [...a.filter((x) => x.message !== text.message), { id, ...text }].slice(-4));

@@ -4,8 +4,8 @@ import { formatDob, formatPatientName, formatSex } from '../../../common/format'
 import type { ConnectionStatus } from '../bridge';
 import type { LocalAlert } from '../useCompanion';
 
-/** The working patient, always visible while one is verified. */
-export function PatientBanner({ patient, now }: { patient: PatientSummary; now: Date }) {
+/** The working patient, always visible while one is verified. `onFindByNhi`: the "Wrong patient?" way out. */
+export function PatientBanner({ patient, now, onFindByNhi }: { patient: PatientSummary; now: Date; onFindByNhi?: () => void }) {
   return (
     <section className="patient-banner" aria-label="Patient" data-testid="patient-banner">
       <div className="patient-name">{formatPatientName(patient)}</div>
@@ -23,12 +23,30 @@ export function PatientBanner({ patient, now }: { patient: PatientSummary; now: 
           <dd>{formatSex(patient.sex)}</dd>
         </div>
       </dl>
+      {onFindByNhi ? (
+        <button type="button" className="button button-quiet banner-link" onClick={onFindByNhi} data-testid="banner-find-by-nhi">
+          Wrong patient? Find by NHI
+        </button>
+      ) : null}
     </section>
   );
 }
 
+/** The fallback offered wherever there is no patient: find one by NHI (the GP confirms it). */
+function FindByNhi({ onFindByNhi }: { onFindByNhi: (() => void) | undefined }) {
+  if (!onFindByNhi) return null;
+  return (
+    <div className="find-by-nhi">
+      <span className="muted">Cannot launch from Evolution?</span>
+      <button type="button" className="button" onClick={onFindByNhi} data-testid="find-by-nhi">
+        Find patient by NHI
+      </button>
+    </div>
+  );
+}
+
 /** What the main area shows while there is no verified patient. */
-export function LaunchState({ state }: { state: AppState }) {
+export function LaunchState({ state, onFindByNhi }: { state: AppState; onFindByNhi?: () => void }) {
   const { launch } = state;
   if (launch.status === 'verifying') {
     return (
@@ -57,6 +75,7 @@ export function LaunchState({ state }: { state: AppState }) {
         <p className="lead">{launch.error.message}</p>
         <p>{action}</p>
         {launch.error.correlationId ? <p className="muted small">Reference {launch.error.correlationId.slice(0, 8)}</p> : null}
+        <FindByNhi onFindByNhi={onFindByNhi} />
       </div>
     );
   }
@@ -69,6 +88,7 @@ export function LaunchState({ state }: { state: AppState }) {
       <h2>{first ? 'Launch from Medtech Evolution' : 'No patient selected'}</h2>
       <p className="lead">Open the patient in Medtech Evolution, then click the ClinicPro Images button on its toolbar.</p>
       <p className="muted">Photos can only be added once the patient is confirmed, so they always go to the right record.</p>
+      <FindByNhi onFindByNhi={onFindByNhi} />
     </div>
   );
 }

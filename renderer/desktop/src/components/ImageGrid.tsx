@@ -1,7 +1,8 @@
-import type { MouseEvent } from 'react';
+import { useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
 import type { ImageView, OutboxItemView } from '../../../../shared/contracts/bridge';
 import { formatPatientName, plural } from '../../../common/format';
 import { IMAGE_STATUS_TEXT } from '../../../common/status';
+import { columnsOf, gridTarget, isGridKey } from '../logic/grid-nav';
 import { describeMetadata, missingText } from '../logic/metadata';
 import { imageProgress, type ProgressMap } from '../logic/model';
 
@@ -29,6 +30,9 @@ export function ProgressBar({ fraction, label }: { fraction: number; label: stri
 interface CardProps {
   image: ImageView;
   selected: boolean;
+  /** Roving tabindex: only this group's current card is in the Tab order; arrow keys move between cards. */
+  tabbable: boolean;
+  onFocusCard: (id: string) => void;
   progress: ProgressMap;
   canRetry: boolean;
   onSelect: (id: string, e: MouseEvent) => void;
@@ -36,13 +40,21 @@ interface CardProps {
   onRetry: (id: string) => void;
 }
 
-function ImageCard({ image, selected, progress, canRetry, onSelect, onOpen, onRetry }: CardProps) {
+function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry, onSelect, onOpen, onRetry }: CardProps) {
   const p = imageProgress(image, progress);
   const tags = describeMetadata(image.metadata);
+  const tabIndex = tabbable ? 0 : -1;
   return (
-    <li className={`image-card${selected ? ' is-selected' : ''}`} data-testid="image-card" data-image-id={image.id} data-status={image.status}>
+    <li
+      className={`image-card${selected ? ' is-selected' : ''}`}
+      data-testid="image-card"
+      data-image-id={image.id}
+      data-status={image.status}
+      onFocus={() => onFocusCard(image.id)}
+    >
       <button
         type="button"
+        tabIndex={tabIndex}
         className="image-select"
         aria-pressed={selected}
         aria-label={`${image.label}, ${IMAGE_STATUS_TEXT[image.status].label}${selected ? ', selected' : ''}`}
@@ -76,11 +88,18 @@ function ImageCard({ image, selected, progress, canRetry, onSelect, onOpen, onRe
           </div>
         ) : null}
         <div className="image-actions">
-          <button type="button" className="button button-small" onClick={() => onOpen(image.id)} aria-label={`Open ${image.label}`} disabled={image.status === 'processing' || image.status === 'committed'}>
+          <button
+            type="button"
+            tabIndex={tabIndex}
+            className="button button-small"
+            onClick={() => onOpen(image.id)}
+            aria-label={`Open ${image.label}`}
+            disabled={image.status === 'processing' || image.status === 'committed'}
+          >
             Open
           </button>
           {image.status === 'failed' && canRetry ? (
-            <button type="button" className="button button-small button-primary" onClick={() => onRetry(image.id)} aria-label={`Retry sending ${image.label}`}>
+            <button type="button" tabIndex={tabIndex} className="button button-small button-primary" onClick={() => onRetry(image.id)} aria-label={`Retry sending ${image.label}`}>
               Retry
             </button>
           ) : null}
@@ -109,6 +128,23 @@ export interface GroupProps {
 export function ImageGroup(props: GroupProps) {
   const ids = props.images.map((i) => i.id);
   const inOutbox = new Set(props.outbox.map((o) => o.imageId));
+  const list = useRef<HTMLUListElement>(null);
+  const [focused, setFocused] = useState<string | null>(null);
+  // The card in the Tab order: the last one focused, else the first selected one, else the first.
+  const current = focused !== null && ids.includes(focused) ? focused : (ids.find((id) => props.selected.includes(id)) ?? ids[0] ?? null);
+
+  const onKeyDown = (e: KeyboardEvent<HTMLUListElement>): void => {
+    if (!isGridKey(e.key) || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    const cards = [...(list.current?.querySelectorAll<HTMLElement>(':scope > [data-image-id]') ?? [])];
+    const from = cards.findIndex((c) => c.contains(e.target as Node));
+    if (from < 0) return;
+    e.preventDefault();
+    const to = gridTarget(e.key, from, cards.length, columnsOf(cards.map((c) => c.offsetTop)));
+    if (to === null) return;
+    const target = cards[to];
+    setFocused(target?.dataset.imageId ?? null);
+    target?.querySelector<HTMLElement>('.image-select')?.focus();
+  };
   return (
     <section className={`image-group${props.other ? ' image-group-other' : ''}`} aria-label={props.title} data-testid={props.testId}>
       <header className="group-header">
@@ -118,12 +154,15 @@ export function ImageGroup(props: GroupProps) {
         </div>
         <div className="group-actions">{props.actions}</div>
       </header>
-      <ul className="image-grid">
+      {/* Arrow keys move between the cards (Up/Down by row), Home/End to the first/last; Space or Enter selects. */}
+      <ul className="image-grid" ref={list} onKeyDown={onKeyDown}>
         {props.images.map((img) => (
           <ImageCard
             key={img.id}
             image={img}
             selected={props.selected.includes(img.id)}
+            tabbable={img.id === current}
+            onFocusCard={setFocused}
             progress={props.progress}
             canRetry={inOutbox.has(img.id)}
             onSelect={(id, e) => props.onSelect(id, e, ids)}
