@@ -84,7 +84,7 @@ const BACKSLASH = 0x5c;
 /** Text of bytes: ASCII (the common case) decodes as latin1, at half the cost of UTF-8. */
 function decode(bytes: Buffer, start: number, end: number): string {
   const part = bytes.subarray(start, end);
-  return isAscii(part) ? part.latin1Slice(0, part.length) : part.toString('utf8');
+  return part.toString(isAscii(part) ? 'latin1' : 'utf8');
 }
 
 /** After a closing quote: true when the string is a value (next token `,` `}` `]` or the end), not a key. */
@@ -118,7 +118,7 @@ export function parseJsonBytes(bytes: Buffer): unknown {
     }
     if (close < 0) break; // unterminated: JSON.parse says so below
     if (close - open - 1 >= LIFT_MIN_LENGTH && endsValue(bytes, close + 1)) {
-      const value = bytes.latin1Slice(open + 1, close);
+      const value = bytes.toString('latin1', open + 1, close);
       // Only the base64 alphabet and padding: nothing JSON would escape, so the value is exactly these bytes.
       if (base64Size(value) !== null) {
         text += `${decode(bytes, start, open)}"${PLACEHOLDER_JSON}${lifted.length}"`;
