@@ -43,6 +43,45 @@ export class DesktopPage {
     return this.page.getByTestId('launch-error');
   }
 
+  // --- find patient by NHI (fallback when there is no launch) ------------------------------------------------
+  /** "Find patient by NHI" from the no-patient screen, or "Wrong patient? Find by NHI" from the banner. */
+  async openFindByNhi(from: 'no-patient' | 'banner'): Promise<void> {
+    await this.page.getByTestId(from === 'banner' ? 'banner-find-by-nhi' : 'find-by-nhi').click();
+    await expect(this.findDialog).toBeVisible();
+  }
+  get findDialog(): Locator {
+    return this.page.getByRole('dialog', { name: 'Find patient by NHI' });
+  }
+  get nhiField(): Locator {
+    return this.findDialog.getByLabel('NHI number');
+  }
+  /** The inline message under the NHI field. */
+  get nhiProblem(): Locator {
+    return this.findDialog.getByTestId('nhi-problem');
+  }
+  /** A search that failed (not found, offline…). */
+  get lookupError(): Locator {
+    return this.findDialog.getByTestId('lookup-error');
+  }
+  /** "Is this the patient in front of you?" with name, NHI, date of birth (age) and sex. */
+  get confirmCard(): Locator {
+    return this.findDialog.getByRole('group', { name: 'Is this the patient in front of you?' });
+  }
+  /** Type the NHI and press Enter, as a GP would. */
+  async findByNhi(nhi: string): Promise<void> {
+    await this.nhiField.fill('');
+    await this.nhiField.pressSequentially(nhi);
+    await this.nhiField.press('Enter');
+  }
+  async confirmPatient(): Promise<void> {
+    await this.findDialog.getByRole('button', { name: 'Yes, this patient' }).click();
+    await expect(this.findDialog).toHaveCount(0);
+  }
+  async notThisPatient(): Promise<void> {
+    await this.findDialog.getByRole('button', { name: 'No, go back' }).click();
+    await expect(this.confirmCard).toHaveCount(0);
+  }
+
   // --- capture -----------------------------------------------------------------------------------------
   /** Drop files on the window, as from Explorer: a real `drop` event carrying a DataTransfer of Files. */
   async dropFiles(paths: string[]): Promise<void> {
@@ -122,6 +161,19 @@ export class DesktopPage {
   }
   async selectCard(card: Locator, modifiers: ('Control' | 'Shift')[] = []): Promise<void> {
     await card.locator('.image-select').click({ modifiers });
+  }
+  /** The card's main button (the one the arrow keys move between). */
+  cardButton(card: Locator): Locator {
+    return card.locator('.image-select');
+  }
+  /** Index (in `scope`'s cards) of the card holding the keyboard focus, or -1. */
+  async focusedCardIndex(scope: Locator): Promise<number> {
+    return scope.getByTestId('image-card').evaluateAll((els) => els.findIndex((e) => e.contains(e.ownerDocument.activeElement)));
+  }
+  /** How many cards sit in one row of `scope`'s grid, measured from the layout. */
+  async cardsPerRow(scope: Locator): Promise<number> {
+    const tops = await scope.getByTestId('image-card').evaluateAll((els) => els.map((e) => (e as unknown as { offsetTop: number }).offsetTop));
+    return tops.filter((t) => t === tops[0]).length;
   }
 
   // --- details -----------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ export function PatientBanner({ patient, now, onFindByNhi }: { patient: PatientS
       </dl>
       {onFindByNhi ? (
         <button type="button" className="button button-quiet banner-link" onClick={onFindByNhi} data-testid="banner-find-by-nhi">
-          Wrong patient? Find by NHI
+          <span>Wrong patient?</span> <span>Find by NHI</span>
         </button>
       ) : null}
     </section>
