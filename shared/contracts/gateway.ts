@@ -4,6 +4,7 @@
  *
  * Transport: HTTPS JSON. Every call except enrolment and health carries
  *   Authorization: Device <deviceId>.<deviceSecret>
+ *   DPoP: <proof>                       (devices enrolled with a key: a fresh proof per request, see DPOP)
  *   X-Correlation-Id: <uuid>            (optional; the gateway mints one if absent and echoes it)
  * Commits also carry
  *   Idempotency-Key: <imageId>
@@ -31,11 +32,39 @@ export const HEADERS = {
   authorization: 'authorization',
   correlationId: 'x-correlation-id',
   idempotencyKey: 'idempotency-key',
+  /** Proof of possession of the device key (RFC 9449), on every authenticated call of a key-bound device. */
+  dpop: 'dpop',
 } as const;
 
 /** `Device <deviceId>.<secret>` — deviceId is `dev_` + 22 url-safe chars, secret 43 url-safe chars (256 bits). */
 export const DEVICE_AUTH_SCHEME = 'Device';
 export const DeviceId = Type.String({ pattern: '^dev_[A-Za-z0-9_-]{22}$' });
+
+/**
+ * Proof of possession (DPoP, RFC 9449). A device that enrolled with `dpopJwk` sends, on every
+ * authenticated call, `DPoP: <compact JWS>` signed with its private key:
+ *   header  { typ: 'dpop+jwt', alg: 'ES256', jwk: <the enrolled public key> }
+ *   payload { jti: <≥ 96 random bits, ≥ 16 characters, never reused>, htm: <method>,
+ *             htu: <the gateway URL of the request, without query or fragment>, iat: <epoch seconds> }
+ * `iat` must be within `maxSkewSeconds` of the gateway's clock; a `jti` is accepted once.
+ */
+export const DPOP = {
+  type: 'dpop+jwt',
+  alg: 'ES256',
+  maxSkewSeconds: 60,
+  /** Longest DPoP header accepted (an ES256 proof is ~600 characters). */
+  maxProofLength: 2048,
+  minJtiLength: 16,
+  maxJtiLength: 128,
+} as const;
+
+const Base64Url256 = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' });
+/** The device's public key for DPoP: EC P-256, public members only (RFC 7517). */
+export const DpopPublicJwk = Type.Object(
+  { kty: Type.Literal('EC'), crv: Type.Literal('P-256'), x: Base64Url256, y: Base64Url256 },
+  { additionalProperties: false },
+);
+export type DpopPublicJwk = Static<typeof DpopPublicJwk>;
 
 // --- enrolment -------------------------------------------------------------------------------------
 
@@ -47,6 +76,8 @@ export const EnrolRequest = Type.Object(
     deviceName: Type.String({ minLength: 1, maxLength: 100 }),
     platform: Type.Optional(Type.String({ maxLength: 50 })),
     appVersion: Type.Optional(Type.String({ maxLength: 50 })),
+    /** The device's DPoP public key. When given, every later call must carry a DPoP proof made with it. */
+    dpopJwk: Type.Optional(DpopPublicJwk),
   },
   { additionalProperties: false },
 );

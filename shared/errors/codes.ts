@@ -45,9 +45,17 @@ export const ERROR_CODES = {
   ERR_ENROL_CODE_INVALID: spec(400, 'That enrolment code is not valid. Check it with your practice IT contact.', 'fix-input'),
   ERR_ENROL_CODE_USED: spec(409, 'That enrolment code has already been used. Ask for a new one.', 'fix-input'),
   ERR_ENROL_CODE_EXPIRED: spec(410, 'That enrolment code has expired. Ask for a new one.', 'fix-input'),
+  ERR_ENROL_KEY_INVALID: spec(400, "This PC's security key is not a kind ClinicPro Images accepts, so the PC was not enrolled. Update ClinicPro Images, then enrol again.", 'support'),
+  ERR_ENROL_KEY_PRIVATE: spec(400, 'This PC sent its private security key, which must never leave the PC. Nothing was kept and the PC was not enrolled. Update ClinicPro Images, then enrol again.', 'support'),
+  ERR_ENROL_KEY_REQUIRED: spec(400, 'This PC must enrol with a security key, and it did not send one. Update ClinicPro Images, then enrol again.', 'support'),
   ERR_AUTH_DEVICE_MISSING: spec(401, 'This PC is not enrolled with ClinicPro Images yet.', 'enrol'),
   ERR_AUTH_DEVICE_UNKNOWN: spec(401, 'This PC is not recognised. It may need to be enrolled again.', 'enrol'),
   ERR_AUTH_DEVICE_REVOKED: spec(401, 'This PC has been removed from ClinicPro Images. Ask practice IT to enrol it again.', 'enrol'),
+  ERR_AUTH_DEVICE_KEY_REQUIRED: spec(401, 'This PC was enrolled without a security key, which is now required. Ask practice IT to enrol it again.', 'enrol'),
+  ERR_AUTH_PROOF_MISSING: spec(401, 'This PC did not prove it holds its security key, so the request was refused. Update ClinicPro Images; if it keeps happening, call support.', 'support'),
+  ERR_AUTH_PROOF_INVALID: spec(401, "This PC's security check failed, so the request was refused. If it keeps happening, call support.", 'support'),
+  ERR_AUTH_PROOF_CLOCK: spec(401, "This PC's clock is more than a minute out, so the request was refused. Set the PC's date and time to update automatically, then try again.", 'support'),
+  ERR_AUTH_PROOF_REPLAYED: spec(401, 'This request had already been received once, so the copy was refused. Please try again.', 'retry'),
 
   // --- launch from Evolution ------------------------------------------------------------------
   ERR_LAUNCH_MALFORMED: spec(400, 'The launch from Medtech Evolution could not be read. Please launch again from Evolution.', 'relaunch'),
