@@ -22,7 +22,9 @@ import { LIMITS } from '../../shared/limits';
 import { AppError, toAppError } from '../../shared/errors';
 import { IMAGE_IDENTIFIER_SYSTEM, type AlexClient } from './alex/types';
 import { Auditor } from './audit';
-import { DeviceService } from './auth/devices';
+import { checkEnrolmentKey, DeviceService } from './auth/devices';
+import { dpopChallenge, requestHtu } from './auth/dpop';
+import { MemoryProofReplayCache, type ProofReplayCache } from './auth/replay';
 import { CommitService, publicErrorBody } from './commit/service';
 import type { ResourceBuilders } from './commit/builders';
 import type { GatewayConfig } from './config';
@@ -51,6 +53,8 @@ export interface GatewayDeps {
   launchVerifier?: LaunchVerifier;
   /** The NHI fallback; absent: /v1/launch/lookup answers 404. */
   nhiLookupVerifier?: LaunchVerifier | null;
+  /** DPoP jti replay cache (runtime.ts: Redis when REDIS_URL, like the store). Default: in memory. */
+  proofReplayCache?: ProofReplayCache;
   /** Counts every answer and commit outcome (gateway/src/metrics). Absent: no metrics. */
   metrics?: { registerHttpHooks(app: FastifyInstance): void };
 }
@@ -67,7 +71,10 @@ const LAUNCH_BODY_LIMIT = 16 * 1024;
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const { config, alex, store, clock, random } = deps;
   const auditor = new Auditor(store, clock, random);
-  const devices = new DeviceService(store, clock, random, config.rateLimit, auditor);
+  const devices = new DeviceService(store, clock, random, config.rateLimit, auditor, {
+    mode: config.deviceProof,
+    replayCache: deps.proofReplayCache ?? new MemoryProofReplayCache(),
+  });
   const grants = new GrantService(store, clock, random, config.launchGrantTtlSeconds);
   const commits = new CommitService(store, alex, grants, auditor, deps.builders, clock, random, {
     maxAttachmentBytes: config.alexMaxAttachmentBytes,
@@ -115,9 +122,23 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     return payload;
   });
 
-  const authenticate = async (req: FastifyRequest): Promise<void> => {
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const header = req.headers[HEADERS.authorization];
-    req.device = await devices.authenticate(typeof header === 'string' ? header : undefined, req.ip);
+    try {
+      req.device = await devices.authenticate({
+        authorization: typeof header === 'string' ? header : undefined,
+        proof: req.headers[HEADERS.dpop],
+        method: req.method,
+        htu: requestHtu(config.publicUrl, req),
+        ip: req.ip,
+        correlationId: req.id,
+      });
+    } catch (err) {
+      // RFC 9449 §7.1: a 401 about the proof says how to prove.
+      const challenge = err instanceof AppError ? dpopChallenge(err) : null;
+      if (challenge !== null) void reply.header('www-authenticate', challenge);
+      throw err;
+    }
   };
   const deviceOf = (req: FastifyRequest): DeviceRecord => {
     if (!req.device) throw new AppError('ERR_AUTH_DEVICE_MISSING');
@@ -163,7 +184,8 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     return reply.status(ok ? 200 : 503).send(body);
   });
 
-  app.post(GATEWAY_ROUTES.enrol, { schema: { body: EnrolRequest }, bodyLimit: 16 * 1024 }, async (req, reply) => {
+  // preValidation: a bad device key gets its own code (ERR_ENROL_KEY_*) instead of ERR_REQUEST_INVALID.
+  app.post(GATEWAY_ROUTES.enrol, { schema: { body: EnrolRequest }, bodyLimit: 16 * 1024, preValidation: async (req) => checkEnrolmentKey(req.body) }, async (req, reply) => {
     const result = await devices.enrol(req.body as EnrolRequest, req.ip, req.id);
     return reply.status(201).send(result);
   });

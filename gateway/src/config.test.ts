@@ -60,4 +60,22 @@ describe('loadConfig', () => {
     expect(e.variable).toBe('ALEX_CLIENT_SECRET');
     expect(e.message).not.toContain('xxxx');
   });
+
+  it('reads the device proof mode (default if-bound) and the public URL devices sign their proofs for', () => {
+    const d = loadConfig({});
+    expect(d.deviceProof).toBe('if-bound');
+    expect(d.publicUrl).toBeNull();
+    const c = loadConfig({ GATEWAY_DEVICE_PROOF: 'required', GATEWAY_PUBLIC_URL: 'https://Gateway.Example.org:443/images/' });
+    expect(c.deviceProof).toBe('required');
+    expect(c.publicUrl).toBe('https://gateway.example.org/images');
+    expect(loadConfig({ GATEWAY_PUBLIC_URL: 'http://127.0.0.1:4000/' }).publicUrl).toBe('http://127.0.0.1:4000');
+  });
+
+  it('refuses an unknown proof mode and a public URL that is not a plain http(s) base', () => {
+    expect(errorOf({ GATEWAY_DEVICE_PROOF: 'optional' }).variable).toBe('GATEWAY_DEVICE_PROOF');
+    expect(errorOf({ GATEWAY_DEVICE_PROOF: 'REQUIRED' }).variable).toBe('GATEWAY_DEVICE_PROOF');
+    for (const bad of ['gateway.example.org', 'ftp://gateway.example.org', 'https://gateway.example.org/?x=1', 'https://gateway.example.org/#top', 'https://user:pw@gateway.example.org']) {
+      expect(errorOf({ GATEWAY_PUBLIC_URL: bad }).variable).toBe('GATEWAY_PUBLIC_URL');
+    }
+  });
 });

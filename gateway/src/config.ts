@@ -22,6 +22,10 @@ export const EnvSchema = Type.Object({
   GATEWAY_HOST: Type.String({ minLength: 1, maxLength: 255 }),
   GATEWAY_DATA_DIR: Type.String({ minLength: 1, maxLength: 1000 }),
   GATEWAY_TRUST_PROXY: Type.Boolean(),
+  /** The URL devices use to reach this gateway (what DPoP proofs are signed for); unset → the request's own scheme and Host. */
+  GATEWAY_PUBLIC_URL: Type.Optional(Url),
+  /** `if-bound`: devices enrolled with a key must send DPoP proofs; `required`: every device must (no key, no entry). */
+  GATEWAY_DEVICE_PROOF: Type.Union([Type.Literal('if-bound'), Type.Literal('required')]),
   /** Production: refuse to start without a real ALEX (never fall back to the sandbox). */
   ALEX_REQUIRED: Type.Boolean(),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$' })),
@@ -44,6 +48,7 @@ const DEFAULTS = {
   GATEWAY_HOST: '127.0.0.1',
   GATEWAY_DATA_DIR: './.data/gateway',
   GATEWAY_TRUST_PROXY: false,
+  GATEWAY_DEVICE_PROOF: 'if-bound',
   ALEX_REQUIRED: false,
   LOG_LEVEL: 'info',
   LAUNCH_GRANT_TTL_SECONDS: LIMITS.launchGrantTtlSeconds,
@@ -74,6 +79,10 @@ export interface GatewayConfig {
   host: string;
   dataDir: string;
   trustProxy: boolean;
+  /** Public base URL without a trailing slash (scheme, host, optional path prefix); null → each request's scheme and Host. */
+  publicUrl: string | null;
+  /** Which devices must prove possession of their key (DPoP) on every call. */
+  deviceProof: Env['GATEWAY_DEVICE_PROOF'];
   redisUrl: string | null;
   logLevel: Env['LOG_LEVEL'];
   launchGrantTtlSeconds: number;
@@ -144,6 +153,20 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     }
   }
 
+  let publicUrl: string | null = null;
+  if (e.GATEWAY_PUBLIC_URL !== undefined) {
+    let u: URL | null = null;
+    try {
+      u = new URL(e.GATEWAY_PUBLIC_URL);
+    } catch {
+      u = null;
+    }
+    if (!u || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '' || e.GATEWAY_PUBLIC_URL.includes('?') || e.GATEWAY_PUBLIC_URL.includes('#')) {
+      throw new ConfigError('GATEWAY_PUBLIC_URL', `must be an http(s) URL without query, fragment or user name (got "${e.GATEWAY_PUBLIC_URL}")`);
+    }
+    publicUrl = `${u.protocol}//${u.host}${u.pathname}`.replace(/\/+$/, '');
+  }
+
   return {
     alex,
     alexMaxAttachmentBytes: e.ALEX_MAX_ATTACHMENT_BYTES,
@@ -151,6 +174,8 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     host: e.GATEWAY_HOST,
     dataDir: e.GATEWAY_DATA_DIR,
     trustProxy: e.GATEWAY_TRUST_PROXY,
+    publicUrl,
+    deviceProof: e.GATEWAY_DEVICE_PROOF,
     redisUrl: e.REDIS_URL ?? null,
     logLevel: e.LOG_LEVEL,
     launchGrantTtlSeconds: e.LAUNCH_GRANT_TTL_SECONDS,

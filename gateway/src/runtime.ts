@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAlexClient, type AlexClientHandle, type AlexClientOptions } from './alex/client';
 import { buildGateway } from './app';
+import { openProofReplayCache, type ProofReplayCache } from './auth/replay';
 import type { GatewayConfig } from './config';
 import { cryptoRandom, systemClock, type Clock, type Random } from './deps';
 import { buildDocumentReference, buildMedia } from './fhir/builders';
@@ -22,6 +23,8 @@ export interface RuntimeOptions {
   random?: Random;
   /** Default: openStore(config) (Redis when REDIS_URL, else the embedded file). */
   store?: GatewayStore;
+  /** Default: openProofReplayCache(config) (Redis when REDIS_URL, else in memory). Closed by close(). */
+  proofReplayCache?: ProofReplayCache;
   /** Options for the in-process sandbox, used when config.alex is null. */
   sandbox?: SandboxOptions;
   /** Extra ALEX client options (retry timings, sleep) — tests and benchmarks. */
@@ -34,6 +37,8 @@ export interface GatewayRuntime {
   app: FastifyInstance;
   config: GatewayConfig;
   store: GatewayStore;
+  /** The DPoP jti replay cache. */
+  proofReplayCache: ProofReplayCache;
   alex: AlexClientHandle;
   /** The in-process ALEX sandbox, when no ALEX was configured. */
   sandbox: RunningSandbox | null;
@@ -41,7 +46,7 @@ export interface GatewayRuntime {
   /** The metrics (when options.metrics was given) and where they are served (null: not listening). */
   metrics: GatewayMetrics | null;
   metricsUrl: string | null;
-  /** Stop accepting, finish in-flight requests, then close the ALEX client, the store and the sandbox. */
+  /** Stop accepting, finish in-flight requests, then close the ALEX client, the store, the replay cache and the sandbox. */
   close(): Promise<void>;
 }
 
@@ -81,12 +86,14 @@ export async function createRuntime(options: RuntimeOptions): Promise<GatewayRun
     ...options.alexClient,
   });
   const store = options.store ?? openStore(config);
+  const proofReplayCache = options.proofReplayCache ?? openProofReplayCache(config);
   const metrics = options.metrics ? new GatewayMetrics() : null;
   metrics?.trackAlexStats(alex);
   const app = buildGateway({
     config,
     alex: metrics ? metrics.instrumentAlex(alex) : alex,
     store,
+    proofReplayCache,
     clock,
     random,
     logger,
@@ -102,6 +109,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<GatewayRun
     app,
     config,
     store,
+    proofReplayCache,
     alex,
     sandbox,
     logger,
@@ -113,6 +121,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<GatewayRun
         if (metricsServer) await metricsServer.close();
         alex.close();
         await store.close();
+        await proofReplayCache.close();
         if (sandbox) await sandbox.close();
       })();
       return closing;

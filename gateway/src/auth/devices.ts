@@ -1,7 +1,9 @@
 /**
  * Device enrolment and authentication. A one-time code from the operator CLI is exchanged for a
  * device id and a 256-bit secret; the gateway keeps sha256(secret) only and compares in constant
- * time. Failed attempts are limited per client IP; every authenticated device has its own bucket.
+ * time. A device may enrol with a DPoP public key (its thumbprint is kept); from then on every call
+ * must also carry a proof made with that key (dpop.ts). Failed attempts are limited per client IP and
+ * audited as `auth.rejected`; every authenticated device has its own bucket.
  */
 import type { EnrolRequest, EnrolResponse } from '../../../shared/contracts/gateway';
 import { AppError } from '../../../shared/errors';
@@ -10,6 +12,8 @@ import { hexEqual } from '../crypto';
 import type { Clock, Random } from '../deps';
 import type { DeviceRecord, GatewayStore } from '../store/types';
 import { hashEnrolmentCode, hashSecret, newDeviceCredentials, newEnrolmentCode, parseDeviceAuthorization } from './credentials';
+import { DpopProofError, dpopThumbprint, parseDpopPublicJwk, verifyDpopProof, type DeviceProofMode } from './dpop';
+import { MemoryProofReplayCache, type ProofReplayCache } from './replay';
 
 export interface RateLimitConfig {
   deviceBurst: number;
@@ -17,14 +21,48 @@ export interface RateLimitConfig {
   authFailuresPerMinute: number;
 }
 
+export interface DeviceProofOptions {
+  /** GATEWAY_DEVICE_PROOF. */
+  mode: DeviceProofMode;
+  replayCache: ProofReplayCache;
+}
+
+/** One authenticated call, as the auth hook sees it. */
+export interface AuthRequest {
+  /** The Authorization header. */
+  authorization: string | undefined;
+  /** The DPoP header (an array when sent more than once). */
+  proof: string | string[] | undefined;
+  method: string;
+  /** The URL the proof must be signed for (dpop.ts requestHtu). */
+  htu: string;
+  ip: string;
+  correlationId: string;
+}
+
+/**
+ * Enrolment: refuse a bad `dpopJwk` with its own code before the body is validated against the schema
+ * (which would only say ERR_REQUEST_INVALID). Run as the enrol route's preValidation hook.
+ */
+export function checkEnrolmentKey(body: unknown): void {
+  if (typeof body === 'object' && body !== null && Object.prototype.hasOwnProperty.call(body, 'dpopJwk')) {
+    parseDpopPublicJwk((body as { dpopJwk: unknown }).dpopJwk);
+  }
+}
+
 export class DeviceService {
+  private readonly proof: DeviceProofOptions;
+
   constructor(
     private readonly store: GatewayStore,
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly limits: RateLimitConfig,
     private readonly auditor: Auditor,
-  ) {}
+    proof?: DeviceProofOptions,
+  ) {
+    this.proof = proof ?? { mode: 'if-bound', replayCache: new MemoryProofReplayCache() };
+  }
 
   /** Operator: a one-time enrolment code for a practice facility. Returns the code (shown once). */
   async issueEnrolmentCode(facilityId: string, practiceName: string, ttlHours: number): Promise<{ code: string; expiresAt: number }> {
@@ -63,6 +101,10 @@ export class DeviceService {
 
   async enrol(req: EnrolRequest, ip: string, correlationId: string): Promise<EnrolResponse> {
     await this.checkFailureBudget(ip);
+    // The key is checked before the code is spent, so a refused key leaves the code usable.
+    let dpopJkt: string | undefined;
+    if (req.dpopJwk !== undefined) dpopJkt = await dpopThumbprint(parseDpopPublicJwk(req.dpopJwk));
+    else if (this.proof.mode === 'required') throw new AppError('ERR_ENROL_KEY_REQUIRED');
     const now = this.clock.now();
     const creds = newDeviceCredentials(this.random);
     const result = await this.store.consumeEnrolmentCode(hashEnrolmentCode(req.enrolmentCode), creds.deviceId, now);
@@ -82,6 +124,7 @@ export class DeviceService {
       appVersion: req.appVersion ?? null,
       createdAt: now,
       revokedAt: null,
+      ...(dpopJkt === undefined ? {} : { dpopJkt }),
     };
     await this.store.putDevice(device);
     await this.auditor.record({ deviceId: device.deviceId, facilityId: device.facilityId, action: 'device.enrol', outcome: 'enrolled', correlationId });
@@ -89,28 +132,24 @@ export class DeviceService {
   }
 
   /**
-   * Authenticate `Authorization: Device <id>.<secret>` and take one token from the device's bucket.
-   * Missing → ERR_AUTH_DEVICE_MISSING; malformed, unknown or wrong secret → ERR_AUTH_DEVICE_UNKNOWN;
-   * revoked → ERR_AUTH_DEVICE_REVOKED; over the limit → ERR_RATE_LIMITED (Retry-After).
+   * Authenticate `Authorization: Device <id>.<secret>` (+ `DPoP` for a key-bound device) and take one
+   * token from the device's bucket. Missing → ERR_AUTH_DEVICE_MISSING; malformed, unknown or wrong
+   * secret → ERR_AUTH_DEVICE_UNKNOWN; revoked → ERR_AUTH_DEVICE_REVOKED; no key while proofs are
+   * required → ERR_AUTH_DEVICE_KEY_REQUIRED; over the limit → ERR_RATE_LIMITED (Retry-After); a missing
+   * or bad proof → ERR_AUTH_PROOF_* (dpop.ts). Every refusal but the rate limit counts against the IP's
+   * failure budget and is audited as `auth.rejected` with its code (and the proof check that failed).
    */
-  async authenticate(header: string | undefined, ip: string): Promise<DeviceRecord> {
+  async authenticate(req: AuthRequest): Promise<DeviceRecord> {
+    const { authorization, ip } = req;
     await this.checkFailureBudget(ip);
-    if (header === undefined || header === '') {
-      await this.recordFailure(ip);
-      throw new AppError('ERR_AUTH_DEVICE_MISSING');
-    }
-    const parsed = parseDeviceAuthorization(header);
+    if (authorization === undefined || authorization === '') return this.reject(req, null, new AppError('ERR_AUTH_DEVICE_MISSING'));
+    const parsed = parseDeviceAuthorization(authorization);
     const device = parsed ? await this.store.getDevice(parsed.deviceId) : null;
     // Hash even when the device is unknown, so timing does not tell which ids exist.
     const presented = hashSecret(parsed?.secret ?? '');
-    if (!parsed || !device || !hexEqual(presented, device.secretHash)) {
-      await this.recordFailure(ip);
-      throw new AppError('ERR_AUTH_DEVICE_UNKNOWN');
-    }
-    if (device.revokedAt !== null) {
-      await this.recordFailure(ip);
-      throw new AppError('ERR_AUTH_DEVICE_REVOKED');
-    }
+    if (!parsed || !device || !hexEqual(presented, device.secretHash)) return this.reject(req, null, new AppError('ERR_AUTH_DEVICE_UNKNOWN'));
+    if (device.revokedAt !== null) return this.reject(req, device, new AppError('ERR_AUTH_DEVICE_REVOKED'));
+    if (device.dpopJkt === undefined && this.proof.mode === 'required') return this.reject(req, device, new AppError('ERR_AUTH_DEVICE_KEY_REQUIRED'));
     const r = await this.store.takeToken(
       `device:${device.deviceId}`,
       { capacity: this.limits.deviceBurst, refillPerSecond: this.limits.devicePerMinute / 60 },
@@ -118,6 +157,28 @@ export class DeviceService {
       this.clock.now(),
     );
     if (!r.allowed) throw new AppError('ERR_RATE_LIMITED', { retryAfterSeconds: r.retryAfterSeconds });
+    if (device.dpopJkt !== undefined) {
+      try {
+        await verifyDpopProof({ proof: req.proof, method: req.method, htu: req.htu, jkt: device.dpopJkt, now: this.clock.now() }, this.proof.replayCache);
+      } catch (err) {
+        if (err instanceof DpopProofError) return this.reject(req, device, err);
+        throw err;
+      }
+    }
     return device;
+  }
+
+  private async reject(req: AuthRequest, device: DeviceRecord | null, err: AppError): Promise<never> {
+    await this.recordFailure(req.ip);
+    const errorCode = err instanceof DpopProofError ? `${err.code}:${err.reason}` : err.code;
+    await this.auditor.record({
+      deviceId: device?.deviceId ?? null,
+      facilityId: device?.facilityId ?? null,
+      action: 'auth.rejected',
+      outcome: 'rejected',
+      errorCode,
+      correlationId: req.correlationId,
+    });
+    throw err;
   }
 }

@@ -19,6 +19,8 @@ export interface DeviceRecord {
   appVersion: string | null;
   createdAt: number;
   revokedAt: number | null;
+  /** RFC 7638 thumbprint of the DPoP key the device enrolled with; absent: enrolled without a key. */
+  dpopJkt?: string;
 }
 
 export interface EnrolmentCodeRecord {
