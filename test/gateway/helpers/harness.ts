@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { CommitRequest, EnrolResponse, LaunchGrant } from '../../../shared/contracts/gateway';
 import { Auditor } from '../../../gateway/src/audit';
+import type { ProofReplayCache } from '../../../gateway/src/auth/replay';
 import { DeviceService } from '../../../gateway/src/auth/devices';
 import { loadConfig, type GatewayConfig } from '../../../gateway/src/config';
 import { cryptoRandom, ManualClock } from '../../../gateway/src/deps';
@@ -43,6 +44,8 @@ export interface Harness {
 
 export interface HarnessOptions {
   store?: GatewayStore;
+  /** The DPoP replay cache (default: the runtime's, in memory without REDIS_URL). */
+  proofReplayCache?: ProofReplayCache;
   env?: Record<string, string>;
 }
 
@@ -63,6 +66,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logger,
     clock,
     store,
+    ...(options.proofReplayCache ? { proofReplayCache: options.proofReplayCache } : {}),
     sandbox: { clock: () => clock.now(), sleep: async () => undefined, tokenThrottle: false },
     alexClient: { sleep: async () => undefined, timeoutMs: 2_000 },
   });
