@@ -3,16 +3,45 @@
  * for tests. Safe for several processes on one host through SQLite's own locking (IMMEDIATE
  * transactions); across hosts use the Redis store.
  *
- * Group commit: writes issued while the event loop is busy are run together at the next turn
- * (setImmediate) in one IMMEDIATE transaction, each write in its own savepoint (one that throws is rolled
- * back alone and rejects alone). A write's promise settles only after that transaction has committed —
- * durably, with its fsync — so nothing is acknowledged before it is on disk, and under load many commits
- * share one fsync instead of each blocking the loop for its own. Reads run at once.
+ * Writes run off the event loop. For a file, a writer thread (`sqlite-worker.ts`) owns the connection
+ * that writes: the write SQL and the commit's fsync (~1 ms each, two per image commit) run there, and the
+ * main thread only posts the batch and awaits the answer, so a durable write no longer blocks every other
+ * request. Reads stay synchronous on the main thread, on their own read-only connection to the same
+ * file: WAL lets them run while the writer writes, and every read starts after the commits already
+ * acknowledged, so a write is visible to the next read once its promise has settled.
+ * `:memory:` cannot be shared by two connections, so it keeps everything on the calling thread. Both
+ * modes run the same synchronous core (`sqlite-core.ts`: SQL, batch, savepoints).
+ *
+ * Group commit: writes issued while the event loop is busy are sent together at the next turn
+ * (setImmediate) and run in one IMMEDIATE transaction, each write in its own savepoint (one that throws
+ * is rolled back alone and rejects alone). One batch is in flight at a time; writes issued meanwhile make
+ * up the next one. A write's promise settles only after its transaction has committed — durably, with
+ * its fsync — so nothing is acknowledged before it is on disk, and under load many writes share one fsync.
+ *
+ * The writer thread: an error it meets (SQLite, disk full) rejects the write with SQLite's message and
+ * code. If the thread dies, the writes it had not answered reject (their outcome is unknown, as after a
+ * crash), `ping()` reports false once, and the next write or ping starts a fresh thread. It keeps the
+ * process alive only while a batch is in flight. `close()` lets queued writes commit (or fail), then stops
+ * the thread and closes both connections. Loading: from the bundle, `sqlite-worker.mjs` beside it; from
+ * TypeScript sources (tsx, Vitest), the .ts entry through tsx's loader, which production never needs.
+ * Rate-limit buckets live in memory on the main thread.
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { threadId as mainThreadId, Worker } from 'node:worker_threads';
 import { bucketStep, type BucketState } from './bucket';
+import {
+  DEFAULT_BUSY_TIMEOUT_MS,
+  fromWireError,
+  openSqlite,
+  SqliteCore,
+  type BatchOutcome,
+  type SqliteOptions,
+  type WriteArgs,
+  type WriteName,
+  type WriteOp,
+  type WriterConfig,
+  type WriteValue,
+} from './sqlite-core';
+import type { FromWriter, ToWriter } from './sqlite-worker';
 import type {
   AcquireResult,
   AuditQuery,
@@ -30,96 +59,199 @@ import type {
   TakeResult,
 } from './types';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS enrolment_codes (code_hash TEXT PRIMARY KEY, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS grants (grant_hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS launch_replay (launch_hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, device_id TEXT, json TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
-`;
+type Pragmas = { journalMode: string; synchronous: number };
+type BatchReply = BatchOutcome & { threadId: number };
 
-type Row = { json: string } | undefined;
+/** Where batches are committed: on this thread (in memory) or in the writer thread (file). */
+interface Writer {
+  run(ops: WriteOp[]): Promise<BatchReply>;
+  pragmas(): Promise<Pragmas>;
+  /** Whether writes can be taken; a dead writer thread is restarted, and reports false this once. */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+class InProcessWriter implements Writer {
+  constructor(private readonly core: SqliteCore) {}
+  async run(ops: WriteOp[]): Promise<BatchReply> {
+    return { ...this.core.runBatch(ops), threadId: mainThreadId };
+  }
+  async pragmas(): Promise<Pragmas> {
+    return this.core.pragmas();
+  }
+  async ready(): Promise<boolean> {
+    return this.core.db.open;
+  }
+  async close(): Promise<void> {
+    this.core.close();
+  }
+}
+
+/** Starts the writer thread: the bundled .mjs beside this module, or the .ts source through tsx. */
+function startWriterThread(config: WriterConfig): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./sqlite-worker.mjs', here), { workerData: config });
+  // A worker cannot load TypeScript by itself: a tiny ES module registers tsx's loader in the new thread,
+  // then imports the .ts entry. tsx is a development dependency; production runs the bundle above.
+  const loader = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./sqlite-worker.ts', here).href;
+  const bootstrap = `import { register } from ${JSON.stringify(loader)};\nregister();\nawait import(${JSON.stringify(entry)});\n`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData: config });
+}
+
+/** One running writer thread and the requests it has not answered yet. */
+class WriterThread {
+  readonly worker: Worker;
+  /** Resolves true once the thread has opened the file, false if it stopped first. */
+  readonly started: Promise<boolean>;
+  exited = false;
+  private readonly waiting = new Map<number, { resolve: (m: FromWriter) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+
+  constructor(config: WriterConfig) {
+    this.worker = startWriterThread(config);
+    let failure: Error | null = null;
+    let markStarted: (ok: boolean) => void = () => undefined;
+    this.started = new Promise((resolve) => (markStarted = resolve));
+    this.worker.on('message', (message: FromWriter) => {
+      if (message.type === 'ready') return markStarted(true);
+      const waiter = this.waiting.get(message.id);
+      this.waiting.delete(message.id);
+      if (this.waiting.size === 0) this.worker.unref();
+      waiter?.resolve(message);
+    });
+    this.worker.on('error', (error) => (failure = error));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      markStarted(false);
+      const why = failure ? failure.message : `exit code ${code}`;
+      const error = new Error(`The SQLite writer thread stopped (${why}); the write was not confirmed`);
+      for (const waiter of this.waiting.values()) waiter.reject(error);
+      this.waiting.clear();
+    });
+    // Idle, the thread does not keep the process alive; a request in flight does (see request()).
+    // After the listeners: adding a 'message' listener refs the worker again.
+    this.worker.unref();
+  }
+
+  request(message: ToWriter): Promise<FromWriter> {
+    return new Promise((resolve, reject) => {
+      if (this.exited) return reject(new Error('The SQLite writer thread has stopped'));
+      this.waiting.set(message.id, { resolve, reject });
+      this.worker.ref();
+      try {
+        this.worker.postMessage(message);
+      } catch (error) {
+        // Arguments that cannot be copied to the thread (a programming error): nothing was sent.
+        this.waiting.delete(message.id);
+        if (this.waiting.size === 0) this.worker.unref();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  }
+
+  id(): number {
+    return this.nextId++;
+  }
+
+  /** Whether the thread opened the file; holds the process open while it waits, like a request. */
+  async whenStarted(): Promise<boolean> {
+    this.worker.ref();
+    try {
+      return await this.started;
+    } finally {
+      if (this.waiting.size === 0) this.worker.unref();
+    }
+  }
+}
+
+class WorkerWriter implements Writer {
+  private thread: WriterThread;
+  private closed = false;
+
+  constructor(private readonly config: WriterConfig) {
+    // Started at once, so the first write does not wait for the thread to boot.
+    this.thread = new WriterThread(config);
+  }
+
+  /** The running thread, or a fresh one after the last one died. */
+  private current(): WriterThread {
+    if (this.closed) throw new Error('The store is closed');
+    if (this.thread.exited) this.thread = new WriterThread(this.config);
+    return this.thread;
+  }
+
+  async run(ops: WriteOp[]): Promise<BatchReply> {
+    const thread = this.current();
+    const reply = await thread.request({ type: 'batch', id: thread.id(), ops });
+    if (reply.type !== 'batch') throw new Error(`Unexpected answer from the SQLite writer thread: ${reply.type}`);
+    const { type: _type, id: _id, ...outcome } = reply;
+    return outcome;
+  }
+
+  async pragmas(): Promise<Pragmas> {
+    const thread = this.current();
+    const reply = await thread.request({ type: 'pragmas', id: thread.id() });
+    if (reply.type !== 'pragmas') throw new Error(`Unexpected answer from the SQLite writer thread: ${reply.type}`);
+    return reply.value;
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.closed) return false;
+    if (this.thread.exited) {
+      // Report the failure once (readiness goes down), and try a fresh thread for the next probe or write.
+      this.thread = new WriterThread(this.config);
+      return false;
+    }
+    return this.thread.whenStarted();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const thread = this.thread;
+    if (!thread.exited) {
+      // The thread closes its connection after the batches already posted, then ends.
+      await thread.request({ type: 'close', id: thread.id() }).catch(() => undefined);
+      await thread.worker.terminate();
+    }
+  }
+}
+
+type Queued = { op: WriteOp; resolve: (value: unknown) => void; reject: (error: unknown) => void };
 
 export class SqliteStore implements GatewayStore {
   readonly kind: 'sqlite' | 'memory';
-  private readonly db: Database.Database;
+  /** The connection reads use (the only one in memory; read-only beside the writer thread's for a file). */
+  private readonly reader: SqliteCore;
+  private readonly writer: Writer;
   private readonly buckets = new Map<string, BucketState>();
 
-  /** `file` is a path, or ':memory:'. */
-  constructor(file: string) {
-    this.kind = file === ':memory:' ? 'memory' : 'sqlite';
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
-  }
-
-  /** For start-up assertions and tests. */
-  pragmas(): { journalMode: string; synchronous: number } {
-    return {
-      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
-      synchronous: Number(this.db.pragma('synchronous', { simple: true })),
-    };
-  }
-
-  private pending: { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  private queue: Queued[] = [];
+  private flushScheduled = false;
+  private inFlight: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
   private readonly counts = { transactions: 0, writes: 0 };
+  private lastThreadId: number | null = null;
 
-  private readonly statements = new Map<string, Database.Statement>();
-
-  /** Prepared once per SQL text. */
-  private stmt(sql: string): Database.Statement {
-    let st = this.statements.get(sql);
-    if (!st) {
-      st = this.db.prepare(sql);
-      this.statements.set(sql, st);
+  /** `file` is a path, or ':memory:'. */
+  constructor(file: string, options: SqliteOptions = {}) {
+    this.kind = file === ':memory:' ? 'memory' : 'sqlite';
+    // Creates the file, WAL and the schema before either connection is used.
+    const db = openSqlite(file, options);
+    this.reader = new SqliteCore(db);
+    if (this.kind === 'memory') {
+      this.writer = new InProcessWriter(this.reader);
+    } else {
+      // Nothing on this thread writes to the file: the writer thread does.
+      db.pragma('query_only = ON');
+      this.writer = new WorkerWriter({ file, busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
     }
-    return st;
   }
 
-  /** Queue a write for the next group commit; settles once it is durable (or has failed alone). */
-  private tx<T>(fn: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (this.pending.length === 1) setImmediate(() => this.flush());
-    });
-  }
-
-  private flush(): void {
-    const ops = this.pending;
-    this.pending = [];
-    if (ops.length === 0) return;
-    const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    try {
-      if (!this.db.open) throw new Error('The store is closed');
-      this.db
-        .transaction(() => {
-          for (const op of ops) {
-            try {
-              // Nested: a savepoint, rolled back alone when the write throws.
-              results.push({ ok: true, value: this.db.transaction(op.fn)() });
-            } catch (error) {
-              results.push({ ok: false, error });
-            }
-          }
-        })
-        .immediate();
-      this.counts.transactions++;
-      this.counts.writes += ops.length;
-    } catch (error) {
-      // The transaction did not commit: nothing of it is stored, every write in it fails.
-      for (const op of ops) op.reject(error);
-      return;
-    }
-    ops.forEach((op, i) => {
-      const r = results[i];
-      if (r?.ok) op.resolve(r.value);
-      else op.reject(r?.error);
-    });
+  /** The writing connection's settings (for a file, as the writer thread reports them). */
+  pragmas(): Promise<Pragmas> {
+    return this.writer.pragmas();
   }
 
   /** Committed write transactions and the writes they carried (group commit at work), for tests and benchmarks. */
@@ -127,179 +259,129 @@ export class SqliteStore implements GatewayStore {
     return { ...this.counts };
   }
 
+  /** worker_threads id of the thread that committed the last write transaction (null before any). */
+  lastWriteThreadId(): number | null {
+    return this.lastThreadId;
+  }
+
+  /** Queue a write for the next group commit; settles once it is durable (or has failed alone). */
+  private tx<K extends WriteName>(name: K, ...args: WriteArgs<K>): Promise<WriteValue<K>> {
+    return new Promise<WriteValue<K>>((resolve, reject) => {
+      if (this.closing) return reject(new Error('The store is closed'));
+      // TypeScript cannot correlate K with its arguments in the union; tx's signature checks the call.
+      this.queue.push({ op: { name, args } as unknown as WriteOp, resolve: resolve as (value: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.flushScheduled || this.inFlight || this.queue.length === 0) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
+  }
+
+  /** Sends the queued writes as one batch, unless one is in flight (then they go when it has settled). */
+  private flush(): Promise<void> {
+    if (this.inFlight) return this.inFlight;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return Promise.resolve();
+    this.inFlight = this.commit(batch).finally(() => {
+      this.inFlight = null;
+      this.schedule();
+    });
+    return this.inFlight;
+  }
+
+  private async commit(batch: Queued[]): Promise<void> {
+    let reply: BatchReply;
+    try {
+      reply = await this.writer.run(batch.map((q) => q.op));
+    } catch (error) {
+      for (const q of batch) q.reject(error);
+      return;
+    }
+    if (!reply.committed) {
+      // The transaction did not commit: nothing of it is stored, every write in it fails.
+      const error = fromWireError(reply.error);
+      for (const q of batch) q.reject(error);
+      return;
+    }
+    this.counts.transactions++;
+    this.counts.writes += batch.length;
+    this.lastThreadId = reply.threadId;
+    batch.forEach((q, i) => {
+      const r = reply.results[i];
+      if (r?.ok) q.resolve(r.value);
+      else q.reject(fromWireError(r?.error));
+    });
+  }
+
   async putDevice(device: DeviceRecord): Promise<void> {
-    await this.tx(() => this.stmt('INSERT OR REPLACE INTO devices (device_id, json) VALUES (?, ?)').run(device.deviceId, JSON.stringify(device)));
+    await this.tx('putDevice', device);
   }
 
   async getDevice(deviceId: string): Promise<DeviceRecord | null> {
-    const row = this.stmt('SELECT json FROM devices WHERE device_id = ?').get(deviceId) as Row;
-    return row ? (JSON.parse(row.json) as DeviceRecord) : null;
+    return this.reader.getDevice(deviceId);
   }
 
   async listDevices(): Promise<DeviceRecord[]> {
-    const rows = this.stmt('SELECT json FROM devices ORDER BY device_id').all() as { json: string }[];
-    return rows.map((r) => JSON.parse(r.json) as DeviceRecord).sort((a, b) => a.createdAt - b.createdAt);
+    return this.reader.listDevices();
   }
 
-  async revokeDevice(deviceId: string, now: number): Promise<boolean> {
-    return this.tx(() => {
-      const row = this.stmt('SELECT json FROM devices WHERE device_id = ?').get(deviceId) as Row;
-      if (!row) return false;
-      const device = JSON.parse(row.json) as DeviceRecord;
-      if (device.revokedAt === null) {
-        device.revokedAt = now;
-        this.stmt('UPDATE devices SET json = ? WHERE device_id = ?').run(JSON.stringify(device), deviceId);
-      }
-      return true;
-    });
+  revokeDevice(deviceId: string, now: number): Promise<boolean> {
+    return this.tx('revokeDevice', deviceId, now);
   }
 
   async putEnrolmentCode(code: EnrolmentCodeRecord): Promise<void> {
-    await this.tx(() => this.stmt('INSERT INTO enrolment_codes (code_hash, json) VALUES (?, ?)').run(code.codeHash, JSON.stringify(code)));
+    await this.tx('putEnrolmentCode', code);
   }
 
-  async consumeEnrolmentCode(codeHash: string, deviceId: string, now: number): Promise<ConsumeCodeResult> {
-    return this.tx(() => {
-      const row = this.stmt('SELECT json FROM enrolment_codes WHERE code_hash = ?').get(codeHash) as Row;
-      if (!row) return { ok: false, reason: 'invalid' } as const;
-      const code = JSON.parse(row.json) as EnrolmentCodeRecord;
-      if (code.usedAt !== null) return { ok: false, reason: 'used' } as const;
-      if (code.expiresAt <= now) return { ok: false, reason: 'expired' } as const;
-      code.usedAt = now;
-      code.usedByDeviceId = deviceId;
-      this.stmt('UPDATE enrolment_codes SET json = ? WHERE code_hash = ?').run(JSON.stringify(code), codeHash);
-      return { ok: true, code } as const;
-    });
+  consumeEnrolmentCode(codeHash: string, deviceId: string, now: number): Promise<ConsumeCodeResult> {
+    return this.tx('consumeEnrolmentCode', codeHash, deviceId, now);
   }
 
   async putGrant(grant: GrantRecord): Promise<void> {
-    await this.tx(() => this.stmt('INSERT OR REPLACE INTO grants (grant_hash, expires_at, json) VALUES (?, ?, ?)').run(grant.grantHash, grant.expiresAt, JSON.stringify(grant)));
+    await this.tx('putGrant', grant);
   }
 
   async getGrant(grantHash: string): Promise<GrantRecord | null> {
-    const row = this.stmt('SELECT json FROM grants WHERE grant_hash = ?').get(grantHash) as Row;
-    return row ? (JSON.parse(row.json) as GrantRecord) : null;
+    return this.reader.getGrant(grantHash);
   }
 
-  async markLaunchUsed(launchHash: string, expiresAt: number, now: number): Promise<boolean> {
-    return this.tx(() => {
-      this.stmt('DELETE FROM launch_replay WHERE launch_hash = ? AND expires_at <= ?').run(launchHash, now);
-      const r = this.stmt('INSERT OR IGNORE INTO launch_replay (launch_hash, expires_at) VALUES (?, ?)').run(launchHash, expiresAt);
-      return r.changes === 1;
-    });
-  }
-
-  private readIdem(key: string): IdempotencyRecord | null {
-    const row = this.stmt('SELECT json FROM idempotency WHERE key = ?').get(key) as Row;
-    return row ? (JSON.parse(row.json) as IdempotencyRecord) : null;
-  }
-
-  private writeIdem(rec: IdempotencyRecord): void {
-    this.stmt('INSERT OR REPLACE INTO idempotency (key, updated_at, json) VALUES (?, ?, ?)').run(rec.key, rec.updatedAt, JSON.stringify(rec));
+  markLaunchUsed(launchHash: string, expiresAt: number, now: number): Promise<boolean> {
+    return this.tx('markLaunchUsed', launchHash, expiresAt, now);
   }
 
   async getIdempotency(key: string): Promise<IdempotencyRecord | null> {
-    return this.readIdem(key);
+    return this.reader.getIdempotency(key);
   }
 
-  async acquireIdempotency(c: IdempotencyClaim): Promise<AcquireResult> {
-    return this.tx((): AcquireResult => {
-      const rec = this.readIdem(c.key);
-      if (!rec) {
-        const created: IdempotencyRecord = {
-          key: c.key,
-          fingerprint: c.fingerprint,
-          deviceId: c.deviceId,
-          facilityId: c.facilityId,
-          patientId: c.patientId,
-          patientNhi: c.patientNhi,
-          state: 'in-progress',
-          leaseOwner: c.leaseOwner,
-          leaseExpiresAt: c.now + c.leaseMs,
-          attempts: 1,
-          progress: {},
-          response: null,
-          createdAt: c.now,
-          updatedAt: c.now,
-        };
-        this.writeIdem(created);
-        return { kind: 'acquired', record: created };
-      }
-      if (rec.fingerprint !== c.fingerprint || rec.deviceId !== c.deviceId) return { kind: 'mismatch' };
-      if (rec.state === 'completed') return { kind: 'completed', record: rec };
-      if (rec.leaseOwner !== null && rec.leaseExpiresAt > c.now) return { kind: 'in-progress' };
-      rec.leaseOwner = c.leaseOwner;
-      rec.leaseExpiresAt = c.now + c.leaseMs;
-      rec.attempts += 1;
-      rec.updatedAt = c.now;
-      this.writeIdem(rec);
-      return { kind: 'acquired', record: rec };
-    });
+  acquireIdempotency(claim: IdempotencyClaim): Promise<AcquireResult> {
+    return this.tx('acquireIdempotency', claim);
   }
 
-  async saveProgress(key: string, leaseOwner: string, progress: CommitProgress, leaseExpiresAt: number, now: number): Promise<boolean> {
-    return this.tx(() => {
-      const rec = this.readIdem(key);
-      if (!rec || rec.leaseOwner !== leaseOwner || rec.state !== 'in-progress') return false;
-      rec.progress = progress;
-      rec.leaseExpiresAt = leaseExpiresAt;
-      rec.updatedAt = now;
-      this.writeIdem(rec);
-      return true;
-    });
+  saveProgress(key: string, leaseOwner: string, progress: CommitProgress, leaseExpiresAt: number, now: number): Promise<boolean> {
+    return this.tx('saveProgress', key, leaseOwner, progress, leaseExpiresAt, now);
   }
 
-  async completeIdempotency(key: string, leaseOwner: string, response: StoredResponse, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<boolean> {
-    return this.tx(() => {
-      const rec = this.readIdem(key);
-      if (!rec || rec.leaseOwner !== leaseOwner || rec.state !== 'in-progress') return false;
-      if (audit) this.insertAudit(audit);
-      if (progress) rec.progress = progress;
-      rec.state = 'completed';
-      rec.response = response;
-      rec.leaseOwner = null;
-      rec.leaseExpiresAt = 0;
-      rec.updatedAt = now;
-      this.writeIdem(rec);
-      return true;
-    });
+  completeIdempotency(key: string, leaseOwner: string, response: StoredResponse, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<boolean> {
+    return this.tx('completeIdempotency', key, leaseOwner, response, now, progress, audit);
   }
 
   async releaseIdempotency(key: string, leaseOwner: string, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<void> {
-    await this.tx(() => {
-      if (audit) this.insertAudit(audit);
-      const rec = this.readIdem(key);
-      if (!rec || rec.leaseOwner !== leaseOwner || rec.state !== 'in-progress') return;
-      if (progress) rec.progress = progress;
-      rec.leaseOwner = null;
-      rec.leaseExpiresAt = 0;
-      rec.updatedAt = now;
-      this.writeIdem(rec);
-    });
-  }
-
-  private insertAudit(record: AuditRecord): void {
-    this.stmt('INSERT INTO audit (at, device_id, json) VALUES (?, ?, ?)').run(record.at, record.deviceId, JSON.stringify(record));
+    await this.tx('releaseIdempotency', key, leaseOwner, now, progress, audit);
   }
 
   async appendAudit(record: AuditRecord): Promise<void> {
-    await this.tx(() => this.insertAudit(record));
+    await this.tx('appendAudit', record);
   }
 
   async listAudit(query: AuditQuery): Promise<AuditRecord[]> {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (query.deviceId !== undefined) {
-      where.push('device_id = ?');
-      args.push(query.deviceId);
-    }
-    if (query.since !== undefined) {
-      where.push('at >= ?');
-      args.push(query.since);
-    }
-    const sql = `SELECT json FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, seq DESC LIMIT ?`;
-    const rows = this.stmt(sql).all(...args, query.limit ?? 100) as { json: string }[];
-    return rows.map((r) => JSON.parse(r.json) as AuditRecord).reverse();
+    return this.reader.listAudit(query);
   }
 
   /** Rate-limit buckets live in memory: they are short-lived, and a durable write per request would cost an fsync. */
@@ -310,21 +392,25 @@ export class SqliteStore implements GatewayStore {
   }
 
   async purgeExpired(now: number, idempotencyRetentionMs: number): Promise<void> {
-    await this.tx(() => {
-      this.stmt('DELETE FROM grants WHERE expires_at <= ?').run(now);
-      this.stmt('DELETE FROM launch_replay WHERE expires_at <= ?').run(now);
-      this.stmt('DELETE FROM idempotency WHERE updated_at <= ?').run(now - idempotencyRetentionMs);
-    });
+    await this.tx('purgeExpired', now, idempotencyRetentionMs);
     for (const [key, b] of this.buckets) if (b.updatedAt <= now - 3_600_000) this.buckets.delete(key);
   }
 
+  /** The file answers a read and the writer can take writes. */
   async ping(): Promise<boolean> {
-    return this.db.open && (this.stmt('SELECT 1 AS ok').get() as { ok: number }).ok === 1;
+    if (this.closing || !this.reader.ping()) return false;
+    return this.writer.ready();
   }
 
-  async close(): Promise<void> {
-    // Writes already queued are committed (or fail) before the file closes.
-    this.flush();
-    if (this.db.open) this.db.close();
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      // Writes already queued are committed (or fail) before the connections close.
+      while (this.inFlight || this.queue.length > 0) await this.flush();
+      // Reads first: the writer's connection is then the last, and its closing checkpoint runs off this thread.
+      if (this.kind === 'sqlite') this.reader.close();
+      await this.writer.close();
+      this.reader.close();
+    })();
+    return this.closing;
   }
 }

@@ -1,10 +1,12 @@
 /**
- * One behavioural suite, run against every store: SQLite in memory, SQLite file (WAL) and a real
- * redis-server started here on loopback.
+ * One behavioural suite, run against every store: SQLite in memory (writes on the calling thread), SQLite
+ * file (WAL; writes in the writer thread, reads on this one) and a real redis-server started here on
+ * loopback. The writer thread's own guarantees (crash, close, durability order) are in sqlite.test.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServerHandle } from '../../../test/gateway/helpers/redis-server';
 import { RedisStore } from './redis';
@@ -204,7 +206,8 @@ describe.each(factories)('%s store', (_name, make) => {
 describe('sqlite file settings', () => {
   it('runs in WAL with synchronous=FULL', async () => {
     const s = new SqliteStore(join(dir, 'pragmas', 'gateway.sqlite'));
-    expect(s.pragmas()).toEqual({ journalMode: 'wal', synchronous: 2 });
+    // As the writer thread's connection reports them: the one that commits.
+    expect(await s.pragmas()).toEqual({ journalMode: 'wal', synchronous: 2 });
     await s.close();
   });
 });
@@ -224,9 +227,11 @@ describe('sqlite group commit', () => {
     await expect(duplicate).rejects.toThrow(/UNIQUE/);
     expect((await Promise.all(contested)).map((r) => r.kind)).toEqual(['acquired', 'in-progress']);
     const after = s.writeStats();
-    // 43 writes issued in one turn of the loop: one transaction, one fsync.
+    // 43 writes issued in one turn of the loop: one transaction, one fsync, in the writer thread.
     expect(after.transactions - before.transactions).toBe(1);
     expect(after.writes - before.writes).toBe(43);
+    expect(s.lastWriteThreadId()).not.toBeNull();
+    expect(s.lastWriteThreadId()).not.toBe(threadId);
 
     // Settled means on disk: a second connection sees every acknowledged write.
     const other = new SqliteStore(file);
@@ -245,16 +250,16 @@ describe('sqlite group commit', () => {
 
   it('rejects every write of a transaction that cannot commit, and stores none of them', async () => {
     const file = join(dir, 'locked', 'gateway.sqlite');
-    const s = new SqliteStore(file);
+    const s = new SqliteStore(file, { busyTimeoutMs: 10 });
     await s.putDevice(device('dev_keep'));
     // Another connection holds the write lock past the busy timeout: the batch cannot begin.
     const Database = (await import('better-sqlite3')).default;
     const holder = new Database(file);
     holder.pragma('busy_timeout = 0');
     holder.exec('BEGIN IMMEDIATE');
-    (s as unknown as { db: { pragma(p: string): void } }).db.pragma('busy_timeout = 10');
     const writes = [s.putDevice(device('dev_x')), s.acquireIdempotency(claim())];
-    for (const w of writes) await expect(w).rejects.toThrow(/locked|busy/i);
+    // The writer thread's SQLite error reaches the caller, message and code.
+    for (const w of writes) await expect(w).rejects.toMatchObject({ message: expect.stringMatching(/locked|busy/i), code: expect.stringMatching(/^SQLITE_BUSY/) });
     holder.exec('ROLLBACK');
     holder.close();
     expect(await s.getDevice('dev_x')).toBeNull();

@@ -1,0 +1,248 @@
+/**
+ * The embedded store's writer thread (sqlite.ts, sqlite-worker.ts): file writes commit there, not on the
+ * event loop; a write settles only once another connection can read it; group commit and per-write
+ * failure hold in both modes; a dead thread fails its writes, turns ping false and is replaced; close
+ * drains the queue; nothing keeps the process alive. The behavioural suite for every store is store.test.ts.
+ */
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { threadId, type Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteStore } from './sqlite';
+import type { AuditRecord, DeviceRecord, EnrolmentCodeRecord } from './types';
+
+const T0 = Date.parse('2026-01-15T00:00:00Z');
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+
+const device = (id: string): DeviceRecord => ({
+  deviceId: id,
+  secretHash: 'ab'.repeat(32),
+  deviceName: 'Consult room 1',
+  facilityId: 'F2N060-E',
+  practiceName: 'Test Practice',
+  platform: null,
+  appVersion: null,
+  createdAt: T0,
+  revokedAt: null,
+});
+const code = (hash: string): EnrolmentCodeRecord => ({ codeHash: hash, facilityId: 'F2N060-E', practiceName: 'P', createdAt: T0, expiresAt: T0 + 60_000, usedAt: null, usedByDeviceId: null });
+const audit = (id: string): AuditRecord => ({ id, at: T0, deviceId: 'dev_a', facilityId: null, patientHash: null, action: 'x', outcome: 'y', imageId: null, resourceIds: [], errorCode: null, correlationId: id });
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** The running writer thread (a private of SqliteStore, reached here to kill it). */
+const writerThread = (s: SqliteStore): Worker => (s as unknown as { writer: { thread: { worker: Worker } } }).writer.thread.worker;
+
+let dir: string;
+let seq = 0;
+const newFile = (): string => join(dir, `w${++seq}`, 'gateway.sqlite');
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gw-sqlite-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('sqlite writer thread', () => {
+  it('commits file writes in the writer thread, and in-memory writes on the calling thread', async () => {
+    const file = new SqliteStore(newFile());
+    const memory = new SqliteStore(':memory:');
+    try {
+      expect(file.lastWriteThreadId()).toBeNull();
+      await file.putDevice(device('dev_a'));
+      await memory.putDevice(device('dev_a'));
+      expect(file.lastWriteThreadId()).toEqual(expect.any(Number));
+      expect(file.lastWriteThreadId()).not.toBe(threadId);
+      expect(memory.lastWriteThreadId()).toBe(threadId);
+      // The main thread's connection to the file is for reading only.
+      const reader = (file as unknown as { reader: { db: Database.Database } }).reader.db;
+      expect(() => reader.exec("INSERT INTO audit (at, device_id, json) VALUES (0, NULL, '{}')")).toThrow(/readonly|read-only/i);
+    } finally {
+      await file.close();
+      await memory.close();
+    }
+  });
+
+  it('keeps the event loop turning while the writer waits on the lock and commits', async () => {
+    const file = newFile();
+    const s = new SqliteStore(file);
+    const holder = new Database(file);
+    try {
+      await s.putDevice(device('dev_warm')); // the thread is up
+      // Another connection holds the write lock: the writer thread waits for it (busy timeout 5 s).
+      holder.exec('BEGIN IMMEDIATE');
+      let settled = false;
+      const write = s.putDevice(device('dev_waiting')).finally(() => (settled = true));
+      // Committing on this thread would have blocked it here for the whole busy timeout, then failed.
+      await nextTurn();
+      await nextTurn();
+      expect(settled).toBe(false);
+      expect(await s.getDevice('dev_warm')).not.toBeNull(); // reads go on meanwhile
+      holder.exec('ROLLBACK');
+      await write;
+      expect(await s.getDevice('dev_waiting')).not.toBeNull();
+    } finally {
+      holder.close();
+      await s.close();
+    }
+  });
+
+  it('settles a write only once another connection can read it', async () => {
+    const file = newFile();
+    const s = new SqliteStore(file);
+    const other = new Database(file, { readonly: true });
+    try {
+      const readBack = other.prepare('SELECT json FROM devices WHERE device_id = ?');
+      const seenOnSettle = await Promise.all(
+        Array.from({ length: 30 }, async (_, i) => {
+          if (i % 10 === 9) await nextTurn(); // spread over several batches
+          const id = `dev_${i}`;
+          await s.putDevice(device(id));
+          // Read at once, on settling: by another connection and by the store's own reader.
+          return readBack.get(id) !== undefined && (await s.getDevice(id)) !== null;
+        }),
+      );
+      expect(seenOnSettle.every(Boolean)).toBe(true);
+      expect(s.writeStats().transactions).toBeGreaterThan(1);
+    } finally {
+      other.close();
+      await s.close();
+    }
+  });
+
+  it('fails the writes in flight when the thread dies, reports not ready, and starts a fresh thread', async () => {
+    const s = new SqliteStore(newFile());
+    try {
+      await s.putDevice(device('dev_before'));
+      const firstThread = s.lastWriteThreadId();
+      const inFlight = [s.putDevice(device('dev_lost')), s.appendAudit(audit('a-lost'))];
+      await writerThread(s).terminate();
+      for (const w of inFlight) await expect(w).rejects.toThrow(/SQLite writer thread stopped.*not confirmed/);
+      // /readyz goes down once; the probe also starts a fresh thread, so the next probe is up again.
+      expect(await s.ping()).toBe(false);
+      expect(await s.ping()).toBe(true);
+      await s.putDevice(device('dev_after'));
+      expect(await s.getDevice('dev_after')).not.toBeNull();
+      expect(await s.getDevice('dev_before')).not.toBeNull();
+      expect(s.lastWriteThreadId()).not.toBe(firstThread);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('starts a fresh thread for the next write after the last one died', async () => {
+    const s = new SqliteStore(newFile());
+    try {
+      await s.putDevice(device('dev_before'));
+      await writerThread(s).terminate();
+      await s.putDevice(device('dev_after'));
+      expect((await s.listDevices()).map((d) => d.deviceId)).toEqual(['dev_after', 'dev_before']);
+      expect(await s.ping()).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('commits the writes queued at close, then refuses more and reports not ready', async () => {
+    const file = newFile();
+    const s = new SqliteStore(file);
+    await s.putDevice(device('dev_a'));
+    const queued = [s.appendAudit(audit('a-1')), s.revokeDevice('dev_a', T0 + 1), s.putEnrolmentCode(code('c1'))];
+    const closed = s.close();
+    await expect(s.appendAudit(audit('a-late'))).rejects.toThrow(/closed/);
+    await closed;
+    expect(await Promise.all(queued)).toEqual([undefined, true, undefined]);
+    expect(await s.ping()).toBe(false);
+    await s.close(); // twice is harmless
+
+    const reopened = new SqliteStore(file);
+    try {
+      expect((await reopened.listAudit({})).map((a) => a.id)).toEqual(['a-1']);
+      expect((await reopened.getDevice('dev_a'))?.revokedAt).toBe(T0 + 1);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
+describe.each([
+  ['in memory', () => new SqliteStore(':memory:')],
+  ['file', () => new SqliteStore(newFile())],
+])('sqlite group commit (%s)', (_name, make) => {
+  it('runs the writes of one turn in one transaction; one that throws fails alone, with SQLite message and code', async () => {
+    const s = make();
+    try {
+      await s.putEnrolmentCode(code('dup'));
+      const before = s.writeStats();
+      const good = Array.from({ length: 10 }, (_, i) => s.putDevice(device(`dev_${i}`)));
+      const duplicate = s.putEnrolmentCode(code('dup'));
+      const more = s.appendAudit(audit('a-1'));
+      await Promise.all(good);
+      await more;
+      await expect(duplicate).rejects.toMatchObject({
+        message: expect.stringMatching(/UNIQUE constraint failed: enrolment_codes\.code_hash/),
+        code: 'SQLITE_CONSTRAINT_PRIMARYKEY',
+      });
+      expect(s.writeStats().transactions - before.transactions).toBe(1);
+      expect(s.writeStats().writes - before.writes).toBe(12);
+      expect(await s.listDevices()).toHaveLength(10);
+      expect((await s.listAudit({})).map((a) => a.id)).toEqual(['a-1']);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('gathers the writes issued while a batch is in flight into the next one', async () => {
+    const s = make();
+    try {
+      const before = s.writeStats();
+      const first = s.putDevice(device('dev_first'));
+      await nextTurn(); // the first batch is on its way
+      const next = Array.from({ length: 5 }, (_, i) => s.appendAudit(audit(`a-${i}`)));
+      await Promise.all([first, ...next]);
+      expect(s.writeStats().transactions - before.transactions).toBe(2);
+      expect(s.writeStats().writes - before.writes).toBe(6);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('sqlite store in a process of its own', () => {
+  /** Runs a script with the store under tsx; resolves with its exit code and output, or fails if it does not end by itself. */
+  function runScript(body: string): Promise<{ code: number | null; out: string }> {
+    const script = join(dir, `script-${++seq}.mts`);
+    const storeUrl = pathToFileURL(join(ROOT, 'gateway', 'src', 'store', 'sqlite.ts')).href;
+    writeFileSync(script, `import { SqliteStore } from ${JSON.stringify(storeUrl)};\nconst file = ${JSON.stringify(newFile())};\n${body}\n`);
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const guard = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`the process did not end by itself: ${out}`));
+      }, 20_000);
+      child.on('exit', (exitCode) => {
+        clearTimeout(guard);
+        resolve({ code: exitCode, out });
+      });
+    });
+  }
+
+  it('ends by itself, closed or not; a write in flight or a first ping keeps it alive until answered', async () => {
+    const closed = await runScript(
+      `const s = new SqliteStore(file);\nconsole.log('ready', await s.ping());\nawait s.putDevice(${JSON.stringify(device('dev_a'))});\nconsole.log('read', (await s.getDevice('dev_a'))?.deviceId);\nawait s.close();`,
+    );
+    expect(closed).toEqual({ code: 0, out: 'ready true\nread dev_a\n' });
+    // No close, no await: only the write in flight holds the process; idle, the thread does not.
+    const unclosed = await runScript(
+      `const s = new SqliteStore(file);\nvoid s.putDevice(${JSON.stringify(device('dev_a'))}).then(() => console.log('written', s.lastWriteThreadId() !== 0));`,
+    );
+    expect(unclosed).toEqual({ code: 0, out: 'written true\n' });
+    const idle = await runScript(`new SqliteStore(file);\nconsole.log('opened');`);
+    expect(idle).toEqual({ code: 0, out: 'opened\n' });
+  });
+});
