@@ -11,6 +11,7 @@ import {
   EnrolRequest,
   GATEWAY_ROUTES,
   HEADERS,
+  LaunchConfirmRequest,
   LaunchLookupRequest,
   LaunchVerifyRequest,
   type DeviceInfo,
@@ -75,7 +76,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     mode: config.deviceProof,
     replayCache: deps.proofReplayCache ?? new MemoryProofReplayCache(),
   });
-  const grants = new GrantService(store, clock, random, config.launchGrantTtlSeconds);
+  const grants = new GrantService(store, clock, random, config.launchGrantTtlSeconds, config.lookupGrantTtlSeconds);
   const commits = new CommitService(store, alex, grants, auditor, deps.builders, clock, random, {
     maxAttachmentBytes: config.alexMaxAttachmentBytes,
     leaseSeconds: config.idempotencyLeaseSeconds,
@@ -226,6 +227,21 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     return launch(req, reply, { kind: 'nhi', nhi: (req.body as LaunchLookupRequest).nhi }, nhiVerifier);
   });
 
+  // The GP confirmed the patient found by NHI: only now may this device use the lookup's grant.
+  app.post(GATEWAY_ROUTES.launchConfirm, { onRequest: authenticate, schema: { body: LaunchConfirmRequest }, bodyLimit: LAUNCH_BODY_LIMIT }, async (req) => {
+    const d = deviceOf(req);
+    const entry = { deviceId: d.deviceId, facilityId: d.facilityId, action: 'launch.confirmed', correlationId: req.id };
+    try {
+      const confirmed = await grants.confirm((req.body as LaunchConfirmRequest).grantId, d);
+      await auditor.record({ ...entry, patientId: confirmed.record.patient.id, outcome: confirmed.alreadyConfirmed ? 'already-confirmed' : 'confirmed' });
+      return confirmed.grant;
+    } catch (err) {
+      const e = toAppError(err);
+      await auditor.record({ ...entry, outcome: 'rejected', errorCode: e.code });
+      throw e;
+    }
+  });
+
   app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: COMMIT_BODY_SCHEMA } }, async (req, reply) => {
     checkAttachmentLengths(req.body as CommitRequest);
     const key = req.headers[HEADERS.idempotencyKey];
@@ -292,6 +308,8 @@ export function mapError(err: unknown, route: string | undefined): AppError {
   const isLaunch = route === GATEWAY_ROUTES.launchVerify || route === LAUNCH_LOOKUP_ROUTE;
   const isCommit = route === GATEWAY_ROUTES.commit;
   if (fe.validation) {
+    // The NHI search: a bad NHI says so (the value itself is never echoed).
+    if (route === LAUNCH_LOOKUP_ROUTE && fe.validation.some((v) => v.instancePath === '/nhi')) return new AppError('ERR_LOOKUP_NHI_INVALID', { cause: err });
     if (isLaunch) return new AppError('ERR_LAUNCH_MALFORMED', { cause: err });
     const first = fe.validation[0];
     if (isCommit && first?.keyword === 'maxLength' && /^\/(media|document)\/data$/.test(first.instancePath ?? '')) {

@@ -78,4 +78,14 @@ describe('loadConfig', () => {
       expect(errorOf({ GATEWAY_PUBLIC_URL: bad }).variable).toBe('GATEWAY_PUBLIC_URL');
     }
   });
+
+  it('gives an unconfirmed NHI-lookup grant 10 minutes by default, configurable, never longer than a launch grant', () => {
+    expect(loadConfig({}).lookupGrantTtlSeconds).toBe(600);
+    expect(loadConfig({ LOOKUP_GRANT_TTL_SECONDS: '300' }).lookupGrantTtlSeconds).toBe(300);
+    for (const bad of ['0', '59', '3601', 'ten', '-5', '1.5']) expect(errorOf({ LOOKUP_GRANT_TTL_SECONDS: bad }).variable).toBe('LOOKUP_GRANT_TTL_SECONDS');
+    const tooLong = errorOf({ LAUNCH_GRANT_TTL_SECONDS: '120', LOOKUP_GRANT_TTL_SECONDS: '600' });
+    expect(tooLong.variable).toBe('LOOKUP_GRANT_TTL_SECONDS');
+    expect(tooLong.message).toContain('LAUNCH_GRANT_TTL_SECONDS');
+    expect(loadConfig({ LAUNCH_GRANT_TTL_SECONDS: '120', LOOKUP_GRANT_TTL_SECONDS: '120' }).lookupGrantTtlSeconds).toBe(120);
+  });
 });

@@ -31,6 +31,8 @@ export const EnvSchema = Type.Object({
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$' })),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
   LAUNCH_GRANT_TTL_SECONDS: Int(60, 7 * 24 * 3600),
+  /** How long a grant from the NHI lookup lives until the GP confirms the patient (at most LAUNCH_GRANT_TTL_SECONDS). */
+  LOOKUP_GRANT_TTL_SECONDS: Int(60, 3600),
   LAUNCH_MAX_AGE_SECONDS: Int(10, 3600),
   LAUNCH_CLOCK_SKEW_SECONDS: Int(0, 600),
   RATE_LIMIT_DEVICE_BURST: Int(1, 100_000),
@@ -42,6 +44,9 @@ export const EnvSchema = Type.Object({
 });
 export type Env = Static<typeof EnvSchema>;
 
+/** An unconfirmed NHI-lookup grant: 10 minutes to say "Yes, this patient". */
+export const DEFAULT_LOOKUP_GRANT_TTL_SECONDS = 600;
+
 const DEFAULTS = {
   ALEX_MAX_ATTACHMENT_BYTES: LIMITS.alexMaxAttachmentBytes,
   GATEWAY_PORT: 4000,
@@ -52,6 +57,7 @@ const DEFAULTS = {
   ALEX_REQUIRED: false,
   LOG_LEVEL: 'info',
   LAUNCH_GRANT_TTL_SECONDS: LIMITS.launchGrantTtlSeconds,
+  LOOKUP_GRANT_TTL_SECONDS: DEFAULT_LOOKUP_GRANT_TTL_SECONDS,
   LAUNCH_MAX_AGE_SECONDS: LIMITS.launchMaxAgeSeconds,
   LAUNCH_CLOCK_SKEW_SECONDS: 30,
   RATE_LIMIT_DEVICE_BURST: 120,
@@ -86,6 +92,8 @@ export interface GatewayConfig {
   redisUrl: string | null;
   logLevel: Env['LOG_LEVEL'];
   launchGrantTtlSeconds: number;
+  /** Life of an NHI-lookup grant before the GP confirms it; confirming gives it launchGrantTtlSeconds from then. */
+  lookupGrantTtlSeconds: number;
   launchMaxAgeSeconds: number;
   launchClockSkewSeconds: number;
   rateLimit: { deviceBurst: number; devicePerMinute: number; authFailuresPerMinute: number };
@@ -153,6 +161,10 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     }
   }
 
+  if (e.LOOKUP_GRANT_TTL_SECONDS > e.LAUNCH_GRANT_TTL_SECONDS) {
+    throw new ConfigError('LOOKUP_GRANT_TTL_SECONDS', `must not be longer than LAUNCH_GRANT_TTL_SECONDS (${e.LAUNCH_GRANT_TTL_SECONDS}) (got "${e.LOOKUP_GRANT_TTL_SECONDS}")`);
+  }
+
   let publicUrl: string | null = null;
   if (e.GATEWAY_PUBLIC_URL !== undefined) {
     let u: URL | null = null;
@@ -179,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     redisUrl: e.REDIS_URL ?? null,
     logLevel: e.LOG_LEVEL,
     launchGrantTtlSeconds: e.LAUNCH_GRANT_TTL_SECONDS,
+    lookupGrantTtlSeconds: e.LOOKUP_GRANT_TTL_SECONDS,
     launchMaxAgeSeconds: e.LAUNCH_MAX_AGE_SECONDS,
     launchClockSkewSeconds: e.LAUNCH_CLOCK_SKEW_SECONDS,
     rateLimit: {

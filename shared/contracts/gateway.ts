@@ -21,6 +21,8 @@ export const GATEWAY_ROUTES = {
   launchVerify: '/v1/launch/verify',
   /** Fallback when no Evolution launch is possible: find the patient by NHI; the GP must confirm it. */
   launchLookup: '/v1/launch/lookup',
+  /** The GP confirmed the patient found by NHI: the lookup's grant may be used from now on. */
+  launchConfirm: '/v1/launch/confirm',
   commit: '/v1/commits',
   /** `:imageId` */
   commitVerify: '/v1/commits/:imageId/verify',
@@ -116,6 +118,15 @@ export type LaunchVerifyRequest = Static<typeof LaunchVerifyRequest>;
 export const LaunchLookupRequest = Type.Object({ nhi: Type.String({ minLength: 7, maxLength: 7 }) }, { additionalProperties: false });
 export type LaunchLookupRequest = Static<typeof LaunchLookupRequest>;
 
+/**
+ * `launchConfirm`: the GP said "Yes, this patient" for a grant from `launchLookup`. Until then the gateway
+ * refuses every use of that grant (`ERR_LOOKUP_UNCONFIRMED`) and it lives only a few minutes; confirming it
+ * answers the same grant without `requiresConfirmation`, valid for a normal launch-grant lifetime from now.
+ * Only the device that looked the patient up can confirm; confirming again answers the confirmed grant.
+ */
+export const LaunchConfirmRequest = Type.Object({ grantId: Type.String({ minLength: 16, maxLength: 128 }) }, { additionalProperties: false });
+export type LaunchConfirmRequest = Static<typeof LaunchConfirmRequest>;
+
 export const LaunchGrant = Type.Object({
   /** Opaque grant id, scoped to this device + facility + patient. Sent with every commit. */
   grantId: Type.String({ minLength: 16, maxLength: 128 }),
@@ -125,7 +136,10 @@ export const LaunchGrant = Type.Object({
   providerId: Type.Optional(Type.String()),
   issuedAt: DateTime,
   expiresAt: DateTime,
-  /** True when the patient was found by NHI, not handed over by Evolution: show it and ask the GP to confirm. */
+  /**
+   * True when the patient was found by NHI, not handed over by Evolution: show it and ask the GP to confirm,
+   * then call `launchConfirm`. The grant cannot be used for anything before that.
+   */
   requiresConfirmation: Type.Optional(Type.Boolean()),
 });
 export type LaunchGrant = Static<typeof LaunchGrant>;

@@ -71,6 +71,7 @@ export const ERROR_CODES = {
   ERR_LOOKUP_NHI_INVALID: spec(400, 'That is not a valid NHI number. Check it and type it again: 3 letters, then 4 numbers or letters.', 'fix-input'),
   ERR_LOOKUP_EXPIRED: spec(410, 'That patient search has expired. Find the patient by NHI again.', 'fix-input'),
   ERR_LOOKUP_ENDED: spec(409, 'That patient search is no longer open. Find the patient by NHI again, or launch from Medtech Evolution.', 'fix-input'),
+  ERR_LOOKUP_UNCONFIRMED: spec(403, 'This patient was found by NHI but has not been confirmed on screen, so nothing was sent. Confirm the patient, or find them by NHI again.', 'fix-input'),
 
   // --- committing an image --------------------------------------------------------------------
   ERR_COMMIT_PATIENT_MISMATCH: spec(403, 'This image belongs to a different patient than the one it is being sent for. It was not sent.', 'support'),

@@ -136,7 +136,7 @@ describe('NHI lookup fallback', () => {
 
   it('refuses an invalid NHI before asking ALEX, and says when no patient has it', async () => {
     const bad = await h.app.inject({ method: 'POST', url: LAUNCH_LOOKUP_ROUTE, headers: { authorization: h.auth(device) }, payload: { nhi: 'ZZZ0017' } });
-    expect(code(bad)).toBe('ERR_LAUNCH_MALFORMED');
+    expect(code(bad)).toBe('ERR_LOOKUP_NHI_INVALID');
     const none = await h.app.inject({ method: 'POST', url: LAUNCH_LOOKUP_ROUTE, headers: { authorization: h.auth(device) }, payload: { nhi: 'ZZZ0059' } });
     expect(none.statusCode).toBe(404);
     expect(code(none)).toBe('ERR_ALEX_PATIENT_NOT_FOUND');

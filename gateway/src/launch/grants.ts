@@ -1,9 +1,14 @@
 /**
  * Launch grants: an opaque 256-bit id (base64url) given to the companion, scoped to one device,
  * one facility and one patient, with a TTL. Only sha256(grantId) is stored.
+ *
+ * A grant from the NHI lookup starts unconfirmed (`requiresConfirmation`): it lives only
+ * `lookupTtlSeconds` and nothing may use it (`check` refuses it with ERR_LOOKUP_UNCONFIRMED) until the
+ * same device confirms it (`confirm`), which gives it the normal lifetime from the time of confirmation.
  */
 import type { LaunchGrant } from '../../../shared/contracts/gateway';
 import { AppError } from '../../../shared/errors';
+import { DEFAULT_LOOKUP_GRANT_TTL_SECONDS } from '../config';
 import { sha256Hex } from '../crypto';
 import type { Clock, Random } from '../deps';
 import type { GatewayStore, GrantRecord } from '../store/types';
@@ -13,19 +18,28 @@ export function grantHash(grantId: string): string {
   return sha256Hex(`clinicpro-images/grant\n${grantId}`);
 }
 
+/** Who holds the grant: the authenticated device and its facility. */
+export interface GrantHolder {
+  deviceId: string;
+  facilityId: string;
+}
+
 export class GrantService {
   constructor(
     private readonly store: GatewayStore,
     private readonly clock: Clock,
     private readonly random: Random,
+    /** Launch grants, and NHI-lookup grants once confirmed (from the time of confirmation). */
     private readonly ttlSeconds: number,
+    /** NHI-lookup grants until the GP confirms them. */
+    private readonly lookupTtlSeconds: number = Math.min(DEFAULT_LOOKUP_GRANT_TTL_SECONDS, ttlSeconds),
   ) {}
 
   async issue(deviceId: string, facilityId: string, launch: VerifiedLaunch): Promise<LaunchGrant> {
     const grantId = this.random.bytes(32).toString('base64url');
     const issuedAt = this.clock.now();
-    const expiresAt = issuedAt + this.ttlSeconds * 1000;
-    await this.store.putGrant({
+    const expiresAt = issuedAt + (launch.requiresConfirmation ? this.lookupTtlSeconds : this.ttlSeconds) * 1000;
+    const record: GrantRecord = {
       grantHash: grantHash(grantId),
       deviceId,
       facilityId,
@@ -34,29 +48,59 @@ export class GrantService {
       issuedAt,
       expiresAt,
       requiresConfirmation: launch.requiresConfirmation,
-    });
-    const grant: LaunchGrant = {
-      grantId,
-      facilityId,
-      patient: launch.patient,
-      issuedAt: new Date(issuedAt).toISOString(),
-      expiresAt: new Date(expiresAt).toISOString(),
     };
-    if (launch.providerId !== null) grant.providerId = launch.providerId;
-    if (launch.requiresConfirmation) grant.requiresConfirmation = true;
-    return grant;
+    await this.store.putGrant(record);
+    return wireGrant(grantId, record);
+  }
+
+  /**
+   * The GP confirmed the patient of this device's NHI-lookup grant: from now on it is usable, for the
+   * normal grant lifetime from now. Confirming a grant already confirmed answers it unchanged (a retry after
+   * a lost answer). Unknown, another device's or facility's, or not from a lookup → ERR_LOOKUP_ENDED;
+   * past its expiry → ERR_LOOKUP_EXPIRED. Nothing is written unless the confirmation takes effect.
+   */
+  async confirm(grantId: string, holder: GrantHolder): Promise<{ grant: LaunchGrant; record: GrantRecord; alreadyConfirmed: boolean }> {
+    const found = await this.store.getGrant(grantHash(grantId));
+    if (!found || found.deviceId !== holder.deviceId || found.facilityId !== holder.facilityId) {
+      throw new AppError('ERR_LOOKUP_ENDED', { detail: 'no such patient search for this device' });
+    }
+    if (!found.requiresConfirmation && found.confirmedAt === undefined) throw new AppError('ERR_LOOKUP_ENDED', { detail: 'not a patient search' });
+    const now = this.clock.now();
+    if (found.expiresAt <= now) throw new AppError('ERR_LOOKUP_EXPIRED');
+    if (!found.requiresConfirmation) return { grant: wireGrant(grantId, found), record: found, alreadyConfirmed: true };
+    // putGrant is an upsert in every store: the same record, confirmed, with its new expiry.
+    const record: GrantRecord = { ...found, requiresConfirmation: false, confirmedAt: now, expiresAt: now + this.ttlSeconds * 1000 };
+    await this.store.putGrant(record);
+    return { grant: wireGrant(grantId, record), record, alreadyConfirmed: false };
   }
 
   /**
    * The live grant for this device and facility, bound to `patientId`:
    * unknown or another device's → ERR_LAUNCH_GRANT_INVALID; past expiry → ERR_LAUNCH_GRANT_EXPIRED;
+   * an NHI-lookup grant the GP has not confirmed → ERR_LOOKUP_UNCONFIRMED;
    * another patient → ERR_COMMIT_PATIENT_MISMATCH.
    */
-  async check(grantId: string, device: { deviceId: string; facilityId: string }, patientId: string): Promise<GrantRecord> {
+  async check(grantId: string, device: GrantHolder, patientId: string): Promise<GrantRecord> {
     const grant = await this.store.getGrant(grantHash(grantId));
     if (!grant || grant.deviceId !== device.deviceId || grant.facilityId !== device.facilityId) throw new AppError('ERR_LAUNCH_GRANT_INVALID');
     if (grant.expiresAt <= this.clock.now()) throw new AppError('ERR_LAUNCH_GRANT_EXPIRED');
+    // `!== false`: a record without the flag is treated as unconfirmed, never as usable.
+    if (grant.requiresConfirmation !== false) throw new AppError('ERR_LOOKUP_UNCONFIRMED');
     if (grant.patient.id !== patientId) throw new AppError('ERR_COMMIT_PATIENT_MISMATCH');
     return grant;
   }
+}
+
+/** The grant as the companion sees it. */
+function wireGrant(grantId: string, record: GrantRecord): LaunchGrant {
+  const grant: LaunchGrant = {
+    grantId,
+    facilityId: record.facilityId,
+    patient: record.patient,
+    issuedAt: new Date(record.issuedAt).toISOString(),
+    expiresAt: new Date(record.expiresAt).toISOString(),
+  };
+  if (record.providerId !== null) grant.providerId = record.providerId;
+  if (record.requiresConfirmation) grant.requiresConfirmation = true;
+  return grant;
 }

@@ -103,14 +103,19 @@ export class AlexLaunchVerifier implements LaunchVerifier {
   }
 }
 
-/** Fallback: find the patient by NHI in the device's facility; the GP must confirm who it is. */
+/**
+ * Fallback: find the patient by NHI in the device's facility; the GP must confirm who it is (the grant is
+ * unusable until then: see GrantService.confirm). A bad NHI → ERR_LOOKUP_NHI_INVALID before ALEX is asked.
+ */
 export class NhiLookupVerifier implements LaunchVerifier {
   readonly kind = 'nhi' as const;
 
   constructor(private readonly alex: AlexClient) {}
 
   async verify(input: LaunchInput, subject: LaunchSubject): Promise<VerifiedLaunch> {
-    if (input.kind !== 'nhi' || !isValidNhi(input.nhi)) throw new AppError('ERR_LAUNCH_MALFORMED', { detail: 'nhi' });
+    if (input.kind !== 'nhi') throw new AppError('ERR_LAUNCH_MALFORMED');
+    // The detail never carries the value (it identifies a patient).
+    if (!isValidNhi(input.nhi)) throw new AppError('ERR_LOOKUP_NHI_INVALID');
     const ctx = { facilityId: subject.facilityId, correlationId: subject.correlationId, signal: subject.signal };
     const patient = await this.alex.findPatientByNhi(ctx, normaliseNhi(input.nhi));
     if (!patient) throw new AppError('ERR_ALEX_PATIENT_NOT_FOUND');

@@ -45,8 +45,10 @@ export interface GrantRecord {
   providerId: string | null;
   issuedAt: number;
   expiresAt: number;
-  /** Issued by the NHI-lookup fallback: the GP must confirm the patient. */
+  /** Issued by the NHI-lookup fallback and not confirmed yet: the GP must confirm the patient before any use. */
   requiresConfirmation: boolean;
+  /** Epoch ms when the GP confirmed an NHI-lookup grant (absent: not confirmed, or a launch grant). */
+  confirmedAt?: number;
 }
 
 /** Stored final answer of a commit, replayed for the same key. */
