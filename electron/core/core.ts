@@ -116,6 +116,8 @@ interface PendingLookup {
   grant: LaunchGrant;
   /** Epoch ms: the grant's expiry. */
   expiresAt: number;
+  /** The GP's "Yes" is with the gateway. */
+  confirming?: Promise<LaunchView>;
 }
 
 interface PhoneState {
@@ -669,6 +671,45 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     }
   }
 
+  /**
+   * The GP said "Yes, this patient": the gateway confirms the lookup's grant (until then it refuses every use of
+   * it), and only the grant it answers — confirmed, with its new expiry — becomes the working patient's.
+   * A launch, a cancel or a new search meanwhile wins (ERR_REQUEST_CANCELLED, nothing changes). A refusal leaves no
+   * working patient for the candidate: a final one (ended, expired, not enrolled…) ends the search, a passing one
+   * (gateway unreachable) keeps the candidate so the GP can say "Yes" again (confirming twice is safe).
+   */
+  async function confirmLookup(p: PendingLookup): Promise<LaunchView> {
+    const call = new AbortController();
+    lookupSearch = call;
+    let grant: LaunchGrant;
+    try {
+      grant = await gateway().confirmLookup(p.grant.grantId, { signal: call.signal });
+    } catch (err) {
+      const e = toAppError(err);
+      if (call.signal.aborted) throw new AppError('ERR_REQUEST_CANCELLED', { cause: err });
+      log.warn({ code: e.code, correlationId: e.correlationId }, 'patient confirmation refused');
+      if (!e.retryable && pendingLookup === p) {
+        pendingLookup = null;
+        changed();
+      }
+      throw e;
+    } finally {
+      if (lookupSearch === call) lookupSearch = null;
+    }
+    if (call.signal.aborted || pendingLookup !== p || launchesInFlight > 0) throw new AppError('ERR_REQUEST_CANCELLED');
+    pendingLookup = null;
+    if (grant.patient.id !== p.grant.patient.id) {
+      changed();
+      throw new AppError('ERR_INTERNAL', { detail: 'the gateway confirmed another patient' });
+    }
+    // Confirmed by the GP and the gateway: from here on it is a grant like any verified launch's.
+    const attempt = working.begin();
+    await applyVerified(attempt, grant);
+    log.info({ session: working.current()?.id }, 'patient confirmed from an NHI search');
+    changed();
+    return working.view();
+  }
+
   async function openLaunch(url: string): Promise<LaunchView> {
     const attempt = working.begin();
     changed();
@@ -768,19 +809,21 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     'patient.confirm': async ({ lookupId }) => {
       const p = pendingLookup;
       if (p === null || p.id !== lookupId) throw new AppError('ERR_LOOKUP_ENDED');
-      pendingLookup = null;
+      // A second "Yes" while the first is still with the gateway gets the same answer.
+      if (p.confirming !== undefined) return p.confirming;
       if (p.expiresAt <= deps.clock.now()) {
+        pendingLookup = null;
         log.info('patient search expired before it was confirmed');
         changed();
         throw new AppError('ERR_LOOKUP_EXPIRED');
       }
-      // Confirmed by the GP: from here on it is a grant like any verified launch's.
-      const { requiresConfirmation: _confirmedNow, ...grant } = p.grant;
-      const attempt = working.begin();
-      await applyVerified(attempt, grant);
-      log.info({ session: working.current()?.id }, 'patient confirmed from an NHI search');
-      changed();
-      return working.view();
+      const confirming = confirmLookup(p);
+      p.confirming = confirming;
+      try {
+        return await confirming;
+      } finally {
+        p.confirming = undefined;
+      }
     },
 
     'patient.cancelLookup': async () => {

@@ -89,6 +89,11 @@ async function settle(): Promise<void> {
   }
 }
 
+/** Outcomes of the gateway's confirmations (audit `launch.confirmed`), oldest first. */
+async function confirmations(): Promise<string[]> {
+  return (await gw.store.listAudit({ limit: 1000 })).filter((a) => a.action === 'launch.confirmed').map((a) => a.outcome);
+}
+
 /** Patient searches that reached Medtech (the sandbox). */
 const patientSearches = (): number => gw.sandbox.store.requests().filter((r) => r.path === '/FHIR/Patient').length;
 
@@ -118,11 +123,16 @@ describe('finding a patient by NHI', () => {
     expect(await codeOf(core()['commit.start']({ targets: { media: true, inboxScan: false }, captionStrip: false }))).toBe('ERR_NO_PATIENT');
     expect(s.images).toEqual([]);
 
+    // Nothing was confirmed at the gateway yet.
+    expect(await confirmations()).toEqual([]);
     expect(await core()['patient.confirm']({ lookupId: found.lookupId })).toEqual({ status: 'ready' });
     s = await state();
     expect(s.patient?.nhi).toBe('ZZZ0016');
     expect(s.pendingLookup).toBeUndefined();
     expect(s.captureSession?.patientId).toBe(aroha.id);
+    expect(await confirmations()).toEqual(['confirmed']);
+    // The confirmed grant lives a launch grant's life: well past the lookup's 10 minutes, it still sends.
+    gw.clock.advance((gw.config.lookupGrantTtlSeconds + 60) * 1000);
 
     const added = await core()['images.addPaths']({ paths: [photo()] });
     expect(added.rejected).toEqual([]);
@@ -272,6 +282,60 @@ describe('finding a patient by NHI', () => {
     expect(s.pendingLookup).toBeUndefined();
     expect(s.patient).toBeNull();
     expect(logs.join('')).not.toMatch(/ZZZ00(16|17|59)|ZAA10AY/);
+  });
+
+  it('the gateway confirms before the candidate becomes the working patient; a passing failure keeps the candidate, "Yes" again works', async () => {
+    const found = await core()['patient.lookup']({ nhi: 'ZZZ0024' });
+    await core()['settings.set']({ patch: { gatewayUrl: 'http://127.0.0.1:1' } });
+    const offline = await core()['patient.confirm']({ lookupId: found.lookupId }).then(
+      () => null,
+      (e: unknown) => e as { code?: string; message?: string },
+    );
+    expect(offline?.code).toBe('ERR_GATEWAY_UNREACHABLE');
+    expect(offline?.message).toMatch(/cannot reach/);
+    let s = await state();
+    expect(s.patient).toBeNull();
+    expect(s.captureSession).toBeNull();
+    expect(s.pendingLookup?.lookupId).toBe(found.lookupId);
+    expect(await codeOf(core()['images.addPaths']({ paths: [photo()] }))).toBe('ERR_NO_PATIENT');
+    expect(await confirmations()).toEqual([]);
+
+    await core()['settings.set']({ patch: { gatewayUrl } });
+    expect(await core()['patient.confirm']({ lookupId: found.lookupId })).toEqual({ status: 'ready' });
+    s = await state();
+    expect(s.patient?.nhi).toBe('ZZZ0024');
+    expect(await confirmations()).toEqual(['confirmed']);
+  });
+
+  it('a confirmation the gateway refuses shows its plain error and leaves no candidate and no working patient', async () => {
+    const found = await core()['patient.lookup']({ nhi: 'ZZZ0024' });
+    const deviceId = (await gw.store.listDevices())[0]?.deviceId as string;
+    await gw.store.revokeDevice(deviceId, gw.clock.now());
+    const refused = await core()['patient.confirm']({ lookupId: found.lookupId }).then(
+      () => null,
+      (e: unknown) => e as { code?: string; message?: string },
+    );
+    expect(refused).toMatchObject({ code: 'ERR_AUTH_DEVICE_REVOKED', message: 'This PC has been removed from ClinicPro Images. Ask practice IT to enrol it again.' });
+    const s = await state();
+    expect(s.patient).toBeNull();
+    expect(s.pendingLookup).toBeUndefined();
+    expect(await codeOf(core()['patient.confirm']({ lookupId: found.lookupId }))).toBe('ERR_LOOKUP_ENDED');
+  });
+
+  it('a launch arriving while the confirmation is with the gateway wins; two presses of "Yes" confirm once', async () => {
+    const found = await core()['patient.lookup']({ nhi: 'ZZZ0024' });
+    const [a, b] = await Promise.all([core()['patient.confirm']({ lookupId: found.lookupId }), core()['patient.confirm']({ lookupId: found.lookupId })]);
+    expect(a).toEqual({ status: 'ready' });
+    expect(b).toEqual({ status: 'ready' });
+    expect(await confirmations()).toEqual(['confirmed']);
+
+    const next = await core()['patient.lookup']({ nhi: 'ZZZ0032' });
+    const confirming = codeOf(core()['patient.confirm']({ lookupId: next.lookupId }));
+    expect(await launch('ZZZ0016')).toEqual({ status: 'ready' });
+    expect(await confirming).toBe('ERR_REQUEST_CANCELLED');
+    const s = await state();
+    expect(s.patient?.nhi).toBe('ZZZ0016');
+    expect(s.pendingLookup).toBeUndefined();
   });
 
   it('a PC that is not enrolled cannot search', async () => {

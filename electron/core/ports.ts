@@ -16,7 +16,7 @@ export type ImagingPort = Pick<ImagingService, 'ingest' | 'render'>;
 
 export type OutboxPort = Pick<Outbox, 'enqueue' | 'list' | 'get' | 'retry' | 'rebindGrant' | 'on'>;
 
-export type GatewayPort = Pick<GatewayClient, 'enrol' | 'verifyLaunch' | 'lookupPatientByNhi' | 'verifyCommit'>;
+export type GatewayPort = Pick<GatewayClient, 'enrol' | 'verifyLaunch' | 'lookupPatientByNhi' | 'confirmLookup' | 'verifyCommit'>;
 
 /** Makes a gateway client for a base URL (the composition root passes createGatewayClient with its logger). */
 export type GatewayFactory = (options: { baseUrl: string; credentials: () => Promise<DeviceCredentials | null> }) => GatewayPort;

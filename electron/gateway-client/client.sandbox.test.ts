@@ -1,7 +1,7 @@
 /**
- * The gateway client's NHI lookup against the REAL gateway (listening on 127.0.0.1) and the real in-process
- * ALEX sandbox, over HTTP: what the companion gets back for a known patient, an unknown NHI, a bad NHI,
- * a revoked device, Medtech offline, and a gateway that is not there.
+ * The gateway client's NHI lookup and its confirmation against the REAL gateway (listening on 127.0.0.1) and the
+ * real in-process ALEX sandbox, over HTTP: what the companion gets back for a known patient, an unknown NHI, a bad
+ * NHI, a revoked device, Medtech offline, a grant used before and after confirming, and a gateway that is not there.
  */
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -90,6 +90,33 @@ describe('lookupPatientByNhi against the real gateway and ALEX sandbox', () => {
     await expect.poll(patientSearches).toBeGreaterThan(before);
     ctrl.abort();
     expect((await rejection(p)).code).toBe('ERR_REQUEST_CANCELLED');
+  });
+
+  it('confirmLookup makes the grant usable: refused before (nothing at Medtech), committed after', async () => {
+    const g = await gw.lookupPatientByNhi('ZZZ0024');
+    const body = h.commitBody(g, { media: true });
+    const before = h.sandbox.store.counters.mediaCreated;
+    expect((await rejection(gw.commit(body, { correlationId: 'c-unconfirmed' }))).code).toBe('ERR_LOOKUP_UNCONFIRMED');
+    expect(h.sandbox.store.counters.mediaCreated).toBe(before);
+    const confirmed = await gw.confirmLookup(g.grantId);
+    expect(confirmed.requiresConfirmation).toBeUndefined();
+    expect(Date.parse(confirmed.expiresAt)).toBe(h.clock.now() + h.config.launchGrantTtlSeconds * 1000);
+    expect((await gw.commit(body, { correlationId: 'c-confirmed' })).media?.id).toBeDefined();
+    expect(h.sandbox.store.counters.mediaCreated).toBe(before + 1);
+    // Confirming again is safe (a retry after a lost answer).
+    expect(await gw.confirmLookup(g.grantId)).toEqual(confirmed);
+  });
+
+  it("confirmLookup refusals: unknown or another device's → ERR_LOOKUP_ENDED, too late → ERR_LOOKUP_EXPIRED", async () => {
+    const g = await gw.lookupPatientByNhi('ZZZ0024');
+    expect((await rejection(gw.confirmLookup('A'.repeat(43)))).code).toBe('ERR_LOOKUP_ENDED');
+    const sibling = await h.enrol(undefined, 'Consult room 9');
+    const other = createGatewayClient({ baseUrl, credentials: async () => sibling, logger: pino({ level: 'silent' }) });
+    const ended = await rejection(other.confirmLookup(g.grantId));
+    expect(ended.code).toBe('ERR_LOOKUP_ENDED');
+    expect(ended.action).toBe('fix-input');
+    h.clock.advance(h.config.lookupGrantTtlSeconds * 1000);
+    expect((await rejection(gw.confirmLookup(g.grantId))).code).toBe('ERR_LOOKUP_EXPIRED');
   });
 
   it('no gateway listening → ERR_GATEWAY_UNREACHABLE', async () => {

@@ -243,6 +243,37 @@ describe('gateway client: NHI lookup refusals', () => {
   });
 });
 
+describe('gateway client: confirming a patient found by NHI', () => {
+  it('confirmLookup posts the grant id with device auth and returns the confirmed grant', async () => {
+    handler = () => ({ ...GRANT, expiresAt: '2026-11-23T21:05:00Z' });
+    const g = await client().confirmLookup(GRANT.grantId, { correlationId: 'c-8' });
+    expect(g.requiresConfirmation).toBeUndefined();
+    expect(g.expiresAt).toBe('2026-11-23T21:05:00Z');
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['POST /v1/launch/confirm']);
+    expect(seen[0]?.body).toEqual({ grantId: GRANT.grantId });
+    expect(seen[0]?.headers['authorization']).toBe(`Device ${CREDS.deviceId}.${CREDS.deviceSecret}`);
+    expect(seen[0]?.headers['x-correlation-id']).toBe('c-8');
+  });
+
+  it('an answer still flagged for confirmation, or for another grant, is not believed; a malformed grant id is not sent', async () => {
+    handler = () => ({ ...GRANT, requiresConfirmation: true });
+    expect((await rejection(client().confirmLookup(GRANT.grantId))).code).toBe('ERR_INTERNAL');
+    handler = () => ({ ...GRANT, grantId: 'grant-fedcba9876543210' });
+    expect((await rejection(client().confirmLookup(GRANT.grantId))).detail).toMatch(/did not confirm/);
+    seen = [];
+    for (const bad of ['short', '', 'x'.repeat(129), 7 as unknown as string]) expect((await rejection(client().confirmLookup(bad))).code).toBe('ERR_REQUEST_INVALID');
+    expect(seen).toHaveLength(0);
+  });
+
+  it("the gateway's refusal keeps its code and plain message", async () => {
+    handler = (_req, reply) =>
+      reply.code(410).send({ error: { code: 'ERR_LOOKUP_EXPIRED', message: 'That patient search has expired. Find the patient by NHI again.', action: 'fix-input', retryable: false } });
+    const e = await rejection(client().confirmLookup(GRANT.grantId));
+    expect(e.code).toBe('ERR_LOOKUP_EXPIRED');
+    expect(e.message).toBe('That patient search has expired. Find the patient by NHI again.');
+  });
+});
+
 describe('gateway client: cancelled calls', () => {
   it('a call whose AbortSignal fires mid-way → ERR_REQUEST_CANCELLED (not "unreachable")', async () => {
     let arrived!: () => void;

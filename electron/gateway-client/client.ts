@@ -27,6 +27,7 @@ import {
   EnrolResponse,
   GATEWAY_ROUTES,
   HEADERS,
+  LaunchConfirmRequest,
   LaunchGrant,
   LaunchLookupRequest,
   LaunchVerifyRequest,
@@ -70,6 +71,12 @@ export interface GatewayClient {
    * caller must show it and ask before using it.
    */
   lookupPatientByNhi(nhi: string, opts?: CallOptions): Promise<LaunchGrant>;
+  /**
+   * The GP said "Yes, this patient" for a grant from lookupPatientByNhi: the gateway makes it usable and answers
+   * it without `requiresConfirmation`, with its new expiry. Until then the gateway refuses the grant for every
+   * use. Unknown or another device's grant → ERR_LOOKUP_ENDED; too late → ERR_LOOKUP_EXPIRED.
+   */
+  confirmLookup(grantId: string, opts?: CallOptions): Promise<LaunchGrant>;
   /** POST one image. Idempotency-Key = req.imageId, so a resend after a crash or timeout is safe. */
   commit(req: CommitRequest, opts: CallOptions & { correlationId: string }): Promise<CommitResponse>;
   verifyCommit(imageId: string, opts?: CallOptions): Promise<VerifyResponse>;
@@ -84,6 +91,7 @@ const checks = {
   me: compile(DeviceInfo),
   launchReq: compile(LaunchVerifyRequest),
   lookupReq: compile(LaunchLookupRequest),
+  confirmReq: compile(LaunchConfirmRequest),
   grant: compile(LaunchGrant),
   commitReq: compile(CommitRequest),
   commitRes: compile(CommitResponse),
@@ -201,6 +209,15 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       const grant = await call(GATEWAY_ROUTES.launchLookup, 'POST', req, checks.grant, { ...opts, auth: true, logRoute: 'launchLookup' });
       if (grant.patient.nhi !== value) {
         throw new AppError('ERR_INTERNAL', { detail: 'gateway answered for a different NHI', correlationId: opts.correlationId });
+      }
+      return grant;
+    },
+    async confirmLookup(grantId, opts = {}) {
+      const req: LaunchConfirmRequest = { grantId };
+      checkRequest(checks.confirmReq, req);
+      const grant = await call(GATEWAY_ROUTES.launchConfirm, 'POST', req, checks.grant, { ...opts, auth: true, logRoute: 'launchConfirm' });
+      if (grant.grantId !== grantId || grant.requiresConfirmation === true) {
+        throw new AppError('ERR_INTERNAL', { detail: 'gateway did not confirm that grant', correlationId: opts.correlationId });
       }
       return grant;
     },

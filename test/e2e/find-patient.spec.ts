@@ -9,6 +9,8 @@ import { AROHA, WIREMU, launch, patientId, patientSearches, test } from './deskt
 test.describe('find patient by NHI', () => {
   test('no launch → find ZZZ0016 → confirm with the keyboard → add a photo → send: Medtech holds it for that patient', async ({ desktop, stack, photos }) => {
     const page = desktop.page;
+    const gatewayConfirmations = async (): Promise<string[]> =>
+      (await stack.gateway.store.listAudit({ limit: 1000 })).filter((a) => a.action === 'launch.confirmed').map((a) => a.outcome);
     await expect(desktop.noPatient).toBeVisible();
     await desktop.openFindByNhi('no-patient');
     await expect(desktop.nhiField).toBeFocused();
@@ -25,6 +27,7 @@ test.describe('find patient by NHI', () => {
     const pending = await stack.companion.core['app.getState']({});
     expect(pending.patient).toBeNull();
     expect(pending.pendingLookup?.patient.nhi).toBe(AROHA.nhi);
+    expect(await gatewayConfirmations()).toEqual([]);
     await desktop.screenshot('find-01-confirm-patient');
 
     // Keyboard only: Tab to "Yes, this patient", Enter.
@@ -34,6 +37,8 @@ test.describe('find patient by NHI', () => {
     await expect(desktop.findDialog).toHaveCount(0);
     await expect(desktop.banner).toContainText(AROHA.name);
     await expect(desktop.banner).toContainText(AROHA.nhi);
+    // The gateway confirmed the grant before it became the working patient's (it refuses an unconfirmed one).
+    expect(await gatewayConfirmations()).toEqual(['confirmed']);
 
     await desktop.pickFiles([photos[0]!]);
     await desktop.expectAllBadges(desktop.workingGroup, 'Needs info', 1);
