@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { base64Head, base64Size } from './base64';
+import { Base64Bytes, base64Head, base64Size } from './base64';
 
 /** The reference the fast check must agree with: the strict regex and, for canonical, a re-encode. */
 function reference(data: string, canonical: boolean): number | null {
@@ -49,3 +49,37 @@ describe('base64Size', () => {
     expect(base64Size(`${big.toString('base64').slice(0, -4)}A-==`)).toBeNull();
   });
 });
+
+describe('base64Size on bytes (Base64Bytes)', () => {
+  it('agrees with the reference on 20,000 near-base64 texts given as bytes', () => {
+    fc.assert(
+      fc.property(nearlyBase64, fc.boolean(), (s, canonical) => {
+        const bytes = Buffer.from(s, 'utf8');
+        expect(base64Size(new Base64Bytes(bytes), canonical)).toBe(reference(bytes.toString('latin1'), canonical));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('checks every step of a megabyte: a bad character anywhere, padding at the end only, heads as for strings', () => {
+    const big = Buffer.alloc(999_000, 7);
+    big[0] = 0xff;
+    const text = big.toString('base64');
+    const asBytes = (t: string) => new Base64Bytes(Buffer.from(t, 'latin1'));
+    expect(base64Size(asBytes(text), true)).toBe(999_000);
+    expect(base64Head(asBytes(text), 3)).toEqual(Buffer.from([0xff, 7, 7]));
+    for (const at of [0, 49_151, 49_152, 700_001, text.length - 5]) {
+      for (const ch of ['!', ' ', '\u00e9', '-', '=']) {
+        const bad = text.slice(0, at) + ch + text.slice(at + 1);
+        expect(base64Size(asBytes(bad)), `${JSON.stringify(ch)} at ${at}`).toBe(reference(bad, false));
+      }
+    }
+    // Lengths that end exactly on and just after a step, with one and two padding characters.
+    for (const n of [36_864, 36_865, 36_866, 73_728, 73_729]) {
+      const t = Buffer.alloc(n, 9).toString('base64');
+      expect(base64Size(asBytes(t), true)).toBe(n);
+      expect(base64Size(asBytes(t), true)).toBe(base64Size(t, true));
+    }
+  });
+});
+

@@ -3,6 +3,7 @@ import Fastify from 'fastify';
 import sjson from 'secure-json-parse';
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { Base64Bytes } from './base64';
 import { LIFT_MIN_LENGTH, parseJsonBody, parseJsonBytes, useJsonBodyParser } from './json-body';
 
 /** Fastify's default: secure-json-parse, `error` for both kinds of poisoning. */
@@ -165,4 +166,24 @@ describe('parseJsonBytes (long base64 values lifted out of the bytes)', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('with keepBytes, lifts the same values as views of the body bytes: no megabyte string is made', () => {
+    const text = JSON.stringify({ media: { data: long }, small: 'QUJD', list: [long.slice(4)], caption: 'é' });
+    const raw = Buffer.from(text, 'utf8');
+    const kept = parseJsonBytes(raw, { keepBytes: true }) as { media: { data: unknown }; small: unknown; list: unknown[] };
+    expect(kept.media.data).toBeInstanceOf(Base64Bytes);
+    expect(kept.list[0]).toBeInstanceOf(Base64Bytes);
+    expect(kept.small).toBe('QUJD');
+    const view = kept.media.data as Base64Bytes;
+    expect(view.bytes.buffer).toBe(raw.buffer);
+    expect(JSON.parse(JSON.stringify(kept))).toEqual(JSON.parse(text));
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.jsonValue({ maxDepth: 1 }), fc.constant(long)), { maxLength: 4 }), (v) => {
+        const t = JSON.stringify({ v });
+        expect(JSON.parse(JSON.stringify(parseJsonBytes(Buffer.from(t), { keepBytes: true })))).toEqual(JSON.parse(t));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
+

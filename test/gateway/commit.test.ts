@@ -1,7 +1,7 @@
 /**
  * The gateway against the real ALEX sandbox over HTTP: enrol → launch → commit, exactly once.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CommitResponse, EnrolResponse, LaunchGrant, VerifyResponse } from '../../shared/contracts/gateway';
 import { IMAGE_IDENTIFIER_SYSTEM, type AlexClient } from '../../gateway/src/alex/types';
@@ -116,6 +116,27 @@ describe('commit', () => {
     const docs = h.sandbox.store.listDocumentReferences({ identifierValue: body.imageId });
     expect((media[0]!.resource as unknown as { content: { data: string } }).content.data).toBe(sent.media);
     expect((docs[0]!.resource as unknown as { content: { attachment: { data: string } }[] }).content[0]!.attachment.data).toBe(sent.document);
+  });
+
+  it('commits the largest image (its base64 kept as bytes of the body): ALEX gets exactly those bytes, a resend is a replay, one changed byte is 422', async () => {
+    // The largest image the gateway takes: JPEG magic bytes, then noise (the gateway checks type and size, not pixels).
+    const jpeg = randomBytes(999_000);
+    jpeg.set([0xff, 0xd8, 0xff, 0xe0], 0);
+    const body = { ...h.commitBody(grant, { media: false }), media: { contentType: 'image/jpeg' as const, data: jpeg.toString('base64') } };
+    const first = await h.commit(device, body);
+    expect(first.statusCode).toBe(201);
+    const stored = h.sandbox.store.listMedia({ identifierValue: body.imageId });
+    expect(stored).toHaveLength(1);
+    expect(Buffer.from((stored[0]!.resource as unknown as { content: { data: string } }).content.data, 'base64').equals(jpeg)).toBe(true);
+    const again = await h.commit(device, body);
+    expect(again.statusCode).toBe(201);
+    expect(again.json<CommitResponse>()).toMatchObject({ replayed: true, media: first.json<CommitResponse>().media });
+    // One changed byte of the image under the same key is a different request.
+    const changed = Buffer.from(jpeg);
+    changed[1000] = (changed[1000]! + 1) % 256;
+    const other = await h.commit(device, { ...body, media: { ...body.media, data: changed.toString('base64') } });
+    expect(other.statusCode).toBe(422);
+    expect(h.sandbox.store.listMedia({ identifierValue: body.imageId })).toHaveLength(1);
   });
 
   it('replays 100× serially and 20× concurrently with exactly one create at ALEX', async () => {

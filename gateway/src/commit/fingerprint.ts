@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CommitRequest } from '../../../shared/contracts/gateway';
-import { base64Size } from '../base64';
+import { Base64Bytes, base64Size } from '../base64';
+import type { CommitBody } from './payload';
 
 /** JSON with object keys sorted at every level: equal requests give equal text. */
 export function canonicalJson(value: unknown): string {
@@ -24,6 +25,13 @@ export function canonicalJsonSha256(value: unknown): string {
   const hash = createHash('sha256');
   let pending = '';
   const write = (v: unknown): void => {
+    // Base64 text as bytes (checked when lifted): the same bytes as the text, hashed in place.
+    if (v instanceof Base64Bytes) {
+      hash.update(`${pending}"`);
+      hash.update(v.bytes);
+      pending = '"';
+      return;
+    }
     if (typeof v === 'string' && v.length >= LARGE_STRING && base64Size(v) !== null) {
       hash.update(`${pending}"`);
       hash.update(v);
@@ -62,7 +70,7 @@ export function canonicalJsonSha256(value: unknown): string {
  * The request fingerprint for idempotency: sha256 of the canonical request. The grant id is left out
  * on purpose: a retry after a relaunch (new grant, same image, same patient) is the same request.
  */
-export function commitFingerprint(req: CommitRequest): string {
+export function commitFingerprint(req: CommitRequest | CommitBody): string {
   const { grantId: _grantId, ...rest } = req;
   return canonicalJsonSha256(rest);
 }

@@ -8,7 +8,7 @@
  * stored as the outcome. A lease left by a crashed gateway expires and is taken over; the client then
  * looks at ALEX first (`checkFirst`) before creating again.
  */
-import type { CommitRequest, CommitResponse, CommittedResource } from '../../../shared/contracts/gateway';
+import type { CommitResponse, CommittedResource } from '../../../shared/contracts/gateway';
 import { AppError, toAppError, type ErrorBody } from '../../../shared/errors';
 import type { CreatedResource, ReconcileOptions } from '../alex/types';
 import { SerializedResource } from '../fhir/serialize';
@@ -19,7 +19,7 @@ import { uuidV4 } from '../deps';
 import type { GrantService } from '../launch/grants';
 import type { CommitProgress, DeviceRecord, GatewayStore, GrantRecord, IdempotencyRecord, StoredResponse } from '../store/types';
 import { commitFingerprint } from './fingerprint';
-import { checkAttachmentData } from './payload';
+import { checkAttachmentData, type CommitBody } from './payload';
 import type { ResourceBuilders } from './builders';
 
 export interface CommitServiceOptions {
@@ -34,7 +34,7 @@ export interface CommitCall {
    * Taken over by the service: once its attachments are built into the bytes ALEX receives, they are
    * removed from this object, so a commit waiting on ALEX holds its image once rather than twice.
    */
-  body: CommitRequest;
+  body: CommitBody;
   idempotencyKey: string | undefined;
   device: DeviceRecord;
   correlationId: string;
@@ -132,7 +132,7 @@ export class CommitService {
     return { status: stored.status, body: stored.body as { error: ErrorBody } };
   }
 
-  private checkPayload(body: CommitRequest): void {
+  private checkPayload(body: CommitBody): void {
     if (!body.media && !body.document) throw new AppError('ERR_REQUEST_INVALID', { detail: 'media or document is required' });
     const max = this.options.maxAttachmentBytes;
     if (body.media) checkAttachmentData('media', body.media.data, body.media.contentType, max);
