@@ -23,11 +23,13 @@ import { LIMITS } from '../../shared/limits';
 import { AppError, toAppError } from '../../shared/errors';
 import { IMAGE_IDENTIFIER_SYSTEM, type AlexClient } from './alex/types';
 import { Auditor } from './audit';
+import { Base64Bytes } from './base64';
 import { checkEnrolmentKey, DeviceService } from './auth/devices';
 import { dpopChallenge, requestHtu } from './auth/dpop';
 import { MemoryProofReplayCache, type ProofReplayCache } from './auth/replay';
 import { CommitService, publicErrorBody } from './commit/service';
 import type { ResourceBuilders } from './commit/builders';
+import type { CommitBody } from './commit/payload';
 import type { GatewayConfig } from './config';
 import { uuidV4, type Clock, type Random } from './deps';
 import { useJsonBodyParser } from './json-body';
@@ -242,11 +244,12 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     }
   });
 
-  app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: COMMIT_BODY_SCHEMA } }, async (req, reply) => {
-    checkAttachmentLengths(req.body as CommitRequest);
+  // base64Bytes: the image stays bytes of the request body until it is copied into ALEX's request (../json-body).
+  app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: COMMIT_BODY_SCHEMA }, config: { base64Bytes: true } }, async (req, reply) => {
+    checkAttachmentData(req.body as CommitBody);
     const key = req.headers[HEADERS.idempotencyKey];
     const answer = await commits.commit({
-      body: req.body as CommitRequest,
+      body: req.body as CommitBody,
       idempotencyKey: typeof key === 'string' ? key : undefined,
       device: deviceOf(req),
       correlationId: req.id,
@@ -277,24 +280,28 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
 }
 
 /**
- * The commit body schema as validated on the route: CommitRequest with the length bounds of the base64
- * `data` fields taken out, because Ajv measures string length code point by code point (~15 ms for a
- * 1.3 MB image). checkAttachmentLengths applies the same bounds with String.length (base64 is ASCII).
+ * The commit body schema as validated on the route: CommitRequest with the base64 `data` fields left to
+ * checkAttachmentData, because Ajv measures string length code point by code point (~15 ms for a 1.3 MB
+ * image) and because a long image arrives as bytes of the body (Base64Bytes), not a string. The same
+ * rules — a string, within the length bounds — are applied there with `.length` (base64 is ASCII).
  */
 const DATA_BOUNDS = { media: CommitRequest.properties.media.properties.data, document: CommitRequest.properties.document.properties.data };
 const COMMIT_BODY_SCHEMA = (() => {
   const copy = structuredClone(CommitRequest) as unknown as { properties: Record<'media' | 'document', { properties: { data: Record<string, unknown> } }> };
   for (const field of ['media', 'document'] as const) {
-    delete copy.properties[field].properties.data.maxLength;
-    delete copy.properties[field].properties.data.minLength;
+    copy.properties[field].properties.data = {};
   }
   return copy;
 })();
 
-function checkAttachmentLengths(body: CommitRequest): void {
+function checkAttachmentData(body: CommitBody): void {
   for (const field of ['media', 'document'] as const) {
-    const data = body[field]?.data;
-    if (data === undefined) continue;
+    const data: unknown = body[field]?.data;
+    if (data === undefined) {
+      if (body[field] !== undefined) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field} must have required property 'data'` });
+      continue;
+    }
+    if (typeof data !== 'string' && !(data instanceof Base64Bytes)) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data must be string` });
     const { minLength = 0, maxLength = Infinity } = DATA_BOUNDS[field];
     if (data.length > maxLength) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: field });
     if (data.length < minLength) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data is too short` });
