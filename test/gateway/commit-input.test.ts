@@ -62,6 +62,9 @@ describe('bad commits', () => {
     add('not base64', { ...ok(), media: { contentType: 'image/jpeg', data: '!!!!' + jpeg64 } }, 400, 'ERR_REQUEST_INVALID');
     add('base64url instead of base64', { ...ok(), media: { contentType: 'image/jpeg', data: h.attachments.jpeg.toString('base64url') + 'AAAA'.slice(0, (4 - (h.attachments.jpeg.toString('base64url').length % 4)) % 4) } }, 400, 'ERR_REQUEST_INVALID');
     add('neither media nor document', { ...ok(), media: undefined }, 400, 'ERR_REQUEST_INVALID');
+    for (const data of [12345, null, ['QUJD'], { bytes: 'QUJD' }, 'QU', '']) add(`media.data ${JSON.stringify(data)}`, { ...ok(), media: { contentType: 'image/jpeg', data } }, 400, 'ERR_REQUEST_INVALID');
+    add('media without data', { ...ok(), media: { contentType: 'image/jpeg' } }, 400, 'ERR_REQUEST_INVALID');
+    add('a long base64 value in the wrong place', { ...ok(), metadata: { caption: 'QUJD'.repeat(5_000) } }, 400, 'ERR_REQUEST_INVALID');
     for (const field of ['imageId', 'grantId', 'patientId', 'capturedAt', 'metadata'] as const) {
       const b: Record<string, unknown> = { ...ok() };
       delete b[field];
