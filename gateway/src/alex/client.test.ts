@@ -3,11 +3,13 @@
  * Time is injected: `sleep` records the wait and moves the clock; nothing here waits for real time
  * except the per-attempt timeout test (150 ms, not asserted on).
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppError, BugIndicatingError } from '../../../shared/errors';
-import { SerializedResource } from '../fhir/serialize';
+import { BytesPool, SerializedResource, alexRequestBytes } from '../fhir/serialize';
 import { loadFhirValidator } from '../fhir/validate';
 import { createAlexClient, type AlexClientHandle, type AlexClientOptions } from './client';
 import { isAlexOutcomeUnknown } from './errors';
@@ -544,6 +546,66 @@ describe('creates: exactly once', () => {
     expect((await codeOf(c.createMedia(ctx(), SerializedResource.of(docRef())))).code).toBe('ERR_REQUEST_INVALID');
     expect(mock.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
     c.close();
+  });
+
+  it('never lets a reused request buffer reach ALEX: an answer before the body is read destroys that request first', async () => {
+    const { mock } = await setup();
+    // An ALEX that answers 400 as soon as the request starts, then goes on reading whatever still comes.
+    const received: Buffer[] = [];
+    let closed!: () => void;
+    const socketClosed = new Promise<void>((resolve) => (closed = resolve));
+    const early = http.createServer((req, res) => {
+      req.on('data', (c: Buffer) => received.push(c));
+      res.writeHead(400, { 'content-type': 'application/fhir+json' });
+      res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid', diagnostics: 'refused early' }] }));
+    });
+    early.on('connection', (socket) => socket.on('close', () => closed()));
+    await new Promise<void>((resolve) => early.listen(0, '127.0.0.1', resolve));
+    const c = createAlexClient({
+      fhirBaseUrl: `http://127.0.0.1:${(early.address() as AddressInfo).port}/FHIR`,
+      tokenUrl: mock.tokenUrl,
+      clientId: mock.clientId,
+      clientSecret: mock.primarySecret,
+      scope: 's',
+      logger: pino({ level: 'silent' }),
+    });
+    const big = { ...media(), content: { contentType: 'image/jpeg', data: Buffer.alloc(12_000_000, 1).toString('base64') } };
+    const pool = new BytesPool(4, 1024);
+    const frozen = SerializedResource.of(big, pool);
+    const total = frozen.json.length;
+    const e = await codeOf(c.createMedia(ctx(), frozen));
+    expect(e.code).toBe('ERR_ALEX_REJECTED');
+    // The caller gives the buffer back and it is reused at once: overwritten with bytes JSON never has.
+    frozen.release();
+    expect(() => frozen.json).toThrow(/after release/);
+    const again = pool.take(1024);
+    again.slab.fill(0);
+    await socketClosed;
+    const got = Buffer.concat(received);
+    expect(got.length).toBeLessThan(total);
+    expect(got.includes(0)).toBe(false);
+    c.close();
+    await new Promise((resolve) => early.close(resolve));
+  });
+
+  it('pools request buffers: one made, then reused; views are exactly the size asked; a full pool lets go', () => {
+    const pool = new BytesPool(2, 1000);
+    const a = pool.take(10);
+    expect(a.view.length).toBe(10);
+    expect(a.slab.length).toBe(1000);
+    pool.give(a.slab);
+    pool.give(a.slab);
+    const b = pool.take(999);
+    expect(b.slab).toBe(a.slab);
+    expect(pool.stats()).toEqual({ made: 1, reused: 1, free: 0 });
+    const slabs = [pool.take(2000), pool.take(5), pool.take(5)].map((t) => t.slab);
+    for (const x of slabs) pool.give(x);
+    expect(pool.stats().free).toBe(2);
+    // The commit path's pool: a resource frozen into it reads back exactly; released twice is harmless.
+    const frozen = SerializedResource.of(media(), alexRequestBytes);
+    expect(frozen.json.equals(Buffer.from(JSON.stringify(media())))).toBe(true);
+    frozen.release();
+    frozen.release();
   });
 
   it('keeps at most 2 creates in flight per facility', async () => {

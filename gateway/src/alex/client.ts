@@ -18,7 +18,7 @@ import {
   parseRetryAfter,
   type NetworkFailure,
 } from './errors';
-import { SerializedResource } from '../fhir/serialize';
+import { SerializedResource, alexRequestBytes } from '../fhir/serialize';
 import { KeyedLimiter } from './limiter';
 import { patientNhi, toPatientSummary } from './patient';
 import { abortError, createTokenProvider, type TokenProvider, type TokenStats } from './token';
@@ -119,6 +119,16 @@ interface Executed {
   headers: Partial<Record<string, unknown>>;
   /** Set when an interrupted create was found at ALEX instead of being sent again. */
   reconciled?: CreatedResource;
+}
+
+/**
+ * After an attempt, its request must not read the body any more (the body may be a pooled buffer, reused
+ * once the create returns): a request that has not finished writing — ALEX answered before reading it all,
+ * or the attempt failed — is destroyed, which stops its socket writing at once. (No redirects are
+ * followed, so axios hands back Node's own ClientRequest.)
+ */
+function stopWriting(request: unknown): void {
+  if (request instanceof http.ClientRequest && !request.writableFinished && !request.destroyed) request.destroy();
 }
 
 type Attempt =
@@ -254,6 +264,8 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
       Accept: 'application/fhir+json',
     };
     if (call.body !== undefined) headers['Content-Type'] = 'application/fhir+json';
+    // The HTTP request of this attempt; with a body, it must not be able to read the body after we return.
+    let request: unknown;
     try {
       const res = await axiosInstance.request({
         method: call.method,
@@ -266,11 +278,15 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
         responseType: 'text',
         transformResponse: (d: unknown) => d,
       });
+      request = res.request;
       return { type: 'answer', status: res.status, data: parseJson(res.data), headers: res.headers };
     } catch (err) {
+      request = (err as { request?: unknown }).request;
       if (axios.isCancel(err) || call.ctx.signal?.aborted) throw abortError();
       const e = err as { code?: string; message?: string };
       return { type: 'network', kind: classifyNetworkError(e.code, e.message), cause: err };
+    } finally {
+      if (call.body !== undefined) stopWriting(request);
     }
   }
 
@@ -490,7 +506,22 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     checkContext(ctx);
     if (given.resourceType !== resourceType) throw new AppError('ERR_REQUEST_INVALID', { detail: `expected a ${resourceType}` });
     // The bytes are made once and the resource object is not kept: a create waiting on ALEX holds its image once.
-    const resource = given instanceof SerializedResource ? given : SerializedResource.of(given);
+    const own = !(given instanceof SerializedResource);
+    const resource = given instanceof SerializedResource ? given : SerializedResource.of(given, alexRequestBytes);
+    try {
+      return await createSerialized(ctx, resourceType, given, resource, reconcile);
+    } finally {
+      if (own) resource.release();
+    }
+  }
+
+  async function createSerialized(
+    ctx: AlexCallContext,
+    resourceType: 'Media' | 'DocumentReference',
+    given: FhirResource | SerializedResource,
+    resource: SerializedResource,
+    reconcile?: ReconcileOptions,
+  ): Promise<CreatedResource> {
     const identifier = resource.identifier;
     if (!identifier) throw new AppError('ERR_IDEMPOTENCY_KEY_MISSING', { correlationId: ctx.correlationId });
     if (options.fhirValidator) options.fhirValidator.assertValid(given instanceof SerializedResource ? given.parse() : given);

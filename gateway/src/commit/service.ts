@@ -11,7 +11,7 @@
 import type { CommitResponse, CommittedResource } from '../../../shared/contracts/gateway';
 import { AppError, toAppError, type ErrorBody } from '../../../shared/errors';
 import type { CreatedResource, ReconcileOptions } from '../alex/types';
-import { SerializedResource } from '../fhir/serialize';
+import { SerializedResource, alexRequestBytes } from '../fhir/serialize';
 import type { AlexClient } from '../alex/types';
 import type { Auditor } from '../audit';
 import type { Clock, Random } from '../deps';
@@ -160,22 +160,26 @@ export class CommitService {
     if (body.document) targets.push('documentReference');
 
     const pending = targets.filter((t) => !progress[t]);
+    const ready = new Map<Target, SerializedResource>();
     try {
-      // Each pending target as the bytes ALEX receives, made now; then the request lets go of the image
-      // strings (see CommitCall.body).
-      const ready = new Map<Target, SerializedResource>();
+      // Each pending target as the bytes ALEX receives, made now, in pooled buffers given back once the
+      // ALEX client is done with them; then the request lets go of the image (see CommitCall.body).
       for (const target of pending) {
-        if (target === 'media' && body.media) ready.set(target, SerializedResource.of(this.builders.buildMedia(buildCtx, body.media)));
-        if (target === 'documentReference' && body.document) ready.set(target, SerializedResource.of(this.builders.buildDocumentReference(buildCtx, body.document)));
+        if (target === 'media' && body.media) ready.set(target, SerializedResource.of(this.builders.buildMedia(buildCtx, body.media), alexRequestBytes));
+        if (target === 'documentReference' && body.document) ready.set(target, SerializedResource.of(this.builders.buildDocumentReference(buildCtx, body.document), alexRequestBytes));
       }
       delete body.media;
       delete body.document;
       for (const [i, target] of pending.entries()) {
         const resource = ready.get(target);
         if (!resource) continue;
-        ready.delete(target);
-        const created: CreatedResource =
-          target === 'media' ? await this.alex.createMedia(alexCtx, resource, reconcile) : await this.alex.createDocumentReference(alexCtx, resource, reconcile);
+        let created: CreatedResource;
+        try {
+          created = target === 'media' ? await this.alex.createMedia(alexCtx, resource, reconcile) : await this.alex.createDocumentReference(alexCtx, resource, reconcile);
+        } finally {
+          resource.release();
+          ready.delete(target);
+        }
         const done: CommittedResource = { resourceType: target === 'media' ? 'Media' : 'DocumentReference', id: created.id };
         if (created.location !== undefined) done.location = created.location;
         progress[target] = done;
@@ -191,6 +195,8 @@ export class CommitService {
       }
     } catch (err) {
       return this.fail(call, grant, progress, leaseOwner, toAppError(err));
+    } finally {
+      for (const resource of ready.values()) resource.release();
     }
 
     const response: CommitResponse = {

@@ -10,7 +10,8 @@ import type { FhirResource } from '../alex/types';
 /** Strings at least this long are checked for the base64 fast path. */
 const LARGE_STRING = 16 * 1024;
 
-export function jsonBytes(value: unknown): Buffer {
+/** `into(size)` supplies the output buffer (e.g. from a BytesPool); by default a new one. */
+export function jsonBytes(value: unknown, into: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size)): Buffer {
   /** Text to encode as UTF-8, and (every other part) base64 text to copy byte for byte. */
   const parts: (string | Base64Bytes)[] = [];
   let text = '';
@@ -63,7 +64,7 @@ export function jsonBytes(value: unknown): Buffer {
   // One buffer of the exact size, written in place: no intermediate copies of the image.
   let size = 0;
   parts.forEach((p, i) => (size += i % 2 === 0 ? Buffer.byteLength(p as string, 'utf8') : p.length));
-  const out = Buffer.allocUnsafe(size);
+  const out = into(size);
   let at = 0;
   parts.forEach((p, i) => {
     if (p instanceof Base64Bytes) at += p.bytes.copy(out, at);
@@ -84,19 +85,87 @@ export function firstIdentifier(resource: FhirResource): { system: string; value
 }
 
 /**
+ * Reusable buffers for ALEX request bytes. A megabyte buffer that lives as long as a create (tens of ms
+ * to seconds) is promoted to V8's old generation, and a fresh one per commit made V8 run a full
+ * mark-compact every few commits (measured: 34 in 120 commits, ~20 ms CPU each; with reuse, 2). A buffer
+ * goes back only when nothing can read it any more (see SerializedResource.release).
+ */
+export class BytesPool {
+  private readonly free: Buffer[] = [];
+  private readonly counts = { made: 0, reused: 0 };
+
+  constructor(
+    /** Free buffers kept for reuse; more are left to the garbage collector. */
+    private readonly keep: number,
+    /** Smallest buffer made, so one size serves every image up to the attachment limit. */
+    private readonly minBytes: number,
+  ) {}
+
+  /** A buffer of exactly `size` bytes (a view of a pooled one). */
+  take(size: number): { view: Buffer; slab: Buffer } {
+    const i = this.free.findIndex((b) => b.length >= size);
+    if (i >= 0) {
+      const [slab] = this.free.splice(i, 1);
+      this.counts.reused++;
+      return { view: slab!.subarray(0, size), slab: slab! };
+    }
+    this.counts.made++;
+    const slab = Buffer.allocUnsafe(Math.max(size, this.minBytes));
+    return { view: slab.subarray(0, size), slab };
+  }
+
+  give(slab: Buffer): void {
+    if (this.free.length < this.keep && !this.free.includes(slab)) this.free.push(slab);
+  }
+
+  stats(): { made: number; reused: number; free: number } {
+    return { ...this.counts, free: this.free.length };
+  }
+}
+
+/** The pool the commit path uses: 1.4 MB fits a 1 MB image as base64 plus its FHIR JSON. */
+export const alexRequestBytes = new BytesPool(16, 1_400_000);
+
+/**
  * A resource to create, already as the bytes ALEX receives. The commit path builds the resource, freezes
  * it here and lets go of the object, so a commit waiting on ALEX (for a write slot, a slow answer or a
  * retry) holds its image once — as these bytes — instead of as a string and the bytes.
  */
 export class SerializedResource {
+  private bytes: Buffer | null;
+
   private constructor(
     readonly resourceType: string,
     readonly identifier: { system: string; value: string } | null,
-    readonly json: Buffer,
-  ) {}
+    bytes: Buffer,
+    private readonly slab: { pool: BytesPool; slab: Buffer } | null,
+  ) {
+    this.bytes = bytes;
+  }
 
-  static of(resource: FhirResource): SerializedResource {
-    return new SerializedResource(resource.resourceType, firstIdentifier(resource), jsonBytes(resource));
+  /** Frozen into a buffer of its own, or (with `pool`) into a pooled one that must be released. */
+  static of(resource: FhirResource, pool?: BytesPool): SerializedResource {
+    if (!pool) return new SerializedResource(resource.resourceType, firstIdentifier(resource), jsonBytes(resource), null);
+    let taken: { view: Buffer; slab: Buffer } | null = null;
+    const json = jsonBytes(resource, (size) => (taken = pool.take(size)).view);
+    const slab = taken as { view: Buffer; slab: Buffer } | null;
+    return new SerializedResource(resource.resourceType, firstIdentifier(resource), json, slab ? { pool, slab: slab.slab } : null);
+  }
+
+  /** The bytes to send. */
+  get json(): Buffer {
+    if (this.bytes === null) throw new Error('SerializedResource used after release');
+    return this.bytes;
+  }
+
+  /**
+   * Gives a pooled buffer back. Only once nothing can read it: the ALEX client returns from a create only
+   * after every attempt's HTTP request has finished writing or has been destroyed.
+   */
+  release(): void {
+    if (this.bytes === null) return;
+    this.bytes = null;
+    if (this.slab) this.slab.pool.give(this.slab.slab);
   }
 
   /** The resource again, as a new object (for validation). */
