@@ -62,7 +62,8 @@ export async function startCompanion(options: StartCompanionOptions): Promise<Ru
     imaging,
     secrets: options.secrets,
     settingsStore: options.settingsStore,
-    gateway: ({ baseUrl, credentials }) => createGatewayClient({ baseUrl, credentials, logger: options.logger.child({ component: 'gateway-client' }) }),
+    // The companion's clock also dates the device's proofs (DPoP iat).
+    gateway: ({ baseUrl, credentials }) => createGatewayClient({ baseUrl, credentials, now: () => clock.now(), logger: options.logger.child({ component: 'gateway-client' }) }),
     openOutbox: async (commit) => {
       outbox = await openOutbox({
         dir: join(options.dataDir, 'outbox'),

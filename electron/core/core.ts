@@ -43,10 +43,10 @@ import { AppError, BugIndicatingError, toAppError, type ErrorBody } from '../../
 import { isErrorCode } from '../../shared/errors/codes';
 import { LIMITS } from '../../shared/limits';
 import { isValidNhi, normaliseNhi } from '../../shared/nhi';
-import type { DeviceCredentials } from '../gateway-client';
+import { exportDpopKey, generateDpopKey, type DeviceCredentials } from '../gateway-client';
 import type { OutboxItemView as OutboxItem, OutboxState } from '../outbox/types';
 import { parseLaunchUrl } from '../launch/parse';
-import { SECRET_ACCOUNTS, type SecretStore } from '../secrets';
+import { loadDeviceCredentials, saveDeviceCredentials, type SecretStore } from '../secrets';
 import { WorkingPatient, patientDisplayName, patientSwitchMessage, type CaptureSession, type LaunchAttempt } from '../session';
 import { captionText } from './caption';
 import { openDraftJournal, type DraftRecord } from './drafts';
@@ -159,12 +159,6 @@ function errKind(err: unknown): { errType: string; code?: string } {
   return typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code) ? { errType: type, code } : { errType: type };
 }
 
-function isCredentials(v: unknown): v is DeviceCredentials {
-  if (typeof v !== 'object' || v === null) return false;
-  const o = v as Record<string, unknown>;
-  return typeof o.deviceId === 'string' && typeof o.deviceSecret === 'string';
-}
-
 export async function createCompanionCore(deps: CompanionCoreDeps): Promise<CompanionCore> {
   const log = deps.logger.child({ component: 'core' });
   const newId = deps.newId ?? randomUUID;
@@ -189,15 +183,9 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   let launchesInFlight = 0;
 
   // --- gateway ------------------------------------------------------------------------------------------
+  /** The device credential and its DPoP key, from the OS credential store (a damaged entry: not enrolled). */
   async function credentials(): Promise<DeviceCredentials | null> {
-    const raw = await deps.secrets.get(SECRET_ACCOUNTS.deviceCredential);
-    if (raw === null) return null;
-    try {
-      const parsed: unknown = JSON.parse(raw);
-      return isCredentials(parsed) ? parsed : null;
-    } catch {
-      return null;
-    }
+    return loadDeviceCredentials(deps.secrets);
   }
   let gatewayCache: { url: string; client: GatewayPort } | undefined;
   /** The one gateway address: settings.gatewayUrl (enrolment sets it; IT may repoint it later, the credential follows). */
@@ -747,13 +735,18 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     'enrolment.enrol': async ({ gatewayUrl, enrolmentCode, deviceName }) => {
       const url = gatewayUrl.replace(/\/+$/, '');
       const client = deps.gateway({ baseUrl: url, credentials: async () => null });
+      // A new key pair for every enrolment: the gateway keeps the public key's thumbprint, and from then on every
+      // call carries a proof signed with the private key, which never leaves this PC (DPoP, RFC 9449).
+      const key = generateDpopKey();
       const res = await client.enrol({
         enrolmentCode,
         deviceName,
         ...(deps.platform === undefined ? {} : { platform: deps.platform }),
         ...(deps.appVersion === undefined ? {} : { appVersion: deps.appVersion }),
+        dpopJwk: key.publicJwk,
       });
-      await deps.secrets.set(SECRET_ACCOUNTS.deviceCredential, JSON.stringify({ deviceId: res.deviceId, deviceSecret: res.deviceSecret }));
+      // The secret and the private key go to the OS credential store together, in one entry.
+      await saveDeviceCredentials(deps.secrets, { deviceId: res.deviceId, deviceSecret: res.deviceSecret, dpopKey: exportDpopKey(key) });
       config = {
         settings: { ...config.settings, gatewayUrl: url },
         enrolment: { deviceId: res.deviceId, deviceName, practiceName: res.practiceName, facilityId: res.facilityId, gatewayUrl: url },

@@ -1,11 +1,13 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { EmbeddedJWK, jwtVerify } from 'jose';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors';
 import type { CommitRequest } from '../../shared/contracts/gateway';
 import { createGatewayClient, type DeviceCredentials } from './client';
+import { exportDpopKey, generateDpopKey } from './dpop';
 
 // A real Fastify server on loopback whose answer each test scripts.
 type Handler = (req: FastifyRequest, reply: FastifyReply) => unknown;
@@ -122,6 +124,66 @@ describe('gateway client: happy paths and headers', () => {
     // the new format (AAANNAC, mod-23 check letter) too
     handler = () => ({ ...GRANT, patient: { ...GRANT.patient, nhi: 'ZAA10AX' }, requiresConfirmation: true });
     expect((await client().lookupPatientByNhi('ZAA10AX')).patient.nhi).toBe('ZAA10AX');
+  });
+});
+
+describe('gateway client: proof of possession (DPoP)', () => {
+  it('a device with a key sends a fresh ES256 proof for the exact method and URL of each call; one without sends none', async () => {
+    const key = generateDpopKey();
+    const now = Date.parse('2026-11-23T09:00:00Z');
+    const c = createGatewayClient({ baseUrl: `${baseUrl}/`, credentials: async () => ({ ...CREDS, dpopKey: exportDpopKey(key) }), logger, now: () => now });
+    handler = () => ({ deviceId: CREDS.deviceId, deviceName: 'Room 3', facilityId: 'F2N060-E', practiceName: 'P' });
+    await c.me();
+    handler = () => ({ imageId: IMAGE_ID, media: { id: 'm1', present: true }, checkedAt: '2026-11-23T09:00:00Z' });
+    await c.verifyCommit(IMAGE_ID);
+    const proofs = seen.map((s) => s.headers['dpop']);
+    expect(proofs.every((p) => typeof p === 'string')).toBe(true);
+    const claims = [];
+    for (const proof of proofs as string[]) {
+      const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'], currentDate: new Date(now) });
+      expect(protectedHeader.jwk).toEqual(key.publicJwk);
+      claims.push(payload);
+    }
+    expect(claims.map((p) => [p.htm, p.htu, p.iat])).toEqual([
+      ['GET', `${baseUrl}/v1/devices/me`, now / 1000],
+      ['GET', `${baseUrl}/v1/commits/${IMAGE_ID}/verify`, now / 1000],
+    ]);
+    expect(claims[0]?.jti).not.toBe(claims[1]?.jti);
+
+    seen = [];
+    handler = () => ({ deviceId: CREDS.deviceId, deviceName: 'Room 3', facilityId: 'F2N060-E', practiceName: 'P' });
+    await client().me();
+    expect(seen[0]?.headers['dpop']).toBeUndefined();
+    // Enrolment is not authenticated: no credential, no proof.
+    handler = () => ({ deviceId: CREDS.deviceId, deviceSecret: CREDS.deviceSecret, facilityId: 'F2N060-E', practiceName: 'Test Practice' });
+    await c.enrol({ enrolmentCode: 'K7QD-9XWP-M3TA', deviceName: 'Room 3', dpopJwk: key.publicJwk });
+    expect(seen[1]?.headers['dpop']).toBeUndefined();
+    expect(seen[1]?.headers['authorization']).toBeUndefined();
+  });
+
+  it('ERR_AUTH_PROOF_REPLAYED → signed again and sent once more with a new proof; any other proof refusal is not retried', async () => {
+    const key = generateDpopKey();
+    const c = client(async () => ({ ...CREDS, dpopKey: exportDpopKey(key) }));
+    let calls = 0;
+    handler = (_req, reply) => {
+      calls += 1;
+      if (calls === 1) return reply.code(401).send({ error: { code: 'ERR_AUTH_PROOF_REPLAYED', message: 'x', action: 'retry', retryable: false } });
+      return { deviceId: CREDS.deviceId, deviceName: 'Room 3', facilityId: 'F2N060-E', practiceName: 'P' };
+    };
+    expect((await c.me()).deviceName).toBe('Room 3');
+    expect(seen).toHaveLength(2);
+    expect(seen[0]?.headers['dpop']).not.toBe(seen[1]?.headers['dpop']);
+    expect(seen[1]?.headers['x-correlation-id']).toBe(seen[0]?.headers['x-correlation-id']);
+
+    seen = [];
+    handler = (_req, reply) => reply.code(401).send({ error: { code: 'ERR_AUTH_PROOF_INVALID', message: 'x', action: 'support', retryable: false } });
+    expect((await rejection(c.me())).code).toBe('ERR_AUTH_PROOF_INVALID');
+    expect(seen).toHaveLength(1);
+    // Without a key there is nothing to re-sign: the refusal is passed on.
+    seen = [];
+    handler = (_req, reply) => reply.code(401).send({ error: { code: 'ERR_AUTH_PROOF_REPLAYED', message: 'x', action: 'retry', retryable: false } });
+    expect((await rejection(client().me())).code).toBe('ERR_AUTH_PROOF_REPLAYED');
+    expect(seen).toHaveLength(1);
   });
 });
 

@@ -7,10 +7,14 @@
  *   - 429 without an error body                               → ERR_RATE_LIMITED (retryable, Retry-After kept)
  *   - other 4xx without an error body                         → ERR_REQUEST_INVALID
  *   - a 2xx answer that does not match the contract           → ERR_INTERNAL (retryable: commits are idempotent)
- *   - no device credential                                    → ERR_NOT_ENROLLED (nothing is sent)
+ *   - no device credential, or its device key cannot be read  → ERR_NOT_ENROLLED (nothing is sent)
  *   - the caller's AbortSignal fired                          → ERR_REQUEST_CANCELLED (not a failure: the caller stopped
  *                                                               waiting; never shown to the GP as an error)
- * Logs carry route, status, duration and correlation id only: never bodies, grants or credentials.
+ * Proof of possession (DPoP, RFC 9449): a device enrolled with a key (`DeviceCredentials.dpopKey`) sends a fresh
+ * `DPoP` proof with every authenticated call, signed for that call's method and URL, a new one for every attempt.
+ * A proof the gateway says it has seen before (ERR_AUTH_PROOF_REPLAYED) is signed again and the call sent once
+ * more. A device enrolled before keys existed (no `dpopKey`) sends none.
+ * Logs carry route, status, duration and correlation id only: never bodies, grants, credentials, keys or proofs.
  */
 import { randomUUID } from 'node:crypto';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
@@ -35,11 +39,14 @@ import {
 } from '../../shared/contracts/gateway';
 import { Uuid } from '../../shared/contracts/common';
 import { isValidNhi, normaliseNhi } from '../../shared/nhi';
+import { createDpopProof, importDpopKey, type DpopKey } from './dpop';
 import { compile, type Checker } from './validate';
 
 export interface DeviceCredentials {
   deviceId: string;
   deviceSecret: string;
+  /** The device's private DPoP key in its stored form (exportDpopKey); absent: enrolled before keys existed. */
+  dpopKey?: string;
 }
 
 export interface GatewayClientOptions {
@@ -52,6 +59,10 @@ export interface GatewayClientOptions {
   logger: Logger;
   /** Correlation ids for calls that are not given one. Default crypto.randomUUID. */
   newCorrelationId?: () => string;
+  /** Epoch ms for the proofs' `iat` (the companion's clock). Default Date.now. */
+  now?: () => number;
+  /** The proofs' `jti`. Default: 128 random bits. Only tests set it. */
+  newProofId?: () => string;
 }
 
 export interface CallOptions {
@@ -108,6 +119,14 @@ function retryAfterSeconds(res: AxiosResponse): number | undefined {
   return Number.isNaN(t) ? undefined : Math.max(0, Math.ceil((t - Date.now()) / 1000));
 }
 
+/** The `code` of a gateway error body, if the answer is one. */
+function errorCodeOf(res: AxiosResponse): unknown {
+  const body: unknown = res.data;
+  if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
+  const error: unknown = (body as { error: unknown }).error;
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
 function errorFromResponse(res: AxiosResponse, correlationId: string): AppError {
   const body: unknown = res.data;
   if (typeof body === 'object' && body !== null && 'error' in body) {
@@ -131,8 +150,10 @@ function errorFromResponse(res: AxiosResponse, correlationId: string): AppError 
 export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
   const { logger } = options;
   const newCorrelationId = options.newCorrelationId ?? randomUUID;
+  /** Calls go to `${baseUrl}${route}`: also the URL each proof is signed for. */
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const http: AxiosInstance = axios.create({
-    baseURL: options.baseUrl.replace(/\/+$/, ''),
+    baseURL: baseUrl,
     timeout: options.timeoutMs ?? 30_000,
     validateStatus: () => true,
     maxRedirects: 0,
@@ -142,10 +163,27 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     headers: { accept: 'application/json' },
   });
 
-  async function authHeader(): Promise<string> {
+  const now = options.now ?? Date.now;
+  /** The last stored key read, so a key is parsed once, not on every call. */
+  let keyCache: { stored: string; key: DpopKey } | undefined;
+
+  /** The device's credential as headers: `Authorization`, and a signer for `DPoP` when it has a key. */
+  async function deviceAuth(): Promise<{ authorization: string; key: DpopKey | null }> {
     const creds = await options.credentials();
     if (!creds) throw new AppError('ERR_NOT_ENROLLED');
-    return `${DEVICE_AUTH_SCHEME} ${creds.deviceId}.${creds.deviceSecret}`;
+    let key: DpopKey | null = null;
+    if (creds.dpopKey !== undefined) {
+      if (keyCache?.stored !== creds.dpopKey) {
+        try {
+          keyCache = { stored: creds.dpopKey, key: importDpopKey(creds.dpopKey) };
+        } catch (cause) {
+          // Without its key this PC cannot prove who it is: it has to be enrolled again.
+          throw new AppError('ERR_NOT_ENROLLED', { detail: 'the stored device key could not be read', cause });
+        }
+      }
+      key = keyCache.key;
+    }
+    return { authorization: `${DEVICE_AUTH_SCHEME} ${creds.deviceId}.${creds.deviceSecret}`, key };
   }
 
   async function call<S extends TSchema>(
@@ -157,12 +195,19 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   ): Promise<Static<S>> {
     const correlationId = opts.correlationId ?? newCorrelationId();
     const headers: Record<string, string> = { [HEADERS.correlationId]: correlationId };
-    if (opts.auth) headers[HEADERS.authorization] = await authHeader();
+    const auth = opts.auth ? await deviceAuth() : null;
+    if (auth) headers[HEADERS.authorization] = auth.authorization;
     if (opts.idempotencyKey !== undefined) headers[HEADERS.idempotencyKey] = opts.idempotencyKey;
     const started = Date.now();
     let res: AxiosResponse;
     try {
-      res = await http.request({ url: route, method, data: body, headers, signal: opts.signal });
+      res = await send(route, method, body, headers, auth?.key ?? null, opts.signal);
+      // A proof is accepted once. One the gateway has seen already (a copy, or the rare repeated jti) is no
+      // reason to fail: sign a new one and send the call once more (the refused call did nothing).
+      if (auth?.key && res.status === 401 && errorCodeOf(res) === 'ERR_AUTH_PROOF_REPLAYED') {
+        logger.info({ route: opts.logRoute, correlationId }, 'gateway call re-signed after a replayed proof');
+        res = await send(route, method, body, headers, auth.key, opts.signal);
+      }
     } catch (err) {
       if (opts.signal?.aborted === true || axios.isCancel(err)) {
         // The caller stopped waiting: not a network fault, and nothing to show the GP.
@@ -180,6 +225,16 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       throw new AppError('ERR_INTERNAL', { detail: 'unexpected answer from the gateway', correlationId });
     }
     return res.data;
+  }
+
+  /** One attempt: a fresh proof for exactly this method and URL, made just before it leaves. */
+  function send(route: string, method: 'GET' | 'POST', body: unknown, headers: Record<string, string>, key: DpopKey | null, signal: AbortSignal | undefined): Promise<AxiosResponse> {
+    const attempt = { ...headers };
+    if (key !== null) {
+      const jti = options.newProofId?.();
+      attempt[HEADERS.dpop] = createDpopProof(key, { method, url: `${baseUrl}${route}`, now: now(), ...(jti === undefined ? {} : { jti }) });
+    }
+    return http.request({ url: route, method, data: body, headers: attempt, signal });
   }
 
   function checkRequest<S extends TSchema>(checker: Checker<S>, value: unknown): void {

@@ -1,2 +1,3 @@
 export * from './client';
 export { compile, type Checker } from './validate';
+export { createDpopProof, dpopThumbprint, exportDpopKey, generateDpopKey, importDpopKey, type DpopKey, type ProofOptions } from './dpop';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { exportDpopKey, generateDpopKey } from '../gateway-client/dpop';
 import { deviceCredentialsFrom, forgetDeviceCredentials, saveDeviceCredentials } from './device-credentials';
 import { MemorySecretStore, SECRET_ACCOUNTS } from './index';
 
@@ -28,5 +29,31 @@ describe('device credentials in the SecretStore', () => {
     await expect(saveDeviceCredentials(s, { deviceId: 'pc-3', deviceSecret: 'x'.repeat(43) })).rejects.toThrow(TypeError);
     await expect(saveDeviceCredentials(s, { ...creds, deviceSecret: 'short' })).rejects.toThrow(TypeError);
     expect(await s.get(SECRET_ACCOUNTS.deviceCredential)).toBeNull();
+  });
+
+  it('keeps the private DPoP key in the same entry as the secret, and reads an entry without one as a device enrolled before keys', async () => {
+    const s = new MemorySecretStore();
+    const key = generateDpopKey();
+    await saveDeviceCredentials(s, { ...creds, dpopKey: exportDpopKey(key) });
+    expect(await deviceCredentialsFrom(s)()).toEqual({ ...creds, dpopKey: exportDpopKey(key) });
+    expect(JSON.parse((await s.get(SECRET_ACCOUNTS.deviceCredential)) ?? '{}')).toEqual({ ...creds, dpopKey: exportDpopKey(key) });
+    await saveDeviceCredentials(s, creds);
+    expect(await deviceCredentialsFrom(s)()).toEqual(creds);
+    expect(await forgetDeviceCredentials(s)).toBe(true);
+    expect(await s.get(SECRET_ACCOUNTS.deviceCredential)).toBeNull();
+  });
+
+  it('a damaged key reads as not enrolled (the PC must enrol again), and only a private EC P-256 key is saved', async () => {
+    const s = new MemorySecretStore();
+    const good = JSON.parse(exportDpopKey(generateDpopKey())) as Record<string, string>;
+    const { d: _d, ...publicOnly } = good;
+    const bad = ['{', 'null', '42', JSON.stringify(publicOnly), JSON.stringify({ ...good, crv: 'P-384' }), JSON.stringify({ ...good, d: 'short' }), JSON.stringify({ ...good, pad: 'x'.repeat(1000) })];
+    for (const dpopKey of bad) {
+      await s.set(SECRET_ACCOUNTS.deviceCredential, JSON.stringify({ ...creds, dpopKey }));
+      expect(await deviceCredentialsFrom(s)(), dpopKey.slice(0, 40)).toBeNull();
+      await expect(saveDeviceCredentials(new MemorySecretStore(), { ...creds, dpopKey })).rejects.toThrow(TypeError);
+    }
+    await s.set(SECRET_ACCOUNTS.deviceCredential, JSON.stringify({ ...creds, dpopKey: good }));
+    expect(await deviceCredentialsFrom(s)()).toBeNull();
   });
 });

@@ -1,6 +1,10 @@
 /**
- * The enrolled device's credential ({deviceId, deviceSecret}) in the SecretStore, and the `credentials`
- * callback the gateway client takes. A damaged entry reads as "not enrolled" rather than crashing.
+ * The enrolled device's credential in the SecretStore — `{deviceId, deviceSecret}` and, for a device enrolled
+ * with a key, `dpopKey`: its private DPoP key (RFC 9449) in the stored form of electron/gateway-client/dpop.ts
+ * (`exportDpopKey`, a private EC P-256 JWK as JSON). All three live in ONE entry, written at once, so a crash
+ * can never leave a secret without its key or a key from another enrolment beside it.
+ * Also the `credentials` callback the gateway client takes. A damaged entry (including a damaged key) reads as
+ * "not enrolled" rather than crashing: without its key the PC cannot prove who it is and must enrol again.
  */
 import type { SecretStore } from './index';
 import { SECRET_ACCOUNTS } from './index';
@@ -8,24 +12,61 @@ import { SECRET_ACCOUNTS } from './index';
 export interface StoredDeviceCredentials {
   deviceId: string;
   deviceSecret: string;
+  /** The private DPoP key (exportDpopKey's JSON); absent for a device enrolled before keys existed. */
+  dpopKey?: string;
 }
 
 const DEVICE_ID = /^dev_[A-Za-z0-9_-]{22}$/;
+const B64URL_256 = /^[A-Za-z0-9_-]{43}$/;
+/** A stored key is ~200 characters; anything much longer is not one of ours. */
+const MAX_KEY_CHARS = 1000;
+
+/** The shape of a private EC P-256 JWK (the gateway client does the real import). */
+function isStoredKey(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length > MAX_KEY_CHARS) return false;
+  try {
+    const jwk = JSON.parse(value) as Record<string, unknown> | null;
+    return (
+      typeof jwk === 'object' &&
+      jwk !== null &&
+      jwk.kty === 'EC' &&
+      jwk.crv === 'P-256' &&
+      [jwk.x, jwk.y, jwk.d].every((m) => typeof m === 'string' && B64URL_256.test(m))
+    );
+  } catch {
+    return false;
+  }
+}
+
+function isCredentials(v: Partial<StoredDeviceCredentials>): boolean {
+  return (
+    typeof v.deviceId === 'string' &&
+    DEVICE_ID.test(v.deviceId) &&
+    typeof v.deviceSecret === 'string' &&
+    v.deviceSecret.length >= 32 &&
+    v.deviceSecret.length <= 128 &&
+    (v.dpopKey === undefined || isStoredKey(v.dpopKey))
+  );
+}
 
 export async function saveDeviceCredentials(secrets: SecretStore, creds: StoredDeviceCredentials): Promise<void> {
-  if (!DEVICE_ID.test(creds.deviceId) || typeof creds.deviceSecret !== 'string' || creds.deviceSecret.length < 32 || creds.deviceSecret.length > 128) {
-    throw new TypeError('Expected a device credential from enrolment but received something else');
+  if (!isCredentials(creds)) {
+    throw new TypeError('Expected a device credential from enrolment (and, if given, a private EC P-256 device key) but received something else');
   }
-  await secrets.set(SECRET_ACCOUNTS.deviceCredential, JSON.stringify({ deviceId: creds.deviceId, deviceSecret: creds.deviceSecret }));
+  const entry: StoredDeviceCredentials = { deviceId: creds.deviceId, deviceSecret: creds.deviceSecret };
+  if (creds.dpopKey !== undefined) entry.dpopKey = creds.dpopKey;
+  await secrets.set(SECRET_ACCOUNTS.deviceCredential, JSON.stringify(entry));
 }
 
 export async function loadDeviceCredentials(secrets: SecretStore): Promise<StoredDeviceCredentials | null> {
   const raw = await secrets.get(SECRET_ACCOUNTS.deviceCredential);
   if (raw === null) return null;
   try {
-    const v = JSON.parse(raw) as Partial<StoredDeviceCredentials>;
-    if (typeof v.deviceId === 'string' && DEVICE_ID.test(v.deviceId) && typeof v.deviceSecret === 'string' && v.deviceSecret.length >= 32) {
-      return { deviceId: v.deviceId, deviceSecret: v.deviceSecret };
+    const v = JSON.parse(raw) as Partial<StoredDeviceCredentials> | null;
+    if (typeof v === 'object' && v !== null && isCredentials(v)) {
+      const creds: StoredDeviceCredentials = { deviceId: v.deviceId as string, deviceSecret: v.deviceSecret as string };
+      if (v.dpopKey !== undefined) creds.dpopKey = v.dpopKey;
+      return creds;
     }
   } catch {
     /* damaged entry: treated as not enrolled */
@@ -33,7 +74,7 @@ export async function loadDeviceCredentials(secrets: SecretStore): Promise<Store
   return null;
 }
 
-/** Removes the credential (device revoked or re-enrolling). */
+/** Removes the credential and its key (device revoked or re-enrolling). */
 export async function forgetDeviceCredentials(secrets: SecretStore): Promise<boolean> {
   return secrets.delete(SECRET_ACCOUNTS.deviceCredential);
 }

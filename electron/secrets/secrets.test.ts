@@ -34,17 +34,28 @@ function hasDbusRunSession(): boolean {
 const dbus = hasDbusRunSession();
 if (!dbus) console.warn('SKIPPED real keytar test: dbus-run-session or gnome-keyring-daemon is not installed (apt-get install dbus gnome-keyring).');
 
+/** Runs keytar-probe.ts in its own D-Bus session with an unlocked gnome-keyring; its JSON answer. */
+function probe(...args: string[]): unknown {
+  const script = fileURLToPath(new URL('./keytar-probe.ts', import.meta.url));
+  const service = `ClinicPro Images test ${randomUUID()}`;
+  const r = spawnSync(
+    'dbus-run-session',
+    ['--', 'sh', '-c', 'echo -n pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec npx tsx "$0" "$@"', script, service, ...args],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+}
+
 describe.skipIf(!dbus)('KeytarSecretStore against the real OS credential store (gnome-keyring over D-Bus)', () => {
   it('stores, overwrites, reads back and deletes a secret', () => {
-    const probe = fileURLToPath(new URL('./keytar-probe.ts', import.meta.url));
-    const service = `ClinicPro Images test ${randomUUID()}`;
-    const r = spawnSync(
-      'dbus-run-session',
-      ['--', 'sh', '-c', 'echo -n pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec npx tsx "$0" "$1"', probe, service],
-      { encoding: 'utf8', timeout: 60_000 },
-    );
-    expect(r.status, r.stderr).toBe(0);
-    const line = r.stdout.trim().split('\n').pop() ?? '';
-    expect(JSON.parse(line)).toEqual({ before: null, afterSet: 'second value ✓', deleted: true, afterDelete: null, deletedAgain: false });
+    expect(probe()).toEqual({ before: null, afterSet: 'second value ✓', deleted: true, afterDelete: null, deletedAgain: false });
+  });
+
+  it('keeps the device secret and its private DPoP key together, reads them back able to sign, and forgets both', () => {
+    const r = probe('device-credential') as { storedBytes: number };
+    expect(r).toEqual({ sameCredential: true, samePublicKey: true, storedBytes: expect.any(Number), proofParts: 3, forgotten: true, afterForget: null });
+    // Windows Credential Manager keeps at most 2,560 bytes per credential.
+    expect(r.storedBytes).toBeLessThan(2560);
   });
 });

@@ -1,0 +1,163 @@
+/**
+ * Enrolment makes a device key (DPoP, RFC 9449), and every later call proves it: the companion core with the real
+ * parts (real gateway listening on 127.0.0.1 with GATEWAY_DEVICE_PROOF=required, ALEX sandbox, imaging on a fixture
+ * photo, durable outbox, LAN server) on the gateway's injected clock. A PC enrolled before keys existed keeps
+ * working where the gateway allows it (if-bound).
+ */
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FACILITY, startHarness, type Harness } from '../../test/gateway/helpers/harness';
+import { createGatewayClient, dpopThumbprint, importDpopKey } from '../gateway-client';
+import { buildLaunchUrl } from '../launch/parse';
+import { loadDeviceCredentials, MemorySecretStore, SECRET_ACCOUNTS } from '../secrets';
+import { DEFAULT_SETTINGS, MemorySettingsStore } from './settings';
+import { startCompanion, type RunningCompanion } from './compose';
+
+const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;
+const PHOTO = 'photo-1600-portrait.png';
+/** Windows Credential Manager keeps at most 2,560 bytes per credential. */
+const CREDENTIAL_BLOB_MAX = 2560;
+
+let gw: Harness | undefined;
+let companion: RunningCompanion | undefined;
+const dirs: string[] = [];
+let logs: string[] = [];
+
+afterEach(async () => {
+  await companion?.close();
+  await gw?.close();
+  companion = undefined;
+  gw = undefined;
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+type Stores = { secrets: MemorySecretStore; settingsStore: MemorySettingsStore };
+
+async function stack(env: Record<string, string>, prepare: (g: Harness, gatewayUrl: string) => Promise<Stores> = async () => ({ secrets: new MemorySecretStore(), settingsStore: new MemorySettingsStore() })) {
+  gw = await startHarness({ env });
+  const g = gw;
+  const gatewayUrl = await g.app.listen({ host: '127.0.0.1', port: 0 });
+  const { secrets, settingsStore } = await prepare(g, gatewayUrl);
+  const dataDir = await mkdtemp(join(tmpdir(), 'core-enrol-'));
+  const inputs = await mkdtemp(join(tmpdir(), 'core-enrol-in-'));
+  dirs.push(dataDir, inputs);
+  await copyFile(join(FIXTURES, PHOTO), join(inputs, PHOTO));
+  logs = [];
+  const logger = pino(
+    { level: 'trace' },
+    new Writable({
+      write(chunk: Buffer, _e, cb) {
+        logs.push(chunk.toString());
+        cb();
+      },
+    }),
+  );
+  companion = await startCompanion({ dataDir, secrets, settingsStore, logger, clock: { now: () => g.clock.now() }, lan: false, random: () => 0 });
+  const c = companion;
+  return {
+    g,
+    gatewayUrl,
+    secrets,
+    core: c.core,
+    photo: join(inputs, PHOTO),
+    async launch(nhi: string) {
+      const pair = g.sandbox.issueLaunch({ patientId: g.patient(nhi).id, facilityCode: FACILITY });
+      return c.core['launch.open']({ url: buildLaunchUrl(pair.context, pair.signature) });
+    },
+    async addAndCommit(): Promise<string> {
+      const added = await c.core['images.addPaths']({ paths: [join(inputs, PHOTO)] });
+      const id = added.imageIds[0] as string;
+      await c.core['images.updateMetadata']({ ids: [id], patch: { bodySiteCode: '89545001' } });
+      expect((await c.core['commit.start']({ targets: { media: true, inboxScan: false }, captionStrip: false })).queued).toEqual([id]);
+      for (let i = 0; i < 3; i++) {
+        await c.outbox.idle();
+        await c.core.idle();
+      }
+      return id;
+    },
+  };
+}
+
+describe('enrolment with a device key', () => {
+  it('keeps the private key next to the device secret; launch → add → commit then pass with proofs (GATEWAY_DEVICE_PROOF=required)', async () => {
+    const s = await stack({ GATEWAY_DEVICE_PROOF: 'required' });
+    const { code } = await s.g.devices.issueEnrolmentCode(FACILITY, 'Test Practice', 72);
+    expect(await s.core['enrolment.enrol']({ gatewayUrl: s.gatewayUrl, enrolmentCode: code, deviceName: 'Consult room 3' })).toMatchObject({ enrolled: true });
+
+    // One entry in the OS credential store: the secret and the private key, written together.
+    const raw = (await s.secrets.get(SECRET_ACCOUNTS.deviceCredential)) as string;
+    expect(Buffer.byteLength(raw)).toBeLessThan(CREDENTIAL_BLOB_MAX);
+    const creds = await loadDeviceCredentials(s.secrets);
+    expect(creds?.dpopKey).toBeDefined();
+    const key = importDpopKey(creds?.dpopKey as string);
+    const device = await s.g.store.getDevice(creds?.deviceId as string);
+    expect(device?.dpopJkt).toBe(dpopThumbprint(key.publicJwk));
+
+    expect(await s.launch('ZZZ0016')).toEqual({ status: 'ready' });
+    const id = await s.addAndCommit();
+    expect((await s.core['app.getState']({})).images[0]?.status).toBe('committed');
+    expect(s.g.sandbox.store.listMedia({ identifierValue: id }).map((m) => m.patientId)).toEqual([s.g.patient('ZZZ0016').id]);
+    expect((await s.g.store.listAudit({ limit: 1000 })).filter((a) => a.action === 'auth.rejected')).toEqual([]);
+
+    // The secret alone — copied off the PC without its key — gets nowhere.
+    const thief = createGatewayClient({ baseUrl: s.gatewayUrl, credentials: async () => ({ deviceId: device?.deviceId as string, deviceSecret: creds?.deviceSecret as string }), logger: pino({ level: 'silent' }) });
+    await expect(thief.me()).rejects.toMatchObject({ code: 'ERR_AUTH_PROOF_MISSING', status: 401 });
+    // Neither the secret nor the key is ever logged.
+    const logText = logs.join('');
+    for (const secret of [creds?.deviceSecret as string, JSON.parse(creds?.dpopKey as string).d as string]) expect(logText).not.toContain(secret);
+  });
+
+  it('enrolling again replaces the secret and the key together; the old key is no longer accepted', async () => {
+    const s = await stack({ GATEWAY_DEVICE_PROOF: 'required' });
+    for (const name of ['Consult room 3', 'Consult room 3 (again)']) {
+      const { code } = await s.g.devices.issueEnrolmentCode(FACILITY, 'Test Practice', 72);
+      await s.core['enrolment.enrol']({ gatewayUrl: s.gatewayUrl, enrolmentCode: code, deviceName: name });
+    }
+    const devices = await s.g.store.listDevices();
+    expect(devices).toHaveLength(2);
+    const creds = await loadDeviceCredentials(s.secrets);
+    expect(creds?.deviceId).toBe(devices[1]?.deviceId);
+    expect(devices[1]?.dpopJkt).toBe(dpopThumbprint(importDpopKey(creds?.dpopKey as string).publicJwk));
+    expect(devices[0]?.dpopJkt).not.toBe(devices[1]?.dpopJkt);
+    expect(await s.launch('ZZZ0016')).toEqual({ status: 'ready' });
+  });
+});
+
+describe('a PC enrolled before device keys existed', () => {
+  /** A device enrolled without a key, stored as an earlier version of the companion left it. */
+  const legacyPc = async (g: Harness, gatewayUrl: string): Promise<Stores> => {
+    const { code } = await g.devices.issueEnrolmentCode(FACILITY, 'Test Practice', 72);
+    const legacy = await g.devices.enrol({ enrolmentCode: code, deviceName: 'Old PC' }, '127.0.0.1', 'corr-legacy-pc');
+    const secrets = new MemorySecretStore();
+    await secrets.set(SECRET_ACCOUNTS.deviceCredential, JSON.stringify({ deviceId: legacy.deviceId, deviceSecret: legacy.deviceSecret }));
+    const enrolment = { deviceId: legacy.deviceId, deviceName: 'Old PC', practiceName: legacy.practiceName, facilityId: legacy.facilityId, gatewayUrl };
+    return { secrets, settingsStore: new MemorySettingsStore({ settings: { ...DEFAULT_SETTINGS, gatewayUrl }, enrolment }) };
+  };
+
+  it('has no stored key and keeps working without a proof: launch → add → commit (if-bound)', async () => {
+    const s = await stack({}, legacyPc);
+    const creds = await loadDeviceCredentials(s.secrets);
+    expect(creds?.dpopKey).toBeUndefined();
+    expect((await s.g.store.getDevice(creds?.deviceId as string))?.dpopJkt).toBeUndefined();
+    expect(await s.launch('ZZZ0016')).toEqual({ status: 'ready' });
+    const id = await s.addAndCommit();
+    expect((await s.core['app.getState']({})).images[0]?.status).toBe('committed');
+    expect(s.g.sandbox.store.listMedia({ identifierValue: id })).toHaveLength(1);
+  });
+
+  it('is told plainly to enrol again once the gateway requires keys', async () => {
+    const s = await stack({ GATEWAY_DEVICE_PROOF: 'required' }, legacyPc);
+    expect(await s.launch('ZZZ0016')).toMatchObject({
+      status: 'error',
+      error: { code: 'ERR_AUTH_DEVICE_KEY_REQUIRED', action: 'enrol', message: 'This PC was enrolled without a security key, which is now required. Ask practice IT to enrol it again.' },
+    });
+    // Enrolling again (with a key) brings it back.
+    const { code } = await s.g.devices.issueEnrolmentCode(FACILITY, 'Test Practice', 72);
+    await s.core['enrolment.enrol']({ gatewayUrl: s.gatewayUrl, enrolmentCode: code, deviceName: 'Old PC' });
+    expect(await s.launch('ZZZ0016')).toEqual({ status: 'ready' });
+  });
+});
