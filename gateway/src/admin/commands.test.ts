@@ -1,11 +1,13 @@
 /**
- * The operator CLI's commands on a real (in-memory SQLite) store: facilities, device listing by facility,
- * audit filters (facility, outcome, action) with the limit applied after filtering, and refused arguments
+ * The operator CLI's commands on a real (in-memory SQLite) store: facilities, device listing by facility and
+ * whether each device is bound to a key, audit filters (facility, outcome, action) with the limit applied after filtering, and refused arguments
  * (exit 2, usage on stderr, nothing written).
  */
+import { exportJWK, generateKeyPair } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Auditor } from '../audit';
 import { DeviceService } from '../auth/devices';
+import { dpopThumbprint } from '../auth/dpop';
 import { loadConfig } from '../config';
 import { cryptoRandom, ManualClock } from '../deps';
 import { SqliteStore } from '../store/sqlite';
@@ -70,6 +72,29 @@ describe('devices list --facility', () => {
     expect(out[0]).toMatch(/F99669-C.*Nurse room \(Rimu Medical\)/);
     expect(await admin('devices', 'list', '--facility', 'F2N060-E; DROP')).toBe(2);
     expect(err[0]).toMatch(/--facility must be an mt-facilityid/);
+  });
+});
+
+describe('devices list: bound to a device key or not', () => {
+  it('says which devices prove a key (DPoP) and which were enrolled without one', async () => {
+    const plain = await enrolDevice('F2N060-E', 'Kauri Health', 'Old PC');
+    const devices = new DeviceService(store, clock, cryptoRandom, config.rateLimit, new Auditor(store, clock, cryptoRandom));
+    expect(await admin('enrol-code', '--facility', 'F2N060-E', '--practice', 'Kauri Health')).toBe(0);
+    const { kty, crv, x, y } = await exportJWK((await generateKeyPair('ES256')).publicKey);
+    const publicJwk = { kty: kty as 'EC', crv: crv as 'P-256', x: x as string, y: y as string };
+    clock.advance(1000);
+    const keyed = (await devices.enrol({ enrolmentCode: out[0] ?? '', deviceName: 'New PC', dpopJwk: publicJwk }, '127.0.0.1', 'corr-0002-test')).deviceId;
+
+    expect(await admin('devices', 'list')).toBe(0);
+    expect(out.find((l) => l.startsWith(plain))).toMatch(/active\s+no key\s+enrolled .* Old PC/);
+    expect(out.find((l) => l.startsWith(keyed))).toMatch(/active\s+key\s+enrolled .* New PC/);
+    expect(await admin('devices', 'list', '--json')).toBe(0);
+    const list = JSON.parse(out.join('\n')) as { deviceId: string; keyBound: boolean; dpopJkt?: string; secretHash?: string }[];
+    expect(list.map((d) => [d.deviceId, d.keyBound, d.dpopJkt])).toEqual([
+      [plain, false, undefined],
+      [keyed, true, await dpopThumbprint(publicJwk)],
+    ]);
+    expect(list.every((d) => d.secretHash === undefined)).toBe(true);
   });
 });
 

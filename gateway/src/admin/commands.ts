@@ -16,15 +16,18 @@ export const USAGE = `Usage: npm run gateway:admin -- <command>
   facilities [--json]
       List the practices (mt-facilityid) known from enrolled devices and issued codes.
   devices list [--facility <mt-facilityid>] [--json]
-      List enrolled devices.
+      List enrolled devices, with whether each is bound to a device key (DPoP): "key" devices prove
+      possession on every call; "no key" devices were enrolled before keys and must enrol again
+      before GATEWAY_DEVICE_PROOF=required.
   devices revoke <deviceId>
       Revoke a device: its next request gets "removed from ClinicPro Images".
   audit [--device <deviceId>] [--facility <id>] [--outcome <outcome>] [--action <action>]
         [--since <ISO time | 24h | 7d>] [--limit 100] [--json]
       Show audit records, oldest first. --facility/--outcome/--action filter the newest 100000.
-      Actions: device.enrol, enrol-code.issue, launch.verify, launch.lookup, commit, commit.replay,
-      device.revoke. Outcomes: e.g. issued, enrolled, granted, rejected, committed, deferred, failed,
-      replayed, replayed-error, revoked.
+      Actions: device.enrol, enrol-code.issue, auth.rejected, launch.verify, launch.lookup,
+      launch.confirmed, commit, commit.rejected, commit.replay, device.revoke. Outcomes: e.g. issued,
+      enrolled, granted, confirmed, already-confirmed, rejected, committed, deferred, failed, replayed,
+      replayed-error, revoked.
 `;
 
 export interface AdminDeps {
@@ -135,12 +138,12 @@ export async function runAdmin(argv: string[], deps: AdminDeps): Promise<number>
       if (values.facility !== undefined && !FACILITY_RE.test(values.facility)) return usage('--facility must be an mt-facilityid such as F2N060-E');
       const list = (await store.listDevices()).filter((d) => values.facility === undefined || d.facilityId === values.facility);
       if (values.json) {
-        out(JSON.stringify(list.map(({ secretHash: _s, ...d }) => d), null, 2));
+        out(JSON.stringify(list.map(({ secretHash: _s, ...d }) => ({ ...d, keyBound: d.dpopJkt !== undefined })), null, 2));
         return 0;
       }
       if (list.length === 0) out('No devices enrolled.');
       for (const d of list) {
-        out(`${d.deviceId}  ${d.facilityId}  ${d.revokedAt === null ? 'active ' : 'REVOKED'}  enrolled ${iso(d.createdAt)}  ${d.deviceName} (${d.practiceName})`);
+        out(`${d.deviceId}  ${d.facilityId}  ${d.revokedAt === null ? 'active ' : 'REVOKED'}  ${d.dpopJkt === undefined ? 'no key' : 'key   '}  enrolled ${iso(d.createdAt)}  ${d.deviceName} (${d.practiceName})`);
       }
       return 0;
     }
