@@ -111,18 +111,21 @@ describe('enrolment with a device key', () => {
     for (const secret of [creds?.deviceSecret as string, JSON.parse(creds?.dpopKey as string).d as string]) expect(logText).not.toContain(secret);
   });
 
-  it('enrolling again replaces the secret and the key together; the old key is no longer accepted', async () => {
+  it('enrolling again makes a new key and replaces the secret and the key together', async () => {
     const s = await stack({ GATEWAY_DEVICE_PROOF: 'required' });
+    const stored: string[] = [];
     for (const name of ['Consult room 3', 'Consult room 3 (again)']) {
       const { code } = await s.g.devices.issueEnrolmentCode(FACILITY, 'Test Practice', 72);
       await s.core['enrolment.enrol']({ gatewayUrl: s.gatewayUrl, enrolmentCode: code, deviceName: name });
+      stored.push((await s.secrets.get(SECRET_ACCOUNTS.deviceCredential)) as string);
     }
-    const devices = await s.g.store.listDevices();
-    expect(devices).toHaveLength(2);
-    const creds = await loadDeviceCredentials(s.secrets);
-    expect(creds?.deviceId).toBe(devices[1]?.deviceId);
-    expect(devices[1]?.dpopJkt).toBe(dpopThumbprint(importDpopKey(creds?.dpopKey as string).publicJwk));
-    expect(devices[0]?.dpopJkt).not.toBe(devices[1]?.dpopJkt);
+    const [first, second] = stored.map((raw) => JSON.parse(raw) as { deviceId: string; dpopKey: string });
+    expect(second?.deviceId).not.toBe(first?.deviceId);
+    const jkt = async (deviceId: string | undefined) => (await s.g.store.getDevice(deviceId as string))?.dpopJkt;
+    expect(await jkt(first?.deviceId)).toBe(dpopThumbprint(importDpopKey(first?.dpopKey as string).publicJwk));
+    expect(await jkt(second?.deviceId)).toBe(dpopThumbprint(importDpopKey(second?.dpopKey as string).publicJwk));
+    expect(await jkt(second?.deviceId)).not.toBe(await jkt(first?.deviceId));
+    expect((await loadDeviceCredentials(s.secrets))?.deviceId).toBe(second?.deviceId);
     expect(await s.launch('ZZZ0016')).toEqual({ status: 'ready' });
   });
 });
