@@ -67,6 +67,19 @@ async function setup(opts: Partial<AlexClientOptions> = {}, mockOpts: Partial<Mo
   return h;
 }
 
+/** Another client on the same mock ALEX (its own options), silent. */
+function clientOn(mock: MockAlex, over: Partial<AlexClientOptions> = {}): AlexClientHandle {
+  return createAlexClient({
+    fhirBaseUrl: mock.fhirBaseUrl,
+    tokenUrl: mock.tokenUrl,
+    clientId: mock.clientId,
+    clientSecret: mock.primarySecret,
+    scope: 's',
+    logger: pino({ level: 'silent' }),
+    ...over,
+  });
+}
+
 const ctx = (over: Partial<AlexCallContext> = {}): AlexCallContext => ({ facilityId: 'F2N060-E', correlationId: '6f1d9a52-3c47-4f7e-9b0a-1a2b3c4d5e6f', ...over });
 
 function media(imageId = '0b6f7f7e-8d4a-4c1e-9a51-2f1c3f9d7a10'): FhirResource {
@@ -333,13 +346,7 @@ describe('retry policy', () => {
     const { mock, client } = await setup();
     const ac = new AbortController();
     mock.rules.push({ action: { kind: 'respond', status: 503 } });
-    const c = createAlexClient({
-      fhirBaseUrl: mock.fhirBaseUrl,
-      tokenUrl: mock.tokenUrl,
-      clientId: mock.clientId,
-      clientSecret: mock.primarySecret,
-      scope: 's',
-      logger: pino({ level: 'silent' }),
+    const c = clientOn(mock, {
       sleep: async () => {
         ac.abort();
         throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
@@ -465,13 +472,8 @@ describe('creates: exactly once', () => {
   it('retries a create whose connection was refused (never sent), up to 5 attempts', async () => {
     const { mock, sleeps } = await setup();
     const refusedBase = mock.fhirBaseUrl.replace(/:\d+\//, ':1/');
-    const c = createAlexClient({
+    const c = clientOn(mock, {
       fhirBaseUrl: refusedBase,
-      tokenUrl: mock.tokenUrl,
-      clientId: mock.clientId,
-      clientSecret: mock.primarySecret,
-      scope: 's',
-      logger: pino({ level: 'silent' }),
       random: () => 0.5,
       sleep: async (ms) => {
         sleeps.push(ms);
@@ -506,13 +508,7 @@ describe('creates: exactly once', () => {
 
   it('with a FHIR validator, refuses an invalid resource before sending anything', async () => {
     const { mock } = await setup();
-    const c = createAlexClient({
-      fhirBaseUrl: mock.fhirBaseUrl,
-      tokenUrl: mock.tokenUrl,
-      clientId: mock.clientId,
-      clientSecret: mock.primarySecret,
-      scope: 's',
-      logger: pino({ level: 'silent' }),
+    const c = clientOn(mock, {
       fhirValidator: await loadFhirValidator(),
     });
     await expect(c.createMedia(ctx(), { ...media(), status: 'finished', colour: 'blue' })).rejects.toBeInstanceOf(BugIndicatingError);
@@ -524,13 +520,7 @@ describe('creates: exactly once', () => {
 
   it('creates from a resource already serialized exactly as from the object, validator included', async () => {
     const { mock } = await setup();
-    const c = createAlexClient({
-      fhirBaseUrl: mock.fhirBaseUrl,
-      tokenUrl: mock.tokenUrl,
-      clientId: mock.clientId,
-      clientSecret: mock.primarySecret,
-      scope: 's',
-      logger: pino({ level: 'silent' }),
+    const c = clientOn(mock, {
       fhirValidator: await loadFhirValidator(),
     });
     const frozen = SerializedResource.of(media());
@@ -561,13 +551,8 @@ describe('creates: exactly once', () => {
     });
     early.on('connection', (socket) => socket.on('close', () => closed()));
     await new Promise<void>((resolve) => early.listen(0, '127.0.0.1', resolve));
-    const c = createAlexClient({
+    const c = clientOn(mock, {
       fhirBaseUrl: `http://127.0.0.1:${(early.address() as AddressInfo).port}/FHIR`,
-      tokenUrl: mock.tokenUrl,
-      clientId: mock.clientId,
-      clientSecret: mock.primarySecret,
-      scope: 's',
-      logger: pino({ level: 'silent' }),
     });
     const big = { ...media(), content: { contentType: 'image/jpeg', data: Buffer.alloc(12_000_000, 1).toString('base64') } };
     const pool = new BytesPool(4, 1024);
