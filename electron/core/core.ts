@@ -23,6 +23,8 @@ import type {
   BridgeHandlers,
   BridgeResponse,
   CommitTargets,
+  EnrolmentRenewalReason,
+  EnrolmentView,
   ImageEdits,
   ImageMetadataPatch,
   ImageSource,
@@ -40,13 +42,13 @@ import type {
 import type { ImageMetadata, PatientSummary } from '../../shared/contracts/common';
 import type { CommitTarget, LaunchGrant } from '../../shared/contracts/gateway';
 import { AppError, BugIndicatingError, toAppError, type ErrorBody } from '../../shared/errors/app-error';
-import { isErrorCode } from '../../shared/errors/codes';
+import { isErrorCode, type ErrorCode } from '../../shared/errors/codes';
 import { LIMITS } from '../../shared/limits';
 import { isValidNhi, normaliseNhi } from '../../shared/nhi';
-import { exportDpopKey, generateDpopKey, type DeviceCredentials } from '../gateway-client';
+import { exportDpopKey, generateDpopKey, importDpopKey, type DeviceCredentials } from '../gateway-client';
 import type { OutboxItemView as OutboxItem, OutboxState } from '../outbox/types';
 import { parseLaunchUrl } from '../launch/parse';
-import { loadDeviceCredentials, saveDeviceCredentials, type SecretStore } from '../secrets';
+import { readDeviceCredentials, saveDeviceCredentials, type SecretStore } from '../secrets';
 import { WorkingPatient, patientDisplayName, patientSwitchMessage, type CaptureSession, type LaunchAttempt } from '../session';
 import { captionText } from './caption';
 import { openDraftJournal, type DraftRecord } from './drafts';
@@ -129,6 +131,31 @@ interface PhoneState {
 }
 
 const NO_EDITS: ImageEdits = { rotate: 0, annotations: [] };
+
+/** Gateway answers that mean THIS PC's enrolment is over: it has to be enrolled again with a new code. */
+const RENEWAL_CODES: ReadonlyMap<ErrorCode, EnrolmentRenewalReason> = new Map<ErrorCode, EnrolmentRenewalReason>([
+  ['ERR_AUTH_DEVICE_REVOKED', 'revoked'],
+  ['ERR_AUTH_DEVICE_UNKNOWN', 'unknown'],
+  ['ERR_AUTH_DEVICE_MISSING', 'unknown'],
+  ['ERR_AUTH_DEVICE_KEY_REQUIRED', 'key-required'],
+]);
+
+/** What practice IT reads on the enrolment screen, per reason. */
+const RENEWAL_MESSAGES: Record<EnrolmentRenewalReason, string> = {
+  revoked: "This PC's access was withdrawn by your practice's ClinicPro administrator. Enter a new enrolment code to use it again.",
+  unknown: 'The ClinicPro gateway no longer recognises this PC. Enter a new enrolment code from your practice IT contact to use it again.',
+  'key-required':
+    'This PC was enrolled before security keys were used, and the ClinicPro gateway now requires one. Enter a new enrolment code to enrol it again with a key.',
+  'credential-unreadable':
+    "This PC's saved enrolment could not be read (it may have been damaged or removed from the PC's credential store). Enter a new enrolment code to enrol it again.",
+};
+
+/** Outbox errors that say nothing about the image, only that the PC was (re-)enrolling: sent again once it is enrolled. */
+const ENROLMENT_WAIT_CODES: ReadonlySet<string> = new Set(['ERR_NOT_ENROLLED', ...RENEWAL_CODES.keys()]);
+
+/** The reason on an outbox item that belongs to another practice than the one this PC is enrolled for. */
+const OTHER_PRACTICE_MESSAGE =
+  'This photo belongs to the practice this PC was enrolled for before, not the one it is enrolled for now, so it was not sent. It stays on this PC: enrol the PC for its own practice again to send it, or call ClinicPro support.';
 const MAX_NOTICES = 20;
 const MAX_OUTBOX_VIEW = 200;
 
@@ -183,9 +210,52 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   let launchesInFlight = 0;
 
   // --- gateway ------------------------------------------------------------------------------------------
-  /** The device credential and its DPoP key, from the OS credential store (a damaged entry: not enrolled). */
+  /** Rises with every enrolment: an answer to a call made under an earlier enrolment says nothing about this one. */
+  let enrolGeneration = 0;
+  /** The last stored key that imported, so a key is parsed once, not on every call. */
+  let goodKey: string | undefined;
+  /**
+   * The device credential and its DPoP key, from the OS credential store. An entry that cannot be read — or whose
+   * key does not import — while this PC has an enrolment record means the enrolment must be renewed; the gateway
+   * client then gets null (ERR_NOT_ENROLLED, nothing sent).
+   */
   async function credentials(): Promise<DeviceCredentials | null> {
-    return loadDeviceCredentials(deps.secrets);
+    const generation = enrolGeneration;
+    const read = await readDeviceCredentials(deps.secrets);
+    let usable = read.state === 'ok';
+    if (read.state === 'ok' && read.credentials.dpopKey !== undefined && read.credentials.dpopKey !== goodKey) {
+      try {
+        importDpopKey(read.credentials.dpopKey);
+        goodKey = read.credentials.dpopKey;
+      } catch {
+        usable = false;
+      }
+    }
+    if (!usable) {
+      if (config.enrolment !== null) needsRenewal('credential-unreadable', generation);
+      return null;
+    }
+    return read.state === 'ok' ? read.credentials : null;
+  }
+  /**
+   * Mark the enrolment as needing renewal (kept across restarts): the desktop shows the enrolment screen with why.
+   * Ignored for a PC that is not enrolled, and for an answer to a call made under an earlier enrolment.
+   */
+  function needsRenewal(reason: EnrolmentRenewalReason, generation: number): void {
+    if (config.enrolment === null || generation !== enrolGeneration || config.renewal?.reason === reason) return;
+    config = { ...config, renewal: { reason, at: deps.clock.now() } };
+    log.warn({ reason }, 'this PC must be enrolled again');
+    void track(deps.settingsStore.save(config)).catch((e: unknown) => log.error({ err: toAppError(e).code }, 'could not save the enrolment state'));
+    changed();
+  }
+  /** Every authenticated gateway call passes here: an answer that ends this PC's enrolment marks it for renewal. */
+  function watched<T>(call: () => Promise<T>): Promise<T> {
+    const generation = enrolGeneration;
+    return call().catch((err: unknown) => {
+      const reason = err instanceof AppError ? RENEWAL_CODES.get(err.code) : undefined;
+      if (reason !== undefined) needsRenewal(reason, generation);
+      throw err;
+    });
   }
   let gatewayCache: { url: string; client: GatewayPort } | undefined;
   /** The one gateway address: settings.gatewayUrl (enrolment sets it; IT may repoint it later, the credential follows). */
@@ -194,12 +264,35 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   }
   function gateway(): GatewayPort {
     const url = gatewayUrl();
-    if (gatewayCache?.url !== url) gatewayCache = { url, client: deps.gateway({ baseUrl: url, credentials }) };
+    if (gatewayCache?.url !== url) {
+      const raw = deps.gateway({ baseUrl: url, credentials });
+      const client: GatewayPort & Partial<CommitClient> = {
+        enrol: (req, opts) => raw.enrol(req, opts),
+        verifyLaunch: (req, opts) => watched(() => raw.verifyLaunch(req, opts)),
+        lookupPatientByNhi: (nhi, opts) => watched(() => raw.lookupPatientByNhi(nhi, opts)),
+        confirmLookup: (grantId, opts) => watched(() => raw.confirmLookup(grantId, opts)),
+        verifyCommit: (imageId, opts) => watched(() => raw.verifyCommit(imageId, opts)),
+      };
+      const rawCommit = (raw as GatewayPort & Partial<CommitClient>).commit;
+      if (rawCommit !== undefined) client.commit = (req, opts) => watched(() => rawCommit.call(raw, req, opts));
+      gatewayCache = { url, client };
+    }
     return gatewayCache.client;
   }
-  /** The outbox's client: always the enrolled gateway's, even after re-enrolment. */
+  let outboxRef: OutboxPort | undefined;
+  /**
+   * The outbox's client: always the enrolled gateway's and the current credential, even after re-enrolment. An
+   * item of another practice than the one this PC is enrolled for is never sent (it waits, and says why).
+   */
   const commitClient: CommitClient = {
-    commit: (req, opts) => (gateway() as GatewayPort & CommitClient).commit(req, opts),
+    commit: async (req, opts) => {
+      const item = outboxRef?.get(req.imageId);
+      const enrolled = config.enrolment;
+      if (item !== undefined && enrolled !== null && item.facilityId !== enrolled.facilityId) {
+        throw new AppError('ERR_NOT_ENROLLED', { message: OTHER_PRACTICE_MESSAGE, detail: 'image of another practice' });
+      }
+      return (gateway() as GatewayPort & CommitClient).commit(req, opts);
+    },
   };
 
   // --- events -------------------------------------------------------------------------------------------
@@ -303,12 +396,22 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   function lookupView(p: PendingLookup): PendingLookupView {
     return { lookupId: p.id, patient: p.grant.patient, expiresAt: iso(p.expiresAt) };
   }
+  function enrolmentView(): EnrolmentView {
+    const e = config.enrolment;
+    if (e === null) return { enrolled: false, gatewayUrl: gatewayUrl() };
+    const view: EnrolmentView = { enrolled: true, practiceName: e.practiceName, deviceName: e.deviceName, gatewayUrl: gatewayUrl() };
+    const r = config.renewal;
+    if (r !== null && r !== undefined) {
+      view.enrolled = false;
+      view.renewal = { reason: r.reason, message: RENEWAL_MESSAGES[r.reason], since: iso(r.at) };
+    }
+    return view;
+  }
   function snapshot(): AppState {
     const cur = working.current();
-    const e = config.enrolment;
     const state: AppState = {
       revision,
-      enrolment: e === null ? { enrolled: false, gatewayUrl: gatewayUrl() } : { enrolled: true, practiceName: e.practiceName, deviceName: e.deviceName, gatewayUrl: gatewayUrl() },
+      enrolment: enrolmentView(),
       launch: working.view(),
       patient: cur?.patient ?? null,
       captureSession: cur === null ? null : { id: cur.id, patientId: cur.patient.id, startedAt: iso(cur.startedAt) },
@@ -506,6 +609,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
 
   // --- outbox -------------------------------------------------------------------------------------------
   const outbox = await deps.openOutbox(commitClient);
+  outboxRef = outbox;
   function onOutbox(item: OutboxItem): void {
     const rec = images.get(item.imageId);
     if (rec === undefined) {
@@ -638,9 +742,12 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     switch (outcome.kind) {
       case 'stale':
         break;
-      case 'started':
-        log.info({ session: outcome.session.id }, 'patient session started');
+      case 'started': {
+        // Photos of this patient still waiting for a grant (after a restart or a re-enrolment) get this one.
+        const n = outbox.rebindGrant(grant.patient.id, grant.grantId);
+        log.info({ session: outcome.session.id, rebound: n }, 'patient session started');
         break;
+      }
       case 'same-patient': {
         for (const rec of images.values()) if (rec.patient.id === grant.patient.id) rec.grant = grant;
         const n = outbox.rebindGrant(grant.patient.id, grant.grantId);
@@ -648,6 +755,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
         break;
       }
       case 'switched': {
+        outbox.rebindGrant(grant.patient.id, grant.grantId);
         if (phone !== null && phone.captureSessionId === outcome.previous.id) {
           await endPhone('patient-changed').catch((e: unknown) => log.warn({ err: toAppError(e).code }, 'could not end phone session'));
         }
@@ -728,6 +836,32 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     return working.view();
   }
 
+  /**
+   * After an enrolment: photos of this practice that waited for it are sent now (with the new credential); photos of
+   * another practice stay on this PC, unsent, and the GP is told so.
+   */
+  function resumeOutbox(facilityId: string, previous: StoredConfig['enrolment']): void {
+    let resumed = 0;
+    let held = 0;
+    for (const item of outbox.list()) {
+      if (item.state === 'committed') continue;
+      if (item.facilityId !== facilityId) {
+        held += 1;
+        continue;
+      }
+      if ((item.state === 'waiting' || item.state === 'failed') && item.lastError !== undefined && ENROLMENT_WAIT_CODES.has(item.lastError.code) && outbox.retry(item.imageId)) resumed += 1;
+    }
+    if (resumed > 0 || held > 0) log.info({ resumed, held }, 'outbox after enrolment');
+    if (held > 0) {
+      const whose = previous !== null && previous.facilityId !== facilityId ? previous.practiceName : 'the practice this PC was enrolled for before';
+      notify(
+        'info',
+        'warning',
+        `${held} photo${held === 1 ? '' : 's'} waiting to be sent belong${held === 1 ? 's' : ''} to ${whose}, not the practice this PC is now enrolled for, so ${held === 1 ? 'it' : 'they'} will not be sent there. ${held === 1 ? 'It stays' : 'They stay'} on this PC: enrol the PC for ${whose} again to send ${held === 1 ? 'it' : 'them'}, or call ClinicPro support.`,
+      );
+    }
+  }
+
   // --- the bridge handlers ------------------------------------------------------------------------------
   const handlers: BridgeHandlers = {
     'app.getState': async () => snapshot(),
@@ -747,13 +881,17 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       });
       // The secret and the private key go to the OS credential store together, in one entry.
       await saveDeviceCredentials(deps.secrets, { deviceId: res.deviceId, deviceSecret: res.deviceSecret, dpopKey: exportDpopKey(key) });
+      const previous = config.enrolment;
+      enrolGeneration += 1;
       config = {
         settings: { ...config.settings, gatewayUrl: url },
         enrolment: { deviceId: res.deviceId, deviceName, practiceName: res.practiceName, facilityId: res.facilityId, gatewayUrl: url },
+        renewal: null,
       };
       await deps.settingsStore.save(config);
       gatewayCache = undefined;
-      log.info({ deviceId: res.deviceId }, 'enrolled');
+      log.info({ deviceId: res.deviceId, again: previous !== null }, 'enrolled');
+      resumeOutbox(res.facilityId, previous);
       changed();
       return { enrolled: true, practiceName: res.practiceName, deviceName, gatewayUrl: url };
     },
@@ -1019,6 +1157,9 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       return next;
     },
   };
+
+  // A PC enrolled before whose stored credential cannot be read is told so at once, not at its first gateway call.
+  if (config.enrolment !== null && (config.renewal ?? null) === null) await credentials();
 
   return {
     ...handlers,

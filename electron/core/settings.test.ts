@@ -4,7 +4,7 @@ import { DEFAULT_SETTINGS, MemorySettingsStore, applySettingsPatch, readConfig }
 
 describe('settings', () => {
   it('defaults to Inbox Scan as PDF with a caption strip and body site required', () => {
-    expect(readConfig(null)).toEqual({ settings: DEFAULT_SETTINGS, enrolment: null });
+    expect(readConfig(null)).toEqual({ settings: DEFAULT_SETTINGS, enrolment: null, renewal: null });
     expect(DEFAULT_SETTINGS.defaultTargets).toEqual({ media: false, inboxScan: true });
   });
 

@@ -5,7 +5,7 @@
  */
 import { Value } from '@sinclair/typebox/value';
 import { Type, type Static } from '@sinclair/typebox';
-import { Settings, type SettingsPatch } from '../../shared/contracts/bridge';
+import { EnrolmentRenewalReason, Settings, type SettingsPatch } from '../../shared/contracts/bridge';
 import { AppError } from '../../shared/errors/app-error';
 import { LIMITS } from '../../shared/limits';
 
@@ -32,9 +32,15 @@ export const EnrolmentRecord = Type.Object({
 });
 export type EnrolmentRecord = Static<typeof EnrolmentRecord>;
 
+/** The enrolment above must be renewed (the gateway withdrew it, or the stored credential cannot be read), since `at` (epoch ms). */
+export const RenewalRecord = Type.Object({ reason: EnrolmentRenewalReason, at: Type.Number({ minimum: 0 }) });
+export type RenewalRecord = Static<typeof RenewalRecord>;
+
 export interface StoredConfig {
   settings: Settings;
   enrolment: EnrolmentRecord | null;
+  /** Absent or null: the enrolment works as far as the companion knows. Only meaningful with an enrolment. */
+  renewal?: RenewalRecord | null;
 }
 
 /** Persistence of the companion's configuration (not secrets). */
@@ -64,7 +70,8 @@ export function readConfig(raw: unknown): StoredConfig {
     if (Value.Check(Settings, candidate)) settings[key] = s[key];
   }
   const enrolment = Value.Check(EnrolmentRecord, obj.enrolment) ? obj.enrolment : null;
-  return { settings: settings as Settings, enrolment };
+  const renewal = enrolment !== null && Value.Check(RenewalRecord, obj.renewal) ? obj.renewal : null;
+  return { settings: settings as Settings, enrolment, renewal };
 }
 
 /** Apply a patch; the result must be valid as a whole (else ERR_REQUEST_INVALID and nothing changes). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exportDpopKey, generateDpopKey } from '../gateway-client/dpop';
-import { deviceCredentialsFrom, forgetDeviceCredentials, saveDeviceCredentials } from './device-credentials';
+import { deviceCredentialsFrom, forgetDeviceCredentials, readDeviceCredentials, saveDeviceCredentials } from './device-credentials';
 import { MemorySecretStore, SECRET_ACCOUNTS } from './index';
 
 const creds = { deviceId: 'dev_abcdefghijklmnopqrstuv', deviceSecret: 'x'.repeat(43) };
@@ -22,6 +22,17 @@ describe('device credentials in the SecretStore', () => {
       await s.set(SECRET_ACCOUNTS.deviceCredential, bad);
       expect(await deviceCredentialsFrom(s)()).toBeNull();
     }
+  });
+
+  it('tells a missing entry (never enrolled) from a damaged one (enrolled, must enrol again)', async () => {
+    const s = new MemorySecretStore();
+    expect(await readDeviceCredentials(s)).toEqual({ state: 'missing' });
+    for (const bad of ['{', '', '{"deviceId":"dev_x","deviceSecret":"short"}', JSON.stringify({ ...creds, dpopKey: '{"kty":"RSA"}' })]) {
+      await s.set(SECRET_ACCOUNTS.deviceCredential, bad);
+      expect(await readDeviceCredentials(s)).toEqual({ state: 'damaged' });
+    }
+    await saveDeviceCredentials(s, creds);
+    expect(await readDeviceCredentials(s)).toEqual({ state: 'ok', credentials: creds });
   });
 
   it('refuses to save something that is not an enrolment answer, and stores nothing', async () => {

@@ -58,20 +58,33 @@ export async function saveDeviceCredentials(secrets: SecretStore, creds: StoredD
   await secrets.set(SECRET_ACCOUNTS.deviceCredential, JSON.stringify(entry));
 }
 
-export async function loadDeviceCredentials(secrets: SecretStore): Promise<StoredDeviceCredentials | null> {
+/** What the OS credential store holds: a usable credential, nothing, or an entry that cannot be read. */
+export type DeviceCredentialsRead = { state: 'ok'; credentials: StoredDeviceCredentials } | { state: 'missing' } | { state: 'damaged' };
+
+/**
+ * Reads the entry and says which of the three it is, so the core can tell "never enrolled" (missing) from "enrolled,
+ * but the stored secret or key is damaged" (which needs enrolling again). Never throws for a damaged entry.
+ */
+export async function readDeviceCredentials(secrets: SecretStore): Promise<DeviceCredentialsRead> {
   const raw = await secrets.get(SECRET_ACCOUNTS.deviceCredential);
-  if (raw === null) return null;
+  if (raw === null) return { state: 'missing' };
   try {
     const v = JSON.parse(raw) as Partial<StoredDeviceCredentials> | null;
     if (typeof v === 'object' && v !== null && isCredentials(v)) {
       const creds: StoredDeviceCredentials = { deviceId: v.deviceId as string, deviceSecret: v.deviceSecret as string };
       if (v.dpopKey !== undefined) creds.dpopKey = v.dpopKey;
-      return creds;
+      return { state: 'ok', credentials: creds };
     }
   } catch {
-    /* damaged entry: treated as not enrolled */
+    /* damaged entry */
   }
-  return null;
+  return { state: 'damaged' };
+}
+
+export async function loadDeviceCredentials(secrets: SecretStore): Promise<StoredDeviceCredentials | null> {
+  const read = await readDeviceCredentials(secrets);
+  // A damaged entry reads as not enrolled here; readDeviceCredentials tells the two apart.
+  return read.state === 'ok' ? read.credentials : null;
 }
 
 /** Removes the credential and its key (device revoked or re-enrolling). */

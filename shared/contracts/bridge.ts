@@ -114,11 +114,36 @@ export type InboxScanFormat = Static<typeof InboxScanFormat>;
 
 // --- view models (what the UI renders) -----------------------------------------------------------------
 
+/**
+ * Why an enrolled PC must be enrolled again: the gateway withdrew it (`revoked`), no longer knows it (`unknown`),
+ * requires a device key it was enrolled without (`key-required`), or the credential stored on this PC cannot be
+ * read (`credential-unreadable`).
+ */
+export const EnrolmentRenewalReason = Type.Union([
+  Type.Literal('revoked'),
+  Type.Literal('unknown'),
+  Type.Literal('key-required'),
+  Type.Literal('credential-unreadable'),
+]);
+export type EnrolmentRenewalReason = Static<typeof EnrolmentRenewalReason>;
+
+export const EnrolmentRenewal = Type.Object({
+  reason: EnrolmentRenewalReason,
+  /** What to tell practice IT, in plain words. */
+  message: Type.String({ maxLength: 500 }),
+  since: IsoTime,
+});
+export type EnrolmentRenewal = Static<typeof EnrolmentRenewal>;
+
 export const EnrolmentView = Type.Object({
+  /** False when never enrolled, and when the enrolment must be renewed (`renewal`). */
   enrolled: Type.Boolean(),
+  /** The practice and PC name of the current enrolment, or of the one being renewed. */
   practiceName: Type.Optional(Type.String()),
   deviceName: Type.Optional(Type.String()),
   gatewayUrl: Type.Optional(Type.String()),
+  /** Present when this PC was enrolled but has to be enrolled again with a new code. Nothing captured is lost meanwhile. */
+  renewal: Type.Optional(EnrolmentRenewal),
 });
 export type EnrolmentView = Static<typeof EnrolmentView>;
 
