@@ -158,9 +158,57 @@ describe('a PC enrolled before device keys existed', () => {
       status: 'error',
       error: { code: 'ERR_AUTH_DEVICE_KEY_REQUIRED', action: 'enrol', message: 'This PC was enrolled without a security key, which is now required. Ask practice IT to enrol it again.' },
     });
+    // The desktop shows the enrolment screen, saying why.
+    expect((await s.core['app.getState']({})).enrolment).toMatchObject({ enrolled: false, deviceName: 'Old PC', renewal: { reason: 'key-required' } });
     // Enrolling again (with a key) brings it back.
     const { code } = await s.g.devices.issueEnrolmentCode(FACILITY, 'Test Practice', 72);
     await s.core['enrolment.enrol']({ gatewayUrl: s.gatewayUrl, enrolmentCode: code, deviceName: 'Old PC' });
+    expect((await s.core['app.getState']({})).enrolment).toEqual({ enrolled: true, practiceName: 'Test Practice', deviceName: 'Old PC', gatewayUrl: s.gatewayUrl });
     expect(await s.launch('ZZZ0016')).toEqual({ status: 'ready' });
+  });
+});
+
+describe('a PC whose device the operator revoked', () => {
+  it('shows the enrolment screen at its next call, enrols with a new code, and the photo queued meanwhile reaches Medtech exactly once', async () => {
+    const s = await stack({ GATEWAY_DEVICE_PROOF: 'required' });
+    const first = await s.g.devices.issueEnrolmentCode(FACILITY, 'Test Practice', 72);
+    await s.core['enrolment.enrol']({ gatewayUrl: s.gatewayUrl, enrolmentCode: first.code, deviceName: 'Consult room 3' });
+    const oldDevice = (await loadDeviceCredentials(s.secrets))?.deviceId as string;
+    expect(await s.launch('ZZZ0016')).toEqual({ status: 'ready' });
+
+    // The practice's ClinicPro administrator withdraws this PC (what `devices revoke <deviceId>` does).
+    expect(await s.g.store.revokeDevice(oldDevice, s.g.clock.now())).toBe(true);
+    const id = await s.addAndCommit();
+    let state = await s.core['app.getState']({});
+    expect(state.enrolment).toMatchObject({ enrolled: false, practiceName: 'Test Practice', renewal: { reason: 'revoked' } });
+    expect(state.enrolment.renewal?.message).toContain("access was withdrawn by your practice's ClinicPro administrator");
+    expect(state.outbox.find((o) => o.imageId === id)).toMatchObject({ status: 'waiting', error: { code: 'ERR_AUTH_DEVICE_REVOKED' } });
+    expect(s.g.sandbox.store.listMedia({ identifierValue: id })).toEqual([]);
+
+    // A new code: the credential and key are replaced; the photo is offered again with the new device.
+    const second = await s.g.devices.issueEnrolmentCode(FACILITY, 'Test Practice', 72);
+    await s.core['enrolment.enrol']({ gatewayUrl: s.gatewayUrl, enrolmentCode: second.code, deviceName: 'Consult room 3' });
+    const newCreds = await loadDeviceCredentials(s.secrets);
+    expect(newCreds?.deviceId).not.toBe(oldDevice);
+    expect((await s.g.store.getDevice(newCreds?.deviceId as string))?.dpopJkt).toBe(dpopThumbprint(importDpopKey(newCreds?.dpopKey as string).publicJwk));
+    for (let i = 0; i < 3; i++) {
+      await companion?.outbox.idle();
+      await s.core.idle();
+    }
+    state = await s.core['app.getState']({});
+    expect(state.enrolment).toEqual({ enrolled: true, practiceName: 'Test Practice', deviceName: 'Consult room 3', gatewayUrl: s.gatewayUrl });
+    // The launch grant belonged to the withdrawn device: the photo waits for the patient to be opened again.
+    expect(state.outbox.find((o) => o.imageId === id)).toMatchObject({ status: 'waiting', error: { code: 'ERR_LAUNCH_GRANT_INVALID' } });
+
+    expect(await s.launch('ZZZ0016')).toEqual({ status: 'ready' });
+    for (let i = 0; i < 3; i++) {
+      await companion?.outbox.idle();
+      await s.core.idle();
+    }
+    state = await s.core['app.getState']({});
+    expect(state.images.find((i) => i.id === id)?.status).toBe('committed');
+    expect(s.g.sandbox.store.listMedia({ identifierValue: id }).map((m) => m.patientId)).toEqual([s.g.patient('ZZZ0016').id]);
+    const audit = await s.g.store.listAudit({ limit: 1000 });
+    expect(audit.filter((a) => a.action === 'commit' && a.imageId === id).map((a) => a.deviceId)).toEqual([newCreds?.deviceId]);
   });
 });
