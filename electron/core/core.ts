@@ -279,14 +279,15 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     }
     return gatewayCache.client;
   }
-  let outboxRef: OutboxPort | undefined;
+  /** The opened outbox (set once it is open; the client can be called no sooner). */
+  const opened: { outbox?: OutboxPort } = {};
   /**
    * The outbox's client: always the enrolled gateway's and the current credential, even after re-enrolment. An
    * item of another practice than the one this PC is enrolled for is never sent (it waits, and says why).
    */
   const commitClient: CommitClient = {
     commit: async (req, opts) => {
-      const item = outboxRef?.get(req.imageId);
+      const item = opened.outbox?.get(req.imageId);
       const enrolled = config.enrolment;
       if (item !== undefined && enrolled !== null && item.facilityId !== enrolled.facilityId) {
         throw new AppError('ERR_NOT_ENROLLED', { message: OTHER_PRACTICE_MESSAGE, detail: 'image of another practice' });
@@ -609,7 +610,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
 
   // --- outbox -------------------------------------------------------------------------------------------
   const outbox = await deps.openOutbox(commitClient);
-  outboxRef = outbox;
+  opened.outbox = outbox;
   function onOutbox(item: OutboxItem): void {
     const rec = images.get(item.imageId);
     if (rec === undefined) {
