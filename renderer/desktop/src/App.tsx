@@ -54,6 +54,8 @@ export function App() {
   const [commit, setCommit] = useState<CommitTarget | null>(null);
   const [dialog, setDialog] = useState<'outbox' | 'settings' | 'shortcuts' | 'confirm-remove' | 'find-patient' | null>(null);
   const [showPhone, setShowPhone] = useState(true);
+  /** Practice IT chose "Enrol this PC again" in Settings: the enrolment screen, while the PC is still enrolled. */
+  const [reEnrolling, setReEnrolling] = useState(false);
   const [dragging, setDragging] = useState(false);
   const [adding, setAdding] = useState(0);
   const [rejected, setRejected] = useState<Rejected[]>([]);
@@ -69,6 +71,15 @@ export function App() {
   useEffect(() => {
     setSel((s) => pruneSelection(s, images.map((i) => i.id)));
   }, [images]);
+
+  // The enrolment screen replaces the window: whatever dialog was open (a commit, a preview) does not come back after it.
+  const enrolmentShown = state != null && (!state.enrolment.enrolled || reEnrolling);
+  useEffect(() => {
+    if (!enrolmentShown) return;
+    setCommit(null);
+    setDialog(null);
+    setPreviewId(null);
+  }, [enrolmentShown]);
 
   // --- adding files --------------------------------------------------------------------------------------
   const addFiles = useCallback(
@@ -209,11 +220,18 @@ export function App() {
       </main>
     );
   }
-  if (!state.enrolment.enrolled) {
+  if (!state.enrolment.enrolled || reEnrolling) {
     return (
       <>
         <ConnectionBar status={companion.connection} />
-        <EnrolmentScreen companion={companion} defaultGatewayUrl={settings?.gatewayUrl ?? ''} />
+        <EnrolmentScreen
+          companion={companion}
+          defaultGatewayUrl={settings?.gatewayUrl ?? ''}
+          enrolment={state.enrolment}
+          waiting={liveOutbox}
+          {...(state.enrolment.enrolled ? { onCancel: () => setReEnrolling(false) } : {})}
+          onDone={() => setReEnrolling(false)}
+        />
       </>
     );
   }
@@ -407,7 +425,18 @@ export function App() {
         />
       ) : null}
       {dialog === 'outbox' ? <OutboxDrawer companion={companion} items={state.outbox} onClose={() => setDialog(null)} now={now} /> : null}
-      {dialog === 'settings' && settings ? <SettingsDialog companion={companion} settings={settings} onClose={() => setDialog(null)} /> : null}
+      {dialog === 'settings' && settings ? (
+        <SettingsDialog
+          companion={companion}
+          settings={settings}
+          enrolment={state.enrolment}
+          onClose={() => setDialog(null)}
+          onEnrolAgain={() => {
+            setDialog(null);
+            setReEnrolling(true);
+          }}
+        />
+      ) : null}
       {dialog === 'shortcuts' ? <ShortcutsDialog onClose={() => setDialog(null)} /> : null}
       {dialog === 'find-patient' ? <FindPatientDialog companion={companion} pending={state.pendingLookup} now={now} onClose={() => setDialog(null)} /> : null}
       {dialog === 'confirm-remove' ? (

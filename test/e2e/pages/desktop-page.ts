@@ -31,6 +31,27 @@ export class DesktopPage {
   get formError(): Locator {
     return this.enrolForm.getByRole('alert');
   }
+  /** The enrolment screen of a PC that was enrolled before (its enrolment ended, or practice IT chose to enrol again). */
+  get enrolAgainForm(): Locator {
+    return this.page.getByRole('form', { name: 'Enrol this PC again' });
+  }
+  /** Why this PC has to be enrolled again, in plain words. */
+  get enrolReason(): Locator {
+    return this.page.getByTestId('enrol-reason');
+  }
+  /** "N photos waiting to be sent stay on this PC…" on the enrolment screen. */
+  get enrolWaiting(): Locator {
+    return this.page.getByTestId('enrol-waiting');
+  }
+  /** Settings → "Enrol this PC again…" → confirm: the enrolment screen opens. */
+  async enrolAgainFromSettings(): Promise<void> {
+    await this.page.getByRole('button', { name: 'Settings' }).click();
+    await this.page.getByRole('button', { name: 'Enrol this PC again…' }).click();
+    const confirm = this.page.getByRole('dialog', { name: 'Enrol this PC again?' });
+    await expect(confirm).toBeVisible();
+    await confirm.getByRole('button', { name: 'Enrol again' }).click();
+    await expect(this.enrolAgainForm).toBeVisible();
+  }
 
   // --- patient -----------------------------------------------------------------------------------------
   get banner(): Locator {

@@ -1,12 +1,33 @@
 import { useEffect, useState, type FormEvent } from 'react';
+import type { EnrolmentView } from '../../../../shared/contracts/bridge';
+import { plural } from '../../../common/format';
 import type { Companion } from '../useCompanion';
 import { errorText } from '../useCompanion';
 
-/** First run: gateway address, one-time enrolment code and a name for this PC. */
-export function EnrolmentScreen({ companion, defaultGatewayUrl }: { companion: Companion; defaultGatewayUrl: string }) {
+export interface EnrolmentScreenProps {
+  companion: Companion;
+  defaultGatewayUrl: string;
+  /** The current (or ended) enrolment: its renewal reason, practice and PC name. */
+  enrolment?: EnrolmentView;
+  /** Photos in the outbox not yet sent: they stay on this PC whatever happens here. */
+  waiting?: number;
+  /** Opened from Settings on a working PC: it can go back without enrolling. */
+  onCancel?: () => void;
+  /** Enrolled (again). */
+  onDone?: () => void;
+}
+
+/**
+ * First run, and enrolling again: gateway address, one-time enrolment code and a name for this PC. When the
+ * enrolment ended (withdrawn, no longer recognised, a key now required, the stored credential unreadable) it says
+ * why first; the photos waiting to be sent stay on this PC and go once it is enrolled again.
+ */
+export function EnrolmentScreen({ companion, defaultGatewayUrl, enrolment, waiting = 0, onCancel, onDone }: EnrolmentScreenProps) {
+  const renewal = enrolment?.renewal;
+  const again = renewal !== undefined || onCancel !== undefined;
   const [gatewayUrl, setGatewayUrl] = useState(defaultGatewayUrl);
   const [code, setCode] = useState('');
-  const [deviceName, setDeviceName] = useState('');
+  const [deviceName, setDeviceName] = useState(again ? (enrolment?.deviceName ?? '') : '');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ message: string; detail?: string; field?: string } | null>(null);
   // The stored gateway address arrives with the settings, possibly after the first render.
@@ -33,6 +54,7 @@ export function EnrolmentScreen({ companion, defaultGatewayUrl }: { companion: C
     setError(null);
     try {
       await companion.api.enrolment.enrol({ gatewayUrl: url, enrolmentCode: code.trim(), deviceName: deviceName.trim().slice(0, 100) });
+      onDone?.();
     } catch (err) {
       setError(errorText(err));
     } finally {
@@ -43,8 +65,25 @@ export function EnrolmentScreen({ companion, defaultGatewayUrl }: { companion: C
   return (
     <main className="centre-screen">
       <form className="card enrol-card" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="enrol-title">
-        <h1 id="enrol-title">Set up this PC</h1>
-        <p className="muted">ClinicPro Images needs to be enrolled once, with the code from your practice IT contact.</p>
+        <h1 id="enrol-title">{again ? 'Enrol this PC again' : 'Set up this PC'}</h1>
+        {renewal ? (
+          <p className="enrol-reason" role="status" data-testid="enrol-reason">
+            {renewal.message}
+          </p>
+        ) : again ? (
+          <p className="muted">
+            Enter a new enrolment code from your practice&apos;s ClinicPro administrator. This PC stays enrolled
+            {enrolment?.practiceName ? ` with ${enrolment.practiceName}` : ''} until the new code is accepted.
+          </p>
+        ) : (
+          <p className="muted">ClinicPro Images needs to be enrolled once, with the code from your practice IT contact.</p>
+        )}
+        {again && waiting > 0 ? (
+          <p className="muted small" data-testid="enrol-waiting">
+            {plural(waiting, 'photo', 'photos')} waiting to be sent {waiting === 1 ? 'stays' : 'stay'} on this PC and {waiting === 1 ? 'is' : 'are'} sent once it is enrolled
+            again{enrolment?.practiceName ? ` for ${enrolment.practiceName}` : ''}.
+          </p>
+        ) : null}
         <label className="field">
           <span className="field-label">Gateway address</span>
           <input
@@ -91,6 +130,11 @@ export function EnrolmentScreen({ companion, defaultGatewayUrl }: { companion: C
         <button type="submit" className="button button-primary button-large" disabled={busy}>
           {busy ? 'Enrolling…' : 'Enrol this PC'}
         </button>
+        {onCancel ? (
+          <button type="button" className="button button-ghost" onClick={onCancel} disabled={busy}>
+            Cancel
+          </button>
+        ) : null}
       </form>
     </main>
   );

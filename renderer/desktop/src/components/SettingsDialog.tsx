@@ -1,14 +1,28 @@
 import { useState } from 'react';
-import type { MetadataField, Settings, SettingsPatch } from '../../../../shared/contracts/bridge';
+import type { EnrolmentView, MetadataField, Settings, SettingsPatch } from '../../../../shared/contracts/bridge';
 import { FIELD_LABELS } from '../logic/metadata';
 import type { Companion } from '../useCompanion';
-import { Dialog } from './Dialog';
+import { ConfirmDialog, Dialog } from './Dialog';
 
 const FIELDS: MetadataField[] = ['bodySiteCode', 'laterality', 'view', 'imageType', 'caption'];
 
-export function SettingsDialog({ companion, settings, onClose }: { companion: Companion; settings: Settings; onClose: () => void }) {
+export function SettingsDialog({
+  companion,
+  settings,
+  enrolment,
+  onClose,
+  onEnrolAgain,
+}: {
+  companion: Companion;
+  settings: Settings;
+  enrolment?: EnrolmentView;
+  onClose: () => void;
+  /** Practice IT confirmed "Enrol this PC again": open the enrolment screen. */
+  onEnrolAgain?: () => void;
+}) {
   const [draft, setDraft] = useState<Settings>(settings);
   const [busy, setBusy] = useState(false);
+  const [confirmEnrol, setConfirmEnrol] = useState(false);
   const noTarget = !draft.defaultTargets.media && !draft.defaultTargets.inboxScan;
   const save = async (): Promise<void> => {
     const patch: SettingsPatch = {
@@ -88,6 +102,31 @@ export function SettingsDialog({ companion, settings, onClose }: { companion: Co
           </label>
         ))}
       </fieldset>
+      {onEnrolAgain ? (
+        <fieldset className="field">
+          <legend className="field-label">This PC</legend>
+          <p className="muted small">
+            {enrolment?.deviceName ?? 'This PC'}
+            {enrolment?.practiceName ? `, enrolled with ${enrolment.practiceName}` : ''}. For practice IT: enrol it again with a new code (for example after the
+            practice was told to, or to give it a new security key).
+          </p>
+          <button type="button" className="button" onClick={() => setConfirmEnrol(true)}>
+            Enrol this PC again…
+          </button>
+        </fieldset>
+      ) : null}
+      {confirmEnrol && onEnrolAgain ? (
+        <ConfirmDialog
+          title="Enrol this PC again?"
+          message={`You need a new enrolment code from your practice's ClinicPro administrator. This PC stays enrolled${enrolment?.practiceName ? ` with ${enrolment.practiceName}` : ''} until the new code is accepted, then its old access is replaced. Photos waiting to be sent stay on this PC.`}
+          confirmLabel="Enrol again"
+          onCancel={() => setConfirmEnrol(false)}
+          onConfirm={() => {
+            setConfirmEnrol(false);
+            onEnrolAgain();
+          }}
+        />
+      ) : null}
     </Dialog>
   );
 }
