@@ -77,7 +77,7 @@ class ScriptedGateway {
       },
       verifyCommit: async (imageId) => {
         await authed();
-        return { imageId };
+        return { imageId, checkedAt: new Date(this.now()).toISOString() };
       },
       commit: async (req: CommitRequest): Promise<CommitResponse> => {
         const c = await authed();
