@@ -3,21 +3,16 @@
  * DPoP replay cache, `SET NX PX`), so a proof accepted by one is a replay on the other, and of
  * concurrent copies spread over both exactly one gets through.
  */
-import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAlexClient, type AlexClientHandle } from '../../gateway/src/alex/client';
-import { buildGateway } from '../../gateway/src/app';
 import { openProofReplayCache } from '../../gateway/src/auth/replay';
 import { RedisProofReplayCache } from '../../gateway/src/auth/replay-redis';
-import { cryptoRandom } from '../../gateway/src/deps';
-import { buildDocumentReference, buildMedia } from '../../gateway/src/fhir/builders';
-import { createLogger } from '../../gateway/src/logger';
 import { RedisStore } from '../../gateway/src/store/redis';
 import { startHarness, type Harness } from './helpers/harness';
 import { enrolWithKey, httpRequest, listenOnLoopback, proofFor, type KeyedDevice } from './helpers/dpop';
 import { startRedisServer, type RedisServerHandle } from './helpers/redis-server';
+import { startSecondGateway, type SecondGateway } from './helpers/second-gateway';
 
 const PUBLIC = 'https://gateway.example.org';
 const ME = '/v1/devices/me';
@@ -28,8 +23,7 @@ let h: Harness;
 let baseA: string;
 let baseB: string;
 let second: FastifyInstance;
-let secondAlex: AlexClientHandle;
-let secondStore: RedisStore;
+let gatewayB: SecondGateway;
 let secondCache: RedisProofReplayCache;
 let device: KeyedDevice;
 
@@ -41,38 +35,14 @@ beforeAll(async () => {
     env: { GATEWAY_PUBLIC_URL: PUBLIC, RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000' },
   });
   baseA = await listenOnLoopback(h.app);
-  const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-  secondStore = new RedisStore(redis.url, { prefix: PREFIX });
   secondCache = new RedisProofReplayCache(redis.url, { prefix: PREFIX });
-  secondAlex = createAlexClient({
-    fhirBaseUrl: h.sandbox.fhirBaseUrl,
-    tokenUrl: h.sandbox.tokenUrl,
-    clientId: h.sandbox.credentials.clientId,
-    clientSecret: h.sandbox.credentials.clientSecret,
-    scope: h.sandbox.credentials.scope,
-    logger,
-    clock: () => h.clock.now(),
-    sleep: async () => undefined,
-  });
-  second = buildGateway({
-    config: h.config,
-    alex: secondAlex,
-    store: secondStore,
-    proofReplayCache: secondCache,
-    clock: h.clock,
-    random: cryptoRandom,
-    logger,
-    builders: { buildMedia, buildDocumentReference },
-    alexFhirBaseUrl: h.sandbox.fhirBaseUrl,
-  });
+  gatewayB = startSecondGateway(h, new RedisStore(redis.url, { prefix: PREFIX }), secondCache);
+  second = gatewayB.app;
   baseB = await listenOnLoopback(second);
   device = await enrolWithKey(h, baseA);
 });
 afterAll(async () => {
-  await second?.close();
-  secondAlex?.close();
-  await secondStore?.close();
-  await secondCache?.close();
+  await gatewayB?.close();
   await h?.close();
   await redis?.kill();
 });

@@ -3,60 +3,31 @@
  * (separate Redis connections, separate ALEX clients) share state, so a commit is created once however
  * the requests are spread over them.
  */
-import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommitResponse, EnrolResponse, LaunchGrant } from '../../shared/contracts/gateway';
-import { createAlexClient, type AlexClientHandle } from '../../gateway/src/alex/client';
-import { buildGateway } from '../../gateway/src/app';
-import { cryptoRandom } from '../../gateway/src/deps';
-import { buildDocumentReference, buildMedia } from '../../gateway/src/fhir/builders';
-import { createLogger } from '../../gateway/src/logger';
 import { RedisStore } from '../../gateway/src/store/redis';
 import { startHarness, type Harness } from './helpers/harness';
 import { startRedisServer, type RedisServerHandle } from './helpers/redis-server';
+import { startSecondGateway, type SecondGateway } from './helpers/second-gateway';
 
 let redis: RedisServerHandle;
 let h: Harness;
 let second: FastifyInstance;
-let secondAlex: AlexClientHandle;
-let secondStore: RedisStore;
+let gatewayB: SecondGateway;
 let device: EnrolResponse;
 let grant: LaunchGrant;
 
 beforeAll(async () => {
   redis = await startRedisServer();
   h = await startHarness({ store: new RedisStore(redis.url, { prefix: 'gw:' }) });
-  const sink = new Writable({ write: (_c, _e, cb) => cb() });
-  const logger = createLogger({ level: 'silent', destination: sink });
-  secondStore = new RedisStore(redis.url, { prefix: 'gw:' });
-  secondAlex = createAlexClient({
-    fhirBaseUrl: h.sandbox.fhirBaseUrl,
-    tokenUrl: h.sandbox.tokenUrl,
-    clientId: h.sandbox.credentials.clientId,
-    clientSecret: h.sandbox.credentials.clientSecret,
-    scope: h.sandbox.credentials.scope,
-    logger,
-    clock: () => h.clock.now(),
-    sleep: async () => undefined,
-  });
-  second = buildGateway({
-    config: h.config,
-    alex: secondAlex,
-    store: secondStore,
-    clock: h.clock,
-    random: cryptoRandom,
-    logger,
-    builders: { buildMedia, buildDocumentReference },
-    alexFhirBaseUrl: h.sandbox.fhirBaseUrl,
-  });
+  gatewayB = startSecondGateway(h, new RedisStore(redis.url, { prefix: 'gw:' }));
+  second = gatewayB.app;
   device = await h.enrol();
   grant = await h.launch(device);
 });
 afterAll(async () => {
-  await second?.close();
-  secondAlex?.close();
-  await secondStore?.close();
+  await gatewayB?.close();
   await h?.close();
   await redis?.kill();
 });
