@@ -12,23 +12,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { threadId, type Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { device, T0 } from './records.testkit';
 import { SqliteStore } from './sqlite';
-import type { AuditRecord, DeviceRecord, EnrolmentCodeRecord } from './types';
+import type { AuditRecord, EnrolmentCodeRecord } from './types';
 
-const T0 = Date.parse('2026-01-15T00:00:00Z');
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 
-const device = (id: string): DeviceRecord => ({
-  deviceId: id,
-  secretHash: 'ab'.repeat(32),
-  deviceName: 'Consult room 1',
-  facilityId: 'F2N060-E',
-  practiceName: 'Test Practice',
-  platform: null,
-  appVersion: null,
-  createdAt: T0,
-  revokedAt: null,
-});
 const code = (hash: string): EnrolmentCodeRecord => ({ codeHash: hash, facilityId: 'F2N060-E', practiceName: 'P', createdAt: T0, expiresAt: T0 + 60_000, usedAt: null, usedByDeviceId: null });
 const audit = (id: string): AuditRecord => ({ id, at: T0, deviceId: 'dev_a', facilityId: null, patientHash: null, action: 'x', outcome: 'y', imageId: null, resourceIds: [], errorCode: null, correlationId: id });
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -10,22 +10,11 @@ import { threadId } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServerHandle } from '../../../test/gateway/helpers/redis-server';
 import { RedisStore } from './redis';
+import { device, T0 } from './records.testkit';
 import { SqliteStore } from './sqlite';
-import type { DeviceRecord, GatewayStore, GrantRecord, IdempotencyClaim } from './types';
+import type { GatewayStore, GrantRecord, IdempotencyClaim } from './types';
 
-const T0 = Date.parse('2026-01-15T00:00:00Z');
 
-const device = (id: string, at = T0): DeviceRecord => ({
-  deviceId: id,
-  secretHash: 'ab'.repeat(32),
-  deviceName: 'Consult room 1',
-  facilityId: 'F2N060-E',
-  practiceName: 'Test Practice',
-  platform: null,
-  appVersion: null,
-  createdAt: at,
-  revokedAt: null,
-});
 
 const claim = (over: Partial<IdempotencyClaim> = {}): IdempotencyClaim => ({
   key: 'img-1',
