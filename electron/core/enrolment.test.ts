@@ -7,8 +7,8 @@
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
+import { captureLogger } from '../../test/helpers/capture-logger';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FACILITY, startHarness, type Harness } from '../../test/gateway/helpers/harness';
 import { createGatewayClient, dpopThumbprint, importDpopKey } from '../gateway-client';
@@ -47,15 +47,7 @@ async function stack(env: Record<string, string>, prepare: (g: Harness, gatewayU
   dirs.push(dataDir, inputs);
   await copyFile(join(FIXTURES, PHOTO), join(inputs, PHOTO));
   logs = [];
-  const logger = pino(
-    { level: 'trace' },
-    new Writable({
-      write(chunk: Buffer, _e, cb) {
-        logs.push(chunk.toString());
-        cb();
-      },
-    }),
-  );
+  const logger = captureLogger(logs);
   companion = await startCompanion({ dataDir, secrets, settingsStore, logger, clock: { now: () => g.clock.now() }, lan: false, random: () => 0 });
   const c = companion;
   return {

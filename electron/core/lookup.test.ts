@@ -7,8 +7,7 @@
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
+import { captureLogger } from '../../test/helpers/capture-logger';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkBridgeEvent, dispatchBridgeCall, type AppState, type Notice } from '../../shared/contracts/bridge';
 import { FACILITY, startHarness, type Harness } from '../../test/gateway/helpers/harness';
@@ -30,15 +29,7 @@ let states: AppState[];
 let notices: Notice[];
 
 async function startOne(dir: string): Promise<RunningCompanion> {
-  const logger = pino(
-    { level: 'trace' },
-    new Writable({
-      write(chunk: Buffer, _e, cb) {
-        logs.push(chunk.toString());
-        cb();
-      },
-    }),
-  );
+  const logger = captureLogger(logs);
   return startCompanion({
     dataDir: dir,
     secrets: new MemorySecretStore(),

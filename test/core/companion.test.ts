@@ -7,8 +7,7 @@
 import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
+import { captureLogger } from '../helpers/capture-logger';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkBridgeEvent, dispatchBridgeCall, type AppState, type Notice } from '../../shared/contracts/bridge';
 import { buildLaunchUrl, parseLaunchUrl } from '../../electron/launch/parse';
@@ -41,15 +40,7 @@ beforeEach(async () => {
   const inputs = await mkdtemp(join(tmpdir(), 'core-it-in-'));
   for (const p of PHOTOS) await copyFile(join(FIXTURES, p), join(inputs, p));
   const logs: string[] = [];
-  const logger = pino(
-    { level: 'trace' },
-    new Writable({
-      write(chunk: Buffer, _e, cb) {
-        logs.push(chunk.toString());
-        cb();
-      },
-    }),
-  );
+  const logger = captureLogger(logs);
   const secrets = new MemorySecretStore();
   const settingsStore = new MemorySettingsStore();
   const states: AppState[] = [];

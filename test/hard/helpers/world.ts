@@ -3,8 +3,7 @@
  * parts: companion → [gatewayProxy] → gateway → [alexProxy] → sandbox. Every log line of the gateway (and its
  * ALEX client) and of the sandbox is captured at trace level, for the privacy checks.
  */
-import { Writable } from 'node:stream';
-import pino, { type Logger } from 'pino';
+import { captureLogger } from '../../helpers/capture-logger';
 import type { EnrolResponse, LaunchGrant } from '../../../shared/contracts/gateway';
 import { Auditor } from '../../../gateway/src/audit';
 import { DeviceService } from '../../../gateway/src/auth/devices';
@@ -17,18 +16,7 @@ import { startFaultProxy, type FaultPlan, type FaultProxy } from '../../../scrip
 
 export const FACILITY = 'F2N060-E';
 
-/** A pino logger at trace level writing into `lines`. */
-export function captureLogger(lines: string[], level = 'trace'): Logger {
-  return pino(
-    { level },
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        lines.push(chunk.toString('utf8'));
-        cb();
-      },
-    }),
-  );
-}
+export { captureLogger };
 
 export interface World {
   sandbox: RunningSandbox;
