@@ -13,6 +13,9 @@
  * Hashing or copying these bytes gives exactly what the same text as a string would.
  */
 export class Base64Bytes {
+  /** base64Size answers for these bytes (plain, canonical): checked once, asked at each step of a commit. */
+  readonly sizes = new Map<boolean, number | null>();
+
   constructor(readonly bytes: Buffer) {}
 
   get length(): number {
@@ -51,7 +54,12 @@ function decodeTarget(bytes: number): Buffer {
  * before the padding must also be zero (the text is exactly what encoding the bytes gives).
  */
 export function base64Size(data: Base64Data, canonical = false): number | null {
-  if (data instanceof Base64Bytes) return base64BytesSize(data.bytes, canonical);
+  if (data instanceof Base64Bytes) {
+    // The bytes are a view of a received body, never written: the answer cannot change.
+    let size = data.sizes.get(canonical);
+    if (size === undefined) data.sizes.set(canonical, (size = base64BytesSize(data.bytes, canonical)));
+    return size;
+  }
   if (typeof data !== 'string') return null;
   const n = data.length;
   if (n === 0 || n % 4 !== 0) return null;
