@@ -77,6 +77,25 @@ describe('HTTP edges', () => {
     const res = await fhir(sandbox, '/Media', { token, method: 'POST', body: mediaBody(sandbox.patients[0]!.id, jpeg), headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(201);
   });
+
+  it('reads a body with non-ASCII text as UTF-8, and the same text back (a plain ASCII body takes a faster path)', async () => {
+    sandbox = await startSandbox();
+    const token = await accessToken(sandbox);
+    const { jpeg } = await makeAttachments();
+    const patientId = sandbox.patients[0]!.id;
+    for (const [identifier, title] of [
+      ['utf8-title', 'Wāhine — left forearm, é ü 😀'],
+      ['ascii-title', 'Left forearm, close-up'],
+    ] as const) {
+      const body = mediaBody(patientId, jpeg, identifier);
+      (body.content as Record<string, unknown>).title = title;
+      const created = await fhir(sandbox, '/Media', { token, method: 'POST', body });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: string };
+      const read = (await (await fhir(sandbox, `/Media/${id}`, { token })).json()) as { content: { title: string } };
+      expect(read.content.title).toBe(title);
+    }
+  });
 });
 
 describe('logs', () => {

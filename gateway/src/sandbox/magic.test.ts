@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { base64DecodedLength, decodeStrictBase64, sniffAttachmentType } from './magic';
 import { makeAttachments } from './test-support';
@@ -30,7 +31,45 @@ describe('strict base64', () => {
     }
   });
 
-  it.each(['', 'abc', 'ab c', 'ab-_', 'YQ', 'YR==', 'Y===', 'YQ==\n'])('refuses %j', (s) => {
+  it.each(['', 'abc', 'ab c', 'ab-_', 'YQ', 'YR==', 'Y===', 'YQ==\n', 'YW*j', 'YWJé', 'YQ==YQ==', '=YWJ', 'YW=j', 'YWJ='])('refuses %j', (s) => {
     expect(decodeStrictBase64(s)).toBeNull();
   });
+
+  it('agrees with the strict regex and a re-encode on 20,000 near-base64 strings', () => {
+    /** The plain definition: the alphabet, padding at the end only, and exactly what encoding the bytes gives. */
+    const reference = (s: string): string | null => {
+      if (s.length === 0 || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return null;
+      const bytes = Buffer.from(s, 'base64');
+      return bytes.toString('base64') === s ? bytes.toString('hex') : null;
+    };
+    fc.assert(
+      fc.property(nearBase64, (s) => {
+        expect(decodeStrictBase64(s)?.toString('hex') ?? null).toBe(reference(s));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('finds one bad character anywhere in a megabyte', () => {
+    const text = Buffer.alloc(999_000, 7).toString('base64');
+    expect(decodeStrictBase64(text)?.length).toBe(999_000);
+    for (const at of [0, 500_000, text.length - 3]) {
+      for (const ch of ['!', ' ', 'é', '-', '=']) expect(decodeStrictBase64(text.slice(0, at) + ch + text.slice(at + 1)), `${ch} at ${at}`).toBeNull();
+    }
+  });
 });
+
+/** Mostly valid base64 with a few characters from anywhere (whitespace, URL alphabet, padding, non-ASCII). */
+const nearBase64 = fc
+  .tuple(
+    fc.uint8Array({ minLength: 0, maxLength: 48 }),
+    fc.array(fc.tuple(fc.nat(), fc.boolean(), fc.constantFrom('-', '_', '=', ' ', '\n', '*', '\u0000', 'é', '\u0100', 'A', '+', '/', '==')), { maxLength: 3 }),
+  )
+  .map(([bytes, edits]) => {
+    let s = Buffer.from(bytes).toString('base64');
+    for (const [at, replace, ch] of edits) {
+      const i = s.length === 0 ? 0 : at % s.length;
+      s = replace ? s.slice(0, i) + ch + s.slice(i + 1) : s.slice(0, i) + ch + s.slice(i);
+    }
+    return s;
+  });
