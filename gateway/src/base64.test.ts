@@ -61,6 +61,19 @@ describe('base64Size on bytes (Base64Bytes)', () => {
     );
   });
 
+  it('agrees at any offset in a larger body, asked plain and then canonical of the same bytes', () => {
+    fc.assert(
+      fc.property(nearlyBase64, fc.nat({ max: 7 }), (s, offset) => {
+        const body = Buffer.concat([Buffer.alloc(offset, 0x22), Buffer.from(s, 'utf8'), Buffer.from('"}')]);
+        const view = new Base64Bytes(body.subarray(offset, body.length - 2));
+        const text = view.bytes.toString('latin1');
+        expect(base64Size(view)).toBe(reference(text, false));
+        expect(base64Size(view, true)).toBe(reference(text, true));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
   it('checks every step of a megabyte: a bad character anywhere, padding at the end only, heads as for strings', () => {
     const big = Buffer.alloc(999_000, 7);
     big[0] = 0xff;
