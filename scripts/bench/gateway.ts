@@ -26,9 +26,20 @@
  *   how long anything ready to run had to wait for the loop (GC pauses and synchronous work show here).
  * - direct = the same Media posted straight to the sandbox by the same number of devices (baseline).
  * - gw RSS = peak RSS of the gateway process during the round (sampled every 5 ms).
+ * - full GCs, GC ms = the gateway's mark-compacts in the round, and its time in every GC pause.
+ * - A second table takes the slowest 1% of commits by overhead and shows, as medians, where their time
+ *   went: outside the gateway (the device's send and receive, loopback), receiving and parsing the body,
+ *   before ALEX (checks, store reads, the lease write, building the request), after ALEX (the outcome
+ *   write and the answer).
  *
  * The sandbox runs at nice 10 (GW_BENCH_SAME_PRIORITY=1: not): ALEX stands for machines elsewhere, so on a
  * small shared box it yields the CPU to the gateway and to the devices that time the round trips.
+ *
+ * ALEX's own time: by default the sandbox answers as fast as it can on this box, so at 100 devices the
+ * gateway, not ALEX, limits the rate and the round measures the gateway at its capacity.
+ * `GW_BENCH_ALEX_MS=<ms>` makes the sandbox take that long over each write (its `latency` fault, after
+ * the write), as a real ALEX behind a Hybrid Connection does; with 2 writes per practice at once, that
+ * sets the rate of a round instead.
  *
  * Goal: overhead p99 < 15 ms at 100 devices, gateway RSS < 300 MB.
  * Run alone: `npx tsx scripts/bench/gateway.ts`, or `npm run bench -- gateway`.
@@ -42,7 +53,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +78,21 @@ const ALL_ROUNDS: Round[] = [
 const roundName = (r: Round): string => (r.kind === 'burst' ? 'burst' : String(r.devices));
 const ROUNDS = process.env.GW_BENCH_ROUNDS ? ALL_ROUNDS.filter((r) => process.env.GW_BENCH_ROUNDS?.split(',').includes(roundName(r))) : ALL_ROUNDS;
 const THIS_FILE = fileURLToPath(import.meta.url);
+
+/** Moments of one commit in the gateway: request headers, body parsed, ALEX call, outcome write, answer sent. */
+type Stage = 'request' | 'parsed' | 'alexStart' | 'alexEnd' | 'outcomeWrite' | 'answered';
+
+interface GatewayTake {
+  inGateway: (readonly [string, number])[];
+  processing: (readonly [string, number])[];
+  alexMs: [string, number][];
+  marks: [string, Partial<Record<Stage, number>>][];
+  peakRssMb: number;
+  cpuMs: number;
+  writes: { transactions: number; writes: number };
+  loopDelay: { p99: number; max: number };
+  gc: { full: number; pauseMs: number };
+}
 
 // ---------------------------------------------------------------------------------------------------
 // IPC between the parts: request/answer by id.
@@ -138,7 +164,13 @@ async function bundleGatewayPart(): Promise<string> {
 
 async function sandboxPart(): Promise<void> {
   const { buildSandboxApp } = await import('../../gateway/src/sandbox');
-  const app = buildSandboxApp({ tokenThrottle: false, attachments: 'digest', facilities: FACILITIES });
+  const alexWriteMs = Number(process.env.GW_BENCH_ALEX_MS ?? '0');
+  const app = buildSandboxApp({
+    tokenThrottle: false,
+    attachments: 'digest',
+    facilities: FACILITIES,
+    faults: alexWriteMs > 0 ? [{ kind: 'latency', method: 'POST', pathPrefix: '/FHIR/Media', latencyMs: alexWriteMs, when: 'after' }] : [],
+  });
   const started = new WeakMap<object, number>();
   const timings = new Map<string, number>();
   app.addHook('onRequest', async (req) => {
@@ -210,6 +242,19 @@ async function gatewayPart(): Promise<void> {
     logger: silent,
   });
   const alexMs = new Map<string, number>();
+  /** Per correlation id: when each stage of a commit was reached (see the stage table). */
+  const marks = new Map<string, Partial<Record<Stage, number>>>();
+  const mark = (cid: string, stage: Stage): void => {
+    const m = marks.get(cid) ?? {};
+    m[stage] = performance.now();
+    marks.set(cid, m);
+  };
+  const completeIdempotency = store.completeIdempotency.bind(store);
+  store.completeIdempotency = async (...args) => {
+    const cid = args[5]?.correlationId ?? '';
+    mark(cid, 'outcomeWrite');
+    return completeIdempotency(...args);
+  };
   const alex: AlexClient = {
     decodeLaunch: (c, a, b) => client.decodeLaunch(c, a, b),
     getPatient: (c, id) => client.getPatient(c, id),
@@ -220,9 +265,11 @@ async function gatewayPart(): Promise<void> {
     ready: () => client.ready(),
     async createMedia(ctx, media, reconcile) {
       const t0 = performance.now();
+      mark(ctx.correlationId, 'alexStart');
       try {
         return await client.createMedia(ctx, media, reconcile);
       } finally {
+        mark(ctx.correlationId, 'alexEnd');
         alexMs.set(ctx.correlationId, (alexMs.get(ctx.correlationId) ?? 0) + performance.now() - t0);
       }
     },
@@ -243,15 +290,18 @@ async function gatewayPart(): Promise<void> {
   const afterBody = new Map<string, number>();
   app.addHook('onRequest', async (req) => {
     started.set(req, performance.now());
+    mark(req.id, 'request');
   });
   app.addHook('preValidation', async (req) => {
     parsed.set(req, performance.now());
+    mark(req.id, 'parsed');
   });
   app.addHook('onResponse', async (req) => {
     const t0 = started.get(req);
     const t1 = parsed.get(req);
     if (t0 === undefined || req.method !== 'POST' || req.url !== '/v1/commits') return;
     spans.set(req.id, performance.now() - t0);
+    mark(req.id, 'answered');
     if (t1 !== undefined) afterBody.set(req.id, performance.now() - t1);
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -262,6 +312,13 @@ async function gatewayPart(): Promise<void> {
   let cpu = process.cpuUsage();
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
+  const gc = { full: 0, pauseMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.pauseMs += e.duration;
+      if (((e as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gc.full++;
+    }
+  }).observe({ entryTypes: ['gc'] });
   serve({
     info: () => ({ url }),
     enrolmentCode: async (facility) => (await devices.issueEnrolmentCode(facility as string, 'Bench Practice', 1)).code,
@@ -269,9 +326,12 @@ async function gatewayPart(): Promise<void> {
       spans.clear();
       afterBody.clear();
       alexMs.clear();
+      marks.clear();
       rss.take();
       cpu = process.cpuUsage();
       loop.reset();
+      gc.full = 0;
+      gc.pauseMs = 0;
       return null;
     },
     take: () => {
@@ -279,10 +339,11 @@ async function gatewayPart(): Promise<void> {
       const loopDelay = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
       const inGateway = [...spans].map(([cid, ms]) => [cid, ms - (alexMs.get(cid) ?? 0)] as const);
       const processing = [...afterBody].map(([cid, ms]) => [cid, ms - (alexMs.get(cid) ?? 0)] as const);
-      const out = { inGateway, processing, alexMs: [...alexMs], peakRssMb: rss.take(), cpuMs: (used.user + used.system) / 1000, writes: store.writeStats(), loopDelay };
+      const out: GatewayTake = { inGateway, processing, alexMs: [...alexMs], marks: [...marks], peakRssMb: rss.take(), cpuMs: (used.user + used.system) / 1000, writes: store.writeStats(), loopDelay, gc: { ...gc } };
       spans.clear();
       afterBody.clear();
       alexMs.clear();
+      marks.clear();
       return out;
     },
     close: async () => {
@@ -385,6 +446,28 @@ async function drive<T>(devs: Device[], round: Round, one: (d: Device) => Promis
   return { kept, seconds: MEASURE_MS / 1000 };
 }
 
+/** Medians, over the slowest 1% of commits by overhead, of the time each spent in each stage. */
+function slowestStages(rtt: Map<string, number>, marks: Map<string, Partial<Record<Stage, number>>>): Record<string, number> {
+  const all = [...rtt].flatMap(([cid, ms]) => {
+    const m = marks.get(cid);
+    if (m?.request === undefined || m.parsed === undefined || m.alexStart === undefined || m.alexEnd === undefined || m.answered === undefined) return [];
+    const outcome = m.outcomeWrite ?? m.answered;
+    return [
+      {
+        overhead: ms - (m.alexEnd - m.alexStart),
+        outside: ms - (m.answered - m.request),
+        body: m.parsed - m.request,
+        'before ALEX': m.alexStart - m.parsed,
+        'after ALEX': m.answered - m.alexEnd,
+        'outcome write': m.answered - outcome,
+      },
+    ];
+  });
+  const slowest = all.sort((a, b) => b.overhead - a.overhead).slice(0, Math.max(1, Math.ceil(all.length / 100)));
+  const median = (k: keyof (typeof all)[number]): number => summarise(slowest.map((r) => r[k])).median;
+  return { commits: slowest.length, overhead: median('overhead'), outside: median('outside'), body: median('body'), 'before ALEX': median('before ALEX'), 'after ALEX': median('after ALEX'), 'of which outcome write + answer': median('outcome write') };
+}
+
 export async function runGatewayBench(): Promise<void> {
   const { buildMedia } = await import('../../gateway/src/fhir/builders');
   const { jsonBytes } = await import('../../gateway/src/fhir/serialize');
@@ -396,6 +479,7 @@ export async function runGatewayBench(): Promise<void> {
   const imageText = fakeJpeg(IMAGE_BYTES).toString('base64');
   const image = Buffer.from(imageText, 'latin1');
   const rows: Record<string, string | number>[] = [];
+  const stageRows: Record<string, string | number>[] = [];
   const failures = new Map<string, number>();
   const fail = (why: string): void => {
     failures.set(why, (failures.get(why) ?? 0) + 1);
@@ -479,7 +563,7 @@ export async function runGatewayBench(): Promise<void> {
       await Promise.all([sandbox.call('reset'), gateway.call('reset')]);
       const { kept, seconds } = await drive(devs, round, commit);
       const sbTake = await sandbox.call<{ timings: [string, number][]; peakRssMb: number; cpuMs: number }>('take');
-      const gwTake = await gateway.call<{ inGateway: [string, number][]; processing: [string, number][]; alexMs: [string, number][]; peakRssMb: number; cpuMs: number; writes: { transactions: number; writes: number }; loopDelay: { p99: number; max: number } }>('take');
+      const gwTake = await gateway.call<GatewayTake>('take');
       // CPU per commit over every commit of the round (warm-up included: CPU is counted over the whole round).
       const cpuCommits = gwTake.alexMs.length;
       const rtt = new Map(kept.map((k) => [k.correlationId, k.ms]));
@@ -495,6 +579,7 @@ export async function runGatewayBench(): Promise<void> {
       const base = await drive(devs, round.kind === 'burst' ? round : { ...round }, direct);
       await sandbox.call('reset');
 
+      stageRows.push({ devices: roundName(round), ...slowestStages(rtt, new Map(gwTake.marks)) });
       const o = summarise(overhead);
       const u = summarise(upper);
       const g = summarise(inGateway);
@@ -519,6 +604,8 @@ export async function runGatewayBench(): Promise<void> {
         'writes/fsync': gwTake.writes.writes / Math.max(1, gwTake.writes.transactions),
         'loop delay p99': gwTake.loopDelay.p99,
         'loop delay max': gwTake.loopDelay.max,
+        'full GCs': gwTake.gc.full,
+        'GC ms': gwTake.gc.pauseMs,
         'direct p50': b.median,
         'direct p99': b.p99,
         'direct/s': base.kept.length / base.seconds,
@@ -531,6 +618,7 @@ export async function runGatewayBench(): Promise<void> {
       `Gateway commits of ${IMAGE_BYTES.toLocaleString()} B (Media), ms — overhead = round trip − ALEX await; upper = round trip − sandbox's own time; in-gw = gateway span − ALEX await; direct = same Media straight to the sandbox`,
       rows,
     );
+    printTable('The slowest 1% of commits by overhead: median ms in each stage', stageRows);
     console.log(
       'burst: 100 uploads of 1.33 MB arrive in the same instant; each waits for the ones before it to be received and checked on 2 cores, so its p99 is the queue, not per-commit work.',
     );
