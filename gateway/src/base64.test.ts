@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Base64Bytes, base64Head, base64Size } from './base64';
+import { nearlyBase64 as nearlyBase64Text } from './base64.testkit';
 
 /** The reference the fast check must agree with: the strict regex and, for canonical, a re-encode. */
 function reference(data: string, canonical: boolean): number | null {
@@ -10,20 +11,7 @@ function reference(data: string, canonical: boolean): number | null {
   return bytes.length;
 }
 
-/** Mostly valid base64 with a few characters from anywhere (whitespace, url-safe, padding, non-ASCII). */
-const nearlyBase64 = fc
-  .tuple(
-    fc.uint8Array({ minLength: 0, maxLength: 64 }),
-    fc.array(fc.tuple(fc.nat(), fc.boolean(), fc.constantFrom('-', '_', '=', ' ', '\n', '.', '\u0000', 'é', '\u0100', '\ud83d', 'A', '+', '/', '==')), { maxLength: 3 }),
-  )
-  .map(([bytes, edits]) => {
-    let s = Buffer.from(bytes).toString('base64');
-    for (const [at, replace, ch] of edits) {
-      const i = s.length === 0 ? 0 : at % s.length;
-      s = replace ? s.slice(0, i) + ch + s.slice(i + 1) : s.slice(0, i) + ch + s.slice(i);
-    }
-    return s;
-  });
+const nearlyBase64 = nearlyBase64Text();
 
 describe('base64Size', () => {
   it('agrees with the strict regex + re-encode reference on 20,000 near-base64 strings', () => {
