@@ -1,11 +1,13 @@
 /**
- * The embedded store's writer thread (sqlite.ts, sqlite-worker.ts): file writes commit there, not on the
+ * The embedded store's writes (sqlite.ts, sqlite-worker.ts): a file's writes commit on this thread while
+ * the file is free and in the writer thread while another connection holds the lock, never stopping the
  * event loop; a write settles only once another connection can read it; group commit and per-write
  * failure hold in both modes; a dead thread fails its writes, turns ping false and is replaced; close
  * drains the queue; nothing keeps the process alive. The behavioural suite for every store is store.test.ts.
  */
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +25,7 @@ const audit = (id: string): AuditRecord => ({ id, at: T0, deviceId: 'dev_a', fac
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The running writer thread (a private of SqliteStore, reached here to kill it). */
-const writerThread = (s: SqliteStore): Worker => (s as unknown as { writer: { thread: { worker: Worker } } }).writer.thread.worker;
+const writerThread = (s: SqliteStore): Worker => (s as unknown as { writer: { thread: { thread: { worker: Worker } } } }).writer.thread.thread.worker;
 
 let dir: string;
 let seq = 0;
@@ -35,17 +37,17 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('sqlite writer thread', () => {
-  it('commits file writes in the writer thread, and in-memory writes on the calling thread', async () => {
+  it('commits file writes on this thread while the file is free, on a connection apart from the read-only one reads use', async () => {
     const file = new SqliteStore(newFile());
     const memory = new SqliteStore(':memory:');
     try {
       expect(file.lastWriteThreadId()).toBeNull();
       await file.putDevice(device('dev_a'));
       await memory.putDevice(device('dev_a'));
-      expect(file.lastWriteThreadId()).toEqual(expect.any(Number));
-      expect(file.lastWriteThreadId()).not.toBe(threadId);
+      expect(file.lastWriteThreadId()).toBe(threadId);
       expect(memory.lastWriteThreadId()).toBe(threadId);
-      // The main thread's connection to the file is for reading only.
+      expect(await file.pragmas()).toEqual({ journalMode: 'wal', synchronous: 2 });
+      // The main thread's connection for reads is for reading only.
       const reader = (file as unknown as { reader: { db: Database.Database } }).reader.db;
       expect(() => reader.exec("INSERT INTO audit (at, device_id, json) VALUES (0, NULL, '{}')")).toThrow(/readonly|read-only/i);
     } finally {
@@ -59,8 +61,8 @@ describe('sqlite writer thread', () => {
     const s = new SqliteStore(file);
     const holder = new Database(file);
     try {
-      await s.putDevice(device('dev_warm')); // the thread is up
-      // Another connection holds the write lock: the writer thread waits for it (busy timeout 5 s).
+      await s.putDevice(device('dev_warm'));
+      // Another connection holds the write lock: the batch goes to the writer thread, which waits for it (busy timeout 5 s).
       holder.exec('BEGIN IMMEDIATE');
       let settled = false;
       const write = s.putDevice(device('dev_waiting')).finally(() => (settled = true));
@@ -72,6 +74,10 @@ describe('sqlite writer thread', () => {
       holder.exec('ROLLBACK');
       await write;
       expect(await s.getDevice('dev_waiting')).not.toBeNull();
+      // That write was committed by the writer thread; the next one, the file free again, on this thread.
+      expect(s.lastWriteThreadId()).not.toBe(threadId);
+      await s.putDevice(device('dev_after'));
+      expect(s.lastWriteThreadId()).toBe(threadId);
     } finally {
       holder.close();
       await s.close();
@@ -102,34 +108,52 @@ describe('sqlite writer thread', () => {
   });
 
   it('fails the writes in flight when the thread dies, reports not ready, and starts a fresh thread', async () => {
-    const s = new SqliteStore(newFile());
+    const file = newFile();
+    const s = new SqliteStore(file);
+    const holder = new Database(file);
     try {
       await s.putDevice(device('dev_before'));
-      const firstThread = s.lastWriteThreadId();
+      // The lock is taken, so the next batch goes to the writer thread and waits there.
+      holder.exec('BEGIN IMMEDIATE');
       const inFlight = [s.putDevice(device('dev_lost')), s.appendAudit(audit('a-lost'))];
+      await new Promise((resolve) => setTimeout(resolve, 50));
       await writerThread(s).terminate();
       for (const w of inFlight) await expect(w).rejects.toThrow(/SQLite writer thread stopped.*not confirmed/);
+      holder.exec('ROLLBACK');
       // /readyz goes down once; the probe also starts a fresh thread, so the next probe is up again.
       expect(await s.ping()).toBe(false);
       expect(await s.ping()).toBe(true);
-      await s.putDevice(device('dev_after'));
+      // The fresh thread takes the writes while the lock is taken again.
+      holder.exec('BEGIN IMMEDIATE');
+      const after = s.putDevice(device('dev_after'));
+      setTimeout(() => holder.exec('ROLLBACK'), 50);
+      await after;
+      expect(s.lastWriteThreadId()).not.toBe(threadId);
       expect(await s.getDevice('dev_after')).not.toBeNull();
       expect(await s.getDevice('dev_before')).not.toBeNull();
-      expect(s.lastWriteThreadId()).not.toBe(firstThread);
+      expect(await s.getDevice('dev_lost')).toBeNull();
     } finally {
+      holder.close();
       await s.close();
     }
   });
 
-  it('starts a fresh thread for the next write after the last one died', async () => {
-    const s = new SqliteStore(newFile());
+  it('starts a fresh thread for the next write that needs one after the last one died', async () => {
+    const file = newFile();
+    const s = new SqliteStore(file);
+    const holder = new Database(file);
     try {
       await s.putDevice(device('dev_before'));
       await writerThread(s).terminate();
-      await s.putDevice(device('dev_after'));
+      holder.exec('BEGIN IMMEDIATE');
+      const after = s.putDevice(device('dev_after'));
+      setTimeout(() => holder.exec('ROLLBACK'), 50);
+      await after;
+      expect(s.lastWriteThreadId()).not.toBe(threadId);
       expect((await s.listDevices()).map((d) => d.deviceId)).toEqual(['dev_after', 'dev_before']);
       expect(await s.ping()).toBe(true);
     } finally {
+      holder.close();
       await s.close();
     }
   });
@@ -228,9 +252,14 @@ describe('sqlite store in a process of its own', () => {
     expect(closed).toEqual({ code: 0, out: 'ready true\nread dev_a\n' });
     // No close, no await: only the write in flight holds the process; idle, the thread does not.
     const unclosed = await runScript(
-      `const s = new SqliteStore(file);\nvoid s.putDevice(${JSON.stringify(device('dev_a'))}).then(() => console.log('written', s.lastWriteThreadId() !== 0));`,
+      `const s = new SqliteStore(file);\nvoid s.putDevice(${JSON.stringify(device('dev_a'))}).then(async () => console.log('written', (await s.getDevice('dev_a'))?.deviceId));`,
     );
-    expect(unclosed).toEqual({ code: 0, out: 'written true\n' });
+    expect(unclosed).toEqual({ code: 0, out: 'written dev_a\n' });
+    // A write waiting in the writer thread (another connection held the lock) also holds it until answered.
+    const waited = await runScript(
+      `import Database from ${JSON.stringify(pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href)};\nconst s = new SqliteStore(file);\nawait s.ping();\nconst holder = new Database(file);\nholder.exec('BEGIN IMMEDIATE');\nvoid s.putDevice(${JSON.stringify(device('dev_a'))}).then(() => console.log('written in the thread', s.lastWriteThreadId() !== 0));\nsetTimeout(() => holder.exec('ROLLBACK'), 100);`,
+    );
+    expect(waited).toEqual({ code: 0, out: 'written in the thread true\n' });
     const idle = await runScript(`new SqliteStore(file);\nconsole.log('opened');`);
     expect(idle).toEqual({ code: 0, out: 'opened\n' });
   });
