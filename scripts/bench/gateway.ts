@@ -43,6 +43,9 @@
  *
  * Goal: overhead p99 < 15 ms at 100 devices, gateway RSS < 300 MB.
  * Run alone: `npx tsx scripts/bench/gateway.ts`, or `npm run bench -- gateway`.
+ * `GW_BENCH_PROCESSES=<n>` runs n gateway processes on one SQLite file, as several processes on one host do in
+ * production; each practice's devices talk to one of them (a sticky load balancer). gw RSS is then the
+ * largest process's peak, and `gw RSS MB, all` their sum.
  * `GW_BENCH_CPU_PROF=<dir>` writes a CPU profile of the gateway process there;
  * `GW_BENCH_ROUNDS=1,10,100,burst` picks rounds; `GW_BENCH_MEASURE_MS` sets the measured window per round
  * (default 12000); `GW_BENCH_NODE_ARGS` adds
@@ -92,6 +95,26 @@ interface GatewayTake {
   writes: { transactions: number; writes: number };
   loopDelay: { p99: number; max: number };
   gc: { full: number; pauseMs: number };
+  /** With several gateway processes (mergeTakes): the sum of their peaks; peakRssMb is the largest. */
+  peakRssMbAll?: number;
+}
+
+/** Several gateway processes as one: their commits together, CPU, writes and GC summed, the worst loop delay. */
+function mergeTakes(takes: GatewayTake[]): GatewayTake {
+  const sum = (f: (t: GatewayTake) => number): number => takes.reduce((n, t) => n + f(t), 0);
+  const max = (f: (t: GatewayTake) => number): number => Math.max(...takes.map(f));
+  return {
+    inGateway: takes.flatMap((t) => t.inGateway),
+    processing: takes.flatMap((t) => t.processing),
+    alexMs: takes.flatMap((t) => t.alexMs),
+    marks: takes.flatMap((t) => t.marks),
+    peakRssMb: max((t) => t.peakRssMb),
+    peakRssMbAll: sum((t) => t.peakRssMb),
+    cpuMs: sum((t) => t.cpuMs),
+    writes: { transactions: sum((t) => t.writes.transactions), writes: sum((t) => t.writes.writes) },
+    loopDelay: { p99: max((t) => t.loopDelay.p99), max: max((t) => t.loopDelay.max) },
+    gc: { full: sum((t) => t.gc.full), pauseMs: sum((t) => t.gc.pauseMs) },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -405,6 +428,8 @@ interface Device {
   auth: string;
   grant: LaunchGrant;
   facility: string;
+  /** The gateway process this device's practice talks to. */
+  base: string;
 }
 
 /**
@@ -487,7 +512,10 @@ export async function runGatewayBench(): Promise<void> {
   const json = (v: unknown) => Buffer.from(JSON.stringify(v));
   const profDir = process.env.GW_BENCH_CPU_PROF;
   const gatewayFile = await bundleGatewayPart();
-  const gateway = startPart(
+  // GW_BENCH_PROCESSES=N: N gateway processes on the same SQLite file, as several processes on one host
+  // run in production; each practice's devices go to one of them (a sticky load balancer).
+  const processes = Math.max(1, Number(process.env.GW_BENCH_PROCESSES ?? '1'));
+  const startGateway = (): Part => startPart(
     'gateway',
     {
       GW_BENCH_DIR: join(dir, 'gw'),
@@ -500,32 +528,41 @@ export async function runGatewayBench(): Promise<void> {
     [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(process.env.GW_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)],
     gatewayFile,
   );
+  const first = startGateway();
+  const gateways = [first];
 
   try {
-    await ready(gateway);
+    // The first creates the file and its schema; the others open it.
+    await ready(first);
+    const more = Array.from({ length: processes - 1 }, () => startGateway());
+    gateways.push(...more);
+    await Promise.all(more.map((g) => ready(g)));
     // ALEX stands for machines elsewhere: on a small shared box the sandbox yields the CPU (nice 10) to the
     // gateway and to the devices (this process, which times the round trips), so the gateway's numbers are
     // its own work and not waits behind the sandbox for a core. GW_BENCH_SAME_PRIORITY=1 turns this off.
     if (process.env.GW_BENCH_SAME_PRIORITY !== '1' && sandbox.child.pid !== undefined) setPriority(sandbox.child.pid, 10);
     const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: sb.credentials.clientId, client_secret: sb.credentials.clientSecret, scope: sb.credentials.scope });
     const token = (JSON.parse((await post(agent, sb.tokenUrl, Buffer.from(form.toString()), { 'content-type': 'application/x-www-form-urlencoded' })).body) as { access_token: string }).access_token;
-    const base = (await gateway.call<{ url: string }>('info')).url;
+    const bases = await Promise.all(gateways.map(async (g) => (await g.call<{ url: string }>('info')).url));
 
     const enrolDevice = async (i: number): Promise<Device> => {
-      const facility = FACILITIES[Math.floor(i / DEVICES_PER_PRACTICE) % FACILITIES.length] ?? '';
+      const practice = Math.floor(i / DEVICES_PER_PRACTICE);
+      const facility = FACILITIES[practice % FACILITIES.length] ?? '';
+      const gateway = gateways[practice % gateways.length]!;
+      const base = bases[practice % bases.length]!;
       const code = await gateway.call<string>('enrolmentCode', facility);
       const e = JSON.parse((await post(agent, `${base}/v1/devices/enrol`, json({ enrolmentCode: code, deviceName: `Bench ${i}` }), { 'content-type': 'application/json' })).body) as EnrolResponse;
       const auth = `Device ${e.deviceId}.${e.deviceSecret}`;
       const pair = await sandbox.call<{ context: string; signature: string }>('launch', { patientId: sb.patientId, facility });
       const grant = JSON.parse((await post(agent, `${base}/v1/launch/verify`, json(pair), { 'content-type': 'application/json', authorization: auth })).body) as LaunchGrant;
-      return { auth, grant, facility };
+      return { auth, grant, facility, base };
     };
     const commit = async (d: Device): Promise<{ ms: number; correlationId: string } | null> => {
       const imageId = randomUUID();
       const payload = commitBytes(d, imageId, image);
       const correlationId = randomUUID();
       const s = performance.now();
-      const res = await post(agent, `${base}/v1/commits`, payload, { 'content-type': 'application/json', authorization: d.auth, 'idempotency-key': imageId, 'x-correlation-id': correlationId });
+      const res = await post(agent, `${d.base}/v1/commits`, payload, { 'content-type': 'application/json', authorization: d.auth, 'idempotency-key': imageId, 'x-correlation-id': correlationId });
       const ms = performance.now() - s;
       if (res.status !== 201) {
         fail(`gateway ${res.status} ${(JSON.parse(res.body || '{}') as { error?: { code?: string } }).error?.code ?? ''}`);
@@ -560,10 +597,10 @@ export async function runGatewayBench(): Promise<void> {
 
     for (const round of ROUNDS) {
       const devs = all.slice(0, round.devices);
-      await Promise.all([sandbox.call('reset'), gateway.call('reset')]);
+      await Promise.all([sandbox.call('reset'), ...gateways.map((g) => g.call('reset'))]);
       const { kept, seconds } = await drive(devs, round, commit);
       const sbTake = await sandbox.call<{ timings: [string, number][]; peakRssMb: number; cpuMs: number }>('take');
-      const gwTake = await gateway.call<GatewayTake>('take');
+      const gwTake = mergeTakes(await Promise.all(gateways.map((g) => g.call<GatewayTake>('take'))));
       // CPU per commit over every commit of the round (warm-up included: CPU is counted over the whole round).
       const cpuCommits = gwTake.alexMs.length;
       const rtt = new Map(kept.map((k) => [k.correlationId, k.ms]));
@@ -610,6 +647,7 @@ export async function runGatewayBench(): Promise<void> {
         'direct p99': b.p99,
         'direct/s': base.kept.length / base.seconds,
         'gw RSS MB': gwTake.peakRssMb,
+        ...(processes > 1 ? { 'gw RSS MB, all': gwTake.peakRssMbAll } : {}),
         'sandbox RSS MB': sbTake.peakRssMb,
       });
     }
@@ -623,7 +661,7 @@ export async function runGatewayBench(): Promise<void> {
       'burst: 100 uploads of 1.33 MB arrive in the same instant; each waits for the ones before it to be received and checked on 2 cores, so its p99 is the queue, not per-commit work.',
     );
     console.log(`failures: ${failures.size === 0 ? 'none' : [...failures].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
-    await gateway.call('close').catch(() => null);
+    for (const g of gateways) await g.call('close').catch(() => null);
     await sandbox.call('close').catch(() => null);
     agent.destroy();
     rmSync(dir, { recursive: true, force: true });
