@@ -9,21 +9,12 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EnrolResponse } from '../../shared/contracts/gateway';
-import { AppError } from '../../shared/errors';
 import { creates, FACILITY, startHarness, type Harness } from '../../test/gateway/helpers/harness';
 import { createGatewayClient, type DeviceCredentials, type GatewayClientOptions } from './client';
 import { dpopThumbprint, exportDpopKey, generateDpopKey } from './dpop';
+import { rejection } from '../../test/helpers/rejection';
 
 const MANY = { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000' };
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(AppError);
-  return e as AppError;
-}
 
 /** Proof ids as the client asks for them: every proof it makes is counted here. */
 function proofIds(script: (n: number) => string | undefined = () => undefined) {

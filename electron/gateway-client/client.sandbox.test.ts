@@ -8,9 +8,9 @@ import { createServer } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EnrolResponse } from '../../shared/contracts/gateway';
-import { AppError } from '../../shared/errors';
 import { FACILITY, startHarness, type Harness } from '../../test/gateway/helpers/harness';
 import { createGatewayClient, type GatewayClient } from './client';
+import { rejection } from '../../test/helpers/rejection';
 
 let h: Harness;
 let baseUrl: string;
@@ -29,15 +29,6 @@ beforeEach(async () => {
   device = await h.enrol();
   gw = createGatewayClient({ baseUrl, credentials: async () => ({ deviceId: device.deviceId, deviceSecret: device.deviceSecret }), logger: pino({ level: 'silent' }) });
 });
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(AppError);
-  return e as AppError;
-}
 
 /** Patient searches that reached the sandbox (Medtech). */
 const patientSearches = (): number => h.sandbox.store.requests().filter((r) => r.path.startsWith('/FHIR/Patient')).length;

@@ -4,10 +4,10 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { EmbeddedJWK, jwtVerify } from 'jose';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/errors';
 import type { CommitRequest } from '../../shared/contracts/gateway';
 import { createGatewayClient, type DeviceCredentials } from './client';
 import { exportDpopKey, generateDpopKey } from './dpop';
+import { rejection } from '../../test/helpers/rejection';
 
 // A real Fastify server on loopback whose answer each test scripts.
 type Handler = (req: FastifyRequest, reply: FastifyReply) => unknown;
@@ -41,15 +41,6 @@ function commitReq(over: Partial<CommitRequest> = {}): CommitRequest {
 
 function client(credentials: () => Promise<DeviceCredentials | null> = async () => CREDS, timeoutMs = 5000, url = baseUrl) {
   return createGatewayClient({ baseUrl: url, credentials, timeoutMs, logger, newCorrelationId: () => 'corr-fixed' });
-}
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(AppError);
-  return e as AppError;
 }
 
 beforeAll(async () => {

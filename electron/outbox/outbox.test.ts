@@ -10,21 +10,13 @@ import { GRANT_REASON } from './outbox';
 import { GRANT_A, GRANT_B, PATIENT_A, PATIENT_B, item, jpeg, payloadFiles, rig, tiff, type Rig } from './test-helpers';
 import { waitFor } from './test-helpers';
 import type { OutboxEvents } from './types';
+import { rejection } from '../../test/helpers/rejection';
 
 let r: Rig | undefined;
 afterEach(async () => {
   await r?.dispose();
   r = undefined;
 });
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(AppError);
-  return e as AppError;
-}
 
 /** Every file of the outbox folder (db, wal, payloads) as one latin1 string, to search for leaked plaintext. */
 function everythingOnDisk(dir: string): string {

@@ -7,28 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/errors';
 import type { LaunchGrant } from '../../shared/contracts/gateway';
 import { createGatewayClient, type GatewayClient } from '../../electron/gateway-client';
 import { openOutbox } from '../../electron/outbox';
 import { item } from '../../electron/outbox/test-helpers';
 import { MemorySecretStore, deviceCredentialsFrom, saveDeviceCredentials } from '../../electron/secrets';
 import { startHarness, type Harness } from '../gateway/helpers/harness';
+import { rejection } from '../helpers/rejection';
 
 const logger = pino({ level: 'silent' });
 let h: Harness;
 let url: string;
 const secrets = new MemorySecretStore();
 let gw: GatewayClient;
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(AppError);
-  return e as AppError;
-}
 
 beforeAll(async () => {
   h = await startHarness();
