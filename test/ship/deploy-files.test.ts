@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { GATEWAY_NODE_FLAGS } from '../../gateway/deploy/build';
 import { EnvSchema } from '../../gateway/src/config';
 import { GatewayMetrics } from '../../gateway/src/metrics';
 import { DEPLOY_DIR, execForm, parseDockerfile, parseUnit } from './helpers/deploy-files';
@@ -53,7 +54,7 @@ describe('Dockerfile', () => {
     const hc = runtime.find((s) => s.op === 'HEALTHCHECK');
     expect(hc?.args).toMatch(/--interval=\d+s/);
     expect(execForm(hc?.args.slice(hc.args.indexOf('CMD')) ?? '').join(' ')).toContain('/healthz');
-    expect(execForm(runtime.find((s) => s.op === 'CMD')?.args ?? '')).toEqual(['node', '--enable-source-maps', 'dist/gateway/server.mjs']);
+    expect(execForm(runtime.find((s) => s.op === 'CMD')?.args ?? '')).toEqual(['node', ...GATEWAY_NODE_FLAGS, 'dist/gateway/server.mjs']);
     const env = runtime.filter((s) => s.op === 'ENV').map((s) => s.args).join(' ');
     expect(env).toContain('GATEWAY_PORT=47700');
     expect(env).toContain('METRICS_PORT=9464');
@@ -66,6 +67,24 @@ describe('Dockerfile', () => {
   });
 });
 
+describe('how production starts the server', () => {
+  it('npm run gateway:start passes the same Node flags as the image and the unit', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts['gateway:start']).toBe(`node ${GATEWAY_NODE_FLAGS.join(' ')} dist/gateway/server.mjs`);
+  });
+
+  it('the flags are ones this Node accepts (a bad option stops Node), and the semi-space cap takes effect', () => {
+    const limitMb = (flags: readonly string[]): number => {
+      const run = spawnSync(process.execPath, [...flags, '-e', 'process.stdout.write(String(require("node:v8").getHeapStatistics().heap_size_limit))'], { encoding: 'utf8' });
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      return Number(run.stdout) / (1024 * 1024);
+    };
+    // V8 reserves three semi-spaces' worth in its limit: 16 MB each by default on 64-bit, 4 MB with the flag.
+    expect(limitMb([]) - limitMb(GATEWAY_NODE_FLAGS)).toBe(3 * (16 - 4));
+  });
+});
+
 describe('systemd unit', () => {
   const unit = parseUnit(read('clinicpro-gateway.service'));
   const service = unit.get('Service') ?? new Map<string, string[]>();
@@ -74,7 +93,7 @@ describe('systemd unit', () => {
   it('runs the bundle as a dedicated unprivileged user with secrets from an EnvironmentFile', () => {
     expect(one('DynamicUser') === 'yes' || (one('User') !== undefined && one('User') !== 'root')).toBe(true);
     expect(one('User')).toBe('clinicpro-gateway');
-    expect(one('ExecStart')).toBe('/usr/bin/node --enable-source-maps /opt/clinicpro-gateway/dist/gateway/server.mjs');
+    expect(one('ExecStart')).toBe(`/usr/bin/node ${GATEWAY_NODE_FLAGS.join(' ')} /opt/clinicpro-gateway/dist/gateway/server.mjs`);
     expect(one('EnvironmentFile')).toBe('/etc/clinicpro-gateway/gateway.env');
     expect(read('clinicpro-gateway.service')).not.toMatch(/ALEX_CLIENT_SECRET/);
   });
