@@ -48,8 +48,9 @@
  * largest process's peak, and `gw RSS MB, all` their sum.
  * `GW_BENCH_CPU_PROF=<dir>` writes a CPU profile of the gateway process there;
  * `GW_BENCH_ROUNDS=1,10,100,burst` picks rounds; `GW_BENCH_MEASURE_MS` sets the measured window per round
- * (default 12000); `GW_BENCH_NODE_ARGS` adds
- * Node flags to the gateway process (e.g. `--trace-gc`); `GW_BENCH_STORE=memory` puts the gateway's store in
+ * (default 12000); the gateway process runs with production's Node flags (GATEWAY_NODE_FLAGS in
+ * gateway/deploy/build.ts: its V8 heap settings), `GW_BENCH_V8_DEFAULTS=1` without them; `GW_BENCH_NODE_ARGS`
+ * adds Node flags to it (e.g. `--trace-gc`); `GW_BENCH_STORE=memory` puts the gateway's store in
  * memory (to tell the store's share of the latency from the rest).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -411,16 +412,20 @@ interface HttpAnswer {
   body: string;
 }
 
-function post(agent: http.Agent, url: string, body: Buffer, headers: Record<string, string>): Promise<HttpAnswer> {
+/** `body` may come in parts (sent one after another, never joined). */
+function post(agent: http.Agent, url: string, body: Buffer | readonly Buffer[], headers: Record<string, string>): Promise<HttpAnswer> {
+  const parts = Buffer.isBuffer(body) ? [body] : body;
+  const length = parts.reduce((n, p) => n + p.length, 0);
   return new Promise((resolve) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(length) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
       res.on('error', () => resolve({ status: 0, body: '' }));
     });
     req.on('error', (e) => resolve({ status: 0, body: e.message }));
-    req.end(body);
+    for (const part of parts) req.write(part);
+    req.end();
   });
 }
 
@@ -433,10 +438,11 @@ interface Device {
 }
 
 /**
- * A commit body as bytes: the small fields as JSON around the shared image text, so making one costs
- * the load generator a copy rather than a JSON.stringify of a megabyte.
+ * A commit body as bytes, in three parts: the small fields as JSON around the shared image text, which is
+ * sent as it is. Making one costs the load generator no megabyte copy or allocation, so its own garbage
+ * collections (100 devices share this process; a real device is a PC of its own) stay out of the round trips.
  */
-function commitBytes(d: Device, imageId: string, data: Buffer): Buffer {
+function commitBytes(d: Device, imageId: string, data: Buffer): Buffer[] {
   const body: Omit<CommitRequest, 'media'> = {
     imageId,
     grantId: d.grant.grantId,
@@ -445,7 +451,7 @@ function commitBytes(d: Device, imageId: string, data: Buffer): Buffer {
     metadata: { bodySiteCode: '89545001', laterality: 'left', view: 'close-up', imageType: 'lesion', caption: 'Bench' },
   };
   const head = JSON.stringify(body).slice(0, -1);
-  return Buffer.concat([Buffer.from(`${head},"media":{"contentType":"image/jpeg","data":"`), data, Buffer.from('"}}')]);
+  return [Buffer.from(`${head},"media":{"contentType":"image/jpeg","data":"`), data, Buffer.from('"}}')];
 }
 
 /** Devices loop until `stopAt`; what starts at or after `from` is kept. Burst: one commit each, all at once. */
@@ -515,6 +521,10 @@ export async function runGatewayBench(): Promise<void> {
   // GW_BENCH_PROCESSES=N: N gateway processes on the same SQLite file, as several processes on one host
   // run in production; each practice's devices go to one of them (a sticky load balancer).
   const processes = Math.max(1, Number(process.env.GW_BENCH_PROCESSES ?? '1'));
+  // The gateway process runs with production's Node flags (GATEWAY_NODE_FLAGS: its V8 heap settings), unless
+  // GW_BENCH_V8_DEFAULTS=1 asks for V8's defaults (to see what the flags do).
+  const { GATEWAY_NODE_FLAGS } = await import('../../gateway/deploy/build');
+  const productionFlags = process.env.GW_BENCH_V8_DEFAULTS === '1' ? ['--enable-source-maps'] : [...GATEWAY_NODE_FLAGS];
   const startGateway = (): Part => startPart(
     'gateway',
     {
@@ -525,7 +535,7 @@ export async function runGatewayBench(): Promise<void> {
       GW_BENCH_CLIENT_SECRET: sb.credentials.clientSecret,
       GW_BENCH_SCOPE: sb.credentials.scope,
     },
-    [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(process.env.GW_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+    [...productionFlags, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(process.env.GW_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)],
     gatewayFile,
   );
   const first = startGateway();
