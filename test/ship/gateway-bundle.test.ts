@@ -1,14 +1,16 @@
 /**
  * The production bundle on the embedded store (no REDIS_URL): `npm run gateway:build` output run with
- * plain `node`, no TypeScript loader, as the Dockerfile and the systemd unit run it. The SQLite store
- * writes in a worker thread loaded from `sqlite-worker.mjs` beside server.mjs and admin.mjs, so this
- * proves the file is emitted and loads: the admin CLI issues a code, the server enrols a device with it
- * (both writes through the writer thread), reports ready, stops on SIGTERM, and the CLI reads the device.
+ * plain `node`, no TypeScript loader, as the Dockerfile and the systemd unit run it. While another
+ * connection holds the SQLite write lock, the store writes in a worker thread loaded from
+ * `sqlite-worker.mjs` beside server.mjs and admin.mjs, so this proves the file is emitted and loads: the
+ * admin CLI issues a code, the server enrols a device with it while this test holds the lock (the write
+ * waits in the writer thread), reports ready, stops on SIGTERM, and the CLI reads the device.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnrolResponse } from '../../shared/contracts/gateway';
 import { buildGatewayBundle } from '../../gateway/deploy/build';
@@ -54,7 +56,7 @@ describe('production bundle on the embedded store', () => {
     expect(readFileSync(join(out, 'sqlite-worker.mjs'), 'utf8')).not.toMatch(/tsx/);
   });
 
-  it('writes through the writer thread from the admin CLI and the server', async () => {
+  it('the CLI issues a code; the server enrols with it through the writer thread while the lock is held; the CLI lists the device', async () => {
     const issued = await run('admin.mjs', ['enrol-code', '--facility', 'F2N060-E', '--practice', 'Kauri Health']);
     expect(issued.code, issued.stderr).toBe(0);
     const code = issued.stdout.trim();
@@ -75,8 +77,23 @@ describe('production bundle on the embedded store', () => {
     });
     expect(log).toContain('"store":"sqlite"');
 
-    const enrolled = await fetch(`${base}/v1/devices/enrol`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enrolmentCode: code, deviceName: 'Room 1' }) });
-    expect(enrolled.status).toBe(201);
+    // The lock taken: the server's write goes to its writer thread (started from sqlite-worker.mjs now),
+    // which waits for the lock there; it is let go after 300 ms.
+    const holder = new Database(join(dataDir, 'gateway.sqlite'));
+    holder.exec('BEGIN IMMEDIATE');
+    const letGo = setTimeout(() => holder.exec('ROLLBACK'), 300);
+    let enrolled: Response;
+    const sent = Date.now();
+    try {
+      enrolled = await fetch(`${base}/v1/devices/enrol`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enrolmentCode: code, deviceName: 'Room 1' }) });
+    } finally {
+      clearTimeout(letGo);
+      if (holder.inTransaction) holder.exec('ROLLBACK');
+      holder.close();
+    }
+    expect(enrolled.status, log.slice(-600)).toBe(201);
+    // Answered only once the lock was let go: the write waited for it, in the thread.
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(290);
     const device = (await enrolled.json()) as EnrolResponse;
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
 

@@ -24,8 +24,8 @@ const code = (hash: string): EnrolmentCodeRecord => ({ codeHash: hash, facilityI
 const audit = (id: string): AuditRecord => ({ id, at: T0, deviceId: 'dev_a', facilityId: null, patientHash: null, action: 'x', outcome: 'y', imageId: null, resourceIds: [], errorCode: null, correlationId: id });
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** The running writer thread (a private of SqliteStore, reached here to kill it). */
-const writerThread = (s: SqliteStore): Worker => (s as unknown as { writer: { thread: { thread: { worker: Worker } } } }).writer.thread.thread.worker;
+/** The writer thread, if one was started (a private of SqliteStore, reached here to watch and kill it). */
+const writerThread = (s: SqliteStore): Worker | undefined => (s as unknown as { writer: { thread: { running(): { worker: Worker } | null } } }).writer.thread.running()?.worker;
 
 let dir: string;
 let seq = 0;
@@ -117,12 +117,13 @@ describe('sqlite writer thread', () => {
       holder.exec('BEGIN IMMEDIATE');
       const inFlight = [s.putDevice(device('dev_lost')), s.appendAudit(audit('a-lost'))];
       await new Promise((resolve) => setTimeout(resolve, 50));
-      await writerThread(s).terminate();
+      await writerThread(s)?.terminate();
       for (const w of inFlight) await expect(w).rejects.toThrow(/SQLite writer thread stopped.*not confirmed/);
       holder.exec('ROLLBACK');
-      // /readyz goes down once; the probe also starts a fresh thread, so the next probe is up again.
+      // /readyz goes down once; the next probe is up again (the next write that needs a thread starts one).
       expect(await s.ping()).toBe(false);
       expect(await s.ping()).toBe(true);
+      expect(writerThread(s)).toBeUndefined();
       // The fresh thread takes the writes while the lock is taken again.
       holder.exec('BEGIN IMMEDIATE');
       const after = s.putDevice(device('dev_after'));
@@ -138,19 +139,31 @@ describe('sqlite writer thread', () => {
     }
   });
 
-  it('starts a fresh thread for the next write that needs one after the last one died', async () => {
+  it('starts no thread until a write finds the lock taken, and a fresh one for the next such write after the last one died', async () => {
     const file = newFile();
     const s = new SqliteStore(file);
     const holder = new Database(file);
     try {
       await s.putDevice(device('dev_before'));
-      await writerThread(s).terminate();
+      expect(await s.ping()).toBe(true);
+      // The file was free: no thread (and none of its ~17 MB).
+      expect(writerThread(s)).toBeUndefined();
+      holder.exec('BEGIN IMMEDIATE');
+      const first = s.putDevice(device('dev_first'));
+      setTimeout(() => holder.exec('ROLLBACK'), 50);
+      await first;
+      expect(s.lastWriteThreadId()).not.toBe(threadId);
+      const started = writerThread(s);
+      expect(started).toBeDefined();
+      // Idle and dead: the next write that needs a thread starts a fresh one.
+      await started?.terminate();
       holder.exec('BEGIN IMMEDIATE');
       const after = s.putDevice(device('dev_after'));
       setTimeout(() => holder.exec('ROLLBACK'), 50);
       await after;
       expect(s.lastWriteThreadId()).not.toBe(threadId);
-      expect((await s.listDevices()).map((d) => d.deviceId)).toEqual(['dev_after', 'dev_before']);
+      expect(writerThread(s)).not.toBe(started);
+      expect((await s.listDevices()).map((d) => d.deviceId)).toEqual(['dev_after', 'dev_before', 'dev_first']);
       expect(await s.ping()).toBe(true);
     } finally {
       holder.close();
