@@ -27,6 +27,18 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 /** The writer thread, if one was started (a private of SqliteStore, reached here to watch and kill it). */
 const writerThread = (s: SqliteStore): Worker | undefined => (s as unknown as { writer: { thread: { running(): { worker: Worker } | null } } }).writer.thread.running()?.worker;
 
+/**
+ * Runs `write` while `holder` holds the write lock, let go after 50 ms: the batch goes to the writer thread
+ * and waits for the lock there. Checks it was committed off this thread.
+ */
+async function writeWhileLocked(s: SqliteStore, holder: Database.Database, write: () => Promise<unknown>): Promise<void> {
+  holder.exec('BEGIN IMMEDIATE');
+  const pending = write();
+  setTimeout(() => holder.exec('ROLLBACK'), 50);
+  await pending;
+  expect(s.lastWriteThreadId()).not.toBe(threadId);
+}
+
 let dir: string;
 let seq = 0;
 const newFile = (): string => join(dir, `w${++seq}`, 'gateway.sqlite');
@@ -125,11 +137,7 @@ describe('sqlite writer thread', () => {
       expect(await s.ping()).toBe(true);
       expect(writerThread(s)).toBeUndefined();
       // The fresh thread takes the writes while the lock is taken again.
-      holder.exec('BEGIN IMMEDIATE');
-      const after = s.putDevice(device('dev_after'));
-      setTimeout(() => holder.exec('ROLLBACK'), 50);
-      await after;
-      expect(s.lastWriteThreadId()).not.toBe(threadId);
+      await writeWhileLocked(s, holder, () => s.putDevice(device('dev_after')));
       expect(await s.getDevice('dev_after')).not.toBeNull();
       expect(await s.getDevice('dev_before')).not.toBeNull();
       expect(await s.getDevice('dev_lost')).toBeNull();
@@ -148,20 +156,12 @@ describe('sqlite writer thread', () => {
       expect(await s.ping()).toBe(true);
       // The file was free: no thread (and none of its ~17 MB).
       expect(writerThread(s)).toBeUndefined();
-      holder.exec('BEGIN IMMEDIATE');
-      const first = s.putDevice(device('dev_first'));
-      setTimeout(() => holder.exec('ROLLBACK'), 50);
-      await first;
-      expect(s.lastWriteThreadId()).not.toBe(threadId);
+      await writeWhileLocked(s, holder, () => s.putDevice(device('dev_first')));
       const started = writerThread(s);
       expect(started).toBeDefined();
       // Idle and dead: the next write that needs a thread starts a fresh one.
       await started?.terminate();
-      holder.exec('BEGIN IMMEDIATE');
-      const after = s.putDevice(device('dev_after'));
-      setTimeout(() => holder.exec('ROLLBACK'), 50);
-      await after;
-      expect(s.lastWriteThreadId()).not.toBe(threadId);
+      await writeWhileLocked(s, holder, () => s.putDevice(device('dev_after')));
       expect(writerThread(s)).not.toBe(started);
       expect((await s.listDevices()).map((d) => d.deviceId)).toEqual(['dev_after', 'dev_before', 'dev_first']);
       expect(await s.ping()).toBe(true);
