@@ -154,6 +154,11 @@ describe('compose example, load balancer and monitoring', () => {
     expect(compose.services.redis?.command.join(' ')).toMatch(/--appendonly yes/);
   });
 
+  it('will not start the replicas without GATEWAY_PUBLIC_URL (behind the load balancer, DPoP proofs are signed for it)', () => {
+    // Compose's ${VAR:?message} stops `docker compose up` with the message when the variable is unset.
+    expect(gw.environment.GATEWAY_PUBLIC_URL).toMatch(/^\$\{GATEWAY_PUBLIC_URL:\?[^}]+\}$/);
+  });
+
   it('balances on /readyz over every replica and never serves /metrics publicly', () => {
     const cfg = read('compose', 'haproxy.cfg');
     expect(cfg).toMatch(/^\s*option httpchk GET \/readyz$/m);
@@ -187,5 +192,7 @@ describe('gateway.env.example', () => {
     expect(vars.length).toBeGreaterThan(8);
     for (const v of vars) expect(known, v).toContain(v);
     expect(text).toMatch(/^ALEX_CLIENT_SECRET=<secret>$/m);
+    // Set, not commented out: a VM behind a TLS proxy needs it as much as the compose replicas do.
+    expect(text).toMatch(/^GATEWAY_PUBLIC_URL=https:\/\//m);
   });
 });
