@@ -12,7 +12,7 @@ import { buildDocumentReference, buildMedia } from '../../gateway/src/fhir/build
 import { SerializedResource } from '../../gateway/src/fhir/serialize';
 import { GrantService } from '../../gateway/src/launch/grants';
 import { loadFhirValidator, type FhirValidator } from '../../gateway/src/fhir/validate';
-import { creates, startHarness, type Harness } from './helpers/harness';
+import { creates, FACILITY, OTHER_FACILITY, startHarness, type Harness } from './helpers/harness';
 
 let h: Harness;
 let device: EnrolResponse;
@@ -176,12 +176,30 @@ describe('commit', () => {
     const r = await h.commit(device, changed);
     expect(r.statusCode).toBe(422);
     expect(r.json<{ error: { code: string } }>().error.code).toBe('ERR_IDEMPOTENCY_MISMATCH');
-    // Another device using the same key is refused too.
-    const other = await h.enrol();
-    const otherGrant = await h.launch(other);
-    const r2 = await h.commit(other, { ...body, grantId: otherGrant.grantId });
+    // A device of another practice using the same key is refused too, with the same request.
+    const stranger = await h.enrol(OTHER_FACILITY);
+    const strangerGrant = await h.launch(stranger);
+    const r2 = await h.commit(stranger, { ...body, grantId: strangerGrant.grantId });
+    expect(r2.statusCode).toBe(422);
     expect(r2.json<{ error: { code: string } }>().error.code).toBe('ERR_IDEMPOTENCY_MISMATCH');
     expect(h.sandbox.store.listMedia({ identifierValue: body.imageId })).toHaveLength(1);
+  });
+
+  it('answers a PC re-enrolled under a new device id with the first outcome for what its outbox re-sends', async () => {
+    const body = h.commitBody(grant, { media: true });
+    const first = await h.commit(device, body);
+    expect(first.statusCode).toBe(201);
+    // The PC is revoked and enrolled again in the same practice; its outbox sends the same image again.
+    await h.store.revokeDevice(device.deviceId, h.clock.now());
+    const again = await h.enrol(FACILITY, 'Consult room 1');
+    const againGrant = await h.launch(again);
+    const r = await h.commit(again, { ...body, grantId: againGrant.grantId });
+    expect(r.statusCode).toBe(201);
+    expect(r.json<CommitResponse>()).toMatchObject({ replayed: true, media: first.json<CommitResponse>().media });
+    // Still one image in the record; a changed image under that key is still refused.
+    expect(h.sandbox.store.listMedia({ identifierValue: body.imageId })).toHaveLength(1);
+    const changed = await h.commit(again, { ...body, grantId: againGrant.grantId, metadata: { ...body.metadata, caption: 'Another caption' } });
+    expect(changed.json<{ error: { code: string } }>().error.code).toBe('ERR_IDEMPOTENCY_MISMATCH');
   });
 
   it('replays a finished commit after a relaunch (new grant) and after the grant has expired', async () => {

@@ -116,7 +116,10 @@ export class CommitService {
   }
 
   private async replayOrMismatch(rec: IdempotencyRecord, fingerprint: string, device: DeviceRecord, correlationId: string): Promise<CommitAnswer> {
-    if (rec.fingerprint !== fingerprint || rec.deviceId !== device.deviceId) throw new AppError('ERR_IDEMPOTENCY_MISMATCH');
+    // The same request (same image, patient and details) from another device of the same practice is a
+    // repeat: a PC re-enrolled under a new device id re-sends what its outbox held, and a commit that had
+    // reached Medtech must not come back as an error. Another practice never shares a key.
+    if (rec.fingerprint !== fingerprint || rec.facilityId !== device.facilityId) throw new AppError('ERR_IDEMPOTENCY_MISMATCH');
     const stored = rec.response as StoredResponse;
     await this.auditor.record({
       deviceId: device.deviceId,

@@ -43,7 +43,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[7])
   return 'acquired'
 end
-if redis.call('HGET', KEYS[1], 'fp') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'dev') ~= ARGV[2] then return 'mismatch' end
+if redis.call('HGET', KEYS[1], 'fp') ~= ARGV[1] or cjson.decode(redis.call('HGET', KEYS[1], 'meta')).facilityId ~= cjson.decode(ARGV[6]).facilityId then return 'mismatch' end
 if redis.call('HGET', KEYS[1], 'state') == 'completed' then return 'completed' end
 if redis.call('HGET', KEYS[1], 'owner') ~= '' and tonumber(redis.call('HGET', KEYS[1], 'leaseExp')) > now then return 'in-progress' end
 redis.call('HSET', KEYS[1], 'owner', ARGV[3], 'leaseExp', now + tonumber(ARGV[5]), 'updatedAt', now)

@@ -264,7 +264,7 @@ export const WRITES = {
       c.writeIdempotency(created);
       return { kind: 'acquired', record: created };
     }
-    if (rec.fingerprint !== claim.fingerprint || rec.deviceId !== claim.deviceId) return { kind: 'mismatch' };
+    if (rec.fingerprint !== claim.fingerprint || rec.facilityId !== claim.facilityId) return { kind: 'mismatch' };
     if (rec.state === 'completed') return { kind: 'completed', record: rec };
     if (rec.leaseOwner !== null && rec.leaseExpiresAt > claim.now) return { kind: 'in-progress' };
     rec.leaseOwner = claim.leaseOwner;

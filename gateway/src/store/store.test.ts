@@ -102,13 +102,15 @@ describe.each(factories)('%s store', (_name, make) => {
       expect(firsts.filter(Boolean)).toHaveLength(1);
     }));
 
-  it('gives one lease per key, 409-style in-progress to the rest, mismatch for another fingerprint', () =>
+  it('gives one lease per key, 409-style in-progress to the rest, mismatch for another fingerprint or practice', () =>
     withStore(async (s) => {
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => s.acquireIdempotency(claim({ leaseOwner: `o${i}` }))));
       expect(results.filter((r) => r.kind === 'acquired')).toHaveLength(1);
       expect(results.filter((r) => r.kind === 'in-progress')).toHaveLength(19);
       expect((await s.acquireIdempotency(claim({ fingerprint: 'fp-2' }))).kind).toBe('mismatch');
-      expect((await s.acquireIdempotency(claim({ deviceId: 'dev_other' }))).kind).toBe('mismatch');
+      expect((await s.acquireIdempotency(claim({ facilityId: 'F99669-C' }))).kind).toBe('mismatch');
+      // Another device of the same practice with the same request (a re-enrolled PC): the same request.
+      expect((await s.acquireIdempotency(claim({ deviceId: 'dev_other', leaseOwner: 'o-other' }))).kind).toBe('in-progress');
     }));
 
   it('keeps progress across a released or expired lease and replays the completed answer', () =>
