@@ -23,8 +23,8 @@
  * thread is started the first time a write finds the lock taken, and used only while it is: most
  * gateways never start it, which saves its ~17 MB of RSS. If the thread dies, the writes it had not
  * answered reject (their outcome is unknown, as after a crash), `ping()` reports false once, and the next
- * write that needs a thread starts a fresh one. It keeps the process alive only while a batch is in flight. `close()` lets queued writes commit (or fail), then stops
- * the thread and closes the connections. Loading: from the bundle, `sqlite-worker.mjs` beside it; from
+ * write that needs a thread starts a fresh one. It keeps the process alive only while a batch is in
+ * flight. `close()` lets queued writes commit (or fail), then stops the thread and closes the connections. Loading: from the bundle, `sqlite-worker.mjs` beside it; from
  * TypeScript sources (tsx, Vitest), the .ts entry through tsx's loader, which production never needs.
  * Rate-limit buckets live in memory on the main thread.
  */
@@ -225,7 +225,7 @@ class WorkerWriter implements Writer {
     return this.thread;
   }
 
-  /** Whether a thread was ever started (tests). */
+  /** The current thread: null before one is needed, and after a dead one was reported (tests). */
   running(): WriterThread | null {
     return this.thread;
   }

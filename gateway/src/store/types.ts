@@ -157,9 +157,9 @@ export interface GatewayStore {
   getIdempotency(key: string): Promise<IdempotencyRecord | null>;
   /**
    * Take the lease for key, atomically: new key → acquired (attempts 1); other fingerprint or practice
-   * (facility) → mismatch (the same request from another device of the practice, e.g. a re-enrolled PC, is
-   * the same request); completed → completed; live lease held → in-progress; released or expired lease → acquired
-   * with attempts+1 and the earlier progress kept.
+   * (facility) → mismatch; completed → completed; live lease held → in-progress; released or expired
+   * lease → acquired with attempts+1 and the earlier progress kept. The same request from another device
+   * of the practice (a re-enrolled PC) is the same request.
    */
   acquireIdempotency(claim: IdempotencyClaim): Promise<AcquireResult>;
   /** Record progress (and extend the lease). false when the lease is no longer ours. */
