@@ -25,15 +25,20 @@
  * - loop delay = the gateway's event-loop delay over the round (monitorEventLoopDelay, 1 ms resolution):
  *   how long anything ready to run had to wait for the loop (GC pauses and synchronous work show here).
  * - direct = the same Media posted straight to the sandbox by the same number of devices (baseline).
- * - gw RSS = peak RSS of the gateway process during the round (sampled every 5 ms).
+ * - gw RSS = peak RSS of the gateway process during the round (the kernel's own peak on Linux, see trackPeakRss).
+ * - write p50/p99/max = the store's write batches (SQL and fsync, on the event loop while the file is free).
+ * - devices loop delay = this process's event-loop delay (the devices' side: a late timer here is counted
+ *   as overhead, though no gateway caused it).
  * - full GCs, GC ms = the gateway's mark-compacts in the round, and its time in every GC pause.
  * - A second table takes the slowest 1% of commits by overhead and shows, as medians, where their time
  *   went: outside the gateway (the device's send and receive, loopback), receiving and parsing the body,
  *   before ALEX (checks, store reads, the lease write, building the request), after ALEX (the outcome
- *   write and the answer).
+ *   write and the answer), and how much of their time in the gateway was its GC pauses.
  *
  * The sandbox runs at nice 10 (GW_BENCH_SAME_PRIORITY=1: not): ALEX stands for machines elsewhere, so on a
  * small shared box it yields the CPU to the gateway and to the devices that time the round trips.
+ * GW_BENCH_SANDBOX_IDLE=1 goes further: the sandbox's threads run as SCHED_IDLE (`chrt --idle`), taking a
+ * core only when nothing else wants it.
  *
  * ALEX's own time: by default the sandbox answers as fast as it can on this box, so at 100 devices the
  * gateway, not ALEX, limits the rate and the round measures the gateway at its capacity.
@@ -53,7 +58,7 @@
  * adds Node flags to it (e.g. `--trace-gc`); `GW_BENCH_STORE=memory` puts the gateway's store in
  * memory (to tell the store's share of the latency from the rest).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -96,6 +101,10 @@ interface GatewayTake {
   writes: { transactions: number; writes: number };
   loopDelay: { p99: number; max: number };
   gc: { full: number; pauseMs: number };
+  /** Every GC pause of the round: start and end (performance.now() of the gateway process). */
+  gcPauses: [number, number][];
+  /** Every write batch's duration in the round (SQL and fsync). */
+  batchMs: number[];
   /** With several gateway processes (mergeTakes): the sum of their peaks; peakRssMb is the largest. */
   peakRssMbAll?: number;
 }
@@ -115,6 +124,8 @@ function mergeTakes(takes: GatewayTake[]): GatewayTake {
     writes: { transactions: sum((t) => t.writes.transactions), writes: sum((t) => t.writes.writes) },
     loopDelay: { p99: max((t) => t.loopDelay.p99), max: max((t) => t.loopDelay.max) },
     gc: { full: sum((t) => t.gc.full), pauseMs: sum((t) => t.gc.pauseMs) },
+    gcPauses: takes.length === 1 ? (takes[0]?.gcPauses ?? []) : [],
+    batchMs: takes.flatMap((t) => t.batchMs),
   };
 }
 
@@ -265,6 +276,18 @@ async function gatewayPart(): Promise<void> {
     scope: env.GW_BENCH_SCOPE ?? '',
     logger: silent,
   });
+  // Each write batch's duration (the store's writer, SQL and fsync): its percentiles in the round.
+  let batchMs: number[] = [];
+  const writer = (store as unknown as { writer: { run: (ops: unknown[]) => Promise<unknown> } }).writer;
+  const run = writer.run.bind(writer);
+  writer.run = async (ops) => {
+    const t0 = performance.now();
+    try {
+      return await run(ops);
+    } finally {
+      batchMs.push(performance.now() - t0);
+    }
+  };
   const alexMs = new Map<string, number>();
   /** Per correlation id: when each stage of a commit was reached (see the stage table). */
   const marks = new Map<string, Partial<Record<Stage, number>>>();
@@ -337,9 +360,11 @@ async function gatewayPart(): Promise<void> {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const gc = { full: 0, pauseMs: 0 };
+  let gcPauses: [number, number][] = [];
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       gc.pauseMs += e.duration;
+      gcPauses.push([e.startTime, e.startTime + e.duration]);
       if (((e as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gc.full++;
     }
   }).observe({ entryTypes: ['gc'] });
@@ -356,6 +381,8 @@ async function gatewayPart(): Promise<void> {
       loop.reset();
       gc.full = 0;
       gc.pauseMs = 0;
+      gcPauses = [];
+      batchMs = [];
       return null;
     },
     take: () => {
@@ -363,11 +390,13 @@ async function gatewayPart(): Promise<void> {
       const loopDelay = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
       const inGateway = [...spans].map(([cid, ms]) => [cid, ms - (alexMs.get(cid) ?? 0)] as const);
       const processing = [...afterBody].map(([cid, ms]) => [cid, ms - (alexMs.get(cid) ?? 0)] as const);
-      const out: GatewayTake = { inGateway, processing, alexMs: [...alexMs], marks: [...marks], peakRssMb: rss.take(), cpuMs: (used.user + used.system) / 1000, writes: store.writeStats(), loopDelay, gc: { ...gc } };
+      const out: GatewayTake = { inGateway, processing, alexMs: [...alexMs], marks: [...marks], peakRssMb: rss.take(), cpuMs: (used.user + used.system) / 1000, writes: store.writeStats(), loopDelay, gc: { ...gc }, gcPauses, batchMs };
+      batchMs = [];
       spans.clear();
       afterBody.clear();
       alexMs.clear();
       marks.clear();
+      gcPauses = [];
       return out;
     },
     close: async () => {
@@ -478,7 +507,10 @@ async function drive<T>(devs: Device[], round: Round, one: (d: Device) => Promis
 }
 
 /** Medians, over the slowest 1% of commits by overhead, of the time each spent in each stage. */
-function slowestStages(rtt: Map<string, number>, marks: Map<string, Partial<Record<Stage, number>>>): Record<string, number> {
+function slowestStages(rtt: Map<string, number>, marks: Map<string, Partial<Record<Stage, number>>>, gcPauses: readonly [number, number][]): Record<string, number> {
+  /** The gateway's GC pause time inside [from, to] outside the ALEX await. */
+  const gcIn = (from: number, to: number, skip: [number, number]): number =>
+    gcPauses.reduce((n, [a, b]) => n + Math.max(0, Math.min(b, to) - Math.max(a, from)) - Math.max(0, Math.min(b, to, skip[1]) - Math.max(a, from, skip[0])), 0);
   const all = [...rtt].flatMap(([cid, ms]) => {
     const m = marks.get(cid);
     if (m?.request === undefined || m.parsed === undefined || m.alexStart === undefined || m.alexEnd === undefined || m.answered === undefined) return [];
@@ -491,12 +523,13 @@ function slowestStages(rtt: Map<string, number>, marks: Map<string, Partial<Reco
         'before ALEX': m.alexStart - m.parsed,
         'after ALEX': m.answered - m.alexEnd,
         'outcome write': m.answered - outcome,
+        gc: gcIn(m.request, m.answered, [m.alexStart, m.alexEnd]),
       },
     ];
   });
   const slowest = all.sort((a, b) => b.overhead - a.overhead).slice(0, Math.max(1, Math.ceil(all.length / 100)));
   const median = (k: keyof (typeof all)[number]): number => summarise(slowest.map((r) => r[k])).median;
-  return { commits: slowest.length, overhead: median('overhead'), outside: median('outside'), body: median('body'), 'before ALEX': median('before ALEX'), 'after ALEX': median('after ALEX'), 'of which outcome write + answer': median('outcome write') };
+  return { commits: slowest.length, overhead: median('overhead'), outside: median('outside'), body: median('body'), 'before ALEX': median('before ALEX'), 'after ALEX': median('after ALEX'), 'of which outcome write + answer': median('outcome write'), 'GC pauses in it': median('gc') };
 }
 
 export async function runGatewayBench(): Promise<void> {
@@ -550,7 +583,10 @@ export async function runGatewayBench(): Promise<void> {
     // ALEX stands for machines elsewhere: on a small shared box the sandbox yields the CPU (nice 10) to the
     // gateway and to the devices (this process, which times the round trips), so the gateway's numbers are
     // its own work and not waits behind the sandbox for a core. GW_BENCH_SAME_PRIORITY=1 turns this off.
-    if (process.env.GW_BENCH_SAME_PRIORITY !== '1' && sandbox.child.pid !== undefined) setPriority(sandbox.child.pid, 10);
+    if (process.env.GW_BENCH_SAME_PRIORITY !== '1' && sandbox.child.pid !== undefined) {
+      setPriority(sandbox.child.pid, 10);
+      if (process.env.GW_BENCH_SANDBOX_IDLE === '1') spawnSync('chrt', ['--idle', '-a', '-p', '0', String(sandbox.child.pid)], { stdio: 'inherit' });
+    }
     const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: sb.credentials.clientId, client_secret: sb.credentials.clientSecret, scope: sb.credentials.scope });
     const token = (JSON.parse((await post(agent, sb.tokenUrl, Buffer.from(form.toString()), { 'content-type': 'application/x-www-form-urlencoded' })).body) as { access_token: string }).access_token;
     const bases = await Promise.all(gateways.map(async (g) => (await g.call<{ url: string }>('info')).url));
@@ -604,11 +640,15 @@ export async function runGatewayBench(): Promise<void> {
     for (let i = 0; i < 5; i++) await commit(warm);
     const all: Device[] = [];
     for (let i = 0; i < 100; i++) all.push(await enrolDevice(i));
+    const devicesLoop = monitorEventLoopDelay({ resolution: 1 });
+    devicesLoop.enable();
 
     for (const round of ROUNDS) {
       const devs = all.slice(0, round.devices);
       await Promise.all([sandbox.call('reset'), ...gateways.map((g) => g.call('reset'))]);
+      devicesLoop.reset();
       const { kept, seconds } = await drive(devs, round, commit);
+      const devicesLoopP99 = devicesLoop.percentile(99) / 1e6;
       const sbTake = await sandbox.call<{ timings: [string, number][]; peakRssMb: number; cpuMs: number }>('take');
       const gwTake = mergeTakes(await Promise.all(gateways.map((g) => g.call<GatewayTake>('take'))));
       // CPU per commit over every commit of the round (warm-up included: CPU is counted over the whole round).
@@ -626,7 +666,7 @@ export async function runGatewayBench(): Promise<void> {
       const base = await drive(devs, round.kind === 'burst' ? round : { ...round }, direct);
       await sandbox.call('reset');
 
-      stageRows.push({ devices: roundName(round), ...slowestStages(rtt, new Map(gwTake.marks)) });
+      stageRows.push({ devices: roundName(round), ...slowestStages(rtt, new Map(gwTake.marks), gwTake.gcPauses) });
       const o = summarise(overhead);
       const u = summarise(upper);
       const g = summarise(inGateway);
@@ -651,6 +691,10 @@ export async function runGatewayBench(): Promise<void> {
         'writes/fsync': gwTake.writes.writes / Math.max(1, gwTake.writes.transactions),
         'loop delay p99': gwTake.loopDelay.p99,
         'loop delay max': gwTake.loopDelay.max,
+        'write p50': summarise(gwTake.batchMs).median,
+        'write p99': summarise(gwTake.batchMs).p99,
+        'write max': summarise(gwTake.batchMs).max,
+        'devices loop delay p99': devicesLoopP99,
         'full GCs': gwTake.gc.full,
         'GC ms': gwTake.gc.pauseMs,
         'direct p50': b.median,
