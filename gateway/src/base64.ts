@@ -22,16 +22,34 @@ import { WASM_BASE64 } from './base64-alphabet.wasm';
 export class Base64Bytes {
   /** The plain base64Size of these bytes once checked (a commit asks at several steps; the bytes never change). */
   checkedSize: number | null | undefined = undefined;
+  /** The text's bytes in order: the pieces of the body it arrived in, never joined (or one buffer). */
+  readonly parts: readonly Buffer[];
+  readonly length: number;
 
-  constructor(readonly bytes: Buffer) {}
+  constructor(bytes: Buffer | readonly Buffer[]) {
+    this.parts = Buffer.isBuffer(bytes) ? [bytes] : bytes.filter((p) => p.length > 0);
+    this.length = this.parts.reduce((n, p) => n + p.length, 0);
+  }
 
-  get length(): number {
-    return this.bytes.length;
+  /** The byte at `i` (0 ≤ i < length). */
+  byteAt(i: number): number {
+    for (const p of this.parts) {
+      if (i < p.length) return p[i] ?? 0;
+      i -= p.length;
+    }
+    throw new RangeError(`byte ${i} past the end`);
+  }
+
+  /** Writes the bytes into `out` at `at`; returns how many (all of them). */
+  copyTo(out: Buffer, at: number): number {
+    let n = 0;
+    for (const p of this.parts) n += p.copy(out, at + n);
+    return n;
   }
 
   /** The text as a string (slow paths only: logging, tests). */
   toString(): string {
-    return this.bytes.toString('latin1');
+    return Buffer.concat(this.parts, this.length).toString('latin1');
   }
 
   toJSON(): string {
@@ -63,11 +81,11 @@ function decodeTarget(bytes: number): Buffer {
 export function base64Size(data: Base64Data, canonical = false): number | null {
   if (data instanceof Base64Bytes) {
     // The bytes are a view of a received body, never written: the answer cannot change.
-    if (data.checkedSize === undefined) data.checkedSize = base64BytesSize(data.bytes);
+    if (data.checkedSize === undefined) data.checkedSize = base64BytesSize(data);
     const size = data.checkedSize;
     if (size === null || !canonical) return size;
     const pad = (data.length / 4) * 3 - size;
-    return unusedBitsZero(data.bytes[data.length - pad - 1] ?? 0, pad) ? size : null;
+    return unusedBitsZero(data.byteAt(data.length - pad - 1), pad) ? size : null;
   }
   if (typeof data !== 'string') return null;
   const n = data.length;
@@ -145,11 +163,18 @@ export const allInAlphabet: (b: Uint8Array) => boolean = wasmAlphabetCheck() ?? 
  * them as text instead makes a megabyte of short-lived strings per check, which kept V8 collecting
  * garbage every few commits.
  */
-function base64BytesSize(b: Buffer): number | null {
+function base64BytesSize(b: Base64Bytes): number | null {
   const n = b.length;
   if (n === 0 || n % 4 !== 0) return null;
-  const pad = b[n - 1] === 0x3d ? (b[n - 2] === 0x3d ? 2 : 1) : 0;
-  return allInAlphabet(b.subarray(0, n - pad)) ? (n / 4) * 3 - pad : null;
+  const pad = b.byteAt(n - 1) === 0x3d ? (b.byteAt(n - 2) === 0x3d ? 2 : 1) : 0;
+  // Every part in the alphabet, the padding at the end left out.
+  let left = n - pad;
+  for (const p of b.parts) {
+    if (left <= 0) break;
+    if (!allInAlphabet(left < p.length ? p.subarray(0, left) : p)) return null;
+    left -= p.length;
+  }
+  return (n / 4) * 3 - pad;
 }
 
 /** Canonical: the bits of the last character before the padding that the padding leaves unused are zero. */
@@ -160,6 +185,17 @@ function unusedBitsZero(lastBeforePad: number, pad: number): boolean {
 /** The first `count` decoded bytes of base64 text already checked by base64Size. */
 export function base64Head(data: Base64Data, count: number): Buffer {
   const chars = Math.ceil(count / 3) * 4;
-  const head = data instanceof Base64Bytes ? data.bytes.toString('latin1', 0, Math.min(chars, data.length)) : data.slice(0, chars);
+  const head = data instanceof Base64Bytes ? headBytes(data, chars).toString('latin1') : data.slice(0, chars);
   return Buffer.from(head, 'base64').subarray(0, count);
+}
+
+/** The first `count` bytes (fewer when shorter), joined. */
+function headBytes(b: Base64Bytes, count: number): Buffer {
+  const out: Buffer[] = [];
+  for (const p of b.parts) {
+    if (count <= 0) break;
+    out.push(p.subarray(0, count));
+    count -= p.length;
+  }
+  return Buffer.concat(out);
 }

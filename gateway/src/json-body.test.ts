@@ -3,8 +3,23 @@ import Fastify from 'fastify';
 import sjson from 'secure-json-parse';
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { Base64Bytes } from './base64';
-import { isPoisoned, JsonBodyError, LIFT_MIN_LENGTH, parseJsonBody, parseJsonBytes, useJsonBodyParser } from './json-body';
+import { isPoisoned, JsonBodyError, LIFT_MIN_LENGTH, parseJsonBody, parseJsonBytes, parseJsonChunks, useJsonBodyParser } from './json-body';
+
+/** The body cut into chunks: every `size` bytes, or on both sides of every quote and backslash (where the parser looks across chunks). */
+function cut(b: Buffer, how: number | 'at-quotes'): Buffer[] {
+  const points = new Set<number>();
+  if (how === 'at-quotes') {
+    b.forEach((c, i) => {
+      if (c === 0x22 || c === 0x5c) points.add(i).add(i + 1);
+    });
+  } else {
+    for (let i = how; i < b.length; i += how) points.add(i);
+  }
+  const sorted = [0, ...[...points].filter((p) => p > 0 && p < b.length).sort((x, y) => x - y), b.length];
+  return sorted.slice(1).map((end, i) => b.subarray(sorted[i], end));
+}
 
 /** Fastify's default: secure-json-parse, `error` for both kinds of poisoning. */
 const reference = (text: string): { ok: true; value: unknown } | { ok: false } => {
@@ -89,15 +104,70 @@ describe('parseJsonBody', () => {
   });
 });
 
+describe('reading the body (useJsonBodyParser) as Fastify does', () => {
+  /** Each case against Fastify's own parser and ours, same limit: the same status and error code. */
+  it('answers as the default for over-limit (declared and streamed), wrong Content-Length and a broken stream', async () => {
+    const make = async (ours: boolean) => {
+      const app = Fastify({ bodyLimit: 64 * 1024 });
+      if (ours) useJsonBodyParser(app);
+      app.post('/x', async (req) => ({ got: req.body }));
+      app.post('/small', { bodyLimit: 100 }, async (req) => ({ got: req.body }));
+      await app.ready();
+      return app;
+    };
+    const big = JSON.stringify({ a: randomBytes(60 * 1024).toString('base64') });
+    const cases: { name: string; url?: string; payload: () => string | Readable; headers?: Record<string, string> }[] = [
+      { name: 'fits', payload: () => '{"a":1}' },
+      { name: 'over the server limit, declared', payload: () => big },
+      { name: 'over the server limit, streamed without a length', payload: () => Readable.from([Buffer.from(big.slice(0, 50_000)), Buffer.from(big.slice(50_000))]) },
+      { name: 'over the route limit', url: '/small', payload: () => JSON.stringify({ a: 'x'.repeat(200) }) },
+      { name: 'streamed, fits', payload: () => Readable.from([Buffer.from('{"a":'), Buffer.from('[1,2]}')]) },
+      { name: 'Content-Length longer than the body', payload: () => '{"a":1}', headers: { 'content-length': '20' } },
+      {
+        name: 'stream fails midway',
+        payload: () =>
+          new Readable({
+            read() {
+              this.push('{"a":');
+              this.destroy(new Error('socket hang up'));
+            },
+          }),
+      },
+    ];
+    const [theirs, ours] = await Promise.all([make(false), make(true)]);
+    for (const c of cases) {
+      const answer = async (app: typeof theirs) => {
+        const res = await app.inject({ method: 'POST', url: c.url ?? '/x', headers: { 'content-type': 'application/json', ...c.headers }, payload: c.payload() });
+        return { status: res.statusCode, code: res.statusCode === 200 ? null : (res.json() as { code?: string }).code, body: res.statusCode === 200 ? res.json() : null };
+      };
+      expect(await answer(ours), c.name).toEqual(await answer(theirs));
+    }
+    const limited = await answer413(ours, big);
+    expect(limited).toEqual({ status: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
+    await Promise.all([theirs.close(), ours.close()]);
+  });
+});
+
+async function answer413(app: ReturnType<typeof Fastify>, payload: string): Promise<{ status: number; code: string | undefined }> {
+  const res = await app.inject({ method: 'POST', url: '/x', headers: { 'content-type': 'application/json' }, payload });
+  return { status: res.statusCode, code: (res.json() as { code?: string }).code };
+}
+
 describe('parseJsonBytes (long base64 values lifted out of the bytes)', () => {
   const b64 = (bytes: number): string => randomBytes(bytes).toString('base64');
   const long = b64(LIFT_MIN_LENGTH);
-  const outcome = (bytes: Buffer): { ok: true; value: unknown } | { ok: false } => {
+  const attempt = (parse: () => unknown): { ok: true; value: unknown } | { ok: false } => {
     try {
-      return { ok: true, value: parseJsonBytes(bytes) };
+      return { ok: true, value: parse() };
     } catch {
       return { ok: false };
     }
+  };
+  /** parseJsonBytes' outcome, held to be the same when the body comes in chunks cut anywhere. */
+  const outcome = (bytes: Buffer): { ok: true; value: unknown } | { ok: false } => {
+    const whole = attempt(() => parseJsonBytes(bytes));
+    for (const how of [1000, 4096, 'at-quotes'] as const) expect(attempt(() => parseJsonChunks(cut(bytes, how)))).toEqual(whole);
+    return whole;
   };
   const sameAsReference = (text: string): void => {
     expect(outcome(Buffer.from(text, 'utf8'))).toEqual(reference(text));
@@ -175,7 +245,17 @@ describe('parseJsonBytes (long base64 values lifted out of the bytes)', () => {
     expect(kept.list[0]).toBeInstanceOf(Base64Bytes);
     expect(kept.small).toBe('QUJD');
     const view = kept.media.data as Base64Bytes;
-    expect(view.bytes.buffer).toBe(raw.buffer);
+    expect(view.parts.every((p) => p.buffer === raw.buffer)).toBe(true);
+    // In chunks: the lifted value is views of those chunks, in order, and the same text.
+    for (const how of [1000, 'at-quotes'] as const) {
+      const chunks = cut(raw, how);
+      const inChunks = parseJsonChunks(chunks, { keepBytes: true }) as { media: { data: Base64Bytes }; list: unknown[] };
+      expect(inChunks.media.data).toBeInstanceOf(Base64Bytes);
+      expect(inChunks.list[0]).toBeInstanceOf(Base64Bytes);
+      if (how === 1000) expect(inChunks.media.data.parts.length).toBeGreaterThan(1);
+      expect(inChunks.media.data.parts.every((p) => chunks.some((c) => c.buffer === p.buffer))).toBe(true);
+      expect(inChunks.media.data.toString()).toBe(long);
+    }
     expect(JSON.parse(JSON.stringify(kept))).toEqual(JSON.parse(text));
     fc.assert(
       fc.property(fc.array(fc.oneof(fc.jsonValue({ maxDepth: 1 }), fc.constant(long)), { maxLength: 4 }), (v) => {

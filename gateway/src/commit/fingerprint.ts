@@ -28,7 +28,7 @@ export function canonicalJsonSha256(value: unknown): string {
     // Base64 text as bytes (checked when lifted): the same bytes as the text, hashed in place.
     if (v instanceof Base64Bytes) {
       hash.update(`${pending}"`);
-      hash.update(v.bytes);
+      for (const part of v.parts) hash.update(part);
       pending = '"';
       return;
     }

@@ -67,7 +67,7 @@ export function jsonBytes(value: unknown, into: (size: number) => Buffer = (size
   const out = into(size);
   let at = 0;
   parts.forEach((p, i) => {
-    if (p instanceof Base64Bytes) at += p.bytes.copy(out, at);
+    if (p instanceof Base64Bytes) at += p.copyTo(out, at);
     else at += out.write(p, at, i % 2 === 0 ? 'utf8' : 'latin1');
   });
   return out;
