@@ -582,15 +582,60 @@ describe('creates: exactly once', () => {
     pool.give(a.slab);
     const b = pool.take(999);
     expect(b.slab).toBe(a.slab);
-    expect(pool.stats()).toEqual({ made: 1, reused: 1, free: 0 });
+    expect(pool.stats()).toEqual({ made: 1, reused: 1, free: 0, inUse: 1 });
+    pool.give(b.slab);
     const slabs = [pool.take(2000), pool.take(5), pool.take(5)].map((t) => t.slab);
     for (const x of slabs) pool.give(x);
     expect(pool.stats().free).toBe(2);
+    // Not lent by this pool: ignored.
+    pool.give(Buffer.alloc(1000));
+    expect(pool.stats()).toMatchObject({ free: 2, inUse: 0 });
     // The commit path's pool: a resource frozen into it reads back exactly; released twice is harmless.
     const frozen = SerializedResource.of(media(), alexRequestBytes);
     expect(frozen.json.equals(Buffer.from(JSON.stringify(media())))).toBe(true);
     frozen.release();
     frozen.release();
+  });
+
+  it('with a max, keeps as many buffers as were lent at the busiest recent moment; lets them go after two quiet windows', () => {
+    let now = 0;
+    const pool = new BytesPool(2, 1000, { max: 8, windowMs: 1000, now: () => now });
+    // Steady load: 6 in flight, each given back and taken again — after the first 6, nothing new is made.
+    const lent = Array.from({ length: 6 }, () => pool.take(10).slab);
+    for (let step = 0; step < 50; step++) {
+      now += 50;
+      pool.give(lent.shift() as Buffer);
+      lent.push(pool.take(10).slab);
+    }
+    expect(pool.stats()).toMatchObject({ made: 6, inUse: 6 });
+    // All given back: all six kept (the busiest moment lent six).
+    for (const slab of lent.splice(0)) pool.give(slab);
+    expect(pool.stats().free).toBe(6);
+    // Never more than max, however many were lent at once.
+    const many = Array.from({ length: 12 }, () => pool.take(10).slab);
+    for (const slab of many) pool.give(slab);
+    expect(pool.stats().free).toBe(8);
+    // Quiet: one window later the busiest moment is still remembered; two later only `keep` stay.
+    now += 1000;
+    pool.take(10);
+    expect(pool.stats().free).toBe(7);
+    now += 2000;
+    pool.take(10);
+    expect(pool.stats().free).toBe(1);
+  });
+
+  it('an idle pool lets its extra buffers go on its own (a timer, not the next commit)', async () => {
+    vi.useFakeTimers();
+    try {
+      const pool = new BytesPool(1, 100, { max: 10, windowMs: 1000 });
+      const slabs = Array.from({ length: 5 }, () => pool.take(10).slab);
+      for (const slab of slabs) pool.give(slab);
+      expect(pool.stats().free).toBe(5);
+      await vi.advanceTimersByTimeAsync(3500);
+      expect(pool.stats().free).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps at most 2 creates in flight per facility', async () => {

@@ -89,42 +89,113 @@ export function firstIdentifier(resource: FhirResource): { system: string; value
  * to seconds) is promoted to V8's old generation, and a fresh one per commit made V8 run a full
  * mark-compact every few commits (measured: 34 in 120 commits, ~20 ms CPU each; with reuse, 2). A buffer
  * goes back only when nothing can read it any more (see SerializedResource.release).
+ *
+ * How many free buffers it keeps: at least `keep`; with `max` above that, it follows demand — as many as
+ * were lent at once at the busiest moment of the current or the previous window (`windowMs`), up to
+ * `max`. Under steady load every commit then reuses a buffer (none is made and dropped, so none waits in
+ * the old generation for a full GC: that garbage was ~40 MB of peak RSS at 100 devices), and two quiet
+ * windows after the load ends the extras are let go.
  */
+export interface BytesPoolOptions {
+  /** Most free buffers kept (default `keep`: a fixed pool). */
+  max?: number;
+  /** How long the busiest moment is remembered (default 30 s). */
+  windowMs?: number;
+  now?: () => number;
+}
+
 export class BytesPool {
   private readonly free: Buffer[] = [];
   private readonly counts = { made: 0, reused: 0 };
+  /** Buffers lent and not yet given back (a buffer given twice, or not from here, counts once or not at all). */
+  private readonly lent = new WeakSet<Buffer>();
+  private inUse = 0;
+  private peak = 0;
+  private lastPeak = 0;
+  private windowStart: number;
+  private readonly max: number;
+  private readonly windowMs: number;
+  private readonly now: () => number;
+  /** Rolls the window while the pool holds more than `keep` free buffers, so an idle gateway lets them go. */
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    /** Free buffers kept for reuse; more are left to the garbage collector. */
+    /** Free buffers always kept for reuse; more are left to the garbage collector unless demand calls for them. */
     private readonly keep: number,
     /** Smallest buffer made, so one size serves every image up to the attachment limit. */
     private readonly minBytes: number,
-  ) {}
+    options: BytesPoolOptions = {},
+  ) {
+    this.max = Math.max(keep, options.max ?? keep);
+    this.windowMs = options.windowMs ?? 30_000;
+    this.now = options.now ?? Date.now;
+    this.windowStart = this.now();
+  }
 
   /** A buffer of exactly `size` bytes (a view of a pooled one). */
   take(size: number): { view: Buffer; slab: Buffer } {
+    this.roll();
     const i = this.free.findIndex((b) => b.length >= size);
+    let slab: Buffer;
     if (i >= 0) {
-      const [slab] = this.free.splice(i, 1);
+      slab = this.free.splice(i, 1)[0] as Buffer;
       this.counts.reused++;
-      return { view: slab!.subarray(0, size), slab: slab! };
+    } else {
+      this.counts.made++;
+      slab = Buffer.allocUnsafe(Math.max(size, this.minBytes));
     }
-    this.counts.made++;
-    const slab = Buffer.allocUnsafe(Math.max(size, this.minBytes));
+    this.lent.add(slab);
+    this.inUse++;
+    this.peak = Math.max(this.peak, this.inUse);
     return { view: slab.subarray(0, size), slab };
   }
 
   give(slab: Buffer): void {
-    if (this.free.length < this.keep && !this.free.includes(slab)) this.free.push(slab);
+    if (!this.lent.has(slab)) return;
+    this.lent.delete(slab);
+    this.inUse--;
+    this.roll();
+    if (this.free.length < this.limit()) this.free.push(slab);
+    this.watch();
   }
 
-  stats(): { made: number; reused: number; free: number } {
-    return { ...this.counts, free: this.free.length };
+  stats(): { made: number; reused: number; free: number; inUse: number } {
+    return { ...this.counts, free: this.free.length, inUse: this.inUse };
+  }
+
+  /** Free buffers to keep now: enough for the busiest recent moment, within [keep, max]. */
+  private limit(): number {
+    return Math.min(this.max, Math.max(this.keep, Math.max(this.peak, this.lastPeak) - this.inUse));
+  }
+
+  /** A new window once the current one has run out: the busiest moment so far becomes the previous one's. */
+  private roll(): void {
+    const now = this.now();
+    if (now - this.windowStart < this.windowMs) return;
+    // A window with nothing lent at all leaves no memory of the one before it.
+    this.lastPeak = now - this.windowStart >= 2 * this.windowMs ? this.inUse : this.peak;
+    this.peak = this.inUse;
+    this.windowStart = now;
+    this.free.length = Math.min(this.free.length, this.limit());
+    this.watch();
+  }
+
+  private watch(): void {
+    if (this.free.length > this.keep && this.timer === null) {
+      this.timer = setInterval(() => this.roll(), this.windowMs);
+      this.timer.unref();
+    } else if (this.free.length <= this.keep && this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
   }
 }
 
-/** The pool the commit path uses: 1.4 MB fits a 1 MB image as base64 plus its FHIR JSON. */
-export const alexRequestBytes = new BytesPool(16, 1_400_000);
+/**
+ * The pool the commit path uses: 1.4 MB fits a 1 MB image as base64 plus its FHIR JSON. It grows with the
+ * commits in flight (up to 256 free buffers, ~360 MB: far beyond what one gateway process serves at once).
+ */
+export const alexRequestBytes = new BytesPool(16, 1_400_000, { max: 256 });
 
 /**
  * A resource to create, already as the bytes ALEX receives. The commit path builds the resource, freezes
