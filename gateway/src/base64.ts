@@ -49,7 +49,8 @@ export class Base64Bytes {
 
   /** The text as a string (slow paths only: logging, tests). */
   toString(): string {
-    return Buffer.concat(this.parts, this.length).toString('latin1');
+    const [only] = this.parts;
+    return this.parts.length === 1 && only ? only.toString('latin1') : Buffer.concat(this.parts, this.length).toString('latin1');
   }
 
   toJSON(): string {
