@@ -12,6 +12,7 @@
  * A Base64Bytes is checked once; whether it is canonical is then a look at its last characters.
  */
 import { WASM_BASE64 } from './base64-alphabet.wasm';
+import { Chunks } from './chunks';
 
 /**
  * Base64 text kept as the bytes it arrived in (ASCII). A commit's image is lifted out of the request body
@@ -23,21 +24,18 @@ export class Base64Bytes {
   /** The plain base64Size of these bytes once checked (a commit asks at several steps; the bytes never change). */
   checkedSize: number | null | undefined = undefined;
   /** The text's bytes in order: the pieces of the body it arrived in, never joined (or one buffer). */
-  readonly parts: readonly Buffer[];
-  readonly length: number;
+  readonly bytes: Chunks;
 
   constructor(bytes: Buffer | readonly Buffer[]) {
-    this.parts = Buffer.isBuffer(bytes) ? [bytes] : bytes.filter((p) => p.length > 0);
-    this.length = this.parts.reduce((n, p) => n + p.length, 0);
+    this.bytes = new Chunks(Buffer.isBuffer(bytes) ? [bytes] : bytes.filter((p) => p.length > 0));
   }
 
-  /** The byte at `i` (0 ≤ i < length). */
-  byteAt(i: number): number {
-    for (const p of this.parts) {
-      if (i < p.length) return p[i] ?? 0;
-      i -= p.length;
-    }
-    throw new RangeError(`byte ${i} past the end`);
+  get parts(): readonly Buffer[] {
+    return this.bytes.chunks;
+  }
+
+  get length(): number {
+    return this.bytes.length;
   }
 
   /** Writes the bytes into `out` at `at`; returns how many (all of them). */
@@ -86,7 +84,7 @@ export function base64Size(data: Base64Data, canonical = false): number | null {
     const size = data.checkedSize;
     if (size === null || !canonical) return size;
     const pad = (data.length / 4) * 3 - size;
-    return unusedBitsZero(data.byteAt(data.length - pad - 1), pad) ? size : null;
+    return unusedBitsZero(data.bytes.at(data.length - pad - 1) ?? 0, pad) ? size : null;
   }
   if (typeof data !== 'string') return null;
   const n = data.length;
@@ -167,7 +165,7 @@ export const allInAlphabet: (b: Uint8Array) => boolean = wasmAlphabetCheck() ?? 
 function base64BytesSize(b: Base64Bytes): number | null {
   const n = b.length;
   if (n === 0 || n % 4 !== 0) return null;
-  const pad = b.byteAt(n - 1) === 0x3d ? (b.byteAt(n - 2) === 0x3d ? 2 : 1) : 0;
+  const pad = b.bytes.at(n - 1) === 0x3d ? (b.bytes.at(n - 2) === 0x3d ? 2 : 1) : 0;
   // Every part in the alphabet, the padding at the end left out.
   let left = n - pad;
   for (const p of b.parts) {
@@ -186,17 +184,7 @@ function unusedBitsZero(lastBeforePad: number, pad: number): boolean {
 /** The first `count` decoded bytes of base64 text already checked by base64Size. */
 export function base64Head(data: Base64Data, count: number): Buffer {
   const chars = Math.ceil(count / 3) * 4;
-  const head = data instanceof Base64Bytes ? headBytes(data, chars).toString('latin1') : data.slice(0, chars);
+  const head = data instanceof Base64Bytes ? data.bytes.join(0, Math.min(chars, data.length)).toString('latin1') : data.slice(0, chars);
   return Buffer.from(head, 'base64').subarray(0, count);
 }
 
-/** The first `count` bytes (fewer when shorter), joined. */
-function headBytes(b: Base64Bytes, count: number): Buffer {
-  const out: Buffer[] = [];
-  for (const p of b.parts) {
-    if (count <= 0) break;
-    out.push(p.subarray(0, count));
-    count -= p.length;
-  }
-  return Buffer.concat(out);
-}
