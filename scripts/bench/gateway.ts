@@ -29,6 +29,8 @@
  * - write p50/p99/max = the store's write batches (SQL and fsync, on the event loop while the file is free).
  * - devices loop delay = this process's event-loop delay (the devices' side: a late timer here is counted
  *   as overhead, though no gateway caused it).
+ * - host steal ms = CPU time the hypervisor gave elsewhere while this machine wanted it, over the round
+ *   (Linux /proc/stat; USER_HZ taken as 100): a round with steal was slowed by its host, not the gateway.
  * - full GCs, GC ms = the gateway's mark-compacts in the round, and its time in every GC pause.
  * - A second table takes the slowest 1% of commits by overhead and shows, as medians, where their time
  *   went: outside the gateway (the device's send and receive, loopback), receiving and parsing the body,
@@ -60,7 +62,7 @@
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { setPriority, tmpdir } from 'node:os';
@@ -532,6 +534,20 @@ function slowestStages(rtt: Map<string, number>, marks: Map<string, Partial<Reco
   return { commits: slowest.length, overhead: median('overhead'), outside: median('outside'), body: median('body'), 'before ALEX': median('before ALEX'), 'after ALEX': median('after ALEX'), 'of which outcome write + answer': median('outcome write'), 'GC pauses in it': median('gc') };
 }
 
+/**
+ * CPU time the hypervisor gave to other guests while this machine's vCPUs wanted it (Linux /proc/stat
+ * "steal", all CPUs, ms), or null where there is none to read. A round with steal was slowed by its host.
+ */
+function stolenMs(): number | null {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/) ?? [];
+    const ticks = Number(cpu[8]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / 100 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** How the sandbox shares the CPU (GW_BENCH_SANDBOX), as printed under the tables. */
 let sandboxPriority = 'same priority as the gateway';
 
@@ -662,8 +678,10 @@ export async function runGatewayBench(): Promise<void> {
       const devs = all.slice(0, round.devices);
       await Promise.all([sandbox.call('reset'), ...gateways.map((g) => g.call('reset'))]);
       devicesLoop.reset();
+      const stealBefore = stolenMs();
       const { kept, seconds } = await drive(devs, round, commit);
       const devicesLoopP99 = devicesLoop.percentile(99) / 1e6;
+      const steal = stealBefore === null ? null : (stolenMs() ?? stealBefore) - stealBefore;
       const sbTake = await sandbox.call<{ timings: [string, number][]; peakRssMb: number; cpuMs: number }>('take');
       const gwTake = mergeTakes(await Promise.all(gateways.map((g) => g.call<GatewayTake>('take'))));
       // CPU per commit over every commit of the round (warm-up included: CPU is counted over the whole round).
@@ -710,6 +728,7 @@ export async function runGatewayBench(): Promise<void> {
         'write p99': summarise(gwTake.batchMs).p99,
         'write max': summarise(gwTake.batchMs).max,
         'devices loop delay p99': devicesLoopP99,
+        ...(steal === null ? {} : { 'host steal ms': steal }),
         'full GCs': gwTake.gc.full,
         'GC ms': gwTake.gc.pauseMs,
         'direct p50': b.median,
