@@ -22,6 +22,7 @@ import type {
   IdempotencyRecord,
   StoredResponse,
 } from './types';
+import type { SyncFile } from './wal-sync';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, json TEXT NOT NULL);
@@ -38,6 +39,8 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 export interface SqliteOptions {
   /** How long a connection waits for another one's write lock before failing (SQLITE_BUSY). */
   busyTimeoutMs?: number;
+  /** How a file's WAL is synced for writes committed without their own fsync (tests inject failures). */
+  syncFile?: SyncFile;
 }
 
 /** What the writer thread is started with (its `workerData`). */
@@ -124,10 +127,23 @@ export class SqliteCore {
     return st;
   }
 
-  /** Runs the batch as one durable transaction. Never throws: a write that throws fails alone; a transaction that cannot begin or commit fails them all. */
-  runBatch(ops: readonly WriteOp[]): BatchOutcome {
+  /** The connection's `synchronous` setting as last set here (2 = FULL, as opened). */
+  private synchronous = 2;
+
+  /**
+   * Runs the batch as one transaction, durable when it returns (`sync` 'full', SQLite's fsync of the WAL
+   * at commit) or committed without a sync ('later': synchronous=NORMAL; the caller makes it durable with
+   * an fdatasync of the WAL, see wal-sync.ts). Never throws: a write that throws fails alone; a
+   * transaction that cannot begin or commit fails them all.
+   */
+  runBatch(ops: readonly WriteOp[], sync: 'full' | 'later' = 'full'): BatchOutcome {
     try {
       if (!this.db.open) throw new Error('The store is closed');
+      const level = sync === 'full' ? 2 : 1;
+      if (level !== this.synchronous) {
+        this.db.pragma(`synchronous = ${level}`);
+        this.synchronous = level;
+      }
       return { committed: true, results: this.batch.immediate(ops) };
     } catch (error) {
       return { committed: false, error: toWireError(error) };

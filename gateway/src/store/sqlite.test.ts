@@ -16,7 +16,8 @@ import { threadId, type Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { device, T0 } from './records.testkit';
 import { SqliteStore } from './sqlite';
-import type { AuditRecord, EnrolmentCodeRecord } from './types';
+import type { AuditRecord, EnrolmentCodeRecord, IdempotencyClaim } from './types';
+import type { SyncFile } from './wal-sync';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 
@@ -187,6 +188,139 @@ describe('sqlite writer thread', () => {
     try {
       expect((await reopened.listAudit({})).map((a) => a.id)).toEqual(['a-1']);
       expect((await reopened.getDevice('dev_a'))?.revokedAt).toBe(T0 + 1);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
+/** A sync finished by hand (see wal-sync.test.ts), or failed: the WAL's own fdatasync otherwise. */
+function heldSync(): { syncFile: SyncFile; started(): number; finish(error?: Error): void } {
+  const waiting: ((e: Error | null) => void)[] = [];
+  let started = 0;
+  return {
+    syncFile: (_fd, done) => {
+      started++;
+      waiting.push(done);
+    },
+    started: () => started,
+    finish: (error) => waiting.shift()?.(error ?? null),
+  };
+}
+
+const lease = (key: string, owner = 'o-1'): IdempotencyClaim => ({ key, fingerprint: 'fp', deviceId: 'dev_a', facilityId: 'F2N060-E', patientId: 'p1', patientNhi: 'ZZZ0016', leaseOwner: owner, leaseMs: 60_000, now: T0 });
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(check()).toBe(true);
+}
+
+describe('sqlite lease written before it is on disk', () => {
+  it('commits a lease without an fsync on the event loop: readable at once, durable once a sync has run after it', async () => {
+    const file = newFile();
+    const sync = heldSync();
+    const s = new SqliteStore(file, { syncFile: sync.syncFile });
+    const other = new Database(file, { readonly: true });
+    try {
+      const got = await s.acquireIdempotency(lease('img-1'));
+      expect(got.kind).toBe('acquired');
+      const durable = got.kind === 'acquired' ? got.durable : undefined;
+      expect(durable).toBeInstanceOf(Promise);
+      // Committed without its own sync; another connection already reads it.
+      expect(await s.pragmas()).toEqual({ journalMode: 'wal', synchronous: 1 });
+      expect(other.prepare('SELECT key FROM idempotency').all()).toEqual([{ key: 'img-1' }]);
+      let done = false;
+      void durable?.then(() => (done = true));
+      await until(() => sync.started() === 1);
+      await nextTurn();
+      expect(done).toBe(false);
+      sync.finish();
+      await until(() => done);
+      // The next write that needs its own fsync is committed at FULL again.
+      await s.putDevice(device('dev_a'));
+      expect(await s.pragmas()).toEqual({ journalMode: 'wal', synchronous: 2 });
+    } finally {
+      other.close();
+      await s.close();
+    }
+  });
+
+  it('a lease in one batch with a write that needs its fsync is durable when it settles', async () => {
+    const sync = heldSync();
+    const s = new SqliteStore(newFile(), { syncFile: sync.syncFile });
+    try {
+      const [, got] = await Promise.all([s.putDevice(device('dev_a')), s.acquireIdempotency(lease('img-2'))]);
+      expect(got).toMatchObject({ kind: 'acquired' });
+      expect('durable' in got).toBe(false);
+      expect(sync.started()).toBe(0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("a later write's fsync makes an earlier lease durable without waiting for its own sync", async () => {
+    const sync = heldSync();
+    const s = new SqliteStore(newFile(), { syncFile: sync.syncFile });
+    try {
+      const got = await s.acquireIdempotency(lease('img-3'));
+      await until(() => sync.started() === 1);
+      await s.putDevice(device('dev_a'));
+      // Resolved while its own sync is still held.
+      await (got.kind === 'acquired' ? got.durable : undefined);
+      sync.finish();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('when a sync fails: that lease is refused as not durable, and later leases are committed with their own fsync', async () => {
+    const sync = heldSync();
+    const s = new SqliteStore(newFile(), { syncFile: sync.syncFile });
+    try {
+      const got = await s.acquireIdempotency(lease('img-4'));
+      await until(() => sync.started() === 1);
+      sync.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      await expect(got.kind === 'acquired' ? got.durable : undefined).rejects.toThrow('The store could not make a write durable (EIO: i/o error, fdatasync)');
+      const next = await s.acquireIdempotency(lease('img-5'));
+      expect(next.kind).toBe('acquired');
+      expect('durable' in next).toBe(false);
+      expect(await s.pragmas()).toEqual({ journalMode: 'wal', synchronous: 2 });
+      expect(sync.started()).toBe(1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('in memory, and while another connection holds the lock (the writer thread commits), a lease is durable when it settles', async () => {
+    const memory = new SqliteStore(':memory:');
+    const file = newFile();
+    const sync = heldSync();
+    const s = new SqliteStore(file, { syncFile: sync.syncFile });
+    const holder = new Database(file);
+    try {
+      expect('durable' in (await memory.acquireIdempotency(lease('img-6')))).toBe(false);
+      let got: Awaited<ReturnType<SqliteStore['acquireIdempotency']>> | undefined;
+      await writeWhileLocked(s, holder, async () => (got = await s.acquireIdempotency(lease('img-7'))));
+      expect(got?.kind).toBe('acquired');
+      expect(got && 'durable' in got).toBe(false);
+      expect(sync.started()).toBe(0);
+    } finally {
+      holder.close();
+      await memory.close();
+      await s.close();
+    }
+  });
+
+  it('close waits for the sync under way, so a lease acknowledged as durable is there after a restart', async () => {
+    const file = newFile();
+    const s = new SqliteStore(file);
+    const got = await s.acquireIdempotency(lease('img-8'));
+    const closed = s.close();
+    await (got.kind === 'acquired' ? got.durable : undefined);
+    await closed;
+    const reopened = new SqliteStore(file);
+    try {
+      expect((await reopened.getIdempotency('img-8'))?.leaseOwner).toBe('o-1');
     } finally {
       await reopened.close();
     }

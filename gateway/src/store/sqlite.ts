@@ -18,6 +18,9 @@
  * is rolled back alone and rejects alone). One batch is in flight at a time; writes issued meanwhile make
  * up the next one. A write's promise settles only after its transaction has committed — durably, with
  * its fsync — so nothing is acknowledged before it is on disk, and under load many writes share one fsync.
+ * The exception is a commit's lease (`acquireIdempotency`, see txLater): a batch of only leases commits
+ * at synchronous=NORMAL and settles with a `durable` promise, which an fdatasync of the WAL in the thread
+ * pool resolves (wal-sync.ts); the ALEX client holds the image's last byte until then.
  *
  * An error a batch meets (SQLite, disk full) rejects the write with SQLite's message and code. The writer
  * thread is started the first time a write finds the lock taken, and used only while it is: most
@@ -44,6 +47,7 @@ import {
   type WriteValue,
 } from './sqlite-core';
 import type { FromWriter, ToWriter } from './sqlite-worker';
+import { WalSync } from './wal-sync';
 import type {
   AcquireResult,
   AuditQuery,
@@ -62,11 +66,12 @@ import type {
 } from './types';
 
 type Pragmas = { journalMode: string; synchronous: number };
-type BatchReply = BatchOutcome & { threadId: number };
+type BatchReply = BatchOutcome & { threadId: number; synced: boolean };
 
 /** Where batches are committed: on this thread (in memory) or in the writer thread (file). */
 interface Writer {
-  run(ops: WriteOp[]): Promise<BatchReply>;
+  /** `sync` 'later': commit without an fsync if this writer can (the reply says whether it did). */
+  run(ops: WriteOp[], sync?: 'full' | 'later'): Promise<BatchReply>;
   pragmas(): Promise<Pragmas>;
   /** Whether writes can be taken; a dead writer thread is restarted, and reports false this once. */
   ready(): Promise<boolean>;
@@ -76,7 +81,7 @@ interface Writer {
 class InProcessWriter implements Writer {
   constructor(private readonly core: SqliteCore) {}
   async run(ops: WriteOp[]): Promise<BatchReply> {
-    return { ...this.core.runBatch(ops), threadId: mainThreadId };
+    return { ...this.core.runBatch(ops), threadId: mainThreadId, synced: true };
   }
   async pragmas(): Promise<Pragmas> {
     return this.core.pragmas();
@@ -185,9 +190,9 @@ class FileWriter implements Writer {
     this.thread = new WorkerWriter(config);
   }
 
-  async run(ops: WriteOp[]): Promise<BatchReply> {
-    const outcome = this.local.runBatch(ops);
-    if (outcome.committed || !isBusy(outcome.error)) return { ...outcome, threadId: mainThreadId };
+  async run(ops: WriteOp[], sync: 'full' | 'later' = 'full'): Promise<BatchReply> {
+    const outcome = this.local.runBatch(ops, sync);
+    if (outcome.committed || !isBusy(outcome.error)) return { ...outcome, threadId: mainThreadId, synced: sync === 'full' };
     return this.thread.run(ops);
   }
 
@@ -235,7 +240,7 @@ class WorkerWriter implements Writer {
     const reply = await thread.request({ type: 'batch', id: thread.id(), ops });
     if (reply.type !== 'batch') throw new Error(`Unexpected answer from the SQLite writer thread: ${reply.type}`);
     const { type: _type, id: _id, ...outcome } = reply;
-    return outcome;
+    return { ...outcome, synced: true };
   }
 
   async pragmas(): Promise<Pragmas> {
@@ -269,13 +274,16 @@ class WorkerWriter implements Writer {
   }
 }
 
-type Queued = { op: WriteOp; resolve: (value: unknown) => void; reject: (error: unknown) => void };
+/** A queued write. `later`: it may commit before it is on disk, its `durable` promise saying when it is. */
+type Queued = { op: WriteOp; later: boolean; resolve: (value: unknown, durable: Promise<void> | null) => void; reject: (error: unknown) => void };
 
 export class SqliteStore implements GatewayStore {
   readonly kind: 'sqlite' | 'memory';
   /** The connection reads use (the only one in memory; read-only beside the writer thread's for a file). */
   private readonly reader: SqliteCore;
   private readonly writer: Writer;
+  /** For a file: makes batches committed without an fsync durable, off the event loop. */
+  private readonly walSync: WalSync | null;
   private readonly buckets = new Map<string, BucketState>();
 
   private queue: Queued[] = [];
@@ -293,10 +301,12 @@ export class SqliteStore implements GatewayStore {
     this.reader = new SqliteCore(db);
     if (this.kind === 'memory') {
       this.writer = new InProcessWriter(this.reader);
+      this.walSync = null;
     } else {
       // Reads have their own connection; writes go to the FileWriter's.
       db.pragma('query_only = ON');
       this.writer = new FileWriter({ file, busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+      this.walSync = new WalSync(`${file}-wal`, options.syncFile);
     }
   }
 
@@ -320,7 +330,21 @@ export class SqliteStore implements GatewayStore {
     return new Promise<WriteValue<K>>((resolve, reject) => {
       if (this.closing) return reject(new Error('The store is closed'));
       // TypeScript cannot correlate K with its arguments in the union; tx's signature checks the call.
-      this.queue.push({ op: { name, args } as unknown as WriteOp, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ op: { name, args } as unknown as WriteOp, later: false, resolve: resolve as (value: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  /**
+   * Queue a write that may settle once committed, before it is on disk: `durable` resolves when it is
+   * (null: it already was), and rejects if it may not be. A batch of only such writes commits without an
+   * fsync on the event loop; its durability comes from an fdatasync in the thread pool (WalSync).
+   */
+  private txLater<K extends WriteName>(name: K, ...args: WriteArgs<K>): Promise<{ value: WriteValue<K>; durable: Promise<void> | null }> {
+    return new Promise((resolve, reject) => {
+      if (this.closing) return reject(new Error('The store is closed'));
+      const op = { name, args } as unknown as WriteOp;
+      this.queue.push({ op, later: true, resolve: (value, durable) => resolve({ value: value as WriteValue<K>, durable }), reject });
       this.schedule();
     });
   }
@@ -349,8 +373,12 @@ export class SqliteStore implements GatewayStore {
 
   private async commit(batch: Queued[]): Promise<void> {
     let reply: BatchReply;
+    const later = this.walSync?.usable === true && batch.every((q) => q.later);
     try {
-      reply = await this.writer.run(batch.map((q) => q.op));
+      reply = await this.writer.run(
+        batch.map((q) => q.op),
+        later ? 'later' : 'full',
+      );
     } catch (error) {
       for (const q of batch) q.reject(error);
       return;
@@ -364,9 +392,17 @@ export class SqliteStore implements GatewayStore {
     this.counts.transactions++;
     this.counts.writes += batch.length;
     this.lastThreadId = reply.threadId;
+    let durable: Promise<void> | null = null;
+    if (!reply.synced && this.walSync) {
+      durable = this.walSync.committedLazily();
+      // Awaited by whoever needs it; a failure nobody waits for is not an unhandled rejection.
+      durable.catch(() => undefined);
+    } else {
+      this.walSync?.committedDurably();
+    }
     batch.forEach((q, i) => {
       const r = reply.results[i];
-      if (r?.ok) q.resolve(r.value);
+      if (r?.ok) q.resolve(r.value, durable);
       else q.reject(fromWireError(r?.error));
     });
   }
@@ -411,8 +447,9 @@ export class SqliteStore implements GatewayStore {
     return this.reader.getIdempotency(key);
   }
 
-  acquireIdempotency(claim: IdempotencyClaim): Promise<AcquireResult> {
-    return this.tx('acquireIdempotency', claim);
+  async acquireIdempotency(claim: IdempotencyClaim): Promise<AcquireResult> {
+    const { value, durable } = await this.txLater('acquireIdempotency', claim);
+    return value.kind === 'acquired' && durable ? { ...value, durable } : value;
   }
 
   saveProgress(key: string, leaseOwner: string, progress: CommitProgress, leaseExpiresAt: number, now: number): Promise<boolean> {
@@ -457,6 +494,8 @@ export class SqliteStore implements GatewayStore {
     this.closing ??= (async () => {
       // Writes already queued are committed (or fail) before the connections close.
       while (this.inFlight || this.queue.length > 0) await this.flush();
+      // Writes committed without a sync are made durable (their sync finishes) before anything closes.
+      await this.walSync?.close();
       // Reads first: the writer's connection is then the last, and its closing checkpoint runs off this thread.
       if (this.kind === 'sqlite') this.reader.close();
       await this.writer.close();

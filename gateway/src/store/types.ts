@@ -94,7 +94,12 @@ export interface IdempotencyClaim {
 }
 
 export type AcquireResult =
-  | { kind: 'acquired'; record: IdempotencyRecord }
+  /**
+   * `durable`, when present: the lease was committed before it reached the disk, and this resolves once
+   * it has (rejects if it may not have). Nothing may reach ALEX before it resolves: the lease is what
+   * tells a later attempt to look at ALEX before creating again. Absent: the lease was durable already.
+   */
+  | { kind: 'acquired'; record: IdempotencyRecord; durable?: Promise<void> }
   | { kind: 'in-progress' }
   | { kind: 'mismatch' }
   | { kind: 'completed'; record: IdempotencyRecord };
