@@ -738,3 +738,108 @@ describe('patients and launch', () => {
     await expect(client.ready()).resolves.toEqual({ ok: true });
   });
 });
+
+describe('creates: the last byte waits for the lease (finishBodyAfter)', () => {
+  /** A FHIR endpoint on loopback that counts the body bytes of each POST and answers 201 once it has them all. */
+  async function countingAlex(): Promise<{ url: string; received: () => number[]; ended: () => number; aborted: () => number; close: () => Promise<void> }> {
+    const received: number[] = [];
+    let ended = 0;
+    let aborted = 0;
+    const server = http.createServer((req, res) => {
+      const i = received.push(0) - 1;
+      req.on('data', (chunk: Buffer) => (received[i] = (received[i] ?? 0) + chunk.length));
+      req.on('end', () => {
+        ended++;
+        res.writeHead(201, { 'content-type': 'application/fhir+json', location: `${url}/Media/m-${i}/_history/1` });
+        res.end(JSON.stringify({ resourceType: 'Media', id: `m-${i}` }));
+      });
+      req.on('aborted', () => aborted++);
+      req.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+    return {
+      url,
+      received: () => [...received],
+      ended: () => ended,
+      aborted: () => aborted,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  async function until(check: () => boolean): Promise<void> {
+    for (let i = 0; i < 400 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(check()).toBe(true);
+  }
+
+  function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+    let resolve: () => void = () => undefined;
+    let reject: (e: Error) => void = () => undefined;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  }
+
+  it('sends all but the last byte, holds it until the lease is on disk, then completes; the wait is reported', async () => {
+    const { mock } = await setup();
+    const alex = await countingAlex();
+    const client = clientOn(mock, { fhirBaseUrl: alex.url });
+    try {
+      const resource = SerializedResource.of(media(), alexRequestBytes);
+      const size = resource.json.length;
+      const lease = deferred();
+      const created = client.createMedia(ctx({ finishBodyAfter: lease.promise }), resource);
+      await until(() => alex.received()[0] === size - 1);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      // ALEX has an unfinished JSON text: nothing it can act on.
+      expect(alex.received()).toEqual([size - 1]);
+      expect(alex.ended()).toBe(0);
+      lease.resolve();
+      const r = await created;
+      expect(r).toMatchObject({ id: 'm-0' });
+      expect(r.heldMs).toBeGreaterThanOrEqual(20);
+      expect(alex.received()).toEqual([size]);
+      resource.release();
+
+      // Already on disk: sent whole at once, nothing held.
+      const again = SerializedResource.of(media('5d0c7a55-1b1f-4a57-8c0e-3f5b2a7c9e01'), alexRequestBytes);
+      const quick = await client.createMedia(ctx({ finishBodyAfter: Promise.resolve() }), again);
+      expect(quick).toMatchObject({ id: 'm-1', heldMs: 0 });
+      again.release();
+      // Without the option there is no held time to report.
+      expect(await client.createMedia(ctx(), media('7e1d8b66-2c2f-4b68-9d1f-4a6c3b8d0f12'))).not.toHaveProperty('heldMs');
+    } finally {
+      client.close();
+      await alex.close();
+    }
+  });
+
+  it('when the lease cannot be made durable: the request is abandoned unfinished, never resent, and the create fails retryably', async () => {
+    const { mock } = await setup();
+    const alex = await countingAlex();
+    const client = clientOn(mock, { fhirBaseUrl: alex.url });
+    try {
+      const resource = SerializedResource.of(media(), alexRequestBytes);
+      const size = resource.json.length;
+      const lease = deferred();
+      const created = codeOf(client.createMedia(ctx({ finishBodyAfter: lease.promise }), resource, { patientNhi: 'ZZZ0016' }));
+      await until(() => alex.received()[0] === size - 1);
+      lease.reject(new Error('The store could not make a write durable (EIO: i/o error, fdatasync)'));
+      const e = await created;
+      expect(e.code).toBe('ERR_INTERNAL');
+      expect(e.retryable).toBe(true);
+      expect((e.cause as Error).message).toContain('EIO');
+      await until(() => alex.aborted() === 1);
+      expect(alex.received()).toEqual([size - 1]);
+      expect(alex.ended()).toBe(0);
+      // Not looked up at ALEX either: it certainly was not stored.
+      expect(mock.requests.filter((r) => r.method === 'GET')).toHaveLength(0);
+      resource.release();
+    } finally {
+      client.close();
+      await alex.close();
+    }
+  });
+});

@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { Readable } from 'node:stream';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type { Logger } from 'pino';
 import type { PatientSummary } from '../../../shared/contracts/common';
@@ -110,6 +111,8 @@ interface Call {
   accept?: readonly number[];
   /** For creates: how to find out whether an interrupted create happened. */
   reconcile?: () => Promise<CreatedResource | null>;
+  /** For creates with `ctx.finishBodyAfter`: the time the last byte waited, over all attempts. */
+  held?: { ms: number };
   retry?: Partial<RetryOptions>;
 }
 
@@ -129,6 +132,50 @@ interface Executed {
  */
 function stopWriting(request: unknown): void {
   if (request instanceof http.ClientRequest && !request.writableFinished && !request.destroyed) request.destroy();
+}
+
+/**
+ * A create's body as a stream that gives all but its last byte at once and the last byte only once
+ * `after` has resolved (see AlexCallContext.finishBodyAfter): until then ALEX holds an unfinished JSON
+ * text it cannot act on. If `after` rejects, the stream fails and the request is destroyed unfinished.
+ * The wait, from when the rest has been taken to when the last byte may go, is added to `held.ms`.
+ */
+function bodyFinishedAfter(body: Buffer, after: Promise<void>, held: { ms: number }, failed: (error: Error) => void): Readable {
+  let ready = false;
+  let step = 0;
+  after.then(
+    () => (ready = true),
+    () => undefined,
+  );
+  return new Readable({
+    read() {
+      if (step === 0) {
+        step = 1;
+        this.push(body.subarray(0, body.length - 1));
+        return;
+      }
+      if (step !== 1) return;
+      step = 2;
+      const finish = (): void => {
+        if (this.destroyed) return;
+        this.push(body.subarray(body.length - 1));
+        this.push(null);
+      };
+      if (ready) return finish();
+      const from = performance.now();
+      after.then(
+        () => {
+          held.ms += performance.now() - from;
+          finish();
+        },
+        (error: unknown) => {
+          const e = error instanceof Error ? error : new Error(String(error));
+          failed(e);
+          this.destroy(e);
+        },
+      );
+    },
+  });
 }
 
 type Attempt =
@@ -266,11 +313,18 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     if (call.body !== undefined) headers['Content-Type'] = 'application/fhir+json';
     // The HTTP request of this attempt; with a body, it must not be able to read the body after we return.
     let request: unknown;
+    let holdFailure: Error | undefined;
+    let data: Buffer | Readable | undefined = call.body;
+    const after = call.ctx.finishBodyAfter;
+    if (call.body !== undefined && call.body.length > 0 && after !== undefined) {
+      data = bodyFinishedAfter(call.body, after, (call.held ??= { ms: 0 }), (e) => (holdFailure = e));
+      headers['Content-Length'] = String(call.body.length);
+    }
     try {
       const res = await axiosInstance.request({
         method: call.method,
         url: call.url,
-        data: call.body,
+        data,
         headers,
         timeout: timeoutMs,
         signal: call.ctx.signal,
@@ -282,11 +336,14 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
       return { type: 'answer', status: res.status, data: parseJson(res.data), headers: res.headers };
     } catch (err) {
       request = (err as { request?: unknown }).request;
+      // The store could not make the lease durable: the body was never finished, so ALEX stored nothing.
+      if (holdFailure !== undefined) throw new AppError('ERR_INTERNAL', { correlationId: call.ctx.correlationId, cause: holdFailure });
       if (axios.isCancel(err) || call.ctx.signal?.aborted) throw abortError();
       const e = err as { code?: string; message?: string };
       return { type: 'network', kind: classifyNetworkError(e.code, e.message), cause: err };
     } finally {
       if (call.body !== undefined) stopWriting(request);
+      if (data instanceof Readable) data.destroy();
     }
   }
 
@@ -543,10 +600,12 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
             return already;
           }
         }
-        const res = await execute({ op: `create${resourceType}`, method: 'POST', url: `${base}/${resourceType}`, body: resource.json, ctx, reconcile: lookup });
-        if (res.reconciled) return res.reconciled;
+        const held = { ms: 0 };
+        const res = await execute({ op: `create${resourceType}`, method: 'POST', url: `${base}/${resourceType}`, body: resource.json, ctx, reconcile: lookup, held });
+        const heldMs = ctx.finishBodyAfter ? { heldMs: held.ms } : {};
+        if (res.reconciled) return { ...res.reconciled, ...heldMs };
         const created = createdFrom(resourceType, res.data, res.headers);
-        if (created) return created;
+        if (created) return { ...created, ...heldMs };
         // Stored, but ALEX did not say under which id: find it rather than send it again.
         const found = lookup ? await lookup().catch(() => null) : null;
         if (found) return { id: found.id };

@@ -14,6 +14,13 @@ export interface AlexCallContext {
   correlationId: string;
   /** Abort the whole call (including retries), e.g. on client disconnect or shutdown. */
   signal?: AbortSignal;
+  /**
+   * For creates: send all of the body but its last byte, then wait for this before sending that byte
+   * (ALEX cannot act on a JSON body it has not fully received). The commit's lease is still reaching the
+   * disk while the image travels; if it fails, the request is abandoned unfinished and the call fails
+   * with ERR_INTERNAL.
+   */
+  finishBodyAfter?: Promise<void>;
 }
 
 /** What ALEX's vendorforms launch-context endpoint answers. */
@@ -31,6 +38,8 @@ export interface CreatedResource {
   location?: string;
   /** True when the create was interrupted and the resource was then found at ALEX (not sent again). */
   reconciled?: boolean;
+  /** How long the body's last byte waited for `finishBodyAfter` (ms, all attempts): the gateway's time, not ALEX's. */
+  heldMs?: number;
 }
 
 /**
