@@ -6,7 +6,9 @@
  * (with reconcile), save progress → audit → store the outcome → answer. Nothing reaches ALEX before
  * every check has passed. A retryable ALEX failure releases the lease (progress kept); a final one is
  * stored as the outcome. A lease left by a crashed gateway expires and is taken over; the client then
- * looks at ALEX first (`checkFirst`) before creating again.
+ * looks at ALEX first (`checkFirst`) before creating again. The lease may settle before it is on disk
+ * (the file store's `durable`): the image is sent meanwhile, but its last byte waits for it, so ALEX can
+ * store nothing that a lease lost to a power cut would hide from the next attempt.
  */
 import type { CommitResponse, CommittedResource } from '../../../shared/contracts/gateway';
 import { AppError, toAppError, type ErrorBody } from '../../../shared/errors';
@@ -111,7 +113,7 @@ export class CommitService {
       case 'completed':
         return this.replayOrMismatch(acquired.record, fingerprint, device, correlationId);
       case 'acquired':
-        return this.run(call, grant, acquired.record, leaseOwner, leaseMs);
+        return this.run(call, grant, acquired.record, leaseOwner, leaseMs, acquired.durable);
     }
   }
 
@@ -142,10 +144,11 @@ export class CommitService {
     if (body.document) checkAttachmentData('document', body.document.data, body.document.contentType, max);
   }
 
-  private async run(call: CommitCall, grant: GrantRecord, rec: IdempotencyRecord, leaseOwner: string, leaseMs: number): Promise<CommitAnswer> {
+  private async run(call: CommitCall, grant: GrantRecord, rec: IdempotencyRecord, leaseOwner: string, leaseMs: number, leaseDurable?: Promise<void>): Promise<CommitAnswer> {
     const { body, device, correlationId } = call;
     const progress: CommitProgress = { ...rec.progress };
-    const alexCtx = { facilityId: grant.facilityId, correlationId, signal: call.signal };
+    // The lease may still be reaching the disk: ALEX gets the image meanwhile, but not its last byte.
+    const alexCtx = { facilityId: grant.facilityId, correlationId, signal: call.signal, ...(leaseDurable ? { finishBodyAfter: leaseDurable } : {}) };
     // An earlier attempt may have reached ALEX without us learning the outcome: look before creating.
     const reconcile: ReconcileOptions = { patientNhi: grant.patient.nhi, checkFirst: rec.attempts > 1 };
     const buildCtx = {
