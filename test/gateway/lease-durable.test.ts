@@ -3,7 +3,11 @@
  * without an fsync on the event loop and made durable by a sync in the thread pool while the image
  * travels to ALEX, whose last byte waits for that sync. Held here by hand: ALEX stores nothing until the
  * lease is on disk. Failed here: the commit fails retryably with nothing at ALEX, and the retry commits
- * exactly once (the store has gone back to an fsync per write).
+ * exactly once (the store has gone back to an fsync per write). Its outcome, also synced in the thread
+ * pool, is answered only once on disk: a failed sync there fails the answer retryably, and the retry
+ * replays the stored outcome — one Media at ALEX.
+ *
+ * Each test that fails a sync leaves the store writing with an fsync each: they run last, in this order.
  */
 import { fdatasync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,16 +24,23 @@ const syncs = {
   started: 0,
   hold: false,
   fail: null as Error | null,
+  /** When set, a sync that starts while it returns true fails. */
+  failWhen: null as (() => boolean) | null,
   release(): void {
     for (const go of this.held.splice(0)) go();
   },
 };
 const syncFile: SyncFile = (fd, done) => {
   syncs.started++;
-  const go = (): void => (syncs.fail ? done(syncs.fail) : fdatasync(fd, done));
+  const failing = syncs.fail ?? (syncs.failWhen?.() ? eio() : null);
+  const go = (): void => (failing ? done(failing) : fdatasync(fd, done));
   if (syncs.hold) syncs.held.push(go);
   else go();
 };
+
+function eio(): Error {
+  return Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+}
 
 let dir: string;
 let h: Harness;
@@ -76,7 +87,7 @@ describe('a lease on its way to disk while the image travels', () => {
   it('a lease that cannot be made durable: a retryable error, nothing at ALEX; the retry commits exactly once', async () => {
     const before = creates(h.sandbox);
     const body = h.commitBody(grant, { media: true });
-    syncs.fail = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    syncs.fail = eio();
     const first = await h.commit(device, body);
     syncs.fail = null;
     expect(first.statusCode).toBe(500);
@@ -92,5 +103,38 @@ describe('a lease on its way to disk while the image travels', () => {
     expect(syncs.started).toBe(started);
     const audit = (await h.store.listAudit({ limit: 1000 })).filter((r) => r.imageId === body.imageId).map((r) => `${r.action}:${r.outcome}`);
     expect(audit).toEqual(['commit:deferred', 'commit:committed']);
+  });
+});
+
+describe("a commit's outcome synced in the thread pool", () => {
+  it('an outcome that cannot be made durable: a retryable error; the retry replays it, and ALEX has the image once', async () => {
+    const store = new SqliteStore(join(dir, 'outcome.sqlite'), { syncFile });
+    const g = await startHarness({ store });
+    try {
+      const dev = await g.enrol();
+      const launched = await g.launch(dev);
+      const before = creates(g.sandbox);
+      const body = g.commitBody(launched, { media: true });
+      // The lease's sync runs before ALEX has the image; the outcome's, after: that one fails.
+      syncs.failWhen = () => creates(g.sandbox).media > before.media;
+      const first = await g.commit(dev, body);
+      syncs.failWhen = null;
+      expect(first.statusCode).toBe(500);
+      expect(first.json()).toMatchObject({ error: { code: 'ERR_INTERNAL', retryable: true } });
+      expect(creates(g.sandbox)).toEqual({ media: before.media + 1, documents: before.documents });
+      const retry = await g.commit(dev, body);
+      expect(retry.statusCode).toBe(201);
+      const answer = retry.json<CommitResponse>();
+      expect(answer.replayed).toBe(true);
+      const stored = g.sandbox.store.listMedia({ identifierValue: body.imageId });
+      expect(stored).toHaveLength(1);
+      expect(answer.media?.id).toBe(stored[0]?.id);
+      expect(creates(g.sandbox)).toEqual({ media: before.media + 1, documents: before.documents });
+      const audit = (await g.store.listAudit({ limit: 1000 })).filter((r) => r.imageId === body.imageId).map((r) => `${r.action}:${r.outcome}`);
+      expect(audit).toEqual(['commit:committed', 'commit.replay:replayed']);
+    } finally {
+      syncs.failWhen = null;
+      await g.close();
+    }
   });
 });

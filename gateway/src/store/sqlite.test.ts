@@ -327,6 +327,84 @@ describe('sqlite lease written before it is on disk', () => {
   });
 });
 
+describe("sqlite commit's outcome synced off the event loop", () => {
+  const answer = { status: 201, body: { imageId: 'img' } };
+
+  it('commits without an fsync on the event loop, readable at once, and settles only once the sync has covered it', async () => {
+    const file = newFile();
+    const sync = heldSync();
+    const s = new SqliteStore(file, { syncFile: sync.syncFile });
+    const other = new Database(file, { readonly: true });
+    try {
+      const got = await s.acquireIdempotency(lease('img-1'));
+      await until(() => sync.started() === 1);
+      sync.finish();
+      await (got.kind === 'acquired' ? got.durable : undefined);
+      let settled: boolean | undefined;
+      const done = s.completeIdempotency('img-1', 'o-1', answer, T0 + 1).then((v) => (settled = v));
+      await until(() => sync.started() === 2);
+      expect(await s.pragmas()).toEqual({ journalMode: 'wal', synchronous: 1 });
+      expect(other.prepare("SELECT json_extract(json, '$.state') AS state FROM idempotency").all()).toEqual([{ state: 'completed' }]);
+      await nextTurn();
+      expect(settled).toBeUndefined();
+      sync.finish();
+      await done;
+      expect(settled).toBe(true);
+    } finally {
+      sync.finish(); // a sync left held by a failed expectation would keep close() waiting
+      other.close();
+      await s.close();
+    }
+  });
+
+  it('a lease and an outcome in one batch share one sync; with a write that needs its own fsync, none', async () => {
+    const sync = heldSync();
+    const s = new SqliteStore(newFile(), { syncFile: sync.syncFile });
+    try {
+      const first = await s.acquireIdempotency(lease('img-2'));
+      await until(() => sync.started() === 1);
+      sync.finish();
+      await (first.kind === 'acquired' ? first.durable : undefined);
+      const both = Promise.all([s.completeIdempotency('img-2', 'o-1', answer, T0 + 1), s.acquireIdempotency(lease('img-3'))]);
+      await until(() => sync.started() === 2);
+      sync.finish();
+      const [completed, second] = await both;
+      expect(completed).toBe(true);
+      await (second.kind === 'acquired' ? second.durable : undefined);
+      expect(sync.started()).toBe(2);
+      // With a device write in the batch it commits at FULL: settled with no sync of its own.
+      await Promise.all([s.putDevice(device('dev_a')), s.completeIdempotency('img-3', 'o-1', answer, T0 + 2)]);
+      expect(sync.started()).toBe(2);
+    } finally {
+      sync.finish();
+      await s.close();
+    }
+  });
+
+  it('when its sync fails: it rejects in plain words, the answer is stored all the same (a retry replays it), and later writes take their own fsync', async () => {
+    const sync = heldSync();
+    const s = new SqliteStore(newFile(), { syncFile: sync.syncFile });
+    try {
+      const got = await s.acquireIdempotency(lease('img-4'));
+      await until(() => sync.started() === 1);
+      sync.finish();
+      await (got.kind === 'acquired' ? got.durable : undefined);
+      const done = s.completeIdempotency('img-4', 'o-1', answer, T0 + 1);
+      await until(() => sync.started() === 2);
+      sync.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      await expect(done).rejects.toThrow('The store could not make a write durable (EIO: i/o error, fdatasync)');
+      expect(await s.getIdempotency('img-4')).toMatchObject({ state: 'completed', response: answer });
+      expect(await s.acquireIdempotency(lease('img-5'))).toMatchObject({ kind: 'acquired' });
+      expect(await s.completeIdempotency('img-5', 'o-1', answer, T0 + 2)).toBe(true);
+      expect(await s.pragmas()).toEqual({ journalMode: 'wal', synchronous: 2 });
+      expect(sync.started()).toBe(2);
+    } finally {
+      sync.finish();
+      await s.close();
+    }
+  });
+});
+
 describe.each([
   ['in memory', () => new SqliteStore(':memory:')],
   ['file', () => new SqliteStore(newFile())],

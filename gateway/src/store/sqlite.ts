@@ -18,9 +18,11 @@
  * is rolled back alone and rejects alone). One batch is in flight at a time; writes issued meanwhile make
  * up the next one. A write's promise settles only after its transaction has committed — durably, with
  * its fsync — so nothing is acknowledged before it is on disk, and under load many writes share one fsync.
- * The exception is a commit's lease (`acquireIdempotency`, see txLater): a batch of only leases commits
- * at synchronous=NORMAL and settles with a `durable` promise, which an fdatasync of the WAL in the thread
- * pool resolves (wal-sync.ts); the ALEX client holds the image's last byte until then.
+ * Two writes of every commit keep their fsync off the event loop. Its lease (`acquireIdempotency`, see
+ * txLater) settles once committed, with a `durable` promise that an fdatasync of the WAL in the thread
+ * pool resolves (wal-sync.ts); the ALEX client holds the image's last byte until then. Its outcome
+ * (`completeIdempotency`, see txSynced) settles only once that sync has covered it, as any other write.
+ * A batch made only of these commits at synchronous=NORMAL; one with any other write, at FULL.
  *
  * An error a batch meets (SQLite, disk full) rejects the write with SQLite's message and code. The writer
  * thread is started the first time a write finds the lock taken, and used only while it is: most
@@ -349,6 +351,18 @@ export class SqliteStore implements GatewayStore {
     });
   }
 
+  /**
+   * Queue a write that settles once it is durable, like tx, but whose sync runs off the event loop: in a
+   * batch of only such writes and leases it commits at synchronous=NORMAL and settles once the WAL's
+   * fdatasync in the thread pool has covered it (or rejects if that sync failed: committed, and visible,
+   * but not known to be on disk).
+   */
+  private async txSynced<K extends WriteName>(name: K, ...args: WriteArgs<K>): Promise<WriteValue<K>> {
+    const { value, durable } = await this.txLater(name, ...args);
+    if (durable) await durable;
+    return value;
+  }
+
   private schedule(): void {
     if (this.flushScheduled || this.inFlight || this.queue.length === 0) return;
     this.flushScheduled = true;
@@ -457,7 +471,7 @@ export class SqliteStore implements GatewayStore {
   }
 
   completeIdempotency(key: string, leaseOwner: string, response: StoredResponse, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<boolean> {
-    return this.tx('completeIdempotency', key, leaseOwner, response, now, progress, audit);
+    return this.txSynced('completeIdempotency', key, leaseOwner, response, now, progress, audit);
   }
 
   async releaseIdempotency(key: string, leaseOwner: string, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<void> {

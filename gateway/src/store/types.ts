@@ -171,7 +171,8 @@ export interface GatewayStore {
   saveProgress(key: string, leaseOwner: string, progress: CommitProgress, leaseExpiresAt: number, now: number): Promise<boolean>;
   /**
    * Store the final answer (and the progress that led to it), with its audit record in the same
-   * atomic step. false when the lease is no longer ours (then nothing is written).
+   * atomic step. false when the lease is no longer ours (then nothing is written). If it rejects, the
+   * answer may be stored all the same (written, but not known to be on disk): a retry replays it.
    */
   completeIdempotency(key: string, leaseOwner: string, response: StoredResponse, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<boolean>;
   /** Give the lease up (retryable failure), keeping progress, so the next request may continue; audit in the same step. */
