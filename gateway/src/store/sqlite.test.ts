@@ -330,16 +330,22 @@ describe('sqlite lease written before it is on disk', () => {
 describe("sqlite commit's outcome synced off the event loop", () => {
   const answer = { status: 201, body: { imageId: 'img' } };
 
-  it('commits without an fsync on the event loop, readable at once, and settles only once the sync has covered it', async () => {
+  /** A store on a new file whose syncs are finished by hand, holding one durable lease on `key`. */
+  async function leased(key: string): Promise<{ file: string; sync: ReturnType<typeof heldSync>; s: SqliteStore }> {
     const file = newFile();
     const sync = heldSync();
     const s = new SqliteStore(file, { syncFile: sync.syncFile });
+    const got = await s.acquireIdempotency(lease(key));
+    await until(() => sync.started() === 1);
+    sync.finish();
+    await (got.kind === 'acquired' ? got.durable : undefined);
+    return { file, sync, s };
+  }
+
+  it('commits without an fsync on the event loop, readable at once, and settles only once the sync has covered it', async () => {
+    const { file, sync, s } = await leased('img-1');
     const other = new Database(file, { readonly: true });
     try {
-      const got = await s.acquireIdempotency(lease('img-1'));
-      await until(() => sync.started() === 1);
-      sync.finish();
-      await (got.kind === 'acquired' ? got.durable : undefined);
       let settled: boolean | undefined;
       const done = s.completeIdempotency('img-1', 'o-1', answer, T0 + 1).then((v) => (settled = v));
       await until(() => sync.started() === 2);
@@ -358,13 +364,8 @@ describe("sqlite commit's outcome synced off the event loop", () => {
   });
 
   it('a lease and an outcome in one batch share one sync; with a write that needs its own fsync, none', async () => {
-    const sync = heldSync();
-    const s = new SqliteStore(newFile(), { syncFile: sync.syncFile });
+    const { sync, s } = await leased('img-2');
     try {
-      const first = await s.acquireIdempotency(lease('img-2'));
-      await until(() => sync.started() === 1);
-      sync.finish();
-      await (first.kind === 'acquired' ? first.durable : undefined);
       const both = Promise.all([s.completeIdempotency('img-2', 'o-1', answer, T0 + 1), s.acquireIdempotency(lease('img-3'))]);
       await until(() => sync.started() === 2);
       sync.finish();
@@ -382,13 +383,8 @@ describe("sqlite commit's outcome synced off the event loop", () => {
   });
 
   it('when its sync fails: it rejects in plain words, the answer is stored all the same (a retry replays it), and later writes take their own fsync', async () => {
-    const sync = heldSync();
-    const s = new SqliteStore(newFile(), { syncFile: sync.syncFile });
+    const { sync, s } = await leased('img-4');
     try {
-      const got = await s.acquireIdempotency(lease('img-4'));
-      await until(() => sync.started() === 1);
-      sync.finish();
-      await (got.kind === 'acquired' ? got.durable : undefined);
       const done = s.completeIdempotency('img-4', 'o-1', answer, T0 + 1);
       await until(() => sync.started() === 2);
       sync.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
