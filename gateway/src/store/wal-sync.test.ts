@@ -124,18 +124,36 @@ describe('WalSync', () => {
     await w.close();
   });
 
-  it('close lets the sync under way finish, then rejects what still waits', async () => {
+  it('close lets the sync under way finish and the one after it for what committed meanwhile, then refuses new tickets', async () => {
     const sync = manualSync();
     const w = new WalSync(file, sync.syncFile);
     const a = watch(w.committedLazily());
     await opened(sync);
+    // Committed while a's sync runs: that sync may not cover it.
+    const b = watch(w.committedLazily());
     const closing = w.close();
     expect(await a.state()).toBe('waiting');
     await sync.finish(0);
-    await closing;
     expect(await a.state()).toBe('resolved');
+    expect(await b.state()).toBe('waiting');
+    await sync.finish(1);
+    await closing;
+    expect(await b.state()).toBe('resolved');
     expect(w.usable).toBe(false);
     await expect(w.committedLazily()).rejects.toThrow('The store is closed');
+  });
+
+  it('close after a failed sync: what waited was rejected with it, and nothing more is synced', async () => {
+    const sync = manualSync();
+    const w = new WalSync(file, sync.syncFile);
+    const a = watch(w.committedLazily());
+    await opened(sync);
+    const b = watch(w.committedLazily());
+    await sync.finish(0, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await w.close();
+    const refused = 'rejected: The store could not make a write durable (EIO: i/o error, fdatasync)';
+    expect([await a.state(), await b.state()]).toEqual([refused, refused]);
+    expect(sync.calls).toHaveLength(1);
   });
 
   it("syncs the WAL file's own inode with the real fdatasync", async () => {
