@@ -53,6 +53,16 @@ const opened = async (sync: ReturnType<typeof manualSync>): Promise<void> => {
   for (let i = 0; i < 100 && sync.calls.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
 };
 
+/** A WalSync whose first sync (for ticket a) is under way, and ticket b taken while it runs. */
+async function syncUnderWay(): Promise<{ sync: ReturnType<typeof manualSync>; w: WalSync; a: ReturnType<typeof watch>; b: ReturnType<typeof watch> }> {
+  const sync = manualSync();
+  const w = new WalSync(file, sync.syncFile);
+  const a = watch(w.committedLazily());
+  await opened(sync);
+  const b = watch(w.committedLazily());
+  return { sync, w, a, b };
+}
+
 describe('WalSync', () => {
   it('settles a ticket only after a sync started after it; tickets taken meanwhile share the next sync', async () => {
     const sync = manualSync();
@@ -81,11 +91,7 @@ describe('WalSync', () => {
   });
 
   it("settles every earlier ticket when a later batch commits with SQLite's own fsync", async () => {
-    const sync = manualSync();
-    const w = new WalSync(file, sync.syncFile);
-    const a = watch(w.committedLazily());
-    await opened(sync);
-    const b = watch(w.committedLazily());
+    const { sync, w, a, b } = await syncUnderWay();
     w.committedDurably();
     expect(await a.state()).toBe('resolved');
     expect(await b.state()).toBe('resolved');
@@ -97,11 +103,7 @@ describe('WalSync', () => {
   });
 
   it('a failed sync rejects the tickets it was to cover and those after, and the WalSync is spent', async () => {
-    const sync = manualSync();
-    const w = new WalSync(file, sync.syncFile);
-    const a = watch(w.committedLazily());
-    await opened(sync);
-    const b = watch(w.committedLazily());
+    const { sync, w, a, b } = await syncUnderWay();
     expect(w.usable).toBe(true);
     const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
     await sync.finish(0, eio);
@@ -125,12 +127,8 @@ describe('WalSync', () => {
   });
 
   it('close lets the sync under way finish and the one after it for what committed meanwhile, then refuses new tickets', async () => {
-    const sync = manualSync();
-    const w = new WalSync(file, sync.syncFile);
-    const a = watch(w.committedLazily());
-    await opened(sync);
-    // Committed while a's sync runs: that sync may not cover it.
-    const b = watch(w.committedLazily());
+    // b committed while a's sync runs: that sync may not cover it.
+    const { sync, w, a, b } = await syncUnderWay();
     const closing = w.close();
     expect(await a.state()).toBe('waiting');
     await sync.finish(0);
@@ -144,11 +142,7 @@ describe('WalSync', () => {
   });
 
   it('close after a failed sync: what waited was rejected with it, and nothing more is synced', async () => {
-    const sync = manualSync();
-    const w = new WalSync(file, sync.syncFile);
-    const a = watch(w.committedLazily());
-    await opened(sync);
-    const b = watch(w.committedLazily());
+    const { sync, w, a, b } = await syncUnderWay();
     await sync.finish(0, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     await w.close();
     const refused = 'rejected: The store could not make a write durable (EIO: i/o error, fdatasync)';
