@@ -7,7 +7,8 @@
  * pool, is answered only once on disk: a failed sync there fails the answer retryably, and the retry
  * replays the stored outcome — one Media at ALEX.
  *
- * Each test that fails a sync leaves the store writing with an fsync each: they run last, in this order.
+ * A failed sync leaves its store writing with an fsync each: the lease's failure runs last on the shared
+ * gateway, and the outcome's has a gateway and store of its own.
  */
 import { fdatasync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -194,6 +194,10 @@ describe('sqlite writer thread', () => {
   });
 });
 
+/** A disk error as fdatasync reports it, and the store's plain-language message for it. */
+const eio = (): Error => Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+const NOT_DURABLE = 'The store could not make a write durable (EIO: i/o error, fdatasync)';
+
 /** A sync finished by hand (see wal-sync.test.ts), or failed: the WAL's own fdatasync otherwise. */
 function heldSync(): { syncFile: SyncFile; started(): number; finish(error?: Error): void } {
   const waiting: ((e: Error | null) => void)[] = [];
@@ -279,8 +283,8 @@ describe('sqlite lease written before it is on disk', () => {
     try {
       const got = await s.acquireIdempotency(lease('img-4'));
       await until(() => sync.started() === 1);
-      sync.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
-      await expect(got.kind === 'acquired' ? got.durable : undefined).rejects.toThrow('The store could not make a write durable (EIO: i/o error, fdatasync)');
+      sync.finish(eio());
+      await expect(got.kind === 'acquired' ? got.durable : undefined).rejects.toThrow(NOT_DURABLE);
       const next = await s.acquireIdempotency(lease('img-5'));
       expect(next.kind).toBe('acquired');
       expect('durable' in next).toBe(false);
@@ -387,8 +391,8 @@ describe("sqlite commit's outcome synced off the event loop", () => {
     try {
       const done = s.completeIdempotency('img-4', 'o-1', answer, T0 + 1);
       await until(() => sync.started() === 2);
-      sync.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
-      await expect(done).rejects.toThrow('The store could not make a write durable (EIO: i/o error, fdatasync)');
+      sync.finish(eio());
+      await expect(done).rejects.toThrow(NOT_DURABLE);
       expect(await s.getIdempotency('img-4')).toMatchObject({ state: 'completed', response: answer });
       expect(await s.acquireIdempotency(lease('img-5'))).toMatchObject({ kind: 'acquired' });
       expect(await s.completeIdempotency('img-5', 'o-1', answer, T0 + 2)).toBe(true);

@@ -53,6 +53,10 @@ const opened = async (sync: ReturnType<typeof manualSync>): Promise<void> => {
   for (let i = 0; i < 100 && sync.calls.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
 };
 
+/** A disk error as fdatasync reports it, and the store's plain-language message for it. */
+const eio = (): Error => Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+const NOT_DURABLE = 'The store could not make a write durable (EIO: i/o error, fdatasync)';
+
 /** A WalSync whose first sync (for ticket a) is under way, and ticket b taken while it runs. */
 async function syncUnderWay(): Promise<{ sync: ReturnType<typeof manualSync>; w: WalSync; a: ReturnType<typeof watch>; b: ReturnType<typeof watch> }> {
   const sync = manualSync();
@@ -105,9 +109,8 @@ describe('WalSync', () => {
   it('a failed sync rejects the tickets it was to cover and those after, and the WalSync is spent', async () => {
     const { sync, w, a, b } = await syncUnderWay();
     expect(w.usable).toBe(true);
-    const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
-    await sync.finish(0, eio);
-    expect(await a.state()).toBe('rejected: The store could not make a write durable (EIO: i/o error, fdatasync)');
+    await sync.finish(0, eio());
+    expect(await a.state()).toBe(`rejected: ${NOT_DURABLE}`);
     // A later sync could not vouch for b either (the kernel may have dropped the pages that failed).
     expect(await b.state()).toMatch(/^rejected: The store could not make a write durable/);
     expect(w.usable).toBe(false);
@@ -143,9 +146,9 @@ describe('WalSync', () => {
 
   it('close after a failed sync: what waited was rejected with it, and nothing more is synced', async () => {
     const { sync, w, a, b } = await syncUnderWay();
-    await sync.finish(0, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await sync.finish(0, eio());
     await w.close();
-    const refused = 'rejected: The store could not make a write durable (EIO: i/o error, fdatasync)';
+    const refused = `rejected: ${NOT_DURABLE}`;
     expect([await a.state(), await b.state()]).toEqual([refused, refused]);
     expect(sync.calls).toHaveLength(1);
   });
