@@ -27,6 +27,9 @@
  * - direct = the same Media posted straight to the sandbox by the same number of devices (baseline).
  * - gw RSS = peak RSS of the gateway process during the round (the kernel's own peak on Linux, see trackPeakRss).
  * - write p50/p99/max = the store's write batches (SQL and fsync, on the event loop while the file is free).
+ * - WAL syncs/commit, WAL sync p50/p99 = the fdatasyncs of the WAL that make lazily committed writes
+ *   durable (WalSync), per commit, and each one's time from the call to its callback on the event loop:
+ *   the thread pool's syscall plus the wait for a busy loop to take the callback.
  * - devices loop delay = this process's event-loop delay (the devices' side: a late timer here is counted
  *   as overhead, though no gateway caused it).
  * - host steal ms = CPU time the hypervisor gave elsewhere while this machine wanted it, over the round
@@ -35,7 +38,9 @@
  * - A second table takes the slowest 1% of commits by overhead and shows, as medians, where their time
  *   went: outside the gateway (the device's send and receive, loopback), receiving and parsing the body,
  *   before ALEX (checks, store reads, the lease write, building the request), after ALEX (the outcome
- *   write and the answer), and how much of their time in the gateway was its GC pauses.
+ *   write and the answer; split into the wait before the outcome write, the write until durable, and
+ *   the answer), and how much of their time in the gateway was its GC pauses.
+ *   `GW_BENCH_DUMP_SLOWEST=1` also prints each of those commits' stages as a JSON line on stderr.
  *
  * The sandbox stands for ALEX, machines elsewhere, so on a small shared box it yields the CPU to the gateway
  * and to the devices that time the round trips: its threads run as SCHED_IDLE (`chrt --idle`), taking a
@@ -62,7 +67,7 @@
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fdatasync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { setPriority, tmpdir } from 'node:os';
@@ -95,7 +100,7 @@ const THIS_FILE = fileURLToPath(import.meta.url);
  * sent; and `heldMs`, a duration: how long, inside the ALEX call, the request's last byte waited for the
  * lease to reach the disk (the gateway's time, counted in the overhead).
  */
-type Stage = 'request' | 'parsed' | 'alexStart' | 'alexEnd' | 'outcomeWrite' | 'answered' | 'heldMs';
+type Stage = 'request' | 'parsed' | 'alexStart' | 'alexEnd' | 'outcomeWrite' | 'outcomeDone' | 'answered' | 'heldMs';
 
 interface GatewayTake {
   inGateway: (readonly [string, number])[];
@@ -111,6 +116,8 @@ interface GatewayTake {
   gcPauses: [number, number][];
   /** Every write batch's duration in the round (SQL and fsync). */
   batchMs: number[];
+  /** Every WAL fdatasync of the round (WalSync), from the call to its callback on the event loop. */
+  syncMs: number[];
   /** With several gateway processes (mergeTakes): the sum of their peaks; peakRssMb is the largest. */
   peakRssMbAll?: number;
 }
@@ -132,6 +139,7 @@ function mergeTakes(takes: GatewayTake[]): GatewayTake {
     gc: { full: sum((t) => t.gc.full), pauseMs: sum((t) => t.gc.pauseMs) },
     gcPauses: takes.length === 1 ? (takes[0]?.gcPauses ?? []) : [],
     batchMs: takes.flatMap((t) => t.batchMs),
+    syncMs: takes.flatMap((t) => t.syncMs),
   };
 }
 
@@ -273,7 +281,16 @@ async function gatewayPart(): Promise<void> {
   const dir = env.GW_BENCH_DIR ?? '';
   const silent = createLogger({ level: 'silent' });
   const config = loadConfig({ GATEWAY_DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_DEVICE_BURST: '100000', RATE_LIMIT_DEVICE_PER_MINUTE: '1000000' });
-  const store = new SqliteStore(env.GW_BENCH_STORE === 'memory' ? ':memory:' : join(dir, 'gateway.sqlite'));
+  let syncMs: number[] = [];
+  const store = new SqliteStore(env.GW_BENCH_STORE === 'memory' ? ':memory:' : join(dir, 'gateway.sqlite'), {
+    syncFile: (fd, done) => {
+      const t0 = performance.now();
+      fdatasync(fd, (error) => {
+        syncMs.push(performance.now() - t0);
+        done(error);
+      });
+    },
+  });
   const client = createAlexClient({
     fhirBaseUrl: env.GW_BENCH_FHIR ?? '',
     tokenUrl: env.GW_BENCH_TOKEN_URL ?? '',
@@ -306,7 +323,11 @@ async function gatewayPart(): Promise<void> {
   store.completeIdempotency = async (...args) => {
     const cid = args[5]?.correlationId ?? '';
     mark(cid, 'outcomeWrite');
-    return completeIdempotency(...args);
+    try {
+      return await completeIdempotency(...args);
+    } finally {
+      mark(cid, 'outcomeDone');
+    }
   };
   const alex: AlexClient = {
     decodeLaunch: (c, a, b) => client.decodeLaunch(c, a, b),
@@ -395,6 +416,7 @@ async function gatewayPart(): Promise<void> {
       gc.pauseMs = 0;
       gcPauses = [];
       batchMs = [];
+      syncMs = [];
       return null;
     },
     take: () => {
@@ -402,8 +424,9 @@ async function gatewayPart(): Promise<void> {
       const loopDelay = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
       const inGateway = [...spans].map(([cid, ms]) => [cid, ms - (alexMs.get(cid) ?? 0)] as const);
       const processing = [...afterBody].map(([cid, ms]) => [cid, ms - (alexMs.get(cid) ?? 0)] as const);
-      const out: GatewayTake = { inGateway, processing, alexMs: [...alexMs], marks: [...marks], peakRssMb: rss.take(), cpuMs: (used.user + used.system) / 1000, writes: store.writeStats(), loopDelay, gc: { ...gc }, gcPauses, batchMs };
+      const out: GatewayTake = { inGateway, processing, alexMs: [...alexMs], marks: [...marks], peakRssMb: rss.take(), cpuMs: (used.user + used.system) / 1000, writes: store.writeStats(), loopDelay, gc: { ...gc }, gcPauses, batchMs, syncMs };
       batchMs = [];
+      syncMs = [];
       spans.clear();
       afterBody.clear();
       alexMs.clear();
@@ -536,13 +559,17 @@ function slowestStages(rtt: Map<string, number>, marks: Map<string, Partial<Reco
         'after ALEX': m.answered - m.alexEnd,
         held: m.heldMs ?? 0,
         'outcome write': m.answered - outcome,
+        'to the write': outcome - m.alexEnd,
+        'write durable': (m.outcomeDone ?? outcome) - outcome,
+        answer: m.answered - (m.outcomeDone ?? outcome),
         gc: gcIn(m.request, m.answered, [m.alexStart, m.alexEnd]),
       },
     ];
   });
   const slowest = all.sort((a, b) => b.overhead - a.overhead).slice(0, Math.max(1, Math.ceil(all.length / 100)));
+  if (process.env.GW_BENCH_DUMP_SLOWEST) for (const r of slowest) console.error(JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v * 10) / 10]))));
   const median = (k: keyof (typeof all)[number]): number => summarise(slowest.map((r) => r[k])).median;
-  return { commits: slowest.length, overhead: median('overhead'), outside: median('outside'), body: median('body'), 'before ALEX': median('before ALEX'), 'after ALEX': median('after ALEX'), 'last byte held for the lease': median('held'), 'of which outcome write + answer': median('outcome write'), 'GC pauses in it': median('gc') };
+  return { commits: slowest.length, overhead: median('overhead'), outside: median('outside'), body: median('body'), 'before ALEX': median('before ALEX'), 'after ALEX': median('after ALEX'), 'last byte held for the lease': median('held'), 'of which outcome write + answer': median('outcome write'), 'to the write': median('to the write'), 'write durable': median('write durable'), answer: median('answer'), 'GC pauses in it': median('gc') };
 }
 
 /**
@@ -738,6 +765,9 @@ export async function runGatewayBench(): Promise<void> {
         'write p50': summarise(gwTake.batchMs).median,
         'write p99': summarise(gwTake.batchMs).p99,
         'write max': summarise(gwTake.batchMs).max,
+        'WAL syncs/commit': gwTake.syncMs.length / Math.max(1, cpuCommits),
+        'WAL sync p50': summarise(gwTake.syncMs).median,
+        'WAL sync p99': summarise(gwTake.syncMs).p99,
         'devices loop delay p99': devicesLoopP99,
         ...(steal === null ? {} : { 'host steal ms': steal }),
         'full GCs': gwTake.gc.full,
