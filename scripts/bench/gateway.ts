@@ -567,7 +567,10 @@ function slowestStages(rtt: Map<string, number>, marks: Map<string, Partial<Reco
     ];
   });
   const slowest = all.sort((a, b) => b.overhead - a.overhead).slice(0, Math.max(1, Math.ceil(all.length / 100)));
-  if (process.env.GW_BENCH_DUMP_SLOWEST) for (const r of slowest) console.error(JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v * 10) / 10]))));
+  if (process.env.GW_BENCH_DUMP_SLOWEST) {
+    const tenths = (r: (typeof all)[number]): Record<string, number> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+    for (const r of slowest) console.error(JSON.stringify(tenths(r)));
+  }
   const median = (k: keyof (typeof all)[number]): number => summarise(slowest.map((r) => r[k])).median;
   return { commits: slowest.length, overhead: median('overhead'), outside: median('outside'), body: median('body'), 'before ALEX': median('before ALEX'), 'after ALEX': median('after ALEX'), 'last byte held for the lease': median('held'), 'of which outcome write + answer': median('outcome write'), 'to the write': median('to the write'), 'write durable': median('write durable'), answer: median('answer'), 'GC pauses in it': median('gc') };
 }
