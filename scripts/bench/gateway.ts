@@ -150,6 +150,9 @@ type Msg = { id: number; op: string; args?: unknown };
 type Answer = { id: number; ok: boolean; value?: unknown; error?: string };
 
 function serve(handlers: Record<string, (args: unknown) => unknown>): void {
+  // A part lives only as long as the run that started it: if the orchestrator is stopped (Ctrl-C, a kill),
+  // its channel closes and the part goes too, rather than staying behind and taking the CPU of the next run.
+  process.on('disconnect', () => process.exit(1));
   process.on('message', (m: Msg) => {
     void (async () => {
       try {
