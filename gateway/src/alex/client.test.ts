@@ -5,13 +5,13 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppError, BugIndicatingError } from '../../../shared/errors';
 import { BytesPool, SerializedResource, alexRequestBytes } from '../fhir/serialize';
 import { loadFhirValidator } from '../fhir/validate';
-import { createAlexClient, type AlexClientHandle, type AlexClientOptions } from './client';
+import { BODY_PIECE_BYTES, createAlexClient, pacedBody, type AlexClientHandle, type AlexClientOptions } from './client';
 import { isAlexOutcomeUnknown } from './errors';
 import { startMockAlex, type MockAlex, type MockAlexOptions } from './mock-alex.testkit';
 import { IMAGE_IDENTIFIER_SYSTEM, type AlexCallContext, type FhirResource } from './types';
@@ -840,6 +840,107 @@ describe('creates: the last byte waits for the lease (finishBodyAfter)', () => {
     } finally {
       client.close();
       await alex.close();
+    }
+  });
+});
+
+describe('large bodies go out in pieces, one per turn of the event loop', () => {
+  /** Reads a paced body whole, noting for each piece which turn of the loop it came on. */
+  async function drain(stream: Readable): Promise<{ bytes: Buffer; pieces: { size: number; turn: number }[] }> {
+    let turn = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const pieces: { size: number; turn: number }[] = [];
+    const chunks: Buffer[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', (chunk: Buffer) => {
+          pieces.push({ size: chunk.length, turn });
+          chunks.push(chunk);
+        });
+        stream.on('end', resolve);
+        stream.on('error', reject);
+      });
+    } finally {
+      ticking = false;
+    }
+    return { bytes: Buffer.concat(chunks), pieces };
+  }
+
+  const bodyOf = (size: number): Buffer => Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + 7) % 251));
+
+  it('a 1.3 MB body: every piece at most BODY_PIECE_BYTES, each on a later turn, the bytes intact and in order', async () => {
+    const body = bodyOf(1_300_000);
+    const { bytes, pieces } = await drain(pacedBody(body, undefined, { ms: 0 }, () => expect.unreachable()));
+    expect(bytes.equals(body)).toBe(true);
+    expect(pieces.length).toBeGreaterThanOrEqual(Math.ceil(body.length / BODY_PIECE_BYTES));
+    for (const p of pieces) expect(p.size).toBeLessThanOrEqual(BODY_PIECE_BYTES);
+    for (let i = 1; i < pieces.length; i++) expect(pieces[i]!.turn).toBeGreaterThan(pieces[i - 1]!.turn);
+  });
+
+  it('with a lease to wait for: all but the last byte, then the last byte once it is on disk, the wait counted', async () => {
+    const body = bodyOf(600_000);
+    let release: () => void = () => undefined;
+    const lease = new Promise<void>((resolve) => (release = resolve));
+    const held = { ms: 0 };
+    const stream = pacedBody(body, lease, held, () => expect.unreachable());
+    let got = 0;
+    stream.on('data', (chunk: Buffer) => (got += chunk.length));
+    const ended = new Promise<void>((resolve) => stream.on('end', resolve));
+    for (let i = 0; i < 200 && got < body.length - 1; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(got).toBe(body.length - 1);
+    release();
+    await ended;
+    expect(got).toBe(body.length);
+    expect(held.ms).toBeGreaterThanOrEqual(15);
+  });
+
+  it('a lease that fails before the body is taken: the stream fails with it, the last byte never sent', async () => {
+    const body = bodyOf(600_000);
+    const failure = new Error('The store could not make a write durable (EIO: i/o error, fdatasync)');
+    const lease = Promise.reject(failure);
+    const failed: Error[] = [];
+    const stream = pacedBody(body, lease, { ms: 0 }, (e) => failed.push(e));
+    await expect(drain(stream)).rejects.toBe(failure);
+    expect(failed).toEqual([failure]);
+  });
+
+  it('through the client: a 1 MB image reaches ALEX whole, with its Content-Length, and no held time is reported', async () => {
+    const received: { length: number; declared: string | undefined; body: Buffer }[] = [];
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        received.push({ length: body.length, declared: req.headers['content-length'], body });
+        res.writeHead(201, { 'content-type': 'application/fhir+json', location: `${url}/Media/m-1/_history/1` });
+        res.end(JSON.stringify({ resourceType: 'Media', id: 'm-1' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+    const { mock } = await setup();
+    const client = clientOn(mock, { fhirBaseUrl: url });
+    try {
+      const big = media();
+      (big.content as { data: string }).data = bodyOf(1_000_000).toString('base64');
+      const resource = SerializedResource.of(big, alexRequestBytes);
+      expect(resource.json.length).toBeGreaterThan(4 * BODY_PIECE_BYTES);
+      const r = await client.createMedia(ctx(), resource);
+      expect(r).toMatchObject({ id: 'm-1' });
+      expect(r).not.toHaveProperty('heldMs');
+      expect(received).toHaveLength(1);
+      expect(received[0]!.declared).toBe(String(resource.json.length));
+      expect(received[0]!.body.equals(resource.json)).toBe(true);
+      resource.release();
+    } finally {
+      client.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
