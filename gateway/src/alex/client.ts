@@ -150,11 +150,10 @@ export const BODY_PIECE_BYTES = 256 * 1024;
  * may go, is added to `held.ms`.
  */
 export function pacedBody(body: Buffer, after: Promise<void> | undefined, held: { ms: number }, failed: (error: Error) => void): Readable {
-  let ready = after === undefined;
-  let rejected: Error | undefined;
+  let ready = false;
   after?.then(
     () => (ready = true),
-    (error: unknown) => (rejected = error instanceof Error ? error : new Error(String(error))),
+    () => undefined,
   );
   // Everything but the last byte, in pieces; then the last byte, when it may go.
   const last = body.length - 1;
@@ -178,19 +177,18 @@ export function pacedBody(body: Buffer, after: Promise<void> | undefined, held: 
         this.push(body.subarray(last));
         this.push(null);
       };
-      const fail = (e: Error): void => {
-        failed(e);
-        this.destroy(e);
-      };
-      if (rejected) return fail(rejected);
-      if (ready) return void setImmediate(finish);
+      if (after === undefined || ready) return void setImmediate(finish);
       const from = performance.now();
-      after?.then(
+      after.then(
         () => {
           held.ms += performance.now() - from;
           finish();
         },
-        (error: unknown) => fail(error instanceof Error ? error : new Error(String(error))),
+        (error: unknown) => {
+          const e = error instanceof Error ? error : new Error(String(error));
+          failed(e);
+          this.destroy(e);
+        },
       );
     },
   });
