@@ -63,7 +63,9 @@
  * (default 12000); the gateway process runs with production's Node flags (GATEWAY_NODE_FLAGS in
  * gateway/deploy/build.ts: its V8 heap settings), `GW_BENCH_V8_DEFAULTS=1` without them; `GW_BENCH_NODE_ARGS`
  * adds Node flags to it (e.g. `--trace-gc`); `GW_BENCH_STORE=memory` puts the gateway's store in
- * memory (to tell the store's share of the latency from the rest).
+ * memory (to tell the store's share of the latency from the rest). `GW_BENCH_GATEWAY_NODE=<path>` runs the
+ * gateway on that Node binary instead of this one (another Node major, as a production image may carry);
+ * this tree's better-sqlite3 must be built for it (gateway/README.md, Performance, says how).
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -192,10 +194,25 @@ class Part {
 }
 
 /** `file`: the script to run (default this one, under tsx); the gateway runs from a production-style bundle. */
-function startPart(role: 'sandbox' | 'gateway', env: Record<string, string>, execArgv: string[] = [], file = THIS_FILE): Part {
+function startPart(role: 'sandbox' | 'gateway', env: Record<string, string>, execArgv: string[] = [], file = THIS_FILE, execPath = process.execPath): Part {
   const loader = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = fork(file, [], { env: { ...process.env, ...env, GW_BENCH_ROLE: role }, execArgv: [...loader, ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(file, [], { env: { ...process.env, ...env, GW_BENCH_ROLE: role }, execArgv: [...loader, ...execArgv], execPath, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Part(child);
+}
+
+/**
+ * The Node binary the gateway runs on: this one, or `GW_BENCH_GATEWAY_NODE`. Another binary is checked first:
+ * a better-sqlite3 built for another Node major would only fail inside the gateway, as a bare dlopen error.
+ */
+function gatewayNode(): { execPath: string; version: string } {
+  const execPath = process.env.GW_BENCH_GATEWAY_NODE || process.execPath;
+  if (execPath === process.execPath) return { execPath, version: process.version };
+  const probe = spawnSync(execPath, ['-e', "new (require('better-sqlite3'))(':memory:').close(); process.stdout.write(process.version)"], { cwd: join(dirname(THIS_FILE), '../..'), encoding: 'utf8' });
+  if (probe.error) throw new Error(`GW_BENCH_GATEWAY_NODE=${execPath}: cannot run it (${probe.error.message})`);
+  if (probe.status !== 0) {
+    throw new Error(`GW_BENCH_GATEWAY_NODE=${execPath}: this tree's better-sqlite3 does not load on it; build it for that Node first (gateway/README.md, Performance)`);
+  }
+  return { execPath, version: probe.stdout };
 }
 
 /**
@@ -611,6 +628,7 @@ function prioritiseSandbox(pid: number | undefined): string {
 }
 
 export async function runGatewayBench(): Promise<void> {
+  const node = gatewayNode();
   const { buildMedia } = await import('../../gateway/src/fhir/builders');
   const { jsonBytes } = await import('../../gateway/src/fhir/serialize');
   const dir = mkdtempSync(join(tmpdir(), 'gw-bench-'));
@@ -648,6 +666,7 @@ export async function runGatewayBench(): Promise<void> {
     },
     [...productionFlags, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(process.env.GW_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)],
     gatewayFile,
+    node.execPath,
   );
   const first = startGateway();
   const gateways = [first];
@@ -795,6 +814,7 @@ export async function runGatewayBench(): Promise<void> {
     console.log(
       'burst: 100 uploads of 1.33 MB arrive in the same instant; each waits for the ones before it to be received and checked on 2 cores, so its p99 is the queue, not per-commit work.',
     );
+    console.log(`gateway: Node ${node.version}${node.execPath === process.execPath ? '' : ` (${node.execPath})`}`);
     console.log(`sandbox (ALEX): ${sandboxPriority}`);
     console.log(`failures: ${failures.size === 0 ? 'none' : [...failures].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
     for (const g of gateways) await g.call('close').catch(() => null);
