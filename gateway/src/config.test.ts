@@ -55,6 +55,13 @@ describe('loadConfig', () => {
     expect(errorOf({ ALEX_BASE_URL: 'not a url' }).variable).toBe('ALEX_BASE_URL');
   });
 
+  it("reads ALEX's write limit per practice (default 2) and the socket pool size (default 256), within bounds", () => {
+    expect(loadConfig({}).alexConnections).toEqual({ writesPerFacility: 2, maxSockets: 256 });
+    expect(loadConfig({ ALEX_WRITES_PER_FACILITY: '4', ALEX_MAX_SOCKETS: '1024' }).alexConnections).toEqual({ writesPerFacility: 4, maxSockets: 1024 });
+    for (const bad of ['0', '17', 'two']) expect(errorOf({ ALEX_WRITES_PER_FACILITY: bad }).variable).toBe('ALEX_WRITES_PER_FACILITY');
+    for (const bad of ['4', '4097', '-1']) expect(errorOf({ ALEX_MAX_SOCKETS: bad }).variable).toBe('ALEX_MAX_SOCKETS');
+  });
+
   it('never echoes a secret in its message', () => {
     const e = errorOf({ ...ALEX, ALEX_CLIENT_SECRET: 'x'.repeat(1001) });
     expect(e.variable).toBe('ALEX_CLIENT_SECRET');

@@ -5,6 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { LIMITS } from '../../shared/limits';
+import { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY } from './alex/limiter';
 
 const Url = Type.String({ pattern: '^https?://[^\\s]+$' });
 const Int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
@@ -18,6 +19,10 @@ export const EnvSchema = Type.Object({
   ALEX_CLIENT_SECRET_NEXT: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
   ALEX_SCOPE: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
   ALEX_MAX_ATTACHMENT_BYTES: Int(1_000, 8_000_000),
+  /** Creates in flight at once per practice (ALEX's limits are unknown); more wait their turn. */
+  ALEX_WRITES_PER_FACILITY: Int(1, 16),
+  /** Sockets per ALEX host in each of the client's two pools: creates, and everything else. */
+  ALEX_MAX_SOCKETS: Int(8, 4096),
   GATEWAY_PORT: Int(0, 65535),
   GATEWAY_HOST: Type.String({ minLength: 1, maxLength: 255 }),
   GATEWAY_DATA_DIR: Type.String({ minLength: 1, maxLength: 1000 }),
@@ -49,6 +54,8 @@ export const DEFAULT_LOOKUP_GRANT_TTL_SECONDS = 600;
 
 const DEFAULTS = {
   ALEX_MAX_ATTACHMENT_BYTES: LIMITS.alexMaxAttachmentBytes,
+  ALEX_WRITES_PER_FACILITY: DEFAULT_ALEX_WRITES_PER_FACILITY,
+  ALEX_MAX_SOCKETS: DEFAULT_ALEX_MAX_SOCKETS,
   GATEWAY_PORT: 4000,
   GATEWAY_HOST: '127.0.0.1',
   GATEWAY_DATA_DIR: './.data/gateway',
@@ -81,6 +88,8 @@ export interface GatewayConfig {
   /** null: no ALEX configured, the in-process ALEX sandbox is used. */
   alex: AlexConfig | null;
   alexMaxAttachmentBytes: number;
+  /** ALEX_WRITES_PER_FACILITY and ALEX_MAX_SOCKETS, for the ALEX client (sandbox or real). */
+  alexConnections: { writesPerFacility: number; maxSockets: number };
   port: number;
   host: string;
   dataDir: string;
@@ -182,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
   return {
     alex,
     alexMaxAttachmentBytes: e.ALEX_MAX_ATTACHMENT_BYTES,
+    alexConnections: { writesPerFacility: e.ALEX_WRITES_PER_FACILITY, maxSockets: e.ALEX_MAX_SOCKETS },
     port: e.GATEWAY_PORT,
     host: e.GATEWAY_HOST,
     dataDir: e.GATEWAY_DATA_DIR,

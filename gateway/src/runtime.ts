@@ -81,6 +81,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<GatewayRun
 
   const alex = createAlexClient({
     ...alexOptions,
+    maxConcurrentWritesPerFacility: config.alexConnections.writesPerFacility,
+    maxSockets: config.alexConnections.maxSockets,
     logger: logger.child({ component: 'alex' }),
     clock: () => clock.now(),
     ...options.alexClient,

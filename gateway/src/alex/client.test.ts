@@ -649,6 +649,35 @@ describe('creates: exactly once', () => {
   });
 });
 
+describe('connections to ALEX', () => {
+  const practices = Array.from({ length: 20 }, (_, i) => `F${70_001 + i}-B`);
+  const imageId = (p: number, n: number) => `0b6f7f7e-8d4a-4c1e-9a51-2f1c3f9d${String(p).padStart(2, '0')}${String(n).padStart(2, '0')}`;
+
+  it('lets every practice have its 2 creates in flight at once: 20 practices, 40 creates at ALEX together', async () => {
+    const { mock, client } = await setup();
+    mock.rules.push({ method: 'POST', action: { kind: 'delay', ms: 300 } });
+    await Promise.all(practices.flatMap((facilityId, p) => [0, 1, 2].map((n) => client.createMedia(ctx({ facilityId }), media(imageId(p, n))))));
+    expect(mock.media).toHaveLength(60);
+    expect(mock.maxConcurrentPostsAll).toBe(40);
+    expect(Math.max(...mock.maxConcurrentPosts.values())).toBe(2);
+  });
+
+  it("a launch decode or a patient read never waits behind other practices' creates", async () => {
+    // Two sockets per pool: both taken by creates that ALEX holds for a long time.
+    const { mock, client } = await setup({ maxSockets: 2 });
+    mock.rules.push({ method: 'POST', action: { kind: 'delay', ms: 2_000 } });
+    let createsDone = false;
+    const creates = Promise.all(practices.slice(0, 2).map((facilityId, p) => client.createMedia(ctx({ facilityId }), media(imageId(p, 0))))).then(() => {
+      createsDone = true;
+    });
+    while (mock.requests.filter((r) => r.method === 'POST').length < 2) await new Promise((r) => setTimeout(r, 5));
+    await expect(client.getPatient(ctx(), 'pat-1')).resolves.toMatchObject({ id: 'pat-1' });
+    expect(createsDone).toBe(false);
+    await creates;
+    expect(mock.media).toHaveLength(2);
+  });
+});
+
 describe('circuit breaker', () => {
   it('opens at 50% failures over 20 calls, fails fast while open, then lets exactly 1 probe through', async () => {
     const { mock, client, clock } = await setup({ retry: { maxAttempts: 1 }, breaker: { windowSize: 20, failureRatio: 0.5, openMs: 10_000 } });

@@ -20,7 +20,7 @@ import {
   type NetworkFailure,
 } from './errors';
 import { SerializedResource, alexRequestBytes } from '../fhir/serialize';
-import { KeyedLimiter } from './limiter';
+import { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY, KeyedLimiter } from './limiter';
 import { patientNhi, toPatientSummary } from './patient';
 import { abortError, createTokenProvider, type TokenProvider, type TokenStats } from './token';
 import type { AlexCallContext, AlexClient, CreatedResource, DecodedLaunch, FhirResource, ReconcileOptions } from './types';
@@ -59,14 +59,19 @@ export interface AlexClientOptions {
   timeoutMs?: number;
   retry?: Partial<RetryOptions>;
   breaker?: Partial<BreakerOptions>;
-  /** At most this many creates in flight per facility (ALEX's limits are unknown). Default 2. */
+  /** At most this many creates in flight per facility (ALEX's limits are unknown). Default 2 (`ALEX_WRITES_PER_FACILITY`). */
   maxConcurrentWritesPerFacility?: number;
   /** Base for the vendorforms launch-decode call. Default: fhirBaseUrl. */
   launchDecodeBaseUrl?: string;
   /** Token refresh lead (default 5 min) and lifetime cap (default 0.8). */
   tokenRefreshBeforeExpiryMs?: number;
   tokenMaxLifetimeShare?: number;
-  /** Sockets per ALEX host (default 32). */
+  /**
+   * Sockets per ALEX host in each of the client's two pools: one for creates, one for everything else
+   * (launch decodes, patient and resource reads, searches, tokens), so a GP's launch never queues behind
+   * other practices' uploads. Default 256: creates are already bounded per facility, and this must not
+   * bound them again below that (2 writes × 20 practices is 40 creates in flight).
+   */
   maxSockets?: number;
   /** Largest response body accepted (a Media search returns the images). Default 64 MB. */
   maxResponseBytes?: number;
@@ -283,12 +288,13 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
   const maxSearchPages = options.maxSearchPages ?? 10;
   const log = options.logger.child({ component: 'alex-client' });
 
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 32 };
-  const httpAgent = new http.Agent(agentOptions);
-  const httpsAgent = new https.Agent(agentOptions);
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? DEFAULT_ALEX_MAX_SOCKETS };
+  // Two pools: a create holds its socket for as long as ALEX takes to store it (seconds, through a
+  // practice's Hybrid Connection); reads and token calls must not wait behind those.
+  const readAgents = { httpAgent: new http.Agent(agentOptions), httpsAgent: new https.Agent(agentOptions) };
+  const createAgents = { httpAgent: new http.Agent(agentOptions), httpsAgent: new https.Agent(agentOptions) };
   const axiosInstance: AxiosInstance = axios.create({
-    httpAgent,
-    httpsAgent,
+    ...readAgents,
     proxy: false,
     maxRedirects: 0,
     maxContentLength: options.maxResponseBytes ?? 64 * 1024 * 1024,
@@ -310,7 +316,7 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     maxLifetimeShare: options.tokenMaxLifetimeShare,
   });
   const breakers = new BreakerRegistry({ ...DEFAULT_BREAKER, ...options.breaker }, clock);
-  const writes = new KeyedLimiter(options.maxConcurrentWritesPerFacility ?? 2);
+  const writes = new KeyedLimiter(options.maxConcurrentWritesPerFacility ?? DEFAULT_ALEX_WRITES_PER_FACILITY);
   const counters = { attempts: 0, reconciled: 0, breakerRejections: 0 };
 
   function checkContext(ctx: AlexCallContext): void {
@@ -338,6 +344,7 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     }
     try {
       const res = await axiosInstance.request({
+        ...(call.method === 'POST' ? createAgents : readAgents),
         method: call.method,
         url: call.url,
         data,
@@ -726,8 +733,10 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     stats: () => ({ token: tokens.stats(), ...counters }),
     breakerState: (facilityId) => breakers.for(facilityId).current(),
     close() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
+      for (const agents of [readAgents, createAgents]) {
+        agents.httpAgent.destroy();
+        agents.httpsAgent.destroy();
+      }
     },
   };
   return client;

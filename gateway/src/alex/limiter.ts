@@ -4,6 +4,14 @@
  */
 import { abortError } from './token';
 
+/** ALEX's write limits are unknown (ALEX.md): at most this many creates in flight per facility by default. */
+export const DEFAULT_ALEX_WRITES_PER_FACILITY = 2;
+/**
+ * Sockets per ALEX host in each of the ALEX client's two pools (creates; everything else). Well above
+ * the creates the write limit lets through for the practices one gateway process serves at once.
+ */
+export const DEFAULT_ALEX_MAX_SOCKETS = 256;
+
 export class KeyedLimiter {
   private readonly active = new Map<string, number>();
   private readonly queues = new Map<string, Array<{ grant: () => void }>>();

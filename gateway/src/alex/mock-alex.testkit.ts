@@ -89,6 +89,8 @@ export interface MockAlex {
   revokeTokens(): void;
   /** Max POSTs being handled at once, per facility. */
   maxConcurrentPosts: Map<string, number>;
+  /** Max POSTs being handled at once, all facilities together. */
+  maxConcurrentPostsAll: number;
   close(): Promise<void>;
 }
 
@@ -100,6 +102,7 @@ export async function startMockAlex(o: MockAlexOptions): Promise<MockAlex> {
   let accepted = new Set(o.acceptedSecrets ?? [primarySecret]);
   const tokens = new Map<string, { expiresAt: number }>();
   const inFlight = new Map<string, number>();
+  let postsInFlight = 0;
 
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, forceCloseConnections: true, keepAliveTimeout: 60_000 });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
@@ -144,6 +147,7 @@ export async function startMockAlex(o: MockAlexOptions): Promise<MockAlex> {
       tokens.clear();
     },
     maxConcurrentPosts: new Map(),
+    maxConcurrentPostsAll: 0,
     close: () => app.close(),
   };
 
@@ -289,6 +293,8 @@ export async function startMockAlex(o: MockAlexOptions): Promise<MockAlex> {
       const n = (inFlight.get(key) ?? 0) + 1;
       inFlight.set(key, n);
       mock.maxConcurrentPosts.set(key, Math.max(n, mock.maxConcurrentPosts.get(key) ?? 0));
+      postsInFlight++;
+      mock.maxConcurrentPostsAll = Math.max(postsInFlight, mock.maxConcurrentPostsAll);
     }
     try {
       const rule = mock.rules.find(
@@ -302,7 +308,10 @@ export async function startMockAlex(o: MockAlexOptions): Promise<MockAlex> {
       const res = await handle();
       return await reply.code(res.status).headers({ 'content-type': 'application/fhir+json', ...res.headers }).send(res.body);
     } finally {
-      if (req.method === 'POST') inFlight.set(key, (inFlight.get(key) ?? 1) - 1);
+      if (req.method === 'POST') {
+        inFlight.set(key, (inFlight.get(key) ?? 1) - 1);
+        postsInFlight--;
+      }
     }
   });
 

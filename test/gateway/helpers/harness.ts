@@ -47,6 +47,8 @@ export interface HarnessOptions {
   /** The DPoP replay cache (default: the runtime's, in memory without REDIS_URL). */
   proofReplayCache?: ProofReplayCache;
   env?: Record<string, string>;
+  /** The sandbox's sleep (its latency faults wait on it); default: none, every fault answers at once. */
+  sandboxSleep?: (ms: number) => Promise<void>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -67,7 +69,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     clock,
     store,
     ...(options.proofReplayCache ? { proofReplayCache: options.proofReplayCache } : {}),
-    sandbox: { clock: () => clock.now(), sleep: async () => undefined, tokenThrottle: false },
+    sandbox: { clock: () => clock.now(), sleep: options.sandboxSleep ?? (async () => undefined), tokenThrottle: false },
     alexClient: { sleep: async () => undefined, timeoutMs: 2_000 },
   });
   const sandbox = runtime.sandbox;
