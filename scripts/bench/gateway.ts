@@ -66,6 +66,9 @@
  * memory (to tell the store's share of the latency from the rest). `GW_BENCH_GATEWAY_NODE=<path>` runs the
  * gateway on that Node binary instead of this one (another Node major, as a production image may carry);
  * this tree's better-sqlite3 must be built for it (gateway/README.md, Performance, says how).
+ * `GW_BENCH_GATEWAY=floor` answers commits with a bare pass-through instead of the gateway's commit route
+ * (`floorServer`): the least any gateway could add on this host, for reference. Nothing is checked, stored
+ * or made durable; the tables say so.
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -404,9 +407,24 @@ async function gatewayPart(): Promise<void> {
     mark(req.id, 'answered');
     if (t1 !== undefined) afterBody.set(req.id, performance.now() - t1);
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  let url: string;
+  if (env.GW_BENCH_GATEWAY === 'floor') {
+    const grants = new Map<string, LaunchGrant>();
+    app.addHook('onSend', async (req, _reply, payload) => {
+      if (req.url === '/v1/launch/verify' && typeof payload === 'string') {
+        const g = JSON.parse(payload) as LaunchGrant;
+        if (g.grantId) grants.set(g.grantId, g);
+      }
+      return payload;
+    });
+    await app.ready();
+    const server = await floorServer(app.server, grants, { buildMedia, jsonBytes: (await import('../../gateway/src/fhir/serialize')).jsonBytes }, { alexMs, mark, spans });
+    url = server;
+  } else {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  }
   const devices = new DeviceService(store, systemClock, cryptoRandom, config.rateLimit, new Auditor(store, systemClock, cryptoRandom));
   const rss = trackPeakRss(5);
   let cpu = process.cpuUsage();
@@ -463,6 +481,114 @@ async function gatewayPart(): Promise<void> {
     },
   });
   process.send?.({ id: 0, ok: true, value: 'ready' } satisfies Answer);
+}
+
+/**
+ * GW_BENCH_GATEWAY=floor: the least a gateway could do for a commit, for a reference on this host. The
+ * commit route is a bare node:http pass-through: the body's chunks kept as they came, the small fields
+ * parsed, a Media built around the image (its views, never joined) and posted to the sandbox with a 2-slot
+ * limit per facility, 201 answered when ALEX answers. No store, no checks, no hashing, no Fastify. Every
+ * other route (enrolment, launch) goes to the real app. Not a gateway: nothing is durable or checked.
+ */
+async function floorServer(
+  appServer: http.Server,
+  grants: Map<string, LaunchGrant>,
+  fhir: { buildMedia: (ctx: never, payload: never) => unknown; jsonBytes: (v: unknown) => Buffer },
+  measure: { alexMs: Map<string, number>; mark: (cid: string, stage: Stage) => void; spans: Map<string, number> },
+): Promise<string> {
+  const env = process.env;
+  const fhirBase = env.GW_BENCH_FHIR ?? '';
+  const alexAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: env.GW_BENCH_CLIENT_ID ?? '', client_secret: env.GW_BENCH_CLIENT_SECRET ?? '', scope: env.GW_BENCH_SCOPE ?? '' });
+  const token = (JSON.parse((await post(alexAgent, env.GW_BENCH_TOKEN_URL ?? '', Buffer.from(form.toString()), { 'content-type': 'application/x-www-form-urlencoded' })).body) as { access_token: string }).access_token;
+  const PLACEHOLDER = '/9j/4AAQ';
+  const slots = new Map<string, { free: number; queue: (() => void)[] }>();
+  const acquire = async (facility: string): Promise<() => void> => {
+    let s = slots.get(facility);
+    if (!s) slots.set(facility, (s = { free: 2, queue: [] }));
+    const slot = s;
+    if (slot.free > 0) slot.free--;
+    else await new Promise<void>((resolve) => slot.queue.push(resolve));
+    return () => {
+      const next = slot.queue.shift();
+      if (next) next();
+      else slot.free++;
+    };
+  };
+  const marker = Buffer.from('"data":"');
+  const handleCommit = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const t0 = performance.now();
+    const cid = String(req.headers['x-correlation-id'] ?? randomUUID());
+    measure.mark(cid, 'request');
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      void (async () => {
+        measure.mark(cid, 'parsed');
+        const first = chunks[0] ?? Buffer.alloc(0);
+        const at = first.indexOf(marker);
+        const head = JSON.parse(`${first.subarray(0, at).toString()}"data":""}}`) as Omit<CommitRequest, 'media'>;
+        const grant = grants.get(head.grantId);
+        if (!grant) {
+          res.writeHead(403).end();
+          return;
+        }
+        // The image: from after the marker to before the closing `"}}`, as views of the chunks.
+        const image: Buffer[] = [];
+        const tail = 3;
+        const total = chunks.reduce((n, c) => n + c.length, 0);
+        let pos = 0;
+        const from = at + marker.length;
+        const to = total - tail;
+        for (const c of chunks) {
+          const a = Math.max(from - pos, 0);
+          const b = Math.min(to - pos, c.length);
+          if (b > a) image.push(c.subarray(a, b));
+          pos += c.length;
+        }
+        const media = fhir.buildMedia(
+          { imageId: head.imageId, patient: grant.patient, facilityId: grant.facilityId, providerId: null, capturedAt: head.capturedAt, metadata: head.metadata, device: { id: 'bench', name: 'bench' }, alexFhirBaseUrl: fhirBase } as never,
+          { contentType: 'image/jpeg', data: PLACEHOLDER } as never,
+        );
+        const text = fhir.jsonBytes(media);
+        const p = text.indexOf(PLACEHOLDER);
+        const parts = [text.subarray(0, p), ...image, text.subarray(p + PLACEHOLDER.length)];
+        const a0 = performance.now();
+        measure.mark(cid, 'alexStart');
+        const release = await acquire(grant.facilityId);
+        let answer: HttpAnswer;
+        try {
+          answer = await post(alexAgent, `${fhirBase}/Media`, parts, {
+            authorization: `Bearer ${token}`,
+            'mt-facilityid': grant.facilityId,
+            'mt-correlationid': cid,
+            'content-type': 'application/fhir+json',
+            accept: 'application/fhir+json',
+          });
+        } finally {
+          release();
+        }
+        measure.mark(cid, 'alexEnd');
+        measure.alexMs.set(cid, performance.now() - a0);
+        const id = answer.status === 201 ? ((JSON.parse(answer.body) as { id?: string }).id ?? '') : '';
+        const body = JSON.stringify(answer.status === 201 ? { imageId: head.imageId, status: 'committed', media: { id } } : { error: { code: 'ERR_ALEX' } });
+        res.on('finish', () => {
+          measure.mark(cid, 'answered');
+          measure.spans.set(cid, performance.now() - t0);
+        });
+        res.writeHead(answer.status === 201 ? 201 : 502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+      })().catch(() => res.destroy());
+    });
+  };
+  const server = http.createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/v1/commits') handleCommit(req, res);
+    else appServer.emit('request', req, res);
+  });
+  server.keepAliveTimeout = 72_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -816,6 +942,7 @@ export async function runGatewayBench(): Promise<void> {
     );
     console.log(`gateway: Node ${node.version}${node.execPath === process.execPath ? '' : ` (${node.execPath})`}`);
     console.log(`sandbox (ALEX): ${sandboxPriority}`);
+    if (process.env.GW_BENCH_GATEWAY === 'floor') console.log('commits: FLOOR, a bare pass-through for reference (GW_BENCH_GATEWAY=floor), not the gateway');
     console.log(`failures: ${failures.size === 0 ? 'none' : [...failures].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
     for (const g of gateways) await g.call('close').catch(() => null);
     await sandbox.call('close').catch(() => null);
