@@ -418,7 +418,9 @@ async function gatewayPart(): Promise<void> {
       return payload;
     });
     await app.ready();
-    const server = await floorServer(app.server, grants, { buildMedia, jsonBytes: (await import('../../gateway/src/fhir/serialize')).jsonBytes }, { alexMs, mark, spans });
+    const { jsonBytes } = await import('../../gateway/src/fhir/serialize');
+    const { KeyedLimiter } = await import('../../gateway/src/alex/limiter');
+    const server = await floorServer(app.server, grants, { buildMedia, jsonBytes }, new KeyedLimiter(2), { alexMs, mark, spans });
     url = server;
   } else {
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -486,14 +488,15 @@ async function gatewayPart(): Promise<void> {
 /**
  * GW_BENCH_GATEWAY=floor: the least a gateway could do for a commit, for a reference on this host. The
  * commit route is a bare node:http pass-through: the body's chunks kept as they came, the small fields
- * parsed, a Media built around the image (its views, never joined) and posted to the sandbox with a 2-slot
- * limit per facility, 201 answered when ALEX answers. No store, no checks, no hashing, no Fastify. Every
+ * parsed, a Media built around the image (its views, never joined) and posted to the sandbox with the ALEX
+ * client's write limit (2 per facility), 201 answered when ALEX answers. No store, no checks, no hashing, no Fastify. Every
  * other route (enrolment, launch) goes to the real app. Not a gateway: nothing is durable or checked.
  */
 async function floorServer(
   appServer: http.Server,
   grants: Map<string, LaunchGrant>,
   fhir: { buildMedia: (ctx: never, payload: never) => unknown; jsonBytes: (v: unknown) => Buffer },
+  writes: { run: <T>(key: string, fn: () => Promise<T>) => Promise<T> },
   measure: { alexMs: Map<string, number>; mark: (cid: string, stage: Stage) => void; spans: Map<string, number> },
 ): Promise<string> {
   const env = process.env;
@@ -502,19 +505,6 @@ async function floorServer(
   const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: env.GW_BENCH_CLIENT_ID ?? '', client_secret: env.GW_BENCH_CLIENT_SECRET ?? '', scope: env.GW_BENCH_SCOPE ?? '' });
   const token = (JSON.parse((await post(alexAgent, env.GW_BENCH_TOKEN_URL ?? '', Buffer.from(form.toString()), { 'content-type': 'application/x-www-form-urlencoded' })).body) as { access_token: string }).access_token;
   const PLACEHOLDER = '/9j/4AAQ';
-  const slots = new Map<string, { free: number; queue: (() => void)[] }>();
-  const acquire = async (facility: string): Promise<() => void> => {
-    let s = slots.get(facility);
-    if (!s) slots.set(facility, (s = { free: 2, queue: [] }));
-    const slot = s;
-    if (slot.free > 0) slot.free--;
-    else await new Promise<void>((resolve) => slot.queue.push(resolve));
-    return () => {
-      const next = slot.queue.shift();
-      if (next) next();
-      else slot.free++;
-    };
-  };
   const marker = Buffer.from('"data":"');
   const handleCommit = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const t0 = performance.now();
@@ -556,19 +546,15 @@ async function floorServer(
         const parts = [text.subarray(0, p), ...image, text.subarray(p + PLACEHOLDER.length)];
         const a0 = performance.now();
         measure.mark(cid, 'alexStart');
-        const release = await acquire(grant.facilityId);
-        let answer: HttpAnswer;
-        try {
-          answer = await post(alexAgent, `${fhirBase}/Media`, parts, {
+        const answer = await writes.run(grant.facilityId, () =>
+          post(alexAgent, `${fhirBase}/Media`, parts, {
             authorization: `Bearer ${token}`,
             'mt-facilityid': grant.facilityId,
             'mt-correlationid': cid,
             'content-type': 'application/fhir+json',
             accept: 'application/fhir+json',
-          });
-        } finally {
-          release();
-        }
+          }),
+        );
         measure.mark(cid, 'alexEnd');
         measure.alexMs.set(cid, performance.now() - a0);
         const id = answer.status === 201 ? ((JSON.parse(answer.body) as { id?: string }).id ?? '') : '';

@@ -662,7 +662,7 @@ describe('connections to ALEX', () => {
     expect(Math.max(...mock.maxConcurrentPosts.values())).toBe(2);
   });
 
-  it("a launch decode or a patient read never waits behind other practices' creates", async () => {
+  it("a read (here a patient's, as for a launch) never waits behind other practices' creates", async () => {
     // Two sockets per pool: both taken by creates that ALEX holds for a long time.
     const { mock, client } = await setup({ maxSockets: 2 });
     mock.rules.push({ method: 'POST', action: { kind: 'delay', ms: 2_000 } });
