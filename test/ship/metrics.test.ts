@@ -117,6 +117,12 @@ describe('gateway metrics on their own port', () => {
     expect(metricValue(after, 'clinicpro_gateway_http_requests_total', { route: '/v1/commits', method: 'POST', status: '201' })).toBe(3);
     expect(metricValue(after, 'clinicpro_gateway_http_requests_total', { route: '/v1/launch/verify', method: 'POST', status: '200' })).toBe(1);
     expect(metricValue(after, 'clinicpro_gateway_process_resident_memory_bytes')).toBeGreaterThan(0);
+    // Nothing in flight: the creates' connection kept open for the next, nothing waiting.
+    expect(metricValue(after, 'clinicpro_gateway_alex_connections', { pool: 'create', state: 'active' })).toBe(0);
+    expect(metricValue(after, 'clinicpro_gateway_alex_connections', { pool: 'create', state: 'idle' })).toBe(1);
+    expect(metricValue(after, 'clinicpro_gateway_alex_connections', { pool: 'create', state: 'waiting' })).toBe(0);
+    expect(metricValue(after, 'clinicpro_gateway_alex_connections', { pool: 'read', state: 'idle' })).toBeGreaterThanOrEqual(1);
+    expect(metricValue(after, 'clinicpro_gateway_alex_creates_waiting')).toBe(0);
   });
 
   it('a refused body counts as a failure with its code, and nothing reaches ALEX', async () => {

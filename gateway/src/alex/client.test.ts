@@ -676,6 +676,26 @@ describe('connections to ALEX', () => {
     await creates;
     expect(mock.media).toHaveLength(2);
   });
+
+  it('reports its connections per pool and the creates waiting for a write slot', async () => {
+    const { mock, client } = await setup({ maxSockets: 2 });
+    mock.rules.push({ method: 'POST', action: { kind: 'delay', ms: 1_000 } });
+    // 3 practices' creates for 2 sockets; a practice's 3rd create waits for its write slot.
+    const creates = Promise.all([
+      ...practices.slice(0, 3).map((facilityId, p) => client.createMedia(ctx({ facilityId }), media(imageId(p, 0)))),
+      ...[1, 2].map((n) => client.createMedia(ctx({ facilityId: practices[0] }), media(imageId(0, n)))),
+    ]);
+    while (mock.requests.filter((r) => r.method === 'POST').length < 2) await new Promise((r) => setTimeout(r, 5));
+    const busy = client.stats();
+    expect(busy.connections.create).toEqual({ active: 2, idle: 0, waiting: 2 });
+    expect(busy.createsWaiting).toBe(1);
+    expect(busy.connections.read).toMatchObject({ active: 0, waiting: 0 });
+    expect(busy.connections.read.idle).toBe(1); // the token's, kept open
+    await creates;
+    const after = client.stats();
+    expect(after.connections.create).toEqual({ active: 0, idle: 2, waiting: 0 });
+    expect(after.createsWaiting).toBe(0);
+  });
 });
 
 describe('circuit breaker', () => {

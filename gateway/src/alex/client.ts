@@ -93,6 +93,28 @@ export interface AlexClientStats {
   reconciled: number;
   /** Calls refused by an open breaker. */
   breakerRejections: number;
+  /** Creates waiting now for a write slot at their practice (the per-facility write limit). */
+  createsWaiting: number;
+  /** Connections to ALEX now, per pool: in use, kept open idle, and requests waiting for one. */
+  connections: Record<'create' | 'read', ConnectionStats>;
+}
+
+export interface ConnectionStats {
+  active: number;
+  idle: number;
+  waiting: number;
+}
+
+/** Sockets of an agent pair (http and https), all hosts together. */
+function connectionStats(agents: { httpAgent: http.Agent; httpsAgent: https.Agent }): ConnectionStats {
+  const count = (byHost: NodeJS.ReadOnlyDict<readonly unknown[]>): number => Object.values(byHost).reduce((n, list) => n + (list?.length ?? 0), 0);
+  const out = { active: 0, idle: 0, waiting: 0 };
+  for (const agent of [agents.httpAgent, agents.httpsAgent]) {
+    out.active += count(agent.sockets);
+    out.idle += count(agent.freeSockets);
+    out.waiting += count(agent.requests);
+  }
+  return out;
 }
 
 export interface AlexClientHandle extends AlexClient {
@@ -730,7 +752,12 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
       }
     },
 
-    stats: () => ({ token: tokens.stats(), ...counters }),
+    stats: () => ({
+      token: tokens.stats(),
+      ...counters,
+      createsWaiting: writes.waiting(),
+      connections: { create: connectionStats(createAgents), read: connectionStats(readAgents) },
+    }),
     breakerState: (facilityId) => breakers.for(facilityId).current(),
     close() {
       for (const agents of [readAgents, createAgents]) {

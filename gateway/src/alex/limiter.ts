@@ -30,6 +30,13 @@ export class KeyedLimiter {
     }
   }
 
+  /** Calls waiting for a slot now, all keys together. */
+  waiting(): number {
+    let n = 0;
+    for (const queue of this.queues.values()) n += queue.length;
+    return n;
+  }
+
   /** Calls running now for `key`. */
   running(key: string): number {
     return this.active.get(key) ?? 0;

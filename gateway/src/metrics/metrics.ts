@@ -29,7 +29,14 @@ type AlexOperation = (typeof ALEX_OPERATIONS)[number];
 
 /** What the ALEX client reports about itself (AlexClientHandle.stats / breakerState). */
 export interface AlexStatsSource {
-  stats(): { token: { requests: number; throttledLocally: number }; attempts: number; reconciled: number; breakerRejections: number };
+  stats(): {
+    token: { requests: number; throttledLocally: number };
+    attempts: number;
+    reconciled: number;
+    breakerRejections: number;
+    createsWaiting: number;
+    connections: Record<'create' | 'read', { active: number; idle: number; waiting: number }>;
+  };
   breakerState(facilityId: string): string;
 }
 
@@ -63,6 +70,8 @@ export class GatewayMetrics {
   readonly alexReconciled: Counter;
   readonly breakerRejections: Counter;
   readonly breakerState: Gauge<'facility'>;
+  readonly alexConnections: Gauge<'pool' | 'state'>;
+  readonly alexCreatesWaiting: Gauge;
   readonly idempotencyReplays: Counter;
   readonly commits: Counter<'outcome' | 'code'>;
   private readonly facilities = new Set<string>();
@@ -119,6 +128,28 @@ export class GatewayMetrics {
       labelNames: ['facility'],
       registers,
       collect: () => this.collectAlex(),
+    });
+    this.alexConnections = new Gauge({
+      name: `${METRIC_PREFIX}alex_connections`,
+      help: 'Connections to ALEX now, by pool (create: Media and DocumentReference creates; read: everything else) and state (active, idle, waiting: requests queued for a connection; see ALEX_MAX_SOCKETS).',
+      labelNames: ['pool', 'state'],
+      registers,
+      collect: () => {
+        const pools = this.alexSource?.stats().connections;
+        if (!pools) return;
+        for (const pool of ['create', 'read'] as const) {
+          for (const state of ['active', 'idle', 'waiting'] as const) this.alexConnections.set({ pool, state }, pools[pool][state]);
+        }
+      },
+    });
+    this.alexCreatesWaiting = new Gauge({
+      name: `${METRIC_PREFIX}alex_creates_waiting`,
+      help: "Creates waiting now for a write slot at their practice (ALEX_WRITES_PER_FACILITY): normal while a practice uploads a batch.",
+      registers,
+      collect: () => {
+        const source = this.alexSource;
+        if (source) this.alexCreatesWaiting.set(source.stats().createsWaiting);
+      },
     });
     this.idempotencyReplays = new Counter({
       name: `${METRIC_PREFIX}idempotency_replays_total`,
