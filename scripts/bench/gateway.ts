@@ -419,9 +419,9 @@ async function gatewayPart(): Promise<void> {
     });
     await app.ready();
     const { jsonBytes } = await import('../../gateway/src/fhir/serialize');
-    const { KeyedLimiter } = await import('../../gateway/src/alex/limiter');
-    const server = await floorServer(app.server, grants, { buildMedia, jsonBytes }, new KeyedLimiter(2), { alexMs, mark, spans });
-    url = server;
+    const { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY, KeyedLimiter } = await import('../../gateway/src/alex/limiter');
+    const alexAgent = new http.Agent({ keepAlive: true, maxSockets: DEFAULT_ALEX_MAX_SOCKETS });
+    url = await floorServer(app.server, grants, { buildMedia, jsonBytes }, alexAgent, new KeyedLimiter(DEFAULT_ALEX_WRITES_PER_FACILITY), { alexMs, mark, spans });
   } else {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
@@ -488,22 +488,22 @@ async function gatewayPart(): Promise<void> {
 /**
  * GW_BENCH_GATEWAY=floor: the least a gateway could do for a commit, for a reference on this host. The
  * commit route is a bare node:http pass-through: the body's chunks kept as they came, the small fields
- * parsed, a Media built around the image (its views, never joined) and posted to the sandbox with the ALEX
- * client's write limit (2 per facility), 201 answered when ALEX answers. No store, no checks, no hashing, no Fastify. Every
- * other route (enrolment, launch) goes to the real app. Not a gateway: nothing is durable or checked.
+ * parsed, a Media built around the image (its views, never joined) and posted to the sandbox with the
+ * ALEX client's write limit and socket pool size, 201 answered when ALEX answers. No store, no checks, no
+ * hashing, no Fastify. Every other route (enrolment, launch) goes to the real app. Not a gateway: nothing
+ * is durable or checked.
  */
 async function floorServer(
   appServer: http.Server,
   grants: Map<string, LaunchGrant>,
   fhir: { buildMedia: (ctx: never, payload: never) => unknown; jsonBytes: (v: unknown) => Buffer },
+  alexAgent: http.Agent,
   writes: { run: <T>(key: string, fn: () => Promise<T>) => Promise<T> },
   measure: { alexMs: Map<string, number>; mark: (cid: string, stage: Stage) => void; spans: Map<string, number> },
 ): Promise<string> {
   const env = process.env;
   const fhirBase = env.GW_BENCH_FHIR ?? '';
-  const alexAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: env.GW_BENCH_CLIENT_ID ?? '', client_secret: env.GW_BENCH_CLIENT_SECRET ?? '', scope: env.GW_BENCH_SCOPE ?? '' });
-  const token = (JSON.parse((await post(alexAgent, env.GW_BENCH_TOKEN_URL ?? '', Buffer.from(form.toString()), { 'content-type': 'application/x-www-form-urlencoded' })).body) as { access_token: string }).access_token;
+  const token = await sandboxToken(alexAgent, env.GW_BENCH_TOKEN_URL ?? '', { clientId: env.GW_BENCH_CLIENT_ID ?? '', clientSecret: env.GW_BENCH_CLIENT_SECRET ?? '', scope: env.GW_BENCH_SCOPE ?? '' });
   const PLACEHOLDER = '/9j/4AAQ';
   const marker = Buffer.from('"data":"');
   const handleCommit = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -623,6 +623,13 @@ function post(agent: http.Agent, url: string, body: Buffer | readonly Buffer[], 
     for (const part of parts) req.write(part);
     req.end();
   });
+}
+
+/** An access token from the sandbox's token endpoint (client credentials, form-encoded). */
+async function sandboxToken(agent: http.Agent, tokenUrl: string, c: { clientId: string; clientSecret: string; scope: string }): Promise<string> {
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret, scope: c.scope });
+  const answer = await post(agent, tokenUrl, Buffer.from(form.toString()), { 'content-type': 'application/x-www-form-urlencoded' });
+  return (JSON.parse(answer.body) as { access_token: string }).access_token;
 }
 
 interface Device {
@@ -793,8 +800,7 @@ export async function runGatewayBench(): Promise<void> {
     // to the devices (this process, which times the round trips), so the gateway's numbers are its own work
     // and not waits behind the sandbox for a core (see the header: GW_BENCH_SANDBOX).
     sandboxPriority = prioritiseSandbox(sandbox.child.pid);
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: sb.credentials.clientId, client_secret: sb.credentials.clientSecret, scope: sb.credentials.scope });
-    const token = (JSON.parse((await post(agent, sb.tokenUrl, Buffer.from(form.toString()), { 'content-type': 'application/x-www-form-urlencoded' })).body) as { access_token: string }).access_token;
+    const token = await sandboxToken(agent, sb.tokenUrl, sb.credentials);
     const bases = await Promise.all(gateways.map(async (g) => (await g.call<{ url: string }>('info')).url));
 
     const enrolDevice = async (i: number): Promise<Device> => {

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ERROR_CODES } from '../../../shared/errors';
 import { GATEWAY_ROUTES } from '../../../shared/contracts/gateway';
+import type { AlexClientHandle } from '../alex/client';
 import type { AlexCallContext, AlexClient } from '../alex/types';
 
 export const METRIC_PREFIX = 'clinicpro_gateway_';
@@ -28,17 +29,7 @@ export const ALEX_OPERATIONS = [
 type AlexOperation = (typeof ALEX_OPERATIONS)[number];
 
 /** What the ALEX client reports about itself (AlexClientHandle.stats / breakerState). */
-export interface AlexStatsSource {
-  stats(): {
-    token: { requests: number; throttledLocally: number };
-    attempts: number;
-    reconciled: number;
-    breakerRejections: number;
-    createsWaiting: number;
-    connections: Record<'create' | 'read', { active: number; idle: number; waiting: number }>;
-  };
-  breakerState(facilityId: string): string;
-}
+export type AlexStatsSource = Pick<AlexClientHandle, 'stats' | 'breakerState'>;
 
 export interface GatewayMetricsOptions {
   /** Node process metrics (CPU, memory, event loop lag, GC). Default true. */
