@@ -30,7 +30,7 @@ export const ImageId = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f
 /** ISO-8601 time as text. (No `format`: the validator runs without a format registry, in browser and Node.) */
 export const IsoTime = Type.String({ minLength: 10, maxLength: 40 });
 
-const ERROR_ACTIONS: readonly ErrorAction[] = ['retry', 'wait', 'relaunch', 'fix-input', 'rescan', 'enrol', 'support'];
+const ERROR_ACTIONS: readonly ErrorAction[] = ['retry', 'wait', 'relaunch', 'fix-input', 'rescan', 'enrol', 'check-medtech', 'support'];
 
 /** The wire form of an error (shared/errors ErrorBody). */
 export const ErrorBodySchema = Type.Object({

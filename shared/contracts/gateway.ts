@@ -26,6 +26,11 @@ export const GATEWAY_ROUTES = {
   commit: '/v1/commits',
   /** `:imageId` */
   commitVerify: '/v1/commits/:imageId/verify',
+  /**
+   * A person looked in Medtech and saw the image there (after ERR_COMMIT_UNCONFIRMED): the gateway stores the
+   * outcome as confirmed by a person, audits it, and answers a CommitResponse with `confirmedBy: 'person'`.
+   */
+  commitConfirm: '/v1/commits/:imageId/confirm',
   healthz: '/healthz',
   readyz: '/readyz',
 } as const;
@@ -186,6 +191,11 @@ export const CommitRequest = Type.Object(
     document: Type.Optional(DocumentPayload),
     /** Who captured it on the PC side (free text, e.g. "Phone upload, Room 3"). */
     source: Type.Optional(Type.String({ maxLength: 100 })),
+    /**
+     * A person checked Medtech after ERR_COMMIT_UNCONFIRMED and the image is not there: the gateway may create
+     * it again although an earlier create's outcome is unknown. Audited. Never set automatically.
+     */
+    resendAfterCheck: Type.Optional(Type.Literal(true)),
   },
   { additionalProperties: false },
 );
@@ -207,6 +217,8 @@ export const CommitResponse = Type.Object({
   correlationId: Type.String(),
   /** True when this answer is the stored outcome of an earlier identical request. */
   replayed: Type.Boolean(),
+  /** 'person' when a person confirmed the image is in Medtech (no resource id is known then). */
+  confirmedBy: Type.Optional(Type.Literal('person')),
 });
 export type CommitResponse = Static<typeof CommitResponse>;
 

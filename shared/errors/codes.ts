@@ -12,6 +12,7 @@ export type ErrorAction =
   | 'fix-input' // change what was sent (another file, fill in a field)
   | 'rescan' // scan the new QR code on the PC
   | 'enrol' // enrol this PC again
+  | 'check-medtech' // a person must look in Medtech: was it stored? then say so ("It is in Medtech" / "Send again")
   | 'support'; // call ClinicPro support (quote the reference)
 
 export interface ErrorSpec {
@@ -92,6 +93,16 @@ export const ERROR_CODES = {
   ERR_ALEX_NOT_FOUND: spec(404, 'Medtech could not find that record.', 'support'),
   ERR_ALEX_PATIENT_NOT_FOUND: spec(404, 'That patient was not found in Medtech.', 'relaunch'),
   ERR_ALEX_ERROR: spec(502, 'Medtech answered with an error. Images wait and send automatically.', 'wait', true),
+  /**
+   * A create may have reached Medtech but its answer did not come back, and nothing has yet proven whether it was
+   * stored. Nothing is resent while this holds; the same request asks again later.
+   */
+  ERR_ALEX_OUTCOME_UNKNOWN: spec(409, 'Sent to Medtech; waiting for Medtech to confirm it arrived. It will not be sent twice. Nothing to do.', 'wait', true),
+  /**
+   * Still unknown after the longest time Medtech could plausibly take: a person must look. The companion offers
+   * "It is in Medtech" (POST commitConfirm) and "Send again" (a commit with `resendAfterCheck: true`).
+   */
+  ERR_COMMIT_UNCONFIRMED: spec(409, "Sent to Medtech, but Medtech has not confirmed it arrived. Look in the patient's Inbox in Medtech for this photo before sending it again.", 'check-medtech'),
 
   // --- images ---------------------------------------------------------------------------------
   ERR_IMAGE_UNSUPPORTED: spec(415, 'This file is not a photo or document we can use. Use JPEG, PNG, HEIC, WebP, TIFF or PDF.', 'fix-input'),
