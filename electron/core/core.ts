@@ -55,6 +55,7 @@ import { openDraftJournal, type DraftRecord } from './drafts';
 import { toImagingEdits } from './edits';
 import type { Clock, GatewayFactory, GatewayPort, ImagingPort, LanFile, LanPort, LanSink, OutboxPort } from './ports';
 import { applySettingsPatch, readConfig, type SettingsStore, type StoredConfig } from './settings';
+import { PhotoNumbers } from './photo-numbers';
 import type { CommitClient } from '../gateway-client';
 
 export interface CompanionCoreDeps {
@@ -199,7 +200,6 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   let noticeCounter = 0;
   let revision = 0;
   let phone: PhoneState | null = null;
-  let phoneCounter = 0;
   const listeners = new Map<BridgeEventName, Set<(p: unknown) => void>>();
   const pending = new Set<Promise<unknown>>();
   const unsubscribers: (() => void)[] = [];
@@ -562,14 +562,16 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   }
 
   // --- phone --------------------------------------------------------------------------------------------
+  const photoNumbers = new PhotoNumbers();
   const lanSink: LanSink = {
+    numberPhotos: (sessionRef, count) => photoNumbers.take(sessionRef, count),
     async onFile(file: LanFile) {
       const session = working.session(file.sessionRef);
       if (session === undefined) throw new AppError('ERR_LAN_SESSION_ENDED');
       const metadata: ImageMetadata = {};
       if (file.metadata.bodySiteCode !== undefined && /^[0-9]{6,18}$/.test(file.metadata.bodySiteCode)) metadata.bodySiteCode = file.metadata.bodySiteCode;
       if (file.metadata.laterality !== undefined) metadata.laterality = file.metadata.laterality;
-      const rec = newRecord(session, 'phone', `Phone photo ${++phoneCounter}`, metadata);
+      const rec = newRecord(session, 'phone', photoNumbers.label(session.id, file.photoNumber), metadata);
       try {
         await ingestInto(rec, { path: file.path });
       } finally {

@@ -42,10 +42,14 @@ export interface LanFile {
   bytes: number;
   sha256: string;
   metadata: { bodySiteCode?: string; laterality?: 'left' | 'right' | 'bilateral' };
+  /** The number the core gave this photo when the phone held it (numberPhotos). */
+  photoNumber?: number;
 }
 
 export interface LanSink {
   onFile(file: LanFile): Promise<{ imageId: string }>;
+  /** The next `count` phone-photo numbers of the capture session (one running count per patient session). */
+  numberPhotos?(sessionRef: string, count: number): number[];
 }
 
 export interface LanPort {

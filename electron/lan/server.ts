@@ -16,6 +16,8 @@ import {
   LAN_ROUTES,
   UPLOAD_FIELDS,
   ExchangeResponse,
+  HoldRequest,
+  HoldResponse,
   SessionStatusResponse,
   UploadFields,
   UploadResponse,
@@ -46,6 +48,8 @@ export interface LanIncomingFile {
   /** The type sniffed from the bytes. */
   contentType: LanAcceptedType;
   metadata: { bodySiteCode?: string; laterality?: 'left' | 'right' | 'bilateral' };
+  /** The number the PC gave this photo when the phone held it ("Photo 3"), when it was held. */
+  photoNumber?: number;
 }
 
 /**
@@ -55,6 +59,11 @@ export interface LanIncomingFile {
  */
 export interface LanUploadSink {
   onFile(file: LanIncomingFile): Promise<{ imageId: string }>;
+  /**
+   * The next `count` photo numbers of the capture session `sessionRef` (the patient's running count, shared by
+   * every phone and session for that patient). Absent: numbers run per LAN session from 1.
+   */
+  numberPhotos?(sessionRef: string, count: number): number[];
 }
 
 export interface LanLimits {
@@ -174,8 +183,11 @@ const ROUTE_AUTH: Record<string, RouteAuth | undefined> = {
   [LAN_ROUTES.exchange]: 'token',
   [LAN_ROUTES.session]: 'credential',
   [LAN_ROUTES.upload]: 'credential',
+  [LAN_ROUTES.hold]: 'credential',
 };
 const PROGRESS_STEP_BYTES = 256 * 1024;
+/** A hold names at most LAN_HOLD_MAX_IDS UUIDs (~40 bytes each). */
+const HOLD_BODY_BYTES = 4096;
 const checkUploadFields = TypeCompiler.Compile(UploadFields);
 const BEARER = /^Bearer ([A-Za-z0-9_-]{43})$/;
 const ALLOWED_FIELDS = new Set<string>([UPLOAD_FIELDS.clientUploadId, UPLOAD_FIELDS.bodySiteCode, UPLOAD_FIELDS.laterality]);
@@ -310,16 +322,19 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     if (!session) return;
     this.log.info({ sessionId, reason }, 'LAN session ended');
     this.emit('session-ended', { sessionId, reason });
+    // Held photos may still arrive after a switch: their folder is cleared when the session is forgotten.
+    if (reason === 'patient-changed' && session.held.size > 0) return;
     await this.removeLeftovers(session);
   }
 
   async sweep(): Promise<void> {
-    const { idle, qrExpired } = this.registry.sweep();
+    const { idle, qrExpired, forgotten } = this.registry.sweep();
     for (const session of idle) {
       this.log.info({ sessionId: session.id, reason: 'idle' }, 'LAN session ended');
       this.emit('session-ended', { sessionId: session.id, reason: 'idle' });
     }
-    await Promise.all([...idle.map((s) => this.removeLeftovers(s)), ...qrExpired.map((s) => this.rotateAndAnnounce(s.id))]);
+    const heldAfterSwitch = forgotten.filter((s) => s.state === 'patient-changed' && s.held.size > 0);
+    await Promise.all([...[...idle, ...heldAfterSwitch].map((s) => this.removeLeftovers(s)), ...qrExpired.map((s) => this.rotateAndAnnounce(s.id))]);
   }
 
   private async issueQr(sessionId: string): Promise<QrInfo> {
@@ -438,6 +453,11 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     // Response schemas serialise only the documented fields: nothing else can leak into a reply.
     app.get(LAN_ROUTES.session, { schema: { response: { 200: SessionStatusResponse } } }, async (req) => this.status(req));
     app.post(LAN_ROUTES.upload, { schema: { response: { 200: UploadResponse } } }, async (req) => this.upload(req));
+    app.post<{ Body: HoldRequest }>(
+      LAN_ROUTES.hold,
+      { schema: { body: HoldRequest, response: { 200: HoldResponse } }, bodyLimit: HOLD_BODY_BYTES },
+      async (req) => this.hold(req),
+    );
     return app;
   }
 
@@ -464,7 +484,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     }
     let result: Authenticated;
     try {
-      result = this.registry.authenticate(match[1]);
+      result = this.registry.authenticate(match[1], { heldUploads: req.routeOptions.url === LAN_ROUTES.upload });
     } catch (err) {
       if (err instanceof AppError && err.status === 401) this.authFailures.hit(req.ip);
       throw err;
@@ -500,6 +520,13 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       session: { patient: { ...session.patient }, roomLabel: session.roomLabel },
       limits: { maxUploadFileBytes: this.limits.maxUploadFileBytes, idleSeconds: this.limits.idleSeconds, acceptedTypes: [...LAN_ACCEPTED_TYPES] },
     };
+  }
+
+  private hold(req: FastifyRequest<{ Body: HoldRequest }>): HoldResponse {
+    const { session } = this.authOf(req);
+    const number = (count: number): number[] =>
+      this.options.sink.numberPhotos?.(session.ref, count) ?? Array.from({ length: count }, (_, i) => session.held.size + i + 1);
+    return { held: this.registry.hold(session, req.body.clientUploadIds, number) };
   }
 
   private status(req: FastifyRequest): SessionStatusResponse {
@@ -573,6 +600,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
             await drain(part.file);
             continue;
           }
+          if (!this.registry.mayReceive(session, parsed.clientUploadId)) throw this.endedErrorFor(session);
           if (session.inflight.has(parsed.clientUploadId)) throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS');
           controller = new AbortController();
           session.inflight.set(parsed.clientUploadId, controller);
@@ -587,7 +615,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       if (!parsed) throw invalid('no file part');
       if (duplicate) return { ...duplicate, duplicate: true };
       if (!received) throw invalid('no file part');
-      if (session.state !== 'open') throw this.endedErrorFor(session);
+      if (!this.registry.mayReceive(session, parsed.clientUploadId)) throw this.endedErrorFor(session);
       const metadata: LanIncomingFile['metadata'] = {};
       if (parsed.bodySiteCode !== undefined) metadata.bodySiteCode = parsed.bodySiteCode;
       if (parsed.laterality !== undefined) metadata.laterality = parsed.laterality;
@@ -601,13 +629,14 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
         sha256: received.sha256,
         contentType: received.contentType,
         metadata,
+        ...heldNumber(session, parsed.clientUploadId),
       });
       this.acceptedPaths.add(received.path);
       const result: UploadResult = { clientUploadId: parsed.clientUploadId, imageId, bytes: received.bytes, sha256: received.sha256 };
       session.uploads.set(parsed.clientUploadId, result);
       this.log.info({ sessionId: session.id, phoneId: phone.phoneId, bytes: received.bytes }, 'photo received');
       this.emit('file-received', { sessionId: session.id, phoneId: phone.phoneId, ...result });
-      return { ...result, duplicate: false };
+      return { ...result, duplicate: false, ...(session.state === 'open' ? {} : { patientChanged: true }) };
     } catch (err) {
       if (received && !this.acceptedPaths.has(received.path)) await rm(received.path, { force: true });
       throw err;
@@ -642,6 +671,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       head = [];
       contentType = sniffType(first);
       if (!contentType) throw new AppError('ERR_IMAGE_UNSUPPORTED');
+      if (session.state !== 'open') await mkdir(session.dir, { recursive: true, mode: 0o700 }); // a held photo after a switch
       path = join(session.dir, `${this.registry.newId(16)}.part`);
       fh = await open(path, 'wx', 0o600);
       await writeAll(fh, first);
@@ -664,7 +694,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
         }
       }
       if (file.truncated === true || bytes > this.limits.maxUploadFileBytes) throw new AppError('ERR_IMAGE_FILE_TOO_LARGE');
-      if (signal.aborted || session.state !== 'open') throw this.endedErrorFor(session);
+      if (signal.aborted || !this.registry.mayReceive(session, clientUploadId)) throw this.endedErrorFor(session);
       if (bytes === 0) throw invalid('empty file');
       if (!fh) await begin();
       const handle = fh as FileHandle | undefined;
@@ -700,6 +730,11 @@ class QuietLogController extends LogController {
   override defaultErrorLog(): void {}
   override streamError(): void {}
   override writeHeadError(): void {}
+}
+
+function heldNumber(session: SessionRecord, clientUploadId: string): { photoNumber?: number } {
+  const n = session.held.get(clientUploadId);
+  return n === undefined ? {} : { photoNumber: n };
 }
 
 async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
