@@ -212,6 +212,7 @@ test.describe('desktop window', () => {
     const card = desktop.cards(desktop.workingGroup).first();
     await expect(desktop.badge(card)).toHaveText(/Waiting/, { timeout: 30_000 });
     await expect(card.getByTestId('image-error')).toContainText('cannot reach the internet service');
+    await expect(card.getByTestId('send-line')).toContainText('The ClinicPro service cannot be reached — will keep trying');
     const outbox = await desktop.openOutbox();
     await expect(outbox.getByTestId('outbox-live')).toContainText('Waiting');
     await expect(outbox.getByTestId('outbox-live')).toContainText(AROHA.name);
@@ -242,6 +243,11 @@ test.describe('desktop window', () => {
     const card = desktop.cards(desktop.workingGroup).first();
     await expect(desktop.badge(card)).toHaveText(/Waiting/, { timeout: 60_000 });
     await expect(card.getByTestId('image-error')).toContainText("The practice's Medtech connection is offline");
+    // Never more than is known: Medtech is not answering, when the next try is, and that nothing reached it.
+    await expect(card.getByTestId('send-line')).toHaveText(/^Medtech is not answering — will keep trying \((next try in \d+ (s|min)|trying again now)\)\. Nothing has reached Medtech yet\.$/);
+    await desktop.selectCard(card);
+    await expect(desktop.page.getByTestId('details-panel')).toContainText('in the send queue on this PC (not yet confirmed in Medtech)');
+    await expect(desktop.page.getByTestId('details-panel')).not.toContainText('handed to Medtech');
     await desktop.screenshot('11-alex-503');
     expect(stack.sandbox.store.listDocumentReferences()).toHaveLength(0);
 

@@ -152,7 +152,8 @@ export class UploadQueue {
   holdNew(): void {
     const hold = this.deps.transport.hold;
     if (hold === undefined || this.holding || this.stoppedWith !== undefined || this.switchedWith !== undefined || !this.online) return;
-    const batch = [...this.photos.values()].filter((p) => !p.held && p.file !== undefined && UNFINISHED.has(p.state)).slice(0, HOLD_BATCH);
+    // Every photo gets its number, even one refused on the phone (too large), so the numbers match the order taken.
+    const batch = [...this.photos.values()].filter((p) => !p.held && UNFINISHED.has(p.state)).slice(0, HOLD_BATCH);
     if (batch.length === 0) return;
     this.holding = true;
     hold(this.deps.credential(), batch.map((p) => p.id)).then(

@@ -4,6 +4,7 @@ import { IMAGE_TYPES, LATERALITIES, VIEWS, findBodySite } from '../../../../shar
 import { LIMITS } from '../../../../shared/limits';
 import { plural } from '../../../common/format';
 import { FIELD_LABELS, MIXED, bodySiteOptions, describeMetadata, draftFrom, isLateralSite, patchFrom, type Draft } from '../logic/metadata';
+import { lockedReason } from '../logic/send-status';
 import type { Companion } from '../useCompanion';
 
 export interface DetailsPanelProps {
@@ -154,7 +155,7 @@ export function DetailsPanel({ companion, selected, applyAllCount, requiredField
     return (
       <section className="panel details" aria-label="Details" data-testid="details-panel">
         <h2>Details · {plural(selected.length, 'photo')} selected</h2>
-        <p className="muted">{selected.length === 1 ? 'This photo has' : 'These photos have'} been handed to Medtech, so the details can no longer be changed.</p>
+        <p className="muted">{lockedReason(selected)}</p>
         <ul className="details-readonly">
           {selected.map((i) => (
             <li key={i.id}>
