@@ -254,11 +254,11 @@ export function App() {
   return (
     <div className={`app${dragging ? ' is-dragging' : ''}`}>
       <header className="topbar">
-        <div className="brand" aria-label="ClinicPro Images">
+        <div className="brand">
           <span className="brand-mark" aria-hidden="true">
             C
           </span>
-          <span className="brand-name">ClinicPro Images</span>
+          <h1 className="brand-name">ClinicPro Images</h1>
         </div>
         {patient ? (
           <PatientBanner patient={patient} now={now} onFindByNhi={() => setDialog('find-patient')} />
@@ -382,6 +382,22 @@ export function App() {
               />
             );
           })}
+          {/* Inside the main landmark, like everything else on the page (axe: region). */}
+          <input
+            ref={fileInput}
+            type="file"
+            multiple
+            accept={ACCEPT_ATTRIBUTE}
+            className="visually-hidden"
+            tabIndex={-1}
+            aria-label="Choose photos to add"
+            data-testid="file-input"
+            onChange={(e) => {
+              const files = [...(e.target.files ?? [])];
+              e.target.value = '';
+              void addFiles(files);
+            }}
+          />
         </main>
         <aside className="sidebar" aria-label="Phone and details">
           {phone && showPhone && patient ? <PhonePanel companion={companion} phone={phone} patientName={formatPatientName(patient)} onClose={() => setShowPhone(false)} /> : null}
@@ -389,21 +405,6 @@ export function App() {
         </aside>
       </div>
 
-      <input
-        ref={fileInput}
-        type="file"
-        multiple
-        accept={ACCEPT_ATTRIBUTE}
-        className="visually-hidden"
-        tabIndex={-1}
-        aria-label="Choose photos to add"
-        data-testid="file-input"
-        onChange={(e) => {
-          const files = [...(e.target.files ?? [])];
-          e.target.value = '';
-          void addFiles(files);
-        }}
-      />
       {dragging ? (
         <div className="drop-overlay" aria-hidden="true">
           <div className="drop-card">{patient ? `Drop to add photos for ${formatPatientName(patient)}` : 'Launch from Medtech Evolution first, then drop the photos'}</div>

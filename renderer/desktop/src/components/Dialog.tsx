@@ -79,14 +79,15 @@ export function Dialog({ title, onClose, children, actions, size = 'medium', dra
         tabIndex={-1}
         className={`${drawer ? 'drawer' : `dialog dialog-${size}`} ${className ?? ''}`}
       >
-        <header className="dialog-header">
+        {/* Plain divs: a <header>/<footer> outside a sectioning element would be a second banner/contentinfo landmark. */}
+        <div className="dialog-header">
           <h2 id={titleId}>{title}</h2>
           <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
             <span aria-hidden="true">✕</span>
           </button>
-        </header>
+        </div>
         <div className="dialog-body">{children}</div>
-        {actions ? <footer className="dialog-footer">{actions}</footer> : null}
+        {actions ? <div className="dialog-footer">{actions}</div> : null}
       </div>
     </div>
   );
