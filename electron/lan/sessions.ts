@@ -62,7 +62,9 @@ export interface SessionRegistryOptions {
 
 const SECRET_BYTES = 32;
 /** Photos one session may hold for its patient (a morning of wound photos is a few dozen). */
-export const MAX_HELD_PER_SESSION = 500; // 256 bits, 43 base64url characters
+export const MAX_HELD_PER_SESSION = 500;
+/** Expired QR tokens remembered (so a late scan says "expired", not "cannot be used"). */
+const MAX_EXPIRED_QR = 1000; // 256 bits, 43 base64url characters
 
 /** Secrets are looked up by their SHA-256, so the maps never hold a usable token and lookups leak nothing useful. */
 export const hashSecret = (secret: string): string => createHash('sha256').update(secret, 'utf8').digest('hex');
@@ -75,6 +77,8 @@ export class SessionRegistry {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly qrTokens = new Map<string, string>(); // tokenHash → sessionId
   private readonly phones = new Map<string, PhoneRecord>(); // credentialHash → phone
+  /** QR tokens replaced because they had expired: tokenHash → when to forget it. Scanning one says "expired". */
+  private readonly expiredQr = new Map<string, number>();
 
   constructor(private readonly opts: SessionRegistryOptions) {}
 
@@ -115,7 +119,10 @@ export class SessionRegistry {
   /** A new QR token for an open session; the previous one stops working at once. */
   issueQr(sessionId: string): IssuedQr {
     const session = this.requireOpen(sessionId);
-    if (session.qr) this.qrTokens.delete(session.qr.tokenHash);
+    if (session.qr) {
+      this.qrTokens.delete(session.qr.tokenHash);
+      if (this.opts.now() >= session.qr.expiresAtMs) this.rememberExpired(session.qr.tokenHash);
+    }
     const token = this.newSecret();
     const expiresAtMs = this.opts.now() + this.opts.qrTtlMs;
     session.qr = { tokenHash: hashSecret(token), expiresAtMs };
@@ -134,7 +141,11 @@ export class SessionRegistry {
     const tokenHash = hashSecret(token);
     const sessionId = this.qrTokens.get(tokenHash);
     const session = sessionId === undefined ? undefined : this.sessions.get(sessionId);
-    if (!session || session.state !== 'open' || session.qr?.tokenHash !== tokenHash) return { ok: false, error: new AppError('ERR_LAN_TOKEN_INVALID') };
+    if (!session || session.state !== 'open' || session.qr?.tokenHash !== tokenHash) {
+      const expired = this.expiredQr.has(tokenHash);
+      this.expiredQr.delete(tokenHash);
+      return { ok: false, error: new AppError(expired ? 'ERR_LAN_TOKEN_EXPIRED' : 'ERR_LAN_TOKEN_INVALID') };
+    }
     const expired = this.opts.now() >= session.qr.expiresAtMs;
     this.qrTokens.delete(tokenHash);
     session.qr = undefined;
@@ -227,10 +238,19 @@ export class SessionRegistry {
         forgotten.push(session);
       }
     }
+    for (const [hash, forgetAt] of this.expiredQr) if (now >= forgetAt) this.expiredQr.delete(hash);
     for (const [hash, phone] of this.phones) {
       if (!this.sessions.has(phone.sessionId)) this.phones.delete(hash);
     }
     return { idle, qrExpired, forgotten };
+  }
+
+  private rememberExpired(tokenHash: string): void {
+    if (this.expiredQr.size >= MAX_EXPIRED_QR) {
+      const oldest = this.expiredQr.keys().next().value;
+      if (oldest !== undefined) this.expiredQr.delete(oldest);
+    }
+    this.expiredQr.set(tokenHash, this.opts.now() + this.opts.idleMs);
   }
 
   private admit(session: SessionRecord): { session: SessionRecord; phone: PhoneRecord; credential: string } {

@@ -198,6 +198,18 @@ test.describe('links that no longer work (LAN server on a hand-driven clock)', (
     await ctx.close();
   });
 
+  test('a QR the PC already replaced because it expired: still "This QR code has expired", not "cannot be used"', async ({ browser }) => {
+    const { qr } = await lan.server.openSession({ sessionRef: 'r1', patient, roomLabel: 'Room 1' });
+    lan.clock.advance(601);
+    await lan.server.sweep(); // the PC shows a new QR; the nurse scans the old one from a photo of the screen
+    const ctx = await newPhone(browser, 'Pixel 7');
+    const phone = await PhonePage.open(ctx, qr.url);
+    await expect(phone.heading).toHaveText('This QR code has expired');
+    await expect(phone.endedMessage).toHaveText(ERROR_CODES.ERR_LAN_TOKEN_EXPIRED.message);
+    await phone.screenshot('expired-replaced');
+    await ctx.close();
+  });
+
   test('the PC cannot be reached when the QR is scanned: a calm message and Try again, which then works with the same QR', async ({ browser }) => {
     const { qr } = await lan.server.openSession({ sessionRef: 'r1', patient, roomLabel: 'Room 1' });
     const ctx = await newPhone(browser, 'Pixel 7');
