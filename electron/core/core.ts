@@ -56,6 +56,7 @@ import { toImagingEdits } from './edits';
 import type { Clock, GatewayFactory, GatewayPort, ImagingPort, LanFile, LanPort, LanSink, OutboxPort } from './ports';
 import { applySettingsPatch, readConfig, type SettingsStore, type StoredConfig } from './settings';
 import { PhotoNumbers } from './photo-numbers';
+import { PHONE_DECLINED_MESSAGE } from './phone-messages';
 import type { CommitClient } from '../gateway-client';
 
 export interface CompanionCoreDeps {
@@ -588,6 +589,11 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
         phone.phonesJoined += 1;
         changed();
       }
+    });
+    lan.on('phone-declined', (e) => {
+      if (phone?.lanSessionId !== e.sessionId) return;
+      notify('info', 'warning', PHONE_DECLINED_MESSAGE);
+      changed();
     });
     lan.on('qr-rotated', (e) => {
       if (phone?.lanSessionId === e.sessionId) {

@@ -57,6 +57,7 @@ export interface LanPort {
   rotateQr(sessionId: string): Promise<LanQr>;
   endSession(sessionId: string, reason: LanSessionEndReason): Promise<void>;
   on(event: 'phone-joined', listener: (e: { sessionId: string; phoneId: string }) => void): unknown;
+  on(event: 'phone-declined', listener: (e: { sessionId: string; phoneId: string }) => void): unknown;
   on(event: 'qr-rotated', listener: (e: { sessionId: string; qr: LanQr }) => void): unknown;
   on(event: 'session-ended', listener: (e: { sessionId: string; reason: LanSessionEndReason }) => void): unknown;
 }

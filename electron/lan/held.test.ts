@@ -98,3 +98,19 @@ describe('held photos', () => {
     expect(errorCode(await hold(h.port, 'x'.repeat(43), [randomUUID()]))).toBe('ERR_LAN_TOKEN_INVALID');
   });
 });
+
+describe('a phone that declines the patient', () => {
+  it('tells the PC (phone-declined) and its credential stops working; nothing is stored', async () => {
+    const declined: string[] = [];
+    h.server.on('phone-declined', (e) => declined.push(e.phoneId));
+    const phone = await joinPhone(h);
+    const res = await httpRequest({ port: h.port, method: 'POST', path: '/api/images/v1/session/decline', headers: { authorization: `Bearer ${phone.credential}` } });
+    expect(res.status).toBe(200);
+    expect(declined).toEqual([phone.phoneId]);
+    expect(errorCode(await upload(h.port, phone.credential, photo(randomUUID())))).toBe('ERR_LAN_TOKEN_INVALID');
+    expect(h.sink.files).toHaveLength(0);
+    const again = await httpRequest({ port: h.port, method: 'POST', path: '/api/images/v1/session/decline', headers: { authorization: `Bearer ${phone.credential}` } });
+    expect(errorCode(again)).toBe('ERR_LAN_TOKEN_INVALID');
+    expect(declined).toHaveLength(1);
+  });
+});

@@ -144,6 +144,8 @@ export interface OpenSessionInput {
 
 export interface LanServerEvents {
   'phone-joined': [{ sessionId: string; phoneId: string }];
+  /** The nurse said the phone shows the wrong patient; that phone left the session. Tell the GP. */
+  'phone-declined': [{ sessionId: string; phoneId: string }];
   /** A phone began sending a photo (before any byte of it arrived). */
   'upload-started': [{ sessionId: string; phoneId: string }];
   /** A new QR code replaced the old one (after a phone joined, or the old one expired). Show it. */
@@ -184,6 +186,7 @@ const ROUTE_AUTH: Record<string, RouteAuth | undefined> = {
   [LAN_ROUTES.session]: 'credential',
   [LAN_ROUTES.upload]: 'credential',
   [LAN_ROUTES.hold]: 'credential',
+  [LAN_ROUTES.decline]: 'credential',
 };
 const PROGRESS_STEP_BYTES = 256 * 1024;
 /** A hold names at most LAN_HOLD_MAX_IDS UUIDs (~40 bytes each). */
@@ -453,6 +456,14 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     // Response schemas serialise only the documented fields: nothing else can leak into a reply.
     app.get(LAN_ROUTES.session, { schema: { response: { 200: SessionStatusResponse } } }, async (req) => this.status(req));
     app.post(LAN_ROUTES.upload, { schema: { response: { 200: UploadResponse } } }, async (req) => this.upload(req));
+    app.post(LAN_ROUTES.decline, { bodyLimit: limits.jsonBodyBytes }, async (req) => {
+      const { session, phone } = this.authOf(req);
+      const credential = BEARER.exec(req.headers.authorization ?? '')?.[1];
+      if (credential !== undefined) this.registry.forgetPhone(credential);
+      this.log.info({ sessionId: session.id, phoneId: phone.phoneId }, 'phone declined the patient');
+      this.emit('phone-declined', { sessionId: session.id, phoneId: phone.phoneId });
+      return {};
+    });
     app.post<{ Body: HoldRequest }>(
       LAN_ROUTES.hold,
       { schema: { body: HoldRequest, response: { 200: HoldResponse } }, bodyLimit: HOLD_BODY_BYTES },

@@ -198,6 +198,11 @@ export class SessionRegistry {
     return session.state === 'patient-changed' && session.held.size > 0 && session.endedAtMs !== undefined && this.opts.now() - session.endedAtMs < this.opts.idleMs;
   }
 
+  /** The phone leaves its session (the nurse declined the patient): its credential stops working at once. */
+  forgetPhone(credential: string): void {
+    this.phones.delete(hashSecret(credential));
+  }
+
   /** Mark a session ended (idempotent). Returns the record when this call ended it. */
   end(sessionId: string, reason: SessionEndReason): SessionRecord | undefined {
     const session = this.sessions.get(sessionId);

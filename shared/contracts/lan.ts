@@ -32,6 +32,8 @@ export const LAN_ROUTES = {
   session: '/api/images/v1/session',
   /** POST multipart: one photo. */
   upload: '/api/images/v1/upload',
+  /** POST: the nurse said the phone shows the wrong patient; the phone leaves and the PC is told. */
+  decline: '/api/images/v1/session/decline',
   /** POST: the phone holds these photos for this session's patient; the PC numbers them. */
   hold: '/api/images/v1/photos/hold',
 } as const;

@@ -124,6 +124,17 @@ test('a photo the PC never heard of before the switch (its hold was lost) is not
   await ctx.close();
 });
 
+test('a nurse who says "No, not this patient" leaves a notice on the PC, and nothing is sent', async ({ browser, pc }) => {
+  const view = await pc.startPhone();
+  const ctx = await newPhone(browser, 'Pixel 7');
+  const phone = await PhonePage.open(ctx, view.qrUrl);
+  await phone.decline.tap();
+  await expect(phone.heading).toHaveText('Nothing was sent');
+  await expect.poll(async () => (await pc.state()).notices.map((n) => n.message).join(' ')).toContain('said this is not the right patient');
+  expect(await pc.phoneImages()).toHaveLength(0);
+  await ctx.close();
+});
+
 test('the answer is lost after the PC stored the photo: the phone retries with the same clientUploadId and nothing is stored twice', async ({ browser, pc, photos }) => {
   const view = await pc.startPhone();
   const lanUrl = new URL(view.qrUrl);

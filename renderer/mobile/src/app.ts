@@ -183,6 +183,9 @@ export class PhoneApp {
   }
 
   private decline(): void {
+    const cred = this.cred;
+    // Leave a trace on the PC (the GP is told); the page leaves either way.
+    if (cred !== undefined) void this.env.transport.decline(cred.credential).catch(() => undefined);
     this.leaveSession();
     this.show({ kind: 'declined' });
   }
