@@ -36,7 +36,10 @@ export function sendLine(image: ImageView, item: OutboxItemView | undefined, now
     }
     case 'committed':
       return image.committed?.verified === true ? 'in Medtech ✓' : 'Sent — Medtech accepted it';
-    default:
+    case 'processing':
+    case 'needs-info':
+    case 'ready':
+    case 'failed':
       return undefined;
   }
 }
