@@ -10,6 +10,8 @@ import { createGatewayClient } from '../gateway-client';
 import { createImagingService } from '../imaging';
 import type { ImagingService } from '../imaging/types';
 import { createLanServer, type LanServer, type LanServerOptions } from '../lan/server';
+import { checkPhoneNetwork } from '../network-diagnosis';
+import { LAN_DEFAULT_PORT } from '../../shared/contracts/lan';
 import { openOutbox } from '../outbox';
 import type { Outbox } from '../outbox/types';
 import type { SecretStore } from '../secrets';
@@ -82,6 +84,7 @@ export async function startCompanion(options: StartCompanionOptions): Promise<Ru
             lan = createLanServer({ ...lanOptions, sink, uploadRoot, clock: () => clock.now(), logger: options.logger.child({ component: 'lan' }) });
             return lan;
           },
+          networkCheck: () => checkPhoneNetwork({ bindHost: lanOptions.bindHost, port: lanOptions.port ?? LAN_DEFAULT_PORT }),
         }),
     ...(options.loopbackLaunchPort === undefined ? {} : { loopbackLaunchPort: options.loopbackLaunchPort }),
     ...(options.appVersion === undefined ? {} : { appVersion: options.appVersion }),

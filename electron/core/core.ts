@@ -72,6 +72,8 @@ export interface CompanionCoreDeps {
   openOutbox: (commit: CommitClient) => Promise<OutboxPort>;
   /** Creates the LAN server with the core's upload sink. Absent: phone capture is unavailable. */
   lan?: (sink: LanSink) => Promise<LanPort> | LanPort;
+  /** Network self-diagnosis run before a QR code is shown (electron/network-diagnosis). Absent: none. */
+  networkCheck?: () => Promise<NonNullable<PhoneView['network']>>;
   /** Image ids (v4 UUID). Default crypto.randomUUID. */
   newId?: () => string;
   /** The loopback launch port, when the http form is enabled. */
@@ -130,6 +132,7 @@ interface PhoneState {
   patientId: string;
   qr: { url: string; svg: string; pngDataUrl: string; expiresAt: Date };
   phonesJoined: number;
+  network: NonNullable<PhoneView['network']>;
 }
 
 const NO_EDITS: ImageEdits = { rotate: 0, annotations: [] };
@@ -393,6 +396,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       qrPngDataUrl: phone.qr.pngDataUrl,
       expiresAt: phone.qr.expiresAt.toISOString(),
       phonesJoined: phone.phonesJoined,
+      network: phone.network,
     };
   }
   function lookupView(p: PendingLookup): PendingLookupView {
@@ -1074,7 +1078,8 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
         patient: { displayName: patientDisplayName(cur.patient), birthDate: cur.patient.birthDate },
         roomLabel: config.settings.roomLabel,
       });
-      phone = { lanSessionId: opened.sessionId, captureSessionId: cur.id, patientId: cur.patient.id, qr: opened.qr, phonesJoined: 0 };
+      const network = deps.networkCheck === undefined ? [] : await deps.networkCheck().catch(() => []);
+      phone = { lanSessionId: opened.sessionId, captureSessionId: cur.id, patientId: cur.patient.id, qr: opened.qr, phonesJoined: 0, network };
       changed();
       return phoneView() as PhoneView;
     },

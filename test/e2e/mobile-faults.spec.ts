@@ -230,6 +230,9 @@ test.describe('links that no longer work (LAN server on a hand-driven clock)', (
     const phone = new PhonePage(page);
     await expect(phone.heading).toHaveText('Cannot reach the PC');
     await expect(page.getByText(/The phone cannot reach the PC/)).toBeVisible();
+    await expect(page.getByTestId('unreachable-checks')).toContainText('not the guest Wi-Fi');
+    await expect(page.getByTestId('unreachable-checks')).toContainText('No VPN');
+    await expect(page.getByTestId('unreachable-checks')).toContainText('same network as the PC');
     expect(page.url()).not.toContain('#'); // the token is kept in memory only
     await phone.screenshot('unreachable');
     await page.unroute('**/api/images/v1/session/exchange');

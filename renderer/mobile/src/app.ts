@@ -260,6 +260,9 @@ export class PhoneApp {
             h('div', { class: 'icon icon-warn', 'aria-hidden': 'true' }, '!'),
             h('h1', { tabindex: '-1' }, screen.body?.code === 'ERR_RATE_LIMITED' ? 'Please wait a moment' : 'Cannot reach the PC'),
             h('p', { class: 'lead' }, screen.body?.message ?? PHONE_MESSAGES.cannotConnect),
+            screen.body === undefined
+              ? h('div', { class: 'checks' }, h('h2', { class: 'checks-title' }, 'Check that:'), h('ul', { 'data-testid': 'unreachable-checks' }, ...PHONE_MESSAGES.checks.map((c) => h('li', {}, c))))
+              : null,
             h('button', { class: 'btn btn-primary', type: 'button', onclick: () => screen.retry() }, 'Try again'),
           ),
         );
