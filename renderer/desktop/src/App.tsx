@@ -16,7 +16,7 @@ import { PhonePanel } from './components/PhonePanel';
 import { PreviewDialog } from './components/PreviewDialog';
 import { SettingsDialog, ShortcutsDialog } from './components/SettingsDialog';
 import { groupImages, readyImages } from './logic/model';
-import { EMPTY_SELECTION, clickSelect, pruneSelection, selectAll, type Selection } from './logic/selection';
+import { EMPTY_SELECTION, clickSelect, pruneSelection, selectAll, selectionAfterSwitch, type Selection } from './logic/selection';
 import { useCompanion } from './useCompanion';
 
 interface Rejected {
@@ -71,6 +71,15 @@ export function App() {
   useEffect(() => {
     setSel((s) => pruneSelection(s, images.map((i) => i.id)));
   }, [images]);
+  // A patient switch drops a selection of the previous patient's photos (and closes their preview).
+  const workingPatientId = patient?.id ?? null;
+  const lastPatientId = useRef(workingPatientId);
+  useEffect(() => {
+    if (lastPatientId.current === workingPatientId) return;
+    lastPatientId.current = workingPatientId;
+    setSel((s) => selectionAfterSwitch(s, workingIds));
+    setPreviewId(null);
+  }, [workingPatientId, workingIds]);
 
   // The enrolment screen replaces the window: whatever dialog was open (a commit, a preview) does not come back after it.
   const enrolmentShown = state != null && (!state.enrolment.enrolled || reEnrolling);
