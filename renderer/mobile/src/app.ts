@@ -14,6 +14,7 @@ import { isLateral, LATERALITIES, siteGroups, siteLabel } from './sites';
 import { forgetCredential, loadCredential, saveCredential, type SavedCredential } from './store';
 import { dropFragment, readFragmentToken } from './token';
 import { UploadQueue, type Photo } from './uploads';
+import { ScreenKeeper, type WakeLockLike } from './wake';
 
 export interface AppEnv {
   root: HTMLElement;
@@ -45,12 +46,16 @@ export class PhoneApp {
   private queue: UploadQueue | undefined;
   private readonly cards = new Map<string, PhotoCard>();
   private online = true;
+  /** Screen on while photos are on their way (where the browser offers the Wake Lock API). */
+  private readonly keeper: ScreenKeeper;
   private list: HTMLElement | undefined;
   private bar: HTMLElement | undefined;
   private banner: HTMLElement | undefined;
   private sheet: HTMLElement | undefined;
 
-  constructor(private readonly env: AppEnv) {}
+  constructor(private readonly env: AppEnv) {
+    this.keeper = new ScreenKeeper((env.win.navigator as Navigator & { wakeLock?: WakeLockLike }).wakeLock);
+  }
 
   /** Entry point: wire page events and connect. */
   start(): void {
@@ -68,6 +73,7 @@ export class PhoneApp {
     });
     doc.addEventListener('visibilitychange', () => {
       if (doc.visibilityState !== 'visible') return;
+      this.keeper.visible();
       this.queue?.resume();
       void this.checkSession();
     });
@@ -423,6 +429,7 @@ export class PhoneApp {
       this.banner.textContent = '';
     }
     const busy = c.queued + c.sending + c.retrying;
+    this.keeper.busy(busy > 0);
     const total = c.staged + busy + c.sent;
     let content: HTMLElement;
     if (c.staged > 0) {
