@@ -216,6 +216,7 @@ test.describe('desktop window', () => {
     const outbox = await desktop.openOutbox();
     await expect(outbox.getByTestId('outbox-live')).toContainText('Waiting');
     await expect(outbox.getByTestId('outbox-live')).toContainText(AROHA.name);
+    await expect(outbox.getByTestId('outbox-live')).toContainText('photo-1600-portrait.png'); // the same name as on its card
     await expect(outbox.getByTestId('outbox-live')).toContainText(/next try/);
     await desktop.screenshot('10-outbox-waiting');
     await desktop.closeDialog();

@@ -434,7 +434,7 @@ export function App() {
           onClose={() => setCommit(null)}
         />
       ) : null}
-      {dialog === 'outbox' ? <OutboxDrawer companion={companion} items={state.outbox} onClose={() => setDialog(null)} now={now} /> : null}
+      {dialog === 'outbox' ? <OutboxDrawer companion={companion} items={state.outbox} labels={new Map(images.map((i) => [i.id, i.label]))} onClose={() => setDialog(null)} now={now} /> : null}
       {dialog === 'settings' && settings ? (
         <SettingsDialog
           companion={companion}
