@@ -23,14 +23,16 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Debian packages, with why each is needed. `start` ⊂ `test`. */
+/** Debian packages, with why each is needed: `build` only while npm ci runs; `start` ⊂ `test`. */
 export const DEBIAN_PACKAGES = {
-  start: {
-    'fonts-dejavu-core': 'the caption text burned into images',
+  build: {
     'g++': 'building native modules that have no prebuilt binary here (better-sqlite3, keytar)',
     make: 'building native modules',
     python3: 'building native modules (node-gyp)',
     'pkg-config': 'finding libsecret when keytar is built',
+  },
+  start: {
+    'fonts-dejavu-core': 'the caption text burned into images',
   },
   test: {
     chromium: 'the end-to-end tests (Playwright drives Debian’s Chromium)',
@@ -49,8 +51,13 @@ export const DEBIAN_PACKAGES = {
   },
 };
 
-export function packagesFor(purpose) {
-  return purpose === 'test' ? [...Object.keys(DEBIAN_PACKAGES.start), ...Object.keys(DEBIAN_PACKAGES.test)] : Object.keys(DEBIAN_PACKAGES.start);
+/** The packages `npm <purpose>` needs; the build tools only when node_modules must be installed first. */
+export function packagesFor(purpose, installing = true) {
+  return [
+    ...(installing ? Object.keys(DEBIAN_PACKAGES.build) : []),
+    ...Object.keys(DEBIAN_PACKAGES.start),
+    ...(purpose === 'test' ? Object.keys(DEBIAN_PACKAGES.test) : []),
+  ];
 }
 
 function say(line) {
@@ -98,17 +105,18 @@ function installerPrefix() {
   return null;
 }
 
-function ensureDebianPackages(purpose) {
+function ensureDebianPackages(purpose, installing) {
+  const wanted = packagesFor(purpose, installing);
   if (!hasCommand('dpkg-query')) {
-    say(`not a Debian system: install the equivalents of ${packagesFor(purpose).join(', ')} yourself.`);
+    say(`not a Debian system: install the equivalents of ${wanted.join(', ')} yourself.`);
     return true;
   }
-  const missing = missingDebianPackages(packagesFor(purpose));
+  const missing = missingDebianPackages(wanted);
   if (missing.length === 0) {
     say(`Debian packages for ${purpose === 'test' ? 'the tests' : 'running the product'}: all installed.`);
     return true;
   }
-  const reasons = { ...DEBIAN_PACKAGES.start, ...DEBIAN_PACKAGES.test };
+  const reasons = { ...DEBIAN_PACKAGES.build, ...DEBIAN_PACKAGES.start, ...DEBIAN_PACKAGES.test };
   for (const name of missing) say(`missing Debian package ${name} (for ${reasons[name]})`);
   const prefix = installerPrefix();
   const command = `${prefix === '' ? '' : 'sudo '}apt-get install -y --no-install-recommends ${missing.join(' ')}`;
@@ -214,7 +222,8 @@ function checkFixtures() {
 export function prepare(purpose) {
   say(`preparing for npm ${purpose}.`);
   if (!checkNode()) return false;
-  if (!ensureDebianPackages(purpose)) return false;
+  const state = nodeModulesState();
+  if (!ensureDebianPackages(purpose, state === 'missing' || state === 'stale')) return false;
   const modules = ensureNodeModules();
   if (!modules.ok) return false;
   if (modules.installed) ensureElectronBinary();

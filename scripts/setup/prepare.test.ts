@@ -20,6 +20,10 @@ describe('what npm start / npm test need', () => {
   it('the tests need everything npm start needs, plus Chromium and Redis', () => {
     expect(packagesFor('test')).toEqual(expect.arrayContaining([...packagesFor('start'), 'chromium', 'redis-server', 'qpdf']));
     expect(packagesFor('start')).not.toContain('chromium');
+    // The compilers only while node_modules is being installed (native modules without a prebuilt binary).
+    expect(packagesFor('start', true)).toContain('g++');
+    expect(packagesFor('start', false)).not.toContain('g++');
+    expect(packagesFor('test', false)).toEqual(expect.arrayContaining(['chromium', 'fonts-dejavu-core']));
     // keytar's headers are wanted for the real credential-store test, never required to install.
     expect(packagesFor('start')).not.toContain('libsecret-1-dev');
   });
