@@ -33,15 +33,19 @@ function logger(): pino.Logger {
 
 export async function main(): Promise<void> {
   const here = __dirname;
+  const log = logger();
   // The OS credential store (keytar); a packaged app without it refuses to start (electron/secrets/README.md).
   const secrets = openSecretStore({
     packaged: electron.app.isPackaged,
     developmentFile: join(electron.app.getPath('userData'), 'DEVELOPMENT-ONLY-secrets.json'),
-    warn: (message) => console.error(message),
+    warn: (message) => {
+      console.error(message);
+      log.warn(message);
+    },
   });
   await startShell({
     electron,
-    logger: logger(),
+    logger: log,
     rendererDir: join(here, '..', 'renderer'),
     preloadPath: join(here, 'preload.cjs'),
     iconPath: join(here, '..', '..', 'build', 'icon.png'),
