@@ -6,6 +6,7 @@ import { PDFDocument } from 'pdf-lib';
 import { AppError } from '../../shared/errors';
 import { decodeError, invalidArgument, storageError } from './errors';
 import type { HeicDecoder } from './heic';
+import { heicPixels } from './heic-colour';
 import { SNIFF_BYTES, sniffType } from './sniff';
 import type { ImagingLimits, IngestDest, IngestInput, IngestResult, SourceType } from './types';
 
@@ -222,10 +223,8 @@ export async function ingestImage(input: IngestInput, dest: IngestDest, deps: In
       const bytes = await readAll(source);
       const decoded = await deps.heic.decode(bytes, limits.maxInputPixels);
       // libheif already applied irot/imir: no EXIF-based rotation here (it would rotate twice).
-      pipeline = sharp(decoded.data, {
-        raw: { width: decoded.width, height: decoded.height, channels: 4 },
-        limitInputPixels: limits.maxInputPixels,
-      });
+      // libheif leaves colour alone: the pixels carry the HEIC's ICC/nclx into sharp, which converts to sRGB.
+      pipeline = heicPixels(decoded, limits.maxInputPixels);
     } else {
       const sharpInput = source.kind === 'path' ? source.path : source.buffer;
       await checkHeader(sharpInput, sourceType, limits);
