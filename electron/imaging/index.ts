@@ -1,5 +1,6 @@
 export { createImagingService } from './service';
 export { sniffType } from './sniff';
+export { planTargets, targetNotice, type TargetPlan } from './targets';
 export type {
   Annotation,
   Edits,
