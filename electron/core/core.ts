@@ -500,7 +500,12 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   async function ingestInto(rec: ImageRecord, input: { path: string } | { buffer: Buffer }): Promise<boolean> {
     changed();
     try {
-      const res = await track(deps.imaging.ingest(input, { dir: deps.workDir, id: rec.id }));
+      const onThumbnail = (t: Buffer, mime: string): void => {
+        if (!images.has(rec.id) || rec.master !== undefined) return; // first sight, before the master is written
+        rec.thumbnailUrl = `data:${mime};base64,${t.toString('base64')}`;
+        changed();
+      };
+      const res = await track(deps.imaging.ingest(input, { dir: deps.workDir, id: rec.id }, { onThumbnail }));
       if (!images.has(rec.id)) {
         await removeImageFiles(rec.id); // removed while processing
         return false;

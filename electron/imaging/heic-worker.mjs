@@ -114,9 +114,8 @@ function embeddedThumbnail(primaryPtr, primaryColour, maxPixels) {
 function post(jobId, kind, image) {
   const data = image.data;
   const buffer = data.buffer.byteLength === data.byteLength ? data.buffer : data.slice().buffer;
-  const transfer = [buffer];
-  if (image.colour?.icc) transfer.push(image.colour.icc);
-  port.postMessage({ jobId, kind, width: image.width, height: image.height, data: buffer, colour: image.colour }, transfer);
+  // Only the pixels are transferred: the colour information may be shared by the thumbnail and the primary image.
+  port.postMessage({ jobId, kind, width: image.width, height: image.height, data: buffer, colour: image.colour }, [buffer]);
 }
 
 async function handle({ jobId, bytes, maxPixels, thumbnailMaxPixels }) {

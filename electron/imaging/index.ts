@@ -10,6 +10,7 @@ export type {
   ImagingServiceOptions,
   IngestDest,
   IngestInput,
+  IngestOptions,
   IngestResult,
   OutputFormat,
   Point,

@@ -38,7 +38,11 @@ export function patchGridRaw(): Buffer {
   return buf;
 }
 
-const grid = (): Sharp => sharp(patchGridRaw(), { raw: { width: GRID_W, height: GRID_H, channels: 3 } });
+/** The grid, optionally scaled up by a whole factor (nearest neighbour: patches stay flat). */
+const grid = (scale = 1): Sharp => {
+  const s = sharp(patchGridRaw(), { raw: { width: GRID_W, height: GRID_H, channels: 3 } });
+  return scale === 1 ? s : s.resize(GRID_W * scale, GRID_H * scale, { kernel: 'nearest' });
+};
 
 /** Writes the Adobe RGB (1998) profile (made by icc.ts) to `dir` and returns its path (sharp wants a file). */
 export async function adobeRgbIccPath(dir: string): Promise<string> {
@@ -51,8 +55,8 @@ export type WideGamut = 'p3' | { iccPath: string };
 const profileName = (g: WideGamut): string => (g === 'p3' ? 'p3' : g.iccPath);
 
 /** The grid converted by sharp (lcms) from sRGB into the wide-gamut space and tagged with its profile. */
-export async function taggedGrid(gamut: WideGamut, format: 'jpeg' | 'png' | 'webp' | 'tiff'): Promise<Buffer> {
-  const s = grid().withIccProfile(profileName(gamut));
+export async function taggedGrid(gamut: WideGamut, format: 'jpeg' | 'png' | 'webp' | 'tiff', scale = 1): Promise<Buffer> {
+  const s = grid(scale).withIccProfile(profileName(gamut));
   switch (format) {
     case 'jpeg':
       return s.jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toBuffer();
@@ -81,11 +85,11 @@ function heifEncode(src: string, out: string, extra: string[]): void {
 }
 
 /** HEIC whose `colr` box is the wide-gamut ICC profile (heif-enc copies the source JPEG's ICC, as an iPhone writes Display P3). */
-export async function heicWithIcc(gamut: WideGamut, dir: string, name: string): Promise<Buffer> {
+export async function heicWithIcc(gamut: WideGamut, dir: string, name: string, opts: { scale?: number; thumbnailEdge?: number } = {}): Promise<Buffer> {
   const src = path.join(dir, `${name}.jpg`);
   const out = path.join(dir, `${name}.heic`);
-  await fs.writeFile(src, await taggedGrid(gamut, 'jpeg'));
-  heifEncode(src, out, []);
+  await fs.writeFile(src, await taggedGrid(gamut, 'jpeg', opts.scale ?? 1));
+  heifEncode(src, out, opts.thumbnailEdge ? ['-t', String(opts.thumbnailEdge)] : []);
   return fs.readFile(out);
 }
 
@@ -104,8 +108,10 @@ export async function heicWithNclxP3(dir: string, name: string): Promise<Buffer>
 }
 
 /** Mean sRGB colour of the centre half of each patch of an upright GRID_W×GRID_H image. */
-export async function measurePatches(input: Buffer | string): Promise<Rgb8[]> {
-  const { data, info } = await sharp(input).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+export async function measurePatches(input: Buffer | string, opts: { resizeToGrid?: boolean } = {}): Promise<Rgb8[]> {
+  let img = sharp(input).removeAlpha().toColourspace('srgb');
+  if (opts.resizeToGrid) img = img.resize(GRID_W, GRID_H, { fit: 'fill' });
+  const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
   if (info.width !== GRID_W || info.height !== GRID_H) throw new Error(`expected ${GRID_W}×${GRID_H}, got ${info.width}×${info.height}`);
   return PATCHES.map((_, p) => {
     const x0 = (p % COLS) * PATCH_PX + PATCH_PX / 4;
