@@ -50,6 +50,7 @@ import type { OutboxItemView as OutboxItem, OutboxState } from '../outbox/types'
 import { parseLaunchUrl } from '../launch/parse';
 import { readDeviceCredentials, saveDeviceCredentials, type SecretStore } from '../secrets';
 import { WorkingPatient, patientDisplayName, patientSwitchMessage, type CaptureSession, type LaunchAttempt } from '../session';
+import { planTargets, targetNotice } from '../imaging/targets';
 import { captionText } from './caption';
 import { openDraftJournal, type DraftRecord } from './drafts';
 import { toImagingEdits } from './edits';
@@ -499,7 +500,12 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   async function ingestInto(rec: ImageRecord, input: { path: string } | { buffer: Buffer }): Promise<boolean> {
     changed();
     try {
-      const res = await track(deps.imaging.ingest(input, { dir: deps.workDir, id: rec.id }));
+      const onThumbnail = (t: Buffer, mime: string): void => {
+        if (!images.has(rec.id) || rec.master !== undefined) return; // first sight, before the master is written
+        rec.thumbnailUrl = `data:${mime};base64,${t.toString('base64')}`;
+        changed();
+      };
+      const res = await track(deps.imaging.ingest(input, { dir: deps.workDir, id: rec.id }, { onThumbnail }));
       if (!images.has(rec.id)) {
         await removeImageFiles(rec.id); // removed while processing
         return false;
@@ -508,6 +514,8 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       rec.thumbnailUrl = `data:${res.thumbnailMime};base64,${res.thumbnail.toString('base64')}`;
       rec.status = 'needs-info';
       refreshDraftStatus(rec);
+      const targetsNote = targetNotice(res.masterPath); // e.g. a PDF: Inbox Scan only, told at once
+      if (targetsNote !== null) notify('info', 'info', targetsNote, rec.patient.id);
       await persist(rec);
       emit('image-progress', { imageId: rec.id, phase: 'ingest', fraction: 1 });
       changed();
@@ -687,18 +695,19 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     rec.status = 'sending';
     rec.progress = 0;
     changed();
+    const plan = planTargets(master.path, targets, settings.inboxScanFormat); // a PDF goes to the Inbox Scan only
     const outTargets: CommitTarget[] = [];
     let media: { bytes: Buffer; contentType: 'image/jpeg' | 'image/png'; width: number; height: number } | undefined;
     let document: { bytes: Buffer; contentType: 'image/tiff' | 'application/pdf' } | undefined;
-    if (targets.media) {
+    if (plan.media) {
       const r = await track(deps.imaging.render(master.path, toImagingEdits(rec.edits, master.width, master.height, caption), { format: 'jpeg', maxBytes: settings.maxAttachmentBytes }));
       media = { bytes: r.data, contentType: r.contentType === 'image/png' ? 'image/png' : 'image/jpeg', width: r.width, height: r.height };
       outTargets.push('media');
     }
-    emit('image-progress', { imageId: rec.id, phase: 'render', fraction: targets.inboxScan ? 0.5 : 1 });
-    if (targets.inboxScan) {
+    emit('image-progress', { imageId: rec.id, phase: 'render', fraction: plan.inboxScan ? 0.5 : 1 });
+    if (plan.inboxScan) {
       const r = await track(
-        deps.imaging.render(master.path, toImagingEdits(rec.edits, master.width, master.height, caption), { format: settings.inboxScanFormat, maxBytes: settings.maxAttachmentBytes }),
+        deps.imaging.render(master.path, toImagingEdits(rec.edits, master.width, master.height, caption), { format: plan.inboxScanFormat, maxBytes: settings.maxAttachmentBytes }),
       );
       document = { bytes: r.data, contentType: r.contentType === 'image/tiff' ? 'image/tiff' : 'application/pdf' };
       outTargets.push('documentReference');
