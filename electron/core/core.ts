@@ -53,6 +53,7 @@ import { WorkingPatient, patientDisplayName, patientSwitchMessage, type CaptureS
 import { captionText } from './caption';
 import { openDraftJournal, type DraftRecord } from './drafts';
 import { toImagingEdits } from './edits';
+import { MedtechOutcomes, confirmCommitVia } from './unconfirmed';
 import type { Clock, GatewayFactory, GatewayPort, ImagingPort, LanFile, LanPort, LanSink, OutboxPort } from './ports';
 import { applySettingsPatch, readConfig, type SettingsStore, type StoredConfig } from './settings';
 import type { CommitClient } from '../gateway-client';
@@ -170,6 +171,8 @@ function outboxToImageStatus(state: OutboxState): ImageStatus {
       return 'failed';
     case 'committed':
       return 'committed';
+    case 'unconfirmed':
+      return 'unconfirmed';
   }
 }
 
@@ -275,6 +278,8 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       };
       const rawCommit = (raw as GatewayPort & Partial<CommitClient>).commit;
       if (rawCommit !== undefined) client.commit = (req, opts) => watched(() => rawCommit.call(raw, req, opts));
+      const rawConfirm = (raw as Partial<CommitClient>).confirmCommit;
+      if (rawConfirm !== undefined) client.confirmCommit = (imageId, opts) => watched(() => rawConfirm.call(raw, imageId, opts));
       gatewayCache = { url, client };
     }
     return gatewayCache.client;
@@ -294,6 +299,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       }
       return (gateway() as GatewayPort & CommitClient).commit(req, opts);
     },
+    confirmCommit: confirmCommitVia(() => gateway()),
   };
 
   // --- events -------------------------------------------------------------------------------------------
@@ -358,6 +364,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     if (rec.error !== undefined) v.error = rec.error;
     if (rec.progress !== undefined) v.progress = rec.progress;
     if (rec.committed !== undefined) v.committed = rec.committed;
+    outcomes.decorateImage(v);
     return v;
   }
   function outboxView(item: OutboxItem): BridgeOutboxItem {
@@ -380,6 +387,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       if (item.committed.media) v.committed.media = { id: item.committed.media.id };
       if (item.committed.documentReference) v.committed.documentReference = { id: item.committed.documentReference.id };
     }
+    outcomes.decorateOutbox(v, item);
     return v;
   }
   function phoneView(): PhoneView | null {
@@ -611,6 +619,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   // --- outbox -------------------------------------------------------------------------------------------
   const outbox = await deps.openOutbox(commitClient);
   opened.outbox = outbox;
+  const outcomes = new MedtechOutcomes({ outbox, logger: log, notify, changed });
   function onOutbox(item: OutboxItem): void {
     const rec = images.get(item.imageId);
     if (rec === undefined) {
@@ -619,6 +628,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     }
     const previous = rec.status;
     rec.status = outboxToImageStatus(item.state);
+    outcomes.observe(item, rec, previous);
     const err = errorBodyOf(item);
     if (item.state === 'waiting' || item.state === 'failed') {
       if (err !== undefined) rec.error = err;
@@ -651,7 +661,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       log.warn({ imageId: rec.id, err: toAppError(err).code }, 'verify after commit failed');
     }
   }
-  for (const ev of ['item-queued', 'item-sending', 'item-waiting', 'item-failed', 'item-committed'] as const) {
+  for (const ev of ['item-queued', 'item-sending', 'item-waiting', 'item-failed', 'item-committed', 'item-unconfirmed'] as const) {
     unsubscribers.push(outbox.on(ev, onOutbox));
   }
 
@@ -1134,6 +1144,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       return { queued, skipped };
     },
 
+    ...outcomes.handlers(),
     'outbox.retry': async ({ imageId }) => {
       if (!outbox.retry(imageId)) throw new AppError('ERR_NOT_FOUND', { detail: 'nothing to retry' });
       changed();
