@@ -68,7 +68,7 @@ export class MedtechOutcomes {
     }
     if (item.state === 'unconfirmed') {
       extra.unconfirmed = unconfirmedMessage(image);
-      if (previousStatus !== 'unconfirmed') this.deps.notify('commit-failed', 'warning', extra.unconfirmed, image.patient.id);
+      if (previousStatus !== 'unconfirmed') this.deps.notify('info', 'warning', extra.unconfirmed, image.patient.id);
     }
     if (item.committed?.confirmedBy === 'person') extra.confirmedBy = 'person';
     if (Object.keys(extra).length > 0) this.extras.set(image.id, extra);
