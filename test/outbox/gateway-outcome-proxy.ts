@@ -73,7 +73,7 @@ export async function startOutcomeProxy(gatewayUrl: string): Promise<OutcomeProx
       return sendError(res, 'ERR_COMMIT_UNCONFIRMED');
     }
     const answer = await forward(target, req, body);
-    if (step === 'lost' && answer.status === 200) {
+    if (step === 'lost' && answer.status >= 200 && answer.status < 300) {
       unconfirmed.set(imageId, JSON.parse(answer.body.toString('utf8')) as CommitResponse);
       return sendError(res, 'ERR_COMMIT_UNCONFIRMED');
     }
