@@ -1,7 +1,7 @@
 /**
  * One post of one item: read its sealed fields and payloads, build the CommitRequest with the item's OWN patient
  * and grant (Idempotency-Key = imageId, so a resend can never create a second resource), post, and record the
- * outcome. `resendAfterCheck` is sent only after a person chose "Send again", and only until the gateway answers.
+ * outcome. `resendAfterCheck` is sent only after a person chose "Send again", until the gateway has taken it.
  */
 import { AppError, toAppError } from '../../shared/errors';
 import type { CommitRequest, CommitResponse, CommitTarget } from '../../shared/contracts/gateway';
@@ -12,8 +12,12 @@ import { readPayloads, type ReadPayloads } from './payloads';
 import type { CommitResult, LiveFields, Row } from './queries';
 import { emitItem } from './view';
 
-/** Errors after which the gateway may not have seen the request: a resend after a check keeps its flag. */
-const NOT_ANSWERED: ReadonlySet<string> = new Set(['ERR_GATEWAY_UNREACHABLE', 'ERR_REQUEST_CANCELLED', 'ERR_NOT_ENROLLED']);
+/**
+ * Answers that prove the gateway took a resend after a person's check (a create for this key is or was under way):
+ * from then on the same request asks without the flag. Any other failure (unreachable, a grant to renew, a PC to
+ * enrol, throttled…) keeps it, so the person's check is not lost.
+ */
+const RESEND_TAKEN: ReadonlySet<string> = new Set(['ERR_ALEX_OUTCOME_UNKNOWN', 'ERR_IDEMPOTENCY_IN_PROGRESS']);
 
 export function buildRequest(row: Row, fields: LiveFields, payloads: ReadPayloads): CommitRequest {
   const req: CommitRequest = {
@@ -86,7 +90,7 @@ export async function sendOne(ctx: OutboxContext, rebound: Rebound, imageId: str
       return;
     }
     const e = toAppError(err);
-    if (req.resendAfterCheck === true && !NOT_ANSWERED.has(e.code)) ctx.q.clearResend.run(imageId);
+    if (req.resendAfterCheck === true && RESEND_TAKEN.has(e.code)) ctx.q.clearResend.run(imageId);
     finishAttempt(ctx, rebound, row, e, read.fields);
   }
 }

@@ -10,7 +10,8 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors';
 import { SCHEMA_VERSION } from './db';
-import { item, payloadFiles, rig, tmp, type Rig } from './test-helpers';
+import { GRANT_REASON } from './outbox';
+import { GRANT_A, GRANT_B, PATIENT_A, item, payloadFiles, rig, tmp, type Rig } from './test-helpers';
 import type { OutboxEvents } from './types';
 
 let r: Rig | undefined;
@@ -220,7 +221,7 @@ describe('outbox: a create whose outcome is unknown', () => {
     expect(r.standIn.creates).toHaveLength(1);
   });
 
-  it('sendAgain: the flag stays while the gateway cannot be reached, and is dropped once the gateway has answered', async () => {
+  it('sendAgain: the flag stays while the gateway cannot be reached, and is dropped once the gateway took the resend', async () => {
     r = await rig({ backoff: { baseMs: 1000, maxMs: 60_000 } });
     const i = await unconfirmedItem(r);
     r.standIn.faults.push({ status: 503 });
@@ -246,6 +247,21 @@ describe('outbox: a create whose outcome is unknown', () => {
     await r.outbox.idle();
     expect(r.outbox.get(i.imageId)?.state).toBe('committed');
     expect(r.standIn.requests.map((q) => q.resendAfterCheck ?? false)).toEqual([false, true, true, false, false]);
+    expect(r.standIn.creates).toHaveLength(1);
+  });
+
+  it('sendAgain with a launch grant that ended meanwhile: waits for a new launch, keeps the check, then sends once flagged', async () => {
+    r = await rig();
+    const i = await unconfirmedItem(r);
+    r.standIn.grants.set(GRANT_A, { patientId: PATIENT_A.id, expired: true });
+    expect(r.outbox.sendAgain(i.imageId)).toBe(true);
+    await r.outbox.idle();
+    expect(r.outbox.get(i.imageId)).toMatchObject({ state: 'waiting', reason: GRANT_REASON, resendAfterCheck: true });
+    r.standIn.grants.set(GRANT_B, { patientId: PATIENT_A.id });
+    expect(r.outbox.rebindGrant(PATIENT_A.id, GRANT_B)).toBe(1);
+    await r.outbox.idle();
+    expect(r.outbox.get(i.imageId)?.state).toBe('committed');
+    expect(r.standIn.requests.map((q) => q.resendAfterCheck ?? false)).toEqual([false, true, true]);
     expect(r.standIn.creates).toHaveLength(1);
   });
 
