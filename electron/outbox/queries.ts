@@ -109,7 +109,8 @@ export function prepareQueries(db: DB) {
     addAction: db.prepare(`INSERT INTO actions (image_id, action, at, correlation_id) VALUES (?, ?, ?, ?)`),
     actionsOf: db.prepare<[string], ActionRow>(`SELECT action, at, correlation_id FROM actions WHERE image_id = ? ORDER BY seq`),
     counts: db.prepare<[], { state: OutboxState; n: number }>(`SELECT state, COUNT(*) AS n FROM items GROUP BY state`),
-    recoverSending: db.prepare(`UPDATE items SET state = 'queued', next_attempt_at = NULL, updated_at = ? WHERE state = 'sending'`),
+    /** A post cut off by a crash may have reached the gateway: a person's "Send again" it carried is used up. */
+    recoverSending: db.prepare(`UPDATE items SET state = 'queued', next_attempt_at = NULL, resend_after_check = 0, updated_at = ? WHERE state = 'sending'`),
     liveFiles: db.prepare<[], { payloads: string }>(`SELECT payloads FROM items WHERE state != 'committed'`),
   };
 }

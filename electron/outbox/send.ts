@@ -1,7 +1,7 @@
 /**
  * One post of one item: read its sealed fields and payloads, build the CommitRequest with the item's OWN patient
  * and grant (Idempotency-Key = imageId, so a resend can never create a second resource), post, and record the
- * outcome. `resendAfterCheck` is sent only after a person chose "Send again", until the gateway has taken it.
+ * outcome. `resendAfterCheck` is sent only after a person chose "Send again", at most once (keepsResendFlag).
  */
 import { AppError, toAppError } from '../../shared/errors';
 import type { CommitRequest, CommitResponse, CommitTarget } from '../../shared/contracts/gateway';
@@ -12,12 +12,19 @@ import { readPayloads, type ReadPayloads } from './payloads';
 import type { CommitResult, LiveFields, Row } from './queries';
 import { emitItem } from './view';
 
+/** Gateway answers given before a commit is looked at (who is asking, for which grant, how often). */
+const REFUSED_UNSEEN: ReadonlySet<string> = new Set(['ERR_NOT_ENROLLED', 'ERR_REQUEST_INVALID', 'ERR_RATE_LIMITED', 'ERR_LAUNCH_GRANT_EXPIRED', 'ERR_LAUNCH_GRANT_INVALID']);
+
 /**
- * Answers that prove the gateway took a resend after a person's check (a create for this key is or was under way):
- * from then on the same request asks without the flag. Any other failure (unreachable, a grant to renew, a PC to
- * enrol, throttled…) keeps it, so the person's check is not lost.
+ * A person's "Send again" is used at most once: it is kept only after a failure that proves the post never reached
+ * the gateway's commit (refused connection, no credential, refused at the door: auth, grant, rate limit). After any
+ * other outcome — an answer, a timeout, a reset, a stop or crash mid-post — the same request asks without it; if the
+ * gateway never took it, it answers ERR_COMMIT_UNCONFIRMED again and a person is asked again. Never a second create.
  */
-const RESEND_TAKEN: ReadonlySet<string> = new Set(['ERR_ALEX_OUTCOME_UNKNOWN', 'ERR_IDEMPOTENCY_IN_PROGRESS']);
+export function keepsResendFlag(e: AppError): boolean {
+  if (e.code === 'ERR_GATEWAY_UNREACHABLE') return e.detail === 'network: ECONNREFUSED';
+  return REFUSED_UNSEEN.has(e.code) || e.code.startsWith('ERR_AUTH_');
+}
 
 export function buildRequest(row: Row, fields: LiveFields, payloads: ReadPayloads): CommitRequest {
   const req: CommitRequest = {
@@ -85,12 +92,13 @@ export async function sendOne(ctx: OutboxContext, rebound: Rebound, imageId: str
     emitItem(ctx, 'item-committed', imageId);
   } catch (err) {
     if (signal.aborted) {
+      if (req.resendAfterCheck === true) ctx.q.clearResend.run(imageId);
       ctx.q.toQueued.run(ctx.clock.now(), imageId);
       ctx.logger.info({ imageId, correlationId }, 'send interrupted by stop; re-queued');
       return;
     }
     const e = toAppError(err);
-    if (req.resendAfterCheck === true && RESEND_TAKEN.has(e.code)) ctx.q.clearResend.run(imageId);
+    if (req.resendAfterCheck === true && !keepsResendFlag(e)) ctx.q.clearResend.run(imageId);
     finishAttempt(ctx, rebound, row, e, read.fields);
   }
 }

@@ -221,17 +221,20 @@ describe('outbox: a create whose outcome is unknown', () => {
     expect(r.standIn.creates).toHaveLength(1);
   });
 
-  it('sendAgain: the flag stays while the gateway cannot be reached, and is dropped once the gateway took the resend', async () => {
+  it('sendAgain while the gateway refuses connections keeps the check; once the gateway takes it (outcome unknown) the same request asks without it', async () => {
     r = await rig({ backoff: { baseMs: 1000, maxMs: 60_000 } });
     const i = await unconfirmedItem(r);
-    r.standIn.faults.push({ status: 503 });
+    const port = r.standIn.port;
+    await r.standIn.close();
     expect(r.outbox.sendAgain(i.imageId)).toBe(true);
     await r.outbox.idle();
-    expect(r.outbox.get(i.imageId)).toMatchObject({ state: 'waiting', resendAfterCheck: true });
+    expect(r.outbox.get(i.imageId)).toMatchObject({ state: 'waiting', resendAfterCheck: true, lastError: { code: 'ERR_GATEWAY_UNREACHABLE' } });
+    const { startGatewayStandIn } = await import('../../test/outbox/gateway-stand-in');
+    const back = await startGatewayStandIn({ port, anyGrant: true });
+    r.standIn = back;
     // The gateway takes the resend, but that create's answer is lost in turn: "outcome unknown". From then on the
-    // same request asks without the flag (the gateway already holds the person's check) until it lands.
-    const doubt = r.standIn.doubts.get(i.imageId);
-    if (doubt) doubt.onResend = 'unknown';
+    // same request asks without the flag (the gateway holds the person's check) until the create lands.
+    back.doubts.set(i.imageId, { phase: 'unconfirmed', onResend: 'unknown' });
     r.clock.advance(60_000);
     r.outbox.kick();
     await r.outbox.idle();
@@ -241,13 +244,56 @@ describe('outbox: a create whose outcome is unknown', () => {
     r.outbox.kick();
     await r.outbox.idle();
     expect(r.outbox.get(i.imageId)?.state).toBe('waiting');
-    r.standIn.land(i.imageId);
+    back.land(i.imageId);
     r.clock.advance(60_000);
     r.outbox.kick();
     await r.outbox.idle();
     expect(r.outbox.get(i.imageId)?.state).toBe('committed');
-    expect(r.standIn.requests.map((q) => q.resendAfterCheck ?? false)).toEqual([false, true, true, false, false]);
+    expect(back.requests.map((q) => q.resendAfterCheck ?? false)).toEqual([true, false, false]);
+    expect(back.creates).toHaveLength(1);
+  });
+
+  it('a resend whose answer is lost is used up (at most once): it asks again without the check, comes back unconfirmed, and a person is asked again — never a second create', async () => {
+    r = await rig({ backoff: { baseMs: 1000, maxMs: 60_000 } });
+    const i = await unconfirmedItem(r);
+    r.standIn.faults.push({ status: 503 });
+    expect(r.outbox.sendAgain(i.imageId)).toBe(true);
+    await r.outbox.idle();
+    expect(r.outbox.get(i.imageId)).toMatchObject({ state: 'waiting', lastError: { code: 'ERR_GATEWAY_UNREACHABLE' } });
+    expect(r.outbox.get(i.imageId)?.resendAfterCheck).toBeUndefined();
+    r.clock.advance(60_000);
+    r.outbox.kick();
+    await r.outbox.idle();
+    const v = r.outbox.get(i.imageId);
+    expect(v?.state).toBe('unconfirmed');
+    expect(v?.actions?.map((a) => a.action)).toEqual(['unconfirmed', 'person-send-again', 'unconfirmed']);
+    expect(r.standIn.requests.map((q) => q.resendAfterCheck ?? false)).toEqual([false, true, false]);
+    expect(r.standIn.creates).toHaveLength(0);
+    // The person answers again, and this time it goes.
+    expect(r.outbox.sendAgain(i.imageId)).toBe(true);
+    await r.outbox.idle();
+    expect(r.outbox.get(i.imageId)?.state).toBe('committed');
     expect(r.standIn.creates).toHaveLength(1);
+  });
+
+  it('a crash in the middle of a resend uses it up too: after the restart it asks without the check', async () => {
+    r = await rig();
+    const i = await unconfirmedItem(r);
+    await r.outbox.stop();
+    expect(r.outbox.sendAgain(i.imageId)).toBe(true);
+    await r.outbox.close();
+    // What a kill -9 during the post leaves behind: the row still 'sending', its flag set.
+    const db = new Database(join(r.dir, 'outbox.db'));
+    db.prepare(`UPDATE items SET state = 'sending' WHERE image_id = ?`).run(i.imageId);
+    db.close();
+    await r.reopen();
+    expect(r.outbox.get(i.imageId)).toMatchObject({ state: 'queued' });
+    expect(r.outbox.get(i.imageId)?.resendAfterCheck).toBeUndefined();
+    r.outbox.start();
+    await r.outbox.idle();
+    expect(r.outbox.get(i.imageId)?.state).toBe('unconfirmed');
+    expect(r.standIn.requests.map((q) => q.resendAfterCheck ?? false)).toEqual([false, false]);
+    expect(r.standIn.creates).toHaveLength(0);
   });
 
   it('sendAgain with a launch grant that ended meanwhile: waits for a new launch, keeps the check, then sends once flagged', async () => {
