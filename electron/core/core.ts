@@ -54,6 +54,7 @@ import { planTargets, targetNotice } from '../imaging/targets';
 import { captionText } from './caption';
 import { openDraftJournal, type DraftRecord } from './drafts';
 import { toImagingEdits } from './edits';
+import { MedtechOutcomes, confirmCommitVia } from './unconfirmed';
 import type { Clock, GatewayFactory, GatewayPort, ImagingPort, LanFile, LanPort, LanSink, OutboxPort } from './ports';
 import { applySettingsPatch, readConfig, type SettingsStore, type StoredConfig } from './settings';
 import type { CommitClient } from '../gateway-client';
@@ -171,6 +172,8 @@ function outboxToImageStatus(state: OutboxState): ImageStatus {
       return 'failed';
     case 'committed':
       return 'committed';
+    case 'unconfirmed':
+      return 'unconfirmed';
   }
 }
 
@@ -276,6 +279,8 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       };
       const rawCommit = (raw as GatewayPort & Partial<CommitClient>).commit;
       if (rawCommit !== undefined) client.commit = (req, opts) => watched(() => rawCommit.call(raw, req, opts));
+      const rawConfirm = (raw as Partial<CommitClient>).confirmCommit;
+      if (rawConfirm !== undefined) client.confirmCommit = (imageId, opts) => watched(() => rawConfirm.call(raw, imageId, opts));
       gatewayCache = { url, client };
     }
     return gatewayCache.client;
@@ -295,6 +300,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       }
       return (gateway() as GatewayPort & CommitClient).commit(req, opts);
     },
+    confirmCommit: confirmCommitVia(() => gateway()),
   };
 
   // --- events -------------------------------------------------------------------------------------------
@@ -359,6 +365,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     if (rec.error !== undefined) v.error = rec.error;
     if (rec.progress !== undefined) v.progress = rec.progress;
     if (rec.committed !== undefined) v.committed = rec.committed;
+    outcomes.decorateImage(v);
     return v;
   }
   function outboxView(item: OutboxItem): BridgeOutboxItem {
@@ -381,6 +388,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       if (item.committed.media) v.committed.media = { id: item.committed.media.id };
       if (item.committed.documentReference) v.committed.documentReference = { id: item.committed.documentReference.id };
     }
+    outcomes.decorateOutbox(v, item);
     return v;
   }
   function phoneView(): PhoneView | null {
@@ -619,6 +627,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   // --- outbox -------------------------------------------------------------------------------------------
   const outbox = await deps.openOutbox(commitClient);
   opened.outbox = outbox;
+  const outcomes = new MedtechOutcomes({ outbox, logger: log, notify, changed });
   function onOutbox(item: OutboxItem): void {
     const rec = images.get(item.imageId);
     if (rec === undefined) {
@@ -627,6 +636,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     }
     const previous = rec.status;
     rec.status = outboxToImageStatus(item.state);
+    outcomes.observe(item, rec, previous);
     const err = errorBodyOf(item);
     if (item.state === 'waiting' || item.state === 'failed') {
       if (err !== undefined) rec.error = err;
@@ -659,7 +669,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       log.warn({ imageId: rec.id, err: toAppError(err).code }, 'verify after commit failed');
     }
   }
-  for (const ev of ['item-queued', 'item-sending', 'item-waiting', 'item-failed', 'item-committed'] as const) {
+  for (const ev of ['item-queued', 'item-sending', 'item-waiting', 'item-failed', 'item-committed', 'item-unconfirmed'] as const) {
     unsubscribers.push(outbox.on(ev, onOutbox));
   }
 
@@ -1143,6 +1153,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       return { queued, skipped };
     },
 
+    ...outcomes.handlers(),
     'outbox.retry': async ({ imageId }) => {
       if (!outbox.retry(imageId)) throw new AppError('ERR_NOT_FOUND', { detail: 'nothing to retry' });
       changed();
