@@ -6,6 +6,8 @@ import { columnsOf, gridTarget, isGridKey } from '../logic/grid-nav';
 import { describeMetadata, missingText } from '../logic/metadata';
 import { imageProgress, type ProgressMap } from '../logic/model';
 import { sendLine } from '../logic/send-status';
+import { isWaitingForMedtech } from '../logic/medtech-check';
+import { InMedtechTag, MedtechCheck, type MedtechActions } from './MedtechCheck';
 
 export function StatusBadge({ status }: { status: ImageView['status'] }) {
   const t = IMAGE_STATUS_TEXT[status];
@@ -42,6 +44,8 @@ interface CardProps {
   /** Its outbox entry (for "next try in 20 s"), and the clock that counts down to it. */
   outboxItem: OutboxItemView | undefined;
   now: number;
+  /** "It is in Medtech" / "Send again" for an unconfirmed image. */
+  medtech?: MedtechActions;
 }
 
 /** The clock for countdowns: ticks once a second only while something counts down. */
@@ -55,7 +59,7 @@ function useNow(ticking: boolean): number {
   return now;
 }
 
-function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry, onSelect, onOpen, onRetry, outboxItem, now }: CardProps) {
+function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry, onSelect, onOpen, onRetry, outboxItem, now, medtech }: CardProps) {
   const p = imageProgress(image, progress);
   const line = sendLine(image, outboxItem, now);
   const tags = describeMetadata(image.metadata);
@@ -90,7 +94,7 @@ function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry,
         <div className="image-row">
           <StatusBadge status={image.status} />
           {image.source === 'phone' ? <span className="source-tag">Phone</span> : null}
-          {image.committed?.verified ? <span className="source-tag source-ok">in Medtech ✓</span> : null}
+          <InMedtechTag image={image} />
         </div>
         <div className="image-label" title={image.label}>
           {image.label}
@@ -103,7 +107,8 @@ function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry,
             {line}
           </div>
         ) : null}
-        {image.error && (image.status === 'failed' || image.status === 'waiting') ? (
+        <MedtechCheck image={image} actions={medtech} tabIndex={tabIndex} />
+        {image.error && (image.status === 'failed' || (image.status === 'waiting' && !isWaitingForMedtech(image))) ? (
           <div className={image.status === 'failed' ? 'image-error' : 'image-wait'} data-testid="image-error">
             {image.error.message}
           </div>
@@ -140,6 +145,7 @@ export interface GroupProps {
   onSelect: (id: string, e: MouseEvent, groupIds: string[]) => void;
   onOpen: (id: string) => void;
   onRetry: (id: string) => void;
+  medtech?: MedtechActions;
   /** "Belongs to" groups: send that patient's ready images to THAT patient. */
   other?: boolean;
   actions?: React.ReactNode;
@@ -193,6 +199,7 @@ export function ImageGroup(props: GroupProps) {
             onRetry={props.onRetry}
             outboxItem={outboxById.get(img.id)}
             now={now}
+            {...(props.medtech === undefined ? {} : { medtech: props.medtech })}
           />
         ))}
       </ul>

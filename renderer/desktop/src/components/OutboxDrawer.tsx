@@ -76,6 +76,7 @@ export function OutboxDrawer({
               <span className="muted small">
                 {targetsText(o.targets)} · {formatClock(new Date(o.updatedAt))}
                 {o.committed?.verified ? ' · checked in Medtech ✓' : ''}
+                {o.committed?.confirmedBy === 'person' ? ' · checked in Medtech by a person ✓' : ''}
               </span>
             </div>
           </li>

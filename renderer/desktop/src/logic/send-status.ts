@@ -40,6 +40,7 @@ export function sendLine(image: ImageView, item: OutboxItemView | undefined, now
     case 'needs-info':
     case 'ready':
     case 'failed':
+    case 'unconfirmed': // worded by its own card
       return undefined;
   }
 }
@@ -48,5 +49,6 @@ export function sendLine(image: ImageView, item: OutboxItemView | undefined, now
 export function lockedReason(images: readonly ImageView[]): string {
   const one = images.length === 1;
   if (images.every((i) => i.status === 'committed')) return `${one ? 'This photo is' : 'These photos are'} in Medtech, so the details can no longer be changed.`;
+  if (images.some((i) => i.status === 'unconfirmed')) return `${one ? 'This photo was' : 'These photos were'} sent, but Medtech has not confirmed ${one ? 'it' : 'them'} yet (see the card), so the details can no longer be changed.`;
   return `${one ? 'This photo is' : 'These photos are'} in the send queue on this PC (not yet confirmed in Medtech), so the details can no longer be changed.`;
 }
