@@ -72,6 +72,19 @@ for (const size of SIZES) {
       await page.getByTestId('start-phone').click();
       await expect(page.getByTestId('phone-panel').getByTestId('phone-qr')).toBeVisible();
       await check('phone-panel');
+
+      // "Remove 1" asks first; then the enrolment screen (Settings → Enrol this PC again…).
+      await page.getByRole('button', { name: 'Remove 1' }).click();
+      await expect(desktop.dialog).toBeVisible();
+      await check('confirm-remove');
+      await desktop.closeDialog();
+      await page.getByRole('button', { name: 'Settings' }).click();
+      await page.getByRole('button', { name: 'Enrol this PC again…' }).click();
+      await expect(page.getByRole('dialog', { name: 'Enrol this PC again?' })).toBeVisible();
+      await check('confirm-enrol-again');
+      await page.getByRole('dialog', { name: 'Enrol this PC again?' }).getByRole('button', { name: 'Enrol again' }).click();
+      await expect(desktop.enrolAgainForm).toBeVisible();
+      await check('enrolment');
     });
   });
 }
