@@ -24,8 +24,9 @@ import { AppError, toAppError } from '../../shared/errors';
 import { IMAGE_IDENTIFIER_SYSTEM, type AlexClient } from './alex/types';
 import { Auditor } from './audit';
 import { Base64Bytes } from './base64';
-import { checkEnrolmentKey, DeviceService } from './auth/devices';
+import { checkEnrolmentKey, DeviceService, failureKey } from './auth/devices';
 import { dpopChallenge, requestHtu } from './auth/dpop';
+import { fastifyTrustProxy } from './auth/trusted-proxies';
 import { MemoryProofReplayCache, type ProofReplayCache } from './auth/replay';
 import { CommitService, publicErrorBody } from './commit/service';
 import type { ResourceBuilders } from './commit/builders';
@@ -92,7 +93,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: LIMITS.gatewayMaxBodyBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: fastifyTrustProxy(config.trustedProxies),
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'correlationId' }),
     genReqId: (req) => {
@@ -168,9 +169,9 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   });
 
   app.setNotFoundHandler(async (req, reply) => {
-    // Unknown paths spend the caller's failed-request budget, so probing is rate-limited.
-    await devices.checkFailureBudget(req.ip);
-    await devices.recordFailure(req.ip);
+    // Unknown paths spend a probing budget of their own per address (not the authentication one).
+    await devices.checkFailureBudget(failureKey.notFound(req.ip));
+    await devices.recordFailure(failureKey.notFound(req.ip));
     return reply.status(404).send({ error: publicErrorBody(new AppError('ERR_NOT_FOUND'), req.id) });
   });
 

@@ -95,4 +95,18 @@ describe('loadConfig', () => {
     expect(tooLong.message).toContain('LAUNCH_GRANT_TTL_SECONDS');
     expect(loadConfig({ LAUNCH_GRANT_TTL_SECONDS: '120', LOOKUP_GRANT_TTL_SECONDS: '120' }).lookupGrantTtlSeconds).toBe(120);
   });
+
+  it('believes forwarded headers only from the listed load balancer addresses; refuses trusting every client', () => {
+    expect(loadConfig({}).trustedProxies).toEqual([]);
+    expect(loadConfig({ GATEWAY_TRUSTED_PROXIES: ' 10.0.0.5, 10.0.1.0/24,fd00::/8 ,loopback' }).trustedProxies).toEqual(['10.0.0.5', '10.0.1.0/24', 'fd00::/8', 'loopback']);
+    for (const bad of ['true', '*', '10.0.0.0/0', '::/0', '10.0.0.5/33', '10.0.0/8', 'lb.internal', '10.0.0.5/8/1', '1']) {
+      const e = errorOf({ GATEWAY_TRUSTED_PROXIES: bad });
+      expect(e.variable, bad).toBe('GATEWAY_TRUSTED_PROXIES');
+      expect(e.message).toContain("load balancer's addresses");
+    }
+    const old = errorOf({ GATEWAY_TRUST_PROXY: 'true' });
+    expect(old.variable).toBe('GATEWAY_TRUST_PROXY');
+    expect(old.message).toContain('GATEWAY_TRUSTED_PROXIES');
+    expect(loadConfig({ GATEWAY_TRUST_PROXY: 'false' }).trustedProxies).toEqual([]);
+  });
 });

@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { LIMITS } from '../../shared/limits';
 import { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY } from './alex/limiter';
+import { parseTrustedProxies } from './auth/trusted-proxies';
 
 const Url = Type.String({ pattern: '^https?://[^\\s]+$' });
 const Int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
@@ -26,7 +27,8 @@ export const EnvSchema = Type.Object({
   GATEWAY_PORT: Int(0, 65535),
   GATEWAY_HOST: Type.String({ minLength: 1, maxLength: 255 }),
   GATEWAY_DATA_DIR: Type.String({ minLength: 1, maxLength: 1000 }),
-  GATEWAY_TRUST_PROXY: Type.Boolean(),
+  /** Load balancer addresses / CIDR ranges whose X-Forwarded-* headers are believed (auth/trusted-proxies.ts); unset: none. */
+  GATEWAY_TRUSTED_PROXIES: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
   /** The URL devices use to reach this gateway (what DPoP proofs are signed for); unset → the request's own scheme and Host. */
   GATEWAY_PUBLIC_URL: Type.Optional(Url),
   /** `if-bound`: devices enrolled with a key must send DPoP proofs; `required`: every device must (no key, no entry). */
@@ -59,7 +61,6 @@ const DEFAULTS = {
   GATEWAY_PORT: 4000,
   GATEWAY_HOST: '127.0.0.1',
   GATEWAY_DATA_DIR: './.data/gateway',
-  GATEWAY_TRUST_PROXY: false,
   GATEWAY_DEVICE_PROOF: 'if-bound',
   ALEX_REQUIRED: false,
   LOG_LEVEL: 'info',
@@ -93,7 +94,8 @@ export interface GatewayConfig {
   port: number;
   host: string;
   dataDir: string;
-  trustProxy: boolean;
+  /** Addresses / CIDR ranges of the load balancers in front (GATEWAY_TRUSTED_PROXIES); [] → X-Forwarded-* ignored. */
+  trustedProxies: string[];
   /** Public base URL without a trailing slash (scheme, host, optional path prefix); null → each request's scheme and Host. */
   publicUrl: string | null;
   /** Which devices must prove possession of their key (DPoP) on every call. */
@@ -143,6 +145,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       raw[key] = value;
     }
   }
+  refuseTrustAll(env);
   const first = Value.Errors(EnvSchema, raw).First();
   if (first) {
     const variable = first.path.replace(/^\//, '') || 'environment';
@@ -195,7 +198,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     port: e.GATEWAY_PORT,
     host: e.GATEWAY_HOST,
     dataDir: e.GATEWAY_DATA_DIR,
-    trustProxy: e.GATEWAY_TRUST_PROXY,
+    trustedProxies: readTrustedProxies(e.GATEWAY_TRUSTED_PROXIES),
     publicUrl,
     deviceProof: e.GATEWAY_DEVICE_PROOF,
     redisUrl: e.REDIS_URL ?? null,
@@ -213,4 +216,23 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     idempotencyRetentionDays: e.IDEMPOTENCY_RETENTION_DAYS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
   };
+}
+
+/**
+ * GATEWAY_TRUST_PROXY=true believed X-Forwarded-For from anyone, so a client chose its own address for
+ * the per-address limits. It is refused with the variable that replaced it; false/0 is accepted and
+ * means what unset GATEWAY_TRUSTED_PROXIES means.
+ */
+function refuseTrustAll(env: Record<string, string | undefined>): void {
+  const v = env.GATEWAY_TRUST_PROXY?.trim();
+  if (v === undefined || v === '' || v === 'false' || v === '0') return;
+  throw new ConfigError('GATEWAY_TRUST_PROXY', "is no longer read: it trusted X-Forwarded-For from any client. Set GATEWAY_TRUSTED_PROXIES to the load balancer's addresses instead");
+}
+
+function readTrustedProxies(value: string | undefined): string[] {
+  try {
+    return parseTrustedProxies(value);
+  } catch (err) {
+    throw new ConfigError('GATEWAY_TRUSTED_PROXIES', (err as Error).message);
+  }
 }
