@@ -572,7 +572,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       if (file.metadata.laterality !== undefined) metadata.laterality = file.metadata.laterality;
       const rec = newRecord(session, 'phone', `Phone photo ${++phoneCounter}`, metadata);
       try {
-        await ingestInto(rec, { path: file.path });
+        await ingestInto(rec, file.open ? { buffer: await file.open() } : { path: file.path });
       } finally {
         await rm(file.path, { force: true }); // we own it; the master is our copy
       }
