@@ -18,8 +18,10 @@ function one(value: string | string[] | undefined): string | undefined {
 export function sentByPage(headers: IncomingHttpHeaders, port: number): boolean {
   const site = one(headers['sec-fetch-site']);
   if (site !== undefined && site !== 'none') return true;
+  // Only a browser sends Sec-Fetch-Site; with it, anything but a navigation is a page's request. (Node's
+  // fetch sends Sec-Fetch-Mode: cors alone: a local program, not a page.)
   const mode = one(headers['sec-fetch-mode']);
-  if (mode !== undefined && mode !== 'navigate') return true;
+  if (site !== undefined && mode !== undefined && mode !== 'navigate') return true;
   const origin = one(headers.origin);
   if (origin !== undefined && !OWN_ORIGINS(port).includes(origin)) return true;
   const referer = one(headers.referer);

@@ -90,7 +90,9 @@ describe('loopback launch listener', () => {
     expect(launches).toEqual([]);
     const opened = await get(s.port, '/launch?context=QUFB&signature=QkJC', undefined, 'GET', { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-user': '?1' });
     expect(opened.status).toBe(200);
-    expect(launches).toHaveLength(1);
+    // A local program (Node's fetch sends Sec-Fetch-Mode alone) is not a page.
+    expect((await get(s.port, '/launch?context=QUFB&signature=QkJC', undefined, 'GET', { 'sec-fetch-mode': 'cors' })).status).toBe(200);
+    expect(launches).toHaveLength(2);
   });
 });
 

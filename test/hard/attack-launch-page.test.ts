@@ -82,7 +82,7 @@ describe('a hostile page against the loopback launch listener', () => {
 
     const page = await browser.newPage();
     await page.goto(`http://localhost:${evilPort}/`);
-    await page.waitForFunction(() => document.title === 'fired', undefined, { timeout: 120_000 });
+    await page.waitForFunction("document.title === 'fired'", undefined, { timeout: 120_000 });
     await core.idle();
     const checkUntouched = async (): Promise<void> => {
       const state = await core['app.getState']({});
