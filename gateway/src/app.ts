@@ -33,6 +33,7 @@ import type { ResourceBuilders } from './commit/builders';
 import type { CommitBody } from './commit/payload';
 import type { GatewayConfig } from './config';
 import { uuidV4, type Clock, type Random } from './deps';
+import { drainRequest } from './drain';
 import { useJsonBodyParser } from './json-body';
 import { GrantService } from './launch/grants';
 import { AlexLaunchVerifier, NhiLookupVerifier, type LaunchInput, type LaunchVerifier } from './launch/verifier';
@@ -160,7 +161,12 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     return ctrl.signal;
   };
 
-  app.setErrorHandler((err: FastifyError | AppError, req: FastifyRequest, reply: FastifyReply) => {
+  app.setErrorHandler(async (err: FastifyError | AppError, req: FastifyRequest, reply: FastifyReply) => {
+    // An oversize body: read the rest away first, so the sender gets this 413 rather than a reset (./drain).
+    if ((err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      await drainRequest(req.raw);
+      void reply.header('connection', 'close');
+    }
     const e = mapError(err, req.routeOptions.url);
     if (e.status >= 500) req.log.error({ code: e.code, err: safeErr(err) }, 'request failed');
     else req.log.info({ code: e.code, status: e.status }, 'request refused');
