@@ -36,6 +36,7 @@ import { uuidV4, type Clock, type Random } from './deps';
 import { drainRequest } from './drain';
 import { useJsonBodyParser } from './json-body';
 import { GrantService } from './launch/grants';
+import { BudgetedLookupVerifier } from './launch/lookup-budget';
 import { AlexLaunchVerifier, NhiLookupVerifier, type LaunchInput, type LaunchVerifier } from './launch/verifier';
 import type { DeviceRecord, GatewayStore } from './store/types';
 
@@ -89,7 +90,9 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const launchVerifier =
     deps.launchVerifier ??
     new AlexLaunchVerifier(alex, store, clock, { maxAgeSeconds: config.launchMaxAgeSeconds, clockSkewSeconds: config.launchClockSkewSeconds });
-  const nhiVerifier = deps.nhiLookupVerifier === undefined ? new NhiLookupVerifier(alex) : deps.nhiLookupVerifier;
+  const nhiLookup = deps.nhiLookupVerifier === undefined ? new NhiLookupVerifier(alex) : deps.nhiLookupVerifier;
+  // Each device's own lookup budget (./launch/lookup-budget), before ALEX is asked; audited with every lookup.
+  const nhiVerifier = nhiLookup === null ? null : new BudgetedLookupVerifier(nhiLookup, store, clock, config.rateLimit.lookupsPerHour);
 
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,

@@ -45,6 +45,8 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_DEVICE_BURST: Int(1, 100_000),
   RATE_LIMIT_DEVICE_PER_MINUTE: Int(1, 1_000_000),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: Int(1, 100_000),
+  /** NHI lookups (name, DOB, sex of any NHI) per device per hour (launch/lookup-budget.ts). */
+  RATE_LIMIT_LOOKUPS_PER_HOUR: Int(1, 10_000),
   IDEMPOTENCY_LEASE_SECONDS: Int(5, 3600),
   IDEMPOTENCY_RETENTION_DAYS: Int(1, 365),
   SHUTDOWN_GRACE_SECONDS: Int(1, 600),
@@ -71,6 +73,7 @@ const DEFAULTS = {
   RATE_LIMIT_DEVICE_BURST: 120,
   RATE_LIMIT_DEVICE_PER_MINUTE: 600,
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: 20,
+  RATE_LIMIT_LOOKUPS_PER_HOUR: 30,
   IDEMPOTENCY_LEASE_SECONDS: 120,
   IDEMPOTENCY_RETENTION_DAYS: 30,
   SHUTDOWN_GRACE_SECONDS: 20,
@@ -107,7 +110,7 @@ export interface GatewayConfig {
   lookupGrantTtlSeconds: number;
   launchMaxAgeSeconds: number;
   launchClockSkewSeconds: number;
-  rateLimit: { deviceBurst: number; devicePerMinute: number; authFailuresPerMinute: number };
+  rateLimit: { deviceBurst: number; devicePerMinute: number; authFailuresPerMinute: number; lookupsPerHour: number };
   idempotencyLeaseSeconds: number;
   idempotencyRetentionDays: number;
   shutdownGraceSeconds: number;
@@ -211,6 +214,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       deviceBurst: e.RATE_LIMIT_DEVICE_BURST,
       devicePerMinute: e.RATE_LIMIT_DEVICE_PER_MINUTE,
       authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+      lookupsPerHour: e.RATE_LIMIT_LOOKUPS_PER_HOUR,
     },
     idempotencyLeaseSeconds: e.IDEMPOTENCY_LEASE_SECONDS,
     idempotencyRetentionDays: e.IDEMPOTENCY_RETENTION_DAYS,

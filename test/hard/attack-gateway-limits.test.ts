@@ -101,3 +101,27 @@ describe('a stranger behind the practice address cannot lock out its enrolled PC
     console.log(`hard practice-lockout: ${JSON.stringify({ attempts: BAD_CODES, strangerLimited: limited, pcsCommitted: pcs.length })}`);
   });
 });
+
+describe('the NHI lookup has its own per-device budget, and every lookup is audited', () => {
+  it('a device walking NHIs is limited after 10 lookups (429, Retry-After) before ALEX is asked; another device is not; it refills with time', async () => {
+    h.clock.advance(120_000); // the stranger above spent this address's enrolment budget
+    const walker = await h.enrol('F2N060-E', 'Room 9');
+    const other = await h.enrol('F2N060-E', 'Room 10');
+    const lookup = (d: { deviceId: string; deviceSecret: string }, nhi: string) =>
+      h.app.inject({ method: 'POST', url: '/v1/launch/lookup', headers: { authorization: h.auth(d as never) }, payload: { nhi } });
+    const nhis = ['ZZZ0016', 'ZZZ0024', 'ZZZ0032', 'ZAA10AX'];
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) statuses.push((await lookup(walker, nhis[i % nhis.length] as string)).statusCode);
+    expect(statuses.slice(0, 10).every((s) => s === 200)).toBe(true);
+    expect(statuses.slice(10).every((s) => s === 429)).toBe(true);
+    const limited = await lookup(walker, 'ZZZ0016');
+    expect(limited.json<{ error: { code: string } }>().error.code).toBe('ERR_RATE_LIMITED');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await lookup(other, 'ZZZ0016')).statusCode).toBe(200);
+    const audit = (await h.store.listAudit({ deviceId: walker.deviceId, limit: 1000 })).filter((a) => a.action === 'launch.lookup');
+    expect(audit.filter((a) => a.outcome === 'granted')).toHaveLength(10);
+    expect(audit.filter((a) => a.outcome === 'rejected' && a.errorCode === 'ERR_RATE_LIMITED')).toHaveLength(31);
+    h.clock.advance(3600_000);
+    expect((await lookup(walker, 'ZZZ0016')).statusCode).toBe(200);
+  });
+});
