@@ -37,6 +37,7 @@ import { drainRequest } from './drain';
 import { useJsonBodyParser } from './json-body';
 import { GrantService } from './launch/grants';
 import { BudgetedLookupVerifier } from './launch/lookup-budget';
+import { PatientSeal } from './launch/patient-seal';
 import { AlexLaunchVerifier, NhiLookupVerifier, type LaunchInput, type LaunchVerifier } from './launch/verifier';
 import type { DeviceRecord, GatewayStore } from './store/types';
 
@@ -81,7 +82,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     mode: config.deviceProof,
     replayCache: deps.proofReplayCache ?? new MemoryProofReplayCache(),
   });
-  const grants = new GrantService(store, clock, random, config.launchGrantTtlSeconds, config.lookupGrantTtlSeconds);
+  const grants = new GrantService(store, clock, random, config.launchGrantTtlSeconds, config.lookupGrantTtlSeconds, new PatientSeal(config.dataKey));
   const commits = new CommitService(store, alex, grants, auditor, deps.builders, clock, random, {
     maxAttachmentBytes: config.alexMaxAttachmentBytes,
     leaseSeconds: config.idempotencyLeaseSeconds,
@@ -275,7 +276,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     const ctx = { facilityId: rec.facilityId, correlationId: req.id, signal: abortOnDisconnect(reply) };
     const out: VerifyResponse = { imageId, checkedAt: '' };
     if (rec.progress.media) {
-      const found = await alex.findMediaByIdentifier(ctx, rec.patientNhi, { system: IMAGE_IDENTIFIER_SYSTEM, value: imageId });
+      const found = await alex.findMediaByIdentifier(ctx, grants.openNhi(rec.patientNhi, imageId), { system: IMAGE_IDENTIFIER_SYSTEM, value: imageId });
       out.media = { id: typeof found?.id === 'string' ? found.id : rec.progress.media.id, present: found !== null };
     }
     if (rec.progress.documentReference) {

@@ -7,6 +7,7 @@ import { Value } from '@sinclair/typebox/value';
 import { LIMITS } from '../../shared/limits';
 import { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY } from './alex/limiter';
 import { parseTrustedProxies } from './auth/trusted-proxies';
+import { DEVELOPMENT_DATA_KEY } from './launch/patient-seal';
 
 const Url = Type.String({ pattern: '^https?://[^\\s]+$' });
 const Int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
@@ -50,6 +51,8 @@ export const EnvSchema = Type.Object({
   IDEMPOTENCY_LEASE_SECONDS: Int(5, 3600),
   IDEMPOTENCY_RETENTION_DAYS: Int(1, 365),
   SHUTDOWN_GRACE_SECONDS: Int(1, 600),
+  /** 32 bytes, base64: seals the patient data the gateway keeps (launch/patient-seal.ts). Required with ALEX_REQUIRED. */
+  GATEWAY_DATA_KEY: Type.Optional(Type.String({ minLength: 40, maxLength: 100 })),
 });
 export type Env = Static<typeof EnvSchema>;
 
@@ -114,6 +117,8 @@ export interface GatewayConfig {
   idempotencyLeaseSeconds: number;
   idempotencyRetentionDays: number;
   shutdownGraceSeconds: number;
+  /** GATEWAY_DATA_KEY (32 bytes); the sandbox's development key when ALEX is not configured. */
+  dataKey: Buffer;
 }
 
 /** A configuration problem, naming the variable. The server prints it and exits non-zero. */
@@ -130,7 +135,7 @@ export class ConfigError extends Error {
 const NUMERIC = new Set(Object.entries(EnvSchema.properties).filter(([, s]) => s.type === 'integer').map(([k]) => k));
 const BOOLEAN = new Set(Object.entries(EnvSchema.properties).filter(([, s]) => s.type === 'boolean').map(([k]) => k));
 /** Values never echoed in a config error. */
-const SECRET = new Set(['ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'REDIS_URL']);
+const SECRET = new Set(['ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'REDIS_URL', 'GATEWAY_DATA_KEY']);
 
 /** Read and validate the environment. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): GatewayConfig {
@@ -219,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     idempotencyLeaseSeconds: e.IDEMPOTENCY_LEASE_SECONDS,
     idempotencyRetentionDays: e.IDEMPOTENCY_RETENTION_DAYS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    dataKey: readDataKey(e.GATEWAY_DATA_KEY, e.ALEX_REQUIRED),
   };
 }
 
@@ -239,4 +245,15 @@ function readTrustedProxies(value: string | undefined): string[] {
   } catch (err) {
     throw new ConfigError('GATEWAY_TRUSTED_PROXIES', (err as Error).message);
   }
+}
+
+/** GATEWAY_DATA_KEY: 32 bytes of base64. Required in production (ALEX_REQUIRED); else the development key. */
+function readDataKey(value: string | undefined, production: boolean): Buffer {
+  if (value === undefined) {
+    if (production) throw new ConfigError('GATEWAY_DATA_KEY', 'is required when ALEX_REQUIRED is true (it encrypts the patient data the gateway keeps): generate one with `openssl rand -base64 32`');
+    return DEVELOPMENT_DATA_KEY;
+  }
+  const key = /^[A-Za-z0-9+/]+={0,2}$/.test(value) ? Buffer.from(value, 'base64') : Buffer.alloc(0);
+  if (key.length !== 32) throw new ConfigError('GATEWAY_DATA_KEY', 'must be 32 random bytes in base64 (`openssl rand -base64 32`)');
+  return key;
 }
