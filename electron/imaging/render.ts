@@ -43,7 +43,8 @@ const hasEdits = (edits: Edits): boolean =>
 
 /** An Inbox Scan PDF passes through untouched when it fits and parses. */
 async function renderPdfMaster(data: Buffer, edits: Edits, format: OutputFormat, maxBytes: number): Promise<RenderResult> {
-  if (format !== 'pdf') throw new AppError('ERR_IMAGE_UNSUPPORTED', { detail: 'a PDF can only be sent as a PDF' });
+  // A PDF is sent as itself, to the Inbox Scan (planTargets in targets.ts chooses that); never rasterised.
+  if (format !== 'pdf') throw new AppError('ERR_IMAGE_PDF_INBOX_ONLY', { detail: 'a PDF can only be sent as a PDF' });
   if (hasEdits(edits)) throw invalidArgument('edits', 'no edits for a PDF document', 'edits');
   if (data.length > maxBytes) throw new AppError('ERR_IMAGE_CANNOT_FIT', { detail: 'PDF larger than the limit' });
   const info = await inspectPdf(data);

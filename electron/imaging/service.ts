@@ -58,10 +58,10 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
   }
 
   return {
-    ingest(input, dest) {
+    ingest(input, dest, ingestOptions) {
       return track(
         'ingest',
-        () => ingestImage(input, dest, { limits, heic, files }),
+        () => ingestImage(input, dest, { limits, heic, files }, ingestOptions),
         (r) => ({ sourceType: r.sourceType, width: r.width, height: r.height }),
       );
     },
