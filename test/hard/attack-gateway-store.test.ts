@@ -59,3 +59,24 @@ describe('the gateway store holds no patient name, NHI or DOB in clear', () => {
     expect(hits).toEqual([]);
   });
 });
+
+describe('records stored in clear before the upgrade', () => {
+  it('a grant and a commit record written in clear still work until they expire (no 500)', async () => {
+    const device = await h.enrol();
+    const grant = await h.launch(device, 'ZZZ0016');
+    const commit = await h.commit(device, h.commitBody(grant, { media: true }));
+    expect(commit.statusCode).toBe(201);
+    const imageId = commit.json<{ imageId: string }>().imageId;
+    // What an earlier version stored: the patient and the NHI in clear.
+    const { grantHash } = await import('../../gateway/src/launch/grants');
+    const sealed = await h.store.getGrant(grantHash(grant.grantId));
+    if (!sealed) throw new Error('grant not stored');
+    await h.store.putGrant({ ...sealed, patient: grant.patient });
+    const rec = await h.store.getIdempotency(imageId);
+    expect(rec?.patientNhi.startsWith('v1.')).toBe(true);
+    const again = await h.commit(device, h.commitBody(grant, { media: true }));
+    expect(again.statusCode, again.body).toBe(201);
+    const verify = await h.app.inject({ method: 'GET', url: `/v1/commits/${imageId}/verify`, headers: { authorization: h.auth(device) } });
+    expect(verify.statusCode).toBe(200);
+  });
+});

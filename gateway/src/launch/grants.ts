@@ -47,7 +47,8 @@ export class GrantService {
   }
 
   openNhi(stored: string, imageId: string): string {
-    return this.seal.openText(stored, 'commit-nhi', imageId);
+    // A commit record stored before sealing existed holds the NHI in clear (it never starts with the version).
+    return stored.startsWith('v1.') ? this.seal.openText(stored, 'commit-nhi', imageId) : stored;
   }
 
   private async put(record: GrantRecord): Promise<void> {
@@ -58,6 +59,8 @@ export class GrantService {
   private async get(hash: string): Promise<GrantRecord | null> {
     const stored = await this.store.getGrant(hash);
     if (!stored) return null;
+    // A grant stored in clear before sealing existed is used as it is until it expires (at most a day).
+    if (typeof (stored.patient as unknown as Partial<StoredPatient>).sealed !== 'string') return stored;
     return { ...stored, patient: this.seal.openPatient(stored.patient as unknown as StoredPatient, hash) };
   }
 
