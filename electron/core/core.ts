@@ -48,6 +48,7 @@ import { isValidNhi, normaliseNhi } from '../../shared/nhi';
 import { exportDpopKey, generateDpopKey, importDpopKey, type DeviceCredentials } from '../gateway-client';
 import type { OutboxItemView as OutboxItem, OutboxState } from '../outbox/types';
 import { parseLaunchUrl } from '../launch/parse';
+import { LaunchOpener, launchRefusedKeepingMessage } from '../launch/open-launch';
 import { readDeviceCredentials, saveDeviceCredentials, type SecretStore } from '../secrets';
 import { WorkingPatient, patientDisplayName, patientSwitchMessage, type CaptureSession, type LaunchAttempt } from '../session';
 import { planTargets, targetNotice } from '../imaging/targets';
@@ -594,7 +595,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       if (file.metadata.laterality !== undefined) metadata.laterality = file.metadata.laterality;
       const rec = newRecord(session, 'phone', photoNumbers.label(session.id, file.photoNumber), metadata);
       try {
-        await ingestInto(rec, { path: file.path });
+        await ingestInto(rec, file.open ? { buffer: await file.open() } : { path: file.path });
       } finally {
         await rm(file.path, { force: true }); // we own it; the master is our copy
       }
@@ -838,35 +839,18 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     return working.view();
   }
 
-  async function openLaunch(url: string): Promise<LaunchView> {
-    const attempt = working.begin();
-    changed();
-    const fail = (err: unknown): LaunchView => {
-      const body = toAppError(err).toBody();
-      if (working.failed(attempt, body)) {
-        log.warn({ code: body.code }, 'launch not verified');
-        changed();
-      }
-      return working.view();
-    };
-    const parsed = parseLaunchUrl(url, deps.loopbackLaunchPort === undefined ? {} : { loopbackPort: deps.loopbackLaunchPort });
-    if (!parsed.ok) {
-      log.warn({ reason: parsed.reason }, 'launch URL refused');
-      return fail(AppError.fromBody(parsed.error));
-    }
-    if (config.enrolment === null || (await credentials()) === null) return fail(new AppError('ERR_NOT_ENROLLED'));
-    let grant: LaunchGrant;
-    try {
-      grant = await gateway().verifyLaunch({ context: parsed.ticket.context, signature: parsed.ticket.signature });
-    } catch (err) {
-      return fail(err);
-    }
-    // A grant that needs the GP's confirmation only comes through patient.lookup → patient.confirm; here it shows nothing.
-    if (grant.requiresConfirmation === true) return fail(new AppError('ERR_LAUNCH_SIGNATURE', { detail: 'patient needs confirmation' }));
-    await applyVerified(attempt, grant);
-    changed();
-    return working.view();
-  }
+  // Parse → verify → only then the working patient changes; a refused launch leaves the patient on screen (../launch/open-launch).
+  const launches = new LaunchOpener({
+    working,
+    parse: (url) => parseLaunchUrl(url, deps.loopbackLaunchPort === undefined ? {} : { loopbackPort: deps.loopbackLaunchPort }),
+    enrolled: async () => config.enrolment !== null && (await credentials()) !== null,
+    verify: (ticket) => gateway().verifyLaunch({ context: ticket.context, signature: ticket.signature }),
+    apply: applyVerified,
+    refusedKeeping: (kept, error) => notify('info', 'warning', launchRefusedKeepingMessage(patientDisplayName(kept), error), kept.id),
+    changed,
+    log,
+  });
+  const openLaunch = (url: string): Promise<LaunchView> => launches.open(url);
 
   /**
    * After an enrolment: photos of this practice that waited for it are sent now (with the new credential); photos of

@@ -39,6 +39,8 @@ export interface LanFile {
   clientUploadId: string;
   /** The core takes ownership of this file. */
   path: string;
+  /** Present when the file is sealed on disk: its clear bytes, in memory (electron/sealed-files). */
+  open?: () => Promise<Buffer>;
   bytes: number;
   sha256: string;
   metadata: { bodySiteCode?: string; laterality?: 'left' | 'right' | 'bilateral' };

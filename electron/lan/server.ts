@@ -43,6 +43,8 @@ export interface LanIncomingFile {
   clientUploadId: string;
   /** Absolute path of the received file inside the session folder. The core takes ownership (it may move it). */
   path: string;
+  /** With sealUploads: the file's clear bytes, in memory (the file itself is sealed). */
+  open?: () => Promise<Buffer>;
   bytes: number;
   sha256: string;
   /** The type sniffed from the bytes. */
@@ -125,6 +127,8 @@ export interface LanServerOptions {
   /** The built mobile page: index.html plus assets/. Absent → a built-in "not installed" page. */
   mobileAssetsDir?: string;
   sink: LanUploadSink;
+  /** Seal each upload as it streams to disk (electron/sealed-files); absent: written in clear. */
+  sealUploads?: { begin(path: string): { header: Buffer; update(chunk: Uint8Array): Buffer; final(): Buffer }; open(path: string): Promise<Buffer> };
   /** Period of the idle/QR-expiry sweep once listening; 0 disables the timer (call sweep() yourself). */
   sweepIntervalMs?: number;
 }
@@ -630,12 +634,15 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       const metadata: LanIncomingFile['metadata'] = {};
       if (parsed.bodySiteCode !== undefined) metadata.bodySiteCode = parsed.bodySiteCode;
       if (parsed.laterality !== undefined) metadata.laterality = parsed.laterality;
+      const sealing = this.options.sealUploads;
+      const receivedPath = received.path;
       const { imageId } = await this.options.sink.onFile({
         sessionId: session.id,
         sessionRef: session.ref,
         phoneId: phone.phoneId,
         clientUploadId: parsed.clientUploadId,
         path: received.path,
+        ...(sealing ? { open: () => sealing.open(receivedPath) } : {}),
         bytes: received.bytes,
         sha256: received.sha256,
         contentType: received.contentType,
@@ -677,6 +684,8 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     let path: string | undefined;
     let bytes = 0;
     let reported = 0;
+    // Sealed uploads: the clear bytes exist only in memory (electron/sealed-files).
+    let seal: ReturnType<NonNullable<LanServerOptions['sealUploads']>['begin']> | undefined;
     const begin = async (): Promise<void> => {
       const first = Buffer.concat(head);
       head = [];
@@ -684,8 +693,9 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       if (!contentType) throw new AppError('ERR_IMAGE_UNSUPPORTED');
       if (session.state !== 'open') await mkdir(session.dir, { recursive: true, mode: 0o700 }); // a held photo after a switch
       path = join(session.dir, `${this.registry.newId(16)}.part`);
+      seal = this.options.sealUploads?.begin(path);
       fh = await open(path, 'wx', 0o600);
-      await writeAll(fh, first);
+      await writeAll(fh, seal ? Buffer.concat([seal.header, seal.update(first)]) : first);
     };
     try {
       for await (const chunk of file as AsyncIterable<Buffer>) {
@@ -693,7 +703,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
         bytes += chunk.length;
         hash.update(chunk);
         if (fh) {
-          await writeAll(fh, chunk);
+          await writeAll(fh, seal ? seal.update(chunk) : chunk);
         } else {
           head.push(chunk);
           headBytes += chunk.length;
@@ -710,6 +720,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       if (!fh) await begin();
       const handle = fh as FileHandle | undefined;
       if (!handle || path === undefined || contentType === undefined) throw new BugIndicatingError('file not opened');
+      if (seal) await writeAll(handle, seal.final());
       await handle.sync();
       await handle.close();
       fh = undefined;

@@ -24,16 +24,20 @@ import { AppError, toAppError } from '../../shared/errors';
 import { IMAGE_IDENTIFIER_SYSTEM, type AlexClient } from './alex/types';
 import { Auditor } from './audit';
 import { Base64Bytes } from './base64';
-import { checkEnrolmentKey, DeviceService } from './auth/devices';
+import { checkEnrolmentKey, DeviceService, failureKey } from './auth/devices';
 import { dpopChallenge, requestHtu } from './auth/dpop';
+import { fastifyTrustProxy } from './auth/trusted-proxies';
 import { MemoryProofReplayCache, type ProofReplayCache } from './auth/replay';
 import { CommitService, publicErrorBody } from './commit/service';
 import type { ResourceBuilders } from './commit/builders';
 import type { CommitBody } from './commit/payload';
 import type { GatewayConfig } from './config';
 import { uuidV4, type Clock, type Random } from './deps';
+import { drainRequest } from './drain';
 import { useJsonBodyParser } from './json-body';
 import { GrantService } from './launch/grants';
+import { BudgetedLookupVerifier } from './launch/lookup-budget';
+import { PatientSeal } from './launch/patient-seal';
 import { AlexLaunchVerifier, NhiLookupVerifier, type LaunchInput, type LaunchVerifier } from './launch/verifier';
 import type { DeviceRecord, GatewayStore } from './store/types';
 
@@ -78,7 +82,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     mode: config.deviceProof,
     replayCache: deps.proofReplayCache ?? new MemoryProofReplayCache(),
   });
-  const grants = new GrantService(store, clock, random, config.launchGrantTtlSeconds, config.lookupGrantTtlSeconds);
+  const grants = new GrantService(store, clock, random, config.launchGrantTtlSeconds, config.lookupGrantTtlSeconds, new PatientSeal(config.dataKey));
   const commits = new CommitService(store, alex, grants, auditor, deps.builders, clock, random, {
     maxAttachmentBytes: config.alexMaxAttachmentBytes,
     leaseSeconds: config.idempotencyLeaseSeconds,
@@ -87,12 +91,14 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const launchVerifier =
     deps.launchVerifier ??
     new AlexLaunchVerifier(alex, store, clock, { maxAgeSeconds: config.launchMaxAgeSeconds, clockSkewSeconds: config.launchClockSkewSeconds });
-  const nhiVerifier = deps.nhiLookupVerifier === undefined ? new NhiLookupVerifier(alex) : deps.nhiLookupVerifier;
+  const nhiLookup = deps.nhiLookupVerifier === undefined ? new NhiLookupVerifier(alex) : deps.nhiLookupVerifier;
+  // Each device's own lookup budget (./launch/lookup-budget), before ALEX is asked; audited with every lookup.
+  const nhiVerifier = nhiLookup === null ? null : new BudgetedLookupVerifier(nhiLookup, store, clock, config.rateLimit.lookupsPerHour);
 
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: LIMITS.gatewayMaxBodyBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: fastifyTrustProxy(config.trustedProxies),
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'correlationId' }),
     genReqId: (req) => {
@@ -159,7 +165,12 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     return ctrl.signal;
   };
 
-  app.setErrorHandler((err: FastifyError | AppError, req: FastifyRequest, reply: FastifyReply) => {
+  app.setErrorHandler(async (err: FastifyError | AppError, req: FastifyRequest, reply: FastifyReply) => {
+    // An oversize body: read the rest away first, so the sender gets this 413 rather than a reset (./drain).
+    if ((err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      await drainRequest(req.raw);
+      void reply.header('connection', 'close');
+    }
     const e = mapError(err, req.routeOptions.url);
     if (e.status >= 500) req.log.error({ code: e.code, err: safeErr(err) }, 'request failed');
     else req.log.info({ code: e.code, status: e.status }, 'request refused');
@@ -168,9 +179,9 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   });
 
   app.setNotFoundHandler(async (req, reply) => {
-    // Unknown paths spend the caller's failed-request budget, so probing is rate-limited.
-    await devices.checkFailureBudget(req.ip);
-    await devices.recordFailure(req.ip);
+    // Unknown paths spend a probing budget of their own per address (not the authentication one).
+    await devices.checkFailureBudget(failureKey.notFound(req.ip));
+    await devices.recordFailure(failureKey.notFound(req.ip));
     return reply.status(404).send({ error: publicErrorBody(new AppError('ERR_NOT_FOUND'), req.id) });
   });
 
@@ -265,7 +276,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     const ctx = { facilityId: rec.facilityId, correlationId: req.id, signal: abortOnDisconnect(reply) };
     const out: VerifyResponse = { imageId, checkedAt: '' };
     if (rec.progress.media) {
-      const found = await alex.findMediaByIdentifier(ctx, rec.patientNhi, { system: IMAGE_IDENTIFIER_SYSTEM, value: imageId });
+      const found = await alex.findMediaByIdentifier(ctx, grants.openNhi(rec.patientNhi, imageId), { system: IMAGE_IDENTIFIER_SYSTEM, value: imageId });
       out.media = { id: typeof found?.id === 'string' ? found.id : rec.progress.media.id, present: found !== null };
     }
     if (rec.progress.documentReference) {

@@ -6,6 +6,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { LIMITS } from '../../shared/limits';
 import { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY } from './alex/limiter';
+import { parseTrustedProxies } from './auth/trusted-proxies';
+import { DEVELOPMENT_DATA_KEY } from './launch/patient-seal';
 
 const Url = Type.String({ pattern: '^https?://[^\\s]+$' });
 const Int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
@@ -26,7 +28,8 @@ export const EnvSchema = Type.Object({
   GATEWAY_PORT: Int(0, 65535),
   GATEWAY_HOST: Type.String({ minLength: 1, maxLength: 255 }),
   GATEWAY_DATA_DIR: Type.String({ minLength: 1, maxLength: 1000 }),
-  GATEWAY_TRUST_PROXY: Type.Boolean(),
+  /** Load balancer addresses / CIDR ranges whose X-Forwarded-* headers are believed (auth/trusted-proxies.ts); unset: none. */
+  GATEWAY_TRUSTED_PROXIES: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
   /** The URL devices use to reach this gateway (what DPoP proofs are signed for); unset → the request's own scheme and Host. */
   GATEWAY_PUBLIC_URL: Type.Optional(Url),
   /** `if-bound`: devices enrolled with a key must send DPoP proofs; `required`: every device must (no key, no entry). */
@@ -43,9 +46,13 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_DEVICE_BURST: Int(1, 100_000),
   RATE_LIMIT_DEVICE_PER_MINUTE: Int(1, 1_000_000),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: Int(1, 100_000),
+  /** NHI lookups (name, DOB, sex of any NHI) per device per hour (launch/lookup-budget.ts). */
+  RATE_LIMIT_LOOKUPS_PER_HOUR: Int(1, 10_000),
   IDEMPOTENCY_LEASE_SECONDS: Int(5, 3600),
   IDEMPOTENCY_RETENTION_DAYS: Int(1, 365),
   SHUTDOWN_GRACE_SECONDS: Int(1, 600),
+  /** 32 bytes, base64: seals the patient data the gateway keeps (launch/patient-seal.ts). Required with ALEX_REQUIRED. */
+  GATEWAY_DATA_KEY: Type.Optional(Type.String({ minLength: 40, maxLength: 100 })),
 });
 export type Env = Static<typeof EnvSchema>;
 
@@ -59,7 +66,6 @@ const DEFAULTS = {
   GATEWAY_PORT: 4000,
   GATEWAY_HOST: '127.0.0.1',
   GATEWAY_DATA_DIR: './.data/gateway',
-  GATEWAY_TRUST_PROXY: false,
   GATEWAY_DEVICE_PROOF: 'if-bound',
   ALEX_REQUIRED: false,
   LOG_LEVEL: 'info',
@@ -70,6 +76,7 @@ const DEFAULTS = {
   RATE_LIMIT_DEVICE_BURST: 120,
   RATE_LIMIT_DEVICE_PER_MINUTE: 600,
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: 20,
+  RATE_LIMIT_LOOKUPS_PER_HOUR: 30,
   IDEMPOTENCY_LEASE_SECONDS: 120,
   IDEMPOTENCY_RETENTION_DAYS: 30,
   SHUTDOWN_GRACE_SECONDS: 20,
@@ -93,7 +100,8 @@ export interface GatewayConfig {
   port: number;
   host: string;
   dataDir: string;
-  trustProxy: boolean;
+  /** Addresses / CIDR ranges of the load balancers in front (GATEWAY_TRUSTED_PROXIES); [] → X-Forwarded-* ignored. */
+  trustedProxies: string[];
   /** Public base URL without a trailing slash (scheme, host, optional path prefix); null → each request's scheme and Host. */
   publicUrl: string | null;
   /** Which devices must prove possession of their key (DPoP) on every call. */
@@ -105,10 +113,12 @@ export interface GatewayConfig {
   lookupGrantTtlSeconds: number;
   launchMaxAgeSeconds: number;
   launchClockSkewSeconds: number;
-  rateLimit: { deviceBurst: number; devicePerMinute: number; authFailuresPerMinute: number };
+  rateLimit: { deviceBurst: number; devicePerMinute: number; authFailuresPerMinute: number; lookupsPerHour: number };
   idempotencyLeaseSeconds: number;
   idempotencyRetentionDays: number;
   shutdownGraceSeconds: number;
+  /** GATEWAY_DATA_KEY (32 bytes); the sandbox's development key when ALEX is not configured. */
+  dataKey: Buffer;
 }
 
 /** A configuration problem, naming the variable. The server prints it and exits non-zero. */
@@ -125,7 +135,7 @@ export class ConfigError extends Error {
 const NUMERIC = new Set(Object.entries(EnvSchema.properties).filter(([, s]) => s.type === 'integer').map(([k]) => k));
 const BOOLEAN = new Set(Object.entries(EnvSchema.properties).filter(([, s]) => s.type === 'boolean').map(([k]) => k));
 /** Values never echoed in a config error. */
-const SECRET = new Set(['ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'REDIS_URL']);
+const SECRET = new Set(['ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'REDIS_URL', 'GATEWAY_DATA_KEY']);
 
 /** Read and validate the environment. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): GatewayConfig {
@@ -143,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       raw[key] = value;
     }
   }
+  refuseTrustAll(env);
   const first = Value.Errors(EnvSchema, raw).First();
   if (first) {
     const variable = first.path.replace(/^\//, '') || 'environment';
@@ -195,7 +206,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     port: e.GATEWAY_PORT,
     host: e.GATEWAY_HOST,
     dataDir: e.GATEWAY_DATA_DIR,
-    trustProxy: e.GATEWAY_TRUST_PROXY,
+    trustedProxies: readTrustedProxies(e.GATEWAY_TRUSTED_PROXIES),
     publicUrl,
     deviceProof: e.GATEWAY_DEVICE_PROOF,
     redisUrl: e.REDIS_URL ?? null,
@@ -208,9 +219,41 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
       deviceBurst: e.RATE_LIMIT_DEVICE_BURST,
       devicePerMinute: e.RATE_LIMIT_DEVICE_PER_MINUTE,
       authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+      lookupsPerHour: e.RATE_LIMIT_LOOKUPS_PER_HOUR,
     },
     idempotencyLeaseSeconds: e.IDEMPOTENCY_LEASE_SECONDS,
     idempotencyRetentionDays: e.IDEMPOTENCY_RETENTION_DAYS,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    dataKey: readDataKey(e.GATEWAY_DATA_KEY, e.ALEX_REQUIRED),
   };
+}
+
+/**
+ * GATEWAY_TRUST_PROXY=true believed X-Forwarded-For from anyone, so a client chose its own address for
+ * the per-address limits. It is refused with the variable that replaced it; false/0 is accepted and
+ * means what unset GATEWAY_TRUSTED_PROXIES means.
+ */
+function refuseTrustAll(env: Record<string, string | undefined>): void {
+  const v = env.GATEWAY_TRUST_PROXY?.trim();
+  if (v === undefined || v === '' || v === 'false' || v === '0') return;
+  throw new ConfigError('GATEWAY_TRUST_PROXY', "is no longer read: it trusted X-Forwarded-For from any client. Set GATEWAY_TRUSTED_PROXIES to the load balancer's addresses instead");
+}
+
+function readTrustedProxies(value: string | undefined): string[] {
+  try {
+    return parseTrustedProxies(value);
+  } catch (err) {
+    throw new ConfigError('GATEWAY_TRUSTED_PROXIES', (err as Error).message);
+  }
+}
+
+/** GATEWAY_DATA_KEY: 32 bytes of base64. Required in production (ALEX_REQUIRED); else the development key. */
+function readDataKey(value: string | undefined, production: boolean): Buffer {
+  if (value === undefined) {
+    if (production) throw new ConfigError('GATEWAY_DATA_KEY', 'is required when ALEX_REQUIRED is true (it encrypts the patient data the gateway keeps): generate one with `openssl rand -base64 32`');
+    return DEVELOPMENT_DATA_KEY;
+  }
+  const key = /^[A-Za-z0-9+/]+={0,2}$/.test(value) ? Buffer.from(value, 'base64') : Buffer.alloc(0);
+  if (key.length !== 32) throw new ConfigError('GATEWAY_DATA_KEY', 'must be 32 random bytes in base64 (`openssl rand -base64 32`)');
+  return key;
 }

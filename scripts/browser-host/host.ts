@@ -103,7 +103,12 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
 
   async function serveStatic(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const origin = `http://127.0.0.1:${port}`;
-    const pathname = decodeURIComponent(new URL(req.url ?? '/', origin).pathname);
+    const pathname = decodePath(new URL(req.url ?? '/', origin).pathname);
+    if (pathname === null) {
+      // A malformed %-escape (`/%E0%A4%A`, `/%zz`) is the client's mistake, not ours: 400 in plain words.
+      res.writeHead(400, { ...securityHeaders(origin), 'Content-Type': 'text/plain; charset=utf-8' }).end('Bad request: the address has a malformed %-escape.');
+      return;
+    }
     const rel = pathname === '/' || pathname === '/index.html' ? 'desktop/index.html' : pathname.replace(/^\/+/, '');
     const file = normalize(join(root, rel));
     if (!file.startsWith(root) || rel.startsWith('mobile/')) {
@@ -230,4 +235,13 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       });
     },
   };
+}
+
+/** The path with %-escapes decoded, or null when an escape is malformed. */
+function decodePath(path: string): string | null {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return null;
+  }
 }

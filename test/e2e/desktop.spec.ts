@@ -416,14 +416,14 @@ test.describe('desktop window', () => {
     stack.sandbox.faults.remove(slow);
     await expect(desktop.banner).toContainText(AROHA.name);
 
-    // A launch pair from ten minutes ago: refused, and nothing of the earlier patient is shown as current.
+    // A launch pair from ten minutes ago: refused in plain words. Only a verified launch changes the working
+    // patient, so the patient on screen stays (a refused launch never hides or replaces it).
     const custom = new URL(stack.launchUrlFor(WIREMU.nhi, { createdTime: new Date(Date.now() - 10 * 60_000) }));
     await stack.companion.core['launch.open']({ url: custom.toString() }).catch(() => undefined);
-    await expect(desktop.launchError).toContainText('too old. Please launch again from Evolution');
-    await expect(desktop.launchError).toContainText('Click the ClinicPro Images button in Medtech Evolution again.');
-    await expect(desktop.banner).toHaveCount(0);
-    await expect(desktop.page.getByTestId('add-files')).toHaveCount(0);
-    await desktop.screenshot('19-launch-error');
+    await expect(desktop.notice('info')).toContainText('too old. Please launch again from Evolution');
+    await expect(desktop.notice('info')).toContainText(`You are still working on ${AROHA.name}`);
+    await expect(desktop.banner).toContainText(AROHA.name);
+    await desktop.screenshot('19-launch-refused');
   });
 
   test('the window shows "Reconnecting…" when its connection drops, and carries on when it is back', async ({ desktop, stack }) => {

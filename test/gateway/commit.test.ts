@@ -119,9 +119,11 @@ describe('commit', () => {
   });
 
   it('commits the largest image (its base64 kept as bytes of the body): ALEX gets exactly those bytes, a resend is a replay, one changed byte is 422', async () => {
-    // The largest image the gateway takes: JPEG magic bytes, then noise (the gateway checks type and size, not pixels).
-    const jpeg = randomBytes(999_000);
-    jpeg.set([0xff, 0xd8, 0xff, 0xe0], 0);
+    // The largest image the gateway takes: a well-formed JPEG (start, one scan of noise with no marker bytes,
+    // end; the gateway checks structure, type and size, not pixels).
+    const head = Buffer.from([0xff, 0xd8, 0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00]);
+    const noise = randomBytes(999_000 - head.length - 2).map((b) => b % 0xfe);
+    const jpeg = Buffer.concat([head, noise, Buffer.from([0xff, 0xd9])]);
     const body = { ...h.commitBody(grant, { media: false }), media: { contentType: 'image/jpeg' as const, data: jpeg.toString('base64') } };
     const first = await h.commit(device, body);
     expect(first.statusCode).toBe(201);

@@ -100,7 +100,7 @@ export class CommitService {
       deviceId: device.deviceId,
       facilityId: grant.facilityId,
       patientId: grant.patient.id,
-      patientNhi: grant.patient.nhi,
+      patientNhi: this.grants.sealNhi(grant.patient.nhi, key), // sealed at rest (launch/patient-seal.ts)
       leaseOwner,
       leaseMs,
       now: this.clock.now(),
