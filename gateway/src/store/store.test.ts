@@ -1,7 +1,7 @@
 /**
- * One behavioural suite, run against every store: SQLite in memory (writes on the calling thread), SQLite
- * file (WAL; writes in the writer thread, reads on this one) and a real redis-server started here on
- * loopback. The writer thread's own guarantees (crash, close, durability order) are in sqlite.test.ts.
+ * One behavioural suite, run against every store: SQLite in memory, a SQLite file (WAL, synchronous=FULL)
+ * and a real redis-server started here on loopback. The file's own write guarantees (settled means
+ * readable by another connection, close, the process ending by itself) are in sqlite.test.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
