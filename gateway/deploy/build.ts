@@ -26,7 +26,7 @@ export const GATEWAY_ENTRIES = {
  *   CPU per commit 18.1 → 10.0 ms, overhead p99 54.7 → 18.7 ms (docs/PERFORMANCE.md).
  * - `--max-semi-space-size=4`: the young generation's halves stop at 4 MB instead of 16. Commit bodies are
  *   ArrayBuffers outside the V8 heap, so a larger nursery saves little work and costs RSS: 279 MB at 100
- *   devices with both flags, 296 MB without either (the goal is under 300).
+ *   devices with both flags, 296 MB without either (one round each, ALEX 1 s per write, 2026-11-23).
  */
 export const GATEWAY_NODE_FLAGS = ['--enable-source-maps', '--initial-old-space-size=64', '--max-semi-space-size=4'] as const;
 

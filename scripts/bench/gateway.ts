@@ -68,7 +68,7 @@
  * adds Node flags to it (e.g. `--trace-gc`); `GW_BENCH_STORE=memory` puts the gateway's store in
  * memory (to tell the store's share of the latency from the rest). `GW_BENCH_GATEWAY_NODE=<path>` runs the
  * gateway on that Node binary instead of this one (another Node major, as a production image may carry);
- * this tree's better-sqlite3 must be built for it (gateway/README.md, Performance, says how).
+ * this tree's better-sqlite3 must be built for it (docs/PERFORMANCE.md, "On another Node major", says how).
  * `GW_BENCH_GATEWAY=floor` answers commits with a bare pass-through instead of the gateway's commit route
  * (`floorServer`): the least any gateway could add on this host, for reference. Nothing is checked, stored
  * or made durable; the tables say so.
@@ -208,7 +208,7 @@ function gatewayNode(): { execPath: string; version: string } {
   const probe = spawnSync(execPath, ['-e', "new (require('better-sqlite3'))(':memory:').close(); process.stdout.write(process.version)"], { cwd: join(dirname(THIS_FILE), '../..'), encoding: 'utf8' });
   if (probe.error) throw new Error(`GW_BENCH_GATEWAY_NODE=${execPath}: cannot run it (${probe.error.message})`);
   if (probe.status !== 0) {
-    throw new Error(`GW_BENCH_GATEWAY_NODE=${execPath}: this tree's better-sqlite3 does not load on it; build it for that Node first (gateway/README.md, Performance)`);
+    throw new Error(`GW_BENCH_GATEWAY_NODE=${execPath}: this tree's better-sqlite3 does not load on it; build it for that Node first (docs/PERFORMANCE.md, "On another Node major")`);
   }
   return { execPath, version: probe.stdout };
 }
