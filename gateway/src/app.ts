@@ -24,6 +24,7 @@ import { LIMITS } from '../../shared/limits';
 import { AppError, toAppError } from '../../shared/errors';
 import { IMAGE_IDENTIFIER_SYSTEM, type AlexClient } from './alex/types';
 import { Auditor } from './audit';
+import { Base64Bytes } from './base64';
 import { checkEnrolmentKey, DeviceService } from './auth/devices';
 import { dpopChallenge, requestHtu } from './auth/dpop';
 import { MemoryProofReplayCache, type ProofReplayCache } from './auth/replay';
@@ -32,6 +33,7 @@ import type { ResourceBuilders } from './commit/builders';
 import type { CommitBody } from './commit/payload';
 import type { GatewayConfig } from './config';
 import { uuidV4, type Clock, type Random } from './deps';
+import { useJsonBodyParser } from './json-body';
 import { GrantService } from './launch/grants';
 import { AlexLaunchVerifier, NhiLookupVerifier, type LaunchInput, type LaunchVerifier } from './launch/verifier';
 import type { DeviceRecord, GatewayStore } from './store/types';
@@ -87,6 +89,8 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const app = createFastify(deps);
   app.decorateRequest('device', null);
   deps.metrics?.registerHttpHooks(app);
+  // JSON.parse once, poisoning refused by walking the parsed value; a commit's image stays bytes (../json-body).
+  useJsonBodyParser(app);
   addLifecycleHooks(app);
   setErrorHandlers(app, services.devices);
   const authenticate = authenticator(services.devices, deps.config);
@@ -131,10 +135,6 @@ function createFastify(deps: GatewayDeps): FastifyInstance {
     connectionTimeout: 60_000,
     requestTimeout: 120_000,
     return503OnClosing: true,
-    // Fastify's own JSON parser (secure-json-parse) refuses `__proto__` and `constructor.prototype` keys
-    // with a 400 (its defaults, stated here so they stay); bodyLimit caps every body before it is parsed.
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
     // removeAdditional false: unknown fields are refused, not stripped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
@@ -283,7 +283,8 @@ function registerLaunchRoutes(app: FastifyInstance, services: Services, authenti
 }
 
 function registerCommitRoutes(app: FastifyInstance, commits: CommitService, { store, alex, clock }: GatewayDeps, authenticate: Authenticate): void {
-  app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: COMMIT_BODY_SCHEMA } }, async (req, reply) => {
+  // base64Bytes: the image stays bytes of the request body until it is copied into ALEX's request (../json-body).
+  app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: COMMIT_BODY_SCHEMA }, config: { base64Bytes: true } }, async (req, reply) => {
     checkAttachmentData(req.body as CommitBody);
     const key = req.headers[HEADERS.idempotencyKey];
     const answer = await commits.commit({
@@ -317,9 +318,10 @@ function registerCommitRoutes(app: FastifyInstance, commits: CommitService, { st
 
 /**
  * The commit body schema as validated on the route: CommitRequest with the base64 `data` fields left to
- * checkAttachmentData, because Ajv measures string length code point by code point: ~15 ms for a 1.3 MB
- * image (median of 60 on the 2-core host of 2026-12-06), 1.5 % of a 1 s ALEX write. The same rules — a
- * string, within the length bounds — are applied there with `.length` (base64 is ASCII).
+ * checkAttachmentData, because Ajv measures string length code point by code point (~15 ms for a 1.3 MB
+ * image: median of 60 on the 2-core host of 2026-12-06, 1.5 % of a 1 s ALEX write) and because a long
+ * image arrives as bytes of the body (Base64Bytes), not a string. The same rules — a string, within the
+ * length bounds — are applied there with `.length` (base64 is ASCII).
  */
 const DATA_BOUNDS = { media: CommitRequest.properties.media.properties.data, document: CommitRequest.properties.document.properties.data };
 const COMMIT_BODY_SCHEMA = (() => {
@@ -337,7 +339,7 @@ function checkAttachmentData(body: CommitBody): void {
       if (body[field] !== undefined) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field} must have required property 'data'` });
       continue;
     }
-    if (typeof data !== 'string') throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data must be string` });
+    if (typeof data !== 'string' && !(data instanceof Base64Bytes)) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data must be string` });
     const { minLength = 0, maxLength = Infinity } = DATA_BOUNDS[field];
     if (data.length > maxLength) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: field });
     if (data.length < minLength) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data is too short` });

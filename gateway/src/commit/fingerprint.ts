@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CommitRequest } from '../../../shared/contracts/gateway';
-import { base64Size } from '../base64';
+import { Base64Bytes, base64Size } from '../base64';
 import type { CommitBody } from './payload';
 
 /** JSON with object keys sorted at every level: equal requests give equal text. */
@@ -25,6 +25,13 @@ export function canonicalJsonSha256(value: unknown): string {
   const hash = createHash('sha256');
   let pending = '';
   const write = (v: unknown): void => {
+    // Base64 text as bytes (checked when lifted): the same bytes as the text, hashed in place.
+    if (v instanceof Base64Bytes) {
+      hash.update(`${pending}"`);
+      for (const part of v.parts) hash.update(part);
+      pending = '"';
+      return;
+    }
     if (typeof v === 'string' && v.length >= LARGE_STRING && base64Size(v) !== null) {
       hash.update(`${pending}"`);
       hash.update(v);

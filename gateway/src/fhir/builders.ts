@@ -12,7 +12,7 @@ import { IMAGE_TYPES, LATERALITIES, SNOMED_SYSTEM, VIEWS, findBodySite, imageTyp
 import { AppError } from '../../../shared/errors';
 import { LIMITS } from '../../../shared/limits';
 import { IMAGE_IDENTIFIER_SYSTEM, type FhirResource } from '../alex/types';
-import { base64Head, base64Size } from '../base64';
+import { base64Head, base64Size, type Base64Data, type WithBase64Data } from '../base64';
 import { formatNzForPeople, parseInstant, toNzDateTime } from './time';
 
 export interface BuildContext {
@@ -122,7 +122,7 @@ function sniff(bytes: Buffer): AttachmentKind | null {
 }
 
 /** Checks the attachment: allowed type, strict base64, under Medtech's size limit, bytes of the type claimed. */
-function checkPayload(contentType: string, data: string, allowed: readonly AttachmentKind[]): void {
+function checkPayload(contentType: string, data: Base64Data, allowed: readonly AttachmentKind[]): void {
   if (!(allowed as readonly string[]).includes(contentType)) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: 'content type' });
   const size = base64Size(data);
   if (size === null) throw invalid('attachment is not base64');
@@ -168,7 +168,7 @@ function bodySiteConcept(m: ImageMetadata): Record<string, unknown> | undefined 
 }
 
 /** A FHIR R4 Media for ALEX (`POST /Media`). */
-export function buildMedia(ctx: BuildContext, payload: MediaPayload): FhirResource {
+export function buildMedia(ctx: BuildContext, payload: MediaPayload | WithBase64Data<MediaPayload>): FhirResource {
   checkContext(ctx);
   checkPayload(payload.contentType, payload.data, ['image/jpeg', 'image/png']);
   for (const dim of ['width', 'height'] as const) {
@@ -206,7 +206,7 @@ export function buildMedia(ctx: BuildContext, payload: MediaPayload): FhirResour
 }
 
 /** A FHIR R4 DocumentReference for ALEX's Inbox Scan (`POST /DocumentReference`). */
-export function buildDocumentReference(ctx: BuildContext, payload: DocumentPayload): FhirResource {
+export function buildDocumentReference(ctx: BuildContext, payload: DocumentPayload | WithBase64Data<DocumentPayload>): FhirResource {
   checkContext(ctx);
   checkPayload(payload.contentType, payload.data, ['image/tiff', 'application/pdf']);
   let base: URL;

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Base64Bytes } from '../base64';
 import { jsonBytes } from './serialize';
 
 describe('jsonBytes', () => {
@@ -34,3 +35,17 @@ describe('jsonBytes', () => {
     expect(jsonBytes(v).toString()).toBe(JSON.stringify(v));
   });
 });
+
+describe('jsonBytes with base64 held as bytes', () => {
+  it('writes a Base64Bytes exactly as JSON.stringify writes the same text', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 30_000 }), fc.jsonValue(), (img, other) => {
+        const text = Buffer.from(img).toString('base64');
+        const v = { a: other, content: { data: new Base64Bytes(Buffer.from(text, 'latin1')), title: 'é "x"' }, list: [new Base64Bytes(Buffer.from(text, 'latin1'))] };
+        expect(jsonBytes(v).toString('utf8')).toBe(JSON.stringify({ a: other, content: { data: text, title: 'é "x"' }, list: [text] }));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
