@@ -1,7 +1,7 @@
 /**
- * Commit bodies that are not clean JSON, sent as raw text to the real gateway (Fastify's own JSON parser,
- * with the body size cap and its prototype-poisoning guard): each gets a clear coded 4xx, and nothing
- * reaches ALEX and no idempotency record is left behind.
+ * Commit bodies that are not clean JSON, sent as raw text to the real gateway (its JSON body parser, with
+ * the body size cap and the prototype-poisoning guard Fastify's default has): each gets a clear coded 4xx,
+ * and nothing reaches ALEX and no idempotency record is left behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnrolResponse, LaunchGrant } from '../../shared/contracts/gateway';
