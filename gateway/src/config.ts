@@ -139,65 +139,13 @@ const SECRET = new Set(['ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'REDIS_
 
 /** Read and validate the environment. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): GatewayConfig {
-  const raw: Record<string, unknown> = { ...DEFAULTS };
-  for (const key of Object.keys(EnvSchema.properties)) {
-    const value = env[key]?.trim();
-    if (value === undefined || value === '') continue;
-    if (NUMERIC.has(key)) {
-      if (!/^[0-9]+$/.test(value)) throw new ConfigError(key, `must be a whole number${SECRET.has(key) ? '' : ` (got "${value}")`}`);
-      raw[key] = Number(value);
-    } else if (BOOLEAN.has(key)) {
-      if (!/^(true|false|1|0)$/.test(value)) throw new ConfigError(key, 'must be true or false');
-      raw[key] = value === 'true' || value === '1';
-    } else {
-      raw[key] = value;
-    }
-  }
   refuseTrustAll(env);
-  const first = Value.Errors(EnvSchema, raw).First();
-  if (first) {
-    const variable = first.path.replace(/^\//, '') || 'environment';
-    const shown = SECRET.has(variable) ? '' : ` (got "${String(first.value)}")`;
-    throw new ConfigError(variable, `${first.message}${shown}`);
-  }
-  const e = raw as Env;
-
-  let alex: AlexConfig | null = null;
-  if (e.ALEX_BASE_URL !== undefined) {
-    for (const required of ['ALEX_TOKEN_URL', 'ALEX_CLIENT_ID', 'ALEX_CLIENT_SECRET', 'ALEX_SCOPE'] as const) {
-      if (e[required] === undefined) throw new ConfigError(required, 'is required when ALEX_BASE_URL is set');
-    }
-    alex = {
-      baseUrl: e.ALEX_BASE_URL.replace(/\/+$/, ''),
-      tokenUrl: e.ALEX_TOKEN_URL as string,
-      clientId: e.ALEX_CLIENT_ID as string,
-      clientSecrets: [e.ALEX_CLIENT_SECRET as string, ...(e.ALEX_CLIENT_SECRET_NEXT === undefined ? [] : [e.ALEX_CLIENT_SECRET_NEXT])],
-      scope: e.ALEX_SCOPE as string,
-    };
-  } else {
-    if (e.ALEX_REQUIRED) throw new ConfigError('ALEX_BASE_URL', 'is required when ALEX_REQUIRED is true (this gateway must not run against the sandbox)');
-    for (const unexpected of ['ALEX_TOKEN_URL', 'ALEX_CLIENT_ID', 'ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'ALEX_SCOPE'] as const) {
-      if (e[unexpected] !== undefined) throw new ConfigError('ALEX_BASE_URL', `is required when ${unexpected} is set`);
-    }
-  }
-
+  const e = readEnv(env);
+  const alex = alexConfigOf(e);
   if (e.LOOKUP_GRANT_TTL_SECONDS > e.LAUNCH_GRANT_TTL_SECONDS) {
     throw new ConfigError('LOOKUP_GRANT_TTL_SECONDS', `must not be longer than LAUNCH_GRANT_TTL_SECONDS (${e.LAUNCH_GRANT_TTL_SECONDS}) (got "${e.LOOKUP_GRANT_TTL_SECONDS}")`);
   }
-
-  let publicUrl: string | null = null;
-  if (e.GATEWAY_PUBLIC_URL !== undefined) {
-    let u: URL | null = null;
-    try {
-      u = new URL(e.GATEWAY_PUBLIC_URL);
-    } catch {
-      u = null;
-    }
-    if (!u || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '' || e.GATEWAY_PUBLIC_URL.includes('?') || e.GATEWAY_PUBLIC_URL.includes('#')) {
-      throw new ConfigError('GATEWAY_PUBLIC_URL', `must be an http(s) URL without query, fragment or user name (got "${e.GATEWAY_PUBLIC_URL}")`);
-    }
-    publicUrl = `${u.protocol}//${u.host}${u.pathname}`.replace(/\/+$/, '');
-  }
+  const publicUrl = publicUrlOf(e);
 
   return {
     alex,
@@ -256,4 +204,65 @@ function readDataKey(value: string | undefined, production: boolean): Buffer {
   const key = /^[A-Za-z0-9+/]+={0,2}$/.test(value) ? Buffer.from(value, 'base64') : Buffer.alloc(0);
   if (key.length !== 32) throw new ConfigError('GATEWAY_DATA_KEY', 'must be 32 random bytes in base64 (`openssl rand -base64 32`)');
   return key;
+}
+
+/** The variables with their defaults, each converted to its type and checked against EnvSchema. */
+function readEnv(env: Record<string, string | undefined>): Env {
+  const raw: Record<string, unknown> = { ...DEFAULTS };
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key]?.trim();
+    if (value === undefined || value === '') continue;
+    if (NUMERIC.has(key)) {
+      if (!/^[0-9]+$/.test(value)) throw new ConfigError(key, `must be a whole number${SECRET.has(key) ? '' : ` (got "${value}")`}`);
+      raw[key] = Number(value);
+    } else if (BOOLEAN.has(key)) {
+      if (!/^(true|false|1|0)$/.test(value)) throw new ConfigError(key, 'must be true or false');
+      raw[key] = value === 'true' || value === '1';
+    } else {
+      raw[key] = value;
+    }
+  }
+  const first = Value.Errors(EnvSchema, raw).First();
+  if (first) {
+    const variable = first.path.replace(/^\//, '') || 'environment';
+    const shown = SECRET.has(variable) ? '' : ` (got "${String(first.value)}")`;
+    throw new ConfigError(variable, `${first.message}${shown}`);
+  }
+  return raw as Env;
+}
+
+/** ALEX's URL and client credentials, all or none; none (the sandbox) is refused when ALEX_REQUIRED. */
+function alexConfigOf(e: Env): AlexConfig | null {
+  if (e.ALEX_BASE_URL !== undefined) {
+    for (const required of ['ALEX_TOKEN_URL', 'ALEX_CLIENT_ID', 'ALEX_CLIENT_SECRET', 'ALEX_SCOPE'] as const) {
+      if (e[required] === undefined) throw new ConfigError(required, 'is required when ALEX_BASE_URL is set');
+    }
+    return {
+      baseUrl: e.ALEX_BASE_URL.replace(/\/+$/, ''),
+      tokenUrl: e.ALEX_TOKEN_URL as string,
+      clientId: e.ALEX_CLIENT_ID as string,
+      clientSecrets: [e.ALEX_CLIENT_SECRET as string, ...(e.ALEX_CLIENT_SECRET_NEXT === undefined ? [] : [e.ALEX_CLIENT_SECRET_NEXT])],
+      scope: e.ALEX_SCOPE as string,
+    };
+  }
+  if (e.ALEX_REQUIRED) throw new ConfigError('ALEX_BASE_URL', 'is required when ALEX_REQUIRED is true (this gateway must not run against the sandbox)');
+  for (const unexpected of ['ALEX_TOKEN_URL', 'ALEX_CLIENT_ID', 'ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'ALEX_SCOPE'] as const) {
+    if (e[unexpected] !== undefined) throw new ConfigError('ALEX_BASE_URL', `is required when ${unexpected} is set`);
+  }
+  return null;
+}
+
+/** GATEWAY_PUBLIC_URL without a trailing slash, or null; a query, fragment or user name is refused. */
+function publicUrlOf(e: Env): string | null {
+  if (e.GATEWAY_PUBLIC_URL === undefined) return null;
+  let u: URL | null = null;
+  try {
+    u = new URL(e.GATEWAY_PUBLIC_URL);
+  } catch {
+    u = null;
+  }
+  if (!u || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '' || e.GATEWAY_PUBLIC_URL.includes('?') || e.GATEWAY_PUBLIC_URL.includes('#')) {
+    throw new ConfigError('GATEWAY_PUBLIC_URL', `must be an http(s) URL without query, fragment or user name (got "${e.GATEWAY_PUBLIC_URL}")`);
+  }
+  return `${u.protocol}//${u.host}${u.pathname}`.replace(/\/+$/, '');
 }
