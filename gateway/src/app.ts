@@ -28,6 +28,7 @@ import { checkEnrolmentKey, DeviceService } from './auth/devices';
 import { dpopChallenge, requestHtu } from './auth/dpop';
 import { MemoryProofReplayCache, type ProofReplayCache } from './auth/replay';
 import { CommitService, publicErrorBody } from './commit/service';
+import { confirmByPerson } from './commit/confirm';
 import type { ResourceBuilders } from './commit/builders';
 import type { CommitBody } from './commit/payload';
 import type { GatewayConfig } from './config';
@@ -83,6 +84,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     maxAttachmentBytes: config.alexMaxAttachmentBytes,
     leaseSeconds: config.idempotencyLeaseSeconds,
     alexFhirBaseUrl: deps.alexFhirBaseUrl,
+    outcome: { maxProcessingMs: config.alexOutcome.maxProcessingSeconds * 1000, unconfirmedAfterMs: config.alexOutcome.unconfirmedAfterSeconds * 1000 },
   });
   const launchVerifier =
     deps.launchVerifier ??
@@ -254,6 +256,13 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       device: deviceOf(req),
       correlationId: req.id,
     });
+    return reply.status(answer.status).send(answer.body);
+  });
+
+  app.post(GATEWAY_ROUTES.commitConfirm, { onRequest: authenticate, schema: { params: Type.Object({ imageId: Uuid }) } }, async (req, reply) => {
+    const { imageId } = req.params as { imageId: string };
+    const deps = { store, auditor, clock, random, leaseSeconds: config.idempotencyLeaseSeconds };
+    const answer = await confirmByPerson(deps, imageId, deviceOf(req), req.id);
     return reply.status(answer.status).send(answer.body);
   });
 

@@ -96,13 +96,14 @@ describe('commit', () => {
     };
     const alex: AlexClient = {
       ...h.runtime.alex,
-      createMedia: (ctx, r, rec) => (watch('media', r), h.runtime.alex.createMedia(ctx, r, rec)),
-      createDocumentReference: (ctx, r, rec) => (watch('document', r), h.runtime.alex.createDocumentReference(ctx, r, rec)),
+      createMedia: (ctx, r) => (watch('media', r), h.runtime.alex.createMedia(ctx, r)),
+      createDocumentReference: (ctx, r) => (watch('document', r), h.runtime.alex.createDocumentReference(ctx, r)),
     };
     const service = new CommitService(h.store, alex, new GrantService(h.store, h.clock, cryptoRandom, h.config.launchGrantTtlSeconds), new Auditor(h.store, h.clock, cryptoRandom), { buildMedia, buildDocumentReference }, h.clock, cryptoRandom, {
       maxAttachmentBytes: 1_000_000,
       leaseSeconds: 60,
       alexFhirBaseUrl: h.sandbox.fhirBaseUrl,
+      outcome: { maxProcessingMs: 300_000, unconfirmedAfterMs: 600_000 },
     });
     const record = await h.store.getDevice(device.deviceId);
     const answer = await service.commit({ body, idempotencyKey: body.imageId, device: record!, correlationId: randomUUID() });

@@ -25,12 +25,9 @@ export type NetworkFailure =
   /** No answer within the timeout: ALEX may or may not have processed it. */
   | 'timeout';
 
-/** Marks an error whose create may or may not have happened at ALEX (see `isAlexOutcomeUnknown`). */
-export const ALEX_OUTCOME_UNKNOWN_DETAIL = 'outcome unknown: check Medtech for this image before sending it again';
-
-/** True when a create failed in a way that leaves open whether ALEX stored it. Reconcile before resending. */
+/** True when a create failed in a way that leaves open whether ALEX stored it: nothing may resend it until that is proven. */
 export function isAlexOutcomeUnknown(err: unknown): boolean {
-  return err instanceof AppError && err.detail === ALEX_OUTCOME_UNKNOWN_DETAIL;
+  return err instanceof AppError && err.code === 'ERR_ALEX_OUTCOME_UNKNOWN';
 }
 
 const SAFE_TOKEN = /^[A-Za-z0-9_.\-[\]()]{1,80}$/;
