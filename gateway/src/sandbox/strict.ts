@@ -66,19 +66,13 @@ function checkCoding(coding: unknown, path: string): void {
   }
 }
 
-function checkElements(body: Json, kind: Kind, documentedOnly: boolean): void {
-  for (const key of Object.keys(body)) {
-    if (!R4_ELEMENTS[kind].has(key)) refuse(400, 'structure', `Unrecognized element '${key}'`, `${kind}.${key}`);
-    if (documentedOnly && !DOCUMENTED[kind].has(key)) refuse(400, 'not-supported', `Element '${key}' is not supported`, `${kind}.${key}`);
-  }
+function checkElements(body: Json, kind: Kind): void {
+  for (const key of Object.keys(body)) if (!R4_ELEMENTS[kind].has(key)) refuse(400, 'structure', `Unrecognized element '${key}'`, `${kind}.${key}`);
 }
 
-function checkAttachmentElements(att: unknown, path: string, documentedOnly: boolean): void {
+function checkAttachment(att: unknown, path: string): void {
   if (!isObject(att)) return;
-  for (const key of Object.keys(att)) {
-    if (!R4_ATTACHMENT.has(key)) refuse(400, 'structure', `Unrecognized element '${key}'`, `${path}.${key}`);
-    if (documentedOnly && !DOCUMENTED_ATTACHMENT.has(key)) refuse(400, 'not-supported', `Element '${key}' is not supported`, `${path}.${key}`);
-  }
+  for (const key of Object.keys(att)) if (!R4_ATTACHMENT.has(key)) refuse(400, 'structure', `Unrecognized element '${key}'`, `${path}.${key}`);
   if (att.size !== undefined && typeof att.data === 'string') {
     const actual = Buffer.byteLength(att.data, 'base64');
     if (att.size !== actual) refuse(400, 'value', 'size does not match the attachment data', `${path}.size`);
@@ -98,25 +92,43 @@ function checkMediaValues(media: Json): void {
   }
 }
 
-/** Throws an OutcomeError (400) for the first strict-FHIR or undocumented-element rule `body` breaks. */
+/** The attachments of a create, with their paths. */
+function attachments(body: Json, kind: Kind): [unknown, string][] {
+  if (kind === 'Media') return [[body.content, 'Media.content']];
+  if (!Array.isArray(body.content)) return [];
+  return body.content.map((c, i): [unknown, string] => [isObject(c) ? c.attachment : undefined, `DocumentReference.content[${i}].attachment`]);
+}
+
+/** Strict FHIR R4: unknown elements, extensions, codings, values. */
+function checkR4(body: Json, kind: Kind): void {
+  checkElements(body, kind);
+  walk(body, kind);
+  if (kind === 'Media') checkMediaValues(body);
+  if (kind === 'DocumentReference' && Array.isArray(body.content)) {
+    body.content.forEach((c, i) => {
+      if (!isObject(c)) return;
+      for (const key of Object.keys(c)) if (!['id', 'extension', 'attachment', 'format'].includes(key)) refuse(400, 'structure', `Unrecognized element '${key}'`, `DocumentReference.content[${i}].${key}`);
+    });
+  }
+  for (const [att, path] of attachments(body, kind)) checkAttachment(att, path);
+}
+
+/** Only what ALEX.md lists (unless `undocumentedElements` is assumed). */
+function checkDocumented(body: Json, kind: Kind): void {
+  const unsupported = (path: string): never => refuse(400, 'not-supported', `Element '${path}' is not supported`, path);
+  for (const key of Object.keys(body)) if (!DOCUMENTED[kind].has(key)) unsupported(`${kind}.${key}`);
+  if (kind === 'DocumentReference') {
+    if (Array.isArray(body.author) && body.author.length > 1) unsupported('DocumentReference.author[1]');
+    if (Array.isArray(body.content)) body.content.forEach((c, i) => isObject(c) && Object.keys(c).forEach((k) => k !== 'attachment' && unsupported(`DocumentReference.content[${i}].${k}`)));
+  }
+  for (const [att, path] of attachments(body, kind)) {
+    if (isObject(att)) for (const key of Object.keys(att)) if (!DOCUMENTED_ATTACHMENT.has(key)) unsupported(`${path}.${key}`);
+  }
+}
+
+/** Throws an OutcomeError (400) for the first strict-FHIR, then undocumented-element, rule `body` breaks. */
 export function checkStrict(body: unknown, kind: Kind, undocumentedElementsAccepted: boolean): void {
   if (!isObject(body) || body.resourceType !== kind) return; // ./resources.ts answers the structure
-  const documentedOnly = !undocumentedElementsAccepted;
-  checkElements(body, kind, documentedOnly);
-  walk(body, kind);
-  if (kind === 'Media') {
-    checkMediaValues(body);
-    checkAttachmentElements(body.content, 'Media.content', documentedOnly);
-    return;
-  }
-  if (!Array.isArray(body.content)) return;
-  body.content.forEach((c, i) => {
-    if (!isObject(c)) return;
-    const path = `DocumentReference.content[${i}]`;
-    for (const key of Object.keys(c)) {
-      if (!['id', 'extension', 'attachment', 'format'].includes(key)) refuse(400, 'structure', `Unrecognized element '${key}'`, `${path}.${key}`);
-      if (documentedOnly && key !== 'attachment') refuse(400, 'not-supported', `Element '${key}' is not supported`, `${path}.${key}`);
-    }
-    checkAttachmentElements(c.attachment, `${path}.attachment`, documentedOnly);
-  });
+  checkR4(body, kind);
+  if (!undocumentedElementsAccepted) checkDocumented(body, kind);
 }
