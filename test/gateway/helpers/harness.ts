@@ -49,6 +49,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** The sandbox's sleep (its latency faults wait on it); default: none, every fault answers at once. */
   sandboxSleep?: (ms: number) => Promise<void>;
+  /** The ALEX client's per-attempt timeout (default 2 s). */
+  alexTimeoutMs?: number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -70,7 +72,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     store,
     ...(options.proofReplayCache ? { proofReplayCache: options.proofReplayCache } : {}),
     sandbox: { clock: () => clock.now(), sleep: options.sandboxSleep ?? (async () => undefined), tokenThrottle: false },
-    alexClient: { sleep: async () => undefined, timeoutMs: 2_000 },
+    alexClient: { sleep: async () => undefined, timeoutMs: options.alexTimeoutMs ?? 2_000 },
   });
   const sandbox = runtime.sandbox;
   if (!sandbox) throw new Error('expected the in-process sandbox');
