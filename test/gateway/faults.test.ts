@@ -43,6 +43,7 @@ describe('faults on the create call', () => {
     ['401 stale token', { kind: 'status401', method: 'POST', times: 1 }],
     ['429 with Retry-After', { kind: 'status429', method: 'POST', times: 2, retryAfterSeconds: 3 }],
     ['latency', { kind: 'latency', method: 'POST', latencyMs: 5_000, times: 3 }],
+    ['503 hybrid connection down (no listener: never reached Evolution)', { kind: 'status503', method: 'POST', times: 2 }],
   ];
 
   it.each(transient)('%s: committed exactly once within the client retries', async (_name, rule) => {

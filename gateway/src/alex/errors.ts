@@ -25,6 +25,15 @@ export type NetworkFailure =
   /** No answer within the timeout: ALEX may or may not have processed it. */
   | 'timeout';
 
+/**
+ * A 503 that says the practice's Hybrid Connection has no listener (ALEX.md: "503 — the facility's Hybrid
+ * Connection is down — the practice PC that runs it is asleep"): the request never reached Evolution, so
+ * nothing was stored. Any other 503 may have come after Evolution stored the create.
+ */
+export function isHybridConnectionDown(status: number, body: unknown): boolean {
+  return status === 503 && parseAlexErrorBody(body).text.includes('no listeners connected');
+}
+
 /** True when a create failed in a way that leaves open whether ALEX stored it: nothing may resend it until that is proven. */
 export function isAlexOutcomeUnknown(err: unknown): boolean {
   return err instanceof AppError && err.code === 'ERR_ALEX_OUTCOME_UNKNOWN';

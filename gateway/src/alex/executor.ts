@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { AppError } from '../../../shared/errors';
 import type { BreakerPermit, BreakerRegistry } from './breaker';
-import { normaliseAlexHttpError, normaliseAlexNetworkError, parseRetryAfter } from './errors';
+import { isHybridConnectionDown, normaliseAlexHttpError, normaliseAlexNetworkError, parseRetryAfter } from './errors';
 import { abortError, type TokenProvider } from './token';
 import type { AlexTransport, Attempt, Call, Method } from './transport';
 
@@ -40,10 +40,13 @@ export interface ExecutorDeps {
   log: Logger;
 }
 
-/** True only when ALEX certainly did not store a create: never connected, refused for the token (401) or throttled at the door (429). */
+/**
+ * True only when ALEX certainly did not store a create: never connected, refused for the token (401),
+ * throttled at the door (429), or the practice's Hybrid Connection has no listener (503 saying so).
+ */
 export function certainlyNotProcessed(a: Attempt): boolean {
   if (a.type === 'network') return a.kind === 'not-sent';
-  return a.status === 429 || a.status === 401;
+  return a.status === 429 || a.status === 401 || isHybridConnectionDown(a.status, a.data);
 }
 
 function retryableAnswer(status: number, method: Method): boolean {

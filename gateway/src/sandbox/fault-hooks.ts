@@ -52,6 +52,8 @@ export function replyFault(ctx: SandboxContext, request: FastifyRequest, reply: 
     case 'status503':
       if (rule.retryAfterSeconds !== undefined) reply.header('retry-after', String(rule.retryAfterSeconds));
       if (token) return sendAzureError(reply, AZURE_ERRORS.unavailable(), now, ids);
+      // After the create was stored the connection cannot have lacked a listener: the answer was lost on the way back.
+      if (rule.when === 'after') return sendOutcome(reply, 503, 'transient', `The practice connection for facility ${facility} was lost before the answer came back.`);
       return sendOutcome(reply, 503, 'transient', `The practice connection for facility ${facility} is not available: there are no listeners connected for the hybrid connection endpoint.`);
     case 'status500':
       if (token) return sendAzureError(reply, AZURE_ERRORS.serverError(), now, ids);
