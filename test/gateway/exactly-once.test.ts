@@ -214,6 +214,18 @@ describe('stored, then the connection dropped, with the lookup refused (403)', (
   });
 });
 
+describe('"Send again" counts only when a person was asked', () => {
+  it('resendAfterCheck before the outcome is unconfirmed is ignored: the check runs, nothing is resent', async () => {
+    const x = (w = await world());
+    x.h.sandbox.faults.add({ kind: 'storedThenDropped', method: 'POST', pathPrefix: '/FHIR/DocumentReference', times: 1 });
+    const b = body(x, 'document');
+    expect(code(await x.commit(b))).toBe('ERR_ALEX_OUTCOME_UNKNOWN');
+    expect(code(await x.commit({ ...b, resendAfterCheck: true }))).toBe('ERR_ALEX_OUTCOME_UNKNOWN');
+    expect(creates(x.h, 'document')).toBe(1);
+    expect(await auditOf(x.h, b.imageId)).not.toContain('commit.resend-after-check:resend');
+  });
+});
+
 describe('the confirm route refuses what is not waiting for a person', () => {
   it('an unknown image → 404; a committed one → 400; another practice → 404; nothing is written', async () => {
     const x = (w = await world());

@@ -228,7 +228,9 @@ export class CommitService {
     const { call, grant, progress } = attempt;
     const sentAt = progress.sent?.[target];
     if (sentAt === undefined) return false;
-    if (call.body.resendAfterCheck === true) {
+    // A person's "Send again" counts only once the gateway has said a person must look (unconfirmed):
+    // a stale flag on a later request never skips the check.
+    if (call.body.resendAfterCheck === true && this.clock.now() - sentAt >= this.options.outcome.unconfirmedAfterMs) {
       await this.auditor.record({ ...this.auditBase(attempt), action: 'commit.resend-after-check', outcome: 'resend', resourceIds: [targetName(target)] });
       delete progress.sent?.[target];
       return false;
