@@ -50,9 +50,11 @@ import type { OutboxItemView as OutboxItem, OutboxState } from '../outbox/types'
 import { parseLaunchUrl } from '../launch/parse';
 import { readDeviceCredentials, saveDeviceCredentials, type SecretStore } from '../secrets';
 import { WorkingPatient, patientDisplayName, patientSwitchMessage, type CaptureSession, type LaunchAttempt } from '../session';
+import { planTargets, targetNotice } from '../imaging/targets';
 import { captionText } from './caption';
 import { openDraftJournal, type DraftRecord } from './drafts';
 import { toImagingEdits } from './edits';
+import { MedtechOutcomes, confirmCommitVia } from './unconfirmed';
 import type { Clock, GatewayFactory, GatewayPort, ImagingPort, LanFile, LanPort, LanSink, OutboxPort } from './ports';
 import { applySettingsPatch, readConfig, type SettingsStore, type StoredConfig } from './settings';
 import type { CommitClient } from '../gateway-client';
@@ -170,6 +172,8 @@ function outboxToImageStatus(state: OutboxState): ImageStatus {
       return 'failed';
     case 'committed':
       return 'committed';
+    case 'unconfirmed':
+      return 'unconfirmed';
   }
 }
 
@@ -275,6 +279,8 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       };
       const rawCommit = (raw as GatewayPort & Partial<CommitClient>).commit;
       if (rawCommit !== undefined) client.commit = (req, opts) => watched(() => rawCommit.call(raw, req, opts));
+      const rawConfirm = (raw as Partial<CommitClient>).confirmCommit;
+      if (rawConfirm !== undefined) client.confirmCommit = (imageId, opts) => watched(() => rawConfirm.call(raw, imageId, opts));
       gatewayCache = { url, client };
     }
     return gatewayCache.client;
@@ -294,6 +300,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       }
       return (gateway() as GatewayPort & CommitClient).commit(req, opts);
     },
+    confirmCommit: confirmCommitVia(() => gateway()),
   };
 
   // --- events -------------------------------------------------------------------------------------------
@@ -358,6 +365,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     if (rec.error !== undefined) v.error = rec.error;
     if (rec.progress !== undefined) v.progress = rec.progress;
     if (rec.committed !== undefined) v.committed = rec.committed;
+    outcomes.decorateImage(v);
     return v;
   }
   function outboxView(item: OutboxItem): BridgeOutboxItem {
@@ -380,6 +388,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       if (item.committed.media) v.committed.media = { id: item.committed.media.id };
       if (item.committed.documentReference) v.committed.documentReference = { id: item.committed.documentReference.id };
     }
+    outcomes.decorateOutbox(v, item);
     return v;
   }
   function phoneView(): PhoneView | null {
@@ -499,7 +508,12 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   async function ingestInto(rec: ImageRecord, input: { path: string } | { buffer: Buffer }): Promise<boolean> {
     changed();
     try {
-      const res = await track(deps.imaging.ingest(input, { dir: deps.workDir, id: rec.id }));
+      const onThumbnail = (t: Buffer, mime: string): void => {
+        if (!images.has(rec.id) || rec.master !== undefined) return; // first sight, before the master is written
+        rec.thumbnailUrl = `data:${mime};base64,${t.toString('base64')}`;
+        changed();
+      };
+      const res = await track(deps.imaging.ingest(input, { dir: deps.workDir, id: rec.id }, { onThumbnail }));
       if (!images.has(rec.id)) {
         await removeImageFiles(rec.id); // removed while processing
         return false;
@@ -508,6 +522,8 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       rec.thumbnailUrl = `data:${res.thumbnailMime};base64,${res.thumbnail.toString('base64')}`;
       rec.status = 'needs-info';
       refreshDraftStatus(rec);
+      const targetsNote = targetNotice(res.masterPath); // e.g. a PDF: Inbox Scan only, told at once
+      if (targetsNote !== null) notify('info', 'info', targetsNote, rec.patient.id);
       await persist(rec);
       emit('image-progress', { imageId: rec.id, phase: 'ingest', fraction: 1 });
       changed();
@@ -611,6 +627,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   // --- outbox -------------------------------------------------------------------------------------------
   const outbox = await deps.openOutbox(commitClient);
   opened.outbox = outbox;
+  const outcomes = new MedtechOutcomes({ outbox, logger: log, notify, changed });
   function onOutbox(item: OutboxItem): void {
     const rec = images.get(item.imageId);
     if (rec === undefined) {
@@ -619,6 +636,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     }
     const previous = rec.status;
     rec.status = outboxToImageStatus(item.state);
+    outcomes.observe(item, rec, previous);
     const err = errorBodyOf(item);
     if (item.state === 'waiting' || item.state === 'failed') {
       if (err !== undefined) rec.error = err;
@@ -651,7 +669,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       log.warn({ imageId: rec.id, err: toAppError(err).code }, 'verify after commit failed');
     }
   }
-  for (const ev of ['item-queued', 'item-sending', 'item-waiting', 'item-failed', 'item-committed'] as const) {
+  for (const ev of ['item-queued', 'item-sending', 'item-waiting', 'item-failed', 'item-committed', 'item-unconfirmed'] as const) {
     unsubscribers.push(outbox.on(ev, onOutbox));
   }
 
@@ -687,18 +705,19 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     rec.status = 'sending';
     rec.progress = 0;
     changed();
+    const plan = planTargets(master.path, targets, settings.inboxScanFormat); // a PDF goes to the Inbox Scan only
     const outTargets: CommitTarget[] = [];
     let media: { bytes: Buffer; contentType: 'image/jpeg' | 'image/png'; width: number; height: number } | undefined;
     let document: { bytes: Buffer; contentType: 'image/tiff' | 'application/pdf' } | undefined;
-    if (targets.media) {
+    if (plan.media) {
       const r = await track(deps.imaging.render(master.path, toImagingEdits(rec.edits, master.width, master.height, caption), { format: 'jpeg', maxBytes: settings.maxAttachmentBytes }));
       media = { bytes: r.data, contentType: r.contentType === 'image/png' ? 'image/png' : 'image/jpeg', width: r.width, height: r.height };
       outTargets.push('media');
     }
-    emit('image-progress', { imageId: rec.id, phase: 'render', fraction: targets.inboxScan ? 0.5 : 1 });
-    if (targets.inboxScan) {
+    emit('image-progress', { imageId: rec.id, phase: 'render', fraction: plan.inboxScan ? 0.5 : 1 });
+    if (plan.inboxScan) {
       const r = await track(
-        deps.imaging.render(master.path, toImagingEdits(rec.edits, master.width, master.height, caption), { format: settings.inboxScanFormat, maxBytes: settings.maxAttachmentBytes }),
+        deps.imaging.render(master.path, toImagingEdits(rec.edits, master.width, master.height, caption), { format: plan.inboxScanFormat, maxBytes: settings.maxAttachmentBytes }),
       );
       document = { bytes: r.data, contentType: r.contentType === 'image/tiff' ? 'image/tiff' : 'application/pdf' };
       outTargets.push('documentReference');
@@ -1134,6 +1153,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       return { queued, skipped };
     },
 
+    ...outcomes.handlers(),
     'outbox.retry': async ({ imageId }) => {
       if (!outbox.retry(imageId)) throw new AppError('ERR_NOT_FOUND', { detail: 'nothing to retry' });
       changed();
