@@ -30,6 +30,7 @@ import { dpopChallenge, requestHtu } from './auth/dpop';
 import { fastifyTrustProxy } from './auth/trusted-proxies';
 import { MemoryProofReplayCache, type ProofReplayCache } from './auth/replay';
 import { CommitService, publicErrorBody } from './commit/service';
+import { confirmByPerson } from './commit/confirm';
 import type { ResourceBuilders } from './commit/builders';
 import type { CommitBody } from './commit/payload';
 import type { GatewayConfig } from './config';
@@ -117,6 +118,7 @@ function buildServices(deps: GatewayDeps): Services {
     maxAttachmentBytes: config.alexMaxAttachmentBytes,
     leaseSeconds: config.idempotencyLeaseSeconds,
     alexFhirBaseUrl: deps.alexFhirBaseUrl,
+    outcome: { maxProcessingMs: config.alexOutcome.maxProcessingSeconds * 1000, unconfirmedAfterMs: config.alexOutcome.unconfirmedAfterSeconds * 1000 },
   });
   const launchVerifier =
     deps.launchVerifier ??
@@ -293,7 +295,7 @@ function registerLaunchRoutes(app: FastifyInstance, services: Services, authenti
   });
 }
 
-function registerCommitRoutes(app: FastifyInstance, { commits, grants }: Services, { store, alex, clock }: GatewayDeps, authenticate: Authenticate): void {
+function registerCommitRoutes(app: FastifyInstance, { commits, grants, auditor }: Services, { store, alex, clock, random, config }: GatewayDeps, authenticate: Authenticate): void {
   // base64Bytes: the image stays bytes of the request body until it is copied into ALEX's request (../json-body).
   app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: COMMIT_BODY_SCHEMA }, config: { base64Bytes: true } }, async (req, reply) => {
     checkAttachmentData(req.body as CommitBody);
@@ -304,6 +306,13 @@ function registerCommitRoutes(app: FastifyInstance, { commits, grants }: Service
       device: deviceOf(req),
       correlationId: req.id,
     });
+    return reply.status(answer.status).send(answer.body);
+  });
+
+  app.post(GATEWAY_ROUTES.commitConfirm, { onRequest: authenticate, schema: { params: Type.Object({ imageId: Uuid }) } }, async (req, reply) => {
+    const { imageId } = req.params as { imageId: string };
+    const deps = { store, auditor, clock, random, leaseSeconds: config.idempotencyLeaseSeconds };
+    const answer = await confirmByPerson(deps, imageId, deviceOf(req), req.id);
     return reply.status(answer.status).send(answer.body);
   });
 

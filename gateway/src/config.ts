@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { LIMITS } from '../../shared/limits';
 import { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY } from './alex/limiter';
+import { DEFAULT_MAX_PROCESSING_SECONDS, DEFAULT_UNCONFIRMED_AFTER_SECONDS } from './commit/outcome';
 import { parseTrustedProxies } from './auth/trusted-proxies';
 import { DEVELOPMENT_DATA_KEY } from './launch/patient-seal';
 
@@ -25,6 +26,10 @@ export const EnvSchema = Type.Object({
   ALEX_WRITES_PER_FACILITY: Int(1, 16),
   /** Sockets per ALEX host in each of the client's two pools: creates, and everything else. */
   ALEX_MAX_SOCKETS: Int(8, 4096),
+  /** How long after a create an empty lookup still proves nothing (Hybrid Connection: stored late). */
+  ALEX_MAX_PROCESSING_SECONDS: Int(30, 86_400),
+  /** Still unknown this long after the create → ERR_COMMIT_UNCONFIRMED (a person looks). ≥ ALEX_MAX_PROCESSING_SECONDS. */
+  ALEX_UNCONFIRMED_AFTER_SECONDS: Int(30, 7 * 86_400),
   GATEWAY_PORT: Int(0, 65535),
   GATEWAY_HOST: Type.String({ minLength: 1, maxLength: 255 }),
   GATEWAY_DATA_DIR: Type.String({ minLength: 1, maxLength: 1000 }),
@@ -63,6 +68,8 @@ const DEFAULTS = {
   ALEX_MAX_ATTACHMENT_BYTES: LIMITS.alexMaxAttachmentBytes,
   ALEX_WRITES_PER_FACILITY: DEFAULT_ALEX_WRITES_PER_FACILITY,
   ALEX_MAX_SOCKETS: DEFAULT_ALEX_MAX_SOCKETS,
+  ALEX_MAX_PROCESSING_SECONDS: DEFAULT_MAX_PROCESSING_SECONDS,
+  ALEX_UNCONFIRMED_AFTER_SECONDS: DEFAULT_UNCONFIRMED_AFTER_SECONDS,
   GATEWAY_PORT: 4000,
   GATEWAY_HOST: '127.0.0.1',
   GATEWAY_DATA_DIR: './.data/gateway',
@@ -97,6 +104,8 @@ export interface GatewayConfig {
   alexMaxAttachmentBytes: number;
   /** ALEX_WRITES_PER_FACILITY and ALEX_MAX_SOCKETS, for the ALEX client (sandbox or real). */
   alexConnections: { writesPerFacility: number; maxSockets: number };
+  /** ALEX_MAX_PROCESSING_SECONDS and ALEX_UNCONFIRMED_AFTER_SECONDS (see commit/outcome.ts). */
+  alexOutcome: { maxProcessingSeconds: number; unconfirmedAfterSeconds: number };
   port: number;
   host: string;
   dataDir: string;
@@ -142,6 +151,9 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
   refuseTrustAll(env);
   const e = readEnv(env);
   const alex = alexConfigOf(e);
+  if (e.ALEX_UNCONFIRMED_AFTER_SECONDS < e.ALEX_MAX_PROCESSING_SECONDS) {
+    throw new ConfigError('ALEX_UNCONFIRMED_AFTER_SECONDS', `must not be shorter than ALEX_MAX_PROCESSING_SECONDS (${e.ALEX_MAX_PROCESSING_SECONDS}) (got "${e.ALEX_UNCONFIRMED_AFTER_SECONDS}")`);
+  }
   if (e.LOOKUP_GRANT_TTL_SECONDS > e.LAUNCH_GRANT_TTL_SECONDS) {
     throw new ConfigError('LOOKUP_GRANT_TTL_SECONDS', `must not be longer than LAUNCH_GRANT_TTL_SECONDS (${e.LAUNCH_GRANT_TTL_SECONDS}) (got "${e.LOOKUP_GRANT_TTL_SECONDS}")`);
   }
@@ -151,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     alex,
     alexMaxAttachmentBytes: e.ALEX_MAX_ATTACHMENT_BYTES,
     alexConnections: { writesPerFacility: e.ALEX_WRITES_PER_FACILITY, maxSockets: e.ALEX_MAX_SOCKETS },
+    alexOutcome: { maxProcessingSeconds: e.ALEX_MAX_PROCESSING_SECONDS, unconfirmedAfterSeconds: e.ALEX_UNCONFIRMED_AFTER_SECONDS },
     port: e.GATEWAY_PORT,
     host: e.GATEWAY_HOST,
     dataDir: e.GATEWAY_DATA_DIR,

@@ -345,13 +345,13 @@ async function gatewayPart(): Promise<void> {
     findPatientByNhi: (c, n) => client.findPatientByNhi(c, n),
     findMediaByIdentifier: (c, n, i) => client.findMediaByIdentifier(c, n, i),
     getDocumentReference: (c, id) => client.getDocumentReference(c, id),
-    createDocumentReference: (c, d, r) => client.createDocumentReference(c, d, r),
+    createDocumentReference: (c, d) => client.createDocumentReference(c, d),
     ready: () => client.ready(),
-    async createMedia(ctx, media, reconcile) {
+    async createMedia(ctx, media) {
       const t0 = performance.now();
       mark(ctx.correlationId, 'alexStart');
       try {
-        return await client.createMedia(ctx, media, reconcile);
+        return await client.createMedia(ctx, media);
       } finally {
         mark(ctx.correlationId, 'alexEnd');
         alexMs.set(ctx.correlationId, (alexMs.get(ctx.correlationId) ?? 0) + performance.now() - t0);

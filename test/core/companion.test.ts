@@ -34,7 +34,9 @@ interface World {
 let w: World;
 
 beforeEach(async () => {
-  const gw = await startHarness();
+  // Search freshness assumed: the core verifies once, straight after a commit (re-verifying after the
+  // strict sandbox's search lag is companion work, issue 25 companion side).
+  const gw = await startHarness({ sandboxAssumptions: { searchFresh: true } });
   const gatewayUrl = await gw.app.listen({ host: '127.0.0.1', port: 0 });
   const dataDir = await mkdtemp(join(tmpdir(), 'core-it-'));
   const inputs = await mkdtemp(join(tmpdir(), 'core-it-in-'));

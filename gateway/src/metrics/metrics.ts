@@ -23,7 +23,6 @@ export const ALEX_OPERATIONS = [
   'createMedia',
   'createDocumentReference',
   'findMediaByIdentifier',
-  'findDocumentReferenceByIdentifier',
   'getDocumentReference',
 ] as const;
 type AlexOperation = (typeof ALEX_OPERATIONS)[number];

@@ -61,6 +61,12 @@ export interface StoredResponse {
 export interface CommitProgress {
   media?: CommittedResource;
   documentReference?: CommittedResource;
+  /**
+   * Per target whose create may have reached ALEX and whose outcome is not proven yet: when it was sent
+   * (epoch ms). Written durably before the create starts; kept in this JSON so the stores need no schema
+   * change (gateway/src/commit/outcome.ts reads it).
+   */
+  sent?: { media?: number; documentReference?: number };
 }
 
 export interface IdempotencyRecord {
