@@ -3,8 +3,9 @@
  *
  * Order: Idempotency-Key = imageId → a completed record is replayed → grant live, this device's, this
  * patient's → payload checks (base64, size, magic bytes) → lease, awaited until it is on disk → per
- * target: an earlier create whose outcome is unknown is settled first (./outcome.ts), else its send time
- * is saved durably, then it is created → audit → store the outcome → answer. Nothing reaches ALEX before
+ * target (both targets together, each in one of the practice's write slots): an earlier create whose
+ * outcome is unknown is settled first (./outcome.ts), else its send time is saved durably, then it is
+ * created → audit → store the outcome → answer. Nothing reaches ALEX before
  * every check has passed. A retryable ALEX failure releases the lease (progress kept); a final one is
  * stored as the outcome; an unknown or unconfirmed outcome releases it with the send time kept, so every
  * later attempt — after a restart, on another replica — settles it before anything is sent again.
@@ -173,25 +174,36 @@ export class CommitService {
       // The lease is what makes a later attempt look before it creates: it is on disk before any byte goes to ALEX.
       if (leaseDurable) await leaseDurable.catch((cause: unknown) => Promise.reject(new AppError('ERR_INTERNAL', { correlationId, cause })));
       this.buildPending(attempt, targets, ready);
-      for (const target of targets) {
-        if (progress[target]) continue;
-        if (await this.settlePending(attempt, target)) continue;
-        const resource = ready.get(target);
-        if (!resource) continue;
-        try {
-          progress[target] = await this.createOnce(attempt, target, resource);
-        } finally {
-          resource.release();
-          ready.delete(target);
-        }
-        if (targets.some((t) => !progress[t])) await this.saveProgress(attempt);
-      }
+      // The targets go to ALEX together (each waits for a write slot of the practice, ../alex/limiter.ts);
+      // the answer waits for both, so the lease is never let go while a create is in flight.
+      const settled = await Promise.allSettled(targets.map((target) => this.commitTarget(attempt, target, targets, ready)));
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (err) {
       return this.fail(call, grant, progress, leaseOwner, toAppError(err));
     } finally {
       for (const resource of ready.values()) resource.release();
     }
     return this.complete(attempt);
+  }
+
+  /**
+   * One target: an earlier create of it settled first, else created once (its send time durable before it
+   * goes); the progress is saved after it while another target is still open.
+   */
+  private async commitTarget(attempt: Attempt, target: Target, targets: readonly Target[], ready: Map<Target, SerializedResource>): Promise<void> {
+    const { progress } = attempt;
+    if (progress[target]) return;
+    if (await this.settlePending(attempt, target)) return;
+    const resource = ready.get(target);
+    if (!resource) return;
+    try {
+      progress[target] = await this.createOnce(attempt, target, resource);
+    } finally {
+      resource.release();
+      ready.delete(target);
+    }
+    if (targets.some((t) => !progress[t])) await this.saveProgress(attempt);
   }
 
   /**
