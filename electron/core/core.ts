@@ -722,17 +722,15 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     const outTargets: CommitTarget[] = [];
     let media: { bytes: Buffer; contentType: 'image/jpeg' | 'image/png'; width: number; height: number } | undefined;
     let document: { bytes: Buffer; contentType: 'image/tiff' | 'application/pdf' } | undefined;
-    if (plan.media) {
-      const r = await track(deps.imaging.render(master.path, toImagingEdits(rec.edits, master.width, master.height, caption), { format: 'jpeg', maxBytes: settings.maxAttachmentBytes }));
-      media = { bytes: r.data, contentType: r.contentType === 'image/png' ? 'image/png' : 'image/jpeg', width: r.width, height: r.height };
+    // Both targets render together (the imaging service's limiter spreads them over the cores).
+    const renderAs = (format: 'jpeg' | typeof plan.inboxScanFormat) => track(deps.imaging.render(master.path, toImagingEdits(rec.edits, master.width, master.height, caption), { format, maxBytes: settings.maxAttachmentBytes }));
+    const [m, d] = await Promise.all([plan.media ? renderAs('jpeg') : undefined, plan.inboxScan ? renderAs(plan.inboxScanFormat) : undefined]);
+    if (m !== undefined) {
+      media = { bytes: m.data, contentType: m.contentType === 'image/png' ? 'image/png' : 'image/jpeg', width: m.width, height: m.height };
       outTargets.push('media');
     }
-    emit('image-progress', { imageId: rec.id, phase: 'render', fraction: plan.inboxScan ? 0.5 : 1 });
-    if (plan.inboxScan) {
-      const r = await track(
-        deps.imaging.render(master.path, toImagingEdits(rec.edits, master.width, master.height, caption), { format: plan.inboxScanFormat, maxBytes: settings.maxAttachmentBytes }),
-      );
-      document = { bytes: r.data, contentType: r.contentType === 'image/tiff' ? 'image/tiff' : 'application/pdf' };
+    if (d !== undefined) {
+      document = { bytes: d.data, contentType: d.contentType === 'image/tiff' ? 'image/tiff' : 'application/pdf' };
       outTargets.push('documentReference');
     }
     emit('image-progress', { imageId: rec.id, phase: 'render', fraction: 1 });
