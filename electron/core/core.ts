@@ -52,6 +52,7 @@ import { LaunchOpener, launchRefusedKeepingMessage } from '../launch/open-launch
 import { readDeviceCredentials, saveDeviceCredentials, type SecretStore } from '../secrets';
 import { WorkingPatient, patientDisplayName, patientSwitchMessage, type CaptureSession, type LaunchAttempt } from '../session';
 import { planTargets, targetNotice } from '../imaging/targets';
+import { RenderAhead } from '../imaging/render-ahead';
 import { captionText } from './caption';
 import { openDraftJournal, type DraftRecord } from './drafts';
 import { toImagingEdits } from './edits';
@@ -455,7 +456,11 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   function requireDraft(rec: ImageRecord): void {
     if (frozen(rec)) throw new AppError('ERR_IMAGE_LOCKED');
   }
+  // Renders started once a photo is ready, for the targets of the last Send (both before one), taken at Send.
+  const ahead = new RenderAhead((p, e, o) => track(deps.imaging.render(p, e, o)));
+  let aheadTargets: CommitTargets = { media: true, inboxScan: true };
   async function removeImageFiles(id: string): Promise<void> {
+    ahead.forgetImage(id);
     // Only our own names: `<id>.*` in the work folder (the imaging service names masters after the id).
     const entries = await readdir(deps.workDir).catch(() => [] as string[]);
     await Promise.all(entries.filter((n) => n.startsWith(`${id}.`)).map((n) => rm(join(deps.workDir, n), { force: true })));
@@ -528,6 +533,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       rec.thumbnailUrl = `data:${res.thumbnailMime};base64,${res.thumbnail.toString('base64')}`;
       rec.status = 'needs-info';
       refreshDraftStatus(rec);
+      if (rec.status === 'ready') ahead.warmTargets(res.masterPath, toImagingEdits(rec.edits, res.width, res.height), aheadTargets, config.settings.inboxScanFormat, config.settings.maxAttachmentBytes);
       const targetsNote = targetNotice(res.masterPath); // e.g. a PDF: Inbox Scan only, told at once
       if (targetsNote !== null) notify('info', 'info', targetsNote, rec.patient.id);
       await persist(rec);
@@ -723,7 +729,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     let media: { bytes: Buffer; contentType: 'image/jpeg' | 'image/png'; width: number; height: number } | undefined;
     let document: { bytes: Buffer; contentType: 'image/tiff' | 'application/pdf' } | undefined;
     // Both targets render together (the imaging service's limiter spreads them over the cores).
-    const renderAs = (format: 'jpeg' | typeof plan.inboxScanFormat) => track(deps.imaging.render(master.path, toImagingEdits(rec.edits, master.width, master.height, caption), { format, maxBytes: settings.maxAttachmentBytes }));
+    const renderAs = (format: 'jpeg' | typeof plan.inboxScanFormat) => ahead.take(master.path, toImagingEdits(rec.edits, master.width, master.height, caption), { format, maxBytes: settings.maxAttachmentBytes });
     const [m, d] = await Promise.all([plan.media ? renderAs('jpeg') : undefined, plan.inboxScan ? renderAs(plan.inboxScanFormat) : undefined]);
     if (m !== undefined) {
       media = { bytes: m.data, contentType: m.contentType === 'image/png' ? 'image/png' : 'image/jpeg', width: m.width, height: m.height };
@@ -1107,6 +1113,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       } else {
         recs = ids.map(getImage);
       }
+      aheadTargets = targets;
       const queued: string[] = [];
       const skipped: { id: string; error: ErrorBody }[] = [];
       for (const rec of recs) {
