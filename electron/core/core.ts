@@ -40,6 +40,7 @@ import type {
   Unsubscribe,
 } from '../../shared/contracts/bridge';
 import type { ImageMetadata, PatientSummary } from '../../shared/contracts/common';
+import { photoLabelField } from './photo-label';
 import type { CommitTarget, LaunchGrant } from '../../shared/contracts/gateway';
 import { AppError, BugIndicatingError, toAppError, type ErrorBody } from '../../shared/errors/app-error';
 import { isErrorCode, type ErrorCode } from '../../shared/errors/codes';
@@ -748,6 +749,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       ...(media === undefined ? {} : { media }),
       ...(document === undefined ? {} : { document }),
       source: source.slice(0, 100),
+      ...photoLabelField(rec.label),
     });
     rec.inOutbox = true;
     const item = outbox.get(rec.id);

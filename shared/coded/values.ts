@@ -105,6 +105,17 @@ export const IMAGE_TYPES = [
 ] as const;
 export type ImageTypeKey = (typeof IMAGE_TYPES)[number]['key'];
 
+/**
+ * The patient's consent to the photo, recorded by the GP or nurse: given aloud, given in writing, or not
+ * needed (e.g. the patient cannot be identified from it, or it is needed for their immediate care).
+ */
+export const CONSENTS = [
+  { key: 'verbal', display: 'Verbal' },
+  { key: 'written', display: 'Written' },
+  { key: 'not-needed', display: 'Not needed' },
+] as const;
+export type ConsentKey = (typeof CONSENTS)[number]['key'];
+
 export function findBodySite(code: string): BodySite | undefined {
   return BODY_SITES.find((s) => s.code === code);
 }
@@ -126,4 +137,11 @@ export function viewDisplay(key: ViewKey): string {
 }
 export function imageTypeDisplay(key: ImageTypeKey): string {
   return IMAGE_TYPES.find((t) => t.key === key)?.display ?? key;
+}
+export function consentDisplay(key: ConsentKey): string {
+  return CONSENTS.find((c) => c.key === key)?.display ?? key;
+}
+/** The readable words that travel into Medtech's title, e.g. "consent: verbal", "consent: not needed". */
+export function consentWords(key: ConsentKey): string {
+  return `consent: ${consentDisplay(key).toLowerCase()}`;
 }

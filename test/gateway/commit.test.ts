@@ -61,6 +61,26 @@ describe('commit', () => {
     expect(JSON.stringify(audit)).not.toContain(h.patient().id);
   });
 
+  it("puts the photo's name and the patient's consent in the stored title, and the consent kind in the audit", async () => {
+    const base = h.commitBody(grant, { media: true, document: true });
+    const body = { ...base, label: 'Photo 2', metadata: { ...base.metadata, consent: 'verbal' as const } };
+    const res = await h.commit(device, body);
+    expect(res.statusCode, res.body).toBe(201);
+    const media = h.sandbox.store.listMedia({ identifierValue: body.imageId });
+    expect(media).toHaveLength(1);
+    const mediaTitle = (media[0]!.resource as { content: { title: string } }).content.title;
+    expect(mediaTitle).toMatch(/^Photo 2 — /);
+    expect(mediaTitle).toContain('consent: verbal');
+    const docs = h.sandbox.store.listDocumentReferences({ identifierValue: body.imageId });
+    expect(docs).toHaveLength(1);
+    const docTitle = (docs[0]!.resource as { content: { attachment: { title: string } }[] }).content[0]!.attachment.title;
+    expect(docTitle).toBe(mediaTitle);
+    const audit = await auditFor(body.imageId);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]?.consent).toBe('verbal');
+    expect(JSON.stringify(audit)).not.toContain('Photo 2');
+  });
+
   it('commits an Inbox Scan DocumentReference, and both targets in one request', async () => {
     const doc = h.commitBody(grant, { media: false, document: true });
     const r1 = await h.commit(device, doc);
