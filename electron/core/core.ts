@@ -41,6 +41,7 @@ import type {
 } from '../../shared/contracts/bridge';
 import type { ImageMetadata, PatientSummary } from '../../shared/contracts/common';
 import { photoLabelField } from './photo-label';
+import { phoneMetadata } from './phone-metadata';
 import type { CommitTarget, LaunchGrant } from '../../shared/contracts/gateway';
 import { AppError, BugIndicatingError, toAppError, type ErrorBody } from '../../shared/errors/app-error';
 import { isErrorCode, type ErrorCode } from '../../shared/errors/codes';
@@ -591,10 +592,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     async onFile(file: LanFile) {
       const session = working.session(file.sessionRef);
       if (session === undefined) throw new AppError('ERR_LAN_SESSION_ENDED');
-      const metadata: ImageMetadata = {};
-      if (file.metadata.bodySiteCode !== undefined && /^[0-9]{6,18}$/.test(file.metadata.bodySiteCode)) metadata.bodySiteCode = file.metadata.bodySiteCode;
-      if (file.metadata.laterality !== undefined) metadata.laterality = file.metadata.laterality;
-      const rec = newRecord(session, 'phone', photoNumbers.label(session.id, file.photoNumber), metadata);
+      const rec = newRecord(session, 'phone', photoNumbers.label(session.id, file.photoNumber), phoneMetadata(file.metadata));
       try {
         await ingestInto(rec, file.open ? { buffer: await file.open() } : { path: file.path });
       } finally {

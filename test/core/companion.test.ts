@@ -15,6 +15,7 @@ import { MemorySecretStore } from '../../electron/secrets';
 import { MemorySettingsStore, startCompanion, type RunningCompanion } from '../../electron/core';
 import { FACILITY, startHarness, type Harness } from '../gateway/helpers/harness';
 import { exchange, tokenFromUrl, upload } from '../../electron/lan/testing';
+import { storedTitle } from '../helpers/stored-title';
 
 const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;
 const PHOTOS = ['photo-12mp-orient6.jpg', 'photo-iphone-like.heic', 'photo-1600-portrait.png'];
@@ -235,6 +236,45 @@ describe('companion core with the real gateway, sandbox, imaging, outbox and LAN
     expect(state.phone?.phonesJoined).toBe(1);
     // the LAN copy is gone; only our master remains
     expect(await imageFiles()).toEqual([`${img?.id}.draft`, `${img?.id}.master.jpg`]);
+  });
+
+  it("consent required by the practice: photos need it before sending, and the name and consent reach Medtech's title", async () => {
+    const core = w.companion.core;
+    await core['settings.set']({ patch: { requiredFields: ['bodySiteCode', 'consent'] } });
+    await launch('ZZZ0016');
+    // One phone photo with the nurse's consent, one desktop photo without.
+    const phone = await core['phone.start']({});
+    const port = w.companion.lanAddress?.port ?? 0;
+    const { credential } = (await exchange(port, tokenFromUrl(phone.qrUrl))).json as { credential: string };
+    const up = await upload(port, credential, [
+      { name: 'clientUploadId', value: '2a8f3c1e-5a7d-4e2f-9c6b-1d2e3f4a5b6c' },
+      { name: 'bodySiteCode', value: '89545001' },
+      { name: 'consent', value: 'verbal' },
+      { name: 'file', filename: 'photo.png', contentType: 'image/png', data: await readFile(join(w.inputs, PHOTOS[2] as string)) },
+    ]);
+    expect(up.status).toBe(200);
+    const added = await core['images.addPaths']({ paths: [join(w.inputs, PHOTOS[0] as string)] });
+    await core['images.updateMetadata']({ ids: added.imageIds, patch: { bodySiteCode: '14975008' } });
+    let state = await core['app.getState']({});
+    const byLabel = (l: string) => state.images.find((i) => i.label === l);
+    expect(byLabel('Photo 1')).toMatchObject({ status: 'ready', metadata: { consent: 'verbal' }, missingFields: [] });
+    expect(byLabel(PHOTOS[0] as string)).toMatchObject({ status: 'needs-info', missingFields: ['consent'] });
+
+    const early = await core['commit.start']({ targets: { media: true, inboxScan: false }, captionStrip: false });
+    expect(early.skipped.map((s) => [s.error.code, s.error.detail])).toEqual([['ERR_IMAGE_METADATA_REQUIRED', 'consent']]);
+    await settle();
+    await core['images.applyMetadataToAll']({ patch: { consent: 'written' } });
+    state = await core['app.getState']({});
+    expect(byLabel(PHOTOS[0] as string)).toMatchObject({ status: 'ready', metadata: { consent: 'written' } });
+    await core['commit.start']({ targets: { media: true, inboxScan: false }, captionStrip: false });
+    await settle();
+
+    const titles = w.gw.sandbox.store.listMedia().map((m) => storedTitle(m.resource)).sort();
+    expect(titles).toHaveLength(2);
+    expect(titles[0]).toMatch(/^Photo 1 — Face — .* — consent: verbal$/);
+    expect(titles[1]).toMatch(/^photo-12mp-orient6\.jpg — Forearm — .* — consent: written$/);
+    const audit = (await w.gw.store.listAudit({ limit: 1000 })).filter((r) => r.action === 'commit');
+    expect(audit.map((r) => r.consent).sort()).toEqual(['verbal', 'written']);
   });
 
   it('bad inputs get clear coded errors and nothing is written', async () => {

@@ -13,6 +13,7 @@ import { SerializedResource } from '../../gateway/src/fhir/serialize';
 import { GrantService } from '../../gateway/src/launch/grants';
 import { loadFhirValidator, type FhirValidator } from '../../gateway/src/fhir/validate';
 import { creates, FACILITY, OTHER_FACILITY, startHarness, type Harness } from './helpers/harness';
+import { storedTitle } from '../helpers/stored-title';
 
 let h: Harness;
 let device: EnrolResponse;
@@ -68,12 +69,12 @@ describe('commit', () => {
     expect(res.statusCode, res.body).toBe(201);
     const media = h.sandbox.store.listMedia({ identifierValue: body.imageId });
     expect(media).toHaveLength(1);
-    const mediaTitle = (media[0]!.resource as { content: { title: string } }).content.title;
+    const mediaTitle = storedTitle(media[0]!.resource);
     expect(mediaTitle).toMatch(/^Photo 2 — /);
     expect(mediaTitle).toContain('consent: verbal');
     const docs = h.sandbox.store.listDocumentReferences({ identifierValue: body.imageId });
     expect(docs).toHaveLength(1);
-    const docTitle = (docs[0]!.resource as { content: { attachment: { title: string } }[] }).content[0]!.attachment.title;
+    const docTitle = storedTitle(docs[0]!.resource);
     expect(docTitle).toBe(mediaTitle);
     const audit = await auditFor(body.imageId);
     expect(audit).toHaveLength(1);

@@ -14,6 +14,7 @@ import { item } from '../../electron/outbox/test-helpers';
 import { MemorySecretStore, deviceCredentialsFrom, saveDeviceCredentials } from '../../electron/secrets';
 import { startHarness, type Harness } from '../gateway/helpers/harness';
 import { rejection } from '../helpers/rejection';
+import { storedTitle } from '../helpers/stored-title';
 
 const logger = pino({ level: 'silent' });
 let h: Harness;
@@ -109,7 +110,7 @@ describe('gateway client ↔ real gateway', () => {
     expect(outbox.progress()).toMatchObject({ committed: 1, failed: 0, waiting: 0 });
     const stored = h.sandbox.store.listMedia({ identifierValue: a.imageId });
     expect(stored).toHaveLength(1);
-    const title = (stored[0]!.resource as { content: { title: string } }).content.title;
+    const title = storedTitle(stored[0]!.resource);
     expect(title).toMatch(/^Photo 3 — Clinical photo — .* — consent: written$/);
     await outbox.close();
   });
