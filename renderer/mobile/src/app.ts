@@ -607,14 +607,13 @@ class PhotoCard {
 
 /** The patient's consent for one photo: verbal, written or not needed; pressing the chosen one again clears it. */
 function consentButtons(p: Photo, set: (c: ConsentKey | null) => void): HTMLElement {
-  const labelId = `consent-${p.id}`;
   return h(
     'div',
     { class: 'consent' },
-    h('p', { class: 'consent-label', id: labelId }, `Patient consent for photo ${p.n}`),
+    h('p', { class: 'consent-label' }, 'Patient consent'),
     h(
       'div',
-      { class: 'segmented', role: 'group', 'aria-labelledby': labelId, 'data-testid': 'consent' },
+      { class: 'segmented', role: 'group', 'aria-label': `Patient consent for photo ${p.n}`, 'data-testid': 'consent' },
       ...CONSENTS.map((c) =>
         h('button', { type: 'button', class: 'seg', 'aria-pressed': p.consent === c.key ? 'true' : 'false', onclick: () => set(p.consent === c.key ? null : c.key) }, c.display),
       ),
