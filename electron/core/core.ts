@@ -58,6 +58,7 @@ import { captionText } from './caption';
 import { openDraftJournal, type DraftRecord } from './drafts';
 import { toImagingEdits } from './edits';
 import { MedtechOutcomes, confirmCommitVia } from './unconfirmed';
+import { CommitVerifier, type VerifyTimers } from './verify';
 import type { Clock, GatewayFactory, GatewayPort, ImagingPort, LanFile, LanPort, LanSink, OutboxPort } from './ports';
 import { applySettingsPatch, readConfig, type SettingsStore, type StoredConfig } from './settings';
 import { PhotoNumbers } from './photo-numbers';
@@ -85,8 +86,10 @@ export interface CompanionCoreDeps {
   loopbackLaunchPort?: number;
   appVersion?: string;
   platform?: string;
-  /** Read Medtech back after each commit ("in Medtech ✓"). Default true. */
+  /** Read Medtech back after each commit ("in Medtech ✓"), until it shows or a bound passes (./verify). Default true. */
   verifyAfterCommit?: boolean;
+  /** Timers for those read-backs. Default the system's (unref'd). */
+  timers?: VerifyTimers;
 }
 
 export interface CompanionCore extends BridgeHandlers {
@@ -114,7 +117,7 @@ interface ImageRecord {
   master?: { path: string; width: number; height: number };
   thumbnailUrl?: string;
   progress?: number;
-  committed?: { media?: { id: string }; documentReference?: { id: string }; verified?: boolean };
+  committed?: { media?: { id: string }; documentReference?: { id: string } };
   /** Handed to the outbox: metadata and edits are frozen. */
   inOutbox: boolean;
   /** Being rendered for a commit: frozen too. */
@@ -373,6 +376,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     if (rec.progress !== undefined) v.progress = rec.progress;
     if (rec.committed !== undefined) v.committed = rec.committed;
     outcomes.decorateImage(v);
+    verifier.decorateImage(v);
     return v;
   }
   function outboxView(item: OutboxItem): BridgeOutboxItem {
@@ -640,6 +644,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   const outbox = await deps.openOutbox(commitClient);
   opened.outbox = outbox;
   const outcomes = new MedtechOutcomes({ outbox, logger: log, notify, changed });
+  const verifier = new CommitVerifier({ read: (id) => gateway().verifyCommit(id), changed, logger: log, track, ...(deps.timers ? { timers: deps.timers } : {}) });
   function onOutbox(item: OutboxItem): void {
     const rec = images.get(item.imageId);
     if (rec === undefined) {
@@ -665,21 +670,9 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       delete rec.master;
       void track(removeImageFiles(rec.id)).catch((e: unknown) => log.warn({ imageId: rec.id, err: toAppError(e).code }, 'could not wipe master'));
       if (master !== undefined) log.info({ imageId: rec.id }, 'committed; local copy wiped');
-      if (deps.verifyAfterCommit !== false) void track(verify(rec));
+      if (deps.verifyAfterCommit !== false) verifier.start(rec.id);
     }
     changed();
-  }
-  async function verify(rec: ImageRecord): Promise<void> {
-    try {
-      const res = await gateway().verifyCommit(rec.id);
-      const present = [res.media?.present, res.documentReference?.present].filter((p) => p !== undefined);
-      if (rec.committed !== undefined && present.length > 0) {
-        rec.committed.verified = present.every(Boolean);
-        changed();
-      }
-    } catch (err) {
-      log.warn({ imageId: rec.id, err: toAppError(err).code }, 'verify after commit failed');
-    }
   }
   for (const ev of ['item-queued', 'item-sending', 'item-waiting', 'item-failed', 'item-committed', 'item-unconfirmed'] as const) {
     unsubscribers.push(outbox.on(ev, onOutbox));
@@ -1192,6 +1185,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     idle,
     async close() {
       endLookup('closed');
+      verifier.close();
       for (const u of unsubscribers) u();
       await endPhone('ended').catch(() => undefined);
       await idle();

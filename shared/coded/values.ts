@@ -21,7 +21,11 @@ export interface BodySite extends CodedValue {
 
 const site = (code: string, display: string, opts: Omit<BodySite, 'code' | 'display'> = {}): BodySite => ({ code, display, ...opts });
 
-/** A curated list of SNOMED CT body structures common in general-practice photography. */
+/**
+ * A curated list of SNOMED CT body structures common in general-practice photography. Every code is a concept id
+ * (partition 00, Verhoeff check digit: gateway/src/sandbox/strict.test.ts checks each): a code that is not is never
+ * sent as a coding by the builders.
+ */
 export const BODY_SITES: readonly BodySite[] = [
   site('69536005', 'Head', { synonyms: ['cranium'] }),
   site('41695006', 'Scalp', { favourite: true }),
@@ -61,7 +65,7 @@ export const BODY_SITES: readonly BodySite[] = [
   site('8205005', 'Wrist', { lateral: true }),
   site('85562004', 'Hand', { favourite: true, lateral: true }),
   site('21547004', 'Palm', { lateral: true }),
-  site('731000', 'Back of hand', { lateral: true, synonyms: ['dorsum of hand'] }),
+  site('63125000', 'Back of hand', { lateral: true, synonyms: ['dorsum of hand'] }),
   site('7569003', 'Finger', { lateral: true, synonyms: ['digit'] }),
   site('76505004', 'Thumb', { lateral: true }),
   site('72651009', 'Nail', { lateral: true, synonyms: ['fingernail', 'toenail'] }),

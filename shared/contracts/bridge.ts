@@ -205,6 +205,12 @@ export const CommittedRefs = Type.Object({
   documentReference: Type.Optional(Type.Object({ id: Type.String() })),
   /** Set once the gateway read the resources back from Medtech ("in Medtech ✓"). */
   verified: Type.Optional(Type.Boolean()),
+  /**
+   * Until `verified`: where reading it back stands. 'checking' = Medtech accepted it and it is being read back (a new
+   * record can take minutes to show); 'not-seen' = read back for the whole bound (~7½ min) and not shown yet;
+   * 'not-checked' = the reads could not be made. Never a failure: Medtech accepted the image.
+   */
+  readBack: Type.Optional(Type.Union([Type.Literal('checking'), Type.Literal('not-seen'), Type.Literal('not-checked')])),
   /** 'person' when a person looked in Medtech and said it is there (after 'unconfirmed'); no resource id is known then. */
   confirmedBy: Type.Optional(Type.Literal('person')),
 });

@@ -16,6 +16,8 @@ import { MemorySettingsStore, startCompanion, type RunningCompanion } from '../.
 import { FACILITY, startHarness, type Harness } from '../gateway/helpers/harness';
 import { exchange, tokenFromUrl, upload } from '../../electron/lan/testing';
 import { storedTitle } from '../helpers/stored-title';
+import { ManualTimers } from '../helpers/manual-timers';
+import { sendLine } from '../../renderer/desktop/src/logic/send-status';
 
 const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;
 const PHOTOS = ['photo-12mp-orient6.jpg', 'photo-iphone-like.heic', 'photo-1600-portrait.png'];
@@ -29,15 +31,17 @@ interface World {
   logs: string[];
   states: AppState[];
   notices: Notice[];
+  timers: ManualTimers;
   restart(): Promise<void>;
 }
 
 let w: World;
 
 beforeEach(async () => {
-  // Search freshness assumed: the core verifies once, straight after a commit (re-verifying after the
-  // strict sandbox's search lag is companion work, issue 25 companion side).
-  const gw = await startHarness({ sandboxAssumptions: { searchFresh: true } });
+  // The strict sandbox: a new Media shows in the search only after its search lag (60 s on the shared clock), so
+  // the companion reads each commit back on its schedule (electron/core/verify.ts), on timers of that clock.
+  const gw = await startHarness();
+  const timers = new ManualTimers(gw.clock);
   const gatewayUrl = await gw.app.listen({ host: '127.0.0.1', port: 0 });
   const dataDir = await mkdtemp(join(tmpdir(), 'core-it-'));
   const inputs = await mkdtemp(join(tmpdir(), 'core-it-in-'));
@@ -57,6 +61,7 @@ beforeEach(async () => {
       clock: { now: () => gw.clock.now() },
       lan: { bindHost: '127.0.0.1', port: 0, sweepIntervalMs: 0 },
       random: () => 0,
+      timers,
     });
     c.core.on('state', (s) => states.push(s));
     c.core.on('notice', (n) => notices.push(n));
@@ -72,6 +77,7 @@ beforeEach(async () => {
     logs,
     states,
     notices,
+    timers,
     async restart() {
       await w.companion.close();
       w.companion = await start();
@@ -99,6 +105,14 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 3; i++) {
     await w.companion.outbox.idle();
     await w.companion.core.idle();
+  }
+}
+
+/** Time passes on the shared clock in 5 s steps; each due read-back runs and is answered before the next step. */
+async function passTime(ms: number): Promise<void> {
+  for (let left = ms; left > 0; left -= 5_000) {
+    w.timers.advance(Math.min(5_000, left));
+    await settle();
   }
 }
 
@@ -145,7 +159,15 @@ describe('companion core with the real gateway, sandbox, imaging, outbox and LAN
     state = await core['app.getState']({});
     expect(state.images.map((i) => i.status)).toEqual(['committed', 'committed', 'committed']);
     expect(state.images.every((i) => i.committed?.media?.id && i.committed.documentReference?.id)).toBe(true);
-    expect(state.images.every((i) => i.committed?.verified === true)).toBe(true);
+    // Medtech accepted them, but a new Media shows in its search only after a lag: the honest words meanwhile
+    expect(state.images.map((i) => [i.committed?.verified, i.committed?.readBack])).toEqual(Array(3).fill([undefined, 'checking']));
+    expect(sendLine(state.images[0] as (typeof state.images)[number], undefined, w.gw.clock.now())).toBe('Sent — Medtech accepted it; checking it is in the record…');
+    expect(w.timers.size).toBe(3); // one timer per image being checked
+    await passTime(2 * 60_000); // read again after 15 s, 45 s, 105 s: past the 60 s lag
+    state = await core['app.getState']({});
+    expect(state.images.every((i) => i.committed?.verified === true && i.committed.readBack === undefined)).toBe(true);
+    expect(sendLine(state.images[0] as (typeof state.images)[number], undefined, w.gw.clock.now())).toBe('in Medtech ✓');
+    expect(w.timers.size).toBe(0);
     const patientId = w.gw.patient('ZZZ0016').id;
     const store = w.gw.sandbox.store;
     expect(store.counters.mediaCreated).toBe(3);
