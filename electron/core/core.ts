@@ -40,6 +40,8 @@ import type {
   Unsubscribe,
 } from '../../shared/contracts/bridge';
 import type { ImageMetadata, PatientSummary } from '../../shared/contracts/common';
+import { photoLabelField } from './photo-label';
+import { phoneMetadata } from './phone-metadata';
 import type { CommitTarget, LaunchGrant } from '../../shared/contracts/gateway';
 import { AppError, BugIndicatingError, toAppError, type ErrorBody } from '../../shared/errors/app-error';
 import { isErrorCode, type ErrorCode } from '../../shared/errors/codes';
@@ -57,6 +59,7 @@ import { captionText } from './caption';
 import { openDraftJournal, type DraftRecord } from './drafts';
 import { toImagingEdits } from './edits';
 import { MedtechOutcomes, confirmCommitVia } from './unconfirmed';
+import { CommitVerifier, type VerifyTimers } from './verify';
 import type { Clock, GatewayFactory, GatewayPort, ImagingPort, LanFile, LanPort, LanSink, OutboxPort } from './ports';
 import { applySettingsPatch, readConfig, type SettingsStore, type StoredConfig } from './settings';
 import { PhotoNumbers } from './photo-numbers';
@@ -84,8 +87,10 @@ export interface CompanionCoreDeps {
   loopbackLaunchPort?: number;
   appVersion?: string;
   platform?: string;
-  /** Read Medtech back after each commit ("in Medtech ✓"). Default true. */
+  /** Read Medtech back after each commit ("in Medtech ✓"), until it shows or a bound passes (./verify). Default true. */
   verifyAfterCommit?: boolean;
+  /** Timers for those read-backs. Default the system's (unref'd). */
+  timers?: VerifyTimers;
 }
 
 export interface CompanionCore extends BridgeHandlers {
@@ -113,7 +118,7 @@ interface ImageRecord {
   master?: { path: string; width: number; height: number };
   thumbnailUrl?: string;
   progress?: number;
-  committed?: { media?: { id: string }; documentReference?: { id: string }; verified?: boolean };
+  committed?: { media?: { id: string }; documentReference?: { id: string } };
   /** Handed to the outbox: metadata and edits are frozen. */
   inOutbox: boolean;
   /** Being rendered for a commit: frozen too. */
@@ -372,6 +377,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     if (rec.progress !== undefined) v.progress = rec.progress;
     if (rec.committed !== undefined) v.committed = rec.committed;
     outcomes.decorateImage(v);
+    verifier.decorateImage(v);
     return v;
   }
   function outboxView(item: OutboxItem): BridgeOutboxItem {
@@ -596,10 +602,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     async onFile(file: LanFile) {
       const session = working.session(file.sessionRef);
       if (session === undefined) throw new AppError('ERR_LAN_SESSION_ENDED');
-      const metadata: ImageMetadata = {};
-      if (file.metadata.bodySiteCode !== undefined && /^[0-9]{6,18}$/.test(file.metadata.bodySiteCode)) metadata.bodySiteCode = file.metadata.bodySiteCode;
-      if (file.metadata.laterality !== undefined) metadata.laterality = file.metadata.laterality;
-      const rec = newRecord(session, 'phone', photoNumbers.label(session.id, file.photoNumber), metadata);
+      const rec = newRecord(session, 'phone', photoNumbers.label(session.id, file.photoNumber), phoneMetadata(file.metadata));
       try {
         await ingestInto(rec, file.open ? { buffer: await file.open() } : { path: file.path });
       } finally {
@@ -647,6 +650,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
   const outbox = await deps.openOutbox(commitClient);
   opened.outbox = outbox;
   const outcomes = new MedtechOutcomes({ outbox, logger: log, notify, changed });
+  const verifier = new CommitVerifier({ read: (id) => gateway().verifyCommit(id), changed, logger: log, track, ...(deps.timers ? { timers: deps.timers } : {}) });
   function onOutbox(item: OutboxItem): void {
     const rec = images.get(item.imageId);
     if (rec === undefined) {
@@ -672,21 +676,9 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       delete rec.master;
       void track(removeImageFiles(rec.id)).catch((e: unknown) => log.warn({ imageId: rec.id, err: toAppError(e).code }, 'could not wipe master'));
       if (master !== undefined) log.info({ imageId: rec.id }, 'committed; local copy wiped');
-      if (deps.verifyAfterCommit !== false) void track(verify(rec));
+      if (deps.verifyAfterCommit !== false) verifier.start(rec.id);
     }
     changed();
-  }
-  async function verify(rec: ImageRecord): Promise<void> {
-    try {
-      const res = await gateway().verifyCommit(rec.id);
-      const present = [res.media?.present, res.documentReference?.present].filter((p) => p !== undefined);
-      if (rec.committed !== undefined && present.length > 0) {
-        rec.committed.verified = present.every(Boolean);
-        changed();
-      }
-    } catch (err) {
-      log.warn({ imageId: rec.id, err: toAppError(err).code }, 'verify after commit failed');
-    }
   }
   for (const ev of ['item-queued', 'item-sending', 'item-waiting', 'item-failed', 'item-committed', 'item-unconfirmed'] as const) {
     unsubscribers.push(outbox.on(ev, onOutbox));
@@ -752,6 +744,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       ...(media === undefined ? {} : { media }),
       ...(document === undefined ? {} : { document }),
       source: source.slice(0, 100),
+      ...photoLabelField(rec.label),
     });
     rec.inOutbox = true;
     const item = outbox.get(rec.id);
@@ -1197,6 +1190,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     idle,
     async close() {
       endLookup('closed');
+      verifier.close();
       for (const u of unsubscribers) u();
       await endPhone('ended').catch(() => undefined);
       await idle();
