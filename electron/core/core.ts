@@ -539,7 +539,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       rec.thumbnailUrl = `data:${res.thumbnailMime};base64,${res.thumbnail.toString('base64')}`;
       rec.status = 'needs-info';
       refreshDraftStatus(rec);
-      if (rec.status === 'ready') ahead.warmTargets(res.masterPath, toImagingEdits(rec.edits, res.width, res.height), aheadTargets, config.settings.inboxScanFormat, config.settings.maxAttachmentBytes);
+      if (missingFields(rec).length === 0) ahead.warmTargets(res.masterPath, toImagingEdits(rec.edits, res.width, res.height), aheadTargets, config.settings.inboxScanFormat, config.settings.maxAttachmentBytes);
       const targetsNote = targetNotice(res.masterPath); // e.g. a PDF: Inbox Scan only, told at once
       if (targetsNote !== null) notify('info', 'info', targetsNote, rec.patient.id);
       await persist(rec);
