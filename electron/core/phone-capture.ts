@@ -1,0 +1,138 @@
+/**
+ * Phone capture: the LAN session of the working patient (QR, phones joined) and the photos that arrive through it.
+ * A phone photo belongs to the capture session named by its upload (`sessionRef`), never to "the current
+ * patient". The LAN session ends when the GP ends it, on a patient switch, after a commit, or when the LAN server
+ * ends it after a quiet spell (the GP is told). Without a LAN server, phone capture is unavailable.
+ */
+import { rm } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { PhoneView } from '../../shared/contracts/bridge';
+import type { ImageMetadata } from '../../shared/contracts/common';
+import { AppError, toAppError } from '../../shared/errors/app-error';
+import { patientDisplayName, type WorkingPatient } from '../session';
+import type { ImageLibrary } from './image-library';
+import type { NoticeBoard } from './notices';
+import type { LanFile, LanPort, LanQr, LanSink } from './ports';
+
+interface PhoneState {
+  lanSessionId: string;
+  captureSessionId: string;
+  patientId: string;
+  qr: LanQr;
+  phonesJoined: number;
+}
+
+export type PhoneEndReason = 'ended' | 'patient-changed' | 'committed';
+
+export interface PhoneCaptureDeps {
+  working: WorkingPatient;
+  library: ImageLibrary;
+  notices: NoticeBoard;
+  /** The room label the phone page shows (settings.roomLabel, read at each start). */
+  roomLabel: () => string;
+  changed: () => void;
+  log: Logger;
+}
+
+/** The metadata a phone may set on its photo: a SNOMED CT body site code and a side. */
+export function phoneMetadata(m: LanFile['metadata']): ImageMetadata {
+  const metadata: ImageMetadata = {};
+  if (m.bodySiteCode !== undefined && /^[0-9]{6,18}$/.test(m.bodySiteCode)) metadata.bodySiteCode = m.bodySiteCode;
+  if (m.laterality !== undefined) metadata.laterality = m.laterality;
+  return metadata;
+}
+
+export class PhoneCapture {
+  private phone: PhoneState | null = null;
+  private photoCounter = 0;
+  private lan: LanPort | undefined;
+
+  constructor(private readonly deps: PhoneCaptureDeps) {}
+
+  /** Where the LAN server hands each accepted photo (the core takes ownership of the file). */
+  readonly sink: LanSink = { onFile: (file) => this.receive(file) };
+
+  /** Attach the LAN server (made with `sink`) and follow its session events. */
+  attach(lan: LanPort): void {
+    this.lan = lan;
+    lan.on('phone-joined', (e) => this.ifCurrent(e.sessionId, (p) => (p.phonesJoined += 1)));
+    lan.on('qr-rotated', (e) => this.ifCurrent(e.sessionId, (p) => (p.qr = e.qr)));
+    lan.on('session-ended', (e) =>
+      this.ifCurrent(e.sessionId, () => {
+        this.phone = null;
+        if (e.reason === 'idle') this.deps.notices.notify('phone-session-ended', 'info', 'The phone upload session ended after a quiet spell. Start it again to add more photos.');
+      }),
+    );
+  }
+
+  private ifCurrent(lanSessionId: string, update: (p: PhoneState) => void): void {
+    if (this.phone?.lanSessionId !== lanSessionId) return;
+    update(this.phone);
+    this.deps.changed();
+  }
+
+  private async receive(file: LanFile): Promise<{ imageId: string }> {
+    const session = this.deps.working.session(file.sessionRef);
+    if (session === undefined) throw new AppError('ERR_LAN_SESSION_ENDED');
+    const rec = this.deps.library.create(session, 'phone', `Phone photo ${++this.photoCounter}`, phoneMetadata(file.metadata));
+    try {
+      await this.deps.library.ingest(rec, { path: file.path });
+    } finally {
+      await rm(file.path, { force: true }); // we own it; the master is our copy
+    }
+    this.deps.log.info({ imageId: rec.id, bytes: file.bytes }, 'phone photo received');
+    return { imageId: rec.id };
+  }
+
+  /** Show a QR for the working patient (the same one again if it is already theirs). */
+  async start(): Promise<PhoneView> {
+    const cur = this.deps.working.requireCurrent();
+    if (this.lan === undefined) throw new AppError('ERR_INTERNAL', { detail: 'phone capture unavailable' });
+    if (this.phone !== null && this.phone.captureSessionId === cur.id) return this.view() as PhoneView;
+    if (this.phone !== null) await this.end('ended');
+    const opened = await this.lan.openSession({
+      sessionRef: cur.id,
+      patient: { displayName: patientDisplayName(cur.patient), birthDate: cur.patient.birthDate },
+      roomLabel: this.deps.roomLabel(),
+    });
+    this.phone = { lanSessionId: opened.sessionId, captureSessionId: cur.id, patientId: cur.patient.id, qr: opened.qr, phonesJoined: 0 };
+    this.deps.changed();
+    return this.view() as PhoneView;
+  }
+
+  /** A new QR (the old one stops working). */
+  async regenerate(): Promise<PhoneView> {
+    if (this.phone === null || this.lan === undefined) throw new AppError('ERR_LAN_SESSION_ENDED');
+    this.phone.qr = await this.lan.rotateQr(this.phone.lanSessionId);
+    this.deps.changed();
+    return this.view() as PhoneView;
+  }
+
+  /** End the LAN session, if there is one. */
+  async end(reason: PhoneEndReason): Promise<void> {
+    if (this.phone === null || this.lan === undefined) return;
+    const id = this.phone.lanSessionId;
+    this.phone = null;
+    await this.lan.endSession(id, reason);
+  }
+
+  /** End the LAN session if it belongs to this capture session; a failure to end it is logged, not thrown. */
+  async endFor(captureSessionId: string, reason: PhoneEndReason): Promise<void> {
+    if (this.phone === null || this.phone.captureSessionId !== captureSessionId) return;
+    await this.end(reason).catch((e: unknown) => this.deps.log.warn({ err: toAppError(e).code }, 'could not end phone session'));
+  }
+
+  view(): PhoneView | null {
+    const phone = this.phone;
+    if (phone === null) return null;
+    return {
+      active: true,
+      patientId: phone.patientId,
+      qrSvg: phone.qr.svg,
+      qrUrl: phone.qr.url,
+      qrPngDataUrl: phone.qr.pngDataUrl,
+      expiresAt: phone.qr.expiresAt.toISOString(),
+      phonesJoined: phone.phonesJoined,
+    };
+  }
+}
