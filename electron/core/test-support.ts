@@ -1,0 +1,96 @@
+/**
+ * Test support for the core's unit tests (not used by product code): patients and grants, a working patient that
+ * is already verified, a temporary work folder, and an image library over the real imaging service and real files.
+ */
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { BridgeEvents, MetadataField } from '../../shared/contracts/bridge';
+import type { PatientSummary } from '../../shared/contracts/common';
+import type { LaunchGrant } from '../../shared/contracts/gateway';
+import { createImagingService } from '../imaging';
+import type { ImagingService } from '../imaging/types';
+import { MemorySecretStore } from '../secrets';
+import { WorkingPatient, type CaptureSession } from '../session';
+import { ImageFiles } from './image-files';
+import { ImageLibrary } from './image-library';
+
+export const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;
+export const PHOTO = 'photo-1600-portrait.png';
+export const silentLog = pino({ level: 'silent' });
+export const T0 = Date.parse('2026-05-01T09:00:00Z');
+
+export const AROHA: PatientSummary = { id: 'pat-1', nhi: 'ZZZ0016', familyName: 'TESTPATIENT', givenName: 'Aroha', birthDate: '1980-02-03', sex: 'female' };
+export const WIREMU: PatientSummary = { id: 'pat-2', nhi: 'ZZZ0024', familyName: 'TESTPATIENT', givenName: 'Wiremu', birthDate: '1975-06-07', sex: 'male' };
+
+let grants = 0;
+export function grantFor(patient: PatientSummary, now = T0, facilityId = 'F2N060-E'): LaunchGrant {
+  grants += 1;
+  return { grantId: `grant-${String(grants).padStart(12, '0')}`, facilityId, patient, issuedAt: new Date(now).toISOString(), expiresAt: new Date(now + 3_600_000).toISOString() };
+}
+
+/** A working patient whose clock the test moves (`clock.t`). */
+export function workingPatient(clock = { t: T0 }): WorkingPatient {
+  let n = 0;
+  return new WorkingPatient({ now: () => clock.t, newSessionId: () => `cs-${++n}` });
+}
+
+/** Verify `patient` as the working patient; answers their capture session. */
+export function verify(working: WorkingPatient, patient: PatientSummary): CaptureSession {
+  working.verified(working.begin(), grantFor(patient));
+  const cur = working.current();
+  if (cur === null) throw new Error('no working patient');
+  return cur;
+}
+
+/** A temporary folder, removed by `cleanup`. */
+export async function tempDir(prefix: string, cleanup: (() => Promise<void>)[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  cleanup.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A copy of a fixture photo in `dir` (fixtures are read-only). */
+export async function photoIn(dir: string, name = PHOTO): Promise<string> {
+  const path = join(dir, `in-${Math.random().toString(36).slice(2)}-${name}`);
+  await copyFile(join(FIXTURES, name), path);
+  return path;
+}
+
+export interface LibraryKit {
+  library: ImageLibrary;
+  files: ImageFiles;
+  working: WorkingPatient;
+  imaging: ImagingService;
+  workDir: string;
+  changes: { n: number };
+  progress: BridgeEvents['image-progress'][];
+  required: MetadataField[];
+}
+
+/** An image library over the real imaging service and real sealed drafts in a temporary folder. */
+export async function libraryKit(cleanup: (() => Promise<void>)[]): Promise<LibraryKit> {
+  const workDir = await tempDir('core-lib-', cleanup);
+  const imaging = createImagingService({ logger: silentLog });
+  cleanup.push(() => imaging.close());
+  const files = await ImageFiles.open(workDir, new MemorySecretStore());
+  const working = workingPatient();
+  const changes = { n: 0 };
+  const progress: BridgeEvents['image-progress'][] = [];
+  const required: MetadataField[] = ['bodySiteCode'];
+  let ids = 0;
+  const library = new ImageLibrary({
+    imaging,
+    files,
+    working,
+    newId: () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,
+    iso: () => new Date(T0).toISOString(),
+    requiredFields: () => required,
+    changed: () => void (changes.n += 1),
+    progress: (p) => progress.push(p),
+    track: (p) => p,
+    log: silentLog,
+  });
+  return { library, files, working, imaging, workDir, changes, progress, required };
+}
