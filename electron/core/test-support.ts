@@ -8,13 +8,18 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { BridgeEvents, MetadataField } from '../../shared/contracts/bridge';
 import type { PatientSummary } from '../../shared/contracts/common';
-import type { LaunchGrant } from '../../shared/contracts/gateway';
+import type { CommitRequest, CommitResponse, LaunchGrant } from '../../shared/contracts/gateway';
+import type { AppError } from '../../shared/errors/app-error';
+import type { CommitClient } from '../gateway-client';
 import { createImagingService } from '../imaging';
 import type { ImagingService } from '../imaging/types';
+import { openOutbox } from '../outbox';
+import type { Outbox } from '../outbox/types';
 import { MemorySecretStore } from '../secrets';
 import { WorkingPatient, type CaptureSession } from '../session';
 import { ImageFiles } from './image-files';
 import { ImageLibrary } from './image-library';
+import type { GatewayPort } from './ports';
 
 export const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;
 export const PHOTO = 'photo-1600-portrait.png';
@@ -93,4 +98,32 @@ export async function libraryKit(cleanup: (() => Promise<void>)[]): Promise<Libr
     log: silentLog,
   });
   return { library, files, working, imaging, workDir, changes, progress, required };
+}
+
+/** A gateway as the commit tests script it: each commit is refused with `refuse` or stored; verify finds what was stored. */
+export class ScriptedCommits implements CommitClient {
+  refuse: AppError | null = null;
+  readonly sent: CommitRequest[] = [];
+
+  async commit(req: CommitRequest): Promise<CommitResponse> {
+    if (this.refuse !== null) throw this.refuse;
+    this.sent.push(req);
+    return { imageId: req.imageId, media: { resourceType: 'Media', id: `m-${this.sent.length}` }, committedAt: new Date(T0).toISOString(), correlationId: 'corr-test', replayed: false };
+  }
+
+  readonly gateway = (): GatewayPort =>
+    ({
+      verifyCommit: async (imageId: string) => ({ imageId, checkedAt: new Date(T0).toISOString(), media: { present: this.sent.some((r) => r.imageId === imageId) } }),
+    }) as unknown as GatewayPort;
+}
+
+/** The real durable outbox in a temporary folder, sending through `commits` once started. */
+export async function outboxKit(cleanup: (() => Promise<void>)[], commits: CommitClient): Promise<Outbox> {
+  const dir = await tempDir('core-outbox-', cleanup);
+  const outbox = await openOutbox({ dir, secrets: new MemorySecretStore(), gateway: commits, clock: { now: () => T0 }, random: () => 0.5, logger: silentLog });
+  cleanup.push(async () => {
+    await outbox.stop();
+    await outbox.close();
+  });
+  return outbox;
 }
