@@ -108,8 +108,8 @@ describe('DeviceAccess', () => {
     ]);
     const client = access.commitClient((id) => items.get(id) as OutboxItemView | undefined);
     const req = (imageId: string): CommitRequest => ({ imageId }) as CommitRequest;
-    await client.commit(req('img-own'));
-    const refused = await client.commit(req('img-other')).catch((e: unknown) => e);
+    await client.commit(req('img-own'), { correlationId: 'c1' });
+    const refused = await client.commit(req('img-other'), { correlationId: 'c2' }).catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: 'ERR_NOT_ENROLLED' });
     expect((refused as AppError).message).toMatch(/belongs to the practice this PC was enrolled for before/);
     expect(gw.commits).toEqual(['img-own']);

@@ -68,7 +68,7 @@ describe('OutboxSync', () => {
 
   it('maps outbox states and items to what the bridge shows', () => {
     expect(['queued', 'sending', 'waiting', 'failed', 'committed'].map((s) => outboxToImageStatus(s as OutboxItemView['state']))).toEqual(['sending', 'sending', 'waiting', 'failed', 'committed']);
-    const view = outboxView({ imageId: 'i', patientId: 'p', targets: ['media', 'documentReference'], state: 'waiting', attempts: 2, updatedAt: 'u', lastError: { code: 'NOT_OURS', message: 'x' } } as OutboxItemView);
+    const view = outboxView({ imageId: 'i', patientId: 'p', targets: ['media', 'documentReference'], state: 'waiting', attempts: 2, updatedAt: 'u', lastError: { code: 'NOT_OURS', message: 'x' } } as unknown as OutboxItemView);
     expect(view).toEqual({ imageId: 'i', patientId: 'p', targets: { media: true, inboxScan: true }, status: 'waiting', attempts: 2, updatedAt: 'u' });
   });
 });

@@ -20,7 +20,7 @@ describe('PendingWork', () => {
     const failing = work.track(a.promise);
     let idle = false;
     const waiting = work.idle().then(() => (idle = true));
-    work.track(b.promise);
+    void work.track(b.promise);
     a.reject(new Error('render failed'));
     await expect(failing).rejects.toThrow('render failed');
     await Promise.resolve();

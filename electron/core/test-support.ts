@@ -10,16 +10,18 @@ import type { BridgeEvents, MetadataField } from '../../shared/contracts/bridge'
 import type { PatientSummary } from '../../shared/contracts/common';
 import type { CommitRequest, CommitResponse, LaunchGrant } from '../../shared/contracts/gateway';
 import type { AppError } from '../../shared/errors/app-error';
-import type { CommitClient } from '../gateway-client';
+import { exportDpopKey, generateDpopKey, type CommitClient } from '../gateway-client';
 import { createImagingService } from '../imaging';
 import type { ImagingService } from '../imaging/types';
 import { openOutbox } from '../outbox';
 import type { Outbox } from '../outbox/types';
-import { MemorySecretStore } from '../secrets';
+import { MemorySecretStore, saveDeviceCredentials } from '../secrets';
 import { WorkingPatient, type CaptureSession } from '../session';
 import { ImageFiles } from './image-files';
 import { ImageLibrary } from './image-library';
-import type { GatewayPort } from './ports';
+import { DeviceAccess } from './device-access';
+import type { GatewayFactory, GatewayPort } from './ports';
+import { ConfigCell, DEFAULT_SETTINGS, MemorySettingsStore } from './settings';
 
 export const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;
 export const PHOTO = 'photo-1600-portrait.png';
@@ -126,4 +128,45 @@ export async function outboxKit(cleanup: (() => Promise<void>)[], commits: Commi
     await outbox.close();
   });
   return outbox;
+}
+
+/** A gateway as the launch and lookup tests script it: the context names the patient; `hold` delays every answer. */
+export class ScriptedLaunches {
+  /** Context → the patient its launch verifies to. */
+  readonly patients = new Map<string, PatientSummary>([
+    ['ctx-aroha', AROHA],
+    ['ctx-wiremu', WIREMU],
+  ]);
+  hold: Promise<void> | null = null;
+  refuse: AppError | null = null;
+  calls = 0;
+  confirmAs: PatientSummary | null = null;
+
+  constructor(private readonly now: () => number = () => T0) {}
+
+  private async answer<T>(make: () => T, signal?: AbortSignal): Promise<T> {
+    this.calls += 1;
+    if (this.hold !== null) await this.hold;
+    if (signal?.aborted === true) throw new Error('aborted');
+    if (this.refuse !== null) throw this.refuse;
+    return make();
+  }
+
+  readonly factory: GatewayFactory = () =>
+    ({
+      verifyLaunch: (req: { context: string }) => this.answer(() => grantFor(this.patients.get(req.context) ?? AROHA, this.now())),
+      lookupPatientByNhi: (nhi: string, opts?: { signal?: AbortSignal }) =>
+        this.answer(() => ({ ...grantFor([AROHA, WIREMU].find((p) => p.nhi === nhi) ?? AROHA, this.now()), requiresConfirmation: true }), opts?.signal),
+      confirmLookup: (_grantId: string, opts?: { signal?: AbortSignal }) => this.answer(() => grantFor(this.confirmAs ?? AROHA, this.now()), opts?.signal),
+    }) as unknown as GatewayPort;
+}
+
+/** Device access for an enrolled PC with a stored credential and key, over `gateway`. */
+export async function enrolledAccess(gateway: GatewayFactory, clock = { t: T0 }): Promise<{ access: DeviceAccess; config: ConfigCell }> {
+  const secrets = new MemorySecretStore();
+  await saveDeviceCredentials(secrets, { deviceId: `dev_${'0'.repeat(22)}`, deviceSecret: 's'.repeat(43), dpopKey: exportDpopKey(generateDpopKey()) });
+  const enrolment = { deviceId: `dev_${'0'.repeat(22)}`, deviceName: 'Room 3', practiceName: 'Kauri Health', facilityId: 'F2N060-E', gatewayUrl: 'http://127.0.0.1:9' };
+  const config = new ConfigCell({ settings: { ...DEFAULT_SETTINGS, gatewayUrl: enrolment.gatewayUrl }, enrolment, renewal: null }, new MemorySettingsStore());
+  const access = new DeviceAccess({ config, secrets, gateway, clock: { now: () => clock.t }, log: silentLog, track: (p) => p, changed: () => undefined });
+  return { access, config };
 }
