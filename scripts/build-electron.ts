@@ -7,6 +7,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
+import { loadKeytar } from '../electron/secrets/keytar-store';
 
 /** Native or binary-carrying modules that electron-builder unpacks from the asar and loads at run time. */
 export const NATIVE_EXTERNALS = ['electron', 'keytar', 'better-sqlite3', 'sharp', 'heic-decode', 'libheif-js', 'bonjour-service'];
@@ -46,4 +47,7 @@ export async function buildElectron(outdir = 'dist/electron'): Promise<void> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await buildElectron();
   console.log('dist/electron/main.cjs and preload.cjs built');
+  const keytar = loadKeytar();
+  // keytar is optional at install; an installed app without it refuses to start (electron/secrets/README.md).
+  if (!keytar.ok) console.warn(`WARNING: ${keytar.reason}. A package made from this checkout would refuse to start: do not ship it.`);
 }

@@ -1,6 +1,6 @@
 /**
  * The Electron main process entry (bundled to dist/electron/main.cjs by scripts/build-electron.ts).
- * Composition root: real electron, keytar, electron-store, the companion core, the loopback listener.
+ * Composition root: real electron, the OS credential store (keytar), electron-store, the companion core, the loopback listener.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { startCompanion } from '../core/compose';
 import { advertiseCompanion } from '../discovery/advertiser';
 import { detectLanAddress } from '../lan/interfaces';
 import { startLoopbackLaunchServer } from '../loopback/server';
-import { KeytarSecretStore } from '../secrets';
+import { openSecretStore, SecretStoreUnavailableError } from '../secrets';
 import { ElectronStoreSettingsStore } from './settings-store';
 import { startShell } from './shell';
 
@@ -33,9 +33,19 @@ function logger(): pino.Logger {
 
 export async function main(): Promise<void> {
   const here = __dirname;
+  const log = logger();
+  // The OS credential store (keytar); a packaged app without it refuses to start (electron/secrets/README.md).
+  const secrets = openSecretStore({
+    packaged: electron.app.isPackaged,
+    developmentFile: join(electron.app.getPath('userData'), 'DEVELOPMENT-ONLY-secrets.json'),
+    warn: (message) => {
+      console.error(message);
+      log.warn(message);
+    },
+  });
   await startShell({
     electron,
-    logger: logger(),
+    logger: log,
     rendererDir: join(here, '..', 'renderer'),
     preloadPath: join(here, 'preload.cjs'),
     iconPath: join(here, '..', '..', 'build', 'icon.png'),
@@ -43,7 +53,7 @@ export async function main(): Promise<void> {
     execPath: process.execPath,
     startCompanion,
     startLoopback: startLoopbackLaunchServer,
-    secrets: () => new KeytarSecretStore(),
+    secrets: () => secrets,
     settingsStore: () => new ElectronStoreSettingsStore(),
     launchPort: Number(process.env.CLINICPRO_LAUNCH_PORT ?? LAUNCH_PORT),
     lanPort: Number(process.env.CLINICPRO_LAN_PORT ?? LAN_PORT),
@@ -55,8 +65,9 @@ export async function main(): Promise<void> {
 }
 
 if (process.versions.electron) {
-  main().catch(() => {
-    electron.dialog.showErrorBox('ClinicPro Images could not start', 'Please restart the PC. If it happens again, call ClinicPro support.');
+  main().catch((err: unknown) => {
+    const detail = err instanceof SecretStoreUnavailableError ? err.message : 'Please restart the PC. If it happens again, call ClinicPro support.';
+    electron.dialog.showErrorBox('ClinicPro Images could not start', detail);
     electron.app.exit(1);
   });
 }

@@ -6,8 +6,7 @@
  * Also the `credentials` callback the gateway client takes. A damaged entry (including a damaged key) reads as
  * "not enrolled" rather than crashing: without its key the PC cannot prove who it is and must enrol again.
  */
-import type { SecretStore } from './index';
-import { SECRET_ACCOUNTS } from './index';
+import { SECRET_ACCOUNTS, type SecretStore } from './store';
 
 export interface StoredDeviceCredentials {
   deviceId: string;

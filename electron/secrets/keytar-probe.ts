@@ -7,12 +7,15 @@
  */
 import { createDpopProof, exportDpopKey, generateDpopKey, importDpopKey } from '../gateway-client/dpop';
 import { deviceCredentialsFrom, forgetDeviceCredentials, saveDeviceCredentials } from './device-credentials';
-import { KeytarSecretStore, SECRET_ACCOUNTS } from './index';
+import { KeytarSecretStore, loadKeytar } from './keytar-store';
+import { SECRET_ACCOUNTS } from './store';
 
 const service = process.argv[2];
 const mode = process.argv[3];
 if (!service) throw new Error('usage: keytar-probe <service> [device-credential]');
-const store = new KeytarSecretStore(service);
+const loaded = loadKeytar();
+if (!loaded.ok) throw new Error(loaded.reason);
+const store = new KeytarSecretStore(loaded.keytar, service);
 
 if (mode === 'device-credential') {
   const key = generateDpopKey();

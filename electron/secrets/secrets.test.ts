@@ -2,7 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { MemorySecretStore } from './index';
+import { loadKeytar } from './keytar-store';
+import { MemorySecretStore } from './store';
 
 describe('MemorySecretStore', () => {
   it('stores, overwrites and deletes a secret', async () => {
@@ -32,7 +33,9 @@ function hasDbusRunSession(): boolean {
 }
 
 const dbus = hasDbusRunSession();
+const keytar = loadKeytar();
 if (!dbus) console.warn('SKIPPED real keytar test: dbus-run-session or gnome-keyring-daemon is not installed (apt-get install dbus gnome-keyring).');
+else if (!keytar.ok) console.warn(`SKIPPED real keytar test: ${keytar.reason} (apt-get install libsecret-1-dev, then npm ci).`);
 
 /** Runs keytar-probe.ts in its own D-Bus session with an unlocked gnome-keyring; its JSON answer. */
 function probe(...args: string[]): unknown {
@@ -47,7 +50,7 @@ function probe(...args: string[]): unknown {
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
 }
 
-describe.skipIf(!dbus)('KeytarSecretStore against the real OS credential store (gnome-keyring over D-Bus)', () => {
+describe.skipIf(!dbus || !keytar.ok)('KeytarSecretStore against the real OS credential store (gnome-keyring over D-Bus)', () => {
   it('stores, overwrites, reads back and deletes a secret', () => {
     expect(probe()).toEqual({ before: null, afterSet: 'second value ✓', deleted: true, afterDelete: null, deletedAgain: false });
   });

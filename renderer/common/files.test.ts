@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { LIMITS } from '../../shared/limits';
 import { ERROR_CODES } from '../../shared/errors/codes';
-import { bytesToBase64, cleanFileName, pastedName, planBatches, DEFAULT_BATCH_LIMITS } from './files';
+import { bytesToBase64, bytesToBase64Chunked, cleanFileName, pastedName, planBatches, DEFAULT_BATCH_LIMITS } from './files';
 
 const MB = 1024 * 1024;
 
@@ -82,5 +82,13 @@ describe('base64', () => {
         expect(bytesToBase64(bytes)).toBe(Buffer.from(bytes).toString('base64'));
       }),
     );
+  });
+
+  it('encodes inputs larger than one chunk, at and around the chunk edges, as Node does', () => {
+    for (const n of [0, 1, 2, 3, 24_575, 24_576, 24_577, 49_153, 1_000_001]) {
+      const bytes = new Uint8Array(n).map((_, i) => (i * 7919 + (i >> 8)) & 255);
+      expect(bytesToBase64Chunked(bytes)).toBe(Buffer.from(bytes).toString('base64'));
+      expect(bytesToBase64(bytes)).toBe(Buffer.from(bytes).toString('base64'));
+    }
   });
 });

@@ -6,7 +6,6 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { SettingsStore, StoredConfig } from '../../electron/core/settings';
-import type { SecretStore } from '../../electron/secrets';
 
 async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -35,29 +34,5 @@ export class DevFileSettingsStore implements SettingsStore {
   }
 }
 
-/**
- * Secrets in a 0600 JSON file: DEVELOPMENT ONLY, for machines without an OS credential store.
- * The shell keeps secrets in the OS credential store (keytar).
- */
-export class DevFileSecretStoreForDevelopmentOnly implements SecretStore {
-  constructor(private readonly path: string) {}
-  private async all(): Promise<Record<string, string>> {
-    const v = await readJson(this.path);
-    return v !== null && typeof v === 'object' ? (v as Record<string, string>) : {};
-  }
-  async get(account: string): Promise<string | null> {
-    return (await this.all())[account] ?? null;
-  }
-  async set(account: string, value: string): Promise<void> {
-    const all = await this.all();
-    all[account] = value;
-    await writeJsonAtomic(this.path, all);
-  }
-  async delete(account: string): Promise<boolean> {
-    const all = await this.all();
-    if (!(account in all)) return false;
-    delete all[account];
-    await writeJsonAtomic(this.path, all);
-    return true;
-  }
-}
+/** Secrets in a 0600 JSON file: DEVELOPMENT ONLY (electron/secrets/dev-file-store.ts). */
+export { DevelopmentOnlyFileSecretStore as DevFileSecretStoreForDevelopmentOnly } from '../../electron/secrets';

@@ -1,0 +1,65 @@
+/**
+ * DEVELOPMENT ONLY: secrets in a plain JSON file (mode 0600), for a developer machine without an OS credential
+ * store (keytar not installed, e.g. no libsecret) and for the browser host. Anyone who can read the file has the
+ * device credential and the outbox key. Never used by a packaged build: openSecretStore refuses to start the
+ * installed app without the OS credential store, and the browser host is never packaged.
+ */
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { checkAccount, type SecretStore } from './store';
+
+/** Written at the top of the file, so whoever opens it knows what it is. */
+export const DEVELOPMENT_SECRETS_WARNING =
+  'DEVELOPMENT ONLY: ClinicPro Images secrets in a plain file because no OS credential store was available. Never copy this file to a practice PC.';
+
+type FileShape = { warning: string; secrets: Record<string, string> };
+
+function secretsOf(v: unknown): Record<string, string> {
+  if (typeof v !== 'object' || v === null) return {};
+  const inner = (v as { secrets?: unknown }).secrets;
+  // Files written before the warning field held the accounts at the top level.
+  const source = typeof inner === 'object' && inner !== null ? inner : v;
+  return Object.fromEntries(Object.entries(source as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'warning'));
+}
+
+export class DevelopmentOnlyFileSecretStore implements SecretStore {
+  constructor(readonly path: string) {}
+
+  private async all(): Promise<Record<string, string>> {
+    try {
+      return secretsOf(JSON.parse(await readFile(this.path, 'utf8')) as unknown);
+    } catch {
+      return {};
+    }
+  }
+
+  private async write(secrets: Record<string, string>): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    const tmp = `${this.path}.tmp`;
+    const body: FileShape = { warning: DEVELOPMENT_SECRETS_WARNING, secrets };
+    await writeFile(tmp, JSON.stringify(body, null, 2), { mode: 0o600 });
+    await rename(tmp, this.path);
+    await chmod(this.path, 0o600);
+  }
+
+  async get(account: string): Promise<string | null> {
+    checkAccount(account);
+    return (await this.all())[account] ?? null;
+  }
+
+  async set(account: string, value: string): Promise<void> {
+    checkAccount(account);
+    const all = await this.all();
+    all[account] = value;
+    await this.write(all);
+  }
+
+  async delete(account: string): Promise<boolean> {
+    checkAccount(account);
+    const all = await this.all();
+    if (!(account in all)) return false;
+    delete all[account];
+    await this.write(all);
+    return true;
+  }
+}
