@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadKeytar } from '../electron/secrets/keytar-store';
 
 /** Native or binary-carrying modules that electron-builder unpacks from the asar and loads at run time. */
-export const NATIVE_EXTERNALS = ['electron', 'keytar', 'better-sqlite3', 'sharp', 'heic-decode', 'libheif-js', 'bonjour-service'];
+export const NATIVE_EXTERNALS = ['electron', 'keytar', 'better-sqlite3', 'sharp', 'libheif-js', 'bonjour-service'];
 
 export async function buildElectron(outdir = 'dist/electron'): Promise<void> {
   await build({

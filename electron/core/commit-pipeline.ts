@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { BridgeEvents, BridgeRequest, BridgeResponse, CommitTargets, Settings } from '../../shared/contracts/bridge';
 import type { CommitTarget } from '../../shared/contracts/gateway';
 import { AppError, toAppError, type ErrorBody } from '../../shared/errors/app-error';
+import { planTargets } from '../imaging/targets';
 import type { OutboxItemInput } from '../outbox/types';
 import type { WorkingPatient } from '../session';
 import { captionText } from './caption';
@@ -124,15 +125,16 @@ export class CommitPipeline {
     const master = rec.master as NonNullable<ImageRecord['master']>;
     const edits = (): ReturnType<typeof toImagingEdits> =>
       toImagingEdits(rec.edits, master.width, master.height, captionStrip ? captionText(rec.metadata, rec.capturedAt) : undefined);
+    const plan = planTargets(master.path, targets, settings.inboxScanFormat); // a PDF goes to the Inbox Scan only
     const out: Pick<OutboxItemInput, 'targets' | 'media' | 'document'> = { targets: [] as CommitTarget[] };
-    if (targets.media) {
+    if (plan.media) {
       const r = await deps.track(deps.imaging.render(master.path, edits(), { format: 'jpeg', maxBytes: settings.maxAttachmentBytes }));
       out.media = { bytes: r.data, contentType: r.contentType === 'image/png' ? 'image/png' : 'image/jpeg', width: r.width, height: r.height };
       out.targets.push('media');
     }
-    deps.progress({ imageId: rec.id, phase: 'render', fraction: targets.inboxScan ? 0.5 : 1 });
-    if (targets.inboxScan) {
-      const r = await deps.track(deps.imaging.render(master.path, edits(), { format: settings.inboxScanFormat, maxBytes: settings.maxAttachmentBytes }));
+    deps.progress({ imageId: rec.id, phase: 'render', fraction: plan.inboxScan ? 0.5 : 1 });
+    if (plan.inboxScan) {
+      const r = await deps.track(deps.imaging.render(master.path, edits(), { format: plan.inboxScanFormat, maxBytes: settings.maxAttachmentBytes }));
       out.document = { bytes: r.data, contentType: r.contentType === 'image/tiff' ? 'image/tiff' : 'application/pdf' };
       out.targets.push('documentReference');
     }

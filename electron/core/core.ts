@@ -19,9 +19,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { AppState, BridgeEventName, BridgeEvents, BridgeHandlers, Unsubscribe } from '../../shared/contracts/bridge';
+import type { AppState, BridgeEventName, BridgeEvents, BridgeHandlers, ImageStatus, ImageView, Unsubscribe } from '../../shared/contracts/bridge';
 import { AppError } from '../../shared/errors/app-error';
 import type { CommitClient } from '../gateway-client';
+import type { OutboxItemView } from '../outbox/types';
 import type { SecretStore } from '../secrets';
 import { WorkingPatient } from '../session';
 import { CommitPipeline } from './commit-pipeline';
@@ -31,16 +32,18 @@ import { EventHub } from './event-hub';
 import { ImageFiles } from './image-files';
 import { bytesInputs, ImageIntake, pathInputs } from './image-intake';
 import { ImageLibrary } from './image-library';
+import type { ImageRecord } from './image-record';
 import { restoreImages } from './image-recovery';
 import { LaunchController } from './launch-controller';
 import { NoticeBoard } from './notices';
-import { OutboxSync } from './outbox-sync';
+import { OutboxSync, outboxView } from './outbox-sync';
 import { PatientLookup } from './patient-lookup';
 import { PendingWork } from './pending-work';
 import { PhoneCapture } from './phone-capture';
 import type { Clock, GatewayFactory, ImagingPort, LanPort, LanSink, OutboxPort } from './ports';
 import { applySettingsPatch, ConfigCell, type SettingsStore } from './settings';
 import { buildSnapshot } from './snapshot';
+import { MedtechOutcomes } from './unconfirmed';
 
 export interface CompanionCoreDeps {
   clock: Clock;
@@ -98,14 +101,19 @@ async function composeUnits(deps: CompanionCoreDeps) {
   const requiredFields = () => config.current.settings.requiredFields;
   const files = await ImageFiles.open(deps.workDir, deps.secrets);
   const progress = (p: BridgeEvents['image-progress']): void => hub.emit('image-progress', p);
-  const library = new ImageLibrary({ imaging: deps.imaging, files, working, newId: base.newId, iso: () => iso(), requiredFields, changed, progress, track, log });
+  const late: { outcomes?: MedtechOutcomes } = {}; // made once the outbox is open
+  const decorate = (v: ImageView): void => late.outcomes?.decorateImage(v);
+  const library = new ImageLibrary({ imaging: deps.imaging, files, working, newId: base.newId, iso: () => iso(), requiredFields, changed, progress, track, notices, decorate, log });
   const intake = new ImageIntake({ library, notices, log });
   const phone = new PhoneCapture({ working, library, notices, roomLabel: () => config.current.settings.roomLabel, changed, log });
   if (deps.lan !== undefined) phone.attach(await deps.lan(phone.sink));
   const opened: { outbox?: OutboxPort } = {}; // the commit client can look items up only once the outbox is open
   const outbox = await deps.openOutbox(access.commitClient((id) => opened.outbox?.get(id)));
   opened.outbox = outbox;
-  const sync = new OutboxSync({ outbox, library, files, notices, gateway: () => access.gateway(), verifyAfterCommit: deps.verifyAfterCommit !== false, track, changed, log });
+  const outcomes = new MedtechOutcomes({ outbox, logger: log, notify: (...n) => notices.notify(...n), changed });
+  late.outcomes = outcomes;
+  const observe = (item: OutboxItemView, rec: ImageRecord, previous: ImageStatus): void => outcomes.observe(item, rec, previous);
+  const sync = new OutboxSync({ outbox, library, files, notices, gateway: () => access.gateway(), verifyAfterCommit: deps.verifyAfterCommit !== false, observe, track, changed, log });
   const unsubscribers = sync.subscribe();
   await restoreImages({ files, library, outbox, applyOutbox: (item) => sync.apply(item), notices, log });
   const enrolment = new DeviceEnrolment({ config, access, secrets: deps.secrets, gateway: deps.gateway, outbox, notices, log, changed, iso, ...optional(deps) });
@@ -120,11 +128,16 @@ async function composeUnits(deps: CompanionCoreDeps) {
     images: () => library.views(),
     phone: () => phone.view(),
     outbox,
+    outboxView: (item: OutboxItemView) => {
+      const v = outboxView(item);
+      outcomes.decorateOutbox(v, item);
+      return v;
+    },
     notices: () => notices.list(),
     pendingLookup: () => lookup.view(),
     iso,
   };
-  return { ...base, library, intake, phone, outbox, unsubscribers, enrolment, launch, lookup, commit, snapshot: () => buildSnapshot(sources) };
+  return { ...base, library, intake, phone, outbox, outcomes, unsubscribers, enrolment, launch, lookup, commit, snapshot: () => buildSnapshot(sources) };
 }
 type Units = Awaited<ReturnType<typeof composeUnits>>;
 
@@ -164,6 +177,7 @@ function bridgeHandlers(u: Units): BridgeHandlers {
       return { ok: true };
     },
     'commit.start': (req) => u.commit.start(req),
+    ...u.outcomes.handlers(),
     'outbox.retry': async ({ imageId }) => {
       if (!u.outbox.retry(imageId)) throw new AppError('ERR_NOT_FOUND', { detail: 'nothing to retry' });
       changed();

@@ -14,6 +14,7 @@ import { readDeviceCredentials, type SecretStore } from '../secrets';
 import type { OutboxItemView } from '../outbox/types';
 import type { Clock, GatewayFactory, GatewayPort } from './ports';
 import type { ConfigCell } from './settings';
+import { confirmCommitVia } from './unconfirmed';
 
 /** Gateway answers that mean THIS PC's enrolment is over: it has to be enrolled again with a new code. */
 export const RENEWAL_CODES: ReadonlyMap<ErrorCode, EnrolmentRenewalReason> = new Map<ErrorCode, EnrolmentRenewalReason>([
@@ -119,6 +120,8 @@ export class DeviceAccess {
     };
     const rawCommit = (raw as GatewayPort & Partial<CommitClient>).commit;
     if (rawCommit !== undefined) client.commit = (req, opts) => this.watched(() => rawCommit.call(raw, req, opts));
+    const rawConfirm = (raw as Partial<CommitClient>).confirmCommit;
+    if (rawConfirm !== undefined) client.confirmCommit = (imageId, opts) => this.watched(() => rawConfirm.call(raw, imageId, opts));
     return client;
   }
 
@@ -146,6 +149,7 @@ export class DeviceAccess {
         }
         return (this.gateway() as GatewayPort & CommitClient).commit(req, opts);
       },
+      confirmCommit: confirmCommitVia(() => this.gateway()),
     };
   }
 }

@@ -8,10 +8,12 @@ import type { Logger } from 'pino';
 import type { BridgeEvents, BridgeResponse, ImageEdits, ImageMetadataPatch, ImageSource, ImageView, MetadataField } from '../../shared/contracts/bridge';
 import type { ImageMetadata } from '../../shared/contracts/common';
 import { AppError, BugIndicatingError, toAppError } from '../../shared/errors/app-error';
+import { targetNotice } from '../imaging/targets';
 import type { CaptureSession, WorkingPatient } from '../session';
 import { toImagingEdits } from './edits';
 import type { ImageFiles } from './image-files';
 import { applyMetadataPatch, imageView, isFrozen, missingFields, NO_EDITS, refreshDraftStatus, type ImageRecord } from './image-record';
+import type { NoticeBoard } from './notices';
 import type { ImagingPort } from './ports';
 
 export interface ImageLibraryDeps {
@@ -26,6 +28,9 @@ export interface ImageLibraryDeps {
   changed: () => void;
   progress: (p: BridgeEvents['image-progress']) => void;
   track: <T>(p: Promise<T>) => Promise<T>;
+  notices: NoticeBoard;
+  /** Adds what another unit knows of an image to its view (the unconfirmed state: unconfirmed.ts). */
+  decorate?: (view: ImageView) => void;
   log: Logger;
 }
 
@@ -73,7 +78,12 @@ export class ImageLibrary {
     const { deps } = this;
     deps.changed();
     try {
-      const res = await deps.track(deps.imaging.ingest(input, { dir: deps.files.workDir, id: rec.id }));
+      const onThumbnail = (t: Buffer, mime: string): void => {
+        if (!this.records.has(rec.id) || rec.master !== undefined) return; // first sight, before the master is written
+        rec.thumbnailUrl = `data:${mime};base64,${t.toString('base64')}`;
+        deps.changed();
+      };
+      const res = await deps.track(deps.imaging.ingest(input, { dir: deps.files.workDir, id: rec.id }, { onThumbnail }));
       if (!this.records.has(rec.id)) {
         await deps.files.remove(rec.id); // removed while processing
         return false;
@@ -82,6 +92,8 @@ export class ImageLibrary {
       rec.thumbnailUrl = `data:${res.thumbnailMime};base64,${res.thumbnail.toString('base64')}`;
       rec.status = 'needs-info';
       this.refresh(rec);
+      const targetsNote = targetNotice(res.masterPath); // e.g. a PDF: Inbox Scan only, told at once
+      if (targetsNote !== null) deps.notices.notify('info', 'info', targetsNote, rec.patient.id);
       await deps.files.persist(rec);
       deps.progress({ imageId: rec.id, phase: 'ingest', fraction: 1 });
       deps.changed();
@@ -126,7 +138,9 @@ export class ImageLibrary {
   }
 
   view(rec: ImageRecord): ImageView {
-    return imageView(rec, this.deps.working.current()?.patient.id, this.deps.requiredFields());
+    const v = imageView(rec, this.deps.working.current()?.patient.id, this.deps.requiredFields());
+    this.deps.decorate?.(v);
+    return v;
   }
 
   views(): ImageView[] {

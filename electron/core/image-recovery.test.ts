@@ -54,5 +54,5 @@ describe('restoreImages', () => {
 
 function libraryDeps(kit: Awaited<ReturnType<typeof libraryKit>>): ConstructorParameters<typeof ImageLibrary>[0] {
   let n = 100;
-  return { imaging: kit.imaging, files: kit.files, working: kit.working, newId: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, iso: () => 'now', requiredFields: () => kit.required, changed: () => undefined, progress: () => undefined, track: (p) => p, log: silentLog };
+  return { imaging: kit.imaging, files: kit.files, working: kit.working, newId: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, iso: () => 'now', requiredFields: () => kit.required, changed: () => undefined, progress: () => undefined, track: (p) => p, notices: new NoticeBoard(() => 'now', () => undefined), log: silentLog };
 }

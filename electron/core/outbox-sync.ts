@@ -26,6 +26,8 @@ export function outboxToImageStatus(state: OutboxState): ImageStatus {
       return 'failed';
     case 'committed':
       return 'committed';
+    case 'unconfirmed':
+      return 'unconfirmed';
   }
 }
 
@@ -52,7 +54,7 @@ export function outboxView(item: OutboxItem): BridgeOutboxItem {
   return v;
 }
 
-const OUTBOX_EVENTS = ['item-queued', 'item-sending', 'item-waiting', 'item-failed', 'item-committed'] as const;
+const OUTBOX_EVENTS = ['item-queued', 'item-sending', 'item-waiting', 'item-failed', 'item-committed', 'item-unconfirmed'] as const;
 
 export interface OutboxSyncDeps {
   outbox: OutboxPort;
@@ -62,6 +64,8 @@ export interface OutboxSyncDeps {
   gateway: () => GatewayPort;
   /** Read Medtech back after each commit. */
   verifyAfterCommit: boolean;
+  /** Sees every outbox change of an image, after its status is set (the unconfirmed state: unconfirmed.ts). */
+  observe?: (item: OutboxItem, rec: ImageRecord, previous: ImageStatus) => void;
   track: <T>(p: Promise<T>) => Promise<T>;
   changed: () => void;
   log: Logger;
@@ -81,6 +85,7 @@ export class OutboxSync {
     if (rec !== undefined) {
       const previous = rec.status;
       rec.status = outboxToImageStatus(item.state);
+      this.deps.observe?.(item, rec, previous);
       this.applyError(rec, item, previous);
       if (item.state === 'committed') this.committed(rec, item);
     }

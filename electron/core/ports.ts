@@ -14,7 +14,7 @@ export interface Clock {
 
 export type ImagingPort = Pick<ImagingService, 'ingest' | 'render'>;
 
-export type OutboxPort = Pick<Outbox, 'enqueue' | 'list' | 'get' | 'retry' | 'rebindGrant' | 'on'>;
+export type OutboxPort = Pick<Outbox, 'enqueue' | 'list' | 'get' | 'retry' | 'rebindGrant' | 'on' | 'confirmArrived' | 'sendAgain'>;
 
 export type GatewayPort = Pick<GatewayClient, 'enrol' | 'verifyLaunch' | 'lookupPatientByNhi' | 'confirmLookup' | 'verifyCommit'>;
 

@@ -1,6 +1,7 @@
 /** The AppState snapshot: each part from its owner, the newest outbox items only, no candidate once it expired. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { jpeg } from '../outbox/test-helpers';
+import { outboxView } from './outbox-sync';
 import { buildSnapshot } from './snapshot';
 import { AROHA, outboxKit, ScriptedCommits, T0, verify, workingPatient } from './test-support';
 
@@ -26,6 +27,7 @@ describe('buildSnapshot', () => {
       images: () => [],
       phone: () => null,
       outbox,
+      outboxView,
       notices: () => [],
       pendingLookup: () => candidate,
       iso: (ms: number) => new Date(ms).toISOString(),

@@ -2,9 +2,9 @@
  * The full `AppState` the desktop renders, read from the units that own each part. Built on every change for
  * whoever listens to `state`, and for `app.getState`.
  */
-import type { AppState, EnrolmentView, ImageView, Notice, PendingLookupView, PhoneView } from '../../shared/contracts/bridge';
+import type { AppState, EnrolmentView, ImageView, Notice, OutboxItemView as BridgeOutboxItem, PendingLookupView, PhoneView } from '../../shared/contracts/bridge';
+import type { OutboxItemView } from '../outbox/types';
 import type { WorkingPatient } from '../session';
-import { outboxView } from './outbox-sync';
 import type { OutboxPort } from './ports';
 
 /** The outbox list shows the newest this many items. */
@@ -17,6 +17,8 @@ export interface SnapshotSources {
   images: () => ImageView[];
   phone: () => PhoneView | null;
   outbox: OutboxPort;
+  /** The bridge's view of one outbox item (outbox-sync.ts outboxView, plus what other units add). */
+  outboxView: (item: OutboxItemView) => BridgeOutboxItem;
   notices: () => Notice[];
   pendingLookup: () => PendingLookupView | undefined;
   iso: (ms: number) => string;
@@ -32,7 +34,7 @@ export function buildSnapshot(s: SnapshotSources): AppState {
     captureSession: cur === null ? null : { id: cur.id, patientId: cur.patient.id, startedAt: s.iso(cur.startedAt) },
     images: s.images(),
     phone: s.phone(),
-    outbox: s.outbox.list().slice(-MAX_OUTBOX_VIEW).map(outboxView),
+    outbox: s.outbox.list().slice(-MAX_OUTBOX_VIEW).map(s.outboxView),
     notices: s.notices(),
   };
   const pending = s.pendingLookup();

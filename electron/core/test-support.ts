@@ -6,7 +6,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import type { BridgeEvents, MetadataField } from '../../shared/contracts/bridge';
+import type { BridgeEvents, MetadataField, Notice } from '../../shared/contracts/bridge';
 import type { PatientSummary } from '../../shared/contracts/common';
 import type { CommitRequest, CommitResponse, LaunchGrant } from '../../shared/contracts/gateway';
 import type { AppError } from '../../shared/errors/app-error';
@@ -19,6 +19,7 @@ import { MemorySecretStore, saveDeviceCredentials } from '../secrets';
 import { WorkingPatient, type CaptureSession } from '../session';
 import { ImageFiles } from './image-files';
 import { ImageLibrary } from './image-library';
+import { NoticeBoard } from './notices';
 import { DeviceAccess } from './device-access';
 import type { GatewayFactory, GatewayPort } from './ports';
 import { ConfigCell, DEFAULT_SETTINGS, MemorySettingsStore } from './settings';
@@ -74,6 +75,8 @@ export interface LibraryKit {
   changes: { n: number };
   progress: BridgeEvents['image-progress'][];
   required: MetadataField[];
+  /** Notices the library gave. */
+  notes: Notice[];
 }
 
 /** An image library over the real imaging service and real sealed drafts in a temporary folder. */
@@ -86,6 +89,7 @@ export async function libraryKit(cleanup: (() => Promise<void>)[]): Promise<Libr
   const changes = { n: 0 };
   const progress: BridgeEvents['image-progress'][] = [];
   const required: MetadataField[] = ['bodySiteCode'];
+  const notes: Notice[] = [];
   let ids = 0;
   const library = new ImageLibrary({
     imaging,
@@ -97,9 +101,10 @@ export async function libraryKit(cleanup: (() => Promise<void>)[]): Promise<Libr
     changed: () => void (changes.n += 1),
     progress: (p) => progress.push(p),
     track: (p) => p,
+    notices: new NoticeBoard(() => 'now', (n) => notes.push(n)),
     log: silentLog,
   });
-  return { library, files, working, imaging, workDir, changes, progress, required };
+  return { library, files, working, imaging, workDir, changes, progress, required, notes };
 }
 
 /** A gateway as the commit tests script it: each commit is refused with `refuse` or stored; verify finds what was stored. */

@@ -74,6 +74,8 @@ describe('GATEWAY_DEVICE_PROOF=required: the companion proves its key on every c
     expect(res.media?.id).toBeDefined();
     expect(res.documentReference?.id).toBeDefined();
     expect(creates(h.sandbox)).toEqual({ media: before.media + 1, documents: before.documents + 1 });
+    // Medtech's search may show a new resource only after a while (a strict sandbox holds it back up to 60 s).
+    h.clock.advance(61_000);
     expect((await gw.verifyCommit(body.imageId)).media?.present).toBe(true);
     // The NHI search and its confirmation are proved like every other call.
     const found = await gw.lookupPatientByNhi('ZZZ0024');

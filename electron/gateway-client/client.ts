@@ -91,10 +91,16 @@ export interface GatewayClient {
   /** POST one image. Idempotency-Key = req.imageId, so a resend after a crash or timeout is safe. */
   commit(req: CommitRequest, opts: CallOptions & { correlationId: string }): Promise<CommitResponse>;
   verifyCommit(imageId: string, opts?: CallOptions): Promise<VerifyResponse>;
+  /**
+   * A person looked in Medtech after ERR_COMMIT_UNCONFIRMED and saw the image there: the gateway records the outcome
+   * as confirmed by a person (audited) and answers the CommitResponse with `confirmedBy: 'person'`. An answer for
+   * another image, or not confirmed by a person, is not believed (ERR_INTERNAL).
+   */
+  confirmCommit(imageId: string, opts?: CallOptions): Promise<CommitResponse>;
 }
 
 /** The part of the client the outbox needs (so tests and other transports can stand in). */
-export type CommitClient = Pick<GatewayClient, 'commit'>;
+export type CommitClient = Pick<GatewayClient, 'commit'> & Partial<Pick<GatewayClient, 'confirmCommit'>>;
 
 const checks = {
   enrolReq: compile(EnrolRequest),
@@ -293,6 +299,15 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       checkRequest(checks.uuid, imageId);
       const route = GATEWAY_ROUTES.commitVerify.replace(':imageId', encodeURIComponent(imageId));
       return call(route, 'GET', undefined, checks.verifyRes, { ...opts, auth: true, logRoute: 'commitVerify' });
+    },
+    async confirmCommit(imageId, opts = {}) {
+      checkRequest(checks.uuid, imageId);
+      const route = GATEWAY_ROUTES.commitConfirm.replace(':imageId', encodeURIComponent(imageId));
+      const res = await call(route, 'POST', {}, checks.commitRes, { ...opts, auth: true, logRoute: 'commitConfirm' });
+      if (res.imageId !== imageId || res.confirmedBy !== 'person') {
+        throw new AppError('ERR_INTERNAL', { detail: 'gateway did not confirm that image', correlationId: opts.correlationId });
+      }
+      return res;
     },
   };
 }

@@ -38,7 +38,12 @@ export interface FitResult {
 
 export const FIT_DEFAULTS = {
   maxQuality: 92,
-  minQuality: 70,
+  /**
+   * Keep every pixel down to this quality before downscaling: scored by SSIM at the original size
+   * (scripts/bench/fit-quality.ts), the 12 MP reference at full size and q58 (0.846) beats every downscale
+   * (best 0.825 at 0.9 × q88; 2058×2744 q83 scored 0.811), and q50 at full size still beats 0.9 × q72.
+   */
+  minQuality: 50,
   downscaleQuality: 80,
   minLongEdge: 640,
   maxFullEncodes: 3,

@@ -1,25 +1,48 @@
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../../shared/errors';
 
+/** The colour information of a HEIF image item: an ICC profile (`colr` prof), else nclx code points (H.273). */
+export type HeicColour = { icc: Buffer } | { nclx: { primaries: number; transfer: number; matrix: number } } | null;
+
 export interface DecodedRgba {
   width: number;
   height: number;
-  /** RGBA, 8 bits per channel, already upright (libheif applied irot/imir). */
+  /** RGBA, 8 bits per channel, already upright (libheif applied irot/imir), in the item's own colour space. */
   data: Buffer;
+  colour: HeicColour;
 }
 
-interface WorkerReply {
-  jobId: number;
-  error?: 'corrupt' | 'too-many-pixels';
+interface WorkerImage {
   width?: number;
   height?: number;
   data?: ArrayBuffer;
+  colour?: { icc?: ArrayBuffer; nclx?: { primaries: number; transfer: number; matrix: number } } | null;
+}
+interface WorkerReply extends WorkerImage {
+  jobId: number;
+  kind?: 'thumbnail' | 'image';
+  error?: 'corrupt' | 'too-many-pixels';
+}
+
+export interface HeicDecodeOptions {
+  /** Called first with the file's own thumbnail (when it has one that shows the same picture the same way up). */
+  onThumbnail?: (thumbnail: DecodedRgba) => void;
+  /** Largest embedded thumbnail accepted. Default 4 MP. */
+  thumbnailMaxPixels?: number;
 }
 
 interface Pending {
   resolve: (value: DecodedRgba) => void;
   reject: (err: unknown) => void;
+  onThumbnail: ((thumbnail: DecodedRgba) => void) | undefined;
   timer: NodeJS.Timeout;
+}
+
+function toDecoded(reply: WorkerImage): DecodedRgba | null {
+  if (!reply.data || !reply.width || !reply.height) return null;
+  const c = reply.colour;
+  const colour: HeicColour = c?.icc ? { icc: Buffer.from(c.icc) } : c?.nclx ? { nclx: c.nclx } : null;
+  return { width: reply.width, height: reply.height, data: Buffer.from(reply.data), colour };
 }
 
 const WORKER_URL = new URL('./heic-worker.mjs', import.meta.url);
@@ -35,7 +58,7 @@ export class HeicDecoder {
 
   constructor(private readonly timeoutMs: number) {}
 
-  decode(bytes: Uint8Array, maxPixels: number): Promise<DecodedRgba> {
+  decode(bytes: Uint8Array, maxPixels: number, options: HeicDecodeOptions = {}): Promise<DecodedRgba> {
     const worker = this.ensureWorker();
     worker.ref();
     const jobId = this.nextJobId++;
@@ -49,8 +72,9 @@ export class HeicDecoder {
         void this.stopWorker();
       }, this.timeoutMs);
       timer.unref();
-      this.pending.set(jobId, { resolve, reject, timer });
-      worker.postMessage({ jobId, bytes: copy.buffer, maxPixels }, [copy.buffer]);
+      this.pending.set(jobId, { resolve, reject, timer, onThumbnail: options.onThumbnail });
+      const thumbnailMaxPixels = options.onThumbnail ? (options.thumbnailMaxPixels ?? 4_000_000) : 0;
+      worker.postMessage({ jobId, bytes: copy.buffer, maxPixels, thumbnailMaxPixels }, [copy.buffer]);
     });
   }
 
@@ -82,15 +106,24 @@ export class HeicDecoder {
   private onReply(reply: WorkerReply): void {
     const job = this.pending.get(reply.jobId);
     if (!job) return;
+    if (reply.kind === 'thumbnail') {
+      const thumb = toDecoded(reply);
+      try {
+        if (thumb) job.onThumbnail?.(thumb);
+      } catch {
+        // a failing listener must not fail the decode
+      }
+      return;
+    }
     this.pending.delete(reply.jobId);
     if (this.pending.size === 0) this.worker?.unref();
     clearTimeout(job.timer);
     if (reply.error === 'too-many-pixels') {
       job.reject(new AppError('ERR_IMAGE_TOO_MANY_PIXELS'));
-    } else if (reply.error || !reply.data || !reply.width || !reply.height) {
-      job.reject(new AppError('ERR_IMAGE_CORRUPT'));
     } else {
-      job.resolve({ width: reply.width, height: reply.height, data: Buffer.from(reply.data) });
+      const image = reply.error ? null : toDecoded(reply);
+      if (image) job.resolve(image);
+      else job.reject(new AppError('ERR_IMAGE_CORRUPT'));
     }
   }
 

@@ -1,5 +1,6 @@
 export { createImagingService } from './service';
 export { sniffType } from './sniff';
+export { planTargets, targetNotice, type TargetPlan } from './targets';
 export type {
   Annotation,
   Edits,
@@ -9,6 +10,7 @@ export type {
   ImagingServiceOptions,
   IngestDest,
   IngestInput,
+  IngestOptions,
   IngestResult,
   OutputFormat,
   Point,

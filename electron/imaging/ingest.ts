@@ -5,9 +5,10 @@ import type { Metadata, OutputInfo, Sharp } from 'sharp';
 import { PDFDocument } from 'pdf-lib';
 import { AppError } from '../../shared/errors';
 import { decodeError, invalidArgument, storageError } from './errors';
-import type { HeicDecoder } from './heic';
+import type { DecodedRgba, HeicDecoder } from './heic';
+import { heicPixels } from './heic-colour';
 import { SNIFF_BYTES, sniffType } from './sniff';
-import type { ImagingLimits, IngestDest, IngestInput, IngestResult, SourceType } from './types';
+import type { ImagingLimits, IngestDest, IngestInput, IngestOptions, IngestResult, SourceType } from './types';
 
 /**
  * Working master: baseline JPEG, quality 95, no chroma subsampling, no metadata.
@@ -135,11 +136,51 @@ async function writeMaster(pipeline: Sharp, tmpPath: string): Promise<{ width: n
   return { width: info.width, height: info.height };
 }
 
+const THUMBNAIL_JPEG = { quality: 80 } as const;
+
 export async function makeThumbnail(source: string | Buffer, edgePx: number): Promise<Buffer> {
   return sharp(source, { failOn: FAIL_ON })
     .resize(edgePx, edgePx, { fit: 'inside', withoutEnlargement: true })
-    .jpeg({ quality: 80 })
+    .jpeg(THUMBNAIL_JPEG)
     .toBuffer();
+}
+
+/**
+ * The thumbnail straight from the untrusted source, made the way the master is (EXIF orientation once, alpha on
+ * white, sRGB) but cheaply: a resize right after decode lets libvips shrink a JPEG on load (DCT scaling, 1/8
+ * of the pixels) and a WebP likewise; measured 12 MP JPEG → 320 px in ~50 ms vs ~900 ms for the master.
+ */
+async function sourceThumbnail(input: string | Buffer, limits: ImagingLimits): Promise<Buffer> {
+  try {
+    return await sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: FAIL_ON })
+      .autoOrient()
+      .resize(limits.thumbnailEdgePx, limits.thumbnailEdgePx, { fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .jpeg(THUMBNAIL_JPEG)
+      .toBuffer();
+  } catch (err) {
+    throw decodeError(err);
+  }
+}
+
+/** The HEIC's own embedded thumbnail (already upright) in sRGB, at most the thumbnail edge. */
+async function heicThumbnail(thumb: DecodedRgba, limits: ImagingLimits): Promise<Buffer> {
+  return heicPixels(thumb, limits.maxInputPixels)
+    .resize(limits.thumbnailEdgePx, limits.thumbnailEdgePx, { fit: 'inside', withoutEnlargement: true })
+    .flatten({ background: '#ffffff' })
+    .toColourspace('srgb')
+    .jpeg(THUMBNAIL_JPEG)
+    .toBuffer();
+}
+
+/** Calls the caller's listener without letting it throw into the pipeline. */
+function tell(options: IngestOptions | undefined, thumbnail: Buffer): void {
+  try {
+    options?.onThumbnail?.(thumbnail, 'image/jpeg');
+  } catch {
+    // the listener's failure is not the image's
+  }
 }
 
 function escapeXml(text: string): string {
@@ -189,7 +230,7 @@ export async function inspectPdf(bytes: Uint8Array): Promise<{ pages: number; wi
  * Turns one untrusted input into a working master in `dest.dir` named from `dest.id` only.
  * On any failure nothing is left in `dest.dir`.
  */
-export async function ingestImage(input: IngestInput, dest: IngestDest, deps: IngestDeps): Promise<IngestResult> {
+export async function ingestImage(input: IngestInput, dest: IngestDest, deps: IngestDeps, options?: IngestOptions): Promise<IngestResult> {
   const { limits } = deps;
   const { source, head } = await openSource(input, limits);
   const sourceType = sniffType(head);
@@ -216,27 +257,36 @@ export async function ingestImage(input: IngestInput, dest: IngestDest, deps: In
   const { masterPath } = await resolveDest(dest, 'jpg');
   await assertAbsent(masterPath);
   const tmpPath = `${masterPath}.tmp`;
+  let early: Promise<unknown> = Promise.resolve();
   try {
     let pipeline: Sharp;
+    let thumbnail: Buffer | null = null;
     if (sourceType === 'heic') {
       const bytes = await readAll(source);
-      const decoded = await deps.heic.decode(bytes, limits.maxInputPixels);
+      const onThumbnail = options?.onThumbnail
+        ? (thumb: DecodedRgba): void => {
+            early = heicThumbnail(thumb, limits).then((t) => tell(options, t), () => undefined); // a bad embedded thumbnail only loses the head start
+          }
+        : undefined;
+      const decoded = await deps.heic.decode(bytes, limits.maxInputPixels, onThumbnail ? { onThumbnail } : {});
       // libheif already applied irot/imir: no EXIF-based rotation here (it would rotate twice).
-      pipeline = sharp(decoded.data, {
-        raw: { width: decoded.width, height: decoded.height, channels: 4 },
-        limitInputPixels: limits.maxInputPixels,
-      });
+      // libheif leaves colour alone: the pixels carry the HEIC's ICC/nclx into sharp, which converts to sRGB.
+      pipeline = heicPixels(decoded, limits.maxInputPixels);
     } else {
       const sharpInput = source.kind === 'path' ? source.path : source.buffer;
       await checkHeader(sharpInput, sourceType, limits);
+      thumbnail = await sourceThumbnail(sharpInput, limits);
+      tell(options, thumbnail);
       pipeline = sharp(sharpInput, { limitInputPixels: limits.maxInputPixels, failOn: FAIL_ON, sequentialRead: true }).autoOrient();
     }
     const { width, height } = await writeMaster(pipeline, tmpPath);
     await fsyncFile(tmpPath);
-    const thumbnail = await makeThumbnail(tmpPath, limits.thumbnailEdgePx);
+    thumbnail ??= await makeThumbnail(tmpPath, limits.thumbnailEdgePx);
+    await early;
     await fs.rename(tmpPath, masterPath);
     return { width, height, sourceType, masterPath, thumbnail, thumbnailMime: 'image/jpeg' };
   } catch (err) {
+    await early;
     await removeQuietly(tmpPath);
     if (err instanceof AppError) throw err;
     throw storageError(err);

@@ -269,12 +269,12 @@ describe('render: PDF documents for Inbox Scan pass through', () => {
     expect(r.contentType).toBe('application/pdf');
   });
 
-  it('a PDF over the limit → ERR_IMAGE_CANNOT_FIT; as JPEG → ERR_IMAGE_UNSUPPORTED; edits → ERR_REQUEST_INVALID', async () => {
+  it('a PDF over the limit → ERR_IMAGE_CANNOT_FIT; as JPEG → ERR_IMAGE_PDF_INBOX_ONLY; edits → ERR_REQUEST_INVALID', async () => {
     const big = await makePdf(200_000);
     expect(big.length).toBeGreaterThan(100_000);
     const m = await ingest({ buffer: big });
     await expectCode(svc.render(m.masterPath, NO_EDITS, { format: 'pdf', maxBytes: 50_000 }), 'ERR_IMAGE_CANNOT_FIT');
-    await expectCode(svc.render(m.masterPath, NO_EDITS, { format: 'jpeg' }), 'ERR_IMAGE_UNSUPPORTED');
+    await expectCode(svc.render(m.masterPath, NO_EDITS, { format: 'jpeg' }), 'ERR_IMAGE_PDF_INBOX_ONLY');
     await expectCode(svc.render(m.masterPath, { rotate: 90, annotations: [] }, { format: 'pdf' }), 'ERR_REQUEST_INVALID');
   });
 });

@@ -50,7 +50,8 @@ const hasEdits = (edits: Edits): boolean =>
 
 /** An Inbox Scan PDF passes through untouched when it fits and parses. */
 async function renderPdfMaster(masterPath: string, edits: Edits, format: OutputFormat, maxBytes: number): Promise<RenderResult> {
-  if (format !== 'pdf') throw new AppError('ERR_IMAGE_UNSUPPORTED', { detail: 'a PDF can only be sent as a PDF' });
+  // A PDF is sent as itself, to the Inbox Scan (planTargets in targets.ts chooses that); never rasterised.
+  if (format !== 'pdf') throw new AppError('ERR_IMAGE_PDF_INBOX_ONLY', { detail: 'a PDF can only be sent as a PDF' });
   if (hasEdits(edits)) throw invalidArgument('edits', 'no edits for a PDF document', 'edits');
   const data = await fs.readFile(masterPath).catch((err: unknown) => {
     throw storageError(err);

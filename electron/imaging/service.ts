@@ -56,10 +56,10 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
   }
 
   return {
-    ingest(input, dest) {
+    ingest(input, dest, ingestOptions) {
       return track(
         'ingest',
-        () => ingestImage(input, dest, { limits, heic }),
+        () => ingestImage(input, dest, { limits, heic }, ingestOptions),
         (r) => ({ sourceType: r.sourceType, width: r.width, height: r.height }),
       );
     },

@@ -22,6 +22,15 @@ export interface IngestResult {
   thumbnailMime: 'image/jpeg';
 }
 
+export interface IngestOptions {
+  /**
+   * Called as soon as a true thumbnail exists — before the working master is written: from a JPEG/PNG/WebP/TIFF
+   * by shrink-on-load decoding, from a HEIC by its own embedded thumbnail (transforms and colour applied).
+   * Not called when there is no cheaper source than the full decode; the result's `thumbnail` always comes.
+   */
+  onThumbnail?: (thumbnail: Buffer, mime: 'image/jpeg') => void;
+}
+
 export interface Point {
   x: number;
   y: number;
@@ -84,7 +93,7 @@ export interface ImagingServiceOptions {
 }
 
 export interface ImagingService {
-  ingest(input: IngestInput, dest: IngestDest): Promise<IngestResult>;
+  ingest(input: IngestInput, dest: IngestDest, options?: IngestOptions): Promise<IngestResult>;
   render(masterPath: string, edits: Edits, output: RenderOutput): Promise<RenderResult>;
   /** Finishes queued and running jobs, refuses new ones, stops the HEIC worker. */
   close(): Promise<void>;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Value } from '@sinclair/typebox/value';
 import { ExchangeResponse, SessionStatusResponse, UploadResponse } from '../../shared/contracts/lan';
-import { AppError } from '../../shared/errors';
+import { AppError, ERROR_CODES } from '../../shared/errors';
 import { LIMITS } from '../../shared/limits';
 import { createLanServer } from './server';
 import {
@@ -250,11 +250,22 @@ describe('refused before anything is written', () => {
     ['a bad laterality', 400, [{ name: 'clientUploadId', value: randomUUID() }, { name: 'laterality', value: 'up' }, { name: 'file', filename: 'a', data: fakeJpeg(100) }]],
     ['an oversized field', 400, [{ name: 'clientUploadId', value: 'x'.repeat(1000) }, { name: 'file', filename: 'a', data: fakeJpeg(100) }]],
     ['no file', 400, [{ name: 'clientUploadId', value: randomUUID() }]],
-    ['an empty file', 400, [{ name: 'clientUploadId', value: randomUUID() }, { name: 'file', filename: 'a', data: Buffer.alloc(0) }]],
   ] as [string, number, Part[]][])('%s → %i, nothing stored', async (_label, status, parts) => {
     const phone = await joinPhone(h);
     const res = await upload(h.port, phone.credential, parts);
     expect(res.status).toBe(status);
+    expect(h.sink.files).toHaveLength(0);
+    await expectNoFiles();
+  });
+
+  it('an empty file gets the plain message the phone page shows for one (not "the request was not in the expected form"), nothing stored', async () => {
+    const phone = await joinPhone(h);
+    const res = await upload(h.port, phone.credential, [{ name: 'clientUploadId', value: randomUUID() }, { name: 'file', filename: 'a.jpg', contentType: 'image/jpeg', data: Buffer.alloc(0) }]);
+    expect(res.status).toBe(415);
+    const body = res.json as { error: { code: string; message: string } };
+    // The phone page refuses an empty file itself with ERR_IMAGE_UNSUPPORTED's shared message (renderer/mobile uploads.ts).
+    expect(body.error.code).toBe('ERR_IMAGE_UNSUPPORTED');
+    expect(body.error.message).toBe(ERROR_CODES.ERR_IMAGE_UNSUPPORTED.message);
     expect(h.sink.files).toHaveLength(0);
     await expectNoFiles();
   });

@@ -603,7 +603,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       }
       if (file.truncated === true || bytes > this.limits.maxUploadFileBytes) throw new AppError('ERR_IMAGE_FILE_TOO_LARGE');
       if (signal.aborted || session.state !== 'open') throw this.endedErrorFor(session);
-      if (bytes === 0) throw invalid('empty file');
+      if (bytes === 0) throw new AppError('ERR_IMAGE_UNSUPPORTED', { detail: 'empty file' }); // what the phone page itself says
       if (!fh) await begin();
       const handle = fh as FileHandle | undefined;
       if (!handle || path === undefined || contentType === undefined) throw new BugIndicatingError('file not opened');

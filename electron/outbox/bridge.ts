@@ -23,6 +23,9 @@ export function toBridgeOutboxItem(v: OutboxItemView): BridgeOutboxItemView {
     out.committed = {};
     if (v.committed.media) out.committed.media = v.committed.media;
     if (v.committed.documentReference) out.committed.documentReference = v.committed.documentReference;
+    if (v.committed.confirmedBy) out.committed.confirmedBy = v.committed.confirmedBy;
   }
+  if (v.waitingFor) out.waitingFor = v.waitingFor;
+  if (v.actions) out.history = v.actions.slice(-50).map((a) => ({ action: a.action, at: a.at }));
   return out;
 }

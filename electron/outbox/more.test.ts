@@ -49,7 +49,7 @@ describe('outbox views, filters and events', () => {
     r.outbox.start();
     await r.outbox.idle();
     expect(r.outbox.list({ states: ['committed'], patientId: 'pat-a' }).map((v) => v.imageId)).toEqual([a.imageId]);
-    expect(progress.at(-1)).toEqual({ queued: 0, sending: 0, waiting: 0, failed: 0, committed: 2 });
+    expect(progress.at(-1)).toEqual({ queued: 0, sending: 0, waiting: 0, failed: 0, committed: 2, unconfirmed: 0 });
     expect(progress[0]).toMatchObject({ queued: 1 });
     off();
     const n = progress.length;

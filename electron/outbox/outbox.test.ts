@@ -128,7 +128,7 @@ describe('sending', () => {
     r.outbox.start();
     await r.outbox.idle();
 
-    expect(r.outbox.progress()).toEqual({ queued: 0, sending: 0, waiting: 0, failed: 0, committed: 3 });
+    expect(r.outbox.progress()).toEqual({ queued: 0, sending: 0, waiting: 0, failed: 0, committed: 3, unconfirmed: 0 });
     const byImage = (id: string) => r!.standIn.creates.filter((c) => c.imageId === id);
     expect(byImage(a1.imageId).map((c) => c.patientId)).toEqual(['pat-a']);
     expect(byImage(a2.imageId).map((c) => c.patientId)).toEqual(['pat-a']);

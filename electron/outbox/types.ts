@@ -7,7 +7,20 @@ import type { SecretStore } from '../secrets';
 import type { BackoffPolicy } from './backoff';
 import type { OutboxFs, RenameRetry } from './durable-fs';
 
-export type OutboxState = 'queued' | 'sending' | 'waiting' | 'committed' | 'failed';
+/**
+ * `unconfirmed`: the gateway could not learn whether Medtech stored the image (ERR_COMMIT_UNCONFIRMED). Never sent
+ * again by itself and never wiped: a person looks in Medtech, then `confirmArrived` or `sendAgain`.
+ */
+export type OutboxState = 'queued' | 'sending' | 'waiting' | 'committed' | 'failed' | 'unconfirmed';
+
+/** What a person must know happened to an item, kept in its history. */
+export type OutboxAction = 'unconfirmed' | 'person-confirmed' | 'person-send-again';
+
+export interface OutboxActionView {
+  action: OutboxAction;
+  at: string;
+  correlationId?: string;
+}
 
 /** A rendered payload from the imaging pipeline: a file path (copied in; the original is left alone) or bytes. */
 export type PayloadSource = { file: string; bytes?: undefined } | { bytes: Uint8Array; file?: undefined };
@@ -54,10 +67,16 @@ export interface OutboxItemView {
   attempts: number;
   /** ISO time of the next automatic attempt (waiting items). */
   nextAttemptAt?: string;
-  /** Plain-language reason it is waiting or failed. */
+  /** Plain-language reason it is waiting, unconfirmed or failed. */
   reason?: string;
+  /** Set while the gateway waits for Medtech to confirm a create it may have stored (ERR_ALEX_OUTCOME_UNKNOWN). */
+  waitingFor?: 'medtech-confirmation';
+  /** True once a person chose "Send again": the next post carries `resendAfterCheck`. */
+  resendAfterCheck?: boolean;
+  /** What happened that a person must know (unconfirmed, and each person's answer), oldest first. */
+  actions?: OutboxActionView[];
   lastError?: OutboxErrorView;
-  committed?: { media?: { id: string }; documentReference?: { id: string }; at: string };
+  committed?: { media?: { id: string }; documentReference?: { id: string }; confirmedBy?: 'person'; at: string };
   createdAt: string;
   updatedAt: string;
 }
@@ -68,6 +87,7 @@ export interface OutboxProgress {
   waiting: number;
   failed: number;
   committed: number;
+  unconfirmed: number;
 }
 
 export interface OutboxEvents {
@@ -76,6 +96,7 @@ export interface OutboxEvents {
   'item-committed': OutboxItemView;
   'item-waiting': OutboxItemView;
   'item-failed': OutboxItemView;
+  'item-unconfirmed': OutboxItemView;
   progress: OutboxProgress;
 }
 
@@ -121,6 +142,17 @@ export interface Outbox {
   get(imageId: string): OutboxItemView | undefined;
   /** Puts a failed or waiting item back in the queue now. False when there is nothing to retry. */
   retry(imageId: string): boolean;
+  /**
+   * A person saw an `unconfirmed` item in Medtech: the gateway records it (confirm route) and the item is committed
+   * (confirmed by a person) and its local copies wiped. Not unconfirmed → ERR_NOT_FOUND; gateway errors are thrown
+   * and the item stays unconfirmed.
+   */
+  confirmArrived(imageId: string): Promise<OutboxItemView>;
+  /**
+   * A person looked in Medtech and the image is not there: queue ONE post with `resendAfterCheck: true`, then the
+   * normal flow. False when the item is not unconfirmed.
+   */
+  sendAgain(imageId: string): boolean;
   /** Gives this patient's waiting/queued items the new launch grant and re-queues them. Returns how many. */
   rebindGrant(patientId: string, grantId: string): number;
   /** Look for due items now (after advancing an injected clock, or when the network comes back). */

@@ -22,6 +22,12 @@ export const IMAGE_STATUS_TEXT: Record<ImageStatus, StatusText> = {
   waiting: { label: 'Waiting', description: 'Will be sent automatically when the connection is back.', tone: 'warning', symbol: '‖' },
   committed: { label: 'Committed', description: 'Saved in the patient record in Medtech. The copy on this PC has been removed.', tone: 'success', symbol: '✓' },
   failed: { label: 'Failed', description: 'Was not sent. See the reason; you can retry.', tone: 'danger', symbol: '✕' },
+  unconfirmed: {
+    label: 'Not yet confirmed',
+    description: "Sent to Medtech, but Medtech has not confirmed it arrived. Look in the patient's Inbox in Medtech, then say whether it is there.",
+    tone: 'warning',
+    symbol: '?',
+  },
 };
 
 export const OUTBOX_STATUS_TEXT: Record<OutboxStatus, StatusText> = {
@@ -30,10 +36,11 @@ export const OUTBOX_STATUS_TEXT: Record<OutboxStatus, StatusText> = {
   waiting: IMAGE_STATUS_TEXT.waiting,
   committed: IMAGE_STATUS_TEXT.committed,
   failed: IMAGE_STATUS_TEXT.failed,
+  unconfirmed: IMAGE_STATUS_TEXT.unconfirmed,
 };
 
 /** Image statuses that can no longer be edited, removed or re-tagged (the outbox owns them). */
-export const LOCKED_STATUSES: readonly ImageStatus[] = ['sending', 'waiting', 'committed'];
+export const LOCKED_STATUSES: readonly ImageStatus[] = ['sending', 'waiting', 'committed', 'unconfirmed'];
 
 export function isLocked(status: ImageStatus): boolean {
   return LOCKED_STATUSES.includes(status);

@@ -60,7 +60,7 @@ describe('bridge contract: types', () => {
   it('ties every image to its own patient and uses ErrorBody for errors', () => {
     expectTypeOf<ImageView['patientId']>().toEqualTypeOf<string>();
     expectTypeOf<ImageView['patient']>().toEqualTypeOf<PatientSummary>();
-    expectTypeOf<ImageView['status']>().toEqualTypeOf<'processing' | 'needs-info' | 'ready' | 'sending' | 'committed' | 'failed' | 'waiting'>();
+    expectTypeOf<ImageView['status']>().toEqualTypeOf<'processing' | 'needs-info' | 'ready' | 'sending' | 'committed' | 'failed' | 'waiting' | 'unconfirmed'>();
     expectTypeOf<NonNullable<ImageView['error']>['code']>().toEqualTypeOf<ErrorBody['code']>();
     expectTypeOf<AppState['patient']>().toEqualTypeOf<PatientSummary | null>();
     expectTypeOf<BridgeEvents['state']>().toEqualTypeOf<AppState>();

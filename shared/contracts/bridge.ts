@@ -188,6 +188,7 @@ export const ImageStatus = Type.Union([
   Type.Literal('waiting'), // in the outbox, will retry by itself (see error for why)
   Type.Literal('committed'), // Medtech confirmed; local copies wiped
   Type.Literal('failed'), // will not retry by itself (see error); Retry available
+  Type.Literal('unconfirmed'), // sent, but Medtech never confirmed it: a person looks in Medtech, then "It is in Medtech" or "Send again"
 ]);
 export type ImageStatus = Static<typeof ImageStatus>;
 
@@ -199,8 +200,17 @@ export const CommittedRefs = Type.Object({
   documentReference: Type.Optional(Type.Object({ id: Type.String() })),
   /** Set once the gateway read the resources back from Medtech ("in Medtech ✓"). */
   verified: Type.Optional(Type.Boolean()),
+  /** 'person' when a person looked in Medtech and said it is there (after 'unconfirmed'); no resource id is known then. */
+  confirmedBy: Type.Optional(Type.Literal('person')),
 });
 export type CommittedRefs = Static<typeof CommittedRefs>;
+
+/**
+ * Why an image or outbox item is 'waiting', when it is not an ordinary retry: `medtech-confirmation` = it was sent
+ * and the gateway is waiting for Medtech to confirm it arrived (ERR_ALEX_OUTCOME_UNKNOWN). Nothing is sent twice.
+ */
+export const WaitingFor = Type.Literal('medtech-confirmation');
+export type WaitingFor = Static<typeof WaitingFor>;
 
 /** One image. Every image carries its OWN patient; nothing reads "the current patient" to decide where it goes. */
 export const ImageView = Type.Object({
@@ -227,6 +237,10 @@ export const ImageView = Type.Object({
   /** 0..1 while processing or sending. */
   progress: Type.Optional(Fraction),
   committed: Type.Optional(CommittedRefs),
+  /** Set while 'waiting' for Medtech to confirm it arrived (see `nextCheckAt`). */
+  waitingFor: Type.Optional(WaitingFor),
+  /** When the companion asks the gateway again (waiting items). */
+  nextCheckAt: Type.Optional(IsoTime),
 });
 export type ImageView = Static<typeof ImageView>;
 
@@ -248,6 +262,7 @@ export const OutboxStatus = Type.Union([
   Type.Literal('waiting'),
   Type.Literal('committed'),
   Type.Literal('failed'),
+  Type.Literal('unconfirmed'),
 ]);
 export type OutboxStatus = Static<typeof OutboxStatus>;
 
@@ -264,6 +279,17 @@ export const OutboxItemView = Type.Object({
   nextAttemptAt: Type.Optional(IsoTime),
   error: Type.Optional(ErrorBodySchema),
   committed: Type.Optional(CommittedRefs),
+  waitingFor: Type.Optional(WaitingFor),
+  /** What a person must know happened to it: Medtech did not confirm it, and each person's answer. Oldest first. */
+  history: Type.Optional(
+    Type.Array(
+      Type.Object({
+        action: Type.Union([Type.Literal('unconfirmed'), Type.Literal('person-confirmed'), Type.Literal('person-send-again')]),
+        at: IsoTime,
+      }),
+      { maxItems: 50 },
+    ),
+  ),
   updatedAt: IsoTime,
 });
 export type OutboxItemView = Static<typeof OutboxItemView>;
@@ -450,6 +476,17 @@ export const BRIDGE_SCHEMAS = {
 
   'commit.start': method(CommitRequestSchema, CommitStartResponse),
   'outbox.retry': method(Type.Object({ imageId: ImageId }, { additionalProperties: false }), Ok),
+  /**
+   * For an 'unconfirmed' image, after a person looked in the patient's Inbox in Medtech and saw it: recorded at the
+   * gateway (audited) and in the outbox history; the image becomes committed (confirmed by a person) and its local
+   * copies are wiped. Not unconfirmed → ERR_NOT_FOUND.
+   */
+  'images.confirmArrived': method(Type.Object({ id: ImageId }, { additionalProperties: false }), Ok),
+  /**
+   * For an 'unconfirmed' image, after a person looked in Medtech and it is NOT there: sent once more (the gateway is
+   * told a person checked). Risk: if it is there after all, Medtech gets a second copy. Not unconfirmed → ERR_NOT_FOUND.
+   */
+  'images.sendAgain': method(Type.Object({ id: ImageId }, { additionalProperties: false }), Ok),
 
   'notices.dismiss': method(Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }), Ok),
 

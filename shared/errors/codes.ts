@@ -112,6 +112,7 @@ export const ERROR_CODES = {
   ERR_IMAGE_CANNOT_FIT: spec(422, 'This image cannot be made small enough for Medtech (1 MB) while staying readable.', 'fix-input'),
   ERR_IMAGE_METADATA_REQUIRED: spec(422, 'Some required details are missing for this image.', 'fix-input'),
   ERR_IMAGE_LOCKED: spec(409, 'This image is already being sent to Medtech, so it can no longer be changed or removed.', 'wait'),
+  ERR_IMAGE_PDF_INBOX_ONLY: spec(422, "This PDF can go to the Inbox Scan only; Medtech's Media takes photos. Choose Inbox Scan to send it.", 'fix-input'),
 
   // --- LAN (phone) uploads --------------------------------------------------------------------
   ERR_LAN_TOKEN_INVALID: spec(401, 'This link is not valid. Scan the QR code on the PC again.', 'rescan'),

@@ -1,6 +1,6 @@
 /**
  * The companion core end to end with every real part that runs here: the real gateway (listening on
- * 127.0.0.1) against the real in-process ALEX sandbox, the real imaging service (sharp, heic-decode) on the
+ * 127.0.0.1) against the real in-process ALEX sandbox, the real imaging service (sharp, libheif) on the
  * shared fixture photos, the real durable outbox (SQLite) and the real LAN server (Fastify on 127.0.0.1),
  * all on one injected clock. Nothing is mocked.
  */

@@ -1,5 +1,5 @@
 /**
- * CHECKS.md U5 at size: mutated photos through the real imaging pipeline (sharp, heic-decode worker, pdf-lib).
+ * CHECKS.md U5 at size: mutated photos through the real imaging pipeline (sharp, libheif worker, pdf-lib).
  * Seeds are real: the shared fixture photos (12 MP JPEG with EXIF orientation 6, iPhone-like HEIC, PNG) scaled
  * to working size, plus WebP, TIFF and a PDF made from them. Mutations: zzuf (Debian) at three ratios, plus
  * truncations and forged huge dimensions in the headers. Each input is ingested; accepted ones are also

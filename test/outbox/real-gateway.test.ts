@@ -61,6 +61,8 @@ describe('gateway client ↔ real gateway', () => {
     expect(again.replayed).toBe(true);
     expect(again.media?.id).toBe(first.media?.id);
     expect(h.sandbox.store.listMedia({ identifierValue: body.imageId })).toHaveLength(1);
+    // Medtech's search may show a new resource only after a while (a strict sandbox holds it back up to 60 s).
+    h.clock.advance(61_000);
     const v = await gw.verifyCommit(body.imageId);
     expect(v.media?.present).toBe(true);
     expect(v.documentReference?.present).toBe(true);

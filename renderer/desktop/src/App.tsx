@@ -7,6 +7,7 @@ import { isLocked } from '../../common/status';
 import { ConnectionBar, LaunchState, NoticeList, PatientBanner } from './components/Banner';
 import { CommitDialog } from './components/CommitDialog';
 import { DetailsPanel } from './components/DetailsPanel';
+import { medtechActions } from './components/MedtechCheck';
 import { ConfirmDialog } from './components/Dialog';
 import { EnrolmentScreen } from './components/Enrolment';
 import { FindPatientDialog } from './components/FindPatientDialog';
@@ -249,6 +250,7 @@ export function App() {
     onSelect,
     onOpen: setPreviewId,
     onRetry: (id: string) => void companion.run((api) => api.outbox.retry({ imageId: id })),
+    medtech: medtechActions(companion.run),
   };
 
   return (

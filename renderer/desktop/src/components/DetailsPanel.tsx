@@ -5,6 +5,7 @@ import { LIMITS } from '../../../../shared/limits';
 import { plural } from '../../../common/format';
 import { FIELD_LABELS, MIXED, bodySiteOptions, describeMetadata, draftFrom, isLateralSite, patchFrom, type Draft } from '../logic/metadata';
 import type { Companion } from '../useCompanion';
+import { InMedtechTag, MedtechCheck, medtechActions } from './MedtechCheck';
 
 export interface DetailsPanelProps {
   companion: Companion;
@@ -127,7 +128,7 @@ export function DetailsPanel({ companion, selected, applyAllCount, requiredField
     </>
   );
   const lateral = isLateralSite(draft.bodySiteCode);
-  const editable = selected.filter((i) => i.status !== 'sending' && i.status !== 'waiting' && i.status !== 'committed');
+  const editable = selected.filter((i) => i.status !== 'sending' && i.status !== 'waiting' && i.status !== 'committed' && i.status !== 'unconfirmed');
   const patch = patchFrom(draft, dirty);
   const hasChanges = Object.keys(patch).length > 0;
 
@@ -159,7 +160,8 @@ export function DetailsPanel({ companion, selected, applyAllCount, requiredField
           {selected.map((i) => (
             <li key={i.id}>
               <strong>{i.label}</strong>: {describeMetadata(i.metadata) || 'no details'}
-              {i.metadata.caption ? ` · “${i.metadata.caption}”` : ''}
+              {i.metadata.caption ? ` · “${i.metadata.caption}”` : ''} <InMedtechTag image={i} />
+              <MedtechCheck image={i} actions={medtechActions(companion.run)} />
             </li>
           ))}
         </ul>

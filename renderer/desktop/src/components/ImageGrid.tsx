@@ -5,6 +5,8 @@ import { IMAGE_STATUS_TEXT } from '../../../common/status';
 import { columnsOf, gridTarget, isGridKey } from '../logic/grid-nav';
 import { describeMetadata, missingText } from '../logic/metadata';
 import { imageProgress, type ProgressMap } from '../logic/model';
+import { isWaitingForMedtech } from '../logic/medtech-check';
+import { InMedtechTag, MedtechCheck, type MedtechActions } from './MedtechCheck';
 
 export function StatusBadge({ status }: { status: ImageView['status'] }) {
   const t = IMAGE_STATUS_TEXT[status];
@@ -38,9 +40,11 @@ interface CardProps {
   onSelect: (id: string, e: MouseEvent) => void;
   onOpen: (id: string) => void;
   onRetry: (id: string) => void;
+  /** "It is in Medtech" / "Send again" for an unconfirmed image. */
+  medtech?: MedtechActions;
 }
 
-function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry, onSelect, onOpen, onRetry }: CardProps) {
+function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry, onSelect, onOpen, onRetry, medtech }: CardProps) {
   const p = imageProgress(image, progress);
   const tags = describeMetadata(image.metadata);
   const tabIndex = tabbable ? 0 : -1;
@@ -74,7 +78,7 @@ function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry,
         <div className="image-row">
           <StatusBadge status={image.status} />
           {image.source === 'phone' ? <span className="source-tag">Phone</span> : null}
-          {image.committed?.verified ? <span className="source-tag source-ok">in Medtech ✓</span> : null}
+          <InMedtechTag image={image} />
         </div>
         <div className="image-label" title={image.label}>
           {image.label}
@@ -82,7 +86,8 @@ function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry,
         {tags ? <div className="image-tags">{tags}</div> : null}
         {image.status === 'needs-info' && image.missingFields.length > 0 ? <div className="image-missing">{missingText(image.missingFields)}</div> : null}
         {p ? <ProgressBar fraction={p.fraction} label={p.label} /> : null}
-        {image.error && (image.status === 'failed' || image.status === 'waiting') ? (
+        <MedtechCheck image={image} actions={medtech} tabIndex={tabIndex} />
+        {image.error && (image.status === 'failed' || (image.status === 'waiting' && !isWaitingForMedtech(image))) ? (
           <div className={image.status === 'failed' ? 'image-error' : 'image-wait'} data-testid="image-error">
             {image.error.message}
           </div>
@@ -119,6 +124,7 @@ export interface GroupProps {
   onSelect: (id: string, e: MouseEvent, groupIds: string[]) => void;
   onOpen: (id: string) => void;
   onRetry: (id: string) => void;
+  medtech?: MedtechActions;
   /** "Belongs to" groups: send that patient's ready images to THAT patient. */
   other?: boolean;
   actions?: React.ReactNode;
@@ -168,6 +174,7 @@ export function ImageGroup(props: GroupProps) {
             onSelect={(id, e) => props.onSelect(id, e, ids)}
             onOpen={props.onOpen}
             onRetry={props.onRetry}
+            {...(props.medtech === undefined ? {} : { medtech: props.medtech })}
           />
         ))}
       </ul>

@@ -62,6 +62,7 @@ export function OutboxDrawer({ companion, items, onClose, now }: { companion: Co
               <span className="muted small">
                 {targetsText(o.targets)} · {formatClock(new Date(o.updatedAt))}
                 {o.committed?.verified ? ' · checked in Medtech ✓' : ''}
+                {o.committed?.confirmedBy === 'person' ? ' · checked in Medtech by a person ✓' : ''}
               </span>
             </div>
           </li>

@@ -98,7 +98,7 @@ export function tallyCommit(ids: readonly string[], images: readonly ImageView[]
     }
     if (img.status === 'committed') t.committed += 1;
     else if (img.status === 'failed') t.failed.push(img);
-    else if (img.status === 'waiting') t.waiting.push(img);
+    else if (img.status === 'waiting' || img.status === 'unconfirmed') t.waiting.push(img);
     else if (IN_PROGRESS.includes(img.status)) t.inProgress += 1;
   }
   t.settled = t.inProgress === 0;
@@ -112,7 +112,7 @@ export function readyImages(images: readonly ImageView[]): ImageView[] {
 
 /** Outbox items split for the drawer: live ones (newest problem first) and the committed history. */
 export function splitOutbox(items: readonly OutboxItemView[]): { live: OutboxItemView[]; history: OutboxItemView[] } {
-  const rank: Record<OutboxItemView['status'], number> = { failed: 0, waiting: 1, sending: 2, queued: 3, committed: 4 };
+  const rank: Record<OutboxItemView['status'], number> = { unconfirmed: 0, failed: 0, waiting: 1, sending: 2, queued: 3, committed: 4 };
   const live = items.filter((i) => i.status !== 'committed').sort((a, b) => rank[a.status] - rank[b.status] || a.updatedAt.localeCompare(b.updatedAt));
   const history = items.filter((i) => i.status === 'committed').sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   return { live, history };

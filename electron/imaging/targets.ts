@@ -1,0 +1,37 @@
+import { AppError } from '../../shared/errors';
+import type { OutputFormat } from './types';
+
+/** What Medtech's targets can take of a working master: a photo goes anywhere; a PDF only to the Inbox Scan, as itself. */
+export type MasterKind = 'photo' | 'pdf';
+
+/** The kind of a working master, from the name this service gave it (`<id>.master.jpg` or `<id>.master.pdf`). */
+export function masterKind(masterPath: string): MasterKind {
+  return masterPath.endsWith('.master.pdf') ? 'pdf' : 'photo';
+}
+
+export interface TargetPlan {
+  media: boolean;
+  inboxScan: boolean;
+  /** The format the Inbox Scan copy is rendered in: the practice's setting for a photo, PDF for a PDF. */
+  inboxScanFormat: Extract<OutputFormat, 'tiff' | 'pdf'>;
+}
+
+/**
+ * The targets a master actually goes to, of those chosen. A PDF goes to the Inbox Scan only (Media takes photos;
+ * a PDF is never rasterised), so it is sent to the targets it can reach; when none of the chosen ones can take
+ * it, ERR_IMAGE_PDF_INBOX_ONLY says so in plain words.
+ */
+export function planTargets(
+  masterPath: string,
+  chosen: { media: boolean; inboxScan: boolean },
+  inboxScanFormat: TargetPlan['inboxScanFormat'],
+): TargetPlan {
+  if (masterKind(masterPath) === 'photo') return { media: chosen.media, inboxScan: chosen.inboxScan, inboxScanFormat };
+  if (!chosen.inboxScan) throw new AppError('ERR_IMAGE_PDF_INBOX_ONLY');
+  return { media: false, inboxScan: true, inboxScanFormat: 'pdf' };
+}
+
+/** What the GP is told when a file is added that cannot go to every target; null when it can. */
+export function targetNotice(masterPath: string): string | null {
+  return masterKind(masterPath) === 'pdf' ? "This PDF can go to the Inbox Scan only; Medtech's Media takes photos. It will be sent to the Inbox Scan." : null;
+}

@@ -1,0 +1,113 @@
+/**
+ * First sight: the thumbnail comes before the working master is written, from the cheapest true source —
+ * the JPEG itself (shrink-on-load) or the HEIC's own embedded thumbnail — upright and in sRGB.
+ */
+import { execFileSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deltaEStats } from './quality-metrics';
+import { createImagingService } from './service';
+import { GRID_H, GRID_W, PATCHES, heicWithIcc, measurePatches, taggedGrid } from './test-colour-images';
+import { addItemProperties, heifItems, irotBox } from './test-heif-boxes';
+import { QUADRANTS, near, orientedJpeg, pixelAt } from './test-images';
+import type { ImagingService } from './types';
+
+let root: string;
+let svc: ImagingService;
+let n = 0;
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'imaging-thumb-'));
+  svc = createImagingService();
+});
+afterAll(async () => {
+  await svc.close();
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+/** Ingests and records each early thumbnail with whether the master existed at that moment. */
+async function ingestWatching(input: Buffer) {
+  const dir = await fs.mkdtemp(path.join(root, 'dest-'));
+  const id = `t${++n}`;
+  const masterPath = path.join(dir, `${id}.master.jpg`);
+  const seen: Array<{ thumb: Buffer; existed: Promise<boolean> }> = [];
+  const r = await svc.ingest({ buffer: input }, { dir, id }, {
+    onThumbnail: (thumb) => seen.push({ thumb, existed: fs.access(masterPath).then(() => true, () => false) }),
+  });
+  const early = await Promise.all(seen.map(async (e) => ({ thumb: e.thumb, masterExisted: await e.existed })));
+  return { r, early };
+}
+
+describe('thumbnail first, master after', () => {
+  it('a JPEG: the thumbnail arrives before the master exists, upright (EXIF applied once) and is the one returned', async () => {
+    const { r, early } = await ingestWatching(await orientedJpeg(6, 640, 384));
+    expect(early).toHaveLength(1);
+    expect(early[0]?.masterExisted).toBe(false);
+    const thumb = early[0]?.thumb as Buffer;
+    expect(thumb.equals(r.thumbnail)).toBe(true);
+    const meta = await sharp(thumb).metadata();
+    expect([meta.width, meta.height]).toEqual([320, 192]);
+    expect(meta.exif).toBeUndefined();
+    expect(near(await pixelAt(thumb, 40, 30), QUADRANTS.tl)).toBe(true);
+    expect(near(await pixelAt(thumb, 280, 160), QUADRANTS.br)).toBe(true);
+  });
+
+  it('a Display P3 JPEG: the early thumbnail is already sRGB with no profile', async () => {
+    const { early } = await ingestWatching(await taggedGrid('p3', 'jpeg', 2));
+    const thumb = early[0]?.thumb as Buffer;
+    expect((await sharp(thumb).metadata()).icc).toBeUndefined();
+    const stats = deltaEStats(PATCHES, await measurePatches(thumb, { resizeToGrid: true }));
+    expect(stats.mean).toBeLessThanOrEqual(2);
+    expect(stats.worst).toBeLessThanOrEqual(5);
+  });
+
+  it('a HEIC with its own thumbnail (P3, turned by irot on both items, as an iPhone writes): that thumbnail comes first, upright and in sRGB', async () => {
+    // The grid stored turned 90° clockwise; irot 1 (90° anticlockwise) on the primary and on the thumbnail shows it upright.
+    const turned = await sharp(await taggedGrid('p3', 'jpeg', 4)).rotate(90).keepIccProfile().jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toBuffer();
+    const withThumb = await heicFromJpegWithThumbnail(turned, `turned-${n}`);
+    const items = heifItems(withThumb);
+    expect(items.thumbnails).toHaveLength(1);
+    let file = addItemProperties(withThumb, items.primary, [irotBox(1)]);
+    file = addItemProperties(file, items.thumbnails[0] as number, [irotBox(1)]);
+
+    const { r, early } = await ingestWatching(file);
+    expect(early).toHaveLength(1);
+    expect(early[0]?.masterExisted).toBe(false);
+    const thumb = early[0]?.thumb as Buffer;
+    const meta = await sharp(thumb).metadata();
+    expect(meta.width).toBeGreaterThan(meta.height ?? 0);
+    expect(meta.icc).toBeUndefined();
+    const stats = deltaEStats(PATCHES, await measurePatches(thumb, { resizeToGrid: true }));
+    expect(stats.mean).toBeLessThanOrEqual(2);
+    expect(stats.worst).toBeLessThanOrEqual(5);
+    expect([r.width, r.height]).toEqual([GRID_W * 4, GRID_H * 4]);
+  });
+
+  it('a HEIC whose thumbnail is not turned like its primary image: no early thumbnail (it would show sideways)', async () => {
+    const jpeg = await sharp(await taggedGrid('p3', 'jpeg', 4)).rotate(90).keepIccProfile().jpeg({ quality: 95 }).toBuffer();
+    const withThumb = await heicFromJpegWithThumbnail(jpeg, `mismatch-${n}`);
+    const items = heifItems(withThumb);
+    const file = addItemProperties(withThumb, items.primary, [irotBox(1)]); // thumbnail left unturned
+    const { r, early } = await ingestWatching(file);
+    expect(early).toEqual([]);
+    const meta = await sharp(r.thumbnail).metadata();
+    expect(meta.width).toBeGreaterThan(meta.height ?? 0); // the final thumbnail (from the master) is upright
+  });
+
+  it('a HEIC without a thumbnail: no early thumbnail; the result still has one', async () => {
+    const { r, early } = await ingestWatching(await heicWithIcc('p3', root, `nothumb-${n}`));
+    expect(early).toEqual([]);
+    expect((await sharp(r.thumbnail).metadata()).format).toBe('jpeg');
+  });
+});
+
+/** heif-enc with `-t 200`: a `thmb` thumbnail item beside the primary, as an iPhone writes one. */
+async function heicFromJpegWithThumbnail(jpeg: Buffer, name: string): Promise<Buffer> {
+  const src = path.join(root, `${name}.jpg`);
+  const out = path.join(root, `${name}.heic`);
+  await fs.writeFile(src, jpeg);
+  execFileSync('heif-enc', ['-q', '95', '-p', 'chroma=444', '-t', '200', src, '-o', out], { stdio: 'ignore' });
+  return fs.readFile(out);
+}

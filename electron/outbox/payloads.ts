@@ -1,0 +1,62 @@
+/** An item's payload files in payloads/: written sealed and durable, read back and checked, wiped after a commit. */
+import { createHash, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { AppError } from '../../shared/errors';
+import { payloadAad, type OutboxContext } from './context';
+import { errnoOf, fsyncDir, storageError, writeFileAtomic } from './durable-fs';
+import type { PayloadKind, Row, StoredPayload } from './queries';
+import type { PayloadSource } from './types';
+
+export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+export type ReadPayloads = Map<PayloadKind, { bytes: Buffer; meta: StoredPayload }>;
+
+/** Reads each payload, opens its seal (AAD = image + kind) and checks its checksum. Missing or altered → ERR_STORAGE_CORRUPT. */
+export async function readPayloads(ctx: OutboxContext, row: Row): Promise<ReadPayloads> {
+  const out: ReadPayloads = new Map();
+  for (const p of JSON.parse(row.payloads) as StoredPayload[]) {
+    let sealed: Buffer;
+    try {
+      sealed = await ctx.fs.readFile(join(ctx.payloadDir, p.file));
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') throw new AppError('ERR_STORAGE_CORRUPT', { detail: 'payload file missing' });
+      throw storageError(err);
+    }
+    const bytes = ctx.keys.open(sealed, payloadAad(row.image_id, p.kind));
+    if (sha256(bytes) !== p.sha256 || bytes.length !== p.size) throw new AppError('ERR_STORAGE_CORRUPT', { detail: 'payload checksum mismatch' });
+    out.set(p.kind, { bytes, meta: p });
+  }
+  return out;
+}
+
+/** The bytes of a payload the caller handed in (a file is copied in; the original is left alone). */
+export async function readSource(ctx: OutboxContext, src: PayloadSource): Promise<Buffer> {
+  if (src.bytes !== undefined) return Buffer.from(src.bytes.buffer, src.bytes.byteOffset, src.bytes.byteLength);
+  try {
+    return await ctx.fs.readFile(src.file);
+  } catch (err) {
+    throw storageError(err);
+  }
+}
+
+/**
+ * Writes each part sealed and atomically, records its file name in `stored`, then fsyncs the folder. Names written
+ * so far are pushed to `written` as they land, so the caller can remove them if anything later fails.
+ */
+export async function writePayloads(ctx: OutboxContext, imageId: string, parts: { kind: PayloadKind; bytes: Buffer }[], stored: StoredPayload[], written: string[]): Promise<void> {
+  for (const [i, p] of parts.entries()) {
+    const name = `${imageId}.${p.kind}.${randomUUID().slice(0, 8)}`;
+    const s = stored[i];
+    if (!s) continue;
+    await writeFileAtomic(ctx.fs, ctx.payloadDir, name, ctx.keys.seal(p.bytes, payloadAad(imageId, p.kind)), ctx.renameRetry);
+    written.push(name);
+    s.file = name;
+  }
+  await fsyncDir(ctx.fs, ctx.payloadDir);
+}
+
+/** Removes files (best effort) and fsyncs the folder: after a commit, or to undo a failed enqueue. */
+export async function removeFiles(ctx: OutboxContext, names: string[]): Promise<void> {
+  for (const name of names) if (name) await ctx.fs.unlink(join(ctx.payloadDir, name)).catch(() => undefined);
+  if (names.length > 0) await fsyncDir(ctx.fs, ctx.payloadDir).catch(() => undefined);
+}

@@ -1,0 +1,104 @@
+/**
+ * One post of one item: read its sealed fields and payloads, build the CommitRequest with the item's OWN patient
+ * and grant (Idempotency-Key = imageId, so a resend can never create a second resource), post, and record the
+ * outcome. `resendAfterCheck` is sent only after a person chose "Send again", at most once (keepsResendFlag).
+ */
+import { AppError, toAppError } from '../../shared/errors';
+import type { CommitRequest, CommitResponse, CommitTarget } from '../../shared/contracts/gateway';
+import { openFields, type OutboxContext } from './context';
+import { storageError } from './durable-fs';
+import { finishAttempt, markCommitted, type Rebound } from './outcome';
+import { readPayloads, type ReadPayloads } from './payloads';
+import type { CommitResult, LiveFields, Row } from './queries';
+import { emitItem } from './view';
+
+/** Gateway answers given before a commit is looked at (who is asking, for which grant, how often). */
+const REFUSED_UNSEEN: ReadonlySet<string> = new Set(['ERR_NOT_ENROLLED', 'ERR_REQUEST_INVALID', 'ERR_RATE_LIMITED', 'ERR_LAUNCH_GRANT_EXPIRED', 'ERR_LAUNCH_GRANT_INVALID']);
+
+/**
+ * A person's "Send again" is used at most once: it is kept only after a failure that proves the post never reached
+ * the gateway's commit (refused connection, no credential, refused at the door: auth, grant, rate limit). After any
+ * other outcome — an answer, a timeout, a reset, a stop or crash mid-post — the same request asks without it; if the
+ * gateway never took it, it answers ERR_COMMIT_UNCONFIRMED again and a person is asked again. Never a second create.
+ */
+export function keepsResendFlag(e: AppError): boolean {
+  if (e.code === 'ERR_GATEWAY_UNREACHABLE') return e.detail === 'network: ECONNREFUSED';
+  return REFUSED_UNSEEN.has(e.code) || e.code.startsWith('ERR_AUTH_');
+}
+
+export function buildRequest(row: Row, fields: LiveFields, payloads: ReadPayloads): CommitRequest {
+  const req: CommitRequest = {
+    imageId: row.image_id,
+    grantId: fields.grantId,
+    patientId: fields.patient.id,
+    capturedAt: row.captured_at,
+    metadata: fields.metadata,
+  };
+  if (fields.source !== undefined) req.source = fields.source;
+  const media = payloads.get('media');
+  if (media) {
+    req.media = { contentType: media.meta.contentType as 'image/jpeg' | 'image/png', data: media.bytes.toString('base64') };
+    if (media.meta.width !== undefined) req.media.width = media.meta.width;
+    if (media.meta.height !== undefined) req.media.height = media.meta.height;
+  }
+  const doc = payloads.get('document');
+  if (doc) req.document = { contentType: doc.meta.contentType as 'image/tiff' | 'application/pdf', data: doc.bytes.toString('base64') };
+  if (row.resend_after_check === 1) req.resendAfterCheck = true;
+  return req;
+}
+
+/** The live fields and payloads of a row, or null after recording it failed (ERR_STORAGE_CORRUPT / I/O): never sent. */
+async function readItem(ctx: OutboxContext, rebound: Rebound, row: Row): Promise<{ fields: LiveFields; payloads: ReadPayloads } | null> {
+  try {
+    const fields = openFields(ctx, row);
+    if (fields.v !== 'live') throw new AppError('ERR_STORAGE_CORRUPT', { detail: 'item has no live fields' });
+    return { fields, payloads: await readPayloads(ctx, row) };
+  } catch (err) {
+    const e = storageError(err);
+    ctx.logger.error({ imageId: row.image_id, code: e.code, detail: e.detail }, 'outbox item unreadable; not sent');
+    finishAttempt(ctx, rebound, row, e, undefined);
+    return null;
+  }
+}
+
+/** What the gateway's answer proves: every target created, or a person confirmed it. Anything less is not believed. */
+function resultOf(row: Row, res: CommitResponse, correlationId: string): CommitResult {
+  const targets = JSON.parse(row.targets) as CommitTarget[];
+  const result: CommitResult = {};
+  if (res.media) result.media = { id: res.media.id };
+  if (res.documentReference) result.documentReference = { id: res.documentReference.id };
+  if (res.confirmedBy === 'person') {
+    result.confirmedBy = 'person';
+    return result;
+  }
+  if ((targets.includes('media') && !res.media) || (targets.includes('documentReference') && !res.documentReference)) {
+    throw new AppError('ERR_INTERNAL', { detail: 'gateway did not confirm every target', correlationId });
+  }
+  return result;
+}
+
+export async function sendOne(ctx: OutboxContext, rebound: Rebound, imageId: string, signal: AbortSignal): Promise<void> {
+  const row = ctx.q.get.get(imageId);
+  if (!row) return;
+  const read = await readItem(ctx, rebound, row);
+  if (read === null) return;
+  const req = buildRequest(row, read.fields, read.payloads);
+  const correlationId = ctx.newCorrelationId();
+  try {
+    const res = await ctx.gateway.commit(req, { correlationId, signal });
+    const result = resultOf(row, res, correlationId);
+    await markCommitted(ctx, row, read.fields, result);
+    ctx.logger.info({ imageId, correlationId, replayed: res.replayed, confirmedBy: result.confirmedBy }, 'image committed');
+    emitItem(ctx, 'item-committed', imageId);
+  } catch (err) {
+    if (signal.aborted) {
+      if (req.resendAfterCheck === true) ctx.q.clearResend.run(imageId);
+      ctx.q.toQueued.run(ctx.clock.now(), imageId);
+      ctx.logger.info({ imageId, correlationId }, 'send interrupted by stop; re-queued');
+      return;
+    }
+    const e = toAppError(err);
+    if (req.resendAfterCheck === true && !keepsResendFlag(e)) ctx.q.clearResend.run(imageId);
+    finishAttempt(ctx, rebound, row, e, read.fields);
+  }
+}

@@ -1,0 +1,76 @@
+/** What the UI and the core see of an item (never image bytes), the counts per state, and the item events. */
+import type { ErrorCode } from '../../shared/errors';
+import type { CommitTarget } from '../../shared/contracts/gateway';
+import { openFields, type OutboxContext } from './context';
+import type { CommitResult, Fields, Row } from './queries';
+import { takenAt, unconfirmedReason, waitingForConfirmationReason } from './reasons';
+import type { OutboxActionView, OutboxEvents, OutboxItemView, OutboxProgress } from './types';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function fieldsOf(ctx: OutboxContext, row: Row): Fields | undefined {
+  try {
+    return openFields(ctx, row);
+  } catch {
+    return undefined;
+  }
+}
+
+function actionsOf(ctx: OutboxContext, imageId: string): OutboxActionView[] {
+  return ctx.q.actionsOf.all(imageId).map((a) => {
+    const v: OutboxActionView = { action: a.action, at: iso(a.at) };
+    if (a.correlation_id !== null) v.correlationId = a.correlation_id;
+    return v;
+  });
+}
+
+/** The reason in words, with what only the sealed fields or the clock can add (the patient's name, "next check in"). */
+function reasonOf(ctx: OutboxContext, row: Row, fields: Fields | undefined): string | undefined {
+  if (row.state === 'waiting' && row.error_code === 'ERR_ALEX_OUTCOME_UNKNOWN') return waitingForConfirmationReason(row.next_attempt_at, ctx.clock.now());
+  if (row.state === 'unconfirmed') return unconfirmedReason(fields?.v === 'live' ? fields.patient : undefined, `the photo taken ${takenAt(row.captured_at)}`);
+  return row.reason ?? undefined;
+}
+
+export function toView(ctx: OutboxContext, row: Row): OutboxItemView {
+  const fields = fieldsOf(ctx, row);
+  const v: OutboxItemView = {
+    imageId: row.image_id,
+    patientId: fields === undefined ? '' : fields.v === 'live' ? fields.patient.id : fields.patientId,
+    facilityId: row.facility_id,
+    capturedAt: row.captured_at,
+    targets: JSON.parse(row.targets) as CommitTarget[],
+    state: row.state,
+    attempts: row.attempts,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+  if (fields?.v === 'live') v.patient = fields.patient;
+  if (fields?.v === 'history') v.nhi = fields.nhi;
+  if (row.next_attempt_at !== null) v.nextAttemptAt = iso(row.next_attempt_at);
+  const reason = reasonOf(ctx, row, fields);
+  if (reason !== undefined) v.reason = reason;
+  if (row.error_code !== null) v.lastError = { code: row.error_code as ErrorCode, message: row.error_message ?? '' };
+  if (row.state === 'waiting' && row.error_code === 'ERR_ALEX_OUTCOME_UNKNOWN') v.waitingFor = 'medtech-confirmation';
+  if (row.resend_after_check === 1) v.resendAfterCheck = true;
+  const actions = actionsOf(ctx, row.image_id);
+  if (actions.length > 0) v.actions = actions;
+  if (row.state === 'committed' && row.result !== null && row.committed_at !== null) {
+    v.committed = { ...(JSON.parse(row.result) as CommitResult), at: iso(row.committed_at) };
+  }
+  return v;
+}
+
+export function progressOf(ctx: OutboxContext): OutboxProgress {
+  const p: OutboxProgress = { queued: 0, sending: 0, waiting: 0, failed: 0, committed: 0, unconfirmed: 0 };
+  for (const { state, n } of ctx.q.counts.all()) p[state] = n;
+  return p;
+}
+
+export type ItemEvent = Exclude<keyof OutboxEvents, 'progress'>;
+
+/** Emits the item's event with its current view, then the progress counts. */
+export function emitItem(ctx: OutboxContext, event: ItemEvent, imageId: string): void {
+  const row = ctx.q.get.get(imageId);
+  if (row) ctx.events.emit(event, toView(ctx, row));
+  ctx.events.emit('progress', progressOf(ctx));
+}
