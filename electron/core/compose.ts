@@ -10,9 +10,12 @@ import { createGatewayClient } from '../gateway-client';
 import { createImagingService } from '../imaging';
 import type { ImagingService } from '../imaging/types';
 import { createLanServer, type LanServer, type LanServerOptions } from '../lan/server';
+import { checkPhoneNetwork } from '../network-diagnosis';
+import { LAN_DEFAULT_PORT } from '../../shared/contracts/lan';
 import { openOutbox } from '../outbox';
 import type { Outbox } from '../outbox/types';
 import type { SecretStore } from '../secrets';
+import { loadSealKey, sealedFiles, sealLegacyMasters } from '../sealed-files';
 import { createCompanionCore, type CompanionCore } from './core';
 import type { Clock, LanPort } from './ports';
 import type { SettingsStore } from './settings';
@@ -25,7 +28,7 @@ export interface StartCompanionOptions {
   logger: Logger;
   clock?: Clock;
   /** LAN server options (bind address, port, mobile page assets…); false: no phone capture. */
-  lan?: Omit<LanServerOptions, 'sink' | 'uploadRoot' | 'clock' | 'logger'> | false;
+  lan?: Omit<LanServerOptions, 'sink' | 'uploadRoot' | 'clock' | 'logger' | 'sealUploads'> | false;
   loopbackLaunchPort?: number;
   appVersion?: string;
   platform?: string;
@@ -51,7 +54,10 @@ export async function startCompanion(options: StartCompanionOptions): Promise<Ru
   const uploadRoot = join(options.dataDir, 'lan');
   await mkdir(workDir, { recursive: true });
   await mkdir(uploadRoot, { recursive: true });
-  const imaging = createImagingService({ logger: options.logger.child({ component: 'imaging' }) });
+  // Masters and phone uploads are sealed at rest with the outbox's key (../sealed-files).
+  const sealed = sealedFiles(await loadSealKey(options.secrets));
+  await sealLegacyMasters(workDir, sealed);
+  const imaging = createImagingService({ logger: options.logger.child({ component: 'imaging' }), masterFiles: sealed.masters });
   let outbox: Outbox | undefined;
   let lan: LanServer | null = null;
   const lanOptions = options.lan;
@@ -79,9 +85,10 @@ export async function startCompanion(options: StartCompanionOptions): Promise<Ru
       ? {}
       : {
           lan: (sink): LanPort => {
-            lan = createLanServer({ ...lanOptions, sink, uploadRoot, clock: () => clock.now(), logger: options.logger.child({ component: 'lan' }) });
+            lan = createLanServer({ ...lanOptions, sink, uploadRoot, sealUploads: sealed.uploads, clock: () => clock.now(), logger: options.logger.child({ component: 'lan' }) });
             return lan;
           },
+          networkCheck: () => checkPhoneNetwork({ bindHost: lanOptions.bindHost, port: lanOptions.port ?? LAN_DEFAULT_PORT }),
         }),
     ...(options.loopbackLaunchPort === undefined ? {} : { loopbackLaunchPort: options.loopbackLaunchPort }),
     ...(options.appVersion === undefined ? {} : { appVersion: options.appVersion }),

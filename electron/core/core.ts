@@ -39,7 +39,7 @@ import { NoticeBoard } from './notices';
 import { OutboxSync, outboxView } from './outbox-sync';
 import { PatientLookup } from './patient-lookup';
 import { PendingWork } from './pending-work';
-import { PhoneCapture } from './phone-capture';
+import { PhoneCapture, type PhoneCaptureDeps } from './phone-capture';
 import type { Clock, GatewayFactory, ImagingPort, LanPort, LanSink, OutboxPort } from './ports';
 import { applySettingsPatch, ConfigCell, type SettingsStore } from './settings';
 import { buildSnapshot } from './snapshot';
@@ -58,6 +58,8 @@ export interface CompanionCoreDeps {
   openOutbox: (commit: CommitClient) => Promise<OutboxPort>;
   /** Creates the LAN server with the core's upload sink. Absent: phone capture is unavailable. */
   lan?: (sink: LanSink) => Promise<LanPort> | LanPort;
+  /** Network self-diagnosis run before a QR code is shown (electron/network-diagnosis). Absent: none. */
+  networkCheck?: PhoneCaptureDeps['networkCheck'];
   /** Image ids (v4 UUID). Default crypto.randomUUID. */
   newId?: () => string;
   /** The loopback launch port, when the http form is enabled. */
@@ -105,7 +107,8 @@ async function composeUnits(deps: CompanionCoreDeps) {
   const decorate = (v: ImageView): void => late.outcomes?.decorateImage(v);
   const library = new ImageLibrary({ imaging: deps.imaging, files, working, newId: base.newId, iso: () => iso(), requiredFields, changed, progress, track, notices, decorate, log });
   const intake = new ImageIntake({ library, notices, log });
-  const phone = new PhoneCapture({ working, library, notices, roomLabel: () => config.current.settings.roomLabel, changed, log });
+  const networkCheck = deps.networkCheck === undefined ? {} : { networkCheck: deps.networkCheck };
+  const phone = new PhoneCapture({ working, library, notices, roomLabel: () => config.current.settings.roomLabel, ...networkCheck, changed, log });
   if (deps.lan !== undefined) phone.attach(await deps.lan(phone.sink));
   const opened: { outbox?: OutboxPort } = {}; // the commit client can look items up only once the outbox is open
   const outbox = await deps.openOutbox(access.commitClient((id) => opened.outbox?.get(id)));

@@ -9,9 +9,9 @@
 import type { Logger } from 'pino';
 import type { LaunchView } from '../../shared/contracts/bridge';
 import type { LaunchGrant } from '../../shared/contracts/gateway';
-import { AppError, toAppError } from '../../shared/errors/app-error';
 import { parseLaunchUrl } from '../launch/parse';
-import { patientSwitchMessage, type LaunchAttempt, type LaunchApplied, type WorkingPatient } from '../session';
+import { LaunchOpener, launchRefusedKeepingMessage } from '../launch/open-launch';
+import { patientDisplayName, patientSwitchMessage, type LaunchAttempt, type LaunchApplied, type WorkingPatient } from '../session';
 import type { DeviceAccess } from './device-access';
 import type { ImageLibrary } from './image-library';
 import type { NoticeBoard } from './notices';
@@ -33,8 +33,21 @@ export interface LaunchControllerDeps {
 
 export class LaunchController {
   private inFlight = 0;
+  /** Parse → verify → only then the working patient changes; a refused launch leaves the patient on screen (../launch/open-launch). */
+  private readonly opener: LaunchOpener;
 
-  constructor(private readonly deps: LaunchControllerDeps) {}
+  constructor(private readonly deps: LaunchControllerDeps) {
+    this.opener = new LaunchOpener({
+      working: deps.working,
+      parse: (url) => parseLaunchUrl(url, deps.loopbackLaunchPort === undefined ? {} : { loopbackPort: deps.loopbackLaunchPort }),
+      enrolled: () => deps.access.ready(),
+      verify: (ticket) => deps.access.gateway().verifyLaunch({ context: ticket.context, signature: ticket.signature }),
+      apply: (attempt, grant) => this.applyVerified(attempt, grant),
+      refusedKeeping: (kept, error) => deps.notices.notify('info', 'warning', launchRefusedKeepingMessage(patientDisplayName(kept), error), kept.id),
+      changed: () => deps.changed(),
+      log: deps.log,
+    });
+  }
 
   /** A launch is being verified: it wins over every NHI search. */
   get busy(): boolean {
@@ -50,37 +63,8 @@ export class LaunchController {
     }
   }
 
-  private async verify(url: string): Promise<LaunchView> {
-    const { deps } = this;
-    const attempt = deps.working.begin();
-    deps.changed();
-    const fail = (err: unknown): LaunchView => this.failed(attempt, err);
-    const parsed = parseLaunchUrl(url, deps.loopbackLaunchPort === undefined ? {} : { loopbackPort: deps.loopbackLaunchPort });
-    if (!parsed.ok) {
-      deps.log.warn({ reason: parsed.reason }, 'launch URL refused');
-      return fail(AppError.fromBody(parsed.error));
-    }
-    if (!(await deps.access.ready())) return fail(new AppError('ERR_NOT_ENROLLED'));
-    let grant: LaunchGrant;
-    try {
-      grant = await deps.access.gateway().verifyLaunch({ context: parsed.ticket.context, signature: parsed.ticket.signature });
-    } catch (err) {
-      return fail(err);
-    }
-    // A grant that needs the GP's confirmation only comes through patient.lookup → patient.confirm; here it shows nothing.
-    if (grant.requiresConfirmation === true) return fail(new AppError('ERR_LAUNCH_SIGNATURE', { detail: 'patient needs confirmation' }));
-    await this.applyVerified(attempt, grant);
-    deps.changed();
-    return deps.working.view();
-  }
-
-  private failed(attempt: LaunchAttempt, err: unknown): LaunchView {
-    const body = toAppError(err).toBody();
-    if (this.deps.working.failed(attempt, body)) {
-      this.deps.log.warn({ code: body.code }, 'launch not verified');
-      this.deps.changed();
-    }
-    return this.deps.working.view();
+  private verify(url: string): Promise<LaunchView> {
+    return this.opener.open(url);
   }
 
   /** A verified grant (a launch, or an NHI search the GP confirmed) becomes the working patient. */

@@ -64,7 +64,7 @@ describe('PhoneCapture', () => {
     const path = await photoIn(await tempDir('core-in-', cleanup));
     const { imageId } = await phone.sink.onFile(lanFile(aroha.id, path, { bodySiteCode: 'DROP TABLE', laterality: 'left' }));
     const rec = kit.library.get(imageId);
-    expect([rec.patient.id, rec.source, rec.label, rec.metadata]).toEqual([AROHA.id, 'phone', 'Phone photo 1', { laterality: 'left' }]);
+    expect([rec.patient.id, rec.source, rec.label, rec.metadata]).toEqual([AROHA.id, 'phone', 'Photo 1', { laterality: 'left' }]);
     await expect(access(path)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(phone.sink.onFile(lanFile('cs-unknown', path))).rejects.toMatchObject({ code: 'ERR_LAN_SESSION_ENDED' });
     expect(kit.library.size).toBe(1);

@@ -12,6 +12,8 @@ import { AppError, toAppError } from '../../shared/errors/app-error';
 import { patientDisplayName, type WorkingPatient } from '../session';
 import type { ImageLibrary } from './image-library';
 import type { NoticeBoard } from './notices';
+import { PhotoNumbers } from './photo-numbers';
+import { PHONE_DECLINED_MESSAGE } from './phone-messages';
 import type { LanFile, LanPort, LanQr, LanSink } from './ports';
 
 interface PhoneState {
@@ -20,6 +22,7 @@ interface PhoneState {
   patientId: string;
   qr: LanQr;
   phonesJoined: number;
+  network: NonNullable<PhoneView['network']>;
 }
 
 export type PhoneEndReason = 'ended' | 'patient-changed' | 'committed';
@@ -30,6 +33,8 @@ export interface PhoneCaptureDeps {
   notices: NoticeBoard;
   /** The room label the phone page shows (settings.roomLabel, read at each start). */
   roomLabel: () => string;
+  /** Network self-diagnosis run before a QR code is shown (electron/network-diagnosis). Absent: none. */
+  networkCheck?: () => Promise<NonNullable<PhoneView['network']>>;
   changed: () => void;
   log: Logger;
 }
@@ -44,18 +49,23 @@ export function phoneMetadata(m: LanFile['metadata']): ImageMetadata {
 
 export class PhoneCapture {
   private phone: PhoneState | null = null;
-  private photoCounter = 0;
+  /** A patient's running photo numbers, shared by every phone and session for that patient. */
+  private readonly photoNumbers = new PhotoNumbers();
   private lan: LanPort | undefined;
 
   constructor(private readonly deps: PhoneCaptureDeps) {}
 
   /** Where the LAN server hands each accepted photo (the core takes ownership of the file). */
-  readonly sink: LanSink = { onFile: (file) => this.receive(file) };
+  readonly sink: LanSink = {
+    numberPhotos: (sessionRef, count) => this.photoNumbers.take(sessionRef, count),
+    onFile: (file) => this.receive(file),
+  };
 
   /** Attach the LAN server (made with `sink`) and follow its session events. */
   attach(lan: LanPort): void {
     this.lan = lan;
     lan.on('phone-joined', (e) => this.ifCurrent(e.sessionId, (p) => (p.phonesJoined += 1)));
+    lan.on('phone-declined', (e) => this.ifCurrent(e.sessionId, () => this.deps.notices.notify('info', 'warning', PHONE_DECLINED_MESSAGE)));
     lan.on('qr-rotated', (e) => this.ifCurrent(e.sessionId, (p) => (p.qr = e.qr)));
     lan.on('session-ended', (e) =>
       this.ifCurrent(e.sessionId, () => {
@@ -74,9 +84,9 @@ export class PhoneCapture {
   private async receive(file: LanFile): Promise<{ imageId: string }> {
     const session = this.deps.working.session(file.sessionRef);
     if (session === undefined) throw new AppError('ERR_LAN_SESSION_ENDED');
-    const rec = this.deps.library.create(session, 'phone', `Phone photo ${++this.photoCounter}`, phoneMetadata(file.metadata));
+    const rec = this.deps.library.create(session, 'phone', this.photoNumbers.label(session.id, file.photoNumber), phoneMetadata(file.metadata));
     try {
-      await this.deps.library.ingest(rec, { path: file.path });
+      await this.deps.library.ingest(rec, file.open ? { buffer: await file.open() } : { path: file.path });
     } finally {
       await rm(file.path, { force: true }); // we own it; the master is our copy
     }
@@ -95,7 +105,8 @@ export class PhoneCapture {
       patient: { displayName: patientDisplayName(cur.patient), birthDate: cur.patient.birthDate },
       roomLabel: this.deps.roomLabel(),
     });
-    this.phone = { lanSessionId: opened.sessionId, captureSessionId: cur.id, patientId: cur.patient.id, qr: opened.qr, phonesJoined: 0 };
+    const network = this.deps.networkCheck === undefined ? [] : await this.deps.networkCheck().catch(() => []);
+    this.phone = { lanSessionId: opened.sessionId, captureSessionId: cur.id, patientId: cur.patient.id, qr: opened.qr, phonesJoined: 0, network };
     this.deps.changed();
     return this.view() as PhoneView;
   }
@@ -133,6 +144,7 @@ export class PhoneCapture {
       qrPngDataUrl: phone.qr.pngDataUrl,
       expiresAt: phone.qr.expiresAt.toISOString(),
       phonesJoined: phone.phonesJoined,
+      network: phone.network,
     };
   }
 }

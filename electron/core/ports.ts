@@ -39,13 +39,19 @@ export interface LanFile {
   clientUploadId: string;
   /** The core takes ownership of this file. */
   path: string;
+  /** Present when the file is sealed on disk: its clear bytes, in memory (electron/sealed-files). */
+  open?: () => Promise<Buffer>;
   bytes: number;
   sha256: string;
   metadata: { bodySiteCode?: string; laterality?: 'left' | 'right' | 'bilateral' };
+  /** The number the core gave this photo when the phone held it (numberPhotos). */
+  photoNumber?: number;
 }
 
 export interface LanSink {
   onFile(file: LanFile): Promise<{ imageId: string }>;
+  /** The next `count` phone-photo numbers of the capture session (one running count per patient session). */
+  numberPhotos?(sessionRef: string, count: number): number[];
 }
 
 export interface LanPort {
@@ -53,6 +59,7 @@ export interface LanPort {
   rotateQr(sessionId: string): Promise<LanQr>;
   endSession(sessionId: string, reason: LanSessionEndReason): Promise<void>;
   on(event: 'phone-joined', listener: (e: { sessionId: string; phoneId: string }) => void): unknown;
+  on(event: 'phone-declined', listener: (e: { sessionId: string; phoneId: string }) => void): unknown;
   on(event: 'qr-rotated', listener: (e: { sessionId: string; qr: LanQr }) => void): unknown;
   on(event: 'session-ended', listener: (e: { sessionId: string; reason: LanSessionEndReason }) => void): unknown;
 }

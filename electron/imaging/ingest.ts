@@ -8,7 +8,7 @@ import { decodeError, invalidArgument, storageError } from './errors';
 import type { DecodedRgba, HeicDecoder } from './heic';
 import { heicPixels } from './heic-colour';
 import { SNIFF_BYTES, sniffType } from './sniff';
-import type { ImagingLimits, IngestDest, IngestInput, IngestOptions, IngestResult, SourceType } from './types';
+import type { ImagingLimits, IngestDest, IngestInput, IngestOptions, IngestResult, MasterFiles, SourceType } from './types';
 
 /**
  * Working master: baseline JPEG, quality 95, no chroma subsampling, no metadata.
@@ -24,6 +24,8 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 export interface IngestDeps {
   limits: ImagingLimits;
   heic: HeicDecoder;
+  /** Writes the master whole and atomically (plain or sealed). */
+  files: MasterFiles;
 }
 
 type Source = { kind: 'path'; path: string; size: number } | { kind: 'buffer'; buffer: Buffer };
@@ -82,19 +84,6 @@ async function readAll(source: Source): Promise<Buffer> {
   }
 }
 
-async function fsyncFile(file: string): Promise<void> {
-  const handle = await fs.open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function removeQuietly(file: string): Promise<void> {
-  await fs.rm(file, { force: true }).catch(() => undefined);
-}
-
 async function assertAbsent(masterPath: string): Promise<void> {
   try {
     await fs.access(masterPath);
@@ -121,19 +110,25 @@ async function checkHeader(input: string | Buffer, type: Exclude<SourceType, 'he
   if (width * height > limits.maxInputPixels) throw new AppError('ERR_IMAGE_TOO_MANY_PIXELS');
 }
 
-/** Upright, sRGB, no metadata, opaque: the one decode of the untrusted input, written as the working master. */
-async function writeMaster(pipeline: Sharp, tmpPath: string): Promise<{ width: number; height: number }> {
-  let info: OutputInfo;
+/** Upright, sRGB, no metadata, opaque: the one decode of the untrusted input, encoded (in memory) as the working master. */
+async function encodeMaster(pipeline: Sharp): Promise<{ data: Buffer; width: number; height: number }> {
+  let out: { data: Buffer; info: OutputInfo };
   try {
-    info = await pipeline.flatten({ background: '#ffffff' }).toColourspace('srgb').jpeg(MASTER_JPEG).toFile(tmpPath);
+    out = await pipeline.flatten({ background: '#ffffff' }).toColourspace('srgb').jpeg(MASTER_JPEG).toBuffer({ resolveWithObject: true });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException | null)?.code;
-    const message = err instanceof Error ? err.message : '';
-    if (code === 'ENOSPC' || /no space left/i.test(message)) throw new AppError('ERR_STORAGE_FULL', { cause: err });
-    if (/for writing|unable to write|write failed/i.test(message)) throw new AppError('ERR_STORAGE_IO', { cause: err });
     throw decodeError(err);
   }
-  return { width: info.width, height: info.height };
+  return { data: out.data, width: out.info.width, height: out.info.height };
+}
+
+/** The master onto disk through `files` (whole, atomic); storage errors coded. */
+async function storeMaster(files: MasterFiles, masterPath: string, bytes: Buffer): Promise<void> {
+  try {
+    await files.write(masterPath, bytes);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw storageError(err);
+  }
 }
 
 const THUMBNAIL_JPEG = { quality: 80 } as const;
@@ -242,21 +237,12 @@ export async function ingestImage(input: IngestInput, dest: IngestDest, deps: In
     const bytes = await readAll(source);
     const info = await inspectPdf(bytes);
     const thumbnail = await pdfThumbnail(info.pages, limits.thumbnailEdgePx);
-    const tmpPath = `${masterPath}.tmp`;
-    try {
-      await fs.writeFile(tmpPath, bytes, { flag: 'w' });
-      await fsyncFile(tmpPath);
-      await fs.rename(tmpPath, masterPath);
-    } catch (err) {
-      await removeQuietly(tmpPath);
-      throw storageError(err);
-    }
+    await storeMaster(deps.files, masterPath, Buffer.from(bytes));
     return { width: info.width, height: info.height, sourceType, masterPath, thumbnail, thumbnailMime: 'image/jpeg' };
   }
 
   const { masterPath } = await resolveDest(dest, 'jpg');
   await assertAbsent(masterPath);
-  const tmpPath = `${masterPath}.tmp`;
   let early: Promise<unknown> = Promise.resolve();
   try {
     let pipeline: Sharp;
@@ -279,15 +265,13 @@ export async function ingestImage(input: IngestInput, dest: IngestDest, deps: In
       tell(options, thumbnail);
       pipeline = sharp(sharpInput, { limitInputPixels: limits.maxInputPixels, failOn: FAIL_ON, sequentialRead: true }).autoOrient();
     }
-    const { width, height } = await writeMaster(pipeline, tmpPath);
-    await fsyncFile(tmpPath);
-    thumbnail ??= await makeThumbnail(tmpPath, limits.thumbnailEdgePx);
+    const { data, width, height } = await encodeMaster(pipeline);
+    thumbnail ??= await makeThumbnail(data, limits.thumbnailEdgePx);
     await early;
-    await fs.rename(tmpPath, masterPath);
+    await storeMaster(deps.files, masterPath, data);
     return { width, height, sourceType, masterPath, thumbnail, thumbnailMime: 'image/jpeg' };
   } catch (err) {
     await early;
-    await removeQuietly(tmpPath);
     if (err instanceof AppError) throw err;
     throw storageError(err);
   }

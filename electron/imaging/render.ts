@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Metadata } from 'sharp';
@@ -9,7 +8,7 @@ import { fitLossy, fitPng, rawInput, type FitResult, type LossyEncoder, type Raw
 import { FAIL_ON, inspectPdf } from './ingest';
 import { jpegToPdf } from './pdf';
 import { SNIFF_BYTES, sniffType } from './sniff';
-import type { Edits, ImagingLimits, OutputFormat, RenderOutput, RenderResult } from './types';
+import type { Edits, ImagingLimits, MasterFiles, OutputFormat, RenderOutput, RenderResult } from './types';
 
 const FORMATS: readonly OutputFormat[] = ['jpeg', 'png', 'tiff', 'pdf'];
 /** Room for the PDF wrapper (objects, xref, font, caption text) around the embedded JPEG. */
@@ -30,18 +29,12 @@ function checkOutput(output: RenderOutput, limits: ImagingLimits): { format: Out
   return { format: output.format, maxBytes };
 }
 
-async function readHead(file: string): Promise<Buffer> {
-  let handle: fs.FileHandle | undefined;
+async function readMaster(files: MasterFiles, masterPath: string): Promise<Buffer> {
   try {
-    handle = await fs.open(file, 'r');
-    const head = Buffer.alloc(SNIFF_BYTES);
-    const { bytesRead } = await handle.read(head, 0, SNIFF_BYTES, 0);
-    return head.subarray(0, bytesRead);
+    return await files.read(masterPath);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('ERR_NOT_FOUND', { detail: 'working image not found', cause: err });
+    if (err instanceof AppError) throw err;
     throw storageError(err);
-  } finally {
-    await handle?.close();
   }
 }
 
@@ -49,23 +42,20 @@ const hasEdits = (edits: Edits): boolean =>
   edits.rotate !== 0 || !!edits.crop || (Array.isArray(edits.annotations) && edits.annotations.length > 0) || !!edits.captionStrip?.trim();
 
 /** An Inbox Scan PDF passes through untouched when it fits and parses. */
-async function renderPdfMaster(masterPath: string, edits: Edits, format: OutputFormat, maxBytes: number): Promise<RenderResult> {
+async function renderPdfMaster(data: Buffer, edits: Edits, format: OutputFormat, maxBytes: number): Promise<RenderResult> {
   // A PDF is sent as itself, to the Inbox Scan (planTargets in targets.ts chooses that); never rasterised.
   if (format !== 'pdf') throw new AppError('ERR_IMAGE_PDF_INBOX_ONLY', { detail: 'a PDF can only be sent as a PDF' });
   if (hasEdits(edits)) throw invalidArgument('edits', 'no edits for a PDF document', 'edits');
-  const data = await fs.readFile(masterPath).catch((err: unknown) => {
-    throw storageError(err);
-  });
   if (data.length > maxBytes) throw new AppError('ERR_IMAGE_CANNOT_FIT', { detail: 'PDF larger than the limit' });
   const info = await inspectPdf(data);
   return { data, contentType: 'application/pdf', width: info.width, height: info.height, quality: 100 };
 }
 
 /** Applies annotations → crop → rotate → caption strip to the master, returning raw pixels. */
-async function applyEdits(masterPath: string, edits: Edits, withCaption: boolean, limits: ImagingLimits): Promise<RawImage> {
+async function applyEdits(master: Buffer, edits: Edits, withCaption: boolean, limits: ImagingLimits): Promise<RawImage> {
   let meta: Metadata;
   try {
-    meta = await sharp(masterPath, { failOn: FAIL_ON, limitInputPixels: limits.maxInputPixels }).metadata();
+    meta = await sharp(master, { failOn: FAIL_ON, limitInputPixels: limits.maxInputPixels }).metadata();
   } catch (err) {
     throw decodeError(err);
   }
@@ -74,7 +64,7 @@ async function applyEdits(masterPath: string, edits: Edits, withCaption: boolean
   if (masterW * masterH > limits.maxInputPixels) throw new AppError('ERR_IMAGE_TOO_MANY_PIXELS');
   const region = validateEdits(edits, masterW, masterH, limits.maxCaptionChars);
   try {
-    let stage = sharp(masterPath, { failOn: FAIL_ON, limitInputPixels: limits.maxInputPixels }).removeAlpha();
+    let stage = sharp(master, { failOn: FAIL_ON, limitInputPixels: limits.maxInputPixels }).removeAlpha();
     if (region.width !== masterW || region.height !== masterH) {
       stage = stage.extract({ left: region.x, top: region.y, width: region.width, height: region.height });
     }
@@ -103,15 +93,17 @@ async function applyEdits(masterPath: string, edits: Edits, withCaption: boolean
 }
 
 /** Renders the edited master into what Medtech accepts, at the best quality under maxBytes. */
-export async function renderImage(masterPath: string, edits: Edits, output: RenderOutput, limits: ImagingLimits): Promise<RenderResult> {
+export async function renderImage(masterPath: string, edits: Edits, output: RenderOutput, limits: ImagingLimits, files: MasterFiles): Promise<RenderResult> {
   const { format, maxBytes } = checkOutput(output, limits);
   if (typeof masterPath !== 'string' || !path.isAbsolute(masterPath)) throw invalidArgument('masterPath', 'an absolute path', masterPath);
   if (typeof edits !== 'object' || edits === null) throw invalidArgument('edits', 'an object', edits);
-  const type = sniffType(await readHead(masterPath));
-  if (type === 'pdf') return renderPdfMaster(masterPath, edits, format, maxBytes);
+  // The master is read into memory (it may be sealed on disk) and decoded from there.
+  const master = await readMaster(files, masterPath);
+  const type = sniffType(master.subarray(0, SNIFF_BYTES));
+  if (type === 'pdf') return renderPdfMaster(master, edits, format, maxBytes);
   if (type !== 'jpeg') throw new AppError('ERR_IMAGE_UNSUPPORTED', { detail: 'not a working master' });
 
-  const img = await applyEdits(masterPath, edits, format !== 'pdf', limits);
+  const img = await applyEdits(master, edits, format !== 'pdf', limits);
   let fit: FitResult;
   switch (format) {
     case 'jpeg':

@@ -4,6 +4,7 @@ import { LIMITS } from '../../shared/limits';
 import { HeicDecoder } from './heic';
 import { ingestImage } from './ingest';
 import { JobLimiter } from './limiter';
+import { plainMasterFiles } from './master-files';
 import { renderImage } from './render';
 import type { ImagingLimits, ImagingLogger, ImagingService, ImagingServiceOptions } from './types';
 
@@ -29,6 +30,7 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
   const logger = options.logger ?? silentLogger;
   const limiter = new JobLimiter(options.concurrency ?? 2);
   const heic = new HeicDecoder(options.heicTimeoutMs ?? 30_000);
+  const files = options.masterFiles ?? plainMasterFiles;
   const inFlight = new Set<Promise<unknown>>();
   let closed = false;
 
@@ -59,14 +61,14 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
     ingest(input, dest, ingestOptions) {
       return track(
         'ingest',
-        () => ingestImage(input, dest, { limits, heic }, ingestOptions),
+        () => ingestImage(input, dest, { limits, heic, files }, ingestOptions),
         (r) => ({ sourceType: r.sourceType, width: r.width, height: r.height }),
       );
     },
     render(masterPath, edits, output) {
       return track(
         'render',
-        () => renderImage(masterPath, edits, output, limits),
+        () => renderImage(masterPath, edits, output, limits, files),
         (r) => ({ contentType: r.contentType, width: r.width, height: r.height, quality: r.quality, bytes: r.data.length }),
       );
     },

@@ -83,7 +83,20 @@ export type ImagingLimits = {
   [K in 'maxInputPixels' | 'maxUploadFileBytes' | 'thumbnailEdgePx' | 'alexMaxAttachmentBytes' | 'maxCaptionChars']: (typeof LIMITS)[K] extends number ? number : never;
 };
 
+/**
+ * Where working masters live: written whole and atomically (nothing partial left, even after a crash),
+ * read back into memory for every render. Default: plain files (`master-files.ts`); the companion passes
+ * sealed ones (electron/sealed-files), so no image is in clear on its disk.
+ */
+export interface MasterFiles {
+  write(path: string, bytes: Buffer): Promise<void>;
+  /** The bytes; ERR_NOT_FOUND when the file is gone. */
+  read(path: string): Promise<Buffer>;
+}
+
 export interface ImagingServiceOptions {
+  /** Default: plain files. */
+  masterFiles?: MasterFiles;
   /** Most pipeline jobs (ingest or render) running at once; the rest queue. Default 2. */
   concurrency?: number;
   limits?: Partial<ImagingLimits>;

@@ -456,7 +456,8 @@ describe('session lifecycle', () => {
     await h.server.sweep();
     expect(rotated).toHaveLength(1);
     expect((await exchange(h.port, tokenFromUrl(rotated[0]!))).status).toBe(200);
-    expect(errorCode(await exchange(h.port, tokenFromUrl(opened.qr.url)))).toBe('ERR_LAN_TOKEN_INVALID');
+    // The replaced QR was not "unusable": it had expired, and the nurse is told so (and to scan the new one).
+    expect(errorCode(await exchange(h.port, tokenFromUrl(opened.qr.url)))).toBe('ERR_LAN_TOKEN_EXPIRED');
   });
 });
 

@@ -14,6 +14,8 @@ import {
   LAN_ROUTES,
   UPLOAD_FIELDS,
   ExchangeResponse,
+  HoldRequest,
+  HoldResponse,
   SessionStatusResponse,
   UploadFields,
   UploadResponse,
@@ -42,11 +44,15 @@ export interface LanIncomingFile {
   clientUploadId: string;
   /** Absolute path of the received file inside the session folder. The core takes ownership (it may move it). */
   path: string;
+  /** With sealUploads: the file's clear bytes, in memory (the file itself is sealed). */
+  open?: () => Promise<Buffer>;
   bytes: number;
   sha256: string;
   /** The type sniffed from the bytes. */
   contentType: LanAcceptedType;
   metadata: { bodySiteCode?: string; laterality?: 'left' | 'right' | 'bilateral' };
+  /** The number the PC gave this photo when the phone held it ("Photo 3"), when it was held. */
+  photoNumber?: number;
 }
 
 /**
@@ -56,6 +62,11 @@ export interface LanIncomingFile {
  */
 export interface LanUploadSink {
   onFile(file: LanIncomingFile): Promise<{ imageId: string }>;
+  /**
+   * The next `count` photo numbers of the capture session `sessionRef` (the patient's running count, shared by
+   * every phone and session for that patient). Absent: numbers run per LAN session from 1.
+   */
+  numberPhotos?(sessionRef: string, count: number): number[];
 }
 
 export interface LanLimits {
@@ -117,6 +128,8 @@ export interface LanServerOptions {
   /** The built mobile page: index.html plus assets/. Absent → a built-in "not installed" page. */
   mobileAssetsDir?: string;
   sink: LanUploadSink;
+  /** Seal each upload as it streams to disk (electron/sealed-files); absent: written in clear. */
+  sealUploads?: { begin(path: string): { header: Buffer; update(chunk: Uint8Array): Buffer; final(): Buffer }; open(path: string): Promise<Buffer> };
   /** Period of the idle/QR-expiry sweep once listening; 0 disables the timer (call sweep() yourself). */
   sweepIntervalMs?: number;
 }
@@ -136,6 +149,8 @@ export interface OpenSessionInput {
 
 export interface LanServerEvents {
   'phone-joined': [{ sessionId: string; phoneId: string }];
+  /** The nurse said the phone shows the wrong patient; that phone left the session. Tell the GP. */
+  'phone-declined': [{ sessionId: string; phoneId: string }];
   /** A phone began sending a photo (before any byte of it arrived). */
   'upload-started': [{ sessionId: string; phoneId: string }];
   /** A new QR code replaced the old one (after a phone joined, or the old one expired). Show it. */
@@ -183,8 +198,12 @@ const ROUTE_AUTH: Record<string, RouteAuth | undefined> = {
   [LAN_ROUTES.exchange]: 'token',
   [LAN_ROUTES.session]: 'credential',
   [LAN_ROUTES.upload]: 'credential',
+  [LAN_ROUTES.hold]: 'credential',
+  [LAN_ROUTES.decline]: 'credential',
 };
 const PROGRESS_STEP_BYTES = 256 * 1024;
+/** A hold names at most LAN_HOLD_MAX_IDS UUIDs (~40 bytes each). */
+const HOLD_BODY_BYTES = 4096;
 const checkUploadFields = TypeCompiler.Compile(UploadFields);
 const BEARER = /^Bearer ([A-Za-z0-9_-]{43})$/;
 const ALLOWED_FIELDS = new Set<string>([UPLOAD_FIELDS.clientUploadId, UPLOAD_FIELDS.bodySiteCode, UPLOAD_FIELDS.laterality]);
@@ -292,16 +311,19 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     if (!session) return;
     this.log.info({ sessionId, reason }, 'LAN session ended');
     this.emit('session-ended', { sessionId, reason });
+    // Held photos may still arrive after a switch: their folder is cleared when the session is forgotten.
+    if (reason === 'patient-changed' && session.held.size > 0) return;
     await this.removeLeftovers(session);
   }
 
   async sweep(): Promise<void> {
-    const { idle, qrExpired } = this.registry.sweep();
+    const { idle, qrExpired, forgotten } = this.registry.sweep();
     for (const session of idle) {
       this.log.info({ sessionId: session.id, reason: 'idle' }, 'LAN session ended');
       this.emit('session-ended', { sessionId: session.id, reason: 'idle' });
     }
-    await Promise.all([...idle.map((s) => this.removeLeftovers(s)), ...qrExpired.map((s) => this.rotateAndAnnounce(s.id))]);
+    const heldAfterSwitch = forgotten.filter((s) => s.state === 'patient-changed' && s.held.size > 0);
+    await Promise.all([...[...idle, ...heldAfterSwitch].map((s) => this.removeLeftovers(s)), ...qrExpired.map((s) => this.rotateAndAnnounce(s.id))]);
   }
 
   private async issueQr(sessionId: string): Promise<QrInfo> {
@@ -366,6 +388,12 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     // Response schemas serialise only the documented fields: nothing else can leak into a reply.
     app.get(LAN_ROUTES.session, { schema: { response: { 200: SessionStatusResponse } } }, async (req) => this.status(req));
     app.post(LAN_ROUTES.upload, { schema: { response: { 200: UploadResponse } } }, async (req) => this.upload(req));
+    app.post(LAN_ROUTES.decline, { bodyLimit: limits.jsonBodyBytes }, async (req) => this.decline(req));
+    app.post<{ Body: HoldRequest }>(
+      LAN_ROUTES.hold,
+      { schema: { body: HoldRequest, response: { 200: HoldResponse } }, bodyLimit: HOLD_BODY_BYTES },
+      async (req) => this.hold(req),
+    );
   }
 
   /** onRequest: every check that needs no body. Throws the coded refusal. */
@@ -391,7 +419,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     }
     let result: Authenticated;
     try {
-      result = this.registry.authenticate(match[1]);
+      result = this.registry.authenticate(match[1], { heldUploads: req.routeOptions.url === LAN_ROUTES.upload });
     } catch (err) {
       if (err instanceof AppError && err.status === 401) this.authFailures.hit(req.ip);
       throw err;
@@ -427,6 +455,23 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       session: { patient: { ...session.patient }, roomLabel: session.roomLabel },
       limits: { maxUploadFileBytes: this.limits.maxUploadFileBytes, idleSeconds: this.limits.idleSeconds, acceptedTypes: [...LAN_ACCEPTED_TYPES] },
     };
+  }
+
+  /** The nurse said the phone shows the wrong patient: that phone leaves the session and the GP is told. */
+  private decline(req: FastifyRequest): Record<string, never> {
+    const { session, phone } = this.authOf(req);
+    const credential = BEARER.exec(req.headers.authorization ?? '')?.[1];
+    if (credential !== undefined) this.registry.forgetPhone(credential);
+    this.log.info({ sessionId: session.id, phoneId: phone.phoneId }, 'phone declined the patient');
+    this.emit('phone-declined', { sessionId: session.id, phoneId: phone.phoneId });
+    return {};
+  }
+
+  private hold(req: FastifyRequest<{ Body: HoldRequest }>): HoldResponse {
+    const { session } = this.authOf(req);
+    const number = (count: number): number[] =>
+      this.options.sink.numberPhotos?.(session.ref, count) ?? Array.from({ length: count }, (_, i) => session.held.size + i + 1);
+    return { held: this.registry.hold(session, req.body.clientUploadIds, number) };
   }
 
   private status(req: FastifyRequest): SessionStatusResponse {
@@ -475,7 +520,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       if (!u.parsed) throw invalid('no file part');
       if (u.duplicate) return { ...u.duplicate, duplicate: true };
       if (!u.received) throw invalid('no file part');
-      if (session.state !== 'open') throw this.endedErrorFor(session);
+      if (!this.registry.mayReceive(session, u.parsed.clientUploadId)) throw this.endedErrorFor(session);
       return await this.handOver(session, phone, u.parsed, u.received);
     } catch (err) {
       if (u.received && !this.acceptedPaths.has(u.received.path)) await rm(u.received.path, { force: true });
@@ -521,6 +566,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
         await drain(part.file);
         continue;
       }
+      if (!this.registry.mayReceive(session, parsed.clientUploadId)) throw this.endedErrorFor(session);
       if (session.inflight.has(parsed.clientUploadId)) throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS');
       u.controller = new AbortController();
       session.inflight.set(parsed.clientUploadId, u.controller);
@@ -535,23 +581,26 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     const metadata: LanIncomingFile['metadata'] = {};
     if (parsed.bodySiteCode !== undefined) metadata.bodySiteCode = parsed.bodySiteCode;
     if (parsed.laterality !== undefined) metadata.laterality = parsed.laterality;
+    const sealing = this.options.sealUploads;
     const { imageId } = await this.options.sink.onFile({
       sessionId: session.id,
       sessionRef: session.ref,
       phoneId: phone.phoneId,
       clientUploadId: parsed.clientUploadId,
       path: received.path,
+      ...(sealing ? { open: () => sealing.open(received.path) } : {}),
       bytes: received.bytes,
       sha256: received.sha256,
       contentType: received.contentType,
       metadata,
+      ...heldNumber(session, parsed.clientUploadId),
     });
     this.acceptedPaths.add(received.path);
     const result: UploadResult = { clientUploadId: parsed.clientUploadId, imageId, bytes: received.bytes, sha256: received.sha256 };
     session.uploads.set(parsed.clientUploadId, result);
     this.log.info({ sessionId: session.id, phoneId: phone.phoneId, bytes: received.bytes }, 'photo received');
     this.emit('file-received', { sessionId: session.id, phoneId: phone.phoneId, ...result });
-    return { ...result, duplicate: false };
+    return { ...result, duplicate: false, ...(session.state === 'open' ? {} : { patientChanged: true }) };
   }
 
   private endedErrorFor(session: SessionRecord): AppError {
@@ -575,14 +624,18 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     let path: string | undefined;
     let bytes = 0;
     let reported = 0;
+    // Sealed uploads: the clear bytes exist only in memory (electron/sealed-files).
+    let seal: ReturnType<NonNullable<LanServerOptions['sealUploads']>['begin']> | undefined;
     const begin = async (): Promise<void> => {
       const first = Buffer.concat(head);
       head = [];
       contentType = sniffType(first);
       if (!contentType) throw new AppError('ERR_IMAGE_UNSUPPORTED');
+      if (session.state !== 'open') await mkdir(session.dir, { recursive: true, mode: 0o700 }); // a held photo after a switch
       path = join(session.dir, `${this.registry.newId(16)}.part`);
+      seal = this.options.sealUploads?.begin(path);
       fh = await open(path, 'wx', 0o600);
-      await writeAll(fh, first);
+      await writeAll(fh, seal ? Buffer.concat([seal.header, seal.update(first)]) : first);
     };
     try {
       for await (const chunk of file as AsyncIterable<Buffer>) {
@@ -590,7 +643,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
         bytes += chunk.length;
         hash.update(chunk);
         if (fh) {
-          await writeAll(fh, chunk);
+          await writeAll(fh, seal ? seal.update(chunk) : chunk);
         } else {
           head.push(chunk);
           headBytes += chunk.length;
@@ -602,11 +655,12 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
         }
       }
       if (file.truncated === true || bytes > this.limits.maxUploadFileBytes) throw new AppError('ERR_IMAGE_FILE_TOO_LARGE');
-      if (signal.aborted || session.state !== 'open') throw this.endedErrorFor(session);
+      if (signal.aborted || !this.registry.mayReceive(session, clientUploadId)) throw this.endedErrorFor(session);
       if (bytes === 0) throw new AppError('ERR_IMAGE_UNSUPPORTED', { detail: 'empty file' }); // what the phone page itself says
       if (!fh) await begin();
       const handle = fh as FileHandle | undefined;
       if (!handle || path === undefined || contentType === undefined) throw new BugIndicatingError('file not opened');
+      if (seal) await writeAll(handle, seal.final());
       await handle.sync();
       await handle.close();
       fh = undefined;
@@ -622,6 +676,11 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       signal.removeEventListener('abort', onAbort);
     }
   }
+}
+
+function heldNumber(session: SessionRecord, clientUploadId: string): { photoNumber?: number } {
+  const n = session.held.get(clientUploadId);
+  return n === undefined ? {} : { photoNumber: n };
 }
 
 async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {

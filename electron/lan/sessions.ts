@@ -35,6 +35,11 @@ export interface SessionRecord {
   readonly inflight: Map<string, AbortController>;
   /** Work that must settle before the folder is removed. */
   readonly pending: Set<Promise<unknown>>;
+  /**
+   * Photos a phone announced (`POST …/photos/hold`) while the session was open, by clientUploadId → the photo's
+   * number. They belong to this session's patient: after a patient switch they may still be uploaded (only they).
+   */
+  readonly held: Map<string, number>;
 }
 
 export interface PhoneRecord {
@@ -55,7 +60,11 @@ export interface SessionRegistryOptions {
   idleMs: number;
 }
 
-const SECRET_BYTES = 32; // 256 bits, 43 base64url characters
+const SECRET_BYTES = 32;
+/** Photos one session may hold for its patient (a morning of wound photos is a few dozen). */
+export const MAX_HELD_PER_SESSION = 500;
+/** Expired QR tokens remembered (so a late scan says "expired", not "cannot be used"). */
+const MAX_EXPIRED_QR = 1000; // 256 bits, 43 base64url characters
 
 /** Secrets are looked up by their SHA-256, so the maps never hold a usable token and lookups leak nothing useful. */
 export const hashSecret = (secret: string): string => createHash('sha256').update(secret, 'utf8').digest('hex');
@@ -68,6 +77,8 @@ export class SessionRegistry {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly qrTokens = new Map<string, string>(); // tokenHash → sessionId
   private readonly phones = new Map<string, PhoneRecord>(); // credentialHash → phone
+  /** QR tokens replaced because they had expired: tokenHash → when to forget it. Scanning one says "expired". */
+  private readonly expiredQr = new Map<string, number>();
 
   constructor(private readonly opts: SessionRegistryOptions) {}
 
@@ -91,6 +102,7 @@ export class SessionRegistry {
       uploads: new Map(),
       inflight: new Map(),
       pending: new Set(),
+      held: new Map(),
     };
     this.sessions.set(record.id, record);
     return record;
@@ -107,7 +119,10 @@ export class SessionRegistry {
   /** A new QR token for an open session; the previous one stops working at once. */
   issueQr(sessionId: string): IssuedQr {
     const session = this.requireOpen(sessionId);
-    if (session.qr) this.qrTokens.delete(session.qr.tokenHash);
+    if (session.qr) {
+      this.qrTokens.delete(session.qr.tokenHash);
+      if (this.opts.now() >= session.qr.expiresAtMs) this.rememberExpired(session.qr.tokenHash);
+    }
     const token = this.newSecret();
     const expiresAtMs = this.opts.now() + this.opts.qrTtlMs;
     session.qr = { tokenHash: hashSecret(token), expiresAtMs };
@@ -126,7 +141,11 @@ export class SessionRegistry {
     const tokenHash = hashSecret(token);
     const sessionId = this.qrTokens.get(tokenHash);
     const session = sessionId === undefined ? undefined : this.sessions.get(sessionId);
-    if (!session || session.state !== 'open' || session.qr?.tokenHash !== tokenHash) return { ok: false, error: new AppError('ERR_LAN_TOKEN_INVALID') };
+    if (!session || session.state !== 'open' || session.qr?.tokenHash !== tokenHash) {
+      const expired = this.expiredQr.has(tokenHash);
+      this.expiredQr.delete(tokenHash);
+      return { ok: false, error: new AppError(expired ? 'ERR_LAN_TOKEN_EXPIRED' : 'ERR_LAN_TOKEN_INVALID') };
+    }
     const expired = this.opts.now() >= session.qr.expiresAtMs;
     this.qrTokens.delete(tokenHash);
     session.qr = undefined;
@@ -134,18 +153,54 @@ export class SessionRegistry {
     return { ok: true, ...this.admit(session) };
   }
 
-  /** Credential → its phone and live session, sliding the idle window. Throws the coded reason otherwise. */
-  authenticate(credential: string): { session: SessionRecord; phone: PhoneRecord } {
+  /**
+   * Credential → its phone and live session, sliding the idle window. Throws the coded reason otherwise.
+   * `heldUploads`: the upload route also admits a phone of a session ended by a patient switch while it still
+   * has held photos to deliver (`mayReceive` then decides per photo).
+   */
+  authenticate(credential: string, opts: { heldUploads?: boolean } = {}): { session: SessionRecord; phone: PhoneRecord } {
     const phone = this.phones.get(hashSecret(credential));
     if (!phone) throw new AppError('ERR_LAN_TOKEN_INVALID');
     const session = this.sessions.get(phone.sessionId);
     if (!session) throw new AppError('ERR_LAN_TOKEN_INVALID');
-    if (session.state !== 'open') throw endedError(session.state);
+    if (session.state !== 'open' && !(opts.heldUploads === true && this.inHeldGrace(session))) throw endedError(session.state);
     const now = this.opts.now();
     if (now - phone.lastUsedMs >= this.opts.idleMs) throw new AppError('ERR_LAN_TOKEN_EXPIRED');
     phone.lastUsedMs = now;
     session.lastActivityMs = now;
     return { session, phone };
+  }
+
+  /**
+   * The phone announces photos it holds for this session's patient; the PC numbers them (`number(count)`, the
+   * patient's running photo number) and from then on they are that patient's, whatever the PC does next.
+   * Idempotent per clientUploadId (a repeat gets the same number). Only while the session is open.
+   */
+  hold(session: SessionRecord, clientUploadIds: readonly string[], number: (count: number) => number[]): { clientUploadId: string; photoNumber: number }[] {
+    if (session.state !== 'open') throw endedError(session.state);
+    const fresh = [...new Set(clientUploadIds)].filter((id) => !session.held.has(id));
+    if (session.held.size + fresh.length > MAX_HELD_PER_SESSION) throw new AppError('ERR_LAN_TOO_MANY_PARTS', { detail: 'too many photos held in one session' });
+    const numbers = number(fresh.length);
+    fresh.forEach((id, i) => session.held.set(id, numbers[i] ?? session.held.size + 1));
+    return clientUploadIds.map((id) => ({ clientUploadId: id, photoNumber: session.held.get(id) ?? 0 }));
+  }
+
+  /**
+   * May this session still take this photo? While open: any photo. After a patient switch, within the idle window:
+   * only the photos held before the switch (they are the previous patient's). Otherwise none.
+   */
+  mayReceive(session: SessionRecord, clientUploadId: string): boolean {
+    if (session.state === 'open') return true;
+    return session.held.has(clientUploadId) && this.inHeldGrace(session);
+  }
+
+  private inHeldGrace(session: SessionRecord): boolean {
+    return session.state === 'patient-changed' && session.held.size > 0 && session.endedAtMs !== undefined && this.opts.now() - session.endedAtMs < this.opts.idleMs;
+  }
+
+  /** The phone leaves its session (the nurse declined the patient): its credential stops working at once. */
+  forgetPhone(credential: string): void {
+    this.phones.delete(hashSecret(credential));
   }
 
   /** Mark a session ended (idempotent). Returns the record when this call ended it. */
@@ -157,7 +212,12 @@ export class SessionRegistry {
     if (session.qr) this.qrTokens.delete(session.qr.tokenHash);
     session.qr = undefined;
     session.patient = { displayName: '', birthDate: '' }; // keep no patient data in a dead session
-    for (const controller of session.inflight.values()) controller.abort(endedError(reason));
+    for (const [key, controller] of session.inflight) {
+      // Held photos are the previous patient's: a switch does not cut them off (an upload not yet past its
+      // fields is refused later, when its clientUploadId is known).
+      if (reason === 'patient-changed' && session.held.size > 0 && (session.held.has(key) || key.startsWith('request:'))) continue;
+      controller.abort(endedError(reason));
+    }
     return session;
   }
 
@@ -165,10 +225,11 @@ export class SessionRegistry {
    * Housekeeping on the injected clock: ends idle sessions, reports sessions whose QR has expired, and forgets
    * dead sessions and phones once no credential of theirs could still be shown a meaningful answer.
    */
-  sweep(): { idle: SessionRecord[]; qrExpired: SessionRecord[] } {
+  sweep(): { idle: SessionRecord[]; qrExpired: SessionRecord[]; forgotten: SessionRecord[] } {
     const now = this.opts.now();
     const idle: SessionRecord[] = [];
     const qrExpired: SessionRecord[] = [];
+    const forgotten: SessionRecord[] = [];
     for (const session of this.sessions.values()) {
       if (session.state === 'open') {
         if (now - session.lastActivityMs >= this.opts.idleMs && session.inflight.size === 0) {
@@ -179,12 +240,22 @@ export class SessionRegistry {
         }
       } else if (session.endedAtMs !== undefined && now - session.endedAtMs >= this.opts.idleMs && session.pending.size === 0) {
         this.sessions.delete(session.id);
+        forgotten.push(session);
       }
     }
+    for (const [hash, forgetAt] of this.expiredQr) if (now >= forgetAt) this.expiredQr.delete(hash);
     for (const [hash, phone] of this.phones) {
       if (!this.sessions.has(phone.sessionId)) this.phones.delete(hash);
     }
-    return { idle, qrExpired };
+    return { idle, qrExpired, forgotten };
+  }
+
+  private rememberExpired(tokenHash: string): void {
+    if (this.expiredQr.size >= MAX_EXPIRED_QR) {
+      const oldest = this.expiredQr.keys().next().value;
+      if (oldest !== undefined) this.expiredQr.delete(oldest);
+    }
+    this.expiredQr.set(tokenHash, this.opts.now() + this.opts.idleMs);
   }
 
   private admit(session: SessionRecord): { session: SessionRecord; phone: PhoneRecord; credential: string } {

@@ -210,3 +210,14 @@ export function upload(port: number, credential: string | undefined, parts: Part
 }
 
 export const errorCode = (r: HttpResult): string | undefined => (r.json as { error?: { code?: string } } | undefined)?.error?.code;
+
+/** The phone holds photos for its session's patient (`POST /api/images/v1/photos/hold`). */
+export function hold(port: number, credential: string, clientUploadIds: string[]): Promise<HttpResult> {
+  return httpRequest({
+    port,
+    method: 'POST',
+    path: '/api/images/v1/photos/hold',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${credential}` },
+    body: JSON.stringify({ clientUploadIds }),
+  });
+}

@@ -3,9 +3,9 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLoopbackLaunchServer, type LoopbackLaunchServer } from './server';
 
-function get(port: number, path: string, host = `127.0.0.1:${port}`, method = 'GET'): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function get(port: number, path: string, host = `127.0.0.1:${port}`, method = 'GET', extra: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers: { host } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers: { host, ...extra } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -60,4 +60,39 @@ describe('loopback launch listener', () => {
     expect(res.body).toContain('launch again from Medtech Evolution');
     expect(res.body).not.toContain('core down');
   });
+
+  it('refuses every request a browser marks as sent by a web page, before the core sees it; a plain top-level open still launches', async () => {
+    const s = await start();
+    const own = `http://127.0.0.1:${s.port}`;
+    const pageMade: Record<string, string>[] = [
+      { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'empty' },
+      { 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'empty' },
+      { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' },
+      { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+      { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' },
+      { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'no-cors' },
+      { 'sec-fetch-site': 'CROSS-SITE' },
+      { origin: 'http://evil.example' },
+      { origin: 'null' },
+      { origin: 'http://127.0.0.1:1' },
+      { origin: 'http://localhost' },
+      { origin: `${own}.evil.example` },
+      { referer: 'http://evil.example/page' },
+      { referer: `${own}.evil.example/` },
+      { referer: 'http://127.0.0.1:8080/launch' },
+      { 'sec-fetch-site': 'none', origin: 'http://evil.example' },
+    ];
+    for (const headers of pageMade) {
+      const res = await get(s.port, '/launch?context=QUFB&signature=QkJC', undefined, 'GET', headers);
+      expect(res.status, JSON.stringify(headers)).toBe(403);
+      expect(res.body).toContain('did not come from Medtech Evolution');
+    }
+    expect(launches).toEqual([]);
+    const opened = await get(s.port, '/launch?context=QUFB&signature=QkJC', undefined, 'GET', { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-user': '?1' });
+    expect(opened.status).toBe(200);
+    // A local program (Node's fetch sends Sec-Fetch-Mode alone) is not a page.
+    expect((await get(s.port, '/launch?context=QUFB&signature=QkJC', undefined, 'GET', { 'sec-fetch-mode': 'cors' })).status).toBe(200);
+    expect(launches).toHaveLength(2);
+  });
 });
+

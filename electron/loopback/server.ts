@@ -3,12 +3,14 @@
  * `http://127.0.0.1:<port>/launch?context=…&signature=…` in the default browser. This tiny server takes
  * that launch, hands the full URL to the core (which parses it strictly and has the gateway verify it),
  * and answers with a page saying the tab can be closed. It binds to 127.0.0.1 only, answers nothing but
- * `GET /launch`, checks the Host header (DNS-rebinding guard), caps the URL length, and never logs the query.
+ * `GET /launch`, checks the Host header (DNS-rebinding guard), refuses what a browser marks as sent by a
+ * web page (pageOrigin.ts), caps the URL length, and never logs the query.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { LIMITS } from '../../shared/limits';
+import { sentByPage } from './page-origin';
 
 export interface LoopbackLaunchOptions {
   /** Fixed in production (the URL template in Evolution names it); 0 in tests. */
@@ -50,6 +52,11 @@ export async function startLoopbackLaunchServer(options: LoopbackLaunchOptions):
     const host = req.headers.host ?? '';
     if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
       send(res, 421, 'Not allowed', 'This address is not allowed.');
+      return;
+    }
+    // Before anything else: a request a web page made (fetch, image, form, link) never reaches the core.
+    if (sentByPage(req.headers, port)) {
+      send(res, 403, 'Launch not accepted', 'This launch did not come from Medtech Evolution. Click the ClinicPro Images button in Evolution instead.');
       return;
     }
     const raw = req.url ?? '';

@@ -2,7 +2,6 @@
  * `npm run gateway:build`: bundles the gateway for production with esbuild:
  *   dist/gateway/server.mjs   the server (`npm run gateway:start`, the Docker CMD, the systemd ExecStart)
  *   dist/gateway/admin.mjs    the operator CLI (`node dist/gateway/admin.mjs <command>`)
- *   dist/gateway/sqlite-worker.mjs  the embedded store's writer thread, loaded by both from beside them
  * npm packages stay external (installed with `npm ci --omit=dev`); only our TypeScript is bundled, so
  * production runs plain Node with no TypeScript loader.
  */
@@ -12,8 +11,6 @@ import { fileURLToPath } from 'node:url';
 export const GATEWAY_ENTRIES = {
   server: 'gateway/src/server.ts',
   admin: 'gateway/src/admin/cli.ts',
-  // SqliteStore starts it as `new URL('./sqlite-worker.mjs', import.meta.url)`: it must sit beside the two above.
-  'sqlite-worker': 'gateway/src/store/sqlite-worker.ts',
 } as const;
 
 /**
@@ -26,10 +23,10 @@ export const GATEWAY_ENTRIES = {
  *   live heap, which is only ~20 MB here. So with V8's defaults a full mark-compact ran every ~5 commits,
  *   and the event loop stopped 2–10 ms each time. An initial old space lets V8 skip full collections below
  *   it. Measured in one 30 s round at 100 devices, ALEX 1 s per write, with and without: full GCs 178 → 11,
- *   CPU per commit 18.1 → 10.0 ms, overhead p99 54.7 → 18.7 ms (gateway README, Performance).
+ *   CPU per commit 18.1 → 10.0 ms, overhead p99 54.7 → 18.7 ms (docs/PERFORMANCE.md).
  * - `--max-semi-space-size=4`: the young generation's halves stop at 4 MB instead of 16. Commit bodies are
  *   ArrayBuffers outside the V8 heap, so a larger nursery saves little work and costs RSS: 279 MB at 100
- *   devices with both flags, 296 MB without either (the goal is under 300).
+ *   devices with both flags, 296 MB without either (one round each, ALEX 1 s per write, 2026-11-23).
  */
 export const GATEWAY_NODE_FLAGS = ['--enable-source-maps', '--initial-old-space-size=64', '--max-semi-space-size=4'] as const;
 
@@ -52,5 +49,5 @@ export async function buildGatewayBundle(outdir = 'dist/gateway', entries: Recor
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await buildGatewayBundle(process.argv[2]);
-  process.stdout.write('dist/gateway/server.mjs, admin.mjs and sqlite-worker.mjs built\n');
+  process.stdout.write('dist/gateway/server.mjs and admin.mjs built\n');
 }

@@ -16,6 +16,7 @@ import {
   LaunchVerifyRequest,
   type DeviceInfo,
   type HealthResponse,
+  type LaunchGrant,
   type VerifyResponse,
 } from '../../shared/contracts/gateway';
 import { Uuid } from '../../shared/contracts/common';
@@ -24,16 +25,21 @@ import { AppError, toAppError } from '../../shared/errors';
 import { IMAGE_IDENTIFIER_SYSTEM, type AlexClient } from './alex/types';
 import { Auditor } from './audit';
 import { Base64Bytes } from './base64';
-import { checkEnrolmentKey, DeviceService } from './auth/devices';
+import { checkEnrolmentKey, DeviceService, failureKey } from './auth/devices';
 import { dpopChallenge, requestHtu } from './auth/dpop';
+import { fastifyTrustProxy } from './auth/trusted-proxies';
 import { MemoryProofReplayCache, type ProofReplayCache } from './auth/replay';
 import { CommitService, publicErrorBody } from './commit/service';
+import { confirmByPerson } from './commit/confirm';
 import type { ResourceBuilders } from './commit/builders';
 import type { CommitBody } from './commit/payload';
 import type { GatewayConfig } from './config';
 import { uuidV4, type Clock, type Random } from './deps';
+import { drainRequest } from './drain';
 import { useJsonBodyParser } from './json-body';
 import { GrantService } from './launch/grants';
+import { BudgetedLookupVerifier } from './launch/lookup-budget';
+import { PatientSeal } from './launch/patient-seal';
 import { AlexLaunchVerifier, NhiLookupVerifier, type LaunchInput, type LaunchVerifier } from './launch/verifier';
 import type { DeviceRecord, GatewayStore } from './store/types';
 
@@ -71,33 +77,68 @@ declare module 'fastify' {
 const CORRELATION_RE = /^[A-Za-z0-9-]{8,64}$/;
 const LAUNCH_BODY_LIMIT = 16 * 1024;
 
+/** The services the routes call, built from the injected dependencies. */
+interface Services {
+  auditor: Auditor;
+  devices: DeviceService;
+  grants: GrantService;
+  commits: CommitService;
+  launchVerifier: LaunchVerifier;
+  nhiVerifier: LaunchVerifier | null;
+}
+
+type Authenticate = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
+  const services = buildServices(deps);
+  const app = createFastify(deps);
+  app.decorateRequest('device', null);
+  deps.metrics?.registerHttpHooks(app);
+  // JSON.parse once, poisoning refused by walking the parsed value; a commit's image stays bytes (../json-body).
+  useJsonBodyParser(app);
+  addLifecycleHooks(app);
+  setErrorHandlers(app, services.devices);
+  const authenticate = authenticator(services.devices, deps.config);
+  registerHealthRoutes(app, deps);
+  registerDeviceRoutes(app, services.devices, authenticate);
+  registerLaunchRoutes(app, services, authenticate);
+  registerCommitRoutes(app, services, deps, authenticate);
+  return app;
+}
+
+function buildServices(deps: GatewayDeps): Services {
   const { config, alex, store, clock, random } = deps;
   const auditor = new Auditor(store, clock, random);
   const devices = new DeviceService(store, clock, random, config.rateLimit, auditor, {
     mode: config.deviceProof,
     replayCache: deps.proofReplayCache ?? new MemoryProofReplayCache(),
   });
-  const grants = new GrantService(store, clock, random, config.launchGrantTtlSeconds, config.lookupGrantTtlSeconds);
+  const grants = new GrantService(store, clock, random, config.launchGrantTtlSeconds, config.lookupGrantTtlSeconds, new PatientSeal(config.dataKey));
   const commits = new CommitService(store, alex, grants, auditor, deps.builders, clock, random, {
     maxAttachmentBytes: config.alexMaxAttachmentBytes,
     leaseSeconds: config.idempotencyLeaseSeconds,
     alexFhirBaseUrl: deps.alexFhirBaseUrl,
+    outcome: { maxProcessingMs: config.alexOutcome.maxProcessingSeconds * 1000, unconfirmedAfterMs: config.alexOutcome.unconfirmedAfterSeconds * 1000 },
   });
   const launchVerifier =
     deps.launchVerifier ??
     new AlexLaunchVerifier(alex, store, clock, { maxAgeSeconds: config.launchMaxAgeSeconds, clockSkewSeconds: config.launchClockSkewSeconds });
-  const nhiVerifier = deps.nhiLookupVerifier === undefined ? new NhiLookupVerifier(alex) : deps.nhiLookupVerifier;
+  const nhiLookup = deps.nhiLookupVerifier === undefined ? new NhiLookupVerifier(alex) : deps.nhiLookupVerifier;
+  // Each device's own lookup budget (./launch/lookup-budget), before ALEX is asked; audited with every lookup.
+  const nhiVerifier = nhiLookup === null ? null : new BudgetedLookupVerifier(nhiLookup, store, clock, config.rateLimit.lookupsPerHour);
+  return { auditor, devices, grants, commits, launchVerifier, nhiVerifier };
+}
 
-  const app = Fastify({
+function createFastify(deps: GatewayDeps): FastifyInstance {
+  return Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: LIMITS.gatewayMaxBodyBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: fastifyTrustProxy(deps.config.trustedProxies),
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'correlationId' }),
     genReqId: (req) => {
       const h = req.headers[HEADERS.correlationId];
-      return typeof h === 'string' && CORRELATION_RE.test(h) ? h : uuidV4(random);
+      return typeof h === 'string' && CORRELATION_RE.test(h) ? h : uuidV4(deps.random);
     },
     connectionTimeout: 60_000,
     requestTimeout: 120_000,
@@ -105,15 +146,13 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     // removeAdditional false: unknown fields are refused, not stripped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
-  app.decorateRequest('device', null);
-  deps.metrics?.registerHttpHooks(app);
-  // JSON.parse once, poisoning refused by walking the parsed value (no regex rescans of a 1.3 MB body).
-  useJsonBodyParser(app);
+}
 
+/** The correlation id on every answer; on shutdown, keep-alive connections close after their answer. */
+function addLifecycleHooks(app: FastifyInstance): void {
   app.addHook('onRequest', async (req, reply) => {
     void reply.header(HEADERS.correlationId, req.id);
   });
-
   // Graceful shutdown: in-flight requests finish, and their keep-alive connections close after the
   // answer instead of holding the server open.
   let closing = false;
@@ -124,8 +163,32 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     if (closing) void reply.header('connection', 'close');
     return payload;
   });
+}
 
-  const authenticate = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+function setErrorHandlers(app: FastifyInstance, devices: DeviceService): void {
+  app.setErrorHandler(async (err: FastifyError | AppError, req: FastifyRequest, reply: FastifyReply) => {
+    // An oversize body: read the rest away first, so the sender gets this 413 rather than a reset (./drain).
+    if ((err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      await drainRequest(req.raw);
+      void reply.header('connection', 'close');
+    }
+    const e = mapError(err, req.routeOptions.url);
+    if (e.status >= 500) req.log.error({ code: e.code, err: safeErr(err) }, 'request failed');
+    else req.log.info({ code: e.code, status: e.status }, 'request refused');
+    if (e.retryAfterSeconds !== undefined) void reply.header('retry-after', String(e.retryAfterSeconds));
+    return reply.status(e.status).send({ error: publicErrorBody(e, req.id) });
+  });
+  app.setNotFoundHandler(async (req, reply) => {
+    // Unknown paths spend a probing budget of their own per address (not the authentication one).
+    await devices.checkFailureBudget(failureKey.notFound(req.ip));
+    await devices.recordFailure(failureKey.notFound(req.ip));
+    return reply.status(404).send({ error: publicErrorBody(new AppError('ERR_NOT_FOUND'), req.id) });
+  });
+}
+
+/** The onRequest hook of device routes: the device (and its DPoP proof) or a 401. */
+function authenticator(devices: DeviceService, config: GatewayConfig): Authenticate {
+  return async (req, reply) => {
     const header = req.headers[HEADERS.authorization];
     try {
       req.device = await devices.authenticate({
@@ -143,39 +206,27 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       throw err;
     }
   };
-  const deviceOf = (req: FastifyRequest): DeviceRecord => {
-    if (!req.device) throw new AppError('ERR_AUTH_DEVICE_MISSING');
-    return req.device;
-  };
-  /**
-   * Aborts the ALEX calls of a read when the caller goes away (the response closes unfinished).
-   * Commits are never aborted this way: they finish and store their outcome, so the retry replays it.
-   */
-  const abortOnDisconnect = (reply: FastifyReply): AbortSignal => {
-    const ctrl = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) ctrl.abort();
-    });
-    return ctrl.signal;
-  };
+}
 
-  app.setErrorHandler((err: FastifyError | AppError, req: FastifyRequest, reply: FastifyReply) => {
-    const e = mapError(err, req.routeOptions.url);
-    if (e.status >= 500) req.log.error({ code: e.code, err: safeErr(err) }, 'request failed');
-    else req.log.info({ code: e.code, status: e.status }, 'request refused');
-    if (e.retryAfterSeconds !== undefined) void reply.header('retry-after', String(e.retryAfterSeconds));
-    return reply.status(e.status).send({ error: publicErrorBody(e, req.id) });
+function deviceOf(req: FastifyRequest): DeviceRecord {
+  if (!req.device) throw new AppError('ERR_AUTH_DEVICE_MISSING');
+  return req.device;
+}
+
+/**
+ * Aborts the ALEX calls of a read when the caller goes away (the response closes unfinished).
+ * Commits are never aborted this way: they finish and store their outcome, so the retry replays it.
+ */
+function abortOnDisconnect(reply: FastifyReply): AbortSignal {
+  const ctrl = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) ctrl.abort();
   });
+  return ctrl.signal;
+}
 
-  app.setNotFoundHandler(async (req, reply) => {
-    // Unknown paths spend the caller's failed-request budget, so probing is rate-limited.
-    await devices.checkFailureBudget(req.ip);
-    await devices.recordFailure(req.ip);
-    return reply.status(404).send({ error: publicErrorBody(new AppError('ERR_NOT_FOUND'), req.id) });
-  });
-
+function registerHealthRoutes(app: FastifyInstance, { store, alex }: GatewayDeps): void {
   app.get(GATEWAY_ROUTES.healthz, async (): Promise<HealthResponse> => ({ status: 'ok', version: GATEWAY_VERSION }));
-
   app.get(GATEWAY_ROUTES.readyz, async (_req, reply) => {
     const [storeOk, alexReady] = await Promise.all([store.ping().catch(() => false), alex.ready().catch(() => ({ ok: false, detail: 'error' }))]);
     const ok = storeOk && alexReady.ok;
@@ -186,47 +237,46 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     };
     return reply.status(ok ? 200 : 503).send(body);
   });
+}
 
+function registerDeviceRoutes(app: FastifyInstance, devices: DeviceService, authenticate: Authenticate): void {
   // preValidation: a bad device key gets its own code (ERR_ENROL_KEY_*) instead of ERR_REQUEST_INVALID.
   app.post(GATEWAY_ROUTES.enrol, { schema: { body: EnrolRequest }, bodyLimit: 16 * 1024, preValidation: async (req) => checkEnrolmentKey(req.body) }, async (req, reply) => {
     const result = await devices.enrol(req.body as EnrolRequest, req.ip, req.id);
     return reply.status(201).send(result);
   });
-
   app.get(GATEWAY_ROUTES.me, { onRequest: authenticate }, async (req): Promise<DeviceInfo> => {
     const d = deviceOf(req);
     return { deviceId: d.deviceId, deviceName: d.deviceName, facilityId: d.facilityId, practiceName: d.practiceName };
   });
+}
 
-  const launch = async (req: FastifyRequest, reply: FastifyReply, input: LaunchInput, verifier: LaunchVerifier) => {
-    const d = deviceOf(req);
-    try {
-      const verified = await verifier.verify(input, { deviceId: d.deviceId, facilityId: d.facilityId, correlationId: req.id, signal: abortOnDisconnect(reply) });
-      const grant = await grants.issue(d.deviceId, d.facilityId, verified);
-      await auditor.record({
-        deviceId: d.deviceId,
-        facilityId: d.facilityId,
-        patientId: verified.patient.id,
-        action: input.kind === 'nhi' ? 'launch.lookup' : 'launch.verify',
-        outcome: 'granted',
-        correlationId: req.id,
-      });
-      return grant;
-    } catch (err) {
-      const e = toAppError(err);
-      await auditor.record({ deviceId: d.deviceId, facilityId: d.facilityId, action: input.kind === 'nhi' ? 'launch.lookup' : 'launch.verify', outcome: 'rejected', errorCode: e.code, correlationId: req.id });
-      throw e;
-    }
-  };
+/** Verifies a launch (or an NHI lookup), issues the grant and audits either outcome. */
+async function launch(services: Services, req: FastifyRequest, reply: FastifyReply, input: LaunchInput, verifier: LaunchVerifier): Promise<LaunchGrant> {
+  const d = deviceOf(req);
+  const action = input.kind === 'nhi' ? 'launch.lookup' : 'launch.verify';
+  try {
+    const verified = await verifier.verify(input, { deviceId: d.deviceId, facilityId: d.facilityId, correlationId: req.id, signal: abortOnDisconnect(reply) });
+    const grant = await services.grants.issue(d.deviceId, d.facilityId, verified);
+    await services.auditor.record({ deviceId: d.deviceId, facilityId: d.facilityId, patientId: verified.patient.id, action, outcome: 'granted', correlationId: req.id });
+    return grant;
+  } catch (err) {
+    const e = toAppError(err);
+    await services.auditor.record({ deviceId: d.deviceId, facilityId: d.facilityId, action, outcome: 'rejected', errorCode: e.code, correlationId: req.id });
+    throw e;
+  }
+}
 
+function registerLaunchRoutes(app: FastifyInstance, services: Services, authenticate: Authenticate): void {
+  const { grants, auditor, launchVerifier, nhiVerifier } = services;
   app.post(GATEWAY_ROUTES.launchVerify, { onRequest: authenticate, schema: { body: LaunchVerifyRequest }, bodyLimit: LAUNCH_BODY_LIMIT }, async (req, reply) => {
     const body = req.body as LaunchVerifyRequest;
-    return launch(req, reply, { kind: 'evolution', context: body.context, signature: body.signature }, launchVerifier);
+    return launch(services, req, reply, { kind: 'evolution', context: body.context, signature: body.signature }, launchVerifier);
   });
 
   app.post(LAUNCH_LOOKUP_ROUTE, { onRequest: authenticate, schema: { body: LaunchLookupRequest }, bodyLimit: LAUNCH_BODY_LIMIT }, async (req, reply) => {
     if (!nhiVerifier) throw new AppError('ERR_NOT_FOUND');
-    return launch(req, reply, { kind: 'nhi', nhi: (req.body as LaunchLookupRequest).nhi }, nhiVerifier);
+    return launch(services, req, reply, { kind: 'nhi', nhi: (req.body as LaunchLookupRequest).nhi }, nhiVerifier);
   });
 
   // The GP confirmed the patient found by NHI: only now may this device use the lookup's grant.
@@ -243,7 +293,9 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       throw e;
     }
   });
+}
 
+function registerCommitRoutes(app: FastifyInstance, { commits, grants, auditor }: Services, { store, alex, clock, random, config }: GatewayDeps, authenticate: Authenticate): void {
   // base64Bytes: the image stays bytes of the request body until it is copied into ALEX's request (../json-body).
   app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: COMMIT_BODY_SCHEMA }, config: { base64Bytes: true } }, async (req, reply) => {
     checkAttachmentData(req.body as CommitBody);
@@ -257,6 +309,13 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     return reply.status(answer.status).send(answer.body);
   });
 
+  app.post(GATEWAY_ROUTES.commitConfirm, { onRequest: authenticate, schema: { params: Type.Object({ imageId: Uuid }) } }, async (req, reply) => {
+    const { imageId } = req.params as { imageId: string };
+    const deps = { store, auditor, clock, random, leaseSeconds: config.idempotencyLeaseSeconds };
+    const answer = await confirmByPerson(deps, imageId, deviceOf(req), req.id);
+    return reply.status(answer.status).send(answer.body);
+  });
+
   app.get(GATEWAY_ROUTES.commitVerify, { onRequest: authenticate, schema: { params: Type.Object({ imageId: Uuid }) } }, async (req, reply): Promise<VerifyResponse> => {
     const d = deviceOf(req);
     const { imageId } = req.params as { imageId: string };
@@ -265,7 +324,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     const ctx = { facilityId: rec.facilityId, correlationId: req.id, signal: abortOnDisconnect(reply) };
     const out: VerifyResponse = { imageId, checkedAt: '' };
     if (rec.progress.media) {
-      const found = await alex.findMediaByIdentifier(ctx, rec.patientNhi, { system: IMAGE_IDENTIFIER_SYSTEM, value: imageId });
+      const found = await alex.findMediaByIdentifier(ctx, grants.openNhi(rec.patientNhi, imageId), { system: IMAGE_IDENTIFIER_SYSTEM, value: imageId });
       out.media = { id: typeof found?.id === 'string' ? found.id : rec.progress.media.id, present: found !== null };
     }
     if (rec.progress.documentReference) {
@@ -275,15 +334,14 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     out.checkedAt = new Date(clock.now()).toISOString();
     return out;
   });
-
-  return app;
 }
 
 /**
  * The commit body schema as validated on the route: CommitRequest with the base64 `data` fields left to
  * checkAttachmentData, because Ajv measures string length code point by code point (~15 ms for a 1.3 MB
- * image) and because a long image arrives as bytes of the body (Base64Bytes), not a string. The same
- * rules — a string, within the length bounds — are applied there with `.length` (base64 is ASCII).
+ * image: median of 60 on the 2-core host of 2026-12-06, 1.5 % of a 1 s ALEX write) and because a long
+ * image arrives as bytes of the body (Base64Bytes), not a string. The same rules — a string, within the
+ * length bounds — are applied there with `.length` (base64 is ASCII).
  */
 const DATA_BOUNDS = { media: CommitRequest.properties.media.properties.data, document: CommitRequest.properties.document.properties.data };
 const COMMIT_BODY_SCHEMA = (() => {

@@ -4,14 +4,11 @@
  * - A string: one native decode pass (~1 ms). Node's decoder skips characters outside the alphabet and
  *   accepts the url-safe ones, so those and misplaced padding are refused first; then every other
  *   character was in the alphabet exactly when the decoded length is the one the text's length promises.
- * - Bytes (a commit's image, see Base64Bytes): one pass over the bytes, sixteen at a time in WebAssembly
- *   SIMD (./base64-alphabet.wat; ~0.2 ms for 1.3 MB, copied in through a 256 KB window), or, where
- *   WebAssembly SIMD is missing, two bytes per table look-up in JavaScript (~1 ms). Neither allocates.
- *   Decoding the bytes as text would make a megabyte of short-lived strings per check, and at ~30
- *   commits/s that kept V8 scavenging every few milliseconds.
+ * - Bytes (a commit's image, see Base64Bytes): one pass over the bytes, two bytes per table look-up
+ *   (~1 ms for 1.3 MB), allocating nothing. Decoding the bytes as text would make a megabyte of
+ *   short-lived strings per check, and at ~30 commits/s that kept V8 scavenging every few milliseconds.
  * A Base64Bytes is checked once; whether it is canonical is then a look at its last characters.
  */
-import { WASM_BASE64 } from './base64-alphabet.wasm';
 import { Chunks } from './chunks';
 
 /**
@@ -110,7 +107,7 @@ const PAIR_IN_ALPHABET = new Uint8Array(65536);
 for (let i = 0; i < 65536; i++) PAIR_IN_ALPHABET[i] = (IN_ALPHABET[i & 0xff] ?? 0) & (IN_ALPHABET[i >> 8] ?? 0);
 
 /** Whether every byte of `b` is in the alphabet: two bytes per look-up, nothing allocated (~1 ms for 1.3 MB). */
-export function allInAlphabetJs(b: Uint8Array): boolean {
+export function allInAlphabet(b: Uint8Array): boolean {
   if (b.length === 0) return true;
   let ok = 1;
   let i = 0;
@@ -123,39 +120,6 @@ export function allInAlphabetJs(b: Uint8Array): boolean {
   for (let k = i + pairs * 2; k < b.length; k++) ok &= IN_ALPHABET[b[k] ?? 0] ?? 0;
   return ok === 1;
 }
-
-/** Bytes checked per call into WebAssembly: the window its memory holds (4 pages), refilled as often as needed. */
-const WASM_WINDOW = 256 * 1024;
-
-/** The parts of the WebAssembly API used here (Node's types for the server runtime do not declare it). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: Record<string, unknown> };
-}
-
-/** The SIMD check of ./base64-alphabet.wat, or null where this runtime cannot compile it. */
-function wasmAlphabetCheck(): ((b: Uint8Array) => boolean) | null {
-  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  const bytes = Buffer.from(WASM_BASE64, 'base64');
-  if (!wasm?.validate(bytes)) return null;
-  const { exports } = new wasm.Instance(new wasm.Module(bytes));
-  const memory = exports.memory as { buffer: ArrayBuffer; grow(pages: number): number };
-  const inAlphabet = exports.inAlphabet as (ptr: number, len: number) => number;
-  memory.grow(WASM_WINDOW / 65536 - memory.buffer.byteLength / 65536);
-  const window = new Uint8Array(memory.buffer, 0, WASM_WINDOW);
-  return (b) => {
-    for (let at = 0; at < b.length; at += WASM_WINDOW) {
-      const part = b.subarray(at, Math.min(b.length, at + WASM_WINDOW));
-      window.set(part);
-      if (inAlphabet(0, part.length) !== 1) return false;
-    }
-    return true;
-  };
-}
-
-/** Whether every byte of `b` is in the base64 alphabet (see the header). */
-export const allInAlphabet: (b: Uint8Array) => boolean = wasmAlphabetCheck() ?? allInAlphabetJs;
 
 /**
  * The plain base64Size of text held as bytes: the same rules, checked on the bytes themselves. Decoding

@@ -9,6 +9,8 @@ const ALEX = {
   ALEX_SCOPE: 'api://x/.default',
 };
 
+const DATA_KEY = Buffer.alloc(32, 7).toString('base64');
+
 const errorOf = (env: Record<string, string>): ConfigError => {
   try {
     loadConfig(env);
@@ -41,7 +43,7 @@ describe('loadConfig', () => {
     const e = errorOf({ ALEX_REQUIRED: 'true' });
     expect(e.variable).toBe('ALEX_BASE_URL');
     expect(e.message).toContain('ALEX_REQUIRED');
-    expect(loadConfig({ ...ALEX, ALEX_REQUIRED: 'true' }).alex?.clientId).toBe('client');
+    expect(loadConfig({ ...ALEX, ALEX_REQUIRED: 'true', GATEWAY_DATA_KEY: DATA_KEY }).alex?.clientId).toBe('client');
     expect(errorOf({ ALEX_REQUIRED: 'yes' }).variable).toBe('ALEX_REQUIRED');
   });
 
@@ -94,5 +96,31 @@ describe('loadConfig', () => {
     expect(tooLong.variable).toBe('LOOKUP_GRANT_TTL_SECONDS');
     expect(tooLong.message).toContain('LAUNCH_GRANT_TTL_SECONDS');
     expect(loadConfig({ LAUNCH_GRANT_TTL_SECONDS: '120', LOOKUP_GRANT_TTL_SECONDS: '120' }).lookupGrantTtlSeconds).toBe(120);
+  });
+
+  it('believes forwarded headers only from the listed load balancer addresses; refuses trusting every client', () => {
+    expect(loadConfig({}).trustedProxies).toEqual([]);
+    expect(loadConfig({ GATEWAY_TRUSTED_PROXIES: ' 10.0.0.5, 10.0.1.0/24,fd00::/8 ,loopback' }).trustedProxies).toEqual(['10.0.0.5', '10.0.1.0/24', 'fd00::/8', 'loopback']);
+    for (const bad of ['true', '*', '10.0.0.0/0', '::/0', '10.0.0.5/33', '10.0.0/8', 'lb.internal', '10.0.0.5/8/1', '1']) {
+      const e = errorOf({ GATEWAY_TRUSTED_PROXIES: bad });
+      expect(e.variable, bad).toBe('GATEWAY_TRUSTED_PROXIES');
+      expect(e.message).toContain("load balancer's addresses");
+    }
+    const old = errorOf({ GATEWAY_TRUST_PROXY: 'true' });
+    expect(old.variable).toBe('GATEWAY_TRUST_PROXY');
+    expect(old.message).toContain('GATEWAY_TRUSTED_PROXIES');
+    expect(loadConfig({ GATEWAY_TRUST_PROXY: 'false' }).trustedProxies).toEqual([]);
+  });
+
+  it('takes the key that seals stored patient data from GATEWAY_DATA_KEY: required in production, 32 bytes, never echoed', () => {
+    expect(loadConfig({ GATEWAY_DATA_KEY: DATA_KEY }).dataKey.equals(Buffer.alloc(32, 7))).toBe(true);
+    expect(loadConfig({}).dataKey).toHaveLength(32); // the sandbox's development key
+    const missing = errorOf({ ...ALEX, ALEX_REQUIRED: 'true' });
+    expect([missing.variable, missing.message]).toEqual(['GATEWAY_DATA_KEY', expect.stringContaining('openssl rand -base64 32') as string]);
+    for (const bad of [Buffer.alloc(16, 1).toString('base64') + '=====', Buffer.alloc(31, 1).toString('base64'), `${'A'.repeat(43)}!`]) {
+      const e = errorOf({ GATEWAY_DATA_KEY: bad });
+      expect(e.variable).toBe('GATEWAY_DATA_KEY');
+      expect(e.message).not.toContain(bad);
+    }
   });
 });

@@ -6,6 +6,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { LIMITS } from '../../shared/limits';
 import { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY } from './alex/limiter';
+import { DEFAULT_MAX_PROCESSING_SECONDS, DEFAULT_UNCONFIRMED_AFTER_SECONDS } from './commit/outcome';
+import { parseTrustedProxies } from './auth/trusted-proxies';
+import { DEVELOPMENT_DATA_KEY } from './launch/patient-seal';
 
 const Url = Type.String({ pattern: '^https?://[^\\s]+$' });
 const Int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
@@ -23,10 +26,15 @@ export const EnvSchema = Type.Object({
   ALEX_WRITES_PER_FACILITY: Int(1, 16),
   /** Sockets per ALEX host in each of the client's two pools: creates, and everything else. */
   ALEX_MAX_SOCKETS: Int(8, 4096),
+  /** How long after a create an empty lookup still proves nothing (Hybrid Connection: stored late). */
+  ALEX_MAX_PROCESSING_SECONDS: Int(30, 86_400),
+  /** Still unknown this long after the create → ERR_COMMIT_UNCONFIRMED (a person looks). ≥ ALEX_MAX_PROCESSING_SECONDS. */
+  ALEX_UNCONFIRMED_AFTER_SECONDS: Int(30, 7 * 86_400),
   GATEWAY_PORT: Int(0, 65535),
   GATEWAY_HOST: Type.String({ minLength: 1, maxLength: 255 }),
   GATEWAY_DATA_DIR: Type.String({ minLength: 1, maxLength: 1000 }),
-  GATEWAY_TRUST_PROXY: Type.Boolean(),
+  /** Load balancer addresses / CIDR ranges whose X-Forwarded-* headers are believed (auth/trusted-proxies.ts); unset: none. */
+  GATEWAY_TRUSTED_PROXIES: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
   /** The URL devices use to reach this gateway (what DPoP proofs are signed for); unset → the request's own scheme and Host. */
   GATEWAY_PUBLIC_URL: Type.Optional(Url),
   /** `if-bound`: devices enrolled with a key must send DPoP proofs; `required`: every device must (no key, no entry). */
@@ -43,9 +51,13 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_DEVICE_BURST: Int(1, 100_000),
   RATE_LIMIT_DEVICE_PER_MINUTE: Int(1, 1_000_000),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: Int(1, 100_000),
+  /** NHI lookups (name, DOB, sex of any NHI) per device per hour (launch/lookup-budget.ts). */
+  RATE_LIMIT_LOOKUPS_PER_HOUR: Int(1, 10_000),
   IDEMPOTENCY_LEASE_SECONDS: Int(5, 3600),
   IDEMPOTENCY_RETENTION_DAYS: Int(1, 365),
   SHUTDOWN_GRACE_SECONDS: Int(1, 600),
+  /** 32 bytes, base64: seals the patient data the gateway keeps (launch/patient-seal.ts). Required with ALEX_REQUIRED. */
+  GATEWAY_DATA_KEY: Type.Optional(Type.String({ minLength: 40, maxLength: 100 })),
 });
 export type Env = Static<typeof EnvSchema>;
 
@@ -56,10 +68,11 @@ const DEFAULTS = {
   ALEX_MAX_ATTACHMENT_BYTES: LIMITS.alexMaxAttachmentBytes,
   ALEX_WRITES_PER_FACILITY: DEFAULT_ALEX_WRITES_PER_FACILITY,
   ALEX_MAX_SOCKETS: DEFAULT_ALEX_MAX_SOCKETS,
+  ALEX_MAX_PROCESSING_SECONDS: DEFAULT_MAX_PROCESSING_SECONDS,
+  ALEX_UNCONFIRMED_AFTER_SECONDS: DEFAULT_UNCONFIRMED_AFTER_SECONDS,
   GATEWAY_PORT: 4000,
   GATEWAY_HOST: '127.0.0.1',
   GATEWAY_DATA_DIR: './.data/gateway',
-  GATEWAY_TRUST_PROXY: false,
   GATEWAY_DEVICE_PROOF: 'if-bound',
   ALEX_REQUIRED: false,
   LOG_LEVEL: 'info',
@@ -70,6 +83,7 @@ const DEFAULTS = {
   RATE_LIMIT_DEVICE_BURST: 120,
   RATE_LIMIT_DEVICE_PER_MINUTE: 600,
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: 20,
+  RATE_LIMIT_LOOKUPS_PER_HOUR: 30,
   IDEMPOTENCY_LEASE_SECONDS: 120,
   IDEMPOTENCY_RETENTION_DAYS: 30,
   SHUTDOWN_GRACE_SECONDS: 20,
@@ -90,10 +104,13 @@ export interface GatewayConfig {
   alexMaxAttachmentBytes: number;
   /** ALEX_WRITES_PER_FACILITY and ALEX_MAX_SOCKETS, for the ALEX client (sandbox or real). */
   alexConnections: { writesPerFacility: number; maxSockets: number };
+  /** ALEX_MAX_PROCESSING_SECONDS and ALEX_UNCONFIRMED_AFTER_SECONDS (see commit/outcome.ts). */
+  alexOutcome: { maxProcessingSeconds: number; unconfirmedAfterSeconds: number };
   port: number;
   host: string;
   dataDir: string;
-  trustProxy: boolean;
+  /** Addresses / CIDR ranges of the load balancers in front (GATEWAY_TRUSTED_PROXIES); [] → X-Forwarded-* ignored. */
+  trustedProxies: string[];
   /** Public base URL without a trailing slash (scheme, host, optional path prefix); null → each request's scheme and Host. */
   publicUrl: string | null;
   /** Which devices must prove possession of their key (DPoP) on every call. */
@@ -105,10 +122,12 @@ export interface GatewayConfig {
   lookupGrantTtlSeconds: number;
   launchMaxAgeSeconds: number;
   launchClockSkewSeconds: number;
-  rateLimit: { deviceBurst: number; devicePerMinute: number; authFailuresPerMinute: number };
+  rateLimit: { deviceBurst: number; devicePerMinute: number; authFailuresPerMinute: number; lookupsPerHour: number };
   idempotencyLeaseSeconds: number;
   idempotencyRetentionDays: number;
   shutdownGraceSeconds: number;
+  /** GATEWAY_DATA_KEY (32 bytes); the sandbox's development key when ALEX is not configured. */
+  dataKey: Buffer;
 }
 
 /** A configuration problem, naming the variable. The server prints it and exits non-zero. */
@@ -125,10 +144,83 @@ export class ConfigError extends Error {
 const NUMERIC = new Set(Object.entries(EnvSchema.properties).filter(([, s]) => s.type === 'integer').map(([k]) => k));
 const BOOLEAN = new Set(Object.entries(EnvSchema.properties).filter(([, s]) => s.type === 'boolean').map(([k]) => k));
 /** Values never echoed in a config error. */
-const SECRET = new Set(['ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'REDIS_URL']);
+const SECRET = new Set(['ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'REDIS_URL', 'GATEWAY_DATA_KEY']);
 
 /** Read and validate the environment. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): GatewayConfig {
+  refuseTrustAll(env);
+  const e = readEnv(env);
+  const alex = alexConfigOf(e);
+  if (e.ALEX_UNCONFIRMED_AFTER_SECONDS < e.ALEX_MAX_PROCESSING_SECONDS) {
+    throw new ConfigError('ALEX_UNCONFIRMED_AFTER_SECONDS', `must not be shorter than ALEX_MAX_PROCESSING_SECONDS (${e.ALEX_MAX_PROCESSING_SECONDS}) (got "${e.ALEX_UNCONFIRMED_AFTER_SECONDS}")`);
+  }
+  if (e.LOOKUP_GRANT_TTL_SECONDS > e.LAUNCH_GRANT_TTL_SECONDS) {
+    throw new ConfigError('LOOKUP_GRANT_TTL_SECONDS', `must not be longer than LAUNCH_GRANT_TTL_SECONDS (${e.LAUNCH_GRANT_TTL_SECONDS}) (got "${e.LOOKUP_GRANT_TTL_SECONDS}")`);
+  }
+  const publicUrl = publicUrlOf(e);
+
+  return {
+    alex,
+    alexMaxAttachmentBytes: e.ALEX_MAX_ATTACHMENT_BYTES,
+    alexConnections: { writesPerFacility: e.ALEX_WRITES_PER_FACILITY, maxSockets: e.ALEX_MAX_SOCKETS },
+    alexOutcome: { maxProcessingSeconds: e.ALEX_MAX_PROCESSING_SECONDS, unconfirmedAfterSeconds: e.ALEX_UNCONFIRMED_AFTER_SECONDS },
+    port: e.GATEWAY_PORT,
+    host: e.GATEWAY_HOST,
+    dataDir: e.GATEWAY_DATA_DIR,
+    trustedProxies: readTrustedProxies(e.GATEWAY_TRUSTED_PROXIES),
+    publicUrl,
+    deviceProof: e.GATEWAY_DEVICE_PROOF,
+    redisUrl: e.REDIS_URL ?? null,
+    logLevel: e.LOG_LEVEL,
+    launchGrantTtlSeconds: e.LAUNCH_GRANT_TTL_SECONDS,
+    lookupGrantTtlSeconds: e.LOOKUP_GRANT_TTL_SECONDS,
+    launchMaxAgeSeconds: e.LAUNCH_MAX_AGE_SECONDS,
+    launchClockSkewSeconds: e.LAUNCH_CLOCK_SKEW_SECONDS,
+    rateLimit: {
+      deviceBurst: e.RATE_LIMIT_DEVICE_BURST,
+      devicePerMinute: e.RATE_LIMIT_DEVICE_PER_MINUTE,
+      authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+      lookupsPerHour: e.RATE_LIMIT_LOOKUPS_PER_HOUR,
+    },
+    idempotencyLeaseSeconds: e.IDEMPOTENCY_LEASE_SECONDS,
+    idempotencyRetentionDays: e.IDEMPOTENCY_RETENTION_DAYS,
+    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    dataKey: readDataKey(e.GATEWAY_DATA_KEY, e.ALEX_REQUIRED),
+  };
+}
+
+/**
+ * GATEWAY_TRUST_PROXY=true believed X-Forwarded-For from anyone, so a client chose its own address for
+ * the per-address limits. It is refused with the variable that replaced it; false/0 is accepted and
+ * means what unset GATEWAY_TRUSTED_PROXIES means.
+ */
+function refuseTrustAll(env: Record<string, string | undefined>): void {
+  const v = env.GATEWAY_TRUST_PROXY?.trim();
+  if (v === undefined || v === '' || v === 'false' || v === '0') return;
+  throw new ConfigError('GATEWAY_TRUST_PROXY', "is no longer read: it trusted X-Forwarded-For from any client. Set GATEWAY_TRUSTED_PROXIES to the load balancer's addresses instead");
+}
+
+function readTrustedProxies(value: string | undefined): string[] {
+  try {
+    return parseTrustedProxies(value);
+  } catch (err) {
+    throw new ConfigError('GATEWAY_TRUSTED_PROXIES', (err as Error).message);
+  }
+}
+
+/** GATEWAY_DATA_KEY: 32 bytes of base64. Required in production (ALEX_REQUIRED); else the development key. */
+function readDataKey(value: string | undefined, production: boolean): Buffer {
+  if (value === undefined) {
+    if (production) throw new ConfigError('GATEWAY_DATA_KEY', 'is required when ALEX_REQUIRED is true (it encrypts the patient data the gateway keeps): generate one with `openssl rand -base64 32`');
+    return DEVELOPMENT_DATA_KEY;
+  }
+  const key = /^[A-Za-z0-9+/]+={0,2}$/.test(value) ? Buffer.from(value, 'base64') : Buffer.alloc(0);
+  if (key.length !== 32) throw new ConfigError('GATEWAY_DATA_KEY', 'must be 32 random bytes in base64 (`openssl rand -base64 32`)');
+  return key;
+}
+
+/** The variables with their defaults, each converted to its type and checked against EnvSchema. */
+function readEnv(env: Record<string, string | undefined>): Env {
   const raw: Record<string, unknown> = { ...DEFAULTS };
   for (const key of Object.keys(EnvSchema.properties)) {
     const value = env[key]?.trim();
@@ -149,68 +241,41 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     const shown = SECRET.has(variable) ? '' : ` (got "${String(first.value)}")`;
     throw new ConfigError(variable, `${first.message}${shown}`);
   }
-  const e = raw as Env;
+  return raw as Env;
+}
 
-  let alex: AlexConfig | null = null;
+/** ALEX's URL and client credentials, all or none; none (the sandbox) is refused when ALEX_REQUIRED. */
+function alexConfigOf(e: Env): AlexConfig | null {
   if (e.ALEX_BASE_URL !== undefined) {
     for (const required of ['ALEX_TOKEN_URL', 'ALEX_CLIENT_ID', 'ALEX_CLIENT_SECRET', 'ALEX_SCOPE'] as const) {
       if (e[required] === undefined) throw new ConfigError(required, 'is required when ALEX_BASE_URL is set');
     }
-    alex = {
+    return {
       baseUrl: e.ALEX_BASE_URL.replace(/\/+$/, ''),
       tokenUrl: e.ALEX_TOKEN_URL as string,
       clientId: e.ALEX_CLIENT_ID as string,
       clientSecrets: [e.ALEX_CLIENT_SECRET as string, ...(e.ALEX_CLIENT_SECRET_NEXT === undefined ? [] : [e.ALEX_CLIENT_SECRET_NEXT])],
       scope: e.ALEX_SCOPE as string,
     };
-  } else {
-    if (e.ALEX_REQUIRED) throw new ConfigError('ALEX_BASE_URL', 'is required when ALEX_REQUIRED is true (this gateway must not run against the sandbox)');
-    for (const unexpected of ['ALEX_TOKEN_URL', 'ALEX_CLIENT_ID', 'ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'ALEX_SCOPE'] as const) {
-      if (e[unexpected] !== undefined) throw new ConfigError('ALEX_BASE_URL', `is required when ${unexpected} is set`);
-    }
   }
-
-  if (e.LOOKUP_GRANT_TTL_SECONDS > e.LAUNCH_GRANT_TTL_SECONDS) {
-    throw new ConfigError('LOOKUP_GRANT_TTL_SECONDS', `must not be longer than LAUNCH_GRANT_TTL_SECONDS (${e.LAUNCH_GRANT_TTL_SECONDS}) (got "${e.LOOKUP_GRANT_TTL_SECONDS}")`);
+  if (e.ALEX_REQUIRED) throw new ConfigError('ALEX_BASE_URL', 'is required when ALEX_REQUIRED is true (this gateway must not run against the sandbox)');
+  for (const unexpected of ['ALEX_TOKEN_URL', 'ALEX_CLIENT_ID', 'ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'ALEX_SCOPE'] as const) {
+    if (e[unexpected] !== undefined) throw new ConfigError('ALEX_BASE_URL', `is required when ${unexpected} is set`);
   }
+  return null;
+}
 
-  let publicUrl: string | null = null;
-  if (e.GATEWAY_PUBLIC_URL !== undefined) {
-    let u: URL | null = null;
-    try {
-      u = new URL(e.GATEWAY_PUBLIC_URL);
-    } catch {
-      u = null;
-    }
-    if (!u || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '' || e.GATEWAY_PUBLIC_URL.includes('?') || e.GATEWAY_PUBLIC_URL.includes('#')) {
-      throw new ConfigError('GATEWAY_PUBLIC_URL', `must be an http(s) URL without query, fragment or user name (got "${e.GATEWAY_PUBLIC_URL}")`);
-    }
-    publicUrl = `${u.protocol}//${u.host}${u.pathname}`.replace(/\/+$/, '');
+/** GATEWAY_PUBLIC_URL without a trailing slash, or null; a query, fragment or user name is refused. */
+function publicUrlOf(e: Env): string | null {
+  if (e.GATEWAY_PUBLIC_URL === undefined) return null;
+  let u: URL | null = null;
+  try {
+    u = new URL(e.GATEWAY_PUBLIC_URL);
+  } catch {
+    u = null;
   }
-
-  return {
-    alex,
-    alexMaxAttachmentBytes: e.ALEX_MAX_ATTACHMENT_BYTES,
-    alexConnections: { writesPerFacility: e.ALEX_WRITES_PER_FACILITY, maxSockets: e.ALEX_MAX_SOCKETS },
-    port: e.GATEWAY_PORT,
-    host: e.GATEWAY_HOST,
-    dataDir: e.GATEWAY_DATA_DIR,
-    trustProxy: e.GATEWAY_TRUST_PROXY,
-    publicUrl,
-    deviceProof: e.GATEWAY_DEVICE_PROOF,
-    redisUrl: e.REDIS_URL ?? null,
-    logLevel: e.LOG_LEVEL,
-    launchGrantTtlSeconds: e.LAUNCH_GRANT_TTL_SECONDS,
-    lookupGrantTtlSeconds: e.LOOKUP_GRANT_TTL_SECONDS,
-    launchMaxAgeSeconds: e.LAUNCH_MAX_AGE_SECONDS,
-    launchClockSkewSeconds: e.LAUNCH_CLOCK_SKEW_SECONDS,
-    rateLimit: {
-      deviceBurst: e.RATE_LIMIT_DEVICE_BURST,
-      devicePerMinute: e.RATE_LIMIT_DEVICE_PER_MINUTE,
-      authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
-    },
-    idempotencyLeaseSeconds: e.IDEMPOTENCY_LEASE_SECONDS,
-    idempotencyRetentionDays: e.IDEMPOTENCY_RETENTION_DAYS,
-    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
-  };
+  if (!u || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '' || e.GATEWAY_PUBLIC_URL.includes('?') || e.GATEWAY_PUBLIC_URL.includes('#')) {
+    throw new ConfigError('GATEWAY_PUBLIC_URL', `must be an http(s) URL without query, fragment or user name (got "${e.GATEWAY_PUBLIC_URL}")`);
+  }
+  return `${u.protocol}//${u.host}${u.pathname}`.replace(/\/+$/, '');
 }

@@ -21,15 +21,13 @@
  * - in-gw = the gateway's own span for the request (onRequest → onResponse) minus the ALEX await.
  * - post-body = from the parsed body (preValidation) to the answer, minus the ALEX await.
  * - gw CPU/commit, sb CPU/commit = process CPU (user + system, all threads) over the round / commits.
- * - writes/fsync = store writes per committed SQLite transaction (group commit).
  * - loop delay = the gateway's event-loop delay over the round (monitorEventLoopDelay, 1 ms resolution):
  *   how long anything ready to run had to wait for the loop (GC pauses and synchronous work show here).
  * - direct = the same Media posted straight to the sandbox by the same number of devices (baseline).
  * - gw RSS = peak RSS of the gateway process during the round (the kernel's own peak on Linux, see trackPeakRss).
- * - write p50/p99/max = the store's write batches (SQL and fsync, on the event loop while the file is free).
- * - WAL syncs/commit, WAL sync p50/p99 = the fdatasyncs of the WAL that make lazily committed writes
- *   durable (WalSync), per commit, and each one's time from the call to its callback on the event loop:
- *   the thread pool's syscall plus the wait for a busy loop to take the callback.
+ * - write p50/p99/max = a commit's two store writes (its lease and its outcome), each from the call until
+ *   it is durable (SQL and fsync, on the event loop).
+ * - rtt = what a user waits: the device's whole round trip for a commit, ALEX's time included.
  * - devices loop delay = this process's event-loop delay (the devices' side: a late timer here is counted
  *   as overhead, though no gateway caused it).
  * - host steal ms = CPU time the hypervisor gave elsewhere while this machine wanted it, over the round
@@ -40,6 +38,10 @@
  *   before ALEX (checks, store reads, the lease write, building the request), after ALEX (the outcome
  *   write and the answer; split into the wait before the outcome write, the write until durable, and
  *   the answer), and how much of their time in the gateway was its GC pauses.
+ * - Under the tables: the conditions (image size, store, ALEX's time per write, window, rounds, Node, CPUs)
+ *   and the host's load average before and after each round. `GW_BENCH_REPEAT=<n>` runs every round n
+ *   times and adds a row per round with the median of each column across its runs: report that, not the
+ *   best run; on a shared host the spread between runs is larger than most changes.
  *   `GW_BENCH_DUMP_SLOWEST=1` also prints each of those commits' stages as a JSON line on stderr.
  *
  * The sandbox stands for ALEX, machines elsewhere, so on a small shared box it yields the CPU to the gateway
@@ -53,7 +55,8 @@
  * the write), as a real ALEX behind a Hybrid Connection does; with 2 writes per practice at once, that
  * sets the rate of a round instead.
  *
- * Goal: overhead p99 < 15 ms at 100 devices, gateway RSS < 300 MB.
+ * A regression guard, not a goal: ALEX's own 1–3.5 s per write is what a user waits for; this shows what
+ * the gateway adds to it, and its CPU and memory per commit, under stated conditions.
  * Run alone: `npx tsx scripts/bench/gateway.ts`, or `npm run bench -- gateway`.
  * `GW_BENCH_PROCESSES=<n>` runs n gateway processes on one SQLite file, as several processes on one host do in
  * production; each practice's devices talk to one of them (a sticky load balancer). gw RSS is then the
@@ -65,17 +68,17 @@
  * adds Node flags to it (e.g. `--trace-gc`); `GW_BENCH_STORE=memory` puts the gateway's store in
  * memory (to tell the store's share of the latency from the rest). `GW_BENCH_GATEWAY_NODE=<path>` runs the
  * gateway on that Node binary instead of this one (another Node major, as a production image may carry);
- * this tree's better-sqlite3 must be built for it (gateway/README.md, Performance, says how).
+ * this tree's better-sqlite3 must be built for it (docs/PERFORMANCE.md, "On another Node major", says how).
  * `GW_BENCH_GATEWAY=floor` answers commits with a bare pass-through instead of the gateway's commit route
  * (`floorServer`): the least any gateway could add on this host, for reference. Nothing is checked, stored
  * or made durable; the tables say so.
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { fdatasync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
-import { setPriority, tmpdir } from 'node:os';
+import { cpus, loadavg, setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AlexClient } from '../../gateway/src/alex/types';
@@ -89,6 +92,7 @@ const PRACTICES = 20;
 const FACILITIES = Array.from({ length: PRACTICES }, (_, i) => `F${String(70_001 + i)}-B`);
 const WARM_MS = 3_000;
 const MEASURE_MS = Number(process.env.GW_BENCH_MEASURE_MS ?? '12000');
+const REPEAT = Math.max(1, Number(process.env.GW_BENCH_REPEAT ?? '1'));
 type Round = { devices: number; kind: 'steady' } | { devices: number; kind: 'burst' };
 const ALL_ROUNDS: Round[] = [
   { devices: 1, kind: 'steady' },
@@ -100,12 +104,8 @@ const roundName = (r: Round): string => (r.kind === 'burst' ? 'burst' : String(r
 const ROUNDS = process.env.GW_BENCH_ROUNDS ? ALL_ROUNDS.filter((r) => process.env.GW_BENCH_ROUNDS?.split(',').includes(roundName(r))) : ALL_ROUNDS;
 const THIS_FILE = fileURLToPath(import.meta.url);
 
-/**
- * Moments of one commit in the gateway: request headers, body parsed, ALEX call, outcome write, answer
- * sent; and `heldMs`, a duration: how long, inside the ALEX call, the request's last byte waited for the
- * lease to reach the disk (the gateway's time, counted in the overhead).
- */
-type Stage = 'request' | 'parsed' | 'alexStart' | 'alexEnd' | 'outcomeWrite' | 'outcomeDone' | 'answered' | 'heldMs';
+/** Moments of one commit in the gateway: request headers, body parsed, ALEX call, outcome write, answer sent. */
+type Stage = 'request' | 'parsed' | 'alexStart' | 'alexEnd' | 'outcomeWrite' | 'outcomeDone' | 'answered';
 
 interface GatewayTake {
   inGateway: (readonly [string, number])[];
@@ -114,15 +114,12 @@ interface GatewayTake {
   marks: [string, Partial<Record<Stage, number>>][];
   peakRssMb: number;
   cpuMs: number;
-  writes: { transactions: number; writes: number };
   loopDelay: { p99: number; max: number };
   gc: { full: number; pauseMs: number };
   /** Every GC pause of the round: start and end (performance.now() of the gateway process). */
   gcPauses: [number, number][];
-  /** Every write batch's duration in the round (SQL and fsync). */
-  batchMs: number[];
-  /** Every WAL fdatasync of the round (WalSync), from the call to its callback on the event loop. */
-  syncMs: number[];
+  /** Every lease and outcome write of the round, until durable (SQL and fsync). */
+  writeMs: number[];
   /** With several gateway processes (mergeTakes): the sum of their peaks; peakRssMb is the largest. */
   peakRssMbAll?: number;
 }
@@ -139,12 +136,10 @@ function mergeTakes(takes: GatewayTake[]): GatewayTake {
     peakRssMb: max((t) => t.peakRssMb),
     peakRssMbAll: sum((t) => t.peakRssMb),
     cpuMs: sum((t) => t.cpuMs),
-    writes: { transactions: sum((t) => t.writes.transactions), writes: sum((t) => t.writes.writes) },
     loopDelay: { p99: max((t) => t.loopDelay.p99), max: max((t) => t.loopDelay.max) },
     gc: { full: sum((t) => t.gc.full), pauseMs: sum((t) => t.gc.pauseMs) },
     gcPauses: takes.length === 1 ? (takes[0]?.gcPauses ?? []) : [],
-    batchMs: takes.flatMap((t) => t.batchMs),
-    syncMs: takes.flatMap((t) => t.syncMs),
+    writeMs: takes.flatMap((t) => t.writeMs),
   };
 }
 
@@ -213,20 +208,20 @@ function gatewayNode(): { execPath: string; version: string } {
   const probe = spawnSync(execPath, ['-e', "new (require('better-sqlite3'))(':memory:').close(); process.stdout.write(process.version)"], { cwd: join(dirname(THIS_FILE), '../..'), encoding: 'utf8' });
   if (probe.error) throw new Error(`GW_BENCH_GATEWAY_NODE=${execPath}: cannot run it (${probe.error.message})`);
   if (probe.status !== 0) {
-    throw new Error(`GW_BENCH_GATEWAY_NODE=${execPath}: this tree's better-sqlite3 does not load on it; build it for that Node first (gateway/README.md, Performance)`);
+    throw new Error(`GW_BENCH_GATEWAY_NODE=${execPath}: this tree's better-sqlite3 does not load on it; build it for that Node first (docs/PERFORMANCE.md, "On another Node major")`);
   }
   return { execPath, version: probe.stdout };
 }
 
 /**
  * The gateway process runs as production does: bundled by the production build (our TypeScript in one
- * file, npm packages external, the SQLite writer thread beside it) on plain Node, no TypeScript loader
+ * file, npm packages external) on plain Node, no TypeScript loader
  * (which alone adds ~75 MB of RSS). Built into dist/bench-gateway/.
  */
 async function bundleGatewayPart(): Promise<string> {
   const { buildGatewayBundle } = await import('../../gateway/deploy/build');
   const outdir = join(dirname(THIS_FILE), '../../dist/bench-gateway');
-  await buildGatewayBundle(outdir, { 'gateway-part': THIS_FILE, 'sqlite-worker': join(dirname(THIS_FILE), '../../gateway/src/store/sqlite-worker.ts') });
+  await buildGatewayBundle(outdir, { 'gateway-part': THIS_FILE });
   return join(outdir, 'gateway-part.mjs');
 }
 
@@ -304,16 +299,7 @@ async function gatewayPart(): Promise<void> {
   const dir = env.GW_BENCH_DIR ?? '';
   const silent = createLogger({ level: 'silent' });
   const config = loadConfig({ GATEWAY_DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_DEVICE_BURST: '100000', RATE_LIMIT_DEVICE_PER_MINUTE: '1000000' });
-  let syncMs: number[] = [];
-  const store = new SqliteStore(env.GW_BENCH_STORE === 'memory' ? ':memory:' : join(dir, 'gateway.sqlite'), {
-    syncFile: (fd, done) => {
-      const t0 = performance.now();
-      fdatasync(fd, (error) => {
-        syncMs.push(performance.now() - t0);
-        done(error);
-      });
-    },
-  });
+  const store = new SqliteStore(env.GW_BENCH_STORE === 'memory' ? ':memory:' : join(dir, 'gateway.sqlite'));
   const client = createAlexClient({
     fhirBaseUrl: env.GW_BENCH_FHIR ?? '',
     tokenUrl: env.GW_BENCH_TOKEN_URL ?? '',
@@ -322,16 +308,15 @@ async function gatewayPart(): Promise<void> {
     scope: env.GW_BENCH_SCOPE ?? '',
     logger: silent,
   });
-  // Each write batch's duration (the store's writer, SQL and fsync): its percentiles in the round.
-  let batchMs: number[] = [];
-  const writer = (store as unknown as { writer: { run: (...args: unknown[]) => Promise<unknown> } }).writer;
-  const run = writer.run.bind(writer);
-  writer.run = async (...args) => {
+  // Each lease and outcome write until durable (SQL and fsync): its percentiles in the round.
+  let writeMs: number[] = [];
+  const acquireIdempotency = store.acquireIdempotency.bind(store);
+  store.acquireIdempotency = async (claim) => {
     const t0 = performance.now();
     try {
-      return await run(...args);
+      return await acquireIdempotency(claim);
     } finally {
-      batchMs.push(performance.now() - t0);
+      writeMs.push(performance.now() - t0);
     }
   };
   const alexMs = new Map<string, number>();
@@ -346,9 +331,11 @@ async function gatewayPart(): Promise<void> {
   store.completeIdempotency = async (...args) => {
     const cid = args[5]?.correlationId ?? '';
     mark(cid, 'outcomeWrite');
+    const t0 = performance.now();
     try {
       return await completeIdempotency(...args);
     } finally {
+      writeMs.push(performance.now() - t0);
       mark(cid, 'outcomeDone');
     }
   };
@@ -358,22 +345,16 @@ async function gatewayPart(): Promise<void> {
     findPatientByNhi: (c, n) => client.findPatientByNhi(c, n),
     findMediaByIdentifier: (c, n, i) => client.findMediaByIdentifier(c, n, i),
     getDocumentReference: (c, id) => client.getDocumentReference(c, id),
-    createDocumentReference: (c, d, r) => client.createDocumentReference(c, d, r),
+    createDocumentReference: (c, d) => client.createDocumentReference(c, d),
     ready: () => client.ready(),
-    async createMedia(ctx, media, reconcile) {
+    async createMedia(ctx, media) {
       const t0 = performance.now();
       mark(ctx.correlationId, 'alexStart');
-      let heldMs = 0;
       try {
-        const created = await client.createMedia(ctx, media, reconcile);
-        heldMs = created.heldMs ?? 0;
-        return created;
+        return await client.createMedia(ctx, media);
       } finally {
         mark(ctx.correlationId, 'alexEnd');
-        const m = marks.get(ctx.correlationId);
-        if (m) m.heldMs = heldMs;
-        // ALEX's time is the call's, less the wait for the lease's sync, which is the gateway's.
-        alexMs.set(ctx.correlationId, (alexMs.get(ctx.correlationId) ?? 0) + performance.now() - t0 - heldMs);
+        alexMs.set(ctx.correlationId, (alexMs.get(ctx.correlationId) ?? 0) + performance.now() - t0);
       }
     },
   };
@@ -455,8 +436,7 @@ async function gatewayPart(): Promise<void> {
       gc.full = 0;
       gc.pauseMs = 0;
       gcPauses = [];
-      batchMs = [];
-      syncMs = [];
+      writeMs = [];
       return null;
     },
     take: () => {
@@ -464,9 +444,8 @@ async function gatewayPart(): Promise<void> {
       const loopDelay = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
       const inGateway = [...spans].map(([cid, ms]) => [cid, ms - (alexMs.get(cid) ?? 0)] as const);
       const processing = [...afterBody].map(([cid, ms]) => [cid, ms - (alexMs.get(cid) ?? 0)] as const);
-      const out: GatewayTake = { inGateway, processing, alexMs: [...alexMs], marks: [...marks], peakRssMb: rss.take(), cpuMs: (used.user + used.system) / 1000, writes: store.writeStats(), loopDelay, gc: { ...gc }, gcPauses, batchMs, syncMs };
-      batchMs = [];
-      syncMs = [];
+      const out: GatewayTake = { inGateway, processing, alexMs: [...alexMs], marks: [...marks], peakRssMb: rss.take(), cpuMs: (used.user + used.system) / 1000, loopDelay, gc: { ...gc }, gcPauses, writeMs };
+      writeMs = [];
       spans.clear();
       afterBody.clear();
       alexMs.clear();
@@ -691,12 +670,11 @@ function slowestStages(rtt: Map<string, number>, marks: Map<string, Partial<Reco
     const outcome = m.outcomeWrite ?? m.answered;
     return [
       {
-        overhead: ms - (m.alexEnd - m.alexStart - (m.heldMs ?? 0)),
+        overhead: ms - (m.alexEnd - m.alexStart),
         outside: ms - (m.answered - m.request),
         body: m.parsed - m.request,
         'before ALEX': m.alexStart - m.parsed,
         'after ALEX': m.answered - m.alexEnd,
-        held: m.heldMs ?? 0,
         'outcome write': m.answered - outcome,
         'to the write': outcome - m.alexEnd,
         'write durable': (m.outcomeDone ?? outcome) - outcome,
@@ -711,7 +689,7 @@ function slowestStages(rtt: Map<string, number>, marks: Map<string, Partial<Reco
     for (const r of slowest) console.error(JSON.stringify(tenths(r)));
   }
   const median = (k: keyof (typeof all)[number]): number => summarise(slowest.map((r) => r[k])).median;
-  return { commits: slowest.length, overhead: median('overhead'), outside: median('outside'), body: median('body'), 'before ALEX': median('before ALEX'), 'after ALEX': median('after ALEX'), 'last byte held for the lease': median('held'), 'of which outcome write + answer': median('outcome write'), 'to the write': median('to the write'), 'write durable': median('write durable'), answer: median('answer'), 'GC pauses in it': median('gc') };
+  return { commits: slowest.length, overhead: median('overhead'), outside: median('outside'), body: median('body'), 'before ALEX': median('before ALEX'), 'after ALEX': median('after ALEX'), 'of which outcome write + answer': median('outcome write'), 'to the write': median('to the write'), 'write durable': median('write durable'), answer: median('answer'), 'GC pauses in it': median('gc') };
 }
 
 /**
@@ -726,6 +704,33 @@ function stolenMs(): number | null {
   } catch {
     return null;
   }
+}
+
+/** Per round, a row with the median of each numeric column across its runs (GW_BENCH_REPEAT). */
+function medianRows(rows: readonly Record<string, string | number>[]): Record<string, string | number>[] {
+  return ROUNDS.map((round) => {
+    const runs = rows.filter((r) => r.devices === roundName(round));
+    const out: Record<string, string | number> = { devices: roundName(round), run: `median of ${runs.length}` };
+    for (const key of Object.keys(runs[0] ?? {})) {
+      if (key in out) continue;
+      const values = runs.map((r) => r[key]).filter((v): v is number => typeof v === 'number');
+      out[key] = values.length === runs.length ? summarise(values).median : '';
+    }
+    return out;
+  });
+}
+
+/** The conditions of the run, printed under the tables with every figure taken from them. */
+function conditions(): string {
+  const alexMs = Number(process.env.GW_BENCH_ALEX_MS ?? '0');
+  return [
+    `conditions: image ${IMAGE_BYTES.toLocaleString()} B (Media, ~1.33 MB as base64)`,
+    `store ${process.env.GW_BENCH_STORE === 'memory' ? 'SQLite in memory' : 'SQLite file (WAL, synchronous=FULL)'}`,
+    `ALEX ${alexMs > 0 ? `${alexMs} ms per write` : 'as fast as the sandbox can'}`,
+    `warm-up ${WARM_MS / 1000} s, window ${MEASURE_MS / 1000} s`,
+    `rounds ${ROUNDS.map(roundName).join(', ')} × ${REPEAT}`,
+    `${cpus().length} CPUs, host load now ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min)`,
+  ].join('; ');
 }
 
 /** How the sandbox shares the CPU (GW_BENCH_SANDBOX), as printed under the tables. */
@@ -855,14 +860,16 @@ export async function runGatewayBench(): Promise<void> {
     const devicesLoop = monitorEventLoopDelay({ resolution: 1 });
     devicesLoop.enable();
 
-    for (const round of ROUNDS) {
+    for (const [run, round] of Array.from({ length: REPEAT }, (_, i) => ROUNDS.map((r) => [i + 1, r] as const)).flat()) {
       const devs = all.slice(0, round.devices);
+      const loadBefore = loadavg()[0] ?? Number.NaN;
       await Promise.all([sandbox.call('reset'), ...gateways.map((g) => g.call('reset'))]);
       devicesLoop.reset();
       const stealBefore = stolenMs();
       const { kept, seconds } = await drive(devs, round, commit);
       const devicesLoopP99 = devicesLoop.percentile(99) / 1e6;
       const steal = stealBefore === null ? null : (stolenMs() ?? stealBefore) - stealBefore;
+      const loadAfter = loadavg()[0] ?? Number.NaN;
       const sbTake = await sandbox.call<{ timings: [string, number][]; peakRssMb: number; cpuMs: number }>('take');
       const gwTake = mergeTakes(await Promise.all(gateways.map((g) => g.call<GatewayTake>('take'))));
       // CPU per commit over every commit of the round (warm-up included: CPU is counted over the whole round).
@@ -880,7 +887,7 @@ export async function runGatewayBench(): Promise<void> {
       const base = await drive(devs, round.kind === 'burst' ? round : { ...round }, direct);
       await sandbox.call('reset');
 
-      stageRows.push({ devices: roundName(round), ...slowestStages(rtt, new Map(gwTake.marks), gwTake.gcPauses) });
+      stageRows.push({ devices: roundName(round), run, ...slowestStages(rtt, new Map(gwTake.marks), gwTake.gcPauses) });
       const o = summarise(overhead);
       const u = summarise(upper);
       const g = summarise(inGateway);
@@ -888,11 +895,14 @@ export async function runGatewayBench(): Promise<void> {
       const r = summarise([...rtt.values()]);
       const b = summarise(base.kept);
       rows.push({
-        devices: round.devices,
+        devices: roundName(round),
+        run,
+        'host load 1 min, before/after': `${loadBefore.toFixed(1)} / ${loadAfter.toFixed(1)}`,
         load: round.kind === 'burst' ? 'burst (1 each, at once)' : `closed loop, ${Math.ceil(round.devices / DEVICES_PER_PRACTICE)} practice(s)`,
         commits: rtt.size,
         'commits/s': rtt.size / seconds,
         'rtt p50': r.median,
+        'rtt p95': r.p95,
         'rtt p99': r.p99,
         'overhead p50': o.median,
         'overhead p99': o.p99,
@@ -902,15 +912,11 @@ export async function runGatewayBench(): Promise<void> {
         'post-body p99': pr.p99,
         'gw CPU/commit': gwTake.cpuMs / Math.max(1, cpuCommits),
         'sb CPU/commit': sbTake.cpuMs / Math.max(1, cpuCommits),
-        'writes/fsync': gwTake.writes.writes / Math.max(1, gwTake.writes.transactions),
         'loop delay p99': gwTake.loopDelay.p99,
         'loop delay max': gwTake.loopDelay.max,
-        'write p50': summarise(gwTake.batchMs).median,
-        'write p99': summarise(gwTake.batchMs).p99,
-        'write max': summarise(gwTake.batchMs).max,
-        'WAL syncs/commit': gwTake.syncMs.length / Math.max(1, cpuCommits),
-        'WAL sync p50': summarise(gwTake.syncMs).median,
-        'WAL sync p99': summarise(gwTake.syncMs).p99,
+        'write p50': summarise(gwTake.writeMs).median,
+        'write p99': summarise(gwTake.writeMs).p99,
+        'write max': summarise(gwTake.writeMs).max,
         'devices loop delay p99': devicesLoopP99,
         ...(steal === null ? {} : { 'host steal ms': steal }),
         'full GCs': gwTake.gc.full,
@@ -925,13 +931,14 @@ export async function runGatewayBench(): Promise<void> {
     }
   } finally {
     printTable(
-      `Gateway commits of ${IMAGE_BYTES.toLocaleString()} B (Media), ms — overhead = round trip − ALEX await; upper = round trip − sandbox's own time; in-gw = gateway span − ALEX await; direct = same Media straight to the sandbox`,
-      rows,
+      `Gateway commits of ${IMAGE_BYTES.toLocaleString()} B (Media), ms — rtt = what a user waits (round trip); overhead = round trip − ALEX await; upper = round trip − sandbox's own time; in-gw = gateway span − ALEX await; direct = same Media straight to the sandbox`,
+      REPEAT > 1 ? [...rows, ...medianRows(rows)] : rows,
     );
     printTable('The slowest 1% of commits by overhead: median ms in each stage', stageRows);
     console.log(
       'burst: 100 uploads of 1.33 MB arrive in the same instant; each waits for the ones before it to be received and checked on 2 cores, so its p99 is the queue, not per-commit work.',
     );
+    console.log(conditions());
     console.log(`gateway: Node ${node.version}${node.execPath === process.execPath ? '' : ` (${node.execPath})`}`);
     console.log(`sandbox (ALEX): ${sandboxPriority}`);
     if (process.env.GW_BENCH_GATEWAY === 'floor') console.log('commits: FLOOR, a bare pass-through for reference (GW_BENCH_GATEWAY=floor), not the gateway');

@@ -95,6 +95,14 @@ describe('browser host', () => {
     expect((await httpGet('/nope.js')).status).toBe(404);
   });
 
+  it('answers a malformed %-escape with 400 and a plain message, not a server error', async () => {
+    for (const path of ['/%E0%A4%A', '/%zz', '/assets/%', '/%C0%AF..%2Fsecret.txt']) {
+      const res = await httpGet(path);
+      expect(res.status, path).toBe(400);
+      expect(res.body).toBe('Bad request: the address has a malformed %-escape.');
+    }
+  });
+
   it('closes a socket that does not say hello with the right token, and refuses foreign origins', async () => {
     await expect(connect('wrong-token')).rejects.toThrow(/closed 4401/);
     await expect(connect(stack.host.token, 'http://evil.example')).rejects.toThrow(/HTTP 403/);

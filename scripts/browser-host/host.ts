@@ -12,7 +12,7 @@
 import { timingSafeEqual, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import type { Logger } from 'pino';
@@ -84,48 +84,62 @@ function tokensEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export async function startBrowserHost(options: BrowserHostOptions): Promise<BrowserHost> {
-  const token = options.token ?? randomBytes(32).toString('base64url');
-  const root = normalize(options.staticDir) + sep;
-  const log = options.logger.child({ component: 'browser-host' });
-  let port = options.port ?? 0;
-  const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
-  const allowedOrigins = (): string[] => allowedHosts().map((h) => `http://${h}`);
+/** Where the host answers: its own loopback names and origins, once its port is known. */
+class HostAddress {
+  constructor(public port: number) {}
+  get hosts(): string[] {
+    return [`127.0.0.1:${this.port}`, `localhost:${this.port}`];
+  }
+  get origins(): string[] {
+    return this.hosts.map((h) => `http://${h}`);
+  }
+  get origin(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+}
 
-  const securityHeaders = (origin: string): Record<string, string> => ({
+function securityHeaders(origin: string): Record<string, string> {
+  return {
     'Content-Security-Policy': contentSecurityPolicy(origin),
     'Referrer-Policy': 'no-referrer',
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
     'Cross-Origin-Opener-Policy': 'same-origin',
     'Cache-Control': 'no-store',
-  });
+  };
+}
 
-  async function serveStatic(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const origin = `http://127.0.0.1:${port}`;
-    const pathname = decodeURIComponent(new URL(req.url ?? '/', origin).pathname);
-    const rel = pathname === '/' || pathname === '/index.html' ? 'desktop/index.html' : pathname.replace(/^\/+/, '');
-    const file = normalize(join(root, rel));
-    if (!file.startsWith(root) || rel.startsWith('mobile/')) {
-      res.writeHead(404, securityHeaders(origin)).end('Not found');
-      return;
-    }
-    const info = await stat(file).catch(() => null);
-    if (!info?.isFile()) {
-      if (rel === 'desktop/index.html') {
-        res.writeHead(503, { ...securityHeaders(origin), 'Content-Type': 'text/plain; charset=utf-8' });
-        res.end('The desktop UI is not built yet. Run `npm run build:renderer`, then reload.');
-        return;
-      }
-      res.writeHead(404, securityHeaders(origin)).end('Not found');
-      return;
-    }
-    res.writeHead(200, { ...securityHeaders(origin), 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': info.size });
-    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+/** The built desktop UI from `root` (never the phone page, never outside `root`). */
+async function serveStatic(root: string, origin: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const pathname = decodePath(new URL(req.url ?? '/', origin).pathname);
+  if (pathname === null) {
+    // A malformed %-escape (`/%E0%A4%A`, `/%zz`) is the client's mistake, not ours: 400 in plain words.
+    res.writeHead(400, { ...securityHeaders(origin), 'Content-Type': 'text/plain; charset=utf-8' }).end('Bad request: the address has a malformed %-escape.');
+    return;
   }
+  const rel = pathname === '/' || pathname === '/index.html' ? 'desktop/index.html' : pathname.replace(/^\/+/, '');
+  const file = normalize(join(root, rel));
+  if (!file.startsWith(root) || rel.startsWith('mobile/')) {
+    res.writeHead(404, securityHeaders(origin)).end('Not found');
+    return;
+  }
+  const info = await stat(file).catch(() => null);
+  if (!info?.isFile()) {
+    if (rel === 'desktop/index.html') {
+      res.writeHead(503, { ...securityHeaders(origin), 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('The desktop UI is not built yet. Run `npm run build:renderer`, then reload.');
+      return;
+    }
+    res.writeHead(404, securityHeaders(origin)).end('Not found');
+    return;
+  }
+  res.writeHead(200, { ...securityHeaders(origin), 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': info.size });
+  createReadStream(file).on('error', () => res.destroy()).pipe(res);
+}
 
+function createStaticServer(root: string, address: HostAddress, log: Logger): Server {
   const server = createServer((req, res) => {
-    if (!allowedHosts().includes(req.headers.host ?? '')) {
+    if (!address.hosts.includes(req.headers.host ?? '')) {
       res.writeHead(421).end('Misdirected request');
       return;
     }
@@ -133,7 +147,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       res.writeHead(405).end();
       return;
     }
-    serveStatic(req, res).catch(() => {
+    serveStatic(root, address.origin, req, res).catch(() => {
       log.warn('static file could not be served');
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
@@ -141,93 +155,118 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  return server;
+}
 
+type BridgeMessage = { type?: unknown; token?: unknown; id?: unknown; method?: unknown; arg?: unknown };
+
+/** One browser tab's socket: a hello with the token first, then bridge calls answered with their envelopes. */
+function serveBridgeSocket(ws: WebSocket, core: BridgeCore, token: string, clients: Set<WebSocket>, log: Logger): void {
+  let authed = false;
+  const helloTimer = setTimeout(() => ws.close(4401, 'hello required'), 5_000);
+  ws.on('error', () => ws.terminate());
+  ws.on('close', () => {
+    clearTimeout(helloTimer);
+    clients.delete(ws);
+  });
+  ws.on('message', (data, isBinary) => {
+    let msg: BridgeMessage;
+    try {
+      if (isBinary) throw new Error('binary');
+      msg = JSON.parse(String(data)) as BridgeMessage;
+    } catch {
+      ws.close(4400, 'bad message');
+      return;
+    }
+    if (!authed) {
+      if (msg.type === 'hello' && typeof msg.token === 'string' && tokensEqual(msg.token, token)) {
+        authed = true;
+        clearTimeout(helloTimer);
+        clients.add(ws);
+        ws.send(JSON.stringify({ type: 'welcome' }));
+      } else {
+        log.warn('browser-host connection refused: bad hello');
+        ws.close(4401, 'unauthorised');
+      }
+      return;
+    }
+    if (msg.type !== 'call' || (typeof msg.id !== 'number' && typeof msg.id !== 'string')) {
+      ws.close(4400, 'bad message');
+      return;
+    }
+    const id = msg.id;
+    dispatchBridgeCall(core, msg.method, msg.arg, () => log.error({ method: String(msg.method).slice(0, 60) }, 'bridge call failed unexpectedly'))
+      .then((envelope) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'result', id, envelope }));
+      })
+      .catch(() => log.error('bridge dispatch failed'));
+  });
+}
+
+/** The `/bridge` WebSocket: only our own Host and Origin upgrade; every core event goes to every signed-in tab. */
+function attachBridge(server: Server, address: HostAddress, options: BrowserHostOptions, token: string, log: Logger): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 64 * 1024 * 1024 });
   const clients = new Set<WebSocket>();
-
   server.on('upgrade', (req, socket, head) => {
-    const okHost = allowedHosts().includes(req.headers.host ?? '');
-    const okOrigin = allowedOrigins().includes(req.headers.origin ?? '');
+    const okHost = address.hosts.includes(req.headers.host ?? '');
+    const okOrigin = address.origins.includes(req.headers.origin ?? '');
     const okPath = (req.url ?? '').split('?')[0] === '/bridge';
     if (!okHost || !okOrigin || !okPath) {
       socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       socket.destroy();
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => serveBridgeSocket(ws, options.core, token, clients, log));
   });
-
   const unsubscribers = BRIDGE_EVENTS.map((event) =>
     options.core.on(event, (payload) => {
       const msg = JSON.stringify({ type: 'event', event, payload });
       for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(msg);
     }),
   );
+  return {
+    close() {
+      for (const u of unsubscribers) u();
+      for (const ws of clients) ws.terminate();
+      wss.close();
+    },
+  };
+}
 
-  function onConnection(ws: WebSocket): void {
-    let authed = false;
-    const helloTimer = setTimeout(() => ws.close(4401, 'hello required'), 5_000);
-    ws.on('error', () => ws.terminate());
-    ws.on('close', () => {
-      clearTimeout(helloTimer);
-      clients.delete(ws);
-    });
-    ws.on('message', (data, isBinary) => {
-      let msg: { type?: unknown; token?: unknown; id?: unknown; method?: unknown; arg?: unknown };
-      try {
-        if (isBinary) throw new Error('binary');
-        msg = JSON.parse(String(data)) as typeof msg;
-      } catch {
-        ws.close(4400, 'bad message');
-        return;
-      }
-      if (!authed) {
-        if (msg.type === 'hello' && typeof msg.token === 'string' && tokensEqual(msg.token, token)) {
-          authed = true;
-          clearTimeout(helloTimer);
-          clients.add(ws);
-          ws.send(JSON.stringify({ type: 'welcome' }));
-        } else {
-          log.warn('browser-host connection refused: bad hello');
-          ws.close(4401, 'unauthorised');
-        }
-        return;
-      }
-      if (msg.type !== 'call' || (typeof msg.id !== 'number' && typeof msg.id !== 'string')) {
-        ws.close(4400, 'bad message');
-        return;
-      }
-      const id = msg.id;
-      dispatchBridgeCall(options.core, msg.method, msg.arg, () => log.error({ method: String(msg.method).slice(0, 60) }, 'bridge call failed unexpectedly'))
-        .then((envelope) => {
-          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'result', id, envelope }));
-        })
-        .catch(() => log.error('bridge dispatch failed'));
-    });
-  }
-
+export async function startBrowserHost(options: BrowserHostOptions): Promise<BrowserHost> {
+  const token = options.token ?? randomBytes(32).toString('base64url');
+  const log = options.logger.child({ component: 'browser-host' });
+  const address = new HostAddress(options.port ?? 0);
+  const server = createStaticServer(normalize(options.staticDir) + sep, address, log);
+  const bridge = attachBridge(server, address, options, token, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port }, () => {
+    server.listen({ host: '127.0.0.1', port: address.port }, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  port = (server.address() as AddressInfo).port;
-  const origin = `http://127.0.0.1:${port}`;
+  address.port = (server.address() as AddressInfo).port;
   return {
-    url: `${origin}/#token=${token}`,
-    origin,
-    port,
+    url: `${address.origin}/#token=${token}`,
+    origin: address.origin,
+    port: address.port,
     token,
     async close() {
-      for (const u of unsubscribers) u();
-      for (const ws of clients) ws.terminate();
-      wss.close();
+      bridge.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
     },
   };
+}
+
+/** The path with %-escapes decoded, or null when an escape is malformed. */
+function decodePath(path: string): string | null {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return null;
+  }
 }

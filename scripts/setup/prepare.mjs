@@ -48,6 +48,7 @@ export const DEBIAN_PACKAGES = {
     zzuf: 'mutated-image tests',
     iproute2: 'network interface tests',
     'util-linux': 'process and storage tests',
+    haproxy: 'the shipped load balancer rules, run for real in the attack tests',
   },
 };
 

@@ -221,7 +221,7 @@ export const ImageView = Type.Object({
   /** True when this image belongs to the patient currently on screen. */
   isWorkingPatient: Type.Boolean(),
   source: ImageSource,
-  /** Name shown in the list (the desktop file name, or "Phone photo N"). Never used as a path. */
+  /** Name shown everywhere (the desktop file name, or "Photo N" for a phone photo, numbered by the PC when the phone held it). Never used as a path. */
   label: Type.String({ maxLength: 255 }),
   capturedAt: IsoTime,
   /** A `data:image/...` URL of the thumbnail (absent while processing). */
@@ -253,6 +253,8 @@ export const PhoneView = Type.Object({
   qrPngDataUrl: Type.Optional(Type.String()),
   expiresAt: IsoTime,
   phonesJoined: Type.Integer({ minimum: 0 }),
+  /** What would stop a phone reaching this PC (checked when the panel opened), each with its fix in plain words. */
+  network: Type.Optional(Type.Array(Type.Object({ code: Type.String(), title: Type.String({ maxLength: 500 }), fix: Type.String({ maxLength: 500 }) }))),
 });
 export type PhoneView = Static<typeof PhoneView>;
 

@@ -32,6 +32,10 @@ export const LAN_ROUTES = {
   session: '/api/images/v1/session',
   /** POST multipart: one photo. */
   upload: '/api/images/v1/upload',
+  /** POST: the nurse said the phone shows the wrong patient; the phone leaves and the PC is told. */
+  decline: '/api/images/v1/session/decline',
+  /** POST: the phone holds these photos for this session's patient; the PC numbers them. */
+  hold: '/api/images/v1/photos/hold',
 } as const;
 
 /** A QR token or upload credential: 32 random bytes as base64url (256 bits). */
@@ -106,8 +110,30 @@ export const UploadResponse = Type.Object({
   sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
   /** True when this answers a retry of an upload that had already succeeded. */
   duplicate: Type.Boolean(),
+  /**
+   * True when the PC has since moved on to another patient: this held photo still went to the patient the nurse
+   * confirmed, but the phone must take no new photos in this session.
+   */
+  patientChanged: Type.Optional(Type.Boolean()),
 });
 export type UploadResponse = Static<typeof UploadResponse>;
+
+// --- POST /api/images/v1/photos/hold ---------------------------------------------------------------
+
+/** Most photos one hold request may name. */
+export const LAN_HOLD_MAX_IDS = 50;
+
+export const HoldRequest = Type.Object(
+  { clientUploadIds: Type.Array(Uuid, { minItems: 1, maxItems: LAN_HOLD_MAX_IDS }) },
+  { additionalProperties: false },
+);
+export type HoldRequest = Static<typeof HoldRequest>;
+
+export const HoldResponse = Type.Object({
+  /** Each photo with the number the PC gave it: "Photo 3" on the phone is "Photo 3" on the PC and in Medtech. */
+  held: Type.Array(Type.Object({ clientUploadId: Uuid, photoNumber: Type.Integer({ minimum: 1 }) })),
+});
+export type HoldResponse = Static<typeof HoldResponse>;
 
 // --- GET /api/images/v1/session ------------------------------------------------------------------
 

@@ -78,6 +78,7 @@ export const ERROR_CODES = {
   ERR_COMMIT_PATIENT_MISMATCH: spec(403, 'This image belongs to a different patient than the one it is being sent for. It was not sent.', 'support'),
   ERR_COMMIT_IMAGE_TOO_LARGE: spec(413, 'The image is larger than Medtech accepts (1 MB).', 'fix-input'),
   ERR_COMMIT_IMAGE_TYPE: spec(415, 'Medtech does not accept this kind of file here.', 'fix-input'),
+  ERR_COMMIT_IMAGE_MALFORMED: spec(422, 'The image file is damaged or carries extra data, so it was not sent. Add the photo again from the original.', 'fix-input'),
   ERR_IDEMPOTENCY_KEY_MISSING: spec(400, 'The image has no identifier, so it cannot be sent safely.', 'support'),
   ERR_IDEMPOTENCY_IN_PROGRESS: spec(409, 'This image is already being sent.', 'wait', true),
   ERR_IDEMPOTENCY_MISMATCH: spec(422, 'A different image was already sent under this identifier.', 'support'),

@@ -212,9 +212,11 @@ test.describe('desktop window', () => {
     const card = desktop.cards(desktop.workingGroup).first();
     await expect(desktop.badge(card)).toHaveText(/Waiting/, { timeout: 30_000 });
     await expect(card.getByTestId('image-error')).toContainText('cannot reach the internet service');
+    await expect(card.getByTestId('send-line')).toContainText('The ClinicPro service cannot be reached — will keep trying');
     const outbox = await desktop.openOutbox();
     await expect(outbox.getByTestId('outbox-live')).toContainText('Waiting');
     await expect(outbox.getByTestId('outbox-live')).toContainText(AROHA.name);
+    await expect(outbox.getByTestId('outbox-live')).toContainText('photo-1600-portrait.png'); // the same name as on its card
     await expect(outbox.getByTestId('outbox-live')).toContainText(/next try/);
     await desktop.screenshot('10-outbox-waiting');
     await desktop.closeDialog();
@@ -242,6 +244,11 @@ test.describe('desktop window', () => {
     const card = desktop.cards(desktop.workingGroup).first();
     await expect(desktop.badge(card)).toHaveText(/Waiting/, { timeout: 60_000 });
     await expect(card.getByTestId('image-error')).toContainText("The practice's Medtech connection is offline");
+    // Never more than is known: Medtech is not answering, when the next try is, and that nothing reached it.
+    await expect(card.getByTestId('send-line')).toHaveText(/^Medtech is not answering — will keep trying \((next try in \d+ (s|min)|trying again now)\)\. Nothing has reached Medtech yet\.$/);
+    await desktop.selectCard(card);
+    await expect(desktop.page.getByTestId('details-panel')).toContainText('in the send queue on this PC (not yet confirmed in Medtech)');
+    await expect(desktop.page.getByTestId('details-panel')).not.toContainText('handed to Medtech');
     await desktop.screenshot('11-alex-503');
     expect(stack.sandbox.store.listDocumentReferences()).toHaveLength(0);
 
@@ -409,14 +416,14 @@ test.describe('desktop window', () => {
     stack.sandbox.faults.remove(slow);
     await expect(desktop.banner).toContainText(AROHA.name);
 
-    // A launch pair from ten minutes ago: refused, and nothing of the earlier patient is shown as current.
+    // A launch pair from ten minutes ago: refused in plain words. Only a verified launch changes the working
+    // patient, so the patient on screen stays (a refused launch never hides or replaces it).
     const custom = new URL(stack.launchUrlFor(WIREMU.nhi, { createdTime: new Date(Date.now() - 10 * 60_000) }));
     await stack.companion.core['launch.open']({ url: custom.toString() }).catch(() => undefined);
-    await expect(desktop.launchError).toContainText('too old. Please launch again from Evolution');
-    await expect(desktop.launchError).toContainText('Click the ClinicPro Images button in Medtech Evolution again.');
-    await expect(desktop.banner).toHaveCount(0);
-    await expect(desktop.page.getByTestId('add-files')).toHaveCount(0);
-    await desktop.screenshot('19-launch-error');
+    await expect(desktop.notice('info')).toContainText('too old. Please launch again from Evolution');
+    await expect(desktop.notice('info')).toContainText(`You are still working on ${AROHA.name}`);
+    await expect(desktop.banner).toContainText(AROHA.name);
+    await desktop.screenshot('19-launch-refused');
   });
 
   test('the window shows "Reconnecting…" when its connection drops, and carries on when it is back', async ({ desktop, stack }) => {

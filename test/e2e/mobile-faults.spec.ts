@@ -16,43 +16,44 @@ import { AROHA, MOBILE_DIST, WIREMU } from './phone/stack';
 const UPLOAD = '**/api/images/v1/upload';
 
 
-test('the PC switches patient mid-upload: the phone stops at once, says so, and no photo lands on the new patient', async ({ browser, pc, photos }) => {
+test('the PC switches patient mid-upload: the photos taken for Aroha still reach Aroha (in her own group), none lands on Wiremu, and the phone takes no more', async ({ browser, pc, photos }) => {
   const view = await pc.startPhone();
   const ctx = await newPhone(browser, 'Pixel 7');
   const phone = await PhonePage.open(ctx, view.qrUrl);
   await phone.confirm.tap();
   await phone.gallery.setInputFiles(photos.made);
+  // The PC numbered them as they were taken: the same "Photo 1–3" as on the PC.
+  await expect(phone.photo(3)).toBeVisible();
 
   // The first upload goes through; the next two are held in flight until the GP has switched patient.
-  const held: Route[] = [];
+  const inFlight: Route[] = [];
   let passed = 0;
   await phone.page.route(UPLOAD, async (route) => {
     if (passed === 0) {
       passed += 1;
       await route.continue();
-    } else held.push(route);
+    } else inFlight.push(route);
   });
   await phone.send.tap();
-  await expect.poll(() => held.length).toBe(2);
+  await expect.poll(() => inFlight.length).toBe(2);
   await expect.poll(async () => (await pc.phoneImages()).length).toBe(1);
   await phone.screenshot('sending');
 
   await pc.launch(WIREMU.nhi);
   expect((await pc.state()).patient?.id).toBe(pc.patientId(WIREMU.nhi));
-  for (const r of held) await r.continue();
+  for (const r of inFlight) await r.continue();
 
+  // Both reach the PC for Aroha; the phone then says the PC moved on, and offers no way to take more.
   await expect(phone.heading).toHaveText('The PC changed to another patient');
-  await expect(phone.endedMessage).toHaveText(ERROR_CODES.ERR_LAN_PATIENT_CHANGED.message);
-  await expect(phone.page.getByTestId('unsent')).toContainText('2 photos not sent');
-  await expect(phone.page.getByText('1 photo reached the PC before this.')).toBeVisible();
+  await expect(phone.page.getByTestId('ended-sent')).toHaveText(`3 photos reached the PC for ${AROHA.name}.`);
+  await expect(phone.page.getByTestId('unsent')).toHaveCount(0);
   await expect(phone.gallery).toHaveCount(0);
   await phone.screenshot('patient-changed');
 
   const images = await pc.phoneImages();
-  expect(images).toHaveLength(1);
-  expect(images[0]?.patientId).toBe(pc.patientId(AROHA.nhi));
-  expect(images.filter((i) => i.patientId === pc.patientId(WIREMU.nhi))).toHaveLength(0);
-  expect(held).toHaveLength(2); // nothing was tried again after the refusal
+  expect(images).toHaveLength(3);
+  expect(images.every((i) => i.patientId === pc.patientId(AROHA.nhi) && !i.isWorkingPatient)).toBe(true);
+  expect(images.map((i) => i.label).sort()).toEqual(['Photo 1', 'Photo 2', 'Photo 3']);
   expect(await pc.lanLeftovers()).toEqual([]);
   expect(await phone.leftovers()).toMatchObject({ localStorage: 0, indexedDb: 0, blobImages: 0, sessionKeys: [] });
 
@@ -65,11 +66,72 @@ test('the PC switches patient mid-upload: the phone stops at once, says so, and 
   await phone.confirm.tap();
   await expect(phone.photos).toHaveCount(0); // nothing taken for Aroha came along
   await phone.camera.setInputFiles(photos.made[0] ?? '');
+  await expect(phone.photo(1)).toBeVisible(); // Wiremu's first photo
   await phone.send.tap();
   await expect(phone.barStatus).toHaveText('✓ The photo is on the PC');
   const after = await pc.phoneImages();
-  expect(after.filter((i) => i.patientId === pc.patientId(WIREMU.nhi))).toHaveLength(1);
-  expect(after.filter((i) => i.patientId === pc.patientId(AROHA.nhi))).toHaveLength(1);
+  expect(after.filter((i) => i.patientId === pc.patientId(WIREMU.nhi)).map((i) => i.label)).toEqual(['Photo 1']);
+  expect(after.filter((i) => i.patientId === pc.patientId(AROHA.nhi))).toHaveLength(3);
+  await ctx.close();
+});
+
+test('photos taken for Aroha but not yet sent when the PC switches: they stay on the phone, marked as Aroha\'s, and Send puts them in Aroha\'s group', async ({ browser, pc, photos }) => {
+  const view = await pc.startPhone();
+  const ctx = await newPhone(browser, 'iPhone 14');
+  const phone = await PhonePage.open(ctx, view.qrUrl);
+  await phone.confirm.tap();
+  await phone.camera.setInputFiles(photos.made[0] ?? '');
+  await phone.camera.setInputFiles(photos.made[1] ?? '');
+  await expect(phone.photo(2)).toBeVisible();
+  await phone.pickSite(2, '', 'Forearm');
+
+  await pc.launch(WIREMU.nhi);
+  await phone.comeBack(); // the nurse looks at the phone again: it asks the PC
+  const notice = phone.page.getByTestId('switched');
+  await expect(notice).toContainText('The PC has moved on to another patient.');
+  await expect(notice).toContainText(`taken for ${AROHA.name}`);
+  await expect(phone.page.getByRole('button', { name: 'Take photo' })).toHaveCount(0);
+  await expect(phone.photos).toHaveCount(2);
+  await phone.screenshot('switched-keeps-photos');
+
+  await phone.send.tap();
+  await expect(phone.heading).toHaveText('The PC changed to another patient');
+  await expect(phone.page.getByTestId('ended-sent')).toHaveText(`2 photos reached the PC for ${AROHA.name}.`);
+  const images = await pc.phoneImages();
+  expect(images.map((i) => ({ who: i.patientId, working: i.isWorkingPatient, label: i.label, site: i.metadata.bodySiteCode })).sort((a, b) => a.label.localeCompare(b.label))).toEqual([
+    { who: pc.patientId(AROHA.nhi), working: false, label: 'Photo 1', site: undefined },
+    { who: pc.patientId(AROHA.nhi), working: false, label: 'Photo 2', site: '14975008' },
+  ]);
+  expect(await pc.lanLeftovers()).toEqual([]);
+  await ctx.close();
+});
+
+test('a photo the PC never heard of before the switch (its hold was lost) is not sent to anyone, and the phone says so', async ({ browser, pc, photos }) => {
+  const view = await pc.startPhone();
+  const ctx = await newPhone(browser, 'Pixel 7');
+  const phone = await PhonePage.open(ctx, view.qrUrl);
+  await phone.confirm.tap();
+  await phone.page.route('**/api/images/v1/photos/hold', (route) => route.abort('connectionreset'));
+  await phone.camera.setInputFiles(photos.made[0] ?? '');
+  await expect(phone.photos).toHaveCount(1);
+  await pc.launch(WIREMU.nhi);
+  await phone.page.unroute('**/api/images/v1/photos/hold');
+  await phone.send.tap();
+  await expect(phone.heading).toHaveText('The PC changed to another patient');
+  await expect(phone.page.getByTestId('unsent')).toContainText('1 photo not sent');
+  expect(await pc.phoneImages()).toHaveLength(0);
+  expect(await pc.lanLeftovers()).toEqual([]);
+  await ctx.close();
+});
+
+test('a nurse who says "No, not this patient" leaves a notice on the PC, and nothing is sent', async ({ browser, pc }) => {
+  const view = await pc.startPhone();
+  const ctx = await newPhone(browser, 'Pixel 7');
+  const phone = await PhonePage.open(ctx, view.qrUrl);
+  await phone.decline.tap();
+  await expect(phone.heading).toHaveText('Nothing was sent');
+  await expect.poll(async () => (await pc.state()).notices.map((n) => n.message).join(' ')).toContain('said this is not the right patient');
+  expect(await pc.phoneImages()).toHaveLength(0);
   await ctx.close();
 });
 
@@ -147,6 +209,18 @@ test.describe('links that no longer work (LAN server on a hand-driven clock)', (
     await ctx.close();
   });
 
+  test('a QR the PC already replaced because it expired: still "This QR code has expired", not "cannot be used"', async ({ browser }) => {
+    const { qr } = await lan.server.openSession({ sessionRef: 'r1', patient, roomLabel: 'Room 1' });
+    lan.clock.advance(601);
+    await lan.server.sweep(); // the PC shows a new QR; the nurse scans the old one from a photo of the screen
+    const ctx = await newPhone(browser, 'Pixel 7');
+    const phone = await PhonePage.open(ctx, qr.url);
+    await expect(phone.heading).toHaveText('This QR code has expired');
+    await expect(phone.endedMessage).toHaveText(ERROR_CODES.ERR_LAN_TOKEN_EXPIRED.message);
+    await phone.screenshot('expired-replaced');
+    await ctx.close();
+  });
+
   test('the PC cannot be reached when the QR is scanned: a calm message and Try again, which then works with the same QR', async ({ browser }) => {
     const { qr } = await lan.server.openSession({ sessionRef: 'r1', patient, roomLabel: 'Room 1' });
     const ctx = await newPhone(browser, 'Pixel 7');
@@ -156,6 +230,9 @@ test.describe('links that no longer work (LAN server on a hand-driven clock)', (
     const phone = new PhonePage(page);
     await expect(phone.heading).toHaveText('Cannot reach the PC');
     await expect(page.getByText(/The phone cannot reach the PC/)).toBeVisible();
+    await expect(page.getByTestId('unreachable-checks')).toContainText('not the guest Wi-Fi');
+    await expect(page.getByTestId('unreachable-checks')).toContainText('No VPN');
+    await expect(page.getByTestId('unreachable-checks')).toContainText('same network as the PC');
     expect(page.url()).not.toContain('#'); // the token is kept in memory only
     await phone.screenshot('unreachable');
     await page.unroute('**/api/images/v1/session/exchange');

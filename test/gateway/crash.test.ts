@@ -2,7 +2,9 @@
  * kill -9 of the gateway mid-commit (CHECKS G3): the sandbox runs as its own process (so it outlives
  * the gateway) and holds the create long enough for the gateway to be killed while waiting on ALEX.
  * The restarted gateway refuses the companion's retry (409) while the dead process's lease lasts, then
- * takes over, reconciles with ALEX before creating, and ends with exactly one Media. The lease is real time across processes (IDEMPOTENCY_LEASE_SECONDS=5, the minimum),
+ * takes over: the create's send time was saved before it went out, so it looks with ALEX's documented
+ * search (found → done; not found → 409 "outcome unknown" until ALEX_MAX_PROCESSING_SECONDS, set to its
+ * minimum of 30 s here, then sent again) and ends with exactly one Media. The lease is real time across processes (IDEMPOTENCY_LEASE_SECONDS=5, the minimum),
  * so this test polls until it ends; it asserts no durations.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -44,7 +46,8 @@ describe('gateway killed mid-commit', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gw-crash-'));
     const sandboxPort = await freePort();
-    const sb = await start('gateway/src/sandbox/cli.ts', { SANDBOX_PORT: String(sandboxPort), SANDBOX_LOG_LEVEL: 'warn' }, /state\s+http/);
+    // Search lag 0: this test is about the kill, and its clock is real (the lag is tested in exactly-once.test.ts).
+    const sb = await start('gateway/src/sandbox/cli.ts', { SANDBOX_PORT: String(sandboxPort), SANDBOX_LOG_LEVEL: 'warn', SANDBOX_SEARCH_LAG_SECONDS: '0' }, /state\s+http/);
     sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
     const field = (name: string): string => new RegExp(`${name}\\s+(\\S+)`).exec(sb.out())?.[1] ?? '';
     const port = await freePort();
@@ -59,6 +62,9 @@ describe('gateway killed mid-commit', () => {
       ALEX_CLIENT_SECRET: field('client_secret'),
       ALEX_SCOPE: field('scope'),
       IDEMPOTENCY_LEASE_SECONDS: '5',
+      // Real time here: the shortest allowed wait before an empty search proves the create absent.
+      ALEX_MAX_PROCESSING_SECONDS: '30',
+      ALEX_UNCONFIRMED_AFTER_SECONDS: '60',
     };
   });
 

@@ -1,62 +1,66 @@
 /**
- * The gateway with its file store against the real ALEX sandbox over HTTP: a commit's lease is written
- * without an fsync on the event loop and made durable by a sync in the thread pool while the image
- * travels to ALEX, whose last byte waits for that sync. Held here by hand: ALEX stores nothing until the
- * lease is on disk. Failed here: the commit fails retryably with nothing at ALEX, and the retry commits
- * exactly once (the store has gone back to an fsync per write). Its outcome, also synced in the thread
- * pool, is answered only once on disk: a failed sync there fails the answer retryably, and the retry
- * replays the stored outcome — one Media at ALEX.
- *
- * A failed sync leaves its store writing with an fsync each: the lease's failure runs last on the shared
- * gateway, and the outcome's has a gateway and store of its own.
+ * The gateway with its file store against the real ALEX sandbox over HTTP: a commit's lease is durable
+ * when the store's promise resolves (synchronous=FULL), and the commit creates nothing at ALEX before
+ * that. Held here by hand (a slow disk): ALEX stores nothing until the lease is on disk. Failed here (the
+ * disk refuses it, so SQLite stores nothing): the commit fails retryably with nothing at ALEX, and the
+ * retry commits exactly once. Its outcome written but not known to be on disk (the write reports an I/O
+ * error after SQLite wrote it): the answer fails retryably, and the retry replays the stored outcome —
+ * one Media at ALEX.
  */
-import { fdatasync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommitResponse, EnrolResponse, LaunchGrant } from '../../shared/contracts/gateway';
 import { SqliteStore } from '../../gateway/src/store/sqlite';
-import type { SyncFile } from '../../gateway/src/store/wal-sync';
+import type { AcquireResult, AuditRecord, CommitProgress, IdempotencyClaim, StoredResponse } from '../../gateway/src/store/types';
 import { creates, startHarness, type Harness } from './helpers/harness';
 
-/** The WAL's syncs: each runs for real once `release()` lets it go, or fails once `fail` is set. */
-const syncs = {
-  held: [] as (() => void)[],
-  started: 0,
-  hold: false,
-  fail: null as Error | null,
-  /** When set, a sync that starts while it returns true fails. */
-  failWhen: null as (() => boolean) | null,
+function eio(): Error {
+  return Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_FSYNC' });
+}
+
+/** The file store with its disk under the test's hand: a lease held on its way to disk, or refused; an outcome written and then reported failed. */
+class DiskUnderTest extends SqliteStore {
+  holdLeases = false;
+  readonly held: (() => void)[] = [];
+  failLease: Error | null = null;
+  failOutcomeWhen: (() => boolean) | null = null;
+
+  override async acquireIdempotency(claim: IdempotencyClaim): Promise<AcquireResult> {
+    if (this.failLease) throw this.failLease;
+    const result = await super.acquireIdempotency(claim);
+    if (this.holdLeases) await new Promise<void>((resolve) => this.held.push(resolve));
+    return result;
+  }
+
+  override async completeIdempotency(key: string, leaseOwner: string, response: StoredResponse, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<boolean> {
+    const stored = await super.completeIdempotency(key, leaseOwner, response, now, progress, audit);
+    if (this.failOutcomeWhen?.()) throw eio();
+    return stored;
+  }
+
   release(): void {
     for (const go of this.held.splice(0)) go();
-  },
-};
-const syncFile: SyncFile = (fd, done) => {
-  syncs.started++;
-  const failing = syncs.fail ?? (syncs.failWhen?.() ? eio() : null);
-  const go = (): void => (failing ? done(failing) : fdatasync(fd, done));
-  if (syncs.hold) syncs.held.push(go);
-  else go();
-};
-
-function eio(): Error {
-  return Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+  }
 }
 
 let dir: string;
+let disk: DiskUnderTest;
 let h: Harness;
 let device: EnrolResponse;
 let grant: LaunchGrant;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gw-lease-'));
-  h = await startHarness({ store: new SqliteStore(join(dir, 'gateway.sqlite'), { syncFile }) });
+  disk = new DiskUnderTest(join(dir, 'gateway.sqlite'));
+  h = await startHarness({ store: disk });
   device = await h.enrol();
   grant = await h.launch(device);
 });
 afterAll(async () => {
-  syncs.hold = false;
-  syncs.release();
+  disk.holdLeases = false;
+  disk.release();
   await h.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -66,18 +70,17 @@ async function until(check: () => boolean): Promise<void> {
   expect(check()).toBe(true);
 }
 
-describe('a lease on its way to disk while the image travels', () => {
+describe('a lease on its way to disk', () => {
   it('ALEX stores nothing until the lease is durable; then the commit completes once', async () => {
     const before = creates(h.sandbox);
     const body = h.commitBody(grant, { media: true });
-    syncs.hold = true;
-    const started = syncs.started;
+    disk.holdLeases = true;
     const pending = h.commit(device, body);
-    await until(() => syncs.held.length === 1 && syncs.started === started + 1);
+    await until(() => disk.held.length === 1);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(creates(h.sandbox)).toEqual(before);
-    syncs.hold = false;
-    syncs.release();
+    disk.holdLeases = false;
+    disk.release();
     const res = await pending;
     expect(res.statusCode).toBe(201);
     expect(creates(h.sandbox)).toEqual({ media: before.media + 1, documents: before.documents });
@@ -88,38 +91,35 @@ describe('a lease on its way to disk while the image travels', () => {
   it('a lease that cannot be made durable: a retryable error, nothing at ALEX; the retry commits exactly once', async () => {
     const before = creates(h.sandbox);
     const body = h.commitBody(grant, { media: true });
-    syncs.fail = eio();
+    disk.failLease = eio();
     const first = await h.commit(device, body);
-    syncs.fail = null;
+    disk.failLease = null;
     expect(first.statusCode).toBe(500);
     expect(first.json()).toMatchObject({ error: { code: 'ERR_INTERNAL', retryable: true } });
     expect(creates(h.sandbox)).toEqual(before);
-    // The lease was given back (with its own fsync): the retry takes it at once.
-    const started = syncs.started;
+    // No lease was stored: the retry takes it at once.
     const retry = await h.commit(device, body);
     expect(retry.statusCode).toBe(201);
     expect(creates(h.sandbox)).toEqual({ media: before.media + 1, documents: before.documents });
     expect(h.sandbox.store.listMedia({ identifierValue: body.imageId })).toHaveLength(1);
-    // After a failed sync nothing is trusted to a later one: every write has its own fsync again.
-    expect(syncs.started).toBe(started);
     const audit = (await h.store.listAudit({ limit: 1000 })).filter((r) => r.imageId === body.imageId).map((r) => `${r.action}:${r.outcome}`);
-    expect(audit).toEqual(['commit:deferred', 'commit:committed']);
+    expect(audit).toEqual(['commit:committed']);
   });
 });
 
-describe("a commit's outcome synced in the thread pool", () => {
-  it('an outcome that cannot be made durable: a retryable error; the retry replays it, and ALEX has the image once', async () => {
-    const store = new SqliteStore(join(dir, 'outcome.sqlite'), { syncFile });
+describe("a commit's outcome not known to be on disk", () => {
+  it('a retryable error; the retry replays it, and ALEX has the image once', async () => {
+    const store = new DiskUnderTest(join(dir, 'outcome.sqlite'));
     const g = await startHarness({ store });
     try {
       const dev = await g.enrol();
       const launched = await g.launch(dev);
       const before = creates(g.sandbox);
       const body = g.commitBody(launched, { media: true });
-      // The lease's sync runs before ALEX has the image; the outcome's, after: that one fails.
-      syncs.failWhen = () => creates(g.sandbox).media > before.media;
+      // The outcome written after ALEX has the image is reported failed.
+      store.failOutcomeWhen = () => creates(g.sandbox).media > before.media;
       const first = await g.commit(dev, body);
-      syncs.failWhen = null;
+      store.failOutcomeWhen = null;
       expect(first.statusCode).toBe(500);
       expect(first.json()).toMatchObject({ error: { code: 'ERR_INTERNAL', retryable: true } });
       expect(creates(g.sandbox)).toEqual({ media: before.media + 1, documents: before.documents });
@@ -134,7 +134,7 @@ describe("a commit's outcome synced in the thread pool", () => {
       const audit = (await g.store.listAudit({ limit: 1000 })).filter((r) => r.imageId === body.imageId).map((r) => `${r.action}:${r.outcome}`);
       expect(audit).toEqual(['commit:committed', 'commit.replay:replayed']);
     } finally {
-      syncs.failWhen = null;
+      store.failOutcomeWhen = null;
       await g.close();
     }
   });

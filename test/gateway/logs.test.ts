@@ -31,13 +31,18 @@ describe('logs', () => {
     // The lookup answers with the patient (that is its job); only its log lines are checked.
     expect((await h.app.inject({ method: 'POST', url: LAUNCH_LOOKUP_ROUTE, headers: { authorization: h.auth(device) }, payload: { nhi: canary.nhi } })).statusCode).toBe(200);
 
-    // Commits: clean, through a stale token and a 503, a wrong patient, a replay, a verify.
+    // Commits: clean, through a stale token and a throttle, one whose outcome is unknown (500), a wrong
+    // patient, a replay, a verify.
     h.sandbox.faults.add({ kind: 'status401', method: 'POST', times: 1 });
-    h.sandbox.faults.add({ kind: 'status503', method: 'POST', times: 1 });
+    h.sandbox.faults.add({ kind: 'status429', method: 'POST', times: 1, retryAfterSeconds: 1 });
     const body = h.commitBody(grant, { media: true, document: true });
     const committed = await h.commit(device, body);
     expect(committed.statusCode).toBe(201);
     responses.push(committed.body, (await h.commit(device, body)).body);
+    h.sandbox.faults.add({ kind: 'status500', method: 'POST', times: 1 });
+    const unknown = await h.commit(device, h.commitBody(grant, { media: true }));
+    expect(unknown.statusCode).toBe(409);
+    responses.push(unknown.body);
     responses.push((await h.commit(device, { ...h.commitBody(grant, { media: true }), patientId: h.patient('ZZZ0016').id })).body);
     responses.push((await h.commit(device, { ...h.commitBody(grant, { media: true }), media: { contentType: 'image/png', data: h.attachments.jpeg.toString('base64') } })).body);
     responses.push((await h.app.inject({ method: 'GET', url: `/v1/commits/${body.imageId}/verify`, headers: { authorization: h.auth(device) } })).body);

@@ -145,7 +145,9 @@ describe('compose example, load balancer and monitoring', () => {
     expect(gw.build).toEqual({ context: '../../..', dockerfile: 'gateway/deploy/Dockerfile' });
     expect(gw.deploy.replicas).toBeGreaterThanOrEqual(2);
     expect(gw.environment.REDIS_URL).toBe('redis://redis:6379');
-    expect(gw.environment.GATEWAY_TRUST_PROXY).toBe('true');
+    // Forwarded headers only from the load balancer's fixed address (a client's own X-Forwarded-For is never believed).
+    expect(gw.environment.GATEWAY_TRUST_PROXY).toBeUndefined();
+    expect(gw.environment.GATEWAY_TRUSTED_PROXIES).toBe(`${compose.services.lb?.networks.internal.ipv4_address}/32`);
     expect(gw.ports).toBeUndefined();
     expect(gw.depends_on.redis.condition).toBe('service_healthy');
     expect(gw.read_only).toBe(true);
@@ -165,6 +167,10 @@ describe('compose example, load balancer and monitoring', () => {
     expect(cfg).toMatch(/^\s*server-template gw \d+ gateway:47700$/m);
     expect(cfg).toMatch(/^\s*http-request deny if \{ path_beg \/metrics \}$/m);
     expect(cfg).toMatch(/^\s*retries 0$/m);
+    // X-Forwarded-For is replaced by the connection's address, never appended to (option forwardfor alone appends).
+    expect(cfg).toMatch(/^\s*http-request del-header X-Forwarded-For$/m);
+    expect(cfg).toMatch(/^\s*http-request set-header X-Forwarded-For %\[src\]$/m);
+    expect(cfg).not.toMatch(/^\s*option forwardfor/m);
     const prom = parse(read('compose', 'prometheus.yml')) as { scrape_configs: { dns_sd_configs: { names: string[]; port: number }[] }[] };
     expect(prom.scrape_configs[0]?.dns_sd_configs[0]).toMatchObject({ names: ['gateway'], port: 9464 });
   });

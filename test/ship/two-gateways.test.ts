@@ -105,7 +105,8 @@ async function commitUntilDone(on: Instance, b: CommitRequest): Promise<CommitRe
 beforeAll(async () => {
   await buildGatewayBundle(join(ROOT, 'dist', 'gateway'));
   redis = await startRedisServer();
-  sandbox = await startSandbox({ host: '127.0.0.1', port: 0, tokenThrottle: false });
+  // Real time here: no search lag (it is tested on the injected clock in test/gateway/exactly-once.test.ts).
+  sandbox = await startSandbox({ host: '127.0.0.1', port: 0, tokenThrottle: false, searchLagSeconds: 0 });
   dataDir = mkdtempSync(join(tmpdir(), 'ship-gw-'));
   jpeg = (await makeAttachments()).jpeg.toString('base64');
   env = {
@@ -123,6 +124,9 @@ beforeAll(async () => {
     METRICS_PORT: '0',
     // The shortest lease: how long a commit the dead instance held blocks its retry on the other one.
     IDEMPOTENCY_LEASE_SECONDS: '5',
+    // A create cut off by the kill is proven absent after the shortest allowed wait, then sent again.
+    ALEX_MAX_PROCESSING_SECONDS: '30',
+    ALEX_UNCONFIRMED_AFTER_SECONDS: '60',
     RATE_LIMIT_DEVICE_BURST: '10000',
     RATE_LIMIT_DEVICE_PER_MINUTE: '100000',
   };
@@ -238,7 +242,7 @@ describe('two gateway processes, one Redis, one ALEX', () => {
       expect(((await res.json()) as CommitResponse).replayed).toBe(true);
     }
     for (const c of bodies) expect(atAlex(c.imageId)).toBe(1);
-  });
+  }, 150_000);
 
   it('the Docker HEALTHCHECK command passes against the live instance and fails against the dead one', async () => {
     const probe = (port: string) =>

@@ -87,130 +87,34 @@ export async function listFacilities(store: GatewayStore): Promise<FacilitySumma
   return [...byId.values()].sort((a, b) => a.facilityId.localeCompare(b.facilityId));
 }
 
+/** What every command gets: the injected dependencies, an auditor, and `usage` (prints the message and the usage, returns 2). */
+interface CommandContext extends AdminDeps {
+  auditor: Auditor;
+  usage: (msg?: string) => number;
+}
+
+type Command = (args: string[], ctx: CommandContext) => Promise<number>;
+
+/** The commands by name, and `devices <sub-command>` by sub-command; each returns the exit code. */
+const COMMANDS: Record<string, Command> = { 'enrol-code': enrolCode, facilities, audit };
+const DEVICE_COMMANDS: Record<string, Command> = { list: devicesList, revoke: devicesRevoke };
+
 /** Runs one command; returns the process exit code (0 ok, 2 usage, 1 failure). */
 export async function runAdmin(argv: string[], deps: AdminDeps): Promise<number> {
-  const { store, clock, random, out, err } = deps;
   const [command, sub, ...rest] = argv;
-  const auditor = new Auditor(store, clock, random);
   const usage = (msg?: string): number => {
-    if (msg) err(msg);
-    err(USAGE);
+    if (msg) deps.err(msg);
+    deps.err(USAGE);
     return 2;
   };
-
+  const ctx: CommandContext = { ...deps, auditor: new Auditor(deps.store, deps.clock, deps.random), usage };
   try {
-    if (command === 'enrol-code') {
-      const { values } = parseArgs({
-        args: argv.slice(1),
-        options: { facility: { type: 'string' }, practice: { type: 'string' }, 'ttl-hours': { type: 'string', default: '72' } },
-        strict: true,
-      });
-      const ttl = Number(values['ttl-hours']);
-      if (!values.facility || !FACILITY_RE.test(values.facility)) return usage('--facility must be an mt-facilityid such as F2N060-E');
-      if (!values.practice || values.practice.trim().length === 0 || values.practice.length > 200) return usage('--practice is required');
-      if (!Number.isInteger(ttl) || ttl < 1 || ttl > 24 * 30) return usage('--ttl-hours must be a whole number from 1 to 720');
-      const devices = new DeviceService(store, clock, random, deps.config.rateLimit, auditor);
-      const { code, expiresAt } = await devices.issueEnrolmentCode(values.facility, values.practice.trim(), ttl);
-      await auditor.record({ deviceId: null, facilityId: values.facility, action: 'enrol-code.issue', outcome: 'issued', correlationId: uuidV4(random) });
-      out(code);
-      err(`One-time enrolment code for ${values.practice.trim()} (${values.facility}); valid until ${iso(expiresAt)}.`);
-      return 0;
-    }
-
-    if (command === 'facilities') {
-      const { values } = parseArgs({ args: argv.slice(1), options: { json: { type: 'boolean', default: false } }, strict: true });
-      const list = await listFacilities(store);
-      if (values.json) {
-        out(JSON.stringify(list, null, 2));
-        return 0;
-      }
-      if (list.length === 0) out('No facilities known yet (issue an enrolment code with enrol-code).');
-      for (const f of list) {
-        out(
-          `${f.facilityId.padEnd(10)}  ${String(f.activeDevices).padStart(3)} active  ${String(f.revokedDevices).padStart(3)} revoked  ${String(f.codesIssued).padStart(3)} codes issued  last enrolment ${iso(f.lastEnrolledAt)}  ${f.practiceNames.join(' / ') || '-'}`,
-        );
-      }
-      return 0;
-    }
-
-    if (command === 'devices' && sub === 'list') {
-      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false }, facility: { type: 'string' } }, strict: true });
-      if (values.facility !== undefined && !FACILITY_RE.test(values.facility)) return usage('--facility must be an mt-facilityid such as F2N060-E');
-      const list = (await store.listDevices()).filter((d) => values.facility === undefined || d.facilityId === values.facility);
-      if (values.json) {
-        out(JSON.stringify(list.map(({ secretHash: _s, ...d }) => ({ ...d, keyBound: d.dpopJkt !== undefined })), null, 2));
-        return 0;
-      }
-      if (list.length === 0) out('No devices enrolled.');
-      for (const d of list) {
-        out(`${d.deviceId}  ${d.facilityId}  ${d.revokedAt === null ? 'active ' : 'REVOKED'}  ${d.dpopJkt === undefined ? 'no key' : 'key   '}  enrolled ${iso(d.createdAt)}  ${d.deviceName} (${d.practiceName})`);
-      }
-      return 0;
-    }
-
-    if (command === 'devices' && sub === 'revoke') {
-      const id = rest[0];
-      if (!id || rest.length !== 1 || !DEVICE_RE.test(id)) return usage('devices revoke needs one device id (dev_…)');
-      const device = await store.getDevice(id);
-      if (!device) {
-        err(`No device ${id}.`);
-        return 1;
-      }
-      await store.revokeDevice(id, clock.now());
-      await auditor.record({ deviceId: id, facilityId: device.facilityId, action: 'device.revoke', outcome: 'revoked', correlationId: uuidV4(random) });
-      out(`Revoked ${id} (${device.deviceName}, ${device.practiceName}).`);
-      return 0;
-    }
-
-    if (command === 'audit') {
-      const { values } = parseArgs({
-        args: argv.slice(1),
-        options: {
-          device: { type: 'string' },
-          facility: { type: 'string' },
-          outcome: { type: 'string' },
-          action: { type: 'string' },
-          since: { type: 'string' },
-          limit: { type: 'string', default: '100' },
-          json: { type: 'boolean', default: false },
-        },
-        strict: true,
-      });
-      const limit = Number(values.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) return usage('--limit must be a whole number from 1 to 100000');
-      let since: number | undefined;
-      if (values.since !== undefined) {
-        const s = parseSince(values.since, clock.now());
-        if (s === null) return usage('--since must be an ISO time, or 24h / 7d');
-        since = s;
-      }
-      if (values.device !== undefined && !DEVICE_RE.test(values.device)) return usage('--device must be a device id (dev_…)');
-      if (values.facility !== undefined && !FACILITY_RE.test(values.facility)) return usage('--facility must be an mt-facilityid such as F2N060-E');
-      if (values.outcome !== undefined && !WORD_RE.test(values.outcome)) return usage('--outcome must be an outcome such as committed or failed');
-      if (values.action !== undefined && !WORD_RE.test(values.action)) return usage('--action must be an action such as commit or device.revoke');
-      const filtered = values.facility !== undefined || values.outcome !== undefined || values.action !== undefined;
-      const fetched = await store.listAudit({ deviceId: values.device, since, limit: filtered ? AUDIT_FILTER_WINDOW : limit });
-      const records = filtered
-        ? fetched
-            .filter((r) => (values.facility === undefined || r.facilityId === values.facility) && (values.outcome === undefined || r.outcome === values.outcome) && (values.action === undefined || r.action === values.action))
-            .slice(-limit)
-        : fetched;
-      if (values.json) {
-        out(JSON.stringify(records, null, 2));
-        return 0;
-      }
-      if (records.length === 0) out('No audit records.');
-      for (const r of records) {
-        const what = [r.imageId ? `image ${r.imageId}` : '', r.resourceIds.join(' '), r.errorCode ?? '', r.patientHash ? `patient#${r.patientHash.slice(0, 12)}` : '']
-          .filter(Boolean)
-          .join('  ');
-        out(`${iso(r.at)}  ${r.action.padEnd(16)} ${r.outcome.padEnd(10)} ${r.deviceId ?? '-'}  ${r.facilityId ?? '-'}  ${what}  [${r.correlationId}]`);
-      }
-      return 0;
-    }
-
+    const device = command === 'devices' && sub !== undefined && Object.hasOwn(DEVICE_COMMANDS, sub) ? DEVICE_COMMANDS[sub] : undefined;
+    if (device) return await device(rest, ctx);
+    const top = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    if (top) return await top(argv.slice(1), ctx);
     if (command === undefined || command === 'help' || command === '--help') {
-      out(USAGE);
+      deps.out(USAGE);
       return command === undefined ? 2 : 0;
     }
     return usage(`Unknown command: ${[command, sub].filter(Boolean).join(' ')}`);
@@ -218,4 +122,112 @@ export async function runAdmin(argv: string[], deps: AdminDeps): Promise<number>
     if (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return usage(e.message);
     throw e;
   }
+}
+
+async function enrolCode(args: string[], { store, clock, random, config, auditor, out, err, usage }: CommandContext): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { facility: { type: 'string' }, practice: { type: 'string' }, 'ttl-hours': { type: 'string', default: '72' } },
+    strict: true,
+  });
+  const ttl = Number(values['ttl-hours']);
+  if (!values.facility || !FACILITY_RE.test(values.facility)) return usage('--facility must be an mt-facilityid such as F2N060-E');
+  if (!values.practice || values.practice.trim().length === 0 || values.practice.length > 200) return usage('--practice is required');
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 24 * 30) return usage('--ttl-hours must be a whole number from 1 to 720');
+  const devices = new DeviceService(store, clock, random, config.rateLimit, auditor);
+  const { code, expiresAt } = await devices.issueEnrolmentCode(values.facility, values.practice.trim(), ttl);
+  await auditor.record({ deviceId: null, facilityId: values.facility, action: 'enrol-code.issue', outcome: 'issued', correlationId: uuidV4(random) });
+  out(code);
+  err(`One-time enrolment code for ${values.practice.trim()} (${values.facility}); valid until ${iso(expiresAt)}.`);
+  return 0;
+}
+
+async function facilities(args: string[], { store, out }: CommandContext): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true });
+  const list = await listFacilities(store);
+  if (values.json) {
+    out(JSON.stringify(list, null, 2));
+    return 0;
+  }
+  if (list.length === 0) out('No facilities known yet (issue an enrolment code with enrol-code).');
+  for (const f of list) {
+    out(
+      `${f.facilityId.padEnd(10)}  ${String(f.activeDevices).padStart(3)} active  ${String(f.revokedDevices).padStart(3)} revoked  ${String(f.codesIssued).padStart(3)} codes issued  last enrolment ${iso(f.lastEnrolledAt)}  ${f.practiceNames.join(' / ') || '-'}`,
+    );
+  }
+  return 0;
+}
+
+async function devicesList(args: string[], { store, out, usage }: CommandContext): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, facility: { type: 'string' } }, strict: true });
+  if (values.facility !== undefined && !FACILITY_RE.test(values.facility)) return usage('--facility must be an mt-facilityid such as F2N060-E');
+  const list = (await store.listDevices()).filter((d) => values.facility === undefined || d.facilityId === values.facility);
+  if (values.json) {
+    out(JSON.stringify(list.map(({ secretHash: _s, ...d }) => ({ ...d, keyBound: d.dpopJkt !== undefined })), null, 2));
+    return 0;
+  }
+  if (list.length === 0) out('No devices enrolled.');
+  for (const d of list) {
+    out(`${d.deviceId}  ${d.facilityId}  ${d.revokedAt === null ? 'active ' : 'REVOKED'}  ${d.dpopJkt === undefined ? 'no key' : 'key   '}  enrolled ${iso(d.createdAt)}  ${d.deviceName} (${d.practiceName})`);
+  }
+  return 0;
+}
+
+async function devicesRevoke(args: string[], { store, clock, random, auditor, out, err, usage }: CommandContext): Promise<number> {
+  const id = args[0];
+  if (!id || args.length !== 1 || !DEVICE_RE.test(id)) return usage('devices revoke needs one device id (dev_…)');
+  const device = await store.getDevice(id);
+  if (!device) {
+    err(`No device ${id}.`);
+    return 1;
+  }
+  await store.revokeDevice(id, clock.now());
+  await auditor.record({ deviceId: id, facilityId: device.facilityId, action: 'device.revoke', outcome: 'revoked', correlationId: uuidV4(random) });
+  out(`Revoked ${id} (${device.deviceName}, ${device.practiceName}).`);
+  return 0;
+}
+
+const AUDIT_OPTIONS = {
+  device: { type: 'string' },
+  facility: { type: 'string' },
+  outcome: { type: 'string' },
+  action: { type: 'string' },
+  since: { type: 'string' },
+  limit: { type: 'string', default: '100' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+async function audit(args: string[], { store, clock, out, usage }: CommandContext): Promise<number> {
+  const { values } = parseArgs({ args, options: AUDIT_OPTIONS, strict: true });
+  const limit = Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) return usage('--limit must be a whole number from 1 to 100000');
+  let since: number | undefined;
+  if (values.since !== undefined) {
+    const s = parseSince(values.since, clock.now());
+    if (s === null) return usage('--since must be an ISO time, or 24h / 7d');
+    since = s;
+  }
+  if (values.device !== undefined && !DEVICE_RE.test(values.device)) return usage('--device must be a device id (dev_…)');
+  if (values.facility !== undefined && !FACILITY_RE.test(values.facility)) return usage('--facility must be an mt-facilityid such as F2N060-E');
+  if (values.outcome !== undefined && !WORD_RE.test(values.outcome)) return usage('--outcome must be an outcome such as committed or failed');
+  if (values.action !== undefined && !WORD_RE.test(values.action)) return usage('--action must be an action such as commit or device.revoke');
+  const filtered = values.facility !== undefined || values.outcome !== undefined || values.action !== undefined;
+  const fetched = await store.listAudit({ deviceId: values.device, since, limit: filtered ? AUDIT_FILTER_WINDOW : limit });
+  const records = filtered
+    ? fetched
+        .filter((r) => (values.facility === undefined || r.facilityId === values.facility) && (values.outcome === undefined || r.outcome === values.outcome) && (values.action === undefined || r.action === values.action))
+        .slice(-limit)
+    : fetched;
+  if (values.json) {
+    out(JSON.stringify(records, null, 2));
+    return 0;
+  }
+  if (records.length === 0) out('No audit records.');
+  for (const r of records) {
+    const what = [r.imageId ? `image ${r.imageId}` : '', r.resourceIds.join(' '), r.errorCode ?? '', r.patientHash ? `patient#${r.patientHash.slice(0, 12)}` : '']
+      .filter(Boolean)
+      .join('  ');
+    out(`${iso(r.at)}  ${r.action.padEnd(16)} ${r.outcome.padEnd(10)} ${r.deviceId ?? '-'}  ${r.facilityId ?? '-'}  ${what}  [${r.correlationId}]`);
+  }
+  return 0;
 }

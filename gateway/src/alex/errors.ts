@@ -25,12 +25,18 @@ export type NetworkFailure =
   /** No answer within the timeout: ALEX may or may not have processed it. */
   | 'timeout';
 
-/** Marks an error whose create may or may not have happened at ALEX (see `isAlexOutcomeUnknown`). */
-export const ALEX_OUTCOME_UNKNOWN_DETAIL = 'outcome unknown: check Medtech for this image before sending it again';
+/**
+ * A 503 that says the practice's Hybrid Connection has no listener (ALEX.md: "503 — the facility's Hybrid
+ * Connection is down — the practice PC that runs it is asleep"): the request never reached Evolution, so
+ * nothing was stored. Any other 503 may have come after Evolution stored the create.
+ */
+export function isHybridConnectionDown(status: number, body: unknown): boolean {
+  return status === 503 && parseAlexErrorBody(body).text.includes('no listeners connected');
+}
 
-/** True when a create failed in a way that leaves open whether ALEX stored it. Reconcile before resending. */
+/** True when a create failed in a way that leaves open whether ALEX stored it: nothing may resend it until that is proven. */
 export function isAlexOutcomeUnknown(err: unknown): boolean {
-  return err instanceof AppError && err.detail === ALEX_OUTCOME_UNKNOWN_DETAIL;
+  return err instanceof AppError && err.code === 'ERR_ALEX_OUTCOME_UNKNOWN';
 }
 
 const SAFE_TOKEN = /^[A-Za-z0-9_.\-[\]()]{1,80}$/;

@@ -1,8 +1,11 @@
 /**
  * OAuth 2.0 client-credentials token provider for ALEX (Azure AD in production, the sandbox here).
  *
- * - One cached token; refreshed ~5 min before expiry and never later than 80% of its lifetime. The
- *   refresh runs in the background while the old token is still good, so no call waits for it.
+ * - One cached token, one token request per lifetime whatever the lifetime (ALEX issues 3599 s today;
+ *   a 60 s token costs one request a minute, not one per call): refreshed ~5 min before expiry and never
+ *   later than 80% of its lifetime; a lifetime too short for a 5 min lead is refreshed at 80%. The
+ *   refresh runs in the background while the old token is still good, so no call waits for it. A token
+ *   is not used within min(60 s, 10% of its lifetime) of its expiry (`tokenTiming`).
  * - Single-flight: however many calls wait, one token request is made.
  * - A 429 from the token endpoint blocks every token request until Retry-After has passed; callers get
  *   ERR_ALEX_THROTTLED meanwhile (or the cached token while it is still valid).
@@ -31,7 +34,7 @@ export interface TokenProviderOptions {
   refreshBeforeExpiryMs?: number;
   /** …and never later than this share of the lifetime (default 0.8). */
   maxLifetimeShare?: number;
-  /** A token closer than this to expiry is never used (default 60 s). */
+  /** A token closer than this to expiry (at most 10% of its lifetime) is never used (default 60 s). */
   minRemainingMs?: number;
   /** Wait this long after a 429 without Retry-After (default 60 s). */
   defaultThrottleMs?: number;
@@ -42,6 +45,22 @@ interface CachedToken {
   obtainedAt: number;
   expiresAt: number;
   refreshAt: number;
+  /** Not used from here on: too close to expiry. */
+  staleAt: number;
+}
+
+/**
+ * When a token obtained at `obtainedAt` for `lifetimeMs` is refreshed and stops being used. The refresh
+ * comes at `min(lifetime − lead, share × lifetime)`, unless that is before half the lifetime (a lifetime
+ * not much longer than the lead), then at `share × lifetime`: one request per lifetime either way. It
+ * stops being used `min(minRemainingMs, 10% of the lifetime)` before expiry, after the refresh point.
+ */
+export function tokenTiming(obtainedAt: number, lifetimeMs: number, leadMs: number, share: number, minRemainingMs: number): { refreshAt: number; staleAt: number } {
+  const byLead = lifetimeMs - leadMs;
+  const byShare = lifetimeMs * share;
+  const refreshIn = byLead >= lifetimeMs / 2 ? Math.min(byLead, byShare) : byShare;
+  const staleIn = lifetimeMs - Math.min(minRemainingMs, lifetimeMs * 0.1);
+  return { refreshAt: obtainedAt + refreshIn, staleAt: obtainedAt + Math.max(refreshIn, staleIn) };
 }
 
 export interface TokenStats {
@@ -81,7 +100,7 @@ export function createTokenProvider(o: TokenProviderOptions): TokenProvider {
   const stats: TokenStats = { requests: 0, throttledLocally: 0 };
   const log = o.logger.child({ component: 'alex-token' });
 
-  const usable = (t: CachedToken | null, now: number): t is CachedToken => t !== null && now < t.expiresAt - minRemainingMs;
+  const usable = (t: CachedToken | null, now: number): t is CachedToken => t !== null && now < t.staleAt;
 
   async function requestOnce(secret: string): Promise<CachedToken | TokenEndpointFailure> {
     stats.requests++;
@@ -119,9 +138,9 @@ export function createTokenProvider(o: TokenProviderOptions): TokenProvider {
       const lifetimeMs = expiresIn * 1000;
       // Count the lifetime from when we asked: the token may have been minted as soon as the request arrived.
       const obtainedAt = Math.min(startedAt, now);
-      const refreshAt = obtainedAt + Math.max(0, Math.min(lifetimeMs - refreshBeforeExpiryMs, lifetimeMs * maxLifetimeShare));
+      const timing = tokenTiming(obtainedAt, lifetimeMs, refreshBeforeExpiryMs, maxLifetimeShare, minRemainingMs);
       log.info({ event: 'token_obtained', lifetimeS: expiresIn }, 'ALEX token obtained');
-      return { value: token, obtainedAt, expiresAt: obtainedAt + lifetimeMs, refreshAt };
+      return { value: token, obtainedAt, expiresAt: obtainedAt + lifetimeMs, ...timing };
     }
     if (res.status === 429) {
       const retryAfterS = parseRetryAfter(res.headers['retry-after'], now);

@@ -2,7 +2,7 @@
  * Device enrolment and authentication. A one-time code from the operator CLI is exchanged for a
  * device id and a 256-bit secret; the gateway keeps sha256(secret) only and compares in constant
  * time. A device may enrol with a DPoP public key (its thumbprint is kept); from then on every call
- * must also carry a proof made with that key (dpop.ts). Failed attempts are limited per client IP and
+ * must also carry a proof made with that key (dpop.ts). Failed attempts are limited (failureKey) and
  * audited as `auth.rejected`; every authenticated device has its own bucket.
  */
 import type { EnrolRequest, EnrolResponse } from '../../../shared/contracts/gateway';
@@ -20,6 +20,18 @@ export interface RateLimitConfig {
   devicePerMinute: number;
   authFailuresPerMinute: number;
 }
+
+/**
+ * The failure budgets, each `RATE_LIMIT_AUTH_FAILURES_PER_MINUTE`: refused enrolments and refused
+ * credentials per client address; refusals of a known device's valid secret (revoked, bad proof) per
+ * device; unknown routes per address in a budget of their own, so probing never spends the budget
+ * that enrolment and credential checks use.
+ */
+export const failureKey = {
+  address: (ip: string): string => `authfail:${ip}`,
+  device: (deviceId: string): string => `authfail-device:${deviceId}`,
+  notFound: (ip: string): string => `notfound:${ip}`,
+};
 
 export interface DeviceProofOptions {
   /** GATEWAY_DEVICE_PROOF. */
@@ -81,26 +93,25 @@ export class DeviceService {
     return { code, expiresAt };
   }
 
-  private failureBucket(ip: string): [string, { capacity: number; refillPerSecond: number }] {
+  /** A failure budget: `authFailuresPerMinute` refused attempts per minute per key. */
+  private failureSpec(): { capacity: number; refillPerSecond: number } {
     const n = this.limits.authFailuresPerMinute;
-    return [`authfail:${ip}`, { capacity: n, refillPerSecond: n / 60 }];
+    return { capacity: n, refillPerSecond: n / 60 };
   }
 
-  /** Throws ERR_RATE_LIMITED when this IP has used up its failed attempts. */
-  async checkFailureBudget(ip: string): Promise<void> {
-    const [key, spec] = this.failureBucket(ip);
-    const r = await this.store.takeToken(key, spec, 0, this.clock.now());
+  /** Throws ERR_RATE_LIMITED when this budget is used up. Keys: failureKey.* */
+  async checkFailureBudget(key: string): Promise<void> {
+    const r = await this.store.takeToken(key, this.failureSpec(), 0, this.clock.now());
     if (!r.allowed) throw new AppError('ERR_RATE_LIMITED', { retryAfterSeconds: r.retryAfterSeconds });
   }
 
-  /** Counts one failed attempt from this IP. */
-  async recordFailure(ip: string): Promise<void> {
-    const [key, spec] = this.failureBucket(ip);
-    await this.store.takeToken(key, spec, 1, this.clock.now());
+  /** Counts one refused attempt against this budget. */
+  async recordFailure(key: string): Promise<void> {
+    await this.store.takeToken(key, this.failureSpec(), 1, this.clock.now());
   }
 
   async enrol(req: EnrolRequest, ip: string, correlationId: string): Promise<EnrolResponse> {
-    await this.checkFailureBudget(ip);
+    await this.checkFailureBudget(failureKey.address(ip));
     // The key is checked before the code is spent, so a refused key leaves the code usable.
     let dpopJkt: string | undefined;
     if (req.dpopJwk !== undefined) dpopJkt = await dpopThumbprint(parseDpopPublicJwk(req.dpopJwk));
@@ -109,7 +120,7 @@ export class DeviceService {
     const creds = newDeviceCredentials(this.random);
     const result = await this.store.consumeEnrolmentCode(hashEnrolmentCode(req.enrolmentCode), creds.deviceId, now);
     if (!result.ok) {
-      await this.recordFailure(ip);
+      await this.recordFailure(failureKey.address(ip));
       await this.auditor.record({ deviceId: null, facilityId: null, action: 'device.enrol', outcome: 'rejected', errorCode: `code-${result.reason}`, correlationId });
       const code = result.reason === 'used' ? 'ERR_ENROL_CODE_USED' : result.reason === 'expired' ? 'ERR_ENROL_CODE_EXPIRED' : 'ERR_ENROL_CODE_INVALID';
       throw new AppError(code);
@@ -136,18 +147,21 @@ export class DeviceService {
    * token from the device's bucket. Missing → ERR_AUTH_DEVICE_MISSING; malformed, unknown or wrong
    * secret → ERR_AUTH_DEVICE_UNKNOWN; revoked → ERR_AUTH_DEVICE_REVOKED; no key while proofs are
    * required → ERR_AUTH_DEVICE_KEY_REQUIRED; over the limit → ERR_RATE_LIMITED (Retry-After); a missing
-   * or bad proof → ERR_AUTH_PROOF_* (dpop.ts). Every refusal but the rate limit counts against the IP's
-   * failure budget and is audited as `auth.rejected` with its code (and the proof check that failed).
+   * or bad proof → ERR_AUTH_PROOF_* (dpop.ts). Every refusal is audited as `auth.rejected` with its code.
+   *
+   * The credential is checked first. A caller without a valid secret spends its address's failure
+   * budget; a valid secret never looks at the address, so a device behind a practice's shared public IP
+   * never pays for a stranger's failures there. The refusals that need the secret (revoked, no key, a bad
+   * proof) spend that device's own failure budget.
    */
   async authenticate(req: AuthRequest): Promise<DeviceRecord> {
-    const { authorization, ip } = req;
-    await this.checkFailureBudget(ip);
-    if (authorization === undefined || authorization === '') return this.reject(req, null, new AppError('ERR_AUTH_DEVICE_MISSING'));
-    const parsed = parseDeviceAuthorization(authorization);
-    const device = parsed ? await this.store.getDevice(parsed.deviceId) : null;
-    // Hash even when the device is unknown, so timing does not tell which ids exist.
-    const presented = hashSecret(parsed?.secret ?? '');
-    if (!parsed || !device || !hexEqual(presented, device.secretHash)) return this.reject(req, null, new AppError('ERR_AUTH_DEVICE_UNKNOWN'));
+    const device = await this.deviceForSecret(req.authorization);
+    if (device === null) {
+      await this.checkFailureBudget(failureKey.address(req.ip));
+      const missing = req.authorization === undefined || req.authorization === '';
+      return this.reject(req, null, new AppError(missing ? 'ERR_AUTH_DEVICE_MISSING' : 'ERR_AUTH_DEVICE_UNKNOWN'));
+    }
+    await this.checkFailureBudget(failureKey.device(device.deviceId));
     if (device.revokedAt !== null) return this.reject(req, device, new AppError('ERR_AUTH_DEVICE_REVOKED'));
     if (device.dpopJkt === undefined && this.proof.mode === 'required') return this.reject(req, device, new AppError('ERR_AUTH_DEVICE_KEY_REQUIRED'));
     const r = await this.store.takeToken(
@@ -168,8 +182,18 @@ export class DeviceService {
     return device;
   }
 
+  /** The device whose secret this Authorization header carries, or null (missing, malformed, unknown, wrong). */
+  private async deviceForSecret(authorization: string | undefined): Promise<DeviceRecord | null> {
+    if (authorization === undefined || authorization === '') return null;
+    const parsed = parseDeviceAuthorization(authorization);
+    const device = parsed ? await this.store.getDevice(parsed.deviceId) : null;
+    // Hash even when the device is unknown, so timing does not tell which ids exist.
+    const presented = hashSecret(parsed?.secret ?? '');
+    return parsed && device && hexEqual(presented, device.secretHash) ? device : null;
+  }
+
   private async reject(req: AuthRequest, device: DeviceRecord | null, err: AppError): Promise<never> {
-    await this.recordFailure(req.ip);
+    await this.recordFailure(device === null ? failureKey.address(req.ip) : failureKey.device(device.deviceId));
     const errorCode = err instanceof DpopProofError ? `${err.code}:${err.reason}` : err.code;
     await this.auditor.record({
       deviceId: device?.deviceId ?? null,

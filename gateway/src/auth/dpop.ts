@@ -127,7 +127,7 @@ export function dpopChallenge(err: AppError): string | null {
 
 /**
  * The htu a request must be signed for: the public base URL (GATEWAY_PUBLIC_URL) when configured, else
- * the request's own scheme and Host (X-Forwarded-Proto/-Host only with GATEWAY_TRUST_PROXY), then the
+ * the request's own scheme and Host (X-Forwarded-Proto/-Host only from GATEWAY_TRUSTED_PROXIES), then the
  * path without query or fragment.
  */
 export function requestHtu(publicBaseUrl: string | null, request: { protocol: string; host: string | undefined; url: string }): string {

@@ -68,9 +68,10 @@ export function canonicalJsonSha256(value: unknown): string {
 
 /**
  * The request fingerprint for idempotency: sha256 of the canonical request. The grant id is left out
- * on purpose: a retry after a relaunch (new grant, same image, same patient) is the same request.
+ * on purpose: a retry after a relaunch (new grant, same image, same patient) is the same request; so is
+ * `resendAfterCheck` (the same image, sent again after a person checked Medtech).
  */
 export function commitFingerprint(req: CommitRequest | CommitBody): string {
-  const { grantId: _grantId, ...rest } = req;
+  const { grantId: _grantId, resendAfterCheck: _resend, ...rest } = req;
   return canonicalJsonSha256(rest);
 }

@@ -3,7 +3,11 @@ import { AppError } from '../../../shared/errors';
 import { canonicalJson } from './fingerprint';
 import { checkAttachment, decodeBase64Strict } from './payload';
 
-const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]);
+/** The smallest well-formed JPEG the checks take: SOI, JFIF APP0, one scan, EOI (image-check.ts). */
+const JPEG = Buffer.from([
+  0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+  0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00, 0x12, 0x34, 0xff, 0xd9,
+]);
 const codeOf = (fn: () => unknown): string => {
   try {
     fn();
@@ -31,9 +35,10 @@ describe('attachment checks', () => {
 
   it('accepts both TIFF byte orders and PDF', () => {
     for (const [bytes, type] of [
-      [[0x49, 0x49, 0x2a, 0x00, 8, 0], 'image/tiff'],
-      [[0x4d, 0x4d, 0x00, 0x2a, 0, 8], 'image/tiff'],
-      [[...Buffer.from('%PDF-1.7')], 'application/pdf'],
+      // Header, then an empty directory (0 entries, no next): the smallest well-formed TIFF.
+      [[0x49, 0x49, 0x2a, 0x00, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'image/tiff'],
+      [[0x4d, 0x4d, 0x00, 0x2a, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0], 'image/tiff'],
+      [[...Buffer.from('%PDF-1.7\nstartxref\n0\n%%EOF\n')], 'application/pdf'],
     ] as const) {
       expect(checkAttachment('document', Buffer.from(bytes).toString('base64'), type, 100)).toHaveLength(bytes.length);
     }

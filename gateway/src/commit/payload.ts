@@ -5,6 +5,7 @@
 import { AppError } from '../../../shared/errors';
 import type { CommitRequest, DocumentPayload, MediaPayload } from '../../../shared/contracts/gateway';
 import { base64Head, base64Size, type Base64Data, type WithBase64Data } from '../base64';
+import { checkImageWellFormed } from './image-check';
 
 /** A commit body as the gateway holds it: an attachment's base64 may be bytes lifted from the request (see ../base64). */
 export type CommitBody = Omit<CommitRequest, 'media' | 'document'> & { media?: WithBase64Data<MediaPayload>; document?: WithBase64Data<DocumentPayload> };
@@ -46,6 +47,7 @@ export function checkAttachmentData(field: 'media' | 'document', data: Base64Dat
   if (size === null) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data is not valid base64` });
   if (size > maxBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: field });
   if (!magicMatches(base64Head(data, 8), contentType)) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: `${field}: not ${contentType}` });
+  checkImageWellFormed(field, data, contentType); // no trailing data, no metadata (./image-check)
   return size;
 }
 

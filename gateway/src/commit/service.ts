@@ -2,20 +2,18 @@
  * POST /v1/commits: one image to one patient, as Media and/or Inbox Scan DocumentReference, exactly once.
  *
  * Order: Idempotency-Key = imageId → a completed record is replayed → grant live, this device's, this
- * patient's → payload checks (base64, size, magic bytes) → lease → per target: build, create at ALEX
- * (with reconcile), save progress → audit → store the outcome → answer. Nothing reaches ALEX before
+ * patient's → payload checks (base64, size, magic bytes) → lease, awaited until it is on disk → per
+ * target: an earlier create whose outcome is unknown is settled first (./outcome.ts), else its send time
+ * is saved durably, then it is created → audit → store the outcome → answer. Nothing reaches ALEX before
  * every check has passed. A retryable ALEX failure releases the lease (progress kept); a final one is
- * stored as the outcome. A lease left by a crashed gateway expires and is taken over; the client then
- * looks at ALEX first (`checkFirst`) before creating again. The lease may settle before it is on disk
- * (the file store's `durable`): the image is sent meanwhile, but its last byte waits for it, so ALEX can
- * store nothing that a lease lost to a power cut would hide from the next attempt.
+ * stored as the outcome; an unknown or unconfirmed outcome releases it with the send time kept, so every
+ * later attempt — after a restart, on another replica — settles it before anything is sent again.
  */
 import type { CommitResponse, CommittedResource } from '../../../shared/contracts/gateway';
 import { AppError, toAppError, type ErrorBody } from '../../../shared/errors';
-import type { CreatedResource, ReconcileOptions } from '../alex/types';
+import type { AlexCallContext, AlexClient, CreatedResource } from '../alex/types';
 import { SerializedResource, alexRequestBytes } from '../fhir/serialize';
-import type { AlexClient } from '../alex/types';
-import type { Auditor } from '../audit';
+import type { AuditEntry, Auditor } from '../audit';
 import type { Clock, Random } from '../deps';
 import { uuidV4 } from '../deps';
 import type { GrantService } from '../launch/grants';
@@ -23,12 +21,15 @@ import type { CommitProgress, DeviceRecord, GatewayStore, GrantRecord, Idempoten
 import { commitFingerprint } from './fingerprint';
 import { checkAttachmentData, type CommitBody } from './payload';
 import type { ResourceBuilders } from './builders';
+import { OutcomeResolver, type OutcomePolicy, type Target } from './outcome';
 
 export interface CommitServiceOptions {
   maxAttachmentBytes: number;
   leaseSeconds: number;
   /** FHIR base of ALEX (or the sandbox), for absolute subject references. */
   alexFhirBaseUrl: string;
+  /** When a create whose answer was lost counts as absent, or as a person's to settle (./outcome.ts). */
+  outcome: OutcomePolicy;
 }
 
 export interface CommitCall {
@@ -49,9 +50,23 @@ export interface CommitAnswer {
   body: CommitResponse | { error: ErrorBody };
 }
 
-type Target = 'media' | 'documentReference';
+/** One commit attempt under one lease: what the steps of `run` share. */
+interface Attempt {
+  call: CommitCall;
+  grant: GrantRecord;
+  progress: CommitProgress;
+  leaseOwner: string;
+  leaseMs: number;
+  alexCtx: AlexCallContext;
+}
+
+function targetName(target: Target): CommittedResource['resourceType'] {
+  return target === 'media' ? 'Media' : 'DocumentReference';
+}
 
 export class CommitService {
+  private readonly resolver: OutcomeResolver;
+
   constructor(
     private readonly store: GatewayStore,
     private readonly alex: AlexClient,
@@ -61,7 +76,9 @@ export class CommitService {
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly options: CommitServiceOptions,
-  ) {}
+  ) {
+    this.resolver = new OutcomeResolver(alex, options.outcome);
+  }
 
   async commit(call: CommitCall): Promise<CommitAnswer> {
     const { body, device, correlationId } = call;
@@ -100,7 +117,7 @@ export class CommitService {
       deviceId: device.deviceId,
       facilityId: grant.facilityId,
       patientId: grant.patient.id,
-      patientNhi: grant.patient.nhi,
+      patientNhi: this.grants.sealNhi(grant.patient.nhi, key), // sealed at rest (launch/patient-seal.ts)
       leaseOwner,
       leaseMs,
       now: this.clock.now(),
@@ -145,86 +162,147 @@ export class CommitService {
   }
 
   private async run(call: CommitCall, grant: GrantRecord, rec: IdempotencyRecord, leaseOwner: string, leaseMs: number, leaseDurable?: Promise<void>): Promise<CommitAnswer> {
-    const { body, device, correlationId } = call;
-    const progress: CommitProgress = { ...rec.progress };
-    // The lease may still be reaching the disk: ALEX gets the image meanwhile, but not its last byte.
-    const alexCtx = { facilityId: grant.facilityId, correlationId, signal: call.signal, ...(leaseDurable ? { finishBodyAfter: leaseDurable } : {}) };
-    // An earlier attempt may have reached ALEX without us learning the outcome: look before creating.
-    const reconcile: ReconcileOptions = { patientNhi: grant.patient.nhi, checkFirst: rec.attempts > 1 };
-    const buildCtx = {
-      imageId: body.imageId,
-      patient: grant.patient,
-      facilityId: grant.facilityId,
-      providerId: grant.providerId,
-      capturedAt: body.capturedAt,
-      metadata: body.metadata,
-      device: { id: device.deviceId, name: device.deviceName },
-      alexFhirBaseUrl: this.options.alexFhirBaseUrl,
-    };
+    const { body, correlationId } = call;
+    const progress: CommitProgress = { ...rec.progress, sent: { ...rec.progress.sent } };
+    const attempt: Attempt = { call, grant, progress, leaseOwner, leaseMs, alexCtx: { facilityId: grant.facilityId, correlationId, signal: call.signal } };
     const targets: Target[] = [];
     if (body.media) targets.push('media');
     if (body.document) targets.push('documentReference');
-
-    const pending = targets.filter((t) => !progress[t]);
     const ready = new Map<Target, SerializedResource>();
     try {
-      // Each pending target as the bytes ALEX receives, made now, in pooled buffers given back once the
-      // ALEX client is done with them; then the request lets go of the image (see CommitCall.body).
-      for (const target of pending) {
-        if (target === 'media' && body.media) ready.set(target, SerializedResource.of(this.builders.buildMedia(buildCtx, body.media), alexRequestBytes));
-        if (target === 'documentReference' && body.document) ready.set(target, SerializedResource.of(this.builders.buildDocumentReference(buildCtx, body.document), alexRequestBytes));
-      }
-      delete body.media;
-      delete body.document;
-      for (const [i, target] of pending.entries()) {
+      // The lease is what makes a later attempt look before it creates: it is on disk before any byte goes to ALEX.
+      if (leaseDurable) await leaseDurable.catch((cause: unknown) => Promise.reject(new AppError('ERR_INTERNAL', { correlationId, cause })));
+      this.buildPending(attempt, targets, ready);
+      for (const target of targets) {
+        if (progress[target]) continue;
+        if (await this.settlePending(attempt, target)) continue;
         const resource = ready.get(target);
         if (!resource) continue;
-        let created: CreatedResource;
         try {
-          created = target === 'media' ? await this.alex.createMedia(alexCtx, resource, reconcile) : await this.alex.createDocumentReference(alexCtx, resource, reconcile);
+          progress[target] = await this.createOnce(attempt, target, resource);
         } finally {
           resource.release();
           ready.delete(target);
         }
-        const done: CommittedResource = { resourceType: target === 'media' ? 'Media' : 'DocumentReference', id: created.id };
-        if (created.location !== undefined) done.location = created.location;
-        progress[target] = done;
-        // Between targets, persist what is done (a retry never re-creates it). The last target's
-        // result is stored with the outcome below; a crash before that is caught by reconciliation.
-        if (i < pending.length - 1) {
-          const now = this.clock.now();
-          if (!(await this.store.saveProgress(body.imageId, leaseOwner, progress, now + leaseMs, now))) {
-            // Our lease ran out and another request took over; it reconciles with ALEX before creating.
-            throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS', { retryAfterSeconds: 1 });
-          }
-        }
+        if (targets.some((t) => !progress[t])) await this.saveProgress(attempt);
       }
     } catch (err) {
       return this.fail(call, grant, progress, leaseOwner, toAppError(err));
     } finally {
       for (const resource of ready.values()) resource.release();
     }
+    return this.complete(attempt);
+  }
 
-    const response: CommitResponse = {
+  /**
+   * Each target not yet done as the bytes ALEX receives, made now, in pooled buffers given back once the
+   * ALEX client is done with them; then the request lets go of the image (see CommitCall.body).
+   */
+  private buildPending(attempt: Attempt, targets: readonly Target[], ready: Map<Target, SerializedResource>): void {
+    const { body, device } = attempt.call;
+    const buildCtx = {
       imageId: body.imageId,
+      patient: attempt.grant.patient,
+      facilityId: attempt.grant.facilityId,
+      providerId: attempt.grant.providerId,
+      capturedAt: body.capturedAt,
+      metadata: body.metadata,
+      device: { id: device.deviceId, name: device.deviceName },
+      alexFhirBaseUrl: this.options.alexFhirBaseUrl,
+    };
+    for (const target of targets) {
+      if (attempt.progress[target]) continue;
+      if (target === 'media' && body.media) ready.set(target, SerializedResource.of(this.builders.buildMedia(buildCtx, body.media), alexRequestBytes));
+      if (target === 'documentReference' && body.document) ready.set(target, SerializedResource.of(this.builders.buildDocumentReference(buildCtx, body.document), alexRequestBytes));
+    }
+    delete body.media;
+    delete body.document;
+  }
+
+  /**
+   * An earlier create of this target may have reached ALEX (its send time is in the progress). True when
+   * it was found there; false when it may be created (a person checked and asked to send again, or a
+   * lookup proved it absent); throws the unknown/unconfirmed error otherwise — nothing is sent.
+   */
+  private async settlePending(attempt: Attempt, target: Target): Promise<boolean> {
+    const { call, grant, progress } = attempt;
+    const sentAt = progress.sent?.[target];
+    if (sentAt === undefined) return false;
+    // A person's "Send again" counts only once the gateway has said a person must look (unconfirmed):
+    // a stale flag on a later request never skips the check.
+    if (call.body.resendAfterCheck === true && this.clock.now() - sentAt >= this.options.outcome.unconfirmedAfterMs) {
+      await this.auditor.record({ ...this.auditBase(attempt), action: 'commit.resend-after-check', outcome: 'resend', resourceIds: [targetName(target)] });
+      delete progress.sent?.[target];
+      return false;
+    }
+    const resolution = await this.resolver.resolve({ target, sentAt, now: this.clock.now(), imageId: call.body.imageId, patientNhi: grant.patient.nhi, ctx: attempt.alexCtx });
+    if (resolution.kind === 'unknown') throw resolution.error;
+    delete progress.sent?.[target];
+    if (resolution.kind === 'absent') return false;
+    progress[target] = resolution.resource;
+    return true;
+  }
+
+  /**
+   * One create. Its send time is on disk first, so a lost answer, a crash or another replica never sends
+   * it again unproven. A failure that proves nothing reached ALEX clears the mark; any other leaves the
+   * outcome unknown (one immediate documented lookup may still settle it).
+   */
+  private async createOnce(attempt: Attempt, target: Target, resource: SerializedResource): Promise<CommittedResource> {
+    const { progress } = attempt;
+    const sentAt = this.clock.now();
+    progress.sent = { ...progress.sent, [target]: sentAt };
+    await this.saveProgress(attempt);
+    let created: CreatedResource;
+    try {
+      created = target === 'media' ? await this.alex.createMedia(attempt.alexCtx, resource) : await this.alex.createDocumentReference(attempt.alexCtx, resource);
+    } catch (err) {
+      if (err instanceof AppError && err.code !== 'ERR_ALEX_OUTCOME_UNKNOWN') {
+        delete progress.sent?.[target];
+        throw err;
+      }
+      const resolution = await this.resolver.resolve({ target, sentAt, now: this.clock.now(), imageId: attempt.call.body.imageId, patientNhi: attempt.grant.patient.nhi, ctx: attempt.alexCtx });
+      if (resolution.kind !== 'found') throw resolution.kind === 'unknown' ? resolution.error : err;
+      created = resolution.resource;
+    }
+    delete progress.sent?.[target];
+    const done: CommittedResource = { resourceType: targetName(target), id: created.id };
+    if (created.location !== undefined) done.location = created.location;
+    return done;
+  }
+
+  private async saveProgress(attempt: Attempt): Promise<void> {
+    const now = this.clock.now();
+    if (!(await this.store.saveProgress(attempt.call.body.imageId, attempt.leaseOwner, attempt.progress, now + attempt.leaseMs, now))) {
+      // Our lease ran out and another request took over; it settles any create we began before its own.
+      throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS', { retryAfterSeconds: 1 });
+    }
+  }
+
+  private auditBase(attempt: Attempt): Pick<AuditEntry, 'deviceId' | 'facilityId' | 'patientId' | 'imageId' | 'correlationId'> {
+    return {
+      deviceId: attempt.call.device.deviceId,
+      facilityId: attempt.grant.facilityId,
+      patientId: attempt.grant.patient.id,
+      imageId: attempt.call.body.imageId,
+      correlationId: attempt.call.correlationId,
+    };
+  }
+
+  private async complete(attempt: Attempt): Promise<CommitAnswer> {
+    const { call, progress, leaseOwner } = attempt;
+    const response: CommitResponse = {
+      imageId: call.body.imageId,
       committedAt: new Date(this.clock.now()).toISOString(),
-      correlationId,
+      correlationId: call.correlationId,
       replayed: false,
     };
     if (progress.media) response.media = progress.media;
     if (progress.documentReference) response.documentReference = progress.documentReference;
+    delete progress.sent;
     // The audit record is written with the outcome, atomically, before the answer leaves.
-    const audit = this.auditor.build({
-      deviceId: device.deviceId,
-      facilityId: grant.facilityId,
-      patientId: grant.patient.id,
-      action: 'commit',
-      outcome: 'committed',
-      imageId: body.imageId,
-      resourceIds: resourceIds(progress),
-      correlationId,
-    });
-    const stored = await this.store.completeIdempotency(body.imageId, leaseOwner, { status: 201, body: response }, this.clock.now(), progress, audit);
+    const audit = this.auditor.build({ ...this.auditBase(attempt), action: 'commit', outcome: 'committed', resourceIds: resourceIds(progress) });
+    const stored = await this.store.completeIdempotency(call.body.imageId, leaseOwner, { status: 201, body: response }, this.clock.now(), progress, audit);
     if (!stored) throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS', { retryAfterSeconds: 1 });
     return { status: 201, body: response };
   }
@@ -232,13 +310,16 @@ export class CommitService {
   private async fail(call: CommitCall, grant: GrantRecord, progress: CommitProgress, leaseOwner: string, e: AppError): Promise<never> {
     const { body, device, correlationId } = call;
     const leaseLost = e.code === 'ERR_IDEMPOTENCY_IN_PROGRESS';
-    const final = !e.retryable && !leaseLost;
+    // Unconfirmed is not retryable for the device (a person must look), but it is no final outcome: the
+    // record stays open for the person's answer (confirm route, or resendAfterCheck) and for later lookups.
+    const unconfirmed = e.code === 'ERR_COMMIT_UNCONFIRMED';
+    const final = !e.retryable && !leaseLost && !unconfirmed;
     const audit = this.auditor.build({
       deviceId: device.deviceId,
       facilityId: grant.facilityId,
       patientId: grant.patient.id,
       action: 'commit',
-      outcome: final ? 'failed' : 'deferred',
+      outcome: final ? 'failed' : e.code === 'ERR_ALEX_OUTCOME_UNKNOWN' ? 'unknown' : unconfirmed ? 'unconfirmed' : 'deferred',
       imageId: body.imageId,
       resourceIds: resourceIds(progress),
       errorCode: e.code,

@@ -7,8 +7,7 @@ import { BODY_SITES, IMAGE_TYPES, LATERALITIES, SNOMED_SYSTEM, VIEWS } from '../
 import { AppError } from '../../../shared/errors';
 import { IMAGE_IDENTIFIER_SYSTEM } from '../alex/types';
 import {
-  DEVICE_IDENTIFIER_SYSTEM,
-  LATERALITY_EXTENSION_URL,
+  absolutePatientReference,
   buildDocumentReference,
   buildMedia,
   describeImage,
@@ -99,32 +98,27 @@ describe('describeImage', () => {
 });
 
 describe('buildMedia', () => {
-  it('builds the Media ALEX requires, with metadata as codings and words, valid FHIR R4', () => {
+  it('builds only the Media elements ALEX documents, every piece of metadata in the title words, valid FHIR R4', () => {
     const m = buildMedia(ctx(), { contentType: 'image/jpeg', data: jpeg, width: 32, height: 24 });
     expectValid(m);
-    expect(m).toMatchObject({
+    expect(m).toEqual({
       resourceType: 'Media',
       identifier: [{ system: IMAGE_IDENTIFIER_SYSTEM, value: IMAGE_ID }],
       status: 'completed',
-      type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/media-type', code: 'image' }] },
+      type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/media-type', code: 'image', display: 'Image' }], text: 'Image' },
       subject: { reference: 'Patient/pat-123' },
       createdDateTime: '2026-11-23T10:42:10+13:00',
-      operator: { reference: 'Practitioner/a1b2c3d4e5f60718293a4b5c6d7e8f90' },
-      view: { text: 'Close-up' },
-      reasonCode: [{ text: 'Wound' }],
-      bodySite: {
-        coding: [{ system: SNOMED_SYSTEM, code: '14975008', display: 'Forearm' }],
-        text: 'Left forearm',
-        extension: [{ url: LATERALITY_EXTENSION_URL, valueCodeableConcept: { coding: [{ system: SNOMED_SYSTEM, code: '7771000' }] } }],
-      },
-      device: { identifier: { system: DEVICE_IDENTIFIER_SYSTEM, value: 'dev_abcdefghijklmnopqrstuv' }, display: 'ClinicPro Images — Consult room 3' },
-      content: { contentType: 'image/jpeg', data: jpeg, title: 'Left forearm — wound, close-up — 23 Nov 2026 10:42' },
-      note: [{ text: 'Left forearm — wound, close-up — 23 Nov 2026 10:42. Healing well, no discharge' }],
-      width: 32,
-      height: 24,
+      bodySite: { coding: [{ system: SNOMED_SYSTEM, code: '14975008', display: 'Forearm' }], text: 'Left forearm' },
+      content: { contentType: 'image/jpeg', data: jpeg, title: 'Left forearm — wound, close-up — 23 Nov 2026 10:42. Healing well, no discharge' },
     });
     // No patient data beyond the reference.
     expect(JSON.stringify(m)).not.toMatch(/Testpatient|ZZZ0016|1961/);
+  });
+
+  it('sends no bodySite whose code is not a valid SNOMED CT concept id (the words stay in the title)', () => {
+    const m = buildMedia(ctx({ metadata: { bodySiteCode: '123456789', laterality: 'left' } }), { contentType: 'image/jpeg', data: jpeg });
+    expect(m.bodySite).toBeUndefined();
+    expect((m.content as { title: string }).title).toContain('Left body site (SNOMED CT 123456789)');
   });
 
   it('is valid FHIR R4 for every combination of laterality, view and image type, with and without a site', () => {
@@ -198,10 +192,17 @@ describe('buildDocumentReference', () => {
       type: { coding: [{ system: 'http://loinc.org', code: '72170-4', display: 'Photographic image' }] },
       subject: { reference: 'https://alexapiuat.medtechglobal.com/fhir/Patient/pat-123' },
       date: '2026-11-23T10:42:10+13:00',
-      author: [{ reference: 'Practitioner/a1b2c3d4e5f60718293a4b5c6d7e8f90' }, { display: 'ClinicPro Images — Consult room 3' }],
-      description: 'Left forearm — wound, close-up — 23 Nov 2026 10:42. Healing well, no discharge',
-      content: [{ attachment: { contentType: 'application/pdf', data: pdf, title: 'Left forearm — wound, close-up — 23 Nov 2026 10:42' } }],
+      author: [{ reference: 'Practitioner/a1b2c3d4e5f60718293a4b5c6d7e8f90' }],
+      content: [{ attachment: { contentType: 'application/pdf', data: pdf, title: 'Left forearm — wound, close-up — 23 Nov 2026 10:42. Healing well, no discharge' } }],
     });
+    expect(Object.keys(d).sort()).toEqual(['author', 'content', 'date', 'identifier', 'resourceType', 'status', 'subject', 'type']);
+    expect(Object.keys((d.content as { attachment: object }[])[0]!.attachment).sort()).toEqual(['contentType', 'data', 'title']);
+  });
+
+  it("writes the absolute subject in Medtech's own path case, whatever case the base is configured in", () => {
+    expect(absolutePatientReference('https://alexapiuat.medtechglobal.com/FHIR', 'p1')).toBe('https://alexapiuat.medtechglobal.com/fhir/Patient/p1');
+    expect(absolutePatientReference('https://alexapi.medtechglobal.com/FHIR/', 'p1')).toBe('https://alexapi.medtechglobal.com/fhir/Patient/p1');
+    expect(absolutePatientReference('http://127.0.0.1:4010/FHIR', 'p1')).toBe('http://127.0.0.1:4010/fhir/Patient/p1');
   });
 
   it('writes the date with +12:00 in winter and keeps the instant', () => {
@@ -211,10 +212,10 @@ describe('buildDocumentReference', () => {
     expect(d.subject).toEqual({ reference: 'https://alexapi.medtechglobal.com/fhir/Patient/pat-123' });
   });
 
-  it('names only the device as author when the GP is not known, still valid', () => {
+  it('sends no author when the GP is not known (ALEX refuses it then: author[0] is required), still valid FHIR', () => {
     const d = buildDocumentReference(ctx({ providerId: null, metadata: {} }), { contentType: 'image/tiff', data: tiff });
     expectValid(d);
-    expect(d.author).toEqual([{ type: 'Device', identifier: { system: DEVICE_IDENTIFIER_SYSTEM, value: 'dev_abcdefghijklmnopqrstuv' }, display: 'ClinicPro Images — Consult room 3' }]);
+    expect(d.author).toBeUndefined();
   });
 
   it('refuses JPEG/PNG, mismatched bytes and a bad base URL', () => {

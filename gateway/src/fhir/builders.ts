@@ -3,12 +3,17 @@
  * (TIFF/PDF) for one image. Pure functions: no I/O, no clock. Bad input throws an AppError before
  * anything is sent. Every resource built here validates against the FHIR R4 definitions (validate.ts).
  *
- * Medtech does not show Media metadata fields in its Inbox, so the clinical metadata is written twice:
- * as codings (body site, laterality, view, image type) and as plain words in the title and description.
+ * Only what ALEX's documents show is sent (brief ALEX.md; gateway/src/alex/README.md "Assumptions"):
+ * Media — identifier, status, type, subject, createdDateTime, content {contentType, data, title} and the
+ * optional bodySite (SNOMED CT, only a valid concept id); Inbox Scan DocumentReference — identifier,
+ * status, date, type, absolute subject (Medtech's own path case, `…/fhir/Patient/{id}`), author[0] the
+ * GP, content[0].attachment {contentType, data, title}. Medtech shows none of the coded metadata in its
+ * Inbox, so everything a clinician needs (site, side, type, view, time, caption) is in the title.
  */
 import type { DocumentPayload, MediaPayload } from '../../../shared/contracts/gateway';
 import type { ImageMetadata, PatientSummary } from '../../../shared/contracts/common';
 import { IMAGE_TYPES, LATERALITIES, SNOMED_SYSTEM, VIEWS, findBodySite, imageTypeDisplay, viewDisplay } from '../../../shared/coded/values';
+import { isSnomedConceptId } from './snomed';
 import { AppError } from '../../../shared/errors';
 import { LIMITS } from '../../../shared/limits';
 import { IMAGE_IDENTIFIER_SYSTEM, type FhirResource } from '../alex/types';
@@ -30,12 +35,6 @@ export interface BuildContext {
 export const MEDIA_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/media-type';
 export const LOINC_SYSTEM = 'http://loinc.org';
 export const LOINC_PHOTOGRAPHIC_IMAGE = '72170-4';
-/** Our device ids (the enrolled consult-room PC that captured or sent the image). */
-export const DEVICE_IDENTIFIER_SYSTEM = 'https://clinicpro.co.nz/fhir/device-id';
-/** Laterality of Media.bodySite, as an extension on the CodeableConcept (R4 has no laterality element there). */
-export const LATERALITY_EXTENSION_URL = 'https://clinicpro.co.nz/fhir/StructureDefinition/body-site-laterality';
-export const VIEW_SYSTEM = 'https://clinicpro.co.nz/fhir/CodeSystem/image-view';
-export const IMAGE_TYPE_SYSTEM = 'https://clinicpro.co.nz/fhir/CodeSystem/image-type';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -143,31 +142,40 @@ function checkContext(ctx: BuildContext): void {
   checkMetadata(ctx.metadata);
 }
 
-function deviceReference(device: BuildContext['device']): Record<string, unknown> {
-  return {
-    type: 'Device',
-    identifier: { system: DEVICE_IDENTIFIER_SYSTEM, value: device.id },
-    display: `ClinicPro Images — ${cleanText(device.name)}`,
-  };
-}
-
+/**
+ * Media.bodySite, only with a valid SNOMED CT concept id (ALEX may check codes; an invalid one would
+ * refuse the whole image). Laterality has no documented place in it: it is in `text` and the title.
+ */
 function bodySiteConcept(m: ImageMetadata): Record<string, unknown> | undefined {
   const words = siteWords(m);
-  if (!words) return undefined;
-  const site = m.bodySiteCode ? findBodySite(m.bodySiteCode) : undefined;
-  const concept: Record<string, unknown> = {};
-  const lat = m.laterality ? LATERALITIES.find((l) => l.key === m.laterality) : undefined;
-  if (lat) {
-    concept.extension = [
-      { url: LATERALITY_EXTENSION_URL, valueCodeableConcept: { coding: [{ system: SNOMED_SYSTEM, code: lat.code, display: lat.display }], text: lat.display } },
-    ];
-  }
-  if (m.bodySiteCode) concept.coding = [site ? { system: SNOMED_SYSTEM, code: site.code, display: site.display } : { system: SNOMED_SYSTEM, code: m.bodySiteCode }];
-  concept.text = words;
-  return concept;
+  if (!words || !m.bodySiteCode || !isSnomedConceptId(m.bodySiteCode)) return undefined;
+  const site = findBodySite(m.bodySiteCode);
+  return { coding: [site ? { system: SNOMED_SYSTEM, code: site.code, display: site.display } : { system: SNOMED_SYSTEM, code: m.bodySiteCode }], text: words };
 }
 
-/** A FHIR R4 Media for ALEX (`POST /Media`). */
+/**
+ * The absolute Patient reference as Medtech's examples write it: `https://alexapi[uat].medtechglobal.com/fhir/Patient/{id}`
+ * — the configured base (`…/FHIR`) with Medtech's lower-case `fhir` path.
+ */
+export function absolutePatientReference(alexFhirBaseUrl: string, patientId: string): string {
+  let base: URL;
+  try {
+    base = new URL(alexFhirBaseUrl);
+  } catch {
+    throw invalid('ALEX base URL');
+  }
+  if (base.protocol !== 'https:' && base.protocol !== 'http:') throw invalid('ALEX base URL');
+  const path = base.pathname.replace(/\/+$/, '').replace(/\/fhir$/i, '/fhir');
+  return `${base.origin}${path}/Patient/${patientId}`;
+}
+
+/** The title: the plain words (what a clinician sees in Medtech), with the caption, within the title limit. */
+function titleWithCaption(metadata: ImageMetadata, capturedAt: string): string {
+  const { description } = describeImage(metadata, capturedAt);
+  return description.length > LIMITS.maxTitleChars ? `${description.slice(0, LIMITS.maxTitleChars - 1)}…` : description;
+}
+
+/** A FHIR R4 Media for ALEX (`POST /Media`): only the elements ALEX.md lists. */
 export function buildMedia(ctx: BuildContext, payload: MediaPayload | WithBase64Data<MediaPayload>): FhirResource {
   checkContext(ctx);
   checkPayload(payload.contentType, payload.data, ['image/jpeg', 'image/png']);
@@ -175,63 +183,35 @@ export function buildMedia(ctx: BuildContext, payload: MediaPayload | WithBase64
     const v = payload[dim];
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw invalid(`media.${dim}`);
   }
-  const m = ctx.metadata;
-  const { title, description } = describeImage(m, ctx.capturedAt);
-  const created = toNzDateTime(ctx.capturedAt);
   const media: FhirResource = {
     resourceType: 'Media',
     identifier: [{ system: IMAGE_IDENTIFIER_SYSTEM, value: ctx.imageId }],
     status: 'completed',
     type: { coding: [{ system: MEDIA_TYPE_SYSTEM, code: 'image', display: 'Image' }], text: 'Image' },
+    subject: { reference: `Patient/${ctx.patient.id}` },
+    createdDateTime: toNzDateTime(ctx.capturedAt),
   };
-  if (m.view) {
-    const display = viewDisplay(m.view);
-    media.view = { coding: [{ system: VIEW_SYSTEM, code: m.view, display }], text: display };
-  }
-  media.subject = { reference: `Patient/${ctx.patient.id}` };
-  media.createdDateTime = created;
-  if (ctx.providerId) media.operator = { reference: `Practitioner/${ctx.providerId}` };
-  if (m.imageType) {
-    const display = imageTypeDisplay(m.imageType);
-    media.reasonCode = [{ coding: [{ system: IMAGE_TYPE_SYSTEM, code: m.imageType, display }], text: display }];
-  }
-  const bodySite = bodySiteConcept(m);
+  const bodySite = bodySiteConcept(ctx.metadata);
   if (bodySite) media.bodySite = bodySite;
-  media.device = deviceReference(ctx.device);
-  if (payload.width !== undefined) media.width = payload.width;
-  if (payload.height !== undefined) media.height = payload.height;
-  media.content = { contentType: payload.contentType, data: payload.data, title, creation: created };
-  media.note = [{ text: description }];
+  media.content = { contentType: payload.contentType, data: payload.data, title: titleWithCaption(ctx.metadata, ctx.capturedAt) };
   return media;
 }
 
-/** A FHIR R4 DocumentReference for ALEX's Inbox Scan (`POST /DocumentReference`). */
+/** A FHIR R4 DocumentReference for ALEX's Inbox Scan (`POST /DocumentReference`): only the elements ALEX.md lists. */
 export function buildDocumentReference(ctx: BuildContext, payload: DocumentPayload | WithBase64Data<DocumentPayload>): FhirResource {
   checkContext(ctx);
   checkPayload(payload.contentType, payload.data, ['image/tiff', 'application/pdf']);
-  let base: URL;
-  try {
-    base = new URL(ctx.alexFhirBaseUrl);
-  } catch {
-    throw invalid('ALEX base URL');
-  }
-  if (base.protocol !== 'https:' && base.protocol !== 'http:') throw invalid('ALEX base URL');
-  const subjectBase = ctx.alexFhirBaseUrl.replace(/\/+$/, '');
-  const { title, description } = describeImage(ctx.metadata, ctx.capturedAt);
-  const date = toNzDateTime(ctx.capturedAt);
-  const author: Record<string, unknown>[] = [];
-  // author[0] routes the scan to that GP's Inbox Scan in Evolution.
-  if (ctx.providerId) author.push({ reference: `Practitioner/${ctx.providerId}` });
-  author.push(deviceReference(ctx.device));
-  return {
+  const subject = absolutePatientReference(ctx.alexFhirBaseUrl, ctx.patient.id);
+  const doc: FhirResource = {
     resourceType: 'DocumentReference',
     identifier: [{ system: IMAGE_IDENTIFIER_SYSTEM, value: ctx.imageId }],
     status: 'current',
     type: { coding: [{ system: LOINC_SYSTEM, code: LOINC_PHOTOGRAPHIC_IMAGE, display: 'Photographic image' }], text: 'Photographic image' },
-    subject: { reference: `${subjectBase}/Patient/${ctx.patient.id}` },
-    date,
-    author,
-    description,
-    content: [{ attachment: { contentType: payload.contentType, data: payload.data, title, creation: date } }],
+    subject: { reference: subject },
+    date: toNzDateTime(ctx.capturedAt),
   };
+  // author[0] routes the scan to that GP's Inbox Scan in Evolution. Without a GP, ALEX refuses it (author is required).
+  if (ctx.providerId) doc.author = [{ reference: `Practitioner/${ctx.providerId}` }];
+  doc.content = [{ attachment: { contentType: payload.contentType, data: payload.data, title: titleWithCaption(ctx.metadata, ctx.capturedAt) } }];
+  return doc;
 }

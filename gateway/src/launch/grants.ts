@@ -5,6 +5,9 @@
  * A grant from the NHI lookup starts unconfirmed (`requiresConfirmation`): it lives only
  * `lookupTtlSeconds` and nothing may use it (`check` refuses it with ERR_LOOKUP_UNCONFIRMED) until the
  * same device confirms it (`confirm`), which gives it the normal lifetime from the time of confirmation.
+ *
+ * The patient is sealed before the record reaches the store and opened when it is read (patient-seal.ts):
+ * the store holds the patient id in clear and nothing else of the person.
  */
 import type { LaunchGrant } from '../../../shared/contracts/gateway';
 import { AppError } from '../../../shared/errors';
@@ -12,6 +15,7 @@ import { DEFAULT_LOOKUP_GRANT_TTL_SECONDS } from '../config';
 import { sha256Hex } from '../crypto';
 import type { Clock, Random } from '../deps';
 import type { GatewayStore, GrantRecord } from '../store/types';
+import { DEVELOPMENT_DATA_KEY, PatientSeal, type StoredPatient } from './patient-seal';
 import type { VerifiedLaunch } from './verifier';
 
 export function grantHash(grantId: string): string {
@@ -33,7 +37,32 @@ export class GrantService {
     private readonly ttlSeconds: number,
     /** NHI-lookup grants until the GP confirms them. */
     private readonly lookupTtlSeconds: number = Math.min(DEFAULT_LOOKUP_GRANT_TTL_SECONDS, ttlSeconds),
+    /** GATEWAY_DATA_KEY's seal (default: the sandbox's development key). */
+    private readonly seal: PatientSeal = new PatientSeal(DEVELOPMENT_DATA_KEY),
   ) {}
+
+  /** A commit record's NHI as stored (sealed, bound to the image id), and back. */
+  sealNhi(nhi: string, imageId: string): string {
+    return this.seal.sealText(nhi, 'commit-nhi', imageId);
+  }
+
+  openNhi(stored: string, imageId: string): string {
+    // A commit record stored before sealing existed holds the NHI in clear (it never starts with the version).
+    return stored.startsWith('v1.') ? this.seal.openText(stored, 'commit-nhi', imageId) : stored;
+  }
+
+  private async put(record: GrantRecord): Promise<void> {
+    const stored = { ...record, patient: this.seal.sealPatient(record.patient, record.grantHash) as unknown as GrantRecord['patient'] };
+    await this.store.putGrant(stored);
+  }
+
+  private async get(hash: string): Promise<GrantRecord | null> {
+    const stored = await this.store.getGrant(hash);
+    if (!stored) return null;
+    // A grant stored in clear before sealing existed is used as it is until it expires (at most a day).
+    if (typeof (stored.patient as unknown as Partial<StoredPatient>).sealed !== 'string') return stored;
+    return { ...stored, patient: this.seal.openPatient(stored.patient as unknown as StoredPatient, hash) };
+  }
 
   async issue(deviceId: string, facilityId: string, launch: VerifiedLaunch): Promise<LaunchGrant> {
     const grantId = this.random.bytes(32).toString('base64url');
@@ -49,7 +78,7 @@ export class GrantService {
       expiresAt,
       requiresConfirmation: launch.requiresConfirmation,
     };
-    await this.store.putGrant(record);
+    await this.put(record);
     return wireGrant(grantId, record);
   }
 
@@ -60,7 +89,7 @@ export class GrantService {
    * past its expiry → ERR_LOOKUP_EXPIRED. Nothing is written unless the confirmation takes effect.
    */
   async confirm(grantId: string, holder: GrantHolder): Promise<{ grant: LaunchGrant; record: GrantRecord; alreadyConfirmed: boolean }> {
-    const found = await this.store.getGrant(grantHash(grantId));
+    const found = await this.get(grantHash(grantId));
     if (!found || found.deviceId !== holder.deviceId || found.facilityId !== holder.facilityId) {
       throw new AppError('ERR_LOOKUP_ENDED', { detail: 'no such patient search for this device' });
     }
@@ -70,7 +99,7 @@ export class GrantService {
     if (!found.requiresConfirmation) return { grant: wireGrant(grantId, found), record: found, alreadyConfirmed: true };
     // putGrant is an upsert in every store: the same record, confirmed, with its new expiry.
     const record: GrantRecord = { ...found, requiresConfirmation: false, confirmedAt: now, expiresAt: now + this.ttlSeconds * 1000 };
-    await this.store.putGrant(record);
+    await this.put(record);
     return { grant: wireGrant(grantId, record), record, alreadyConfirmed: false };
   }
 
@@ -81,7 +110,7 @@ export class GrantService {
    * another patient → ERR_COMMIT_PATIENT_MISMATCH.
    */
   async check(grantId: string, device: GrantHolder, patientId: string): Promise<GrantRecord> {
-    const grant = await this.store.getGrant(grantHash(grantId));
+    const grant = await this.get(grantHash(grantId));
     if (!grant || grant.deviceId !== device.deviceId || grant.facilityId !== device.facilityId) throw new AppError('ERR_LAUNCH_GRANT_INVALID');
     if (grant.expiresAt <= this.clock.now()) throw new AppError('ERR_LAUNCH_GRANT_EXPIRED');
     // `!== false`: a record without the flag is treated as unconfirmed, never as usable.

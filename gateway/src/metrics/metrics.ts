@@ -23,7 +23,6 @@ export const ALEX_OPERATIONS = [
   'createMedia',
   'createDocumentReference',
   'findMediaByIdentifier',
-  'findDocumentReferenceByIdentifier',
   'getDocumentReference',
 ] as const;
 type AlexOperation = (typeof ALEX_OPERATIONS)[number];
@@ -125,21 +124,14 @@ export class GatewayMetrics {
       help: 'Connections to ALEX now, by pool (create: Media and DocumentReference creates; read: everything else) and state (active, idle, waiting: requests queued for a connection; see ALEX_MAX_SOCKETS).',
       labelNames: ['pool', 'state'],
       registers,
-      collect: () => {
-        const pools = this.alexSource?.stats().connections;
-        if (!pools) return;
-        for (const pool of ['create', 'read'] as const) {
-          for (const state of ['active', 'idle', 'waiting'] as const) this.alexConnections.set({ pool, state }, pools[pool][state]);
-        }
-      },
+      collect: () => this.collectConnections(),
     });
     this.alexCreatesWaiting = new Gauge({
       name: `${METRIC_PREFIX}alex_creates_waiting`,
       help: "Creates waiting now for a write slot at their practice (ALEX_WRITES_PER_FACILITY): normal while a practice uploads a batch.",
       registers,
       collect: () => {
-        const source = this.alexSource;
-        if (source) this.alexCreatesWaiting.set(source.stats().createsWaiting);
+        if (this.alexSource) this.alexCreatesWaiting.set(this.alexSource.stats().createsWaiting);
       },
     });
     this.idempotencyReplays = new Counter({
@@ -153,6 +145,15 @@ export class GatewayMetrics {
       labelNames: ['outcome', 'code'],
       registers,
     });
+  }
+
+  /** The ALEX client's connections per pool and state, at scrape time. */
+  private collectConnections(): void {
+    const pools = this.alexSource?.stats().connections;
+    if (!pools) return;
+    for (const pool of ['create', 'read'] as const) {
+      for (const state of ['active', 'idle', 'waiting'] as const) this.alexConnections.set({ pool, state }, pools[pool][state]);
+    }
   }
 
   /** A facility as a label value: its mt-facilityid, up to maxFacilities distinct ones. */

@@ -70,16 +70,21 @@ describe('HTTP edges', () => {
     expect(sandbox.store.listMedia()).toHaveLength(0);
   });
 
-  it('accepts application/json as well as application/fhir+json', async () => {
+  it('strict: refuses a create sent as application/json with 415 (only application/fhir+json is documented); accepts it with jsonContentType assumed', async () => {
     sandbox = await startSandbox();
     const token = await accessToken(sandbox);
     const { jpeg } = await makeAttachments();
+    const refused = await fhir(sandbox, '/Media', { token, method: 'POST', body: mediaBody(sandbox.patients[0]!.id, jpeg), headers: { 'content-type': 'application/json' } });
+    expect(refused.status).toBe(415);
+    expect(((await refused.json()) as { resourceType: string }).resourceType).toBe('OperationOutcome');
+    expect(sandbox.store.listMedia()).toHaveLength(0);
+    sandbox.assumptions.set({ jsonContentType: true });
     const res = await fhir(sandbox, '/Media', { token, method: 'POST', body: mediaBody(sandbox.patients[0]!.id, jpeg), headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(201);
   });
 
   it('reads a body with non-ASCII text as UTF-8, and the same text back (a plain ASCII body takes a faster path)', async () => {
-    sandbox = await startSandbox();
+    sandbox = await startSandbox({ assumptions: { mediaReadById: true } });
     const token = await accessToken(sandbox);
     const { jpeg } = await makeAttachments();
     const patientId = sandbox.patients[0]!.id;
@@ -129,7 +134,7 @@ describe("attachments: 'digest'", () => {
   it('keeps only size and sha256 of each attachment; GET and search answer without the data; default keeps the bytes', async () => {
     const { jpeg, pdf } = await makeAttachments();
     const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-    sandbox = await startSandbox({ attachments: 'digest' });
+    sandbox = await startSandbox({ attachments: 'digest', assumptions: { mediaReadById: true, searchFresh: true } });
     const token = await accessToken(sandbox);
     const patient = sandbox.patients.find((p) => p.nhi === 'ZZZ0016')!;
     const created = await fhir(sandbox, '/Media', { token, method: 'POST', body: mediaBody(patient.id, jpeg, 'digest-a') });

@@ -1,10 +1,13 @@
 /**
  * `npm run sandbox`: the ALEX sandbox standalone.
  * Env: SANDBOX_PORT (default 4010), SANDBOX_HOST (default 127.0.0.1), SANDBOX_FAULTS (JSON rule or array),
- * SANDBOX_LAUNCH_SECRET (keeps launch pairs valid across restarts), SANDBOX_LOG_LEVEL (default info).
+ * SANDBOX_LAUNCH_SECRET (keeps launch pairs valid across restarts), SANDBOX_LOG_LEVEL (default info),
+ * SANDBOX_ASSUMPTIONS (JSON `{ name: true }`: assumptions to switch on; default none — strict),
+ * SANDBOX_SEARCH_LAG_SECONDS (default 60: how long a new resource stays out of searches while strict).
  */
 import { pino } from 'pino';
 import { AppError } from '../../../shared/errors';
+import { parseAssumptions } from './assumptions';
 import { parseFaultRules } from './faults';
 import { startSandbox } from './index';
 import type { SandboxOptions } from './types';
@@ -16,6 +19,20 @@ function parsePort(raw: string | undefined): number {
   return port;
 }
 
+function parseJson(raw: string, name: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new AppError('ERR_REQUEST_INVALID', { detail: `${name} must be JSON` });
+  }
+}
+
+function parseSeconds(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 86_400) throw new AppError('ERR_REQUEST_INVALID', { detail: 'SANDBOX_SEARCH_LAG_SECONDS must be whole seconds, 0–86400' });
+  return n;
+}
+
 async function main(): Promise<void> {
   const logger = pino({ level: process.env.SANDBOX_LOG_LEVEL ?? 'info' });
   const options: SandboxOptions = {
@@ -25,6 +42,8 @@ async function main(): Promise<void> {
   };
   if (process.env.SANDBOX_FAULTS) options.faults = parseFaultRules(process.env.SANDBOX_FAULTS);
   if (process.env.SANDBOX_LAUNCH_SECRET) options.launchSecret = process.env.SANDBOX_LAUNCH_SECRET;
+  if (process.env.SANDBOX_ASSUMPTIONS) options.assumptions = parseAssumptions(parseJson(process.env.SANDBOX_ASSUMPTIONS, 'SANDBOX_ASSUMPTIONS'));
+  if (process.env.SANDBOX_SEARCH_LAG_SECONDS) options.searchLagSeconds = parseSeconds(process.env.SANDBOX_SEARCH_LAG_SECONDS);
   const sandbox = await startSandbox(options);
   // The banner is the command's output for the operator (stdout), not a log line.
   process.stdout.write(

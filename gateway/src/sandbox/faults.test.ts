@@ -224,13 +224,17 @@ describe('faults over real HTTP', () => {
   });
 
   it("when:'after' stores the Media, then loses the answer (drop): the create did happen", async () => {
-    const { sb, token } = await start();
+    let now = Date.parse('2026-11-23T00:00:00Z');
+    const { sb, token } = await start({ clock: () => now });
     const { jpeg } = await makeAttachments();
     sb.faults.add({ kind: 'drop', method: 'POST', pathPrefix: '/FHIR/Media', when: 'after', times: 1 });
     await expect(fhir(sb, '/Media', { token, method: 'POST', body: mediaBody(sb.patients[0]!.id, jpeg, 'lost-answer') })).rejects.toThrow();
     expect(sb.store.listMedia({ identifierValue: 'lost-answer' })).toHaveLength(1);
-    const search = await fhir(sb, `/Media?patient.identifier=${encodeURIComponent(`https://standards.digital.health.nz/ns/nhi-id|${sb.patients[0]!.nhi}`)}`, { token });
-    expect(((await search.json()) as { total: number }).total).toBe(1);
+    // Strict: a new resource shows in searches only after the search lag (freshness is not documented).
+    const search = () => fhir(sb, `/Media?patient.identifier=${encodeURIComponent(`https://standards.digital.health.nz/ns/nhi-id|${sb.patients[0]!.nhi}`)}`, { token });
+    expect(((await (await search()).json()) as { total: number }).total).toBe(0);
+    now += 60_000;
+    expect(((await (await search()).json()) as { total: number }).total).toBe(1);
   });
 
   it("when:'after' answers 503 for a DocumentReference that was stored, and 'before' stores nothing", async () => {

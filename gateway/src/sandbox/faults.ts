@@ -5,7 +5,7 @@ import { FAULT_KINDS, type ActiveFaultRule, type FaultController, type FaultKind
 /** Where a rule without `pathPrefix` applies: ALEX only, not the token endpoint. */
 export const DEFAULT_FAULT_PATH_PREFIX = '/FHIR';
 
-const RULE_KEYS = new Set(['kind', 'method', 'pathPrefix', 'facilityId', 'times', 'probability', 'latencyMs', 'retryAfterSeconds', 'when']);
+const RULE_KEYS = new Set(['kind', 'method', 'pathPrefix', 'facilityId', 'times', 'probability', 'latencyMs', 'retryAfterSeconds', 'when', 'storeAfterMs', 'answerAfterMs']);
 
 function invalid(detail: string): AppError {
   return new AppError('ERR_REQUEST_INVALID', { detail: `Fault rule: ${detail}` });
@@ -49,6 +49,13 @@ export function parseFaultRule(input: unknown): FaultRule {
   if (latencyMs !== undefined) rule.latencyMs = latencyMs;
   const retryAfterSeconds = optionalNumber(raw.retryAfterSeconds, 'retryAfterSeconds', 0, 86_400, true);
   if (retryAfterSeconds !== undefined) rule.retryAfterSeconds = retryAfterSeconds;
+  const storeAfterMs = optionalNumber(raw.storeAfterMs, 'storeAfterMs', 0, 86_400_000, true);
+  if (storeAfterMs !== undefined) rule.storeAfterMs = storeAfterMs;
+  const answerAfterMs = optionalNumber(raw.answerAfterMs, 'answerAfterMs', 0, 86_400_000, true);
+  if (answerAfterMs !== undefined) {
+    if (answerAfterMs < (storeAfterMs ?? 0)) throw invalid('answerAfterMs must not be less than storeAfterMs');
+    rule.answerAfterMs = answerAfterMs;
+  }
   if (raw.when !== undefined) {
     if (raw.when !== 'before' && raw.when !== 'after') throw invalid('when must be before or after');
     rule.when = raw.when;

@@ -17,6 +17,8 @@ export type IssueType =
   | 'transient'
   | 'exception'
   | 'timeout'
+  | 'not-supported'
+  | 'code-invalid'
   | 'informational';
 
 export interface OperationOutcome {

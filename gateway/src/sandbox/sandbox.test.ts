@@ -129,13 +129,13 @@ describe('FHIR guards: Bearer, then mt-facilityid', () => {
     }
   });
 
-  it('answers 403 "Practice Facility not found" for an unmapped facility and 400 when the header is missing', async () => {
+  it('answers 403 "Practice Facility not found" for an unmapped facility and for a missing header (as ALEX does, not 400)', async () => {
     const unknown = await fhir(sandbox, '/Location', { token, facility: 'F00000-X' });
     expect(unknown.status).toBe(403);
     expect((await outcome(unknown)).issue[0]?.diagnostics).toBe('Practice Facility not found');
     const missing = await fhir(sandbox, '/Location', { token, facility: null });
-    expect(missing.status).toBe(400);
-    expect((await outcome(missing)).issue[0]?.code).toBe('required');
+    expect(missing.status).toBe(403);
+    expect((await outcome(missing)).issue[0]?.code).toBe('forbidden');
   });
 
   it('checks the token before the facility', async () => {
@@ -218,7 +218,7 @@ describe('reads', () => {
 });
 
 describe('POST /Media', () => {
-  it('creates a Media: 201, Location, id; readable and searchable by patient NHI', async () => {
+  it('creates a Media: 201, Location, id; write-only by id (403, strict), searchable by patient NHI once the search lag has passed', async () => {
     const res = await fhir(sandbox, '/Media', { token, method: 'POST', body: mediaBody(aroha().id, files.jpeg, 'img-a') });
     expect(res.status).toBe(201);
     const created = (await res.json()) as Json & { id: string };
@@ -229,10 +229,15 @@ describe('POST /Media', () => {
     expect(stored[0]?.bytes.equals(files.jpeg)).toBe(true);
     expect(stored[0]).toMatchObject({ facilityId: 'F2N060-E', patientId: aroha().id, contentType: 'image/jpeg' });
 
+    expect((await fhir(sandbox, `/Media/${created.id}`, { token })).status).toBe(403);
+    sandbox.assumptions.set({ mediaReadById: true });
     const read = await fhir(sandbox, `/Media/${created.id}`, { token });
     expect(((await read.json()) as Json).identifier).toEqual([{ system: 'https://clinicpro.co.nz/fhir/image-id', value: 'img-a' }]);
     expect((await fhir(sandbox, `/Media/${created.id}`, { token, facility: 'F99669-C' })).status).toBe(404);
 
+    const searchNow = await fhir(sandbox, `/Media?patient.identifier=${encodeURIComponent(nhiQuery('ZZZ0016'))}`, { token });
+    expect(((await searchNow.json()) as { total: number }).total).toBe(0);
+    now += 60_000;
     const search = await fhir(sandbox, `/Media?patient.identifier=${encodeURIComponent(nhiQuery('ZZZ0016'))}`, { token });
     const bundle = (await search.json()) as { total: number; entry: { resource: Json }[] };
     expect(bundle.total).toBe(1);
@@ -340,12 +345,15 @@ describe('POST /DocumentReference (Inbox Scan)', () => {
     expect(sandbox.store.listDocumentReferences({ patientId: aroha().id })[0]?.bytes.equals(files[kind])).toBe(true);
   });
 
-  it("accepts the sandbox's own absolute base and production's, and searches by patient NHI", async () => {
+  it("accepts the sandbox's own absolute base and production's; the undocumented search answers 403 unless assumed", async () => {
     for (const base of [sandbox.fhirBaseUrl, 'https://alexapi.medtechglobal.com/FHIR']) {
       const body = documentReferenceBody(base, aroha().id, gp().id, { contentType: 'application/pdf', bytes: files.pdf });
       expect((await fhir(sandbox, '/DocumentReference', { token, method: 'POST', body })).status).toBe(201);
     }
-    const search = await fhir(sandbox, `/DocumentReference?patient.identifier=${nhiQuery('ZZZ0016')}`, { token });
+    const path = `/DocumentReference?patient.identifier=${nhiQuery('ZZZ0016')}`;
+    expect((await fhir(sandbox, path, { token })).status).toBe(403);
+    sandbox.assumptions.set({ documentReferenceSearch: true, searchFresh: true });
+    const search = await fhir(sandbox, path, { token });
     expect(((await search.json()) as { total: number }).total).toBe(2);
   });
 
@@ -395,10 +403,14 @@ describe('launch decode', () => {
   it('round-trips an issued pair to {patientId, facilityCode, providerId, createdTime}', async () => {
     const created = new Date('2026-11-23T09:59:00Z');
     const pair = sandbox.issueLaunch({ patientId: aroha().id, facilityCode: 'F99669-C', providerId: gp().id, createdTime: created });
-    const res = await fhir(sandbox, decodePath(pair.context, pair.signature), { token, facility: null });
+    // Strict: the decode needs mt-facilityid (403 without), unless launchWithoutFacility is assumed.
+    expect((await fhir(sandbox, decodePath(pair.context, pair.signature), { token, facility: null })).status).toBe(403);
+    const res = await fhir(sandbox, decodePath(pair.context, pair.signature), { token, facility: 'F99669-C' });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ patientId: aroha().id, facilityCode: 'F99669-C', providerId: gp().id, createdTime: created.toISOString() });
-    expect(sandbox.store.counters.launchDecodes).toBe(1);
+    sandbox.assumptions.set({ launchWithoutFacility: true });
+    expect((await fhir(sandbox, decodePath(pair.context, pair.signature), { token, facility: null })).status).toBe(200);
+    expect(sandbox.store.counters.launchDecodes).toBe(2);
   });
 
   it('carries a null patient (no patient open) and defaults the provider and the time', async () => {
@@ -438,7 +450,7 @@ describe('launch decode', () => {
       expect(res.status).toBe(400);
       expect((await outcome(res)).issue[0]?.code).toBe(code);
     }
-    const unencoded = await fetch(`${sandbox.fhirBaseUrl}/vendorforms/api/getlaunchcontextstring/a/b/c`, { headers: { authorization: `Bearer ${token}` } });
+    const unencoded = await fetch(`${sandbox.fhirBaseUrl}/vendorforms/api/getlaunchcontextstring/a/b/c`, { headers: { authorization: `Bearer ${token}`, 'mt-facilityid': 'F2N060-E' } });
     expect(unencoded.status).toBe(400);
   });
 

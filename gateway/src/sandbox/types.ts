@@ -4,9 +4,11 @@
  */
 import type { Logger } from 'pino';
 
-export type FaultKind = 'latency' | 'status401' | 'status429' | 'status503' | 'status500' | 'drop' | 'timeout';
+import type { Assumptions } from './assumptions';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'status401', 'status429', 'status503', 'status500', 'drop', 'timeout'];
+export type FaultKind = 'latency' | 'status401' | 'status403' | 'status429' | 'status503' | 'status500' | 'drop' | 'timeout' | 'slowCreate' | 'storedThenDropped';
+
+export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'status401', 'status403', 'status429', 'status503', 'status500', 'drop', 'timeout', 'slowCreate', 'storedThenDropped'];
 
 /** One fault-injection rule. A request matches when every given selector matches. */
 export interface FaultRule {
@@ -25,6 +27,13 @@ export interface FaultRule {
   latencyMs?: number;
   /** For `status429` / `status503`: the Retry-After header, seconds (429 default 2; 503 sends none unless set). */
   retryAfterSeconds?: number;
+  /**
+   * For `slowCreate`: the create is stored this long after it arrived (ms, through the injected sleep) —
+   * a practice's Evolution behind a slow Hybrid Connection. On other routes it delays like `latency`.
+   */
+  storeAfterMs?: number;
+  /** For `slowCreate`: the answer goes this long after arrival (ms, ≥ storeAfterMs). Absent: never answered. */
+  answerAfterMs?: number;
   /**
    * 'before' (default): the fault replaces the request; nothing is processed.
    * 'after': on POST /FHIR/Media and /FHIR/DocumentReference the create is processed (and stored when valid),
@@ -128,6 +137,10 @@ export interface SandboxOptions {
   extraAbsoluteBases?: readonly string[];
   /** Fault rules active from the start. */
   faults?: readonly FaultRule[];
+  /** Named assumptions to switch on (./assumptions.ts). Absent: all off (strict, as `npm start` and the tests run). */
+  assumptions?: Partial<Assumptions>;
+  /** While `searchFresh` is off, a created resource shows in searches only this long after it was stored. Default 60. */
+  searchLagSeconds?: number;
   /**
    * What a created resource keeps of its attachment. `'bytes'` (default): the decoded bytes, and the
    * resource as posted. `'digest'`: only `size` and `sha256`; `bytes` is empty and the stored resource (what
@@ -228,6 +241,8 @@ export interface SandboxHandle {
   facilities: readonly string[];
   /** Make every issued token unknown (the next ALEX call gets 401). */
   revokeTokens(): void;
+  /** The named assumptions in force (all off unless switched on), and switching them. */
+  assumptions: { get(): Assumptions; set(change: Partial<Assumptions>): void };
 }
 
 export interface RunningSandbox extends SandboxHandle {

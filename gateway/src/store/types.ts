@@ -61,6 +61,12 @@ export interface StoredResponse {
 export interface CommitProgress {
   media?: CommittedResource;
   documentReference?: CommittedResource;
+  /**
+   * Per target whose create may have reached ALEX and whose outcome is not proven yet: when it was sent
+   * (epoch ms). Written durably before the create starts; kept in this JSON so the stores need no schema
+   * change (gateway/src/commit/outcome.ts reads it).
+   */
+  sent?: { media?: number; documentReference?: number };
 }
 
 export interface IdempotencyRecord {
@@ -95,9 +101,9 @@ export interface IdempotencyClaim {
 
 export type AcquireResult =
   /**
-   * `durable`, when present: the lease was committed before it reached the disk, and this resolves once
-   * it has (rejects if it may not have). Nothing may reach ALEX before it resolves: the lease is what
-   * tells a later attempt to look at ALEX before creating again. Absent: the lease was durable already.
+   * Every store's lease is durable when acquireIdempotency resolves (the lease is what tells a later
+   * attempt to look at ALEX before creating again, so nothing may reach ALEX before it is on disk).
+   * `durable` is set by no store; it stays in the shape only until the commit service no longer reads it.
    */
   | { kind: 'acquired'; record: IdempotencyRecord; durable?: Promise<void> }
   | { kind: 'in-progress' }

@@ -17,7 +17,7 @@ import { PhonePanel } from './components/PhonePanel';
 import { PreviewDialog } from './components/PreviewDialog';
 import { SettingsDialog, ShortcutsDialog } from './components/SettingsDialog';
 import { groupImages, readyImages } from './logic/model';
-import { EMPTY_SELECTION, clickSelect, pruneSelection, selectAll, type Selection } from './logic/selection';
+import { EMPTY_SELECTION, clickSelect, pruneSelection, selectAll, selectionAfterSwitch, type Selection } from './logic/selection';
 import { useCompanion } from './useCompanion';
 
 interface Rejected {
@@ -72,6 +72,15 @@ export function App() {
   useEffect(() => {
     setSel((s) => pruneSelection(s, images.map((i) => i.id)));
   }, [images]);
+  // A patient switch drops a selection of the previous patient's photos (and closes their preview).
+  const workingPatientId = patient?.id ?? null;
+  const lastPatientId = useRef(workingPatientId);
+  useEffect(() => {
+    if (lastPatientId.current === workingPatientId) return;
+    lastPatientId.current = workingPatientId;
+    setSel((s) => selectionAfterSwitch(s, workingIds));
+    setPreviewId(null);
+  }, [workingPatientId, workingIds]);
 
   // The enrolment screen replaces the window: whatever dialog was open (a commit, a preview) does not come back after it.
   const enrolmentShown = state != null && (!state.enrolment.enrolled || reEnrolling);
@@ -256,11 +265,11 @@ export function App() {
   return (
     <div className={`app${dragging ? ' is-dragging' : ''}`}>
       <header className="topbar">
-        <div className="brand" aria-label="ClinicPro Images">
+        <div className="brand">
           <span className="brand-mark" aria-hidden="true">
             C
           </span>
-          <span className="brand-name">ClinicPro Images</span>
+          <h1 className="brand-name">ClinicPro Images</h1>
         </div>
         {patient ? (
           <PatientBanner patient={patient} now={now} onFindByNhi={() => setDialog('find-patient')} />
@@ -384,6 +393,22 @@ export function App() {
               />
             );
           })}
+          {/* Inside the main landmark, like everything else on the page (axe: region). */}
+          <input
+            ref={fileInput}
+            type="file"
+            multiple
+            accept={ACCEPT_ATTRIBUTE}
+            className="visually-hidden"
+            tabIndex={-1}
+            aria-label="Choose photos to add"
+            data-testid="file-input"
+            onChange={(e) => {
+              const files = [...(e.target.files ?? [])];
+              e.target.value = '';
+              void addFiles(files);
+            }}
+          />
         </main>
         <aside className="sidebar" aria-label="Phone and details">
           {phone && showPhone && patient ? <PhonePanel companion={companion} phone={phone} patientName={formatPatientName(patient)} onClose={() => setShowPhone(false)} /> : null}
@@ -391,21 +416,6 @@ export function App() {
         </aside>
       </div>
 
-      <input
-        ref={fileInput}
-        type="file"
-        multiple
-        accept={ACCEPT_ATTRIBUTE}
-        className="visually-hidden"
-        tabIndex={-1}
-        aria-label="Choose photos to add"
-        data-testid="file-input"
-        onChange={(e) => {
-          const files = [...(e.target.files ?? [])];
-          e.target.value = '';
-          void addFiles(files);
-        }}
-      />
       {dragging ? (
         <div className="drop-overlay" aria-hidden="true">
           <div className="drop-card">{patient ? `Drop to add photos for ${formatPatientName(patient)}` : 'Launch from Medtech Evolution first, then drop the photos'}</div>
@@ -426,7 +436,7 @@ export function App() {
           onClose={() => setCommit(null)}
         />
       ) : null}
-      {dialog === 'outbox' ? <OutboxDrawer companion={companion} items={state.outbox} onClose={() => setDialog(null)} now={now} /> : null}
+      {dialog === 'outbox' ? <OutboxDrawer companion={companion} items={state.outbox} labels={new Map(images.map((i) => [i.id, i.label]))} onClose={() => setDialog(null)} now={now} /> : null}
       {dialog === 'settings' && settings ? (
         <SettingsDialog
           companion={companion}

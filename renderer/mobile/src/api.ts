@@ -3,15 +3,17 @@
  * poll the session, upload one photo. Uploads use XMLHttpRequest for upload progress; a watchdog aborts an
  * attempt that makes no progress for `stallMs` (a phone that walked out of Wi-Fi range keeps the socket open).
  */
-import type { LAN_ROUTES as LanRoutes, ExchangeResponse, SessionStatusResponse, UploadResponse, UPLOAD_FIELDS as UploadFieldNames } from '../../../shared/contracts/lan';
+import type { LAN_ROUTES as LanRoutes, ExchangeResponse, HoldResponse, SessionStatusResponse, UploadResponse, UPLOAD_FIELDS as UploadFieldNames } from '../../../shared/contracts/lan';
 import type { LateralityKey } from '../../../shared/coded/values';
 import { parseErrorBody, RequestFailed } from './failures';
 
 /** The routes, checked against the contract by type (importing the contract's values would pull its schema library into the page). */
-export const ROUTES: Pick<typeof LanRoutes, 'exchange' | 'session' | 'upload'> = {
+export const ROUTES: Pick<typeof LanRoutes, 'exchange' | 'session' | 'upload' | 'hold' | 'decline'> = {
   exchange: '/api/images/v1/session/exchange',
   session: '/api/images/v1/session',
   upload: '/api/images/v1/upload',
+  hold: '/api/images/v1/photos/hold',
+  decline: '/api/images/v1/session/decline',
 };
 const FIELDS: typeof UploadFieldNames = { clientUploadId: 'clientUploadId', bodySiteCode: 'bodySiteCode', laterality: 'laterality', file: 'file' };
 
@@ -32,6 +34,10 @@ export interface Transport {
   exchange(token: string): Promise<ExchangeResponse>;
   status(credential: string): Promise<SessionStatusResponse>;
   upload(req: UploadRequest, hooks: UploadHooks): Promise<UploadResponse>;
+  /** Hold photos for the confirmed patient; the PC answers with their numbers. */
+  hold(credential: string, clientUploadIds: string[]): Promise<HoldResponse>;
+  /** The nurse says this is not the patient: the PC is told, and this phone leaves the session. */
+  decline(credential: string): Promise<void>;
 }
 
 export interface HttpTransportOptions {
@@ -81,6 +87,11 @@ export function createHttpTransport(options: HttpTransportOptions = {}): Transpo
   return {
     exchange: (token) => json<ExchangeResponse>(ROUTES.exchange, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) }),
     status: (credential) => json<SessionStatusResponse>(ROUTES.session, { method: 'GET', headers: { authorization: `Bearer ${credential}` } }),
+    decline: async (credential) => {
+      await json<unknown>(ROUTES.decline, { method: 'POST', headers: { authorization: `Bearer ${credential}` } });
+    },
+    hold: (credential, clientUploadIds) =>
+      json<HoldResponse>(ROUTES.hold, { method: 'POST', headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' }, body: JSON.stringify({ clientUploadIds }) }),
     upload: (req, hooks) =>
       new Promise<UploadResponse>((resolve, reject) => {
         if (hooks.signal.aborted) {

@@ -14,6 +14,7 @@ import { isLateral, LATERALITIES, siteGroups, siteLabel } from './sites';
 import { forgetCredential, loadCredential, saveCredential, type SavedCredential } from './store';
 import { dropFragment, readFragmentToken } from './token';
 import { UploadQueue, type Photo } from './uploads';
+import { ScreenKeeper, type WakeLockLike } from './wake';
 
 export interface AppEnv {
   root: HTMLElement;
@@ -45,12 +46,16 @@ export class PhoneApp {
   private queue: UploadQueue | undefined;
   private readonly cards = new Map<string, PhotoCard>();
   private online = true;
+  /** Screen on while photos are on their way (where the browser offers the Wake Lock API). */
+  private readonly keeper: ScreenKeeper;
   private list: HTMLElement | undefined;
   private bar: HTMLElement | undefined;
   private banner: HTMLElement | undefined;
   private sheet: HTMLElement | undefined;
 
-  constructor(private readonly env: AppEnv) {}
+  constructor(private readonly env: AppEnv) {
+    this.keeper = new ScreenKeeper((env.win.navigator as Navigator & { wakeLock?: WakeLockLike }).wakeLock);
+  }
 
   /** Entry point: wire page events and connect. */
   start(): void {
@@ -68,6 +73,7 @@ export class PhoneApp {
     });
     doc.addEventListener('visibilitychange', () => {
       if (doc.visibilityState !== 'visible') return;
+      this.keeper.visible();
       this.queue?.resume();
       void this.checkSession();
     });
@@ -153,7 +159,9 @@ export class PhoneApp {
       await this.env.transport.status(this.cred.credential);
     } catch (err) {
       const failure: Failure = err instanceof RequestFailed ? err.failure : { kind: 'network' };
-      if (failure.kind === 'http' && classify(failure) === 'session') this.sessionOver(failure.body);
+      if (failure.kind !== 'http' || classify(failure) !== 'session') return;
+      if (failure.body.code === 'ERR_LAN_PATIENT_CHANGED' && this.queue !== undefined) this.queue.patientChanged(failure.body);
+      else this.sessionOver(failure.body);
     }
   }
 
@@ -174,12 +182,16 @@ export class PhoneApp {
       maxBytes: cred.maxUploadFileBytes,
       onChange: (p, removed) => this.photoChanged(p, removed === true),
       onSessionStop: (body) => this.sessionOver(body),
+      onPatientChanged: () => this.show({ kind: 'capture' }),
     });
     this.queue.setOnline(this.online);
     this.show({ kind: 'capture' });
   }
 
   private decline(): void {
+    const cred = this.cred;
+    // Leave a trace on the PC (the GP is told); the page leaves either way.
+    if (cred !== undefined) void this.env.transport.decline(cred.credential).catch(() => undefined);
     this.leaveSession();
     this.show({ kind: 'declined' });
   }
@@ -254,6 +266,9 @@ export class PhoneApp {
             h('div', { class: 'icon icon-warn', 'aria-hidden': 'true' }, '!'),
             h('h1', { tabindex: '-1' }, screen.body?.code === 'ERR_RATE_LIMITED' ? 'Please wait a moment' : 'Cannot reach the PC'),
             h('p', { class: 'lead' }, screen.body?.message ?? PHONE_MESSAGES.cannotConnect),
+            screen.body === undefined
+              ? h('div', { class: 'checks' }, h('h2', { class: 'checks-title' }, 'Check that:'), h('ul', { 'data-testid': 'unreachable-checks' }, ...PHONE_MESSAGES.checks.map((c) => h('li', {}, c))))
+              : null,
             h('button', { class: 'btn btn-primary', type: 'button', onclick: () => screen.retry() }, 'Try again'),
           ),
         );
@@ -324,17 +339,13 @@ export class PhoneApp {
     }
     // The visible controls are labels (so one tap opens the camera or gallery on every phone); they also work
     // as buttons for screen readers and keyboards.
-    const picker = (cls: string, glyph: string, text: string, input: HTMLInputElement): HTMLLabelElement => {
-      const label = h('label', { class: `btn ${cls} btn-large btn-icon`, role: 'button', tabindex: '0' }, h('span', { class: `glyph ${glyph}`, 'aria-hidden': 'true' }), text, input);
-      label.addEventListener('keydown', (e) => {
-        if (e.key === 'Enter' || e.key === ' ') {
-          e.preventDefault();
-          input.click();
-        }
-      });
-      return label;
-    };
-    this.list = h('ul', { class: 'photos', 'aria-label': 'Photos' });
+    // A real button opens the hidden file input (a tap is a user gesture, so the camera or gallery opens on every
+    // phone); the input itself is out of the tab order and hidden from assistive technology.
+    const picker = (cls: string, glyph: string, text: string, input: HTMLInputElement): HTMLElement =>
+      h('button', { class: `btn ${cls} btn-large btn-icon`, type: 'button', onclick: () => input.click() }, h('span', { class: `glyph ${glyph}`, 'aria-hidden': 'true' }), text);
+    for (const input of [camera, gallery]) input.setAttribute('aria-hidden', 'true');
+    const switched = this.queue?.switched;
+    this.list = h('ul', { class: 'photos', 'aria-label': 'Photos' }, ...[...this.cards.values()].map((c) => c.el)); // kept across a redraw
     this.banner = h('div', { class: 'banner', role: 'status', hidden: true });
     this.bar = h('div', { class: 'actionbar' });
     const view = h(
@@ -348,12 +359,21 @@ export class PhoneApp {
         h('p', { class: 'patient-bar-meta' }, `Born ${formatBirthDate(s?.patient.birthDate ?? '')}${s !== undefined && s.roomLabel !== '' ? ` · ${s.roomLabel}` : ''}`),
       ),
       this.banner,
-      h(
-        'div',
-        { class: 'add' },
-        picker('btn-primary', 'glyph-camera', 'Take photo', camera),
-        picker('btn-secondary', 'glyph-gallery', 'Choose from gallery', gallery),
-      ),
+      switched === undefined
+        ? h(
+            'div',
+            { class: 'add' },
+            picker('btn-primary', 'glyph-camera', 'Take photo', camera),
+            picker('btn-secondary', 'glyph-gallery', 'Choose from gallery', gallery),
+            camera,
+            gallery,
+          )
+        : h(
+            'div',
+            { class: 'note note-warn', role: 'alert', 'data-testid': 'switched' },
+            h('p', { class: 'note-title' }, 'The PC has moved on to another patient.'),
+            h('p', {}, `The photos below were taken for ${s?.patient.displayName ?? 'the patient you confirmed'} and go only to their record. Send them now; take no new photos here — scan the new QR code for the next patient.`),
+          ),
       this.list,
       this.bar,
     );
@@ -382,7 +402,9 @@ export class PhoneApp {
       h('div', { class: `icon ${warn ? 'icon-warn' : 'icon-info'}`, 'aria-hidden': 'true' }, warn ? '!' : 'i'),
       h('h1', { tabindex: '-1' }, titles[body.code] ?? 'The upload has stopped'),
       h('p', { class: 'lead', 'data-testid': 'ended-message' }, body.message),
-      sent > 0 ? h('p', { class: 'note note-ok' }, `${photos(sent)} reached the PC before this.`) : null,
+      sent > 0
+        ? h('p', { class: 'note note-ok', 'data-testid': 'ended-sent' }, warn && this.session !== undefined ? `${photos(sent)} reached the PC for ${this.session.patient.displayName}.` : `${photos(sent)} reached the PC before this.`)
+        : null,
       unsent > 0 ? h('p', { class: 'note note-warn', 'data-testid': 'unsent' }, `${photos(unsent)} not sent. ${unsent === 1 ? 'It was' : 'They were'} not sent to anyone and ${unsent === 1 ? 'has' : 'have'} been cleared from this page.`) : null,
       body.action === 'rescan' && !saysScan ? h('p', { class: 'hint' }, 'To carry on, scan the new QR code on the PC with the camera.') : null,
     );
@@ -407,6 +429,7 @@ export class PhoneApp {
       this.banner.textContent = '';
     }
     const busy = c.queued + c.sending + c.retrying;
+    this.keeper.busy(busy > 0);
     const total = c.staged + busy + c.sent;
     let content: HTMLElement;
     if (c.staged > 0) {

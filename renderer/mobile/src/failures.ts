@@ -28,6 +28,13 @@ export const PHONE_MESSAGES = {
   reconnecting: 'The connection to the PC dropped. Trying again…',
   cannotConnect: 'The phone cannot reach the PC. Check the phone is on the practice Wi-Fi (not mobile data), then try again.',
   noLink: 'Open this page by scanning the QR code on the PC.',
+  /** What to check when the PC cannot be reached, most likely first. */
+  checks: [
+    'The phone is on the practice Wi-Fi — the same network as the PC, not mobile data.',
+    'It is not the guest Wi-Fi: guest networks keep phones apart from the practice PCs (client isolation).',
+    'No VPN is switched on, on the phone.',
+    'The PC is on and ClinicPro Images is open, showing the QR code.',
+  ],
 } as const;
 
 export function bodyFor(code: ErrorCode, extra: Partial<ErrorBody> = {}): ErrorBody {

@@ -238,4 +238,90 @@ describe('UploadQueue', () => {
     expect(q.update(b.id, { bodySiteCode: '14975008' })).toBe(false);
     expect(net.attempts[0]?.req.bodySiteCode).toBeUndefined();
   });
+
+  describe('photos held for the confirmed patient', () => {
+    function withHold() {
+      const holds: { ids: string[]; resolve(n: number[]): void; reject(f: Failure): void }[] = [];
+      const switched: string[] = [];
+      const env = setup({
+        onPatientChanged: (b) => switched.push(b.code),
+      });
+      const hold = (_cred: string, ids: string[]) =>
+        new Promise<{ held: { clientUploadId: string; photoNumber: number }[] }>((resolve, reject) => {
+          holds.push({
+            ids,
+            resolve: (ns) => resolve({ held: ids.map((clientUploadId, i) => ({ clientUploadId, photoNumber: ns[i] ?? 0 })) }),
+            reject: (f) => reject(new RequestFailed(f)),
+          });
+        });
+      (env.net as unknown as { hold: typeof hold }).hold = hold;
+      return { ...env, holds, switched };
+    }
+
+    it('each photo is held as it is added and takes the number the PC gives it', async () => {
+      const { q, file, holds } = withHold();
+      const a = q.add(file());
+      expect(holds).toHaveLength(1);
+      const b = q.add(file()); // one hold at a time: b waits for the first answer
+      expect(holds).toHaveLength(1);
+      holds[0]!.resolve([7]);
+      await flush();
+      expect(q.get(a.id)).toMatchObject({ held: true, n: 7 });
+      expect(holds[1]?.ids).toEqual([b.id]);
+      holds[1]!.resolve([8]);
+      await flush();
+      expect(q.get(b.id)).toMatchObject({ held: true, n: 8 });
+    });
+
+    it('patient switched: held photos still send (to the confirmed patient), the never-held one stops, nothing new is taken', async () => {
+      const { q, net, file, holds, switched, stops } = withHold();
+      const held = q.add(file());
+      holds[0]!.resolve([1]);
+      await flush();
+      const unheld = q.add(file());
+      holds[1]!.reject({ kind: 'network' }); // Wi-Fi blinked while this one was being held
+      await flush();
+      q.sendAll(); // retries the hold of the second photo; the PC has switched meanwhile
+      holds[2]!.reject(http(409, 'ERR_LAN_PATIENT_CHANGED'));
+      await flush();
+      expect(switched).toEqual(['ERR_LAN_PATIENT_CHANGED']);
+      expect(q.get(unheld.id)).toMatchObject({ state: 'stopped', file: undefined });
+      expect(q.get(held.id)?.state).toBe('sending');
+      expect(q.add(file()).state).toBe('stopped');
+      net.open().forEach((x) => net.ok(x));
+      await flush();
+      expect(q.get(held.id)?.state).toBe('sent');
+      expect(stops).toEqual(['ERR_LAN_PATIENT_CHANGED']); // all held photos delivered: now the session is over
+    });
+
+    it('an upload answered "patient changed" for a held photo (the grace ran out) stops everything', async () => {
+      const { q, net, file, holds, stops } = withHold();
+      const p = q.add(file());
+      holds[0]!.resolve([1]);
+      await flush();
+      q.sendAll();
+      net.fail(net.open()[0]!, http(409, 'ERR_LAN_PATIENT_CHANGED'));
+      await flush();
+      expect(stops).toEqual(['ERR_LAN_PATIENT_CHANGED']);
+      expect(q.get(p.id)?.state).toBe('stopped');
+    });
+
+    it('a held photo delivered after the switch tells the page the PC moved on', async () => {
+      const { q, net, file, holds, switched } = withHold();
+      q.add(file());
+      q.add(file());
+      holds[0]!.resolve([1]);
+      await flush();
+      holds[1]!.resolve([2]);
+      await flush();
+      q.sendAll();
+      const [first] = net.open();
+      (first as { done?: boolean }).done = true;
+      first!.resolve({ clientUploadId: first!.req.clientUploadId, imageId: 'img-1', bytes: 10, sha256: '0'.repeat(64), duplicate: false, patientChanged: true });
+      await flush();
+      expect(switched).toEqual(['ERR_LAN_PATIENT_CHANGED']);
+      expect(q.counts()).toMatchObject({ sent: 1 });
+      expect(net.open()).toHaveLength(1); // the other held photo carries on
+    });
+  });
 });

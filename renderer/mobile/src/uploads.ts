@@ -13,6 +13,9 @@
  *   in-flight requests are aborted and nothing is sent anywhere else.
  * - A photo-level answer (too large, not an image) fails that photo only.
  * - Once a photo is sent or stopped its file reference is dropped.
+ * - Every photo is held for the confirmed patient as soon as it is added (`hold`): the PC numbers it ("Photo 3",
+ *   the same on the PC and in Medtech) and from then on it is that patient's. When the PC switches patient, held
+ *   photos still go (to the patient the nurse confirmed), photos never held stop, and nothing new can be added.
  */
 import type { ErrorBody } from '../../../shared/errors/app-error';
 import type { LateralityKey } from '../../../shared/coded/values';
@@ -24,8 +27,10 @@ export type PhotoState = 'staged' | 'queued' | 'sending' | 'retrying' | 'sent' |
 export interface Photo {
   /** The clientUploadId: minted once, reused by every retry. */
   readonly id: string;
-  /** 1, 2, 3… in the order added (shown as "Photo 3"). */
-  readonly n: number;
+  /** The PC's number once held (shown as "Photo 3"); until then 1, 2, 3… in the order added. */
+  n: number;
+  /** The PC holds this photo for the confirmed patient (it numbered it). */
+  held: boolean;
   readonly name: string;
   readonly size: number;
   readonly type: string;
@@ -44,7 +49,7 @@ export interface Photo {
 }
 
 export interface QueueDeps {
-  transport: Pick<Transport, 'upload'>;
+  transport: Pick<Transport, 'upload'> & Partial<Pick<Transport, 'hold'>>;
   credential: () => string;
   newId: () => string;
   now: () => number;
@@ -62,7 +67,12 @@ export interface QueueDeps {
   onChange: (photo: Photo, removed?: boolean) => void;
   /** The session is over for this phone; the queue has already stopped every photo. */
   onSessionStop: (body: ErrorBody) => void;
+  /** The PC moved on to another patient while held photos are still to send (they carry on; nothing new is taken). */
+  onPatientChanged?: (body: ErrorBody) => void;
 }
+
+const HOLD_BATCH = 50;
+const UNFINISHED: ReadonlySet<PhotoState> = new Set<PhotoState>(['staged', 'queued', 'sending', 'retrying', 'failed']);
 
 const EDITABLE: ReadonlySet<PhotoState> = new Set<PhotoState>(['staged', 'failed']);
 
@@ -72,6 +82,9 @@ export class UploadQueue {
   private readonly timers = new Map<string, unknown>();
   private counter = 0;
   private stoppedWith: ErrorBody | undefined;
+  /** Set once the PC switched patient: only held photos may still be sent. */
+  private switchedWith: ErrorBody | undefined;
+  private holding = false;
   private online = true;
   private readonly concurrency: number;
   private readonly maxAutoAttempts: number;
@@ -94,6 +107,10 @@ export class UploadQueue {
   get stopped(): ErrorBody | undefined {
     return this.stoppedWith;
   }
+  /** The PC's patient-changed answer, while held photos are still going to the confirmed patient. */
+  get switched(): ErrorBody | undefined {
+    return this.switchedWith;
+  }
   counts(): Record<PhotoState, number> {
     const c: Record<PhotoState, number> = { staged: 0, queued: 0, sending: 0, retrying: 0, sent: 0, failed: 0, stopped: 0 };
     for (const p of this.photos.values()) c[p.state] += 1;
@@ -110,14 +127,16 @@ export class UploadQueue {
       size: file.size,
       type: file.type,
       file,
+      held: false,
       state: 'staged',
       progress: 0,
       attempts: 0,
     };
-    if (this.stoppedWith !== undefined) {
+    const closed = this.stoppedWith ?? this.switchedWith;
+    if (closed !== undefined) {
       photo.state = 'stopped';
       photo.file = undefined;
-      photo.error = this.stoppedWith;
+      photo.error = closed;
     } else if (file.size === 0) {
       this.failPhoto(photo, bodyFor('ERR_IMAGE_UNSUPPORTED', { detail: 'empty file' }));
     } else if (file.size > this.deps.maxBytes) {
@@ -125,7 +144,96 @@ export class UploadQueue {
     }
     this.photos.set(photo.id, photo);
     this.deps.onChange(photo);
+    this.holdNew();
     return photo;
+  }
+
+  /** Holds every photo not yet held (one request at a time, ≤ 50 ids); a network failure leaves them for the next try. */
+  holdNew(): void {
+    const hold = this.deps.transport.hold;
+    if (hold === undefined || this.holding || this.stoppedWith !== undefined || this.switchedWith !== undefined || !this.online) return;
+    // Every photo gets its number, even one refused on the phone (too large), so the numbers match the order taken.
+    const batch = [...this.photos.values()].filter((p) => !p.held && UNFINISHED.has(p.state)).slice(0, HOLD_BATCH);
+    if (batch.length === 0) return;
+    this.holding = true;
+    hold(this.deps.credential(), batch.map((p) => p.id)).then(
+      (res) => {
+        this.holding = false;
+        for (const h of res.held) {
+          const p = this.photos.get(h.clientUploadId);
+          if (p === undefined) continue;
+          p.held = true;
+          p.n = h.photoNumber;
+          this.deps.onChange(p);
+        }
+        this.holdNew();
+      },
+      (err: unknown) => {
+        this.holding = false;
+        const failure: Failure = err instanceof RequestFailed ? err.failure : { kind: 'network' };
+        if (failure.kind === 'http' && classify(failure) === 'session') this.sessionAnswer(failure.body);
+      },
+    );
+  }
+
+  /**
+   * The PC switched patient. Photos it holds for the confirmed patient carry on (they are that patient's); the
+   * others stop, and nothing new can be added. With nothing held left to send, the session is simply over.
+   */
+  patientChanged(body: ErrorBody): void {
+    if (this.stoppedWith !== undefined) return;
+    const first = this.switchedWith === undefined;
+    this.switchedWith = body;
+    for (const p of this.photos.values()) {
+      if (p.held || p.state === 'sent' || p.state === 'stopped') continue;
+      this.stopPhoto(p, body);
+    }
+    if (!this.list().some((p) => p.held && UNFINISHED.has(p.state) && p.file !== undefined)) {
+      this.stop(body);
+      this.deps.onSessionStop(body);
+      return;
+    }
+    if (first) this.deps.onPatientChanged?.(body);
+  }
+
+  /**
+   * A session-level answer: a patient switch keeps held photos going; anything else — or the switch answered for a
+   * held photo itself (the PC's grace after the switch is over) — stops every photo.
+   */
+  private sessionAnswer(body: ErrorBody, refused?: Photo): void {
+    if (body.code === 'ERR_LAN_PATIENT_CHANGED' && refused?.held !== true && this.deps.onPatientChanged !== undefined) {
+      this.patientChanged(body);
+      return;
+    }
+    this.stop(body);
+    this.deps.onSessionStop(body);
+  }
+
+  private stopPhoto(p: Photo, body: ErrorBody): void {
+    const ctrl = this.inflight.get(p.id);
+    if (ctrl !== undefined) {
+      ctrl.abort();
+      this.inflight.delete(p.id);
+    }
+    const t = this.timers.get(p.id);
+    if (t !== undefined) {
+      this.deps.clearTimer(t);
+      this.timers.delete(p.id);
+    }
+    p.state = 'stopped';
+    p.file = undefined;
+    p.error = body;
+    delete p.nextAttemptAt;
+    this.deps.onChange(p);
+  }
+
+  /** After a switch: once every held photo is sent (or removed), the session is over for this phone. */
+  private settleAfterSwitch(): void {
+    const body = this.switchedWith;
+    if (body === undefined || this.stoppedWith !== undefined) return;
+    if (this.list().some((p) => UNFINISHED.has(p.state) && p.file !== undefined)) return;
+    this.stop(body);
+    this.deps.onSessionStop(body);
   }
 
   /** Body site / laterality, while the photo is still on the phone. Returns false when it is past editing. */
@@ -151,12 +259,14 @@ export class UploadQueue {
     this.photos.delete(id);
     p.file = undefined;
     this.deps.onChange(p, true);
+    this.settleAfterSwitch();
     return true;
   }
 
   /** Send every staged photo (and any failed one that can be retried). */
   sendAll(): void {
     if (this.stoppedWith !== undefined) return;
+    this.holdNew();
     for (const p of this.photos.values()) {
       if (p.state === 'staged' || (p.state === 'failed' && p.file !== undefined && p.error?.retryable === true)) this.enqueue(p, true);
     }
@@ -186,7 +296,10 @@ export class UploadQueue {
    */
   setOnline(online: boolean): void {
     this.online = online;
-    if (online) this.resume();
+    if (online) {
+      this.holdNew();
+      this.resume();
+    }
   }
 
   /** Stops everything at once: aborts in-flight requests, drops every file. Nothing is sent after this. */
@@ -279,6 +392,8 @@ export class UploadQueue {
           p.file = undefined;
           delete p.error;
           this.deps.onChange(p);
+          if (res.patientChanged === true) this.patientChanged(bodyFor('ERR_LAN_PATIENT_CHANGED'));
+          this.settleAfterSwitch();
           this.pump();
         },
         (err: unknown) => {
@@ -296,10 +411,7 @@ export class UploadQueue {
       case 'ignore':
         return;
       case 'session':
-        if (failure.kind === 'http') {
-          this.stop(failure.body);
-          this.deps.onSessionStop(failure.body);
-        }
+        if (failure.kind === 'http') this.sessionAnswer(failure.body, p);
         return;
       case 'photo':
         if (failure.kind === 'http') this.failPhoto(p, failure.body);

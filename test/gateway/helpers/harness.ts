@@ -14,7 +14,7 @@ import { loadConfig, type GatewayConfig } from '../../../gateway/src/config';
 import { cryptoRandom, ManualClock } from '../../../gateway/src/deps';
 import { createLogger } from '../../../gateway/src/logger';
 import { createRuntime, type GatewayRuntime } from '../../../gateway/src/runtime';
-import type { RunningSandbox, SandboxPatient } from '../../../gateway/src/sandbox';
+import type { RunningSandbox, SandboxOptions, SandboxPatient } from '../../../gateway/src/sandbox';
 import { makeAttachments } from '../../../gateway/src/sandbox/test-support';
 import { SqliteStore } from '../../../gateway/src/store/sqlite';
 import type { GatewayStore } from '../../../gateway/src/store/types';
@@ -49,6 +49,10 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** The sandbox's sleep (its latency faults wait on it); default: none, every fault answers at once. */
   sandboxSleep?: (ms: number) => Promise<void>;
+  /** The ALEX client's per-attempt timeout (default 2 s). */
+  alexTimeoutMs?: number;
+  /** Sandbox assumptions to switch on (default none: the strict sandbox). */
+  sandboxAssumptions?: SandboxOptions['assumptions'];
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -69,8 +73,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     clock,
     store,
     ...(options.proofReplayCache ? { proofReplayCache: options.proofReplayCache } : {}),
-    sandbox: { clock: () => clock.now(), sleep: options.sandboxSleep ?? (async () => undefined), tokenThrottle: false },
-    alexClient: { sleep: async () => undefined, timeoutMs: 2_000 },
+    sandbox: { clock: () => clock.now(), sleep: options.sandboxSleep ?? (async () => undefined), tokenThrottle: false, ...(options.sandboxAssumptions ? { assumptions: options.sandboxAssumptions } : {}) },
+    alexClient: { sleep: async () => undefined, timeoutMs: options.alexTimeoutMs ?? 2_000 },
   });
   const sandbox = runtime.sandbox;
   if (!sandbox) throw new Error('expected the in-process sandbox');

@@ -2,8 +2,9 @@ import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { ImageView, MetadataField } from '../../../../shared/contracts/bridge';
 import { IMAGE_TYPES, LATERALITIES, VIEWS, findBodySite } from '../../../../shared/coded/values';
 import { LIMITS } from '../../../../shared/limits';
-import { plural } from '../../../common/format';
+import { formatPatientName, plural } from '../../../common/format';
 import { FIELD_LABELS, MIXED, bodySiteOptions, describeMetadata, draftFrom, isLateralSite, patchFrom, type Draft } from '../logic/metadata';
+import { lockedReason } from '../logic/send-status';
 import type { Companion } from '../useCompanion';
 import { InMedtechTag, MedtechCheck, medtechActions } from './MedtechCheck';
 
@@ -155,7 +156,8 @@ export function DetailsPanel({ companion, selected, applyAllCount, requiredField
     return (
       <section className="panel details" aria-label="Details" data-testid="details-panel">
         <h2>Details · {plural(selected.length, 'photo')} selected</h2>
-        <p className="muted">{selected.length === 1 ? 'This photo has' : 'These photos have'} been handed to Medtech, so the details can no longer be changed.</p>
+        <OwnerNote images={selected} />
+        <p className="muted">{lockedReason(selected)}</p>
         <ul className="details-readonly">
           {selected.map((i) => (
             <li key={i.id}>
@@ -171,6 +173,7 @@ export function DetailsPanel({ companion, selected, applyAllCount, requiredField
   return (
     <section className="panel details" aria-label="Details" data-testid="details-panel">
       <h2>Details · {plural(selected.length, 'photo')} selected</h2>
+      <OwnerNote images={selected} />
       {editable.length < selected.length ? <p className="muted small">{plural(selected.length - editable.length, 'photo')} already sent cannot be changed.</p> : null}
       <BodySitePicker value={draft.bodySiteCode} onChange={(v) => set('bodySiteCode', v)} required={required('bodySiteCode')} />
       {lateral ? (
@@ -232,5 +235,16 @@ export function DetailsPanel({ companion, selected, applyAllCount, requiredField
         </button>
       </div>
     </section>
+  );
+}
+
+/** Whose photos these are, when they are not the patient on screen (a selection never mixes patients). */
+function OwnerNote({ images }: { images: readonly ImageView[] }) {
+  const first = images[0];
+  if (first === undefined || first.isWorkingPatient) return null;
+  return (
+    <p className="details-owner" data-testid="details-owner">
+      Belongs to <strong>{formatPatientName(first.patient)}</strong> (NHI {first.patient.nhi}) — not the patient on screen.
+    </p>
   );
 }

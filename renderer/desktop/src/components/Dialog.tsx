@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useEffect, useId, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
@@ -14,14 +14,17 @@ export interface DialogProps {
   /** Element to focus first (else the first focusable). */
   initialFocus?: React.RefObject<HTMLElement | null>;
   className?: string;
+  /** Leave the patient banner (the top bar) visible above the dialog. */
+  belowBanner?: boolean;
 }
 
 /**
  * A modal dialog: focus moves in and is trapped (Tab/Shift+Tab wrap), Esc closes, focus returns to where it was.
  * Labelled by its title for screen readers.
  */
-export function Dialog({ title, onClose, children, actions, size = 'medium', drawer = false, initialFocus, className }: DialogProps) {
+export function Dialog({ title, onClose, children, actions, size = 'medium', drawer = false, initialFocus, className, belowBanner = false }: DialogProps) {
   const ref = useRef<HTMLDivElement>(null);
+  const top = useBannerBottom(belowBanner);
   const titleId = useId();
   const closeRef = useRef(onClose);
   closeRef.current = onClose;
@@ -69,7 +72,7 @@ export function Dialog({ title, onClose, children, actions, size = 'medium', dra
   }, []);
 
   return (
-    <div className={drawer ? 'backdrop backdrop-drawer' : 'backdrop'} onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
+    <div className={drawer ? 'backdrop backdrop-drawer' : 'backdrop'} style={top > 0 ? ({ top, '--dialog-top': `${top}px` } as React.CSSProperties) : undefined} onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <div
         ref={ref}
         data-dialog
@@ -79,14 +82,15 @@ export function Dialog({ title, onClose, children, actions, size = 'medium', dra
         tabIndex={-1}
         className={`${drawer ? 'drawer' : `dialog dialog-${size}`} ${className ?? ''}`}
       >
-        <header className="dialog-header">
+        {/* Plain divs: a <header>/<footer> outside a sectioning element would be a second banner/contentinfo landmark. */}
+        <div className="dialog-header">
           <h2 id={titleId}>{title}</h2>
           <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
             <span aria-hidden="true">✕</span>
           </button>
-        </header>
+        </div>
         <div className="dialog-body">{children}</div>
-        {actions ? <footer className="dialog-footer">{actions}</footer> : null}
+        {actions ? <div className="dialog-footer">{actions}</div> : null}
       </div>
     </div>
   );
@@ -115,4 +119,17 @@ export function ConfirmDialog(props: { title: string; message: ReactNode; confir
       <p>{props.message}</p>
     </Dialog>
   );
+}
+
+/** Where the top bar (with the patient banner) ends on screen, in CSS px; 0 when not asked or scrolled away. */
+function useBannerBottom(enabled: boolean): number {
+  const [bottom, setBottom] = useState(0);
+  useLayoutEffect(() => {
+    if (!enabled) return undefined;
+    const measure = (): void => setBottom(Math.max(0, Math.round(document.querySelector('.topbar')?.getBoundingClientRect().bottom ?? 0)));
+    measure();
+    window.addEventListener('resize', measure);
+    return () => window.removeEventListener('resize', measure);
+  }, [enabled]);
+  return bottom;
 }

@@ -98,7 +98,12 @@ export function EnrolmentScreen({ companion, defaultGatewayUrl, enrolment, waiti
         </label>
         <label className="field">
           <span className="field-label">Enrolment code</span>
+          <span className="field-hint muted small" id="enrol-code-hint">
+            12 letters and digits in three groups, e.g. K7QD-9XWP-M3TA (dashes, spaces and lower case are fine)
+          </span>
           <input
+            aria-describedby="enrol-code-hint"
+            placeholder="XXXX-XXXX-XXXX"
             value={code}
             onChange={(e) => setCode(e.target.value)}
             autoComplete="one-time-code"

@@ -1,10 +1,11 @@
-import { useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
 import type { ImageView, OutboxItemView } from '../../../../shared/contracts/bridge';
 import { formatPatientName, plural } from '../../../common/format';
 import { IMAGE_STATUS_TEXT } from '../../../common/status';
 import { columnsOf, gridTarget, isGridKey } from '../logic/grid-nav';
 import { describeMetadata, missingText } from '../logic/metadata';
 import { imageProgress, type ProgressMap } from '../logic/model';
+import { sendLine } from '../logic/send-status';
 import { isWaitingForMedtech } from '../logic/medtech-check';
 import { InMedtechTag, MedtechCheck, type MedtechActions } from './MedtechCheck';
 
@@ -40,12 +41,27 @@ interface CardProps {
   onSelect: (id: string, e: MouseEvent) => void;
   onOpen: (id: string) => void;
   onRetry: (id: string) => void;
+  /** Its outbox entry (for "next try in 20 s"), and the clock that counts down to it. */
+  outboxItem: OutboxItemView | undefined;
+  now: number;
   /** "It is in Medtech" / "Send again" for an unconfirmed image. */
   medtech?: MedtechActions;
 }
 
-function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry, onSelect, onOpen, onRetry, medtech }: CardProps) {
+/** The clock for countdowns: ticks once a second only while something counts down. */
+function useNow(ticking: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!ticking) return undefined;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [ticking]);
+  return now;
+}
+
+function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry, onSelect, onOpen, onRetry, outboxItem, now, medtech }: CardProps) {
   const p = imageProgress(image, progress);
+  const line = sendLine(image, outboxItem, now);
   const tags = describeMetadata(image.metadata);
   const tabIndex = tabbable ? 0 : -1;
   return (
@@ -86,6 +102,11 @@ function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry,
         {tags ? <div className="image-tags">{tags}</div> : null}
         {image.status === 'needs-info' && image.missingFields.length > 0 ? <div className="image-missing">{missingText(image.missingFields)}</div> : null}
         {p ? <ProgressBar fraction={p.fraction} label={p.label} /> : null}
+        {line !== undefined && image.status !== 'committed' ? (
+          <div className={image.status === 'waiting' ? 'image-wait' : 'image-send'} data-testid="send-line">
+            {line}
+          </div>
+        ) : null}
         <MedtechCheck image={image} actions={medtech} tabIndex={tabIndex} />
         {image.error && (image.status === 'failed' || (image.status === 'waiting' && !isWaitingForMedtech(image))) ? (
           <div className={image.status === 'failed' ? 'image-error' : 'image-wait'} data-testid="image-error">
@@ -134,6 +155,8 @@ export interface GroupProps {
 export function ImageGroup(props: GroupProps) {
   const ids = props.images.map((i) => i.id);
   const inOutbox = new Set(props.outbox.map((o) => o.imageId));
+  const outboxById = new Map(props.outbox.map((o) => [o.imageId, o]));
+  const now = useNow(props.images.some((i) => i.status === 'waiting'));
   const list = useRef<HTMLUListElement>(null);
   const [focused, setFocused] = useState<string | null>(null);
   // The card in the Tab order: the last one focused, else the first selected one, else the first.
@@ -174,6 +197,8 @@ export function ImageGroup(props: GroupProps) {
             onSelect={(id, e) => props.onSelect(id, e, ids)}
             onOpen={props.onOpen}
             onRetry={props.onRetry}
+            outboxItem={outboxById.get(img.id)}
+            now={now}
             {...(props.medtech === undefined ? {} : { medtech: props.medtech })}
           />
         ))}

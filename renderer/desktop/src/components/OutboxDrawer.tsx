@@ -9,7 +9,20 @@ function targetsText(t: OutboxItemView['targets']): string {
   return [t.media ? 'Photo' : '', t.inboxScan ? 'Inbox Scan' : ''].filter(Boolean).join(' + ');
 }
 
-export function OutboxDrawer({ companion, items, onClose, now }: { companion: Companion; items: readonly OutboxItemView[]; onClose: () => void; now: Date }) {
+export function OutboxDrawer({
+  companion,
+  items,
+  labels,
+  onClose,
+  now,
+}: {
+  companion: Companion;
+  items: readonly OutboxItemView[];
+  /** The photos' names ("Photo 2", a file name), the same as on their cards. */
+  labels: ReadonlyMap<string, string>;
+  onClose: () => void;
+  now: Date;
+}) {
   const { live, history } = splitOutbox(items);
   return (
     <Dialog title="Outbox" onClose={onClose} drawer>
@@ -28,6 +41,7 @@ export function OutboxDrawer({ companion, items, onClose, now }: { companion: Co
                   </span>
                   {t.label}
                 </span>
+                {labels.has(o.imageId) ? <strong className="outbox-label">{labels.get(o.imageId)}</strong> : null}
                 <span className="outbox-patient">{o.patient ? formatPatientName(o.patient) : (o.nhi ?? 'Patient')}</span>
                 <span className="muted small">{targetsText(o.targets)}</span>
               </div>

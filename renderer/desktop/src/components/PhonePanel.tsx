@@ -30,6 +30,18 @@ export function PhonePanel({ companion, phone, patientName, onClose }: { compani
       <p className="small">
         Scan with the phone camera, on the practice Wi-Fi. Photos go to <strong>{patientName}</strong>.
       </p>
+      {phone.network !== undefined && phone.network.length > 0 ? (
+        <div className="network-findings" role="alert" data-testid="network-findings">
+          <p className="network-findings-title">A phone may not be able to reach this PC:</p>
+          <ul>
+            {phone.network.map((f) => (
+              <li key={f.code}>
+                <strong>{f.title}</strong> {f.fix}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       <div className={`qr-box${expired ? ' is-expired' : ''}`}>
         {src ? <img src={src} alt="QR code for uploading photos from a phone" width={220} height={220} data-testid="phone-qr" /> : <p>The QR code could not be shown.</p>}
         {expired ? <div className="qr-expired">Code expired — make a new one</div> : null}

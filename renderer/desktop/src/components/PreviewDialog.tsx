@@ -1,6 +1,8 @@
 import { useEffect, useRef, useState, type PointerEvent as RPointerEvent } from 'react';
 import type { Annotation, ImageEdits, ImageView } from '../../../../shared/contracts/bridge';
 import { addAnnotation, circleRadius, isMeaningfulArrow, rectFrom, rotateEdits, rotatedSize, sameEdits, toFraction, undoLastAnnotation, type Pt } from '../logic/geometry';
+import { formatPatientName } from '../../../common/format';
+import { editorKey, keyDrawStatus, START_KEY_DRAW, type KeyDraw } from '../logic/editor-keys';
 import { describeMetadata } from '../logic/metadata';
 import type { Companion } from '../useCompanion';
 import { Dialog } from './Dialog';
@@ -118,6 +120,9 @@ function Editor({ image, edits, onChange }: { image: ImageView; edits: ImageEdit
   const [colour, setColour] = useState<Colour>('red');
   const [text, setText] = useState('');
   const [drag, setDrag] = useState<{ start: Pt; end: Pt } | null>(null);
+  // The keyboard's point (arrow keys move it, Enter places it) and whether the photo has the focus.
+  const [keys, setKeys] = useState<KeyDraw>(START_KEY_DRAW);
+  const [keyFocus, setKeyFocus] = useState(false);
   const svg = useRef<SVGSVGElement>(null);
   const W = image.width ?? 1000;
   const H = image.height ?? 750;
@@ -139,13 +144,24 @@ function Editor({ image, edits, onChange }: { image: ImageView; edits: ImageEdit
     }
   };
 
+  const onStageKey = (e: React.KeyboardEvent<SVGSVGElement>): void => {
+    if (e.ctrlKey || e.altKey || e.metaKey) return;
+    const r = editorKey(keys, tool, e.key, e.shiftKey);
+    if (!r.handled) return;
+    e.preventDefault();
+    setKeys(r.state);
+    if (r.place) finish(r.place.start, r.place.end);
+  };
+  const keyDraft = keyFocus && keys.start !== null ? { start: keys.start, end: keys.cursor } : null;
+  const active = drag ?? keyDraft;
+
   const preview: Annotation | null =
-    drag && tool === 'arrow'
-      ? { kind: 'arrow', from: drag.start, to: drag.end, colour }
-      : drag && tool === 'circle'
-        ? { kind: 'circle', centre: drag.start, radius: circleRadius(drag.start, drag.end, w, h), colour }
+    active && tool === 'arrow'
+      ? { kind: 'arrow', from: active.start, to: active.end, colour }
+      : active && tool === 'circle'
+        ? { kind: 'circle', centre: active.start, radius: circleRadius(active.start, active.end, w, h), colour }
         : null;
-  const cropDraft = drag && tool === 'crop' ? rectFrom(drag.start, drag.end, 0) : null;
+  const cropDraft = active && tool === 'crop' ? rectFrom(active.start, active.end, 0) : null;
   const crop = cropDraft ?? edits.crop;
 
   return (
@@ -199,16 +215,25 @@ function Editor({ image, edits, onChange }: { image: ImageView; edits: ImageEdit
         </button>
       </div>
       <p className="muted small">
-        {tool === 'crop' ? 'Drag a rectangle to keep that part of the photo.' : tool === 'text' ? 'Type the text, then click where it goes.' : `Drag on the photo to draw ${tool === 'arrow' ? 'an arrow' : 'a circle'}.`}
+        {tool === 'crop' ? 'Drag a rectangle to keep that part of the photo.' : tool === 'text' ? 'Type the text, then click where it goes.' : `Drag on the photo to draw ${tool === 'arrow' ? 'an arrow' : 'a circle'}.`}{' '}
+        Or with the keyboard: Tab to the photo, move the point with the arrow keys (Shift for bigger steps), Enter to place it.
+      </p>
+      <p className="visually-hidden" aria-live="polite" data-testid="editor-key-status">
+        {keyFocus ? keyDrawStatus(keys, tool) : ''}
       </p>
       <div className="editor-stage">
         <svg
           ref={svg}
           viewBox={`0 0 ${w} ${h}`}
           className="editor-svg"
-          role="img"
+          role="application"
+          tabIndex={0}
           aria-label={`Photo being edited: rotated ${edits.rotate}°, ${edits.annotations.length} marks${edits.crop ? ', cropped' : ''}`}
+          aria-roledescription="photo editor"
           data-testid="editor-stage"
+          onKeyDown={onStageKey}
+          onFocus={() => setKeyFocus(true)}
+          onBlur={() => setKeyFocus(false)}
           onPointerDown={(e) => {
             e.currentTarget.setPointerCapture(e.pointerId);
             const p = at(e);
@@ -236,6 +261,13 @@ function Editor({ image, edits, onChange }: { image: ImageView; edits: ImageEdit
             <AnnotationShape key={i} a={a} w={w} h={h} sw={sw} />
           ))}
           {preview ? <AnnotationShape a={preview} w={w} h={h} sw={sw} /> : null}
+          {keyFocus ? (
+            <g stroke="#fff" strokeWidth={sw / 1.5} data-testid="editor-key-point">
+              <line x1={keys.cursor.x * w - sw * 6} y1={keys.cursor.y * h} x2={keys.cursor.x * w + sw * 6} y2={keys.cursor.y * h} />
+              <line x1={keys.cursor.x * w} y1={keys.cursor.y * h - sw * 6} x2={keys.cursor.x * w} y2={keys.cursor.y * h + sw * 6} />
+              <circle cx={keys.cursor.x * w} cy={keys.cursor.y * h} r={sw * 2} fill="none" stroke="#000" />
+            </g>
+          ) : null}
         </svg>
       </div>
     </div>
@@ -281,6 +313,7 @@ export function PreviewDialog({ companion, image, onClose }: { companion: Compan
     <Dialog
       title={image.label}
       onClose={onClose}
+      belowBanner
       size="full"
       actions={
         mode === 'edit' ? (
@@ -311,6 +344,10 @@ export function PreviewDialog({ companion, image, onClose }: { companion: Compan
         )
       }
     >
+      <p className={`preview-patient${image.isWorkingPatient ? '' : ' is-other'}`} data-testid="preview-patient">
+        For <strong>{formatPatientName(image.patient)}</strong> · NHI {image.patient.nhi}
+        {image.isWorkingPatient ? '' : ' — not the patient on screen'}
+      </p>
       <div className="preview-head">
         <StatusBadge status={image.status} />
         <span className="muted">{describeMetadata(image.metadata) || 'No details yet'}</span>

@@ -147,6 +147,8 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
 export function ShortcutsDialog({ onClose }: { onClose: () => void }) {
   return (
     <Dialog title="Keyboard shortcuts" onClose={onClose} size="small">
+      {/* Focusable, so the list can be scrolled with the keyboard when zoomed in (it has no other control). */}
+      <div className="shortcuts-list" tabIndex={0} role="group" aria-label="Shortcut list">
       <table className="shortcuts">
         <tbody>
           {SHORTCUTS.map((s) => (
@@ -159,6 +161,7 @@ export function ShortcutsDialog({ onClose }: { onClose: () => void }) {
           ))}
         </tbody>
       </table>
+      </div>
     </Dialog>
   );
 }

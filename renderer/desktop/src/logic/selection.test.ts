@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EMPTY_SELECTION, clickSelect, pruneSelection, selectAll } from './selection';
+import { EMPTY_SELECTION, clickSelect, pruneSelection, selectAll, selectionAfterSwitch } from './selection';
 
 const order = ['a', 'b', 'c', 'd', 'e'];
 
@@ -39,5 +39,13 @@ describe('selection', () => {
     const s = { ids: ['a', 'c', 'e'], anchor: 'a' };
     expect(pruneSelection(s, ['c', 'd', 'e'])).toEqual({ ids: ['c', 'e'], anchor: 'c' });
     expect(pruneSelection(s, order)).toBe(s);
+  });
+});
+
+describe('selectionAfterSwitch', () => {
+  it("drops a selection of the previous patient's photos, keeps one of the new patient's", () => {
+    expect(selectionAfterSwitch({ ids: ['old1'], anchor: 'old1' }, ['new1', 'new2'])).toEqual(EMPTY_SELECTION);
+    expect(selectionAfterSwitch({ ids: ['new1'], anchor: 'new1' }, ['new1', 'new2'])).toEqual({ ids: ['new1'], anchor: 'new1' });
+    expect(selectionAfterSwitch(EMPTY_SELECTION, ['new1'])).toEqual(EMPTY_SELECTION);
   });
 });

@@ -52,3 +52,11 @@ export function pruneSelection(sel: Selection, existing: readonly string[]): Sel
   if (ids.length === sel.ids.length && anchor === sel.anchor) return sel;
   return { ids, anchor };
 }
+
+/**
+ * The working patient changed: a selection of the previous patient's photos is dropped, so the Details panel never
+ * edits another patient's photo without the GP choosing it again. A selection inside the new patient stays.
+ */
+export function selectionAfterSwitch(sel: Selection, workingIds: readonly string[]): Selection {
+  return sel.ids.length > 0 && sel.ids.every((id) => workingIds.includes(id)) ? sel : EMPTY_SELECTION;
+}

@@ -1,0 +1,136 @@
+/**
+ * Before the QR code is shown: what would stop a phone on the practice Wi-Fi reaching this PC, named in plain
+ * words with the fix. Pure: fed the PC's interfaces and the text of three Windows commands (parse.ts), so every
+ * case is tested with recorded outputs.
+ */
+import type { NetworkInterfaceInfo } from 'node:os';
+import { parseConnectionProfiles, parseFirewallRules, parseRoutes, type Route } from './parse';
+
+export type FindingCode = 'no-lan-address' | 'no-dhcp-address' | 'address-not-private' | 'profile-public' | 'firewall-missing' | 'firewall-disabled' | 'vpn-route';
+
+export interface Finding {
+  code: FindingCode;
+  /** What is wrong, in one sentence a GP understands. */
+  title: string;
+  /** What to do about it. */
+  fix: string;
+}
+
+export interface DiagnosisInput {
+  /** The address the QR code would advertise (electron/lan pickLanAddress), if any. */
+  lanAddress: { address: string; interfaceName: string } | undefined;
+  /** The shape of `os.networkInterfaces()`. */
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>;
+  /** The LAN server's TCP port. */
+  port: number;
+  /** Text of `Get-NetConnectionProfile | Format-List` (Windows only; absent elsewhere or when it failed). */
+  connectionProfiles?: string;
+  /** Text of `netsh advfirewall firewall show rule name="<rule>"`. */
+  firewallRule?: string;
+  /** Text of `route print -4`. */
+  routePrint?: string;
+}
+
+export const FIREWALL_RULE_NAME = 'ClinicPro Images (LAN)';
+
+const FIX_CHECK_AGAIN = 'Then open the phone QR code again.';
+
+export function diagnoseNetwork(input: DiagnosisInput): Finding[] {
+  const lan = input.lanAddress;
+  if (lan === undefined) return [noAddressFinding(input.interfaces)];
+  const findings: Finding[] = [];
+  const profile = input.connectionProfiles === undefined ? undefined : parseConnectionProfiles(input.connectionProfiles).find((p) => p.interfaceAlias === lan.interfaceName);
+  if (profile?.category === 'Public') {
+    findings.push({
+      code: 'profile-public',
+      title: `Windows treats the network "${profile.name}" as Public, so it stops phones reaching this PC.`,
+      fix: `Ask practice IT to set it to Private (Settings → Network & internet → ${lan.interfaceName} → Network profile type: Private). ${FIX_CHECK_AGAIN}`,
+    });
+  }
+  if (input.firewallRule !== undefined) {
+    const rules = parseFirewallRules(input.firewallRule).filter((r) => r.direction === 'In' && r.action === 'Allow' && portMatches(r.localPort, input.port) && /^(tcp|any)$/i.test(r.protocol));
+    const forPrivate = rules.filter((r) => r.profiles.some((p) => /^(private|any)$/i.test(p)));
+    if (forPrivate.length === 0) {
+      findings.push({
+        code: 'firewall-missing',
+        title: 'The Windows Firewall rule that lets phones reach ClinicPro Images is missing.',
+        fix: `Ask practice IT to repair the ClinicPro Images install (it adds the rule "${FIREWALL_RULE_NAME}" for private networks, port ${input.port}). ${FIX_CHECK_AGAIN}`,
+      });
+    } else if (!forPrivate.some((r) => r.enabled)) {
+      findings.push({
+        code: 'firewall-disabled',
+        title: 'The Windows Firewall rule that lets phones reach ClinicPro Images is switched off.',
+        fix: `Ask practice IT to enable the rule "${FIREWALL_RULE_NAME}" in Windows Defender Firewall. ${FIX_CHECK_AGAIN}`,
+      });
+    }
+  }
+  const vpn = input.routePrint === undefined ? undefined : vpnHoldingRoute(lan.address, input.interfaces, parseRoutes(input.routePrint));
+  if (vpn !== undefined) {
+    findings.push({
+      code: 'vpn-route',
+      title: `A VPN (${vpn}) carries this PC's traffic for the practice network, so phones cannot reach it.`,
+      fix: `Disconnect the VPN while using the phone, or ask practice IT to allow local network access in the VPN. ${FIX_CHECK_AGAIN}`,
+    });
+  }
+  return findings;
+}
+
+function noAddressFinding(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): Finding {
+  const v4 = Object.values(interfaces).flatMap((list) => (list ?? []).filter((i) => i.family === 'IPv4' && !i.internal));
+  if (v4.some((i) => i.address.startsWith('169.254.'))) {
+    return {
+      code: 'no-dhcp-address',
+      title: 'This PC is plugged in but the practice network gave it no address.',
+      fix: `Unplug and reconnect the network cable or Wi-Fi, or restart the router; if it stays, call practice IT. ${FIX_CHECK_AGAIN}`,
+    };
+  }
+  if (v4.length > 0) {
+    return {
+      code: 'address-not-private',
+      title: 'This PC is not on a private practice network (its address is a public internet address), so phone upload is switched off.',
+      fix: `Connect the PC to the practice Wi-Fi or network cable, behind the practice router. ${FIX_CHECK_AGAIN}`,
+    };
+  }
+  return {
+    code: 'no-lan-address',
+    title: 'This PC is not connected to the practice network.',
+    fix: `Connect it to the practice Wi-Fi or network cable. ${FIX_CHECK_AGAIN}`,
+  };
+}
+
+function portMatches(spec: string, port: number): boolean {
+  if (/^any$/i.test(spec.trim())) return true;
+  return spec.split(',').some((part) => {
+    const [lo, hi] = part.trim().split('-').map(Number);
+    if (lo === undefined || Number.isNaN(lo)) return false;
+    return hi === undefined ? lo === port : port >= lo && port <= hi;
+  });
+}
+
+const toInt = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+
+/** The route Windows would take to `target`: longest prefix, then lowest metric. */
+export function bestRoute(routes: readonly Route[], target: string): Route | undefined {
+  const t = toInt(target);
+  const matching = routes.filter((r) => {
+    const mask = toInt(r.netmask);
+    return ((t & mask) >>> 0) === ((toInt(r.destination) & mask) >>> 0);
+  });
+  const bits = (r: Route): number => toInt(r.netmask).toString(2).replace(/0/g, '').length;
+  return matching.sort((a, b) => bits(b) - bits(a) || a.metric - b.metric)[0];
+}
+
+/** The adapter name of a VPN that would carry replies to a phone on the LAN, or undefined when the LAN adapter does. */
+function vpnHoldingRoute(lanAddress: string, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>, routes: readonly Route[]): string | undefined {
+  if (routes.length === 0) return undefined;
+  const info = Object.values(interfaces).flatMap((l) => l ?? []).find((i) => i.address === lanAddress);
+  const mask = toInt(info?.netmask ?? '255.255.255.0');
+  const network = (toInt(lanAddress) & mask) >>> 0;
+  let phone = network + 1;
+  if (phone === toInt(lanAddress)) phone += 1;
+  const target = [24, 16, 8, 0].map((s) => (phone >>> s) & 255).join('.');
+  const route = bestRoute(routes, target);
+  if (route === undefined || route.interfaceAddress === lanAddress) return undefined;
+  const name = Object.entries(interfaces).find(([, list]) => (list ?? []).some((i) => i.address === route.interfaceAddress))?.[0];
+  return name ?? `the adapter with address ${route.interfaceAddress}`;
+}

@@ -1,0 +1,106 @@
+/**
+ * Pure parsers for what three Windows commands print. The commands run only on the practice PC (`windows.ts`);
+ * here their text is read, so the same parsing is tested with recorded outputs (`fixtures/`).
+ *   - `Get-NetConnectionProfile | Format-List` (PowerShell): one block of `Key : Value` lines per network
+ *   - `netsh advfirewall firewall show rule name="<rule>"`: one block per rule, or "No rules match…"
+ *   - `route print -4`: the interface list and the IPv4 route table
+ */
+
+export type NetworkCategory = 'Public' | 'Private' | 'DomainAuthenticated';
+
+export interface ConnectionProfile {
+  name: string;
+  interfaceAlias: string;
+  category: NetworkCategory | 'Unknown';
+}
+
+export interface FirewallRule {
+  name: string;
+  enabled: boolean;
+  direction: 'In' | 'Out' | 'Unknown';
+  /** e.g. ['Private'] or ['Domain', 'Private'], or ['Any']. */
+  profiles: string[];
+  protocol: string;
+  localPort: string;
+  action: 'Allow' | 'Block' | 'Unknown';
+}
+
+export interface Route {
+  destination: string;
+  netmask: string;
+  /** An address, or 'On-link'. */
+  gateway: string;
+  /** The local address of the interface the route leaves by. */
+  interfaceAddress: string;
+  metric: number;
+}
+
+/** Blocks of `Key : Value` (or `Key: Value`) lines separated by blank lines. */
+function blocks(text: string, separator: RegExp): Record<string, string>[] {
+  const out: Record<string, string>[] = [];
+  let current: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trimEnd();
+    if (separator.test(line) && Object.keys(current).length > 0) {
+      out.push(current);
+      current = {};
+    }
+    const m = /^([A-Za-z][A-Za-z0-9 ]*?)\s*:\s*(.*)$/.exec(line);
+    if (m?.[1] !== undefined) current[m[1].trim()] = (m[2] ?? '').trim();
+  }
+  if (Object.keys(current).length > 0) out.push(current);
+  return out;
+}
+
+export function parseConnectionProfiles(text: string): ConnectionProfile[] {
+  return blocks(text, /^$/)
+    .filter((b) => b.InterfaceAlias !== undefined)
+    .map((b) => {
+      const c = b.NetworkCategory;
+      return { name: b.Name ?? '', interfaceAlias: b.InterfaceAlias ?? '', category: c === 'Public' || c === 'Private' || c === 'DomainAuthenticated' ? c : 'Unknown' };
+    });
+}
+
+export function parseFirewallRules(text: string): FirewallRule[] {
+  if (/No rules match/i.test(text)) return [];
+  return blocks(text, /^Rule Name:/)
+    .filter((b) => b['Rule Name'] !== undefined)
+    .map((b) => ({
+      name: b['Rule Name'] ?? '',
+      enabled: /^yes$/i.test(b.Enabled ?? ''),
+      direction: b.Direction === 'In' || b.Direction === 'Out' ? b.Direction : 'Unknown',
+      profiles: (b.Profiles ?? '').split(',').map((p) => p.trim()).filter((p) => p !== ''),
+      protocol: b.Protocol ?? '',
+      localPort: b.LocalPort ?? '',
+      action: b.Action === 'Allow' || b.Action === 'Block' ? b.Action : 'Unknown',
+    }));
+}
+
+const IPV4 = String.raw`\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}`;
+const ROUTE_LINE = new RegExp(String.raw`^\s*(${IPV4})\s+(${IPV4})\s+(${IPV4}|On-link)\s+(${IPV4})\s+(\d+)\s*$`);
+
+/** The active IPv4 routes of `route print -4` (persistent routes are not in force by themselves). */
+export function parseRoutes(text: string): Route[] {
+  const routes: Route[] = [];
+  let active = false;
+  for (const line of text.split(/\r?\n/)) {
+    if (/^Active Routes:/.test(line)) active = true;
+    else if (/^Persistent Routes:/.test(line)) active = false;
+    const m = active ? ROUTE_LINE.exec(line) : null;
+    if (m) routes.push({ destination: m[1]!, netmask: m[2]!, gateway: m[3]!, interfaceAddress: m[4]!, metric: Number(m[5]) });
+  }
+  return routes;
+}
+
+/** Adapter descriptions from the interface list of `route print`, by interface index. */
+export function parseInterfaceList(text: string): { index: number; description: string }[] {
+  const out: { index: number; description: string }[] = [];
+  let inList = false;
+  for (const line of text.split(/\r?\n/)) {
+    if (/^Interface List/.test(line)) inList = true;
+    else if (/^=+$/.test(line.trim()) && inList && out.length > 0) inList = false;
+    const m = inList ? /^\s*(\d+)\.\.\.(?:[0-9a-f]{2} )*\.*(.+)$/i.exec(line) : null;
+    if (m) out.push({ index: Number(m[1]), description: m[2]!.trim() });
+  }
+  return out;
+}

@@ -1,0 +1,95 @@
+import { PDFDocument } from 'pdf-lib';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { makeJpegOfAtLeast } from '../sandbox/test-support';
+import { Base64Bytes } from '../base64';
+import { decodeBase64Data, imageProblem } from './image-check';
+
+const base = () => sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 80, b: 60 } } });
+
+describe('imageProblem: what real encoders write passes', () => {
+  it('sharp JPEG (baseline, progressive, with an ICC profile), PNG, TIFF (JPEG and LZW, both byte orders), pdf-lib PDF', async () => {
+    const clean: [Buffer, 'image/jpeg' | 'image/png' | 'image/tiff' | 'application/pdf'][] = [
+      [await base().jpeg().toBuffer(), 'image/jpeg'],
+      [await base().jpeg({ progressive: true, quality: 90 }).toBuffer(), 'image/jpeg'],
+      [await base().withIccProfile('srgb').jpeg().toBuffer(), 'image/jpeg'],
+      [await makeJpegOfAtLeast(200_000), 'image/jpeg'],
+      [await base().png().toBuffer(), 'image/png'],
+      [await base().tiff({ compression: 'jpeg', quality: 80 }).toBuffer(), 'image/tiff'],
+      [await base().tiff({ compression: 'lzw' }).toBuffer(), 'image/tiff'],
+    ];
+    const doc = await PDFDocument.create();
+    doc.addPage([100, 100]).drawText('caption');
+    clean.push([Buffer.from(await doc.save()), 'application/pdf']);
+    for (const [bytes, type] of clean) expect(imageProblem(bytes, type), type).toBeNull();
+  });
+});
+
+describe('imageProblem: polyglots and metadata are refused', () => {
+  it('JPEG: trailing script or ZIP, EXIF/XMP (APP1), IPTC (APP13), a comment, no end', async () => {
+    const jpeg = await base().jpeg().toBuffer();
+    expect(imageProblem(Buffer.concat([jpeg, Buffer.from('<script>alert(1)</script>')]), 'image/jpeg')).toBe('data after the end of the JPEG');
+    expect(imageProblem(Buffer.concat([jpeg, Buffer.from('PK\x03\x04zipzipzip', 'latin1')]), 'image/jpeg')).toBe('data after the end of the JPEG');
+    const exif = await base().withExif({ IFD0: { ImageDescription: 'Canary Testpatient ZZZ0040' } }).jpeg().toBuffer();
+    expect(imageProblem(exif, 'image/jpeg')).toBe('JPEG metadata segment APP1');
+    const segment = (marker: number, body: string): Buffer => {
+      const b = Buffer.from(body, 'latin1');
+      return Buffer.concat([Buffer.from([0xff, marker, (b.length + 2) >> 8, (b.length + 2) & 0xff]), b]);
+    };
+    const insert = (seg: Buffer): Buffer => Buffer.concat([jpeg.subarray(0, 2), seg, jpeg.subarray(2)]);
+    expect(imageProblem(insert(segment(0xfe, 'hello <script>')), 'image/jpeg')).toBe('JPEG comment (COM) segment');
+    expect(imageProblem(insert(segment(0xed, 'Photoshop 3.0\0')), 'image/jpeg')).toBe('JPEG metadata segment APP13');
+    expect(imageProblem(jpeg.subarray(0, jpeg.length - 2), 'image/jpeg')).toBe('JPEG has no end marker');
+    expect(imageProblem(insert(Buffer.from([0xff, 0xe0, 0xff, 0xff])), 'image/jpeg')).toBe('JPEG segment length out of bounds');
+  });
+
+  it('PNG: trailing data, tEXt/iTXt/eXIf chunks; TIFF: trailing data, description and EXIF tags; PDF: trailing data, JavaScript', async () => {
+    const png = await base().png().toBuffer();
+    expect(imageProblem(Buffer.concat([png, Buffer.from('<?php system($_GET[1]); ?>')]), 'image/png')).toBe('data after the end of the PNG');
+    const text = Buffer.from('tEXtComment\0hello', 'latin1');
+    const chunk = Buffer.concat([Buffer.from([0, 0, 0, text.length - 4]), text, Buffer.alloc(4)]);
+    expect(imageProblem(Buffer.concat([png.subarray(0, 33), chunk, png.subarray(33)]), 'image/png')).toBe('PNG metadata chunk tEXt');
+    const exifPng = await base().withExif({ IFD0: { Artist: 'x' } }).png().toBuffer();
+    expect(imageProblem(exifPng, 'image/png')).toMatch(/^PNG metadata chunk (eXIf|zTXt|iTXt|tEXt)$/);
+
+    const tiff = await base().tiff({ compression: 'lzw' }).toBuffer();
+    expect(imageProblem(Buffer.concat([tiff, Buffer.alloc(64, 0x41)]), 'image/tiff')).toBe('data after the end of the TIFF');
+    // A directory with one text field (ImageDescription, 270) or an EXIF pointer (34665), then the text.
+    const withTag = (tag: number): Buffer => {
+      const b = Buffer.alloc(34);
+      b.write('II*\0', 0, 'latin1');
+      b.writeUInt32LE(8, 4);
+      b.writeUInt16LE(1, 8);
+      b.writeUInt16LE(tag, 10);
+      b.writeUInt16LE(tag === 270 ? 2 : 4, 12);
+      b.writeUInt32LE(tag === 270 ? 8 : 1, 14);
+      b.writeUInt32LE(tag === 270 ? 26 : 26, 18);
+      b.writeUInt32LE(0, 22);
+      b.write('Canary\0\0', 26, 'latin1');
+      return b;
+    };
+    expect(imageProblem(withTag(270), 'image/tiff')).toBe('TIFF metadata tag 270');
+    expect(imageProblem(withTag(34665), 'image/tiff')).toBe('TIFF metadata tag 34665');
+
+    const doc = await PDFDocument.create();
+    doc.addPage([100, 100]);
+    const pdf = Buffer.from(await doc.save({ useObjectStreams: false }));
+    expect(imageProblem(pdf, 'application/pdf')).toBeNull();
+    expect(imageProblem(Buffer.concat([pdf, Buffer.from('<html><script>x</script></html>')]), 'application/pdf')).toBe('data after the end of the PDF');
+    const js = Buffer.from(pdf.toString('latin1').replace('/Type /Catalog', '/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >>'), 'latin1');
+    expect(js.equals(pdf)).toBe(false);
+    expect(imageProblem(js, 'application/pdf')).toBe('PDF with scripts, actions or embedded files');
+    const escaped = Buffer.from(pdf.toString('latin1').replace('/Type /Catalog', '/Type /Catalog /OpenAction << /S /J#61vaScript >>'), 'latin1');
+    expect(imageProblem(escaped, 'application/pdf')).toBe('PDF with scripts, actions or embedded files');
+  });
+});
+
+describe('decodeBase64Data', () => {
+  it('decodes bytes of a request in windows exactly as a string decode would', async () => {
+    const jpeg = await makeJpegOfAtLeast(300_000);
+    const text = Buffer.from(jpeg.toString('base64'), 'latin1');
+    const parts = [text.subarray(0, 70_001), text.subarray(70_001, 200_003), text.subarray(200_003)];
+    expect(decodeBase64Data(new Base64Bytes(parts)).equals(jpeg)).toBe(true);
+    expect(decodeBase64Data(jpeg.toString('base64')).equals(jpeg)).toBe(true);
+  });
+});

@@ -1,0 +1,195 @@
+/**
+ * Is an attachment a well-formed image and nothing else? Run on the decoded bytes of every commit's
+ * attachments before anything reaches ALEX (payload checks call `checkImageWellFormed`). Refused, with
+ * ERR_COMMIT_IMAGE_MALFORMED and the reason in `detail` (never the bytes):
+ * - structure that does not parse (segments, chunks, IFDs, xref) for the declared type;
+ * - any byte after the image's end (JPEG EOI, PNG IEND, TIFF's last referenced byte, PDF's last %%EOF):
+ *   polyglots (JPEG + HTML/ZIP/script) carry their payload there;
+ * - metadata: JPEG APP1 (EXIF/XMP), APP13 (IPTC) and COM; PNG tEXt/zTXt/iTXt/eXIf/tIME; TIFF EXIF/GPS/XMP/
+ *   IPTC tags and text tags;
+ * - in a PDF: JavaScript, launch actions and embedded files (in dictionaries written in clear; a PDF keeps
+ *   its document information: Inbox Scan PDFs pass through byte for byte from the practice's scanner, and
+ *   what an object stream compresses is not looked into here).
+ * The companion renders every attachment with sharp/pdf-lib from pixels, so what it sends always passes;
+ * what fails came from somewhere else (a stolen credential, a modified companion).
+ */
+import { AppError } from '../../../shared/errors';
+import type { Base64Bytes, Base64Data } from '../base64';
+import type { CommitContentType } from './payload';
+
+type Verdict = string | null;
+const bad = (why: string): Verdict => why;
+
+// --- JPEG -------------------------------------------------------------------------------------------
+/** APPn segments a plain encoder writes: JFIF (APP0), ICC profile (APP2), Adobe colour transform (APP14). */
+const JPEG_ALLOWED_APP = new Set([0xe0, 0xe2, 0xee]);
+
+/** Skips entropy-coded data from `i`; returns the index of the next marker's 0xFF (or -1). */
+function skipScan(b: Buffer, i: number): number {
+  for (let j = i; j + 1 < b.length; j++) {
+    if (b[j] !== 0xff) continue;
+    const next = b[j + 1] as number;
+    if (next === 0x00 || (next >= 0xd0 && next <= 0xd7) || next === 0xff) continue;
+    return j;
+  }
+  return -1;
+}
+
+function checkJpeg(b: Buffer): Verdict {
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return bad('no JPEG start');
+  let i = 2;
+  let scans = 0;
+  while (i + 1 < b.length) {
+    if (b[i] !== 0xff) return bad('JPEG segment expected');
+    const marker = b[i + 1] as number;
+    if (marker === 0xff) {
+      i += 1; // fill byte
+      continue;
+    }
+    if (marker === 0xd9) {
+      if (scans === 0) return bad('JPEG has no image data');
+      return i + 2 === b.length ? null : bad('data after the end of the JPEG');
+    }
+    if (i + 4 > b.length) return bad('JPEG cut short');
+    const len = b.readUInt16BE(i + 2);
+    if (len < 2 || i + 2 + len > b.length) return bad('JPEG segment length out of bounds');
+    if (marker === 0xfe) return bad('JPEG comment (COM) segment');
+    if (marker >= 0xe0 && marker <= 0xef && !JPEG_ALLOWED_APP.has(marker)) return bad(`JPEG metadata segment APP${marker - 0xe0}`);
+    i += 2 + len;
+    if (marker === 0xda) {
+      scans += 1;
+      const next = skipScan(b, i);
+      if (next === -1) return bad('JPEG has no end marker');
+      i = next;
+    }
+  }
+  return bad('JPEG has no end marker');
+}
+
+// --- PNG --------------------------------------------------------------------------------------------
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const PNG_METADATA = new Set(['tEXt', 'zTXt', 'iTXt', 'eXIf', 'tIME']);
+
+function checkPng(b: Buffer): Verdict {
+  if (!b.subarray(0, 8).equals(PNG_SIGNATURE)) return bad('no PNG signature');
+  let i = 8;
+  let first = true;
+  while (i + 12 <= b.length) {
+    const len = b.readUInt32BE(i);
+    const type = b.toString('latin1', i + 4, i + 8);
+    if (!/^[A-Za-z]{4}$/.test(type) || i + 12 + len > b.length) return bad('PNG chunk out of bounds');
+    if (first && type !== 'IHDR') return bad('PNG does not start with IHDR');
+    first = false;
+    if (PNG_METADATA.has(type)) return bad(`PNG metadata chunk ${type}`);
+    i += 12 + len;
+    if (type === 'IEND') return i === b.length ? null : bad('data after the end of the PNG');
+  }
+  return bad('PNG has no IEND');
+}
+
+// --- TIFF -------------------------------------------------------------------------------------------
+/** EXIF, GPS, XMP, IPTC, Photoshop, and free-text tags (description, make, model, artist, software…). */
+const TIFF_METADATA_TAGS = new Set([34665, 34853, 700, 33723, 34377, 270, 271, 272, 305, 315, 316, 33432, 37510, 40965]);
+const TIFF_TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8, 17: 8, 18: 8 };
+/** Offset/byte-count pairs: strips and tiles (and JPEG interchange), whose data the image ends with. */
+const TIFF_DATA_PAIRS: [number, number][] = [
+  [273, 279],
+  [324, 325],
+  [513, 514],
+];
+
+function checkTiff(b: Buffer): Verdict {
+  if (b.length < 8) return bad('TIFF cut short');
+  const le = b[0] === 0x49;
+  const u16 = (o: number): number => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+  const u32 = (o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  if (u16(2) !== 42) return bad('not a classic TIFF');
+  let end = 8;
+  const seen = new Set<number>();
+  for (let ifd = u32(4); ifd !== 0; ) {
+    if (seen.has(ifd) || seen.size > 64 || ifd + 2 > b.length) return bad('TIFF directory out of bounds');
+    seen.add(ifd);
+    const count = u16(ifd);
+    const after = ifd + 2 + count * 12;
+    if (after + 4 > b.length) return bad('TIFF directory out of bounds');
+    end = Math.max(end, after + 4);
+    const values = new Map<number, number[]>();
+    for (let k = 0; k < count; k++) {
+      const e = ifd + 2 + k * 12;
+      const tag = u16(e);
+      const type = u16(e + 2);
+      const n = u32(e + 4);
+      if (TIFF_METADATA_TAGS.has(tag)) return bad(`TIFF metadata tag ${tag}`);
+      const size = (TIFF_TYPE_SIZE[type] ?? 0) * n;
+      if (size === 0 && n !== 0) return bad('TIFF field of unknown type');
+      const at = size <= 4 ? e + 8 : u32(e + 8);
+      if (at + size > b.length) return bad('TIFF field out of bounds');
+      if (size > 4) end = Math.max(end, at + size);
+      if (type === 3 || type === 4) values.set(tag, Array.from({ length: Math.min(n, 1 << 20) }, (_, x) => (type === 3 ? u16(at + x * 2) : u32(at + x * 4))));
+    }
+    for (const [offTag, lenTag] of TIFF_DATA_PAIRS) {
+      const offs = values.get(offTag) ?? [];
+      const lens = values.get(lenTag) ?? [];
+      if (offs.length !== lens.length) return bad('TIFF strips and their sizes disagree');
+      for (let x = 0; x < offs.length; x++) {
+        const stop = (offs[x] as number) + (lens[x] as number);
+        if (stop > b.length) return bad('TIFF image data out of bounds');
+        end = Math.max(end, stop);
+      }
+    }
+    ifd = u32(after);
+  }
+  // Writers pad to an even offset: one byte more is allowed, anything else is carried data.
+  return b.length <= end + 1 ? null : bad('data after the end of the TIFF');
+}
+
+// --- PDF --------------------------------------------------------------------------------------------
+const PDF_ACTIVE = /\/(JavaScript|JS|Launch|EmbeddedFile|EmbeddedFiles|RichMedia|XFA)\b/;
+/** A name written with #xx escapes (`/J#53`) would slip past the look-up above. */
+const PDF_ESCAPED_NAME = /\/[A-Za-z]*#[0-9A-Fa-f]{2}/;
+
+function checkPdf(b: Buffer): Verdict {
+  if (b.toString('latin1', 0, 5) !== '%PDF-') return bad('no PDF header');
+  const text = b.toString('latin1');
+  const eof = text.lastIndexOf('%%EOF');
+  if (eof === -1) return bad('PDF has no end');
+  if (!/^[\r\n]*$/.test(text.slice(eof + 5))) return bad('data after the end of the PDF');
+  if (!/startxref\s+\d+\s*$/.test(text.slice(Math.max(0, eof - 64), eof))) return bad('PDF has no cross-reference');
+  if (PDF_ACTIVE.test(text) || PDF_ESCAPED_NAME.test(text)) return bad('PDF with scripts, actions or embedded files');
+  return null;
+}
+
+const CHECKS: Record<CommitContentType, (b: Buffer) => Verdict> = {
+  'image/jpeg': checkJpeg,
+  'image/png': checkPng,
+  'image/tiff': checkTiff,
+  'application/pdf': checkPdf,
+};
+
+/** Decodes checked base64 (a string, or bytes of the request) in windows: no megabyte string is made. */
+export function decodeBase64Data(data: Base64Data): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'base64');
+  const out: Buffer[] = [];
+  let carry = '';
+  for (const part of (data as Base64Bytes).parts) {
+    for (let at = 0; at < part.length; at += 64 * 1024) {
+      const text = carry + part.toString('latin1', at, Math.min(part.length, at + 64 * 1024));
+      const whole = text.length - (text.length % 4);
+      out.push(Buffer.from(text.slice(0, whole), 'base64'));
+      carry = text.slice(whole);
+    }
+  }
+  if (carry !== '') out.push(Buffer.from(carry, 'base64'));
+  return Buffer.concat(out);
+}
+
+/** The reason `bytes` is not a clean image of `contentType`, or null when it is. */
+export function imageProblem(bytes: Buffer, contentType: CommitContentType): string | null {
+  return CHECKS[contentType](bytes);
+}
+
+/** Throws ERR_COMMIT_IMAGE_MALFORMED (detail: field and reason) unless the attachment is a clean image. */
+export function checkImageWellFormed(field: 'media' | 'document', data: Base64Data, contentType: CommitContentType): void {
+  const problem = imageProblem(decodeBase64Data(data), contentType);
+  if (problem !== null) throw new AppError('ERR_COMMIT_IMAGE_MALFORMED', { detail: `${field}: ${problem}` });
+}

@@ -1,0 +1,35 @@
+/**
+ * An oversize body is refused as soon as its Content-Length (or its running size) passes the route's limit,
+ * while the client is still sending. If the answer went out and the connection closed then, the client's
+ * next write would meet a reset and it would never read the 413. So the rest of the body is read and
+ * thrown away first (never kept: ~64 KB at a time), up to DRAIN_CAP_BYTES; the answer then closes the
+ * connection. Beyond the cap the answer goes out anyway.
+ */
+import type { IncomingMessage } from 'node:http';
+
+/** Largest refused body read through to give its sender a readable 413 (30 MB bodies are answered). */
+export const DRAIN_CAP_BYTES = 64 * 1024 * 1024;
+
+/** Resolves when the body has ended, passed `cap` bytes, or the request closed. */
+export function drainRequest(raw: IncomingMessage, cap = DRAIN_CAP_BYTES): Promise<void> {
+  if (raw.complete || raw.readableEnded || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = (): void => {
+      raw.off('data', onData);
+      raw.off('end', finish);
+      raw.off('close', finish);
+      raw.off('error', finish);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen > cap) finish();
+    };
+    raw.on('data', onData);
+    raw.once('end', finish);
+    raw.once('close', finish);
+    raw.once('error', finish);
+    raw.resume();
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * `/_sandbox/*`: the inspection and fault-injection interface integrators' tests use. Stable: change it
+ * only by adding (README "Control interface"). Loopback only, no auth, never counted or faulted.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AppError } from '../../../shared/errors';
+import { ASSUMPTIONS, parseAssumptions } from './assumptions';
+import type { SandboxContext } from './context';
+import { parseFaultRule } from './faults';
+import type { LaunchInput, StoredResource } from './types';
+
+const sendAppError = (reply: FastifyReply, err: unknown): FastifyReply => {
+  const appError = err instanceof AppError ? err : new AppError('ERR_REQUEST_INVALID');
+  return reply.code(appError.status).send(appError.toBody());
+};
+
+const summary = (r: StoredResource): Record<string, unknown> => ({
+  id: r.id,
+  facilityId: r.facilityId,
+  patientId: r.patientId,
+  identifier: r.identifier,
+  contentType: r.contentType,
+  bytes: r.size,
+  createdAt: new Date(r.createdAt).toISOString(),
+});
+
+function registerFaultControl(app: FastifyInstance, ctx: SandboxContext): void {
+  app.get('/_sandbox/faults', async () => ({ rules: ctx.faults.list() }));
+  app.post('/_sandbox/faults', async (request, reply) => {
+    try {
+      const input = request.body;
+      const rules = (Array.isArray(input) ? input : [input]).map(parseFaultRule);
+      return await reply.code(201).send({ ids: rules.map((r) => ctx.faults.add(r)) });
+    } catch (err) {
+      return sendAppError(reply, err);
+    }
+  });
+  app.delete('/_sandbox/faults', async (_request, reply) => {
+    ctx.faults.clear();
+    return reply.code(204).send();
+  });
+  app.delete('/_sandbox/faults/:id', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    return ctx.faults.remove(id) ? reply.code(204).send() : sendAppError(reply, new AppError('ERR_NOT_FOUND'));
+  });
+}
+
+function registerAssumptionControl(app: FastifyInstance, ctx: SandboxContext): void {
+  app.get('/_sandbox/assumptions', async () => ({ assumptions: ctx.assumptions, meaning: ASSUMPTIONS }));
+  app.post('/_sandbox/assumptions', async (request, reply) => {
+    try {
+      Object.assign(ctx.assumptions, parseAssumptions(request.body));
+      return await reply.send({ assumptions: ctx.assumptions });
+    } catch (err) {
+      return sendAppError(reply, err);
+    }
+  });
+}
+
+function registerLaunchControl(app: FastifyInstance, ctx: SandboxContext): void {
+  app.post('/_sandbox/launch', async (request, reply) => {
+    const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
+    try {
+      const input: LaunchInput = { patientId: body.patientId === null ? null : (body.patientId as string), facilityCode: body.facilityCode as string };
+      if (body.providerId !== undefined) input.providerId = body.providerId as string | null;
+      if (body.createdTime !== undefined) {
+        if (typeof body.createdTime !== 'string') throw new AppError('ERR_REQUEST_INVALID', { detail: 'createdTime must be an ISO date-time' });
+        input.createdTime = new Date(body.createdTime);
+      }
+      return await reply.code(201).send(ctx.issueLaunch(input));
+    } catch (err) {
+      return sendAppError(reply, err);
+    }
+  });
+}
+
+export function registerControlRoutes(app: FastifyInstance, ctx: SandboxContext): void {
+  registerFaultControl(app, ctx);
+  registerAssumptionControl(app, ctx);
+  registerLaunchControl(app, ctx);
+  app.get('/_sandbox/state', async () => ({
+    facilities: ctx.facilities,
+    tokenPath: ctx.tokenPath,
+    counters: ctx.store.counters,
+    activeTokens: [...ctx.store.tokens.values()].filter((t) => t.expiresAt > ctx.clock()).length,
+    media: ctx.store.listMedia().map(summary),
+    documentReferences: ctx.store.listDocumentReferences().map(summary),
+    faults: ctx.faults.list(),
+    assumptions: ctx.assumptions,
+    patients: ctx.patients,
+    practitioners: ctx.practitioners,
+  }));
+  app.post('/_sandbox/reset', async (_request, reply) => {
+    ctx.store.reset();
+    return reply.code(204).send();
+  });
+  app.post('/_sandbox/tokens/revoke', async (_request, reply) => {
+    ctx.store.tokens.clear();
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,120 @@
+/**
+ * POST /FHIR/Media and /FHIR/DocumentReference: the Content-Type ALEX documents, strict FHIR (./strict.ts),
+ * ALEX's required fields (./resources.ts), then store — with the create faults around it (`slowCreate`
+ * stores late and answers late or never; `when: 'after'` and `storedThenDropped` take the answer after
+ * storing). No deduplication unless `identifierDeduplication` / `ifNoneExist` is assumed.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { fhirBase, headerValue, type SandboxContext } from './context';
+import { holdSocket, type DeferredFaults } from './fault-hooks';
+import { FHIR_JSON, sendOutcome } from './outcome';
+import { validateDocumentReference, validateMedia, type ValidatedCreate, type ValidationContext } from './resources';
+import { ALEX_ABSOLUTE_BASES } from './seed';
+import { checkStrict } from './strict';
+import type { StoredResource } from './types';
+
+type Kind = 'Media' | 'DocumentReference';
+
+/** The resource without its attachment's `data` (validated before, so the shape is known), with `size` instead. */
+function withoutAttachmentData(resourceType: Kind, body: Record<string, unknown>): Record<string, unknown> {
+  const strip = (att: unknown): unknown => {
+    if (typeof att !== 'object' || att === null) return att;
+    const { data, ...rest } = att as Record<string, unknown>;
+    return typeof data === 'string' ? { ...rest, size: Buffer.byteLength(data, 'base64') } : rest;
+  };
+  if (resourceType === 'Media') return { ...body, content: strip(body.content) };
+  const content = Array.isArray(body.content) ? body.content.map((c: unknown) => (typeof c === 'object' && c !== null ? { ...(c as Record<string, unknown>), attachment: strip((c as Record<string, unknown>).attachment) } : c)) : body.content;
+  return { ...body, content };
+}
+
+function contentTypeOk(ctx: SandboxContext, request: FastifyRequest): boolean {
+  const type = (headerValue(request, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  return type === 'application/fhir+json' || (type === 'application/json' && ctx.assumptions.jsonContentType);
+}
+
+function validate(ctx: SandboxContext, request: FastifyRequest, kind: Kind): ValidatedCreate {
+  checkStrict(request.body, kind, ctx.assumptions.undocumentedElements);
+  const facility = headerValue(request, 'mt-facilityid') ?? '';
+  const vctx: ValidationContext = {
+    resourceType: kind,
+    findPatient: (id) => ctx.findPatient(facility, id),
+    findPractitioner: (id) => ctx.practitioners.find((p) => p.id === id),
+    maxAttachmentBytes: ctx.maxAttachmentBytes,
+    absoluteBases: [...ALEX_ABSOLUTE_BASES, fhirBase(request), ...ctx.ownBases],
+  };
+  return kind === 'Media' ? validateMedia(request.body, vctx) : validateDocumentReference(request.body, vctx);
+}
+
+/** An earlier resource with this identifier, where an assumption says ALEX would return it instead of creating. */
+function existing(ctx: SandboxContext, request: FastifyRequest, kind: Kind, valid: ValidatedCreate): StoredResource | undefined {
+  const facility = headerValue(request, 'mt-facilityid') ?? '';
+  const list = kind === 'Media' ? ctx.store.listMedia({ facilityId: facility }) : ctx.store.listDocumentReferences({ facilityId: facility });
+  const same = list.find((r) => r.identifier.system === valid.identifier.system && r.identifier.value === valid.identifier.value);
+  if (same === undefined) return undefined;
+  if (ctx.assumptions.identifierDeduplication) return same;
+  const condition = headerValue(request, 'if-none-exist');
+  if (ctx.assumptions.ifNoneExist && condition === `identifier=${valid.identifier.system}|${valid.identifier.value}`) return same;
+  return undefined;
+}
+
+function store(ctx: SandboxContext, request: FastifyRequest, kind: Kind, valid: ValidatedCreate): StoredResource {
+  const id = ctx.newId();
+  const now = ctx.clock();
+  const body = request.body as Record<string, unknown>;
+  const stored: StoredResource = {
+    id,
+    resourceType: kind,
+    facilityId: headerValue(request, 'mt-facilityid') ?? '',
+    patientId: valid.patientId,
+    identifier: valid.identifier,
+    contentType: valid.contentType,
+    bytes: ctx.keepBytes ? valid.bytes : Buffer.alloc(0),
+    size: valid.bytes.length,
+    sha256: createHash('sha256').update(valid.bytes).digest('hex'),
+    createdAt: now,
+    resource: { ...(ctx.keepBytes ? body : withoutAttachmentData(kind, body)), resourceType: kind, id, meta: { versionId: '1', lastUpdated: new Date(now).toISOString() } },
+  };
+  if (kind === 'Media') ctx.store.addMedia(stored);
+  else ctx.store.addDocumentReference(stored);
+  request.log.info({ resourceType: kind, id }, 'sandbox created resource');
+  return stored;
+}
+
+function answer(reply: FastifyReply, request: FastifyRequest, stored: StoredResource, status: 200 | 201): FastifyReply {
+  return reply
+    .code(status)
+    .type(FHIR_JSON)
+    .header('location', `${fhirBase(request)}/${stored.resourceType}/${stored.id}/_history/1`)
+    .header('etag', 'W/"1"')
+    .header('last-modified', new Date(stored.createdAt).toUTCString())
+    .send(stored.resource);
+}
+
+export function registerCreateRoutes(fhir: FastifyInstance, ctx: SandboxContext, faults: DeferredFaults): void {
+  const createRoute = (kind: Kind) => async (request: FastifyRequest, reply: FastifyReply) => {
+    ctx.store.bump(kind === 'Media' ? 'mediaCreateCalls' : 'documentReferenceCreateCalls');
+    const slow = faults.get(request).find((r) => r.kind === 'slowCreate');
+    if (slow !== undefined) await ctx.sleep(slow.storeAfterMs ?? 0);
+    let valid: ValidatedCreate;
+    try {
+      if (!contentTypeOk(ctx, request)) return sendOutcome(reply, 415, 'not-supported', 'Content-Type must be application/fhir+json');
+      valid = validate(ctx, request, kind);
+    } catch (err) {
+      const faulted = await faults.applyAfter(request, reply);
+      if (faulted !== null) return faulted;
+      throw err;
+    }
+    const earlier = existing(ctx, request, kind, valid);
+    const stored = earlier ?? store(ctx, request, kind, valid);
+    if (slow !== undefined) {
+      if (slow.answerAfterMs === undefined) return holdSocket(ctx, request, reply);
+      await ctx.sleep(slow.answerAfterMs - (slow.storeAfterMs ?? 0));
+    }
+    const faulted = await faults.applyAfter(request, reply);
+    if (faulted !== null) return faulted;
+    return answer(reply, request, stored, earlier === undefined ? 201 : 200);
+  };
+  fhir.post('/Media', createRoute('Media'));
+  fhir.post('/DocumentReference', createRoute('DocumentReference'));
+}

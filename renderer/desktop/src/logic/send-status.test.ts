@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import type { ImageView, OutboxItemView } from '../../../../shared/contracts/bridge';
+import { AppError } from '../../../../shared/errors/app-error';
+import type { ErrorCode } from '../../../../shared/errors/codes';
+import { lockedReason, nextTryIn, sendLine } from './send-status';
+
+const bodyFor = (code: ErrorCode) => new AppError(code).toBody();
+const NOW = Date.parse('2026-12-06T10:00:00Z');
+const image = (over: Partial<ImageView>): ImageView => ({ id: 'i', status: 'ready', label: 'Photo 1', ...over }) as ImageView;
+const item = (over: Partial<OutboxItemView>): OutboxItemView => ({ imageId: 'i', status: 'waiting', attempts: 2, ...over }) as OutboxItemView;
+const at = (s: number) => new Date(NOW + s * 1000).toISOString();
+
+describe('sendLine', () => {
+  it('ALEX 503: says Medtech is not answering, when the next try is, and that nothing reached Medtech', () => {
+    const img = image({ status: 'waiting', error: bodyFor('ERR_ALEX_UNAVAILABLE') });
+    expect(sendLine(img, item({ nextAttemptAt: at(20) }), NOW)).toBe('Medtech is not answering — will keep trying (next try in 20 s). Nothing has reached Medtech yet.');
+    expect(sendLine(img, item({ nextAttemptAt: at(0) }), NOW)).toContain('(trying again now)');
+  });
+
+  it('the gateway cannot be reached: says so, not Medtech', () => {
+    expect(sendLine(image({ status: 'waiting', error: bodyFor('ERR_GATEWAY_UNREACHABLE') }), item({ nextAttemptAt: at(150) }), NOW)).toBe(
+      'The ClinicPro service cannot be reached — will keep trying (next try in 3 min). Nothing has reached Medtech yet.',
+    );
+  });
+
+  it('queued, sending, accepted and verified each in their own words', () => {
+    expect(sendLine(image({ status: 'sending' }), item({ status: 'queued' }), NOW)).toBe('Queued — about to be sent');
+    expect(sendLine(image({ status: 'sending' }), item({ status: 'sending' }), NOW)).toBe('Sending to Medtech…');
+    expect(sendLine(image({ status: 'committed', committed: {} }), undefined, NOW)).toBe('Sent — Medtech accepted it');
+    expect(sendLine(image({ status: 'committed', committed: { verified: true } }), undefined, NOW)).toBe('in Medtech ✓');
+    expect(sendLine(image({ status: 'ready' }), undefined, NOW)).toBeUndefined();
+  });
+
+  it('leaves the unknown-outcome state to its own card', () => {
+    expect(sendLine(image({ status: 'waiting', error: bodyFor('ERR_ALEX_OUTCOME_UNKNOWN') }), item({}), NOW)).toBeUndefined();
+  });
+
+  it('nextTryIn rounds to seconds, then minutes', () => {
+    expect(nextTryIn(at(1.2), NOW)).toBe('in 2 s');
+    expect(nextTryIn(at(600), NOW)).toBe('in 10 min');
+    expect(nextTryIn(undefined, NOW)).toBeUndefined();
+  });
+});
+
+describe('lockedReason', () => {
+  it('never says a queued photo reached Medtech', () => {
+    expect(lockedReason([image({ status: 'waiting' })])).toBe('This photo is in the send queue on this PC (not yet confirmed in Medtech), so the details can no longer be changed.');
+    expect(lockedReason([image({ status: 'committed' }), image({ status: 'committed' })])).toBe('These photos are in Medtech, so the details can no longer be changed.');
+    expect(lockedReason([image({ status: 'committed' }), image({ status: 'sending' })])).not.toContain('handed to Medtech');
+  });
+});

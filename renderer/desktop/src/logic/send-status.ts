@@ -1,0 +1,54 @@
+/**
+ * The one line under a photo's badge that says where it stands on its way to Medtech, never more than is known:
+ * "Queued", "Sending", "Medtech is not answering — will keep trying (next try in 20 s)", "in Medtech ✓".
+ * The unknown-outcome states (a create may have reached Medtech) are worded by their own card, not here.
+ */
+import type { ImageView, OutboxItemView } from '../../../../shared/contracts/bridge';
+import type { ErrorCode } from '../../../../shared/errors/codes';
+
+/** Medtech (ALEX) itself is not answering or is refusing for now: the gateway is fine. */
+const MEDTECH_DOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_ALEX_UNAVAILABLE', 'ERR_ALEX_TIMEOUT', 'ERR_ALEX_THROTTLED']);
+/** Worded by the unknown-outcome card. */
+const UNKNOWN_OUTCOME: ReadonlySet<string> = new Set<string>(['ERR_ALEX_OUTCOME_UNKNOWN', 'ERR_COMMIT_UNCONFIRMED']);
+
+/** "in 20 s", "in 2 min", or "now". */
+export function nextTryIn(nextAttemptAt: string | undefined, nowMs: number): string | undefined {
+  if (nextAttemptAt === undefined) return undefined;
+  const s = Math.ceil((Date.parse(nextAttemptAt) - nowMs) / 1000);
+  if (!Number.isFinite(s)) return undefined;
+  if (s <= 0) return 'now';
+  if (s < 90) return `in ${s} s`;
+  return `in ${Math.round(s / 60)} min`;
+}
+
+export function sendLine(image: ImageView, item: OutboxItemView | undefined, nowMs: number): string | undefined {
+  const code = image.error?.code ?? item?.error?.code;
+  if (code !== undefined && UNKNOWN_OUTCOME.has(code)) return undefined;
+  switch (image.status) {
+    case 'sending':
+      return item?.status === 'queued' ? 'Queued — about to be sent' : 'Sending to Medtech…';
+    case 'waiting': {
+      const when = nextTryIn(item?.nextAttemptAt, nowMs);
+      const next = when === undefined ? '' : when === 'now' ? ' (trying again now)' : ` (next try ${when})`;
+      if (code !== undefined && MEDTECH_DOWN.has(code)) return `Medtech is not answering — will keep trying${next}. Nothing has reached Medtech yet.`;
+      if (code === 'ERR_GATEWAY_UNREACHABLE') return `The ClinicPro service cannot be reached — will keep trying${next}. Nothing has reached Medtech yet.`;
+      return `Waiting to be sent — will keep trying${next}.`;
+    }
+    case 'committed':
+      return image.committed?.verified === true ? 'in Medtech ✓' : 'Sent — Medtech accepted it';
+    case 'processing':
+    case 'needs-info':
+    case 'ready':
+    case 'failed':
+    case 'unconfirmed': // worded by its own card
+      return undefined;
+  }
+}
+
+/** Why the details of these photos cannot change, in words that claim no more than is known. */
+export function lockedReason(images: readonly ImageView[]): string {
+  const one = images.length === 1;
+  if (images.every((i) => i.status === 'committed')) return `${one ? 'This photo is' : 'These photos are'} in Medtech, so the details can no longer be changed.`;
+  if (images.some((i) => i.status === 'unconfirmed')) return `${one ? 'This photo was' : 'These photos were'} sent, but Medtech has not confirmed ${one ? 'it' : 'them'} yet (see the card), so the details can no longer be changed.`;
+  return `${one ? 'This photo is' : 'These photos are'} in the send queue on this PC (not yet confirmed in Medtech), so the details can no longer be changed.`;
+}
