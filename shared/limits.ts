@@ -13,6 +13,8 @@ export const LIMITS = {
   /** Caption and title lengths. */
   maxCaptionChars: 500,
   maxTitleChars: 200,
+  /** A photo's name as it travels into Medtech's title ("Photo 2", or the desktop file's name), characters. */
+  maxPhotoLabelChars: 80,
   /** QR session token lifetime (before it is exchanged), seconds. */
   qrTokenTtlSeconds: 600,
   /** A LAN upload session ends after this much idle time, seconds. */

@@ -24,7 +24,7 @@ async function setup() {
   const outbox = await outboxKit(cleanup, commits);
   const notices: Notice[] = [];
   const board = new NoticeBoard(() => 'now', (n) => notices.push(n));
-  const sync = new OutboxSync({ outbox, library: kit.library, files: kit.files, notices: board, gateway: commits.gateway, verifyAfterCommit: false, track: (p) => p, changed: () => undefined, log: silentLog });
+  const sync = new OutboxSync({ outbox, library: kit.library, files: kit.files, notices: board, track: (p) => p, changed: () => undefined, log: silentLog });
   const phone = new PhoneCapture({ working: kit.working, library: kit.library, notices: board, roomLabel: () => 'Room 3', changed: () => undefined, log: silentLog });
   const settings = { ...DEFAULT_SETTINGS, roomLabel: 'Room 3' };
   const pipeline = new CommitPipeline({ working: kit.working, library: kit.library, imaging: kit.imaging, outbox, sync, phone, notices: board, settings: () => settings, progress: () => undefined, track: (p) => p, changed: () => undefined, log: silentLog });

@@ -16,6 +16,7 @@ import { toImagingEdits } from './edits';
 import type { ImageLibrary } from './image-library';
 import { isFrozen, type ImageRecord } from './image-record';
 import { errKind } from './log-safe';
+import { photoLabelField } from './photo-label';
 import type { NoticeBoard } from './notices';
 import type { OutboxSync } from './outbox-sync';
 import type { PhoneCapture } from './phone-capture';
@@ -113,6 +114,7 @@ export class CommitPipeline {
       metadata: rec.metadata,
       ...rendered,
       source: source.slice(0, 100),
+      ...photoLabelField(rec.label),
     });
     rec.inOutbox = true;
     const item = deps.outbox.get(rec.id);

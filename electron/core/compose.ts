@@ -19,6 +19,7 @@ import { loadSealKey, sealedFiles, sealLegacyMasters } from '../sealed-files';
 import { createCompanionCore, type CompanionCore } from './core';
 import type { Clock, LanPort } from './ports';
 import type { SettingsStore } from './settings';
+import type { VerifyTimers } from './verify';
 
 export interface StartCompanionOptions {
   /** The companion's data folder (outbox database and payloads, working masters, LAN uploads). */
@@ -36,6 +37,8 @@ export interface StartCompanionOptions {
   /** Outbox backoff jitter source (tests). */
   random?: () => number;
   verifyAfterCommit?: boolean;
+  /** Timers for reading commits back from Medtech (tests: on the injected clock). Default the system's. */
+  timers?: VerifyTimers;
 }
 
 export interface RunningCompanion {
@@ -95,6 +98,7 @@ export async function startCompanion(options: StartCompanionOptions): Promise<Ru
     ...(options.platform === undefined ? {} : { platform: options.platform }),
     ...(options.newId === undefined ? {} : { newId: options.newId }),
     ...(options.verifyAfterCommit === undefined ? {} : { verifyAfterCommit: options.verifyAfterCommit }),
+    ...(options.timers === undefined ? {} : { timers: options.timers }),
   });
   if (outbox === undefined) throw new Error('outbox not opened');
   const box: Outbox = outbox;

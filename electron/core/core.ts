@@ -44,6 +44,7 @@ import type { Clock, GatewayFactory, ImagingPort, LanPort, LanSink, OutboxPort }
 import { applySettingsPatch, ConfigCell, type SettingsStore } from './settings';
 import { buildSnapshot } from './snapshot';
 import { MedtechOutcomes } from './unconfirmed';
+import { CommitVerifier, type VerifyTimers } from './verify';
 
 export interface CompanionCoreDeps {
   clock: Clock;
@@ -66,8 +67,10 @@ export interface CompanionCoreDeps {
   loopbackLaunchPort?: number;
   appVersion?: string;
   platform?: string;
-  /** Read Medtech back after each commit ("in Medtech ✓"). Default true. */
+  /** Read Medtech back after each commit ("in Medtech ✓"), until it shows or a bound passes (./verify). Default true. */
   verifyAfterCommit?: boolean;
+  /** Timers for those read-backs. Default the system's (unref'd). */
+  timers?: VerifyTimers;
 }
 
 export interface CompanionCore extends BridgeHandlers {
@@ -103,8 +106,12 @@ async function composeUnits(deps: CompanionCoreDeps) {
   const requiredFields = () => config.current.settings.requiredFields;
   const files = await ImageFiles.open(deps.workDir, deps.secrets);
   const progress = (p: BridgeEvents['image-progress']): void => hub.emit('image-progress', p);
+  const verifier = new CommitVerifier({ read: (id) => access.gateway().verifyCommit(id), changed, logger: log, track, ...(deps.timers ? { timers: deps.timers } : {}) });
   const late: { outcomes?: MedtechOutcomes } = {}; // made once the outbox is open
-  const decorate = (v: ImageView): void => late.outcomes?.decorateImage(v);
+  const decorate = (v: ImageView): void => {
+    late.outcomes?.decorateImage(v);
+    verifier.decorateImage(v);
+  };
   const library = new ImageLibrary({ imaging: deps.imaging, files, working, newId: base.newId, iso: () => iso(), requiredFields, changed, progress, track, notices, decorate, log });
   const intake = new ImageIntake({ library, notices, log });
   const networkCheck = deps.networkCheck === undefined ? {} : { networkCheck: deps.networkCheck };
@@ -116,7 +123,8 @@ async function composeUnits(deps: CompanionCoreDeps) {
   const outcomes = new MedtechOutcomes({ outbox, logger: log, notify: (...n) => notices.notify(...n), changed });
   late.outcomes = outcomes;
   const observe = (item: OutboxItemView, rec: ImageRecord, previous: ImageStatus): void => outcomes.observe(item, rec, previous);
-  const sync = new OutboxSync({ outbox, library, files, notices, gateway: () => access.gateway(), verifyAfterCommit: deps.verifyAfterCommit !== false, observe, track, changed, log });
+  const verify = deps.verifyAfterCommit === false ? {} : { verify: (id: string) => verifier.start(id) };
+  const sync = new OutboxSync({ outbox, library, files, notices, ...verify, observe, track, changed, log });
   const unsubscribers = sync.subscribe();
   await restoreImages({ files, library, outbox, applyOutbox: (item) => sync.apply(item), notices, log });
   const enrolment = new DeviceEnrolment({ config, access, secrets: deps.secrets, gateway: deps.gateway, outbox, notices, log, changed, iso, ...optional(deps) });
@@ -140,7 +148,7 @@ async function composeUnits(deps: CompanionCoreDeps) {
     pendingLookup: () => lookup.view(),
     iso,
   };
-  return { ...base, library, intake, phone, outbox, outcomes, unsubscribers, enrolment, launch, lookup, commit, snapshot: () => buildSnapshot(sources) };
+  return { ...base, library, intake, phone, outbox, outcomes, verifier, unsubscribers, enrolment, launch, lookup, commit, snapshot: () => buildSnapshot(sources) };
 }
 type Units = Awaited<ReturnType<typeof composeUnits>>;
 
@@ -214,6 +222,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
     idle: () => u.work.idle(),
     async close() {
       u.lookup.end('closed');
+      u.verifier.close();
       for (const unsubscribe of u.unsubscribers) unsubscribe();
       await u.phone.end('ended').catch(() => undefined);
       await u.work.idle();

@@ -25,7 +25,7 @@ export interface ImageRecord {
   master?: { path: string; width: number; height: number };
   thumbnailUrl?: string;
   progress?: number;
-  committed?: { media?: { id: string }; documentReference?: { id: string }; verified?: boolean };
+  committed?: { media?: { id: string }; documentReference?: { id: string } };
   /** Handed to the outbox: metadata and edits are frozen. */
   inOutbox: boolean;
   /** Being rendered for a commit: frozen too. */

@@ -18,15 +18,16 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setup(): Promise<{ kit: Awaited<ReturnType<typeof libraryKit>>; commits: ScriptedCommits; sync: OutboxSync; notices: Notice[]; enqueue: () => Promise<string>; start: () => void; settled: () => Promise<unknown> }> {
+async function setup(): Promise<{ kit: Awaited<ReturnType<typeof libraryKit>>; commits: ScriptedCommits; sync: OutboxSync; notices: Notice[]; enqueue: () => Promise<string>; start: () => void; settled: () => Promise<unknown>; readBacks: string[] }> {
   const kit = await libraryKit(cleanup);
   const commits = new ScriptedCommits();
   const outbox = await outboxKit(cleanup, commits);
   const notices: Notice[] = [];
   const board = new NoticeBoard(() => 'now', (n) => notices.push(n));
   const pending = new Set<Promise<unknown>>();
+  const readBacks: string[] = [];
   const track = <T>(p: Promise<T>): Promise<T> => (pending.add(p), p);
-  const sync = new OutboxSync({ outbox, library: kit.library, files: kit.files, notices: board, gateway: commits.gateway, verifyAfterCommit: true, track, changed: () => undefined, log: silentLog });
+  const sync = new OutboxSync({ outbox, library: kit.library, files: kit.files, notices: board, verify: (id) => readBacks.push(id), track, changed: () => undefined, log: silentLog });
   cleanup.push(async () => void (await Promise.allSettled([...pending])));
   sync.subscribe();
   const session = verify(kit.working, AROHA);
@@ -37,20 +38,21 @@ async function setup(): Promise<{ kit: Awaited<ReturnType<typeof libraryKit>>; c
     rec.inOutbox = true;
     return rec.id;
   };
-  return { kit, commits, sync, notices, enqueue, start: () => outbox.start(), settled: () => Promise.allSettled([...pending]) };
+  return { kit, commits, sync, notices, enqueue, start: () => outbox.start(), settled: () => Promise.allSettled([...pending]), readBacks };
 }
 
 describe('OutboxSync', () => {
-  it('marks a confirmed image committed with its resource, wipes its files, and shows it verified in Medtech', async () => {
-    const { kit, enqueue, start, settled } = await setup();
+  it('marks a confirmed image committed with its resource, wipes its files, and starts reading Medtech back', async () => {
+    const { kit, enqueue, start, settled, readBacks } = await setup();
     const id = await enqueue();
     expect(kit.library.get(id).status).toBe('sending');
     start();
-    await waitFor(() => kit.library.get(id).committed?.verified === true);
+    await waitFor(() => kit.library.get(id).status === 'committed');
     const rec = kit.library.get(id);
     expect(rec.status).toBe('committed');
     expect(rec.committed?.media?.id).toBe('m-1');
     expect(rec.master).toBeUndefined();
+    expect(readBacks).toEqual([id]);
     await settled(); // the wipe runs beside the read-back
     expect((await readdir(kit.workDir)).filter((n) => n.startsWith(id))).toEqual([]);
   });

@@ -13,7 +13,7 @@ import type { ImageFiles } from './image-files';
 import type { ImageLibrary } from './image-library';
 import type { ImageRecord } from './image-record';
 import type { NoticeBoard } from './notices';
-import type { GatewayPort, OutboxPort } from './ports';
+import type { OutboxPort } from './ports';
 
 export function outboxToImageStatus(state: OutboxState): ImageStatus {
   switch (state) {
@@ -61,9 +61,8 @@ export interface OutboxSyncDeps {
   library: ImageLibrary;
   files: ImageFiles;
   notices: NoticeBoard;
-  gateway: () => GatewayPort;
-  /** Read Medtech back after each commit. */
-  verifyAfterCommit: boolean;
+  /** Starts reading Medtech back after a commit ("in Medtech ✓", verify.ts); absent: no read-back. */
+  verify?: (imageId: string) => void;
   /** Sees every outbox change of an image, after its status is set (the unconfirmed state: unconfirmed.ts). */
   observe?: (item: OutboxItem, rec: ImageRecord, previous: ImageStatus) => void;
   track: <T>(p: Promise<T>) => Promise<T>;
@@ -115,19 +114,6 @@ export class OutboxSync {
     delete rec.master;
     void deps.track(deps.files.remove(rec.id)).catch((e: unknown) => deps.log.warn({ imageId: rec.id, err: toAppError(e).code }, 'could not wipe master'));
     if (master !== undefined) deps.log.info({ imageId: rec.id }, 'committed; local copy wiped');
-    if (deps.verifyAfterCommit) void deps.track(this.verify(rec));
-  }
-
-  private async verify(rec: ImageRecord): Promise<void> {
-    try {
-      const res = await this.deps.gateway().verifyCommit(rec.id);
-      const present = [res.media?.present, res.documentReference?.present].filter((p) => p !== undefined);
-      if (rec.committed !== undefined && present.length > 0) {
-        rec.committed.verified = present.every(Boolean);
-        this.deps.changed();
-      }
-    } catch (err) {
-      this.deps.log.warn({ imageId: rec.id, err: toAppError(err).code }, 'verify after commit failed');
-    }
+    deps.verify?.(rec.id);
   }
 }

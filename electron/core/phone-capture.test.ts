@@ -9,7 +9,8 @@ import type { Notice } from '../../shared/contracts/bridge';
 import { createLanServer, type LanServer } from '../lan/server';
 import { exchange, ManualClock, tokenFromUrl } from '../lan/testing';
 import { NoticeBoard } from './notices';
-import { PhoneCapture, phoneMetadata } from './phone-capture';
+import { PhoneCapture } from './phone-capture';
+import { phoneMetadata } from './phone-metadata';
 import type { LanFile } from './ports';
 import { AROHA, libraryKit, photoIn, silentLog, tempDir, verify, WIREMU, type LibraryKit } from './test-support';
 

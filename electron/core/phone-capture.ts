@@ -7,11 +7,11 @@
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { PhoneView } from '../../shared/contracts/bridge';
-import type { ImageMetadata } from '../../shared/contracts/common';
 import { AppError, toAppError } from '../../shared/errors/app-error';
 import { patientDisplayName, type WorkingPatient } from '../session';
 import type { ImageLibrary } from './image-library';
 import type { NoticeBoard } from './notices';
+import { phoneMetadata } from './phone-metadata';
 import { PhotoNumbers } from './photo-numbers';
 import { PHONE_DECLINED_MESSAGE } from './phone-messages';
 import type { LanFile, LanPort, LanQr, LanSink } from './ports';
@@ -37,14 +37,6 @@ export interface PhoneCaptureDeps {
   networkCheck?: () => Promise<NonNullable<PhoneView['network']>>;
   changed: () => void;
   log: Logger;
-}
-
-/** The metadata a phone may set on its photo: a SNOMED CT body site code and a side. */
-export function phoneMetadata(m: LanFile['metadata']): ImageMetadata {
-  const metadata: ImageMetadata = {};
-  if (m.bodySiteCode !== undefined && /^[0-9]{6,18}$/.test(m.bodySiteCode)) metadata.bodySiteCode = m.bodySiteCode;
-  if (m.laterality !== undefined) metadata.laterality = m.laterality;
-  return metadata;
 }
 
 export class PhoneCapture {

@@ -43,7 +43,7 @@ export interface LanFile {
   open?: () => Promise<Buffer>;
   bytes: number;
   sha256: string;
-  metadata: { bodySiteCode?: string; laterality?: 'left' | 'right' | 'bilateral' };
+  metadata: { bodySiteCode?: string; laterality?: 'left' | 'right' | 'bilateral'; consent?: 'verbal' | 'written' | 'not-needed' };
   /** The number the core gave this photo when the phone held it (numberPhotos). */
   photoNumber?: number;
 }

@@ -153,102 +153,126 @@ function errorFromResponse(res: AxiosResponse, correlationId: string): AppError 
   return new AppError('ERR_REQUEST_INVALID', { detail, correlationId });
 }
 
-export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
-  const { logger } = options;
-  const newCorrelationId = options.newCorrelationId ?? randomUUID;
-  /** Calls go to `${baseUrl}${route}`: also the URL each proof is signed for. */
-  const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const http: AxiosInstance = axios.create({
-    baseURL: baseUrl,
-    timeout: options.timeoutMs ?? 30_000,
-    validateStatus: () => true,
-    maxRedirects: 0,
-    maxBodyLength: LIMITS.gatewayMaxBodyBytes,
-    maxContentLength: 4 * 1024 * 1024,
-    responseType: 'json',
-    headers: { accept: 'application/json' },
-  });
+type CallSpec = { correlationId?: string; signal?: AbortSignal; auth: boolean; idempotencyKey?: string; logRoute: string };
 
-  const now = options.now ?? Date.now;
+/**
+ * The wire: axios with hard limits, the device's credential and a fresh DPoP proof per attempt, one re-sign after
+ * a replayed proof, every failure an AppError, every answer checked against the contract before it is believed.
+ */
+class GatewayTransport {
+  private readonly http: AxiosInstance;
+  private readonly logger: Logger;
+  private readonly newCorrelationId: () => string;
+  /** Calls go to `${baseUrl}${route}`: also the URL each proof is signed for. */
+  private readonly baseUrl: string;
+  private readonly now: () => number;
   /** The last stored key read, so a key is parsed once, not on every call. */
-  let keyCache: { stored: string; key: DpopKey } | undefined;
+  private keyCache: { stored: string; key: DpopKey } | undefined;
+
+  constructor(private readonly options: GatewayClientOptions) {
+    this.logger = options.logger;
+    this.newCorrelationId = options.newCorrelationId ?? randomUUID;
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.now = options.now ?? Date.now;
+    this.http = axios.create({
+      baseURL: this.baseUrl,
+      timeout: options.timeoutMs ?? 30_000,
+      validateStatus: () => true,
+      maxRedirects: 0,
+      maxBodyLength: LIMITS.gatewayMaxBodyBytes,
+      maxContentLength: 4 * 1024 * 1024,
+      responseType: 'json',
+      headers: { accept: 'application/json' },
+    });
+  }
 
   /** The device's credential as headers: `Authorization`, and a signer for `DPoP` when it has a key. */
-  async function deviceAuth(): Promise<{ authorization: string; key: DpopKey | null }> {
-    const creds = await options.credentials();
+  private async deviceAuth(): Promise<{ authorization: string; key: DpopKey | null }> {
+    const creds = await this.options.credentials();
     if (!creds) throw new AppError('ERR_NOT_ENROLLED');
     let key: DpopKey | null = null;
     if (creds.dpopKey !== undefined) {
-      if (keyCache?.stored !== creds.dpopKey) {
+      if (this.keyCache?.stored !== creds.dpopKey) {
         try {
-          keyCache = { stored: creds.dpopKey, key: importDpopKey(creds.dpopKey) };
+          this.keyCache = { stored: creds.dpopKey, key: importDpopKey(creds.dpopKey) };
         } catch (cause) {
           // Without its key this PC cannot prove who it is: it has to be enrolled again.
           throw new AppError('ERR_NOT_ENROLLED', { detail: 'the stored device key could not be read', cause });
         }
       }
-      key = keyCache.key;
+      key = this.keyCache.key;
     }
     return { authorization: `${DEVICE_AUTH_SCHEME} ${creds.deviceId}.${creds.deviceSecret}`, key };
   }
 
-  async function call<S extends TSchema>(
-    route: string,
-    method: 'GET' | 'POST',
-    body: unknown,
-    resCheck: Checker<S>,
-    opts: { correlationId?: string; signal?: AbortSignal; auth: boolean; idempotencyKey?: string; logRoute: string },
-  ): Promise<Static<S>> {
-    const correlationId = opts.correlationId ?? newCorrelationId();
+  async call<S extends TSchema>(route: string, method: 'GET' | 'POST', body: unknown, resCheck: Checker<S>, opts: CallSpec): Promise<Static<S>> {
+    const correlationId = opts.correlationId ?? this.newCorrelationId();
     const headers: Record<string, string> = { [HEADERS.correlationId]: correlationId };
-    const auth = opts.auth ? await deviceAuth() : null;
+    const auth = opts.auth ? await this.deviceAuth() : null;
     if (auth) headers[HEADERS.authorization] = auth.authorization;
     if (opts.idempotencyKey !== undefined) headers[HEADERS.idempotencyKey] = opts.idempotencyKey;
     const started = Date.now();
-    let res: AxiosResponse;
-    try {
-      res = await send(route, method, body, headers, auth?.key ?? null, opts.signal);
-      // A proof is accepted once. One the gateway has seen already (a copy, or the rare repeated jti) is no
-      // reason to fail: sign a new one and send the call once more (the refused call did nothing).
-      if (auth?.key && res.status === 401 && errorCodeOf(res) === 'ERR_AUTH_PROOF_REPLAYED') {
-        logger.info({ route: opts.logRoute, correlationId }, 'gateway call re-signed after a replayed proof');
-        res = await send(route, method, body, headers, auth.key, opts.signal);
-      }
-    } catch (err) {
-      if (opts.signal?.aborted === true || axios.isCancel(err)) {
-        // The caller stopped waiting: not a network fault, and nothing to show the GP.
-        logger.debug({ route: opts.logRoute, correlationId, ms: Date.now() - started }, 'gateway call cancelled');
-        throw new AppError('ERR_REQUEST_CANCELLED', { correlationId, cause: err });
-      }
-      const code = axios.isAxiosError(err) ? (err.code ?? 'network') : 'network';
-      logger.warn({ route: opts.logRoute, correlationId, code, ms: Date.now() - started }, 'gateway unreachable');
-      throw new AppError('ERR_GATEWAY_UNREACHABLE', { detail: `network: ${code}`, correlationId, cause: err });
-    }
-    logger.debug({ route: opts.logRoute, correlationId, status: res.status, ms: Date.now() - started }, 'gateway call');
+    const res = await this.exchange(route, method, body, headers, auth?.key ?? null, { ...opts, correlationId, started });
+    this.logger.debug({ route: opts.logRoute, correlationId, status: res.status, ms: Date.now() - started }, 'gateway call');
     if (res.status < 200 || res.status >= 300) throw errorFromResponse(res, correlationId);
     if (!resCheck.check(res.data)) {
-      logger.error({ route: opts.logRoute, correlationId, status: res.status, problem: resCheck.firstError(res.data) }, 'gateway answer does not match the contract');
+      this.logger.error({ route: opts.logRoute, correlationId, status: res.status, problem: resCheck.firstError(res.data) }, 'gateway answer does not match the contract');
       throw new AppError('ERR_INTERNAL', { detail: 'unexpected answer from the gateway', correlationId });
     }
     return res.data;
   }
 
+  /** The request and its one re-signed repeat; a network fault or cancellation becomes its AppError. */
+  private async exchange(
+    route: string,
+    method: 'GET' | 'POST',
+    body: unknown,
+    headers: Record<string, string>,
+    key: DpopKey | null,
+    opts: CallSpec & { correlationId: string; started: number },
+  ): Promise<AxiosResponse> {
+    const { correlationId, started } = opts;
+    try {
+      let res = await this.send(route, method, body, headers, key, opts.signal);
+      // A proof is accepted once. One the gateway has seen already (a copy, or the rare repeated jti) is no
+      // reason to fail: sign a new one and send the call once more (the refused call did nothing).
+      if (key && res.status === 401 && errorCodeOf(res) === 'ERR_AUTH_PROOF_REPLAYED') {
+        this.logger.info({ route: opts.logRoute, correlationId }, 'gateway call re-signed after a replayed proof');
+        res = await this.send(route, method, body, headers, key, opts.signal);
+      }
+      return res;
+    } catch (err) {
+      if (opts.signal?.aborted === true || axios.isCancel(err)) {
+        // The caller stopped waiting: not a network fault, and nothing to show the GP.
+        this.logger.debug({ route: opts.logRoute, correlationId, ms: Date.now() - started }, 'gateway call cancelled');
+        throw new AppError('ERR_REQUEST_CANCELLED', { correlationId, cause: err });
+      }
+      const code = axios.isAxiosError(err) ? (err.code ?? 'network') : 'network';
+      this.logger.warn({ route: opts.logRoute, correlationId, code, ms: Date.now() - started }, 'gateway unreachable');
+      throw new AppError('ERR_GATEWAY_UNREACHABLE', { detail: `network: ${code}`, correlationId, cause: err });
+    }
+  }
+
   /** One attempt: a fresh proof for exactly this method and URL, made just before it leaves. */
-  function send(route: string, method: 'GET' | 'POST', body: unknown, headers: Record<string, string>, key: DpopKey | null, signal: AbortSignal | undefined): Promise<AxiosResponse> {
+  private send(route: string, method: 'GET' | 'POST', body: unknown, headers: Record<string, string>, key: DpopKey | null, signal: AbortSignal | undefined): Promise<AxiosResponse> {
     const attempt = { ...headers };
     if (key !== null) {
-      const jti = options.newProofId?.();
-      attempt[HEADERS.dpop] = createDpopProof(key, { method, url: `${baseUrl}${route}`, now: now(), ...(jti === undefined ? {} : { jti }) });
+      const jti = this.options.newProofId?.();
+      attempt[HEADERS.dpop] = createDpopProof(key, { method, url: `${this.baseUrl}${route}`, now: this.now(), ...(jti === undefined ? {} : { jti }) });
     }
-    return http.request({ url: route, method, data: body, headers: attempt, signal });
+    return this.http.request({ url: route, method, data: body, headers: attempt, signal });
   }
+}
 
-  function checkRequest<S extends TSchema>(checker: Checker<S>, value: unknown): void {
-    if (!checker.check(value)) {
-      throw new AppError('ERR_REQUEST_INVALID', { detail: checker.firstError(value) });
-    }
+function checkRequest<S extends TSchema>(checker: Checker<S>, value: unknown): void {
+  if (!checker.check(value)) {
+    throw new AppError('ERR_REQUEST_INVALID', { detail: checker.firstError(value) });
   }
+}
 
+export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
+  const transport = new GatewayTransport(options);
+  const call: GatewayTransport['call'] = (route, method, body, resCheck, opts) => transport.call(route, method, body, resCheck, opts);
   return {
     async enrol(req, opts = {}) {
       checkRequest(checks.enrolReq, req);

@@ -247,6 +247,7 @@ describe('refused before anything is written', () => {
     ['an unknown field', 400, [{ name: 'clientUploadId', value: randomUUID() }, { name: 'patientId', value: 'x' }, { name: 'file', filename: 'a', data: fakeJpeg(100) }]],
     ['a field after the file', 400, [...photo(), { name: 'view', value: 'x' }]],
     ['no clientUploadId', 400, [{ name: 'file', filename: 'a', data: fakeJpeg(100) }]],
+    ['an unknown consent', 400, [{ name: 'clientUploadId', value: randomUUID() }, { name: 'consent', value: 'implied' }, { name: 'file', filename: 'a', data: fakeJpeg(100) }]],
     ['a bad laterality', 400, [{ name: 'clientUploadId', value: randomUUID() }, { name: 'laterality', value: 'up' }, { name: 'file', filename: 'a', data: fakeJpeg(100) }]],
     ['an oversized field', 400, [{ name: 'clientUploadId', value: 'x'.repeat(1000) }, { name: 'file', filename: 'a', data: fakeJpeg(100) }]],
     ['no file', 400, [{ name: 'clientUploadId', value: randomUUID() }]],
@@ -256,6 +257,14 @@ describe('refused before anything is written', () => {
     expect(res.status).toBe(status);
     expect(h.sink.files).toHaveLength(0);
     await expectNoFiles();
+  });
+
+  it("hands the nurse's consent for a photo to the sink with its other details", async () => {
+    const phone = await joinPhone(h);
+    const [id, site, side, file] = photo();
+    const res = await upload(h.port, phone.credential, [id!, site!, side!, { name: 'consent', value: 'not-needed' }, file!]);
+    expect(res.status).toBe(200);
+    expect(h.sink.files[0]?.metadata).toEqual({ bodySiteCode: '14975008', laterality: 'left', consent: 'not-needed' });
   });
 
   it('an empty file gets the plain message the phone page shows for one (not "the request was not in the expected form"), nothing stored', async () => {

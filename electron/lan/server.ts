@@ -23,6 +23,7 @@ import {
 } from '../../shared/contracts/lan';
 import { AppError, BugIndicatingError } from '../../shared/errors';
 import { LIMITS } from '../../shared/limits';
+import type { ConsentKey } from '../../shared/coded/values';
 import { invalid, toLanError } from './errors';
 export { toLanError } from './errors';
 import { createLanFastify } from './http';
@@ -50,7 +51,7 @@ export interface LanIncomingFile {
   sha256: string;
   /** The type sniffed from the bytes. */
   contentType: LanAcceptedType;
-  metadata: { bodySiteCode?: string; laterality?: 'left' | 'right' | 'bilateral' };
+  metadata: { bodySiteCode?: string; laterality?: 'left' | 'right' | 'bilateral'; consent?: ConsentKey };
   /** The number the PC gave this photo when the phone held it ("Photo 3"), when it was held. */
   photoNumber?: number;
 }
@@ -206,7 +207,7 @@ const PROGRESS_STEP_BYTES = 256 * 1024;
 const HOLD_BODY_BYTES = 4096;
 const checkUploadFields = TypeCompiler.Compile(UploadFields);
 const BEARER = /^Bearer ([A-Za-z0-9_-]{43})$/;
-const ALLOWED_FIELDS = new Set<string>([UPLOAD_FIELDS.clientUploadId, UPLOAD_FIELDS.bodySiteCode, UPLOAD_FIELDS.laterality]);
+const ALLOWED_FIELDS = new Set<string>([UPLOAD_FIELDS.clientUploadId, UPLOAD_FIELDS.bodySiteCode, UPLOAD_FIELDS.laterality, UPLOAD_FIELDS.consent]);
 
 class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
   readonly app: FastifyInstance;
@@ -557,7 +558,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       }
       part.file.on('error', () => undefined); // surfaced through the iterator; never an unhandled 'error'
       if (u.parsed || part.fieldname !== UPLOAD_FIELDS.file) throw invalid('exactly one file part, named "file"');
-      if (!checkUploadFields.Check(u.fields)) throw invalid('clientUploadId, bodySiteCode or laterality is not valid');
+      if (!checkUploadFields.Check(u.fields)) throw invalid('clientUploadId, bodySiteCode, laterality or consent is not valid');
       const parsed: UploadFields = { ...u.fields } as UploadFields;
       u.parsed = parsed;
       const done = session.uploads.get(parsed.clientUploadId);
@@ -581,6 +582,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     const metadata: LanIncomingFile['metadata'] = {};
     if (parsed.bodySiteCode !== undefined) metadata.bodySiteCode = parsed.bodySiteCode;
     if (parsed.laterality !== undefined) metadata.laterality = parsed.laterality;
+    if (parsed.consent !== undefined) metadata.consent = parsed.consent;
     const sealing = this.options.sealUploads;
     const { imageId } = await this.options.sink.onFile({
       sessionId: session.id,

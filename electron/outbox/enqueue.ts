@@ -48,6 +48,7 @@ function alreadySaved(ctx: OutboxContext, imageId: string, stored: StoredPayload
 function insertRow(ctx: OutboxContext, item: OutboxItemInput, stored: StoredPayload[]): void {
   const fields: LiveFields = { v: 'live', patient: item.patient, grantId: item.grantId, metadata: item.metadata };
   if (item.source !== undefined) fields.source = item.source;
+  if (item.label !== undefined) fields.label = item.label;
   ctx.q.insert.run({
     image_id: item.imageId,
     patient_ref: ctx.keys.patientRef(item.patient.id),

@@ -105,6 +105,10 @@ describe('enqueue: every bad input gets a coded error and nothing is written', (
     ['a GIF as Media', async () => ({ media: { contentType: 'image/gif' as 'image/png', bytes: Buffer.from('GIF89a....') } }), 'ERR_COMMIT_IMAGE_TYPE'],
     ['empty bytes', async () => ({ media: { contentType: 'image/jpeg', bytes: Buffer.alloc(0) } }), 'ERR_COMMIT_IMAGE_TYPE'],
     ['over 1 MB', async () => ({ media: { contentType: 'image/jpeg', bytes: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(1_000_000)]) } }), 'ERR_COMMIT_IMAGE_TOO_LARGE'],
+    ['a label that is a path', async () => ({ label: 'C:\\Users\\gp\\Desktop\\Photo 2.jpg' }), 'ERR_REQUEST_INVALID'],
+    ['a label with a control character', async () => ({ label: 'Photo\u00072' }), 'ERR_REQUEST_INVALID'],
+    ['a label over 80 characters', async () => ({ label: 'x'.repeat(81) }), 'ERR_REQUEST_INVALID'],
+    ['unknown consent', async () => ({ metadata: { consent: 'implied' as 'verbal' } }), 'ERR_IMAGE_METADATA_REQUIRED'],
     ['source file missing', async () => ({ media: { contentType: 'image/jpeg', file: '/nonexistent/x.jpg' } }), 'ERR_STORAGE_IO'],
   ];
   it.each(cases)('%s', async (_name, over, code) => {

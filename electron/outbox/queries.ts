@@ -23,6 +23,8 @@ export interface LiveFields {
   grantId: string;
   metadata: ImageMetadata;
   source?: string;
+  /** The photo's name (absent in rows saved before names travelled: those post without one). */
+  label?: string;
 }
 /** ... or only which record it went to (committed history: no names, no metadata). */
 export interface HistoryFields {

@@ -35,6 +35,7 @@ export function buildRequest(row: Row, fields: LiveFields, payloads: ReadPayload
     metadata: fields.metadata,
   };
   if (fields.source !== undefined) req.source = fields.source;
+  if (fields.label !== undefined) req.label = fields.label;
   const media = payloads.get('media');
   if (media) {
     req.media = { contentType: media.meta.contentType as 'image/jpeg' | 'image/png', data: media.bytes.toString('base64') };

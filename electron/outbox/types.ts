@@ -45,6 +45,8 @@ export interface OutboxItemInput {
   document?: DocumentInput;
   /** Free text, e.g. "Phone upload, Room 3". */
   source?: string;
+  /** The photo's name ("Photo 2", or the file's name), as the gateway contract's `label`: it leads the title in Medtech. */
+  label?: string;
 }
 
 export interface OutboxErrorView {

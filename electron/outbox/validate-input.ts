@@ -1,6 +1,7 @@
 /** The outbox's checks on what it is given: the item's shape, its payloads' types and bytes. Nothing is written. */
 import { AppError } from '../../shared/errors';
 import { DateTime, ImageMetadata, PatientSummary, Uuid } from '../../shared/contracts/common';
+import { PhotoLabel } from '../../shared/contracts/gateway';
 import { compile } from '../gateway-client/validate';
 import type { OutboxItemInput } from './types';
 
@@ -8,6 +9,7 @@ const checkUuid = compile(Uuid);
 const checkPatient = compile(PatientSummary);
 const checkMetadata = compile(ImageMetadata);
 const checkDateTime = compile(DateTime);
+const checkLabel = compile(PhotoLabel);
 
 const MAGIC: Record<string, (b: Uint8Array) => boolean> = {
   'image/jpeg': (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff,
@@ -31,6 +33,7 @@ function validateIdentity(item: OutboxItemInput): void {
   if (!checkDateTime.check(item.capturedAt)) throw invalid('capturedAt is not an ISO date-time');
   if (!checkMetadata.check(item.metadata)) throw new AppError('ERR_IMAGE_METADATA_REQUIRED', { message: 'Some details for this image are not valid.', detail: `metadata ${checkMetadata.firstError(item.metadata) ?? ''}` });
   if (item.source !== undefined && (typeof item.source !== 'string' || item.source.length > 100)) throw invalid('source');
+  if (item.label !== undefined && !checkLabel.check(item.label)) throw invalid('label: plain text, at most 80 characters, not a path');
 }
 
 function validateTargets(item: OutboxItemInput): void {

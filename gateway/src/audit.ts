@@ -3,6 +3,7 @@ import type { Clock, Random } from './deps';
 import { uuidV4 } from './deps';
 import { patientHash } from './crypto';
 import type { AuditRecord, GatewayStore } from './store/types';
+import type { ConsentKey } from '../../shared/coded/values';
 
 export interface AuditEntry {
   deviceId: string | null;
@@ -15,6 +16,8 @@ export interface AuditEntry {
   resourceIds?: string[];
   errorCode?: string | null;
   correlationId: string;
+  /** The patient's consent recorded with a committed image ('verbal' | 'written' | 'not-needed'): a kind, no patient data. */
+  consent?: ConsentKey;
 }
 
 export class Auditor {
@@ -44,6 +47,7 @@ export class Auditor {
       resourceIds: e.resourceIds ?? [],
       errorCode: e.errorCode ?? null,
       correlationId: e.correlationId,
+      ...(e.consent === undefined ? {} : { consent: e.consent }),
     };
   }
 }

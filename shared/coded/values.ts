@@ -21,7 +21,11 @@ export interface BodySite extends CodedValue {
 
 const site = (code: string, display: string, opts: Omit<BodySite, 'code' | 'display'> = {}): BodySite => ({ code, display, ...opts });
 
-/** A curated list of SNOMED CT body structures common in general-practice photography. */
+/**
+ * A curated list of SNOMED CT body structures common in general-practice photography. Every code is a concept id
+ * (partition 00, Verhoeff check digit: gateway/src/sandbox/strict.test.ts checks each): a code that is not is never
+ * sent as a coding by the builders.
+ */
 export const BODY_SITES: readonly BodySite[] = [
   site('69536005', 'Head', { synonyms: ['cranium'] }),
   site('41695006', 'Scalp', { favourite: true }),
@@ -61,7 +65,7 @@ export const BODY_SITES: readonly BodySite[] = [
   site('8205005', 'Wrist', { lateral: true }),
   site('85562004', 'Hand', { favourite: true, lateral: true }),
   site('21547004', 'Palm', { lateral: true }),
-  site('731000', 'Back of hand', { lateral: true, synonyms: ['dorsum of hand'] }),
+  site('63125000', 'Back of hand', { lateral: true, synonyms: ['dorsum of hand'] }),
   site('7569003', 'Finger', { lateral: true, synonyms: ['digit'] }),
   site('76505004', 'Thumb', { lateral: true }),
   site('72651009', 'Nail', { lateral: true, synonyms: ['fingernail', 'toenail'] }),
@@ -105,6 +109,17 @@ export const IMAGE_TYPES = [
 ] as const;
 export type ImageTypeKey = (typeof IMAGE_TYPES)[number]['key'];
 
+/**
+ * The patient's consent to the photo, recorded by the GP or nurse: given aloud, given in writing, or not
+ * needed (e.g. the patient cannot be identified from it, or it is needed for their immediate care).
+ */
+export const CONSENTS = [
+  { key: 'verbal', display: 'Verbal' },
+  { key: 'written', display: 'Written' },
+  { key: 'not-needed', display: 'Not needed' },
+] as const;
+export type ConsentKey = (typeof CONSENTS)[number]['key'];
+
 export function findBodySite(code: string): BodySite | undefined {
   return BODY_SITES.find((s) => s.code === code);
 }
@@ -126,4 +141,11 @@ export function viewDisplay(key: ViewKey): string {
 }
 export function imageTypeDisplay(key: ImageTypeKey): string {
   return IMAGE_TYPES.find((t) => t.key === key)?.display ?? key;
+}
+export function consentDisplay(key: ConsentKey): string {
+  return CONSENTS.find((c) => c.key === key)?.display ?? key;
+}
+/** The readable words that travel into Medtech's title, e.g. "consent: verbal", "consent: not needed". */
+export function consentWords(key: ConsentKey): string {
+  return `consent: ${consentDisplay(key).toLowerCase()}`;
 }

@@ -20,7 +20,7 @@ import { Value } from '@sinclair/typebox/value';
 import { AppError, type ErrorBody } from '../errors/app-error';
 import { ALL_ERROR_CODES, type ErrorAction } from '../errors/codes';
 import { LIMITS } from '../limits';
-import { ImageMetadata, LateralityKeySchema, PatientSummary, ViewKeySchema, ImageTypeKeySchema } from './common';
+import { ConsentKeySchema, ImageMetadata, LateralityKeySchema, PatientSummary, ViewKeySchema, ImageTypeKeySchema } from './common';
 
 // --- building blocks ---------------------------------------------------------------------------------
 
@@ -90,18 +90,23 @@ export const ImageMetadataPatch = Type.Object(
     view: Type.Optional(Type.Union([ViewKeySchema, Type.Null()])),
     imageType: Type.Optional(Type.Union([ImageTypeKeySchema, Type.Null()])),
     caption: Type.Optional(Type.Union([Type.String({ maxLength: LIMITS.maxCaptionChars }), Type.Null()])),
+    consent: Type.Optional(Type.Union([ConsentKeySchema, Type.Null()])),
   },
   { additionalProperties: false },
 );
 export type ImageMetadataPatch = Static<typeof ImageMetadataPatch>;
 
-/** Metadata fields a practice can make required before an image is 'ready'. */
+/**
+ * Metadata fields a practice can make required before an image is 'ready'. `consent` in `requiredFields` is the
+ * practice setting "record the patient's consent before sending" (off by default).
+ */
 export const MetadataField = Type.Union([
   Type.Literal('bodySiteCode'),
   Type.Literal('laterality'),
   Type.Literal('view'),
   Type.Literal('imageType'),
   Type.Literal('caption'),
+  Type.Literal('consent'),
 ]);
 export type MetadataField = Static<typeof MetadataField>;
 
@@ -200,6 +205,12 @@ export const CommittedRefs = Type.Object({
   documentReference: Type.Optional(Type.Object({ id: Type.String() })),
   /** Set once the gateway read the resources back from Medtech ("in Medtech ✓"). */
   verified: Type.Optional(Type.Boolean()),
+  /**
+   * Until `verified`: where reading it back stands. 'checking' = Medtech accepted it and it is being read back (a new
+   * record can take minutes to show); 'not-seen' = read back for the whole bound (~7½ min) and not shown yet;
+   * 'not-checked' = the reads could not be made. Never a failure: Medtech accepted the image.
+   */
+  readBack: Type.Optional(Type.Union([Type.Literal('checking'), Type.Literal('not-seen'), Type.Literal('not-checked')])),
   /** 'person' when a person looked in Medtech and said it is there (after 'unconfirmed'); no resource id is known then. */
   confirmedBy: Type.Optional(Type.Literal('person')),
 });

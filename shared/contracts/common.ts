@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { IMAGE_TYPES, LATERALITIES, VIEWS } from '../coded/values';
+import { CONSENTS, IMAGE_TYPES, LATERALITIES, VIEWS } from '../coded/values';
 import { LIMITS } from '../limits';
 
 /** A v4 UUID, lower-case: image ids, correlation ids. */
@@ -11,6 +11,7 @@ export const DateTime = Type.String({ format: 'date-time', maxLength: 40 });
 export const LateralityKeySchema = Type.Union(LATERALITIES.map((l) => Type.Literal(l.key)));
 export const ViewKeySchema = Type.Union(VIEWS.map((v) => Type.Literal(v.key)));
 export const ImageTypeKeySchema = Type.Union(IMAGE_TYPES.map((t) => Type.Literal(t.key)));
+export const ConsentKeySchema = Type.Union(CONSENTS.map((c) => Type.Literal(c.key)));
 
 /** Clinical metadata a GP or nurse attaches to one image. All optional at capture; the UI enforces what a practice requires. */
 export const ImageMetadata = Type.Object(
@@ -21,6 +22,8 @@ export const ImageMetadata = Type.Object(
     view: Type.Optional(ViewKeySchema),
     imageType: Type.Optional(ImageTypeKeySchema),
     caption: Type.Optional(Type.String({ maxLength: LIMITS.maxCaptionChars })),
+    /** The patient's consent to this photo (shared/coded CONSENTS); required before sending when the practice says so. */
+    consent: Type.Optional(ConsentKeySchema),
   },
   { additionalProperties: false },
 );

@@ -12,6 +12,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { DateTime, ImageMetadata, PatientSummary, Uuid } from './common';
+import { LIMITS } from '../limits';
 
 export const GATEWAY_API_PREFIX = '/v1';
 
@@ -176,6 +177,16 @@ export const DocumentPayload = Type.Object(
 export type DocumentPayload = Static<typeof DocumentPayload>;
 
 /**
+ * A photo's name, plain text ("Photo 2", or the desktop file's name): no control characters, no path separators,
+ * not blank. Never a path. `photoLabelForWire` (shared/photo-label.ts) makes any label fit.
+ */
+export const PhotoLabel = Type.String({
+  minLength: 1,
+  maxLength: LIMITS.maxPhotoLabelChars,
+  pattern: '^(?!\\s*$)[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029/\\\\]+$',
+});
+
+/**
  * One image, committed to one patient, as Media and/or Inbox Scan DocumentReference.
  * `imageId` is the Idempotency-Key and the FHIR identifier value of every resource made from it.
  */
@@ -191,6 +202,8 @@ export const CommitRequest = Type.Object(
     document: Type.Optional(DocumentPayload),
     /** Who captured it on the PC side (free text, e.g. "Phone upload, Room 3"). */
     source: Type.Optional(Type.String({ maxLength: 100 })),
+    /** The photo's name shown on the phone and the desktop ("Photo 2", or the file's name): it leads the title in Medtech. */
+    label: Type.Optional(PhotoLabel),
     /**
      * A person checked Medtech after ERR_COMMIT_UNCONFIRMED and the image is not there: the gateway may create
      * it again although an earlier create's outcome is unknown. Audited. Never set automatically.

@@ -10,7 +10,7 @@
  * on every API call. Errors always come back as { error: ErrorBody } (shared/errors).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { LateralityKeySchema, Uuid } from './common';
+import { ConsentKeySchema, LateralityKeySchema, Uuid } from './common';
 
 /** Bumped on any incompatible change; also advertised in the DNS-SD TXT record (`v`). */
 export const LAN_PROTOCOL_VERSION = 1;
@@ -86,6 +86,7 @@ export const UPLOAD_FIELDS = {
   clientUploadId: 'clientUploadId',
   bodySiteCode: 'bodySiteCode',
   laterality: 'laterality',
+  consent: 'consent',
   file: 'file',
 } as const;
 
@@ -96,6 +97,8 @@ export const UploadFields = Type.Object(
     clientUploadId: Uuid,
     bodySiteCode: Type.Optional(Type.String({ pattern: '^[0-9]{6,18}$' })),
     laterality: Type.Optional(LateralityKeySchema),
+    /** The patient's consent the nurse recorded for this photo (shared/coded CONSENTS). */
+    consent: Type.Optional(ConsentKeySchema),
   },
   { additionalProperties: false },
 );

@@ -15,6 +15,9 @@ import { MemorySecretStore } from '../../electron/secrets';
 import { MemorySettingsStore, startCompanion, type RunningCompanion } from '../../electron/core';
 import { FACILITY, startHarness, type Harness } from '../gateway/helpers/harness';
 import { exchange, tokenFromUrl, upload } from '../../electron/lan/testing';
+import { storedTitle } from '../helpers/stored-title';
+import { ManualTimers } from '../helpers/manual-timers';
+import { sendLine } from '../../renderer/desktop/src/logic/send-status';
 
 const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;
 const PHOTOS = ['photo-12mp-orient6.jpg', 'photo-iphone-like.heic', 'photo-1600-portrait.png'];
@@ -28,15 +31,17 @@ interface World {
   logs: string[];
   states: AppState[];
   notices: Notice[];
+  timers: ManualTimers;
   restart(): Promise<void>;
 }
 
 let w: World;
 
 beforeEach(async () => {
-  // Search freshness assumed: the core verifies once, straight after a commit (re-verifying after the
-  // strict sandbox's search lag is companion work, issue 25 companion side).
-  const gw = await startHarness({ sandboxAssumptions: { searchFresh: true } });
+  // The strict sandbox: a new Media shows in the search only after its search lag (60 s on the shared clock), so
+  // the companion reads each commit back on its schedule (electron/core/verify.ts), on timers of that clock.
+  const gw = await startHarness();
+  const timers = new ManualTimers(gw.clock);
   const gatewayUrl = await gw.app.listen({ host: '127.0.0.1', port: 0 });
   const dataDir = await mkdtemp(join(tmpdir(), 'core-it-'));
   const inputs = await mkdtemp(join(tmpdir(), 'core-it-in-'));
@@ -56,6 +61,7 @@ beforeEach(async () => {
       clock: { now: () => gw.clock.now() },
       lan: { bindHost: '127.0.0.1', port: 0, sweepIntervalMs: 0 },
       random: () => 0,
+      timers,
     });
     c.core.on('state', (s) => states.push(s));
     c.core.on('notice', (n) => notices.push(n));
@@ -71,6 +77,7 @@ beforeEach(async () => {
     logs,
     states,
     notices,
+    timers,
     async restart() {
       await w.companion.close();
       w.companion = await start();
@@ -98,6 +105,14 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 3; i++) {
     await w.companion.outbox.idle();
     await w.companion.core.idle();
+  }
+}
+
+/** Time passes on the shared clock in 5 s steps; each due read-back runs and is answered before the next step. */
+async function passTime(ms: number): Promise<void> {
+  for (let left = ms; left > 0; left -= 5_000) {
+    w.timers.advance(Math.min(5_000, left));
+    await settle();
   }
 }
 
@@ -144,7 +159,15 @@ describe('companion core with the real gateway, sandbox, imaging, outbox and LAN
     state = await core['app.getState']({});
     expect(state.images.map((i) => i.status)).toEqual(['committed', 'committed', 'committed']);
     expect(state.images.every((i) => i.committed?.media?.id && i.committed.documentReference?.id)).toBe(true);
-    expect(state.images.every((i) => i.committed?.verified === true)).toBe(true);
+    // Medtech accepted them, but a new Media shows in its search only after a lag: the honest words meanwhile
+    expect(state.images.map((i) => [i.committed?.verified, i.committed?.readBack])).toEqual(Array(3).fill([undefined, 'checking']));
+    expect(sendLine(state.images[0] as (typeof state.images)[number], undefined, w.gw.clock.now())).toBe('Sent — Medtech accepted it; checking it is in the record…');
+    expect(w.timers.size).toBe(3); // one timer per image being checked
+    await passTime(2 * 60_000); // read again after 15 s, 45 s, 105 s: past the 60 s lag
+    state = await core['app.getState']({});
+    expect(state.images.every((i) => i.committed?.verified === true && i.committed.readBack === undefined)).toBe(true);
+    expect(sendLine(state.images[0] as (typeof state.images)[number], undefined, w.gw.clock.now())).toBe('in Medtech ✓');
+    expect(w.timers.size).toBe(0);
     const patientId = w.gw.patient('ZZZ0016').id;
     const store = w.gw.sandbox.store;
     expect(store.counters.mediaCreated).toBe(3);
@@ -235,6 +258,45 @@ describe('companion core with the real gateway, sandbox, imaging, outbox and LAN
     expect(state.phone?.phonesJoined).toBe(1);
     // the LAN copy is gone; only our master remains
     expect(await imageFiles()).toEqual([`${img?.id}.draft`, `${img?.id}.master.jpg`]);
+  });
+
+  it("consent required by the practice: photos need it before sending, and the name and consent reach Medtech's title", async () => {
+    const core = w.companion.core;
+    await core['settings.set']({ patch: { requiredFields: ['bodySiteCode', 'consent'] } });
+    await launch('ZZZ0016');
+    // One phone photo with the nurse's consent, one desktop photo without.
+    const phone = await core['phone.start']({});
+    const port = w.companion.lanAddress?.port ?? 0;
+    const { credential } = (await exchange(port, tokenFromUrl(phone.qrUrl))).json as { credential: string };
+    const up = await upload(port, credential, [
+      { name: 'clientUploadId', value: '2a8f3c1e-5a7d-4e2f-9c6b-1d2e3f4a5b6c' },
+      { name: 'bodySiteCode', value: '89545001' },
+      { name: 'consent', value: 'verbal' },
+      { name: 'file', filename: 'photo.png', contentType: 'image/png', data: await readFile(join(w.inputs, PHOTOS[2] as string)) },
+    ]);
+    expect(up.status).toBe(200);
+    const added = await core['images.addPaths']({ paths: [join(w.inputs, PHOTOS[0] as string)] });
+    await core['images.updateMetadata']({ ids: added.imageIds, patch: { bodySiteCode: '14975008' } });
+    let state = await core['app.getState']({});
+    const byLabel = (l: string) => state.images.find((i) => i.label === l);
+    expect(byLabel('Photo 1')).toMatchObject({ status: 'ready', metadata: { consent: 'verbal' }, missingFields: [] });
+    expect(byLabel(PHOTOS[0] as string)).toMatchObject({ status: 'needs-info', missingFields: ['consent'] });
+
+    const early = await core['commit.start']({ targets: { media: true, inboxScan: false }, captionStrip: false });
+    expect(early.skipped.map((s) => [s.error.code, s.error.detail])).toEqual([['ERR_IMAGE_METADATA_REQUIRED', 'consent']]);
+    await settle();
+    await core['images.applyMetadataToAll']({ patch: { consent: 'written' } });
+    state = await core['app.getState']({});
+    expect(byLabel(PHOTOS[0] as string)).toMatchObject({ status: 'ready', metadata: { consent: 'written' } });
+    await core['commit.start']({ targets: { media: true, inboxScan: false }, captionStrip: false });
+    await settle();
+
+    const titles = w.gw.sandbox.store.listMedia().map((m) => storedTitle(m.resource)).sort();
+    expect(titles).toHaveLength(2);
+    expect(titles[0]).toMatch(/^Photo 1 — Face — .* — consent: verbal$/);
+    expect(titles[1]).toMatch(/^photo-12mp-orient6\.jpg — Forearm — .* — consent: written$/);
+    const audit = (await w.gw.store.listAudit({ limit: 1000 })).filter((r) => r.action === 'commit');
+    expect(audit.map((r) => r.consent).sort()).toEqual(['verbal', 'written']);
   });
 
   it('bad inputs get clear coded errors and nothing is written', async () => {

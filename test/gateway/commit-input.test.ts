@@ -71,6 +71,11 @@ describe('bad commits', () => {
       add(`missing ${field}`, b, field === 'imageId' ? 400 : 400, 'ERR_REQUEST_INVALID', field === 'imageId' ? randomUUID() : undefined);
     }
     add('unknown field', { ...ok(), patientName: 'Canary Testpatient' }, 400, 'ERR_REQUEST_INVALID');
+    // The photo's name is plain text for the title: never a path, no control characters, not blank, capped.
+    for (const label of ['C:\\Users\\gp\\Pictures\\Photo 2.jpg', '/home/gp/photo.jpg', 'Photo\u00002', 'Photo\n2', '   ', '', 'x'.repeat(81), 42]) {
+      add(`label ${JSON.stringify(label)}`, { ...ok(), label }, 400, 'ERR_REQUEST_INVALID');
+    }
+    add('unknown consent', { ...ok(), metadata: { consent: 'implied' } }, 400, 'ERR_REQUEST_INVALID');
     add('unknown metadata field', { ...ok(), metadata: { caption: 'x', gps: '-36.8,174.7' } }, 400, 'ERR_REQUEST_INVALID');
     add('imageId not a UUID', { ...ok(), imageId: 'image-1' }, 400, 'ERR_REQUEST_INVALID', 'image-1');
     add('no Idempotency-Key', ok() as unknown as Record<string, unknown>, 400, 'ERR_IDEMPOTENCY_KEY_MISSING', null);

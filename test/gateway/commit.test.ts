@@ -13,6 +13,7 @@ import { SerializedResource } from '../../gateway/src/fhir/serialize';
 import { GrantService } from '../../gateway/src/launch/grants';
 import { loadFhirValidator, type FhirValidator } from '../../gateway/src/fhir/validate';
 import { creates, FACILITY, OTHER_FACILITY, startHarness, type Harness } from './helpers/harness';
+import { storedTitle } from '../helpers/stored-title';
 
 let h: Harness;
 let device: EnrolResponse;
@@ -59,6 +60,26 @@ describe('commit', () => {
     expect(audit[0]).toMatchObject({ deviceId: device.deviceId, facilityId: 'F2N060-E', outcome: 'committed', resourceIds: [`Media/${out.media?.id}`] });
     expect(audit[0]?.patientHash).toMatch(/^[0-9a-f]{32}$/);
     expect(JSON.stringify(audit)).not.toContain(h.patient().id);
+  });
+
+  it("puts the photo's name and the patient's consent in the stored title, and the consent kind in the audit", async () => {
+    const base = h.commitBody(grant, { media: true, document: true });
+    const body = { ...base, label: 'Photo 2', metadata: { ...base.metadata, consent: 'verbal' as const } };
+    const res = await h.commit(device, body);
+    expect(res.statusCode, res.body).toBe(201);
+    const media = h.sandbox.store.listMedia({ identifierValue: body.imageId });
+    expect(media).toHaveLength(1);
+    const mediaTitle = storedTitle(media[0]!.resource);
+    expect(mediaTitle).toMatch(/^Photo 2 — /);
+    expect(mediaTitle).toContain('consent: verbal');
+    const docs = h.sandbox.store.listDocumentReferences({ identifierValue: body.imageId });
+    expect(docs).toHaveLength(1);
+    const docTitle = storedTitle(docs[0]!.resource);
+    expect(docTitle).toBe(mediaTitle);
+    const audit = await auditFor(body.imageId);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]?.consent).toBe('verbal');
+    expect(JSON.stringify(audit)).not.toContain('Photo 2');
   });
 
   it('commits an Inbox Scan DocumentReference, and both targets in one request', async () => {

@@ -35,6 +35,8 @@ describe('the gateway store holds no patient name, NHI or DOB in clear', () => {
     const commit = await h.commit(device, h.commitBody(grant, { media: true, document: true }));
     expect(commit.statusCode, commit.body).toBe(201);
     const imageId = commit.json<{ imageId: string }>().imageId;
+    // The strict sandbox shows a new Media in its search only after the search lag (ALEX stores late).
+    h.clock.advance(61_000);
     const verify = await h.app.inject({ method: 'GET', url: `/v1/commits/${imageId}/verify`, headers: { authorization: h.auth(device) } });
     expect(verify.json<VerifyResponse>().media?.present).toBe(true);
 

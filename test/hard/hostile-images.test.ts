@@ -22,7 +22,7 @@ import { scaled } from './helpers/scale';
 
 const INPUTS = scaled(600, 60);
 const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;
-const IMAGE_ERRORS = new Set(['ERR_IMAGE_CORRUPT', 'ERR_IMAGE_UNSUPPORTED', 'ERR_IMAGE_TOO_MANY_PIXELS', 'ERR_IMAGE_TOO_LARGE']);
+const IMAGE_ERRORS = new Set(['ERR_IMAGE_CORRUPT', 'ERR_IMAGE_UNSUPPORTED', 'ERR_IMAGE_TOO_MANY_PIXELS', 'ERR_IMAGE_TOO_LARGE', 'ERR_IMAGE_PDF_INBOX_ONLY']);
 
 let root: string;
 let svc: ImagingService;

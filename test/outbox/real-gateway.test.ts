@@ -14,6 +14,7 @@ import { item } from '../../electron/outbox/test-helpers';
 import { MemorySecretStore, deviceCredentialsFrom, saveDeviceCredentials } from '../../electron/secrets';
 import { startHarness, type Harness } from '../gateway/helpers/harness';
 import { rejection } from '../helpers/rejection';
+import { storedTitle } from '../helpers/stored-title';
 
 const logger = pino({ level: 'silent' });
 let h: Harness;
@@ -95,5 +96,32 @@ describe('gateway client ↔ real gateway', () => {
     expect(h.sandbox.store.listMedia({ identifierValue: a.imageId }).map((m) => m.patientId)).toEqual([grantA.patient.id]);
     expect(h.sandbox.store.listMedia({ identifierValue: b.imageId }).map((m) => m.patientId)).toEqual([grantB.patient.id]);
     await outbox.close();
+  });
+
+  it("carries the photo's name and the patient's consent through the outbox, across a reopen, into the stored title", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpi-real-'));
+    const first = await openOutbox({ dir, secrets, gateway: gw, logger });
+    const a = await item({ patient: grantA.patient, grantId: grantA.grantId, facilityId: grantA.facilityId, label: 'Photo 3', metadata: { consent: 'written' } }, 13);
+    await first.enqueue(a);
+    await first.close(); // saved, not yet sent: the name lives in the sealed row
+    const outbox = await openOutbox({ dir, secrets, gateway: gw, logger });
+    outbox.start();
+    await outbox.idle();
+    expect(outbox.progress()).toMatchObject({ committed: 1, failed: 0, waiting: 0 });
+    const stored = h.sandbox.store.listMedia({ identifierValue: a.imageId });
+    expect(stored).toHaveLength(1);
+    const title = storedTitle(stored[0]!.resource);
+    expect(title).toMatch(/^Photo 3 — Clinical photo — .* — consent: written$/);
+    await outbox.close();
+  });
+
+  it('the client refuses a label that is a path or not plain text before anything is sent', async () => {
+    const before = h.sandbox.store.counters.mediaCreateCalls;
+    for (const label of ['C:\\Users\\gp\\Photo 2.jpg', '/tmp/photo.jpg', 'Photo\n2', ' ', 'x'.repeat(81)]) {
+      const body = { ...h.commitBody(grantA, { media: true }), label };
+      expect((await rejection(gw.commit(body, { correlationId: '8d7f8a51-6a7e-4c3e-9a51-0d4f1a2b3c4f' }))).code).toBe('ERR_REQUEST_INVALID');
+      expect(h.sandbox.store.listMedia({ identifierValue: body.imageId })).toHaveLength(0);
+    }
+    expect(h.sandbox.store.counters.mediaCreateCalls).toBe(before);
   });
 });

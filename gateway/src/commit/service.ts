@@ -207,6 +207,7 @@ export class CommitService {
       providerId: attempt.grant.providerId,
       capturedAt: body.capturedAt,
       metadata: body.metadata,
+      ...(body.label === undefined ? {} : { label: body.label }),
       device: { id: device.deviceId, name: device.deviceName },
       alexFhirBaseUrl: this.options.alexFhirBaseUrl,
     };
@@ -301,7 +302,7 @@ export class CommitService {
     if (progress.documentReference) response.documentReference = progress.documentReference;
     delete progress.sent;
     // The audit record is written with the outcome, atomically, before the answer leaves.
-    const audit = this.auditor.build({ ...this.auditBase(attempt), action: 'commit', outcome: 'committed', resourceIds: resourceIds(progress) });
+    const audit = this.auditor.build({ ...this.auditBase(attempt), action: 'commit', outcome: 'committed', resourceIds: resourceIds(progress), ...consentOf(call.body) });
     const stored = await this.store.completeIdempotency(call.body.imageId, leaseOwner, { status: 201, body: response }, this.clock.now(), progress, audit);
     if (!stored) throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS', { retryAfterSeconds: 1 });
     return { status: 201, body: response };
@@ -336,6 +337,11 @@ export class CommitService {
     }
     throw e;
   }
+}
+
+/** The consent recorded with the image, for the audit (a kind, never patient data). */
+function consentOf(body: CommitBody): Pick<AuditEntry, 'consent'> {
+  return body.metadata.consent === undefined ? {} : { consent: body.metadata.consent };
 }
 
 function resourceIds(p: CommitProgress): string[] {

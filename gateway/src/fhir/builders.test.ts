@@ -181,6 +181,42 @@ describe('buildMedia', () => {
   });
 });
 
+describe('the photo name and the consent in the title', () => {
+  it('leads with the photo name and ends with the consent, in plain words, on Media and Inbox Scan alike', () => {
+    const c = ctx({ label: 'Photo 2', metadata: { bodySiteCode: '14975008', laterality: 'left', imageType: 'wound', consent: 'verbal', caption: 'Healing well' } });
+    const title = 'Photo 2 — Left forearm — wound — 23 Nov 2026 10:42 — consent: verbal. Healing well';
+    const m = buildMedia(c, { contentType: 'image/jpeg', data: jpeg });
+    expectValid(m);
+    expect((m.content as { title: string }).title).toBe(title);
+    const d = buildDocumentReference(c, { contentType: 'application/pdf', data: pdf });
+    expectValid(d);
+    expect((d.content as { attachment: { title: string } }[])[0]!.attachment.title).toBe(title);
+    // Still only the documented elements: the name and the consent are words in the title, nothing more.
+    expect(Object.keys(m).sort()).toEqual(['bodySite', 'content', 'createdDateTime', 'identifier', 'resourceType', 'status', 'subject', 'type']);
+    expect(Object.keys(m.content as object).sort()).toEqual(['contentType', 'data', 'title']);
+  });
+
+  it('says each kind of consent readably, and a desktop file name as it is', () => {
+    expect(describeImage({ consent: 'written' }, '2026-01-01T00:00:00Z', 'IMG_0412.jpg').title).toBe('IMG_0412.jpg — Clinical photo — 1 Jan 2026 13:00 — consent: written');
+    expect(describeImage({ consent: 'not-needed' }, '2026-01-01T00:00:00Z').title).toBe('Clinical photo — 1 Jan 2026 13:00 — consent: not needed');
+  });
+
+  it('keeps the name and the consent when a long caption is cut to the title limit', () => {
+    const m = buildMedia(ctx({ label: 'Photo 12', metadata: { consent: 'verbal', caption: 'x'.repeat(500) } }), { contentType: 'image/jpeg', data: jpeg });
+    const title = (m.content as { title: string }).title;
+    expect(title.length).toBe(200);
+    expect(title.startsWith('Photo 12 — Clinical photo — 23 Nov 2026 10:42 — consent: verbal. xxx')).toBe(true);
+  });
+
+  it('refuses a name that is a path, holds control characters, is blank or too long, and an unknown consent', () => {
+    const good = { contentType: 'image/jpeg' as const, data: jpeg };
+    for (const label of ['C:\\Users\\gp\\Desktop\\Photo 2.jpg', '../../etc/passwd', 'Photo\n2', '   ', '', 'x'.repeat(81)]) {
+      expectCode(() => buildMedia(ctx({ label }), good), 'ERR_REQUEST_INVALID');
+    }
+    expectCode(() => buildMedia(ctx({ metadata: { consent: 'implied' as never } }), good), 'ERR_REQUEST_INVALID');
+  });
+});
+
 describe('buildDocumentReference', () => {
   it('builds the Inbox Scan DocumentReference with absolute subject, NZ date and author, valid FHIR R4', () => {
     const d = buildDocumentReference(ctx(), { contentType: 'application/pdf', data: pdf });

@@ -8,11 +8,13 @@
  * optional bodySite (SNOMED CT, only a valid concept id); Inbox Scan DocumentReference — identifier,
  * status, date, type, absolute subject (Medtech's own path case, `…/fhir/Patient/{id}`), author[0] the
  * GP, content[0].attachment {contentType, data, title}. Medtech shows none of the coded metadata in its
- * Inbox, so everything a clinician needs (site, side, type, view, time, caption) is in the title.
+ * Inbox, so everything a clinician needs (the photo's name, site, side, type, view, time, the patient's consent,
+ * caption) is in the title.
  */
 import type { DocumentPayload, MediaPayload } from '../../../shared/contracts/gateway';
 import type { ImageMetadata, PatientSummary } from '../../../shared/contracts/common';
-import { IMAGE_TYPES, LATERALITIES, SNOMED_SYSTEM, VIEWS, findBodySite, imageTypeDisplay, viewDisplay } from '../../../shared/coded/values';
+import { CONSENTS, IMAGE_TYPES, LATERALITIES, SNOMED_SYSTEM, VIEWS, consentWords, findBodySite, imageTypeDisplay, viewDisplay } from '../../../shared/coded/values';
+import { PhotoLabel } from '../../../shared/contracts/gateway';
 import { isSnomedConceptId } from './snomed';
 import { AppError } from '../../../shared/errors';
 import { LIMITS } from '../../../shared/limits';
@@ -27,6 +29,8 @@ export interface BuildContext {
   providerId?: string | null;
   capturedAt: string;
   metadata: ImageMetadata;
+  /** The photo's name ("Photo 2", or the desktop file's name), plain text: it leads the title. */
+  label?: string;
   device: { id: string; name: string };
   /** For DocumentReference's absolute subject, e.g. https://alexapiuat.medtechglobal.com/fhir */
   alexFhirBaseUrl: string;
@@ -59,6 +63,15 @@ function checkMetadata(m: ImageMetadata): void {
   if (m.view !== undefined && !VIEWS.some((v) => v.key === m.view)) throw invalid('metadata.view');
   if (m.imageType !== undefined && !IMAGE_TYPES.some((t) => t.key === m.imageType)) throw invalid('metadata.imageType');
   if (m.caption !== undefined && (typeof m.caption !== 'string' || m.caption.length > LIMITS.maxCaptionChars)) throw invalid('metadata.caption');
+  if (m.consent !== undefined && !CONSENTS.some((c) => c.key === m.consent)) throw invalid('metadata.consent');
+}
+
+const LABEL_PATTERN = new RegExp(PhotoLabel.pattern as string, 'u');
+
+/** The contract's rules for a photo's name (the route checks them too): plain text, capped, never a path. */
+function checkPhotoLabel(label: string | undefined): void {
+  if (label === undefined) return;
+  if (typeof label !== 'string' || label.length > LIMITS.maxPhotoLabelChars || !LABEL_PATTERN.test(label)) throw invalid('label');
 }
 
 function checkCapturedAt(capturedAt: string): void {
@@ -88,19 +101,27 @@ function siteWords(m: ImageMetadata): string | undefined {
 
 /**
  * Plain words for an image, for the resource title and description (what a clinician sees in Medtech).
- * e.g. title "Left forearm — wound, close-up — 23 Nov 2026 10:42" (New Zealand time), description the
- * title followed by the caption.
+ * e.g. title "Photo 2 — Left forearm — wound, close-up — 23 Nov 2026 10:42 — consent: verbal" (New Zealand
+ * time; the photo's name first, the consent last, each only when known), description the title followed by
+ * the caption.
  */
-export function describeImage(metadata: ImageMetadata, capturedAt: string): { title: string; description: string } {
+export function describeImage(metadata: ImageMetadata, capturedAt: string, label?: string): { title: string; description: string } {
   checkMetadata(metadata);
   checkCapturedAt(capturedAt);
+  checkPhotoLabel(label);
   const what = [
     metadata.imageType && metadata.imageType !== 'other' ? imageTypeDisplay(metadata.imageType).toLowerCase() : undefined,
     metadata.view ? viewDisplay(metadata.view).toLowerCase() : undefined,
   ].filter((s): s is string => s !== undefined);
   const when = formatNzForPeople(capturedAt);
   const head = siteWords(metadata) ?? 'Clinical photo';
-  const parts = [head, ...(what.length ? [what.join(', ')] : []), when];
+  const parts = [
+    ...(label === undefined ? [] : [cleanText(label)]),
+    head,
+    ...(what.length ? [what.join(', ')] : []),
+    when,
+    ...(metadata.consent === undefined ? [] : [consentWords(metadata.consent)]),
+  ];
   let title = parts.join(' — ');
   if (title.length > LIMITS.maxTitleChars) title = `${title.slice(0, LIMITS.maxTitleChars - 1)}…`;
   const caption = metadata.caption ? cleanText(metadata.caption) : '';
@@ -140,6 +161,7 @@ function checkContext(ctx: BuildContext): void {
   if (typeof ctx.device.name !== 'string' || cleanText(ctx.device.name).length === 0 || ctx.device.name.length > 100) throw invalid('device name');
   checkCapturedAt(ctx.capturedAt);
   checkMetadata(ctx.metadata);
+  checkPhotoLabel(ctx.label);
 }
 
 /**
@@ -170,8 +192,8 @@ export function absolutePatientReference(alexFhirBaseUrl: string, patientId: str
 }
 
 /** The title: the plain words (what a clinician sees in Medtech), with the caption, within the title limit. */
-function titleWithCaption(metadata: ImageMetadata, capturedAt: string): string {
-  const { description } = describeImage(metadata, capturedAt);
+function titleWithCaption(ctx: BuildContext): string {
+  const { description } = describeImage(ctx.metadata, ctx.capturedAt, ctx.label);
   return description.length > LIMITS.maxTitleChars ? `${description.slice(0, LIMITS.maxTitleChars - 1)}…` : description;
 }
 
@@ -193,7 +215,7 @@ export function buildMedia(ctx: BuildContext, payload: MediaPayload | WithBase64
   };
   const bodySite = bodySiteConcept(ctx.metadata);
   if (bodySite) media.bodySite = bodySite;
-  media.content = { contentType: payload.contentType, data: payload.data, title: titleWithCaption(ctx.metadata, ctx.capturedAt) };
+  media.content = { contentType: payload.contentType, data: payload.data, title: titleWithCaption(ctx) };
   return media;
 }
 
@@ -212,6 +234,6 @@ export function buildDocumentReference(ctx: BuildContext, payload: DocumentPaylo
   };
   // author[0] routes the scan to that GP's Inbox Scan in Evolution. Without a GP, ALEX refuses it (author is required).
   if (ctx.providerId) doc.author = [{ reference: `Practitioner/${ctx.providerId}` }];
-  doc.content = [{ attachment: { contentType: payload.contentType, data: payload.data, title: titleWithCaption(ctx.metadata, ctx.capturedAt) } }];
+  doc.content = [{ attachment: { contentType: payload.contentType, data: payload.data, title: titleWithCaption(ctx) } }];
   return doc;
 }

@@ -110,8 +110,17 @@ describe('SNOMED CT concept ids', () => {
     expect(isSnomedConceptId('7771001')).toBe(false);
   });
 
-  it('every laterality and all but one listed body site are valid concept ids (731000 "Back of hand" is not: the builders send it as words only)', () => {
-    for (const l of LATERALITIES) expect(isSnomedConceptId(l.code)).toBe(true);
-    expect(BODY_SITES.filter((s) => !isSnomedConceptId(s.code)).map((s) => s.code)).toEqual(['731000']);
+  it('Verhoeff: the published test vectors pass, and a changed or swapped digit fails', () => {
+    for (const good of ['2363', '12340', '1428570', '84736430954837284567892']) expect(verhoeffValid(good)).toBe(true);
+    for (const bad of ['2364', '12304', '1428507', '84736430954837284567893']) expect(verhoeffValid(bad)).toBe(false);
+  });
+
+  it('every code in the curated lists (lateralities, body sites) is a valid concept id, and no code is listed twice', () => {
+    const codes = [...LATERALITIES.map((l) => l.code), ...BODY_SITES.map((s) => s.code)];
+    expect(codes.filter((c) => !isSnomedConceptId(c))).toEqual([]);
+    expect(new Set(codes).size).toBe(codes.length);
+    // "Back of hand" is 63125000 |Structure of dorsum of hand|; the 731000 listed before has no valid check digit
+    expect(BODY_SITES.find((s) => s.display === 'Back of hand')?.code).toBe('63125000');
+    expect(isSnomedConceptId('731000')).toBe(false);
   });
 });

@@ -123,6 +123,8 @@ export interface AuditRecord {
   resourceIds: string[];
   errorCode: string | null;
   correlationId: string;
+  /** A committed image's recorded consent kind ('verbal' | 'written' | 'not-needed'), when one was recorded. */
+  consent?: string;
 }
 
 export interface AuditQuery {

@@ -4,7 +4,7 @@
  * attempt that makes no progress for `stallMs` (a phone that walked out of Wi-Fi range keeps the socket open).
  */
 import type { LAN_ROUTES as LanRoutes, ExchangeResponse, HoldResponse, SessionStatusResponse, UploadResponse, UPLOAD_FIELDS as UploadFieldNames } from '../../../shared/contracts/lan';
-import type { LateralityKey } from '../../../shared/coded/values';
+import type { ConsentKey, LateralityKey } from '../../../shared/coded/values';
 import { parseErrorBody, RequestFailed } from './failures';
 
 /** The routes, checked against the contract by type (importing the contract's values would pull its schema library into the page). */
@@ -15,13 +15,14 @@ export const ROUTES: Pick<typeof LanRoutes, 'exchange' | 'session' | 'upload' | 
   hold: '/api/images/v1/photos/hold',
   decline: '/api/images/v1/session/decline',
 };
-const FIELDS: typeof UploadFieldNames = { clientUploadId: 'clientUploadId', bodySiteCode: 'bodySiteCode', laterality: 'laterality', file: 'file' };
+const FIELDS: typeof UploadFieldNames = { clientUploadId: 'clientUploadId', bodySiteCode: 'bodySiteCode', laterality: 'laterality', consent: 'consent', file: 'file' };
 
 export interface UploadRequest {
   credential: string;
   clientUploadId: string;
   bodySiteCode?: string;
   laterality?: LateralityKey;
+  consent?: ConsentKey;
   file: Blob;
 }
 
@@ -103,6 +104,7 @@ export function createHttpTransport(options: HttpTransportOptions = {}): Transpo
         form.append(FIELDS.clientUploadId, req.clientUploadId);
         if (req.bodySiteCode !== undefined) form.append(FIELDS.bodySiteCode, req.bodySiteCode);
         if (req.laterality !== undefined) form.append(FIELDS.laterality, req.laterality);
+        if (req.consent !== undefined) form.append(FIELDS.consent, req.consent);
         form.append(FIELDS.file, req.file, 'photo');
 
         const xhr = new XMLHttpRequest();

@@ -4,7 +4,7 @@
  */
 import type { ExchangeResponse, LanSessionInfo } from '../../../shared/contracts/lan';
 import type { ErrorBody } from '../../../shared/errors/app-error';
-import type { LateralityKey } from '../../../shared/coded/values';
+import { CONSENTS, consentDisplay, type ConsentKey, type LateralityKey } from '../../../shared/coded/values';
 import type { Transport } from './api';
 import { h, replaceChildren } from './dom';
 import { bodyFor, classify, PHONE_MESSAGES, RequestFailed, type Failure } from './failures';
@@ -230,6 +230,7 @@ export class PhoneApp {
         retry: (id) => this.queue?.retry(id),
         pickSite: (id) => this.openSitePicker(id),
         setLaterality: (id, l) => this.queue?.update(id, { laterality: l }),
+        setConsent: (id, c) => this.queue?.update(id, { consent: c }),
       });
       this.cards.set(p.id, card);
       this.list?.append(card.el);
@@ -501,6 +502,7 @@ interface CardActions {
   retry(id: string): void;
   pickSite(id: string): void;
   setLaterality(id: string, l: LateralityKey | null): void;
+  setConsent(id: string, c: ConsentKey | null): void;
 }
 
 /** One photo: thumbnail (made once, released after sending) and a body re-rendered on change. */
@@ -551,6 +553,10 @@ class PhotoCard {
     this.el.remove();
   }
 
+  private consentChoice(p: Photo): HTMLElement {
+    return consentButtons(p, (c) => this.actions.setConsent(p.id, c));
+  }
+
   update(p: Photo): void {
     this.el.dataset.state = p.state;
     const editable = (p.state === 'staged' || p.state === 'failed') && p.file !== undefined;
@@ -576,6 +582,7 @@ class PhotoCard {
             ),
           )
         : null;
+    const consent = editable ? this.consentChoice(p) : p.consent !== undefined ? h('p', { class: 'photo-site' }, `Consent: ${consentDisplay(p.consent).toLowerCase()}`) : null;
     replaceChildren(
       this.body,
       h(
@@ -590,11 +597,28 @@ class PhotoCard {
           ? h('p', { class: 'photo-site' }, site)
           : null,
       laterality,
+      consent,
       status === undefined ? null : h('p', { class: `photo-status status-${p.state}`, 'data-testid': 'photo-status' }, status),
       p.state === 'sending' || p.state === 'queued' ? h('progress', { max: '100', value: String(Math.round(p.progress * 100)), 'aria-label': `Photo ${p.n} progress` }) : null,
       p.state === 'failed' && p.file !== undefined ? h('button', { type: 'button', class: 'btn btn-secondary btn-small', onclick: () => this.actions.retry(p.id) }, 'Try again') : null,
     );
   }
+}
+
+/** The patient's consent for one photo: verbal, written or not needed; pressing the chosen one again clears it. */
+function consentButtons(p: Photo, set: (c: ConsentKey | null) => void): HTMLElement {
+  return h(
+    'div',
+    { class: 'consent' },
+    h('p', { class: 'consent-label' }, 'Patient consent'),
+    h(
+      'div',
+      { class: 'segmented', role: 'group', 'aria-label': `Patient consent for photo ${p.n}`, 'data-testid': 'consent' },
+      ...CONSENTS.map((c) =>
+        h('button', { type: 'button', class: 'seg', 'aria-pressed': p.consent === c.key ? 'true' : 'false', onclick: () => set(p.consent === c.key ? null : c.key) }, c.display),
+      ),
+    ),
+  );
 }
 
 function statusText(p: Photo): string | undefined {

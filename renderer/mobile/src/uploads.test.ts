@@ -96,11 +96,12 @@ describe('UploadQueue', () => {
     const a = q.add(file());
     q.add(file());
     q.add(file());
-    q.update(a.id, { bodySiteCode: '14975008', laterality: 'left' });
+    q.update(a.id, { bodySiteCode: '14975008', laterality: 'left', consent: 'written' });
     expect(net.attempts).toHaveLength(0); // nothing goes before Send
     q.sendAll();
     expect(net.open()).toHaveLength(2);
-    expect(net.attempts[0]?.req).toMatchObject({ clientUploadId: a.id, bodySiteCode: '14975008', laterality: 'left' });
+    expect(net.attempts[0]?.req).toMatchObject({ clientUploadId: a.id, bodySiteCode: '14975008', laterality: 'left', consent: 'written' });
+    expect(net.attempts[1]?.req).not.toHaveProperty('consent');
     net.ok(net.attempts[0]!);
     await flush();
     expect(net.open()).toHaveLength(2);

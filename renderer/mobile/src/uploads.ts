@@ -18,7 +18,7 @@
  *   photos still go (to the patient the nurse confirmed), photos never held stop, and nothing new can be added.
  */
 import type { ErrorBody } from '../../../shared/errors/app-error';
-import type { LateralityKey } from '../../../shared/coded/values';
+import type { ConsentKey, LateralityKey } from '../../../shared/coded/values';
 import type { Transport } from './api';
 import { bodyFor, classify, RequestFailed, type Failure } from './failures';
 
@@ -37,6 +37,8 @@ export interface Photo {
   file: Blob | undefined;
   bodySiteCode?: string;
   laterality?: LateralityKey;
+  /** The patient's consent the nurse recorded for this photo. */
+  consent?: ConsentKey;
   state: PhotoState;
   /** 0..1 of the bytes sent in the current attempt. */
   progress: number;
@@ -236,8 +238,8 @@ export class UploadQueue {
     this.deps.onSessionStop(body);
   }
 
-  /** Body site / laterality, while the photo is still on the phone. Returns false when it is past editing. */
-  update(id: string, fields: { bodySiteCode?: string | null; laterality?: LateralityKey | null }): boolean {
+  /** Body site / laterality / consent, while the photo is still on the phone. Returns false when it is past editing. */
+  update(id: string, fields: { bodySiteCode?: string | null; laterality?: LateralityKey | null; consent?: ConsentKey | null }): boolean {
     const p = this.photos.get(id);
     if (p === undefined || !EDITABLE.has(p.state) || p.file === undefined) return false;
     if (fields.bodySiteCode !== undefined) {
@@ -247,6 +249,10 @@ export class UploadQueue {
     if (fields.laterality !== undefined) {
       if (fields.laterality === null) delete p.laterality;
       else p.laterality = fields.laterality;
+    }
+    if (fields.consent !== undefined) {
+      if (fields.consent === null) delete p.consent;
+      else p.consent = fields.consent;
     }
     this.deps.onChange(p);
     return true;
@@ -372,6 +378,7 @@ export class UploadQueue {
       file,
       ...(p.bodySiteCode === undefined ? {} : { bodySiteCode: p.bodySiteCode }),
       ...(p.laterality === undefined ? {} : { laterality: p.laterality }),
+      ...(p.consent === undefined ? {} : { consent: p.consent }),
     };
     this.deps.transport
       .upload(req, {

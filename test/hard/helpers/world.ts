@@ -42,16 +42,34 @@ export interface WorldOptions {
   random?: () => number;
   alexClient?: RuntimeOptions['alexClient'];
   env?: Record<string, string>;
+  /**
+   * The gateway's outcome windows (commit/outcome.ts), in seconds. The env settings have a floor of 30 s, right for
+   * a real ALEX; a world that runs in real time passes shorter ones here, keeping maxProcessingSeconds above the
+   * sandbox's search lag (what the product's rule needs: a stored Media shows before absence is concluded).
+   */
+  alexOutcome?: GatewayConfig['alexOutcome'];
+  /** The sandbox's search lag (default 60 s). */
+  sandboxSearchLagSeconds?: number;
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const logs = { gateway: [] as string[], sandbox: [] as string[] };
   const random = options.random ?? Math.random;
-  const sandbox = await startSandbox({ host: '127.0.0.1', port: 0, tokenThrottle: false, logger: captureLogger(logs.sandbox), random });
+  const sandbox = await startSandbox({
+    host: '127.0.0.1',
+    port: 0,
+    tokenThrottle: false,
+    logger: captureLogger(logs.sandbox),
+    random,
+    ...(options.sandboxSearchLagSeconds === undefined ? {} : { searchLagSeconds: options.sandboxSearchLagSeconds }),
+  });
+  if (options.alexOutcome && options.alexOutcome.maxProcessingSeconds <= (options.sandboxSearchLagSeconds ?? 60)) {
+    throw new Error('alexOutcome.maxProcessingSeconds must exceed the sandbox search lag, or a stored Media could be taken as absent');
+  }
   const alexProxy = await startFaultProxy({ target: sandbox.url, random, ...(options.alexPlan ? { plan: options.alexPlan } : {}) });
   // The gateway builds absolute Patient references from the base it calls: the proxy's.
   sandbox.faults.clear();
-  const config = loadConfig({
+  const loaded = loadConfig({
     LOG_LEVEL: 'trace',
     GATEWAY_DATA_DIR: '/nonexistent-not-used',
     ALEX_BASE_URL: `${alexProxy.url}/FHIR`,
@@ -64,6 +82,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000',
     ...options.env,
   });
+  const config: GatewayConfig = options.alexOutcome ? { ...loaded, alexOutcome: options.alexOutcome } : loaded;
   const store = new SqliteStore(':memory:');
   const gateway = await createRuntime({ config, logger: captureLogger(logs.gateway), store, ...(options.alexClient ? { alexClient: options.alexClient } : {}) });
   const gatewayDirectUrl = await gateway.app.listen({ host: '127.0.0.1', port: 0 });

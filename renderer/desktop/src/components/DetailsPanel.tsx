@@ -1,6 +1,6 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { ImageView, MetadataField } from '../../../../shared/contracts/bridge';
-import { IMAGE_TYPES, LATERALITIES, VIEWS, findBodySite } from '../../../../shared/coded/values';
+import { CONSENTS, IMAGE_TYPES, LATERALITIES, VIEWS, findBodySite } from '../../../../shared/coded/values';
 import { LIMITS } from '../../../../shared/limits';
 import { formatPatientName, plural } from '../../../common/format';
 import { FIELD_LABELS, MIXED, bodySiteOptions, describeMetadata, draftFrom, isLateralSite, patchFrom, type Draft } from '../logic/metadata';
@@ -148,7 +148,7 @@ export function DetailsPanel({ companion, selected, applyAllCount, requiredField
     return (
       <section className="panel details" aria-label="Details">
         <h2>Details</h2>
-        <p className="muted">Select photos to add the body site, side, view, type and a caption. Ctrl-click or Shift-click selects several.</p>
+        <p className="muted">Select photos to add the body site, side, view, type, the patient's consent and a caption. Ctrl-click or Shift-click selects several.</p>
       </section>
     );
   }
@@ -215,6 +215,18 @@ export function DetailsPanel({ companion, selected, applyAllCount, requiredField
           </select>
         </label>
       </div>
+      <label className="field">
+        <span className="field-label">{label('consent')}</span>
+        <select value={draft.consent === MIXED ? MIXED : draft.consent} onChange={(e) => set('consent', e.target.value)} data-testid="consent-select">
+          {draft.consent === MIXED ? <option value={MIXED}>Mixed</option> : null}
+          <option value="">Not recorded</option>
+          {CONSENTS.map((c) => (
+            <option key={c.key} value={c.key}>
+              {c.display}
+            </option>
+          ))}
+        </select>
+      </label>
       <label className="field">
         <span className="field-label">{label('caption')}</span>
         <textarea

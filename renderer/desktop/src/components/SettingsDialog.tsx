@@ -4,7 +4,7 @@ import { FIELD_LABELS } from '../logic/metadata';
 import type { Companion } from '../useCompanion';
 import { ConfirmDialog, Dialog } from './Dialog';
 
-const FIELDS: MetadataField[] = ['bodySiteCode', 'laterality', 'view', 'imageType', 'caption'];
+const FIELDS: MetadataField[] = ['bodySiteCode', 'laterality', 'view', 'imageType', 'caption', 'consent'];
 
 export function SettingsDialog({
   companion,
@@ -99,6 +99,7 @@ export function SettingsDialog({
             <input type="checkbox" checked={draft.requiredFields.includes(f)} onChange={(e) => toggleField(f, e.target.checked)} />
             {FIELD_LABELS[f]}
             {f === 'laterality' ? ' (only for sites with a side)' : ''}
+            {f === 'consent' ? ' (verbal, written or not needed, per photo)' : ''}
           </label>
         ))}
       </fieldset>

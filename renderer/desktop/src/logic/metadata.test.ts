@@ -46,6 +46,18 @@ describe('metadata form', () => {
     expect(bodySiteOptions('zzzz')).toEqual([]);
   });
 
+  it("records the patient's consent like the other details: shared, mixed, set, cleared, and named when missing", () => {
+    const d = draftFrom([image(AROHA, { metadata: { consent: 'verbal' } }), image(AROHA, { metadata: {} })]);
+    expect(d.consent).toBe(MIXED);
+    expect(draftFrom([image(AROHA, { metadata: { consent: 'written' } })]).consent).toBe('written');
+    const draft = { bodySiteCode: '', laterality: '', view: '', imageType: '', caption: '', consent: 'not-needed' };
+    expect(patchFrom(draft, new Set(['consent']))).toEqual({ consent: 'not-needed' });
+    expect(patchFrom({ ...draft, consent: '' }, new Set(['consent']))).toEqual({ consent: null });
+    expect(patchFrom({ ...draft, consent: MIXED }, new Set(['consent']))).toEqual({});
+    expect(describeMetadata({ bodySiteCode: FOREARM, consent: 'not-needed' })).toBe('Forearm · Consent: not needed');
+    expect(missingText(['consent'])).toBe('Needs: patient consent');
+  });
+
   it('describes tags and what is missing in words', () => {
     expect(describeMetadata({ bodySiteCode: FOREARM, laterality: 'left', imageType: 'post-operative', view: 'close-up' })).toBe('Forearm, Left · Post-operative · Close-up');
     expect(describeMetadata({})).toBe('');

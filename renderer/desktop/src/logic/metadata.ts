@@ -4,7 +4,7 @@
  */
 import type { ImageMetadataPatch, ImageView, MetadataField } from '../../../../shared/contracts/bridge';
 import type { ImageMetadata } from '../../../../shared/contracts/common';
-import { findBodySite, lateralityDisplay, searchBodySites, type BodySite } from '../../../../shared/coded/values';
+import { consentDisplay, findBodySite, lateralityDisplay, searchBodySites, type BodySite } from '../../../../shared/coded/values';
 
 export const FIELD_LABELS: Record<MetadataField, string> = {
   bodySiteCode: 'Body site',
@@ -12,6 +12,7 @@ export const FIELD_LABELS: Record<MetadataField, string> = {
   view: 'View',
   imageType: 'Image type',
   caption: 'Caption',
+  consent: 'Patient consent',
 };
 
 /** The form's values: a value, '' (empty), or MIXED when the selected images differ. */
@@ -19,7 +20,7 @@ export const MIXED = '\u0000mixed';
 export type Draft = Record<MetadataField, string>;
 
 export function draftFrom(images: readonly ImageView[]): Draft {
-  const fields: MetadataField[] = ['bodySiteCode', 'laterality', 'view', 'imageType', 'caption'];
+  const fields: MetadataField[] = ['bodySiteCode', 'laterality', 'view', 'imageType', 'caption', 'consent'];
   const draft = {} as Draft;
   for (const f of fields) {
     const values = new Set(images.map((i) => i.metadata[f] ?? ''));
@@ -51,6 +52,8 @@ export function patchFrom(draft: Draft, dirty: ReadonlySet<MetadataField>): Imag
   if (view !== undefined) patch.view = view as ImageMetadataPatch['view'];
   const type = val('imageType');
   if (type !== undefined) patch.imageType = type as ImageMetadataPatch['imageType'];
+  const consent = val('consent');
+  if (consent !== undefined) patch.consent = consent as ImageMetadataPatch['consent'];
   const caption = dirty.has('caption') && draft.caption !== MIXED ? draft.caption.trim() : undefined;
   if (caption !== undefined) patch.caption = caption === '' ? null : caption;
   return patch;
@@ -70,10 +73,11 @@ export function describeMetadata(m: ImageMetadata): string {
   }
   if (m.imageType) parts.push(m.imageType === 'post-operative' ? 'Post-operative' : m.imageType.charAt(0).toUpperCase() + m.imageType.slice(1));
   if (m.view) parts.push(m.view === 'close-up' ? 'Close-up' : m.view.charAt(0).toUpperCase() + m.view.slice(1));
+  if (m.consent) parts.push(`Consent: ${consentDisplay(m.consent).toLowerCase()}`);
   return parts.join(' · ');
 }
 
-/** "Needs: body site, side" from missingFields. */
+/** "Needs: body site, side" (or "Needs: patient consent") from missingFields. */
 export function missingText(fields: readonly MetadataField[]): string {
   if (fields.length === 0) return '';
   return `Needs: ${fields.map((f) => FIELD_LABELS[f].toLowerCase()).join(', ')}`;

@@ -28,7 +28,16 @@ describe('sendLine', () => {
     expect(sendLine(image({ status: 'sending' }), item({ status: 'sending' }), NOW)).toBe('Sending to Medtech…');
     expect(sendLine(image({ status: 'committed', committed: {} }), undefined, NOW)).toBe('Sent — Medtech accepted it');
     expect(sendLine(image({ status: 'committed', committed: { verified: true } }), undefined, NOW)).toBe('in Medtech ✓');
+    expect(sendLine(image({ status: 'committed', committed: { readBack: 'checking' } }), undefined, NOW)).toBe('Sent — Medtech accepted it; checking it is in the record…');
     expect(sendLine(image({ status: 'ready' }), undefined, NOW)).toBeUndefined();
+  });
+
+  it('a commit not read back within the bound says so in plain words, never "failed"', () => {
+    const notSeen = sendLine(image({ status: 'committed', committed: { readBack: 'not-seen' } }), undefined, NOW);
+    expect(notSeen).toMatch(/^Sent — Medtech accepted it, but it has not shown in the patient's record yet .*Look in Medtech before sending it again\.$/);
+    const notChecked = sendLine(image({ status: 'committed', committed: { readBack: 'not-checked' } }), undefined, NOW);
+    expect(notChecked).toMatch(/^Sent — Medtech accepted it\. ClinicPro could not check the record/);
+    for (const line of [notSeen, notChecked]) expect(line).not.toMatch(/fail/i);
   });
 
   it('leaves the unknown-outcome state to its own card', () => {

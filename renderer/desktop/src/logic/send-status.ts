@@ -1,6 +1,7 @@
 /**
  * The one line under a photo's badge that says where it stands on its way to Medtech, never more than is known:
- * "Queued", "Sending", "Medtech is not answering — will keep trying (next try in 20 s)", "in Medtech ✓".
+ * "Queued", "Sending", "Medtech is not answering — will keep trying (next try in 20 s)", "Sent — Medtech accepted it; checking
+ * it is in the record…", "in Medtech ✓".
  * The unknown-outcome states (a create may have reached Medtech) are worded by their own card, not here.
  */
 import type { ImageView, OutboxItemView } from '../../../../shared/contracts/bridge';
@@ -35,13 +36,28 @@ export function sendLine(image: ImageView, item: OutboxItemView | undefined, now
       return `Waiting to be sent — will keep trying${next}.`;
     }
     case 'committed':
-      return image.committed?.verified === true ? 'in Medtech ✓' : 'Sent — Medtech accepted it';
+      return committedLine(image);
     case 'processing':
     case 'needs-info':
     case 'ready':
     case 'failed':
     case 'unconfirmed': // worded by its own card
       return undefined;
+  }
+}
+
+/** Accepted by Medtech, and how far reading it back from the record has come (never "failed": it was accepted). */
+function committedLine(image: ImageView): string {
+  if (image.committed?.verified === true) return 'in Medtech ✓';
+  switch (image.committed?.readBack) {
+    case 'checking':
+      return 'Sent — Medtech accepted it; checking it is in the record…';
+    case 'not-seen':
+      return "Sent — Medtech accepted it, but it has not shown in the patient's record yet (checked for several minutes). Look in Medtech before sending it again.";
+    case 'not-checked':
+      return 'Sent — Medtech accepted it. ClinicPro could not check the record (the ClinicPro service did not answer); look in Medtech if in doubt.';
+    case undefined:
+      return 'Sent — Medtech accepted it';
   }
 }
 
