@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { captionText } from './caption';
-import { DEFAULT_SETTINGS, MemorySettingsStore, applySettingsPatch, readConfig } from './settings';
+import { ConfigCell, DEFAULT_SETTINGS, MemorySettingsStore, applySettingsPatch, readConfig } from './settings';
 
 describe('settings', () => {
   it('defaults to Inbox Scan as PDF with a caption strip and body site required', () => {
@@ -39,5 +39,19 @@ describe('captionText', () => {
     const t = captionText({ bodySiteCode: '14975008', laterality: 'left', imageType: 'wound', view: 'close-up', caption: 'healing well' }, '2026-03-02T20:30:00Z');
     expect(t).toBe('Left Forearm · Wound · Close-up · 3 Mar 2026 · healing well');
     expect(captionText({}, '2026-03-02T20:30:00Z')).toBe('3 Mar 2026');
+  });
+});
+
+describe('ConfigCell', () => {
+  it('reads a damaged stored value leniently, and a replacement is seen at once and saved', async () => {
+    const store = new MemorySettingsStore({ settings: { roomLabel: 'Room 4', maxAttachmentBytes: 'lots' }, enrolment: { deviceId: 1 } });
+    const cell = await ConfigCell.load(store);
+    expect(cell.current.settings.roomLabel).toBe('Room 4');
+    expect(cell.current.settings.maxAttachmentBytes).toBe(DEFAULT_SETTINGS.maxAttachmentBytes);
+    expect(cell.current.enrolment).toBeNull();
+    const saving = cell.replace({ ...cell.current, settings: { ...cell.current.settings, roomLabel: 'Room 5' } });
+    expect(cell.current.settings.roomLabel).toBe('Room 5');
+    await saving;
+    expect(readConfig(await store.load()).settings.roomLabel).toBe('Room 5');
   });
 });

@@ -81,3 +81,25 @@ export function applySettingsPatch(current: Settings, patch: SettingsPatch): Set
   if (!/^https?:\/\/[^\s/]+/.test(next.gatewayUrl)) throw new AppError('ERR_REQUEST_INVALID', { detail: 'gatewayUrl must be an http(s) address' });
   return next;
 }
+
+/** The companion's configuration in memory and its store: whoever changes it replaces it whole and saves it. */
+export class ConfigCell {
+  constructor(
+    private value: StoredConfig,
+    private readonly store: SettingsStore,
+  ) {}
+
+  static async load(store: SettingsStore): Promise<ConfigCell> {
+    return new ConfigCell(readConfig(await store.load()), store);
+  }
+
+  get current(): StoredConfig {
+    return this.value;
+  }
+
+  /** Replace the configuration now (readers see it at once) and save it; the answer settles with the save. */
+  replace(next: StoredConfig): Promise<void> {
+    this.value = next;
+    return this.store.save(next);
+  }
+}

@@ -26,10 +26,23 @@ function keyOf(masterPath: string, edits: Edits, output: RenderOutput): string {
 export class RenderAhead {
   private readonly entries = new Map<string, { masterPath: string; result: Promise<RenderResult> }>();
 
+  /** The targets of the last Send (both before one): what a ready photo is rendered ahead for. */
+  private targets = { media: true, inboxScan: true };
+
   constructor(
     private readonly render: RenderFn,
     private readonly maxEntries = DEFAULT_RENDER_AHEAD_ENTRIES,
   ) {}
+
+  /** Send chose these targets: the next photos are rendered ahead for them. */
+  useTargets(targets: { media: boolean; inboxScan: boolean }): void {
+    this.targets = { media: targets.media, inboxScan: targets.inboxScan };
+  }
+
+  /** A photo is ready: start its renders for the last Send's targets. */
+  warmImage(masterPath: string, edits: Edits, inboxScanFormat: TargetPlan['inboxScanFormat'], maxBytes: number): void {
+    this.warmTargets(masterPath, edits, this.targets, inboxScanFormat, maxBytes);
+  }
 
   /** Starts this render now unless it is already held or the cache is full. A failure shows only when taken. */
   warm(masterPath: string, edits: Edits, output: RenderOutput): void {

@@ -1,12 +1,10 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdir, open, readdir, rm, rmdir, type FileHandle } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import multipart from '@fastify/multipart';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
 import {
   ExchangeRequest,
@@ -26,7 +24,10 @@ import {
 import { AppError, BugIndicatingError } from '../../shared/errors';
 import { LIMITS } from '../../shared/limits';
 import type { ConsentKey } from '../../shared/coded/values';
-import { PAGE_CSP, loadAsset, loadIndex } from './page';
+import { invalid, toLanError } from './errors';
+export { toLanError } from './errors';
+import { createLanFastify } from './http';
+import { loadAsset, loadIndex } from './page';
 import { renderQr } from './qr';
 import { SlidingWindowCounter } from './rate-limit';
 import { SessionRegistry, type LanPatient, type PhoneRecord, type SessionEndReason, type SessionRecord, type UploadResult } from './sessions';
@@ -184,6 +185,14 @@ interface Received {
   sha256: string;
   contentType: LanAcceptedType;
 }
+/** One upload request as its parts arrive. */
+interface UploadInProgress {
+  fields: Record<string, string>;
+  parsed?: UploadFields;
+  received?: Received;
+  duplicate?: UploadResult;
+  controller?: AbortController;
+}
 
 /** Which secret each API route needs; the page and its assets need none. */
 const ROUTE_AUTH: Record<string, RouteAuth | undefined> = {
@@ -199,33 +208,6 @@ const HOLD_BODY_BYTES = 4096;
 const checkUploadFields = TypeCompiler.Compile(UploadFields);
 const BEARER = /^Bearer ([A-Za-z0-9_-]{43})$/;
 const ALLOWED_FIELDS = new Set<string>([UPLOAD_FIELDS.clientUploadId, UPLOAD_FIELDS.bodySiteCode, UPLOAD_FIELDS.laterality, UPLOAD_FIELDS.consent]);
-
-const invalid = (detail: string): AppError => new AppError('ERR_REQUEST_INVALID', { detail });
-
-/** Fastify/busboy/fs errors → the coded error the phone sees. */
-export function toLanError(err: unknown): AppError {
-  if (err instanceof AppError) return err;
-  const e = err as Partial<FastifyError> & { syscall?: string };
-  switch (String(e.code ?? '')) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError('ERR_REQUEST_TOO_LARGE');
-    case 'FST_PARTS_LIMIT':
-    case 'FST_FILES_LIMIT':
-    case 'FST_FIELDS_LIMIT':
-      return new AppError('ERR_LAN_TOO_MANY_PARTS', { detail: 'one file part and at most the documented fields per request' });
-    case 'FST_REQ_FILE_TOO_LARGE':
-      return new AppError('ERR_IMAGE_FILE_TOO_LARGE');
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return new AppError('ERR_STORAGE_FULL', { cause: err });
-    default:
-      break;
-  }
-  if (typeof e.syscall === 'string') return new AppError('ERR_STORAGE_IO', { cause: err });
-  if (Array.isArray(e.validation)) return invalid('the request did not match the schema');
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return invalid('malformed request');
-  return new AppError('ERR_INTERNAL', { cause: err });
-}
 
 class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
   readonly app: FastifyInstance;
@@ -379,71 +361,17 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
   // --- HTTP --------------------------------------------------------------------------------------------
 
   private buildApp(): FastifyInstance {
-    const limits = this.limits;
-    const app = Fastify({
-      loggerInstance: this.log as FastifyBaseLogger,
-      logController: new QuietLogController(),
-      bodyLimit: limits.jsonBodyBytes,
-      requestTimeout: limits.requestTimeoutMs,
-      connectionTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      forceCloseConnections: true,
-      return503OnClosing: true,
-      trustProxy: false,
-      routerOptions: { maxParamLength: 200 },
-      genReqId: () => randomUUID(),
-      serverFactory: (handler) =>
-        createServer(
-          {
-            headersTimeout: limits.headersTimeoutMs,
-            requestTimeout: limits.requestTimeoutMs,
-            keepAliveTimeout: limits.keepAliveTimeoutMs,
-            connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
-            maxHeaderSize: 16 * 1024,
-          },
-          handler,
-        ),
-    });
-    app.removeContentTypeParser(['text/plain']);
-    void app.register(multipart, { throwFileSizeLimit: true });
-
+    const app = createLanFastify(this.limits, this.log);
     app.addHook('onRequest', async (req) => {
       this.guard(req);
     });
-    app.addHook('onSend', async (req, reply, payload) => {
-      reply.header('referrer-policy', 'no-referrer');
-      reply.header('cache-control', 'no-store');
-      reply.header('x-content-type-options', 'nosniff');
-      reply.header('content-security-policy', PAGE_CSP);
-      reply.header('x-frame-options', 'DENY');
-      reply.header('cross-origin-resource-policy', 'same-origin');
-      reply.header('cross-origin-opener-policy', 'same-origin');
-      if (reply.statusCode >= 400 && req.method === 'POST') reply.header('connection', 'close');
-      return payload;
-    });
-    app.addHook('onResponse', async (req, reply) => {
-      // Route pattern only: never the raw URL, headers or body.
-      this.log.info({ method: req.method, route: req.routeOptions.url ?? '(unmatched)', status: reply.statusCode }, 'LAN request');
-    });
+    this.addRoutes(app);
+    return app;
+  }
 
-    app.setErrorHandler((err, req, reply) => {
-      const appErr = toLanError(err);
-      if (appErr.status >= 500) {
-        const correlationId = randomUUID();
-        const cause = appErr.code === 'ERR_INTERNAL' ? err : (appErr.cause ?? err);
-        const c = cause as { name?: unknown; code?: unknown };
-        this.log.error({ correlationId, code: appErr.code, errName: String(c.name ?? ''), errCode: String(c.code ?? ''), route: req.routeOptions.url }, 'LAN request failed');
-        void reply.code(appErr.status).send({ error: new AppError(appErr.code, { correlationId, detail: appErr.detail }).toBody() });
-        return;
-      }
-      this.log.info({ code: appErr.code, status: appErr.status, route: req.routeOptions.url ?? '(unmatched)' }, 'LAN request refused');
-      if (appErr.code === 'ERR_RATE_LIMITED') reply.header('retry-after', String(appErr.retryAfterSeconds ?? 60));
-      void reply.code(appErr.status).send({ error: appErr.toBody() });
-    });
-    app.setNotFoundHandler((_req, reply) => {
-      void reply.code(404).send({ error: new AppError('ERR_NOT_FOUND').toBody() });
-    });
-
+  /** The mobile page, its assets and the phone API (response schemas serialise only the documented fields). */
+  private addRoutes(app: FastifyInstance): void {
+    const limits = this.limits;
     app.get(LAN_ROUTES.page, async (_req, reply) => {
       const page = await loadIndex(this.options.mobileAssetsDir);
       return reply.type(page.contentType).send(page.body);
@@ -461,20 +389,12 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     // Response schemas serialise only the documented fields: nothing else can leak into a reply.
     app.get(LAN_ROUTES.session, { schema: { response: { 200: SessionStatusResponse } } }, async (req) => this.status(req));
     app.post(LAN_ROUTES.upload, { schema: { response: { 200: UploadResponse } } }, async (req) => this.upload(req));
-    app.post(LAN_ROUTES.decline, { bodyLimit: limits.jsonBodyBytes }, async (req) => {
-      const { session, phone } = this.authOf(req);
-      const credential = BEARER.exec(req.headers.authorization ?? '')?.[1];
-      if (credential !== undefined) this.registry.forgetPhone(credential);
-      this.log.info({ sessionId: session.id, phoneId: phone.phoneId }, 'phone declined the patient');
-      this.emit('phone-declined', { sessionId: session.id, phoneId: phone.phoneId });
-      return {};
-    });
+    app.post(LAN_ROUTES.decline, { bodyLimit: limits.jsonBodyBytes }, async (req) => this.decline(req));
     app.post<{ Body: HoldRequest }>(
       LAN_ROUTES.hold,
       { schema: { body: HoldRequest, response: { 200: HoldResponse } }, bodyLimit: HOLD_BODY_BYTES },
       async (req) => this.hold(req),
     );
-    return app;
   }
 
   /** onRequest: every check that needs no body. Throws the coded refusal. */
@@ -538,6 +458,16 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     };
   }
 
+  /** The nurse said the phone shows the wrong patient: that phone leaves the session and the GP is told. */
+  private decline(req: FastifyRequest): Record<string, never> {
+    const { session, phone } = this.authOf(req);
+    const credential = BEARER.exec(req.headers.authorization ?? '')?.[1];
+    if (credential !== undefined) this.registry.forgetPhone(credential);
+    this.log.info({ sessionId: session.id, phoneId: phone.phoneId }, 'phone declined the patient');
+    this.emit('phone-declined', { sessionId: session.id, phoneId: phone.phoneId });
+    return {};
+  }
+
   private hold(req: FastifyRequest<{ Body: HoldRequest }>): HoldResponse {
     const { session } = this.authOf(req);
     const number = (count: number): number[] =>
@@ -580,89 +510,99 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
   private async receiveUpload(req: FastifyRequest, stage: { streaming: boolean }): Promise<UploadResponse> {
     const { session, phone } = this.authOf(req);
     if (!req.isMultipart()) throw invalid('expected multipart/form-data');
-    const fields: Record<string, string> = {};
-    let parsed: UploadFields | undefined;
-    let received: Received | undefined;
-    let duplicate: UploadResult | undefined;
-    let controller: AbortController | undefined;
+    const u: UploadInProgress = { fields: {} };
     try {
       try {
-        const parts = req.parts({
-          limits: {
-            fileSize: this.limits.maxUploadFileBytes,
-            files: 1,
-            fields: this.limits.maxFields,
-            parts: this.limits.maxParts,
-            fieldSize: this.limits.maxFieldBytes,
-            fieldNameSize: 64,
-            headerPairs: this.limits.maxPartHeaderPairs,
-          },
-        });
-        for await (const part of parts) {
-          if (part.type === 'field') {
-            if (parsed) throw invalid('fields must come before the file');
-            if (!ALLOWED_FIELDS.has(part.fieldname) || Object.hasOwn(fields, part.fieldname)) throw invalid('unknown or repeated field');
-            if (part.valueTruncated || part.fieldnameTruncated || typeof part.value !== 'string') throw invalid('field too long');
-            fields[part.fieldname] = part.value;
-            continue;
-          }
-          part.file.on('error', () => undefined); // surfaced through the iterator; never an unhandled 'error'
-          if (parsed || part.fieldname !== UPLOAD_FIELDS.file) throw invalid('exactly one file part, named "file"');
-          if (!checkUploadFields.Check(fields)) throw invalid('clientUploadId, bodySiteCode, laterality or consent is not valid');
-          parsed = { ...fields } as UploadFields;
-          const done = session.uploads.get(parsed.clientUploadId);
-          if (done) {
-            duplicate = done;
-            await drain(part.file);
-            continue;
-          }
-          if (!this.registry.mayReceive(session, parsed.clientUploadId)) throw this.endedErrorFor(session);
-          if (session.inflight.has(parsed.clientUploadId)) throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS');
-          controller = new AbortController();
-          session.inflight.set(parsed.clientUploadId, controller);
-          stage.streaming = true;
-          received = await this.receiveFile(part.file, session, phone, parsed.clientUploadId, controller.signal);
-          stage.streaming = false;
-        }
+        await this.readParts(req, session, phone, stage, u);
       } catch (err) {
         const mapped = toLanError(err);
         throw mapped.code === 'ERR_INTERNAL' ? invalid('malformed multipart body') : mapped;
       }
-      if (!parsed) throw invalid('no file part');
-      if (duplicate) return { ...duplicate, duplicate: true };
-      if (!received) throw invalid('no file part');
-      if (!this.registry.mayReceive(session, parsed.clientUploadId)) throw this.endedErrorFor(session);
-      const metadata: LanIncomingFile['metadata'] = {};
-      if (parsed.bodySiteCode !== undefined) metadata.bodySiteCode = parsed.bodySiteCode;
-      if (parsed.laterality !== undefined) metadata.laterality = parsed.laterality;
-      if (parsed.consent !== undefined) metadata.consent = parsed.consent;
-      const sealing = this.options.sealUploads;
-      const receivedPath = received.path;
-      const { imageId } = await this.options.sink.onFile({
-        sessionId: session.id,
-        sessionRef: session.ref,
-        phoneId: phone.phoneId,
-        clientUploadId: parsed.clientUploadId,
-        path: received.path,
-        ...(sealing ? { open: () => sealing.open(receivedPath) } : {}),
-        bytes: received.bytes,
-        sha256: received.sha256,
-        contentType: received.contentType,
-        metadata,
-        ...heldNumber(session, parsed.clientUploadId),
-      });
-      this.acceptedPaths.add(received.path);
-      const result: UploadResult = { clientUploadId: parsed.clientUploadId, imageId, bytes: received.bytes, sha256: received.sha256 };
-      session.uploads.set(parsed.clientUploadId, result);
-      this.log.info({ sessionId: session.id, phoneId: phone.phoneId, bytes: received.bytes }, 'photo received');
-      this.emit('file-received', { sessionId: session.id, phoneId: phone.phoneId, ...result });
-      return { ...result, duplicate: false, ...(session.state === 'open' ? {} : { patientChanged: true }) };
+      if (!u.parsed) throw invalid('no file part');
+      if (u.duplicate) return { ...u.duplicate, duplicate: true };
+      if (!u.received) throw invalid('no file part');
+      if (!this.registry.mayReceive(session, u.parsed.clientUploadId)) throw this.endedErrorFor(session);
+      return await this.handOver(session, phone, u.parsed, u.received);
     } catch (err) {
-      if (received && !this.acceptedPaths.has(received.path)) await rm(received.path, { force: true });
+      if (u.received && !this.acceptedPaths.has(u.received.path)) await rm(u.received.path, { force: true });
       throw err;
     } finally {
-      if (parsed && controller && session.inflight.get(parsed.clientUploadId) === controller) session.inflight.delete(parsed.clientUploadId);
+      if (u.parsed && u.controller && session.inflight.get(u.parsed.clientUploadId) === u.controller) session.inflight.delete(u.parsed.clientUploadId);
     }
+  }
+
+  /**
+   * Fields first (known names, once each, short), then exactly one file part named "file", streamed to disk. A
+   * retry of an upload already done is drained and answered with the first result. Fills `u` as it goes, so the
+   * caller can clean up whatever a failure leaves.
+   */
+  private async readParts(req: FastifyRequest, session: SessionRecord, phone: PhoneRecord, stage: { streaming: boolean }, u: UploadInProgress): Promise<void> {
+    const parts = req.parts({
+      limits: {
+        fileSize: this.limits.maxUploadFileBytes,
+        files: 1,
+        fields: this.limits.maxFields,
+        parts: this.limits.maxParts,
+        fieldSize: this.limits.maxFieldBytes,
+        fieldNameSize: 64,
+        headerPairs: this.limits.maxPartHeaderPairs,
+      },
+    });
+    for await (const part of parts) {
+      if (part.type === 'field') {
+        if (u.parsed) throw invalid('fields must come before the file');
+        if (!ALLOWED_FIELDS.has(part.fieldname) || Object.hasOwn(u.fields, part.fieldname)) throw invalid('unknown or repeated field');
+        if (part.valueTruncated || part.fieldnameTruncated || typeof part.value !== 'string') throw invalid('field too long');
+        u.fields[part.fieldname] = part.value;
+        continue;
+      }
+      part.file.on('error', () => undefined); // surfaced through the iterator; never an unhandled 'error'
+      if (u.parsed || part.fieldname !== UPLOAD_FIELDS.file) throw invalid('exactly one file part, named "file"');
+      if (!checkUploadFields.Check(u.fields)) throw invalid('clientUploadId, bodySiteCode, laterality or consent is not valid');
+      const parsed: UploadFields = { ...u.fields } as UploadFields;
+      u.parsed = parsed;
+      const done = session.uploads.get(parsed.clientUploadId);
+      if (done) {
+        u.duplicate = done;
+        await drain(part.file);
+        continue;
+      }
+      if (!this.registry.mayReceive(session, parsed.clientUploadId)) throw this.endedErrorFor(session);
+      if (session.inflight.has(parsed.clientUploadId)) throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS');
+      u.controller = new AbortController();
+      session.inflight.set(parsed.clientUploadId, u.controller);
+      stage.streaming = true;
+      u.received = await this.receiveFile(part.file, session, phone, parsed.clientUploadId, u.controller.signal);
+      stage.streaming = false;
+    }
+  }
+
+  /** Give the received photo to the core (the sink); once it resolves the core owns the file and the phone is told. */
+  private async handOver(session: SessionRecord, phone: PhoneRecord, parsed: UploadFields, received: Received): Promise<UploadResponse> {
+    const metadata: LanIncomingFile['metadata'] = {};
+    if (parsed.bodySiteCode !== undefined) metadata.bodySiteCode = parsed.bodySiteCode;
+    if (parsed.laterality !== undefined) metadata.laterality = parsed.laterality;
+    if (parsed.consent !== undefined) metadata.consent = parsed.consent;
+    const sealing = this.options.sealUploads;
+    const { imageId } = await this.options.sink.onFile({
+      sessionId: session.id,
+      sessionRef: session.ref,
+      phoneId: phone.phoneId,
+      clientUploadId: parsed.clientUploadId,
+      path: received.path,
+      ...(sealing ? { open: () => sealing.open(received.path) } : {}),
+      bytes: received.bytes,
+      sha256: received.sha256,
+      contentType: received.contentType,
+      metadata,
+      ...heldNumber(session, parsed.clientUploadId),
+    });
+    this.acceptedPaths.add(received.path);
+    const result: UploadResult = { clientUploadId: parsed.clientUploadId, imageId, bytes: received.bytes, sha256: received.sha256 };
+    session.uploads.set(parsed.clientUploadId, result);
+    this.log.info({ sessionId: session.id, phoneId: phone.phoneId, bytes: received.bytes }, 'photo received');
+    this.emit('file-received', { sessionId: session.id, phoneId: phone.phoneId, ...result });
+    return { ...result, duplicate: false, ...(session.state === 'open' ? {} : { patientChanged: true }) };
   }
 
   private endedErrorFor(session: SessionRecord): AppError {
@@ -738,22 +678,6 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       signal.removeEventListener('abort', onAbort);
     }
   }
-}
-
-/**
- * Fastify's own per-request log lines carry the raw URL and headers; the LAN server logs its own minimal line
- * (route pattern and status) instead, so a token or credential can never reach a log.
- */
-class QuietLogController extends LogController {
-  constructor() {
-    super({ disableRequestLogging: true });
-  }
-  override incomingRequest(): void {}
-  override requestCompleted(): void {}
-  override routeNotFound(): void {}
-  override defaultErrorLog(): void {}
-  override streamError(): void {}
-  override writeHeadError(): void {}
 }
 
 function heldNumber(session: SessionRecord, clientUploadId: string): { photoNumber?: number } {

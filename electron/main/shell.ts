@@ -75,42 +75,38 @@ export function resolveRendererFile(rendererDir: string, requestUrl: string): st
   return file.startsWith(root) ? file : null;
 }
 
-export async function startShell(deps: ShellDeps): Promise<Shell | null> {
-  const { app, BrowserWindow, ipcMain, protocol, session, net, Tray, Menu, nativeImage } = deps.electron;
-  const log = deps.logger;
+/** What the shell's pieces share: the window, the running companion, launches waiting for it, and quitting. */
+interface ShellState {
+  win: Electron.BrowserWindow | null;
+  companion: RunningCompanion | null;
+  quitting: boolean;
+  readonly pending: string[];
+}
 
-  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
-  app.enableSandbox();
+interface Launcher {
+  focus(): void;
+  launch(url: string): Promise<void>;
+  launchFromArgv(argv: readonly string[]): void;
+}
 
-  if (!app.requestSingleInstanceLock()) {
-    // Another instance runs: it receives our argv through 'second-instance' and takes focus.
-    app.quit();
-    return null;
-  }
-  registerProtocolClient(app, deps.execPath);
-
-  let win: Electron.BrowserWindow | null = null;
-  let companion: RunningCompanion | null = null;
-  let quitting = false;
-  const pending: string[] = [];
-
+/** Bring the window forward and hand launches to the core (held until the core runs). */
+function createLauncher(app: ElectronModule['app'], state: ShellState, log: Logger): Launcher {
   const focus = (): void => {
+    const win = state.win;
     if (!win) return;
     if (win.isMinimized()) win.restore();
     win.show();
     win.focus();
     app.focus({ steal: true });
   };
-
   const launch = async (url: string): Promise<void> => {
     focus();
-    if (!companion) {
-      pending.push(url);
+    if (!state.companion) {
+      state.pending.push(url);
       return;
     }
-    await companion.core['launch.open']({ url });
+    await state.companion.core['launch.open']({ url });
   };
-
   const launchFromArgv = (argv: readonly string[]): void => {
     const found = launchUrlFromArgv(argv);
     if (!found.found) return;
@@ -123,63 +119,69 @@ export async function startShell(deps: ShellDeps): Promise<Shell | null> {
     const raw = argv[sepAt + 1];
     if (raw !== undefined) launch(raw).catch(() => log.warn('launch could not be handed to the core'));
   };
+  return { focus, launch, launchFromArgv };
+}
 
+/** Launches from a second instance and from macOS open-url; guards on every web contents; stay in the tray. */
+function wireAppEvents(app: ElectronModule['app'], launcher: Launcher, log: Logger): void {
   app.on('second-instance', (_event, argv) => {
-    focus();
-    launchFromArgv(argv);
+    launcher.focus();
+    launcher.launchFromArgv(argv);
   });
   app.on('open-url', (event, url) => {
     event.preventDefault();
-    launch(url).catch(() => log.warn('launch could not be handed to the core'));
+    launcher.launch(url).catch(() => log.warn('launch could not be handed to the core'));
   });
   app.on('web-contents-created', (_event, contents) => installNavigationGuards(contents));
   app.on('window-all-closed', () => {
     // Stay in the tray: the outbox keeps sending and phones can still upload.
   });
+}
 
-  await app.whenReady();
-
-  protocol.handle(APP_SCHEME, (request) => {
-    const file = resolveRendererFile(deps.rendererDir, request.url);
+/** The app:// origin serves only files inside rendererDir; strict CSP; every permission denied. */
+function serveRenderer(electron: ElectronModule, rendererDir: string): void {
+  electron.protocol.handle(APP_SCHEME, (request) => {
+    const file = resolveRendererFile(rendererDir, request.url);
     if (!file) return new Response('Not found', { status: 404 });
-    return net.fetch(pathToFileURL(file).toString());
+    return electron.net.fetch(pathToFileURL(file).toString());
   });
-  installContentSecurityPolicy(session.defaultSession);
-  denyAllPermissions(session.defaultSession);
+  installContentSecurityPolicy(electron.session.defaultSession);
+  denyAllPermissions(electron.session.defaultSession);
+}
 
-  const loopback = await deps.startLoopback({
-    port: deps.launchPort,
-    logger: log.child({ component: 'loopback-launch' }),
-    onLaunch: (url) => launch(url),
-  });
-
-  companion = await deps.startCompanion({
+/** The companion core with the LAN server on the practice network. */
+function startCore(deps: ShellDeps, loopbackPort: number): Promise<RunningCompanion> {
+  const { app } = deps.electron;
+  return deps.startCompanion({
     dataDir: app.getPath('userData'),
     secrets: deps.secrets(),
     settingsStore: deps.settingsStore(),
-    logger: log,
-    loopbackLaunchPort: loopback.port,
+    logger: deps.logger,
+    loopbackLaunchPort: loopbackPort,
     appVersion: app.getVersion(),
     platform: process.platform,
     lan: { bindHost: deps.lanHost() ?? '127.0.0.1', port: deps.lanPort, mobileAssetsDir: join(deps.rendererDir, 'mobile') },
   });
-  const core = companion.core;
-  if (deps.devGatewayUrl) {
-    const state = await core['app.getState']({});
-    if (!state.enrolment.enrolled) await core['settings.set']({ patch: { gatewayUrl: deps.devGatewayUrl } });
-  }
+}
 
-  let advertisement: Advertisement | null = null;
+/** Development: a fresh (not enrolled) install points at the local gateway. */
+async function useDevGateway(core: RunningCompanion['core'], gatewayUrl: string | undefined): Promise<void> {
+  if (!gatewayUrl) return;
+  const state = await core['app.getState']({});
+  if (!state.enrolment.enrolled) await core['settings.set']({ patch: { gatewayUrl } });
+}
+
+/** DNS-SD advertisement of the LAN server, when it listens on the practice network (never on loopback). */
+async function advertiseLan(deps: ShellDeps, companion: RunningCompanion): Promise<Advertisement | null> {
   const lanAt = companion.lanAddress;
-  if (deps.advertise && deps.deviceShortId && lanAt && lanAt.host !== '127.0.0.1') {
-    const settings = await core['settings.get']({});
-    advertisement = deps.advertise({ port: lanAt.port, roomLabel: settings.roomLabel, deviceShortId: deps.deviceShortId, interfaceAddress: lanAt.host, logger: log });
-  }
+  if (!deps.advertise || !deps.deviceShortId || !lanAt || lanAt.host === '127.0.0.1') return null;
+  const settings = await companion.core['settings.get']({});
+  return deps.advertise({ port: lanAt.port, roomLabel: settings.roomLabel, deviceShortId: deps.deviceShortId, interfaceAddress: lanAt.host, logger: deps.logger });
+}
 
-  registerBridgeIpc(ipcMain, core, log);
-  forwardBridgeEvents(core, () => win?.webContents ?? null);
-
-  win = new BrowserWindow({
+/** The one secure window; closing it hides it to the tray unless the app is quitting. */
+async function openWindow(deps: ShellDeps, state: ShellState): Promise<Electron.BrowserWindow> {
+  const win = new deps.electron.BrowserWindow({
     width: 1280,
     height: 860,
     minWidth: 900,
@@ -190,44 +192,77 @@ export async function startShell(deps: ShellDeps): Promise<Shell | null> {
     ...(deps.iconPath ? { icon: deps.iconPath } : {}),
     webPreferences: { ...SECURE_WEB_PREFERENCES, preload: deps.preloadPath },
   });
+  state.win = win;
   win.on('close', (event) => {
-    if (!quitting) {
+    if (!state.quitting) {
       event.preventDefault();
-      win?.hide();
+      state.win?.hide();
     }
   });
-  win.once('ready-to-show', () => win?.show());
+  win.once('ready-to-show', () => state.win?.show());
   await win.loadURL(`${APP_ORIGIN}/desktop/index.html`);
+  return win;
+}
 
-  if (deps.iconPath) {
-    const tray = new Tray(nativeImage.createFromPath(deps.iconPath));
-    tray.setToolTip('ClinicPro Images');
-    tray.setContextMenu(
-      Menu.buildFromTemplate([
-        { label: 'Show ClinicPro Images', click: () => focus() },
-        { type: 'separator' },
-        { label: 'Quit', click: () => void shell.quit() },
-      ]),
-    );
-    tray.on('click', () => focus());
+function addTray(electron: ElectronModule, iconPath: string, focus: () => void, quit: () => Promise<void>): void {
+  const { Tray, Menu, nativeImage } = electron;
+  const tray = new Tray(nativeImage.createFromPath(iconPath));
+  tray.setToolTip('ClinicPro Images');
+  tray.setContextMenu(
+    Menu.buildFromTemplate([
+      { label: 'Show ClinicPro Images', click: () => focus() },
+      { type: 'separator' },
+      { label: 'Quit', click: () => void quit() },
+    ]),
+  );
+  tray.on('click', () => focus());
+}
+
+export async function startShell(deps: ShellDeps): Promise<Shell | null> {
+  const { app, protocol, ipcMain } = deps.electron;
+  const log = deps.logger;
+
+  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+  app.enableSandbox();
+  if (!app.requestSingleInstanceLock()) {
+    // Another instance runs: it receives our argv through 'second-instance' and takes focus.
+    app.quit();
+    return null;
   }
+  registerProtocolClient(app, deps.execPath);
+
+  const state: ShellState = { win: null, companion: null, quitting: false, pending: [] };
+  const launcher = createLauncher(app, state, log);
+  wireAppEvents(app, launcher, log);
+  await app.whenReady();
+  serveRenderer(deps.electron, deps.rendererDir);
+
+  const loopback = await deps.startLoopback({ port: deps.launchPort, logger: log.child({ component: 'loopback-launch' }), onLaunch: (url) => launcher.launch(url) });
+  const companion = await startCore(deps, loopback.port);
+  state.companion = companion;
+  await useDevGateway(companion.core, deps.devGatewayUrl);
+  const advertisement = await advertiseLan(deps, companion);
+  registerBridgeIpc(ipcMain, companion.core, log);
+  forwardBridgeEvents(companion.core, () => state.win?.webContents ?? null);
+  await openWindow(deps, state);
 
   const shell: Shell = {
-    window: () => win,
-    launch,
+    window: () => state.win,
+    launch: launcher.launch,
     async quit() {
-      quitting = true;
+      state.quitting = true;
       await advertisement?.stop().catch(() => undefined);
       await loopback.close().catch(() => undefined);
-      await companion?.close().catch(() => undefined);
+      await state.companion?.close().catch(() => undefined);
       app.quit();
     },
   };
+  if (deps.iconPath) addTray(deps.electron, deps.iconPath, launcher.focus, () => shell.quit());
   app.on('before-quit', () => {
-    quitting = true;
+    state.quitting = true;
   });
 
-  launchFromArgv(deps.argv);
-  for (const url of pending.splice(0)) await launch(url);
+  launcher.launchFromArgv(deps.argv);
+  for (const url of state.pending.splice(0)) await launcher.launch(url);
   return shell;
 }

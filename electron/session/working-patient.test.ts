@@ -106,3 +106,17 @@ describe('WorkingPatient', () => {
     expect(patientSwitchMessage(A, B, 0)).toBe('Now working on NGATA, Hemi.');
   });
 });
+
+describe('WorkingPatient.requireCurrent', () => {
+  it('refuses with ERR_NO_PATIENT while nothing is verified, while a launch is checked and after the grant expired', () => {
+    const { wp, grant, advance } = setup();
+    expect(() => wp.requireCurrent()).toThrow(expect.objectContaining({ code: 'ERR_NO_PATIENT' }));
+    wp.verified(wp.begin(), grant(A, 'a'));
+    expect(wp.requireCurrent().patient.id).toBe(A.id);
+    wp.begin();
+    expect(() => wp.requireCurrent()).toThrow(expect.objectContaining({ code: 'ERR_NO_PATIENT' }));
+    wp.verified(wp.begin(), grant(B, 'b'));
+    advance(3_600_000);
+    expect(() => wp.requireCurrent()).toThrow(expect.objectContaining({ code: 'ERR_NO_PATIENT' }));
+  });
+});

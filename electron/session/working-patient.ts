@@ -109,6 +109,13 @@ export class WorkingPatient {
     return s;
   }
 
+  /** The working patient's session; refused with ERR_NO_PATIENT when there is none (nothing verified, nothing shown). */
+  requireCurrent(): CaptureSession {
+    const cur = this.current();
+    if (cur === null) throw new AppError('ERR_NO_PATIENT');
+    return cur;
+  }
+
   /** The launch status the banner shows. */
   view(): LaunchView {
     if (this.verifying) return { status: 'verifying' };

@@ -72,7 +72,7 @@ export async function benchLaunchToBanner(latencyMs = Number(process.env.E2E_ALE
       const res = await fetch(url);
       if (res.status !== 200) throw new Error(`launch refused: HTTP ${res.status}`);
       // A function, not a string: the desktop UI's CSP (no 'unsafe-eval') refuses a string predicate.
-      await page.waitForFunction(() => (window as unknown as { __bannerAt?: number }).__bannerAt !== undefined, undefined, { timeout: 30_000, polling: 50 });
+      await page.waitForFunction(() => (globalThis as unknown as { __bannerAt?: number }).__bannerAt !== undefined, undefined, { timeout: 30_000, polling: 50 });
       const shownAt = Number(await page.evaluate('window.__bannerAt'));
       // The limit, this round: two ALEX round trips at the same latency, timed directly.
       const patientId = stack.sandbox.patients.find((p) => p.nhi === who.nhi)?.id ?? '';

@@ -4,111 +4,29 @@
  * shared fixture photos, the real durable outbox (SQLite) and the real LAN server (Fastify on 127.0.0.1),
  * all on one injected clock. Nothing is mocked.
  */
-import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { captureLogger } from '../helpers/capture-logger';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkBridgeEvent, dispatchBridgeCall, type AppState, type Notice } from '../../shared/contracts/bridge';
+import { checkBridgeEvent, dispatchBridgeCall } from '../../shared/contracts/bridge';
 import { buildLaunchUrl, parseLaunchUrl } from '../../electron/launch/parse';
-import { MemorySecretStore } from '../../electron/secrets';
-import { MemorySettingsStore, startCompanion, type RunningCompanion } from '../../electron/core';
-import { FACILITY, startHarness, type Harness } from '../gateway/helpers/harness';
+import { FACILITY } from '../gateway/helpers/harness';
+import { PHOTOS, startCoreWorld, type CoreWorld } from './world';
 import { exchange, tokenFromUrl, upload } from '../../electron/lan/testing';
 import { storedTitle } from '../helpers/stored-title';
-import { ManualTimers } from '../helpers/manual-timers';
 import { sendLine } from '../../renderer/desktop/src/logic/send-status';
 
-const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;
-const PHOTOS = ['photo-12mp-orient6.jpg', 'photo-iphone-like.heic', 'photo-1600-portrait.png'];
-
-interface World {
-  gw: Harness;
-  gatewayUrl: string;
-  companion: RunningCompanion;
-  dataDir: string;
-  inputs: string;
-  logs: string[];
-  states: AppState[];
-  notices: Notice[];
-  timers: ManualTimers;
-  restart(): Promise<void>;
-}
-
-let w: World;
-
+let w: CoreWorld;
 beforeEach(async () => {
   // The strict sandbox: a new Media shows in the search only after its search lag (60 s on the shared clock), so
   // the companion reads each commit back on its schedule (electron/core/verify.ts), on timers of that clock.
-  const gw = await startHarness();
-  const timers = new ManualTimers(gw.clock);
-  const gatewayUrl = await gw.app.listen({ host: '127.0.0.1', port: 0 });
-  const dataDir = await mkdtemp(join(tmpdir(), 'core-it-'));
-  const inputs = await mkdtemp(join(tmpdir(), 'core-it-in-'));
-  for (const p of PHOTOS) await copyFile(join(FIXTURES, p), join(inputs, p));
-  const logs: string[] = [];
-  const logger = captureLogger(logs);
-  const secrets = new MemorySecretStore();
-  const settingsStore = new MemorySettingsStore();
-  const states: AppState[] = [];
-  const notices: Notice[] = [];
-  const start = async (): Promise<RunningCompanion> => {
-    const c = await startCompanion({
-      dataDir,
-      secrets,
-      settingsStore,
-      logger,
-      clock: { now: () => gw.clock.now() },
-      lan: { bindHost: '127.0.0.1', port: 0, sweepIntervalMs: 0 },
-      random: () => 0,
-      timers,
-    });
-    c.core.on('state', (s) => states.push(s));
-    c.core.on('notice', (n) => notices.push(n));
-    return c;
-  };
-  const companion = await start();
-  w = {
-    gw,
-    gatewayUrl,
-    companion,
-    dataDir,
-    inputs,
-    logs,
-    states,
-    notices,
-    timers,
-    async restart() {
-      await w.companion.close();
-      w.companion = await start();
-    },
-  };
-  const { code } = await gw.devices.issueEnrolmentCode(FACILITY, 'Test Practice', 72);
-  const enrolled = await companion.core['enrolment.enrol']({ gatewayUrl, enrolmentCode: code, deviceName: 'Consult room 3' });
-  expect(enrolled).toMatchObject({ enrolled: true, practiceName: 'Test Practice' });
+  w = await startCoreWorld();
 });
-
 afterEach(async () => {
-  await w.companion.close();
-  await w.gw.close();
-  await rm(w.dataDir, { recursive: true, force: true });
-  await rm(w.inputs, { recursive: true, force: true });
+  await w.close();
 });
+const launch = (nhi: string): ReturnType<CoreWorld['launch']> => w.launch(nhi);
+const settle = (): Promise<void> => w.settle();
 
-async function launch(nhi: string) {
-  const pair = w.gw.sandbox.issueLaunch({ patientId: w.gw.patient(nhi).id, facilityCode: FACILITY });
-  return w.companion.core['launch.open']({ url: buildLaunchUrl(pair.context, pair.signature) });
-}
-
-async function settle(): Promise<void> {
-  // The outbox sends on its own; wait until it and the core's own work (wipe, verify) are quiet.
-  for (let i = 0; i < 3; i++) {
-    await w.companion.outbox.idle();
-    await w.companion.core.idle();
-  }
-}
-
-/** Time passes on the shared clock in 5 s steps; each due read-back runs and is answered before the next step. */
 async function passTime(ms: number): Promise<void> {
   for (let left = ms; left > 0; left -= 5_000) {
     w.timers.advance(Math.min(5_000, left));

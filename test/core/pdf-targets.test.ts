@@ -3,104 +3,24 @@
  * when it is added, and still goes to the target it can (the Inbox Scan), as itself. Same real parts as
  * companion.test.ts: real gateway on 127.0.0.1, ALEX sandbox, imaging, outbox and LAN server. Nothing is mocked.
  */
-import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { captureLogger } from '../helpers/capture-logger';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AppState, Notice } from '../../shared/contracts/bridge';
-import { buildLaunchUrl } from '../../electron/launch/parse';
-import { MemorySecretStore } from '../../electron/secrets';
-import { MemorySettingsStore, startCompanion, type RunningCompanion } from '../../electron/core';
-import { FACILITY, startHarness, type Harness } from '../gateway/helpers/harness';
+import { PHOTOS, startCoreWorld, type CoreWorld } from './world';
+import type { AppState } from '../../shared/contracts/bridge';
 import { exchange, tokenFromUrl, upload } from '../../electron/lan/testing';
 import { makePdf } from '../../electron/imaging/test-images';
 
-const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;
-const PHOTOS = ['photo-12mp-orient6.jpg', 'photo-iphone-like.heic', 'photo-1600-portrait.png'];
-
-interface World {
-  gw: Harness;
-  gatewayUrl: string;
-  companion: RunningCompanion;
-  dataDir: string;
-  inputs: string;
-  logs: string[];
-  states: AppState[];
-  notices: Notice[];
-  restart(): Promise<void>;
-}
-
-let w: World;
-
+let w: CoreWorld;
 beforeEach(async () => {
-  const gw = await startHarness();
-  const gatewayUrl = await gw.app.listen({ host: '127.0.0.1', port: 0 });
-  const dataDir = await mkdtemp(join(tmpdir(), 'core-it-'));
-  const inputs = await mkdtemp(join(tmpdir(), 'core-it-in-'));
-  for (const p of PHOTOS) await copyFile(join(FIXTURES, p), join(inputs, p));
-  const logs: string[] = [];
-  const logger = captureLogger(logs);
-  const secrets = new MemorySecretStore();
-  const settingsStore = new MemorySettingsStore();
-  const states: AppState[] = [];
-  const notices: Notice[] = [];
-  const start = async (): Promise<RunningCompanion> => {
-    const c = await startCompanion({
-      dataDir,
-      secrets,
-      settingsStore,
-      logger,
-      clock: { now: () => gw.clock.now() },
-      lan: { bindHost: '127.0.0.1', port: 0, sweepIntervalMs: 0 },
-      random: () => 0,
-    });
-    c.core.on('state', (s) => states.push(s));
-    c.core.on('notice', (n) => notices.push(n));
-    return c;
-  };
-  const companion = await start();
-  w = {
-    gw,
-    gatewayUrl,
-    companion,
-    dataDir,
-    inputs,
-    logs,
-    states,
-    notices,
-    async restart() {
-      await w.companion.close();
-      w.companion = await start();
-    },
-  };
-  const { code } = await gw.devices.issueEnrolmentCode(FACILITY, 'Test Practice', 72);
-  const enrolled = await companion.core['enrolment.enrol']({ gatewayUrl, enrolmentCode: code, deviceName: 'Consult room 3' });
-  expect(enrolled).toMatchObject({ enrolled: true, practiceName: 'Test Practice' });
+  w = await startCoreWorld();
 });
-
 afterEach(async () => {
-  await w.companion.close();
-  await w.gw.close();
-  await rm(w.dataDir, { recursive: true, force: true });
-  await rm(w.inputs, { recursive: true, force: true });
+  await w.close();
 });
-
-async function launch(nhi: string) {
-  const pair = w.gw.sandbox.issueLaunch({ patientId: w.gw.patient(nhi).id, facilityCode: FACILITY });
-  return w.companion.core['launch.open']({ url: buildLaunchUrl(pair.context, pair.signature) });
-}
-
-async function settle(): Promise<void> {
-  // The outbox sends on its own; wait until it and the core's own work (wipe, verify) are quiet.
-  for (let i = 0; i < 3; i++) {
-    await w.companion.outbox.idle();
-    await w.companion.core.idle();
-  }
-}
-
+const launch = (nhi: string): ReturnType<CoreWorld['launch']> => w.launch(nhi);
+const settle = (): Promise<void> => w.settle();
 const imageFiles = async (): Promise<string[]> => (await readdir(join(w.dataDir, 'images'))).sort();
-
 
 const PDF_NOTICE = "This PDF can go to the Inbox Scan only; Medtech's Media takes photos. It will be sent to the Inbox Scan.";
 

@@ -1,0 +1,155 @@
+/**
+ * This PC's access to the gateway: the device credential and its DPoP key from the OS credential store, the one
+ * gateway client for `settings.gatewayUrl`, and the watch on every authenticated call. An answer that ends this
+ * PC's enrolment (revoked, unknown, a key now required) or a stored credential that cannot be read marks the
+ * enrolment for renewal (kept across restarts). An answer to a call made under an earlier enrolment says nothing
+ * about this one (the enrolment generation).
+ */
+import type { Logger } from 'pino';
+import type { EnrolmentRenewalReason } from '../../shared/contracts/bridge';
+import { AppError, toAppError } from '../../shared/errors/app-error';
+import type { ErrorCode } from '../../shared/errors/codes';
+import { importDpopKey, type CommitClient, type DeviceCredentials } from '../gateway-client';
+import { readDeviceCredentials, type SecretStore } from '../secrets';
+import type { OutboxItemView } from '../outbox/types';
+import type { Clock, GatewayFactory, GatewayPort } from './ports';
+import type { ConfigCell } from './settings';
+import { confirmCommitVia } from './unconfirmed';
+
+/** Gateway answers that mean THIS PC's enrolment is over: it has to be enrolled again with a new code. */
+export const RENEWAL_CODES: ReadonlyMap<ErrorCode, EnrolmentRenewalReason> = new Map<ErrorCode, EnrolmentRenewalReason>([
+  ['ERR_AUTH_DEVICE_REVOKED', 'revoked'],
+  ['ERR_AUTH_DEVICE_UNKNOWN', 'unknown'],
+  ['ERR_AUTH_DEVICE_MISSING', 'unknown'],
+  ['ERR_AUTH_DEVICE_KEY_REQUIRED', 'key-required'],
+]);
+
+/** The reason on an outbox item that belongs to another practice than the one this PC is enrolled for. */
+export const OTHER_PRACTICE_MESSAGE =
+  'This photo belongs to the practice this PC was enrolled for before, not the one it is enrolled for now, so it was not sent. It stays on this PC: enrol the PC for its own practice again to send it, or call ClinicPro support.';
+
+export interface DeviceAccessDeps {
+  config: ConfigCell;
+  secrets: SecretStore;
+  gateway: GatewayFactory;
+  clock: Clock;
+  log: Logger;
+  /** Keeps the fire-and-forget save of the renewal mark visible to `idle()`. */
+  track: <T>(p: Promise<T>) => Promise<T>;
+  changed: () => void;
+}
+
+export class DeviceAccess {
+  /** Rises with every enrolment. */
+  private generation = 0;
+  /** The last stored key that imported, so a key is parsed once, not on every call. */
+  private goodKey: string | undefined;
+  private cache: { url: string; client: GatewayPort } | undefined;
+
+  constructor(private readonly deps: DeviceAccessDeps) {}
+
+  /**
+   * The device credential and its DPoP key. An entry that cannot be read — or whose key does not import — while
+   * this PC has an enrolment record means the enrolment must be renewed; the gateway client then gets null
+   * (ERR_NOT_ENROLLED, nothing sent).
+   */
+  readonly credentials = async (): Promise<DeviceCredentials | null> => {
+    const generation = this.generation;
+    const read = await readDeviceCredentials(this.deps.secrets);
+    let usable = read.state === 'ok';
+    if (read.state === 'ok' && read.credentials.dpopKey !== undefined && read.credentials.dpopKey !== this.goodKey) {
+      try {
+        importDpopKey(read.credentials.dpopKey);
+        this.goodKey = read.credentials.dpopKey;
+      } catch {
+        usable = false;
+      }
+    }
+    if (!usable) {
+      if (this.deps.config.current.enrolment !== null) this.needsRenewal('credential-unreadable', generation);
+      return null;
+    }
+    return read.state === 'ok' ? read.credentials : null;
+  };
+
+  /** Enrolled, with a credential that reads (checking it marks an unreadable one for renewal). */
+  async ready(): Promise<boolean> {
+    return this.deps.config.current.enrolment !== null && (await this.credentials()) !== null;
+  }
+
+  /**
+   * Mark the enrolment as needing renewal (kept across restarts): the desktop shows the enrolment screen with why.
+   * Ignored for a PC that is not enrolled, and for an answer to a call made under an earlier enrolment.
+   */
+  needsRenewal(reason: EnrolmentRenewalReason, generation: number): void {
+    const config = this.deps.config.current;
+    if (config.enrolment === null || generation !== this.generation || config.renewal?.reason === reason) return;
+    const { log } = this.deps;
+    log.warn({ reason }, 'this PC must be enrolled again');
+    void this.deps
+      .track(this.deps.config.replace({ ...config, renewal: { reason, at: this.deps.clock.now() } }))
+      .catch((e: unknown) => log.error({ err: toAppError(e).code }, 'could not save the enrolment state'));
+    this.deps.changed();
+  }
+
+  /** Every authenticated gateway call passes here: an answer that ends this PC's enrolment marks it for renewal. */
+  watched<T>(call: () => Promise<T>): Promise<T> {
+    const generation = this.generation;
+    return call().catch((err: unknown) => {
+      const reason = err instanceof AppError ? RENEWAL_CODES.get(err.code) : undefined;
+      if (reason !== undefined) this.needsRenewal(reason, generation);
+      throw err;
+    });
+  }
+
+  /** The client for the one gateway address, settings.gatewayUrl (enrolment sets it; IT may repoint it later). */
+  gateway(): GatewayPort {
+    const url = this.deps.config.current.settings.gatewayUrl;
+    if (this.cache?.url !== url) this.cache = { url, client: this.watchedClient(url) };
+    return this.cache.client;
+  }
+
+  private watchedClient(url: string): GatewayPort {
+    const raw = this.deps.gateway({ baseUrl: url, credentials: this.credentials });
+    const client: GatewayPort & Partial<CommitClient> = {
+      enrol: (req, opts) => raw.enrol(req, opts),
+      verifyLaunch: (req, opts) => this.watched(() => raw.verifyLaunch(req, opts)),
+      lookupPatientByNhi: (nhi, opts) => this.watched(() => raw.lookupPatientByNhi(nhi, opts)),
+      confirmLookup: (grantId, opts) => this.watched(() => raw.confirmLookup(grantId, opts)),
+      verifyCommit: (imageId, opts) => this.watched(() => raw.verifyCommit(imageId, opts)),
+    };
+    const rawCommit = (raw as GatewayPort & Partial<CommitClient>).commit;
+    if (rawCommit !== undefined) client.commit = (req, opts) => this.watched(() => rawCommit.call(raw, req, opts));
+    const rawConfirm = (raw as Partial<CommitClient>).confirmCommit;
+    if (rawConfirm !== undefined) client.confirmCommit = (imageId, opts) => this.watched(() => rawConfirm.call(raw, imageId, opts));
+    return client;
+  }
+
+  /** A new enrolment is being stored: answers to calls made before it are ignored from now on. */
+  newEnrolment(): void {
+    this.generation += 1;
+  }
+
+  /** The next call builds a client afresh (after an enrolment: new address, new credential). */
+  forgetClient(): void {
+    this.cache = undefined;
+  }
+
+  /**
+   * The outbox's client: always the enrolled gateway's and the current credential, even after re-enrolment. An item
+   * of another practice than the one this PC is enrolled for is never sent (it waits, and says why).
+   */
+  commitClient(item: (imageId: string) => OutboxItemView | undefined): CommitClient {
+    return {
+      commit: async (req, opts) => {
+        const it = item(req.imageId);
+        const enrolled = this.deps.config.current.enrolment;
+        if (it !== undefined && enrolled !== null && it.facilityId !== enrolled.facilityId) {
+          throw new AppError('ERR_NOT_ENROLLED', { message: OTHER_PRACTICE_MESSAGE, detail: 'image of another practice' });
+        }
+        return (this.gateway() as GatewayPort & CommitClient).commit(req, opts);
+      },
+      confirmCommit: confirmCommitVia(() => this.gateway()),
+    };
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The working patient from a launch: `launch.open` parses the URL strictly, has the gateway verify it, and a
+ * verified grant becomes the working patient (`applyVerified`, shared with a confirmed NHI search). While a launch
+ * is verified there is no working patient; after it fails the banner shows why.
+ *   started       — photos of this patient still waiting for a grant get this one
+ *   same patient  — same session, new grant for its images and outbox items
+ *   switched      — new session; the old patient's phone session ends; images stay with their patient; the GP is told
+ */
+import type { Logger } from 'pino';
+import type { LaunchView } from '../../shared/contracts/bridge';
+import type { LaunchGrant } from '../../shared/contracts/gateway';
+import { parseLaunchUrl } from '../launch/parse';
+import { LaunchOpener, launchRefusedKeepingMessage } from '../launch/open-launch';
+import { patientDisplayName, patientSwitchMessage, type LaunchAttempt, type LaunchApplied, type WorkingPatient } from '../session';
+import type { DeviceAccess } from './device-access';
+import type { ImageLibrary } from './image-library';
+import type { NoticeBoard } from './notices';
+import type { PhoneCapture } from './phone-capture';
+import type { OutboxPort } from './ports';
+
+export interface LaunchControllerDeps {
+  working: WorkingPatient;
+  access: DeviceAccess;
+  library: ImageLibrary;
+  outbox: OutboxPort;
+  phone: PhoneCapture;
+  notices: NoticeBoard;
+  changed: () => void;
+  log: Logger;
+  /** The loopback launch port, when the http form is enabled. */
+  loopbackLaunchPort?: number;
+}
+
+export class LaunchController {
+  private inFlight = 0;
+  /** Parse → verify → only then the working patient changes; a refused launch leaves the patient on screen (../launch/open-launch). */
+  private readonly opener: LaunchOpener;
+
+  constructor(private readonly deps: LaunchControllerDeps) {
+    this.opener = new LaunchOpener({
+      working: deps.working,
+      parse: (url) => parseLaunchUrl(url, deps.loopbackLaunchPort === undefined ? {} : { loopbackPort: deps.loopbackLaunchPort }),
+      enrolled: () => deps.access.ready(),
+      verify: (ticket) => deps.access.gateway().verifyLaunch({ context: ticket.context, signature: ticket.signature }),
+      apply: (attempt, grant) => this.applyVerified(attempt, grant),
+      refusedKeeping: (kept, error) => deps.notices.notify('info', 'warning', launchRefusedKeepingMessage(patientDisplayName(kept), error), kept.id),
+      changed: () => deps.changed(),
+      log: deps.log,
+    });
+  }
+
+  /** A launch is being verified: it wins over every NHI search. */
+  get busy(): boolean {
+    return this.inFlight > 0;
+  }
+
+  async open(url: string): Promise<LaunchView> {
+    this.inFlight += 1;
+    try {
+      return await this.verify(url);
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  private verify(url: string): Promise<LaunchView> {
+    return this.opener.open(url);
+  }
+
+  /** A verified grant (a launch, or an NHI search the GP confirmed) becomes the working patient. */
+  async applyVerified(attempt: LaunchAttempt, grant: LaunchGrant): Promise<void> {
+    const { deps } = this;
+    const outcome = deps.working.verified(attempt, grant);
+    switch (outcome.kind) {
+      case 'stale':
+        break;
+      case 'started': {
+        // Photos of this patient still waiting for a grant (after a restart or a re-enrolment) get this one.
+        const n = deps.outbox.rebindGrant(grant.patient.id, grant.grantId);
+        deps.log.info({ session: outcome.session.id, rebound: n }, 'patient session started');
+        break;
+      }
+      case 'same-patient': {
+        for (const rec of deps.library.all()) if (rec.patient.id === grant.patient.id) rec.grant = grant;
+        const n = deps.outbox.rebindGrant(grant.patient.id, grant.grantId);
+        deps.log.info({ session: outcome.session.id, rebound: n }, 'same patient relaunched');
+        break;
+      }
+      case 'switched':
+        await this.switched(outcome, grant);
+        break;
+    }
+  }
+
+  private async switched(outcome: Extract<LaunchApplied, { kind: 'switched' }>, grant: LaunchGrant): Promise<void> {
+    const { deps } = this;
+    deps.outbox.rebindGrant(grant.patient.id, grant.grantId);
+    await deps.phone.endFor(outcome.previous.id, 'patient-changed');
+    const previous = outcome.previous.patient;
+    const staying = deps.library.all().filter((r) => r.patient.id === previous.id && r.status !== 'committed').length;
+    deps.notices.notify('patient-switched', staying > 0 ? 'warning' : 'info', patientSwitchMessage(previous, outcome.session.patient, staying), previous.id);
+    deps.log.info({ session: outcome.session.id, staying }, 'patient switched');
+  }
+}

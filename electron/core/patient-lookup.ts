@@ -1,0 +1,161 @@
+/**
+ * Find a patient by NHI (the fallback when no launch from Evolution is possible). A search answers a PENDING
+ * candidate, not the working patient; only the GP's "Yes, this patient" (`confirm`) — after the gateway confirmed
+ * the grant — makes it the working patient, by the launch's rules. A launch wins over every search; a new search
+ * replaces the candidate; a cancel ends it. The candidate lives in memory only and expires with its grant.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { BridgeRequest, LaunchView, PendingLookupView } from '../../shared/contracts/bridge';
+import type { LaunchGrant } from '../../shared/contracts/gateway';
+import { AppError, toAppError } from '../../shared/errors/app-error';
+import { isValidNhi, normaliseNhi } from '../../shared/nhi';
+import type { WorkingPatient } from '../session';
+import type { DeviceAccess } from './device-access';
+import type { LaunchController } from './launch-controller';
+import type { Clock } from './ports';
+
+/** A patient found by NHI that the GP has not confirmed yet. Its grant is used for nothing until confirmed. */
+interface PendingLookup {
+  id: string;
+  grant: LaunchGrant;
+  /** Epoch ms: the grant's expiry. */
+  expiresAt: number;
+  /** The GP's "Yes" is with the gateway. */
+  confirming?: Promise<LaunchView> | undefined;
+}
+
+export type LookupEndReason = 'launch' | 'replaced' | 'cancelled' | 'closed';
+
+export interface PatientLookupDeps {
+  working: WorkingPatient;
+  access: DeviceAccess;
+  launch: LaunchController;
+  clock: Clock;
+  iso: (ms: number) => string;
+  changed: () => void;
+  log: Logger;
+}
+
+export class PatientLookup {
+  /** The candidate waiting for the GP's "Yes, this patient". */
+  private pending: PendingLookup | null = null;
+  /** The search (or confirmation) still with the gateway. */
+  private call: AbortController | null = null;
+
+  constructor(private readonly deps: PatientLookupDeps) {}
+
+  /** The candidate the desktop shows (none once expired). */
+  view(): PendingLookupView | undefined {
+    const p = this.pending;
+    if (p === null || p.expiresAt <= this.deps.clock.now()) return undefined;
+    return this.viewOf(p);
+  }
+
+  private viewOf(p: PendingLookup): PendingLookupView {
+    return { lookupId: p.id, patient: p.grant.patient, expiresAt: this.deps.iso(p.expiresAt) };
+  }
+
+  /** End the NHI search: forget the candidate, abort a search still running. True when there was one. */
+  end(reason: LookupEndReason): boolean {
+    const had = this.pending !== null || this.call !== null;
+    this.call?.abort();
+    this.call = null;
+    if (this.pending !== null) this.deps.log.info({ reason }, 'patient search closed');
+    this.pending = null;
+    return had;
+  }
+
+  async lookup({ nhi }: BridgeRequest<'patient.lookup'>): Promise<PendingLookupView> {
+    const { deps } = this;
+    // A new search replaces the previous candidate (and stops a search still running).
+    if (this.end('replaced')) deps.changed();
+    const value = normaliseNhi(nhi.replace(/\s+/g, ''));
+    if (!isValidNhi(value)) throw new AppError('ERR_LOOKUP_NHI_INVALID');
+    if (!(await deps.access.ready())) throw new AppError('ERR_NOT_ENROLLED');
+    if (deps.launch.busy) throw new AppError('ERR_REQUEST_CANCELLED', { detail: 'a launch is being checked' });
+    const grant = await this.withGateway('patient search refused', (signal) => deps.access.gateway().lookupPatientByNhi(value, { signal }));
+    const expiresAt = Date.parse(grant.expiresAt);
+    if (!(expiresAt > deps.clock.now())) throw new AppError('ERR_LOOKUP_EXPIRED');
+    this.pending = { id: `lk_${randomBytes(16).toString('base64url')}`, grant, expiresAt };
+    deps.log.info('patient found by NHI; waiting for the GP to confirm');
+    deps.changed();
+    return this.viewOf(this.pending);
+  }
+
+  /**
+   * One gateway call that a launch, a cancel or a new search may overtake: then it answers ERR_REQUEST_CANCELLED
+   * (shown nothing). A refusal is logged by code and thrown; `refused` runs first (a final one ends the candidate).
+   */
+  private async withGateway<T>(what: string, send: (signal: AbortSignal) => Promise<T>, refused?: (e: AppError) => void): Promise<T> {
+    const call = new AbortController();
+    this.call = call;
+    let answer: T;
+    try {
+      answer = await send(call.signal);
+    } catch (err) {
+      const e = toAppError(err);
+      if (call.signal.aborted) throw new AppError('ERR_REQUEST_CANCELLED', { cause: err });
+      this.deps.log.warn({ code: e.code, correlationId: e.correlationId }, what);
+      refused?.(e);
+      throw e;
+    } finally {
+      if (this.call === call) this.call = null;
+    }
+    // Cancelled, replaced or overtaken by a launch while the answer was on its way: it shows nothing.
+    if (call.signal.aborted || this.deps.launch.busy) throw new AppError('ERR_REQUEST_CANCELLED');
+    return answer;
+  }
+
+  /** The GP's "Yes, this patient". A second "Yes" while the first is still with the gateway gets the same answer. */
+  async confirm({ lookupId }: BridgeRequest<'patient.confirm'>): Promise<LaunchView> {
+    const p = this.pending;
+    if (p === null || p.id !== lookupId) throw new AppError('ERR_LOOKUP_ENDED');
+    if (p.confirming !== undefined) return p.confirming;
+    if (p.expiresAt <= this.deps.clock.now()) {
+      this.pending = null;
+      this.deps.log.info('patient search expired before it was confirmed');
+      this.deps.changed();
+      throw new AppError('ERR_LOOKUP_EXPIRED');
+    }
+    const confirming = this.confirmWithGateway(p);
+    p.confirming = confirming;
+    try {
+      return await confirming;
+    } finally {
+      p.confirming = undefined;
+    }
+  }
+
+  /**
+   * The gateway confirms the lookup's grant (until then it refuses every use of it), and only the grant it answers —
+   * confirmed, with its new expiry — becomes the working patient's. A refusal leaves no working patient for the
+   * candidate: a final one (ended, expired, not enrolled…) ends the search, a passing one (gateway unreachable)
+   * keeps the candidate so the GP can say "Yes" again (confirming twice is safe).
+   */
+  private async confirmWithGateway(p: PendingLookup): Promise<LaunchView> {
+    const { deps } = this;
+    const grant = await this.withGateway(
+      'patient confirmation refused',
+      (signal) => deps.access.gateway().confirmLookup(p.grant.grantId, { signal }),
+      (e) => {
+        if (!e.retryable && this.pending === p) {
+          this.pending = null;
+          deps.changed();
+        }
+      },
+    );
+    if (this.pending !== p) throw new AppError('ERR_REQUEST_CANCELLED');
+    this.pending = null;
+    if (grant.patient.id !== p.grant.patient.id) {
+      deps.changed();
+      throw new AppError('ERR_INTERNAL', { detail: 'the gateway confirmed another patient' });
+    }
+    // Confirmed by the GP and the gateway: from here on it is a grant like any verified launch's.
+    const attempt = deps.working.begin();
+    await deps.launch.applyVerified(attempt, grant);
+    deps.log.info({ session: deps.working.current()?.id }, 'patient confirmed from an NHI search');
+    deps.changed();
+    return deps.working.view();
+  }
+}
