@@ -4,7 +4,7 @@
  * plain Node; driven over IPC by _e2e-footprint.ts.
  *
  * Messages in:  { op: 'launch', url } | { op: 'phone' } | { op: 'watch-timers' } | { op: 'timers' }
- *               | { op: 'commit-all', expect } | { op: 'reset-peak' } | { op: 'close' }
+ *               | { op: 'commit-all', expect } (Send once `expect` photos are ready; answers when all are sent) | { op: 'reset-peak' } | { op: 'close' }
  * Messages out: { op: 'ready', uptimeMs } and one answer per message in, with the same op.
  */
 import { createHook } from 'node:async_hooks';
@@ -111,18 +111,20 @@ async function main(): Promise<void> {
   });
 }
 
-/** Sends each image as soon as it is ready (Media + Inbox Scan) and resolves once `expect` are in Medtech. */
+/**
+ * The GP presses Send once the `expect` photos are all on screen (a commit ends the phone session, so not before),
+ * Media + Inbox Scan; resolves once Medtech accepted them all ("Sent"; the read-back waits on ALEX's search lag).
+ */
 function commitAll(core: Awaited<ReturnType<typeof startCompanion>>['core'], expect: number): Promise<void> {
-  const started = new Set<string>();
+  let sent = false;
   return new Promise((resolve) => {
     const check = (s: AppState): void => {
-      for (const img of s.images) {
-        if (img.status === 'ready' && !started.has(img.id)) {
-          started.add(img.id);
-          void core['commit.start']({ ids: [img.id], targets: { media: true, inboxScan: true }, captionStrip: false });
-        }
+      const ready = s.images.filter((i) => i.status === 'ready').map((i) => i.id);
+      if (!sent && ready.length >= expect) {
+        sent = true;
+        void core['commit.start']({ ids: ready, targets: { media: true, inboxScan: true }, captionStrip: false });
       }
-      if (s.images.filter((i) => i.committed?.verified === true).length >= expect) {
+      if (s.images.filter((i) => i.committed !== undefined).length >= expect) {
         off();
         resolve();
       }

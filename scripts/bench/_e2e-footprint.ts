@@ -192,7 +192,7 @@ export async function runFootprintBench(): Promise<void> {
     const work = procStats(pid);
     printTable(`Companion at work: ${batch} phone photos (12 MP JPEG) → Media + Inbox Scan, ALEX 1 s per write; ${hostLoad()}`, [
       { measure: 'peak RSS (MB)', value: work.peakMb, goal: '≤ 600', met: work.peakMb <= 600 ? 'yes' : 'no' },
-      { measure: 'all in Medtech (s)', value: ((performance.now() - t0) / 1000).toFixed(1), goal: '', met: '' },
+      { measure: 'first upload → all sent, Medtech accepted (s)', value: ((performance.now() - t0) / 1000).toFixed(1), goal: '', met: '' },
     ]);
     await child.ask({ op: 'close' });
   } finally {
