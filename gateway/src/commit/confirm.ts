@@ -55,7 +55,6 @@ export async function confirmByPerson(deps: ConfirmDeps, imageId: string, device
   });
   if (acquired.kind === 'completed') return replayConfirmation(acquired.record);
   if (acquired.kind !== 'acquired') throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS', { retryAfterSeconds: 1 });
-  if (acquired.durable) await acquired.durable;
   const progress: CommitProgress = { ...acquired.record.progress };
   const confirmed = Object.keys(progress.sent ?? {}).map((t) => (t === 'media' ? 'Media' : 'DocumentReference'));
   delete progress.sent;

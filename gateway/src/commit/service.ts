@@ -131,7 +131,7 @@ export class CommitService {
       case 'completed':
         return this.replayOrMismatch(acquired.record, fingerprint, device, correlationId);
       case 'acquired':
-        return this.run(call, grant, acquired.record, leaseOwner, leaseMs, acquired.durable);
+        return this.run(call, grant, acquired.record, leaseOwner, leaseMs);
     }
   }
 
@@ -162,7 +162,7 @@ export class CommitService {
     if (body.document) checkAttachmentData('document', body.document.data, body.document.contentType, max);
   }
 
-  private async run(call: CommitCall, grant: GrantRecord, rec: IdempotencyRecord, leaseOwner: string, leaseMs: number, leaseDurable?: Promise<void>): Promise<CommitAnswer> {
+  private async run(call: CommitCall, grant: GrantRecord, rec: IdempotencyRecord, leaseOwner: string, leaseMs: number): Promise<CommitAnswer> {
     const { body, correlationId } = call;
     const progress: CommitProgress = { ...rec.progress, sent: { ...rec.progress.sent } };
     const attempt: Attempt = { call, grant, progress, leaseOwner, leaseMs, alexCtx: { facilityId: grant.facilityId, correlationId, signal: call.signal } };
@@ -171,8 +171,7 @@ export class CommitService {
     if (body.document) targets.push('documentReference');
     const ready = new Map<Target, SerializedResource>();
     try {
-      // The lease is what makes a later attempt look before it creates: it is on disk before any byte goes to ALEX.
-      if (leaseDurable) await leaseDurable.catch((cause: unknown) => Promise.reject(new AppError('ERR_INTERNAL', { correlationId, cause })));
+      // The lease is what makes a later attempt look before it creates: every store has it on disk by now.
       this.buildPending(attempt, targets, ready);
       // The targets go to ALEX together (each waits for a write slot of the practice, ../alex/limiter.ts);
       // the answer waits for both, so the lease is never let go while a create is in flight.

@@ -103,9 +103,8 @@ export type AcquireResult =
   /**
    * Every store's lease is durable when acquireIdempotency resolves (the lease is what tells a later
    * attempt to look at ALEX before creating again, so nothing may reach ALEX before it is on disk).
-   * `durable` is set by no store; it stays in the shape only until the commit service no longer reads it.
    */
-  | { kind: 'acquired'; record: IdempotencyRecord; durable?: Promise<void> }
+  | { kind: 'acquired'; record: IdempotencyRecord }
   | { kind: 'in-progress' }
   | { kind: 'mismatch' }
   | { kind: 'completed'; record: IdempotencyRecord };
