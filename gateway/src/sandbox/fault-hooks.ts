@@ -1,11 +1,10 @@
 /**
- * Fault injection over HTTP: which rules fire for a request (in onRequest, before auth), and how each
- * kind answers. Faults on a create that let it happen first (`when: 'after'`, `storedThenDropped`,
- * `slowCreate`) are kept for the create handler (./create-routes.ts), which applies them around storing.
+ * Fault injection over HTTP: which rules fire for a request (onRequest, before auth) and how each kind answers.
+ * Faults that let a create happen first are kept for the create handler (./create-routes.ts).
  */
 import { BugIndicatingError } from '../../../shared/errors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AZURE_ERRORS, sendAzureError } from './azure';
+import { sendAzureError } from './azure';
 import { headerValue, pathOf, type SandboxContext } from './context';
 import { sendOutcome } from './outcome';
 import type { ActiveFaultRule, SandboxRequestRecord } from './types';
@@ -35,28 +34,27 @@ export function holdSocket(ctx: SandboxContext, request: FastifyRequest, reply: 
 
 export function replyFault(ctx: SandboxContext, request: FastifyRequest, reply: FastifyReply, rule: ActiveFaultRule): FastifyReply {
   const token = pathOf(request.url) === ctx.tokenPath;
-  const now = new Date(ctx.clock());
-  const ids = { traceId: ctx.uuid(), correlationId: ctx.uuid() };
+  const now = ctx.clock();
   const facility = headerValue(request, 'mt-facilityid') ?? 'this facility';
   switch (rule.kind) {
     case 'status401':
-      if (token) return sendAzureError(reply, AZURE_ERRORS.invalidSecret(), now, ids);
+      if (token) return sendAzureError(reply, 'invalidSecret', now);
       reply.header('www-authenticate', 'Bearer error="invalid_token", error_description="The access token is expired"');
       return sendOutcome(reply, 401, 'login', 'Authorization failed: the access token is expired or not valid');
     case 'status403':
       return sendOutcome(reply, 403, 'forbidden', 'Authorization failed');
     case 'status429':
       reply.header('retry-after', String(rule.retryAfterSeconds ?? 2));
-      if (token) return sendAzureError(reply, AZURE_ERRORS.throttled(), now, ids);
+      if (token) return sendAzureError(reply, 'throttled', now);
       return sendOutcome(reply, 429, 'throttled', 'Too many requests. Retry later.');
     case 'status503':
       if (rule.retryAfterSeconds !== undefined) reply.header('retry-after', String(rule.retryAfterSeconds));
-      if (token) return sendAzureError(reply, AZURE_ERRORS.unavailable(), now, ids);
+      if (token) return sendAzureError(reply, 'unavailable', now);
       // After the create was stored the connection cannot have lacked a listener: the answer was lost on the way back.
       if (rule.when === 'after') return sendOutcome(reply, 503, 'transient', `The practice connection for facility ${facility} was lost before the answer came back.`);
       return sendOutcome(reply, 503, 'transient', `The practice connection for facility ${facility} is not available: there are no listeners connected for the hybrid connection endpoint.`);
     case 'status500':
-      if (token) return sendAzureError(reply, AZURE_ERRORS.serverError(), now, ids);
+      if (token) return sendAzureError(reply, 'serverError', now);
       // ALEX's errors are not always FHIR: a 500 arrives as plain text.
       return reply.code(500).type('text/plain; charset=utf-8').send('An error occurred while processing your request.');
     case 'drop':
@@ -81,13 +79,13 @@ export function registerFaultHooks(app: FastifyInstance, ctx: SandboxContext): D
     const path = pathOf(request.url);
     if (path === '/_sandbox' || path.startsWith('/_sandbox/')) return;
     const route = `${request.method} ${request.routeOptions.url ?? '(unmatched)'}`;
-    ctx.store.bumpRoute(route);
+    ctx.store.bumpIn('requestsByRoute', route);
     const record: SandboxRequestRecord = { at: ctx.clock(), method: request.method, path, route, facilityId: headerValue(request, 'mt-facilityid'), correlationId: headerValue(request, 'mt-correlationid'), status: null };
     records.set(request, record);
     ctx.store.record(record);
     const isCreate = request.method === 'POST' && CREATE_ROUTES.has(request.routeOptions.url ?? '');
     for (const rule of ctx.faults.take({ method: request.method, path, facilityId: record.facilityId })) {
-      ctx.store.bumpFault(rule.kind);
+      ctx.store.bumpIn('faultsApplied', rule.kind);
       if (isDeferred(rule) && isCreate) {
         deferred.set(request, [...(deferred.get(request) ?? []), rule]);
         continue;

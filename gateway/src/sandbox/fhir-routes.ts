@@ -1,19 +1,19 @@
 /**
- * ALEX's FHIR front door and its reads: Bearer then mt-facilityid (403 when missing or unmapped, as ALEX
- * answers), Accept, Patient/Practitioner/Location, the documented Media search, the DocumentReference read
- * by id, the launch decode. Undocumented reads answer 403 unless their assumption is on (./assumptions.ts).
+ * ALEX's FHIR front door (Bearer, mt-facilityid, Accept) and its reads, including the launch decode.
+ * Undocumented reads answer 403 unless their assumption is on (./assumptions.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NHI_SYSTEM, normaliseNhi } from '../../../shared/nhi';
 import { fhirBase, headerValue, pathOf, type SandboxContext } from './context';
 import { FHIR_JSON, sendOutcome } from './outcome';
-import { locationResource, patientResource, practitionerResource, searchBundle } from './resources';
+import { locationResource, patientResource, practitionerResource, searchBundle, type SandboxLocation } from './resources';
+import type { ResourceKind } from './store';
 import type { StoredResource } from './types';
 
 const LAUNCH_PREFIX = '/FHIR/vendorforms/api/getlaunchcontextstring/';
 
+/** The launch decode: mt-facilityid is optional there only while `launchWithoutFacility` is assumed. */
 interface RouteConfig {
-  /** The launch decode: mt-facilityid optional only while `launchWithoutFacility` is assumed. */
   launch?: boolean;
 }
 
@@ -53,7 +53,7 @@ function frontDoor(ctx: SandboxContext) {
     }
     const facility = headerValue(request, 'mt-facilityid');
     const launch = (request.routeOptions.config as RouteConfig).launch === true;
-    const optional = launch && ctx.assumptions.launchWithoutFacility && ctx.options.launchRequiresFacility !== true;
+    const optional = launch && ctx.assumptions.launchWithoutFacility;
     if (facility === null && !optional) return sendOutcome(reply, 403, 'forbidden', 'Practice Facility not found: the mt-facilityid header is required');
     if (facility !== null && !ctx.facilities.includes(facility)) return sendOutcome(reply, 403, 'forbidden', 'Practice Facility not found');
     if (!acceptable(headerValue(request, 'accept'))) return sendOutcome(reply, 406, 'not-supported', 'Accept must allow application/fhir+json');
@@ -61,56 +61,53 @@ function frontDoor(ctx: SandboxContext) {
   };
 }
 
-function registerDirectoryReads(fhir: FastifyInstance, ctx: SandboxContext, bundle: (r: FastifyRequest, list: readonly StoredResource['resource'][]) => unknown): void {
+type Bundle = (request: FastifyRequest, resources: readonly StoredResource['resource'][]) => unknown;
+
+/** GET by id: the resource `find` returns, else 404. */
+function byId<T>(name: string, find: (request: FastifyRequest, id: string) => T | undefined, toResource: (found: T) => unknown) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const found = find(request, (request.params as { id: string }).id);
+    if (found === undefined) return sendOutcome(reply, 404, 'not-found', `${name} not found`);
+    return sendFhir(reply, 200, toResource(found));
+  };
+}
+
+function registerDirectoryReads(fhir: FastifyInstance, ctx: SandboxContext, bundle: Bundle): void {
   fhir.get('/Patient', async (request, reply) => {
     const nhi = nhiFromQuery(request.url, 'identifier');
     if (nhi === null) return authorizationFailed(reply);
     const patient = ctx.findPatientByNhi(facilityOf(request), nhi);
     return sendFhir(reply, 200, bundle(request, patient === undefined ? [] : [patientResource(patient)]));
   });
-  fhir.get('/Patient/:id', async (request, reply) => {
-    const patient = ctx.findPatient(facilityOf(request), (request.params as { id: string }).id);
-    if (patient === undefined) return sendOutcome(reply, 404, 'not-found', 'Patient not found');
-    return sendFhir(reply, 200, patientResource(patient));
-  });
+  fhir.get('/Patient/:id', byId('Patient', (request, id) => ctx.findPatient(facilityOf(request), id), patientResource));
   fhir.get('/Practitioner', async (request, reply) => sendFhir(reply, 200, bundle(request, ctx.practitioners.map(practitionerResource))));
-  fhir.get('/Practitioner/:id', async (request, reply) => {
-    const found = ctx.practitioners.find((p) => p.id === (request.params as { id: string }).id);
-    if (found === undefined) return sendOutcome(reply, 404, 'not-found', 'Practitioner not found');
-    return sendFhir(reply, 200, practitionerResource(found));
-  });
-  fhir.get('/Location', async (request, reply) => sendFhir(reply, 200, bundle(request, ctx.locations.filter((l) => l.facilityId === facilityOf(request)).map(locationResource))));
-  fhir.get('/Location/:id', async (request, reply) => {
-    const found = ctx.locations.find((l) => l.id === (request.params as { id: string }).id && l.facilityId === facilityOf(request));
-    if (found === undefined) return sendOutcome(reply, 404, 'not-found', 'Location not found');
-    return sendFhir(reply, 200, locationResource(found));
-  });
+  fhir.get('/Practitioner/:id', byId('Practitioner', (_request, id) => ctx.practitioners.find((p) => p.id === id), practitionerResource));
+  const locations = (request: FastifyRequest): SandboxLocation[] => ctx.locations.filter((l) => l.facilityId === facilityOf(request));
+  fhir.get('/Location', async (request, reply) => sendFhir(reply, 200, bundle(request, locations(request).map(locationResource))));
+  fhir.get('/Location/:id', byId('Location', (request, id) => locations(request).find((l) => l.id === id), locationResource));
 }
 
-function registerResourceReads(fhir: FastifyInstance, ctx: SandboxContext, bundle: (r: FastifyRequest, list: readonly StoredResource['resource'][]) => unknown): void {
-  const searchByPatientNhi = (resourceType: 'Media' | 'DocumentReference') => async (request: FastifyRequest, reply: FastifyReply) => {
-    if (resourceType === 'DocumentReference' && !ctx.assumptions.documentReferenceSearch) return authorizationFailed(reply);
+function registerResourceReads(fhir: FastifyInstance, ctx: SandboxContext, bundle: Bundle): void {
+  const searchByPatientNhi = (kind: ResourceKind) => async (request: FastifyRequest, reply: FastifyReply) => {
+    if (kind === 'DocumentReference' && !ctx.assumptions.documentReferenceSearch) return authorizationFailed(reply);
     const nhi = nhiFromQuery(request.url, 'patient.identifier');
     if (nhi === null) return authorizationFailed(reply);
     const facility = facilityOf(request);
     const patient = ctx.findPatientByNhi(facility, nhi);
-    const all = patient === undefined ? [] : (resourceType === 'Media' ? ctx.store.listMedia : ctx.store.listDocumentReferences).call(ctx.store, { facilityId: facility, patientId: patient.id });
+    const all = patient === undefined ? [] : ctx.store.list(kind, { facilityId: facility, patientId: patient.id });
     // Search freshness is not documented: unless assumed, a new resource shows only after the lag.
     const visible = ctx.assumptions.searchFresh ? all : all.filter((r) => r.createdAt + ctx.searchLagMs <= ctx.clock());
     return sendFhir(reply, 200, bundle(request, visible.map((r) => r.resource)));
   };
   fhir.get('/Media', searchByPatientNhi('Media'));
   fhir.get('/DocumentReference', searchByPatientNhi('DocumentReference'));
-
-  const read = (resourceType: 'Media' | 'DocumentReference') => async (request: FastifyRequest, reply: FastifyReply) => {
-    if (resourceType === 'Media' && !ctx.assumptions.mediaReadById) return authorizationFailed(reply);
-    const { id } = request.params as { id: string };
-    const found = resourceType === 'Media' ? ctx.store.findMedia(id) : ctx.store.findDocumentReference(id);
-    if (found === undefined || found.facilityId !== facilityOf(request)) return sendOutcome(reply, 404, 'not-found', `${resourceType} not found`);
-    return sendFhir(reply, 200, found.resource);
+  const stored = (kind: ResourceKind) => (request: FastifyRequest, id: string) => {
+    const found = ctx.store.find(kind, id);
+    return found?.facilityId === facilityOf(request) ? found : undefined;
   };
-  fhir.get('/Media/:id', read('Media'));
-  fhir.get('/DocumentReference/:id', read('DocumentReference'));
+  const readMedia = byId('Media', stored('Media'), (r) => r.resource);
+  fhir.get('/Media/:id', async (request, reply) => (ctx.assumptions.mediaReadById ? readMedia(request, reply) : authorizationFailed(reply)));
+  fhir.get('/DocumentReference/:id', byId('DocumentReference', stored('DocumentReference'), (r) => r.resource));
 }
 
 /** The launch decode. The path is parsed raw: each segment is URI-encoded base64 (may hold %2B %2F %3D). */
@@ -139,13 +136,13 @@ function registerLaunchDecode(fhir: FastifyInstance, ctx: SandboxContext): void 
   });
 }
 
-/** Everything under /FHIR but the creates (./create-routes.ts), which `registerCreates` adds in the same scope. */
+/** Everything under /FHIR; `registerCreates` adds the creates (./create-routes.ts) in the same scope. */
 export function registerFhirRoutes(app: FastifyInstance, ctx: SandboxContext, registerCreates: (fhir: FastifyInstance) => void): void {
   app.register(
     async (fhir) => {
       fhir.addHook('preHandler', frontDoor(ctx));
-      const bundle = (request: FastifyRequest, resources: readonly StoredResource['resource'][]): unknown =>
-        searchBundle(ctx.newId(), `${request.protocol}://${request.host}${request.url}`, fhirBase(request), resources, ctx.nowIso());
+      const bundle: Bundle = (request, resources) =>
+        searchBundle(ctx.newId(), `${request.protocol}://${request.host}${request.url}`, fhirBase(request), resources, new Date(ctx.clock()).toISOString());
       registerDirectoryReads(fhir, ctx, bundle);
       registerResourceReads(fhir, ctx, bundle);
       registerLaunchDecode(fhir, ctx);

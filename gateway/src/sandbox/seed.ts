@@ -17,10 +17,6 @@ export const DEFAULT_CREDENTIALS: SandboxCredentials = {
 /** F2N060-E: Medtech's hosted UAT facility. F99669-C: a practice's own Evolution behind a Hybrid Connection. */
 export const DEFAULT_FACILITIES: readonly string[] = ['F2N060-E', 'F99669-C'];
 
-export const DEFAULT_MAX_ATTACHMENT_BYTES = 1_000_000;
-export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3599;
-export const DEFAULT_TOKEN_THROTTLE = { maxRequests: 60, windowSeconds: 60 } as const;
-
 export const SEED_PATIENTS: readonly SandboxPatient[] = [
   { id: '14e52e16edb7a435bfa05e307afd008b', nhi: 'ZZZ0016', familyName: 'Testpatient', givenName: 'Aroha', birthDate: '1985-03-14', sex: 'female' },
   { id: '2a7f0c91d3b84e6fa1c5e8d2b4f60a13', nhi: 'ZZZ0024', familyName: 'Testpatient', givenName: 'Wiremu', birthDate: '1958-11-02', sex: 'male' },
