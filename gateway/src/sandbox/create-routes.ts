@@ -1,16 +1,15 @@
 /**
- * POST /FHIR/Media and /FHIR/DocumentReference: Content-Type, strict FHIR (./strict.ts), ALEX's required fields
- * (./resources.ts), then store, with the create faults around it. No deduplication unless an assumption says so.
+ * POST /FHIR/Media and /FHIR/DocumentReference: Content-Type, what ALEX refuses (./resources.ts), then store, with
+ * the create faults around it. No deduplication unless an assumption says so.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fhirBase, headerValue, type SandboxContext } from './context';
 import { holdSocket, type DeferredFaults } from './fault-hooks';
 import { FHIR_JSON, sendOutcome } from './outcome';
-import { validateDocumentReference, validateMedia, type ValidatedCreate } from './resources';
+import { validateCreate, type ValidatedCreate } from './resources';
 import { ALEX_ABSOLUTE_BASES } from './seed';
 import type { ResourceKind } from './store';
-import { checkStrict } from './strict';
 import type { StoredResource } from './types';
 
 /** The resource with `size` in place of its attachment's `data` (the shape was validated before). */
@@ -26,15 +25,14 @@ function withoutAttachmentData(kind: ResourceKind, body: Record<string, unknown>
 }
 
 function validate(ctx: SandboxContext, request: FastifyRequest, kind: ResourceKind): ValidatedCreate {
-  checkStrict(request.body, kind, ctx.assumptions.undocumentedElements);
   const facility = headerValue(request, 'mt-facilityid') ?? '';
-  const vctx = {
+  return validateCreate(request.body, kind, {
+    undocumentedElements: ctx.assumptions.undocumentedElements,
     findPatient: (id: string) => ctx.findPatient(facility, id),
     findPractitioner: (id: string) => ctx.practitioners.find((p) => p.id === id),
     maxAttachmentBytes: ctx.maxAttachmentBytes,
     absoluteBases: [...ALEX_ABSOLUTE_BASES, fhirBase(request)],
-  };
-  return kind === 'Media' ? validateMedia(request.body, vctx) : validateDocumentReference(request.body, vctx);
+  });
 }
 
 /** An earlier resource with this identifier, where an assumption says ALEX would return it instead of creating. */

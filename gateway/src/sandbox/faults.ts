@@ -1,28 +1,18 @@
 /** Fault injection: rules that make the sandbox answer like a sick ALEX (or Azure AD). */
 import { AppError } from '../../../shared/errors';
-import { FAULT_KINDS, type ActiveFaultRule, type FaultController, type FaultKind, type FaultRule } from './types';
+import { FAULT_KINDS, FAULT_RULE_NUMBERS, FAULT_RULE_STRINGS, type ActiveFaultRule, type FaultController, type FaultKind, type FaultRule } from './types';
 
 /** Where a rule without `pathPrefix` applies: ALEX only, not the token endpoint. */
 const DEFAULT_FAULT_PATH_PREFIX = '/FHIR';
 
-/** The optional fields' bounds: a string's longest length; a number's [min, max, integer]. */
-const STRING_FIELDS = { method: 10, pathPrefix: 300, facilityId: 50 } as const;
-const NUMBER_FIELDS = {
-  times: [1, 1_000_000, true],
-  probability: [0, 1, false],
-  latencyMs: [0, 600_000, true],
-  retryAfterSeconds: [0, 86_400, true],
-  storeAfterMs: [0, 86_400_000, true],
-  answerAfterMs: [0, 86_400_000, true],
-} as const;
-const RULE_KEYS = new Set(['kind', 'when', ...Object.keys(STRING_FIELDS), ...Object.keys(NUMBER_FIELDS)]);
+const RULE_KEYS = new Set(['kind', 'when', ...Object.keys(FAULT_RULE_STRINGS), ...Object.keys(FAULT_RULE_NUMBERS)]);
 
 function invalid(detail: string): AppError {
   return new AppError('ERR_REQUEST_INVALID', { detail: `Fault rule: ${detail}` });
 }
 
 function parseStrings(raw: Record<string, unknown>, rule: FaultRule): void {
-  for (const [name, max] of Object.entries(STRING_FIELDS) as [keyof typeof STRING_FIELDS, number][]) {
+  for (const [name, max] of Object.entries(FAULT_RULE_STRINGS) as [keyof typeof FAULT_RULE_STRINGS, number][]) {
     const value = raw[name];
     if (value === undefined) continue;
     if (typeof value !== 'string' || value.length === 0 || value.length > max) throw invalid(`${name} must be a non-empty string`);
@@ -32,7 +22,7 @@ function parseStrings(raw: Record<string, unknown>, rule: FaultRule): void {
 }
 
 function parseNumbers(raw: Record<string, unknown>, rule: FaultRule): void {
-  for (const [name, [min, max, integer]] of Object.entries(NUMBER_FIELDS) as [keyof typeof NUMBER_FIELDS, readonly [number, number, boolean]][]) {
+  for (const [name, [min, max, integer]] of Object.entries(FAULT_RULE_NUMBERS) as [keyof typeof FAULT_RULE_NUMBERS, readonly [number, number, boolean]][]) {
     const value = raw[name];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {

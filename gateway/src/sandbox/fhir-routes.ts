@@ -5,8 +5,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NHI_SYSTEM, normaliseNhi } from '../../../shared/nhi';
 import { fhirBase, headerValue, pathOf, type SandboxContext } from './context';
-import { FHIR_JSON, sendOutcome } from './outcome';
-import { locationResource, patientResource, practitionerResource, searchBundle, type SandboxLocation } from './resources';
+import { FHIR_JSON, operationOutcome, sendOutcome } from './outcome';
+import { locationResource, patientResource, practitionerResource, type SandboxLocation } from './seed';
 import type { ResourceKind } from './store';
 import type { StoredResource } from './types';
 
@@ -61,7 +61,17 @@ function frontDoor(ctx: SandboxContext) {
   };
 }
 
-type Bundle = (request: FastifyRequest, resources: readonly StoredResource['resource'][]) => unknown;
+type Resource = StoredResource['resource'];
+
+/** A searchset Bundle; ALEX answers an empty search with a Bundle holding an OperationOutcome entry. */
+function searchBundle(ctx: SandboxContext, request: FastifyRequest, resources: readonly Resource[]): Record<string, unknown> {
+  const entry =
+    resources.length > 0
+      ? resources.map((r) => ({ fullUrl: `${fhirBase(request)}/${r.resourceType}/${r.id}`, resource: r, search: { mode: 'match' } }))
+      : [{ resource: operationOutcome('not-found', 'No records found', undefined, 'information'), search: { mode: 'outcome' } }];
+  const link = [{ relation: 'self', url: `${request.protocol}://${request.host}${request.url}` }];
+  return { resourceType: 'Bundle', id: ctx.newId(), meta: { lastUpdated: new Date(ctx.clock()).toISOString() }, type: 'searchset', total: resources.length, link, entry };
+}
 
 /** GET by id: the resource `find` returns, else 404. */
 function byId<T>(name: string, find: (request: FastifyRequest, id: string) => T | undefined, toResource: (found: T) => unknown) {
@@ -72,22 +82,22 @@ function byId<T>(name: string, find: (request: FastifyRequest, id: string) => T 
   };
 }
 
-function registerDirectoryReads(fhir: FastifyInstance, ctx: SandboxContext, bundle: Bundle): void {
+function registerDirectoryReads(fhir: FastifyInstance, ctx: SandboxContext): void {
   fhir.get('/Patient', async (request, reply) => {
     const nhi = nhiFromQuery(request.url, 'identifier');
     if (nhi === null) return authorizationFailed(reply);
     const patient = ctx.findPatientByNhi(facilityOf(request), nhi);
-    return sendFhir(reply, 200, bundle(request, patient === undefined ? [] : [patientResource(patient)]));
+    return sendFhir(reply, 200, searchBundle(ctx, request, patient === undefined ? [] : [patientResource(patient)]));
   });
   fhir.get('/Patient/:id', byId('Patient', (request, id) => ctx.findPatient(facilityOf(request), id), patientResource));
-  fhir.get('/Practitioner', async (request, reply) => sendFhir(reply, 200, bundle(request, ctx.practitioners.map(practitionerResource))));
+  fhir.get('/Practitioner', async (request, reply) => sendFhir(reply, 200, searchBundle(ctx, request, ctx.practitioners.map(practitionerResource))));
   fhir.get('/Practitioner/:id', byId('Practitioner', (_request, id) => ctx.practitioners.find((p) => p.id === id), practitionerResource));
   const locations = (request: FastifyRequest): SandboxLocation[] => ctx.locations.filter((l) => l.facilityId === facilityOf(request));
-  fhir.get('/Location', async (request, reply) => sendFhir(reply, 200, bundle(request, locations(request).map(locationResource))));
+  fhir.get('/Location', async (request, reply) => sendFhir(reply, 200, searchBundle(ctx, request, locations(request).map(locationResource))));
   fhir.get('/Location/:id', byId('Location', (request, id) => locations(request).find((l) => l.id === id), locationResource));
 }
 
-function registerResourceReads(fhir: FastifyInstance, ctx: SandboxContext, bundle: Bundle): void {
+function registerResourceReads(fhir: FastifyInstance, ctx: SandboxContext): void {
   const searchByPatientNhi = (kind: ResourceKind) => async (request: FastifyRequest, reply: FastifyReply) => {
     if (kind === 'DocumentReference' && !ctx.assumptions.documentReferenceSearch) return authorizationFailed(reply);
     const nhi = nhiFromQuery(request.url, 'patient.identifier');
@@ -97,7 +107,7 @@ function registerResourceReads(fhir: FastifyInstance, ctx: SandboxContext, bundl
     const all = patient === undefined ? [] : ctx.store.list(kind, { facilityId: facility, patientId: patient.id });
     // Search freshness is not documented: unless assumed, a new resource shows only after the lag.
     const visible = ctx.assumptions.searchFresh ? all : all.filter((r) => r.createdAt + ctx.searchLagMs <= ctx.clock());
-    return sendFhir(reply, 200, bundle(request, visible.map((r) => r.resource)));
+    return sendFhir(reply, 200, searchBundle(ctx, request, visible.map((r) => r.resource)));
   };
   fhir.get('/Media', searchByPatientNhi('Media'));
   fhir.get('/DocumentReference', searchByPatientNhi('DocumentReference'));
@@ -141,10 +151,8 @@ export function registerFhirRoutes(app: FastifyInstance, ctx: SandboxContext, re
   app.register(
     async (fhir) => {
       fhir.addHook('preHandler', frontDoor(ctx));
-      const bundle: Bundle = (request, resources) =>
-        searchBundle(ctx.newId(), `${request.protocol}://${request.host}${request.url}`, fhirBase(request), resources, new Date(ctx.clock()).toISOString());
-      registerDirectoryReads(fhir, ctx, bundle);
-      registerResourceReads(fhir, ctx, bundle);
+      registerDirectoryReads(fhir, ctx);
+      registerResourceReads(fhir, ctx);
       registerLaunchDecode(fhir, ctx);
       registerCreates(fhir);
     },

@@ -1,9 +1,7 @@
 /**
- * Opaque launch pairs, as Evolution's ALEX Apps would hand them to a vendor.
- * context   = base64 (standard alphabet: contains + / =) of iv ‖ tag ‖ AES-256-GCM(JSON)
- * signature = base64 HMAC-SHA256 over the context string
- * Both keys derive from one per-sandbox secret. The sandbox does not check freshness or single use:
- * the gateway does (it keeps the replay cache and the maximum age).
+ * Opaque launch pairs as Evolution's ALEX Apps hand them to a vendor: context = base64 (with + / =) of
+ * iv ‖ tag ‖ AES-256-GCM(JSON), signature = base64 HMAC-SHA256 of the context; both keys from one secret.
+ * No freshness or single-use check here: the gateway does that.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -48,15 +46,8 @@ export function createLaunchCodec(secret: Buffer, randomBytes: (size: number) =>
       return { context, signature: mac(context).toString('base64') };
     },
     decode(context, signature) {
-      if (
-        context.length === 0 ||
-        context.length > MAX_LAUNCH_SEGMENT_CHARS ||
-        signature.length > MAX_LAUNCH_SEGMENT_CHARS ||
-        !BASE64.test(context) ||
-        !BASE64.test(signature)
-      ) {
-        return { ok: false, reason: 'malformed' };
-      }
+      const readable = (segment: string): boolean => segment.length <= MAX_LAUNCH_SEGMENT_CHARS && BASE64.test(segment);
+      if (!readable(context) || !readable(signature)) return { ok: false, reason: 'malformed' };
       const given = Buffer.from(signature, 'base64');
       const expected = mac(context);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'signature' };

@@ -1,5 +1,5 @@
 /** In-memory state of the sandbox: created resources, counters, request records and tokens. */
-import type { SandboxCounters, SandboxRequestRecord, SandboxStore, StoredResource, StoredResourceFilter } from './types';
+import { COUNTER_NAMES, type SandboxCounters, type SandboxRequestRecord, type SandboxStore, type StoredResource, type StoredResourceFilter } from './types';
 
 const MAX_REQUEST_RECORDS = 1000;
 
@@ -8,17 +8,8 @@ export type ResourceKind = StoredResource['resourceType'];
 const CREATED_COUNTER = { Media: 'mediaCreated', DocumentReference: 'documentReferencesCreated' } as const;
 
 function emptyCounters(): SandboxCounters {
-  return {
-    tokenRequests: 0,
-    tokensIssued: 0,
-    mediaCreateCalls: 0,
-    mediaCreated: 0,
-    documentReferenceCreateCalls: 0,
-    documentReferencesCreated: 0,
-    launchDecodes: 0,
-    requestsByRoute: {},
-    faultsApplied: {},
-  };
+  const zero = Object.fromEntries(COUNTER_NAMES.map((name) => [name, 0])) as Record<(typeof COUNTER_NAMES)[number], number>;
+  return { ...zero, requestsByRoute: {}, faultsApplied: {} };
 }
 
 function matches(r: StoredResource, filter: StoredResourceFilter = {}): boolean {
@@ -45,7 +36,7 @@ export class MemoryStore implements SandboxStore {
     };
   }
 
-  bump(key: Exclude<keyof SandboxCounters, 'requestsByRoute' | 'faultsApplied'>): void {
+  bump(key: (typeof COUNTER_NAMES)[number]): void {
     this.count[key] += 1;
   }
 

@@ -10,24 +10,21 @@ export const FAULT_KINDS = ['latency', 'status401', 'status403', 'status429', 's
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
+/** A rule's optional fields and their bounds: a string's longest length; a number's [min, max, integer]. */
+export const FAULT_RULE_STRINGS = { method: 10, pathPrefix: 300, facilityId: 50 } as const;
+export const FAULT_RULE_NUMBERS = {
+  times: [1, 1_000_000, true],
+  probability: [0, 1, false],
+  latencyMs: [0, 600_000, true],
+  retryAfterSeconds: [0, 86_400, true],
+  storeAfterMs: [0, 86_400_000, true],
+  answerAfterMs: [0, 86_400_000, true],
+} as const;
+
 /** A request matches when every given selector matches; README "Fault injection" says what each field does. */
-export interface FaultRule {
-  kind: FaultKind;
-  method?: string;
-  /** Absent: `/FHIR` (ALEX only). Use the token path (or `/`) to hit the token endpoint. */
-  pathPrefix?: string;
-  facilityId?: string;
-  times?: number;
-  /** Drawn from the injected random source. */
-  probability?: number;
-  latencyMs?: number;
-  retryAfterSeconds?: number;
-  /** `slowCreate`: stored this long after arrival; answered `answerAfterMs` after it (never when absent). */
-  storeAfterMs?: number;
-  answerAfterMs?: number;
-  /** 'after': a create is processed (and stored when valid) first, then the fault takes its answer. */
-  when?: 'before' | 'after';
-}
+export type FaultRule = { kind: FaultKind; when?: 'before' | 'after' } & { -readonly [K in keyof typeof FAULT_RULE_STRINGS]?: string } & {
+  -readonly [K in keyof typeof FAULT_RULE_NUMBERS]?: number;
+};
 
 export interface ActiveFaultRule extends FaultRule {
   id: string;
@@ -130,18 +127,10 @@ export interface StoredResourceFilter {
 }
 
 /** Requests are counted as they arrive (rejected, throttled and faulted ones included). */
-export interface SandboxCounters {
-  tokenRequests: number;
-  tokensIssued: number;
-  mediaCreateCalls: number;
-  mediaCreated: number;
-  documentReferenceCreateCalls: number;
-  documentReferencesCreated: number;
-  launchDecodes: number;
-  /** `${METHOD} ${route pattern}` → count, counted before faults apply (so retries show). */
-  requestsByRoute: Record<string, number>;
-  faultsApplied: Record<string, number>;
-}
+export const COUNTER_NAMES = ['tokenRequests', 'tokensIssued', 'mediaCreateCalls', 'mediaCreated', 'documentReferenceCreateCalls', 'documentReferencesCreated', 'launchDecodes'] as const;
+
+/** `requestsByRoute`: `${METHOD} ${route pattern}` → count, counted before faults apply (so retries show). */
+export type SandboxCounters = Record<(typeof COUNTER_NAMES)[number], number> & { requestsByRoute: Record<string, number>; faultsApplied: Record<string, number> };
 
 export interface SandboxRequestRecord {
   at: number;
