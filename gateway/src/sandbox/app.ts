@@ -2,7 +2,7 @@
 import { isAscii } from 'node:buffer';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { AppError } from '../../../shared/errors';
-import { sendAzureError } from './azure';
+import { registerTokenRoute, sendAzureError } from './azure';
 import { ASSUMPTION_NAMES } from './assumptions';
 import { createSandboxContext, pathOf, type SandboxContext } from './context';
 import { registerControlRoutes } from './control-routes';
@@ -10,7 +10,6 @@ import { registerCreateRoutes } from './create-routes';
 import { registerFaultHooks } from './fault-hooks';
 import { registerFhirRoutes } from './fhir-routes';
 import { OutcomeError, sendApimError, sendOutcome } from './outcome';
-import { registerTokenRoute } from './token-route';
 import type { SandboxHandle, SandboxOptions } from './types';
 
 export type SandboxApp = FastifyInstance & { sandbox: SandboxHandle };

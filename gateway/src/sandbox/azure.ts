@@ -1,6 +1,7 @@
-/** Azure AD (Microsoft identity platform) token endpoint behaviour: client credentials, throttling, error shape. */
+/** The Azure AD (Microsoft identity platform) token endpoint: client credentials, throttling, error shape. */
 import { createHmac, randomUUID } from 'node:crypto';
-import type { FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { SandboxContext } from './context';
 
 /** [status, error, AADSTS code, description]: the answers Azure AD gives; `$1` is the call's argument. */
 const AZURE_ERRORS = {
@@ -44,31 +45,55 @@ export function sendAzureError(reply: FastifyReply, name: AzureError, now: numbe
 }
 
 /** A JWT-shaped access token (HS256 with a per-sandbox key). Clients must treat it as opaque. */
-export function mintAccessToken(key: Buffer, claims: Record<string, unknown>): string {
+function mintAccessToken(key: Buffer, claims: Record<string, unknown>): string {
   const enc = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
   const head = `${enc({ typ: 'JWT', alg: 'HS256' })}.${enc(claims)}`;
   return `${head}.${createHmac('sha256', key).update(head).digest('base64url')}`;
 }
 
-/** Sliding-window counter for token requests: `take` answers 0 (counted) or the seconds until one may go. */
-export class TokenThrottleWindow {
-  private times: number[] = [];
-  constructor(
-    private readonly maxRequests: number,
-    private readonly windowMs: number,
-  ) {}
+/** As ALEX.md records. */
+const TOKEN_LIFETIME_SECONDS = 3599;
 
-  take(now: number): number {
-    this.times = this.times.filter((t) => t > now - this.windowMs);
-    if (this.times.length >= this.maxRequests) {
-      const oldest = this.times[0] ?? now;
-      return Math.max(1, Math.ceil((oldest + this.windowMs - now) / 1000));
+export function registerTokenRoute(app: FastifyInstance, ctx: SandboxContext): void {
+  app.post('/:tenant/oauth2/v2.0/token', async (request, reply) => {
+    ctx.store.bump('tokenRequests');
+    const now = ctx.clock();
+    const fail = (error: AzureError, arg?: string): FastifyReply => sendAzureError(reply, error, now, arg);
+    const { tenant } = request.params as { tenant: string };
+    if (tenant !== ctx.tenantId) return fail('tenantNotFound', tenant);
+    const wait = ctx.store.takeTokenSlot(now);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      return fail('throttled');
     }
-    this.times.push(now);
-    return 0;
-  }
-
-  reset(): void {
-    this.times = [];
-  }
+    const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, string | undefined>;
+    if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) return fail('missingParameter', 'grant_type');
+    for (const name of ['grant_type', 'client_id'] as const) if (!body[name]) return fail('missingParameter', name);
+    if (body.grant_type !== 'client_credentials') return fail('unsupportedGrant');
+    if (body.client_id !== ctx.credentials.clientId) return fail('unknownClient');
+    if (body.client_secret !== ctx.credentials.clientSecret) return fail('invalidSecret');
+    const scope = body.scope;
+    if (!scope) return fail('missingParameter', 'scope');
+    if (!scope.endsWith('/.default')) return fail('invalidScope');
+    if (scope.slice(0, -'/.default'.length) !== ctx.resource) return fail('unknownResource');
+    const iat = Math.floor(now / 1000);
+    const lifetime = TOKEN_LIFETIME_SECONDS;
+    const accessToken = mintAccessToken(ctx.tokenKey, {
+      aud: ctx.resource,
+      iss: `https://sts.windows.net/${ctx.tenantId}/`,
+      iat,
+      nbf: iat,
+      exp: iat + lifetime,
+      appid: ctx.credentials.clientId,
+      tid: ctx.tenantId,
+      roles: ['patient.media.write', 'patient.media.read', 'patient.task.read', 'patient.documentreference.scaninbox.write'],
+      jti: ctx.newId(),
+    });
+    ctx.store.tokens.set(accessToken, { expiresAt: now + lifetime * 1000 });
+    ctx.store.bump('tokensIssued');
+    return reply
+      .type('application/json; charset=utf-8')
+      .header('cache-control', 'no-store, no-cache')
+      .send({ token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken });
+  });
 }

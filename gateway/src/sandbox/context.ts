@@ -5,7 +5,6 @@ import type { FastifyRequest } from 'fastify';
 import { pino } from 'pino';
 import { AppError } from '../../../shared/errors';
 import { strictAssumptions } from './assumptions';
-import { TokenThrottleWindow } from './azure';
 import { createFaultEngine } from './faults';
 import { createLaunchCodec } from './launch';
 import { DEFAULT_CREDENTIALS, DEFAULT_FACILITIES, DEFAULT_TENANT_ID, SEED_PATIENTS, SEED_PRACTITIONERS } from './seed';
@@ -61,7 +60,6 @@ export function createSandboxContext(options: SandboxOptions) {
   const patients: readonly SandboxPatient[] = SEED_PATIENTS.map((p) => ({ ...p }));
   const practitioners = SEED_PRACTITIONERS.map((p) => ({ ...p }));
   const newId = (): string => randomBytes(16).toString('hex');
-  const throttle = throttleSpec === false ? null : new TokenThrottleWindow(throttleSpec.maxRequests, throttleSpec.windowSeconds * 1000);
   const faults = createFaultEngine(options.random ?? Math.random, newId);
   for (const rule of options.faults ?? []) faults.add(rule);
   const codec = createLaunchCodec(options.launchSecret !== undefined ? Buffer.from(options.launchSecret, 'utf8') : randomBytes(32), randomBytes);
@@ -77,7 +75,6 @@ export function createSandboxContext(options: SandboxOptions) {
     facilities,
     maxAttachmentBytes: options.maxAttachmentBytes ?? 1_000_000,
     keepBytes: (options.attachments ?? 'bytes') === 'bytes',
-    throttle,
     patients,
     practitioners,
     locations: facilities.map((f) => ({ id: locationId(f), facilityId: f, name: `Sandbox Medical Centre (${f})` })),
@@ -85,7 +82,7 @@ export function createSandboxContext(options: SandboxOptions) {
     searchLagMs: (options.searchLagSeconds ?? 60) * 1000,
     /** Mutable: `/_sandbox/assumptions`. */
     assumptions: { ...strictAssumptions(), ...options.assumptions },
-    store: new MemoryStore(() => throttle?.reset()),
+    store: new MemoryStore(throttleSpec === false ? null : { maxRequests: throttleSpec.maxRequests, windowMs: throttleSpec.windowSeconds * 1000 }),
     faults,
     tokenKey: randomBytes(32),
     codec,

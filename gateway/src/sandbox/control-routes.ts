@@ -36,31 +36,22 @@ function registerFaultControl(app: FastifyInstance, ctx: SandboxContext): void {
   });
 }
 
-function registerAssumptionControl(app: FastifyInstance, ctx: SandboxContext): void {
+export function registerControlRoutes(app: FastifyInstance, ctx: SandboxContext): void {
+  registerFaultControl(app, ctx);
   app.get('/_sandbox/assumptions', async () => ({ assumptions: ctx.assumptions, meaning: ASSUMPTIONS }));
   app.post('/_sandbox/assumptions', async (request) => {
     Object.assign(ctx.assumptions, parseAssumptions(request.body));
     return { assumptions: ctx.assumptions };
   });
-}
-
-function registerLaunchControl(app: FastifyInstance, ctx: SandboxContext): void {
   app.post('/_sandbox/launch', async (request, reply) => {
     const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
-    const input: LaunchInput = { patientId: body.patientId === null ? null : (body.patientId as string), facilityCode: body.facilityCode as string };
-    if (body.providerId !== undefined) input.providerId = body.providerId as string | null;
+    const input: LaunchInput = { patientId: body.patientId as string | null, facilityCode: body.facilityCode as string, providerId: body.providerId as string | null | undefined };
     if (body.createdTime !== undefined) {
       if (typeof body.createdTime !== 'string') throw new AppError('ERR_REQUEST_INVALID', { detail: 'createdTime must be an ISO date-time' });
       input.createdTime = new Date(body.createdTime);
     }
     return reply.code(201).send(ctx.issueLaunch(input));
   });
-}
-
-export function registerControlRoutes(app: FastifyInstance, ctx: SandboxContext): void {
-  registerFaultControl(app, ctx);
-  registerAssumptionControl(app, ctx);
-  registerLaunchControl(app, ctx);
   app.get('/_sandbox/state', async () => ({
     facilities: ctx.facilities,
     tokenPath: ctx.tokenPath,

@@ -4,24 +4,17 @@
  */
 import { BugIndicatingError } from '../../../shared/errors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sendAzureError } from './azure';
+import { sendAzureError, type AzureError } from './azure';
 import { headerValue, pathOf, type SandboxContext } from './context';
 import { sendOutcome } from './outcome';
-import type { ActiveFaultRule, SandboxRequestRecord } from './types';
+import type { ActiveFaultRule, FaultKind, SandboxRequestRecord } from './types';
 
 /** Routes whose side effect deferred faults let happen. */
 const CREATE_ROUTES = new Set(['/FHIR/Media', '/FHIR/DocumentReference']);
 
-export interface DeferredFaults {
-  /** The deferred rules of this create, in order. */
-  get(request: FastifyRequest): readonly ActiveFaultRule[];
-  /** Apply the answer-taking ones (latency, statuses, drops) after the create. null: none took the answer. */
-  applyAfter(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | null>;
-}
+export type DeferredFaults = ReturnType<typeof registerFaultHooks>;
 
-function isDeferred(rule: ActiveFaultRule): boolean {
-  return rule.when === 'after' || rule.kind === 'storedThenDropped' || rule.kind === 'slowCreate';
-}
+const isDeferred = (rule: ActiveFaultRule): boolean => rule.when === 'after' || rule.kind === 'storedThenDropped' || rule.kind === 'slowCreate';
 
 /** Hold the request's socket open without answering (destroyed when the sandbox closes). */
 export function holdSocket(ctx: SandboxContext, request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -32,29 +25,27 @@ export function holdSocket(ctx: SandboxContext, request: FastifyRequest, reply: 
   return reply;
 }
 
+/** At the token endpoint the status faults answer in Azure AD's shape. */
+const TOKEN_FAULTS: Partial<Record<FaultKind, AzureError>> = { status401: 'invalidSecret', status429: 'throttled', status503: 'unavailable', status500: 'serverError' };
+
 export function replyFault(ctx: SandboxContext, request: FastifyRequest, reply: FastifyReply, rule: ActiveFaultRule): FastifyReply {
-  const token = pathOf(request.url) === ctx.tokenPath;
-  const now = ctx.clock();
   const facility = headerValue(request, 'mt-facilityid') ?? 'this facility';
+  if (rule.kind === 'status429' || (rule.kind === 'status503' && rule.retryAfterSeconds !== undefined)) reply.header('retry-after', String(rule.retryAfterSeconds ?? 2));
+  const azure = TOKEN_FAULTS[rule.kind];
+  if (azure !== undefined && pathOf(request.url) === ctx.tokenPath) return sendAzureError(reply, azure, ctx.clock());
   switch (rule.kind) {
     case 'status401':
-      if (token) return sendAzureError(reply, 'invalidSecret', now);
       reply.header('www-authenticate', 'Bearer error="invalid_token", error_description="The access token is expired"');
       return sendOutcome(reply, 401, 'login', 'Authorization failed: the access token is expired or not valid');
     case 'status403':
       return sendOutcome(reply, 403, 'forbidden', 'Authorization failed');
     case 'status429':
-      reply.header('retry-after', String(rule.retryAfterSeconds ?? 2));
-      if (token) return sendAzureError(reply, 'throttled', now);
       return sendOutcome(reply, 429, 'throttled', 'Too many requests. Retry later.');
     case 'status503':
-      if (rule.retryAfterSeconds !== undefined) reply.header('retry-after', String(rule.retryAfterSeconds));
-      if (token) return sendAzureError(reply, 'unavailable', now);
       // After the create was stored the connection cannot have lacked a listener: the answer was lost on the way back.
       if (rule.when === 'after') return sendOutcome(reply, 503, 'transient', `The practice connection for facility ${facility} was lost before the answer came back.`);
       return sendOutcome(reply, 503, 'transient', `The practice connection for facility ${facility} is not available: there are no listeners connected for the hybrid connection endpoint.`);
     case 'status500':
-      if (token) return sendAzureError(reply, 'serverError', now);
       // ALEX's errors are not always FHIR: a 500 arrives as plain text.
       return reply.code(500).type('text/plain; charset=utf-8').send('An error occurred while processing your request.');
     case 'drop':
@@ -71,7 +62,7 @@ export function replyFault(ctx: SandboxContext, request: FastifyRequest, reply: 
 }
 
 /** Registers the request record, route counter and fault hooks. Returns the deferred faults for the create handlers. */
-export function registerFaultHooks(app: FastifyInstance, ctx: SandboxContext): DeferredFaults {
+export function registerFaultHooks(app: FastifyInstance, ctx: SandboxContext) {
   const records = new WeakMap<FastifyRequest, SandboxRequestRecord>();
   const deferred = new WeakMap<FastifyRequest, ActiveFaultRule[]>();
 
@@ -110,8 +101,10 @@ export function registerFaultHooks(app: FastifyInstance, ctx: SandboxContext): D
   });
 
   return {
-    get: (request) => deferred.get(request) ?? [],
-    async applyAfter(request, reply) {
+    /** The deferred rules of this create, in order. */
+    get: (request: FastifyRequest): readonly ActiveFaultRule[] => deferred.get(request) ?? [],
+    /** Applies the answer-taking ones (latency, statuses, drops) after the create. null: none took the answer. */
+    async applyAfter(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | null> {
       for (const rule of deferred.get(request) ?? []) {
         if (rule.kind === 'slowCreate') continue;
         if (rule.kind === 'latency') {

@@ -12,11 +12,6 @@ import type { StoredResource } from './types';
 
 const LAUNCH_PREFIX = '/FHIR/vendorforms/api/getlaunchcontextstring/';
 
-/** The launch decode: mt-facilityid is optional there only while `launchWithoutFacility` is assumed. */
-interface RouteConfig {
-  launch?: boolean;
-}
-
 /** `<NHI system>|<value>` as the one and only query parameter `name`; anything else is another query shape. */
 function nhiFromQuery(url: string, name: string): string | null {
   const q = url.indexOf('?');
@@ -24,9 +19,8 @@ function nhiFromQuery(url: string, name: string): string | null {
   const keys = [...params.keys()];
   if (keys.length !== 1 || keys[0] !== name) return null;
   const raw = params.get(name) ?? '';
-  const bar = raw.indexOf('|');
-  if (bar < 0 || raw.slice(0, bar) !== NHI_SYSTEM) return null;
-  const value = raw.slice(bar + 1);
+  if (!raw.startsWith(`${NHI_SYSTEM}|`)) return null;
+  const value = raw.slice(NHI_SYSTEM.length + 1);
   return value.length > 0 && value.length <= 20 ? normaliseNhi(value) : null;
 }
 
@@ -52,8 +46,8 @@ function frontDoor(ctx: SandboxContext) {
       return sendOutcome(reply, 401, 'login', `Authorization failed: ${why}`);
     }
     const facility = headerValue(request, 'mt-facilityid');
-    const launch = (request.routeOptions.config as RouteConfig).launch === true;
-    const optional = launch && ctx.assumptions.launchWithoutFacility;
+    // The launch decode needs no mt-facilityid only while `launchWithoutFacility` is assumed.
+    const optional = (request.routeOptions.url ?? '').startsWith(LAUNCH_PREFIX) && ctx.assumptions.launchWithoutFacility;
     if (facility === null && !optional) return sendOutcome(reply, 403, 'forbidden', 'Practice Facility not found: the mt-facilityid header is required');
     if (facility !== null && !ctx.facilities.includes(facility)) return sendOutcome(reply, 403, 'forbidden', 'Practice Facility not found');
     if (!acceptable(headerValue(request, 'accept'))) return sendOutcome(reply, 406, 'not-supported', 'Accept must allow application/fhir+json');
@@ -120,26 +114,23 @@ function registerResourceReads(fhir: FastifyInstance, ctx: SandboxContext): void
   fhir.get('/DocumentReference/:id', byId('DocumentReference', stored('DocumentReference'), (r) => r.resource));
 }
 
-/** The launch decode. The path is parsed raw: each segment is URI-encoded base64 (may hold %2B %2F %3D). */
+/** `{context}/{signature}` from the raw path: each segment is URI-encoded base64 (may hold %2B %2F %3D). */
+function launchPair(url: string): [string, string] | null {
+  const segments = pathOf(url).slice(LAUNCH_PREFIX.length).split('/');
+  try {
+    return segments.length === 2 ? [decodeURIComponent(segments[0] ?? ''), decodeURIComponent(segments[1] ?? '')] : null;
+  } catch {
+    return null;
+  }
+}
+
 function registerLaunchDecode(fhir: FastifyInstance, ctx: SandboxContext): void {
-  fhir.get('/vendorforms/api/getlaunchcontextstring/*', { config: { launch: true } satisfies RouteConfig }, async (request, reply) => {
+  fhir.get('/vendorforms/api/getlaunchcontextstring/*', async (request, reply) => {
     ctx.store.bump('launchDecodes');
-    const segments = pathOf(request.url).slice(LAUNCH_PREFIX.length).split('/');
-    let pair: [string, string] | null = null;
-    if (segments.length === 2) {
-      try {
-        pair = [decodeURIComponent(segments[0] ?? ''), decodeURIComponent(segments[1] ?? '')];
-      } catch {
-        pair = null;
-      }
-    }
-    if (pair === null) return sendOutcome(reply, 400, 'structure', 'The launch context string could not be read');
-    const result = ctx.codec.decode(pair[0], pair[1]);
-    if (!result.ok) {
-      return result.reason === 'signature'
-        ? sendOutcome(reply, 400, 'security', 'The launch context signature is not valid')
-        : sendOutcome(reply, 400, 'structure', 'The launch context string could not be read');
-    }
+    const pair = launchPair(request.url);
+    const result = pair === null ? null : ctx.codec.decode(...pair);
+    if (result?.ok === false && result.reason === 'signature') return sendOutcome(reply, 400, 'security', 'The launch context signature is not valid');
+    if (result === null || !result.ok) return sendOutcome(reply, 400, 'structure', 'The launch context string could not be read');
     const facility = headerValue(request, 'mt-facilityid');
     if (facility !== null && facility !== result.claims.facilityCode) return sendOutcome(reply, 403, 'forbidden', 'The launch context belongs to another facility');
     return reply.type('application/json; charset=utf-8').send(result.claims);

@@ -4,6 +4,7 @@
  * No freshness or single-use check here: the gateway does that.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { LaunchPair } from './types';
 
 export interface LaunchClaims {
   patientId: string | null;
@@ -20,22 +21,17 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /** Longest context/signature the decode endpoint reads (a real pair is a few hundred characters). */
 export const MAX_LAUNCH_SEGMENT_CHARS = 4096;
 
-export interface LaunchCodec {
-  issue(claims: LaunchClaims): { context: string; signature: string };
-  decode(context: string, signature: string): LaunchDecodeResult;
-}
-
 function derive(secret: Buffer, label: string): Buffer {
   return createHash('sha256').update(label).update(secret).digest();
 }
 
-export function createLaunchCodec(secret: Buffer, randomBytes: (size: number) => Buffer): LaunchCodec {
+export function createLaunchCodec(secret: Buffer, randomBytes: (size: number) => Buffer) {
   const encKey = derive(secret, 'clinicpro-sandbox-launch-enc\0');
   const macKey = derive(secret, 'clinicpro-sandbox-launch-mac\0');
   const mac = (context: string): Buffer => createHmac('sha256', macKey).update(context, 'utf8').digest();
 
   return {
-    issue(claims) {
+    issue(claims: LaunchClaims): LaunchPair {
       let json = JSON.stringify(claims);
       // Pad so the base64 always ends in '=' (the real strings' padding is part of what we must carry).
       while ((IV_BYTES + TAG_BYTES + Buffer.byteLength(json)) % 3 === 0) json += ' ';
@@ -45,7 +41,7 @@ export function createLaunchCodec(secret: Buffer, randomBytes: (size: number) =>
       const context = Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString('base64');
       return { context, signature: mac(context).toString('base64') };
     },
-    decode(context, signature) {
+    decode(context: string, signature: string): LaunchDecodeResult {
       const readable = (segment: string): boolean => segment.length <= MAX_LAUNCH_SEGMENT_CHARS && BASE64.test(segment);
       if (!readable(context) || !readable(signature)) return { ok: false, reason: 'malformed' };
       const given = Buffer.from(signature, 'base64');

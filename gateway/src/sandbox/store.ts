@@ -1,4 +1,4 @@
-/** In-memory state of the sandbox: created resources, counters, request records and tokens. */
+/** In-memory state of the sandbox: created resources, counters, request records, tokens and the token throttle. */
 import { COUNTER_NAMES, type SandboxCounters, type SandboxRequestRecord, type SandboxStore, type StoredResource, type StoredResourceFilter } from './types';
 
 const MAX_REQUEST_RECORDS = 1000;
@@ -24,9 +24,20 @@ export class MemoryStore implements SandboxStore {
   private records: SandboxRequestRecord[] = [];
   private count: SandboxCounters = emptyCounters();
   readonly tokens = new Map<string, { expiresAt: number }>();
+  private tokenRequestTimes: number[] = [];
 
-  /** `onReset` also forgets what lives outside the store (the token throttle window). */
-  constructor(private readonly onReset: () => void = () => undefined) {}
+  /** `throttle`: Azure AD's limit on token requests per sliding window, or null for none. */
+  constructor(private readonly throttle: { maxRequests: number; windowMs: number } | null) {}
+
+  /** 0 when a token request may proceed now (it is counted), else the seconds until one may. */
+  takeTokenSlot(now: number): number {
+    if (this.throttle === null) return 0;
+    const { maxRequests, windowMs } = this.throttle;
+    this.tokenRequestTimes = this.tokenRequestTimes.filter((t) => t > now - windowMs);
+    if (this.tokenRequestTimes.length >= maxRequests) return Math.max(1, Math.ceil(((this.tokenRequestTimes[0] ?? now) + windowMs - now) / 1000));
+    this.tokenRequestTimes.push(now);
+    return 0;
+  }
 
   get counters(): SandboxCounters {
     return {
@@ -79,6 +90,6 @@ export class MemoryStore implements SandboxStore {
     this.records = [];
     this.count = emptyCounters();
     this.tokens.clear();
-    this.onReset();
+    this.tokenRequestTimes = [];
   }
 }

@@ -40,17 +40,14 @@ export interface FaultController {
   list(): readonly ActiveFaultRule[];
 }
 
-export type Sex = 'male' | 'female' | 'other' | 'unknown';
-
 export interface SandboxPatient {
-  /** FHIR Patient.id */
   id: string;
   nhi: string;
   familyName: string;
   givenName: string;
   /** YYYY-MM-DD */
   birthDate: string;
-  sex: Sex;
+  sex: 'male' | 'female' | 'other' | 'unknown';
   /** Facilities whose Evolution holds this patient. Absent: every facility of the sandbox. */
   facilities?: readonly string[];
 }
@@ -65,7 +62,6 @@ export interface SandboxPractitioner {
 export interface SandboxCredentials {
   clientId: string;
   clientSecret: string;
-  /** `api://<app-guid>/.default` */
   scope: string;
 }
 
@@ -111,7 +107,6 @@ export interface StoredResource {
   /** The decoded attachment (empty with `attachments: 'digest'`). */
   bytes: Buffer;
   size: number;
-  /** hex */
   sha256: string;
   /** Clock time of creation, ms. */
   createdAt: number;
@@ -146,7 +141,6 @@ export interface SandboxRequestRecord {
 export interface SandboxStore {
   listMedia(filter?: StoredResourceFilter): readonly StoredResource[];
   listDocumentReferences(filter?: StoredResourceFilter): readonly StoredResource[];
-  /** A snapshot. */
   readonly counters: SandboxCounters;
   /** The last 1000 requests, oldest first. */
   requests(): readonly SandboxRequestRecord[];
@@ -185,11 +179,8 @@ export interface SandboxHandle {
 }
 
 export interface RunningSandbox extends SandboxHandle {
-  /** e.g. http://127.0.0.1:4010 */
   url: string;
-  /** `${url}/FHIR` */
   fhirBaseUrl: string;
-  /** `${url}/<tenant>/oauth2/v2.0/token` */
   tokenUrl: string;
   port: number;
   close(): Promise<void>;
