@@ -80,6 +80,7 @@ export function buildSandboxApp(options: SandboxOptions = {}): SandboxApp {
     loggerInstance: ctx.logger as FastifyBaseLogger,
     // No request logging: URLs carry NHIs. The sandbox logs only what it chooses to.
     logController: new LogController({ disableRequestLogging: true }),
+    // Also destroys the sockets that `timeout` and slow-create faults never answer.
     forceCloseConnections: true,
     bodyLimit: BODY_LIMIT_BYTES,
   });

@@ -1,6 +1,5 @@
 /** What the sandbox's routes share: options resolved to values, seed data, store, faults, launch codec, assumptions. */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import { pino } from 'pino';
 import { AppError } from '../../../shared/errors';
@@ -86,8 +85,6 @@ export function createSandboxContext(options: SandboxOptions) {
     faults,
     tokenKey: randomBytes(32),
     codec,
-    /** Sockets held open by `timeout` / slow-create faults, destroyed on close. */
-    heldSockets: new Set<Socket>(),
     newId,
     findPatient: (facility: string, id: string) => patients.find((p) => p.id === id && inFacility(p, facility)),
     findPatientByNhi: (facility: string, nhi: string) => patients.find((p) => p.nhi === nhi && inFacility(p, facility)),

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fhirBase, headerValue, type SandboxContext } from './context';
-import { holdSocket, type DeferredFaults } from './fault-hooks';
+import type { DeferredFaults } from './fault-hooks';
 import { FHIR_JSON, sendOutcome } from './outcome';
 import { validateCreate, type ValidatedCreate } from './resources';
 import { ALEX_ABSOLUTE_BASES } from './seed';
@@ -96,7 +96,7 @@ export function registerCreateRoutes(fhir: FastifyInstance, ctx: SandboxContext,
     const earlier = existing(ctx, request, kind, valid);
     const stored = earlier ?? store(ctx, request, kind, valid);
     if (slow !== undefined) {
-      if (slow.answerAfterMs === undefined) return holdSocket(ctx, request, reply);
+      if (slow.answerAfterMs === undefined) return reply.hijack();
       await ctx.sleep(slow.answerAfterMs - (slow.storeAfterMs ?? 0));
     }
     const faulted = await faults.applyAfter(request, reply);

@@ -16,15 +16,6 @@ export type DeferredFaults = ReturnType<typeof registerFaultHooks>;
 
 const isDeferred = (rule: ActiveFaultRule): boolean => rule.when === 'after' || rule.kind === 'storedThenDropped' || rule.kind === 'slowCreate';
 
-/** Hold the request's socket open without answering (destroyed when the sandbox closes). */
-export function holdSocket(ctx: SandboxContext, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  reply.hijack();
-  const socket = request.raw.socket;
-  ctx.heldSockets.add(socket);
-  socket.once('close', () => ctx.heldSockets.delete(socket));
-  return reply;
-}
-
 /** At the token endpoint the status faults answer in Azure AD's shape. */
 const TOKEN_FAULTS: Partial<Record<FaultKind, AzureError>> = { status401: 'invalidSecret', status429: 'throttled', status503: 'unavailable', status500: 'serverError' };
 
@@ -54,7 +45,8 @@ export function replyFault(ctx: SandboxContext, request: FastifyRequest, reply: 
       request.raw.socket.destroy();
       return reply;
     case 'timeout':
-      return holdSocket(ctx, request, reply);
+      // Never answered: closing the sandbox destroys the socket (forceCloseConnections).
+      return reply.hijack();
     case 'latency':
     case 'slowCreate':
       throw new BugIndicatingError(`${rule.kind} is not a terminal fault`);
@@ -93,11 +85,6 @@ export function registerFaultHooks(app: FastifyInstance, ctx: SandboxContext) {
   app.addHook('onResponse', async (request, reply) => {
     const record = records.get(request);
     if (record !== undefined) record.status = reply.statusCode;
-  });
-
-  app.addHook('preClose', async () => {
-    for (const socket of ctx.heldSockets) socket.destroy();
-    ctx.heldSockets.clear();
   });
 
   return {

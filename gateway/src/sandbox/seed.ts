@@ -65,11 +65,7 @@ export function practitionerResource(p: SandboxPractitioner): Resource {
   };
 }
 
-export interface SandboxLocation {
-  id: string;
-  facilityId: string;
-  name: string;
-}
+export type SandboxLocation = { id: string; facilityId: string; name: string };
 
 export function locationResource(l: SandboxLocation): Resource {
   return {

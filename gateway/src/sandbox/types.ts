@@ -65,11 +65,6 @@ export interface SandboxCredentials {
   scope: string;
 }
 
-export interface TokenThrottle {
-  maxRequests: number;
-  windowSeconds: number;
-}
-
 /** All optional; defaults in README "Use". */
 export interface SandboxOptions {
   host?: string;
@@ -80,7 +75,8 @@ export interface SandboxOptions {
   random?: () => number;
   /** How latency and slow-create faults wait. */
   sleep?: (ms: number) => Promise<void>;
-  tokenThrottle?: TokenThrottle | false;
+  /** Azure AD's limit on token requests (default 60 per 60 s), or none. */
+  tokenThrottle?: { maxRequests: number; windowSeconds: number } | false;
   facilities?: readonly string[];
   credentials?: SandboxCredentials;
   /** The largest decoded attachment accepted is maxAttachmentBytes - 1. */
