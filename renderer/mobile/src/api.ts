@@ -1,7 +1,7 @@
 /**
  * The phone's side of the LAN protocol (electron/lan/README.md, shared/contracts/lan.ts): exchange the QR token,
  * poll the session, upload one photo. Uploads use XMLHttpRequest for upload progress; a watchdog aborts an
- * attempt that makes no progress for `stallMs` (a phone that walked out of Wi-Fi range keeps the socket open).
+ * attempt that makes no progress for 45 s (a phone that walked out of Wi-Fi range keeps the socket open).
  */
 import type { LAN_ROUTES as LanRoutes, ExchangeResponse, HoldResponse, SessionStatusResponse, UploadResponse, UPLOAD_FIELDS as UploadFieldNames } from '../../../shared/contracts/lan';
 import type { ConsentKey, LateralityKey } from '../../../shared/coded/values';
@@ -35,41 +35,28 @@ export interface Transport {
   exchange(token: string): Promise<ExchangeResponse>;
   status(credential: string): Promise<SessionStatusResponse>;
   upload(req: UploadRequest, hooks: UploadHooks): Promise<UploadResponse>;
-  /** Hold photos for the confirmed patient; the PC answers with their numbers. */
+  /** The PC answers with the photos' numbers. */
   hold(credential: string, clientUploadIds: string[]): Promise<HoldResponse>;
   /** The nurse says this is not the patient: the PC is told, and this phone leaves the session. */
   decline(credential: string): Promise<void>;
 }
 
-export interface HttpTransportOptions {
-  /** Origin + nothing: requests go to the page's own server. */
-  base?: string;
-  /** Abort an upload attempt after this long without any progress. */
-  stallMs?: number;
-  /** Abort a JSON request after this long. */
-  requestTimeoutMs?: number;
-  setTimer?: (fn: () => void, ms: number) => unknown;
-  clearTimer?: (handle: unknown) => void;
-}
+/** An upload attempt without progress for this long is aborted; a JSON request after REQUEST_TIMEOUT_MS. */
+const STALL_MS = 45_000;
+const REQUEST_TIMEOUT_MS = 15_000;
 
-export function createHttpTransport(options: HttpTransportOptions = {}): Transport {
-  const base = options.base ?? '';
-  const stallMs = options.stallMs ?? 45_000;
-  const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
-  const setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
-  const clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
-
+export function createHttpTransport(setTimer: (fn: () => void, ms: number) => unknown, clearTimer: (handle: unknown) => void): Transport {
   async function json<T>(path: string, init: RequestInit): Promise<T> {
     const ctrl = new AbortController();
     let timedOut = false;
     const timer = setTimer(() => {
       timedOut = true;
       ctrl.abort();
-    }, requestTimeoutMs);
+    }, REQUEST_TIMEOUT_MS);
     let res: Response;
     let text: string;
     try {
-      res = await fetch(`${base}${path}`, { ...init, signal: ctrl.signal, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' });
+      res = await fetch(path, { ...init, signal: ctrl.signal, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' });
       text = await res.text();
     } catch {
       throw new RequestFailed(timedOut ? { kind: 'timeout' } : { kind: 'network' });
@@ -122,14 +109,14 @@ export function createHttpTransport(options: HttpTransportOptions = {}): Transpo
           watchdog = setTimer(() => {
             finish(() => reject(new RequestFailed({ kind: 'timeout' })));
             xhr.abort();
-          }, stallMs);
+          }, STALL_MS);
         };
         const onAbort = (): void => {
           finish(() => reject(new RequestFailed({ kind: 'aborted' })));
           xhr.abort();
         };
         hooks.signal.addEventListener('abort', onAbort);
-        xhr.open('POST', `${base}${ROUTES.upload}`);
+        xhr.open('POST', ROUTES.upload);
         xhr.setRequestHeader('authorization', `Bearer ${req.credential}`);
         xhr.responseType = 'text';
         xhr.upload.onprogress = (e) => {

@@ -4,10 +4,10 @@
  */
 import type { ExchangeResponse, LanSessionInfo } from '../../../shared/contracts/lan';
 import type { ErrorBody } from '../../../shared/errors/app-error';
-import { CONSENTS, consentDisplay, type ConsentKey, type LateralityKey } from '../../../shared/coded/values';
+import { CONSENTS, consentDisplay, type BodySite } from '../../../shared/coded/values';
 import type { Transport } from './api';
-import { h, replaceChildren } from './dom';
-import { bodyFor, classify, PHONE_MESSAGES, RequestFailed, type Failure } from './failures';
+import { button, h, replaceChildren, type Props } from './dom';
+import { bodyFor, failureOf, PHONE_MESSAGES, sessionEndOf } from './failures';
 import { formatBirthDate, formatBytes, photos } from './format';
 import { uuidV4 } from './ids';
 import { isLateral, LATERALITIES, siteGroups, siteLabel } from './sites';
@@ -46,7 +46,6 @@ export class PhoneApp {
   private queue: UploadQueue | undefined;
   private readonly cards = new Map<string, PhotoCard>();
   private online = true;
-  /** Screen on while photos are on their way (where the browser offers the Wake Lock API). */
   private readonly keeper: ScreenKeeper;
   private list: HTMLElement | undefined;
   private bar: HTMLElement | undefined;
@@ -57,20 +56,16 @@ export class PhoneApp {
     this.keeper = new ScreenKeeper((env.win.navigator as Navigator & { wakeLock?: WakeLockLike }).wakeLock);
   }
 
-  /** Entry point: wire page events and connect. */
   start(): void {
     const { win, doc } = this.env;
     this.online = win.navigator.onLine;
-    win.addEventListener('online', () => {
-      this.online = true;
-      this.queue?.setOnline(true);
-      this.refreshChrome();
-    });
-    win.addEventListener('offline', () => {
-      this.online = false;
-      this.queue?.setOnline(false);
-      this.refreshChrome();
-    });
+    for (const online of [true, false]) {
+      win.addEventListener(online ? 'online' : 'offline', () => {
+        this.online = online;
+        this.queue?.setOnline(online);
+        this.refreshChrome();
+      });
+    }
     doc.addEventListener('visibilitychange', () => {
       if (doc.visibilityState !== 'visible') return;
       this.keeper.visible();
@@ -89,29 +84,18 @@ export class PhoneApp {
     void this.connect();
   }
 
-  // --- connecting ---------------------------------------------------------------------------------
-
   private async connect(): Promise<void> {
     const { win } = this.env;
     const frag = readFragmentToken(win.location.hash);
-    if (frag.kind !== 'none') dropFragment(win.location, win.history);
+    if (frag.kind !== 'none') {
+      dropFragment(win.location, win.history);
+      forgetCredential();
+    }
     this.show({ kind: 'connecting' });
-    if (frag.kind === 'malformed') {
-      forgetCredential();
-      this.show({ kind: 'ended', body: bodyFor('ERR_LAN_TOKEN_INVALID') });
-      return;
-    }
-    if (frag.kind === 'token') {
-      forgetCredential();
-      await this.exchange(frag.token);
-      return;
-    }
-    const saved = loadCredential();
-    if (saved === undefined) {
-      this.show({ kind: 'ended', body: bodyFor('ERR_LAN_TOKEN_INVALID', { message: PHONE_MESSAGES.noLink }) });
-      return;
-    }
-    await this.resumeSaved(saved);
+    const saved = frag.kind === 'none' ? loadCredential() : undefined;
+    if (frag.kind === 'token') await this.exchange(frag.token);
+    else if (saved !== undefined) await this.resumeSaved(saved);
+    else this.show({ kind: 'ended', body: bodyFor('ERR_LAN_TOKEN_INVALID', frag.kind === 'none' ? { message: PHONE_MESSAGES.noLink } : {}) });
   }
 
   private async exchange(token: string): Promise<void> {
@@ -143,12 +127,13 @@ export class PhoneApp {
   }
 
   private connectFailed(err: unknown, retry: () => void): void {
-    const failure: Failure = err instanceof RequestFailed ? err.failure : { kind: 'network' };
-    if (failure.kind === 'http' && classify(failure) === 'session') {
+    const ended = sessionEndOf(err);
+    if (ended !== undefined) {
       forgetCredential();
-      this.show({ kind: 'ended', body: failure.body });
+      this.show({ kind: 'ended', body: ended });
       return;
     }
+    const failure = failureOf(err);
     this.show({ kind: 'unreachable', retry, ...(failure.kind === 'http' ? { body: failure.body } : {}) });
   }
 
@@ -158,14 +143,12 @@ export class PhoneApp {
     try {
       await this.env.transport.status(this.cred.credential);
     } catch (err) {
-      const failure: Failure = err instanceof RequestFailed ? err.failure : { kind: 'network' };
-      if (failure.kind !== 'http' || classify(failure) !== 'session') return;
-      if (failure.body.code === 'ERR_LAN_PATIENT_CHANGED' && this.queue !== undefined) this.queue.patientChanged(failure.body);
-      else this.sessionOver(failure.body);
+      const ended = sessionEndOf(err);
+      if (ended === undefined) return;
+      if (ended.code === 'ERR_LAN_PATIENT_CHANGED' && this.queue !== undefined) this.queue.patientChanged(ended);
+      else this.sessionOver(ended);
     }
   }
-
-  // --- the session --------------------------------------------------------------------------------
 
   private confirmPatient(): void {
     const cred = this.cred;
@@ -224,25 +207,17 @@ export class PhoneApp {
     if (removed) {
       card?.dispose();
       this.cards.delete(p.id);
-    } else if (card === undefined) {
-      card = new PhotoCard(p, {
-        remove: (id) => this.queue?.remove(id),
-        retry: (id) => this.queue?.retry(id),
-        pickSite: (id) => this.openSitePicker(id),
-        setLaterality: (id, l) => this.queue?.update(id, { laterality: l }),
-        setConsent: (id, c) => this.queue?.update(id, { consent: c }),
-      });
+    } else if (card === undefined && this.queue !== undefined) {
+      card = new PhotoCard(p, this.queue, (id) => this.openSitePicker(id));
       this.cards.set(p.id, card);
       this.list?.append(card.el);
     } else {
-      card.update(p);
+      card?.update(p);
     }
     // Sent or stopped: nothing of the photo stays in the page but its line of text.
     if (!removed && (p.state === 'sent' || p.state === 'stopped' || p.file === undefined)) card?.releaseImage();
     this.refreshChrome();
   }
-
-  // --- rendering ----------------------------------------------------------------------------------
 
   private show(screen: Screen): void {
     this.screen = screen;
@@ -254,43 +229,35 @@ export class PhoneApp {
     }
     const root = this.env.root;
     root.dataset.screen = screen.kind;
+    replaceChildren(root, this.view(screen));
+    root.querySelector<HTMLElement>('h1')?.focus({ preventScroll: true });
+  }
+
+  private view(screen: Screen): HTMLElement {
     switch (screen.kind) {
       case 'connecting':
-        replaceChildren(root, h('div', { class: 'screen screen-center' }, h('div', { class: 'spinner', 'aria-hidden': 'true' }), h('p', { class: 'lead' }, 'Connecting to the PC…')));
-        break;
+        return h('div', { class: 'screen screen-center' }, h('div', { class: 'spinner', 'aria-hidden': 'true' }), h('p', { class: 'lead' }, 'Connecting to the PC…'));
       case 'unreachable':
-        replaceChildren(
-          root,
-          h(
-            'div',
-            { class: 'screen screen-center' },
-            icon(true),
-            h('h1', { tabindex: '-1' }, screen.body?.code === 'ERR_RATE_LIMITED' ? 'Please wait a moment' : 'Cannot reach the PC'),
-            h('p', { class: 'lead' }, screen.body?.message ?? PHONE_MESSAGES.cannotConnect),
-            screen.body === undefined
-              ? h('div', { class: 'checks' }, h('h2', { class: 'checks-title' }, 'Check that:'), h('ul', { 'data-testid': 'unreachable-checks' }, ...PHONE_MESSAGES.checks.map((c) => h('li', {}, c))))
-              : null,
-            h('button', { class: 'btn btn-primary', type: 'button', onclick: () => screen.retry() }, 'Try again'),
-          ),
+        return h(
+          'div',
+          { class: 'screen screen-center' },
+          icon(true),
+          title(screen.body?.code === 'ERR_RATE_LIMITED' ? 'Please wait a moment' : 'Cannot reach the PC'),
+          h('p', { class: 'lead' }, screen.body?.message ?? PHONE_MESSAGES.cannotConnect),
+          screen.body === undefined
+            ? h('div', { class: 'checks' }, h('h2', { class: 'checks-title' }, 'Check that:'), h('ul', { 'data-testid': 'unreachable-checks' }, ...PHONE_MESSAGES.checks.map((c) => h('li', {}, c))))
+            : null,
+          button('btn btn-primary', 'Try again', () => screen.retry()),
         );
-        break;
       case 'confirm':
-        replaceChildren(root, this.confirmView());
-        break;
+        return this.confirmView();
       case 'capture':
-        replaceChildren(root, this.captureView());
-        break;
+        return this.captureView();
       case 'declined':
-        replaceChildren(
-          root,
-          h('div', { class: 'screen screen-center' }, icon(false), h('h1', { tabindex: '-1' }, 'Nothing was sent'), h('p', { class: 'lead' }, 'Ask the GP to open the right patient on the PC and show a new QR code, then scan it.')),
-        );
-        break;
+        return h('div', { class: 'screen screen-center' }, icon(false), title('Nothing was sent'), h('p', { class: 'lead' }, 'Ask the GP to open the right patient on the PC and show a new QR code, then scan it.'));
       case 'ended':
-        replaceChildren(root, this.endedView(screen.body));
-        break;
+        return this.endedView(screen.body);
     }
-    root.querySelector<HTMLElement>('h1')?.focus({ preventScroll: true });
   }
 
   private patientCard(): HTMLElement {
@@ -300,7 +267,7 @@ export class PhoneApp {
       { class: 'patient', 'aria-label': 'Patient' },
       h('p', { class: 'eyebrow' }, 'Photos are for'),
       h('p', { class: 'patient-name', 'data-testid': 'patient-name' }, s?.patient.displayName ?? ''),
-      h('p', { class: 'patient-dob', 'data-testid': 'patient-dob' }, `Born ${formatBirthDate(s?.patient.birthDate ?? '')}`),
+      h('p', { class: 'patient-dob', 'data-testid': 'patient-dob' }, born(s)),
       s !== undefined && s.roomLabel !== '' ? h('p', { class: 'patient-room', 'data-testid': 'room' }, s.roomLabel) : null,
     );
   }
@@ -309,34 +276,35 @@ export class PhoneApp {
     return h(
       'div',
       { class: 'screen' },
-      h('h1', { tabindex: '-1' }, 'Is this the right patient?'),
+      title('Is this the right patient?'),
       this.patientCard(),
       this.sentBefore > 0 ? h('p', { class: 'note note-ok', 'data-testid': 'already-sent' }, `${photos(this.sentBefore)} from this session ${this.sentBefore === 1 ? 'is' : 'are'} already on the PC.`) : null,
       h('p', { class: 'muted' }, 'Check the name and date of birth with the patient before taking photos.'),
       h(
         'div',
         { class: 'stack' },
-        h('button', { class: 'btn btn-primary btn-large', type: 'button', onclick: () => this.confirmPatient() }, 'Yes, this is the patient'),
-        h('button', { class: 'btn btn-quiet', type: 'button', onclick: () => this.decline() }, 'No, not this patient'),
+        button('btn btn-primary btn-large', 'Yes, this is the patient', () => this.confirmPatient()),
+        button('btn btn-quiet', 'No, not this patient', () => this.decline()),
       ),
     );
   }
 
   private captureView(): HTMLElement {
     const s = this.session;
-    const camera = h('input', { type: 'file', accept: ACCEPT, capture: 'environment', class: 'visually-hidden', 'data-testid': 'camera-input', tabindex: '-1' });
-    const gallery = h('input', { type: 'file', accept: ACCEPT, multiple: true, class: 'visually-hidden', 'data-testid': 'gallery-input', tabindex: '-1' });
-    for (const input of [camera, gallery]) {
+    // A real button opens the hidden file input (a tap is a user gesture, so the camera or gallery opens on every
+    // phone); the input itself is out of the tab order and hidden from assistive technology.
+    const fileInput = (testid: string, props: Props): HTMLInputElement => {
+      const input = h('input', { type: 'file', accept: ACCEPT, class: 'visually-hidden', 'data-testid': testid, tabindex: '-1', 'aria-hidden': 'true', ...props });
       input.addEventListener('change', () => {
         this.addFiles(input.files);
         input.value = ''; // drop the browser's reference to the chosen files
       });
-    }
-    // A real button opens the hidden file input (a tap is a user gesture, so the camera or gallery opens on every
-    // phone); the input itself is out of the tab order and hidden from assistive technology.
+      return input;
+    };
+    const camera = fileInput('camera-input', { capture: 'environment' });
+    const gallery = fileInput('gallery-input', { multiple: true });
     const picker = (cls: string, glyph: string, text: string, input: HTMLInputElement): HTMLElement =>
       h('button', { class: `btn ${cls} btn-large btn-icon`, type: 'button', onclick: () => input.click() }, h('span', { class: `glyph ${glyph}`, 'aria-hidden': 'true' }), text);
-    for (const input of [camera, gallery]) input.setAttribute('aria-hidden', 'true');
     const switched = this.queue?.switched;
     this.list = h('ul', { class: 'photos', 'aria-label': 'Photos' }, ...[...this.cards.values()].map((c) => c.el)); // kept across a redraw
     this.banner = h('div', { class: 'banner', role: 'status', hidden: true });
@@ -349,7 +317,7 @@ export class PhoneApp {
         { class: 'patient-bar' },
         h('h1', { class: 'visually-hidden', tabindex: '-1' }, 'Take photos'),
         h('p', { class: 'patient-bar-name', 'data-testid': 'patient-name' }, s?.patient.displayName ?? ''),
-        h('p', { class: 'patient-bar-meta' }, `Born ${formatBirthDate(s?.patient.birthDate ?? '')}${s !== undefined && s.roomLabel !== '' ? ` · ${s.roomLabel}` : ''}`),
+        h('p', { class: 'patient-bar-meta' }, `${born(s)}${s !== undefined && s.roomLabel !== '' ? ` · ${s.roomLabel}` : ''}`),
       ),
       this.banner,
       switched === undefined
@@ -393,7 +361,7 @@ export class PhoneApp {
       'div',
       { class: 'screen screen-center', 'data-code': body.code },
       icon(warn),
-      h('h1', { tabindex: '-1' }, titles[body.code] ?? 'The upload has stopped'),
+      title(titles[body.code] ?? 'The upload has stopped'),
       h('p', { class: 'lead', 'data-testid': 'ended-message' }, body.message),
       sent > 0
         ? h('p', { class: 'note note-ok', 'data-testid': 'ended-sent' }, warn && this.session !== undefined ? `${photos(sent)} reached the PC for ${this.session.patient.displayName}.` : `${photos(sent)} reached the PC before this.`)
@@ -415,20 +383,7 @@ export class PhoneApp {
     this.banner.textContent = text;
     const busy = c.queued + c.sending + c.retrying;
     this.keeper.busy(busy > 0);
-    const total = c.staged + busy + c.sent;
-    let content: HTMLElement;
-    if (c.staged > 0) {
-      content = h('button', { class: 'btn btn-send btn-large', type: 'button', 'data-testid': 'send', onclick: () => q.sendAll() }, `Send ${photos(c.staged)} to the PC`);
-    } else if (busy > 0 && c.sending === 0 && waiting) {
-      content = h('p', { class: 'bar-status bar-waiting', role: 'status', 'data-testid': 'bar-status' }, `Waiting for the connection · ${photos(busy)} to send`);
-    } else if (busy > 0) {
-      content = h('p', { class: 'bar-status', role: 'status', 'data-testid': 'bar-status' }, `Sending ${Math.min(c.sent + 1, total)} of ${total}…`);
-    } else if (c.sent > 0) {
-      content = h('p', { class: 'bar-status bar-done', role: 'status', 'data-testid': 'bar-status' }, `✓ ${c.sent === 1 ? 'The photo is' : `All ${c.sent} photos are`} on the PC`);
-    } else {
-      content = h('p', { class: 'bar-status bar-empty' }, 'Take a photo or choose from the gallery.');
-    }
-    replaceChildren(this.bar, content);
+    replaceChildren(this.bar, barContent(c, busy, waiting, () => q.sendAll()));
   }
 
   // --- body-site picker ---------------------------------------------------------------------------
@@ -444,16 +399,16 @@ export class PhoneApp {
       q.update(id, { bodySiteCode: code, ...(code === null || !isLateral(code) ? { laterality: null } : {}) });
       this.closeSheet();
     };
-    const item = (code: string, label: string): HTMLElement =>
-      h('li', {}, h('button', { type: 'button', class: `site${p.bodySiteCode === code ? ' site-current' : ''}`, 'aria-pressed': p.bodySiteCode === code ? 'true' : 'false', onclick: () => choose(code) }, label));
+    const list = (sites: BodySite[]): HTMLElement =>
+      h('ul', { class: 'site-list' }, ...sites.map((s) => h('li', {}, button(`site${p.bodySiteCode === s.code ? ' site-current' : ''}`, s.display, () => choose(s.code), { 'aria-pressed': String(p.bodySiteCode === s.code) }))));
     const fill = (): void => {
       const g = siteGroups(search.value);
       replaceChildren(
         results,
         g.favourites.length > 0 ? h('h3', {}, 'Common') : null,
-        g.favourites.length > 0 ? h('ul', { class: 'site-list' }, ...g.favourites.map((s) => item(s.code, s.display))) : null,
+        g.favourites.length > 0 ? list(g.favourites) : null,
         g.others.length > 0 ? h('h3', {}, search.value.trim() === '' ? 'All body sites' : 'Matches') : null,
-        g.others.length > 0 ? h('ul', { class: 'site-list' }, ...g.others.map((s) => item(s.code, s.display))) : h('p', { class: 'muted' }, 'No body site matches. Try another word.'),
+        g.others.length > 0 ? list(g.others) : h('p', { class: 'muted' }, 'No body site matches. Try another word.'),
       );
     };
     search.addEventListener('input', fill);
@@ -465,10 +420,10 @@ export class PhoneApp {
       h(
         'div',
         { class: 'sheet', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'sheet-title' },
-        h('div', { class: 'sheet-head' }, h('h2', { id: 'sheet-title' }, `Body site · Photo ${p.n}`), h('button', { type: 'button', class: 'btn btn-quiet btn-small', onclick: close }, 'Close')),
+        h('div', { class: 'sheet-head' }, h('h2', { id: 'sheet-title' }, `Body site · Photo ${p.n}`), button('btn btn-quiet btn-small', 'Close', close)),
         search,
         results,
-        h('div', { class: 'sheet-foot' }, h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => choose(null) }, 'No body site')),
+        h('div', { class: 'sheet-foot' }, button('btn btn-secondary', 'No body site', () => choose(null))),
       ),
     );
     this.sheet = sheet;
@@ -481,14 +436,6 @@ export class PhoneApp {
   }
 }
 
-interface CardActions {
-  remove(id: string): void;
-  retry(id: string): void;
-  pickSite(id: string): void;
-  setLaterality(id: string, l: LateralityKey | null): void;
-  setConsent(id: string, c: ConsentKey | null): void;
-}
-
 /** One photo: thumbnail (made once, released after sending) and a body re-rendered on change. */
 class PhotoCard {
   readonly el: HTMLLIElement;
@@ -499,7 +446,8 @@ class PhotoCard {
 
   constructor(
     photo: Photo,
-    private readonly actions: CardActions,
+    private readonly queue: UploadQueue,
+    private readonly pickSite: (id: string) => void,
   ) {
     this.name = photo.name;
     this.thumb = h('div', { class: 'thumb' });
@@ -543,36 +491,23 @@ class PhotoCard {
     const removable = p.state === 'staged' || p.state === 'failed' || p.state === 'stopped';
     const site = siteLabel(p.bodySiteCode, p.laterality);
     const status = STATUS_TEXT[p.state](p);
-    const laterality =
-      editable && isLateral(p.bodySiteCode)
-        ? h(
-            'div',
-            { class: 'segmented', role: 'group', 'aria-label': `Side for photo ${p.n}` },
-            ...LATERALITIES.map((l) =>
-              h(
-                'button',
-                {
-                  type: 'button',
-                  class: 'seg',
-                  'aria-pressed': p.laterality === l.key ? 'true' : 'false',
-                  onclick: () => this.actions.setLaterality(p.id, p.laterality === l.key ? null : l.key),
-                },
-                l.display,
-              ),
-            ),
-          )
+    const q = this.queue;
+    const laterality = editable && isLateral(p.bodySiteCode) ? segmented(`Side for photo ${p.n}`, LATERALITIES, p.laterality, (l) => q.update(p.id, { laterality: l })) : null;
+    const consent = editable
+      ? h('div', { class: 'consent' }, h('p', { class: 'consent-label' }, 'Patient consent'), segmented(`Patient consent for photo ${p.n}`, CONSENTS, p.consent, (c) => q.update(p.id, { consent: c }), 'consent'))
+      : p.consent !== undefined
+        ? h('p', { class: 'photo-site' }, `Consent: ${consentDisplay(p.consent).toLowerCase()}`)
         : null;
-    const consent = editable ? consentButtons(p, (c) => this.actions.setConsent(p.id, c)) : p.consent !== undefined ? h('p', { class: 'photo-site' }, `Consent: ${consentDisplay(p.consent).toLowerCase()}`) : null;
     replaceChildren(
       this.body,
       h(
         'div',
         { class: 'photo-head' },
         h('p', { class: 'photo-title' }, `Photo ${p.n}`, h('span', { class: 'photo-size' }, ` · ${formatBytes(p.size)}`)),
-        removable ? h('button', { type: 'button', class: 'icon-btn', 'aria-label': `Remove photo ${p.n}`, onclick: () => this.actions.remove(p.id) }, '✕') : null,
+        removable ? button('icon-btn', '✕', () => q.remove(p.id), { 'aria-label': `Remove photo ${p.n}` }) : null,
       ),
       editable
-        ? h('button', { type: 'button', class: `btn btn-field${site === undefined ? '' : ' btn-field-set'}`, 'data-testid': 'site', onclick: () => this.actions.pickSite(p.id) }, site === undefined ? 'Body site (optional)' : `Body site: ${site}`)
+        ? button(`btn btn-field${site === undefined ? '' : ' btn-field-set'}`, site === undefined ? 'Body site (optional)' : `Body site: ${site}`, () => this.pickSite(p.id), { 'data-testid': 'site' })
         : site !== undefined
           ? h('p', { class: 'photo-site' }, site)
           : null,
@@ -580,26 +515,33 @@ class PhotoCard {
       consent,
       status === undefined ? null : h('p', { class: `photo-status status-${p.state}`, 'data-testid': 'photo-status' }, status),
       p.state === 'sending' || p.state === 'queued' ? h('progress', { max: '100', value: String(Math.round(p.progress * 100)), 'aria-label': `Photo ${p.n} progress` }) : null,
-      p.state === 'failed' && p.file !== undefined ? h('button', { type: 'button', class: 'btn btn-secondary btn-small', onclick: () => this.actions.retry(p.id) }, 'Try again') : null,
+      p.state === 'failed' && p.file !== undefined ? button('btn btn-secondary btn-small', 'Try again', () => q.retry(p.id)) : null,
     );
   }
 }
 
-/** The patient's consent for one photo: verbal, written or not needed; pressing the chosen one again clears it. */
-function consentButtons(p: Photo, set: (c: ConsentKey | null) => void): HTMLElement {
+/** Toggle buttons for one choice (side, consent); pressing the chosen one again clears it. */
+function segmented<K extends string>(label: string, options: readonly { key: K; display: string }[], current: K | undefined, set: (k: K | null) => void, testid?: string): HTMLElement {
   return h(
     'div',
-    { class: 'consent' },
-    h('p', { class: 'consent-label' }, 'Patient consent'),
-    h(
-      'div',
-      { class: 'segmented', role: 'group', 'aria-label': `Patient consent for photo ${p.n}`, 'data-testid': 'consent' },
-      ...CONSENTS.map((c) =>
-        h('button', { type: 'button', class: 'seg', 'aria-pressed': p.consent === c.key ? 'true' : 'false', onclick: () => set(p.consent === c.key ? null : c.key) }, c.display),
-      ),
-    ),
+    { class: 'segmented', role: 'group', 'aria-label': label, 'data-testid': testid },
+    ...options.map((o) => button('seg', o.display, () => set(current === o.key ? null : o.key), { 'aria-pressed': String(current === o.key) })),
   );
 }
+
+/** The action bar: Send, or what the photos on their way are doing. */
+function barContent(c: Record<Photo['state'], number>, busy: number, waiting: boolean, sendAll: () => void): HTMLElement {
+  const total = c.staged + busy + c.sent;
+  const status = (cls: string, text: string): HTMLElement => h('p', { class: cls, role: 'status', 'data-testid': 'bar-status' }, text);
+  if (c.staged > 0) return button('btn btn-send btn-large', `Send ${photos(c.staged)} to the PC`, sendAll, { 'data-testid': 'send' });
+  if (busy > 0 && c.sending === 0 && waiting) return status('bar-status bar-waiting', `Waiting for the connection · ${photos(busy)} to send`);
+  if (busy > 0) return status('bar-status', `Sending ${Math.min(c.sent + 1, total)} of ${total}…`);
+  if (c.sent > 0) return status('bar-status bar-done', `✓ ${c.sent === 1 ? 'The photo is' : `All ${c.sent} photos are`} on the PC`);
+  return h('p', { class: 'bar-status bar-empty' }, 'Take a photo or choose from the gallery.');
+}
+
+const title = (text: string): HTMLElement => h('h1', { tabindex: '-1' }, text);
+const born = (s: LanSessionInfo | undefined): string => `Born ${formatBirthDate(s?.patient.birthDate ?? '')}`;
 
 const icon = (warn: boolean): HTMLElement => h('div', { class: `icon ${warn ? 'icon-warn' : 'icon-info'}`, 'aria-hidden': 'true' }, warn ? '!' : 'i');
 

@@ -1,6 +1,6 @@
 /** A tiny element builder: no framework, no innerHTML (nothing from the network is ever parsed as HTML). */
 type Child = Node | string | false | null | undefined;
-type Props = Record<string, string | number | boolean | undefined | EventListener>;
+export type Props = Record<string, string | number | boolean | undefined | EventListener>;
 
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
@@ -25,4 +25,9 @@ export function append(el: Element, children: Child[]): void {
 export function replaceChildren(el: Element, ...children: Child[]): void {
   el.replaceChildren();
   append(el, children);
+}
+
+/** A `type="button"` button with its click handler. */
+export function button(cls: string, text: Child, onclick: () => void, props: Props = {}): HTMLButtonElement {
+  return h('button', { type: 'button', class: cls, onclick, ...props }, text);
 }

@@ -22,6 +22,17 @@ export class RequestFailed extends Error {
   }
 }
 
+/** A rejection from the transport as a Failure (anything unexpected counts as a dropped connection). */
+export function failureOf(err: unknown): Failure {
+  return err instanceof RequestFailed ? err.failure : { kind: 'network' };
+}
+
+/** The server's answer when it says this phone's session is over (see `classify`), else undefined. */
+export function sessionEndOf(err: unknown): ErrorBody | undefined {
+  const failure = failureOf(err);
+  return failure.kind === 'http' && classify(failure) === 'session' ? failure.body : undefined;
+}
+
 /** The page's own words for states that have no server answer. */
 export const PHONE_MESSAGES = {
   offline: 'No connection to the PC. Check the phone is on the practice Wi-Fi. Photos send by themselves when it is back.',

@@ -1,35 +1,19 @@
 /**
- * The photos on this phone and their way to the PC. Pure logic (no DOM): the transport, clock, timers and
- * randomness are injected, so retry and backoff are tested without waiting.
- *
- * Rules:
- * - A photo is `staged` until the nurse taps Send; only staged (or failed) photos can be edited or removed.
- * - At most `concurrency` uploads run at once.
- * - Network errors, timeouts, 5xx, 429 and "already being sent" are retried with full-jitter exponential
- *   backoff, always with the photo's SAME clientUploadId (the server answers a repeat with the first result).
- *   After `maxAutoAttempts` the photo waits for `resume()` (Wi-Fi back, page visible again) or a tap on Retry.
- * - While the browser reports no network, nothing starts; photos wait in the queue.
- * - A session-level answer (patient changed, session ended, link expired) stops EVERY photo at once:
- *   in-flight requests are aborted and nothing is sent anywhere else.
- * - A photo-level answer (too large, not an image) fails that photo only.
- * - Once a photo is sent or stopped its file reference is dropped.
- * - Every photo is held for the confirmed patient as soon as it is added (`hold`): the PC numbers it ("Photo 3",
- *   the same on the PC and in Medtech) and from then on it is that patient's. When the PC switches patient, held
- *   photos still go (to the patient the nurse confirmed), photos never held stop, and nothing new can be added.
+ * The photos on this phone and their way to the PC (rules in renderer/mobile/README.md, "Flow"). Pure logic, no
+ * DOM: transport, clock, timers and randomness are injected, so retry and backoff are tested without waiting.
  */
 import type { ErrorBody } from '../../../shared/errors/app-error';
 import type { ConsentKey, LateralityKey } from '../../../shared/coded/values';
 import type { Transport } from './api';
-import { bodyFor, classify, RequestFailed, type Failure } from './failures';
+import { bodyFor, classify, failureOf, sessionEndOf, type Failure } from './failures';
 
 export type PhotoState = 'staged' | 'queued' | 'sending' | 'retrying' | 'sent' | 'failed' | 'stopped';
 
 export interface Photo {
-  /** The clientUploadId: minted once, reused by every retry. */
+  /** The clientUploadId: minted once, reused by every retry, so the PC stores the photo once. */
   readonly id: string;
   /** The PC's number once held (shown as "Photo 3"); until then 1, 2, 3… in the order added. */
   n: number;
-  /** The PC holds this photo for the confirmed patient (it numbered it). */
   held: boolean;
   readonly name: string;
   readonly size: number;
@@ -37,7 +21,6 @@ export interface Photo {
   file: Blob | undefined;
   bodySiteCode?: string;
   laterality?: LateralityKey;
-  /** The patient's consent the nurse recorded for this photo. */
   consent?: ConsentKey;
   state: PhotoState;
   /** 0..1 of the bytes sent in the current attempt. */
@@ -45,7 +28,6 @@ export interface Photo {
   attempts: number;
   /** Why it is retrying or failed. */
   error?: ErrorBody;
-  /** When the next automatic attempt starts (clock ms), while retrying. */
   nextAttemptAt?: number;
   imageId?: string;
 }
@@ -57,15 +39,11 @@ export interface QueueDeps {
   now: () => number;
   setTimer: (fn: () => void, ms: number) => unknown;
   clearTimer: (handle: unknown) => void;
-  /** [0, 1) */
   random: () => number;
   /** Largest file the PC takes (from the exchange answer). */
   maxBytes: number;
-  concurrency?: number;
+  /** After this many automatic attempts a photo waits for `resume()` or a tap on Retry (default 8). */
   maxAutoAttempts?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  /** A photo changed (state, progress, fields) or was removed (`removed: true`). */
   onChange: (photo: Photo, removed?: boolean) => void;
   /** The session is over for this phone; the queue has already stopped every photo. */
   onSessionStop: (body: ErrorBody) => void;
@@ -74,8 +52,10 @@ export interface QueueDeps {
 }
 
 const HOLD_BATCH = 50;
+const CONCURRENCY = 2;
+const BASE_DELAY_MS = 1000;
+const MAX_DELAY_MS = 30_000;
 const UNFINISHED: ReadonlySet<PhotoState> = new Set<PhotoState>(['staged', 'queued', 'sending', 'retrying', 'failed']);
-
 const EDITABLE: ReadonlySet<PhotoState> = new Set<PhotoState>(['staged', 'failed']);
 
 export class UploadQueue {
@@ -88,26 +68,14 @@ export class UploadQueue {
   private switchedWith: ErrorBody | undefined;
   private holding = false;
   private online = true;
-  private readonly concurrency: number;
-  private readonly maxAutoAttempts: number;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
 
-  constructor(private readonly deps: QueueDeps) {
-    this.concurrency = deps.concurrency ?? 2;
-    this.maxAutoAttempts = deps.maxAutoAttempts ?? 8;
-    this.baseDelayMs = deps.baseDelayMs ?? 1000;
-    this.maxDelayMs = deps.maxDelayMs ?? 30_000;
-  }
+  constructor(private readonly deps: QueueDeps) {}
 
   list(): Photo[] {
     return [...this.photos.values()];
   }
   get(id: string): Photo | undefined {
     return this.photos.get(id);
-  }
-  get stopped(): ErrorBody | undefined {
-    return this.stoppedWith;
   }
   /** The PC's patient-changed answer, while held photos are still going to the confirmed patient. */
   get switched(): ErrorBody | undefined {
@@ -119,7 +87,7 @@ export class UploadQueue {
     return c;
   }
 
-  /** A photo chosen or taken. Empty or oversize files fail at once, without a request. */
+  /** Empty or oversize files fail at once, without a request. */
   add(file: Blob & { name?: string }): Photo {
     const n = ++this.counter;
     const photo: Photo = {
@@ -172,8 +140,8 @@ export class UploadQueue {
       },
       (err: unknown) => {
         this.holding = false;
-        const failure: Failure = err instanceof RequestFailed ? err.failure : { kind: 'network' };
-        if (failure.kind === 'http' && classify(failure) === 'session') this.sessionAnswer(failure.body);
+        const ended = sessionEndOf(err);
+        if (ended !== undefined) this.sessionAnswer(ended);
       },
     );
   }
@@ -281,10 +249,7 @@ export class UploadQueue {
     this.pump();
   }
 
-  /**
-   * The browser says it has no network (`navigator.onLine === false` is reliable; `true` is not): start nothing
-   * until it is back. Coming back online starts every waiting photo at once.
-   */
+  /** `navigator.onLine === false` is reliable (`true` is not): start nothing until the network is back. */
   setOnline(online: boolean): void {
     this.online = online;
     if (online) {
@@ -338,7 +303,7 @@ export class UploadQueue {
   private pump(): void {
     if (this.stoppedWith !== undefined || !this.online) return;
     for (const p of this.photos.values()) {
-      if (this.inflight.size >= this.concurrency) return;
+      if (this.inflight.size >= CONCURRENCY) return;
       if (p.state === 'queued') this.start(p);
     }
   }
@@ -386,8 +351,7 @@ export class UploadQueue {
         (err: unknown) => {
           if (this.inflight.get(p.id) !== ctrl) return;
           this.inflight.delete(p.id);
-          const failure: Failure = err instanceof RequestFailed ? err.failure : { kind: 'network' };
-          this.onFailure(p, failure);
+          this.onFailure(p, failureOf(err));
           this.pump();
         },
       );
@@ -408,7 +372,7 @@ export class UploadQueue {
         const body = failure.kind === 'http' ? failure.body : bodyFor('ERR_INTERNAL', { message: 'The connection to the PC dropped.', action: 'wait' });
         p.error = { ...body, retryable: true };
         p.progress = 0;
-        if (p.attempts >= this.maxAutoAttempts) {
+        if (p.attempts >= (this.deps.maxAutoAttempts ?? 8)) {
           p.state = 'failed';
           this.deps.onChange(p);
           return;
@@ -433,12 +397,12 @@ export class UploadQueue {
 
   /** Full jitter: random in [0, min(max, base·2^(n−1))], at least the server's Retry-After. */
   delayFor(attempt: number, failure: Failure): number {
-    const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+    const cap = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.max(0, attempt - 1));
     let delay = Math.floor(this.deps.random() * cap);
     if (failure.kind === 'http') {
       const after = failure.body.retryAfterSeconds;
       if (after !== undefined) delay = Math.max(delay, after * 1000);
-      if (failure.body.code === 'ERR_STORAGE_FULL') delay = Math.max(delay, this.maxDelayMs);
+      if (failure.body.code === 'ERR_STORAGE_FULL') delay = Math.max(delay, MAX_DELAY_MS);
     }
     return delay;
   }
