@@ -1,16 +1,6 @@
 /**
- * `npm start`: the whole product on this machine, offline, with no credentials —
- * the gateway with the in-process ALEX sandbox, and the companion.
- *
- * - With the Electron binary present: the gateway runs here and the Electron app is started against it.
- * - Without it (e.g. a server or CI machine): it says so, runs the companion core in Node and serves the
- *   same desktop UI from the browser host on loopback, printing the address to open.
- *
- * `npm start` first runs scripts/setup/prepare.mjs (Debian packages, node_modules), then this.
- * Flags: --no-enrol (show the enrolment screen; the code to type is printed), --fresh (forget earlier data).
- * Env: CLINICPRO_DATA_DIR (default .data); every port it opens (scripts/setup/ports.ts): GATEWAY_PORT (47700),
- *      SANDBOX_PORT (47710), CLINICPRO_LAUNCH_PORT (47900), CLINICPRO_LAN_HOST / CLINICPRO_LAN_PORT (phone uploads;
- *      127.0.0.1:47800 — set the PC's LAN address to use a real phone), CLINICPRO_HOST_PORT (47910).
+ * `npm start`: the gateway with the in-process ALEX sandbox, and the companion (the Electron app when its binary is
+ * present, otherwise the core in Node behind the browser host). Flags, variables and ports: scripts/README.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';

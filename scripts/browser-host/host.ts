@@ -1,13 +1,8 @@
 /**
- * The browser host (development and tests only; never packaged): serves the built renderer on loopback
- * and carries the SAME bridge contract as Electron's preload (shared/contracts/bridge.ts) over a WebSocket.
- *
- * Protocol on `ws://127.0.0.1:<port>/bridge`:
- *   client → { type: 'hello', token }                  first message, within 5 s, or the socket is closed (4401)
- *   client → { type: 'call', id, method, arg }         → { type: 'result', id, envelope }  (BridgeEnvelope)
- *   server → { type: 'event', event, payload }         every bridge event (state snapshots, progress, notices)
- * The page is opened as `http://127.0.0.1:<port>/#token=<token>`: the token travels in the fragment, so it is
- * never sent in a request line, a Referer or a log. Host and Origin are checked on every request (DNS rebinding).
+ * The browser host (development and tests only; never packaged): serves the built desktop UI on loopback and carries
+ * the SAME bridge contract as Electron's preload over the `/bridge` WebSocket (protocol: renderer/README.md). The
+ * token rides in the page's fragment, never in a request line, a Referer or a log; Host and Origin are checked on
+ * every request (DNS rebinding).
  */
 import { timingSafeEqual, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -38,12 +33,13 @@ export interface BrowserHostOptions {
   /** Default: 256 random bits. */
   token?: string;
   logger: Logger;
-  /** Largest WebSocket message (file bytes travel as base64). */
-  maxMessageBytes?: number;
 }
 
+/** Largest WebSocket message: file bytes travel as base64 (renderer/common/files.ts keeps each call under it). */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
 export interface BrowserHost {
-  /** Open this in a browser (carries the token in the fragment). */
+  /** Carries the token in the fragment. */
   readonly url: string;
   readonly origin: string;
   readonly port: number;
@@ -111,8 +107,10 @@ function securityHeaders(origin: string): Record<string, string> {
 
 /** The built desktop UI from `root` (never the phone page, never outside `root`). */
 async function serveStatic(root: string, origin: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const pathname = decodePath(new URL(req.url ?? '/', origin).pathname);
-  if (pathname === null) {
+  let pathname: string;
+  try {
+    pathname = decodeURIComponent(new URL(req.url ?? '/', origin).pathname);
+  } catch {
     // A malformed %-escape (`/%E0%A4%A`, `/%zz`) is the client's mistake, not ours: 400 in plain words.
     res.writeHead(400, { ...securityHeaders(origin), 'Content-Type': 'text/plain; charset=utf-8' }).end('Bad request: the address has a malformed %-escape.');
     return;
@@ -205,7 +203,7 @@ function serveBridgeSocket(ws: WebSocket, core: BridgeCore, token: string, clien
 
 /** The `/bridge` WebSocket: only our own Host and Origin upgrade; every core event goes to every signed-in tab. */
 function attachBridge(server: Server, address: HostAddress, options: BrowserHostOptions, token: string, log: Logger): { close(): void } {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 64 * 1024 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const clients = new Set<WebSocket>();
   server.on('upgrade', (req, socket, head) => {
     const okHost = address.hosts.includes(req.headers.host ?? '');
@@ -260,13 +258,4 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       });
     },
   };
-}
-
-/** The path with %-escapes decoded, or null when an escape is malformed. */
-function decodePath(path: string): string | null {
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    return null;
-  }
 }

@@ -6,16 +6,16 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { startCompanion, type RunningCompanion } from '../../electron/core';
-import { startLoopbackLaunchServer, type LoopbackLaunchServer } from '../../electron/loopback/server';
+import { startCompanion } from '../../electron/core';
+import { startLoopbackLaunchServer } from '../../electron/loopback/server';
 import { MemorySecretStore, type SecretStore } from '../../electron/secrets';
 import { hashEnrolmentCode, newEnrolmentCode } from '../../gateway/src/auth/credentials';
 import { loadConfig } from '../../gateway/src/config';
 import { cryptoRandom } from '../../gateway/src/deps';
 import { createRuntime, type GatewayRuntime } from '../../gateway/src/runtime';
-import type { RunningSandbox, SandboxOptions } from '../../gateway/src/sandbox';
+import type { SandboxOptions } from '../../gateway/src/sandbox';
 import { DevFileSecretStoreForDevelopmentOnly, DevFileSettingsStore } from './dev-stores';
-import { startBrowserHost, type BrowserHost } from './host';
+import { startBrowserHost } from './host';
 
 export const DEV_FACILITY = 'F2N060-E';
 export const DEV_PRACTICE = 'Sandbox Medical Centre';
@@ -42,27 +42,9 @@ export interface DevStackOptions {
   roomLabel?: string;
 }
 
-export interface DevStack {
-  gateway: GatewayRuntime;
-  gatewayUrl: string;
-  sandbox: RunningSandbox;
-  companion: RunningCompanion;
-  host: BrowserHost;
-  loopback: LoopbackLaunchServer;
-  secrets: SecretStore;
-  /** A fresh one-time enrolment code (for the enrolment screen when not auto-enrolled). */
-  enrolmentCode: string;
-  /** Mint another enrolment code. */
-  newEnrolmentCode(): Promise<string>;
-  /** Ask the sandbox for a launch pair for this NHI, as Evolution would, and build the custom-scheme URL. */
-  launchUrlFor(nhi: string, options?: { facilityCode?: string; providerId?: string | null; createdTime?: Date }): string;
-  /** Stop the gateway only (to show the outbox waiting); `restartGateway` brings it back on the same port. */
-  stopGateway(): Promise<void>;
-  restartGateway(): Promise<void>;
-  close(): Promise<void>;
-}
+export type DevStack = Awaited<ReturnType<typeof startDevStack>>;
 
-export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
+export async function startDevStack(options: DevStackOptions) {
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const gatewayDir = join(options.dataDir, 'gateway');
   const companionDir = join(options.dataDir, 'companion');
@@ -139,7 +121,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   const host = await startBrowserHost({ core, staticDir: options.staticDir, port: options.hostPort ?? 0, logger });
 
   return {
-    get gateway() {
+    get gateway(): GatewayRuntime {
       return gateway;
     },
     gatewayUrl,
@@ -148,9 +130,11 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     host,
     loopback,
     secrets,
+    /** A fresh one-time enrolment code (for the enrolment screen when not auto-enrolled). */
     enrolmentCode,
     newEnrolmentCode: mintCode,
-    launchUrlFor(nhi, o = {}) {
+    /** Ask the sandbox for a launch pair for this NHI, as Evolution would, and build the custom-scheme URL. */
+    launchUrlFor(nhi: string, o: { facilityCode?: string; providerId?: string | null; createdTime?: Date } = {}): string {
       const patient = sandbox.patients.find((p) => p.nhi === nhi);
       if (!patient) throw new Error(`no sandbox patient with NHI ${nhi}`);
       const pair = sandbox.issueLaunch({
@@ -161,11 +145,12 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       });
       return `clinicpro-images://launch?context=${encodeURIComponent(pair.context)}&signature=${encodeURIComponent(pair.signature)}`;
     },
-    async stopGateway() {
+    /** Stop the gateway only (to show the outbox waiting); `restartGateway` brings it back on the same port. */
+    async stopGateway(): Promise<void> {
       await gateway.app.close();
       gateway.alex.close();
     },
-    async restartGateway() {
+    async restartGateway(): Promise<void> {
       gateway = await createRuntime({
         config: {
           ...config,
@@ -177,7 +162,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       });
       await gateway.app.listen({ host: '127.0.0.1', port: gatewayPort });
     },
-    async close() {
+    async close(): Promise<void> {
       await host.close();
       await loopback.close();
       await companion.close();

@@ -1,20 +1,8 @@
 #!/usr/bin/env node
 /**
- * The preparation step of `npm start` and `npm test` (and `.ci/run`): installs or checks what they need on a
- * Debian machine with Node 20, saying plainly what it does. Plain Node with no imports from node_modules,
- * because it runs before they exist.
- *
- *   node scripts/setup/prepare.mjs start   Debian packages for running the product, then node_modules
- *   node scripts/setup/prepare.mjs test    the same plus what the tests use (Chromium, Redis, PDF and HEIF tools…)
- *
- * 1. Node: the version package.json's engines asks for.
- * 2. Debian packages: installed with apt-get when this user may (root, or sudo without a password); otherwise
- *    the one command to run is printed and it stops.
- * 3. node_modules: `npm ci` when missing, or older than package-lock.json. A node_modules that is a symbolic
- *    link (shared between checkouts) is never reinstalled from here.
- * 4. The Electron binary: fetched after `npm ci` when it can be (a machine without the network for it goes on
- *    without; `npm start` then serves the UI from the browser host). ELECTRON_SKIP_BINARY_DOWNLOAD=1 skips it.
- * 5. The OS credential store (keytar, an optional dependency): says whether it was built.
+ * The preparation step of `npm start` and `npm test` (`node scripts/setup/prepare.mjs start|test`): Node, Debian
+ * packages, node_modules, the Electron binary, keytar (what each step does: scripts/README.md). Plain Node with no
+ * imports from node_modules, because it runs before they exist.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
@@ -127,10 +115,10 @@ function ensureDebianPackages(purpose, installing) {
     return false;
   }
   say(`installing them: ${prefix ? 'sudo ' : ''}apt-get update && ${command}`);
-  const sudo = prefix ? ['sudo'] : [];
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const update = run(sudo[0] ?? 'apt-get', [...(prefix ? ['apt-get'] : []), 'update', '-qq'], { env });
-  const install = update.status === 0 ? run(sudo[0] ?? 'apt-get', [...(prefix ? ['apt-get'] : []), 'install', '-y', '-qq', '--no-install-recommends', ...missing], { env }) : update;
+  const aptGet = (args) => (prefix ? run('sudo', ['apt-get', ...args], { env }) : run('apt-get', args, { env }));
+  const update = aptGet(['update', '-qq']);
+  const install = update.status === 0 ? aptGet(['install', '-y', '-qq', '--no-install-recommends', ...missing]) : update;
   if (install.status !== 0) {
     say('apt-get did not finish; see its messages above.');
     return false;
