@@ -44,6 +44,8 @@ export interface Transport {
 /** An upload attempt without progress for this long is aborted; a JSON request after REQUEST_TIMEOUT_MS. */
 const STALL_MS = 45_000;
 const REQUEST_TIMEOUT_MS = 15_000;
+const JSON_TYPE = { 'content-type': 'application/json' };
+const bearer = (credential: string): { authorization: string } => ({ authorization: `Bearer ${credential}` });
 
 export function createHttpTransport(setTimer: (fn: () => void, ms: number) => unknown, clearTimer: (handle: unknown) => void): Transport {
   async function json<T>(path: string, init: RequestInit): Promise<T> {
@@ -73,13 +75,10 @@ export function createHttpTransport(setTimer: (fn: () => void, ms: number) => un
   }
 
   return {
-    exchange: (token) => json<ExchangeResponse>(ROUTES.exchange, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) }),
-    status: (credential) => json<SessionStatusResponse>(ROUTES.session, { method: 'GET', headers: { authorization: `Bearer ${credential}` } }),
-    decline: async (credential) => {
-      await json<unknown>(ROUTES.decline, { method: 'POST', headers: { authorization: `Bearer ${credential}` } });
-    },
-    hold: (credential, clientUploadIds) =>
-      json<HoldResponse>(ROUTES.hold, { method: 'POST', headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' }, body: JSON.stringify({ clientUploadIds }) }),
+    exchange: (token) => json<ExchangeResponse>(ROUTES.exchange, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ token }) }),
+    status: (credential) => json<SessionStatusResponse>(ROUTES.session, { method: 'GET', headers: bearer(credential) }),
+    decline: (credential) => json<unknown>(ROUTES.decline, { method: 'POST', headers: bearer(credential) }).then(() => undefined),
+    hold: (credential, clientUploadIds) => json<HoldResponse>(ROUTES.hold, { method: 'POST', headers: { ...bearer(credential), ...JSON_TYPE }, body: JSON.stringify({ clientUploadIds }) }),
     upload: (req, hooks) =>
       new Promise<UploadResponse>((resolve, reject) => {
         if (hooks.signal.aborted) {

@@ -8,7 +8,8 @@ import { CONSENTS, consentDisplay, type BodySite } from '../../../shared/coded/v
 import type { Transport } from './api';
 import { button, h, replaceChildren, type Props } from './dom';
 import { bodyFor, failureOf, PHONE_MESSAGES, sessionEndOf } from './failures';
-import { formatBirthDate, formatBytes, photos } from './format';
+import { formatBytes } from '../../common/format';
+import { formatBirthDate, photos } from './format';
 import { uuidV4 } from './ids';
 import { isLateral, LATERALITIES, siteGroups, siteLabel } from './sites';
 import { forgetCredential, loadCredential, saveCredential, type SavedCredential } from './store';
@@ -153,15 +154,10 @@ export class PhoneApp {
   private confirmPatient(): void {
     const cred = this.cred;
     if (cred === undefined) return;
-    const { env } = this;
     this.queue = new UploadQueue({
-      transport: env.transport,
+      ...this.env, // transport, clock, timers, randomness
       credential: () => cred.credential,
       newId: () => uuidV4(),
-      now: env.now,
-      setTimer: env.setTimer,
-      clearTimer: env.clearTimer,
-      random: env.random,
       maxBytes: cred.maxUploadFileBytes,
       onChange: (p, removed) => this.photoChanged(p, removed === true),
       onSessionStop: (body) => this.sessionOver(body),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatBirthDate, formatBytes, photos } from './format';
+import { formatBytes } from '../../common/format';
+import { formatBirthDate, photos } from './format';
 import { isLateral, siteGroups, siteLabel } from './sites';
 
 describe('format', () => {

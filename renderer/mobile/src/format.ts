@@ -9,13 +9,6 @@ export function formatBirthDate(iso: string): string {
   return month === undefined ? iso : `${Number(m[3])} ${month} ${m[1]}`;
 }
 
-/** Bytes → `850 KB`, `3.2 MB`. */
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} bytes`;
-  if (n < 1_000_000) return `${Math.round(n / 1000)} KB`;
-  return `${(n / 1_000_000).toFixed(1)} MB`;
-}
-
 /** `1 photo`, `3 photos`. */
 export function photos(n: number): string {
   return n === 1 ? '1 photo' : `${n} photos`;

@@ -1,11 +1,6 @@
 /**
- * Where the upload credential lives: in memory, mirrored to sessionStorage (this tab only, gone when the
- * tab closes). Why sessionStorage: the QR token is single use, and phones reload pages on their own — iOS
- * Safari often discards the tab while the camera is open — so without it one reload would strand the nurse
- * until the GP shows a new QR. The credential alone is useless off the practice LAN, dies after 30 idle
- * minutes and with the session, and is removed as soon as the session is over. No photo, file name or
- * patient detail is ever stored: the patient is read again from the PC after a reload, and photos stay in
- * memory only (never localStorage, IndexedDB or Cache Storage).
+ * The upload credential: in memory, mirrored to sessionStorage (this tab only) so a reload by the phone itself does
+ * not strand the nurse; why, and what is never stored: renderer/mobile/README.md, "Rules".
  */
 import { SECRET_PATTERN } from './token';
 

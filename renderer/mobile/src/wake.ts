@@ -1,8 +1,6 @@
 /**
- * Keeps the phone's screen on while photos are being sent (Screen Wake Lock API), so the upload is not cut off by
- * the screen locking; released as soon as nothing is sending. Browsers release the lock when the page is hidden:
- * `visible()` asks again on return. Where the API is missing — browsers offer it only to secure contexts, and a
- * page on plain http://<lan-ip> is not one — this does nothing, and the page's resume-on-return carries the upload.
+ * Keeps the phone's screen on while photos are being sent (Screen Wake Lock API, secure contexts only: elsewhere this
+ * does nothing and resume-on-return carries the upload). Browsers drop the lock while hidden; `visible()` asks again.
  */
 export interface WakeLockSentinelLike {
   release(): Promise<void>;
