@@ -13,35 +13,21 @@ import { loadKeytar } from '../electron/secrets/keytar-store';
 export const NATIVE_EXTERNALS = ['electron', 'keytar', 'better-sqlite3', 'sharp', 'libheif-js', 'bonjour-service'];
 
 export async function buildElectron(outdir = 'dist/electron'): Promise<void> {
+  const common = { outdir, outExtension: { '.js': '.cjs' }, bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning' } as const;
   await build({
+    ...common,
     entryPoints: { main: 'electron/main/index.ts' },
-    outdir,
-    outExtension: { '.js': '.cjs' },
-    bundle: true,
-    platform: 'node',
     target: 'node22',
-    format: 'cjs',
     sourcemap: true,
     external: NATIVE_EXTERNALS,
     // ESM sources read import.meta.url (e.g. to find the HEIC worker next to them): give the bundle its own.
     define: { 'import.meta.url': '__bundleUrl' },
     banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
-    logLevel: 'warning',
   });
   // Worker files are loaded by path at run time, beside the bundle.
   await mkdir(outdir, { recursive: true });
   await copyFile('electron/imaging/heic-worker.mjs', `${outdir}/heic-worker.mjs`);
-  await build({
-    entryPoints: { preload: 'electron/preload/index.ts' },
-    outdir,
-    outExtension: { '.js': '.cjs' },
-    bundle: true,
-    platform: 'node',
-    target: 'chrome140',
-    format: 'cjs',
-    external: ['electron'],
-    logLevel: 'warning',
-  });
+  await build({ ...common, entryPoints: { preload: 'electron/preload/index.ts' }, target: 'chrome140', external: ['electron'] });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,12 +1,6 @@
 /**
- * Launch simulator: does what Medtech Evolution does when the GP clicks the ClinicPro toolbar icon.
- * It asks the running ALEX sandbox for an opaque launch pair (context + signature) for a sandbox patient,
- * and delivers `…/launch?context=…&signature=…` to the running companion the way Evolution's
- * "Web Browser" launch mode would: an HTTP GET to the companion's loopback launch listener.
- *
- *   npm run launch -- ZZZ0016              # launch for that NHI
- *   npm run launch -- --no-patient         # Evolution with no patient open
- *   npm run launch -- ZZZ0016 --print      # only print the clinicpro-images:// URL
+ * Launch simulator (`npm run launch -- ZZZ0016`): what Medtech Evolution does when the GP clicks the toolbar icon, an
+ * HTTP GET of a sandbox launch pair to the companion's loopback launch listener ("Web Browser" mode). scripts/README.md.
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';

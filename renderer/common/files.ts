@@ -2,8 +2,7 @@
  * Picking files to send over the bridge: which files go in which batch, which are refused before sending,
  * and base64 encoding. Pure (no DOM types beyond Uint8Array), so the rules are unit-tested.
  */
-import { ERROR_CODES, type ErrorCode } from '../../shared/errors/codes';
-import type { ErrorBody } from '../../shared/errors/app-error';
+import { AppError, type ErrorBody } from '../../shared/errors/app-error';
 import { LIMITS } from '../../shared/limits';
 
 /** What the file picker, drop zone and paste accept. HEIC/HEIF often have no MIME type, so extensions too. */
@@ -35,13 +34,6 @@ export const DEFAULT_BATCH_LIMITS: BatchLimits = {
   maxBatchBytes: 40 * 1024 * 1024,
 };
 
-export function errorBody(code: ErrorCode, detail?: string): ErrorBody {
-  const spec = ERROR_CODES[code];
-  const body: ErrorBody = { code, message: spec.message, action: spec.action, retryable: spec.retryable };
-  if (detail !== undefined) body.detail = detail;
-  return body;
-}
-
 /** A safe display/sending name: no path parts, no control characters, at most 255 characters with the extension kept. */
 export function cleanFileName(raw: string, fallback = 'Pasted image'): string {
   const base = raw.split(/[\\/]/).pop() ?? '';
@@ -64,11 +56,11 @@ export function planBatches(files: readonly { name: string; size: number }[], li
   files.forEach((f, index) => {
     const name = cleanFileName(f.name);
     if (f.size <= 0) {
-      plan.rejected.push({ index, name, error: errorBody('ERR_IMAGE_CORRUPT', 'empty file') });
+      plan.rejected.push({ index, name, error: new AppError('ERR_IMAGE_CORRUPT', { detail: 'empty file' }).toBody() });
       return;
     }
     if (f.size > limits.maxFileBytes) {
-      plan.rejected.push({ index, name, error: errorBody('ERR_IMAGE_FILE_TOO_LARGE') });
+      plan.rejected.push({ index, name, error: new AppError('ERR_IMAGE_FILE_TOO_LARGE').toBody() });
       return;
     }
     if (current.length > 0 && (current.length >= limits.maxFilesPerBatch || currentBytes + f.size > limits.maxBatchBytes)) {

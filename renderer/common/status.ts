@@ -4,7 +4,6 @@
 import type { ImageStatus, OutboxStatus } from '../../shared/contracts/bridge';
 
 export interface StatusText {
-  /** Short badge text. */
   label: string;
   /** One sentence for a tooltip or screen reader. */
   description: string;
@@ -40,8 +39,6 @@ export const OUTBOX_STATUS_TEXT: Record<OutboxStatus, StatusText> = {
 };
 
 /** Image statuses that can no longer be edited, removed or re-tagged (the outbox owns them). */
-export const LOCKED_STATUSES: readonly ImageStatus[] = ['sending', 'waiting', 'committed', 'unconfirmed'];
-
 export function isLocked(status: ImageStatus): boolean {
-  return LOCKED_STATUSES.includes(status);
+  return status === 'sending' || status === 'waiting' || status === 'committed' || status === 'unconfirmed';
 }

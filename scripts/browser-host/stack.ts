@@ -21,9 +21,9 @@ export const DEV_FACILITY = 'F2N060-E';
 export const DEV_PRACTICE = 'Sandbox Medical Centre';
 
 export interface DevStackOptions {
-  /** Root for gateway/, companion/ data. */
+  /** Holds gateway/ and companion/. */
   dataDir: string;
-  /** Built renderer (dist/renderer). */
+  /** dist/renderer */
   staticDir: string;
   gatewayPort?: number;
   hostPort?: number;
@@ -31,7 +31,7 @@ export interface DevStackOptions {
   launchPort?: number;
   /** LAN server bind address and port; false: no phone capture. */
   lan?: { host: string; port: number } | false;
-  /** Built mobile page (dist/renderer/mobile). */
+  /** dist/renderer/mobile */
   mobileAssetsDir?: string;
   /** Enrol the companion with the gateway at start (a fresh code is minted either way). */
   autoEnrol?: boolean;

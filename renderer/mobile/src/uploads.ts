@@ -57,6 +57,7 @@ const BASE_DELAY_MS = 1000;
 const MAX_DELAY_MS = 30_000;
 const UNFINISHED: ReadonlySet<PhotoState> = new Set<PhotoState>(['staged', 'queued', 'sending', 'retrying', 'failed']);
 const EDITABLE: ReadonlySet<PhotoState> = new Set<PhotoState>(['staged', 'failed']);
+const retryableFailure = (p: Photo): boolean => p.state === 'failed' && p.file !== undefined && p.error?.retryable === true;
 
 export class UploadQueue {
   private readonly photos = new Map<string, Photo>();
@@ -158,12 +159,8 @@ export class UploadQueue {
       if (p.held || p.state === 'sent' || p.state === 'stopped') continue;
       this.stopPhoto(p, body);
     }
-    if (!this.list().some((p) => p.held && UNFINISHED.has(p.state) && p.file !== undefined)) {
-      this.stop(body);
-      this.deps.onSessionStop(body);
-      return;
-    }
-    if (first) this.deps.onPatientChanged?.(body);
+    if (!this.list().some((p) => p.held && UNFINISHED.has(p.state) && p.file !== undefined)) this.end(body);
+    else if (first) this.deps.onPatientChanged?.(body);
   }
 
   /**
@@ -171,10 +168,11 @@ export class UploadQueue {
    * held photo itself (the PC's grace after the switch is over) — stops every photo.
    */
   private sessionAnswer(body: ErrorBody, refused?: Photo): void {
-    if (body.code === 'ERR_LAN_PATIENT_CHANGED' && refused?.held !== true && this.deps.onPatientChanged !== undefined) {
-      this.patientChanged(body);
-      return;
-    }
+    if (body.code === 'ERR_LAN_PATIENT_CHANGED' && refused?.held !== true && this.deps.onPatientChanged !== undefined) this.patientChanged(body);
+    else this.end(body);
+  }
+
+  private end(body: ErrorBody): void {
     this.stop(body);
     this.deps.onSessionStop(body);
   }
@@ -194,9 +192,7 @@ export class UploadQueue {
   private settleAfterSwitch(): void {
     const body = this.switchedWith;
     if (body === undefined || this.stoppedWith !== undefined) return;
-    if (this.list().some((p) => UNFINISHED.has(p.state) && p.file !== undefined)) return;
-    this.stop(body);
-    this.deps.onSessionStop(body);
+    if (!this.list().some((p) => UNFINISHED.has(p.state) && p.file !== undefined)) this.end(body);
   }
 
   /** Body site / laterality / consent, while the photo is still on the phone. Returns false when it is past editing. */
@@ -227,7 +223,7 @@ export class UploadQueue {
     if (this.stoppedWith !== undefined) return;
     this.holdNew();
     for (const p of this.photos.values()) {
-      if (p.state === 'staged' || (p.state === 'failed' && p.file !== undefined && p.error?.retryable === true)) this.enqueue(p, true);
+      if (p.state === 'staged' || retryableFailure(p)) this.enqueue(p, true);
     }
     this.pump();
   }
@@ -244,7 +240,7 @@ export class UploadQueue {
   resume(): void {
     if (this.stoppedWith !== undefined) return;
     for (const p of this.photos.values()) {
-      if (p.state === 'retrying' || (p.state === 'failed' && p.file !== undefined && p.error?.retryable === true)) this.enqueue(p, p.state === 'failed');
+      if (p.state === 'retrying' || retryableFailure(p)) this.enqueue(p, p.state === 'failed');
     }
     this.pump();
   }
@@ -262,10 +258,6 @@ export class UploadQueue {
   stop(body: ErrorBody): void {
     if (this.stoppedWith !== undefined) return;
     this.stoppedWith = body;
-    for (const ctrl of this.inflight.values()) ctrl.abort();
-    this.inflight.clear();
-    for (const t of this.timers.values()) this.deps.clearTimer(t);
-    this.timers.clear();
     for (const p of this.photos.values()) if (p.state !== 'sent') this.stopPhoto(p, body);
   }
 
