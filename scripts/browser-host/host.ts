@@ -80,18 +80,10 @@ function tokensEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Where the host answers: its own loopback names and origins, once its port is known. */
-class HostAddress {
-  constructor(public port: number) {}
-  get hosts(): string[] {
-    return [`127.0.0.1:${this.port}`, `localhost:${this.port}`];
-  }
-  get origins(): string[] {
-    return this.hosts.map((h) => `http://${h}`);
-  }
-  get origin(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
+/** The host's own loopback names, once it listens; the first is its origin's. */
+function hostsOf(server: Server): string[] {
+  const port = (server.address() as AddressInfo | null)?.port ?? 'closed';
+  return [`127.0.0.1:${port}`, `localhost:${port}`];
 }
 
 function securityHeaders(origin: string): Record<string, string> {
@@ -135,9 +127,10 @@ async function serveStatic(root: string, origin: string, req: IncomingMessage, r
   createReadStream(file).on('error', () => res.destroy()).pipe(res);
 }
 
-function createStaticServer(root: string, address: HostAddress, log: Logger): Server {
+function createStaticServer(root: string, log: Logger): Server {
   const server = createServer((req, res) => {
-    if (!address.hosts.includes(req.headers.host ?? '')) {
+    const hosts = hostsOf(server);
+    if (!hosts.includes(req.headers.host ?? '')) {
       res.writeHead(421).end('Misdirected request');
       return;
     }
@@ -145,7 +138,7 @@ function createStaticServer(root: string, address: HostAddress, log: Logger): Se
       res.writeHead(405).end();
       return;
     }
-    serveStatic(root, address.origin, req, res).catch(() => {
+    serveStatic(root, `http://${hosts[0]}`, req, res).catch(() => {
       log.warn('static file could not be served');
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
@@ -202,12 +195,13 @@ function serveBridgeSocket(ws: WebSocket, core: BridgeCore, token: string, clien
 }
 
 /** The `/bridge` WebSocket: only our own Host and Origin upgrade; every core event goes to every signed-in tab. */
-function attachBridge(server: Server, address: HostAddress, options: BrowserHostOptions, token: string, log: Logger): { close(): void } {
+function attachBridge(server: Server, options: BrowserHostOptions, token: string, log: Logger): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const clients = new Set<WebSocket>();
   server.on('upgrade', (req, socket, head) => {
-    const okHost = address.hosts.includes(req.headers.host ?? '');
-    const okOrigin = address.origins.includes(req.headers.origin ?? '');
+    const hosts = hostsOf(server);
+    const okHost = hosts.includes(req.headers.host ?? '');
+    const okOrigin = hosts.map((h) => `http://${h}`).includes(req.headers.origin ?? '');
     const okPath = (req.url ?? '').split('?')[0] === '/bridge';
     if (!okHost || !okOrigin || !okPath) {
       socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
@@ -234,21 +228,21 @@ function attachBridge(server: Server, address: HostAddress, options: BrowserHost
 export async function startBrowserHost(options: BrowserHostOptions): Promise<BrowserHost> {
   const token = options.token ?? randomBytes(32).toString('base64url');
   const log = options.logger.child({ component: 'browser-host' });
-  const address = new HostAddress(options.port ?? 0);
-  const server = createStaticServer(normalize(options.staticDir) + sep, address, log);
-  const bridge = attachBridge(server, address, options, token, log);
+  const server = createStaticServer(normalize(options.staticDir) + sep, log);
+  const bridge = attachBridge(server, options, token, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: address.port }, () => {
+    server.listen({ host: '127.0.0.1', port: options.port ?? 0 }, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  address.port = (server.address() as AddressInfo).port;
+  const { port } = server.address() as AddressInfo;
+  const origin = `http://127.0.0.1:${port}`;
   return {
-    url: `${address.origin}/#token=${token}`,
-    origin: address.origin,
-    port: address.port,
+    url: `${origin}/#token=${token}`,
+    origin,
+    port,
     token,
     async close() {
       bridge.close();

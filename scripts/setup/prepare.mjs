@@ -148,20 +148,21 @@ function ensureNodeModules() {
   const state = nodeModulesState();
   if (state === 'fresh') {
     say('node_modules: up to date with package-lock.json.');
-    return { ok: true, installed: false };
+    return true;
   }
   if (state === 'linked') {
     say('node_modules is a link to a shared folder: not reinstalling it from here.');
-    return { ok: true, installed: false };
+    return true;
   }
   say(`node_modules ${state === 'missing' ? 'is missing' : 'is older than package-lock.json'}: running npm ci (a few minutes the first time)…`);
   // The Electron binary is fetched afterwards, on its own, so a machine that cannot download it still installs.
   const ci = run('npm', ['ci', '--no-audit', '--no-fund'], { env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' } });
   if (ci.status !== 0) {
     say('npm ci failed; see its messages above.');
-    return { ok: false, installed: true };
+    return false;
   }
-  return { ok: true, installed: true };
+  ensureElectronBinary();
+  return true;
 }
 
 function electronBinaryPresent() {
@@ -213,9 +214,7 @@ export function prepare(purpose) {
   if (!checkNode()) return false;
   const state = nodeModulesState();
   if (!ensureDebianPackages(purpose, state === 'missing' || state === 'stale')) return false;
-  const modules = ensureNodeModules();
-  if (!modules.ok) return false;
-  if (modules.installed) ensureElectronBinary();
+  if (!ensureNodeModules()) return false;
   reportCredentialStore();
   if (purpose === 'test' && !checkFixtures()) return false;
   say('ready.');

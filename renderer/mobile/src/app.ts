@@ -192,12 +192,6 @@ export class PhoneApp {
     this.session = undefined;
   }
 
-  private addFiles(files: FileList | null): void {
-    if (files === null || this.queue === undefined) return;
-    for (const f of Array.from(files)) this.queue.add(f);
-    this.refreshChrome();
-  }
-
   private photoChanged(p: Photo, removed: boolean): void {
     let card = this.cards.get(p.id);
     if (removed) {
@@ -256,9 +250,9 @@ export class PhoneApp {
     }
   }
 
-  private patientCard(): HTMLElement {
+  private confirmView(): HTMLElement {
     const s = this.session;
-    return h(
+    const patient = h(
       'section',
       { class: 'patient', 'aria-label': 'Patient' },
       h('p', { class: 'eyebrow' }, 'Photos are for'),
@@ -266,14 +260,11 @@ export class PhoneApp {
       h('p', { class: 'patient-dob', 'data-testid': 'patient-dob' }, born(s)),
       s !== undefined && s.roomLabel !== '' ? h('p', { class: 'patient-room', 'data-testid': 'room' }, s.roomLabel) : null,
     );
-  }
-
-  private confirmView(): HTMLElement {
     return h(
       'div',
       { class: 'screen' },
       title('Is this the right patient?'),
-      this.patientCard(),
+      patient,
       this.sentBefore > 0 ? h('p', { class: 'note note-ok', 'data-testid': 'already-sent' }, `${photos(this.sentBefore)} from this session ${this.sentBefore === 1 ? 'is' : 'are'} already on the PC.`) : null,
       h('p', { class: 'muted' }, 'Check the name and date of birth with the patient before taking photos.'),
       h(
@@ -292,8 +283,9 @@ export class PhoneApp {
     const fileInput = (testid: string, props: Props): HTMLInputElement => {
       const input = h('input', { type: 'file', accept: ACCEPT, class: 'visually-hidden', 'data-testid': testid, tabindex: '-1', 'aria-hidden': 'true', ...props });
       input.addEventListener('change', () => {
-        this.addFiles(input.files);
+        for (const f of Array.from(input.files ?? [])) this.queue?.add(f);
         input.value = ''; // drop the browser's reference to the chosen files
+        this.refreshChrome();
       });
       return input;
     };
