@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { chromium } from 'playwright-core';
 import { printTable, summarise } from './_stats';
-import { alexLatency, alexRoundTripMs, benchStack, hostLoad, joinPhone, sandboxToken, waitForState, watchImages } from './_e2e-kit';
+import { alexLatency, alexRoundTripMs, benchStack, hostLoad, joinPhone, sandboxToken, traceHttp, waitForState, watchImages, type HttpStep } from './_e2e-kit';
 import { runFootprintBench } from './_e2e-footprint';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -116,8 +116,10 @@ interface ShutterRun {
   limitMs: number;
   /** Creates ÷ write slots × one write. */
   sendLimitMs: number;
-  /** Where the first photo's time went, from Send (ms): render done, outbox post, first and last create at ALEX, committed. */
-  stages: { rendered: number; posted: number; firstCreate: number; lastCreate: number; committed: number };
+  /** Where the first photo's time went, from Send (ms): render done, outbox post, HTTP steps, committed. */
+  stages: Record<string, number>;
+  /** Before Send, from the first shutter (ms): every photo uploaded, every photo ready. */
+  before: { uploaded: number; ready: number };
 }
 
 /** The sandbox as a row runs it: strict (a new Media shows in searches only after the search lag), or the best case. */
@@ -159,6 +161,7 @@ async function shutterBatch(photo: Buffer, name: string, n: number, writeMs: num
       if (p.phase === 'render' && p.fraction === 1 && !rendered.has(p.imageId)) rendered.set(p.imageId, performance.now());
     });
     const ids: string[] = [];
+    const http = traceHttp();
     const t0 = performance.now();
     let firstUploadMs = 0;
     for (let i = 0; i < n; i++) {
@@ -166,7 +169,8 @@ async function shutterBatch(photo: Buffer, name: string, n: number, writeMs: num
       ids.push(await phone.upload(photo, name, '14975008'));
       if (i === 0) firstUploadMs = performance.now() - u0;
     }
-    await waitForState(stack, (s) => ids.every((id) => s.images.find((img) => img.id === id)?.status === 'ready'));
+    const tUploaded = performance.now();
+    const { at: tReady } = await waitForState(stack, (s) => ids.every((id) => s.images.find((img) => img.id === id)?.status === 'ready'));
     const tSend = performance.now();
     const wallSend = Date.now();
     await core['commit.start']({ ids, targets: TARGETS, captionStrip: false });
@@ -175,6 +179,10 @@ async function shutterBatch(photo: Buffer, name: string, n: number, writeMs: num
     stop();
     stopOutbox();
     stopProgress();
+    http.stop();
+    const firstStep = (side: HttpStep['side'], test: (path: string) => boolean): number => (http.steps.find((x) => x.at >= tSend && x.side === side && test(x.path))?.at ?? Number.NaN) - tSend;
+    const isCommit = (path: string): boolean => path === '/v1/commits';
+    const isCreate = (path: string): boolean => path.startsWith('/FHIR/Media') || path.startsWith('/FHIR/DocumentReference');
     const firstId = ids[0] ?? '';
     const creates = stack.sandbox.store
       .requests()
@@ -194,12 +202,19 @@ async function shutterBatch(photo: Buffer, name: string, n: number, writeMs: num
       limitMs: firstUploadMs + sendLimitMs,
       sendLimitMs,
       stages: {
-        rendered: (rendered.get(firstId) ?? Number.NaN) - tSend,
-        posted: (posted.get(firstId) ?? Number.NaN) - tSend,
-        firstCreate: creates.length > 0 ? Math.min(...creates) : Number.NaN,
-        lastCreate: creates.length > 1 ? [...creates].sort((a, b) => a - b)[1] ?? Number.NaN : Number.NaN,
+        render_done: (rendered.get(firstId) ?? Number.NaN) - tSend,
+        outbox_sending: (posted.get(firstId) ?? Number.NaN) - tSend,
+        post_to_gateway: firstStep('client-start', isCommit),
+        gateway_got_it: firstStep('server-start', isCommit),
+        create_sent: firstStep('client-start', isCreate),
+        alex_got_first: creates.length > 0 ? Math.min(...creates) : Number.NaN,
+        alex_got_second: creates.length > 1 ? [...creates].sort((a, b) => a - b)[1] ?? Number.NaN : Number.NaN,
+        alex_answered: firstStep('server-done', isCreate),
+        gateway_answered: firstStep('server-done', isCommit),
+        answer_received: firstStep('client-done', isCommit),
         committed: (committed.get(firstId) ?? Number.NaN) - tSend,
       },
+      before: { uploaded: tUploaded - t0, ready: tReady - t0 },
     };
   } finally {
     await close();
@@ -242,20 +257,15 @@ export async function benchShutterToMedtech(): Promise<void> {
       limit_s: med((x) => x.limitMs) / 1000,
       ratio: med((x) => x.allMs) / med((x) => x.limitMs),
     });
-    stageRows.push({
-      photos: label,
-      render_done_ms: med((x) => x.stages.rendered),
-      outbox_post_ms: med((x) => x.stages.posted),
-      first_create_at_alex_ms: med((x) => x.stages.firstCreate),
-      second_create_at_alex_ms: med((x) => x.stages.lastCreate),
-      committed_ms: med((x) => x.stages.committed),
-    });
+    const stageRow: Record<string, string | number> = { photos: label, all_uploaded_before_send: med((x) => x.before.uploaded), all_ready_before_send: med((x) => x.before.ready) };
+    for (const k of Object.keys(runs[0]?.stages ?? {})) stageRow[k] = med((x) => x.stages[k] ?? Number.NaN);
+    stageRows.push(stageRow);
   }
   printTable(
     `Phone shutter → "Sent — Medtech accepted it" (committed) and "in Medtech ✓" (verified) (Media + Inbox Scan, ALEX ${writeMs} ms per write, ${WRITE_SLOTS} write slots, ${rounds} rounds per row, medians; verify waited ${VERIFY_WAIT_MS / 1000} s after the last commit; ${load})`,
     rows,
   );
-  printTable(`Where the first photo's time goes, ms from Send (medians; ALEX ${writeMs} ms per write; ${load})`, stageRows);
+  printTable(`Where the time goes: from the first shutter to all uploaded and all ready, then the first photo's steps from Send, ms (medians; ALEX ${writeMs} ms per write; ${load})`, stageRows);
   for (const mode of ['strict', 'best'] as const) {
     const ten = rows.find((r) => String(r.photos).startsWith('10 × 12 MP JPEG') && String(r.photos).endsWith(MODE_LABEL[mode]));
     if (!ten) continue;
