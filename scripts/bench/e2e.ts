@@ -13,7 +13,7 @@
  *     10 photos; the first photo confirmed within 1.15 × its two writes (counted from Send). "Sent — Medtech accepted
  *     it" (committed) and "in Medtech ✓" (read back) are timed apart: strict rows wait E2E_VERIFY_WAIT_SECONDS
  *     (default 0, see VERIFY_WAIT_MS) after the last commit; rows labelled BEST CASE switch the sandbox's searchFresh
- *     assumption on (search lag 0; E2E_BEST_CASE_BATCHES, default 1,10) and wait up to 10 s for "✓". A second table
+ *     assumption on (search lag 0; E2E_BEST_CASE_BATCHES, default 10) and wait up to 10 s for "✓". A second table
  *     times the stages: all uploaded and all ready before Send, then the first photo's steps from Send.
  *  3. The companion at rest and at work, in its own process (as on a practice PC): see _e2e-footprint.ts.
  */
@@ -244,7 +244,7 @@ export async function benchShutterToMedtech(): Promise<void> {
   const writeMs = Number(process.env.E2E_ALEX_WRITE_MS ?? 1000);
   const sizes = (process.env.E2E_BATCHES ?? '1,10').split(',').map(Number); // 32: the footprint part's batch, or E2E_BATCHES=1,10,32
   const heicSizes = (process.env.E2E_HEIC_BATCHES ?? '1').split(',').filter((x) => x !== '').map(Number);
-  const bestSizes = (process.env.E2E_BEST_CASE_BATCHES ?? '1,10').split(',').filter((x) => x !== '').map(Number);
+  const bestSizes = (process.env.E2E_BEST_CASE_BATCHES ?? '10').split(',').filter((x) => x !== '').map(Number);
   const rounds = Number(process.env.E2E_SHUTTER_ROUNDS ?? 3);
   const jpeg = await readFile(join(PHOTOS, 'photo-12mp-orient6.jpg'));
   const heic = process.env.E2E_HEIC === '0' ? null : await sharpToHeicOrNull();
