@@ -1,35 +1,31 @@
-/**
- * Before the QR code is shown: what would stop a phone on the practice Wi-Fi reaching this PC, named in plain
- * words with the fix. Pure: fed the PC's interfaces and the text of three Windows commands (parse.ts), so every
- * case is tested with recorded outputs.
- */
+/** What would stop a phone on the practice Wi-Fi reaching this PC, in plain words with the fix. Pure. */
 import type { NetworkInterfaceInfo } from 'node:os';
+import type { LanAddress } from '../lan/interfaces';
 import { parseConnectionProfiles, parseFirewallRules, parseRoutes, type Route } from './parse';
 
 export type FindingCode = 'no-lan-address' | 'no-dhcp-address' | 'address-not-private' | 'profile-public' | 'firewall-missing' | 'firewall-disabled' | 'vpn-route';
 
 export interface Finding {
   code: FindingCode;
-  /** What is wrong, in one sentence a GP understands. */
+  /** One sentence a GP understands. */
   title: string;
-  /** What to do about it. */
   fix: string;
 }
 
-export interface DiagnosisInput {
-  /** The address the QR code would advertise (electron/lan pickLanAddress), if any. */
-  lanAddress: { address: string; interfaceName: string } | undefined;
-  /** The shape of `os.networkInterfaces()`. */
-  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>;
-  /** The LAN server's TCP port. */
-  port: number;
-  /** Text of `Get-NetConnectionProfile | Format-List` (Windows only; absent elsewhere or when it failed). */
+/** Text of `Get-NetConnectionProfile | Format-List`, `netsh advfirewall firewall show rule name=<rule>`, `route print -4`. */
+export interface WindowsNetwork {
   connectionProfiles?: string;
-  /** Text of `netsh advfirewall firewall show rule name="<rule>"`. */
   firewallRule?: string;
-  /** Text of `route print -4`. */
   routePrint?: string;
 }
+
+/** The commands' texts are absent off Windows or when a command failed. */
+export type DiagnosisInput = WindowsNetwork & {
+  /** What the QR code would advertise (electron/lan pickLanAddress). */
+  lanAddress: LanAddress | undefined;
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>;
+  port: number;
+};
 
 export const FIREWALL_RULE_NAME = 'ClinicPro Images (LAN)';
 
