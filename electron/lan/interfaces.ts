@@ -7,7 +7,7 @@ export interface LanAddress {
   interfaceName: string;
 }
 
-export interface PickLanAddressInput {
+interface PickLanAddressInput {
   interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>;
   /** Linux: from /proc/net/route. */
   defaultRouteInterfaces?: ReadonlySet<string> | undefined;

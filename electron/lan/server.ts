@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, open, readdir, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -120,21 +121,8 @@ export interface LanServerEvents {
   'session-ended': [{ sessionId: string; reason: SessionEndReason }];
 }
 
-export interface LanServer extends EventEmitter<LanServerEvents> {
-  readonly app: FastifyInstance;
-  listen(): Promise<{ host: string; port: number }>;
-  close(): Promise<void>;
-  openSession(input: OpenSessionInput): Promise<{ sessionId: string; qr: QrInfo }>;
-  rotateQr(sessionId: string): Promise<QrInfo>;
-  endSession(sessionId: string, reason: SessionEndReason): Promise<void>;
-  sweep(): Promise<void>;
-}
-
 type RouteAuth = 'none' | 'token' | 'credential';
-interface Authenticated {
-  session: SessionRecord;
-  phone: PhoneRecord;
-}
+type Authenticated = ReturnType<SessionRegistry['authenticate']>;
 interface Received {
   path: string;
   bytes: number;
@@ -163,7 +151,7 @@ const checkUploadFields = TypeCompiler.Compile(UploadFields);
 const BEARER = /^Bearer ([A-Za-z0-9_-]{43})$/;
 const ALLOWED_FIELDS = new Set<string>([UPLOAD_FIELDS.clientUploadId, UPLOAD_FIELDS.bodySiteCode, UPLOAD_FIELDS.laterality, UPLOAD_FIELDS.consent]);
 
-class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
+export class LanServer extends EventEmitter<LanServerEvents> {
   readonly app: FastifyInstance;
   private readonly limits: LanLimits;
   private readonly now: () => number;
@@ -241,18 +229,13 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     }
     this.registry.open({ id, ref: input.sessionRef, patient: input.patient, roomLabel: input.roomLabel, dir });
     this.log.info({ sessionId: id }, 'LAN session opened');
-    return { sessionId: id, qr: await this.issueQr(id) };
-  }
-
-  async rotateQr(sessionId: string): Promise<QrInfo> {
-    return this.issueQr(sessionId);
+    return { sessionId: id, qr: await this.rotateQr(id) };
   }
 
   async endSession(sessionId: string, reason: SessionEndReason): Promise<void> {
     const session = this.registry.end(sessionId, reason);
     if (!session) return;
-    this.log.info({ sessionId, reason }, 'LAN session ended');
-    this.emit('session-ended', { sessionId, reason });
+    this.announceEnd(sessionId, reason);
     // Held photos may still arrive after a switch: their folder is cleared when the session is forgotten.
     if (reason === 'patient-changed' && session.held.size > 0) return;
     await this.removeLeftovers(session);
@@ -260,15 +243,18 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
 
   async sweep(): Promise<void> {
     const { idle, qrExpired, forgotten } = this.registry.sweep();
-    for (const session of idle) {
-      this.log.info({ sessionId: session.id, reason: 'idle' }, 'LAN session ended');
-      this.emit('session-ended', { sessionId: session.id, reason: 'idle' });
-    }
+    for (const session of idle) this.announceEnd(session.id, 'idle');
     const heldAfterSwitch = forgotten.filter((s) => s.state === 'patient-changed' && s.held.size > 0);
     await Promise.all([...[...idle, ...heldAfterSwitch].map((s) => this.removeLeftovers(s)), ...qrExpired.map((s) => this.rotateAndAnnounce(s.id))]);
   }
 
-  private async issueQr(sessionId: string): Promise<QrInfo> {
+  private announceEnd(sessionId: string, reason: SessionEndReason): void {
+    this.log.info({ sessionId, reason }, 'LAN session ended');
+    this.emit('session-ended', { sessionId, reason });
+  }
+
+  /** The old token dies at once. */
+  async rotateQr(sessionId: string): Promise<QrInfo> {
     const { token, expiresAtMs } = this.registry.issueQr(sessionId);
     const url = `http://${this.options.bindHost}:${this.port()}${LAN_ROUTES.page}#t=${token}`;
     const images = await renderQr(url);
@@ -277,7 +263,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
 
   private async rotateAndAnnounce(sessionId: string): Promise<void> {
     try {
-      const qr = await this.issueQr(sessionId);
+      const qr = await this.rotateQr(sessionId);
       this.emit('qr-rotated', { sessionId, qr });
     } catch (err) {
       this.log.warn({ sessionId, code: toLanError(err).code }, 'QR not reissued');
@@ -497,7 +483,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       const done = session.uploads.get(parsed.clientUploadId);
       if (done) {
         u.duplicate = done;
-        await drain(part.file);
+        await finished(part.file.resume()); // the first upload's result answers this retry
         continue;
       }
       if (!this.registry.mayReceive(session, parsed.clientUploadId)) throw endedError(session.state);
@@ -562,7 +548,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       path = join(session.dir, `${this.registry.newId(16)}.part`);
       seal = this.options.sealUploads?.begin(path);
       fh = await open(path, 'wx', 0o600);
-      await writeAll(fh, seal ? Buffer.concat([seal.header, seal.update(first)]) : first);
+      await fh.writeFile(seal ? Buffer.concat([seal.header, seal.update(first)]) : first); // appends at the file position
     };
     try {
       for await (const chunk of file as AsyncIterable<Buffer>) {
@@ -570,7 +556,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
         bytes += chunk.length;
         hash.update(chunk);
         if (fh) {
-          await writeAll(fh, seal ? seal.update(chunk) : chunk);
+          await fh.writeFile(seal ? seal.update(chunk) : chunk);
         } else {
           head.push(chunk);
           headBytes += chunk.length;
@@ -587,7 +573,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       if (!fh) await begin();
       const handle = fh as FileHandle | undefined;
       if (!handle || path === undefined || contentType === undefined) throw new BugIndicatingError('file not opened');
-      if (seal) await writeAll(handle, seal.final());
+      if (seal) await handle.writeFile(seal.final());
       await handle.sync();
       await handle.close();
       fh = undefined;
@@ -605,20 +591,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
   }
 }
 
-async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < data.length) {
-    const { bytesWritten } = await fh.write(data, offset, data.length - offset);
-    offset += bytesWritten;
-  }
-}
-
-async function drain(stream: Readable): Promise<void> {
-  for await (const _chunk of stream) {
-    // discard: the first upload's result answers this retry
-  }
-}
 
 export function createLanServer(options: LanServerOptions): LanServer {
-  return new LanServerImpl(options);
+  return new LanServer(options);
 }

@@ -97,7 +97,9 @@ export class SessionRegistry {
 
   /** The previous QR token stops working at once. */
   issueQr(sessionId: string): { token: string; expiresAtMs: number } {
-    const session = this.requireOpen(sessionId);
+    const session = this.sessions.get(sessionId);
+    if (!session) throw new AppError('ERR_NOT_FOUND', { detail: 'no such LAN session' });
+    if (session.state !== 'open') throw endedError(session.state);
     if (session.qr) {
       this.qrTokens.delete(session.qr.tokenHash);
       if (this.opts.now() >= session.qr.expiresAtMs) this.rememberExpired(session.qr.tokenHash);
@@ -125,7 +127,11 @@ export class SessionRegistry {
     this.qrTokens.delete(tokenHash);
     session.qr = undefined;
     if (expired) return { ok: false, error: new AppError('ERR_LAN_TOKEN_EXPIRED'), session };
-    return { ok: true, ...this.admit(session) };
+    const credential = this.newSecret();
+    const phone: PhoneRecord = { phoneId: this.newId(8), sessionId: session.id, lastUsedMs: this.opts.now() };
+    this.phones.set(hashSecret(credential), phone);
+    session.lastActivityMs = phone.lastUsedMs;
+    return { ok: true, session, phone, credential };
   }
 
   /** Slides the idle window. `heldUploads`: also a session ended by a switch with held photos (`mayReceive` decides). */
@@ -216,22 +222,6 @@ export class SessionRegistry {
       if (oldest !== undefined) this.expiredQr.delete(oldest);
     }
     this.expiredQr.set(tokenHash, this.opts.now() + this.opts.idleMs);
-  }
-
-  private admit(session: SessionRecord): { session: SessionRecord; phone: PhoneRecord; credential: string } {
-    const credential = this.newSecret();
-    const now = this.opts.now();
-    const phone: PhoneRecord = { phoneId: this.newId(8), sessionId: session.id, lastUsedMs: now };
-    this.phones.set(hashSecret(credential), phone);
-    session.lastActivityMs = now;
-    return { session, phone, credential };
-  }
-
-  private requireOpen(sessionId: string): SessionRecord {
-    const session = this.sessions.get(sessionId);
-    if (!session) throw new AppError('ERR_NOT_FOUND', { detail: 'no such LAN session' });
-    if (session.state !== 'open') throw endedError(session.state);
-    return session;
   }
 }
 

@@ -35,33 +35,34 @@ function send(res: ServerResponse, status: number, title: string, body: string):
 </head><body><h1>${title}</h1><p>${body}</p></body></html>`);
 }
 
+const NOT_ACCEPTED = 'Launch not accepted';
+
+/** The refusal for a request that is not a launch from Evolution, in the order the README gives; none for a launch. */
+function refusal(req: IncomingMessage, port: number): [status: number, title: string, body: string] | undefined {
+  const host = req.headers.host ?? '';
+  const raw = req.url ?? '';
+  if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return [421, 'Not allowed', 'This address is not allowed.'];
+  if (sentByPage(req.headers, port)) return [403, NOT_ACCEPTED, 'This launch did not come from Medtech Evolution. Click the ClinicPro Images button in Evolution instead.'];
+  if (req.method !== 'GET' || !(raw === '/launch' || raw.startsWith('/launch?'))) return [404, 'Not found', 'ClinicPro Images only answers launches from Medtech Evolution here.'];
+  if (raw.length > LIMITS.launchUrlMaxChars) return [414, NOT_ACCEPTED, 'The launch link was too long. Please launch again from Medtech Evolution.'];
+  return undefined;
+}
+
 export async function startLoopbackLaunchServer(options: LoopbackLaunchOptions): Promise<LoopbackLaunchServer> {
   let port = options.port;
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const host = req.headers.host ?? '';
-    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
-      send(res, 421, 'Not allowed', 'This address is not allowed.');
-      return;
-    }
-    if (sentByPage(req.headers, port)) {
-      send(res, 403, 'Launch not accepted', 'This launch did not come from Medtech Evolution. Click the ClinicPro Images button in Evolution instead.');
+    const refused = refusal(req, port);
+    if (refused) {
+      send(res, ...refused);
       return;
     }
     const raw = req.url ?? '';
-    if (req.method !== 'GET' || !(raw === '/launch' || raw.startsWith('/launch?'))) {
-      send(res, 404, 'Not found', 'ClinicPro Images only answers launches from Medtech Evolution here.');
-      return;
-    }
-    if (raw.length > LIMITS.launchUrlMaxChars) {
-      send(res, 414, 'Launch not accepted', 'The launch link was too long. Please launch again from Medtech Evolution.');
-      return;
-    }
     Promise.resolve()
       .then(() => options.onLaunch(`http://127.0.0.1:${port}${raw}`))
       .then(() => send(res, 200, 'ClinicPro Images is open', 'The patient is now in ClinicPro Images. You can close this tab.'))
       .catch(() => {
         options.logger.warn('loopback launch could not be handed to the companion');
-        send(res, 500, 'Launch not accepted', 'ClinicPro Images could not take this launch. Please launch again from Medtech Evolution.');
+        send(res, 500, NOT_ACCEPTED, 'ClinicPro Images could not take this launch. Please launch again from Medtech Evolution.');
       });
   };
   const server: Server = createServer(handle);

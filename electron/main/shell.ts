@@ -46,20 +46,15 @@ export interface Shell {
 
 /** Resolve an app:// request to a file inside rendererDir, or null (traversal, other host). */
 export function resolveRendererFile(rendererDir: string, requestUrl: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(requestUrl);
-  } catch {
-    return null;
-  }
-  if (url.protocol !== `${APP_SCHEME}:` || url.host !== APP_HOST) return null;
-  const root = normalize(rendererDir) + sep;
   let pathname: string;
   try {
+    const url = new URL(requestUrl);
+    if (url.protocol !== `${APP_SCHEME}:` || url.host !== APP_HOST) return null;
     pathname = decodeURIComponent(url.pathname);
   } catch {
     return null;
   }
+  const root = normalize(rendererDir) + sep;
   const rel = pathname === '/' ? 'desktop/index.html' : pathname.replace(/^\/+/, '');
   const file = normalize(join(root, rel));
   return file.startsWith(root) ? file : null;

@@ -82,16 +82,3 @@ export function parseRoutes(text: string): Route[] {
   }
   return routes;
 }
-
-/** Adapter descriptions from the interface list of `route print`, by interface index. */
-export function parseInterfaceList(text: string): { index: number; description: string }[] {
-  const out: { index: number; description: string }[] = [];
-  let inList = false;
-  for (const line of text.split(/\r?\n/)) {
-    if (/^Interface List/.test(line)) inList = true;
-    else if (/^=+$/.test(line.trim()) && inList && out.length > 0) inList = false;
-    const m = inList ? /^\s*(\d+)\.\.\.(?:[0-9a-f]{2} )*\.*(.+)$/i.exec(line) : null;
-    if (m) out.push({ index: Number(m[1]), description: m[2]!.trim() });
-  }
-  return out;
-}

@@ -40,11 +40,6 @@ function sealer(key: Buffer, purpose: Purpose, file: string): UploadSealer {
   };
 }
 
-function seal(key: Buffer, purpose: Purpose, file: string, plain: Uint8Array): Buffer {
-  const s = sealer(key, purpose, file);
-  return Buffer.concat([s.header, s.update(plain), s.final()]);
-}
-
 export function isSealed(bytes: Uint8Array): boolean {
   return bytes.length >= MAGIC.length && Buffer.from(bytes.buffer, bytes.byteOffset, MAGIC.length).equals(MAGIC);
 }
@@ -85,7 +80,8 @@ export function sealedFiles(key: Buffer): SealedFiles {
   const masters: SealedFiles['masters'] = {
     async write(file, bytes) {
       const dir = dirname(file);
-      await writeFileAtomic(nodeFs, dir, basename(file), seal(key, 'master', file, bytes));
+      const s = sealer(key, 'master', file);
+      await writeFileAtomic(nodeFs, dir, basename(file), Buffer.concat([s.header, s.update(bytes), s.final()]));
       await fsyncDir(nodeFs, dir);
     },
     async read(file) {

@@ -33,7 +33,7 @@ function isStoredKey(value: unknown): value is string {
   }
 }
 
-function isCredentials(v: Partial<StoredDeviceCredentials>): boolean {
+function isCredentials(v: Partial<StoredDeviceCredentials>): v is StoredDeviceCredentials {
   return (
     typeof v.deviceId === 'string' &&
     DEVICE_ID.test(v.deviceId) &&
@@ -44,13 +44,16 @@ function isCredentials(v: Partial<StoredDeviceCredentials>): boolean {
   );
 }
 
+/** The entry's own fields only: nothing else is stored or read back. */
+function entryOf(v: StoredDeviceCredentials): StoredDeviceCredentials {
+  return { deviceId: v.deviceId, deviceSecret: v.deviceSecret, ...(v.dpopKey === undefined ? {} : { dpopKey: v.dpopKey }) };
+}
+
 export async function saveDeviceCredentials(secrets: SecretStore, creds: StoredDeviceCredentials): Promise<void> {
   if (!isCredentials(creds)) {
     throw new TypeError('Expected a device credential from enrolment (and, if given, a private EC P-256 device key) but received something else');
   }
-  const entry: StoredDeviceCredentials = { deviceId: creds.deviceId, deviceSecret: creds.deviceSecret };
-  if (creds.dpopKey !== undefined) entry.dpopKey = creds.dpopKey;
-  await secrets.set(SECRET_ACCOUNTS.deviceCredential, JSON.stringify(entry));
+  await secrets.set(SECRET_ACCOUNTS.deviceCredential, JSON.stringify(entryOf(creds)));
 }
 
 export type DeviceCredentialsRead = { state: 'ok'; credentials: StoredDeviceCredentials } | { state: 'missing' } | { state: 'damaged' };
@@ -61,11 +64,7 @@ export async function readDeviceCredentials(secrets: SecretStore): Promise<Devic
   if (raw === null) return { state: 'missing' };
   try {
     const v = JSON.parse(raw) as Partial<StoredDeviceCredentials> | null;
-    if (typeof v === 'object' && v !== null && isCredentials(v)) {
-      const creds: StoredDeviceCredentials = { deviceId: v.deviceId as string, deviceSecret: v.deviceSecret as string };
-      if (v.dpopKey !== undefined) creds.dpopKey = v.dpopKey;
-      return { state: 'ok', credentials: creds };
-    }
+    if (typeof v === 'object' && v !== null && isCredentials(v)) return { state: 'ok', credentials: entryOf(v) };
   } catch {
     /* damaged entry */
   }

@@ -23,11 +23,6 @@ export type LaunchApplied =
   /** A newer launch began meanwhile: this result changes nothing. */
   | { kind: 'stale' };
 
-export interface WorkingPatientOptions {
-  now: () => number;
-  newSessionId: () => string;
-}
-
 export interface LaunchAttempt {
   readonly seq: number;
 }
@@ -42,7 +37,7 @@ export class WorkingPatient {
   private readonly all: CaptureSession[] = [];
   private readonly grants = new Map<string, LaunchGrant>();
 
-  constructor(private readonly opts: WorkingPatientOptions) {}
+  constructor(private readonly opts: { now: () => number; newSessionId: () => string }) {}
 
   /** A launch arrived: hide the working patient until it is verified. */
   begin(): LaunchAttempt {
