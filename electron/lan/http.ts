@@ -1,8 +1,4 @@
-/**
- * The LAN server's Fastify instance: timeouts and size caps from `LanLimits`, no proxy trust, multipart, the
- * security headers on every reply, one minimal log line per request (route pattern and status, never the URL,
- * headers or body), and one error handler that shows the real message only below 500.
- */
+/** The LAN server's Fastify instance: limits, no proxy trust, security headers, a URL-free request log, coded errors. */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import multipart from '@fastify/multipart';

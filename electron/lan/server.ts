@@ -222,11 +222,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     }
     const id = this.registry.newId(16);
     const dir = join(this.options.uploadRoot, id);
-    try {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-    } catch (err) {
-      throw toLanError(err);
-    }
+    await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: unknown) => Promise.reject(toLanError(err)));
     this.registry.open({ id, ref: input.sessionRef, patient: input.patient, roomLabel: input.roomLabel, dir });
     this.log.info({ sessionId: id }, 'LAN session opened');
     return { sessionId: id, qr: await this.rotateQr(id) };
@@ -407,8 +403,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
   private async upload(req: FastifyRequest): Promise<UploadResponse> {
     const { session, phone } = this.authOf(req);
     this.emit('upload-started', { sessionId: session.id, phoneId: phone.phoneId });
-    // If the session ends while this request is still between parts (no file streaming yet), drop the
-    // connection so the request settles now rather than at the request timeout; the phone's retry then learns why.
+    // A session ending between parts drops the connection now (not at the request timeout); the retry learns why.
     const stage = { streaming: false };
     const requestKey = `request:${req.id}`;
     const controller = new AbortController();
@@ -450,11 +445,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     }
   }
 
-  /**
-   * Fields first (known names, once each, short), then exactly one file part named "file", streamed to disk. A
-   * retry of an upload already done is drained and answered with the first result. Fills `u` as it goes, so the
-   * caller can clean up whatever a failure leaves.
-   */
+  /** Fields first, then exactly one file part named "file"; fills `u` as it goes, so the caller can clean up after a failure. */
   private async readParts(req: FastifyRequest, session: SessionRecord, phone: PhoneRecord, stage: { streaming: boolean }, u: UploadInProgress): Promise<void> {
     const parts = req.parts({
       limits: {
@@ -521,10 +512,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     return { ...result, duplicate: false, ...(session.state === 'open' ? {} : { patientChanged: true }) };
   }
 
-  /**
-   * Stream one file part to a server-named file in the session folder, hashing as it goes. Nothing is created
-   * until the first bytes are recognised; any failure closes and deletes the partial file.
-   */
+  /** Nothing is created until the first bytes are recognised; any failure closes and deletes the partial file. */
   private async receiveFile(file: Readable & { truncated?: boolean }, session: SessionRecord, phone: PhoneRecord, clientUploadId: string, signal: AbortSignal): Promise<Received> {
     const onAbort = (): void => {
       file.destroy(signal.reason instanceof Error ? signal.reason : endedError(session.state));

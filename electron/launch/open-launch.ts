@@ -1,7 +1,4 @@
-/**
- * Opening a launch: parse → verify at the gateway → only then change the working patient, so a hostile or broken
- * launch never hides the GP's patient (electron/README.md). Only the newest of overlapping launches may change anything.
- */
+/** Parse → verify → only then switch, so a hostile or broken launch never hides the GP's patient (electron/README.md). */
 import type { LaunchView } from '../../shared/contracts/bridge';
 import type { PatientSummary } from '../../shared/contracts/common';
 import type { LaunchGrant } from '../../shared/contracts/gateway';

@@ -1,7 +1,4 @@
-/**
- * Was this request made by a web page? Evolution opens the launch as a fresh top-level page (`Sec-Fetch-Site: none`,
- * `navigate`, no Origin or Referer); a page's fetch, image, form or link is marked otherwise or carries its Origin/Referer.
- */
+/** Was this request made by a web page? Evolution opens a fresh top-level page: `none`, `navigate`, no Origin/Referer. */
 import type { IncomingHttpHeaders } from 'node:http';
 
 const OWN_ORIGINS = (port: number): string[] => [`http://127.0.0.1:${port}`, `http://localhost:${port}`];

@@ -1,7 +1,4 @@
-/**
- * Photos sealed at rest (AES-256-GCM, key and format in README.md): masters written whole and atomically, uploads
- * as they stream in; clear bytes exist only in memory. The additional data binds a file to its purpose and name.
- */
+/** Photos sealed at rest (AES-256-GCM; key, format and crash safety in README.md); clear bytes only in memory. */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, type CipherGCM, type DecipherGCM } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';

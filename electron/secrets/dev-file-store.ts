@@ -1,7 +1,4 @@
-/**
- * DEVELOPMENT ONLY: secrets in a plain JSON file (0600) for a machine without an OS credential store and the browser
- * host. Whoever reads it has the device credential and the outbox key; no packaged build opens it (open-store.ts).
- */
+/** DEVELOPMENT ONLY: secrets in a plain JSON file (0600); whoever reads it has them. No packaged build opens it. */
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { checkAccount, type SecretStore } from './store';

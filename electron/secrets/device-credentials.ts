@@ -1,7 +1,4 @@
-/**
- * The device credential and its private DPoP key in ONE entry, written at once, so a crash never leaves a secret
- * without its key or beside another enrolment's key. A damaged entry (key included) reads as not enrolled.
- */
+/** The device credential and its DPoP key in ONE entry, written at once (a crash never splits them; README.md). */
 import { SECRET_ACCOUNTS, type SecretStore } from './store';
 
 export interface StoredDeviceCredentials {

@@ -1,7 +1,4 @@
-/**
- * The working patient and the capture sessions, each bound to ONE verified patient (electron/README.md "Rules of
- * the core"). Only the latest of overlapping launches may change it. Pure logic over an injected clock and ids.
- */
+/** The working patient and its capture sessions, one verified patient each (electron/README.md "Rules of the core"). */
 import { AppError, type ErrorBody } from '../../shared/errors/app-error';
 import type { LaunchGrant } from '../../shared/contracts/gateway';
 import type { PatientSummary } from '../../shared/contracts/common';
