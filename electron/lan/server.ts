@@ -14,6 +14,7 @@ import {
   LAN_DEFAULT_PORT,
   LAN_PROTOCOL_VERSION,
   LAN_ROUTES,
+  LanSessionInfo,
   UPLOAD_FIELDS,
   ExchangeResponse,
   HoldRequest,
@@ -30,7 +31,7 @@ import { createLanFastify } from './http';
 import { loadAsset, loadIndex } from './page';
 import { renderQr } from './qr';
 import { SlidingWindowCounter } from './rate-limit';
-import { endedError, SessionRegistry, type LanPatient, type PhoneRecord, type SessionEndReason, type SessionRecord, type UploadResult } from './sessions';
+import { endedError, SessionRegistry, type PhoneRecord, type SessionEndReason, type SessionRecord, type UploadResult } from './sessions';
 import { SNIFF_BYTES, sniffType } from './sniff';
 
 /** What the core receives for each accepted photo (`path` is inside the session folder; the core may move it). */
@@ -105,11 +106,7 @@ export interface QrInfo {
   expiresAt: Date;
 }
 
-export interface OpenSessionInput {
-  sessionRef: string;
-  patient: LanPatient;
-  roomLabel: string;
-}
+export type OpenSessionInput = LanSessionInfo & { sessionRef: string };
 
 export interface LanServerEvents {
   'phone-joined': [{ sessionId: string; phoneId: string }];
@@ -123,12 +120,7 @@ export interface LanServerEvents {
 
 type RouteAuth = 'none' | 'token' | 'credential';
 type Authenticated = ReturnType<SessionRegistry['authenticate']>;
-interface Received {
-  path: string;
-  bytes: number;
-  sha256: string;
-  contentType: LanAcceptedType;
-}
+type Received = Pick<LanIncomingFile, 'path' | 'bytes' | 'sha256' | 'contentType'>;
 interface UploadInProgress {
   fields: Record<string, string>;
   parsed?: UploadFields;
@@ -148,6 +140,7 @@ const PROGRESS_STEP_BYTES = 256 * 1024;
 /** A hold names at most LAN_HOLD_MAX_IDS UUIDs (~40 bytes each). */
 const HOLD_BODY_BYTES = 4096;
 const checkUploadFields = TypeCompiler.Compile(UploadFields);
+const checkSessionInfo = TypeCompiler.Compile(LanSessionInfo);
 const BEARER = /^Bearer ([A-Za-z0-9_-]{43})$/;
 const ALLOWED_FIELDS = new Set<string>([UPLOAD_FIELDS.clientUploadId, UPLOAD_FIELDS.bodySiteCode, UPLOAD_FIELDS.laterality, UPLOAD_FIELDS.consent]);
 
@@ -209,17 +202,8 @@ export class LanServer extends EventEmitter<LanServerEvents> {
   }
 
   async openSession(input: OpenSessionInput): Promise<{ sessionId: string; qr: QrInfo }> {
-    if (
-      typeof input.sessionRef !== 'string' ||
-      input.sessionRef.length === 0 ||
-      typeof input.patient?.displayName !== 'string' ||
-      input.patient.displayName.length > 200 ||
-      !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(input.patient.birthDate) ||
-      typeof input.roomLabel !== 'string' ||
-      input.roomLabel.length > 100
-    ) {
-      throw invalid('openSession input');
-    }
+    const { sessionRef, ...info } = input;
+    if (typeof sessionRef !== 'string' || sessionRef.length === 0 || !checkSessionInfo.Check(info)) throw invalid('openSession input');
     const id = this.registry.newId(16);
     const dir = join(this.options.uploadRoot, id);
     await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: unknown) => Promise.reject(toLanError(err)));

@@ -1,20 +1,12 @@
 /** The LAN server's session, QR-token and phone-credential state: pure logic over an injected clock and randomness. */
 import { createHash } from 'node:crypto';
+import type { LanSessionInfo, UploadResponse } from '../../shared/contracts/lan';
 import { AppError, BugIndicatingError } from '../../shared/errors';
 
 export type SessionEndReason = 'ended' | 'patient-changed' | 'committed' | 'idle';
 
-export interface LanPatient {
-  displayName: string;
-  birthDate: string;
-}
-
-export interface UploadResult {
-  clientUploadId: string;
-  imageId: string;
-  bytes: number;
-  sha256: string;
-}
+export type LanPatient = LanSessionInfo['patient'];
+export type UploadResult = Omit<UploadResponse, 'duplicate' | 'patientChanged'>;
 
 export interface SessionRecord {
   readonly id: string;
