@@ -1,16 +1,12 @@
-/**
- * What every part of an open outbox shares: its settings, its database and statements, its keys and its events.
- * Built once by openOutbox and handed to each unit (enqueue, send, outcome, person actions, view, loop).
- */
+/** What every unit of an open outbox shares (settings, database and statements, keys, events), and field sealing. */
 import type { Logger } from 'pino';
 import type { CommitClient } from '../gateway-client';
-import type { BackoffPolicy } from './backoff';
+import type { BackoffPolicy } from './outcome';
 import type { OutboxKeys } from './crypto';
 import type { DB } from './db';
 import type { OutboxFs, RenameRetry } from './durable-fs';
-import type { OutboxEmitter } from './events';
 import type { Fields, PayloadKind, Queries, Row } from './queries';
-import type { Clock } from './types';
+import type { Clock, OutboxEvents } from './types';
 
 export interface OutboxContext {
   fs: OutboxFs;
@@ -40,4 +36,30 @@ export function openFields(ctx: OutboxContext, row: Row): Fields {
 
 export function payloadAad(imageId: string, kind: PayloadKind): string {
   return `${imageId}:${kind}`;
+}
+
+/** A listener that throws is logged and never stops the others or the outbox. */
+export class OutboxEmitter {
+  private readonly listeners = new Map<keyof OutboxEvents, Set<(p: never) => void>>();
+
+  constructor(private readonly logger: Logger) {}
+
+  on<E extends keyof OutboxEvents>(event: E, fn: (payload: OutboxEvents[E]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(fn as (p: never) => void);
+    return () => {
+      set.delete(fn as (p: never) => void);
+    };
+  }
+
+  emit<E extends keyof OutboxEvents>(event: E, payload: OutboxEvents[E]): void {
+    for (const fn of this.listeners.get(event) ?? []) {
+      try {
+        (fn as (p: OutboxEvents[E]) => void)(payload);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).name, event }, 'outbox listener threw');
+      }
+    }
+  }
 }

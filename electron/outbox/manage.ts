@@ -1,4 +1,4 @@
-/** Looking items up, and the moves the caller asks for: retry, rebind a patient's items to a new launch grant. */
+/** Looking items up; retry; a patient's items rebound to a new launch grant. */
 import { AppError } from '../../shared/errors';
 import { openFields, sealFields, type OutboxContext } from './context';
 import type { Rebound } from './outcome';
@@ -26,14 +26,13 @@ export function getItem(ctx: OutboxContext, imageId: string): OutboxItemView | u
   return row ? toView(ctx, row) : undefined;
 }
 
-/** A failed or waiting item back in the queue now (never an unconfirmed one: only a person moves those). */
+/** Never an unconfirmed one: only a person moves those. */
 export function retryItem(ctx: OutboxContext, imageId: string): boolean {
   if (ctx.q.retry.run(ctx.clock.now(), imageId).changes !== 1) return false;
   emitItem(ctx, 'item-queued', imageId);
   return true;
 }
 
-/** This patient's queued/waiting items get the new grant (same patient only) and are queued. Returns how many. */
 export function rebindGrant(ctx: OutboxContext, rebound: Rebound, patientId: string, grantId: string): number {
   if (typeof grantId !== 'string' || grantId.length < 16 || grantId.length > 128) throw new AppError('ERR_LAUNCH_GRANT_INVALID', { detail: 'grantId malformed' });
   const ref = ctx.keys.patientRef(patientId);

@@ -1,11 +1,4 @@
-/**
- * The two answers a person gives for an `unconfirmed` item, after looking in Medtech:
- *   confirmArrived  "It is in Medtech": the gateway records it (its confirm route, audited there); the item is
- *                   committed, confirmed by a person, and its local copies wiped. Until the gateway answers, the
- *                   item stays unconfirmed (a restart in between loses nothing; asking again is harmless).
- *   sendAgain       "It is not there, send it again": ONE post with `resendAfterCheck: true`, then the normal flow.
- * Each answer is kept in the item's history (`actions`).
- */
+/** A person's two answers for an `unconfirmed` item, each kept in its history (README.md "States"). */
 import { AppError, toAppError } from '../../shared/errors';
 import { openFields, type OutboxContext } from './context';
 import { markCommitted } from './outcome';
@@ -14,7 +7,7 @@ import type { OutboxItemView } from './types';
 import { emitItem, toView } from './view';
 
 export class PersonActions {
-  /** Items with a confirmation on its way to the gateway: a second click waits for nothing and sends nothing. */
+  /** Confirmations on their way: a second click sends nothing. */
   private readonly confirming = new Set<string>();
 
   constructor(
