@@ -1,10 +1,7 @@
 /**
- * The draft journal: one sealed file per image not yet confirmed by Medtech, `<workDir>/<imageId>.draft`,
- * next to its master `<imageId>.master.*`. It holds what binds the image to its patient (patient, grant),
- * its metadata, edits and thumbnail, so a crash or reboot loses nothing and a restored image still goes
- * only to the patient it was taken for. Sealed with AES-256-GCM under the outbox's key (SecretStore), so no
- * patient data sits in clear on disk. Written atomically (temp file, fsync, rename) before an upload is
- * acknowledged; deleted with the master after a confirmed commit or a removal.
+ * The draft journal: `<workDir>/<imageId>.draft` per image not yet confirmed, beside its master: its patient, grant,
+ * metadata, edits and thumbnail, so a crash loses nothing and a restored image goes only to its patient. Sealed under
+ * the outbox's key, written atomically before an upload is acknowledged.
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,7 +16,7 @@ import { nodeFs, TEMP_PREFIX, writeFileAtomic } from '../outbox/durable-fs';
 export const DraftRecord = Type.Object({
   v: Type.Literal(1),
   id: Type.String(),
-  /** Order the images were added in (kept across restarts). */
+  /** The order the images were added in. */
   seq: Type.Integer({ minimum: 0 }),
   sessionId: Type.String(),
   patient: PatientSummary,
@@ -46,7 +43,7 @@ const aad = (id: string): string => `clinicpro-images/draft\n${id}`;
 
 export interface DraftJournal {
   save(draft: DraftRecord): Promise<void>;
-  /** Every readable draft; unreadable ones are reported by id and left alone. Stale temp files and masters without a draft are removed. */
+  /** Unreadable drafts are reported by id and left alone; temp files and masters without a draft are removed. */
   recover(): Promise<{ drafts: DraftRecord[]; unreadable: string[] }>;
 }
 

@@ -1,7 +1,6 @@
 /**
- * The core's pushes to the UI (bridge events) and its state revision. Every change to what the desktop shows ends
- * with `changed()`: the revision rises and, when someone listens, a full `state` snapshot goes out.
- * A listener that throws is logged and never stops the others.
+ * The core's pushes (bridge events) and its state revision: `changed()` raises the revision and sends a full `state`
+ * snapshot to whoever listens. A listener that throws is logged and never stops the others.
  */
 import type { Logger } from 'pino';
 import type { AppState, BridgeEventName, BridgeEvents, Unsubscribe } from '../../shared/contracts/bridge';
@@ -17,7 +16,6 @@ export class EventHub {
     private readonly snapshot: () => AppState,
   ) {}
 
-  /** Rises with every change. */
   get revision(): number {
     return this.revisionNow;
   }
@@ -40,7 +38,6 @@ export class EventHub {
     }
   }
 
-  /** Something the desktop shows changed: a new revision, and a snapshot for whoever listens to `state`. */
   changed(): void {
     this.revisionNow += 1;
     if ((this.listeners.get('state')?.size ?? 0) > 0) this.emit('state', this.snapshot());

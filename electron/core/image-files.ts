@@ -1,7 +1,4 @@
-/**
- * An image's files in the work folder: its master (named by the imaging service after the image id) and its
- * sealed draft (drafts.ts). Only our own names are ever touched: `<id>.*` in the work folder.
- */
+/** An image's files in the work folder: its master and sealed draft (drafts.ts). Only `<id>.*` names are touched. */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../../shared/errors/app-error';
@@ -19,7 +16,7 @@ export class ImageFiles {
     return new ImageFiles(workDir, await openDraftJournal(workDir, secrets));
   }
 
-  /** Make the record durable (sealed draft next to the master). Before this resolves, nothing is acknowledged. */
+  /** The sealed draft next to the master: nothing is acknowledged before it is saved. */
   async persist(rec: ImageRecord): Promise<void> {
     const d = draftOf(rec);
     if (d === undefined) return;
@@ -34,14 +31,13 @@ export class ImageFiles {
   /** Told before an image's files go (e.g. the renders held ahead for it are dropped). */
   onRemove: ((id: string) => void) | undefined;
 
-  /** Delete every file of one image (master, draft, temp files). */
+  /** Master, draft, temp files. */
   async remove(id: string): Promise<void> {
     this.onRemove?.(id);
     const entries = await readdir(this.workDir).catch(() => [] as string[]);
     await Promise.all(entries.filter((n) => n.startsWith(`${id}.`)).map((n) => rm(join(this.workDir, n), { force: true })));
   }
 
-  /** The drafts saved before the companion stopped, and how many could not be read. */
   recover(): Promise<{ drafts: DraftRecord[]; unreadable: string[] }> {
     return this.drafts.recover();
   }

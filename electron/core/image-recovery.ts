@@ -1,25 +1,15 @@
 /**
- * At start: the images that were on screen when the companion stopped come back from their sealed drafts, bound to
- * their patient and grant, in the order they were added, with their status from the outbox. An image the outbox
- * already committed only has its files removed. A draft that cannot be read is reported (count only) to the GP.
+ * At start: the images on screen when the companion stopped come back from their sealed drafts, in order, with their
+ * status from the outbox. One already committed only has its files removed; unreadable drafts are counted to the GP.
  */
-import type { Logger } from 'pino';
 import type { OutboxItemView } from '../outbox/types';
-import type { ImageFiles } from './image-files';
-import type { ImageLibrary } from './image-library';
 import type { ImageRecord } from './image-record';
-import type { NoticeBoard } from './notices';
-import type { OutboxPort } from './ports';
+import type { CoreParts } from './ports';
 
-export interface ImageRecoveryDeps {
-  files: ImageFiles;
-  library: ImageLibrary;
-  outbox: OutboxPort;
+export type ImageRecoveryDeps = Pick<CoreParts, 'files' | 'library' | 'outbox' | 'notices' | 'log'> & {
   /** Brings a restored image's status up to date with its outbox item. */
   applyOutbox: (item: OutboxItemView) => void;
-  notices: NoticeBoard;
-  log: Logger;
-}
+};
 
 export async function restoreImages(deps: ImageRecoveryDeps): Promise<void> {
   const { files, library, outbox, log } = deps;
