@@ -6,7 +6,7 @@ import type { ImageEdits, ImageMetadataPatch, ImageSource, ImageStatus, ImageVie
 import type { ImageMetadata, PatientSummary } from '../../shared/contracts/common';
 import type { LaunchGrant } from '../../shared/contracts/gateway';
 import type { ErrorBody } from '../../shared/errors/app-error';
-import type { DraftRecord } from './drafts';
+import type { DraftRecord } from './image-files';
 
 export interface ImageRecord {
   id: string;
