@@ -23,7 +23,7 @@ export interface OutboxContext {
   db: DB;
   q: Queries;
   keys: OutboxKeys;
-  events: OutboxEmitter;
+  events: Listeners<OutboxEvents>;
 }
 
 export function sealFields(ctx: OutboxContext, imageId: string, f: Fields): Buffer {
@@ -38,28 +38,36 @@ export function payloadAad(imageId: string, kind: PayloadKind): string {
   return `${imageId}:${kind}`;
 }
 
-/** A listener that throws is logged and never stops the others or the outbox. */
-export class OutboxEmitter {
-  private readonly listeners = new Map<keyof OutboxEvents, Set<(p: never) => void>>();
+/** Typed listeners: one that throws is reported to `failed` and never stops the others or their owner. */
+export class Listeners<Events> {
+  private readonly sets = new Map<keyof Events, Set<(p: never) => void>>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(private readonly failed: (err: unknown, event: keyof Events) => void) {}
 
-  on<E extends keyof OutboxEvents>(event: E, fn: (payload: OutboxEvents[E]) => void): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
+  on<E extends keyof Events>(event: E, fn: (payload: Events[E]) => void): () => void {
+    let set = this.sets.get(event);
+    if (!set) this.sets.set(event, (set = new Set()));
     set.add(fn as (p: never) => void);
     return () => {
       set.delete(fn as (p: never) => void);
     };
   }
 
-  emit<E extends keyof OutboxEvents>(event: E, payload: OutboxEvents[E]): void {
-    for (const fn of this.listeners.get(event) ?? []) {
+  emit<E extends keyof Events>(event: E, payload: Events[E]): void {
+    for (const fn of this.sets.get(event) ?? []) {
       try {
-        (fn as (p: OutboxEvents[E]) => void)(payload);
+        (fn as (p: Events[E]) => void)(payload);
       } catch (err) {
-        this.logger.error({ err: (err as Error).name, event }, 'outbox listener threw');
+        this.failed(err, event);
       }
     }
+  }
+
+  count(event: keyof Events): number {
+    return this.sets.get(event)?.size ?? 0;
+  }
+
+  clear(): void {
+    this.sets.clear();
   }
 }

@@ -22,21 +22,13 @@ export interface OutboxFs {
   mkdir(path: string, options: { recursive: true }): Promise<unknown>;
 }
 
-export const nodeFs: OutboxFs = {
-  open: (p, f, m) => fsp.open(p, f, m),
-  rename: (a, b) => fsp.rename(a, b),
-  unlink: (p) => fsp.unlink(p),
-  readFile: (p) => fsp.readFile(p),
-  readdir: (p) => fsp.readdir(p),
-  mkdir: (p, o) => fsp.mkdir(p, o),
-};
+export const nodeFs: OutboxFs = fsp;
 
 export const TEMP_PREFIX = '.tmp-';
 
 export function errnoOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'string'
-    ? (err as { code: string }).code
-    : undefined;
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** ENOSPC/EDQUOT → ERR_STORAGE_FULL; any other file-system failure → ERR_STORAGE_IO. AppErrors pass through. */

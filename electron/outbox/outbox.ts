@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { LIMITS } from '../../shared/limits';
-import { OutboxEmitter, type OutboxContext } from './context';
+import { Listeners, type OutboxContext } from './context';
 import { loadOrCreateKeys } from './crypto';
 import { openDatabase, readSettings } from './db';
 import { fsyncDir, nodeFs, storageError, TEMP_PREFIX } from './durable-fs';
@@ -12,7 +12,7 @@ import { SendLoop } from './loop';
 import { getItem, listItems, PersonActions, rebindGrant, retryItem } from './manage';
 import { defaultBackoff, type Rebound } from './outcome';
 import { prepareQueries, type StoredPayload } from './queries';
-import type { OpenOutboxOptions, Outbox } from './types';
+import type { OpenOutboxOptions, Outbox, OutboxEvents } from './types';
 import { emitItem, progressOf } from './view';
 
 /**
@@ -74,7 +74,7 @@ async function openContext(options: OpenOutboxOptions): Promise<OutboxContext> {
     db,
     q: prepareQueries(db),
     keys,
-    events: new OutboxEmitter(logger),
+    events: new Listeners<OutboxEvents>((err, event) => logger.error({ err: (err as Error).name, event }, 'outbox listener threw')),
   };
   try {
     await recoverAtOpen(ctx);
