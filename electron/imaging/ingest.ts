@@ -131,51 +131,40 @@ async function storeMaster(files: MasterFiles, masterPath: string, bytes: Buffer
   }
 }
 
-const THUMBNAIL_JPEG = { quality: 80 } as const;
-
-export async function makeThumbnail(source: string | Buffer, edgePx: number): Promise<Buffer> {
-  return sharp(source, { failOn: FAIL_ON })
-    .resize(edgePx, edgePx, { fit: 'inside', withoutEnlargement: true })
-    .jpeg(THUMBNAIL_JPEG)
-    .toBuffer();
+/**
+ * The thumbnail: at most the thumbnail edge, opaque, sRGB JPEG. The resize comes straight after decode so
+ * libvips shrinks a JPEG (DCT scaling) or WebP on load instead of decoding every pixel.
+ */
+function thumbnailOf(image: Sharp, edgePx: number): Promise<Buffer> {
+  return image.resize(edgePx, edgePx, { fit: 'inside', withoutEnlargement: true }).flatten({ background: '#ffffff' }).toColourspace('srgb').jpeg({ quality: 80 }).toBuffer();
 }
 
-/**
- * The thumbnail straight from the untrusted source, made the way the master is (EXIF orientation once, alpha on
- * white, sRGB) but cheaply: a resize right after decode lets libvips shrink a JPEG on load (DCT scaling, 1/8
- * of the pixels) and a WebP likewise; measured 12 MP JPEG → 320 px in ~50 ms vs ~900 ms for the master.
- */
+/** The thumbnail straight from the untrusted source, EXIF orientation applied once as for the master. */
 async function sourceThumbnail(input: string | Buffer, limits: ImagingLimits): Promise<Buffer> {
   try {
-    return await sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: FAIL_ON })
-      .autoOrient()
-      .resize(limits.thumbnailEdgePx, limits.thumbnailEdgePx, { fit: 'inside', withoutEnlargement: true })
-      .flatten({ background: '#ffffff' })
-      .toColourspace('srgb')
-      .jpeg(THUMBNAIL_JPEG)
-      .toBuffer();
+    return await thumbnailOf(sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: FAIL_ON }).autoOrient(), limits.thumbnailEdgePx);
   } catch (err) {
     throw decodeError(err);
   }
 }
 
-/** The HEIC's own embedded thumbnail (already upright) in sRGB, at most the thumbnail edge. */
-async function heicThumbnail(thumb: DecodedRgba, limits: ImagingLimits): Promise<Buffer> {
-  return heicPixels(thumb, limits.maxInputPixels)
-    .resize(limits.thumbnailEdgePx, limits.thumbnailEdgePx, { fit: 'inside', withoutEnlargement: true })
-    .flatten({ background: '#ffffff' })
-    .toColourspace('srgb')
-    .jpeg(THUMBNAIL_JPEG)
-    .toBuffer();
+/** The HEIC's own embedded thumbnail (libheif turned it) in sRGB; null when there is none or it cannot be read. */
+async function heicThumbnail(thumb: DecodedRgba | null, limits: ImagingLimits): Promise<Buffer | null> {
+  try {
+    return thumb && (await thumbnailOf(heicPixels(thumb, limits.maxInputPixels), limits.thumbnailEdgePx));
+  } catch {
+    return null; // a bad embedded thumbnail only loses the head start
+  }
 }
 
-/** Calls the caller's listener without letting it throw into the pipeline. */
-function tell(options: IngestOptions | undefined, thumbnail: Buffer): void {
+/** Calls the caller's listener without letting it throw into the pipeline; returns the thumbnail. */
+function tell(options: IngestOptions | undefined, thumbnail: Buffer): Buffer {
   try {
     options?.onThumbnail?.(thumbnail, 'image/jpeg');
   } catch {
     // the listener's failure is not the image's
   }
+  return thumbnail;
 }
 
 function escapeXml(text: string): string {
@@ -221,16 +210,40 @@ export async function inspectPdf(bytes: Uint8Array): Promise<{ pages: number; wi
   return { pages, width: Math.round(size.width), height: Math.round(size.height) };
 }
 
+/** What the first look at an input found: its type and, when a cheaper source than the full decode exists, its thumbnail. */
+export interface FirstLook {
+  source: Source;
+  sourceType: SourceType;
+  thumbnail: Buffer | null;
+}
+
 /**
- * Turns one untrusted input into a working master in `dest.dir` named from `dest.id` only.
- * On any failure nothing is left in `dest.dir`.
+ * The first look at an untrusted input, before anything else is done with it: its type from its bytes, a pixel
+ * bomb refused from its header, and the thumbnail from the cheapest true source, told to `onThumbnail` at once.
  */
-export async function ingestImage(input: IngestInput, dest: IngestDest, deps: IngestDeps, options?: IngestOptions): Promise<IngestResult> {
+export async function firstLook(input: IngestInput, deps: IngestDeps, options?: IngestOptions): Promise<FirstLook> {
   const { limits } = deps;
   const { source, head } = await openSource(input, limits);
   const sourceType = sniffType(head);
   if (!sourceType) throw new AppError('ERR_IMAGE_UNSUPPORTED');
+  let thumbnail: Buffer | null = null;
+  if (sourceType === 'heic') {
+    const bytes = await readAll(source);
+    thumbnail = await heicThumbnail(await deps.heic.thumbnail(bytes, limits.maxInputPixels), limits);
+    return { source: { kind: 'buffer', buffer: bytes }, sourceType, thumbnail: thumbnail && tell(options, thumbnail) };
+  }
+  if (sourceType !== 'pdf') {
+    const sharpInput = source.kind === 'path' ? source.path : source.buffer;
+    await checkHeader(sharpInput, sourceType, limits);
+    thumbnail = tell(options, await sourceThumbnail(sharpInput, limits));
+  }
+  return { source, sourceType, thumbnail };
+}
 
+/** The working master of what `firstLook` accepted, in `dest.dir` named from `dest.id` only. On any failure nothing is left there. */
+export async function writeMaster(look: FirstLook, dest: IngestDest, deps: IngestDeps): Promise<IngestResult> {
+  const { limits } = deps;
+  const { source, sourceType } = look;
   if (sourceType === 'pdf') {
     const { masterPath } = await resolveDest(dest, 'pdf');
     await assertAbsent(masterPath);
@@ -240,38 +253,22 @@ export async function ingestImage(input: IngestInput, dest: IngestDest, deps: In
     await storeMaster(deps.files, masterPath, Buffer.from(bytes));
     return { width: info.width, height: info.height, sourceType, masterPath, thumbnail, thumbnailMime: 'image/jpeg' };
   }
-
   const { masterPath } = await resolveDest(dest, 'jpg');
   await assertAbsent(masterPath);
-  let early: Promise<unknown> = Promise.resolve();
   try {
     let pipeline: Sharp;
-    let thumbnail: Buffer | null = null;
-    if (sourceType === 'heic') {
-      const bytes = await readAll(source);
-      const onThumbnail = options?.onThumbnail
-        ? (thumb: DecodedRgba): void => {
-            early = heicThumbnail(thumb, limits).then((t) => tell(options, t), () => undefined); // a bad embedded thumbnail only loses the head start
-          }
-        : undefined;
-      const decoded = await deps.heic.decode(bytes, limits.maxInputPixels, onThumbnail ? { onThumbnail } : {});
-      // libheif already applied irot/imir: no EXIF-based rotation here (it would rotate twice).
-      // libheif leaves colour alone: the pixels carry the HEIC's ICC/nclx into sharp, which converts to sRGB.
-      pipeline = heicPixels(decoded, limits.maxInputPixels);
+    if (source.kind === 'buffer' && sourceType === 'heic') {
+      // libheif applied irot/imir (no EXIF rotation: it would turn twice) but no colour: heicPixels carries the HEIC's ICC/nclx into sharp.
+      pipeline = heicPixels(await deps.heic.decode(source.buffer, limits.maxInputPixels), limits.maxInputPixels);
     } else {
-      const sharpInput = source.kind === 'path' ? source.path : source.buffer;
-      await checkHeader(sharpInput, sourceType, limits);
-      thumbnail = await sourceThumbnail(sharpInput, limits);
-      tell(options, thumbnail);
-      pipeline = sharp(sharpInput, { limitInputPixels: limits.maxInputPixels, failOn: FAIL_ON, sequentialRead: true }).autoOrient();
+      pipeline = sharp(source.kind === 'path' ? source.path : source.buffer, { limitInputPixels: limits.maxInputPixels, failOn: FAIL_ON, sequentialRead: true }).autoOrient();
     }
     const { data, width, height } = await encodeMaster(pipeline);
-    thumbnail ??= await makeThumbnail(data, limits.thumbnailEdgePx);
-    await early;
+    // A HEIC's embedded thumbnail may be smaller than ours: the result's comes from the master.
+    const thumbnail = sourceType === 'heic' || !look.thumbnail ? await thumbnailOf(sharp(data, { failOn: FAIL_ON }), limits.thumbnailEdgePx) : look.thumbnail;
     await storeMaster(deps.files, masterPath, data);
     return { width, height, sourceType, masterPath, thumbnail, thumbnailMime: 'image/jpeg' };
   } catch (err) {
-    await early;
     if (err instanceof AppError) throw err;
     throw storageError(err);
   }
