@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors';
 import { createImagingService } from './service';
 import type { ImagingService } from './types';
-import { PHOTO_12MP, heifEnc, orientedJpeg, quadrantRaw } from './test-images';
+import { PHOTO_12MP, heifEnc, orientedJpeg, quadrantRaw } from './testkit/images';
 
 let root: string;
 let svc: ImagingService;

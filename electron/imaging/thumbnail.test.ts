@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deltaEStats } from './quality-metrics';
+import { deltaEStats } from './testkit/quality-metrics';
 import { plainMasterFiles } from './master-files';
 import { createImagingService } from './service';
-import { GRID_H, GRID_W, PATCHES, heicWithIcc, measurePatches, taggedGrid } from './test-colour-images';
-import { addItemProperties, heifItems, irotBox } from './test-heif-boxes';
-import { QUADRANTS, near, orientedJpeg, pixelAt } from './test-images';
+import { GRID_H, GRID_W, PATCHES, heicWithIcc, measurePatches, taggedGrid } from './testkit/colour-images';
+import { addItemProperties, heifItems, irotBox } from './testkit/heif-boxes';
+import { QUADRANTS, near, orientedJpeg, pixelAt } from './testkit/images';
 import type { ImagingService } from './types';
 
 let root: string;

@@ -18,7 +18,7 @@ import pino from 'pino';
 import sharp from 'sharp';
 import type { AppState } from '../../shared/contracts/bridge';
 import { LAN_ROUTES, type ExchangeResponse, type UploadResponse } from '../../shared/contracts/lan';
-import { addItemProperties, heifItems, irotBox } from '../../electron/imaging/test-heif-boxes';
+import { addItemProperties, heifItems, irotBox } from '../../electron/imaging/testkit/heif-boxes';
 import { startDevStack } from '../browser-host/stack';
 import { printTable, summarise, trackPeakRss } from './_stats';
 
