@@ -10,11 +10,7 @@ import { heicPixels } from './heic-colour';
 import { SNIFF_BYTES, sniffType } from './sniff';
 import type { ImagingLimits, IngestDest, IngestInput, IngestOptions, IngestResult, MasterFiles, SourceType } from './types';
 
-/**
- * Working master: baseline JPEG, quality 95, no chroma subsampling, no metadata.
- * Measured on the 12 MP reference photo (scripts/bench/imaging.ts): 4.7 MB on disk vs 36 MB raw,
- * decodes in ~80 ms, and its generation loss is far below what the ≤ 1 MB output costs anyway.
- */
+/** Working master: its generation loss is far below what the ≤ 1 MB output costs anyway (README: measured sizes). */
 export const MASTER_JPEG = { quality: 95, chromaSubsampling: '4:4:4', optimiseCoding: false } as const;
 /** sharp's strictest setting: any decoder warning (truncated or damaged data) refuses the file. */
 export const FAIL_ON = 'warning' as const;
@@ -28,10 +24,10 @@ export interface IngestDeps {
   files: MasterFiles;
 }
 
-type Source = { kind: 'path'; path: string; size: number } | { kind: 'buffer'; buffer: Buffer };
+type Source = { kind: 'path'; path: string } | { kind: 'buffer'; buffer: Buffer };
 
-/** Checks dest and returns the real directory and the master path for `ext`. Nothing client-supplied is used. */
-async function resolveDest(dest: IngestDest, ext: 'jpg' | 'pdf'): Promise<{ dir: string; masterPath: string }> {
+/** Checks dest and returns the master path for `ext`, not used before. Nothing client-supplied is used. */
+async function resolveDest(dest: IngestDest, ext: 'jpg' | 'pdf'): Promise<string> {
   if (typeof dest?.dir !== 'string' || !path.isAbsolute(dest.dir)) throw invalidArgument('dest.dir', 'an absolute directory path', dest?.dir);
   if (typeof dest.id !== 'string' || !ID_PATTERN.test(dest.id)) throw invalidArgument('dest.id', 'an identifier of letters, digits, - and _', dest.id);
   let dir: string;
@@ -44,7 +40,9 @@ async function resolveDest(dest: IngestDest, ext: 'jpg' | 'pdf'): Promise<{ dir:
   }
   const masterPath = path.join(dir, `${dest.id}.master.${ext}`);
   if (path.dirname(masterPath) !== dir) throw invalidArgument('dest.id', 'a plain identifier', dest.id);
-  return { dir, masterPath };
+  const used = await fs.access(masterPath).then(() => true, () => false);
+  if (used) throw invalidArgument('dest.id', 'an identifier not used before in this directory', 'one already used');
+  return masterPath;
 }
 
 async function openSource(input: IngestInput, limits: ImagingLimits): Promise<{ source: Source; head: Buffer }> {
@@ -65,7 +63,7 @@ async function openSource(input: IngestInput, limits: ImagingLimits): Promise<{ 
     if (stat.size === 0) throw new AppError('ERR_IMAGE_CORRUPT', { detail: 'empty file' });
     const head = Buffer.alloc(Math.min(SNIFF_BYTES, stat.size));
     await handle.read(head, 0, head.length, 0);
-    return { source: { kind: 'path', path: input.path, size: stat.size }, head };
+    return { source: { kind: 'path', path: input.path }, head };
   } catch (err) {
     if (err instanceof AppError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('ERR_NOT_FOUND', { detail: 'input file not found', cause: err });
@@ -84,17 +82,6 @@ async function readAll(source: Source): Promise<Buffer> {
   }
 }
 
-async function assertAbsent(masterPath: string): Promise<void> {
-  try {
-    await fs.access(masterPath);
-  } catch {
-    return;
-  }
-  throw invalidArgument('dest.id', 'an identifier not used before in this directory', 'one already used');
-}
-
-const SHARP_FORMAT: Record<Exclude<SourceType, 'heic' | 'pdf'>, string> = { jpeg: 'jpeg', png: 'png', webp: 'webp', tiff: 'tiff' };
-
 /** Reads only the header and refuses a pixel bomb before any pixel is decoded. */
 async function checkHeader(input: string | Buffer, type: Exclude<SourceType, 'heic' | 'pdf'>, limits: ImagingLimits): Promise<void> {
   let meta: Metadata;
@@ -103,7 +90,7 @@ async function checkHeader(input: string | Buffer, type: Exclude<SourceType, 'he
   } catch (err) {
     throw decodeError(err);
   }
-  if (meta.format !== SHARP_FORMAT[type]) throw new AppError('ERR_IMAGE_CORRUPT', { detail: 'content does not match its signature' });
+  if (meta.format !== type) throw new AppError('ERR_IMAGE_CORRUPT', { detail: 'content does not match its signature' });
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
   if (width <= 0 || height <= 0) throw new AppError('ERR_IMAGE_CORRUPT', { detail: 'no image size in header' });
@@ -245,16 +232,14 @@ export async function writeMaster(look: FirstLook, dest: IngestDest, deps: Inges
   const { limits } = deps;
   const { source, sourceType } = look;
   if (sourceType === 'pdf') {
-    const { masterPath } = await resolveDest(dest, 'pdf');
-    await assertAbsent(masterPath);
+    const masterPath = await resolveDest(dest, 'pdf');
     const bytes = await readAll(source);
     const info = await inspectPdf(bytes);
     const thumbnail = await pdfThumbnail(info.pages, limits.thumbnailEdgePx);
     await storeMaster(deps.files, masterPath, Buffer.from(bytes));
     return { width: info.width, height: info.height, sourceType, masterPath, thumbnail, thumbnailMime: 'image/jpeg' };
   }
-  const { masterPath } = await resolveDest(dest, 'jpg');
-  await assertAbsent(masterPath);
+  const masterPath = await resolveDest(dest, 'jpg');
   try {
     let pipeline: Sharp;
     if (source.kind === 'buffer' && sourceType === 'heic') {

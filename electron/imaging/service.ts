@@ -8,7 +8,7 @@ import { plainMasterFiles } from './master-files';
 import { renderImage } from './render';
 import type { ImagingLimits, ImagingLogger, ImagingService, ImagingServiceOptions } from './types';
 
-const silentLogger: ImagingLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const silentLogger: ImagingLogger = { info() {}, warn() {} };
 
 /**
  * The companion's imaging pipeline. An ingest's first look (type, header, thumbnail) has a lane of its own, so a
