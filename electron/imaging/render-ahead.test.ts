@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createImagingService } from './service';
 import { RenderAhead, type RenderFn } from './render-ahead';
 import type { Edits, ImagingService } from './types';
-import { orientedJpeg } from './test-images';
+import { orientedJpeg } from './testkit/images';
 
 const PLAIN: Edits = { rotate: 0, annotations: [] };
 const MB = { format: 'jpeg', maxBytes: 1_000_000 } as const;
