@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heicProfile } from './heic-colour';
-import { deltaEStats } from './quality-metrics';
+import { deltaEStats } from './testkit/quality-metrics';
 import { createImagingService } from './service';
 import {
   GRID_H,
@@ -21,7 +21,7 @@ import {
   measurePatches,
   taggedGrid,
   type WideGamut,
-} from './test-colour-images';
+} from './testkit/colour-images';
 import type { ImagingService } from './types';
 
 const MEAN_DE = 2;

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors';
 import { FIT_DEFAULTS, SizeModel, fitLossy, fitPng, sampleBands, type LossyEncoder, type RawImage } from './fit';
 import { encodeJpeg, encodeTiff } from './render';
-import { PHOTO_12MP, PHOTO_PNG } from './test-images';
+import { PHOTO_12MP, PHOTO_PNG } from './testkit/images';
 
 let photo: RawImage;
 let portrait: RawImage;

@@ -15,16 +15,8 @@ export type LossyEncoder = (img: RawImage, quality: number) => Promise<Buffer>;
 
 export interface FitOptions {
   maxBytes: number;
-  /** Never encode above this quality (more only costs bytes). */
-  maxQuality?: number;
-  /** Below this quality the image is downscaled instead. */
-  minQuality?: number;
-  /** When downscaling, aim for this quality. */
-  downscaleQuality?: number;
   /** Refuse (ERR_IMAGE_CANNOT_FIT) rather than shrink the long edge below this. */
   minLongEdge?: number;
-  /** Most full-size encodes per scale (the sample encodes are cheap). */
-  maxFullEncodes?: number;
 }
 
 export interface FitResult {
@@ -38,11 +30,7 @@ export interface FitResult {
 
 export const FIT_DEFAULTS = {
   maxQuality: 92,
-  /**
-   * Keep every pixel down to this quality before downscaling: scored by SSIM at the original size
-   * (scripts/bench/fit-quality.ts), the 12 MP reference at full size and q58 (0.846) beats every downscale
-   * (best 0.825 at 0.9 × q88; 2058×2744 q83 scored 0.811), and q50 at full size still beats 0.9 × q72.
-   */
+  /** Every pixel kept down to this quality: scored by SSIM at the original size, that beats any downscale (scripts/bench/fit-quality.ts). */
   minQuality: 50,
   downscaleQuality: 80,
   minLongEdge: 640,
@@ -136,15 +124,12 @@ export async function resizeRaw(img: RawImage, width: number, height: number): P
 
 /**
  * The best quality that fits under maxBytes: predict from a size model built on a band sample,
- * then at most `maxFullEncodes` full encodes per scale; when the quality would drop below the floor,
+ * then at most `FIT_DEFAULTS.maxFullEncodes` full encodes per scale; when the quality would drop below the floor,
  * downscale (predicted from the same model) and repeat.
  */
 export async function fitLossy(img: RawImage, encode: LossyEncoder, options: FitOptions): Promise<FitResult> {
-  const maxQ = options.maxQuality ?? FIT_DEFAULTS.maxQuality;
-  const minQ = options.minQuality ?? FIT_DEFAULTS.minQuality;
-  const downQ = Math.min(maxQ, Math.max(minQ, options.downscaleQuality ?? FIT_DEFAULTS.downscaleQuality));
+  const { maxQuality: maxQ, minQuality: minQ, downscaleQuality: downQ, maxFullEncodes: maxFull } = FIT_DEFAULTS;
   const minLongEdge = options.minLongEdge ?? FIT_DEFAULTS.minLongEdge;
-  const maxFull = options.maxFullEncodes ?? FIT_DEFAULTS.maxFullEncodes;
   const target = options.maxBytes * TARGET_FRACTION;
   const qualities: number[] = [];
   for (let q = maxQ; q > minQ; q -= SAMPLE_QUALITIES_STEP) qualities.push(q);

@@ -1,7 +1,7 @@
 /**
  * HEIF transforms (ISO/IEC 23008-12:2022 §6.5.10 irot, §6.5.12 imir) against fixtures whose upright picture is
  * known from how they were made: the stored pixels are the upright four-colour image with the inverse of the
- * transforms applied, and the transform properties are written into the file (test-heif-boxes.ts).
+ * transforms applied, and the transform properties are written into the file (testkit/heif-boxes.ts).
  *   irot angle a: the displayed image is the stored one turned a × 90° anticlockwise.
  *   imir axis 0: top and bottom exchanged; axis 1: left and right exchanged (Exif 4 and 2 respectively).
  * Transformative properties apply in their ipma order. The EXIF orientation inside a HEIC is informative
@@ -14,8 +14,8 @@ import sharp from 'sharp';
 import type { Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createImagingService } from './service';
-import { addItemProperties, heifItems, imirBox, irotBox } from './test-heif-boxes';
-import { QUADRANTS, heifEnc, near, pixelAt, quadrantRaw } from './test-images';
+import { addItemProperties, heifItems, imirBox, irotBox } from './testkit/heif-boxes';
+import { QUADRANTS, heifEnc, near, pixelAt, quadrantRaw } from './testkit/images';
 import type { ImagingService } from './types';
 
 type Step = { irot: 1 | 2 | 3 } | { imir: 0 | 1 };

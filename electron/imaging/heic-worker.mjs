@@ -16,6 +16,7 @@ const FOURCC_NCLX = 0x6e636c78;
 const COLORSPACE_RGB = 1;
 const CHROMA_INTERLEAVED_RGBA = 11;
 const CHANNEL_INTERLEAVED = 10;
+const THUMBNAIL_MAX_PIXELS = 4_000_000;
 
 port.on('message', (msg) => {
   void handle(msg);
@@ -111,14 +112,15 @@ function embeddedThumbnail(primaryPtr, primaryColour, maxPixels) {
   }
 }
 
-function post(jobId, kind, image) {
+function post(jobId, image) {
   const data = image.data;
   const buffer = data.buffer.byteLength === data.byteLength ? data.buffer : data.slice().buffer;
   // Only the pixels are transferred: the colour information may be shared by the thumbnail and the primary image.
-  port.postMessage({ jobId, kind, width: image.width, height: image.height, data: buffer, colour: image.colour }, [buffer]);
+  port.postMessage({ jobId, width: image.width, height: image.height, data: buffer, colour: image.colour }, [buffer]);
 }
 
-async function handle({ jobId, bytes, maxPixels, thumbnailMaxPixels }) {
+/** `part` 'thumbnail': the embedded thumbnail or nothing; 'image': the primary image. */
+async function handle({ jobId, bytes, maxPixels, part }) {
   const decoder = new libheif.HeifDecoder();
   let images = [];
   try {
@@ -141,16 +143,18 @@ async function handle({ jobId, bytes, maxPixels, thumbnailMaxPixels }) {
     }
     const ptr = first.handle.$$.ptr;
     const colour = colourOf(ptr);
-    if (thumbnailMaxPixels > 0) {
-      const thumb = embeddedThumbnail(ptr, colour, thumbnailMaxPixels);
-      if (thumb) post(jobId, 'thumbnail', thumb);
+    if (part === 'thumbnail') {
+      const thumb = embeddedThumbnail(ptr, colour, THUMBNAIL_MAX_PIXELS);
+      if (thumb) post(jobId, thumb);
+      else port.postMessage({ jobId });
+      return;
     }
     const full = decodeHandle(ptr);
     if (!full) {
       port.postMessage({ jobId, error: 'corrupt' });
       return;
     }
-    post(jobId, 'image', { ...full, colour });
+    post(jobId, { ...full, colour });
   } finally {
     for (const image of images) {
       try {

@@ -20,21 +20,12 @@ interface WorkerImage {
 }
 interface WorkerReply extends WorkerImage {
   jobId: number;
-  kind?: 'thumbnail' | 'image';
   error?: 'corrupt' | 'too-many-pixels';
 }
 
-export interface HeicDecodeOptions {
-  /** Called first with the file's own thumbnail (when it has one that shows the same picture the same way up). */
-  onThumbnail?: (thumbnail: DecodedRgba) => void;
-  /** Largest embedded thumbnail accepted. Default 4 MP. */
-  thumbnailMaxPixels?: number;
-}
-
 interface Pending {
-  resolve: (value: DecodedRgba) => void;
+  resolve: (value: DecodedRgba | null) => void;
   reject: (err: unknown) => void;
-  onThumbnail: ((thumbnail: DecodedRgba) => void) | undefined;
   timer: NodeJS.Timeout;
 }
 
@@ -58,23 +49,37 @@ export class HeicDecoder {
 
   constructor(private readonly timeoutMs: number) {}
 
-  decode(bytes: Uint8Array, maxPixels: number, options: HeicDecodeOptions = {}): Promise<DecodedRgba> {
+  /** The primary image, upright. */
+  async decode(bytes: Uint8Array, maxPixels: number): Promise<DecodedRgba> {
+    const image = await this.request(bytes, maxPixels, 'image');
+    if (!image) throw new AppError('ERR_IMAGE_CORRUPT');
+    return image;
+  }
+
+  /**
+   * The file's own thumbnail (a `thmb` item of at most 4 MP), upright, when it shows the same picture the same way
+   * up as the primary image; else null. The primary's header is checked as by `decode`: a bomb or a damaged file is refused.
+   */
+  thumbnail(bytes: Uint8Array, maxPixels: number): Promise<DecodedRgba | null> {
+    return this.request(bytes, maxPixels, 'thumbnail');
+  }
+
+  private request(bytes: Uint8Array, maxPixels: number, part: 'image' | 'thumbnail'): Promise<DecodedRgba | null> {
     const worker = this.ensureWorker();
     worker.ref();
     const jobId = this.nextJobId++;
     // Copy into a transferable buffer of exactly the file's size (the caller keeps its own bytes).
     const copy = new Uint8Array(bytes.byteLength);
     copy.set(bytes);
-    return new Promise<DecodedRgba>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         // A decode that never ends: stop the worker, fail this job and anything queued behind it.
         this.failAll(new AppError('ERR_IMAGE_CORRUPT', { detail: 'HEIC decode did not finish' }));
         void this.stopWorker();
       }, this.timeoutMs);
       timer.unref();
-      this.pending.set(jobId, { resolve, reject, timer, onThumbnail: options.onThumbnail });
-      const thumbnailMaxPixels = options.onThumbnail ? (options.thumbnailMaxPixels ?? 4_000_000) : 0;
-      worker.postMessage({ jobId, bytes: copy.buffer, maxPixels, thumbnailMaxPixels }, [copy.buffer]);
+      this.pending.set(jobId, { resolve, reject, timer });
+      worker.postMessage({ jobId, bytes: copy.buffer, maxPixels, part }, [copy.buffer]);
     });
   }
 
@@ -106,25 +111,11 @@ export class HeicDecoder {
   private onReply(reply: WorkerReply): void {
     const job = this.pending.get(reply.jobId);
     if (!job) return;
-    if (reply.kind === 'thumbnail') {
-      const thumb = toDecoded(reply);
-      try {
-        if (thumb) job.onThumbnail?.(thumb);
-      } catch {
-        // a failing listener must not fail the decode
-      }
-      return;
-    }
     this.pending.delete(reply.jobId);
     if (this.pending.size === 0) this.worker?.unref();
     clearTimeout(job.timer);
-    if (reply.error === 'too-many-pixels') {
-      job.reject(new AppError('ERR_IMAGE_TOO_MANY_PIXELS'));
-    } else {
-      const image = reply.error ? null : toDecoded(reply);
-      if (image) job.resolve(image);
-      else job.reject(new AppError('ERR_IMAGE_CORRUPT'));
-    }
+    if (reply.error) job.reject(new AppError(reply.error === 'too-many-pixels' ? 'ERR_IMAGE_TOO_MANY_PIXELS' : 'ERR_IMAGE_CORRUPT'));
+    else job.resolve(toDecoded(reply));
   }
 
   private failAll(err: AppError): void {

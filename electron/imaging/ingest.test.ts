@@ -24,7 +24,7 @@ import {
   tiffBomb,
   webpBomb,
   withIrot,
-} from './test-images';
+} from './testkit/images';
 
 let root: string;
 let dest: string;

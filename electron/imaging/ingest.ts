@@ -10,11 +10,7 @@ import { heicPixels } from './heic-colour';
 import { SNIFF_BYTES, sniffType } from './sniff';
 import type { ImagingLimits, IngestDest, IngestInput, IngestOptions, IngestResult, MasterFiles, SourceType } from './types';
 
-/**
- * Working master: baseline JPEG, quality 95, no chroma subsampling, no metadata.
- * Measured on the 12 MP reference photo (scripts/bench/imaging.ts): 4.7 MB on disk vs 36 MB raw,
- * decodes in ~80 ms, and its generation loss is far below what the ≤ 1 MB output costs anyway.
- */
+/** Working master: its generation loss is far below what the ≤ 1 MB output costs anyway (README: measured sizes). */
 export const MASTER_JPEG = { quality: 95, chromaSubsampling: '4:4:4', optimiseCoding: false } as const;
 /** sharp's strictest setting: any decoder warning (truncated or damaged data) refuses the file. */
 export const FAIL_ON = 'warning' as const;
@@ -28,10 +24,10 @@ export interface IngestDeps {
   files: MasterFiles;
 }
 
-type Source = { kind: 'path'; path: string; size: number } | { kind: 'buffer'; buffer: Buffer };
+type Source = { kind: 'path'; path: string } | { kind: 'buffer'; buffer: Buffer };
 
-/** Checks dest and returns the real directory and the master path for `ext`. Nothing client-supplied is used. */
-async function resolveDest(dest: IngestDest, ext: 'jpg' | 'pdf'): Promise<{ dir: string; masterPath: string }> {
+/** Checks dest and returns the master path for `ext`, not used before. Nothing client-supplied is used. */
+async function resolveDest(dest: IngestDest, ext: 'jpg' | 'pdf'): Promise<string> {
   if (typeof dest?.dir !== 'string' || !path.isAbsolute(dest.dir)) throw invalidArgument('dest.dir', 'an absolute directory path', dest?.dir);
   if (typeof dest.id !== 'string' || !ID_PATTERN.test(dest.id)) throw invalidArgument('dest.id', 'an identifier of letters, digits, - and _', dest.id);
   let dir: string;
@@ -44,7 +40,9 @@ async function resolveDest(dest: IngestDest, ext: 'jpg' | 'pdf'): Promise<{ dir:
   }
   const masterPath = path.join(dir, `${dest.id}.master.${ext}`);
   if (path.dirname(masterPath) !== dir) throw invalidArgument('dest.id', 'a plain identifier', dest.id);
-  return { dir, masterPath };
+  const used = await fs.access(masterPath).then(() => true, () => false);
+  if (used) throw invalidArgument('dest.id', 'an identifier not used before in this directory', 'one already used');
+  return masterPath;
 }
 
 async function openSource(input: IngestInput, limits: ImagingLimits): Promise<{ source: Source; head: Buffer }> {
@@ -65,7 +63,7 @@ async function openSource(input: IngestInput, limits: ImagingLimits): Promise<{ 
     if (stat.size === 0) throw new AppError('ERR_IMAGE_CORRUPT', { detail: 'empty file' });
     const head = Buffer.alloc(Math.min(SNIFF_BYTES, stat.size));
     await handle.read(head, 0, head.length, 0);
-    return { source: { kind: 'path', path: input.path, size: stat.size }, head };
+    return { source: { kind: 'path', path: input.path }, head };
   } catch (err) {
     if (err instanceof AppError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('ERR_NOT_FOUND', { detail: 'input file not found', cause: err });
@@ -84,17 +82,6 @@ async function readAll(source: Source): Promise<Buffer> {
   }
 }
 
-async function assertAbsent(masterPath: string): Promise<void> {
-  try {
-    await fs.access(masterPath);
-  } catch {
-    return;
-  }
-  throw invalidArgument('dest.id', 'an identifier not used before in this directory', 'one already used');
-}
-
-const SHARP_FORMAT: Record<Exclude<SourceType, 'heic' | 'pdf'>, string> = { jpeg: 'jpeg', png: 'png', webp: 'webp', tiff: 'tiff' };
-
 /** Reads only the header and refuses a pixel bomb before any pixel is decoded. */
 async function checkHeader(input: string | Buffer, type: Exclude<SourceType, 'heic' | 'pdf'>, limits: ImagingLimits): Promise<void> {
   let meta: Metadata;
@@ -103,7 +90,7 @@ async function checkHeader(input: string | Buffer, type: Exclude<SourceType, 'he
   } catch (err) {
     throw decodeError(err);
   }
-  if (meta.format !== SHARP_FORMAT[type]) throw new AppError('ERR_IMAGE_CORRUPT', { detail: 'content does not match its signature' });
+  if (meta.format !== type) throw new AppError('ERR_IMAGE_CORRUPT', { detail: 'content does not match its signature' });
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
   if (width <= 0 || height <= 0) throw new AppError('ERR_IMAGE_CORRUPT', { detail: 'no image size in header' });
@@ -131,51 +118,40 @@ async function storeMaster(files: MasterFiles, masterPath: string, bytes: Buffer
   }
 }
 
-const THUMBNAIL_JPEG = { quality: 80 } as const;
-
-export async function makeThumbnail(source: string | Buffer, edgePx: number): Promise<Buffer> {
-  return sharp(source, { failOn: FAIL_ON })
-    .resize(edgePx, edgePx, { fit: 'inside', withoutEnlargement: true })
-    .jpeg(THUMBNAIL_JPEG)
-    .toBuffer();
+/**
+ * The thumbnail: at most the thumbnail edge, opaque, sRGB JPEG. The resize comes straight after decode so
+ * libvips shrinks a JPEG (DCT scaling) or WebP on load instead of decoding every pixel.
+ */
+function thumbnailOf(image: Sharp, edgePx: number): Promise<Buffer> {
+  return image.resize(edgePx, edgePx, { fit: 'inside', withoutEnlargement: true }).flatten({ background: '#ffffff' }).toColourspace('srgb').jpeg({ quality: 80 }).toBuffer();
 }
 
-/**
- * The thumbnail straight from the untrusted source, made the way the master is (EXIF orientation once, alpha on
- * white, sRGB) but cheaply: a resize right after decode lets libvips shrink a JPEG on load (DCT scaling, 1/8
- * of the pixels) and a WebP likewise; measured 12 MP JPEG → 320 px in ~50 ms vs ~900 ms for the master.
- */
+/** The thumbnail straight from the untrusted source, EXIF orientation applied once as for the master. */
 async function sourceThumbnail(input: string | Buffer, limits: ImagingLimits): Promise<Buffer> {
   try {
-    return await sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: FAIL_ON })
-      .autoOrient()
-      .resize(limits.thumbnailEdgePx, limits.thumbnailEdgePx, { fit: 'inside', withoutEnlargement: true })
-      .flatten({ background: '#ffffff' })
-      .toColourspace('srgb')
-      .jpeg(THUMBNAIL_JPEG)
-      .toBuffer();
+    return await thumbnailOf(sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: FAIL_ON }).autoOrient(), limits.thumbnailEdgePx);
   } catch (err) {
     throw decodeError(err);
   }
 }
 
-/** The HEIC's own embedded thumbnail (already upright) in sRGB, at most the thumbnail edge. */
-async function heicThumbnail(thumb: DecodedRgba, limits: ImagingLimits): Promise<Buffer> {
-  return heicPixels(thumb, limits.maxInputPixels)
-    .resize(limits.thumbnailEdgePx, limits.thumbnailEdgePx, { fit: 'inside', withoutEnlargement: true })
-    .flatten({ background: '#ffffff' })
-    .toColourspace('srgb')
-    .jpeg(THUMBNAIL_JPEG)
-    .toBuffer();
+/** The HEIC's own embedded thumbnail (libheif turned it) in sRGB; null when there is none or it cannot be read. */
+async function heicThumbnail(thumb: DecodedRgba | null, limits: ImagingLimits): Promise<Buffer | null> {
+  try {
+    return thumb && (await thumbnailOf(heicPixels(thumb, limits.maxInputPixels), limits.thumbnailEdgePx));
+  } catch {
+    return null; // a bad embedded thumbnail only loses the head start
+  }
 }
 
-/** Calls the caller's listener without letting it throw into the pipeline. */
-function tell(options: IngestOptions | undefined, thumbnail: Buffer): void {
+/** Calls the caller's listener without letting it throw into the pipeline; returns the thumbnail. */
+function tell(options: IngestOptions | undefined, thumbnail: Buffer): Buffer {
   try {
     options?.onThumbnail?.(thumbnail, 'image/jpeg');
   } catch {
     // the listener's failure is not the image's
   }
+  return thumbnail;
 }
 
 function escapeXml(text: string): string {
@@ -221,57 +197,63 @@ export async function inspectPdf(bytes: Uint8Array): Promise<{ pages: number; wi
   return { pages, width: Math.round(size.width), height: Math.round(size.height) };
 }
 
+/** What the first look at an input found: its type and, when a cheaper source than the full decode exists, its thumbnail. */
+export interface FirstLook {
+  source: Source;
+  sourceType: SourceType;
+  thumbnail: Buffer | null;
+}
+
 /**
- * Turns one untrusted input into a working master in `dest.dir` named from `dest.id` only.
- * On any failure nothing is left in `dest.dir`.
+ * The first look at an untrusted input, before anything else is done with it: its type from its bytes, a pixel
+ * bomb refused from its header, and the thumbnail from the cheapest true source, told to `onThumbnail` at once.
  */
-export async function ingestImage(input: IngestInput, dest: IngestDest, deps: IngestDeps, options?: IngestOptions): Promise<IngestResult> {
+export async function firstLook(input: IngestInput, deps: IngestDeps, options?: IngestOptions): Promise<FirstLook> {
   const { limits } = deps;
   const { source, head } = await openSource(input, limits);
   const sourceType = sniffType(head);
   if (!sourceType) throw new AppError('ERR_IMAGE_UNSUPPORTED');
+  let thumbnail: Buffer | null = null;
+  if (sourceType === 'heic') {
+    const bytes = await readAll(source);
+    thumbnail = await heicThumbnail(await deps.heic.thumbnail(bytes, limits.maxInputPixels), limits);
+    return { source: { kind: 'buffer', buffer: bytes }, sourceType, thumbnail: thumbnail && tell(options, thumbnail) };
+  }
+  if (sourceType !== 'pdf') {
+    const sharpInput = source.kind === 'path' ? source.path : source.buffer;
+    await checkHeader(sharpInput, sourceType, limits);
+    thumbnail = tell(options, await sourceThumbnail(sharpInput, limits));
+  }
+  return { source, sourceType, thumbnail };
+}
 
+/** The working master of what `firstLook` accepted, in `dest.dir` named from `dest.id` only. On any failure nothing is left there. */
+export async function writeMaster(look: FirstLook, dest: IngestDest, deps: IngestDeps): Promise<IngestResult> {
+  const { limits } = deps;
+  const { source, sourceType } = look;
   if (sourceType === 'pdf') {
-    const { masterPath } = await resolveDest(dest, 'pdf');
-    await assertAbsent(masterPath);
+    const masterPath = await resolveDest(dest, 'pdf');
     const bytes = await readAll(source);
     const info = await inspectPdf(bytes);
     const thumbnail = await pdfThumbnail(info.pages, limits.thumbnailEdgePx);
     await storeMaster(deps.files, masterPath, Buffer.from(bytes));
     return { width: info.width, height: info.height, sourceType, masterPath, thumbnail, thumbnailMime: 'image/jpeg' };
   }
-
-  const { masterPath } = await resolveDest(dest, 'jpg');
-  await assertAbsent(masterPath);
-  let early: Promise<unknown> = Promise.resolve();
+  const masterPath = await resolveDest(dest, 'jpg');
   try {
     let pipeline: Sharp;
-    let thumbnail: Buffer | null = null;
-    if (sourceType === 'heic') {
-      const bytes = await readAll(source);
-      const onThumbnail = options?.onThumbnail
-        ? (thumb: DecodedRgba): void => {
-            early = heicThumbnail(thumb, limits).then((t) => tell(options, t), () => undefined); // a bad embedded thumbnail only loses the head start
-          }
-        : undefined;
-      const decoded = await deps.heic.decode(bytes, limits.maxInputPixels, onThumbnail ? { onThumbnail } : {});
-      // libheif already applied irot/imir: no EXIF-based rotation here (it would rotate twice).
-      // libheif leaves colour alone: the pixels carry the HEIC's ICC/nclx into sharp, which converts to sRGB.
-      pipeline = heicPixels(decoded, limits.maxInputPixels);
+    if (source.kind === 'buffer' && sourceType === 'heic') {
+      // libheif applied irot/imir (no EXIF rotation: it would turn twice) but no colour: heicPixels carries the HEIC's ICC/nclx into sharp.
+      pipeline = heicPixels(await deps.heic.decode(source.buffer, limits.maxInputPixels), limits.maxInputPixels);
     } else {
-      const sharpInput = source.kind === 'path' ? source.path : source.buffer;
-      await checkHeader(sharpInput, sourceType, limits);
-      thumbnail = await sourceThumbnail(sharpInput, limits);
-      tell(options, thumbnail);
-      pipeline = sharp(sharpInput, { limitInputPixels: limits.maxInputPixels, failOn: FAIL_ON, sequentialRead: true }).autoOrient();
+      pipeline = sharp(source.kind === 'path' ? source.path : source.buffer, { limitInputPixels: limits.maxInputPixels, failOn: FAIL_ON, sequentialRead: true }).autoOrient();
     }
     const { data, width, height } = await encodeMaster(pipeline);
-    thumbnail ??= await makeThumbnail(data, limits.thumbnailEdgePx);
-    await early;
+    // A HEIC's embedded thumbnail may be smaller than ours: the result's comes from the master.
+    const thumbnail = sourceType === 'heic' || !look.thumbnail ? await thumbnailOf(sharp(data, { failOn: FAIL_ON }), limits.thumbnailEdgePx) : look.thumbnail;
     await storeMaster(deps.files, masterPath, data);
     return { width, height, sourceType, masterPath, thumbnail, thumbnailMime: 'image/jpeg' };
   } catch (err) {
-    await early;
     if (err instanceof AppError) throw err;
     throw storageError(err);
   }

@@ -9,7 +9,7 @@ import { AppError, type ErrorCode } from '../../shared/errors';
 import { DEFAULT_ANNOTATION_COLOR } from './edits';
 import { createImagingService } from './service';
 import type { Edits, ImagingService, IngestResult, RenderResult } from './types';
-import { PHOTO_12MP, PHOTO_HEIC, PHOTO_PNG, QUADRANTS, makePdf, meanDiff, near, orientedJpeg, pixelAt, quadrantRaw, type Rgb } from './test-images';
+import { PHOTO_12MP, PHOTO_HEIC, PHOTO_PNG, QUADRANTS, makePdf, meanDiff, near, orientedJpeg, pixelAt, quadrantRaw, type Rgb } from './testkit/images';
 
 const MB = 1_000_000;
 const NO_EDITS: Edits = { rotate: 0, annotations: [] };

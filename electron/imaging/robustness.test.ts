@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors';
 import { createImagingService } from './service';
 import type { ImagingService } from './types';
-import { PHOTO_12MP, heifEnc, orientedJpeg, quadrantRaw } from './test-images';
+import { PHOTO_12MP, heifEnc, orientedJpeg, quadrantRaw } from './testkit/images';
 
 let root: string;
 let svc: ImagingService;
@@ -78,7 +78,7 @@ describe('service lifecycle', () => {
     const log = (o: object, m?: string): void => {
       lines.push(`${m ?? ''} ${JSON.stringify(o)}`);
     };
-    const own = createImagingService({ logger: { debug: log, info: log, warn: log, error: log } });
+    const own = createImagingService({ logger: { info: log, warn: log } });
     const dir = await fs.mkdtemp(path.join(root, 'log-'));
     const m = await own.ingest({ buffer: await orientedJpeg(1) }, { dir, id: 'canary-id-7731' });
     await own.render(m.masterPath, { rotate: 0, annotations: [{ kind: 'text', at: { x: 5, y: 20 }, text: 'Canary Testpatient' }], captionStrip: 'ZZZ0016 Canary' }, { format: 'jpeg' });

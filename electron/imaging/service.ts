@@ -2,18 +2,18 @@ import sharp from 'sharp';
 import { AppError } from '../../shared/errors';
 import { LIMITS } from '../../shared/limits';
 import { HeicDecoder } from './heic';
-import { ingestImage } from './ingest';
+import { firstLook, writeMaster } from './ingest';
 import { JobLimiter } from './limiter';
 import { plainMasterFiles } from './master-files';
 import { renderImage } from './render';
 import type { ImagingLimits, ImagingLogger, ImagingService, ImagingServiceOptions } from './types';
 
-const silentLogger: ImagingLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const silentLogger: ImagingLogger = { info() {}, warn() {} };
 
 /**
- * The companion's imaging pipeline. Every ingest and render runs through one queue (default 2 at once);
- * sharp works in libuv's pool, HEIC decoding in a worker thread. Logs carry sizes and timings, never
- * paths, identifiers or pixels.
+ * The companion's imaging pipeline. An ingest's first look (type, header, thumbnail) has a lane of its own, so a
+ * new photo's thumbnail never waits behind masters and renders; masters and renders share one queue (default 2
+ * at once). Logs carry sizes and timings, never paths, identifiers or pixels.
  */
 export function createImagingService(options: ImagingServiceOptions = {}): ImagingService {
   // libvips keeps recently opened files open in its cache. On Windows an open file cannot be deleted,
@@ -28,15 +28,16 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
     ...options.limits,
   };
   const logger = options.logger ?? silentLogger;
-  const limiter = new JobLimiter(options.concurrency ?? 2);
+  const firstSight = new JobLimiter(options.concurrency ?? 2);
+  const queue = new JobLimiter(options.concurrency ?? 2);
   const heic = new HeicDecoder(options.heicTimeoutMs ?? 30_000);
-  const files = options.masterFiles ?? plainMasterFiles;
+  const deps = { limits, heic, files: options.masterFiles ?? plainMasterFiles };
   const inFlight = new Set<Promise<unknown>>();
   let closed = false;
 
   function track<T>(kind: 'ingest' | 'render', job: () => Promise<T>, describe: (result: T) => object): Promise<T> {
     if (closed) return Promise.reject(new AppError('ERR_INTERNAL', { detail: 'imaging service is closed' }));
-    const promise = limiter.run(async () => {
+    const promise = (async () => {
       const started = performance.now();
       try {
         const result = await job();
@@ -48,7 +49,7 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
         if (err instanceof AppError) throw err;
         throw new AppError('ERR_INTERNAL', { cause: err });
       }
-    });
+    })();
     inFlight.add(promise);
     const settle = (): void => {
       inFlight.delete(promise);
@@ -61,14 +62,17 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
     ingest(input, dest, ingestOptions) {
       return track(
         'ingest',
-        () => ingestImage(input, dest, { limits, heic, files }, ingestOptions),
+        async () => {
+          const look = await firstSight.run(() => firstLook(input, deps, ingestOptions));
+          return queue.run(() => writeMaster(look, dest, deps));
+        },
         (r) => ({ sourceType: r.sourceType, width: r.width, height: r.height }),
       );
     },
     render(masterPath, edits, output) {
       return track(
         'render',
-        () => renderImage(masterPath, edits, output, limits, files),
+        () => queue.run(() => renderImage(masterPath, edits, output, limits, deps.files)),
         (r) => ({ contentType: r.contentType, width: r.width, height: r.height, quality: r.quality, bytes: r.data.length }),
       );
     },

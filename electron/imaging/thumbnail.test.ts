@@ -8,11 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deltaEStats } from './quality-metrics';
+import { deltaEStats } from './testkit/quality-metrics';
+import { plainMasterFiles } from './master-files';
 import { createImagingService } from './service';
-import { GRID_H, GRID_W, PATCHES, heicWithIcc, measurePatches, taggedGrid } from './test-colour-images';
-import { addItemProperties, heifItems, irotBox } from './test-heif-boxes';
-import { QUADRANTS, near, orientedJpeg, pixelAt } from './test-images';
+import { GRID_H, GRID_W, PATCHES, heicWithIcc, measurePatches, taggedGrid } from './testkit/colour-images';
+import { addItemProperties, heifItems, irotBox } from './testkit/heif-boxes';
+import { QUADRANTS, near, orientedJpeg, pixelAt } from './testkit/images';
 import type { ImagingService } from './types';
 
 let root: string;
@@ -100,6 +101,37 @@ describe('thumbnail first, master after', () => {
     const { r, early } = await ingestWatching(await heicWithIcc('p3', root, `nothumb-${n}`));
     expect(early).toEqual([]);
     expect((await sharp(r.thumbnail).metadata()).format).toBe('jpeg');
+  });
+});
+
+describe("a new photo's thumbnail does not queue behind other work", () => {
+  it.each(['JPEG', 'HEIC'])('a %s: its thumbnail comes while masters and renders hold every slot; its own master waits for one', async (kind) => {
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // Renders read their master through `masterFiles`: these hold their slots until released.
+    const read = async (p: string): Promise<Buffer> => {
+      await held;
+      return plainMasterFiles.read(p);
+    };
+    const blocking = createImagingService({ concurrency: 2, masterFiles: { write: plainMasterFiles.write, read } });
+    const dir = await fs.mkdtemp(path.join(root, 'busy-'));
+    try {
+      const before = await blocking.ingest({ buffer: await orientedJpeg(1, 640, 384) }, { dir, id: 'before' });
+      const renders = [80, 90].map((q) => blocking.render(before.masterPath, { rotate: 0, annotations: [] }, { format: 'jpeg', maxBytes: q * 1000 }));
+      const input = kind === 'JPEG' ? await orientedJpeg(6, 640, 384) : await heicFromJpegWithThumbnail(await orientedJpeg(1, 640, 384), `busy-${n}`);
+      let ingest: Promise<unknown> = Promise.resolve();
+      const thumb = await new Promise<Buffer>((resolve) => {
+        ingest = blocking.ingest({ buffer: input }, { dir, id: 'new' }, { onThumbnail: resolve });
+      });
+      expect(await fs.readdir(dir)).toEqual(['before.master.jpg']);
+      expect(near(await pixelAt(thumb, 40, 30), QUADRANTS.tl)).toBe(true);
+      release();
+      await Promise.all([...renders, ingest]);
+      expect((await fs.readdir(dir)).sort()).toEqual(['before.master.jpg', 'new.master.jpg']);
+    } finally {
+      release();
+      await blocking.close();
+    }
   });
 });
 

@@ -72,10 +72,8 @@ export interface RenderResult {
 
 /** The pino-compatible subset we log through. Never given patient data. */
 export interface ImagingLogger {
-  debug(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
 }
 
 /** The limits the pipeline enforces (defaults from shared LIMITS; tests and practices may lower them). */
@@ -97,7 +95,7 @@ export interface MasterFiles {
 export interface ImagingServiceOptions {
   /** Default: plain files. */
   masterFiles?: MasterFiles;
-  /** Most pipeline jobs (ingest or render) running at once; the rest queue. Default 2. */
+  /** Most first looks, and most masters and renders, running at once; the rest queue. Default 2. */
   concurrency?: number;
   limits?: Partial<ImagingLimits>;
   logger?: ImagingLogger;

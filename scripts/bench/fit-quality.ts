@@ -7,7 +7,7 @@
  *   - the exhaustive search: every scale 0.40–1.00 (step 0.05, Lanczos 3 from the original pixels) × the
  *     highest JPEG quality that fits at that scale (binary search 30–100; at one scale a higher quality never
  *     looks worse), with sharp's default JPEG settings and with `mozjpeg: true`, each candidate scored; timed.
- * Score: SSIM on luma (BT.601 weights; electron/imaging/quality-metrics.ts) of the output, scaled back to the
+ * Score: SSIM on luma (BT.601 weights; electron/imaging/testkit/quality-metrics.ts) of the output, scaled back to the
  * original size with Lanczos 3, against the original pixels — what the GP sees when zooming to the same size.
  * Goals: quality gap ≤ 0.5 % of the best SSIM; fit time ≤ ⅓ of the exhaustive search.
  * Run alone: `npx tsx scripts/bench/fit-quality.ts` (or `npm run bench -- fit-quality`).
@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { createImagingService } from '../../electron/imaging';
 import { fitLossy, rawInput, resizeRaw, type RawImage } from '../../electron/imaging/fit';
-import { ssimLuma } from '../../electron/imaging/quality-metrics';
+import { ssimLuma } from '../../electron/imaging/testkit/quality-metrics';
 import { encodeJpeg } from '../../electron/imaging/render';
 import { printTable } from './_stats';
 

@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { Jimp } from 'jimp';
 import { createImagingService } from '../../electron/imaging';
-import type { Edits } from '../../electron/imaging';
+import type { Edits } from '../../electron/imaging/types';
 import { printTable, summarise, trackPeakRss } from './_stats';
 
 const PHOTO = fileURLToPath(new URL('../../../shared/fixtures/photos/photo-12mp-orient6.jpg', import.meta.url));

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PHOTOS, startCoreWorld, type CoreWorld } from './world';
 import type { AppState } from '../../shared/contracts/bridge';
 import { exchange, tokenFromUrl, upload } from '../../electron/lan/testing';
-import { makePdf } from '../../electron/imaging/test-images';
+import { makePdf } from '../../electron/imaging/testkit/images';
 
 let w: CoreWorld;
 beforeEach(async () => {

@@ -11,7 +11,7 @@ import type { Sharp } from 'sharp';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 
 /** The shared read-only fixtures beside the repository (../shared/fixtures, see QUALITY.md). */
-export const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/photos', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/photos', import.meta.url));
 export const PHOTO_12MP = path.join(FIXTURES, 'photo-12mp-orient6.jpg');
 export const PHOTO_HEIC = path.join(FIXTURES, 'photo-iphone-like.heic');
 export const PHOTO_PNG = path.join(FIXTURES, 'photo-1600-portrait.png');

@@ -9,9 +9,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
-import { ADOBE_RGB, makeIccProfile } from './icc';
+import { ADOBE_RGB, makeIccProfile } from '../icc';
 import type { Rgb8 } from './quality-metrics';
-import { addItemProperties, heifItems, nclxBox } from './test-heif-boxes';
+import { addItemProperties, heifItems, nclxBox } from './heif-boxes';
 
 /** 24 sRGB patches: skin and erythema reds first (what a washed-out conversion hurts most), then primaries, secondaries, greys. */
 export const PATCHES: readonly Rgb8[] = [
@@ -96,7 +96,7 @@ export async function heicWithIcc(gamut: WideGamut, dir: string, name: string, o
 /**
  * HEIC whose `colr` box is nclx: Display P3 primaries (12), sRGB transfer (13), BT.601 matrix (6, what heif-enc
  * encodes with), full range. heif-enc 1.15 accepts the nclx options but writes no nclx box, so the box is added
- * to the item's properties afterwards (test-heif-boxes.ts).
+ * to the item's properties afterwards (heif-boxes.ts).
  */
 export async function heicWithNclxP3(dir: string, name: string): Promise<Buffer> {
   const src = path.join(dir, `${name}.jpg`);
