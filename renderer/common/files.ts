@@ -9,7 +9,6 @@ import { LIMITS } from '../../shared/limits';
 export const ACCEPT_ATTRIBUTE = 'image/jpeg,image/png,image/webp,image/tiff,image/heic,image/heif,application/pdf,.jpg,.jpeg,.png,.webp,.tif,.tiff,.heic,.heif,.pdf';
 
 export interface PlannedFile {
-  /** Index in the caller's list. */
   index: number;
   /** The name to send (trimmed to the contract's 255 characters, extension kept). */
   name: string;

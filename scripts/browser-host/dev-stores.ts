@@ -1,7 +1,6 @@
 /**
- * Development-only stores for the browser host, which runs the companion core in plain Node where there
- * is no Electron (no electron-store) and often no OS keyring. Never used by the packaged app:
- * electron/main uses electron-store and keytar.
+ * Development-only stores for the companion core in plain Node (no electron-store, often no OS keyring). Never used
+ * by the packaged app: electron/main uses electron-store and keytar.
  */
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';

@@ -1,7 +1,6 @@
 /**
- * What went wrong with a request from the phone, and what the page does about it.
- * The server's ErrorBody (shared/errors) carries the plain message shown to the nurse; when no body came
- * back (dropped Wi-Fi, a proxy page) the status decides and the shared message for that code is used.
+ * What went wrong with a request from the phone, and what the page does about it. The server's ErrorBody carries the
+ * message shown to the nurse; with no body (dropped Wi-Fi, a proxy page) the status picks the shared message.
  */
 import { ERROR_CODES, isErrorCode, type ErrorCode } from '../../../shared/errors/codes';
 import type { ErrorBody } from '../../../shared/errors/app-error';
@@ -10,7 +9,6 @@ export type Failure =
   | { kind: 'http'; status: number; body: ErrorBody }
   /** No answer: the connection dropped, the phone is offline, or the PC is unreachable. */
   | { kind: 'network' }
-  /** No progress for too long. */
   | { kind: 'timeout' }
   /** Cancelled by the page (a photo removed, the session stopped). Not an error. */
   | { kind: 'aborted' };
