@@ -1,9 +1,4 @@
-/**
- * The ALEX client: the only code that talks to Medtech's FHIR API (or the ALEX sandbox).
- * See ./README.md for the rules it keeps (retry, outcome unknown, breaker, write limit) and the
- * assumptions about ALEX it relies on. Composition only: one HTTP attempt is ./transport.ts, retry and
- * breaker ./executor.ts, reads ./reads.ts, the token ./token.ts.
- */
+/** The ALEX client (rules in ./README.md): composes transport, token, executor and reads; holds creates. */
 import type { Logger } from 'pino';
 import { AppError } from '../../../shared/errors';
 import { BreakerRegistry, DEFAULT_BREAKER, type BreakerOptions } from './breaker';
@@ -15,14 +10,9 @@ import { abortError, createTokenProvider, type TokenStats } from './token';
 import { AlexTransport, type ConnectionStats } from './transport';
 import type { AlexCallContext, AlexClient, CreatedResource, FhirResource } from './types';
 
-export { DEFAULT_RETRY, type RetryOptions } from './executor';
-export { bundleResources } from './reads';
-export type { ConnectionStats } from './transport';
-
 export interface AlexClientOptions {
-  /** e.g. https://alexapiuat.medtechglobal.com/FHIR (no trailing slash needed). */
+  /** e.g. https://alexapiuat.medtechglobal.com/FHIR */
   fhirBaseUrl: string;
-  /** Azure AD token endpoint. */
   tokenUrl: string;
   clientId: string;
   clientSecret: string;
@@ -31,38 +21,18 @@ export interface AlexClientOptions {
   /** `api://{app-guid}/.default` */
   scope: string;
   logger: Logger;
-  /** ms since the epoch. Default Date.now. */
   clock?: () => number;
-  /** Uniform [0, 1) for backoff jitter. Default Math.random. */
   random?: () => number;
-  /** How backoff waits. Default a real timer that stops early when `signal` aborts. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Per HTTP attempt. Default 20 s. */
   timeoutMs?: number;
   retry?: Partial<RetryOptions>;
   breaker?: Partial<BreakerOptions>;
-  /** At most this many creates in flight per facility (ALEX's limits are unknown). Default 2 (`ALEX_WRITES_PER_FACILITY`). */
+  /** `ALEX_WRITES_PER_FACILITY` (ALEX's limits are unknown). */
   maxConcurrentWritesPerFacility?: number;
-  /** Base for the vendorforms launch-decode call. Default: fhirBaseUrl. */
-  launchDecodeBaseUrl?: string;
-  /** Token refresh lead (default 5 min) and lifetime share (default 0.8); see ./token.ts for short lifetimes. */
-  tokenRefreshBeforeExpiryMs?: number;
-  tokenMaxLifetimeShare?: number;
-  /**
-   * Sockets per ALEX host in each of the client's two pools: one for creates, one for everything else
-   * (launch decodes, patient and resource reads, searches, tokens), so a GP's launch never queues behind
-   * other practices' uploads. Default 256: creates are already bounded per facility, and this must not
-   * bound them again below that (2 writes × 20 practices is 40 creates in flight).
-   */
+  /** Sockets per ALEX host in each of the two pools (README "Two socket pools"), `ALEX_MAX_SOCKETS`. */
   maxSockets?: number;
-  /** Largest response body accepted (a Media search returns the images). Default 64 MB. */
-  maxResponseBytes?: number;
-  /** Search result pages followed (same origin only). Default 10. */
-  maxSearchPages?: number;
-  /**
-   * Checks every resource before it is created (e.g. `await loadFhirValidator()` from ../fhir/validate).
-   * An invalid resource is a bug in our builders: it throws and nothing is sent.
-   */
+  /** An invalid resource is a bug in our builders: it throws and nothing is sent (../fhir/validate). */
   fhirValidator?: { assertValid(resource: FhirResource): void };
 }
 
@@ -71,19 +41,14 @@ export interface AlexClientStats {
   token: TokenStats;
   /** HTTP attempts sent to ALEX (token endpoint excluded). */
   attempts: number;
-  /** Kept for the metrics' series: the client no longer looks up creates itself (the commit service does), so 0. */
-  reconciled: number;
-  /** Calls refused by an open breaker. */
   breakerRejections: number;
-  /** Creates waiting now for a write slot at their practice (the per-facility write limit). */
+  /** Creates waiting now for a write slot at their practice. */
   createsWaiting: number;
-  /** Connections to ALEX now, per pool: in use, kept open idle, and requests waiting for one. */
   connections: Record<'create' | 'read', ConnectionStats>;
 }
 
 export interface AlexClientHandle extends AlexClient {
   stats(): AlexClientStats;
-  /** 'closed' | 'open' | 'half-open' for a facility. */
   breakerState(facilityId: string): string;
   close(): void;
 }
@@ -166,7 +131,7 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
   }
   const timeoutMs = options.timeoutMs ?? 20_000;
   const base = trimSlash(options.fhirBaseUrl);
-  const transport = new AlexTransport({ maxSockets: options.maxSockets ?? DEFAULT_ALEX_MAX_SOCKETS, maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024, timeoutMs });
+  const transport = new AlexTransport({ maxSockets: options.maxSockets ?? DEFAULT_ALEX_MAX_SOCKETS, timeoutMs });
   const tokens = createTokenProvider({
     tokenUrl: options.tokenUrl,
     clientId: options.clientId,
@@ -177,14 +142,12 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     clock,
     logger: options.logger,
     timeoutMs,
-    refreshBeforeExpiryMs: options.tokenRefreshBeforeExpiryMs,
-    maxLifetimeShare: options.tokenMaxLifetimeShare,
   });
   const breakers = new BreakerRegistry({ ...DEFAULT_BREAKER, ...options.breaker }, clock);
   const log = options.logger.child({ component: 'alex-client' });
   const executor = new AlexExecutor({ transport, tokens, breakers, retry, clock, random: options.random ?? Math.random, sleep: options.sleep ?? defaultSleep, log });
   const writes = new KeyedLimiter(options.maxConcurrentWritesPerFacility ?? DEFAULT_ALEX_WRITES_PER_FACILITY);
-  const reads = new AlexReads(executor, base, trimSlash(options.launchDecodeBaseUrl ?? options.fhirBaseUrl), options.maxSearchPages ?? 10);
+  const reads = new AlexReads(executor, base);
   const creates = new AlexCreates(executor, writes, base, options.fhirValidator);
 
   return {
@@ -208,7 +171,6 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     stats: () => ({
       token: tokens.stats(),
       attempts: transport.attempts,
-      reconciled: 0,
       breakerRejections: executor.breakerRejections,
       createsWaiting: writes.waiting(),
       connections: transport.connections(),
