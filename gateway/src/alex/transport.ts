@@ -6,7 +6,6 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { classifyNetworkError, type NetworkFailure } from './errors';
-import type { RetryOptions } from './executor';
 import { abortError } from './token';
 import type { AlexCallContext } from './types';
 
@@ -17,12 +16,11 @@ export interface Call {
   op: string;
   method: Method;
   url: string;
-  /** The JSON bytes to send (see ../fhir/serialize): made once per create, sent as they are on every attempt. */
+  /** Made once per create, sent as they are on every attempt. */
   body?: Buffer;
   ctx: AlexCallContext;
   /** Statuses that are a normal answer for this call (e.g. 404 on a read → null). */
   accept?: readonly number[];
-  retry?: Partial<RetryOptions>;
 }
 
 export type Attempt =
@@ -42,9 +40,11 @@ interface AgentPair {
 
 export interface TransportOptions {
   maxSockets: number;
-  maxResponseBytes: number;
   timeoutMs: number;
 }
+
+/** Largest answer accepted (a Media search returns the images). */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** Sockets of an agent pair (http and https), all hosts together. */
 function connectionStats(agents: AgentPair): ConnectionStats {
@@ -96,7 +96,7 @@ export class AlexTransport {
       ...this.readAgents,
       proxy: false,
       maxRedirects: 0,
-      maxContentLength: options.maxResponseBytes,
+      maxContentLength: MAX_RESPONSE_BYTES,
       maxBodyLength: 16 * 1024 * 1024,
       transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: false },
     });
