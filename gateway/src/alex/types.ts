@@ -1,10 +1,4 @@
-/**
- * The seam between the gateway's routes and Medtech's ALEX FHIR API.
- * `createAlexClient` (./client.ts) implements it over HTTP: OAuth client credentials with a
- * single-flight token cache, `mt-facilityid` and `mt-correlationid` headers, retry with backoff and
- * jitter honouring Retry-After, a circuit breaker per facility, and error normalisation to shared codes.
- * Every method throws an AppError (shared/errors) with an ERR_ALEX_* code on failure.
- */
+/** The seam between the gateway's routes and ALEX. Every method throws an AppError with an ERR_ALEX_* code on failure. */
 import type { PatientSummary } from '../../../shared/contracts/common';
 import type { SerializedResource } from '../fhir/serialize';
 

@@ -1,15 +1,6 @@
 /**
- * FHIR R4 resources ClinicPro writes to ALEX: a Media (JPEG/PNG) and an Inbox Scan DocumentReference
- * (TIFF/PDF) for one image. Pure functions: no I/O, no clock. Bad input throws an AppError before
- * anything is sent. Every resource built here validates against the FHIR R4 definitions (validate.ts).
- *
- * Only what ALEX's documents show is sent (brief ALEX.md; gateway/src/alex/README.md "Assumptions"):
- * Media — identifier, status, type, subject, createdDateTime, content {contentType, data, title} and the
- * optional bodySite (SNOMED CT, only a valid concept id); Inbox Scan DocumentReference — identifier,
- * status, date, type, absolute subject (Medtech's own path case, `…/fhir/Patient/{id}`), author[0] the
- * GP, content[0].attachment {contentType, data, title}. Medtech shows none of the coded metadata in its
- * Inbox, so everything a clinician needs (the photo's name, site, side, type, view, time, the patient's consent,
- * caption) is in the title.
+ * The FHIR R4 Media (JPEG/PNG) and Inbox Scan DocumentReference (TIFF/PDF) for one image: only the elements
+ * ALEX's documents show (./README.md). Pure; bad input throws an AppError before anything is sent.
  */
 import type { DocumentPayload, MediaPayload } from '../../../shared/contracts/gateway';
 import type { ImageMetadata, PatientSummary } from '../../../shared/contracts/common';
@@ -47,7 +38,6 @@ function invalid(detail: string): AppError {
   return new AppError('ERR_REQUEST_INVALID', { detail });
 }
 
-/** Control characters out, runs of whitespace to one space. */
 function cleanText(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
 }

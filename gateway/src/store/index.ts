@@ -4,10 +4,6 @@ import { RedisStore } from './redis';
 import { SqliteStore } from './sqlite';
 import type { GatewayStore } from './types';
 
-export type { GatewayStore } from './types';
-export { SqliteStore } from './sqlite';
-export { RedisStore } from './redis';
-
 /** The embedded file, shared by the server and the admin CLI. */
 export function embeddedStorePath(config: Pick<GatewayConfig, 'dataDir'>): string {
   return join(resolve(config.dataDir), 'gateway.sqlite');
