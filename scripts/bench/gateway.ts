@@ -399,7 +399,7 @@ async function gatewayPart(): Promise<void> {
       return payload;
     });
     await app.ready();
-    const { jsonBytes } = await import('../../gateway/src/fhir/serialize');
+    const jsonBytes = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
     const { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY, KeyedLimiter } = await import('../../gateway/src/alex/limiter');
     const alexAgent = new http.Agent({ keepAlive: true, maxSockets: DEFAULT_ALEX_MAX_SOCKETS });
     url = await floorServer(app.server, grants, { buildMedia, jsonBytes }, alexAgent, new KeyedLimiter(DEFAULT_ALEX_WRITES_PER_FACILITY), { alexMs, mark, spans });
@@ -757,7 +757,6 @@ function prioritiseSandbox(pid: number | undefined): string {
 export async function runGatewayBench(): Promise<void> {
   const node = gatewayNode();
   const { buildMedia } = await import('../../gateway/src/fhir/builders');
-  const { jsonBytes } = await import('../../gateway/src/fhir/serialize');
   const dir = mkdtempSync(join(tmpdir(), 'gw-bench-'));
   const sandbox = startPart('sandbox', {});
   await ready(sandbox);
@@ -843,7 +842,7 @@ export async function runGatewayBench(): Promise<void> {
         { contentType: 'image/jpeg', data: imageText },
       );
       const s = performance.now();
-      const res = await post(agent, `${sb.fhirBaseUrl}/Media`, jsonBytes(media), {
+      const res = await post(agent, `${sb.fhirBaseUrl}/Media`, json(media), {
         authorization: `Bearer ${token}`,
         'mt-facilityid': d.facility,
         'mt-correlationid': randomUUID(),

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../../../shared/errors';
 import { BreakerRegistry, DEFAULT_BREAKER, type BreakerOptions } from './breaker';
 import { AlexExecutor, DEFAULT_RETRY, outcomeUnknown, type RetryOptions } from './executor';
-import { SerializedResource, alexRequestBytes } from '../fhir/serialize';
+import { SerializedResource } from '../fhir/serialize';
 import { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY, KeyedLimiter } from './limiter';
 import { AlexReads, checkContext, rec } from './reads';
 import { abortError, createTokenProvider, type TokenStats } from './token';
@@ -99,16 +99,10 @@ class AlexCreates {
   async create(ctx: AlexCallContext, resourceType: 'Media' | 'DocumentReference', given: FhirResource | SerializedResource): Promise<CreatedResource> {
     checkContext(ctx);
     if (given.resourceType !== resourceType) throw new AppError('ERR_REQUEST_INVALID', { detail: `expected a ${resourceType}` });
-    // The bytes are made once and the resource object is not kept: a create waiting on ALEX holds its image once.
-    const own = !(given instanceof SerializedResource);
-    const resource = given instanceof SerializedResource ? given : SerializedResource.of(given, alexRequestBytes);
-    try {
-      if (!resource.identifier) throw new AppError('ERR_IDEMPOTENCY_KEY_MISSING', { correlationId: ctx.correlationId });
-      if (this.validator) this.validator.assertValid(given instanceof SerializedResource ? given.parse() : given);
-      return await this.writes.run(ctx.facilityId, () => this.post(ctx, resourceType, resource), ctx.signal);
-    } finally {
-      if (own) resource.release();
-    }
+    const resource = given instanceof SerializedResource ? given : SerializedResource.of(given);
+    if (!resource.identifier) throw new AppError('ERR_IDEMPOTENCY_KEY_MISSING', { correlationId: ctx.correlationId });
+    if (this.validator) this.validator.assertValid(given instanceof SerializedResource ? given.parse() : given);
+    return this.writes.run(ctx.facilityId, () => this.post(ctx, resourceType, resource), ctx.signal);
   }
 
   private async post(ctx: AlexCallContext, resourceType: 'Media' | 'DocumentReference', resource: SerializedResource): Promise<CreatedResource> {

@@ -58,16 +58,6 @@ function connectionStats(agents: AgentPair): ConnectionStats {
   return out;
 }
 
-/**
- * After an attempt, its request must not read the body any more (the body may be a pooled buffer, reused
- * once the create returns): a request that has not finished writing — ALEX answered before reading it all,
- * or the attempt failed — is destroyed, which stops its socket writing at once. (No redirects are
- * followed, so axios hands back Node's own ClientRequest.)
- */
-function stopWriting(request: unknown): void {
-  if (request instanceof http.ClientRequest && !request.writableFinished && !request.destroyed) request.destroy();
-}
-
 function parseJson(data: unknown): unknown {
   if (typeof data !== 'string') return data;
   const s = data.trim();
@@ -112,7 +102,6 @@ export class AlexTransport {
       Accept: 'application/fhir+json',
     };
     if (call.body !== undefined) headers['Content-Type'] = 'application/fhir+json';
-    let request: unknown;
     try {
       const res = await this.http.request({
         ...(call.method === 'POST' ? this.createAgents : this.readAgents),
@@ -126,15 +115,11 @@ export class AlexTransport {
         responseType: 'text',
         transformResponse: (d: unknown) => d,
       });
-      request = res.request;
       return { type: 'answer', status: res.status, data: parseJson(res.data), headers: res.headers };
     } catch (err) {
-      request = (err as { request?: unknown }).request;
       if (axios.isCancel(err) || call.ctx.signal?.aborted) throw abortError();
       const e = err as { code?: string; message?: string };
       return { type: 'network', kind: classifyNetworkError(e.code, e.message), cause: err };
-    } finally {
-      if (call.body !== undefined) stopWriting(request);
     }
   }
 
