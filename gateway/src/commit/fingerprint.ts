@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { CommitRequest } from '../../../shared/contracts/gateway';
-import { Base64Bytes, base64Size } from '../base64';
-import type { CommitBody } from './payload';
+import { sha256Hex } from '../crypto';
 
 /** JSON with object keys sorted at every level: equal requests give equal text. */
 export function canonicalJson(value: unknown): string {
@@ -14,64 +12,12 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 
-/** Strings at least this long go to the hash as they are when JSON would not escape them (base64). */
-const LARGE_STRING = 1024;
-
-/**
- * sha256 of canonicalJson(value), without building the text: small parts are gathered and hashed in
- * runs; a large base64 string (the image) is hashed in place, as JSON would write it unchanged.
- */
-export function canonicalJsonSha256(value: unknown): string {
-  const hash = createHash('sha256');
-  let pending = '';
-  const write = (v: unknown): void => {
-    // Base64 text as bytes (checked when lifted): the same bytes as the text, hashed in place.
-    if (v instanceof Base64Bytes) {
-      hash.update(`${pending}"`);
-      for (const part of v.parts) hash.update(part);
-      pending = '"';
-      return;
-    }
-    if (typeof v === 'string' && v.length >= LARGE_STRING && base64Size(v) !== null) {
-      hash.update(`${pending}"`);
-      hash.update(v);
-      pending = '"';
-      return;
-    }
-    if (v === null || typeof v !== 'object') {
-      pending += JSON.stringify(v) ?? 'null';
-      return;
-    }
-    if (Array.isArray(v)) {
-      pending += '[';
-      v.forEach((item, i) => {
-        if (i > 0) pending += ',';
-        write(item);
-      });
-      pending += ']';
-      return;
-    }
-    const obj = v as Record<string, unknown>;
-    const keys = Object.keys(obj)
-      .filter((k) => obj[k] !== undefined)
-      .sort();
-    pending += '{';
-    keys.forEach((k, i) => {
-      pending += `${i > 0 ? ',' : ''}${JSON.stringify(k)}:`;
-      write(obj[k]);
-    });
-    pending += '}';
-  };
-  write(value);
-  return hash.update(pending).digest('hex');
-}
-
 /**
  * The request fingerprint for idempotency: sha256 of the canonical request. The grant id is left out
  * on purpose: a retry after a relaunch (new grant, same image, same patient) is the same request; so is
  * `resendAfterCheck` (the same image, sent again after a person checked Medtech).
  */
-export function commitFingerprint(req: CommitRequest | CommitBody): string {
+export function commitFingerprint(req: CommitRequest): string {
   const { grantId: _grantId, resendAfterCheck: _resend, ...rest } = req;
-  return canonicalJsonSha256(rest);
+  return sha256Hex(canonicalJson(rest));
 }

@@ -14,7 +14,6 @@
  * what fails came from somewhere else (a stolen credential, a modified companion).
  */
 import { AppError } from '../../../shared/errors';
-import type { Base64Bytes, Base64Data } from '../base64';
 import type { CommitContentType } from './payload';
 
 type Verdict = string | null;
@@ -166,30 +165,13 @@ const CHECKS: Record<CommitContentType, (b: Buffer) => Verdict> = {
   'application/pdf': checkPdf,
 };
 
-/** Decodes checked base64 (a string, or bytes of the request) in windows: no megabyte string is made. */
-export function decodeBase64Data(data: Base64Data): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'base64');
-  const out: Buffer[] = [];
-  let carry = '';
-  for (const part of (data as Base64Bytes).parts) {
-    for (let at = 0; at < part.length; at += 64 * 1024) {
-      const text = carry + part.toString('latin1', at, Math.min(part.length, at + 64 * 1024));
-      const whole = text.length - (text.length % 4);
-      out.push(Buffer.from(text.slice(0, whole), 'base64'));
-      carry = text.slice(whole);
-    }
-  }
-  if (carry !== '') out.push(Buffer.from(carry, 'base64'));
-  return Buffer.concat(out);
-}
-
 /** The reason `bytes` is not a clean image of `contentType`, or null when it is. */
 export function imageProblem(bytes: Buffer, contentType: CommitContentType): string | null {
   return CHECKS[contentType](bytes);
 }
 
 /** Throws ERR_COMMIT_IMAGE_MALFORMED (detail: field and reason) unless the attachment is a clean image. */
-export function checkImageWellFormed(field: 'media' | 'document', data: Base64Data, contentType: CommitContentType): void {
-  const problem = imageProblem(decodeBase64Data(data), contentType);
+export function checkImageWellFormed(field: 'media' | 'document', data: string, contentType: CommitContentType): void {
+  const problem = imageProblem(Buffer.from(data, 'base64'), contentType);
   if (problem !== null) throw new AppError('ERR_COMMIT_IMAGE_MALFORMED', { detail: `${field}: ${problem}` });
 }

@@ -3,17 +3,13 @@
  * bytes that match the declared content type.
  */
 import { AppError } from '../../../shared/errors';
-import type { CommitRequest, DocumentPayload, MediaPayload } from '../../../shared/contracts/gateway';
-import { base64Head, base64Size, type Base64Data, type WithBase64Data } from '../base64';
+import type { CommitRequest } from '../../../shared/contracts/gateway';
+import { base64Head, base64Size } from '../base64';
 import { checkImageWellFormed } from './image-check';
 
-/** A commit body as the gateway holds it: an attachment's base64 may be bytes lifted from the request (see ../base64). */
-export type CommitBody = Omit<CommitRequest, 'media' | 'document'> & { media?: WithBase64Data<MediaPayload>; document?: WithBase64Data<DocumentPayload> };
+export type CommitBody = CommitRequest;
 
-/**
- * Strict base64: the standard alphabet, correct padding, canonical (the bytes re-encode to exactly the
- * text given). One native decode pass (see ../base64), no regex over a megabyte.
- */
+/** Strict base64: the standard alphabet, correct padding, canonical (the bytes re-encode to exactly the text). */
 export function decodeBase64Strict(data: string): Buffer | null {
   return base64Size(data, true) === null ? null : Buffer.from(data, 'base64');
 }
@@ -36,18 +32,18 @@ export function magicMatches(bytes: Buffer, contentType: CommitContentType): boo
 }
 
 /**
- * Check one attachment without decoding it into a buffer (returns the decoded size): bad base64 →
- * ERR_REQUEST_INVALID; over maxBytes → ERR_COMMIT_IMAGE_TOO_LARGE; bytes not of the declared type →
- * ERR_COMMIT_IMAGE_TYPE. What the commit path uses: the image stays one base64 string until ALEX.
+ * Checks one attachment (returns the decoded size): bad base64 → ERR_REQUEST_INVALID; over maxBytes →
+ * ERR_COMMIT_IMAGE_TOO_LARGE; bytes not of the declared type → ERR_COMMIT_IMAGE_TYPE; not a clean image
+ * → ERR_COMMIT_IMAGE_MALFORMED (./image-check).
  */
-export function checkAttachmentData(field: 'media' | 'document', data: Base64Data, contentType: CommitContentType, maxBytes: number): number {
+export function checkAttachmentData(field: 'media' | 'document', data: string, contentType: CommitContentType, maxBytes: number): number {
   // Reject on length first: never decode more than the limit allows.
   if (Math.floor((data.length * 3) / 4) - 2 > maxBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: field });
   const size = base64Size(data, true);
   if (size === null) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data is not valid base64` });
   if (size > maxBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: field });
   if (!magicMatches(base64Head(data, 8), contentType)) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: `${field}: not ${contentType}` });
-  checkImageWellFormed(field, data, contentType); // no trailing data, no metadata (./image-check)
+  checkImageWellFormed(field, data, contentType);
   return size;
 }
 

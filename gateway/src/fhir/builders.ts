@@ -10,7 +10,7 @@ import { isSnomedConceptId } from './snomed';
 import { AppError } from '../../../shared/errors';
 import { LIMITS } from '../../../shared/limits';
 import { IMAGE_IDENTIFIER_SYSTEM, type FhirResource } from '../alex/types';
-import { base64Head, base64Size, type Base64Data, type WithBase64Data } from '../base64';
+import { base64Head, base64Size } from '../base64';
 import { formatNzForPeople, parseInstant, toNzDateTime } from './time';
 
 export interface BuildContext {
@@ -132,7 +132,7 @@ function sniff(bytes: Buffer): AttachmentKind | null {
 }
 
 /** Checks the attachment: allowed type, strict base64, under Medtech's size limit, bytes of the type claimed. */
-function checkPayload(contentType: string, data: Base64Data, allowed: readonly AttachmentKind[]): void {
+function checkPayload(contentType: string, data: string, allowed: readonly AttachmentKind[]): void {
   if (!(allowed as readonly string[]).includes(contentType)) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: 'content type' });
   const size = base64Size(data);
   if (size === null) throw invalid('attachment is not base64');
@@ -188,7 +188,7 @@ function titleWithCaption(ctx: BuildContext): string {
 }
 
 /** A FHIR R4 Media for ALEX (`POST /Media`): only the elements ALEX.md lists. */
-export function buildMedia(ctx: BuildContext, payload: MediaPayload | WithBase64Data<MediaPayload>): FhirResource {
+export function buildMedia(ctx: BuildContext, payload: MediaPayload): FhirResource {
   checkContext(ctx);
   checkPayload(payload.contentType, payload.data, ['image/jpeg', 'image/png']);
   for (const dim of ['width', 'height'] as const) {
@@ -210,7 +210,7 @@ export function buildMedia(ctx: BuildContext, payload: MediaPayload | WithBase64
 }
 
 /** A FHIR R4 DocumentReference for ALEX's Inbox Scan (`POST /DocumentReference`): only the elements ALEX.md lists. */
-export function buildDocumentReference(ctx: BuildContext, payload: DocumentPayload | WithBase64Data<DocumentPayload>): FhirResource {
+export function buildDocumentReference(ctx: BuildContext, payload: DocumentPayload): FhirResource {
   checkContext(ctx);
   checkPayload(payload.contentType, payload.data, ['image/tiff', 'application/pdf']);
   const subject = absolutePatientReference(ctx.alexFhirBaseUrl, ctx.patient.id);
