@@ -1,4 +1,5 @@
 /** The ALEX client (rules in ./README.md): composes transport, token, executor and reads; holds creates. */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { AppError } from '../../../shared/errors';
 import { BreakerRegistry, DEFAULT_BREAKER, type BreakerOptions } from './breaker';
@@ -6,7 +7,7 @@ import { AlexExecutor, DEFAULT_RETRY, outcomeUnknown, type RetryOptions } from '
 import { SerializedResource } from '../fhir/serialize';
 import { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY, KeyedLimiter } from './limiter';
 import { AlexReads, checkContext, rec } from './reads';
-import { abortError, createTokenProvider, type TokenStats } from './token';
+import { createTokenProvider, type TokenStats } from './token';
 import { AlexTransport, type ConnectionStats } from './transport';
 import type { AlexCallContext, AlexClient, CreatedResource, FhirResource } from './types';
 
@@ -51,21 +52,6 @@ export interface AlexClientHandle extends AlexClient {
   stats(): AlexClientStats;
   breakerState(facilityId: string): string;
   close(): void;
-}
-
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError());
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -139,7 +125,7 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
   });
   const breakers = new BreakerRegistry({ ...DEFAULT_BREAKER, ...options.breaker }, clock);
   const log = options.logger.child({ component: 'alex-client' });
-  const executor = new AlexExecutor({ transport, tokens, breakers, retry, clock, random: options.random ?? Math.random, sleep: options.sleep ?? defaultSleep, log });
+  const executor = new AlexExecutor({ transport, tokens, breakers, retry, clock, random: options.random ?? Math.random, sleep: options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal })), log });
   const writes = new KeyedLimiter(options.maxConcurrentWritesPerFacility ?? DEFAULT_ALEX_WRITES_PER_FACILITY);
   const reads = new AlexReads(executor, base);
   const creates = new AlexCreates(executor, writes, base, options.fhirValidator);

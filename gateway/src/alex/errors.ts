@@ -140,33 +140,24 @@ export function normaliseAlexHttpError(f: HttpFailure): AppError {
   return new AppError('ERR_ALEX_ERROR', { ...base, retryAfterSeconds: f.retryAfterSeconds, detail: `ALEX ${status}` });
 }
 
+const NETWORK_ERRORS = {
+  timeout: ['ERR_ALEX_TIMEOUT', 'no answer in time'],
+  'not-sent': ['ERR_ALEX_UNAVAILABLE', 'could not connect'],
+  reset: ['ERR_ALEX_UNAVAILABLE', 'connection lost'],
+} as const;
+
 /** A failure below HTTP → AppError. */
 export function normaliseAlexNetworkError(kind: NetworkFailure, correlationId?: string, cause?: unknown): AppError {
-  switch (kind) {
-    case 'timeout':
-      return new AppError('ERR_ALEX_TIMEOUT', { correlationId, cause, detail: 'no answer in time' });
-    case 'not-sent':
-      return new AppError('ERR_ALEX_UNAVAILABLE', { correlationId, cause, detail: 'could not connect' });
-    case 'reset':
-      return new AppError('ERR_ALEX_UNAVAILABLE', { correlationId, cause, detail: 'connection lost' });
-  }
+  const [code, detail] = NETWORK_ERRORS[kind];
+  return new AppError(code, { correlationId, cause, detail });
 }
+
+/** Node/axios codes of a connection that was never made. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
 
 /** Classifies a Node/axios network error code. */
 export function classifyNetworkError(code: string | undefined, message: string | undefined): NetworkFailure {
-  switch (code ?? '') {
-    case 'ECONNREFUSED':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'ERR_INVALID_URL':
-      return 'not-sent';
-    case 'ECONNABORTED':
-    case 'ETIMEDOUT':
-    case 'ESOCKETTIMEDOUT':
-      return /timeout/i.test(message ?? '') || code !== 'ECONNABORTED' ? 'timeout' : 'reset';
-    default:
-      return 'reset';
-  }
+  if (NOT_SENT.has(code ?? '')) return 'not-sent';
+  if (code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT') return 'timeout';
+  return code === 'ECONNABORTED' && /timeout/i.test(message ?? '') ? 'timeout' : 'reset';
 }

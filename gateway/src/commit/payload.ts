@@ -9,11 +9,6 @@ import { checkImageWellFormed } from './image-check';
 
 export type CommitBody = CommitRequest;
 
-/** Strict base64: the standard alphabet, correct padding, canonical (the bytes re-encode to exactly the text). */
-export function decodeBase64Strict(data: string): Buffer | null {
-  return base64Size(data, true) === null ? null : Buffer.from(data, 'base64');
-}
-
 export type CommitContentType = 'image/jpeg' | 'image/png' | 'image/tiff' | 'application/pdf';
 
 const startsWith = (b: Buffer, sig: readonly number[]): boolean => b.length >= sig.length && sig.every((v, i) => b[i] === v);
@@ -45,10 +40,4 @@ export function checkAttachmentData(field: 'media' | 'document', data: string, c
   if (!magicMatches(base64Head(data, 8), contentType)) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: `${field}: not ${contentType}` });
   checkImageWellFormed(field, data, contentType);
   return size;
-}
-
-/** checkAttachmentData, then the decoded bytes. */
-export function checkAttachment(field: 'media' | 'document', data: string, contentType: CommitContentType, maxBytes: number): Buffer {
-  checkAttachmentData(field, data, contentType, maxBytes);
-  return Buffer.from(data, 'base64');
 }
