@@ -1,8 +1,6 @@
 /**
- * ALEX error normaliser: turns whatever ALEX (or the network) answered into one AppError with an
- * ERR_ALEX_* code. ALEX answers errors three ways: a FHIR OperationOutcome, a `{statusCode, message}`
- * JSON object, or plain text. Free text from ALEX may quote patient data, so it never goes into the
- * error's message or detail: only the status, FHIR issue codes and element paths do.
+ * Whatever ALEX (an OperationOutcome, `{statusCode, message}` or plain text) or the network answered → one
+ * ERR_ALEX_* AppError. ALEX's free text may quote patient data: only status, issue codes and paths pass on.
  */
 import { AppError } from '../../../shared/errors';
 

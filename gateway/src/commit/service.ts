@@ -27,10 +27,7 @@ export interface CommitServiceOptions {
 }
 
 export interface CommitCall {
-  /**
-   * Taken over by the service: once its attachments are built into the bytes ALEX receives, they are
-   * removed from this object, so a commit waiting on ALEX holds its image once rather than twice.
-   */
+  /** Taken over: its attachments are removed once built into ALEX's bytes (the image is held once). */
   body: CommitBody;
   idempotencyKey: string | undefined;
   device: DeviceRecord;

@@ -119,9 +119,10 @@ export function describeImage(metadata: ImageMetadata, capturedAt: string, label
   return { title, description };
 }
 
-type AttachmentKind = 'image/jpeg' | 'image/png' | 'image/tiff' | 'application/pdf';
+export type AttachmentKind = 'image/jpeg' | 'image/png' | 'image/tiff' | 'application/pdf';
 
-function sniff(bytes: Buffer): AttachmentKind | null {
+/** The type an attachment's first bytes (magic numbers) say it is. */
+export function attachmentKind(bytes: Buffer): AttachmentKind | null {
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
   if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
   if (bytes.length >= 4 && (bytes.subarray(0, 4).equals(Buffer.from([0x49, 0x49, 0x2a, 0x00])) || bytes.subarray(0, 4).equals(Buffer.from([0x4d, 0x4d, 0x00, 0x2a])))) {
@@ -138,7 +139,7 @@ function checkPayload(contentType: string, data: string, allowed: readonly Attac
   if (size === null) throw invalid('attachment is not base64');
   if (size >= LIMITS.alexMaxAttachmentBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE');
   const head = base64Head(data, 12);
-  if (sniff(head) !== contentType) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: 'content does not match its type' });
+  if (attachmentKind(head) !== contentType) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: 'content does not match its type' });
 }
 
 function checkContext(ctx: BuildContext): void {

@@ -15,18 +15,8 @@ const partsFormat = new Intl.DateTimeFormat('en-NZ', {
   hourCycle: 'h23',
 });
 
-interface WallClock {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-  /** Minutes east of UTC. */
-  offsetMinutes: number;
-}
-
-function wallClock(ms: number): WallClock {
+/** The New Zealand wall clock at `ms`, and its offset in minutes east of UTC. */
+function wallClock(ms: number) {
   const get = (parts: Intl.DateTimeFormatPart[], type: string) => Number(parts.find((p) => p.type === type)?.value);
   const parts = partsFormat.formatToParts(new Date(ms));
   const w = {
