@@ -69,11 +69,7 @@ function createdFrom(resourceType: string, data: unknown, headers: Partial<Recor
   return location ? { id, location } : { id };
 }
 
-/**
- * Creates: the write limit per facility, the bytes made once, one POST that is resent only when ALEX
- * certainly did not process it (see ./executor.ts). Any other failure once a byte may have reached ALEX
- * is ERR_ALEX_OUTCOME_UNKNOWN; so is a 2xx without a readable id (stored, but under which id?).
- */
+/** Creates: the write limit per facility, the bytes made once; a 2xx without a readable id is an unknown outcome. */
 class AlexCreates {
   constructor(
     private readonly executor: AlexExecutor,

@@ -21,11 +21,7 @@ export interface RetryOptions {
 
 export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 8_000, maxTotalMs: 30_000 };
 
-export interface Executed {
-  status: number;
-  data: unknown;
-  headers: Partial<Record<string, unknown>>;
-}
+type Executed = Omit<Extract<Attempt, { type: 'answer' }>, 'type'>;
 
 export interface ExecutorDeps {
   transport: AlexTransport;

@@ -29,15 +29,6 @@ export function bundleResources(bundle: unknown, resourceType: string): FhirReso
   return out;
 }
 
-export function hasIdentifier(resource: FhirResource, identifier: { system: string; value: string }): boolean {
-  const list = resource.identifier;
-  if (!Array.isArray(list)) return false;
-  return list.some((i) => {
-    const r = rec(i);
-    return r !== null && r.system === identifier.system && r.value === identifier.value;
-  });
-}
-
 export function checkedNhi(nhi: string): string {
   const n = normaliseNhi(nhi);
   if (!isValidNhi(n)) throw new AppError('ERR_REQUEST_INVALID', { detail: 'NHI is not valid' });
@@ -135,7 +126,8 @@ export class AlexReads {
     checkContext(ctx);
     const nhi = checkedNhi(patientNhi);
     const found = await this.search(ctx, 'findMediaByIdentifier', `Media?patient.identifier=${nhiQuery(nhi)}`, 'Media');
-    return found.find((r) => hasIdentifier(r, identifier)) ?? null;
+    const ours = (i: unknown): boolean => rec(i)?.system === identifier.system && rec(i)?.value === identifier.value;
+    return found.find((r) => Array.isArray(r.identifier) && r.identifier.some(ours)) ?? null;
   }
 
   /** `GET /DocumentReference/{id}` (documented) → the resource, or null on 404. */

@@ -1,7 +1,4 @@
-/**
- * One HTTP attempt to ALEX: the two socket pools (creates; everything else), the headers ALEX requires,
- * and the answer or the network failure, never thrown. Retry, breaker and token live in ./executor.ts.
- */
+/** One HTTP attempt to ALEX over one of two socket pools, with ALEX's headers: the answer or the network failure. */
 import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';

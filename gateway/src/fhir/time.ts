@@ -1,11 +1,9 @@
 /** New Zealand wall-clock time for FHIR dates and plain-language titles (Pacific/Auckland, DST-aware via Intl). */
 
-export const NZ_TIME_ZONE = 'Pacific/Auckland';
-
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 const partsFormat = new Intl.DateTimeFormat('en-NZ', {
-  timeZone: NZ_TIME_ZONE,
+  timeZone: 'Pacific/Auckland',
   year: 'numeric',
   month: 'numeric',
   day: 'numeric',

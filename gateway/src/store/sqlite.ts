@@ -34,10 +34,8 @@ CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTE
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 `;
 
-export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
-
 export interface SqliteOptions {
-  /** How long a write waits for another connection's lock before failing (SQLITE_BUSY). */
+  /** How long a write waits for another connection's lock before failing (SQLITE_BUSY). Default 5 s. */
   busyTimeoutMs?: number;
 }
 
@@ -46,7 +44,7 @@ type Row = { json: string } | undefined;
 
 /** Opens `file` (or ':memory:') in WAL with synchronous=FULL and the schema in place; refuses a file where either did not take. */
 export function openSqlite(file: string, options: SqliteOptions = {}): Database.Database {
-  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError(`busyTimeoutMs must be a whole number of ms, not ${busyTimeoutMs}`);
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);

@@ -133,25 +133,21 @@ export interface TakeResult {
 export interface GatewayStore {
   readonly kind: 'sqlite' | 'memory' | 'redis';
 
-  // devices
   putDevice(device: DeviceRecord): Promise<void>;
   getDevice(deviceId: string): Promise<DeviceRecord | null>;
   listDevices(): Promise<DeviceRecord[]>;
   /** false when no such device. Revoking twice keeps the first time. */
   revokeDevice(deviceId: string, now: number): Promise<boolean>;
 
-  // enrolment codes
   putEnrolmentCode(code: EnrolmentCodeRecord): Promise<void>;
   /** Atomically marks the code used by deviceId, once. */
   consumeEnrolmentCode(codeHash: string, deviceId: string, now: number): Promise<ConsumeCodeResult>;
 
-  // launch grants and replay cache
   putGrant(grant: GrantRecord): Promise<void>;
   getGrant(grantHash: string): Promise<GrantRecord | null>;
   /** true the first time this launch hash is seen within its TTL; false on a replay. */
   markLaunchUsed(launchHash: string, expiresAt: number, now: number): Promise<boolean>;
 
-  // idempotency
   getIdempotency(key: string): Promise<IdempotencyRecord | null>;
   /**
    * Take the lease for key: new key → acquired (attempts 1); other fingerprint or practice → mismatch;
@@ -162,19 +158,16 @@ export interface GatewayStore {
   /** Record progress (and extend the lease). false when the lease is no longer ours. */
   saveProgress(key: string, leaseOwner: string, progress: CommitProgress, leaseExpiresAt: number, now: number): Promise<boolean>;
   /**
-   * Store the final answer (and the progress that led to it), with its audit record in the same
-   * atomic step. false when the lease is no longer ours (then nothing is written). If it rejects, the
-   * answer may be stored all the same (written, but not known to be on disk): a retry replays it.
+   * The final answer, progress and audit record in one atomic step; false when the lease is no longer ours.
+   * If it rejects, the answer may be stored all the same (not known to be on disk): a retry replays it.
    */
   completeIdempotency(key: string, leaseOwner: string, response: StoredResponse, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<boolean>;
   /** Give the lease up (retryable failure), keeping progress, so the next request may continue; audit in the same step. */
   releaseIdempotency(key: string, leaseOwner: string, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<void>;
 
-  // audit
   appendAudit(record: AuditRecord): Promise<void>;
   listAudit(query: AuditQuery): Promise<AuditRecord[]>;
 
-  // rate limits
   /** Token bucket: take `cost` tokens (0 = only look). The embedded store keeps buckets in memory (per process). */
   takeToken(key: string, spec: BucketSpec, cost: number, now: number): Promise<TakeResult>;
 
