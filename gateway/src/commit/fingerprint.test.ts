@@ -1,9 +1,26 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CommitRequest } from '../../../shared/contracts/gateway';
 import { sha256Hex } from '../crypto';
-import { canonicalJson, commitFingerprint } from './fingerprint';
+import { canonicalJson, canonicalJsonSha256, commitFingerprint } from './fingerprint';
 
-describe('commitFingerprint', () => {
+describe('canonicalJsonSha256', () => {
+  it('is sha256(canonicalJson(v)) for any JSON value, large base64 and large non-base64 strings included', () => {
+    const big = fc.oneof(
+      fc.uint8Array({ minLength: 800, maxLength: 3000 }).map((b) => Buffer.from(b).toString('base64')),
+      fc.uint8Array({ minLength: 800, maxLength: 3000 }).map((b) => `${Buffer.from(b).toString('base64')}"\\\n\u2028é`),
+    );
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, fc.jsonValue(), big, fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(fc.string(), tie('node'), { maxKeys: 4 })),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(canonicalJsonSha256(v)).toBe(sha256Hex(canonicalJson(v)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('keeps the stored fingerprints of commits: the same value as before, without the grant id', () => {
     const data = Buffer.alloc(5000, 9).toString('base64');
     const req: CommitRequest = {

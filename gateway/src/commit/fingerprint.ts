@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { CommitRequest } from '../../../shared/contracts/gateway';
-import { sha256Hex } from '../crypto';
+import { base64Size } from '../base64';
 
 /** JSON with object keys sorted at every level: equal requests give equal text. */
 export function canonicalJson(value: unknown): string {
@@ -12,6 +13,51 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 
+/** Strings at least this long go to the hash as they are when JSON would not escape them (base64). */
+const LARGE_STRING = 1024;
+
+/**
+ * sha256 of canonicalJson(value), without building the text: small parts are gathered and hashed in
+ * runs; a large base64 string (the image) is hashed in place, as JSON would write it unchanged.
+ */
+export function canonicalJsonSha256(value: unknown): string {
+  const hash = createHash('sha256');
+  let pending = '';
+  const write = (v: unknown): void => {
+    if (typeof v === 'string' && v.length >= LARGE_STRING && base64Size(v) !== null) {
+      hash.update(`${pending}"`);
+      hash.update(v);
+      pending = '"';
+      return;
+    }
+    if (v === null || typeof v !== 'object') {
+      pending += JSON.stringify(v) ?? 'null';
+      return;
+    }
+    if (Array.isArray(v)) {
+      pending += '[';
+      v.forEach((item, i) => {
+        if (i > 0) pending += ',';
+        write(item);
+      });
+      pending += ']';
+      return;
+    }
+    const obj = v as Record<string, unknown>;
+    const keys = Object.keys(obj)
+      .filter((k) => obj[k] !== undefined)
+      .sort();
+    pending += '{';
+    keys.forEach((k, i) => {
+      pending += `${i > 0 ? ',' : ''}${JSON.stringify(k)}:`;
+      write(obj[k]);
+    });
+    pending += '}';
+  };
+  write(value);
+  return hash.update(pending).digest('hex');
+}
+
 /**
  * The request fingerprint for idempotency: sha256 of the canonical request. The grant id is left out
  * on purpose: a retry after a relaunch (new grant, same image, same patient) is the same request; so is
@@ -19,5 +65,5 @@ export function canonicalJson(value: unknown): string {
  */
 export function commitFingerprint(req: CommitRequest): string {
   const { grantId: _grantId, resendAfterCheck: _resend, ...rest } = req;
-  return sha256Hex(canonicalJson(rest));
+  return canonicalJsonSha256(rest);
 }
