@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CommitRequest } from '../../../shared/contracts/gateway';
 import { sha256Hex } from '../crypto';
-import { canonicalJson, canonicalJsonSha256, commitFingerprint } from './fingerprint';
+import { canonicalJsonSha256, commitFingerprint } from './fingerprint';
+import { canonicalJson } from './fingerprint.testkit';
 
 describe('canonicalJsonSha256', () => {
   it('is sha256(canonicalJson(v)) for any JSON value, large base64 and large non-base64 strings included', () => {

@@ -2,23 +2,12 @@ import { createHash } from 'node:crypto';
 import type { CommitRequest } from '../../../shared/contracts/gateway';
 import { base64Size } from '../base64';
 
-/** JSON with object keys sorted at every level: equal requests give equal text. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-}
-
 /** Strings at least this long go to the hash as they are when JSON would not escape them (base64). */
 const LARGE_STRING = 1024;
 
 /**
- * sha256 of canonicalJson(value), without building the text: small parts are gathered and hashed in
- * runs; a large base64 string (the image) is hashed in place, as JSON would write it unchanged.
+ * sha256 of `value` as JSON with object keys sorted at every level (canonicalJson in ./fingerprint.testkit.ts),
+ * without building the text: a large base64 string (the image) is hashed in place, as JSON writes it unchanged.
  */
 export function canonicalJsonSha256(value: unknown): string {
   const hash = createHash('sha256');

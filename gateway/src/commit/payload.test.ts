@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../shared/errors';
-import { canonicalJson } from './fingerprint';
+import { canonicalJson } from './fingerprint.testkit';
 import { base64Size } from '../base64';
 import { checkAttachmentData } from './payload';
 
