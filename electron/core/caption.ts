@@ -1,7 +1,6 @@
 /**
- * The plain words that travel with an image where a clinician will see them: the caption strip burned
- * into the rendition on request. Medtech does not show Media metadata fields, so this is how body site,
- * side, view and type reach the GP reading the record. No patient identifiers: the record already is the patient's.
+ * The caption strip burned into a rendition on request: Medtech does not show Media metadata fields, so this is how
+ * body site, side, view and type reach the GP. No patient identifiers: the record already is the patient's.
  */
 import type { ImageMetadata } from '../../shared/contracts/common';
 import { findBodySite, imageTypeDisplay, lateralityDisplay, viewDisplay } from '../../shared/coded/values';

@@ -20,7 +20,7 @@ import { photoLabelField } from './photo-label';
 import type { NoticeBoard } from './notices';
 import type { OutboxSync } from './outbox-sync';
 import type { PhoneCapture } from './phone-capture';
-import type { RenderAhead } from '../imaging/render-ahead';
+import { RenderAhead } from '../imaging/render-ahead';
 import type { ImagingPort, OutboxPort } from './ports';
 
 export interface CommitPipelineDeps {
@@ -43,12 +43,17 @@ export interface CommitPipelineDeps {
 type Skipped = { id: string; error: ErrorBody };
 
 export class CommitPipeline {
-  constructor(private readonly deps: CommitPipelineDeps) {}
+  /** Renders held ahead, else made at Send (no entries held without deps.renderAhead). */
+  private readonly ahead: RenderAhead;
+
+  constructor(private readonly deps: CommitPipelineDeps) {
+    this.ahead = deps.renderAhead ?? new RenderAhead((p, e, o) => deps.track(deps.imaging.render(p, e, o)), 0);
+  }
 
   async start({ ids, targets, captionStrip }: BridgeRequest<'commit.start'>): Promise<BridgeResponse<'commit.start'>> {
     const { deps } = this;
     if (!targets.media && !targets.inboxScan) throw new AppError('ERR_REQUEST_INVALID', { detail: 'choose at least one target' });
-    deps.renderAhead?.useTargets(targets);
+    this.ahead.useTargets(targets);
     const queued: string[] = [];
     const skipped: Skipped[] = [];
     for (const rec of this.chosen(ids)) {
@@ -125,20 +130,14 @@ export class CommitPipeline {
     if (item !== undefined) deps.sync.apply(item);
   }
 
-  /** The attachments for the chosen targets, with their edits (and caption strip) burned in. */
+  /** The attachments for the chosen targets, with their edits (and caption strip) burned in; renders held ahead are taken. */
   private async render(rec: ImageRecord, targets: CommitTargets, captionStrip: boolean, settings: Settings): Promise<Pick<OutboxItemInput, 'targets' | 'media' | 'document'>> {
     const { deps } = this;
     const master = rec.master as NonNullable<ImageRecord['master']>;
-    const edits = (): ReturnType<typeof toImagingEdits> =>
-      toImagingEdits(rec.edits, master.width, master.height, captionStrip ? captionText(rec.metadata, rec.capturedAt) : undefined);
+    const edits = toImagingEdits(rec.edits, master.width, master.height, captionStrip ? captionText(rec.metadata, rec.capturedAt) : undefined);
     const plan = planTargets(master.path, targets, settings.inboxScanFormat); // a PDF goes to the Inbox Scan only
     const out: Pick<OutboxItemInput, 'targets' | 'media' | 'document'> = { targets: [] as CommitTarget[] };
-    // Both targets render together (the imaging queue spreads them over the cores); a render started ahead is taken.
-    const renderAs = (format: 'jpeg' | typeof plan.inboxScanFormat) => {
-      const output = { format, maxBytes: settings.maxAttachmentBytes };
-      return deps.renderAhead ? deps.renderAhead.take(master.path, edits(), output) : deps.track(deps.imaging.render(master.path, edits(), output));
-    };
-    const [m, d] = await Promise.all([plan.media ? renderAs('jpeg') : undefined, plan.inboxScan ? renderAs(plan.inboxScanFormat) : undefined]);
+    const { media: m, document: d } = await this.ahead.take(master.path, edits, plan, settings.maxAttachmentBytes);
     if (m !== undefined) {
       out.media = { bytes: m.data, contentType: m.contentType === 'image/png' ? 'image/png' : 'image/jpeg', width: m.width, height: m.height };
       out.targets.push('media');

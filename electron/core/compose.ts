@@ -1,7 +1,6 @@
 /**
- * The companion's plain-Node composition: the real imaging service, durable outbox, LAN server and
- * gateway client wired into one core. electron/main and the dev/test browser host both start the
- * companion through this, so the shell stays glue and the tests run the same wiring.
+ * The real imaging service, outbox, LAN server and gateway client wired into one core: electron/main and the dev/test
+ * browser host both start the companion here, so the shell stays glue and the tests run the same wiring.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,22 +21,22 @@ import type { SettingsStore } from './settings';
 import type { VerifyTimers } from './verify';
 
 export interface StartCompanionOptions {
-  /** The companion's data folder (outbox database and payloads, working masters, LAN uploads). */
+  /** Outbox database and payloads, working masters, LAN uploads. */
   dataDir: string;
   secrets: SecretStore;
   settingsStore: SettingsStore;
   logger: Logger;
   clock?: Clock;
-  /** LAN server options (bind address, port, mobile page assets…); false: no phone capture. */
+  /** false: no phone capture. */
   lan?: Omit<LanServerOptions, 'sink' | 'uploadRoot' | 'clock' | 'logger' | 'sealUploads'> | false;
   loopbackLaunchPort?: number;
   appVersion?: string;
   platform?: string;
   newId?: () => string;
-  /** Outbox backoff jitter source (tests). */
+  /** Outbox backoff jitter. */
   random?: () => number;
   verifyAfterCommit?: boolean;
-  /** Timers for reading commits back from Medtech (tests: on the injected clock). Default the system's. */
+  /** For reading commits back from Medtech. Default the system's. */
   timers?: VerifyTimers;
 }
 
@@ -46,7 +45,6 @@ export interface RunningCompanion {
   imaging: ImagingService;
   outbox: Outbox;
   lan: LanServer | null;
-  /** Where the LAN server listens (null without phone capture). */
   lanAddress: { host: string; port: number } | null;
   close(): Promise<void>;
 }
@@ -63,14 +61,12 @@ export async function startCompanion(options: StartCompanionOptions): Promise<Ru
   const imaging = createImagingService({ logger: options.logger.child({ component: 'imaging' }), masterFiles: sealed.masters });
   let outbox: Outbox | undefined;
   let lan: LanServer | null = null;
-  const lanOptions = options.lan;
+  const { lan: lanOptions, random, ...pass } = options;
   const core = await createCompanionCore({
+    ...pass,
     clock,
-    logger: options.logger,
     workDir,
     imaging,
-    secrets: options.secrets,
-    settingsStore: options.settingsStore,
     // The companion's clock also dates the device's proofs (DPoP iat).
     gateway: ({ baseUrl, credentials }) => createGatewayClient({ baseUrl, credentials, now: () => clock.now(), logger: options.logger.child({ component: 'gateway-client' }) }),
     openOutbox: async (commit) => {
@@ -80,7 +76,7 @@ export async function startCompanion(options: StartCompanionOptions): Promise<Ru
         gateway: commit,
         clock,
         logger: options.logger,
-        ...(options.random === undefined ? {} : { random: options.random }),
+        random,
       });
       return outbox;
     },
@@ -93,12 +89,6 @@ export async function startCompanion(options: StartCompanionOptions): Promise<Ru
           },
           networkCheck: () => checkPhoneNetwork({ bindHost: lanOptions.bindHost, port: lanOptions.port ?? LAN_DEFAULT_PORT }),
         }),
-    ...(options.loopbackLaunchPort === undefined ? {} : { loopbackLaunchPort: options.loopbackLaunchPort }),
-    ...(options.appVersion === undefined ? {} : { appVersion: options.appVersion }),
-    ...(options.platform === undefined ? {} : { platform: options.platform }),
-    ...(options.newId === undefined ? {} : { newId: options.newId }),
-    ...(options.verifyAfterCommit === undefined ? {} : { verifyAfterCommit: options.verifyAfterCommit }),
-    ...(options.timers === undefined ? {} : { timers: options.timers }),
   });
   if (outbox === undefined) throw new Error('outbox not opened');
   const box: Outbox = outbox;

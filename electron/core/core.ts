@@ -1,28 +1,12 @@
 /**
- * The companion core: implements the bridge (shared/contracts/bridge.ts) by composing small units, each with one
- * job (see electron/README.md "The core's units"):
- *
- *   launch URL ─parse─▶ gateway verify ─▶ working patient          launch-controller.ts (+ session/)
- *   NHI ─▶ gateway lookup ─▶ PENDING candidate ─(GP confirms)─▶ working patient        patient-lookup.ts
- *   desktop files / phone uploads ─▶ imaging ingest ─▶ metadata, edits   image-intake.ts, phone-capture.ts,
- *                                                                         image-library.ts, image-files.ts
- *   commit ─▶ render (JPEG for Media; PDF/TIFF for Inbox Scan) ─▶ outbox.enqueue (its OWN patient + grant)
- *                                                                         commit-pipeline.ts
- *   outbox events ─▶ image statuses; confirmed commit ─▶ master wiped ─▶ verify          outbox-sync.ts
- *   credential, gateway client, renewal watch; enrolment            device-access.ts, device-enrolment.ts
- *   events, notices, state snapshot, work in flight      event-hub.ts, notices.ts, snapshot.ts, pending-work.ts
- *
- * Patient binding is structural: an image record gets its patient and grant when it is created (from the
- * working session for desktop files, from the capture session named by the LAN upload for phone photos)
- * and nothing later reads "the current patient" to decide where it goes.
- * Logs carry image ids, codes and counts only: never names, NHIs, launch pairs, grants or bytes.
+ * The companion core: implements the bridge (shared/contracts/bridge.ts) by composing the units of README.md, each
+ * with one job, in the order the companion starts; each bridge method is one line calling the unit that owns it.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { AppState, BridgeEventName, BridgeEvents, BridgeHandlers, ImageStatus, ImageView, Unsubscribe } from '../../shared/contracts/bridge';
+import type { AppState, BridgeEventName, BridgeEvents, BridgeHandlers, ImageView, Unsubscribe } from '../../shared/contracts/bridge';
 import { AppError } from '../../shared/errors/app-error';
 import type { CommitClient } from '../gateway-client';
-import type { OutboxItemView } from '../outbox/types';
 import type { SecretStore } from '../secrets';
 import { WorkingPatient } from '../session';
 import { CommitPipeline } from './commit-pipeline';
@@ -30,14 +14,12 @@ import { DeviceAccess } from './device-access';
 import { DeviceEnrolment } from './device-enrolment';
 import { EventHub } from './event-hub';
 import { RenderAhead } from '../imaging/render-ahead';
-import { ImageFiles } from './image-files';
+import { ImageFiles, restoreImages } from './image-files';
 import { bytesInputs, ImageIntake, pathInputs } from './image-intake';
 import { ImageLibrary } from './image-library';
-import type { ImageRecord } from './image-record';
-import { restoreImages } from './image-recovery';
 import { LaunchController } from './launch-controller';
 import { NoticeBoard } from './notices';
-import { OutboxSync, outboxView } from './outbox-sync';
+import { OutboxSync } from './outbox-sync';
 import { PatientLookup } from './patient-lookup';
 import { PendingWork } from './pending-work';
 import { PhoneCapture, type PhoneCaptureDeps } from './phone-capture';
@@ -50,40 +32,38 @@ import { CommitVerifier, type VerifyTimers } from './verify';
 export interface CompanionCoreDeps {
   clock: Clock;
   logger: Logger;
-  /** Folder for working masters (one file per image, named by its id). Created by the caller. */
+  /** Working masters, one file per image named by its id. Created by the caller. */
   workDir: string;
   imaging: ImagingPort;
   secrets: SecretStore;
   settingsStore: SettingsStore;
   gateway: GatewayFactory;
-  /** Opens the durable outbox with the core's commit client (which follows the enrolled gateway). */
+  /** With the core's commit client (it follows the enrolled gateway). */
   openOutbox: (commit: CommitClient) => Promise<OutboxPort>;
-  /** Creates the LAN server with the core's upload sink. Absent: phone capture is unavailable. */
+  /** Absent: no phone capture. */
   lan?: (sink: LanSink) => Promise<LanPort> | LanPort;
-  /** Network self-diagnosis run before a QR code is shown (electron/network-diagnosis). Absent: none. */
   networkCheck?: PhoneCaptureDeps['networkCheck'];
   /** Image ids (v4 UUID). Default crypto.randomUUID. */
   newId?: () => string;
-  /** The loopback launch port, when the http form is enabled. */
   loopbackLaunchPort?: number;
   appVersion?: string;
   platform?: string;
-  /** Read Medtech back after each commit ("in Medtech ✓"), until it shows or a bound passes (./verify). Default true. */
+  /** Read Medtech back after each commit ("in Medtech ✓", ./verify). Default true. */
   verifyAfterCommit?: boolean;
-  /** Timers for those read-backs. Default the system's (unref'd). */
+  /** For those read-backs. Default the system's (unref'd). */
   timers?: VerifyTimers;
 }
 
 export interface CompanionCore extends BridgeHandlers {
   on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEvents[E]) => void): Unsubscribe;
-  /** The LAN upload sink (also given to deps.lan). */
+  /** Also given to deps.lan. */
   readonly lanSink: LanSink;
-  /** Resolves when no ingest, render or verify started by the core is still running. */
+  /** Resolves when no work the core started is still running. */
   idle(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** The shared plumbing every unit gets: logger, time, ids, events, notices, work in flight, configuration. */
+/** What every unit may get: logger, time, ids, events, notices, work in flight, configuration, device access. */
 async function plumbing(deps: CompanionCoreDeps, snapshot: () => AppState) {
   const log = deps.logger.child({ component: 'core' });
   const newId = deps.newId ?? randomUUID;
@@ -103,11 +83,11 @@ async function plumbing(deps: CompanionCoreDeps, snapshot: () => AppState) {
 /** Every unit, wired in the order the companion starts: drafts, LAN server, outbox, restored images. */
 async function composeUnits(deps: CompanionCoreDeps) {
   const base = await plumbing(deps, () => buildSnapshot(sources));
-  const { log, iso, working, config, hub, notices, changed, track, access } = base;
-  const requiredFields = () => config.current.settings.requiredFields;
+  const { log, working, config, hub, notices, changed, track, access } = base;
+  const parts = { ...base, secrets: deps.secrets, gateway: deps.gateway, clock: deps.clock, imaging: deps.imaging };
   const files = await ImageFiles.open(deps.workDir, deps.secrets);
   const progress = (p: BridgeEvents['image-progress']): void => hub.emit('image-progress', p);
-  const verifier = new CommitVerifier({ read: (id) => access.gateway().verifyCommit(id), changed, logger: log, track, ...(deps.timers ? { timers: deps.timers } : {}) });
+  const verifier = new CommitVerifier({ read: (id) => access.gateway().verifyCommit(id), changed, logger: log, track, timers: deps.timers });
   const late: { outcomes?: MedtechOutcomes } = {}; // made once the outbox is open
   const decorate = (v: ImageView): void => {
     late.outcomes?.decorateImage(v);
@@ -116,26 +96,23 @@ async function composeUnits(deps: CompanionCoreDeps) {
   const ahead = new RenderAhead((p, e, o) => track(deps.imaging.render(p, e, o)));
   files.onRemove = (id) => ahead.forgetImage(id);
   const renderAhead = { ahead, settings: () => config.current.settings };
-  const library = new ImageLibrary({ imaging: deps.imaging, renderAhead, files, working, newId: base.newId, iso: () => iso(), requiredFields, changed, progress, track, notices, decorate, log });
-  const intake = new ImageIntake({ library, notices, log });
-  const networkCheck = deps.networkCheck === undefined ? {} : { networkCheck: deps.networkCheck };
-  const phone = new PhoneCapture({ working, library, notices, roomLabel: () => config.current.settings.roomLabel, ...networkCheck, changed, log });
+  const library = new ImageLibrary({ ...parts, files, renderAhead, requiredFields: () => config.current.settings.requiredFields, progress, decorate });
+  const intake = new ImageIntake({ ...parts, library });
+  const phone = new PhoneCapture({ ...parts, library, roomLabel: () => config.current.settings.roomLabel, networkCheck: deps.networkCheck });
   if (deps.lan !== undefined) phone.attach(await deps.lan(phone.sink));
   const opened: { outbox?: OutboxPort } = {}; // the commit client can look items up only once the outbox is open
   const outbox = await deps.openOutbox(access.commitClient((id) => opened.outbox?.get(id)));
   opened.outbox = outbox;
-  const outcomes = new MedtechOutcomes({ outbox, logger: log, notify: (...n) => notices.notify(...n), changed });
+  const outcomes = new MedtechOutcomes({ ...parts, outbox });
   late.outcomes = outcomes;
-  const observe = (item: OutboxItemView, rec: ImageRecord, previous: ImageStatus): void => outcomes.observe(item, rec, previous);
-  const verify = deps.verifyAfterCommit === false ? {} : { verify: (id: string) => verifier.start(id) };
-  const sync = new OutboxSync({ outbox, library, files, notices, ...verify, observe, track, changed, log });
+  const verify = deps.verifyAfterCommit === false ? undefined : (id: string) => verifier.start(id);
+  const sync = new OutboxSync({ ...parts, outbox, library, files, verify, observe: (item, rec, previous) => outcomes.observe(item, rec, previous) });
   const unsubscribers = sync.subscribe();
-  await restoreImages({ files, library, outbox, applyOutbox: (item) => sync.apply(item), notices, log });
-  const enrolment = new DeviceEnrolment({ config, access, secrets: deps.secrets, gateway: deps.gateway, outbox, notices, log, changed, iso, ...optional(deps) });
-  const loopback = deps.loopbackLaunchPort === undefined ? {} : { loopbackLaunchPort: deps.loopbackLaunchPort };
-  const launch = new LaunchController({ working, access, library, outbox, phone, notices, changed, log, ...loopback });
-  const lookup = new PatientLookup({ working, access, launch, clock: deps.clock, iso, changed, log });
-  const commit = new CommitPipeline({ working, library, imaging: deps.imaging, renderAhead: ahead, outbox, sync, phone, notices, settings: () => config.current.settings, progress, track, changed, log });
+  await restoreImages({ ...parts, files, library, outbox, applyOutbox: (item) => sync.apply(item) });
+  const enrolment = new DeviceEnrolment({ ...parts, outbox, platform: deps.platform, appVersion: deps.appVersion });
+  const launch = new LaunchController({ ...parts, library, outbox, phone, loopbackLaunchPort: deps.loopbackLaunchPort });
+  const lookup = new PatientLookup({ ...parts, launch });
+  const commit = new CommitPipeline({ ...parts, library, renderAhead: ahead, outbox, sync, phone, settings: () => config.current.settings, progress });
   const sources = {
     revision: () => hub.revision,
     enrolment: () => enrolment.view(),
@@ -143,22 +120,13 @@ async function composeUnits(deps: CompanionCoreDeps) {
     images: () => library.views(),
     phone: () => phone.view(),
     outbox,
-    outboxView: (item: OutboxItemView) => {
-      const v = outboxView(item);
-      outcomes.decorateOutbox(v, item);
-      return v;
-    },
     notices: () => notices.list(),
     pendingLookup: () => lookup.view(),
-    iso,
+    iso: base.iso,
   };
   return { ...base, library, intake, phone, outbox, outcomes, verifier, unsubscribers, enrolment, launch, lookup, commit, snapshot: () => buildSnapshot(sources) };
 }
 type Units = Awaited<ReturnType<typeof composeUnits>>;
-
-function optional(deps: CompanionCoreDeps): { platform?: string; appVersion?: string } {
-  return { ...(deps.platform === undefined ? {} : { platform: deps.platform }), ...(deps.appVersion === undefined ? {} : { appVersion: deps.appVersion }) };
-}
 
 /** Each bridge method, answered by the unit that owns it. */
 function bridgeHandlers(u: Units): BridgeHandlers {

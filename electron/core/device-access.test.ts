@@ -12,7 +12,8 @@ import type { OutboxItemView } from '../outbox/types';
 import { MemorySecretStore, saveDeviceCredentials, SECRET_ACCOUNTS } from '../secrets';
 import { DeviceAccess } from './device-access';
 import type { GatewayFactory, GatewayPort } from './ports';
-import { ConfigCell, DEFAULT_SETTINGS, MemorySettingsStore, readConfig } from './settings';
+import { ConfigCell, DEFAULT_SETTINGS, readConfig } from './settings';
+import { MemorySettingsStore } from './test-support';
 import { silentLog, T0 } from './test-support';
 
 const ENROLLED = { deviceId: 'dev_1', deviceName: 'Room 3', practiceName: 'Kauri Health', facilityId: 'F2N060-E', gatewayUrl: 'http://127.0.0.1:9' };

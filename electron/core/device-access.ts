@@ -1,22 +1,16 @@
 /**
- * This PC's access to the gateway: the device credential and its DPoP key from the OS credential store, the one
- * gateway client for `settings.gatewayUrl`, and the watch on every authenticated call. An answer that ends this
- * PC's enrolment (revoked, unknown, a key now required) or a stored credential that cannot be read marks the
- * enrolment for renewal (kept across restarts). An answer to a call made under an earlier enrolment says nothing
- * about this one (the enrolment generation).
+ * This PC's access to the gateway: the credential and DPoP key from the OS credential store, the one client for
+ * `settings.gatewayUrl`, and the renewal watch on every authenticated call (electron/README.md "Enrolling again").
  */
-import type { Logger } from 'pino';
 import type { EnrolmentRenewalReason } from '../../shared/contracts/bridge';
 import { AppError, toAppError } from '../../shared/errors/app-error';
 import type { ErrorCode } from '../../shared/errors/codes';
 import { importDpopKey, type CommitClient, type DeviceCredentials } from '../gateway-client';
-import { readDeviceCredentials, type SecretStore } from '../secrets';
+import { readDeviceCredentials } from '../secrets';
 import type { OutboxItemView } from '../outbox/types';
-import type { Clock, GatewayFactory, GatewayPort } from './ports';
-import type { ConfigCell } from './settings';
-import { confirmCommitVia } from './unconfirmed';
+import type { CoreParts, GatewayPort } from './ports';
 
-/** Gateway answers that mean THIS PC's enrolment is over: it has to be enrolled again with a new code. */
+/** Gateway answers that mean THIS PC's enrolment is over: it must be enrolled again with a new code. */
 export const RENEWAL_CODES: ReadonlyMap<ErrorCode, EnrolmentRenewalReason> = new Map<ErrorCode, EnrolmentRenewalReason>([
   ['ERR_AUTH_DEVICE_REVOKED', 'revoked'],
   ['ERR_AUTH_DEVICE_UNKNOWN', 'unknown'],
@@ -24,20 +18,10 @@ export const RENEWAL_CODES: ReadonlyMap<ErrorCode, EnrolmentRenewalReason> = new
   ['ERR_AUTH_DEVICE_KEY_REQUIRED', 'key-required'],
 ]);
 
-/** The reason on an outbox item that belongs to another practice than the one this PC is enrolled for. */
-export const OTHER_PRACTICE_MESSAGE =
+const OTHER_PRACTICE_MESSAGE =
   'This photo belongs to the practice this PC was enrolled for before, not the one it is enrolled for now, so it was not sent. It stays on this PC: enrol the PC for its own practice again to send it, or call ClinicPro support.';
 
-export interface DeviceAccessDeps {
-  config: ConfigCell;
-  secrets: SecretStore;
-  gateway: GatewayFactory;
-  clock: Clock;
-  log: Logger;
-  /** Keeps the fire-and-forget save of the renewal mark visible to `idle()`. */
-  track: <T>(p: Promise<T>) => Promise<T>;
-  changed: () => void;
-}
+export type DeviceAccessDeps = Pick<CoreParts, 'config' | 'secrets' | 'gateway' | 'clock' | 'log' | 'track' | 'changed'>;
 
 export class DeviceAccess {
   /** Rises with every enrolment. */
@@ -48,11 +32,7 @@ export class DeviceAccess {
 
   constructor(private readonly deps: DeviceAccessDeps) {}
 
-  /**
-   * The device credential and its DPoP key. An entry that cannot be read — or whose key does not import — while
-   * this PC has an enrolment record means the enrolment must be renewed; the gateway client then gets null
-   * (ERR_NOT_ENROLLED, nothing sent).
-   */
+  /** null (nothing sent) for an entry that cannot be read or whose key does not import: marked for renewal. */
   readonly credentials = async (): Promise<DeviceCredentials | null> => {
     const generation = this.generation;
     const read = await readDeviceCredentials(this.deps.secrets);
@@ -77,10 +57,7 @@ export class DeviceAccess {
     return this.deps.config.current.enrolment !== null && (await this.credentials()) !== null;
   }
 
-  /**
-   * Mark the enrolment as needing renewal (kept across restarts): the desktop shows the enrolment screen with why.
-   * Ignored for a PC that is not enrolled, and for an answer to a call made under an earlier enrolment.
-   */
+  /** The mark is kept across restarts. Ignored when not enrolled, and for an answer to a call made under an earlier enrolment. */
   needsRenewal(reason: EnrolmentRenewalReason, generation: number): void {
     const config = this.deps.config.current;
     if (config.enrolment === null || generation !== this.generation || config.renewal?.reason === reason) return;
@@ -92,7 +69,6 @@ export class DeviceAccess {
     this.deps.changed();
   }
 
-  /** Every authenticated gateway call passes here: an answer that ends this PC's enrolment marks it for renewal. */
   watched<T>(call: () => Promise<T>): Promise<T> {
     const generation = this.generation;
     return call().catch((err: unknown) => {
@@ -102,7 +78,7 @@ export class DeviceAccess {
     });
   }
 
-  /** The client for the one gateway address, settings.gatewayUrl (enrolment sets it; IT may repoint it later). */
+  /** For the one gateway address, settings.gatewayUrl (enrolment sets it; IT may repoint it later). */
   gateway(): GatewayPort {
     const url = this.deps.config.current.settings.gatewayUrl;
     if (this.cache?.url !== url) this.cache = { url, client: this.watchedClient(url) };
@@ -125,20 +101,16 @@ export class DeviceAccess {
     return client;
   }
 
-  /** A new enrolment is being stored: answers to calls made before it are ignored from now on. */
+  /** Answers to calls made before a new enrolment are ignored from now on. */
   newEnrolment(): void {
     this.generation += 1;
   }
 
-  /** The next call builds a client afresh (after an enrolment: new address, new credential). */
   forgetClient(): void {
     this.cache = undefined;
   }
 
-  /**
-   * The outbox's client: always the enrolled gateway's and the current credential, even after re-enrolment. An item
-   * of another practice than the one this PC is enrolled for is never sent (it waits, and says why).
-   */
+  /** The outbox's: the enrolled gateway and credential of now. An item of another practice is never sent (it waits). */
   commitClient(item: (imageId: string) => OutboxItemView | undefined): CommitClient {
     return {
       commit: async (req, opts) => {
@@ -149,7 +121,11 @@ export class DeviceAccess {
         }
         return (this.gateway() as GatewayPort & CommitClient).commit(req, opts);
       },
-      confirmCommit: confirmCommitVia(() => this.gateway()),
+      confirmCommit: (imageId, opts) => {
+        const confirm = (this.gateway() as Partial<CommitClient>).confirmCommit;
+        if (confirm === undefined) return Promise.reject(new AppError('ERR_INTERNAL', { detail: 'gateway client cannot confirm' }));
+        return confirm(imageId, opts);
+      },
     };
   }
 }

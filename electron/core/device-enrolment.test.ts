@@ -16,7 +16,8 @@ import { DeviceAccess } from './device-access';
 import { DeviceEnrolment, heldMessage } from './device-enrolment';
 import { NoticeBoard } from './notices';
 import type { GatewayFactory, GatewayPort } from './ports';
-import { ConfigCell, DEFAULT_SETTINGS, MemorySettingsStore, readConfig } from './settings';
+import { ConfigCell, DEFAULT_SETTINGS, readConfig } from './settings';
+import { MemorySettingsStore } from './test-support';
 
 const OLD = { deviceId: `dev_${'0'.repeat(22)}`, deviceName: 'Room 3', practiceName: 'Totara Clinic', facilityId: 'F9Z999-X', gatewayUrl: 'http://127.0.0.1:9' };
 

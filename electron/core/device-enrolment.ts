@@ -1,20 +1,16 @@
 /**
- * Enrolling this PC (`enrolment.enrol`) and what the desktop shows of it (`AppState.enrolment`).
- * Every enrolment makes a new DPoP key pair; the secret and private key go to the OS credential store together.
- * After it, the photos of this practice that waited for it are sent; photos of another practice stay on the PC
- * unsent, and the GP is told so.
+ * Enrolling this PC (`enrolment.enrol`, a new DPoP key pair each time) and `AppState.enrolment`. After it, this
+ * practice's photos that waited are sent; another practice's stay on the PC unsent, and the GP is told.
  */
-import type { Logger } from 'pino';
 import type { BridgeRequest, BridgeResponse, EnrolmentRenewalReason, EnrolmentView } from '../../shared/contracts/bridge';
 import { exportDpopKey, generateDpopKey } from '../gateway-client';
-import { saveDeviceCredentials, type SecretStore } from '../secrets';
-import { RENEWAL_CODES, type DeviceAccess } from './device-access';
-import type { NoticeBoard } from './notices';
-import type { GatewayFactory, OutboxPort } from './ports';
-import type { ConfigCell, StoredConfig } from './settings';
+import { saveDeviceCredentials } from '../secrets';
+import { RENEWAL_CODES } from './device-access';
+import type { CoreParts } from './ports';
+import type { StoredConfig } from './settings';
 
-/** What practice IT reads on the enrolment screen, per reason. */
-export const RENEWAL_MESSAGES: Record<EnrolmentRenewalReason, string> = {
+/** What practice IT reads on the enrolment screen. */
+const RENEWAL_MESSAGES: Record<EnrolmentRenewalReason, string> = {
   revoked: "This PC's access was withdrawn by your practice's ClinicPro administrator. Enter a new enrolment code to use it again.",
   unknown: 'The ClinicPro gateway no longer recognises this PC. Enter a new enrolment code from your practice IT contact to use it again.',
   'key-required':
@@ -23,22 +19,13 @@ export const RENEWAL_MESSAGES: Record<EnrolmentRenewalReason, string> = {
     "This PC's saved enrolment could not be read (it may have been damaged or removed from the PC's credential store). Enter a new enrolment code to enrol it again.",
 };
 
-/** Outbox errors that say nothing about the image, only that the PC was (re-)enrolling: sent again once it is enrolled. */
-export const ENROLMENT_WAIT_CODES: ReadonlySet<string> = new Set(['ERR_NOT_ENROLLED', ...RENEWAL_CODES.keys()]);
+/** Outbox errors that say nothing about the image, only that the PC was (re-)enrolling. */
+const ENROLMENT_WAIT_CODES: ReadonlySet<string> = new Set(['ERR_NOT_ENROLLED', ...RENEWAL_CODES.keys()]);
 
-export interface DeviceEnrolmentDeps {
-  config: ConfigCell;
-  access: DeviceAccess;
-  secrets: SecretStore;
-  gateway: GatewayFactory;
-  outbox: OutboxPort;
-  notices: NoticeBoard;
-  log: Logger;
-  changed: () => void;
-  iso: (ms: number) => string;
+export type DeviceEnrolmentDeps = Pick<CoreParts, 'config' | 'access' | 'secrets' | 'gateway' | 'outbox' | 'notices' | 'log' | 'changed' | 'iso'> & {
   platform?: string;
   appVersion?: string;
-}
+};
 
 export class DeviceEnrolment {
   constructor(private readonly deps: DeviceEnrolmentDeps) {}
@@ -68,7 +55,7 @@ export class DeviceEnrolment {
       ...(deps.appVersion === undefined ? {} : { appVersion: deps.appVersion }),
       dpopJwk: key.publicJwk,
     });
-    // The secret and the private key go to the OS credential store together, in one entry.
+    // One entry in the OS credential store: the secret and the private key.
     await saveDeviceCredentials(deps.secrets, { deviceId: res.deviceId, deviceSecret: res.deviceSecret, dpopKey: exportDpopKey(key) });
     const previous = deps.config.current.enrolment;
     deps.access.newEnrolment();
@@ -84,7 +71,6 @@ export class DeviceEnrolment {
     return { enrolled: true, practiceName: res.practiceName, deviceName, gatewayUrl: url };
   }
 
-  /** Photos of this practice that waited for an enrolment are sent now; photos of another practice are held. */
   private resumeOutbox(facilityId: string, previous: StoredConfig['enrolment']): void {
     const { outbox, log } = this.deps;
     let resumed = 0;
@@ -106,7 +92,6 @@ export class DeviceEnrolment {
   }
 }
 
-/** The GP's notice for photos of another practice that stay on this PC. */
 export function heldMessage(held: number, whose: string): string {
   const one = held === 1;
   return `${held} photo${one ? '' : 's'} waiting to be sent belong${one ? 's' : ''} to ${whose}, not the practice this PC is now enrolled for, so ${one ? 'it' : 'they'} will not be sent there. ${one ? 'It stays' : 'They stay'} on this PC: enrol the PC for ${whose} again to send ${one ? 'it' : 'them'}, or call ClinicPro support.`;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemorySecretStore } from '../secrets';
-import { openDraftJournal, type DraftRecord } from './drafts';
+import { openDraftJournal, type DraftRecord } from './image-files';
 
 const P = { id: 'pat-a', nhi: 'ZZZ0016', familyName: 'Testpatient', givenName: 'Canary', birthDate: '1970-01-02', sex: 'female' as const };
 const ID = '0f1e2d3c-4b5a-4697-8877-665544332211';

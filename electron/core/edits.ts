@@ -1,6 +1,6 @@
 /**
- * Bridge edits (what the UI draws: fractions of the ROTATED image; rotate, then crop, then annotate) →
- * imaging edits (master pixels of the upright master; crop first, rotate after, annotations in master pixels).
+ * Bridge edits (fractions of the ROTATED image: rotate, crop, annotate) → imaging edits (pixels of the upright master:
+ * crop first, rotate after).
  */
 import type { ImageEdits } from '../../shared/contracts/bridge';
 import type { Annotation as ImagingAnnotation, Edits as ImagingEdits, Point } from '../imaging/types';
@@ -8,7 +8,7 @@ import type { Annotation as ImagingAnnotation, Edits as ImagingEdits, Point } fr
 const COLOURS: Record<string, string> = { red: '#ff2d2d', yellow: '#ffd400', white: '#ffffff', black: '#000000' };
 const MIN_CROP_PX = 8;
 
-/** A point in fractions of the rotated image → fractions of the master. */
+/** Fractions of the rotated image → of the master. */
 export function unrotate(rotate: ImageEdits['rotate'], u: number, v: number): { x: number; y: number } {
   switch (rotate) {
     case 0:

@@ -11,10 +11,12 @@ import pino from 'pino';
 import { captureLogger } from '../../test/helpers/capture-logger';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FACILITY, startHarness, type Harness } from '../../test/gateway/helpers/harness';
-import { createGatewayClient, dpopThumbprint, importDpopKey } from '../gateway-client';
+import { createGatewayClient, importDpopKey } from '../gateway-client';
+import { dpopThumbprint } from '../../test/helpers/dpop-thumbprint';
 import { buildLaunchUrl } from '../launch/parse';
 import { loadDeviceCredentials, MemorySecretStore, SECRET_ACCOUNTS } from '../secrets';
-import { DEFAULT_SETTINGS, MemorySettingsStore } from './settings';
+import { DEFAULT_SETTINGS } from './settings';
+import { MemorySettingsStore } from './test-support';
 import { startCompanion, type RunningCompanion } from './compose';
 
 const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;

@@ -1,52 +1,29 @@
 /**
- * The core's pushes to the UI (bridge events) and its state revision. Every change to what the desktop shows ends
- * with `changed()`: the revision rises and, when someone listens, a full `state` snapshot goes out.
- * A listener that throws is logged and never stops the others.
+ * The core's pushes (bridge events) and its state revision: `changed()` raises the revision and sends a full `state`
+ * snapshot to whoever listens. A listener that throws is logged and never stops the others.
  */
 import type { Logger } from 'pino';
-import type { AppState, BridgeEventName, BridgeEvents, Unsubscribe } from '../../shared/contracts/bridge';
+import type { AppState, BridgeEvents } from '../../shared/contracts/bridge';
 import { toAppError } from '../../shared/errors/app-error';
+import { Listeners } from '../outbox/context';
 
-export class EventHub {
-  private readonly listeners = new Map<BridgeEventName, Set<(p: unknown) => void>>();
+export class EventHub extends Listeners<BridgeEvents> {
   private revisionNow = 0;
 
   /** `snapshot` is read only when a `state` listener exists, so it may name units composed after the hub. */
   constructor(
-    private readonly log: Logger,
+    log: Logger,
     private readonly snapshot: () => AppState,
-  ) {}
+  ) {
+    super((err) => log.error({ err: toAppError(err).code }, 'event listener failed'));
+  }
 
-  /** Rises with every change. */
   get revision(): number {
     return this.revisionNow;
   }
 
-  on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEvents[E]) => void): Unsubscribe {
-    let set = this.listeners.get(event);
-    if (set === undefined) this.listeners.set(event, (set = new Set()));
-    const fn = listener as (p: unknown) => void;
-    set.add(fn);
-    return () => set.delete(fn);
-  }
-
-  emit<E extends BridgeEventName>(event: E, payload: BridgeEvents[E]): void {
-    for (const fn of this.listeners.get(event) ?? []) {
-      try {
-        fn(payload);
-      } catch (err) {
-        this.log.error({ err: toAppError(err).code }, 'event listener failed');
-      }
-    }
-  }
-
-  /** Something the desktop shows changed: a new revision, and a snapshot for whoever listens to `state`. */
   changed(): void {
     this.revisionNow += 1;
-    if ((this.listeners.get('state')?.size ?? 0) > 0) this.emit('state', this.snapshot());
-  }
-
-  clear(): void {
-    this.listeners.clear();
+    if (this.count('state') > 0) this.emit('state', this.snapshot());
   }
 }

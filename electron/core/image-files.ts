@@ -1,13 +1,97 @@
 /**
- * An image's files in the work folder: its master (named by the imaging service after the image id) and its
- * sealed draft (drafts.ts). Only our own names are ever touched: `<id>.*` in the work folder.
+ * An image's files in the work folder: its master and its sealed draft, `<id>.draft`, holding what binds it to its
+ * patient (patient, grant), its metadata, edits and thumbnail, so a crash loses nothing and a restored image goes only
+ * to its patient. Sealed under the outbox's key, written atomically before an upload or add is acknowledged. Only
+ * `<id>.*` names are touched. At start the images come back from their drafts (restoreImages).
  */
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { ImageEdits } from '../../shared/contracts/bridge';
+import { ImageMetadata, PatientSummary } from '../../shared/contracts/common';
 import { AppError } from '../../shared/errors/app-error';
 import type { SecretStore } from '../secrets';
-import { openDraftJournal, type DraftJournal, type DraftRecord } from './drafts';
+import { loadOrCreateKeys, type OutboxKeys } from '../outbox/crypto';
+import { nodeFs, TEMP_PREFIX, writeFileAtomic } from '../outbox/durable-fs';
+import type { OutboxItemView } from '../outbox/types';
 import { draftOf, type ImageRecord } from './image-record';
+import type { CoreParts } from './ports';
+
+export const DraftRecord = Type.Object({
+  v: Type.Literal(1),
+  id: Type.String(),
+  /** The order the images were added in. */
+  seq: Type.Integer({ minimum: 0 }),
+  sessionId: Type.String(),
+  patient: PatientSummary,
+  grant: Type.Object({
+    grantId: Type.String(),
+    facilityId: Type.String(),
+    patient: PatientSummary,
+    providerId: Type.Optional(Type.String()),
+    issuedAt: Type.String(),
+    expiresAt: Type.String(),
+  }),
+  source: Type.Union([Type.Literal('desktop'), Type.Literal('phone')]),
+  label: Type.String(),
+  capturedAt: Type.String(),
+  metadata: ImageMetadata,
+  edits: ImageEdits,
+  master: Type.Object({ path: Type.String(), width: Type.Integer(), height: Type.Integer() }),
+  thumbnailUrl: Type.String(),
+});
+export type DraftRecord = Static<typeof DraftRecord>;
+
+const SUFFIX = '.draft';
+const aad = (id: string): string => `clinicpro-images/draft\n${id}`;
+
+export interface DraftJournal {
+  save(draft: DraftRecord): Promise<void>;
+  /** Unreadable drafts are reported by id and left alone; temp files and masters without a draft are removed. */
+  recover(): Promise<{ drafts: DraftRecord[]; unreadable: string[] }>;
+}
+
+export async function openDraftJournal(workDir: string, secrets: SecretStore): Promise<DraftJournal> {
+  let keys: OutboxKeys | undefined;
+  const k = async (): Promise<OutboxKeys> => (keys ??= await loadOrCreateKeys(secrets));
+  await k();
+  return {
+    async save(draft) {
+      const sealed = (await k()).seal(Buffer.from(JSON.stringify(draft), 'utf8'), aad(draft.id));
+      await writeFileAtomic(nodeFs, workDir, `${draft.id}${SUFFIX}`, sealed);
+    },
+    async recover() {
+      const names = await readdir(workDir).catch(() => [] as string[]);
+      const drafts: DraftRecord[] = [];
+      const unreadable: string[] = [];
+      const withDraft = new Set<string>();
+      for (const name of names) {
+        if (name.startsWith(TEMP_PREFIX)) {
+          await rm(join(workDir, name), { force: true });
+          continue;
+        }
+        if (!name.endsWith(SUFFIX)) continue;
+        const id = name.slice(0, -SUFFIX.length);
+        withDraft.add(id);
+        try {
+          const plain = (await k()).open(await readFile(join(workDir, name)), aad(id));
+          const parsed: unknown = JSON.parse(plain.toString('utf8'));
+          if (!Value.Check(DraftRecord, parsed) || parsed.id !== id) throw new Error('draft shape');
+          drafts.push(parsed);
+        } catch {
+          unreadable.push(id);
+        }
+      }
+      // A master without a draft was never acknowledged (the process stopped mid-ingest): remove it.
+      for (const name of names) {
+        const id = name.split('.')[0] ?? '';
+        if (!name.startsWith(TEMP_PREFIX) && !name.endsWith(SUFFIX) && !withDraft.has(id)) await rm(join(workDir, name), { force: true });
+      }
+      return { drafts, unreadable };
+    },
+  };
+}
 
 export class ImageFiles {
   private constructor(
@@ -19,7 +103,7 @@ export class ImageFiles {
     return new ImageFiles(workDir, await openDraftJournal(workDir, secrets));
   }
 
-  /** Make the record durable (sealed draft next to the master). Before this resolves, nothing is acknowledged. */
+  /** The sealed draft next to the master: nothing is acknowledged before it is saved. */
   async persist(rec: ImageRecord): Promise<void> {
     const d = draftOf(rec);
     if (d === undefined) return;
@@ -34,15 +118,41 @@ export class ImageFiles {
   /** Told before an image's files go (e.g. the renders held ahead for it are dropped). */
   onRemove: ((id: string) => void) | undefined;
 
-  /** Delete every file of one image (master, draft, temp files). */
+  /** Master, draft, temp files. */
   async remove(id: string): Promise<void> {
     this.onRemove?.(id);
     const entries = await readdir(this.workDir).catch(() => [] as string[]);
     await Promise.all(entries.filter((n) => n.startsWith(`${id}.`)).map((n) => rm(join(this.workDir, n), { force: true })));
   }
 
-  /** The drafts saved before the companion stopped, and how many could not be read. */
   recover(): Promise<{ drafts: DraftRecord[]; unreadable: string[] }> {
     return this.drafts.recover();
   }
+}
+
+export type ImageRecoveryDeps = Pick<CoreParts, 'files' | 'library' | 'outbox' | 'notices' | 'log'> & {
+  /** Brings a restored image's status up to date with its outbox item. */
+  applyOutbox: (item: OutboxItemView) => void;
+};
+
+export async function restoreImages(deps: ImageRecoveryDeps): Promise<void> {
+  const { files, library, outbox, log } = deps;
+  const { drafts: found, unreadable } = await files.recover();
+  for (const d of found.sort((a, b) => a.seq - b.seq)) {
+    library.reserveSeq(d.seq);
+    const item = outbox.get(d.id);
+    if (item?.state === 'committed') {
+      await files.remove(d.id);
+      continue;
+    }
+    const rec: ImageRecord = { ...d, status: 'needs-info', inOutbox: item !== undefined };
+    library.restore(rec);
+    if (item !== undefined) deps.applyOutbox(item);
+    else library.refresh(rec);
+  }
+  if (unreadable.length > 0) {
+    log.error({ count: unreadable.length }, 'some saved images could not be read');
+    deps.notices.notify('info', 'error', `${unreadable.length} saved image${unreadable.length === 1 ? '' : 's'} could not be read back on this PC. Call support.`);
+  }
+  if (found.length > 0) log.info({ restored: library.size }, 'images restored');
 }

@@ -1,19 +1,15 @@
 /**
- * Adding files on the PC (`images.addFiles` with base64 bytes, `images.addPaths` for Electron drag-drop): each
- * input is checked (size, a real file) and ingested into a new record of the working patient. Records are made in
- * input order, ingest runs in parallel; a file that fails is reported by name with its plain error, and the GP gets
- * one notice for all that failed.
+ * Adding files on the PC (base64 bytes, or Electron drag-drop paths): each checked and ingested into a new record of
+ * the working patient, in parallel; the GP gets one notice for all that failed.
  */
 import { lstat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import type { Logger } from 'pino';
 import type { BridgeRequest, BridgeResponse } from '../../shared/contracts/bridge';
 import { AppError, toAppError, type ErrorBody } from '../../shared/errors/app-error';
 import { LIMITS } from '../../shared/limits';
 import type { CaptureSession } from '../session';
-import type { ImageLibrary } from './image-library';
 import { errKind } from './log-safe';
-import type { NoticeBoard } from './notices';
+import type { CoreParts } from './ports';
 
 type Input = { path: string } | { buffer: Buffer };
 export interface NamedInput {
@@ -21,7 +17,7 @@ export interface NamedInput {
   load: () => Promise<Input>;
 }
 
-/** Base64 bytes from the desktop (a paste, the file picker). */
+/** A paste, the file picker. */
 export function bytesInputs(files: BridgeRequest<'images.addFiles'>['files']): NamedInput[] {
   return files.map((f) => ({
     name: f.name,
@@ -34,7 +30,7 @@ export function bytesInputs(files: BridgeRequest<'images.addFiles'>['files']): N
   }));
 }
 
-/** Absolute paths of regular files (Electron drag-drop); anything else is refused as not a file. */
+/** Electron drag-drop: absolute paths of regular files only. */
 export function pathInputs(paths: readonly string[]): NamedInput[] {
   return paths.map((p) => ({
     name: p.split(/[\\/]/).pop() ?? 'file',
@@ -48,14 +44,8 @@ export function pathInputs(paths: readonly string[]): NamedInput[] {
   }));
 }
 
-export interface ImageIntakeDeps {
-  library: ImageLibrary;
-  notices: NoticeBoard;
-  log: Logger;
-}
-
 export class ImageIntake {
-  constructor(private readonly deps: ImageIntakeDeps) {}
+  constructor(private readonly deps: Pick<CoreParts, 'library' | 'notices' | 'log'>) {}
 
   /** Add inputs for `session`'s patient: ids of those added, and each rejected one by name with its error. */
   async add(session: CaptureSession, inputs: NamedInput[]): Promise<BridgeResponse<'images.addFiles'>> {

@@ -1,41 +1,30 @@
 /**
- * The images on the desktop: their records (in the order they were added), ingest into a new record, metadata,
- * edits, removal and preview. Each record gets its patient and the newest grant of that patient when it is made;
- * nothing here reads "the current patient" to decide where an image goes. Every change is saved (sealed draft)
- * before it is answered; a frozen image (in the outbox, or being rendered for it) is never changed.
+ * The images on the desktop, in the order they were added: made bound to their patient's newest grant, ingest,
+ * metadata, edits, removal, preview. Every change is saved (sealed draft) before it is answered; frozen ones never change.
  */
-import type { Logger } from 'pino';
-import type { BridgeEvents, BridgeResponse, ImageEdits, ImageMetadataPatch, ImageSource, ImageView, MetadataField } from '../../shared/contracts/bridge';
+import type { BridgeEvents, BridgeResponse, ImageEdits, ImageMetadataPatch, ImageSource, ImageView, MetadataField, Settings } from '../../shared/contracts/bridge';
 import type { ImageMetadata } from '../../shared/contracts/common';
 import { AppError, BugIndicatingError, toAppError } from '../../shared/errors/app-error';
 import { targetNotice } from '../imaging/targets';
-import type { CaptureSession, WorkingPatient } from '../session';
+import type { CaptureSession } from '../session';
 import { toImagingEdits } from './edits';
-import type { ImageFiles } from './image-files';
 import { applyMetadataPatch, imageView, isFrozen, missingFields, NO_EDITS, refreshDraftStatus, type ImageRecord } from './image-record';
-import type { NoticeBoard } from './notices';
 import type { RenderAhead } from '../imaging/render-ahead';
-import type { ImagingPort } from './ports';
+import type { CoreParts, ImagingPort } from './ports';
 
-export interface ImageLibraryDeps {
+export type ImageLibraryDeps = Pick<CoreParts, 'files' | 'working' | 'changed' | 'track' | 'notices' | 'log'> & {
   imaging: ImagingPort;
   /** Renders started once a photo is ready, taken at Send (../imaging/render-ahead). */
-  renderAhead?: { ahead: RenderAhead; settings: () => { inboxScanFormat: 'pdf' | 'tiff'; maxAttachmentBytes: number } };
-  files: ImageFiles;
-  working: WorkingPatient;
+  renderAhead?: { ahead: RenderAhead; settings: () => Pick<Settings, 'inboxScanFormat' | 'maxAttachmentBytes'> };
   newId: () => string;
   /** Now, as ISO 8601 (an image's capture time). */
   iso: () => string;
-  /** settings.requiredFields, read at each use (settings may change). */
+  /** settings.requiredFields, read at each use. */
   requiredFields: () => readonly MetadataField[];
-  changed: () => void;
   progress: (p: BridgeEvents['image-progress']) => void;
-  track: <T>(p: Promise<T>) => Promise<T>;
-  notices: NoticeBoard;
-  /** Adds what another unit knows of an image to its view (the unconfirmed state: unconfirmed.ts). */
+  /** Adds what another unit knows of an image to its view (unconfirmed.ts). */
   decorate?: (view: ImageView) => void;
-  log: Logger;
-}
+};
 
 export class ImageLibrary {
   private readonly records = new Map<string, ImageRecord>();
@@ -43,7 +32,7 @@ export class ImageLibrary {
 
   constructor(private readonly deps: ImageLibraryDeps) {}
 
-  /** A new record for `session`'s patient, bound to that patient's newest grant. It is `processing` until ingested. */
+  /** Bound to the patient's newest grant; `processing` until ingested. */
   create(session: CaptureSession, source: ImageSource, label: string, metadata: ImageMetadata): ImageRecord {
     const grant = this.deps.working.grantFor(session.patient.id) ?? session.grant;
     // A grant from an NHI search reaches a session only once the GP confirmed it (and loses the flag then).
@@ -66,17 +55,16 @@ export class ImageLibrary {
     return rec;
   }
 
-  /** Images added from now on come after `seq` (a restored draft's place in the order). */
+  /** Images added from now on come after a restored draft's `seq`. */
   reserveSeq(seq: number): void {
     this.seq = Math.max(this.seq, seq);
   }
 
-  /** Put back a record restored from its draft. */
   restore(rec: ImageRecord): void {
     this.records.set(rec.id, rec);
   }
 
-  /** Ingest one input into a new record; on failure the record and any file of it are gone and the error is thrown. */
+  /** On failure the record and its files are gone and the error is thrown. */
   async ingest(rec: ImageRecord, input: { path: string } | { buffer: Buffer }): Promise<boolean> {
     const { deps } = this;
     deps.changed();
@@ -154,12 +142,11 @@ export class ImageLibrary {
     return this.all().map((rec) => this.view(rec));
   }
 
-  /** Apply a metadata patch to each named image that is not frozen (frozen ones are left out of `updated`). */
+  /** Frozen images are left out of `updated`. */
   async updateMetadata(ids: readonly string[], patch: ImageMetadataPatch): Promise<BridgeResponse<'images.updateMetadata'>> {
     return this.patchAll(ids.map((id) => this.get(id)), patch);
   }
 
-  /** Apply a metadata patch to every image of one patient that is not frozen. */
   async applyToPatient(patientId: string, patch: ImageMetadataPatch): Promise<BridgeResponse<'images.applyMetadataToAll'>> {
     return this.patchAll(this.all().filter((rec) => rec.patient.id === patientId), patch);
   }
@@ -176,7 +163,7 @@ export class ImageLibrary {
     return { updated };
   }
 
-  /** Keep new edits (rotate, crop, annotations) once they convert to something the renderer accepts and are saved. */
+  /** Kept once they convert to something the renderer accepts, and are saved. */
   async edit(id: string, edits: ImageEdits): Promise<ImageView> {
     const rec = this.get(id);
     requireDraft(rec);
@@ -194,7 +181,7 @@ export class ImageLibrary {
     return this.view(rec);
   }
 
-  /** Remove images that are not frozen, with their files; one frozen image refuses them all. */
+  /** One frozen image refuses them all. */
   async remove(ids: readonly string[]): Promise<BridgeResponse<'images.remove'>> {
     const recs = ids.map((id) => this.get(id));
     for (const rec of recs) requireDraft(rec);
@@ -206,7 +193,6 @@ export class ImageLibrary {
     return { removed: recs.map((r) => r.id) };
   }
 
-  /** A JPEG of the image with its edits, for the preview dialog. */
   async preview(id: string): Promise<BridgeResponse<'images.preview'>> {
     const rec = this.get(id);
     if (rec.master === undefined) throw new AppError('ERR_NOT_FOUND', { detail: 'image file' });

@@ -1,13 +1,12 @@
 /**
- * One image on the desktop, from ingest to a confirmed commit, and the pure rules about it: which required fields
- * it lacks, whether it is `needs-info` or `ready`, when it is frozen, and the view the bridge shows of it.
- * Its patient and grant are set when the record is made and say where it goes (patient binding is structural).
+ * One image on the desktop and the pure rules about it: missing required fields, `needs-info`/`ready`, frozen, its
+ * view and its draft. Its patient and grant are set when it is made and say where it goes.
  */
 import type { ImageEdits, ImageMetadataPatch, ImageSource, ImageStatus, ImageView, MetadataField } from '../../shared/contracts/bridge';
 import type { ImageMetadata, PatientSummary } from '../../shared/contracts/common';
 import type { LaunchGrant } from '../../shared/contracts/gateway';
 import type { ErrorBody } from '../../shared/errors/app-error';
-import type { DraftRecord } from './drafts';
+import type { DraftRecord } from './image-files';
 
 export interface ImageRecord {
   id: string;
@@ -26,15 +25,13 @@ export interface ImageRecord {
   thumbnailUrl?: string;
   progress?: number;
   committed?: { media?: { id: string }; documentReference?: { id: string } };
-  /** Handed to the outbox: metadata and edits are frozen. */
+  /** Handed to the outbox, or being rendered for it: frozen. */
   inOutbox: boolean;
-  /** Being rendered for a commit: frozen too. */
   committing?: boolean;
 }
 
 export const NO_EDITS: ImageEdits = { rotate: 0, annotations: [] };
 
-/** The required fields (settings.requiredFields) this image has no value for. */
 export function missingFields(rec: ImageRecord, required: readonly MetadataField[]): MetadataField[] {
   return required.filter((f) => {
     const v = rec.metadata[f];
@@ -42,18 +39,17 @@ export function missingFields(rec: ImageRecord, required: readonly MetadataField
   });
 }
 
-/** A draft is `needs-info` until every required field has a value, then `ready`. Nothing else is touched. */
+/** `needs-info` until every required field has a value, then `ready`; no other status is touched. */
 export function refreshDraftStatus(rec: ImageRecord, required: readonly MetadataField[]): void {
   if (rec.inOutbox || rec.status === 'processing') return;
   rec.status = missingFields(rec, required).length > 0 ? 'needs-info' : 'ready';
 }
 
-/** In the outbox or being rendered for it: metadata and edits can no longer change. */
 export function isFrozen(rec: ImageRecord): boolean {
   return rec.inOutbox || rec.committing === true;
 }
 
-/** A patch sets each field given, and removes each field given as null. */
+/** A field given as null is removed. */
 export function applyMetadataPatch(rec: ImageRecord, patch: ImageMetadataPatch, required: readonly MetadataField[]): void {
   const next: Record<string, unknown> = { ...rec.metadata };
   for (const [k, v] of Object.entries(patch)) {
@@ -92,20 +88,7 @@ export function imageView(rec: ImageRecord, workingPatientId: string | undefined
 
 /** What the sealed draft keeps of a record; undefined while it has no master yet, or once committed. */
 export function draftOf(rec: ImageRecord): DraftRecord | undefined {
-  if (rec.master === undefined || rec.thumbnailUrl === undefined || rec.status === 'committed') return undefined;
-  return {
-    v: 1,
-    id: rec.id,
-    seq: rec.seq,
-    sessionId: rec.sessionId,
-    patient: rec.patient,
-    grant: rec.grant,
-    source: rec.source,
-    label: rec.label,
-    capturedAt: rec.capturedAt,
-    metadata: rec.metadata,
-    edits: rec.edits,
-    master: rec.master,
-    thumbnailUrl: rec.thumbnailUrl,
-  };
+  const { master, thumbnailUrl, status, error: _e, progress: _p, committed: _c, inOutbox: _i, committing: _k, ...kept } = rec;
+  if (master === undefined || thumbnailUrl === undefined || status === 'committed') return undefined;
+  return { v: 1, ...kept, master, thumbnailUrl };
 }

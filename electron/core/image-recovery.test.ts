@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Notice } from '../../shared/contracts/bridge';
 import { jpeg, waitFor } from '../outbox/test-helpers';
 import { ImageLibrary } from './image-library';
-import { restoreImages } from './image-recovery';
+import { restoreImages } from './image-files';
 import { NoticeBoard } from './notices';
 import { AROHA, libraryKit, outboxKit, photoIn, ScriptedCommits, silentLog, tempDir, verify } from './test-support';
 

@@ -1,39 +1,22 @@
 /**
- * The working patient from a launch: `launch.open` parses the URL strictly, has the gateway verify it, and a
- * verified grant becomes the working patient (`applyVerified`, shared with a confirmed NHI search). While a launch
- * is verified there is no working patient; after it fails the banner shows why.
- *   started       — photos of this patient still waiting for a grant get this one
- *   same patient  — same session, new grant for its images and outbox items
- *   switched      — new session; the old patient's phone session ends; images stay with their patient; the GP is told
+ * The working patient from a launch: parse strictly, the gateway verifies, and only a verified grant changes the
+ * working patient (`applyVerified`, shared with a confirmed NHI search): started, same patient, or switched.
  */
-import type { Logger } from 'pino';
 import type { LaunchView } from '../../shared/contracts/bridge';
 import type { LaunchGrant } from '../../shared/contracts/gateway';
 import { parseLaunchUrl } from '../launch/parse';
 import { LaunchOpener, launchRefusedKeepingMessage } from '../launch/open-launch';
-import { patientDisplayName, patientSwitchMessage, type LaunchAttempt, type LaunchApplied, type WorkingPatient } from '../session';
-import type { DeviceAccess } from './device-access';
-import type { ImageLibrary } from './image-library';
-import type { NoticeBoard } from './notices';
-import type { PhoneCapture } from './phone-capture';
-import type { OutboxPort } from './ports';
+import { patientDisplayName, patientSwitchMessage, type LaunchAttempt, type LaunchApplied } from '../session';
+import type { CoreParts } from './ports';
 
-export interface LaunchControllerDeps {
-  working: WorkingPatient;
-  access: DeviceAccess;
-  library: ImageLibrary;
-  outbox: OutboxPort;
-  phone: PhoneCapture;
-  notices: NoticeBoard;
-  changed: () => void;
-  log: Logger;
-  /** The loopback launch port, when the http form is enabled. */
+export type LaunchControllerDeps = Pick<CoreParts, 'working' | 'access' | 'library' | 'outbox' | 'phone' | 'notices' | 'changed' | 'log'> & {
+  /** When the http form of launch is enabled. */
   loopbackLaunchPort?: number;
-}
+};
 
 export class LaunchController {
   private inFlight = 0;
-  /** Parse → verify → only then the working patient changes; a refused launch leaves the patient on screen (../launch/open-launch). */
+  /** A refused launch leaves the patient on screen (../launch/open-launch). */
   private readonly opener: LaunchOpener;
 
   constructor(private readonly deps: LaunchControllerDeps) {
@@ -57,17 +40,13 @@ export class LaunchController {
   async open(url: string): Promise<LaunchView> {
     this.inFlight += 1;
     try {
-      return await this.verify(url);
+      return await this.opener.open(url);
     } finally {
       this.inFlight -= 1;
     }
   }
 
-  private verify(url: string): Promise<LaunchView> {
-    return this.opener.open(url);
-  }
-
-  /** A verified grant (a launch, or an NHI search the GP confirmed) becomes the working patient. */
+  /** A verified grant (a launch, or an NHI search the GP confirmed). */
   async applyVerified(attempt: LaunchAttempt, grant: LaunchGrant): Promise<void> {
     const { deps } = this;
     const outcome = deps.working.verified(attempt, grant);

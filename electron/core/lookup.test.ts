@@ -13,7 +13,7 @@ import { checkBridgeEvent, dispatchBridgeCall, type AppState, type Notice } from
 import { FACILITY, startHarness, type Harness } from '../../test/gateway/helpers/harness';
 import { buildLaunchUrl } from '../launch/parse';
 import { MemorySecretStore } from '../secrets';
-import { MemorySettingsStore } from './settings';
+import { MemorySettingsStore } from './test-support';
 import { startCompanion, type RunningCompanion } from './compose';
 
 const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;

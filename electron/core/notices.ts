@@ -1,7 +1,4 @@
-/**
- * The GP's notices (patient switched, images rejected, a commit failed…): the newest few are kept for the state
- * snapshot, and each one is pushed as a `notice` event when it is made.
- */
+/** The GP's notices: the newest few kept for the snapshot, each pushed as a `notice` event when made. */
 import type { Notice } from '../../shared/contracts/bridge';
 
 /** Older notices drop off beyond this many. */
@@ -12,7 +9,6 @@ export class NoticeBoard {
   private counter = 0;
 
   constructor(
-    /** The time to stamp on a notice (ISO 8601). */
     private readonly now: () => string,
     private readonly push: (notice: Notice) => void,
   ) {}
@@ -25,7 +21,7 @@ export class NoticeBoard {
     this.push(n);
   }
 
-  /** Forget one notice (an unknown id is not an error: it may have dropped off already). */
+  /** An unknown id is not an error: it may have dropped off already. */
   dismiss(id: string): void {
     const i = this.notices.findIndex((n) => n.id === id);
     if (i >= 0) this.notices.splice(i, 1);

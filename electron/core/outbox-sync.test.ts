@@ -5,8 +5,9 @@
  */
 import { readdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Notice } from '../../shared/contracts/bridge';
+import { OutboxItemView as BridgeOutboxItemView, type Notice } from '../../shared/contracts/bridge';
 import { AppError } from '../../shared/errors/app-error';
+import { compile } from '../gateway-client/validate';
 import type { OutboxItemView } from '../outbox/types';
 import { NoticeBoard } from './notices';
 import { OutboxSync, outboxToImageStatus, outboxView } from './outbox-sync';
@@ -18,7 +19,7 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setup(): Promise<{ kit: Awaited<ReturnType<typeof libraryKit>>; commits: ScriptedCommits; sync: OutboxSync; notices: Notice[]; enqueue: () => Promise<string>; start: () => void; settled: () => Promise<unknown>; readBacks: string[] }> {
+async function setup(): Promise<{ kit: Awaited<ReturnType<typeof libraryKit>>; outbox: Awaited<ReturnType<typeof outboxKit>>; commits: ScriptedCommits; sync: OutboxSync; notices: Notice[]; enqueue: () => Promise<string>; start: () => void; settled: () => Promise<unknown>; readBacks: string[] }> {
   const kit = await libraryKit(cleanup);
   const commits = new ScriptedCommits();
   const outbox = await outboxKit(cleanup, commits);
@@ -38,7 +39,7 @@ async function setup(): Promise<{ kit: Awaited<ReturnType<typeof libraryKit>>; c
     rec.inOutbox = true;
     return rec.id;
   };
-  return { kit, commits, sync, notices, enqueue, start: () => outbox.start(), settled: () => Promise.allSettled([...pending]), readBacks };
+  return { kit, outbox, commits, sync, notices, enqueue, start: () => outbox.start(), settled: () => Promise.allSettled([...pending]), readBacks };
 }
 
 describe('OutboxSync', () => {
@@ -66,6 +67,21 @@ describe('OutboxSync', () => {
     expect(kit.library.get(id).error?.code).toBe('ERR_COMMIT_PATIENT_MISMATCH');
     expect(notices.map((n) => [n.kind, n.patientId])).toEqual([['commit-failed', AROHA.id]]);
     expect(notices[0]?.message).toMatch(/^An image for .*Aroha.* was not sent: /);
+  });
+
+  it("shows live and committed outbox items in the bridge contract's shape", async () => {
+    const { outbox, enqueue, start } = await setup();
+    const check = compile(BridgeOutboxItemView);
+    const id = await enqueue();
+    const live = outboxView(outbox.get(id)!);
+    expect(check.firstError(live)).toBeUndefined();
+    expect(live).toMatchObject({ status: 'queued', targets: { media: true, inboxScan: false }, patient: AROHA });
+    start();
+    await waitFor(() => outbox.get(id)?.state === 'committed');
+    const done = outboxView(outbox.get(id)!);
+    expect(check.firstError(done)).toBeUndefined();
+    expect(done.patient).toBeUndefined();
+    expect(done).toMatchObject({ status: 'committed', nhi: AROHA.nhi, committed: { media: { id: 'm-1' } } });
   });
 
   it('maps outbox states and items to what the bridge shows', () => {

@@ -1,38 +1,24 @@
 /**
- * The outbox's events turned into what the desktop shows: each image's status (sending, waiting, failed,
- * committed) and error, a notice when an image fails, and after a confirmed commit the local master wiped and
- * Medtech read back ("in Medtech ✓"). Also the bridge's view of outbox items.
+ * The outbox's events as the desktop shows them: each image's status and error, a notice when one fails, and after a
+ * confirmed commit the master wiped and Medtech read back. Also the bridge's view of outbox items.
  */
-import type { Logger } from 'pino';
 import type { CommitTargets, ImageStatus, OutboxItemView as BridgeOutboxItem } from '../../shared/contracts/bridge';
 import { AppError, toAppError, type ErrorBody } from '../../shared/errors/app-error';
 import { isErrorCode } from '../../shared/errors/codes';
 import type { OutboxItemView as OutboxItem, OutboxState } from '../outbox/types';
 import { patientDisplayName } from '../session';
-import type { ImageFiles } from './image-files';
-import type { ImageLibrary } from './image-library';
 import type { ImageRecord } from './image-record';
-import type { NoticeBoard } from './notices';
-import type { OutboxPort } from './ports';
+import type { CoreParts } from './ports';
+
+const IMAGE_STATUS: Record<OutboxState, ImageStatus> = { queued: 'sending', sending: 'sending', waiting: 'waiting', failed: 'failed', committed: 'committed', unconfirmed: 'unconfirmed' };
 
 export function outboxToImageStatus(state: OutboxState): ImageStatus {
-  switch (state) {
-    case 'queued':
-    case 'sending':
-      return 'sending';
-    case 'waiting':
-      return 'waiting';
-    case 'failed':
-      return 'failed';
-    case 'committed':
-      return 'committed';
-    case 'unconfirmed':
-      return 'unconfirmed';
-  }
+  return IMAGE_STATUS[state];
 }
 
-/** The item's last error as a bridge error body (codes this companion does not know are left out). */
-export function errorBodyOf(item: OutboxItem): ErrorBody | undefined {
+/** Codes this companion does not know are left out. An unconfirmed item says what to look for in Medtech. */
+function errorBodyOf(item: OutboxItem): ErrorBody | undefined {
+  if (item.state === 'unconfirmed' && item.reason !== undefined) return new AppError('ERR_COMMIT_UNCONFIRMED', { message: item.reason }).toBody();
   const e = item.lastError;
   if (e === undefined || !isErrorCode(e.code)) return undefined;
   return new AppError(e.code, { message: e.message }).toBody();
@@ -50,35 +36,30 @@ export function outboxView(item: OutboxItem): BridgeOutboxItem {
     v.committed = {};
     if (item.committed.media) v.committed.media = { id: item.committed.media.id };
     if (item.committed.documentReference) v.committed.documentReference = { id: item.committed.documentReference.id };
+    if (item.committed.confirmedBy !== undefined) v.committed.confirmedBy = item.committed.confirmedBy;
   }
+  if (item.waitingFor !== undefined) v.waitingFor = item.waitingFor;
+  if (item.actions !== undefined) v.history = item.actions.slice(-50).map((a) => ({ action: a.action, at: a.at }));
   return v;
 }
 
 const OUTBOX_EVENTS = ['item-queued', 'item-sending', 'item-waiting', 'item-failed', 'item-committed', 'item-unconfirmed'] as const;
 
-export interface OutboxSyncDeps {
-  outbox: OutboxPort;
-  library: ImageLibrary;
-  files: ImageFiles;
-  notices: NoticeBoard;
-  /** Starts reading Medtech back after a commit ("in Medtech ✓", verify.ts); absent: no read-back. */
+export type OutboxSyncDeps = Pick<CoreParts, 'outbox' | 'library' | 'files' | 'notices' | 'track' | 'changed' | 'log'> & {
+  /** Reads Medtech back after a commit (verify.ts); absent: no read-back. */
   verify?: (imageId: string) => void;
-  /** Sees every outbox change of an image, after its status is set (the unconfirmed state: unconfirmed.ts). */
+  /** Sees every outbox change of an image, after its status is set (unconfirmed.ts). */
   observe?: (item: OutboxItem, rec: ImageRecord, previous: ImageStatus) => void;
-  track: <T>(p: Promise<T>) => Promise<T>;
-  changed: () => void;
-  log: Logger;
-}
+};
 
 export class OutboxSync {
   constructor(private readonly deps: OutboxSyncDeps) {}
 
-  /** Follow the outbox's events; answers the unsubscribers. */
+  /** Answers the unsubscribers. */
   subscribe(): (() => void)[] {
     return OUTBOX_EVENTS.map((ev) => this.deps.outbox.on(ev, (item) => this.apply(item)));
   }
 
-  /** Bring the image of this outbox item up to date with it. */
   apply(item: OutboxItem): void {
     const rec = this.deps.library.find(item.imageId);
     if (rec !== undefined) {
@@ -103,7 +84,6 @@ export class OutboxSync {
     }
   }
 
-  /** Confirmed by the gateway: note the resources, wipe the local copy, read Medtech back. */
   private committed(rec: ImageRecord, item: OutboxItem): void {
     const { deps } = this;
     rec.committed = {};

@@ -1,21 +1,15 @@
 /**
- * Find a patient by NHI (the fallback when no launch from Evolution is possible). A search answers a PENDING
- * candidate, not the working patient; only the GP's "Yes, this patient" (`confirm`) — after the gateway confirmed
- * the grant — makes it the working patient, by the launch's rules. A launch wins over every search; a new search
- * replaces the candidate; a cancel ends it. The candidate lives in memory only and expires with its grant.
+ * Find a patient by NHI: a search answers a PENDING candidate; only the GP's "Yes" after the gateway's confirm makes it
+ * the working patient, by the launch's rules (electron/README.md "Find patient by NHI"). Kept in memory only.
  */
 import { randomBytes } from 'node:crypto';
-import type { Logger } from 'pino';
 import type { BridgeRequest, LaunchView, PendingLookupView } from '../../shared/contracts/bridge';
 import type { LaunchGrant } from '../../shared/contracts/gateway';
 import { AppError, toAppError } from '../../shared/errors/app-error';
 import { isValidNhi, normaliseNhi } from '../../shared/nhi';
-import type { WorkingPatient } from '../session';
-import type { DeviceAccess } from './device-access';
-import type { LaunchController } from './launch-controller';
-import type { Clock } from './ports';
+import type { CoreParts } from './ports';
 
-/** A patient found by NHI that the GP has not confirmed yet. Its grant is used for nothing until confirmed. */
+/** Its grant is used for nothing until the GP and the gateway confirmed it. */
 interface PendingLookup {
   id: string;
   grant: LaunchGrant;
@@ -27,25 +21,14 @@ interface PendingLookup {
 
 export type LookupEndReason = 'launch' | 'replaced' | 'cancelled' | 'closed';
 
-export interface PatientLookupDeps {
-  working: WorkingPatient;
-  access: DeviceAccess;
-  launch: LaunchController;
-  clock: Clock;
-  iso: (ms: number) => string;
-  changed: () => void;
-  log: Logger;
-}
-
 export class PatientLookup {
-  /** The candidate waiting for the GP's "Yes, this patient". */
   private pending: PendingLookup | null = null;
   /** The search (or confirmation) still with the gateway. */
   private call: AbortController | null = null;
 
-  constructor(private readonly deps: PatientLookupDeps) {}
+  constructor(private readonly deps: Pick<CoreParts, 'working' | 'access' | 'launch' | 'clock' | 'iso' | 'changed' | 'log'>) {}
 
-  /** The candidate the desktop shows (none once expired). */
+  /** None once expired. */
   view(): PendingLookupView | undefined {
     const p = this.pending;
     if (p === null || p.expiresAt <= this.deps.clock.now()) return undefined;
@@ -56,7 +39,7 @@ export class PatientLookup {
     return { lookupId: p.id, patient: p.grant.patient, expiresAt: this.deps.iso(p.expiresAt) };
   }
 
-  /** End the NHI search: forget the candidate, abort a search still running. True when there was one. */
+  /** Forget the candidate, abort a search still running. True when there was one. */
   end(reason: LookupEndReason): boolean {
     const had = this.pending !== null || this.call !== null;
     this.call?.abort();
@@ -68,7 +51,6 @@ export class PatientLookup {
 
   async lookup({ nhi }: BridgeRequest<'patient.lookup'>): Promise<PendingLookupView> {
     const { deps } = this;
-    // A new search replaces the previous candidate (and stops a search still running).
     if (this.end('replaced')) deps.changed();
     const value = normaliseNhi(nhi.replace(/\s+/g, ''));
     if (!isValidNhi(value)) throw new AppError('ERR_LOOKUP_NHI_INVALID');
@@ -83,10 +65,7 @@ export class PatientLookup {
     return this.viewOf(this.pending);
   }
 
-  /**
-   * One gateway call that a launch, a cancel or a new search may overtake: then it answers ERR_REQUEST_CANCELLED
-   * (shown nothing). A refusal is logged by code and thrown; `refused` runs first (a final one ends the candidate).
-   */
+  /** A gateway call that a launch, a cancel or a new search may overtake (then ERR_REQUEST_CANCELLED, shown nothing). */
   private async withGateway<T>(what: string, send: (signal: AbortSignal) => Promise<T>, refused?: (e: AppError) => void): Promise<T> {
     const call = new AbortController();
     this.call = call;
@@ -107,7 +86,7 @@ export class PatientLookup {
     return answer;
   }
 
-  /** The GP's "Yes, this patient". A second "Yes" while the first is still with the gateway gets the same answer. */
+  /** The GP's "Yes, this patient". A second "Yes" while the first is with the gateway shares its answer. */
   async confirm({ lookupId }: BridgeRequest<'patient.confirm'>): Promise<LaunchView> {
     const p = this.pending;
     if (p === null || p.id !== lookupId) throw new AppError('ERR_LOOKUP_ENDED');
@@ -128,10 +107,8 @@ export class PatientLookup {
   }
 
   /**
-   * The gateway confirms the lookup's grant (until then it refuses every use of it), and only the grant it answers —
-   * confirmed, with its new expiry — becomes the working patient's. A refusal leaves no working patient for the
-   * candidate: a final one (ended, expired, not enrolled…) ends the search, a passing one (gateway unreachable)
-   * keeps the candidate so the GP can say "Yes" again (confirming twice is safe).
+   * Only the grant the gateway answers (confirmed, new expiry) becomes the working patient's. A final refusal ends
+   * the search; a passing one keeps the candidate for another "Yes" (confirming twice is safe).
    */
   private async confirmWithGateway(p: PendingLookup): Promise<LaunchView> {
     const { deps } = this;

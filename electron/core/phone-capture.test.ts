@@ -9,8 +9,7 @@ import type { Notice } from '../../shared/contracts/bridge';
 import { createLanServer, type LanServer } from '../lan/server';
 import { exchange, ManualClock, tokenFromUrl } from '../lan/testing';
 import { NoticeBoard } from './notices';
-import { PhoneCapture } from './phone-capture';
-import { phoneMetadata } from './phone-metadata';
+import { PhoneCapture, phoneMetadata } from './phone-capture';
 import type { LanFile } from './ports';
 import { AROHA, libraryKit, photoIn, silentLog, tempDir, verify, WIREMU, type LibraryKit } from './test-support';
 

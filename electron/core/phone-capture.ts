@@ -1,59 +1,80 @@
 /**
- * Phone capture: the LAN session of the working patient (QR, phones joined) and the photos that arrive through it.
- * A phone photo belongs to the capture session named by its upload (`sessionRef`), never to "the current
- * patient". The LAN session ends when the GP ends it, on a patient switch, after a commit, or when the LAN server
- * ends it after a quiet spell (the GP is told). Without a LAN server, phone capture is unavailable.
+ * Phone capture: the working patient's LAN session (QR, phones joined) and the photos that arrive through it. A photo
+ * belongs to the capture session its upload names (`sessionRef`), never to "the current patient".
  */
 import { rm } from 'node:fs/promises';
-import type { Logger } from 'pino';
 import type { PhoneView } from '../../shared/contracts/bridge';
+import type { ImageMetadata } from '../../shared/contracts/common';
+import { CONSENTS, LATERALITIES } from '../../shared/coded/values';
 import { AppError, toAppError } from '../../shared/errors/app-error';
-import { patientDisplayName, type WorkingPatient } from '../session';
-import type { ImageLibrary } from './image-library';
-import type { NoticeBoard } from './notices';
-import { phoneMetadata } from './phone-metadata';
-import { PhotoNumbers } from './photo-numbers';
-import { PHONE_DECLINED_MESSAGE } from './phone-messages';
-import type { LanFile, LanPort, LanQr, LanSink } from './ports';
+import type { QrInfo } from '../lan/server';
+import { patientDisplayName } from '../session';
+import type { CoreParts, LanFile, LanPort, LanSink } from './ports';
+
+/** No patient data: the notice sits beside the banner. */
+const PHONE_DECLINED_MESSAGE =
+  'A phone that scanned the QR code said this is not the right patient, and sent nothing. Check the patient in Evolution, then show the QR code again.';
+
+/** The details a nurse gave with a phone photo, checked again here: anything not valid is left out, never guessed. */
+export function phoneMetadata(given: LanFile['metadata']): ImageMetadata {
+  const metadata: ImageMetadata = {};
+  if (given.bodySiteCode !== undefined && /^[0-9]{6,18}$/.test(given.bodySiteCode)) metadata.bodySiteCode = given.bodySiteCode;
+  if (given.laterality !== undefined && LATERALITIES.some((l) => l.key === given.laterality)) metadata.laterality = given.laterality;
+  if (given.consent !== undefined && CONSENTS.some((c) => c.key === given.consent)) metadata.consent = given.consent;
+  return metadata;
+}
+
+/**
+ * One number and name per phone photo ("Photo 3"), given when the phone holds it, running per capture session (one
+ * patient) across every phone: the same words then show on the phone, the card, the outbox and the Medtech title.
+ */
+export class PhotoNumbers {
+  private readonly next = new Map<string, number>();
+
+  take(sessionRef: string, count: number): number[] {
+    const first = (this.next.get(sessionRef) ?? 0) + 1;
+    this.next.set(sessionRef, first + count - 1);
+    return Array.from({ length: count }, (_, i) => first + i);
+  }
+
+  /** Its held number, or the session's next one when the phone did not hold it (an older page). */
+  label(sessionRef: string, held: number | undefined): string {
+    return `Photo ${held ?? (this.take(sessionRef, 1)[0] as number)}`;
+  }
+}
 
 interface PhoneState {
   lanSessionId: string;
   captureSessionId: string;
   patientId: string;
-  qr: LanQr;
+  qr: QrInfo;
   phonesJoined: number;
   network: NonNullable<PhoneView['network']>;
 }
 
 export type PhoneEndReason = 'ended' | 'patient-changed' | 'committed';
 
-export interface PhoneCaptureDeps {
-  working: WorkingPatient;
-  library: ImageLibrary;
-  notices: NoticeBoard;
-  /** The room label the phone page shows (settings.roomLabel, read at each start). */
+export type PhoneCaptureDeps = Pick<CoreParts, 'working' | 'library' | 'notices' | 'changed' | 'log'> & {
+  /** settings.roomLabel, read at each start. */
   roomLabel: () => string;
-  /** Network self-diagnosis run before a QR code is shown (electron/network-diagnosis). Absent: none. */
+  /** Network self-diagnosis before a QR code is shown (electron/network-diagnosis). */
   networkCheck?: () => Promise<NonNullable<PhoneView['network']>>;
-  changed: () => void;
-  log: Logger;
-}
+};
 
 export class PhoneCapture {
   private phone: PhoneState | null = null;
-  /** A patient's running photo numbers, shared by every phone and session for that patient. */
   private readonly photoNumbers = new PhotoNumbers();
   private lan: LanPort | undefined;
 
   constructor(private readonly deps: PhoneCaptureDeps) {}
 
-  /** Where the LAN server hands each accepted photo (the core takes ownership of the file). */
+  /** The core takes ownership of each file. */
   readonly sink: LanSink = {
     numberPhotos: (sessionRef, count) => this.photoNumbers.take(sessionRef, count),
     onFile: (file) => this.receive(file),
   };
 
-  /** Attach the LAN server (made with `sink`) and follow its session events. */
+  /** The LAN server made with `sink`. */
   attach(lan: LanPort): void {
     this.lan = lan;
     lan.on('phone-joined', (e) => this.ifCurrent(e.sessionId, (p) => (p.phonesJoined += 1)));
@@ -86,7 +107,7 @@ export class PhoneCapture {
     return { imageId: rec.id };
   }
 
-  /** Show a QR for the working patient (the same one again if it is already theirs). */
+  /** The same QR again if it is already the working patient's. */
   async start(): Promise<PhoneView> {
     const cur = this.deps.working.requireCurrent();
     if (this.lan === undefined) throw new AppError('ERR_INTERNAL', { detail: 'phone capture unavailable' });
@@ -103,7 +124,7 @@ export class PhoneCapture {
     return this.view() as PhoneView;
   }
 
-  /** A new QR (the old one stops working). */
+  /** The old QR stops working. */
   async regenerate(): Promise<PhoneView> {
     if (this.phone === null || this.lan === undefined) throw new AppError('ERR_LAN_SESSION_ENDED');
     this.phone.qr = await this.lan.rotateQr(this.phone.lanSessionId);
@@ -111,7 +132,6 @@ export class PhoneCapture {
     return this.view() as PhoneView;
   }
 
-  /** End the LAN session, if there is one. */
   async end(reason: PhoneEndReason): Promise<void> {
     if (this.phone === null || this.lan === undefined) return;
     const id = this.phone.lanSessionId;
@@ -119,7 +139,7 @@ export class PhoneCapture {
     await this.lan.endSession(id, reason);
   }
 
-  /** End the LAN session if it belongs to this capture session; a failure to end it is logged, not thrown. */
+  /** Only this capture session's; a failure is logged, not thrown. */
   async endFor(captureSessionId: string, reason: PhoneEndReason): Promise<void> {
     if (this.phone === null || this.phone.captureSessionId !== captureSessionId) return;
     await this.end(reason).catch((e: unknown) => this.deps.log.warn({ err: toAppError(e).code }, 'could not end phone session'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PhotoNumbers } from './photo-numbers';
+import { PhotoNumbers } from './phone-capture';
 
 describe('PhotoNumbers', () => {
   it('numbers each capture session from 1, across several holds and phones', () => {

@@ -1,16 +1,20 @@
-/**
- * The small interfaces the core needs from the other companion modules. The real modules satisfy them
- * (electron/imaging, electron/lan, electron/outbox, electron/gateway-client, electron/secrets); keeping them
- * here means the core names exactly what it uses and nothing more.
- */
+/** What the core's units are built from (`CoreParts`: each unit takes the Pick it needs) and the other modules it uses. */
+import type { Logger } from 'pino';
 import type { DeviceCredentials, GatewayClient } from '../gateway-client';
 import type { ImagingService } from '../imaging/types';
+import type { LanIncomingFile, LanServer } from '../lan/server';
 import type { Outbox } from '../outbox/types';
+import type { SecretStore } from '../secrets';
+import type { WorkingPatient } from '../session';
+import type { DeviceAccess } from './device-access';
+import type { ImageFiles } from './image-files';
+import type { ImageLibrary } from './image-library';
+import type { LaunchController } from './launch-controller';
+import type { NoticeBoard } from './notices';
+import type { PhoneCapture } from './phone-capture';
+import type { ConfigCell } from './settings';
 
-export interface Clock {
-  /** Epoch milliseconds. */
-  now(): number;
-}
+export type { Clock } from '../outbox/types';
 
 export type ImagingPort = Pick<ImagingService, 'ingest' | 'render'>;
 
@@ -21,45 +25,33 @@ export type GatewayPort = Pick<GatewayClient, 'enrol' | 'verifyLaunch' | 'lookup
 /** Makes a gateway client for a base URL (the composition root passes createGatewayClient with its logger). */
 export type GatewayFactory = (options: { baseUrl: string; credentials: () => Promise<DeviceCredentials | null> }) => GatewayPort;
 
-export interface LanQr {
-  url: string;
-  svg: string;
-  pngDataUrl: string;
-  expiresAt: Date;
-}
+export type LanPort = Pick<LanServer, 'openSession' | 'rotateQr' | 'endSession' | 'on'>;
 
-export type LanSessionEndReason = 'ended' | 'patient-changed' | 'committed' | 'idle';
-
-/** One photo the LAN server accepted (electron/lan LanIncomingFile). */
-export interface LanFile {
-  sessionId: string;
-  /** The capture-session id the core gave openSession: this, not "the current patient", decides whose photo it is. */
-  sessionRef: string;
-  phoneId: string;
-  clientUploadId: string;
-  /** The core takes ownership of this file. */
-  path: string;
-  /** Present when the file is sealed on disk: its clear bytes, in memory (electron/sealed-files). */
-  open?: () => Promise<Buffer>;
-  bytes: number;
-  sha256: string;
-  metadata: { bodySiteCode?: string; laterality?: 'left' | 'right' | 'bilateral'; consent?: 'verbal' | 'written' | 'not-needed' };
-  /** The number the core gave this photo when the phone held it (numberPhotos). */
-  photoNumber?: number;
-}
+/** One photo the LAN server accepted: its `sessionRef`, not "the current patient", says whose it is. */
+export type LanFile = Omit<LanIncomingFile, 'contentType'>;
 
 export interface LanSink {
   onFile(file: LanFile): Promise<{ imageId: string }>;
-  /** The next `count` phone-photo numbers of the capture session (one running count per patient session). */
   numberPhotos?(sessionRef: string, count: number): number[];
 }
 
-export interface LanPort {
-  openSession(input: { sessionRef: string; patient: { displayName: string; birthDate: string }; roomLabel: string }): Promise<{ sessionId: string; qr: LanQr }>;
-  rotateQr(sessionId: string): Promise<LanQr>;
-  endSession(sessionId: string, reason: LanSessionEndReason): Promise<void>;
-  on(event: 'phone-joined', listener: (e: { sessionId: string; phoneId: string }) => void): unknown;
-  on(event: 'phone-declined', listener: (e: { sessionId: string; phoneId: string }) => void): unknown;
-  on(event: 'qr-rotated', listener: (e: { sessionId: string; qr: LanQr }) => void): unknown;
-  on(event: 'session-ended', listener: (e: { sessionId: string; reason: LanSessionEndReason }) => void): unknown;
+export interface CoreParts {
+  working: WorkingPatient;
+  access: DeviceAccess;
+  config: ConfigCell;
+  library: ImageLibrary;
+  files: ImageFiles;
+  outbox: OutboxPort;
+  phone: PhoneCapture;
+  launch: LaunchController;
+  notices: NoticeBoard;
+  secrets: SecretStore;
+  gateway: GatewayFactory;
+  clock: { now(): number };
+  log: Logger;
+  /** Every change the desktop shows ends here (EventHub). */
+  changed: () => void;
+  /** Work nobody awaits, so `idle()` and `close()` wait on it (PendingWork). */
+  track: <T>(p: Promise<T>) => Promise<T>;
+  iso: (ms: number) => string;
 }

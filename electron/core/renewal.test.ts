@@ -22,7 +22,8 @@ import type { Outbox } from '../outbox/types';
 import { loadDeviceCredentials, MemorySecretStore, SECRET_ACCOUNTS } from '../secrets';
 import { createCompanionCore, type CompanionCore } from './core';
 import type { GatewayFactory, GatewayPort } from './ports';
-import { DEFAULT_SETTINGS, MemorySettingsStore, readConfig } from './settings';
+import { DEFAULT_SETTINGS, readConfig } from './settings';
+import { MemorySettingsStore } from './test-support';
 
 const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;
 const PHOTO = 'photo-1600-portrait.png';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { captionText } from './caption';
-import { ConfigCell, DEFAULT_SETTINGS, MemorySettingsStore, applySettingsPatch, readConfig } from './settings';
+import { ConfigCell, DEFAULT_SETTINGS, applySettingsPatch, readConfig } from './settings';
+import { MemorySettingsStore } from './test-support';
 
 describe('settings', () => {
   it('defaults to Inbox Scan as PDF with a caption strip and body site required', () => {

@@ -1,7 +1,6 @@
 /**
- * Companion settings and enrolment record, behind a small store interface (electron-store in the shell,
- * memory in tests and the dev host). Everything read is validated; anything invalid falls back to defaults
- * field by field, so a damaged file never stops the companion.
+ * Settings and the enrolment record behind a small store (electron-store in the shell, memory in tests). What is read
+ * is validated field by field, falling back to defaults, so a damaged file never stops the companion.
  */
 import { Value } from '@sinclair/typebox/value';
 import { Type, type Static } from '@sinclair/typebox';
@@ -22,7 +21,7 @@ export const DEFAULT_SETTINGS: Settings = {
   maxAttachmentBytes: LIMITS.alexMaxAttachmentBytes,
 };
 
-/** What enrolment leaves behind (the secret itself lives in the SecretStore). */
+/** The secret itself lives in the SecretStore. */
 export const EnrolmentRecord = Type.Object({
   deviceId: Type.String(),
   deviceName: Type.String(),
@@ -43,23 +42,12 @@ export interface StoredConfig {
   renewal?: RenewalRecord | null;
 }
 
-/** Persistence of the companion's configuration (not secrets). */
 export interface SettingsStore {
   load(): Promise<unknown>;
   save(config: StoredConfig): Promise<void>;
 }
 
-export class MemorySettingsStore implements SettingsStore {
-  constructor(private value: unknown = null) {}
-  async load(): Promise<unknown> {
-    return structuredClone(this.value);
-  }
-  async save(config: StoredConfig): Promise<void> {
-    this.value = structuredClone(config);
-  }
-}
-
-/** Read a stored value leniently: each valid field is kept, each invalid one falls back to its default. */
+/** Each valid field is kept, each invalid one falls back to its default. */
 export function readConfig(raw: unknown): StoredConfig {
   const obj = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
   const s = typeof obj.settings === 'object' && obj.settings !== null ? (obj.settings as Record<string, unknown>) : {};
@@ -74,7 +62,7 @@ export function readConfig(raw: unknown): StoredConfig {
   return { settings: settings as Settings, enrolment, renewal };
 }
 
-/** Apply a patch; the result must be valid as a whole (else ERR_REQUEST_INVALID and nothing changes). */
+/** The result must be valid as a whole, else ERR_REQUEST_INVALID and nothing changes. */
 export function applySettingsPatch(current: Settings, patch: SettingsPatch): Settings {
   const next = { ...current, ...patch, version: 1 as const };
   if (!Value.Check(Settings, next)) throw new AppError('ERR_REQUEST_INVALID', { detail: 'settings not valid' });
@@ -82,7 +70,7 @@ export function applySettingsPatch(current: Settings, patch: SettingsPatch): Set
   return next;
 }
 
-/** The companion's configuration in memory and its store: whoever changes it replaces it whole and saves it. */
+/** The configuration in memory and its store: whoever changes it replaces it whole. */
 export class ConfigCell {
   constructor(
     private value: StoredConfig,
@@ -97,7 +85,7 @@ export class ConfigCell {
     return this.value;
   }
 
-  /** Replace the configuration now (readers see it at once) and save it; the answer settles with the save. */
+  /** Readers see it at once; the answer settles with the save. */
   replace(next: StoredConfig): Promise<void> {
     this.value = next;
     return this.store.save(next);

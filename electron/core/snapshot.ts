@@ -1,14 +1,11 @@
-/**
- * The full `AppState` the desktop renders, read from the units that own each part. Built on every change for
- * whoever listens to `state`, and for `app.getState`.
- */
-import type { AppState, EnrolmentView, ImageView, Notice, OutboxItemView as BridgeOutboxItem, PendingLookupView, PhoneView } from '../../shared/contracts/bridge';
-import type { OutboxItemView } from '../outbox/types';
+/** The full `AppState` the desktop renders, read from the units that own each part. */
+import type { AppState, EnrolmentView, ImageView, Notice, PendingLookupView, PhoneView } from '../../shared/contracts/bridge';
 import type { WorkingPatient } from '../session';
+import { outboxView } from './outbox-sync';
 import type { OutboxPort } from './ports';
 
 /** The outbox list shows the newest this many items. */
-export const MAX_OUTBOX_VIEW = 200;
+const MAX_OUTBOX_VIEW = 200;
 
 export interface SnapshotSources {
   revision: () => number;
@@ -17,8 +14,6 @@ export interface SnapshotSources {
   images: () => ImageView[];
   phone: () => PhoneView | null;
   outbox: OutboxPort;
-  /** The bridge's view of one outbox item (outbox-sync.ts outboxView, plus what other units add). */
-  outboxView: (item: OutboxItemView) => BridgeOutboxItem;
   notices: () => Notice[];
   pendingLookup: () => PendingLookupView | undefined;
   iso: (ms: number) => string;
@@ -34,7 +29,7 @@ export function buildSnapshot(s: SnapshotSources): AppState {
     captureSession: cur === null ? null : { id: cur.id, patientId: cur.patient.id, startedAt: s.iso(cur.startedAt) },
     images: s.images(),
     phone: s.phone(),
-    outbox: s.outbox.list().slice(-MAX_OUTBOX_VIEW).map(s.outboxView),
+    outbox: s.outbox.list().slice(-MAX_OUTBOX_VIEW).map(outboxView),
     notices: s.notices(),
   };
   const pending = s.pendingLookup();

@@ -22,7 +22,7 @@ import { ImageLibrary } from './image-library';
 import { NoticeBoard } from './notices';
 import { DeviceAccess } from './device-access';
 import type { GatewayFactory, GatewayPort } from './ports';
-import { ConfigCell, DEFAULT_SETTINGS, MemorySettingsStore } from './settings';
+import { ConfigCell, DEFAULT_SETTINGS, type SettingsStore, type StoredConfig } from './settings';
 
 export const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;
 export const PHOTO = 'photo-1600-portrait.png';
@@ -174,4 +174,15 @@ export async function enrolledAccess(gateway: GatewayFactory, clock = { t: T0 })
   const config = new ConfigCell({ settings: { ...DEFAULT_SETTINGS, gatewayUrl: enrolment.gatewayUrl }, enrolment, renewal: null }, new MemorySettingsStore());
   const access = new DeviceAccess({ config, secrets, gateway, clock: { now: () => clock.t }, log: silentLog, track: (p) => p, changed: () => undefined });
   return { access, config };
+}
+
+/** Settings kept in memory (the shell keeps them in electron-store). */
+export class MemorySettingsStore implements SettingsStore {
+  constructor(private value: unknown = null) {}
+  async load(): Promise<unknown> {
+    return structuredClone(this.value);
+  }
+  async save(config: StoredConfig): Promise<void> {
+    this.value = structuredClone(config);
+  }
 }

@@ -19,7 +19,7 @@ import type { Outbox } from '../outbox/types';
 import { MemorySecretStore } from '../secrets';
 import { createCompanionCore, type CompanionCore } from './core';
 import type { GatewayFactory, GatewayPort } from './ports';
-import { MemorySettingsStore } from './settings';
+import { MemorySettingsStore } from './test-support';
 
 const FIXTURES = new URL('../../../shared/fixtures/photos/', import.meta.url).pathname;
 const PHOTO = 'photo-1600-portrait.png';

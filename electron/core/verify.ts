@@ -1,18 +1,8 @@
 /**
- * Reading a commit back from Medtech ("in Medtech ✓"), again and again until it shows or a bound passes.
- *
- * Medtech accepted the image (the gateway holds its resource ids), but a new resource may show in ALEX's Media
- * search only a while later (a search lag; ALEX reaches the practice's server through a Hybrid Connection), so one
- * read straight after the commit proves nothing. The verifier reads at once, then after each of `delaysMs`
- * (default 15 s, 30 s, 1 min, 2 min, 4 min: ~7½ min in all) until every target is present. Meanwhile the image
- * says "checking"; past the bound it says in plain words that it has not shown yet — never that it failed (it was
- * accepted; only the read-back is missing).
- *
- * One timer per image still being checked (unref'd, so it never keeps the app running), all cleared by close().
- * Timers and the read are injected: tests run the whole schedule on a manual clock.
- *
- * core.ts calls start(imageId) when an image is committed, decorateImage(view) when it builds an image view, and
- * close() when it closes; `track` lets the core's idle() wait for reads in flight (not for timers).
+ * Reading a commit back from Medtech ("in Medtech ✓"): at once, then after each of `delaysMs` until every target
+ * shows. A new resource may show in ALEX's Media search only a while later (search lag through the Hybrid
+ * Connection), so one read proves nothing; past the bound the image says it has not shown yet, never that it failed.
+ * One unref'd timer per image still being checked, all cleared by close(); timers and the read are injected.
  */
 import type { Logger } from 'pino';
 import type { ImageView } from '../../shared/contracts/bridge';

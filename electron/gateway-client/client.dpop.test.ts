@@ -6,12 +6,13 @@
  * without a proof where the gateway allows it (if-bound).
  */
 import { randomBytes } from 'node:crypto';
+import { calculateJwkThumbprint } from 'jose';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EnrolResponse } from '../../shared/contracts/gateway';
 import { creates, FACILITY, startHarness, type Harness } from '../../test/gateway/helpers/harness';
 import { createGatewayClient, type DeviceCredentials, type GatewayClientOptions } from './client';
-import { dpopThumbprint, exportDpopKey, generateDpopKey } from './dpop';
+import { exportDpopKey, generateDpopKey } from './dpop';
 import { rejection } from '../../test/helpers/rejection';
 
 const MANY = { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000' };
@@ -38,7 +39,7 @@ async function enrolWithKey(h: Harness, baseUrl: string, name = 'Consult room 1'
   const { code } = await h.devices.issueEnrolmentCode(FACILITY, 'Test Practice', 72);
   const res = await clientFor(h, baseUrl, null).enrol({ enrolmentCode: code, deviceName: name, dpopJwk: key.publicJwk });
   const device = await h.store.getDevice(res.deviceId);
-  expect(device?.dpopJkt).toBe(dpopThumbprint(key.publicJwk));
+  expect(device?.dpopJkt).toBe(await calculateJwkThumbprint(key.publicJwk, 'sha256'));
   return { ...res, dpopKey: exportDpopKey(key) };
 }
 

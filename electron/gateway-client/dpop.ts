@@ -1,16 +1,8 @@
 /**
- * DPoP (RFC 9449) for the companion: the device key pair and one proof per gateway call, with
- * node:crypto only. Contract: `DPOP` and `DpopPublicJwk` in shared/contracts/gateway.ts.
- *
- *   const key = generateDpopKey();                      // once, at enrolment
- *   enrol({ ..., dpopJwk: key.publicJwk });             // the gateway keeps its thumbprint
- *   secrets.put('dpop-key', exportDpopKey(key));        // the private key stays on this PC
- *   headers.dpop = createDpopProof(key, { method: 'POST', url: 'https://gw.example.org/v1/commits' });
- *
- * Every call needs a NEW proof (a jti is accepted once), made just before sending (iat must be within
- * 60 s of the gateway's clock), for the exact method and URL of the call (query and fragment dropped).
+ * DPoP (RFC 9449) for the companion, node:crypto only: the device key pair and one proof per gateway call (a new jti
+ * every time, made just before sending, for the exact method and URL). Contract: `DPOP` in shared/contracts/gateway.ts.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { DPOP, type DpopPublicJwk } from '../../shared/contracts/gateway';
 import { AppError } from '../../shared/errors';
 
@@ -20,7 +12,6 @@ export interface DpopKey {
   publicJwk: DpopPublicJwk;
 }
 
-/** A new EC P-256 key pair for this PC. */
 export function generateDpopKey(): DpopKey {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   return { privateKey, publicJwk: publicJwkOf(publicKey) };
@@ -44,13 +35,13 @@ export function importDpopKey(stored: string): DpopKey {
 }
 
 export interface ProofOptions {
-  /** HTTP method of the call, upper case as sent. */
+  /** Upper case, as sent. */
   method: string;
-  /** The absolute gateway URL of the call; query and fragment are dropped. */
+  /** The absolute URL of the call; query and fragment are dropped. */
   url: string;
-  /** Epoch ms (default Date.now()). */
+  /** Epoch ms. Default Date.now(). */
   now?: number;
-  /** Default: 128 random bits, base64url. Only tests set it. */
+  /** Default 128 random bits. */
   jti?: string;
 }
 
@@ -70,13 +61,6 @@ export function createDpopProof(key: DpopKey, options: ProofOptions): string {
   // JWS ES256 signatures are r || s (IEEE P1363, 64 bytes), not DER.
   const signature = sign('sha256', Buffer.from(signingInput), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
   return `${signingInput}.${signature.toString('base64url')}`;
-}
-
-/** RFC 7638 thumbprint (SHA-256, base64url) of the public key: what the gateway stores as the device's jkt. */
-export function dpopThumbprint(jwk: DpopPublicJwk): string {
-  // Required members only, in lexicographic order, no whitespace.
-  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
-  return createHash('sha256').update(canonical).digest('base64url');
 }
 
 function publicJwkOf(publicKey: KeyObject): DpopPublicJwk {

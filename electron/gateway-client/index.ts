@@ -1,3 +1,2 @@
 export * from './client';
-export { compile, type Checker } from './validate';
-export { createDpopProof, dpopThumbprint, exportDpopKey, generateDpopKey, importDpopKey, type DpopKey, type ProofOptions } from './dpop';
+export { exportDpopKey, generateDpopKey, importDpopKey } from './dpop';

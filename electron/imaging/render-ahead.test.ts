@@ -35,41 +35,68 @@ describe('RenderAhead (real sharp)', () => {
     };
   }
 
-  it('Send gets the render started ahead — the same bytes as a fresh one — and renders it only once', async () => {
+  const BOTH = { media: true, inboxScan: true, inboxScanFormat: 'pdf' } as const;
+  const LIMIT = 1_000_000;
+
+  it("Send gets the renders started ahead: the Media JPEG encoded once, the PDF the same bytes a render of its own gives", async () => {
     const r = counting();
     const ahead = new RenderAhead(r.fn);
-    ahead.warm(master, PLAIN, MB);
-    ahead.warm(master, PLAIN, MB);
-    const taken = await ahead.take(master, PLAIN, MB);
+    ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
+    ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
+    const taken = await ahead.take(master, PLAIN, BOTH, LIMIT);
     expect(r.calls()).toBe(1);
     expect(ahead.size).toBe(0);
-    expect(taken.data.equals((await svc.render(master, PLAIN, MB)).data)).toBe(true);
+    expect(taken.media?.data.equals((await svc.render(master, PLAIN, MB)).data)).toBe(true);
+    expect(taken.document?.data.equals((await svc.render(master, PLAIN, { format: 'pdf', maxBytes: LIMIT })).data)).toBe(true);
   });
 
-  it('an edit, a caption or another format made after the render ahead gets a fresh render, never the stale one', async () => {
+  it('a caption (text in the PDF, pixels in the JPEG), a TIFF, or a JPEG too big to wrap: the Inbox Scan copy is rendered on its own', async () => {
     const r = counting();
     const ahead = new RenderAhead(r.fn);
-    ahead.warm(master, PLAIN, MB);
-    const rotated = await ahead.take(master, { rotate: 90, annotations: [] }, MB);
-    expect([rotated.width, rotated.height]).toEqual([480, 640]);
-    const pdf = await ahead.take(master, PLAIN, { format: 'pdf', maxBytes: 1_000_000 });
-    expect(pdf.contentType).toBe('application/pdf');
+    const captioned = await ahead.take(master, { ...PLAIN, captionStrip: 'Left forearm' }, BOTH, LIMIT);
+    expect(r.calls()).toBe(2);
+    expect(captioned.media?.height).toBeGreaterThan(captioned.document?.height ?? Infinity);
+    const tiff = await ahead.take(master, PLAIN, { ...BOTH, inboxScanFormat: 'tiff' }, LIMIT);
+    expect([tiff.media?.contentType, tiff.document?.contentType, r.calls()]).toEqual(['image/jpeg', 'image/tiff', 4]);
+    const small = await svc.render(master, PLAIN, MB);
+    const jpeg = { ...small, data: Buffer.concat([small.data, Buffer.alloc(40_000)]) }; // bytes after the image's end
+    const tight = jpeg.data.length + 100; // the JPEG fits, the JPEG in a page does not
+    const big = new RenderAhead((p, e, o) => (o.format === 'jpeg' ? Promise.resolve(jpeg) : svc.render(p, e, o)));
+    const fitted = await big.take(master, PLAIN, BOTH, tight);
+    expect(fitted.document?.contentType).toBe('application/pdf');
+    expect(fitted.document?.data.length).toBeLessThanOrEqual(tight);
+  });
+
+  it('an edit or another target made after the render ahead gets a fresh render, never the stale one; Media only sends no PDF', async () => {
+    const r = counting();
+    const ahead = new RenderAhead(r.fn);
+    ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
+    const rotated = await ahead.take(master, { rotate: 90, annotations: [] }, BOTH, LIMIT);
+    expect([rotated.media?.width, rotated.media?.height]).toEqual([480, 640]);
+    const mediaOnly = await ahead.take(master, PLAIN, { ...BOTH, inboxScan: false }, LIMIT);
+    expect(mediaOnly.document).toBeUndefined();
     expect(r.calls()).toBe(3);
-    ahead.warm(master, PLAIN, MB);
+    ahead.warmImage(master, { rotate: 180, annotations: [] }, 'pdf', LIMIT);
     ahead.forgetImage('img-1');
     expect(ahead.size).toBe(0);
   });
 
-  it('a full cache starts nothing new (memory stays bounded); a failed render ahead fails only the Send that takes it', async () => {
+  it('a PDF while only Media is chosen is not rendered ahead (Send says why); a full cache starts nothing new', async () => {
     const r = counting();
     const ahead = new RenderAhead(r.fn, 1);
-    ahead.warm(master, PLAIN, MB);
-    ahead.warm(master, PLAIN, { format: 'pdf', maxBytes: 1_000_000 });
-    expect(ahead.size).toBe(1);
-    expect(r.calls()).toBe(1);
+    ahead.useTargets({ media: true, inboxScan: false });
+    expect(() => ahead.warmImage(join(dir, 'img-2.master.pdf'), PLAIN, 'pdf', LIMIT)).not.toThrow();
+    expect(ahead.size).toBe(0);
+    ahead.useTargets({ media: true, inboxScan: true });
+    ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
+    ahead.warmImage(master, { rotate: 90, annotations: [] }, 'pdf', LIMIT);
+    expect([ahead.size, r.calls()]).toEqual([1, 1]);
+  });
+
+  it('a failed render ahead fails only the Send that takes it', async () => {
     const missing = join(dir, 'gone.master.jpg');
-    const broken = new RenderAhead(r.fn);
-    broken.warm(missing, PLAIN, MB);
-    await expect(broken.take(missing, PLAIN, MB)).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_/) });
+    const broken = new RenderAhead(counting().fn);
+    broken.warmImage(missing, PLAIN, 'pdf', LIMIT);
+    await expect(broken.take(missing, PLAIN, BOTH, LIMIT)).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_/) });
   });
 });

@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { BRIDGE_METHODS, bridgeChannel, type BridgeEnvelope } from '../../shared/contracts/bridge';
 import type { StartCompanionOptions } from '../core/compose';
 import { MemorySecretStore } from '../secrets';
-import { MemorySettingsStore } from '../core/settings';
+import { MemorySettingsStore } from '../core/test-support';
 import { isTrustedSender, registerBridgeIpc, type BridgeCoreLike } from './ipc';
 import { SCHEME_PATTERN, protocolRegistration } from './protocol';
 import { CONTENT_SECURITY_POLICY, SECURE_WEB_PREFERENCES, installContentSecurityPolicy, installNavigationGuards } from './security';

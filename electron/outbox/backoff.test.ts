@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs } from './backoff';
+import { backoffDelayMs } from './outcome';
 
 describe('backoffDelayMs', () => {
   const policy = { baseMs: 2000, maxMs: 300_000 };

@@ -1,16 +1,12 @@
-/**
- * What every part of an open outbox shares: its settings, its database and statements, its keys and its events.
- * Built once by openOutbox and handed to each unit (enqueue, send, outcome, person actions, view, loop).
- */
+/** What every unit of an open outbox shares (settings, database and statements, keys, events), and field sealing. */
 import type { Logger } from 'pino';
 import type { CommitClient } from '../gateway-client';
-import type { BackoffPolicy } from './backoff';
+import type { BackoffPolicy } from './outcome';
 import type { OutboxKeys } from './crypto';
 import type { DB } from './db';
 import type { OutboxFs, RenameRetry } from './durable-fs';
-import type { OutboxEmitter } from './events';
 import type { Fields, PayloadKind, Queries, Row } from './queries';
-import type { Clock } from './types';
+import type { Clock, OutboxEvents } from './types';
 
 export interface OutboxContext {
   fs: OutboxFs;
@@ -27,7 +23,7 @@ export interface OutboxContext {
   db: DB;
   q: Queries;
   keys: OutboxKeys;
-  events: OutboxEmitter;
+  events: Listeners<OutboxEvents>;
 }
 
 export function sealFields(ctx: OutboxContext, imageId: string, f: Fields): Buffer {
@@ -40,4 +36,38 @@ export function openFields(ctx: OutboxContext, row: Row): Fields {
 
 export function payloadAad(imageId: string, kind: PayloadKind): string {
   return `${imageId}:${kind}`;
+}
+
+/** Typed listeners: one that throws is reported to `failed` and never stops the others or their owner. */
+export class Listeners<Events> {
+  private readonly sets = new Map<keyof Events, Set<(p: never) => void>>();
+
+  constructor(private readonly failed: (err: unknown, event: keyof Events) => void) {}
+
+  on<E extends keyof Events>(event: E, fn: (payload: Events[E]) => void): () => void {
+    let set = this.sets.get(event);
+    if (!set) this.sets.set(event, (set = new Set()));
+    set.add(fn as (p: never) => void);
+    return () => {
+      set.delete(fn as (p: never) => void);
+    };
+  }
+
+  emit<E extends keyof Events>(event: E, payload: Events[E]): void {
+    for (const fn of this.sets.get(event) ?? []) {
+      try {
+        (fn as (p: Events[E]) => void)(payload);
+      } catch (err) {
+        this.failed(err, event);
+      }
+    }
+  }
+
+  count(event: keyof Events): number {
+    return this.sets.get(event)?.size ?? 0;
+  }
+
+  clear(): void {
+    this.sets.clear();
+  }
 }

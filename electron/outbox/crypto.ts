@@ -1,8 +1,6 @@
 /**
- * At-rest protection for the outbox: AES-256-GCM for payload files and patient fields, an HMAC for
- * looking items up by patient without storing the patient id in clear.
- * The master key (32 random bytes, base64) lives in the SecretStore under 'outbox-key'; sub-keys are
- * derived with HKDF so the cipher key and the lookup key differ.
+ * At rest: AES-256-GCM for payloads and patient fields, an HMAC to find items by patient without the id in clear.
+ * The master key lives in the SecretStore ('outbox-key'); HKDF sub-keys keep the cipher and lookup keys apart.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { AppError } from '../../shared/errors';
@@ -18,11 +16,11 @@ export interface OutboxKeys {
   seal(plain: Uint8Array, aad: string): Buffer;
   /** Throws ERR_STORAGE_CORRUPT when the data was altered, truncated or sealed under another key or label. */
   open(sealed: Uint8Array, aad: string): Buffer;
-  /** Keyed, one-way reference for a patient id (DB lookups by patient). */
+  /** Keyed, one-way: finds a patient's rows. */
   patientRef(patientId: string): string;
 }
 
-/** Reads the master key, creating and storing a fresh random one on first use. */
+/** The master key, made at random on first use. */
 export async function loadOrCreateKeys(secrets: SecretStore): Promise<OutboxKeys> {
   let stored = await secrets.get(OUTBOX_KEY_ACCOUNT);
   if (stored === null) {

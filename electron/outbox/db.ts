@@ -1,7 +1,4 @@
-/**
- * The outbox's SQLite database (better-sqlite3). Opened with journal_mode=WAL and synchronous=FULL and
- * asserted: with anything weaker a committed transaction could be lost on power failure.
- */
+/** The outbox's SQLite database: WAL and synchronous=FULL, asserted (anything weaker could lose a commit on power loss). */
 import Database from 'better-sqlite3';
 import { AppError } from '../../shared/errors';
 
@@ -30,20 +27,15 @@ export function openDatabase(file: string): DB {
   }
 }
 
-export interface DurableSettings {
-  journalMode: string;
-  /** SQLite's number: 2 = FULL. */
-  synchronous: number;
-}
-
-export function readSettings(db: DB): DurableSettings {
+/** `synchronous`: SQLite's number, 2 = FULL. */
+export function readSettings(db: DB): { journalMode: string; synchronous: number } {
   return {
     journalMode: String(db.pragma('journal_mode', { simple: true })).toLowerCase(),
     synchronous: Number(db.pragma('synchronous', { simple: true })),
   };
 }
 
-/** Throws ERR_STORAGE_IO unless journal_mode=wal and synchronous=FULL(2) or EXTRA(3). */
+/** journal_mode=wal and synchronous=FULL(2) or EXTRA(3), else ERR_STORAGE_IO. */
 export function assertDurableSettings(db: DB): void {
   const s = readSettings(db);
   if (s.journalMode !== 'wal' || s.synchronous < 2) {

@@ -1,7 +1,6 @@
 /**
- * The few file-system operations the outbox needs, behind an injectable shim (fault-injection tests
- * pass a wrapper that throws ENOSPC/EIO/EPERM where they want), and the durable-write recipe:
- * temp file (exclusive create) → write → fsync → close → atomic rename → fsync the directory.
+ * The outbox's file-system operations behind an injectable shim (fault tests inject ENOSPC/EIO/EPERM), and the durable
+ * write: temp file (exclusive) → write → fsync → close → rename → fsync the folder.
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
@@ -23,22 +22,13 @@ export interface OutboxFs {
   mkdir(path: string, options: { recursive: true }): Promise<unknown>;
 }
 
-/** The real file system. */
-export const nodeFs: OutboxFs = {
-  open: (p, f, m) => fsp.open(p, f, m),
-  rename: (a, b) => fsp.rename(a, b),
-  unlink: (p) => fsp.unlink(p),
-  readFile: (p) => fsp.readFile(p),
-  readdir: (p) => fsp.readdir(p),
-  mkdir: (p, o) => fsp.mkdir(p, o),
-};
+export const nodeFs: OutboxFs = fsp;
 
 export const TEMP_PREFIX = '.tmp-';
 
 export function errnoOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'string'
-    ? (err as { code: string }).code
-    : undefined;
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** ENOSPC/EDQUOT → ERR_STORAGE_FULL; any other file-system failure → ERR_STORAGE_IO. AppErrors pass through. */
@@ -50,14 +40,14 @@ export function storageError(err: unknown): AppError {
 }
 
 export interface RenameRetry {
-  /** Attempts in all (first try included). Default 6. */
+  /** First try included. Default 6. */
   attempts: number;
-  /** Wait before retry n (1-based). Default 20·2^(n-1) ms: 20, 40, 80, 160, 320. */
+  /** Before retry n (1-based). Default 20·2^(n-1) ms. */
   delayMs: (n: number) => number;
   sleep: (ms: number) => Promise<void>;
 }
 
-export const defaultRenameRetry: RenameRetry = {
+const defaultRenameRetry: RenameRetry = {
   attempts: 6,
   delayMs: (n) => 20 * 2 ** (n - 1),
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -98,10 +88,7 @@ async function writeAll(h: FileHandleLike, data: Uint8Array): Promise<void> {
   }
 }
 
-/**
- * Writes `data` to `dir/finalName` durably. Does NOT fsync the directory (the caller does that once for
- * several files). On failure the temp file is removed and the error is rethrown as it came.
- */
+/** Writes `dir/finalName` durably except the folder fsync (the caller's, once for several files). */
 export async function writeFileAtomic(fs: OutboxFs, dir: string, finalName: string, data: Uint8Array, retry?: RenameRetry): Promise<void> {
   const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
   let handle: FileHandleLike | undefined;

@@ -1,7 +1,6 @@
 /**
- * The send loop: picks due items (queued first, then waiting whose time has come), posts at most `concurrency`
- * at once, sleeps until the next due time (at most 60 s, so a clock change is noticed), and tells idle() waiters
- * when nothing is in flight or due. stop() aborts posts in flight: they go back to queued (same key later).
+ * The send loop: due items (queued first), at most `concurrency` posts at once, a wake-up at the next due time (at
+ * most 60 s away, so a clock change is noticed), idle() waiters. stop() aborts posts in flight: back to queued.
  */
 import { toAppError } from '../../shared/errors';
 import type { OutboxContext } from './context';

@@ -1,8 +1,8 @@
-/** Looking items up, and the moves the caller asks for: retry, rebind a patient's items to a new launch grant. */
-import { AppError } from '../../shared/errors';
+/** Looking items up, and the moves asked for: retry, a new launch grant, a person's answers for an `unconfirmed` item. */
+import { AppError, toAppError } from '../../shared/errors';
 import { openFields, sealFields, type OutboxContext } from './context';
-import type { Rebound } from './outcome';
-import type { Fields, Row } from './queries';
+import { markCommitted, type Rebound } from './outcome';
+import type { CommitResult, Fields, Row } from './queries';
 import type { OutboxItemView, OutboxListFilter } from './types';
 import { emitItem, toView } from './view';
 
@@ -26,14 +26,13 @@ export function getItem(ctx: OutboxContext, imageId: string): OutboxItemView | u
   return row ? toView(ctx, row) : undefined;
 }
 
-/** A failed or waiting item back in the queue now (never an unconfirmed one: only a person moves those). */
+/** Never an unconfirmed one: only a person moves those. */
 export function retryItem(ctx: OutboxContext, imageId: string): boolean {
   if (ctx.q.retry.run(ctx.clock.now(), imageId).changes !== 1) return false;
   emitItem(ctx, 'item-queued', imageId);
   return true;
 }
 
-/** This patient's queued/waiting items get the new grant (same patient only) and are queued. Returns how many. */
 export function rebindGrant(ctx: OutboxContext, rebound: Rebound, patientId: string, grantId: string): number {
   if (typeof grantId !== 'string' || grantId.length < 16 || grantId.length > 128) throw new AppError('ERR_LAUNCH_GRANT_INVALID', { detail: 'grantId malformed' });
   const ref = ctx.keys.patientRef(patientId);
@@ -55,4 +54,64 @@ export function rebindGrant(ctx: OutboxContext, rebound: Rebound, patientId: str
   for (const id of changed) emitItem(ctx, 'item-queued', id);
   ctx.logger.info({ items: changed.length }, 'launch grant rebound');
   return changed.length;
+}
+
+/** Each answer is kept in the item's history (README.md "States"). */
+export class PersonActions {
+  /** Confirmations on their way: a second click sends nothing. */
+  private readonly confirming = new Set<string>();
+
+  constructor(
+    private readonly ctx: OutboxContext,
+    private readonly kick: () => void,
+  ) {}
+
+  async confirmArrived(imageId: string): Promise<OutboxItemView> {
+    const { ctx } = this;
+    const row = ctx.q.get.get(imageId);
+    if (row?.state !== 'unconfirmed') throw new AppError('ERR_NOT_FOUND', { message: 'This image is not waiting for anyone to check Medtech.', detail: 'not unconfirmed' });
+    if (this.confirming.has(imageId)) throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS', { detail: 'already confirming' });
+    const confirm = ctx.gateway.confirmCommit;
+    if (confirm === undefined) throw new AppError('ERR_INTERNAL', { detail: 'this gateway client cannot confirm' });
+    const fields = openFields(ctx, row);
+    if (fields.v !== 'live') throw new AppError('ERR_STORAGE_CORRUPT', { detail: 'item has no live fields' });
+    const correlationId = ctx.newCorrelationId();
+    this.confirming.add(imageId);
+    try {
+      const res = await confirm.call(ctx.gateway, imageId, { correlationId });
+      const result: CommitResult = { confirmedBy: 'person' };
+      if (res.media) result.media = { id: res.media.id };
+      if (res.documentReference) result.documentReference = { id: res.documentReference.id };
+      const current = ctx.q.get.get(imageId);
+      if (current?.state !== 'unconfirmed') throw new AppError('ERR_NOT_FOUND', { detail: 'item changed while confirming' });
+      await markCommitted(ctx, current, fields, result, { correlationId });
+    } catch (err) {
+      const e = toAppError(err);
+      ctx.logger.warn({ imageId, code: e.code, correlationId }, 'confirmation that the image is in Medtech not recorded');
+      throw e;
+    } finally {
+      this.confirming.delete(imageId);
+    }
+    ctx.logger.info({ imageId, correlationId }, 'a person confirmed the image is in Medtech');
+    emitItem(ctx, 'item-committed', imageId);
+    const after = ctx.q.get.get(imageId);
+    if (!after) throw new AppError('ERR_NOT_FOUND', { detail: 'item purged' });
+    return toView(ctx, after);
+  }
+
+  sendAgain(imageId: string): boolean {
+    const { ctx } = this;
+    if (this.confirming.has(imageId)) return false;
+    const now = ctx.clock.now();
+    const changed = ctx.db.transaction(() => {
+      if (ctx.q.sendAgain.run(now, imageId).changes !== 1) return false;
+      ctx.q.addAction.run(imageId, 'person-send-again', now, null);
+      return true;
+    })();
+    if (!changed) return false;
+    ctx.logger.info({ imageId }, 'a person checked Medtech and asked to send the image again');
+    emitItem(ctx, 'item-queued', imageId);
+    this.kick();
+    return true;
+  }
 }

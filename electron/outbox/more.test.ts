@@ -1,10 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { OutboxItemView as BridgeOutboxItemView } from '../../shared/contracts/bridge';
-import { compile } from '../gateway-client/validate';
-import { toBridgeOutboxItem } from './bridge';
 import { keysFrom } from './crypto';
-import { GRANT_REASON } from './outbox';
-import { GRANT_A, GRANT_B, PATIENT_A, PATIENT_B, item, rig, type Rig } from './test-helpers';
+import { GRANT_A, GRANT_B, PATIENT_B, item, rig, type Rig } from './test-helpers';
 import { waitFor } from './test-helpers';
 import type { OutboxProgress } from './types';
 
@@ -67,29 +63,6 @@ describe('outbox views, filters and events', () => {
     r.outbox.start();
     await r.outbox.idle();
     expect(r.outbox.get(a.imageId)?.state).toBe('committed');
-  });
-
-  it('maps live, waiting and committed items onto the bridge contract', async () => {
-    r = await rig();
-    r.standIn.grants.set(GRANT_B, { patientId: 'pat-b', expired: true });
-    const a = await item({ targets: ['media'] });
-    const b = await item({ patient: PATIENT_B, grantId: GRANT_B }, 2);
-    await r.outbox.enqueue(a);
-    await r.outbox.enqueue(b);
-    const check = compile(BridgeOutboxItemView);
-    const live = toBridgeOutboxItem(r.outbox.get(a.imageId)!);
-    expect(check.firstError(live)).toBeUndefined();
-    expect(live).toMatchObject({ status: 'queued', targets: { media: true, inboxScan: false }, patient: PATIENT_A });
-    r.outbox.start();
-    await r.outbox.idle();
-    const done = toBridgeOutboxItem(r.outbox.get(a.imageId)!);
-    expect(check.firstError(done)).toBeUndefined();
-    expect(done.patient).toBeUndefined();
-    expect(done).toMatchObject({ status: 'committed', nhi: 'ZZZ0016' });
-    expect(done.committed?.media?.id).toBeTruthy();
-    const waiting = toBridgeOutboxItem(r.outbox.get(b.imageId)!);
-    expect(check.firstError(waiting)).toBeUndefined();
-    expect(waiting.error).toMatchObject({ code: 'ERR_LAUNCH_GRANT_EXPIRED', message: GRANT_REASON, action: 'relaunch' });
   });
 });
 

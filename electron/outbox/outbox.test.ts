@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors';
 import { MemorySecretStore } from '../secrets';
 import { assertDurableSettings } from './db';
-import { GRANT_REASON } from './outbox';
+import { GRANT_REASON } from './view';
 import { GRANT_A, GRANT_B, PATIENT_A, PATIENT_B, item, jpeg, payloadFiles, rig, tiff, type Rig } from './test-helpers';
 import { waitFor } from './test-helpers';
 import type { OutboxEvents } from './types';

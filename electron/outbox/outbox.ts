@@ -1,37 +1,51 @@
-/**
- * The companion's durable outbox. Every committed image passes through here:
- *   enqueue()  validate → copy the payload(s) encrypted into payloads/ (temp → fsync → rename → dir fsync)
- *              → insert the row in one SQLite transaction (WAL, synchronous=FULL) → resolve.   (enqueue.ts)
- *   send loop  queued → sending → committed | waiting (retryable; backoff + jitter) | unconfirmed | failed (final).
- *              Posts with the item's OWN patient id and grant; Idempotency-Key = imageId, so a resend after
- *              a crash or timeout can never create a second resource.                         (loop.ts, send.ts, outcome.ts)
- *   unconfirmed  a person looked in Medtech: confirmArrived / sendAgain.                        (person-actions.ts)
- *   committed  payload files wiped; a small record without image bytes or names stays for the history,
- *              purged after the retention window.
- * Crash recovery at open: 'sending' → 'queued'; temp files and payload files without a live row are removed. (recovery.ts)
- * This file only composes those units.
- */
+/** The companion's durable outbox (README.md): opening and crash recovery; the rest is composed from its units. */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { LIMITS } from '../../shared/limits';
-import { defaultBackoff } from './backoff';
-import type { OutboxContext } from './context';
+import { Listeners, type OutboxContext } from './context';
 import { loadOrCreateKeys } from './crypto';
 import { openDatabase, readSettings } from './db';
-import { nodeFs, storageError } from './durable-fs';
+import { fsyncDir, nodeFs, storageError, TEMP_PREFIX } from './durable-fs';
 import { enqueueItem } from './enqueue';
-import { OutboxEmitter } from './events';
 import { SendLoop } from './loop';
-import { getItem, listItems, rebindGrant, retryItem } from './manage';
-import type { Rebound } from './outcome';
-import { PersonActions } from './person-actions';
-import { prepareQueries } from './queries';
-import { recoverAtOpen } from './recovery';
-import type { OpenOutboxOptions, Outbox } from './types';
+import { getItem, listItems, PersonActions, rebindGrant, retryItem } from './manage';
+import { defaultBackoff, type Rebound } from './outcome';
+import { prepareQueries, type StoredPayload } from './queries';
+import type { OpenOutboxOptions, Outbox, OutboxEvents } from './types';
 import { emitItem, progressOf } from './view';
 
-export { GRANT_REASON } from './reasons';
+/**
+ * Crash recovery at open: 'sending' → queued (same Idempotency-Key: the gateway replays), history past its retention
+ * purged, temp and orphaned payload files deleted. `unconfirmed` items are left: only a person moves them on.
+ */
+async function sweepPayloadDir(ctx: OutboxContext): Promise<void> {
+  const live = new Set<string>();
+  for (const { payloads } of ctx.q.liveFiles.all()) for (const p of JSON.parse(payloads) as StoredPayload[]) if (p.file) live.add(p.file);
+  let removed = 0;
+  for (const name of await ctx.fs.readdir(ctx.payloadDir)) {
+    if (name.startsWith(TEMP_PREFIX) || !live.has(name)) {
+      await ctx.fs.unlink(join(ctx.payloadDir, name)).catch(() => undefined);
+      removed++;
+    }
+  }
+  if (removed > 0) {
+    await fsyncDir(ctx.fs, ctx.payloadDir);
+    ctx.logger.info({ removed }, 'stale outbox files removed');
+  }
+}
+
+function purgeHistory(ctx: OutboxContext): void {
+  ctx.q.purge.run(ctx.clock.now() - ctx.retentionMs);
+  ctx.q.purgeActions.run();
+}
+
+async function recoverAtOpen(ctx: OutboxContext): Promise<void> {
+  const recovered = ctx.q.recoverSending.run(ctx.clock.now()).changes;
+  if (recovered > 0) ctx.logger.warn({ recovered }, 'items interrupted while sending were re-queued');
+  purgeHistory(ctx);
+  await sweepPayloadDir(ctx);
+}
 
 /** Opens the folder, keys and database, and recovers what a crash left. */
 async function openContext(options: OpenOutboxOptions): Promise<OutboxContext> {
@@ -60,7 +74,7 @@ async function openContext(options: OpenOutboxOptions): Promise<OutboxContext> {
     db,
     q: prepareQueries(db),
     keys,
-    events: new OutboxEmitter(logger),
+    events: new Listeners<OutboxEvents>((err, event) => logger.error({ err: (err as Error).name, event }, 'outbox listener threw')),
   };
   try {
     await recoverAtOpen(ctx);

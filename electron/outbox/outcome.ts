@@ -1,30 +1,39 @@
-/**
- * Where an item goes after the gateway answered (or did not):
- *   committed    the gateway confirmed every target, or a person did → payload files wiped, history only
- *   waiting      retryable (network, 5xx, throttled, ERR_ALEX_OUTCOME_UNKNOWN: same key, same request, later),
- *                a PC to (re-)enrol, or a launch grant that ended (no next attempt until rebindGrant)
- *   unconfirmed  ERR_COMMIT_UNCONFIRMED: never sent again by itself; a person must look in Medtech
- *   failed       final
- */
+/** Where an item goes after the gateway answered, or did not (README.md "States"). */
 import type { AppError, ErrorCode } from '../../shared/errors';
-import { backoffDelayMs } from './backoff';
 import { sealFields, type OutboxContext } from './context';
 import { removeFiles } from './payloads';
 import type { CommitResult, LiveFields, Row, StoredPayload } from './queries';
-import { GRANT_REASON } from './reasons';
-import { emitItem } from './view';
+import { emitItem, GRANT_REASON } from './view';
+
+export interface BackoffPolicy {
+  /** Before the 1st retry, before jitter. Default 2 s. */
+  baseMs: number;
+  /** Default 5 min. */
+  maxMs: number;
+}
+
+export const defaultBackoff: BackoffPolicy = { baseMs: 2_000, maxMs: 5 * 60_000 };
+
+/**
+ * Delay before retry `attempt` (1 = first): "equal jitter" (half the step fixed, half random) so retries after an
+ * outage spread out but never come back at once. A server's Retry-After is a floor (still capped by maxMs).
+ */
+export function backoffDelayMs(attempt: number, random: () => number, policy: BackoffPolicy = defaultBackoff, retryAfterSeconds?: number): number {
+  const step = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
+  const r = Math.min(Math.max(random(), 0), 1);
+  const jittered = step / 2 + r * (step / 2);
+  const floor = retryAfterSeconds !== undefined ? Math.min(policy.maxMs, retryAfterSeconds * 1000) : 0;
+  return Math.round(Math.max(jittered, floor));
+}
 
 const GRANT_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_LAUNCH_GRANT_EXPIRED', 'ERR_LAUNCH_GRANT_INVALID']);
-/** Nothing is wrong with the image: the PC needs (re-)enrolling. Keep it waiting and keep trying (cheap: no credential, no request). */
+/** Nothing is wrong with the image: the PC needs (re-)enrolling. It waits and is tried again (cheap: nothing is sent). */
 const DEVICE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_NOT_ENROLLED', 'ERR_AUTH_DEVICE_MISSING', 'ERR_AUTH_DEVICE_UNKNOWN', 'ERR_AUTH_DEVICE_REVOKED', 'ERR_AUTH_DEVICE_KEY_REQUIRED']);
 
 /** Latest grant given to a patient (by patient ref), for items that were in flight during rebindGrant. */
 export type Rebound = Map<string, string>;
 
-/**
- * Commits the row (with the person's action, when a person confirmed it, in the same transaction): the history keeps
- * ids, patient id and NHI only; then the payload files are wiped.
- */
+/** Committed (with a person's action in the same transaction): history keeps ids, patient id and NHI; files wiped. */
 export async function markCommitted(ctx: OutboxContext, row: Row, fields: LiveFields, result: CommitResult, byPerson?: { correlationId: string }): Promise<void> {
   const stored = JSON.parse(row.payloads) as StoredPayload[];
   const now = ctx.clock.now();

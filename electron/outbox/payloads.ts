@@ -11,7 +11,7 @@ export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).
 
 export type ReadPayloads = Map<PayloadKind, { bytes: Buffer; meta: StoredPayload }>;
 
-/** Reads each payload, opens its seal (AAD = image + kind) and checks its checksum. Missing or altered → ERR_STORAGE_CORRUPT. */
+/** Each payload opened (AAD = image + kind) and checked. Missing or altered → ERR_STORAGE_CORRUPT. */
 export async function readPayloads(ctx: OutboxContext, row: Row): Promise<ReadPayloads> {
   const out: ReadPayloads = new Map();
   for (const p of JSON.parse(row.payloads) as StoredPayload[]) {
@@ -29,7 +29,6 @@ export async function readPayloads(ctx: OutboxContext, row: Row): Promise<ReadPa
   return out;
 }
 
-/** The bytes of a payload the caller handed in (a file is copied in; the original is left alone). */
 export async function readSource(ctx: OutboxContext, src: PayloadSource): Promise<Buffer> {
   if (src.bytes !== undefined) return Buffer.from(src.bytes.buffer, src.bytes.byteOffset, src.bytes.byteLength);
   try {
@@ -39,10 +38,7 @@ export async function readSource(ctx: OutboxContext, src: PayloadSource): Promis
   }
 }
 
-/**
- * Writes each part sealed and atomically, records its file name in `stored`, then fsyncs the folder. Names written
- * so far are pushed to `written` as they land, so the caller can remove them if anything later fails.
- */
+/** Each part sealed and atomic, its name into `stored` and (as it lands, for an undo) `written`; then the folder fsync. */
 export async function writePayloads(ctx: OutboxContext, imageId: string, parts: { kind: PayloadKind; bytes: Buffer }[], stored: StoredPayload[], written: string[]): Promise<void> {
   for (const [i, p] of parts.entries()) {
     const name = `${imageId}.${p.kind}.${randomUUID().slice(0, 8)}`;
@@ -55,7 +51,7 @@ export async function writePayloads(ctx: OutboxContext, imageId: string, parts: 
   await fsyncDir(ctx.fs, ctx.payloadDir);
 }
 
-/** Removes files (best effort) and fsyncs the folder: after a commit, or to undo a failed enqueue. */
+/** Best effort, then the folder fsync: after a commit, or to undo a failed enqueue. */
 export async function removeFiles(ctx: OutboxContext, names: string[]): Promise<void> {
   for (const name of names) if (name) await ctx.fs.unlink(join(ctx.payloadDir, name)).catch(() => undefined);
   if (names.length > 0) await fsyncDir(ctx.fs, ctx.payloadDir).catch(() => undefined);

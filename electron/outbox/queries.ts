@@ -8,7 +8,7 @@ export type PayloadKind = 'media' | 'document';
 export interface StoredPayload {
   kind: PayloadKind;
   contentType: string;
-  /** File name inside payloads/; '' once wiped. */
+  /** In payloads/; '' once wiped. */
   file: string;
   sha256: string;
   size: number;
@@ -16,17 +16,17 @@ export interface StoredPayload {
   height?: number;
 }
 
-/** Sealed with the item: everything needed to post it (a live item) ... */
+/** Sealed with the item: all it needs to be posted ... */
 export interface LiveFields {
   v: 'live';
   patient: PatientSummary;
   grantId: string;
   metadata: ImageMetadata;
   source?: string;
-  /** The photo's name (absent in rows saved before names travelled: those post without one). */
+  /** Absent in rows saved before names travelled: those post without one. */
   label?: string;
 }
-/** ... or only which record it went to (committed history: no names, no metadata). */
+/** ... or, once committed, only which record it went to. */
 export interface HistoryFields {
   v: 'history';
   patientId: string;
@@ -34,7 +34,6 @@ export interface HistoryFields {
 }
 export type Fields = LiveFields | HistoryFields;
 
-/** What a commit created (or that a person confirmed it), kept in `result`. */
 export interface CommitResult {
   media?: { id: string };
   documentReference?: { id: string };

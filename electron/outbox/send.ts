@@ -1,7 +1,6 @@
 /**
- * One post of one item: read its sealed fields and payloads, build the CommitRequest with the item's OWN patient
- * and grant (Idempotency-Key = imageId, so a resend can never create a second resource), post, and record the
- * outcome. `resendAfterCheck` is sent only after a person chose "Send again", at most once (keepsResendFlag).
+ * One post of one item with the item's OWN patient and grant (Idempotency-Key = imageId: a resend never creates a
+ * second resource), and its outcome.
  */
 import { AppError, toAppError } from '../../shared/errors';
 import type { CommitRequest, CommitResponse, CommitTarget } from '../../shared/contracts/gateway';
@@ -16,17 +15,15 @@ import { emitItem } from './view';
 const REFUSED_UNSEEN: ReadonlySet<string> = new Set(['ERR_NOT_ENROLLED', 'ERR_REQUEST_INVALID', 'ERR_RATE_LIMITED', 'ERR_LAUNCH_GRANT_EXPIRED', 'ERR_LAUNCH_GRANT_INVALID']);
 
 /**
- * A person's "Send again" is used at most once: it is kept only after a failure that proves the post never reached
- * the gateway's commit (refused connection, no credential, refused at the door: auth, grant, rate limit). After any
- * other outcome — an answer, a timeout, a reset, a stop or crash mid-post — the same request asks without it; if the
- * gateway never took it, it answers ERR_COMMIT_UNCONFIRMED again and a person is asked again. Never a second create.
+ * A person's "Send again" is used at most once: kept only after a failure that proves the post never reached the
+ * gateway's commit (README.md "States"). Any other outcome asks again without it: never a second create.
  */
-export function keepsResendFlag(e: AppError): boolean {
+function keepsResendFlag(e: AppError): boolean {
   if (e.code === 'ERR_GATEWAY_UNREACHABLE') return e.detail === 'network: ECONNREFUSED';
   return REFUSED_UNSEEN.has(e.code) || e.code.startsWith('ERR_AUTH_');
 }
 
-export function buildRequest(row: Row, fields: LiveFields, payloads: ReadPayloads): CommitRequest {
+function buildRequest(row: Row, fields: LiveFields, payloads: ReadPayloads): CommitRequest {
   const req: CommitRequest = {
     imageId: row.image_id,
     grantId: fields.grantId,
@@ -48,7 +45,7 @@ export function buildRequest(row: Row, fields: LiveFields, payloads: ReadPayload
   return req;
 }
 
-/** The live fields and payloads of a row, or null after recording it failed (ERR_STORAGE_CORRUPT / I/O): never sent. */
+/** The live fields and payloads of a row, or null once recorded as failed (corrupt, I/O): never sent. */
 async function readItem(ctx: OutboxContext, rebound: Rebound, row: Row): Promise<{ fields: LiveFields; payloads: ReadPayloads } | null> {
   try {
     const fields = openFields(ctx, row);

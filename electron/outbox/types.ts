@@ -4,16 +4,12 @@ import type { ImageMetadata, PatientSummary } from '../../shared/contracts/commo
 import type { CommitTarget, DocumentPayload, MediaPayload } from '../../shared/contracts/gateway';
 import type { CommitClient } from '../gateway-client';
 import type { SecretStore } from '../secrets';
-import type { BackoffPolicy } from './backoff';
+import type { BackoffPolicy } from './outcome';
 import type { OutboxFs, RenameRetry } from './durable-fs';
 
-/**
- * `unconfirmed`: the gateway could not learn whether Medtech stored the image (ERR_COMMIT_UNCONFIRMED). Never sent
- * again by itself and never wiped: a person looks in Medtech, then `confirmArrived` or `sendAgain`.
- */
+/** The states and their moves: README.md "States". */
 export type OutboxState = 'queued' | 'sending' | 'waiting' | 'committed' | 'failed' | 'unconfirmed';
 
-/** What a person must know happened to an item, kept in its history. */
 export type OutboxAction = 'unconfirmed' | 'person-confirmed' | 'person-send-again';
 
 export interface OutboxActionView {
@@ -22,30 +18,26 @@ export interface OutboxActionView {
   correlationId?: string;
 }
 
-/** A rendered payload from the imaging pipeline: a file path (copied in; the original is left alone) or bytes. */
+/** A file is copied in; the original is left alone. */
 export type PayloadSource = { file: string; bytes?: undefined } | { bytes: Uint8Array; file?: undefined };
 
 export type MediaInput = PayloadSource & { contentType: MediaPayload['contentType']; width?: number; height?: number };
 export type DocumentInput = PayloadSource & { contentType: DocumentPayload['contentType'] };
 
-/** What the caller hands to enqueue(): one image, bound to its own patient and launch grant. */
+/** One image, bound to its own patient and launch grant (README.md "Item input"). */
 export interface OutboxItemInput {
-  /** v4 UUID minted at ingest: the Idempotency-Key and the FHIR identifier. */
+  /** v4 UUID: the Idempotency-Key and the FHIR identifier. */
   imageId: string;
   patient: PatientSummary;
   grantId: string;
   facilityId: string;
-  /** ISO-8601 with offset. */
   capturedAt: string;
   metadata: ImageMetadata;
   targets: CommitTarget[];
-  /** Required when targets include 'media'. */
   media?: MediaInput;
-  /** Required when targets include 'documentReference'. */
   document?: DocumentInput;
-  /** Free text, e.g. "Phone upload, Room 3". */
   source?: string;
-  /** The photo's name ("Photo 2", or the file's name), as the gateway contract's `label`: it leads the title in Medtech. */
+  /** The photo's name ("Photo 2", or the file's name): it leads the title in Medtech. */
   label?: string;
 }
 
@@ -54,28 +46,26 @@ export interface OutboxErrorView {
   message: string;
 }
 
-/** What the UI sees of one item. Never image bytes. */
+/** Never image bytes. */
 export interface OutboxItemView {
   imageId: string;
   patientId: string;
   /** The full patient while the item is live; absent once committed (history keeps no names). */
   patient?: PatientSummary;
-  /** Kept in committed history so the UI can say which record it went to. */
+  /** Kept in committed history: which record it went to. */
   nhi?: string;
   facilityId: string;
   capturedAt: string;
   targets: CommitTarget[];
   state: OutboxState;
   attempts: number;
-  /** ISO time of the next automatic attempt (waiting items). */
   nextAttemptAt?: string;
-  /** Plain-language reason it is waiting, unconfirmed or failed. */
+  /** Why it is waiting, unconfirmed or failed, in plain words. */
   reason?: string;
-  /** Set while the gateway waits for Medtech to confirm a create it may have stored (ERR_ALEX_OUTCOME_UNKNOWN). */
+  /** ERR_ALEX_OUTCOME_UNKNOWN: the gateway asks Medtech again. */
   waitingFor?: 'medtech-confirmation';
-  /** True once a person chose "Send again": the next post carries `resendAfterCheck`. */
   resendAfterCheck?: boolean;
-  /** What happened that a person must know (unconfirmed, and each person's answer), oldest first. */
+  /** Oldest first. */
   actions?: OutboxActionView[];
   lastError?: OutboxErrorView;
   committed?: { media?: { id: string }; documentReference?: { id: string }; confirmedBy?: 'person'; at: string };
@@ -83,51 +73,35 @@ export interface OutboxItemView {
   updatedAt: string;
 }
 
-export interface OutboxProgress {
-  queued: number;
-  sending: number;
-  waiting: number;
-  failed: number;
-  committed: number;
-  unconfirmed: number;
-}
+export type OutboxProgress = Record<OutboxState, number>;
 
-export interface OutboxEvents {
-  'item-queued': OutboxItemView;
-  'item-sending': OutboxItemView;
-  'item-committed': OutboxItemView;
-  'item-waiting': OutboxItemView;
-  'item-failed': OutboxItemView;
-  'item-unconfirmed': OutboxItemView;
-  progress: OutboxProgress;
-}
+export type OutboxEvents = Record<`item-${OutboxState}`, OutboxItemView> & { progress: OutboxProgress };
 
 export interface OutboxListFilter {
   states?: OutboxState[];
-  /** Only this patient's items. */
   patientId?: string;
 }
 
 export interface Clock {
-  /** Epoch milliseconds. */
+  /** Epoch ms. */
   now(): number;
 }
 
 export interface OpenOutboxOptions {
-  /** Folder for the database and payload files (created if missing). */
+  /** Created if missing. */
   dir: string;
   secrets: SecretStore;
   gateway: CommitClient;
   clock?: Clock;
-  /** [0, 1), for backoff jitter. Default Math.random. (Keys and IVs always use crypto randomness.) */
+  /** [0, 1), for backoff jitter only. Default Math.random. */
   random?: () => number;
   logger: Logger;
   /** Parallel sends. Default 2 (ALEX: at most 2 concurrent writes per facility). */
   concurrency?: number;
   backoff?: BackoffPolicy;
-  /** How long committed records stay in history. Default 30 days. */
+  /** How long committed history stays. Default 30 days. */
   retentionMs?: number;
-  /** Largest payload accepted. Default LIMITS.alexMaxAttachmentBytes. */
+  /** Default LIMITS.alexMaxAttachmentBytes. */
   maxPayloadBytes?: number;
   fs?: OutboxFs;
   renameRetry?: RenameRetry;
@@ -135,34 +109,26 @@ export interface OpenOutboxOptions {
 }
 
 export interface Outbox {
-  /** Resolves only when the item and its payloads are durable on disk. Idempotent for the same imageId and bytes. */
+  /** Resolves only once the item is durable on disk. Idempotent for the same imageId and bytes. */
   enqueue(item: OutboxItemInput): Promise<void>;
   start(): void;
   /** Stops sending: in-flight posts are aborted and go back to queued (resent later with the same key). */
   stop(): Promise<void>;
   list(filter?: OutboxListFilter): OutboxItemView[];
   get(imageId: string): OutboxItemView | undefined;
-  /** Puts a failed or waiting item back in the queue now. False when there is nothing to retry. */
+  /** A failed or waiting item queued now; false when there is nothing to retry. */
   retry(imageId: string): boolean;
-  /**
-   * A person saw an `unconfirmed` item in Medtech: the gateway records it (confirm route) and the item is committed
-   * (confirmed by a person) and its local copies wiped. Not unconfirmed → ERR_NOT_FOUND; gateway errors are thrown
-   * and the item stays unconfirmed.
-   */
+  /** A person saw an `unconfirmed` item in Medtech (README.md "States"). Not unconfirmed → ERR_NOT_FOUND. */
   confirmArrived(imageId: string): Promise<OutboxItemView>;
-  /**
-   * A person looked in Medtech and the image is not there: queue ONE post with `resendAfterCheck: true`, then the
-   * normal flow. False when the item is not unconfirmed.
-   */
+  /** The image is not in Medtech: ONE post with `resendAfterCheck`. False when the item is not unconfirmed. */
   sendAgain(imageId: string): boolean;
-  /** Gives this patient's waiting/queued items the new launch grant and re-queues them. Returns how many. */
+  /** This patient's waiting/queued items get the new launch grant and are queued; answers how many. */
   rebindGrant(patientId: string, grantId: string): number;
-  /** Look for due items now (after advancing an injected clock, or when the network comes back). */
+  /** Look for due items now. */
   kick(): void;
   /** Resolves when nothing is being sent and nothing is due. */
   idle(): Promise<void>;
   on<E extends keyof OutboxEvents>(event: E, fn: (payload: OutboxEvents[E]) => void): () => void;
-  /** The live connection's durability settings (asserted at open). */
   dbSettings(): { journalMode: string; synchronous: number };
   progress(): OutboxProgress;
   close(): Promise<void>;

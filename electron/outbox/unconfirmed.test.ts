@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors';
 import { SCHEMA_VERSION } from './db';
-import { GRANT_REASON } from './outbox';
+import { GRANT_REASON } from './view';
 import { GRANT_A, GRANT_B, PATIENT_A, item, payloadFiles, rig, tmp, type Rig } from './test-helpers';
 import type { OutboxEvents } from './types';
 

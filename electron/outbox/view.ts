@@ -1,12 +1,44 @@
-/** What the UI and the core see of an item (never image bytes), the counts per state, and the item events. */
+/**
+ * What the UI sees of an item (never image bytes) and its reason in plain words, the counts per state, the item events.
+ * Words naming the patient are made when viewed: the database keeps no names.
+ */
+import type { PatientSummary } from '../../shared/contracts/common';
 import type { ErrorCode } from '../../shared/errors';
 import type { CommitTarget } from '../../shared/contracts/gateway';
 import { openFields, type OutboxContext } from './context';
 import type { CommitResult, Fields, Row } from './queries';
-import { takenAt, unconfirmedReason, waitingForConfirmationReason } from './reasons';
 import type { OutboxActionView, OutboxEvents, OutboxItemView, OutboxProgress } from './types';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+export const GRANT_REASON = 'Launch again from Evolution for this patient.';
+
+const WAITING_FOR_CONFIRMATION = 'Sent to Medtech — waiting for Medtech to confirm';
+
+/** "Sent to Medtech — waiting for Medtech to confirm (next check in 40 s)". */
+export function waitingForConfirmationReason(nextAttemptAt: number | null, now: number): string {
+  if (nextAttemptAt === null) return WAITING_FOR_CONFIRMATION;
+  const s = Math.max(0, Math.ceil((nextAttemptAt - now) / 1000));
+  return `${WAITING_FOR_CONFIRMATION} (next check in ${s} s)`;
+}
+
+/** "CANARY, Testpatient". */
+export function patientName(p: PatientSummary): string {
+  return `${p.familyName.toUpperCase()}, ${p.givenName}`;
+}
+
+/** "23 Nov 2026, 9:00 am". */
+export function takenAt(capturedAt: string): string {
+  const d = new Date(capturedAt);
+  if (Number.isNaN(d.getTime())) return capturedAt;
+  return d.toLocaleString('en-NZ', { day: 'numeric', month: 'short', year: 'numeric', hour: 'numeric', minute: '2-digit' });
+}
+
+/** `photo`: the desktop names it by its name, the outbox by when it was taken. */
+export function unconfirmedReason(patient: PatientSummary | undefined, photo: string): string {
+  const inbox = patient === undefined ? "the patient's Inbox" : `${patientName(patient)}'s Inbox`;
+  return `Sent to Medtech, not yet confirmed — look in ${inbox} in Medtech for ${photo} before sending again.`;
+}
 
 function fieldsOf(ctx: OutboxContext, row: Row): Fields | undefined {
   try {
@@ -24,7 +56,7 @@ function actionsOf(ctx: OutboxContext, imageId: string): OutboxActionView[] {
   });
 }
 
-/** The reason in words, with what only the sealed fields or the clock can add (the patient's name, "next check in"). */
+/** With what only the sealed fields or the clock can add (the patient's name, "next check in"). */
 function reasonOf(ctx: OutboxContext, row: Row, fields: Fields | undefined): string | undefined {
   if (row.state === 'waiting' && row.error_code === 'ERR_ALEX_OUTCOME_UNKNOWN') return waitingForConfirmationReason(row.next_attempt_at, ctx.clock.now());
   if (row.state === 'unconfirmed') return unconfirmedReason(fields?.v === 'live' ? fields.patient : undefined, `the photo taken ${takenAt(row.captured_at)}`);
@@ -68,7 +100,6 @@ export function progressOf(ctx: OutboxContext): OutboxProgress {
 
 export type ItemEvent = Exclude<keyof OutboxEvents, 'progress'>;
 
-/** Emits the item's event with its current view, then the progress counts. */
 export function emitItem(ctx: OutboxContext, event: ItemEvent, imageId: string): void {
   const row = ctx.q.get.get(imageId);
   if (row) ctx.events.emit(event, toView(ctx, row));

@@ -122,15 +122,20 @@ async function uploadAsPhone(qrUrl: string, photo: Buffer, n: number): Promise<v
   const exRes = await fetch(`${origin}${LAN_ROUTES.exchange}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
   if (exRes.status !== 200) throw new Error(`token exchange refused: HTTP ${exRes.status} ${await exRes.text()}`);
   const ex = (await exRes.json()) as ExchangeResponse;
-  for (let i = 0; i < n; i++) {
-    const form = new FormData();
-    form.set('clientUploadId', crypto.randomUUID());
-    form.set('bodySiteCode', '14975008');
-    form.set('file', new Blob([photo], { type: 'image/jpeg' }), `IMG_${1000 + i}.JPG`);
-    const res = await fetch(`${origin}${LAN_ROUTES.upload}`, { method: 'POST', headers: { authorization: `Bearer ${ex.credential}` }, body: form });
-    if (res.status !== 200) throw new Error(`upload refused: HTTP ${res.status}`);
-    await res.arrayBuffer();
-  }
+  // As the phone page does (renderer/mobile/src/uploads.ts): two uploads in flight at once.
+  let next = 0;
+  const uploader = async (): Promise<void> => {
+    for (let i = next++; i < n; i = next++) {
+      const form = new FormData();
+      form.set('clientUploadId', crypto.randomUUID());
+      form.set('bodySiteCode', '14975008');
+      form.set('file', new Blob([photo], { type: 'image/jpeg' }), `IMG_${1000 + i}.JPG`);
+      const res = await fetch(`${origin}${LAN_ROUTES.upload}`, { method: 'POST', headers: { authorization: `Bearer ${ex.credential}` }, body: form });
+      if (res.status !== 200) throw new Error(`upload refused: HTTP ${res.status}`);
+      await res.arrayBuffer();
+    }
+  };
+  await Promise.all([uploader(), uploader()]);
 }
 
 export async function runFootprintBench(): Promise<void> {

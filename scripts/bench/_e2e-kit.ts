@@ -2,6 +2,7 @@
  * Building blocks of the end-to-end benchmarks (`npm run bench -- e2e`): the host's conditions, a stack with
  * ALEX latency, a phone session as the phone page drives it, and waiting on the core's own state events.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -122,4 +123,30 @@ export async function alexRoundTripMs(stack: DevStack, token: string, patientId:
   await res.arrayBuffer();
   if (res.status !== 200) throw new Error(`sandbox patient read: HTTP ${res.status}`);
   return performance.now() - t0;
+}
+
+/** One HTTP step seen in this process (client or server side), from Node's diagnostics channels. */
+export interface HttpStep {
+  at: number;
+  side: 'client-start' | 'client-done' | 'server-start' | 'server-done';
+  method: string;
+  path: string;
+  port: number;
+}
+
+/** Records every HTTP request this process sends and serves (the companion, gateway and sandbox share it). */
+export function traceHttp(): { steps: HttpStep[]; stop(): void } {
+  const steps: HttpStep[] = [];
+  type Req = { method?: string; path?: string; url?: string; host?: string; socket?: { localPort?: number; remotePort?: number } };
+  const note = (side: HttpStep['side'], req: Req, port: number): void => {
+    steps.push({ at: performance.now(), side, method: req.method ?? '?', path: (req.path ?? req.url ?? '').split('?')[0] ?? '', port });
+  };
+  const subs: [string, (m: unknown) => void][] = [
+    ['http.client.request.start', (m) => note('client-start', (m as { request: Req }).request, 0)],
+    ['http.client.response.finish', (m) => note('client-done', (m as { request: Req }).request, 0)],
+    ['http.server.request.start', (m) => note('server-start', (m as { request: Req }).request, (m as { request: Req }).request.socket?.localPort ?? 0)],
+    ['http.server.response.finish', (m) => note('server-done', (m as { request: Req }).request, (m as { request: Req }).request.socket?.localPort ?? 0)],
+  ];
+  for (const [name, fn] of subs) subscribe(name, fn);
+  return { steps, stop: () => subs.forEach(([name, fn]) => unsubscribe(name, fn)) };
 }
