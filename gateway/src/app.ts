@@ -24,7 +24,6 @@ import { LIMITS } from '../../shared/limits';
 import { AppError, toAppError } from '../../shared/errors';
 import { IMAGE_IDENTIFIER_SYSTEM, type AlexClient } from './alex/types';
 import { Auditor } from './audit';
-import { Base64Bytes } from './base64';
 import { checkEnrolmentKey, DeviceService, failureKey } from './auth/devices';
 import { dpopChallenge, requestHtu } from './auth/dpop';
 import { fastifyTrustProxy } from './auth/trusted-proxies';
@@ -36,7 +35,6 @@ import type { CommitBody } from './commit/payload';
 import type { GatewayConfig } from './config';
 import { uuidV4, type Clock, type Random } from './deps';
 import { drainRequest } from './drain';
-import { useJsonBodyParser } from './json-body';
 import { GrantService } from './launch/grants';
 import { BudgetedLookupVerifier } from './launch/lookup-budget';
 import { PatientSeal } from './launch/patient-seal';
@@ -94,8 +92,6 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const app = createFastify(deps);
   app.decorateRequest('device', null);
   deps.metrics?.registerHttpHooks(app);
-  // JSON.parse once, poisoning refused by walking the parsed value; a commit's image stays bytes (../json-body).
-  useJsonBodyParser(app);
   addLifecycleHooks(app);
   setErrorHandlers(app, services.devices);
   const authenticate = authenticator(services.devices, deps.config);
@@ -133,6 +129,9 @@ function createFastify(deps: GatewayDeps): FastifyInstance {
   return Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: LIMITS.gatewayMaxBodyBytes,
+    // Fastify's JSON parser (secure-json-parse) refuses prototype poisoning: a 400, nothing parsed.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
     trustProxy: fastifyTrustProxy(deps.config.trustedProxies),
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'correlationId' }),
@@ -296,8 +295,7 @@ function registerLaunchRoutes(app: FastifyInstance, services: Services, authenti
 }
 
 function registerCommitRoutes(app: FastifyInstance, { commits, grants, auditor }: Services, { store, alex, clock, random, config }: GatewayDeps, authenticate: Authenticate): void {
-  // base64Bytes: the image stays bytes of the request body until it is copied into ALEX's request (../json-body).
-  app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: COMMIT_BODY_SCHEMA }, config: { base64Bytes: true } }, async (req, reply) => {
+  app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: COMMIT_BODY_SCHEMA } }, async (req, reply) => {
     checkAttachmentData(req.body as CommitBody);
     const key = req.headers[HEADERS.idempotencyKey];
     const answer = await commits.commit({
@@ -339,9 +337,8 @@ function registerCommitRoutes(app: FastifyInstance, { commits, grants, auditor }
 /**
  * The commit body schema as validated on the route: CommitRequest with the base64 `data` fields left to
  * checkAttachmentData, because Ajv measures string length code point by code point (~15 ms for a 1.3 MB
- * image: median of 60 on the 2-core host of 2026-12-06, 1.5 % of a 1 s ALEX write) and because a long
- * image arrives as bytes of the body (Base64Bytes), not a string. The same rules — a string, within the
- * length bounds — are applied there with `.length` (base64 is ASCII).
+ * image: median of 60 on the 2-core host of 2026-12-06, 1.5 % of a 1 s ALEX write). The same rules — a
+ * string, within the length bounds — are applied there with `.length` (base64 is ASCII).
  */
 const DATA_BOUNDS = { media: CommitRequest.properties.media.properties.data, document: CommitRequest.properties.document.properties.data };
 const COMMIT_BODY_SCHEMA = (() => {
@@ -359,7 +356,7 @@ function checkAttachmentData(body: CommitBody): void {
       if (body[field] !== undefined) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field} must have required property 'data'` });
       continue;
     }
-    if (typeof data !== 'string' && !(data instanceof Base64Bytes)) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data must be string` });
+    if (typeof data !== 'string') throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data must be string` });
     const { minLength = 0, maxLength = Infinity } = DATA_BOUNDS[field];
     if (data.length > maxLength) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: field });
     if (data.length < minLength) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data is too short` });

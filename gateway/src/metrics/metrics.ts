@@ -57,7 +57,6 @@ export class GatewayMetrics {
   readonly alexDuration: Histogram<'facility' | 'operation' | 'outcome'>;
   readonly tokenRefreshes: Counter;
   readonly alexAttempts: Counter;
-  readonly alexReconciled: Counter;
   readonly breakerRejections: Counter;
   readonly breakerState: Gauge<'facility'>;
   readonly alexConnections: Gauge<'pool' | 'state'>;
@@ -67,7 +66,7 @@ export class GatewayMetrics {
   private readonly facilities = new Set<string>();
   private readonly maxFacilities: number;
   private alexSource: AlexStatsSource | null = null;
-  private last = { tokenRequests: 0, attempts: 0, reconciled: 0, breakerRejections: 0 };
+  private last = { tokenRequests: 0, attempts: 0, breakerRejections: 0 };
 
   constructor(options: GatewayMetricsOptions = {}) {
     this.maxFacilities = options.maxFacilities ?? 1000;
@@ -106,11 +105,6 @@ export class GatewayMetrics {
       registers,
     });
     this.alexAttempts = new Counter({ name: `${METRIC_PREFIX}alex_http_attempts_total`, help: 'HTTP attempts sent to ALEX, retries included.', registers });
-    this.alexReconciled = new Counter({
-      name: `${METRIC_PREFIX}alex_creates_reconciled_total`,
-      help: 'Interrupted creates answered by finding the resource already at ALEX (no duplicate sent).',
-      registers,
-    });
     this.breakerRejections = new Counter({ name: `${METRIC_PREFIX}alex_breaker_rejections_total`, help: 'ALEX calls refused locally by an open circuit breaker.', registers });
     this.breakerState = new Gauge({
       name: `${METRIC_PREFIX}alex_circuit_state`,
@@ -165,10 +159,10 @@ export class GatewayMetrics {
     return facilityId;
   }
 
-  /** Token refreshes, attempts, reconciles and breaker state are read from the client at scrape time. */
+  /** Token refreshes, attempts and breaker state are read from the client at scrape time. */
   trackAlexStats(source: AlexStatsSource): void {
     this.alexSource = source;
-    this.last = { tokenRequests: 0, attempts: 0, reconciled: 0, breakerRejections: 0 };
+    this.last = { tokenRequests: 0, attempts: 0, breakerRejections: 0 };
   }
 
   private collectAlex(): void {
@@ -181,7 +175,6 @@ export class GatewayMetrics {
     };
     step(this.tokenRefreshes, 'tokenRequests', s.token.requests);
     step(this.alexAttempts, 'attempts', s.attempts);
-    step(this.alexReconciled, 'reconciled', s.reconciled);
     step(this.breakerRejections, 'breakerRejections', s.breakerRejections);
     for (const facility of this.facilities) this.breakerState.set({ facility }, BREAKER_STATE_VALUE[source.breakerState(facility)] ?? -1);
   }
