@@ -6,7 +6,7 @@ import { formatPatientName, plural } from '../../../common/format';
 import { FIELD_LABELS, MIXED, bodySiteOptions, describeMetadata, draftFrom, isLateralSite, patchFrom, type Draft } from '../logic/metadata';
 import { lockedReason } from '../logic/send-status';
 import type { Companion } from '../useCompanion';
-import { InMedtechTag, MedtechCheck, medtechActions } from './MedtechCheck';
+import { InMedtechTag, MedtechCheck } from './MedtechCheck';
 
 export interface DetailsPanelProps {
   companion: Companion;
@@ -163,7 +163,7 @@ export function DetailsPanel({ companion, selected, applyAllCount, requiredField
             <li key={i.id}>
               <strong>{i.label}</strong>: {describeMetadata(i.metadata) || 'no details'}
               {i.metadata.caption ? ` · “${i.metadata.caption}”` : ''} <InMedtechTag image={i} />
-              <MedtechCheck image={i} actions={medtechActions(companion.run)} />
+              <MedtechCheck image={i} companion={companion} />
             </li>
           ))}
         </ul>
