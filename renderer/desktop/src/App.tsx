@@ -367,7 +367,7 @@ export function App() {
         </main>
         <aside className="sidebar" aria-label="Phone and details">
           {phone && showPhone && patient ? <PhonePanel companion={companion} phone={phone} patientName={formatPatientName(patient)} onClose={() => setShowPhone(false)} /> : null}
-          <DetailsPanel companion={companion} selected={selected} applyAllCount={selectedIsWorking ? applyAllCount : 0} requiredFields={settings?.requiredFields ?? []} />
+          <DetailsPanel companion={companion} selected={selected} applyAllCount={selectedIsWorking ? applyAllCount : 0} />
         </aside>
       </div>
 

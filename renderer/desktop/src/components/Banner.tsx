@@ -4,25 +4,33 @@ import { formatDob, formatPatientName, formatSex } from '../../../common/format'
 import type { ConnectionStatus } from '../bridge';
 import type { LocalAlert } from '../useCompanion';
 
+/** Facts about a patient as a description list: [term, value, class of the value]. */
+export function Facts({ rows, ...dl }: { rows: [string, string, string?][]; id?: string; className: string }) {
+  return (
+    <dl {...dl}>
+      {rows.map(([term, value, className]) => (
+        <div key={term}>
+          <dt>{term}</dt>
+          <dd className={className}>{value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
 /** The working patient, always visible while one is verified. `onFindByNhi`: the "Wrong patient?" way out. */
 export function PatientBanner({ patient, now, onFindByNhi }: { patient: PatientSummary; now: Date; onFindByNhi?: () => void }) {
   return (
     <section className="patient-banner" aria-label="Patient" data-testid="patient-banner">
       <div className="patient-name">{formatPatientName(patient)}</div>
-      <dl className="patient-facts">
-        <div>
-          <dt>NHI</dt>
-          <dd className="mono">{patient.nhi}</dd>
-        </div>
-        <div>
-          <dt>Born</dt>
-          <dd>{formatDob(patient.birthDate, now)}</dd>
-        </div>
-        <div>
-          <dt>Sex</dt>
-          <dd>{formatSex(patient.sex)}</dd>
-        </div>
-      </dl>
+      <Facts
+        className="patient-facts"
+        rows={[
+          ['NHI', patient.nhi, 'mono'],
+          ['Born', formatDob(patient.birthDate, now)],
+          ['Sex', formatSex(patient.sex)],
+        ]}
+      />
       {onFindByNhi ? (
         <button type="button" className="button button-quiet banner-link" onClick={onFindByNhi} data-testid="banner-find-by-nhi">
           <span>Wrong patient?</span> <span>Find by NHI</span>

@@ -5,16 +5,8 @@
 import type { Annotation, ImageEdits } from '../../../../shared/contracts/bridge';
 
 export type Rotation = ImageEdits['rotate'];
-export interface Pt {
-  x: number;
-  y: number;
-}
-export interface Rect {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+export type Rect = NonNullable<ImageEdits['crop']>;
+export type Pt = Pick<Rect, 'x' | 'y'>;
 
 export const NO_EDITS: ImageEdits = { rotate: 0, annotations: [] };
 
@@ -88,10 +80,6 @@ export function rotateEdits(edits: ImageEdits, direction: 'left' | 'right'): Ima
 
 export function undoLastAnnotation(edits: ImageEdits): ImageEdits {
   return { ...edits, annotations: edits.annotations.slice(0, -1) };
-}
-
-export function sameEdits(a: ImageEdits, b: ImageEdits): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** Keep the 50-annotation contract limit. */
