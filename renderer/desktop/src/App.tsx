@@ -248,12 +248,7 @@ export function App() {
         </nav>
       </header>
       <ConnectionBar status={companion.connection} />
-      <NoticeList
-        notices={state.notices}
-        alerts={companion.alerts}
-        onDismiss={(id) => void companion.run((api) => api.notices.dismiss({ id }))}
-        onDismissAlert={companion.dismissAlert}
-      />
+      <NoticeList companion={companion} />
       {rejected.length > 0 ? (
         <section className="rejected" role="alert" aria-label="Files not added" data-testid="rejected-files">
           <header>
@@ -384,7 +379,6 @@ export function App() {
         <SettingsDialog
           companion={companion}
           settings={settings}
-          enrolment={state.enrolment}
           onClose={() => setDialog(null)}
           onEnrolAgain={() => {
             setDialog(null);

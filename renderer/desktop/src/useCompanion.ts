@@ -1,8 +1,5 @@
-/**
- * The window's live model: the newest AppState snapshot, per-image progress, settings, the connection status
- * and short-lived local alerts (a call that failed). Subscribes once through the bridge.
- */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+/** The window's live model: the newest AppState, per-image progress, settings, the connection and local alerts (a call that failed). */
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { AppState, CompanionApi, Settings } from '../../../shared/contracts/bridge';
 import { AppError } from '../../../shared/errors/app-error';
 import { getBridge, type ConnectionStatus } from './bridge';
@@ -29,15 +26,12 @@ export interface Companion {
 }
 
 export function errorText(err: unknown): { message: string; detail?: string } {
-  if (err instanceof AppError) {
-    const ref = err.correlationId ? `Reference ${err.correlationId.slice(0, 8)}` : undefined;
-    return ref ? { message: err.message, detail: ref } : { message: err.message };
-  }
+  if (err instanceof AppError) return { message: err.message, detail: err.correlationId && `Reference ${err.correlationId.slice(0, 8)}` };
   return { message: 'Something went wrong on our side. Please try again; if it keeps happening, call support.' };
 }
 
 export function useCompanion(): Companion {
-  const bridge = useMemo(() => getBridge(), []);
+  const bridge = getBridge();
   const api = bridge.api;
   const [state, setState] = useState<AppState | null>(null);
   const [settings, setSettings] = useState<Settings | null>(null);

@@ -6,6 +6,7 @@ import { imageProgress, tallyCommit } from '../logic/model';
 import type { Companion } from '../useCompanion';
 import { Dialog } from './Dialog';
 import { ProgressBar, StatusBadge, retry } from './ImageGrid';
+import { TargetsField } from './SettingsDialog';
 
 export interface CommitTarget {
   /** The patient these images go to (each image's OWN patient). */
@@ -56,22 +57,12 @@ export function CommitDialog({ companion, target, onClose }: { companion: Compan
           {targetText ? <>, {targetText}</> : null}.
         </p>
         {notReady > 0 ? <p className="muted small">{plural(notReady, 'other image')} still need details and will not be sent now.</p> : null}
-        <fieldset className="field">
-          <legend className="field-label">Save in Medtech as</legend>
-          <label className="check">
-            <input type="checkbox" checked={targets.inboxScan} onChange={(e) => setTargets({ ...targets, inboxScan: e.target.checked })} />
-            Inbox Scan ({settings?.inboxScanFormat === 'tiff' ? 'TIFF' : 'PDF'}) — shows in the Inbox and on referral forms
-          </label>
-          <label className="check">
-            <input type="checkbox" checked={targets.media} onChange={(e) => setTargets({ ...targets, media: e.target.checked })} />
-            Photo (Media) — kept with the patient's images
-          </label>
-          {noTarget ? (
-            <p className="form-error" role="alert">
-              Choose at least one.
-            </p>
-          ) : null}
-        </fieldset>
+        <TargetsField
+          legend="Save in Medtech as"
+          labels={[`Inbox Scan (${settings?.inboxScanFormat === 'tiff' ? 'TIFF' : 'PDF'}) — shows in the Inbox and on referral forms`, "Photo (Media) — kept with the patient's images"]}
+          value={targets}
+          onChange={setTargets}
+        />
         <label className="check">
           <input type="checkbox" checked={captionStrip} onChange={(e) => setCaptionStrip(e.target.checked)} />
           Add a caption strip (body site, side, type, date) under the image

@@ -19,10 +19,11 @@ export const FIELD_LABELS: Record<MetadataField, string> = {
 export const MIXED = '\u0000mixed';
 export type Draft = Record<MetadataField, string>;
 
+export const METADATA_FIELDS = Object.keys(FIELD_LABELS) as MetadataField[];
+
 export function draftFrom(images: readonly ImageView[]): Draft {
-  const fields: MetadataField[] = ['bodySiteCode', 'laterality', 'view', 'imageType', 'caption', 'consent'];
   const draft = {} as Draft;
-  for (const f of fields) {
+  for (const f of METADATA_FIELDS) {
     const values = new Set(images.map((i) => i.metadata[f] ?? ''));
     draft[f] = values.size === 1 ? [...values][0]! : values.size === 0 ? '' : MIXED;
   }
@@ -38,25 +39,14 @@ export function isLateralSite(code: string): boolean {
  * site has no sides, so a "Left" never sticks to a "Nose".
  */
 export function patchFrom(draft: Draft, dirty: ReadonlySet<MetadataField>): ImageMetadataPatch {
-  const patch: ImageMetadataPatch = {};
-  const val = (f: MetadataField): string | null | undefined => {
-    if (!dirty.has(f) || draft[f] === MIXED) return undefined;
-    return draft[f] === '' ? null : draft[f];
-  };
-  const site = val('bodySiteCode');
-  if (site !== undefined) patch.bodySiteCode = site;
-  const side = val('laterality');
-  if (side !== undefined) patch.laterality = side as ImageMetadataPatch['laterality'];
-  if (site !== undefined && (site === null || !isLateralSite(site))) patch.laterality = null;
-  const view = val('view');
-  if (view !== undefined) patch.view = view as ImageMetadataPatch['view'];
-  const type = val('imageType');
-  if (type !== undefined) patch.imageType = type as ImageMetadataPatch['imageType'];
-  const consent = val('consent');
-  if (consent !== undefined) patch.consent = consent as ImageMetadataPatch['consent'];
-  const caption = dirty.has('caption') && draft.caption !== MIXED ? draft.caption.trim() : undefined;
-  if (caption !== undefined) patch.caption = caption === '' ? null : caption;
-  return patch;
+  const patch: Partial<Record<MetadataField, string | null>> = {};
+  for (const f of dirty) {
+    if (draft[f] === MIXED) continue;
+    const value = f === 'caption' ? draft.caption.trim() : draft[f];
+    patch[f] = value === '' ? null : value;
+  }
+  if (patch.bodySiteCode !== undefined && !isLateralSite(patch.bodySiteCode ?? '')) patch.laterality = null;
+  return patch as ImageMetadataPatch;
 }
 
 /** Body sites for the picker: favourites first when the box is empty, otherwise matches (favourites first). */
