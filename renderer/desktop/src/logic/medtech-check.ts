@@ -5,7 +5,7 @@
  */
 import type { ImageView } from '../../../../shared/contracts/bridge';
 
-export const WAITING_FOR_MEDTECH = 'Sent to Medtech — waiting for Medtech to confirm';
+const WAITING_FOR_MEDTECH = 'Sent to Medtech — waiting for Medtech to confirm';
 
 /** True while the gateway waits for Medtech to confirm a create that may have reached it. */
 export function isWaitingForMedtech(image: Pick<ImageView, 'status' | 'waitingFor'>): boolean {
