@@ -201,14 +201,7 @@ export function App() {
     return (
       <>
         <ConnectionBar status={companion.connection} />
-        <EnrolmentScreen
-          companion={companion}
-          defaultGatewayUrl={settings?.gatewayUrl ?? ''}
-          enrolment={state.enrolment}
-          waiting={liveOutbox}
-          onCancel={state.enrolment.enrolled ? () => setReEnrolling(false) : undefined}
-          onDone={() => setReEnrolling(false)}
-        />
+        <EnrolmentScreen companion={companion} waiting={liveOutbox} onCancel={state.enrolment.enrolled ? () => setReEnrolling(false) : undefined} onDone={() => setReEnrolling(false)} />
       </>
     );
   }

@@ -198,10 +198,7 @@ export function connectSocketBridge(options: SocketBridgeOptions): BridgeConnect
   };
 }
 
-/**
- * Read the one-time token from `#token=…` and remove it from the address bar (and history), so it is not
- * left on screen, in a bookmark or in a screenshot.
- */
+/** The one-time `#token=…`, removed from the address bar and history (not left on screen, in a bookmark or a screenshot). */
 export function takeTokenFromLocation(
   location: Pick<Location, 'hash' | 'pathname' | 'search'>,
   history: Pick<History, 'replaceState'>,

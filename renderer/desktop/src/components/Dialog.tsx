@@ -19,10 +19,7 @@ export interface DialogProps {
   belowBanner?: boolean;
 }
 
-/**
- * A modal dialog: focus moves in and is trapped (Tab/Shift+Tab wrap), Esc closes, focus returns to where it was.
- * Labelled by its title for screen readers.
- */
+/** A modal dialog labelled by its title: focus moves in and is trapped (Tab wraps), Esc closes, focus returns after. */
 export function Dialog({ title, onClose, children, actions, cancel, size = 'medium', drawer = false, initialFocus, className, belowBanner = false }: DialogProps) {
   const ref = useRef<HTMLDivElement>(null);
   const cancelRef = useRef<HTMLButtonElement>(null);

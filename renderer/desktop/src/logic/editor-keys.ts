@@ -1,7 +1,6 @@
 /**
- * Drawing in the editor with the keyboard alone: a point moves over the photo with the arrow keys (Shift: in
- * bigger steps); Enter (or Space) places it. Arrow, circle and crop take two points (start, then end); text takes
- * one. Pure: fractions of the (rotated) photo, 0..1.
+ * Drawing with the keyboard alone: arrow keys move a point (Shift: bigger steps), Enter or Space places it; arrow,
+ * circle and crop take two points, text one. Pure, in fractions of the rotated photo.
  */
 import type { Pt } from './geometry';
 

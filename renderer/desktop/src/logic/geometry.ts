@@ -60,10 +60,7 @@ function turnAnnotation(a: Annotation, f: (p: Pt) => Pt): Annotation {
   }
 }
 
-/**
- * Rotate by 90° (clockwise or not), carrying the crop and annotations along so they stay on the same spot of
- * the photo: they are stored relative to the rotated image, whose frame turns too.
- */
+/** Rotate by 90°, turning the crop and marks with the frame they are stored in, so they stay on the same spot of the photo. */
 export function rotateEdits(edits: ImageEdits, direction: 'left' | 'right'): ImageEdits {
   const f = direction === 'right' ? cw : ccw;
   const rotate = (((edits.rotate + (direction === 'right' ? 90 : 270)) % 360) as Rotation);

@@ -1,7 +1,4 @@
-/**
- * Arrow-key movement between image cards in a wrapping grid (roving tabindex: one card of a group is in the Tab
- * order, the arrows move between them). Pure: the component measures the layout and passes it in.
- */
+/** Arrow-key movement between image cards in a wrapping grid. Pure: the component measures the layout and passes it in. */
 const GRID_KEYS = ['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End'] as const;
 export type GridKey = (typeof GRID_KEYS)[number];
 
@@ -19,9 +16,8 @@ export function columnsOf(tops: readonly number[]): number {
 }
 
 /**
- * The card to move to from `index` (of `count`, laid out `columns` per row), or null to stay.
- * Left/Right step along the order (no wrap at the ends), Up/Down move a row keeping the column (Down onto a
- * shorter last row lands on its last card), Home/End go to the first/last card.
+ * The card to move to from `index` (of `count`, `columns` per row), or null to stay. No wrap at the ends; Down onto
+ * a shorter last row lands on its last card.
  */
 export function gridTarget(key: GridKey, index: number, count: number, columns: number): number | null {
   if (count <= 0 || index < 0 || index >= count) return null;

@@ -1,8 +1,4 @@
-/**
- * Words for an image Medtech has not confirmed (pure; the caller passes "now"):
- *   waiting for Medtech to confirm  "Sent to Medtech — waiting for Medtech to confirm (next check in 40 s)"
- *   unconfirmed                     the core's message (names the patient and the photo) and two answers
- */
+/** Words for an image Medtech has not confirmed (pure; the caller passes "now"). */
 import type { ImageView } from '../../../../shared/contracts/bridge';
 
 const WAITING_FOR_MEDTECH = 'Sent to Medtech — waiting for Medtech to confirm';

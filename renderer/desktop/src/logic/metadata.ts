@@ -1,7 +1,4 @@
-/**
- * The metadata form over one or more selected images: what to show when the images agree or differ, which
- * fields the user changed, and the patch to send (`images.updateMetadata` / `images.applyMetadataToAll`).
- */
+/** The details form over one or more selected images: shared or mixed values, and the patch of the touched fields. */
 import type { ImageMetadataPatch, ImageView, MetadataField } from '../../../../shared/contracts/bridge';
 import type { ImageMetadata } from '../../../../shared/contracts/common';
 import { consentDisplay, findBodySite, lateralityDisplay, searchBodySites, type BodySite } from '../../../../shared/coded/values';
@@ -34,10 +31,7 @@ export function isLateralSite(code: string): boolean {
   return code !== '' && code !== MIXED && (findBodySite(code)?.lateral ?? false);
 }
 
-/**
- * The patch for the fields the user touched. An emptied field clears it (null). Side is cleared when the chosen
- * site has no sides, so a "Left" never sticks to a "Nose".
- */
+/** An emptied field clears it (null); the side is cleared with a site that has none, so a "Left" never sticks to a "Nose". */
 export function patchFrom(draft: Draft, dirty: ReadonlySet<MetadataField>): ImageMetadataPatch {
   const patch: Partial<Record<MetadataField, string | null>> = {};
   for (const f of dirty) {
