@@ -108,7 +108,8 @@ export function connectSocketBridge(options: SocketBridgeOptions): BridgeConnect
     }
   };
 
-  const scheduleReconnect = (): void => {
+  const reconnect = (): void => {
+    setStatus('reconnecting');
     if (closed || timer !== null) return;
     const delay = backoffDelay(attempt, options.random);
     attempt += 1;
@@ -124,9 +125,7 @@ export function connectSocketBridge(options: SocketBridgeOptions): BridgeConnect
     try {
       s = options.createSocket(options.url);
     } catch {
-      setStatus('reconnecting');
-      scheduleReconnect();
-      return;
+      return reconnect();
     }
     socket = s;
     s.onopen = () => s.send(JSON.stringify({ type: 'hello', token: options.token }));
@@ -156,17 +155,14 @@ export function connectSocketBridge(options: SocketBridgeOptions): BridgeConnect
       const refused = !closed && ev.code === REFUSED_CLOSE_CODE;
       failAll(refused);
       if (closed) return;
-      setStatus(refused ? 'refused' : 'reconnecting');
-      if (!refused) scheduleReconnect();
+      if (refused) setStatus('refused');
+      else reconnect();
     };
   }
 
   const call = (method: BridgeMethod, arg: unknown): Promise<BridgeEnvelope> =>
     new Promise((resolve) => {
-      if (status === 'refused' || closed) {
-        resolve({ ok: false, error: REFUSED });
-        return;
-      }
+      if (status === 'refused' || closed) return resolve({ ok: false, error: REFUSED });
       const id = nextId++;
       waiting.push({ id, msg: JSON.stringify({ type: 'call', id, method, arg }), resolve });
       flush();

@@ -5,11 +5,7 @@ import { AppError } from '../../../shared/errors/app-error';
 import { getBridge, type ConnectionStatus } from './bridge';
 import { acceptSnapshot, mergeProgress, pruneProgress, type ProgressMap } from './logic/model';
 
-export interface LocalAlert {
-  id: number;
-  message: string;
-  detail?: string;
-}
+export type LocalAlert = ReturnType<typeof errorText> & { id: number };
 
 export interface Companion {
   api: CompanionApi;
@@ -87,11 +83,7 @@ export function useCompanion(): Companion {
     });
     setConnection(bridge.status());
     if (bridge.status() !== 'refused') resync();
-    return () => {
-      offState();
-      offProgress();
-      offStatus();
-    };
+    return () => [offState, offProgress, offStatus].forEach((off) => off());
   }, [api, bridge, reportError]);
 
   const dismissAlert = useCallback((id: number) => setAlerts((a) => a.filter((x) => x.id !== id)), []);

@@ -44,20 +44,11 @@ export function Dialog({ title, onClose, children, actions, cancel, size = 'medi
       }
       if (e.key !== 'Tab') return;
       const items = [...el.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((x) => x.offsetParent !== null || x === document.activeElement);
-      if (items.length === 0) {
-        e.preventDefault();
-        el.focus();
-        return;
-      }
-      const firstItem = items[0]!;
-      const lastItem = items[items.length - 1]!;
-      if (e.shiftKey && (document.activeElement === firstItem || !el.contains(document.activeElement))) {
-        e.preventDefault();
-        lastItem.focus();
-      } else if (!e.shiftKey && (document.activeElement === lastItem || !el.contains(document.activeElement))) {
-        e.preventDefault();
-        firstItem.focus();
-      }
+      const [edge, wrapTo] = e.shiftKey ? [items[0], items[items.length - 1]] : [items[items.length - 1], items[0]];
+      // Tab moves on by itself, except from the edge (or from outside), where it wraps around.
+      if (items.length > 0 && document.activeElement !== edge && el.contains(document.activeElement)) return;
+      e.preventDefault();
+      (wrapTo ?? el).focus();
     };
     document.addEventListener('keydown', onKey, true);
     return () => {

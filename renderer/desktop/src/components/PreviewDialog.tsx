@@ -124,17 +124,20 @@ function Editor({ image, edits, onChange }: { image: ImageView; edits: ImageEdit
   const transform = edits.rotate === 90 ? `translate(${H} 0) rotate(90)` : edits.rotate === 180 ? `translate(${W} ${H}) rotate(180)` : edits.rotate === 270 ? `translate(0 ${W}) rotate(270)` : undefined;
 
   const at = (e: RPointerEvent): Pt => toFraction(e.clientX, e.clientY, svg.current!.getBoundingClientRect());
+  /** The mark the tool makes from two points (the crop is not a mark). */
+  const markFrom = (start: Pt, end: Pt): Annotation | null =>
+    tool === 'arrow'
+      ? { kind: 'arrow', from: start, to: end, colour }
+      : tool === 'circle'
+        ? { kind: 'circle', centre: start, radius: circleRadius(start, end, w, h), colour }
+        : tool === 'text' && text.trim()
+          ? { kind: 'text', at: end, text: text.trim().slice(0, 200), colour }
+          : null;
   const finish = (start: Pt, end: Pt): void => {
-    if (tool === 'crop') {
-      const r = rectFrom(start, end);
-      if (r) onChange({ ...edits, crop: r });
-    } else if (tool === 'arrow') {
-      if (isMeaningfulArrow(start, end)) onChange(addAnnotation(edits, { kind: 'arrow', from: start, to: end, colour }));
-    } else if (tool === 'circle') {
-      onChange(addAnnotation(edits, { kind: 'circle', centre: start, radius: circleRadius(start, end, w, h), colour }));
-    } else if (tool === 'text' && text.trim()) {
-      onChange(addAnnotation(edits, { kind: 'text', at: end, text: text.trim().slice(0, 200), colour }));
-    }
+    const crop = tool === 'crop' ? rectFrom(start, end) : null;
+    const mark = tool === 'arrow' && !isMeaningfulArrow(start, end) ? null : markFrom(start, end);
+    if (crop) onChange({ ...edits, crop });
+    else if (mark) onChange(addAnnotation(edits, mark));
   };
 
   const onStageKey = (e: React.KeyboardEvent<SVGSVGElement>): void => {
@@ -148,12 +151,7 @@ function Editor({ image, edits, onChange }: { image: ImageView; edits: ImageEdit
   const keyDraft = keyFocus && keys.start !== null ? { start: keys.start, end: keys.cursor } : null;
   const active = drag ?? keyDraft;
 
-  const preview: Annotation | null =
-    active && tool === 'arrow'
-      ? { kind: 'arrow', from: active.start, to: active.end, colour }
-      : active && tool === 'circle'
-        ? { kind: 'circle', centre: active.start, radius: circleRadius(active.start, active.end, w, h), colour }
-        : null;
+  const preview = active && tool !== 'text' ? markFrom(active.start, active.end) : null;
   const cropDraft = active && tool === 'crop' ? rectFrom(active.start, active.end, 0) : null;
   const crop = cropDraft ?? edits.crop;
 
