@@ -11,7 +11,7 @@ import { DetailsPanel } from './components/DetailsPanel';
 import { ConfirmDialog } from './components/Dialog';
 import { EnrolmentScreen } from './components/Enrolment';
 import { FindPatientDialog } from './components/FindPatientDialog';
-import { ImageGroup, groupSummary, otherGroupTitle } from './components/ImageGrid';
+import { ImageGroup, groupSummary } from './components/ImageGrid';
 import { OutboxDrawer } from './components/OutboxDrawer';
 import { PhonePanel } from './components/PhonePanel';
 import { PreviewDialog } from './components/PreviewDialog';
@@ -321,7 +321,7 @@ export function App() {
               <ImageGroup
                 key={g.patient.id}
                 other
-                title={otherGroupTitle(g.images)}
+                title={`Belongs to ${formatPatientName(g.patient)}`}
                 subtitle={`NHI ${g.patient.nhi} · ${groupSummary(g.images)} · these stay with this patient`}
                 images={g.images}
                 {...groupProps}

@@ -1,6 +1,6 @@
 import { useRef, useState, type KeyboardEvent, type MouseEvent, type ReactNode } from 'react';
 import type { ImageView, OutboxItemView } from '../../../../shared/contracts/bridge';
-import { formatPatientName, plural } from '../../../common/format';
+import { plural } from '../../../common/format';
 import { IMAGE_STATUS_TEXT, type StatusText } from '../../../common/status';
 import { columnsOf, gridTarget, isGridKey } from '../logic/grid-nav';
 import { describeMetadata, missingText } from '../logic/metadata';
@@ -193,11 +193,6 @@ export function ImageGroup(props: GroupProps) {
 /** Send a failed image again (from its card or the send dialog). */
 export function retry(companion: Companion, imageId: string): Promise<unknown> {
   return companion.run((api) => api.outbox.retry({ imageId }));
-}
-
-export function otherGroupTitle(images: readonly ImageView[]): string {
-  const p = images[0]?.patient;
-  return p ? `Belongs to ${formatPatientName(p)}` : 'Belongs to another patient';
 }
 
 export function groupSummary(images: readonly ImageView[]): string {
