@@ -19,6 +19,10 @@ function BodySitePicker({ value, onChange, required }: { value: string; onChange
   const options = useMemo(() => bodySiteOptions(open && query !== current ? query : ''), [open, query, current]);
   useEffect(() => setQuery(current), [current]);
 
+  const openList = (): void => {
+    setOpen(true);
+    setActive(0);
+  };
   const pick = (code: string): void => {
     onChange(code);
     setQuery(findBodySite(code)?.display ?? '');
@@ -39,15 +43,13 @@ function BodySitePicker({ value, onChange, required }: { value: string; onChange
         value={query}
         placeholder="Search, e.g. forearm, shin, scalp"
         onFocus={(e) => {
-          setOpen(true);
-          setActive(0);
+          openList();
           e.currentTarget.select();
         }}
         onBlur={() => window.setTimeout(() => setOpen(false), 150)}
         onChange={(e) => {
           setQuery(e.target.value);
-          setOpen(true);
-          setActive(0);
+          openList();
           if (e.target.value === '') onChange('');
         }}
         onKeyDown={(e) => {
