@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
-import type { AddImagesResponse, ImageView } from '../../../shared/contracts/bridge';
+import type { CompanionApi, ImageView } from '../../../shared/contracts/bridge';
 import type { PatientSummary } from '../../../shared/contracts/common';
 import { AppError } from '../../../shared/errors/app-error';
 import { ACCEPT_ATTRIBUTE, bytesToBase64, pastedName, planBatches } from '../../common/files';
@@ -21,7 +21,7 @@ import { EMPTY_SELECTION, clickSelect, pruneSelection, selectAll, selectionAfter
 import { useCompanion } from './useCompanion';
 import { useNow } from './useNow';
 
-type Rejected = AddImagesResponse['rejected'][number];
+type Rejected = Awaited<ReturnType<CompanionApi['images']['addFiles']>>['rejected'][number];
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
