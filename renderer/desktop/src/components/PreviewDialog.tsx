@@ -266,11 +266,12 @@ export function PreviewDialog({ companion, image, onClose }: { companion: Compan
   const editsKey = JSON.stringify(image.edits);
   const locked = image.status === 'sending' || image.status === 'waiting' || image.status === 'committed';
 
+  // `run` is stable; the companion object is new on every state update and must not ask for a new preview.
+  const { run } = companion;
   useEffect(() => {
     let live = true;
     setLoading(true);
-    void companion
-      .run((api) => api.images.preview({ id: image.id, maxEdge: 2048 }))
+    void run((api) => api.images.preview({ id: image.id, maxEdge: 2048 }))
       .then((p) => {
         if (live && p) setSrc(p.dataUrl);
       })
@@ -278,7 +279,7 @@ export function PreviewDialog({ companion, image, onClose }: { companion: Compan
     return () => {
       live = false;
     };
-  }, [companion, image.id, editsKey]);
+  }, [run, image.id, editsKey]);
 
   const save = async (): Promise<void> => {
     setSaving(true);
