@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config';
-import { loadMetricsConfig } from './metrics';
+import { loadMetricsConfig } from './metrics/server';
 import { createRuntime, type GatewayRuntime } from './runtime';
 
 export async function main(env: Record<string, string | undefined> = process.env): Promise<GatewayRuntime> {

@@ -16,7 +16,7 @@ import { DeviceService } from '../../gateway/src/auth/devices';
 import { ConfigError, loadConfig } from '../../gateway/src/config';
 import { cryptoRandom, ManualClock } from '../../gateway/src/deps';
 import { createLogger } from '../../gateway/src/logger';
-import { loadMetricsConfig } from '../../gateway/src/metrics';
+import { loadMetricsConfig } from '../../gateway/src/metrics/server';
 import { createRuntime, type GatewayRuntime } from '../../gateway/src/runtime';
 import { makeAttachments } from '../../gateway/src/sandbox/test-support';
 import { SqliteStore } from '../../gateway/src/store/sqlite';
