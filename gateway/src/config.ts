@@ -199,12 +199,7 @@ function alexConfigOf(e: Env): AlexConfig | null {
 /** GATEWAY_PUBLIC_URL without a trailing slash, or null; a query, fragment or user name is refused. */
 function publicUrlOf(e: Env): string | null {
   if (e.GATEWAY_PUBLIC_URL === undefined) return null;
-  let u: URL | null = null;
-  try {
-    u = new URL(e.GATEWAY_PUBLIC_URL);
-  } catch {
-    u = null;
-  }
+  const u = URL.canParse(e.GATEWAY_PUBLIC_URL) ? new URL(e.GATEWAY_PUBLIC_URL) : null;
   if (!u || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '' || e.GATEWAY_PUBLIC_URL.includes('?') || e.GATEWAY_PUBLIC_URL.includes('#')) {
     throw new ConfigError('GATEWAY_PUBLIC_URL', `must be an http(s) URL without query, fragment or user name (got "${e.GATEWAY_PUBLIC_URL}")`);
   }

@@ -91,12 +91,8 @@ export function requestHtu(publicBaseUrl: string | null, request: { protocol: st
 
 /** scheme://host[:port]/path, lower-case scheme and host, default port dropped, no query or fragment; null when not an http(s) URL. */
 export function normaliseHtu(value: string): string | null {
-  let u: URL;
-  try {
-    u = new URL(value);
-  } catch {
-    return null;
-  }
+  if (!URL.canParse(value)) return null;
+  const u = new URL(value);
   if (u.protocol !== 'https:' && u.protocol !== 'http:') return null;
   if (u.username !== '' || u.password !== '') return null;
   return `${u.protocol}//${u.host}${u.pathname}`;

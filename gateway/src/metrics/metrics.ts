@@ -30,6 +30,8 @@ const WAITING_HELP = 'Creates waiting now for a write slot at their practice (AL
 
 type AlexStatsSource = Pick<AlexClientHandle, 'stats' | 'breakerState'>;
 
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const ALEX_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 40, 80];
 const KNOWN_CODES = new Set(Object.keys(ERROR_CODES));
 const codeLabel = (code: unknown): string => (typeof code === 'string' && KNOWN_CODES.has(code) ? code : 'ERR_UNKNOWN');
 
@@ -49,21 +51,9 @@ export class GatewayMetrics {
   private alexSource: AlexStatsSource | null = null;
   private lastStats = new Map<string, number>();
   private readonly httpRequests = this.counter('http_requests_total', 'HTTP requests answered, by route template, method and status.', ['route', 'method', 'status']);
-  private readonly httpDuration = new Histogram({
-    name: `${PREFIX}http_request_duration_seconds`,
-    help: 'Time to answer an HTTP request, by route template and method.',
-    labelNames: ['route', 'method'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [this.registry],
-  });
+  private readonly httpDuration = this.histogram('http_request_duration_seconds', 'Time to answer an HTTP request, by route template and method.', ['route', 'method'], HTTP_BUCKETS);
   private readonly alexCalls = this.counter('alex_calls_total', 'ALEX calls (after retries), by facility, operation and outcome (ok or the ERR_* code).', ['facility', 'operation', 'outcome']);
-  private readonly alexDuration = new Histogram({
-    name: `${PREFIX}alex_call_duration_seconds`,
-    help: 'ALEX call latency including retries and backoff, by facility, operation and outcome.',
-    labelNames: ['facility', 'operation', 'outcome'],
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 40, 80],
-    registers: [this.registry],
-  });
+  private readonly alexDuration = this.histogram('alex_call_duration_seconds', 'ALEX call latency including retries and backoff, by facility, operation and outcome.', ['facility', 'operation', 'outcome'], ALEX_BUCKETS);
   private readonly idempotencyReplays = this.counter('idempotency_replays_total', 'Commits answered with the stored outcome of an earlier identical request (replayed: true).');
   private readonly commits = this.counter('commits_total', 'Commit answers by outcome (committed, replayed, failed) and ERR_* code (what the companion outbox shows).', ['outcome', 'code']);
 
@@ -86,6 +76,10 @@ export class GatewayMetrics {
 
   private counter<L extends string>(name: string, help: string, labelNames: readonly L[] = [], collect?: () => void): Counter<L> {
     return new Counter({ name: PREFIX + name, help, labelNames, registers: [this.registry], ...(collect ? { collect } : {}) });
+  }
+
+  private histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
+    return new Histogram({ name: PREFIX + name, help, labelNames, buckets, registers: [this.registry] });
   }
 
   /** A gauge set at scrape time from the ALEX client, once one is tracked. */
