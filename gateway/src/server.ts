@@ -1,6 +1,5 @@
 /**
- * `npm run gateway`: read the environment, start the gateway, stop gracefully on SIGTERM/SIGINT
- * (stop accepting, finish in-flight requests, close the ALEX client and the store).
+ * `npm run gateway`: read the environment, start the gateway, stop gracefully on SIGTERM/SIGINT.
  * A bad configuration prints one line naming the variable and exits with status 78 (EX_CONFIG).
  */
 import { fileURLToPath } from 'node:url';
