@@ -1,47 +1,34 @@
+/** DNS-SD advertisement of the companion's LAN server (`_clinicpro-images._tcp`); no patient data. */
 import { Bonjour, type Service } from 'bonjour-service';
 import pino, { type Logger } from 'pino';
 import { LAN_PROTOCOL_VERSION, LAN_SERVICE_TYPE, type LanTxtRecord } from '../../shared/contracts/lan';
 
-/**
- * bonjour-service passes its error callback to send failures only; the underlying multicast-dns socket also
- * emits 'error' (e.g. bind EADDRNOTAVAIL when the LAN address vanished) and, with no listener, that would crash
- * the process. Attach our handler to it as well.
- */
-function guardSocketErrors(bonjour: Bonjour, onError: (err: unknown) => void): void {
+/** bonjour-service's callback sees send failures only; multicast-dns also emits 'error' (bind EADDRNOTAVAIL), fatal unheard. */
+export function guardSocketErrors(bonjour: Bonjour, onError: (err: unknown) => void): void {
   const mdns = (bonjour as unknown as { server?: { mdns?: { on(event: string, listener: (err: unknown) => void): unknown } } }).server?.mdns;
   mdns?.on('error', onError);
   mdns?.on('warning', onError);
 }
 
 /** Bonjour hands these options to multicast-dns, which takes `interface`; its typings only name service fields. */
-const mdnsOptions = (interfaceAddress: string | undefined): ConstructorParameters<typeof Bonjour>[0] =>
+export const mdnsOptions = (interfaceAddress: string | undefined): ConstructorParameters<typeof Bonjour>[0] =>
   (interfaceAddress === undefined ? {} : { interface: interfaceAddress }) as ConstructorParameters<typeof Bonjour>[0];
 
 export interface AdvertiseOptions {
-  /** The LAN server's port. */
   port: number;
-  /** The consult room shown to phones and in the instance name, e.g. "Room 3". No patient data. */
+  /** No patient data. */
   roomLabel: string;
-  /** A short, stable id of this PC (4–16 letters/digits), to tell two PCs in one room apart. */
+  /** 4–16 letters/digits: tells two PCs in one room apart. */
   deviceShortId: string;
-  /** The LAN address to send and listen on (multicast interface); all interfaces when absent. */
+  /** The multicast interface; all interfaces when absent. */
   interfaceAddress?: string;
   logger?: Logger;
 }
 
 export interface Advertisement {
-  /** The DNS-SD instance name actually published. */
   readonly name: string;
   readonly txt: LanTxtRecord;
   stop(): Promise<void>;
-}
-
-export interface FoundCompanion {
-  name: string;
-  host: string;
-  port: number;
-  addresses: string[];
-  txt: Partial<LanTxtRecord>;
 }
 
 /** DNS labels are at most 63 bytes; keep letters, digits, spaces and a few marks. */
@@ -59,10 +46,7 @@ function txtRecord(options: AdvertiseOptions): LanTxtRecord {
   return { v: String(LAN_PROTOCOL_VERSION), room, id: options.deviceShortId };
 }
 
-/**
- * Advertise the companion as `_clinicpro-images._tcp` on the LAN. Network errors (no route, interface gone,
- * send failures) are logged, never thrown: without the error callback bonjour-service would crash the process.
- */
+/** Network errors are logged, never thrown: without the error callback bonjour-service would crash the process. */
 export function advertiseCompanion(options: AdvertiseOptions): Advertisement {
   const log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'discovery' });
   const txt = txtRecord(options);
@@ -87,31 +71,5 @@ export function advertiseCompanion(options: AdvertiseOptions): Advertisement {
       });
       return stopped;
     },
-  };
-}
-
-/** Browse for companions on the LAN (used by diagnostics and tests). Errors are logged, never thrown. */
-export function browseCompanions(options: { interfaceAddress?: string; logger?: Logger; onFound: (found: FoundCompanion) => void }): { stop(): Promise<void> } {
-  const log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'discovery' });
-  const onError = (err: unknown): void => {
-    log.warn({ errCode: String((err as { code?: unknown }).code ?? '') }, 'DNS-SD browse error');
-  };
-  const bonjour = new Bonjour(mdnsOptions(options.interfaceAddress), onError);
-  guardSocketErrors(bonjour, onError);
-  const browser = bonjour.find({ type: LAN_SERVICE_TYPE, protocol: 'tcp' }, (service: Service) => {
-    options.onFound({
-      name: service.name,
-      host: service.host,
-      port: service.port,
-      addresses: service.addresses ?? [],
-      txt: (service.txt ?? {}) as Partial<LanTxtRecord>,
-    });
-  });
-  return {
-    stop: () =>
-      new Promise<void>((resolve) => {
-        browser.stop();
-        bonjour.destroy(() => resolve());
-      }),
   };
 }

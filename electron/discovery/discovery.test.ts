@@ -12,7 +12,7 @@ const canUnshare = spawnSync('unshare', ['-n', 'true']).status === 0;
 if (!canUnshare) console.warn('DNS-SD namespace tests skipped: `unshare -n` is not permitted here (needs root or user namespaces).');
 
 function probe(mode: string): { status: number | null; result: Record<string, unknown> } {
-  const script = `ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec node_modules/.bin/tsx electron/discovery/namespace-probe.ts ${mode}`;
+  const script = `ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec node_modules/.bin/tsx electron/discovery/testkit/namespace-probe.ts ${mode}`;
   const run = spawnSync('unshare', ['-n', 'sh', '-c', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   const line = run.stdout.trim().split('\n').pop() ?? '';
   let result: Record<string, unknown> = {};

@@ -4,7 +4,6 @@ import { AppError } from '../../shared/errors';
 
 export const invalid = (detail: string): AppError => new AppError('ERR_REQUEST_INVALID', { detail });
 
-/** Fastify/busboy/fs errors → the coded error the phone sees. */
 export function toLanError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = err as Partial<FastifyError> & { syscall?: string };
@@ -20,8 +19,6 @@ export function toLanError(err: unknown): AppError {
     case 'ENOSPC':
     case 'EDQUOT':
       return new AppError('ERR_STORAGE_FULL', { cause: err });
-    default:
-      break;
   }
   if (typeof e.syscall === 'string') return new AppError('ERR_STORAGE_IO', { cause: err });
   if (Array.isArray(e.validation)) return invalid('the request did not match the schema');

@@ -1,8 +1,4 @@
-/**
- * The LAN server's Fastify instance: timeouts and size caps from `LanLimits`, no proxy trust, multipart, the
- * security headers on every reply, one minimal log line per request (route pattern and status, never the URL,
- * headers or body), and one error handler that shows the real message only below 500.
- */
+/** The LAN server's Fastify instance: limits, no proxy trust, security headers, a URL-free request log, coded errors. */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import multipart from '@fastify/multipart';
@@ -11,18 +7,9 @@ import type { Logger } from 'pino';
 import { AppError } from '../../shared/errors';
 import { toLanError } from './errors';
 import { PAGE_CSP } from './page';
+import type { LanLimits } from './server';
 
-/** The limits this file applies (LanLimits in server.ts has them all). */
-export interface LanHttpLimits {
-  jsonBodyBytes: number;
-  requestTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  headersTimeoutMs: number;
-  connectionsCheckingIntervalMs: number;
-}
-
-/** A Fastify instance with the LAN server's limits, headers, request log and error handling (no routes yet). */
-export function createLanFastify(limits: LanHttpLimits, log: Logger): FastifyInstance {
+export function createLanFastify(limits: LanLimits, log: Logger): FastifyInstance {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     logController: new QuietLogController(),
@@ -51,7 +38,6 @@ export function createLanFastify(limits: LanHttpLimits, log: Logger): FastifyIns
   void app.register(multipart, { throwFileSizeLimit: true });
   installSecurityHeaders(app);
   app.addHook('onResponse', async (req, reply) => {
-    // Route pattern only: never the raw URL, headers or body.
     log.info({ method: req.method, route: req.routeOptions.url ?? '(unmatched)', status: reply.statusCode }, 'LAN request');
   });
   installErrorHandlers(app, log);
@@ -72,7 +58,7 @@ function installSecurityHeaders(app: FastifyInstance): void {
   });
 }
 
-/** 5xx: a correlation id and the error's kind in the log, the plain message to the phone. Below 500: the coded refusal. */
+/** 5xx: a correlation id and the error's kind in the log, the plain message to the phone. */
 function installErrorHandlers(app: FastifyInstance, log: Logger): void {
   app.setErrorHandler((err, req, reply) => {
     const appErr = toLanError(err);
@@ -93,10 +79,7 @@ function installErrorHandlers(app: FastifyInstance, log: Logger): void {
   });
 }
 
-/**
- * Fastify's own per-request log lines carry the raw URL and headers; the LAN server logs its own minimal line
- * (route pattern and status) instead, so a token or credential can never reach a log.
- */
+/** Fastify's own request log lines carry the raw URL and headers: a token or credential must never reach a log. */
 class QuietLogController extends LogController {
   constructor() {
     super({ disableRequestLogging: true });

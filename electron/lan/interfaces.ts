@@ -1,3 +1,4 @@
+/** The LAN address the QR code advertises and the server binds. */
 import { readFileSync } from 'node:fs';
 import { networkInterfaces, platform as osPlatform, type NetworkInterfaceInfo } from 'node:os';
 
@@ -6,20 +7,18 @@ export interface LanAddress {
   interfaceName: string;
 }
 
-export interface PickLanAddressInput {
-  /** The shape of `os.networkInterfaces()`. */
+interface PickLanAddressInput {
   interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>;
-  /** Interfaces that carry the default route (Linux: from /proc/net/route). */
-  defaultRouteInterfaces?: ReadonlySet<string>;
-  platform?: NodeJS.Platform;
-  /** Configured address: used when it is a private IPv4 present on this PC. */
-  override?: string;
+  /** Linux: from /proc/net/route. */
+  defaultRouteInterfaces?: ReadonlySet<string> | undefined;
+  /** Used when it is a private IPv4 present on this PC. */
+  override?: string | undefined;
 }
 
 /** Adapter names of virtual switches, VPNs and container bridges: never the practice Wi-Fi or Ethernet. */
 const VIRTUAL_ADAPTER = /vethernet|virtualbox|vmware|hyper-v|wsl|docker|vbox|tap-|tun|tailscale|zerotier|wireguard|loopback|bluetooth|npcap|^veth|^br-|^virbr|^lxc|^cni|^flannel/i;
 
-/** True for 10/8, 172.16/12 and 192.168/16. */
+/** 10/8, 172.16/12 and 192.168/16. */
 export function isPrivateIPv4(address: string): boolean {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
   if (!m) return false;
@@ -28,11 +27,7 @@ export function isPrivateIPv4(address: string): boolean {
   return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
 }
 
-/**
- * Choose the address the QR code advertises and the server binds: a private, non-internal IPv4, preferring an
- * interface with the default route, then (any platform) a non-virtual adapter name, then the first by name.
- * Pure: the caller supplies the interface data.
- */
+/** A private, non-internal IPv4: the default route's interface first, then a non-virtual adapter, then by name. */
 export function pickLanAddress(input: PickLanAddressInput): LanAddress | undefined {
   const candidates: LanAddress[] = [];
   for (const [interfaceName, infos] of Object.entries(input.interfaces)) {
@@ -60,16 +55,12 @@ export function parseDefaultRouteInterfaces(procNetRoute: string): Set<string> {
   return result;
 }
 
-/** The live PC's LAN address (reads os.networkInterfaces and, on Linux, /proc/net/route). */
 export function detectLanAddress(override?: string): LanAddress | undefined {
-  const platform = osPlatform();
   let defaultRouteInterfaces: Set<string> | undefined;
-  if (platform === 'linux') {
-    try {
-      defaultRouteInterfaces = parseDefaultRouteInterfaces(readFileSync('/proc/net/route', 'utf8'));
-    } catch {
-      defaultRouteInterfaces = undefined;
-    }
+  try {
+    if (osPlatform() === 'linux') defaultRouteInterfaces = parseDefaultRouteInterfaces(readFileSync('/proc/net/route', 'utf8'));
+  } catch {
+    defaultRouteInterfaces = undefined;
   }
-  return pickLanAddress({ interfaces: networkInterfaces(), defaultRouteInterfaces, platform, override });
+  return pickLanAddress({ interfaces: networkInterfaces(), defaultRouteInterfaces, override });
 }

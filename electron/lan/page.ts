@@ -1,7 +1,7 @@
+/** The mobile page at /m/ and its assets, and the CSP of every LAN response. */
 import { readFile, realpath } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
 
-/** Content Security Policy of the mobile page (and of every other response): same-origin only, no inline script. */
 export const PAGE_CSP = [
   "default-src 'self'",
   "script-src 'self'",
@@ -15,8 +15,8 @@ export const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** Shown when the mobile page has not been built (no mobileAssetsDir). Static: no script, no inline style. */
-export const BUILT_IN_PAGE = `<!doctype html>
+/** Shown when the mobile page has not been built. Static: no script, no inline style. */
+const BUILT_IN_PAGE = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><title>ClinicPro Images</title></head>
 <body>
@@ -37,27 +37,20 @@ const ASSET_TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
-/** A safe asset file name: one path segment, no leading dot, a known extension. */
+/** One path segment, no leading dot. */
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-export interface PageFile {
+interface PageFile {
   body: Buffer | string;
   contentType: string;
 }
 
-/** The page at /m/: the built index.html when present, else the built-in notice. */
 export async function loadIndex(assetsDir: string | undefined): Promise<PageFile> {
-  if (assetsDir !== undefined) {
-    try {
-      return { body: await readFile(join(assetsDir, 'index.html')), contentType: 'text/html; charset=utf-8' };
-    } catch {
-      // fall through to the notice
-    }
-  }
-  return { body: BUILT_IN_PAGE, contentType: 'text/html; charset=utf-8' };
+  const body = assetsDir === undefined ? undefined : await readFile(join(assetsDir, 'index.html')).catch(() => undefined);
+  return { body: body ?? BUILT_IN_PAGE, contentType: 'text/html; charset=utf-8' };
 }
 
-/** `/m/assets/<name>` from `<assetsDir>/assets/`, or undefined (→ 404). The real path must stay inside the folder. */
+/** Undefined → 404. The real path must stay inside `<assetsDir>/assets/`. */
 export async function loadAsset(assetsDir: string | undefined, name: string): Promise<PageFile | undefined> {
   if (assetsDir === undefined || !ASSET_NAME.test(name) || name.includes('..')) return undefined;
   const contentType = ASSET_TYPES[extname(name).toLowerCase()];

@@ -1,7 +1,4 @@
-/**
- * Sliding-window counters keyed by a string (an IP address, a phone id), driven by an injected clock.
- * Memory is bounded: at most `maxKeys` keys are tracked; the stalest key is dropped first.
- */
+/** Sliding-window counters keyed by an IP or phone id, on an injected clock; at most `maxKeys`, the stalest dropped first. */
 export class SlidingWindowCounter {
   private readonly hits = new Map<string, number[]>();
 
@@ -12,17 +9,15 @@ export class SlidingWindowCounter {
     private readonly maxKeys = 10_000,
   ) {}
 
-  /** Events counted for `key` within the window. */
   count(key: string): number {
     return this.prune(key).length;
   }
 
-  /** True when `key` has reached the limit (the next event would exceed it). */
+  /** The next event would exceed the limit. */
   isLimited(key: string): boolean {
     return this.count(key) >= this.limit;
   }
 
-  /** Record one event for `key`. */
   hit(key: string): void {
     const list = this.prune(key);
     list.push(this.now());

@@ -1,8 +1,10 @@
+/** The companion's LAN upload server: sessions, QR codes, the phone API and the streamed, sealed upload (README.md). */
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdir, open, readdir, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -12,6 +14,7 @@ import {
   LAN_DEFAULT_PORT,
   LAN_PROTOCOL_VERSION,
   LAN_ROUTES,
+  LanSessionInfo,
   UPLOAD_FIELDS,
   ExchangeResponse,
   HoldRequest,
@@ -23,81 +26,45 @@ import {
 } from '../../shared/contracts/lan';
 import { AppError, BugIndicatingError } from '../../shared/errors';
 import { LIMITS } from '../../shared/limits';
-import type { ConsentKey } from '../../shared/coded/values';
 import { invalid, toLanError } from './errors';
-export { toLanError } from './errors';
 import { createLanFastify } from './http';
 import { loadAsset, loadIndex } from './page';
 import { renderQr } from './qr';
 import { SlidingWindowCounter } from './rate-limit';
-import { SessionRegistry, type LanPatient, type PhoneRecord, type SessionEndReason, type SessionRecord, type UploadResult } from './sessions';
+import { endedError, SessionRegistry, type PhoneRecord, type SessionEndReason, type SessionRecord, type UploadResult } from './sessions';
 import { SNIFF_BYTES, sniffType } from './sniff';
 
-// --- public types ------------------------------------------------------------------------------------
-
-/** What the core receives for each accepted photo. */
+/** What the core receives for each accepted photo (`path` is inside the session folder; the core may move it). */
 export interface LanIncomingFile {
-  /** The LAN session id. */
   sessionId: string;
   /** The core's capture-session id given to openSession (binds the photo to its patient). */
   sessionRef: string;
   phoneId: string;
   clientUploadId: string;
-  /** Absolute path of the received file inside the session folder. The core takes ownership (it may move it). */
   path: string;
   /** With sealUploads: the file's clear bytes, in memory (the file itself is sealed). */
   open?: () => Promise<Buffer>;
   bytes: number;
   sha256: string;
-  /** The type sniffed from the bytes. */
   contentType: LanAcceptedType;
-  metadata: { bodySiteCode?: string; laterality?: 'left' | 'right' | 'bilateral'; consent?: ConsentKey };
-  /** The number the PC gave this photo when the phone held it ("Photo 3"), when it was held. */
+  metadata: Omit<UploadFields, 'clientUploadId'>;
+  /** "Photo 3": the number the PC gave this photo when the phone held it. */
   photoNumber?: number;
 }
 
-/**
- * The core's side of an upload. `onFile` resolves once the core holds the photo (the phone is then told it
- * arrived); it rejects with an AppError to refuse it (e.g. ERR_IMAGE_UNSUPPORTED → 415), and the LAN server then
- * deletes the file.
- */
+/** `onFile` resolving means the core owns the photo; an AppError refuses it (its status) and the file is deleted. */
 export interface LanUploadSink {
   onFile(file: LanIncomingFile): Promise<{ imageId: string }>;
-  /**
-   * The next `count` photo numbers of the capture session `sessionRef` (the patient's running count, shared by
-   * every phone and session for that patient). Absent: numbers run per LAN session from 1.
-   */
+  /** The patient's next `count` photo numbers (shared by every phone and session). Absent: per LAN session from 1. */
   numberPhotos?(sessionRef: string, count: number): number[];
 }
 
-export interface LanLimits {
-  maxUploadFileBytes: number;
-  qrTokenTtlSeconds: number;
-  /** Session and phone-credential idle timeout (sliding). */
-  idleSeconds: number;
-  /** Failed token/credential attempts per IP per minute before 429. */
-  authFailuresPerMinute: number;
-  uploadsPerPhonePerMinute: number;
-  /** Multipart caps per upload request. */
-  maxParts: number;
-  maxFields: number;
-  maxFieldBytes: number;
-  maxPartHeaderPairs: number;
-  /** Largest JSON body (the exchange request). */
-  jsonBodyBytes: number;
-  /** Time allowed to receive the request headers (slowloris guard). */
-  headersTimeoutMs: number;
-  /** Time allowed to receive a whole request, body included. */
-  requestTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  /** How often Node checks the two timeouts above. */
-  connectionsCheckingIntervalMs: number;
-}
-
-export const DEFAULT_LAN_LIMITS: LanLimits = {
+export const DEFAULT_LAN_LIMITS = {
   maxUploadFileBytes: LIMITS.maxUploadFileBytes,
   qrTokenTtlSeconds: LIMITS.qrTokenTtlSeconds,
+  /** Session and phone-credential idle timeout (sliding). */
   idleSeconds: LIMITS.lanSessionIdleSeconds,
+  /** Failed token/credential attempts per IP per minute before 429. */
   authFailuresPerMinute: 20,
   uploadsPerPhonePerMinute: 60,
   maxParts: 5,
@@ -105,25 +72,22 @@ export const DEFAULT_LAN_LIMITS: LanLimits = {
   maxFieldBytes: 256,
   maxPartHeaderPairs: 16,
   jsonBodyBytes: 1024,
+  /** Slowloris guard. */
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 5 * 60_000,
   keepAliveTimeoutMs: 5_000,
   connectionsCheckingIntervalMs: 1_000,
 };
+export type LanLimits = Record<keyof typeof DEFAULT_LAN_LIMITS, number>;
 
 export interface LanServerOptions {
-  /** The LAN interface address to bind (see interfaces.ts); 127.0.0.1 in tests. */
+  /** The LAN interface address to bind and advertise (interfaces.ts); 127.0.0.1 in tests. */
   bindHost: string;
   /** 0 picks a free port (tests). Default LAN_DEFAULT_PORT. */
   port?: number;
-  /** Host name or address the QR code advertises, when it differs from bindHost. */
-  publicHost?: string;
-  /** Each session gets its own sub-folder here, named by its random id. */
+  /** Each session gets its own sub-folder here. */
   uploadRoot: string;
-  /** Milliseconds since the epoch. */
   clock?: () => number;
-  /** Cryptographically strong random bytes. */
-  random?: (bytes: number) => Buffer;
   logger?: Logger;
   limits?: Partial<LanLimits>;
   /** The built mobile page: index.html plus assets/. Absent → a built-in "not installed" page. */
@@ -131,7 +95,7 @@ export interface LanServerOptions {
   sink: LanUploadSink;
   /** Seal each upload as it streams to disk (electron/sealed-files); absent: written in clear. */
   sealUploads?: { begin(path: string): { header: Buffer; update(chunk: Uint8Array): Buffer; final(): Buffer }; open(path: string): Promise<Buffer> };
-  /** Period of the idle/QR-expiry sweep once listening; 0 disables the timer (call sweep() yourself). */
+  /** 0 disables the idle/QR-expiry timer (call sweep() yourself). */
   sweepIntervalMs?: number;
 }
 
@@ -142,50 +106,21 @@ export interface QrInfo {
   expiresAt: Date;
 }
 
-export interface OpenSessionInput {
-  sessionRef: string;
-  patient: LanPatient;
-  roomLabel: string;
-}
+export type OpenSessionInput = LanSessionInfo & { sessionRef: string };
 
 export interface LanServerEvents {
   'phone-joined': [{ sessionId: string; phoneId: string }];
-  /** The nurse said the phone shows the wrong patient; that phone left the session. Tell the GP. */
   'phone-declined': [{ sessionId: string; phoneId: string }];
-  /** A phone began sending a photo (before any byte of it arrived). */
   'upload-started': [{ sessionId: string; phoneId: string }];
-  /** A new QR code replaced the old one (after a phone joined, or the old one expired). Show it. */
   'qr-rotated': [{ sessionId: string; qr: QrInfo }];
   'upload-progress': [{ sessionId: string; phoneId: string; clientUploadId: string; bytes: number }];
   'file-received': [{ sessionId: string; phoneId: string; clientUploadId: string; imageId: string; bytes: number; sha256: string }];
   'session-ended': [{ sessionId: string; reason: SessionEndReason }];
 }
 
-export interface LanServer extends EventEmitter<LanServerEvents> {
-  readonly app: FastifyInstance;
-  listen(): Promise<{ host: string; port: number }>;
-  close(): Promise<void>;
-  openSession(input: OpenSessionInput): Promise<{ sessionId: string; qr: QrInfo }>;
-  rotateQr(sessionId: string): Promise<QrInfo>;
-  endSession(sessionId: string, reason: SessionEndReason): Promise<void>;
-  /** Ends idle sessions and replaces expired QR codes (runs on a timer when listening). */
-  sweep(): Promise<void>;
-}
-
-// --- implementation ----------------------------------------------------------------------------------
-
 type RouteAuth = 'none' | 'token' | 'credential';
-interface Authenticated {
-  session: SessionRecord;
-  phone: PhoneRecord;
-}
-interface Received {
-  path: string;
-  bytes: number;
-  sha256: string;
-  contentType: LanAcceptedType;
-}
-/** One upload request as its parts arrive. */
+type Authenticated = ReturnType<SessionRegistry['authenticate']>;
+type Received = Pick<LanIncomingFile, 'path' | 'bytes' | 'sha256' | 'contentType'>;
 interface UploadInProgress {
   fields: Record<string, string>;
   parsed?: UploadFields;
@@ -194,7 +129,6 @@ interface UploadInProgress {
   controller?: AbortController;
 }
 
-/** Which secret each API route needs; the page and its assets need none. */
 const ROUTE_AUTH: Record<string, RouteAuth | undefined> = {
   [LAN_ROUTES.exchange]: 'token',
   [LAN_ROUTES.session]: 'credential',
@@ -206,21 +140,20 @@ const PROGRESS_STEP_BYTES = 256 * 1024;
 /** A hold names at most LAN_HOLD_MAX_IDS UUIDs (~40 bytes each). */
 const HOLD_BODY_BYTES = 4096;
 const checkUploadFields = TypeCompiler.Compile(UploadFields);
+const checkSessionInfo = TypeCompiler.Compile(LanSessionInfo);
 const BEARER = /^Bearer ([A-Za-z0-9_-]{43})$/;
 const ALLOWED_FIELDS = new Set<string>([UPLOAD_FIELDS.clientUploadId, UPLOAD_FIELDS.bodySiteCode, UPLOAD_FIELDS.laterality, UPLOAD_FIELDS.consent]);
 
-class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
+export class LanServer extends EventEmitter<LanServerEvents> {
   readonly app: FastifyInstance;
   private readonly limits: LanLimits;
   private readonly now: () => number;
-  private readonly random: (bytes: number) => Buffer;
   private readonly log: Logger;
   private readonly registry: SessionRegistry;
   private readonly authFailures: SlidingWindowCounter;
   private readonly phoneUploads: SlidingWindowCounter;
   private readonly authByRequest = new WeakMap<FastifyRequest, Authenticated>();
   private readonly acceptedPaths = new Set<string>();
-  private readonly publicHost: string;
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: LanServerOptions) {
@@ -228,25 +161,16 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     this.limits = { ...DEFAULT_LAN_LIMITS, ...options.limits };
     if (this.limits.qrTokenTtlSeconds > LIMITS.qrTokenTtlSeconds) throw new BugIndicatingError('qrTokenTtlSeconds above LIMITS.qrTokenTtlSeconds');
     this.now = options.clock ?? Date.now;
-    this.random = options.random ?? randomBytes;
     // Redaction is a second line of defence: nothing here logs headers or bodies, but libraries may (at trace).
     this.log = (options.logger ?? pino({ level: 'silent' })).child(
       { component: 'lan' },
       { redact: { paths: ['headers', 'busboyOptions.headers', 'req.headers', 'req.url', 'body', '*.authorization', 'token', 'credential'], remove: true } },
     );
-    this.publicHost = options.publicHost ?? options.bindHost;
-    this.registry = new SessionRegistry({
-      now: this.now,
-      random: this.random,
-      qrTtlMs: this.limits.qrTokenTtlSeconds * 1000,
-      idleMs: this.limits.idleSeconds * 1000,
-    });
+    this.registry = new SessionRegistry({ now: this.now, random: randomBytes, qrTtlMs: this.limits.qrTokenTtlSeconds * 1000, idleMs: this.limits.idleSeconds * 1000 });
     this.authFailures = new SlidingWindowCounter(this.limits.authFailuresPerMinute, 60_000, this.now);
     this.phoneUploads = new SlidingWindowCounter(this.limits.uploadsPerPhonePerMinute, 60_000, this.now);
     this.app = this.buildApp();
   }
-
-  // --- lifecycle ---------------------------------------------------------------------------------------
 
   async listen(): Promise<{ host: string; port: number }> {
     await this.app.listen({ host: this.options.bindHost, port: this.options.port ?? LAN_DEFAULT_PORT });
@@ -274,44 +198,24 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
 
   private allowedHosts(): Set<string> {
     const port = this.port();
-    return new Set([this.publicHost, this.options.bindHost, '127.0.0.1', 'localhost'].map((h) => `${h.toLowerCase()}:${port}`));
+    return new Set([this.options.bindHost, '127.0.0.1', 'localhost'].map((h) => `${h.toLowerCase()}:${port}`));
   }
-
-  // --- sessions ----------------------------------------------------------------------------------------
 
   async openSession(input: OpenSessionInput): Promise<{ sessionId: string; qr: QrInfo }> {
-    if (
-      typeof input.sessionRef !== 'string' ||
-      input.sessionRef.length === 0 ||
-      typeof input.patient?.displayName !== 'string' ||
-      input.patient.displayName.length > 200 ||
-      !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(input.patient.birthDate) ||
-      typeof input.roomLabel !== 'string' ||
-      input.roomLabel.length > 100
-    ) {
-      throw invalid('openSession input');
-    }
+    const { sessionRef, ...info } = input;
+    if (typeof sessionRef !== 'string' || sessionRef.length === 0 || !checkSessionInfo.Check(info)) throw invalid('openSession input');
     const id = this.registry.newId(16);
     const dir = join(this.options.uploadRoot, id);
-    try {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-    } catch (err) {
-      throw toLanError(err);
-    }
+    await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: unknown) => Promise.reject(toLanError(err)));
     this.registry.open({ id, ref: input.sessionRef, patient: input.patient, roomLabel: input.roomLabel, dir });
     this.log.info({ sessionId: id }, 'LAN session opened');
-    return { sessionId: id, qr: await this.issueQr(id) };
-  }
-
-  async rotateQr(sessionId: string): Promise<QrInfo> {
-    return this.issueQr(sessionId);
+    return { sessionId: id, qr: await this.rotateQr(id) };
   }
 
   async endSession(sessionId: string, reason: SessionEndReason): Promise<void> {
     const session = this.registry.end(sessionId, reason);
     if (!session) return;
-    this.log.info({ sessionId, reason }, 'LAN session ended');
-    this.emit('session-ended', { sessionId, reason });
+    this.announceEnd(sessionId, reason);
     // Held photos may still arrive after a switch: their folder is cleared when the session is forgotten.
     if (reason === 'patient-changed' && session.held.size > 0) return;
     await this.removeLeftovers(session);
@@ -319,24 +223,27 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
 
   async sweep(): Promise<void> {
     const { idle, qrExpired, forgotten } = this.registry.sweep();
-    for (const session of idle) {
-      this.log.info({ sessionId: session.id, reason: 'idle' }, 'LAN session ended');
-      this.emit('session-ended', { sessionId: session.id, reason: 'idle' });
-    }
+    for (const session of idle) this.announceEnd(session.id, 'idle');
     const heldAfterSwitch = forgotten.filter((s) => s.state === 'patient-changed' && s.held.size > 0);
     await Promise.all([...[...idle, ...heldAfterSwitch].map((s) => this.removeLeftovers(s)), ...qrExpired.map((s) => this.rotateAndAnnounce(s.id))]);
   }
 
-  private async issueQr(sessionId: string): Promise<QrInfo> {
+  private announceEnd(sessionId: string, reason: SessionEndReason): void {
+    this.log.info({ sessionId, reason }, 'LAN session ended');
+    this.emit('session-ended', { sessionId, reason });
+  }
+
+  /** The old token dies at once. */
+  async rotateQr(sessionId: string): Promise<QrInfo> {
     const { token, expiresAtMs } = this.registry.issueQr(sessionId);
-    const url = `http://${this.publicHost}:${this.port()}${LAN_ROUTES.page}#t=${token}`;
+    const url = `http://${this.options.bindHost}:${this.port()}${LAN_ROUTES.page}#t=${token}`;
     const images = await renderQr(url);
     return { url, ...images, expiresAt: new Date(expiresAtMs) };
   }
 
   private async rotateAndAnnounce(sessionId: string): Promise<void> {
     try {
-      const qr = await this.issueQr(sessionId);
+      const qr = await this.rotateQr(sessionId);
       this.emit('qr-rotated', { sessionId, qr });
     } catch (err) {
       this.log.warn({ sessionId, code: toLanError(err).code }, 'QR not reissued');
@@ -358,20 +265,13 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     for (const path of this.acceptedPaths) if (path.startsWith(session.dir + sep)) this.acceptedPaths.delete(path);
   }
 
-  // --- HTTP --------------------------------------------------------------------------------------------
-
+  /** The mobile page, its assets and the phone API; `guard` runs first, before any body byte is read. */
   private buildApp(): FastifyInstance {
     const app = createLanFastify(this.limits, this.log);
+    const limits = this.limits;
     app.addHook('onRequest', async (req) => {
       this.guard(req);
     });
-    this.addRoutes(app);
-    return app;
-  }
-
-  /** The mobile page, its assets and the phone API (response schemas serialise only the documented fields). */
-  private addRoutes(app: FastifyInstance): void {
-    const limits = this.limits;
     app.get(LAN_ROUTES.page, async (_req, reply) => {
       const page = await loadIndex(this.options.mobileAssetsDir);
       return reply.type(page.contentType).send(page.body);
@@ -395,9 +295,9 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       { schema: { body: HoldRequest, response: { 200: HoldResponse } }, bodyLimit: HOLD_BODY_BYTES },
       async (req) => this.hold(req),
     );
+    return app;
   }
 
-  /** onRequest: every check that needs no body. Throws the coded refusal. */
   private guard(req: FastifyRequest): void {
     const host = (req.headers.host ?? '').toLowerCase();
     const allowed = this.allowedHosts();
@@ -458,7 +358,6 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     };
   }
 
-  /** The nurse said the phone shows the wrong patient: that phone leaves the session and the GP is told. */
   private decline(req: FastifyRequest): Record<string, never> {
     const { session, phone } = this.authOf(req);
     const credential = BEARER.exec(req.headers.authorization ?? '')?.[1];
@@ -488,8 +387,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
   private async upload(req: FastifyRequest): Promise<UploadResponse> {
     const { session, phone } = this.authOf(req);
     this.emit('upload-started', { sessionId: session.id, phoneId: phone.phoneId });
-    // If the session ends while this request is still between parts (no file streaming yet), drop the
-    // connection so the request settles now rather than at the request timeout; the phone's retry then learns why.
+    // A session ending between parts drops the connection now (not at the request timeout); the retry learns why.
     const stage = { streaming: false };
     const requestKey = `request:${req.id}`;
     const controller = new AbortController();
@@ -521,7 +419,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       if (!u.parsed) throw invalid('no file part');
       if (u.duplicate) return { ...u.duplicate, duplicate: true };
       if (!u.received) throw invalid('no file part');
-      if (!this.registry.mayReceive(session, u.parsed.clientUploadId)) throw this.endedErrorFor(session);
+      if (!this.registry.mayReceive(session, u.parsed.clientUploadId)) throw endedError(session.state);
       return await this.handOver(session, phone, u.parsed, u.received);
     } catch (err) {
       if (u.received && !this.acceptedPaths.has(u.received.path)) await rm(u.received.path, { force: true });
@@ -531,11 +429,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     }
   }
 
-  /**
-   * Fields first (known names, once each, short), then exactly one file part named "file", streamed to disk. A
-   * retry of an upload already done is drained and answered with the first result. Fills `u` as it goes, so the
-   * caller can clean up whatever a failure leaves.
-   */
+  /** Fields first, then exactly one file part named "file"; fills `u` as it goes, so the caller can clean up after a failure. */
   private async readParts(req: FastifyRequest, session: SessionRecord, phone: PhoneRecord, stage: { streaming: boolean }, u: UploadInProgress): Promise<void> {
     const parts = req.parts({
       limits: {
@@ -564,10 +458,10 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       const done = session.uploads.get(parsed.clientUploadId);
       if (done) {
         u.duplicate = done;
-        await drain(part.file);
+        await finished(part.file.resume()); // the first upload's result answers this retry
         continue;
       }
-      if (!this.registry.mayReceive(session, parsed.clientUploadId)) throw this.endedErrorFor(session);
+      if (!this.registry.mayReceive(session, parsed.clientUploadId)) throw endedError(session.state);
       if (session.inflight.has(parsed.clientUploadId)) throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS');
       u.controller = new AbortController();
       session.inflight.set(parsed.clientUploadId, u.controller);
@@ -577,13 +471,10 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     }
   }
 
-  /** Give the received photo to the core (the sink); once it resolves the core owns the file and the phone is told. */
   private async handOver(session: SessionRecord, phone: PhoneRecord, parsed: UploadFields, received: Received): Promise<UploadResponse> {
-    const metadata: LanIncomingFile['metadata'] = {};
-    if (parsed.bodySiteCode !== undefined) metadata.bodySiteCode = parsed.bodySiteCode;
-    if (parsed.laterality !== undefined) metadata.laterality = parsed.laterality;
-    if (parsed.consent !== undefined) metadata.consent = parsed.consent;
+    const { clientUploadId: _id, ...metadata } = parsed; // only the fields the phone sent
     const sealing = this.options.sealUploads;
+    const photoNumber = session.held.get(parsed.clientUploadId);
     const { imageId } = await this.options.sink.onFile({
       sessionId: session.id,
       sessionRef: session.ref,
@@ -595,7 +486,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       sha256: received.sha256,
       contentType: received.contentType,
       metadata,
-      ...heldNumber(session, parsed.clientUploadId),
+      ...(photoNumber === undefined ? {} : { photoNumber }),
     });
     this.acceptedPaths.add(received.path);
     const result: UploadResult = { clientUploadId: parsed.clientUploadId, imageId, bytes: received.bytes, sha256: received.sha256 };
@@ -605,17 +496,10 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     return { ...result, duplicate: false, ...(session.state === 'open' ? {} : { patientChanged: true }) };
   }
 
-  private endedErrorFor(session: SessionRecord): AppError {
-    return new AppError(session.state === 'patient-changed' ? 'ERR_LAN_PATIENT_CHANGED' : 'ERR_LAN_SESSION_ENDED');
-  }
-
-  /**
-   * Stream one file part to a server-named file in the session folder, hashing as it goes. Nothing is created
-   * until the first bytes are recognised; any failure closes and deletes the partial file.
-   */
+  /** Nothing is created until the first bytes are recognised; any failure closes and deletes the partial file. */
   private async receiveFile(file: Readable & { truncated?: boolean }, session: SessionRecord, phone: PhoneRecord, clientUploadId: string, signal: AbortSignal): Promise<Received> {
     const onAbort = (): void => {
-      file.destroy(signal.reason instanceof Error ? signal.reason : this.endedErrorFor(session));
+      file.destroy(signal.reason instanceof Error ? signal.reason : endedError(session.state));
     };
     signal.addEventListener('abort', onAbort, { once: true });
     const hash = createHash('sha256');
@@ -626,7 +510,6 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
     let path: string | undefined;
     let bytes = 0;
     let reported = 0;
-    // Sealed uploads: the clear bytes exist only in memory (electron/sealed-files).
     let seal: ReturnType<NonNullable<LanServerOptions['sealUploads']>['begin']> | undefined;
     const begin = async (): Promise<void> => {
       const first = Buffer.concat(head);
@@ -637,15 +520,15 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       path = join(session.dir, `${this.registry.newId(16)}.part`);
       seal = this.options.sealUploads?.begin(path);
       fh = await open(path, 'wx', 0o600);
-      await writeAll(fh, seal ? Buffer.concat([seal.header, seal.update(first)]) : first);
+      await fh.writeFile(seal ? Buffer.concat([seal.header, seal.update(first)]) : first); // appends at the file position
     };
     try {
       for await (const chunk of file as AsyncIterable<Buffer>) {
-        if (signal.aborted) throw this.endedErrorFor(session);
+        if (signal.aborted) throw endedError(session.state);
         bytes += chunk.length;
         hash.update(chunk);
         if (fh) {
-          await writeAll(fh, seal ? seal.update(chunk) : chunk);
+          await fh.writeFile(seal ? seal.update(chunk) : chunk);
         } else {
           head.push(chunk);
           headBytes += chunk.length;
@@ -657,12 +540,12 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
         }
       }
       if (file.truncated === true || bytes > this.limits.maxUploadFileBytes) throw new AppError('ERR_IMAGE_FILE_TOO_LARGE');
-      if (signal.aborted || !this.registry.mayReceive(session, clientUploadId)) throw this.endedErrorFor(session);
+      if (signal.aborted || !this.registry.mayReceive(session, clientUploadId)) throw endedError(session.state);
       if (bytes === 0) throw new AppError('ERR_IMAGE_UNSUPPORTED', { detail: 'empty file' }); // what the phone page itself says
       if (!fh) await begin();
       const handle = fh as FileHandle | undefined;
       if (!handle || path === undefined || contentType === undefined) throw new BugIndicatingError('file not opened');
-      if (seal) await writeAll(handle, seal.final());
+      if (seal) await handle.writeFile(seal.final());
       await handle.sync();
       await handle.close();
       fh = undefined;
@@ -672,7 +555,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
       const handle = fh as FileHandle | undefined;
       if (handle) await handle.close().catch(() => undefined);
       if (path !== undefined) await rm(path, { force: true });
-      if (signal.aborted && !(err instanceof AppError && err.code === 'ERR_IMAGE_FILE_TOO_LARGE')) throw this.endedErrorFor(session);
+      if (signal.aborted && !(err instanceof AppError && err.code === 'ERR_IMAGE_FILE_TOO_LARGE')) throw endedError(session.state);
       throw toLanError(err);
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -680,26 +563,7 @@ class LanServerImpl extends EventEmitter<LanServerEvents> implements LanServer {
   }
 }
 
-function heldNumber(session: SessionRecord, clientUploadId: string): { photoNumber?: number } {
-  const n = session.held.get(clientUploadId);
-  return n === undefined ? {} : { photoNumber: n };
-}
 
-async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < data.length) {
-    const { bytesWritten } = await fh.write(data, offset, data.length - offset);
-    offset += bytesWritten;
-  }
-}
-
-async function drain(stream: Readable): Promise<void> {
-  for await (const _chunk of stream) {
-    // discard: the first upload's result answers this retry
-  }
-}
-
-/** Build the companion's LAN upload server (not yet listening). */
 export function createLanServer(options: LanServerOptions): LanServer {
-  return new LanServerImpl(options);
+  return new LanServer(options);
 }

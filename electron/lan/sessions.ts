@@ -1,44 +1,31 @@
+/** The LAN server's session, QR-token and phone-credential state: pure logic over an injected clock and randomness. */
 import { createHash } from 'node:crypto';
+import type { LanSessionInfo, UploadResponse } from '../../shared/contracts/lan';
 import { AppError, BugIndicatingError } from '../../shared/errors';
 
-/** Why a session ended. `patient-changed` is told to phones as ERR_LAN_PATIENT_CHANGED, the rest as ERR_LAN_SESSION_ENDED. */
 export type SessionEndReason = 'ended' | 'patient-changed' | 'committed' | 'idle';
 
-export interface LanPatient {
-  displayName: string;
-  /** YYYY-MM-DD */
-  birthDate: string;
-}
-
-export interface UploadResult {
-  clientUploadId: string;
-  imageId: string;
-  bytes: number;
-  sha256: string;
-}
+export type LanPatient = LanSessionInfo['patient'];
+export type UploadResult = Omit<UploadResponse, 'duplicate' | 'patientChanged'>;
 
 export interface SessionRecord {
   readonly id: string;
   /** The core's capture-session id this LAN session feeds. */
   readonly ref: string;
   readonly roomLabel: string;
-  /** The session's own upload folder (absolute). */
   readonly dir: string;
   patient: LanPatient;
   state: 'open' | SessionEndReason;
   lastActivityMs: number;
   endedAtMs: number | undefined;
   qr: { tokenHash: string; expiresAtMs: number } | undefined;
-  /** Finished uploads by clientUploadId (idempotency). */
+  /** By clientUploadId (idempotency). */
   readonly uploads: Map<string, UploadResult>;
-  /** Uploads still streaming, by clientUploadId; aborted when the session ends. */
+  /** Aborted when the session ends. */
   readonly inflight: Map<string, AbortController>;
   /** Work that must settle before the folder is removed. */
   readonly pending: Set<Promise<unknown>>;
-  /**
-   * Photos a phone announced (`POST …/photos/hold`) while the session was open, by clientUploadId → the photo's
-   * number. They belong to this session's patient: after a patient switch they may still be uploaded (only they).
-   */
+  /** clientUploadId → photo number; held photos are this patient's, and may still arrive after a switch. */
   readonly held: Map<string, number>;
 }
 
@@ -48,39 +35,23 @@ export interface PhoneRecord {
   lastUsedMs: number;
 }
 
-export interface IssuedQr {
-  token: string;
-  expiresAtMs: number;
-}
-
-export interface SessionRegistryOptions {
-  now: () => number;
-  random: (bytes: number) => Buffer;
-  qrTtlMs: number;
-  idleMs: number;
-}
-
+/** 256 bits, 43 base64url characters. */
 const SECRET_BYTES = 32;
-/** Photos one session may hold for its patient (a morning of wound photos is a few dozen). */
-export const MAX_HELD_PER_SESSION = 500;
-/** Expired QR tokens remembered (so a late scan says "expired", not "cannot be used"). */
-const MAX_EXPIRED_QR = 1000; // 256 bits, 43 base64url characters
+/** A morning of wound photos is a few dozen. */
+const MAX_HELD_PER_SESSION = 500;
+const MAX_EXPIRED_QR = 1000;
 
-/** Secrets are looked up by their SHA-256, so the maps never hold a usable token and lookups leak nothing useful. */
-export const hashSecret = (secret: string): string => createHash('sha256').update(secret, 'utf8').digest('hex');
+/** Secrets are kept only as their SHA-256: the maps never hold a usable token. */
+const hashSecret = (secret: string): string => createHash('sha256').update(secret, 'utf8').digest('hex');
 
-/**
- * The session, QR-token and phone-credential state of the LAN server. Pure logic over an injected clock and
- * randomness; no I/O. Every secret it issues is returned once and kept only as a hash.
- */
 export class SessionRegistry {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly qrTokens = new Map<string, string>(); // tokenHash → sessionId
   private readonly phones = new Map<string, PhoneRecord>(); // credentialHash → phone
-  /** QR tokens replaced because they had expired: tokenHash → when to forget it. Scanning one says "expired". */
+  /** Replaced because expired: tokenHash → when to forget it, so a late scan says "expired", not "cannot be used". */
   private readonly expiredQr = new Map<string, number>();
 
-  constructor(private readonly opts: SessionRegistryOptions) {}
+  constructor(private readonly opts: { now: () => number; random: (bytes: number) => Buffer; qrTtlMs: number; idleMs: number }) {}
 
   newSecret(): string {
     return this.opts.random(SECRET_BYTES).toString('base64url');
@@ -116,9 +87,11 @@ export class SessionRegistry {
     return [...this.sessions.values()].filter((s) => s.state === 'open');
   }
 
-  /** A new QR token for an open session; the previous one stops working at once. */
-  issueQr(sessionId: string): IssuedQr {
-    const session = this.requireOpen(sessionId);
+  /** The previous QR token stops working at once. */
+  issueQr(sessionId: string): { token: string; expiresAtMs: number } {
+    const session = this.sessions.get(sessionId);
+    if (!session) throw new AppError('ERR_NOT_FOUND', { detail: 'no such LAN session' });
+    if (session.state !== 'open') throw endedError(session.state);
     if (session.qr) {
       this.qrTokens.delete(session.qr.tokenHash);
       if (this.opts.now() >= session.qr.expiresAtMs) this.rememberExpired(session.qr.tokenHash);
@@ -130,11 +103,7 @@ export class SessionRegistry {
     return { token, expiresAtMs };
   }
 
-  /**
-   * Spend a QR token (single use) for a phone credential. Fails with ERR_LAN_TOKEN_INVALID (unknown, already
-   * used, replaced) or ERR_LAN_TOKEN_EXPIRED; an expired token is spent too, and `session` then names the session
-   * whose QR must be reissued. After a success the caller issues the next QR as well.
-   */
+  /** Spend a QR token (single use) for a phone credential; an expired one is spent too (`session`: reissue its QR). */
   exchange(
     token: string,
   ): { ok: true; session: SessionRecord; phone: PhoneRecord; credential: string } | { ok: false; error: AppError; session?: SessionRecord } {
@@ -150,14 +119,14 @@ export class SessionRegistry {
     this.qrTokens.delete(tokenHash);
     session.qr = undefined;
     if (expired) return { ok: false, error: new AppError('ERR_LAN_TOKEN_EXPIRED'), session };
-    return { ok: true, ...this.admit(session) };
+    const credential = this.newSecret();
+    const phone: PhoneRecord = { phoneId: this.newId(8), sessionId: session.id, lastUsedMs: this.opts.now() };
+    this.phones.set(hashSecret(credential), phone);
+    session.lastActivityMs = phone.lastUsedMs;
+    return { ok: true, session, phone, credential };
   }
 
-  /**
-   * Credential → its phone and live session, sliding the idle window. Throws the coded reason otherwise.
-   * `heldUploads`: the upload route also admits a phone of a session ended by a patient switch while it still
-   * has held photos to deliver (`mayReceive` then decides per photo).
-   */
+  /** Slides the idle window. `heldUploads`: also a session ended by a switch with held photos (`mayReceive` decides). */
   authenticate(credential: string, opts: { heldUploads?: boolean } = {}): { session: SessionRecord; phone: PhoneRecord } {
     const phone = this.phones.get(hashSecret(credential));
     if (!phone) throw new AppError('ERR_LAN_TOKEN_INVALID');
@@ -171,11 +140,7 @@ export class SessionRegistry {
     return { session, phone };
   }
 
-  /**
-   * The phone announces photos it holds for this session's patient; the PC numbers them (`number(count)`, the
-   * patient's running photo number) and from then on they are that patient's, whatever the PC does next.
-   * Idempotent per clientUploadId (a repeat gets the same number). Only while the session is open.
-   */
+  /** From now on these photos are this patient's, whatever the PC does next; a repeat gets the same number. */
   hold(session: SessionRecord, clientUploadIds: readonly string[], number: (count: number) => number[]): { clientUploadId: string; photoNumber: number }[] {
     if (session.state !== 'open') throw endedError(session.state);
     const fresh = [...new Set(clientUploadIds)].filter((id) => !session.held.has(id));
@@ -185,10 +150,7 @@ export class SessionRegistry {
     return clientUploadIds.map((id) => ({ clientUploadId: id, photoNumber: session.held.get(id) ?? 0 }));
   }
 
-  /**
-   * May this session still take this photo? While open: any photo. After a patient switch, within the idle window:
-   * only the photos held before the switch (they are the previous patient's). Otherwise none.
-   */
+  /** After a patient switch, within the idle window: only the photos held before it. */
   mayReceive(session: SessionRecord, clientUploadId: string): boolean {
     if (session.state === 'open') return true;
     return session.held.has(clientUploadId) && this.inHeldGrace(session);
@@ -198,12 +160,11 @@ export class SessionRegistry {
     return session.state === 'patient-changed' && session.held.size > 0 && session.endedAtMs !== undefined && this.opts.now() - session.endedAtMs < this.opts.idleMs;
   }
 
-  /** The phone leaves its session (the nurse declined the patient): its credential stops working at once. */
   forgetPhone(credential: string): void {
     this.phones.delete(hashSecret(credential));
   }
 
-  /** Mark a session ended (idempotent). Returns the record when this call ended it. */
+  /** Returns the record when this call ended it. */
   end(sessionId: string, reason: SessionEndReason): SessionRecord | undefined {
     const session = this.sessions.get(sessionId);
     if (!session || session.state !== 'open') return undefined;
@@ -221,10 +182,7 @@ export class SessionRegistry {
     return session;
   }
 
-  /**
-   * Housekeeping on the injected clock: ends idle sessions, reports sessions whose QR has expired, and forgets
-   * dead sessions and phones once no credential of theirs could still be shown a meaningful answer.
-   */
+  /** Ends idle sessions, reports expired QRs, forgets dead sessions and phones once no answer to them means anything. */
   sweep(): { idle: SessionRecord[]; qrExpired: SessionRecord[]; forgotten: SessionRecord[] } {
     const now = this.opts.now();
     const idle: SessionRecord[] = [];
@@ -257,24 +215,8 @@ export class SessionRegistry {
     }
     this.expiredQr.set(tokenHash, this.opts.now() + this.opts.idleMs);
   }
-
-  private admit(session: SessionRecord): { session: SessionRecord; phone: PhoneRecord; credential: string } {
-    const credential = this.newSecret();
-    const now = this.opts.now();
-    const phone: PhoneRecord = { phoneId: this.newId(8), sessionId: session.id, lastUsedMs: now };
-    this.phones.set(hashSecret(credential), phone);
-    session.lastActivityMs = now;
-    return { session, phone, credential };
-  }
-
-  private requireOpen(sessionId: string): SessionRecord {
-    const session = this.sessions.get(sessionId);
-    if (!session) throw new AppError('ERR_NOT_FOUND', { detail: 'no such LAN session' });
-    if (session.state !== 'open') throw endedError(session.state);
-    return session;
-  }
 }
 
-export function endedError(reason: SessionEndReason): AppError {
+export function endedError(reason: SessionRecord['state']): AppError {
   return new AppError(reason === 'patient-changed' ? 'ERR_LAN_PATIENT_CHANGED' : 'ERR_LAN_SESSION_ENDED');
 }

@@ -11,10 +11,7 @@ const startsWith = (buf: Uint8Array, bytes: readonly number[], at = 0): boolean 
 const ascii = (buf: Uint8Array, from: number, to: number): string =>
   buf.length >= to ? String.fromCharCode(...buf.subarray(from, to)) : '';
 
-/**
- * The real type of a file from its first bytes (JPEG, PNG, HEIC/HEIF, WebP, TIFF, PDF), or undefined.
- * The client's file name and content type are never consulted.
- */
+/** The real type from the first bytes; the phone's file name and content type are never consulted. */
 export function sniffType(head: Uint8Array): LanAcceptedType | undefined {
   if (startsWith(head, [0xff, 0xd8, 0xff])) return 'image/jpeg';
   if (startsWith(head, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'image/png';

@@ -13,7 +13,7 @@ if (!canUnshare) console.warn('disk-full test skipped: `unshare -m` is not permi
 describe('disk full while receiving a photo (D3)', () => {
   it.skipIf(!canUnshare)('answers 507 ERR_STORAGE_FULL, deletes the partial file, and works again once space is back', () => {
     const mountPoint = `/tmp/lan-full-${process.pid}`;
-    const script = `mkdir -p ${mountPoint} && mount -t tmpfs -o size=256k tmpfs ${mountPoint} && exec node_modules/.bin/tsx electron/lan/storage-full.probe.ts ${mountPoint}`;
+    const script = `mkdir -p ${mountPoint} && mount -t tmpfs -o size=256k tmpfs ${mountPoint} && exec node_modules/.bin/tsx electron/lan/testkit/storage-full-probe.ts ${mountPoint}`;
     const run = spawnSync('unshare', ['-m', 'sh', '-c', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     spawnSync('rmdir', [mountPoint]);
     expect(run.status, run.stderr).toBe(0);

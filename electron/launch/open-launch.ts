@@ -1,15 +1,4 @@
-/**
- * Opening a launch from Evolution, in the order that keeps a hostile or broken launch from hiding the GP's
- * patient: parse → verify at the gateway → only then change the working patient.
- *
- * - A patient already on screen stays the working patient while a new launch is being checked and after
- *   one is refused (unreadable, not enrolled, refused by the gateway): the GP is told, and keeps working on
- *   the patient the banner shows. Only a verified grant changes the working patient.
- * - With no patient on screen the banner shows "checking" while the gateway answers and the refusal after
- *   (WorkingPatient.begin/failed), as before.
- * - Launches can overlap: only the newest one started may change anything; an older one's answer is dropped.
- * - An unreadable URL never reaches the gateway (nor ALEX).
- */
+/** Parse → verify → only then switch, so a hostile or broken launch never hides the GP's patient (electron/README.md). */
 import type { LaunchView } from '../../shared/contracts/bridge';
 import type { PatientSummary } from '../../shared/contracts/common';
 import type { LaunchGrant } from '../../shared/contracts/gateway';
@@ -20,13 +9,11 @@ import type { LaunchParseResult, LaunchTicket } from './parse';
 export interface LaunchOpenerDeps {
   working: WorkingPatient;
   parse(url: string): LaunchParseResult;
-  /** False when this PC has no device credential (ERR_NOT_ENROLLED). */
   enrolled(): Promise<boolean>;
-  /** The gateway's verification of the opaque pair. */
   verify(ticket: LaunchTicket): Promise<LaunchGrant>;
   /** A verified grant becomes the working patient (switch, same patient, start). */
   apply(attempt: LaunchAttempt, grant: LaunchGrant): Promise<void>;
-  /** A launch was refused while `kept` stays the working patient: tell the GP. */
+  /** Tell the GP: a launch was refused while `kept` stays the working patient. */
   refusedKeeping(kept: PatientSummary, error: ErrorBody): void;
   changed(): void;
   log: { warn(obj: object, msg: string): void };
@@ -56,7 +43,6 @@ export class LaunchOpener {
     return working.view();
   }
 
-  /** Parse, check enrolment, verify: the grant, or a coded error. */
   private async verified(url: string): Promise<LaunchGrant> {
     const parsed = this.deps.parse(url);
     if (!parsed.ok) {

@@ -1,24 +1,11 @@
 /**
- * Strict parser for launch URLs from Medtech Evolution. This runs before anything else looks at a URL
- * handed to the companion by the OS (custom protocol) or by a browser tab (loopback http).
- *
- * Accepted, exactly (lower-case, nothing before or after):
- *   clinicpro-images://launch?context=<v>&signature=<v>        (also `launch/?`)
- *   http://127.0.0.1:<port>/launch?context=<v>&signature=<v>
- * with the two parameters in either order, each exactly once, no others, no fragment, no userinfo,
- * no port on the custom scheme. Values are opaque tickets for the gateway: characters A–Z a–z 0–9 - . _ ~ + / =
- * either literally or %-encoded, decoded exactly once (a decoded `%` — double encoding — is refused).
- * `+` stays `+` (base64), it never means a space. `--` anywhere (raw or decoded) and a value starting with
- * `-` are refused as switch smuggling: Medtech's pair is expected as standard base64 (`+ / =`), which has no `-`.
- *
- * Never throws: every input gets a typed result. A refusal carries ERR_LAUNCH_MALFORMED and a reason,
- * never the raw values.
+ * The strict launch-URL parser: runs before anything else reads a URL from the OS or a browser tab; the grammar is
+ * in electron/README.md ("Launch URLs"). `+` stays `+` (base64). Never throws; a refusal carries a reason, never values.
  */
 import { AppError, type ErrorBody } from '../../shared/errors/app-error';
 import { LIMITS } from '../../shared/limits';
 
 export const LAUNCH_SCHEME = 'clinicpro-images';
-export const LAUNCH_PARAMS = ['context', 'signature'] as const;
 
 export type LaunchRejectReason =
   | 'not-a-string'
@@ -40,12 +27,11 @@ export type LaunchRejectReason =
   | 'switch-like';
 
 export interface LaunchTicket {
-  /** Where the launch came from. */
   via: 'custom-scheme' | 'loopback';
   /** Decoded once; forwarded verbatim to the gateway. */
   context: string;
   signature: string;
-  /** The loopback port, for `via: 'loopback'`. */
+  /** For `via: 'loopback'`. */
   port?: number;
 }
 
@@ -54,8 +40,6 @@ export type LaunchParseResult = { ok: true; ticket: LaunchTicket } | { ok: false
 export interface LaunchParseOptions {
   /** When set, a loopback launch must use exactly this port. */
   loopbackPort?: number;
-  maxUrlChars?: number;
-  maxParamChars?: number;
 }
 
 const refuse = (reason: LaunchRejectReason): LaunchParseResult => ({
@@ -64,19 +48,17 @@ const refuse = (reason: LaunchRejectReason): LaunchParseResult => ({
   error: new AppError('ERR_LAUNCH_MALFORMED', { detail: reason }).toBody(),
 });
 
-/** Characters allowed anywhere in the raw URL: printable ASCII without space, quotes, angle brackets, backslash, etc. */
+/** Printable ASCII without space, quotes, angle brackets, backslash. */
 const URL_CHARS = /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/;
-/** Characters allowed in a raw parameter value (before decoding). */
 const RAW_VALUE = /^[A-Za-z0-9\-._~+/=%]+$/;
 
 const CUSTOM_PREFIXES = [`${LAUNCH_SCHEME}://launch?`, `${LAUNCH_SCHEME}://launch/?`];
 const LOOPBACK = /^http:\/\/127\.0\.0\.1:([1-9][0-9]{0,4})\/launch\?/;
 
-/** A raw value: opaque characters or well-formed %XX escapes, nothing else. */
 const RAW_ESCAPED = /^(?:[A-Za-z0-9\-._~+/=]|%[0-9A-Fa-f]{2})+$/;
 const DECODED = /^[A-Za-z0-9\-._~+/=]+$/;
 
-/** Decode %XX exactly once. Only the opaque character set may result; `%` after decoding is double encoding. */
+/** Decode %XX exactly once; `%` after decoding is double encoding. */
 function decodeOnce(raw: string): { ok: true; value: string } | { ok: false; reason: LaunchRejectReason } {
   if (!raw.includes('%')) return { ok: true, value: raw };
   if (!RAW_ESCAPED.test(raw)) return { ok: false, reason: 'bad-encoding' };
@@ -101,14 +83,12 @@ export function parseLaunchUrl(input: unknown, options: LaunchParseOptions = {})
 }
 
 function parse(input: unknown, options: LaunchParseOptions): LaunchParseResult {
-  const maxUrl = options.maxUrlChars ?? LIMITS.launchUrlMaxChars;
-  const maxParam = options.maxParamChars ?? LIMITS.launchParamMaxChars;
   if (typeof input !== 'string') return refuse('not-a-string');
   if (input.length === 0) return refuse('empty');
-  if (input.length > maxUrl) return refuse('too-long');
+  if (input.length > LIMITS.launchUrlMaxChars) return refuse('too-long');
   if (!URL_CHARS.test(input)) return refuse('bad-character');
   if (input.includes('#')) return refuse('fragment');
-  // Command-line switch smuggling (`--gpu-launcher=`, `--host-rules`, any `--x`) has no place in a launch URL.
+  // Switch smuggling (`--gpu-launcher=`, `--host-rules`): Medtech's pair is standard base64, which has no `-`.
   if (input.includes('--')) return refuse('switch-like');
 
   let via: LaunchTicket['via'];
@@ -141,7 +121,7 @@ function parse(input: unknown, options: LaunchParseOptions): LaunchParseResult {
     if (!RAW_VALUE.test(raw)) return refuse('bad-character');
     const decoded = decodeOnce(raw);
     if (!decoded.ok) return refuse(decoded.reason);
-    if (decoded.value.length > maxParam) return refuse('parameter-too-long');
+    if (decoded.value.length > LIMITS.launchParamMaxChars) return refuse('parameter-too-long');
     if (decoded.value.startsWith('-') || decoded.value.includes('--')) return refuse('switch-like');
     values.set(name, decoded.value);
   }
@@ -163,12 +143,7 @@ export type ArgvLaunch = { found: false } | { found: true; result: LaunchParseRe
 
 const LOOKS_LIKE_LAUNCH = /^(clinicpro-images:|http:\/\/127\.0\.0\.1)/i;
 
-/**
- * Pick the launch URL out of a process argv (first launch or `second-instance`). The protocol is
- * registered as `"<exe>" -- "%1"`, so the URL must be the ONE argument after the first `--`.
- * Anything else that looks like a launch (before `--`, several after it, switches smuggled in by a
- * quote in the URL) is refused, not ignored. No launch-looking argument at all → `{ found: false }`.
- */
+/** The ONE argument after `--` (registered as `"<exe>" -- "%1"`); any other launch-looking argument is refused. */
 export function launchUrlFromArgv(argv: readonly unknown[], options: LaunchParseOptions = {}): ArgvLaunch {
   if (!Array.isArray(argv)) return { found: false };
   const sep = argv.indexOf('--');

@@ -1,11 +1,4 @@
-/**
- * The loopback launch listener: Evolution's ALEX Apps "Web Browser" mode opens
- * `http://127.0.0.1:<port>/launch?context=…&signature=…` in the default browser. This tiny server takes
- * that launch, hands the full URL to the core (which parses it strictly and has the gateway verify it),
- * and answers with a page saying the tab can be closed. It binds to 127.0.0.1 only, answers nothing but
- * `GET /launch`, checks the Host header (DNS-rebinding guard), refuses what a browser marks as sent by a
- * web page (pageOrigin.ts), caps the URL length, and never logs the query.
- */
+/** The loopback launch listener for Evolution's "Web Browser" mode; its refusals are the rules in README.md. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -15,14 +8,14 @@ import { sentByPage } from './page-origin';
 export interface LoopbackLaunchOptions {
   /** Fixed in production (the URL template in Evolution names it); 0 in tests. */
   port: number;
-  /** Receives the full launch URL. Resolves when the launch has been handed over (not necessarily verified). */
+  /** Resolves when the launch has been handed over (not necessarily verified). */
   onLaunch: (url: string) => Promise<void> | void;
   logger: Logger;
 }
 
 export interface LoopbackLaunchServer {
   readonly port: number;
-  /** The URL template to paste into Evolution's ALEX Apps Configuration. */
+  /** For Evolution's ALEX Apps Configuration. */
   readonly launchTemplate: string;
   close(): Promise<void>;
 }
@@ -35,45 +28,41 @@ const PAGE_HEADERS = {
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 };
 
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;margin:15vh auto;max-width:32rem;color:#1d2733;text-align:center}h1{font-size:1.4rem}</style>
-</head><body><h1>${title}</h1><p>${body}</p></body></html>`;
-}
-
 function send(res: ServerResponse, status: number, title: string, body: string): void {
   res.writeHead(status, PAGE_HEADERS);
-  res.end(page(title, body));
+  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;margin:15vh auto;max-width:32rem;color:#1d2733;text-align:center}h1{font-size:1.4rem}</style>
+</head><body><h1>${title}</h1><p>${body}</p></body></html>`);
+}
+
+const NOT_ACCEPTED = 'Launch not accepted';
+
+/** The refusal for a request that is not a launch from Evolution, in the order the README gives; none for a launch. */
+function refusal(req: IncomingMessage, port: number): [status: number, title: string, body: string] | undefined {
+  const host = req.headers.host ?? '';
+  const raw = req.url ?? '';
+  if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return [421, 'Not allowed', 'This address is not allowed.'];
+  if (sentByPage(req.headers, port)) return [403, NOT_ACCEPTED, 'This launch did not come from Medtech Evolution. Click the ClinicPro Images button in Evolution instead.'];
+  if (req.method !== 'GET' || !(raw === '/launch' || raw.startsWith('/launch?'))) return [404, 'Not found', 'ClinicPro Images only answers launches from Medtech Evolution here.'];
+  if (raw.length > LIMITS.launchUrlMaxChars) return [414, NOT_ACCEPTED, 'The launch link was too long. Please launch again from Medtech Evolution.'];
+  return undefined;
 }
 
 export async function startLoopbackLaunchServer(options: LoopbackLaunchOptions): Promise<LoopbackLaunchServer> {
   let port = options.port;
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const host = req.headers.host ?? '';
-    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
-      send(res, 421, 'Not allowed', 'This address is not allowed.');
-      return;
-    }
-    // Before anything else: a request a web page made (fetch, image, form, link) never reaches the core.
-    if (sentByPage(req.headers, port)) {
-      send(res, 403, 'Launch not accepted', 'This launch did not come from Medtech Evolution. Click the ClinicPro Images button in Evolution instead.');
+    const refused = refusal(req, port);
+    if (refused) {
+      send(res, ...refused);
       return;
     }
     const raw = req.url ?? '';
-    if (req.method !== 'GET' || !(raw === '/launch' || raw.startsWith('/launch?'))) {
-      send(res, 404, 'Not found', 'ClinicPro Images only answers launches from Medtech Evolution here.');
-      return;
-    }
-    if (raw.length > LIMITS.launchUrlMaxChars) {
-      send(res, 414, 'Launch not accepted', 'The launch link was too long. Please launch again from Medtech Evolution.');
-      return;
-    }
     Promise.resolve()
       .then(() => options.onLaunch(`http://127.0.0.1:${port}${raw}`))
       .then(() => send(res, 200, 'ClinicPro Images is open', 'The patient is now in ClinicPro Images. You can close this tab.'))
       .catch(() => {
         options.logger.warn('loopback launch could not be handed to the companion');
-        send(res, 500, 'Launch not accepted', 'ClinicPro Images could not take this launch. Please launch again from Medtech Evolution.');
+        send(res, 500, NOT_ACCEPTED, 'ClinicPro Images could not take this launch. Please launch again from Medtech Evolution.');
       });
   };
   const server: Server = createServer(handle);

@@ -1,7 +1,4 @@
-/**
- * The Electron main process entry (bundled to dist/electron/main.cjs by scripts/build-electron.ts).
- * Composition root: real electron, the OS credential store (keytar), electron-store, the companion core, the loopback listener.
- */
+/** The Electron main process entry and composition root (bundled to dist/electron/main.cjs). */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -34,7 +31,6 @@ function logger(): pino.Logger {
 export async function main(): Promise<void> {
   const here = __dirname;
   const log = logger();
-  // The OS credential store (keytar); a packaged app without it refuses to start (electron/secrets/README.md).
   const secrets = openSecretStore({
     packaged: electron.app.isPackaged,
     developmentFile: join(electron.app.getPath('userData'), 'DEVELOPMENT-ONLY-secrets.json'),

@@ -1,9 +1,4 @@
-/**
- * The ONE place IPC handlers are registered: every bridge method from shared/contracts/bridge.ts gets a
- * handler that first checks the sender frame is our own renderer (app://renderer, top frame), then
- * validates the argument against the contract, then runs the core. Events go to the window only.
- * Nothing else in electron/main may call `ipcMain.handle` (a test counts).
- */
+/** The ONE place IPC handlers are registered (a test counts): sender frame checked, argument validated, then the core. */
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import {
   BRIDGE_EVENTS,
@@ -18,26 +13,20 @@ import {
   type Unsubscribe,
 } from '../../shared/contracts/bridge';
 import { AppError } from '../../shared/errors/app-error';
+import type { Logger } from 'pino';
 import { isAppUrl } from './security';
 
 export interface BridgeCoreLike extends BridgeHandlers {
   on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEvents[E]) => void): Unsubscribe;
 }
 
-export interface IpcLogger {
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-/** The sender is our renderer's top frame, loaded from the app origin. */
+/** Our renderer's top frame, loaded from the app origin. */
 export function isTrustedSender(event: Pick<IpcMainInvokeEvent, 'senderFrame'>): boolean {
   const frame = event.senderFrame;
-  if (!frame) return false;
-  if (frame.parent !== null) return false;
-  return isAppUrl(frame.url);
+  return !!frame && frame.parent === null && isAppUrl(frame.url);
 }
 
-export function registerBridgeIpc(ipcMain: IpcMain, core: BridgeCoreLike, logger: IpcLogger): () => void {
+export function registerBridgeIpc(ipcMain: IpcMain, core: BridgeCoreLike, logger: Pick<Logger, 'warn' | 'error'>): () => void {
   for (const method of BRIDGE_METHODS) {
     ipcMain.handle(bridgeChannel(method), async (event, arg: unknown): Promise<BridgeEnvelope> => {
       if (!isTrustedSender(event)) {
@@ -52,7 +41,7 @@ export function registerBridgeIpc(ipcMain: IpcMain, core: BridgeCoreLike, logger
   };
 }
 
-/** Forward every core event to the window (and nowhere else). */
+/** To the window and nowhere else. */
 export function forwardBridgeEvents(core: BridgeCoreLike, target: () => WebContents | null): () => void {
   const offs = BRIDGE_EVENTS.map((event) =>
     core.on(event, (payload) => {

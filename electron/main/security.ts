@@ -1,11 +1,7 @@
-/**
- * Window security: the webPreferences every window gets, the Content-Security-Policy, and the guards
- * that deny navigation, new windows, webviews and permission requests. Pure over the Electron objects
- * passed in, so it is unit-tested with a mocked electron.
- */
+/** Window security: the webPreferences every window gets, the CSP, and the guards that deny everything else. */
 import type { BrowserWindowConstructorOptions, Session, WebContents } from 'electron';
 
-/** The renderer is served from this privileged scheme (never file://, never a remote URL). */
+/** Never file://, never a remote URL. */
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'renderer';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
@@ -38,7 +34,6 @@ export const CONTENT_SECURITY_POLICY = [
   "object-src 'none'",
 ].join('; ');
 
-/** True only for a URL of our own renderer origin. */
 export function isAppUrl(url: string): boolean {
   try {
     const u = new URL(url);
@@ -48,7 +43,6 @@ export function isAppUrl(url: string): boolean {
   }
 }
 
-/** Adds the CSP (and a few hardening headers) to every response the window's session loads. */
 export function installContentSecurityPolicy(session: Session): void {
   session.webRequest.onHeadersReceived((details, callback) => {
     callback({
@@ -62,16 +56,12 @@ export function installContentSecurityPolicy(session: Session): void {
   });
 }
 
-/** Deny every permission request (camera, notifications, geolocation…) and check. */
 export function denyAllPermissions(session: Session): void {
   session.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   session.setPermissionCheckHandler(() => false);
 }
 
-/**
- * No navigation away from the app, no new windows, no webviews. Links never open: the app has no
- * reason to show remote content, and `shell.openExternal` is never called with renderer input.
- */
+/** Links never open: the app shows no remote content and never calls `shell.openExternal` with renderer input. */
 export function installNavigationGuards(contents: WebContents): void {
   contents.on('will-navigate', (event, url) => {
     if (!isAppUrl(url)) event.preventDefault();

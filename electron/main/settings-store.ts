@@ -1,8 +1,4 @@
-/**
- * Companion settings in electron-store (a JSON file in userData, written atomically), versioned:
- * the stored document is `{ schemaVersion, config }`, upgraded step by step on read by UPGRADES.
- * The core then validates field by field (electron/core/settings.ts readConfig). Secrets never go here.
- */
+/** Settings in electron-store as `{ schemaVersion, config }`, upgraded step by step on read; never secrets. */
 import Store from 'electron-store';
 import type { SettingsStore, StoredConfig } from '../core/settings';
 
@@ -10,11 +6,8 @@ export const SETTINGS_SCHEMA_VERSION = 1;
 
 type Doc = Record<string, unknown>;
 
-/**
- * upgrade[n] turns a version-n document into version n+1. Version 0 is the pre-release layout:
- * flat keys (`gatewayUrl`, `roomLabel`, `deviceId`, …) with no version at all.
- */
-export const UPGRADES: Record<number, (doc: Doc) => Doc> = {
+/** upgrade[n]: version n → n+1. Version 0 is the pre-release layout (flat keys, no version). */
+const UPGRADES: Record<number, (doc: Doc) => Doc> = {
   0: (doc) => {
     const pick = (k: string): unknown => doc[k];
     const settings: Doc = {};
@@ -27,7 +20,7 @@ export const UPGRADES: Record<number, (doc: Doc) => Doc> = {
   },
 };
 
-/** Bring any stored document to the current version (unknown future versions are read as they are). */
+/** Unknown future versions are read as they are. */
 export function upgradeSettingsDocument(raw: unknown): { schemaVersion: number; config: unknown } {
   let doc: Doc = typeof raw === 'object' && raw !== null ? { ...(raw as Doc) } : {};
   let version = typeof doc.schemaVersion === 'number' ? doc.schemaVersion : 0;

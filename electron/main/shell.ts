@@ -1,9 +1,4 @@
-/**
- * The Electron shell: glue only. Single instance, protocol registration, the app:// renderer origin,
- * the secure window, IPC wired from the shared contract, tray, and the companion core (plain Node,
- * started through electron/core startCompanion). Everything is injected so it is unit-tested with a
- * mocked electron (the binary cannot run in CI).
- */
+/** The Electron shell, glue only (README.md); everything is injected so it is unit-tested with a mocked electron. */
 import { join, normalize, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as Electron from 'electron';
@@ -25,7 +20,6 @@ export interface ShellDeps {
   logger: Logger;
   /** dist/renderer (desktop/, mobile/, assets/). */
   rendererDir: string;
-  /** dist/electron/preload.cjs */
   preloadPath: string;
   iconPath?: string;
   argv: readonly string[];
@@ -38,44 +32,34 @@ export interface ShellDeps {
   launchPort: number;
   lanPort: number;
   lanHost: () => string | undefined;
-  /** Development: point a fresh install at the local gateway. */
+  /** Development: a fresh install points at the local gateway. */
   devGatewayUrl?: string;
-  /** DNS-SD advertisement of the LAN server (absent: not advertised). */
   advertise?: (options: AdvertiseOptions) => Advertisement;
-  /** A short, stable id of this PC for the advertisement (4–16 letters/digits). */
   deviceShortId?: string;
 }
 
 export interface Shell {
-  /** The running window (null before ready or after it was destroyed). */
   window(): Electron.BrowserWindow | null;
-  /** Hand a launch URL to the core (from argv, second-instance, open-url or the loopback listener). */
   launch(url: string): Promise<void>;
   quit(): Promise<void>;
 }
 
 /** Resolve an app:// request to a file inside rendererDir, or null (traversal, other host). */
 export function resolveRendererFile(rendererDir: string, requestUrl: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(requestUrl);
-  } catch {
-    return null;
-  }
-  if (url.protocol !== `${APP_SCHEME}:` || url.host !== APP_HOST) return null;
-  const root = normalize(rendererDir) + sep;
   let pathname: string;
   try {
+    const url = new URL(requestUrl);
+    if (url.protocol !== `${APP_SCHEME}:` || url.host !== APP_HOST) return null;
     pathname = decodeURIComponent(url.pathname);
   } catch {
     return null;
   }
+  const root = normalize(rendererDir) + sep;
   const rel = pathname === '/' ? 'desktop/index.html' : pathname.replace(/^\/+/, '');
   const file = normalize(join(root, rel));
   return file.startsWith(root) ? file : null;
 }
 
-/** What the shell's pieces share: the window, the running companion, launches waiting for it, and quitting. */
 interface ShellState {
   win: Electron.BrowserWindow | null;
   companion: RunningCompanion | null;
@@ -133,9 +117,7 @@ function wireAppEvents(app: ElectronModule['app'], launcher: Launcher, log: Logg
     launcher.launch(url).catch(() => log.warn('launch could not be handed to the core'));
   });
   app.on('web-contents-created', (_event, contents) => installNavigationGuards(contents));
-  app.on('window-all-closed', () => {
-    // Stay in the tray: the outbox keeps sending and phones can still upload.
-  });
+  app.on('window-all-closed', () => undefined); // stay in the tray: the outbox keeps sending, phones can still upload
 }
 
 /** The app:// origin serves only files inside rendererDir; strict CSP; every permission denied. */
@@ -149,7 +131,6 @@ function serveRenderer(electron: ElectronModule, rendererDir: string): void {
   denyAllPermissions(electron.session.defaultSession);
 }
 
-/** The companion core with the LAN server on the practice network. */
 function startCore(deps: ShellDeps, loopbackPort: number): Promise<RunningCompanion> {
   const { app } = deps.electron;
   return deps.startCompanion({
@@ -164,14 +145,13 @@ function startCore(deps: ShellDeps, loopbackPort: number): Promise<RunningCompan
   });
 }
 
-/** Development: a fresh (not enrolled) install points at the local gateway. */
 async function useDevGateway(core: RunningCompanion['core'], gatewayUrl: string | undefined): Promise<void> {
   if (!gatewayUrl) return;
   const state = await core['app.getState']({});
   if (!state.enrolment.enrolled) await core['settings.set']({ patch: { gatewayUrl } });
 }
 
-/** DNS-SD advertisement of the LAN server, when it listens on the practice network (never on loopback). */
+/** Only when the LAN server listens on the practice network (never on loopback). */
 async function advertiseLan(deps: ShellDeps, companion: RunningCompanion): Promise<Advertisement | null> {
   const lanAt = companion.lanAddress;
   if (!deps.advertise || !deps.deviceShortId || !lanAt || lanAt.host === '127.0.0.1') return null;

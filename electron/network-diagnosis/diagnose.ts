@@ -1,101 +1,92 @@
-/**
- * Before the QR code is shown: what would stop a phone on the practice Wi-Fi reaching this PC, named in plain
- * words with the fix. Pure: fed the PC's interfaces and the text of three Windows commands (parse.ts), so every
- * case is tested with recorded outputs.
- */
+/** What would stop a phone on the practice Wi-Fi reaching this PC, in plain words with the fix. Pure. */
 import type { NetworkInterfaceInfo } from 'node:os';
+import type { LanAddress } from '../lan/interfaces';
 import { parseConnectionProfiles, parseFirewallRules, parseRoutes, type Route } from './parse';
 
 export type FindingCode = 'no-lan-address' | 'no-dhcp-address' | 'address-not-private' | 'profile-public' | 'firewall-missing' | 'firewall-disabled' | 'vpn-route';
 
 export interface Finding {
   code: FindingCode;
-  /** What is wrong, in one sentence a GP understands. */
   title: string;
-  /** What to do about it. */
   fix: string;
 }
 
-export interface DiagnosisInput {
-  /** The address the QR code would advertise (electron/lan pickLanAddress), if any. */
-  lanAddress: { address: string; interfaceName: string } | undefined;
-  /** The shape of `os.networkInterfaces()`. */
-  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>;
-  /** The LAN server's TCP port. */
-  port: number;
-  /** Text of `Get-NetConnectionProfile | Format-List` (Windows only; absent elsewhere or when it failed). */
+/** Text of `Get-NetConnectionProfile | Format-List`, `netsh advfirewall firewall show rule name=<rule>`, `route print -4`. */
+export interface WindowsNetwork {
   connectionProfiles?: string;
-  /** Text of `netsh advfirewall firewall show rule name="<rule>"`. */
   firewallRule?: string;
-  /** Text of `route print -4`. */
   routePrint?: string;
 }
+
+/** The commands' texts are absent off Windows or when a command failed. */
+export type DiagnosisInput = WindowsNetwork & {
+  /** What the QR code would advertise (electron/lan pickLanAddress). */
+  lanAddress: LanAddress | undefined;
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>;
+  port: number;
+};
 
 export const FIREWALL_RULE_NAME = 'ClinicPro Images (LAN)';
 
 const FIX_CHECK_AGAIN = 'Then open the phone QR code again.';
 
+type Facts = { network?: string; adapter?: string; port?: number; vpn?: string };
+
+/** Each cause's title (one sentence a GP understands) and fix; every fix ends with FIX_CHECK_AGAIN. */
+const WORDS: Record<FindingCode, (f: Facts) => [title: string, fix: string]> = {
+  'no-lan-address': () => ['This PC is not connected to the practice network.', 'Connect it to the practice Wi-Fi or network cable.'],
+  'no-dhcp-address': () => [
+    'This PC is plugged in but the practice network gave it no address.',
+    'Unplug and reconnect the network cable or Wi-Fi, or restart the router; if it stays, call practice IT.',
+  ],
+  'address-not-private': () => [
+    'This PC is not on a private practice network (its address is a public internet address), so phone upload is switched off.',
+    'Connect the PC to the practice Wi-Fi or network cable, behind the practice router.',
+  ],
+  'profile-public': (f) => [
+    `Windows treats the network "${f.network}" as Public, so it stops phones reaching this PC.`,
+    `Ask practice IT to set it to Private (Settings → Network & internet → ${f.adapter} → Network profile type: Private).`,
+  ],
+  'firewall-missing': (f) => [
+    'The Windows Firewall rule that lets phones reach ClinicPro Images is missing.',
+    `Ask practice IT to repair the ClinicPro Images install (it adds the rule "${FIREWALL_RULE_NAME}" for private networks, port ${f.port}).`,
+  ],
+  'firewall-disabled': () => [
+    'The Windows Firewall rule that lets phones reach ClinicPro Images is switched off.',
+    `Ask practice IT to enable the rule "${FIREWALL_RULE_NAME}" in Windows Defender Firewall.`,
+  ],
+  'vpn-route': (f) => [
+    `A VPN (${f.vpn}) carries this PC's traffic for the practice network, so phones cannot reach it.`,
+    'Disconnect the VPN while using the phone, or ask practice IT to allow local network access in the VPN.',
+  ],
+};
+
+function finding(code: FindingCode, facts: Facts = {}): Finding {
+  const [title, fix] = WORDS[code](facts);
+  return { code, title, fix: `${fix} ${FIX_CHECK_AGAIN}` };
+}
+
 export function diagnoseNetwork(input: DiagnosisInput): Finding[] {
   const lan = input.lanAddress;
-  if (lan === undefined) return [noAddressFinding(input.interfaces)];
+  if (lan === undefined) return [finding(noAddressCause(input.interfaces))];
   const findings: Finding[] = [];
   const profile = input.connectionProfiles === undefined ? undefined : parseConnectionProfiles(input.connectionProfiles).find((p) => p.interfaceAlias === lan.interfaceName);
-  if (profile?.category === 'Public') {
-    findings.push({
-      code: 'profile-public',
-      title: `Windows treats the network "${profile.name}" as Public, so it stops phones reaching this PC.`,
-      fix: `Ask practice IT to set it to Private (Settings → Network & internet → ${lan.interfaceName} → Network profile type: Private). ${FIX_CHECK_AGAIN}`,
-    });
-  }
+  if (profile?.category === 'Public') findings.push(finding('profile-public', { network: profile.name, adapter: lan.interfaceName }));
   if (input.firewallRule !== undefined) {
     const rules = parseFirewallRules(input.firewallRule).filter((r) => r.direction === 'In' && r.action === 'Allow' && portMatches(r.localPort, input.port) && /^(tcp|any)$/i.test(r.protocol));
     const forPrivate = rules.filter((r) => r.profiles.some((p) => /^(private|any)$/i.test(p)));
-    if (forPrivate.length === 0) {
-      findings.push({
-        code: 'firewall-missing',
-        title: 'The Windows Firewall rule that lets phones reach ClinicPro Images is missing.',
-        fix: `Ask practice IT to repair the ClinicPro Images install (it adds the rule "${FIREWALL_RULE_NAME}" for private networks, port ${input.port}). ${FIX_CHECK_AGAIN}`,
-      });
-    } else if (!forPrivate.some((r) => r.enabled)) {
-      findings.push({
-        code: 'firewall-disabled',
-        title: 'The Windows Firewall rule that lets phones reach ClinicPro Images is switched off.',
-        fix: `Ask practice IT to enable the rule "${FIREWALL_RULE_NAME}" in Windows Defender Firewall. ${FIX_CHECK_AGAIN}`,
-      });
-    }
+    if (forPrivate.length === 0) findings.push(finding('firewall-missing', { port: input.port }));
+    else if (!forPrivate.some((r) => r.enabled)) findings.push(finding('firewall-disabled'));
   }
   const vpn = input.routePrint === undefined ? undefined : vpnHoldingRoute(lan.address, input.interfaces, parseRoutes(input.routePrint));
-  if (vpn !== undefined) {
-    findings.push({
-      code: 'vpn-route',
-      title: `A VPN (${vpn}) carries this PC's traffic for the practice network, so phones cannot reach it.`,
-      fix: `Disconnect the VPN while using the phone, or ask practice IT to allow local network access in the VPN. ${FIX_CHECK_AGAIN}`,
-    });
-  }
+  if (vpn !== undefined) findings.push(finding('vpn-route', { vpn }));
   return findings;
 }
 
-function noAddressFinding(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): Finding {
+function noAddressCause(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): FindingCode {
   const v4 = Object.values(interfaces).flatMap((list) => (list ?? []).filter((i) => i.family === 'IPv4' && !i.internal));
-  if (v4.some((i) => i.address.startsWith('169.254.'))) {
-    return {
-      code: 'no-dhcp-address',
-      title: 'This PC is plugged in but the practice network gave it no address.',
-      fix: `Unplug and reconnect the network cable or Wi-Fi, or restart the router; if it stays, call practice IT. ${FIX_CHECK_AGAIN}`,
-    };
-  }
-  if (v4.length > 0) {
-    return {
-      code: 'address-not-private',
-      title: 'This PC is not on a private practice network (its address is a public internet address), so phone upload is switched off.',
-      fix: `Connect the PC to the practice Wi-Fi or network cable, behind the practice router. ${FIX_CHECK_AGAIN}`,
-    };
-  }
-  return {
-    code: 'no-lan-address',
-    title: 'This PC is not connected to the practice network.',
-    fix: `Connect it to the practice Wi-Fi or network cable. ${FIX_CHECK_AGAIN}`,
-  };
+  if (v4.some((i) => i.address.startsWith('169.254.'))) return 'no-dhcp-address';
+  return v4.length > 0 ? 'address-not-private' : 'no-lan-address';
 }
 
 function portMatches(spec: string, port: number): boolean {

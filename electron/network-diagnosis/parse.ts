@@ -1,24 +1,16 @@
-/**
- * Pure parsers for what three Windows commands print. The commands run only on the practice PC (`windows.ts`);
- * here their text is read, so the same parsing is tested with recorded outputs (`fixtures/`).
- *   - `Get-NetConnectionProfile | Format-List` (PowerShell): one block of `Key : Value` lines per network
- *   - `netsh advfirewall firewall show rule name="<rule>"`: one block per rule, or "No rules match…"
- *   - `route print -4`: the interface list and the IPv4 route table
- */
-
-export type NetworkCategory = 'Public' | 'Private' | 'DomainAuthenticated';
+/** Pure parsers for what the three Windows commands of `windows.ts` print (tested with recorded outputs in `fixtures/`). */
 
 export interface ConnectionProfile {
   name: string;
   interfaceAlias: string;
-  category: NetworkCategory | 'Unknown';
+  category: 'Public' | 'Private' | 'DomainAuthenticated' | 'Unknown';
 }
 
 export interface FirewallRule {
   name: string;
   enabled: boolean;
   direction: 'In' | 'Out' | 'Unknown';
-  /** e.g. ['Private'] or ['Domain', 'Private'], or ['Any']. */
+  /** e.g. ['Domain', 'Private'] or ['Any']. */
   profiles: string[];
   protocol: string;
   localPort: string;
@@ -30,12 +22,11 @@ export interface Route {
   netmask: string;
   /** An address, or 'On-link'. */
   gateway: string;
-  /** The local address of the interface the route leaves by. */
   interfaceAddress: string;
   metric: number;
 }
 
-/** Blocks of `Key : Value` (or `Key: Value`) lines separated by blank lines. */
+/** Blocks of `Key : Value` (or `Key: Value`) lines, split where `separator` matches. */
 function blocks(text: string, separator: RegExp): Record<string, string>[] {
   const out: Record<string, string>[] = [];
   let current: Record<string, string> = {};
@@ -90,17 +81,4 @@ export function parseRoutes(text: string): Route[] {
     if (m) routes.push({ destination: m[1]!, netmask: m[2]!, gateway: m[3]!, interfaceAddress: m[4]!, metric: Number(m[5]) });
   }
   return routes;
-}
-
-/** Adapter descriptions from the interface list of `route print`, by interface index. */
-export function parseInterfaceList(text: string): { index: number; description: string }[] {
-  const out: { index: number; description: string }[] = [];
-  let inList = false;
-  for (const line of text.split(/\r?\n/)) {
-    if (/^Interface List/.test(line)) inList = true;
-    else if (/^=+$/.test(line.trim()) && inList && out.length > 0) inList = false;
-    const m = inList ? /^\s*(\d+)\.\.\.(?:[0-9a-f]{2} )*\.*(.+)$/i.exec(line) : null;
-    if (m) out.push({ index: Number(m[1]), description: m[2]!.trim() });
-  }
-  return out;
 }

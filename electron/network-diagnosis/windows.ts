@@ -1,11 +1,6 @@
-/**
- * Reads the three Windows outputs the diagnosis needs. Runs only on Windows (PowerShell, netsh and route are
- * Windows programs); each command has a short timeout and a failure simply leaves its output out (the diagnosis
- * then skips that check rather than guessing). Not unit-tested here: it only runs the commands; the parsing and
- * the decisions are in parse.ts and diagnose.ts, tested with recorded outputs.
- */
+/** Runs the three Windows commands the diagnosis reads (Windows only); a failed one is left out, never guessed. */
 import { execFile } from 'node:child_process';
-import { FIREWALL_RULE_NAME } from './diagnose';
+import { FIREWALL_RULE_NAME, type WindowsNetwork } from './diagnose';
 
 const TIMEOUT_MS = 5000;
 
@@ -18,15 +13,13 @@ function run(file: string, args: string[]): Promise<string | undefined> {
   });
 }
 
-export async function readWindowsNetwork(): Promise<{ connectionProfiles?: string; firewallRule?: string; routePrint?: string }> {
-  const [connectionProfiles, firewallRule, routePrint] = await Promise.all([
-    run('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', 'Get-NetConnectionProfile | Format-List Name,InterfaceAlias,InterfaceIndex,NetworkCategory']),
-    run('netsh.exe', ['advfirewall', 'firewall', 'show', 'rule', `name=${FIREWALL_RULE_NAME}`]),
-    run('route.exe', ['print', '-4']),
-  ]);
-  return {
-    ...(connectionProfiles === undefined ? {} : { connectionProfiles }),
-    ...(firewallRule === undefined ? {} : { firewallRule }),
-    ...(routePrint === undefined ? {} : { routePrint }),
-  };
+const COMMANDS: Record<keyof WindowsNetwork, [string, string[]]> = {
+  connectionProfiles: ['powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', 'Get-NetConnectionProfile | Format-List Name,InterfaceAlias,InterfaceIndex,NetworkCategory']],
+  firewallRule: ['netsh.exe', ['advfirewall', 'firewall', 'show', 'rule', `name=${FIREWALL_RULE_NAME}`]],
+  routePrint: ['route.exe', ['print', '-4']],
+};
+
+export async function readWindowsNetwork(): Promise<WindowsNetwork> {
+  const outputs = await Promise.all(Object.entries(COMMANDS).map(async ([key, [file, args]]) => [key, await run(file, args)] as const));
+  return Object.fromEntries(outputs.filter(([, text]) => text !== undefined));
 }

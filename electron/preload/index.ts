@@ -1,8 +1,4 @@
-/**
- * The preload (sandboxed, context-isolated): exposes the companion API as `window.clinicpro` — named
- * methods generated from shared/contracts/bridge.ts over ipcRenderer.invoke, and event subscriptions that
- * return an unsubscribe function. No generic invoke, no ipcRenderer, no Node objects reach the page.
- */
+/** Exposes `window.clinicpro` (README.md): named bridge methods and subscriptions, never ipcRenderer itself. */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import { bridgeChannel, bridgeEventChannel, createBridgeClient, type BridgeEnvelope, type CompanionApi } from '../../shared/contracts/bridge';
 

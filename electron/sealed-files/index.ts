@@ -1,17 +1,4 @@
-/**
- * Photos sealed at rest. Every image file the companion keeps — working masters (`images/<id>.master.*`)
- * and phone uploads while they wait for ingest (`lan/<session>/<id>.part`) — is AES-256-GCM sealed with
- * a key derived from the outbox's master key in the OS credential store (SecretStore account
- * `outbox-key`, electron/outbox/crypto.ts), under its own HKDF label. Bytes are decrypted only into memory.
- *
- * Format: `CPS1` ‖ 12-byte IV ‖ ciphertext ‖ 16-byte tag; the additional data binds a file to its purpose
- * and file name, so a sealed file renamed onto another is refused (ERR_STORAGE_CORRUPT).
- * - Masters are written whole: sealed in memory, then temp file → fsync → rename (durable-fs), so a crash
- *   mid-write leaves at most a sealed temp file, never clear bytes.
- * - Uploads are sealed as they stream in (`UploadSealer`): the clear bytes exist only in memory.
- * - A master written in clear by an earlier version is sealed in place the first time it is read
- *   (`sealLegacyMasters` does all of them at start-up).
- */
+/** Photos sealed at rest (AES-256-GCM; key, format and crash safety in README.md); clear bytes only in memory. */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, type CipherGCM, type DecipherGCM } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -26,7 +13,6 @@ const TAG_BYTES = 16;
 const HEADER_BYTES = MAGIC.length + IV_BYTES;
 type Purpose = 'master' | 'upload';
 
-/** Streams one file's bytes into sealed bytes: header first, then each chunk, then the tag. */
 export interface UploadSealer {
   readonly header: Buffer;
   update(chunk: Uint8Array): Buffer;
@@ -34,9 +20,7 @@ export interface UploadSealer {
 }
 
 export interface SealedFiles {
-  /** For the imaging service (`masterFiles`). */
   masters: { write(path: string, bytes: Buffer): Promise<void>; read(path: string): Promise<Buffer> };
-  /** For the LAN server (`sealUploads`). */
   uploads: { begin(path: string): UploadSealer; open(path: string): Promise<Buffer> };
 }
 
@@ -53,12 +37,6 @@ function sealer(key: Buffer, purpose: Purpose, file: string): UploadSealer {
   };
 }
 
-function seal(key: Buffer, purpose: Purpose, file: string, plain: Uint8Array): Buffer {
-  const s = sealer(key, purpose, file);
-  return Buffer.concat([s.header, s.update(plain), s.final()]);
-}
-
-/** True when the bytes start as a sealed file. */
 export function isSealed(bytes: Uint8Array): boolean {
   return bytes.length >= MAGIC.length && Buffer.from(bytes.buffer, bytes.byteOffset, MAGIC.length).equals(MAGIC);
 }
@@ -88,7 +66,7 @@ async function readWhole(file: string): Promise<Buffer> {
 const isLegacyClearMaster = (bytes: Buffer): boolean =>
   (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) || bytes.subarray(0, 5).toString('latin1') === '%PDF-';
 
-/** The file-sealing key: HKDF of the outbox's master key (created on first use) under this module's label. */
+/** HKDF of the outbox's master key (created on first use) under this module's label. */
 export async function loadSealKey(secrets: SecretStore): Promise<Buffer> {
   await loadOrCreateKeys(secrets); // creates and checks the master key, as the outbox does
   const master = Buffer.from((await secrets.get(OUTBOX_KEY_ACCOUNT)) ?? '', 'base64');
@@ -99,7 +77,8 @@ export function sealedFiles(key: Buffer): SealedFiles {
   const masters: SealedFiles['masters'] = {
     async write(file, bytes) {
       const dir = dirname(file);
-      await writeFileAtomic(nodeFs, dir, basename(file), seal(key, 'master', file, bytes));
+      const s = sealer(key, 'master', file);
+      await writeFileAtomic(nodeFs, dir, basename(file), Buffer.concat([s.header, s.update(bytes), s.final()]));
       await fsyncDir(nodeFs, dir);
     },
     async read(file) {
@@ -120,7 +99,7 @@ export function sealedFiles(key: Buffer): SealedFiles {
   };
 }
 
-/** Seals, in place, every working master an earlier version left in clear in `dir`. Returns how many. */
+/** Seals in place every master an earlier version left in clear in `dir`; how many. */
 export async function sealLegacyMasters(dir: string, files: SealedFiles): Promise<number> {
   const names = (await fsp.readdir(dir).catch(() => [] as string[])).filter((n) => /\.master\.(jpg|pdf)$/.test(n));
   let sealedCount = 0;

@@ -1,14 +1,8 @@
-/**
- * DEVELOPMENT ONLY: secrets in a plain JSON file (mode 0600), for a developer machine without an OS credential
- * store (keytar not installed, e.g. no libsecret) and for the browser host. Anyone who can read the file has the
- * device credential and the outbox key. Never used by a packaged build: openSecretStore refuses to start the
- * installed app without the OS credential store, and the browser host is never packaged.
- */
+/** DEVELOPMENT ONLY: secrets in a plain JSON file (0600); whoever reads it has them. No packaged build opens it. */
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { checkAccount, type SecretStore } from './store';
 
-/** Written at the top of the file, so whoever opens it knows what it is. */
 export const DEVELOPMENT_SECRETS_WARNING =
   'DEVELOPMENT ONLY: ClinicPro Images secrets in a plain file because no OS credential store was available. Never copy this file to a practice PC.';
 

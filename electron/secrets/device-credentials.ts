@@ -1,17 +1,10 @@
-/**
- * The enrolled device's credential in the SecretStore — `{deviceId, deviceSecret}` and, for a device enrolled
- * with a key, `dpopKey`: its private DPoP key (RFC 9449) in the stored form of electron/gateway-client/dpop.ts
- * (`exportDpopKey`, a private EC P-256 JWK as JSON). All three live in ONE entry, written at once, so a crash
- * can never leave a secret without its key or a key from another enrolment beside it.
- * Also the `credentials` callback the gateway client takes. A damaged entry (including a damaged key) reads as
- * "not enrolled" rather than crashing: without its key the PC cannot prove who it is and must enrol again.
- */
+/** The device credential and its DPoP key in ONE entry, written at once (a crash never splits them; README.md). */
 import { SECRET_ACCOUNTS, type SecretStore } from './store';
 
 export interface StoredDeviceCredentials {
   deviceId: string;
   deviceSecret: string;
-  /** The private DPoP key (exportDpopKey's JSON); absent for a device enrolled before keys existed. */
+  /** exportDpopKey's JSON; absent for a device enrolled before keys existed. */
   dpopKey?: string;
 }
 
@@ -37,7 +30,7 @@ function isStoredKey(value: unknown): value is string {
   }
 }
 
-function isCredentials(v: Partial<StoredDeviceCredentials>): boolean {
+function isCredentials(v: Partial<StoredDeviceCredentials>): v is StoredDeviceCredentials {
   return (
     typeof v.deviceId === 'string' &&
     DEVICE_ID.test(v.deviceId) &&
@@ -48,32 +41,27 @@ function isCredentials(v: Partial<StoredDeviceCredentials>): boolean {
   );
 }
 
+/** The entry's own fields only: nothing else is stored or read back. */
+function entryOf(v: StoredDeviceCredentials): StoredDeviceCredentials {
+  return { deviceId: v.deviceId, deviceSecret: v.deviceSecret, ...(v.dpopKey === undefined ? {} : { dpopKey: v.dpopKey }) };
+}
+
 export async function saveDeviceCredentials(secrets: SecretStore, creds: StoredDeviceCredentials): Promise<void> {
   if (!isCredentials(creds)) {
     throw new TypeError('Expected a device credential from enrolment (and, if given, a private EC P-256 device key) but received something else');
   }
-  const entry: StoredDeviceCredentials = { deviceId: creds.deviceId, deviceSecret: creds.deviceSecret };
-  if (creds.dpopKey !== undefined) entry.dpopKey = creds.dpopKey;
-  await secrets.set(SECRET_ACCOUNTS.deviceCredential, JSON.stringify(entry));
+  await secrets.set(SECRET_ACCOUNTS.deviceCredential, JSON.stringify(entryOf(creds)));
 }
 
-/** What the OS credential store holds: a usable credential, nothing, or an entry that cannot be read. */
 export type DeviceCredentialsRead = { state: 'ok'; credentials: StoredDeviceCredentials } | { state: 'missing' } | { state: 'damaged' };
 
-/**
- * Reads the entry and says which of the three it is, so the core can tell "never enrolled" (missing) from "enrolled,
- * but the stored secret or key is damaged" (which needs enrolling again). Never throws for a damaged entry.
- */
+/** Tells "never enrolled" (missing) from "enrolled, but damaged" (must enrol again); never throws for a damaged entry. */
 export async function readDeviceCredentials(secrets: SecretStore): Promise<DeviceCredentialsRead> {
   const raw = await secrets.get(SECRET_ACCOUNTS.deviceCredential);
   if (raw === null) return { state: 'missing' };
   try {
     const v = JSON.parse(raw) as Partial<StoredDeviceCredentials> | null;
-    if (typeof v === 'object' && v !== null && isCredentials(v)) {
-      const creds: StoredDeviceCredentials = { deviceId: v.deviceId as string, deviceSecret: v.deviceSecret as string };
-      if (v.dpopKey !== undefined) creds.dpopKey = v.dpopKey;
-      return { state: 'ok', credentials: creds };
-    }
+    if (typeof v === 'object' && v !== null && isCredentials(v)) return { state: 'ok', credentials: entryOf(v) };
   } catch {
     /* damaged entry */
   }
@@ -82,11 +70,9 @@ export async function readDeviceCredentials(secrets: SecretStore): Promise<Devic
 
 export async function loadDeviceCredentials(secrets: SecretStore): Promise<StoredDeviceCredentials | null> {
   const read = await readDeviceCredentials(secrets);
-  // A damaged entry reads as not enrolled here; readDeviceCredentials tells the two apart.
   return read.state === 'ok' ? read.credentials : null;
 }
 
-/** Removes the credential and its key (device revoked or re-enrolling). */
 export async function forgetDeviceCredentials(secrets: SecretStore): Promise<boolean> {
   return secrets.delete(SECRET_ACCOUNTS.deviceCredential);
 }

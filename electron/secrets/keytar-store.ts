@@ -1,13 +1,8 @@
-/**
- * The OS credential store through keytar (Windows Credential Manager, macOS Keychain, libsecret on Linux).
- * keytar is an optional dependency: it builds from source where no prebuilt binary fits, and on a machine
- * without the libsecret headers that build fails and npm leaves it out. So it is loaded at run time, and
- * its absence is an answer (`{ ok: false, reason }`), not a crash; openSecretStore decides what that means.
- */
+/** The OS credential store through keytar, an optional dependency: loaded at run time, its absence is an answer. */
 import { createRequire } from 'node:module';
 import { checkAccount, SECRET_SERVICE, type SecretStore } from './store';
 
-/** The three keytar functions we use (declared here: keytar's own types are absent when it is not installed). */
+/** Declared here: keytar's own types are absent when it is not installed. */
 export interface KeytarApi {
   getPassword(service: string, account: string): Promise<string | null>;
   setPassword(service: string, account: string, password: string): Promise<void>;

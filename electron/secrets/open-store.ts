@@ -1,13 +1,8 @@
-/**
- * Which SecretStore the Electron app uses: the OS credential store through keytar; on a developer's unpackaged
- * run without keytar, the DEVELOPMENT ONLY file store with a loud warning; a packaged app without keytar does
- * not start (it could neither keep its enrolment nor read its waiting images safely).
- */
+/** Which SecretStore the Electron app uses (README.md): keytar; unpackaged without it, the development file; else none. */
 import { DevelopmentOnlyFileSecretStore } from './dev-file-store';
 import { KeytarSecretStore, loadKeytar, type KeytarLoad } from './keytar-store';
 import type { SecretStore } from './store';
 
-/** The packaged app cannot reach the OS credential store: it refuses to start, with this plain message. */
 export class SecretStoreUnavailableError extends Error {
   override readonly name = 'SecretStoreUnavailableError';
   constructor(readonly reason: string) {
@@ -19,13 +14,11 @@ export class SecretStoreUnavailableError extends Error {
 }
 
 export interface OpenSecretStoreOptions {
-  /** `app.isPackaged`: true for an installed build. */
+  /** `app.isPackaged`. */
   packaged: boolean;
-  /** Where the development fallback keeps its file (the app's data folder). */
   developmentFile: string;
-  /** Says, loudly, that the development fallback is in use (console and log). */
+  /** Says, loudly, that the development fallback is in use. */
   warn: (message: string) => void;
-  /** Injectable for tests. */
   loadKeytar?: () => KeytarLoad;
 }
 

@@ -39,7 +39,7 @@ else if (!keytar.ok) console.warn(`SKIPPED real keytar test: ${keytar.reason} (a
 
 /** Runs keytar-probe.ts in its own D-Bus session with an unlocked gnome-keyring; its JSON answer. */
 function probe(...args: string[]): unknown {
-  const script = fileURLToPath(new URL('./keytar-probe.ts', import.meta.url));
+  const script = fileURLToPath(new URL('./testkit/keytar-probe.ts', import.meta.url));
   const service = `ClinicPro Images test ${randomUUID()}`;
   const r = spawnSync(
     'dbus-run-session',

@@ -1,8 +1,4 @@
-/**
- * The SecretStore interface, the fixed names secrets live under, and the in-memory store for tests.
- * No implementation that touches the OS is imported here, so anything may depend on this file.
- */
-
+/** The SecretStore interface, the names secrets live under, and the in-memory store; nothing here touches the OS. */
 export interface SecretStore {
   get(account: string): Promise<string | null>;
   set(account: string, value: string): Promise<void>;
@@ -10,10 +6,8 @@ export interface SecretStore {
   delete(account: string): Promise<boolean>;
 }
 
-/** The service name every companion secret lives under in the OS credential store. */
 export const SECRET_SERVICE = 'ClinicPro Images';
 
-/** Well-known account names. */
 export const SECRET_ACCOUNTS = {
   deviceCredential: 'device-credential',
   outboxKey: 'outbox-key',
@@ -25,7 +19,7 @@ export function checkAccount(account: string): void {
   }
 }
 
-/** In-memory secrets: tests and the dev host only. Lost when the process exits. */
+/** Tests and the browser host only. */
 export class MemorySecretStore implements SecretStore {
   private readonly values = new Map<string, string>();
 

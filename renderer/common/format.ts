@@ -49,17 +49,9 @@ export function formatDob(birthDate: string, now: Date): string {
   return `${text} (${age} y)`;
 }
 
+/** "Male", "Female", "Other", "Unknown". */
 export function formatSex(sex: PatientSummary['sex']): string {
-  switch (sex) {
-    case 'male':
-      return 'Male';
-    case 'female':
-      return 'Female';
-    case 'other':
-      return 'Other';
-    case 'unknown':
-      return 'Unknown';
-  }
+  return sex.charAt(0).toUpperCase() + sex.slice(1);
 }
 
 /** A countdown as "m:ss" ("0:00" once passed); hours as "h:mm:ss". */

@@ -20,7 +20,7 @@ import { Value } from '@sinclair/typebox/value';
 import { AppError, type ErrorBody } from '../errors/app-error';
 import { ALL_ERROR_CODES, type ErrorAction } from '../errors/codes';
 import { LIMITS } from '../limits';
-import { ConsentKeySchema, ImageMetadata, LateralityKeySchema, PatientSummary, ViewKeySchema, ImageTypeKeySchema } from './common';
+import { ConsentKeySchema, ImageMetadata, LateralityKeySchema, PatientSummary, ViewKeySchema, ImageTypeKeySchema, oneOf, strict } from './common';
 
 // --- building blocks ---------------------------------------------------------------------------------
 
@@ -30,13 +30,11 @@ export const ImageId = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f
 /** ISO-8601 time as text. (No `format`: the validator runs without a format registry, in browser and Node.) */
 export const IsoTime = Type.String({ minLength: 10, maxLength: 40 });
 
-const ERROR_ACTIONS: readonly ErrorAction[] = ['retry', 'wait', 'relaunch', 'fix-input', 'rescan', 'enrol', 'check-medtech', 'support'];
-
 /** The wire form of an error (shared/errors ErrorBody). */
 export const ErrorBodySchema = Type.Object({
   code: Type.Union(ALL_ERROR_CODES.map((c) => Type.Literal(c))),
   message: Type.String({ maxLength: 1000 }),
-  action: Type.Union(ERROR_ACTIONS.map((a) => Type.Literal(a))),
+  action: oneOf<ErrorAction[]>('retry', 'wait', 'relaunch', 'fix-input', 'rescan', 'enrol', 'check-medtech', 'support'),
   retryable: Type.Boolean(),
   correlationId: Type.Optional(Type.String({ maxLength: 100 })),
   retryAfterSeconds: Type.Optional(Type.Number({ minimum: 0 })),
@@ -45,77 +43,53 @@ export const ErrorBodySchema = Type.Object({
 
 /** A fraction of the (rotated) image's width or height, 0..1. Resolution-independent: thumbnail, preview and master agree. */
 const Fraction = Type.Number({ minimum: 0, maximum: 1 });
-const Point = Type.Object({ x: Fraction, y: Fraction }, { additionalProperties: false });
+const Point = strict({ x: Fraction, y: Fraction });
 
-export const AnnotationColour = Type.Union([Type.Literal('red'), Type.Literal('yellow'), Type.Literal('white'), Type.Literal('black')]);
+export const AnnotationColour = oneOf('red', 'yellow', 'white', 'black');
 
 /** Simple annotations burned into the pixels at render time. Coordinates are fractions of the rotated, uncropped image. */
 export const Annotation = Type.Union([
-  Type.Object({ kind: Type.Literal('arrow'), from: Point, to: Point, colour: AnnotationColour }, { additionalProperties: false }),
-  Type.Object(
-    {
-      kind: Type.Literal('circle'),
-      centre: Point,
-      /** Radius as a fraction of the shorter edge. */
-      radius: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
-      colour: AnnotationColour,
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    { kind: Type.Literal('text'), at: Point, text: Type.String({ minLength: 1, maxLength: 200 }), colour: AnnotationColour },
-    { additionalProperties: false },
-  ),
+  strict({ kind: Type.Literal('arrow'), from: Point, to: Point, colour: AnnotationColour }),
+  /** Radius as a fraction of the shorter edge. */
+  strict({ kind: Type.Literal('circle'), centre: Point, radius: Type.Number({ exclusiveMinimum: 0, maximum: 1 }), colour: AnnotationColour }),
+  strict({ kind: Type.Literal('text'), at: Point, text: Type.String({ minLength: 1, maxLength: 200 }), colour: AnnotationColour }),
 ]);
 export type Annotation = Static<typeof Annotation>;
 
 /** Non-destructive edits, applied to the master only when rendering for preview or commit. Order: rotate, then crop, then annotate. */
-export const ImageEdits = Type.Object(
-  {
-    /** Clockwise degrees, applied after EXIF orientation. */
-    rotate: Type.Union([Type.Literal(0), Type.Literal(90), Type.Literal(180), Type.Literal(270)]),
-    /** Rectangle in fractions of the rotated image. */
-    crop: Type.Optional(Type.Object({ x: Fraction, y: Fraction, width: Fraction, height: Fraction }, { additionalProperties: false })),
-    annotations: Type.Array(Annotation, { maxItems: 50 }),
-  },
-  { additionalProperties: false },
-);
+export const ImageEdits = strict({
+  /** Clockwise degrees, applied after EXIF orientation. */
+  rotate: Type.Union([Type.Literal(0), Type.Literal(90), Type.Literal(180), Type.Literal(270)]),
+  /** Rectangle in fractions of the rotated image. */
+  crop: Type.Optional(strict({ x: Fraction, y: Fraction, width: Fraction, height: Fraction })),
+  annotations: Type.Array(Annotation, { maxItems: 50 }),
+});
 export type ImageEdits = Static<typeof ImageEdits>;
 
 /** A change to metadata: a value sets the field, `null` clears it, absent leaves it. */
-export const ImageMetadataPatch = Type.Object(
-  {
-    bodySiteCode: Type.Optional(Type.Union([Type.String({ pattern: '^[0-9]{6,18}$' }), Type.Null()])),
-    laterality: Type.Optional(Type.Union([LateralityKeySchema, Type.Null()])),
-    view: Type.Optional(Type.Union([ViewKeySchema, Type.Null()])),
-    imageType: Type.Optional(Type.Union([ImageTypeKeySchema, Type.Null()])),
-    caption: Type.Optional(Type.Union([Type.String({ maxLength: LIMITS.maxCaptionChars }), Type.Null()])),
-    consent: Type.Optional(Type.Union([ConsentKeySchema, Type.Null()])),
-  },
-  { additionalProperties: false },
-);
+const orNull = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
+export const ImageMetadataPatch = strict({
+  bodySiteCode: orNull(Type.String({ pattern: '^[0-9]{6,18}$' })),
+  laterality: orNull(LateralityKeySchema),
+  view: orNull(ViewKeySchema),
+  imageType: orNull(ImageTypeKeySchema),
+  caption: orNull(Type.String({ maxLength: LIMITS.maxCaptionChars })),
+  consent: orNull(ConsentKeySchema),
+});
 export type ImageMetadataPatch = Static<typeof ImageMetadataPatch>;
 
 /**
  * Metadata fields a practice can make required before an image is 'ready'. `consent` in `requiredFields` is the
  * practice setting "record the patient's consent before sending" (off by default).
  */
-export const MetadataField = Type.Union([
-  Type.Literal('bodySiteCode'),
-  Type.Literal('laterality'),
-  Type.Literal('view'),
-  Type.Literal('imageType'),
-  Type.Literal('caption'),
-  Type.Literal('consent'),
-]);
+export const MetadataField = oneOf('bodySiteCode', 'laterality', 'view', 'imageType', 'caption', 'consent');
 export type MetadataField = Static<typeof MetadataField>;
 
 /** Where a commit goes: FHIR Media (JPEG ≤ 1 MB) and/or Inbox Scan DocumentReference (TIFF or PDF ≤ 1 MB). */
-export const CommitTargets = Type.Object({ media: Type.Boolean(), inboxScan: Type.Boolean() }, { additionalProperties: false });
+export const CommitTargets = strict({ media: Type.Boolean(), inboxScan: Type.Boolean() });
 export type CommitTargets = Static<typeof CommitTargets>;
 
-export const InboxScanFormat = Type.Union([Type.Literal('pdf'), Type.Literal('tiff')]);
-export type InboxScanFormat = Static<typeof InboxScanFormat>;
+export const InboxScanFormat = oneOf('pdf', 'tiff');
 
 // --- view models (what the UI renders) -----------------------------------------------------------------
 
@@ -124,12 +98,7 @@ export type InboxScanFormat = Static<typeof InboxScanFormat>;
  * requires a device key it was enrolled without (`key-required`), or the credential stored on this PC cannot be
  * read (`credential-unreadable`).
  */
-export const EnrolmentRenewalReason = Type.Union([
-  Type.Literal('revoked'),
-  Type.Literal('unknown'),
-  Type.Literal('key-required'),
-  Type.Literal('credential-unreadable'),
-]);
+export const EnrolmentRenewalReason = oneOf('revoked', 'unknown', 'key-required', 'credential-unreadable');
 export type EnrolmentRenewalReason = Static<typeof EnrolmentRenewalReason>;
 
 export const EnrolmentRenewal = Type.Object({
@@ -138,7 +107,6 @@ export const EnrolmentRenewal = Type.Object({
   message: Type.String({ maxLength: 500 }),
   since: IsoTime,
 });
-export type EnrolmentRenewal = Static<typeof EnrolmentRenewal>;
 
 export const EnrolmentView = Type.Object({
   /** False when never enrolled, and when the enrolment must be renewed (`renewal`). */
@@ -152,8 +120,7 @@ export const EnrolmentView = Type.Object({
 });
 export type EnrolmentView = Static<typeof EnrolmentView>;
 
-export const LaunchStatus = Type.Union([Type.Literal('none'), Type.Literal('verifying'), Type.Literal('ready'), Type.Literal('error')]);
-export type LaunchStatus = Static<typeof LaunchStatus>;
+export const LaunchStatus = oneOf('none', 'verifying', 'ready', 'error');
 
 /** The launch state. Nothing verified, nothing shown: while not 'ready', AppState.patient is the last verified patient or null. */
 export const LaunchView = Type.Object({
@@ -183,21 +150,16 @@ export const CaptureSessionView = Type.Object({
   patientId: Type.String(),
   startedAt: IsoTime,
 });
-export type CaptureSessionView = Static<typeof CaptureSessionView>;
 
-export const ImageStatus = Type.Union([
-  Type.Literal('processing'), // being decoded / thumbnailed
-  Type.Literal('needs-info'), // required metadata missing (see missingFields)
-  Type.Literal('ready'), // can be committed
-  Type.Literal('sending'), // in the outbox, being posted
-  Type.Literal('waiting'), // in the outbox, will retry by itself (see error for why)
-  Type.Literal('committed'), // Medtech confirmed; local copies wiped
-  Type.Literal('failed'), // will not retry by itself (see error); Retry available
-  Type.Literal('unconfirmed'), // sent, but Medtech never confirmed it: a person looks in Medtech, then "It is in Medtech" or "Send again"
-]);
+/**
+ * processing (decoding, thumbnail) → needs-info (see missingFields) | ready → sending (in the outbox) → committed
+ * (Medtech confirmed; local copies wiped). waiting: will retry by itself (see error). failed: will not (Retry).
+ * unconfirmed: sent, never confirmed; a person looks in Medtech, then "It is in Medtech" or "Send again".
+ */
+export const ImageStatus = oneOf('processing', 'needs-info', 'ready', 'sending', 'waiting', 'committed', 'failed', 'unconfirmed');
 export type ImageStatus = Static<typeof ImageStatus>;
 
-export const ImageSource = Type.Union([Type.Literal('desktop'), Type.Literal('phone')]);
+export const ImageSource = oneOf('desktop', 'phone');
 export type ImageSource = Static<typeof ImageSource>;
 
 export const CommittedRefs = Type.Object({
@@ -210,18 +172,16 @@ export const CommittedRefs = Type.Object({
    * record can take minutes to show); 'not-seen' = read back for the whole bound (~7½ min) and not shown yet;
    * 'not-checked' = the reads could not be made. Never a failure: Medtech accepted the image.
    */
-  readBack: Type.Optional(Type.Union([Type.Literal('checking'), Type.Literal('not-seen'), Type.Literal('not-checked')])),
+  readBack: Type.Optional(oneOf('checking', 'not-seen', 'not-checked')),
   /** 'person' when a person looked in Medtech and said it is there (after 'unconfirmed'); no resource id is known then. */
   confirmedBy: Type.Optional(Type.Literal('person')),
 });
-export type CommittedRefs = Static<typeof CommittedRefs>;
 
 /**
  * Why an image or outbox item is 'waiting', when it is not an ordinary retry: `medtech-confirmation` = it was sent
  * and the gateway is waiting for Medtech to confirm it arrived (ERR_ALEX_OUTCOME_UNKNOWN). Nothing is sent twice.
  */
 export const WaitingFor = Type.Literal('medtech-confirmation');
-export type WaitingFor = Static<typeof WaitingFor>;
 
 /** One image. Every image carries its OWN patient; nothing reads "the current patient" to decide where it goes. */
 export const ImageView = Type.Object({
@@ -269,14 +229,7 @@ export const PhoneView = Type.Object({
 });
 export type PhoneView = Static<typeof PhoneView>;
 
-export const OutboxStatus = Type.Union([
-  Type.Literal('queued'),
-  Type.Literal('sending'),
-  Type.Literal('waiting'),
-  Type.Literal('committed'),
-  Type.Literal('failed'),
-  Type.Literal('unconfirmed'),
-]);
+export const OutboxStatus = oneOf('queued', 'sending', 'waiting', 'committed', 'failed', 'unconfirmed');
 export type OutboxStatus = Static<typeof OutboxStatus>;
 
 /** One image in the durable outbox, across all patients. */
@@ -295,33 +248,19 @@ export const OutboxItemView = Type.Object({
   waitingFor: Type.Optional(WaitingFor),
   /** What a person must know happened to it: Medtech did not confirm it, and each person's answer. Oldest first. */
   history: Type.Optional(
-    Type.Array(
-      Type.Object({
-        action: Type.Union([Type.Literal('unconfirmed'), Type.Literal('person-confirmed'), Type.Literal('person-send-again')]),
-        at: IsoTime,
-      }),
-      { maxItems: 50 },
-    ),
+    Type.Array(Type.Object({ action: oneOf('unconfirmed', 'person-confirmed', 'person-send-again'), at: IsoTime }), { maxItems: 50 }),
   ),
   updatedAt: IsoTime,
 });
 export type OutboxItemView = Static<typeof OutboxItemView>;
 
-export const NoticeKind = Type.Union([
-  Type.Literal('patient-switched'),
-  Type.Literal('phone-session-ended'),
-  Type.Literal('commit-finished'),
-  Type.Literal('commit-failed'),
-  Type.Literal('images-rejected'),
-  Type.Literal('info'),
-]);
-export type NoticeKind = Static<typeof NoticeKind>;
+export const NoticeKind = oneOf('patient-switched', 'phone-session-ended', 'commit-finished', 'commit-failed', 'images-rejected', 'info');
 
 /** A message for the GP, e.g. patient switched: "2 images stay with SMITH, Jane". Stays until dismissed. */
 export const Notice = Type.Object({
   id: Type.String(),
   kind: NoticeKind,
-  level: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('error')]),
+  level: oneOf('info', 'warning', 'error'),
   message: Type.String({ maxLength: 1000 }),
   at: IsoTime,
   /** The patient the notice is about, when it is about one. */
@@ -330,21 +269,18 @@ export const Notice = Type.Object({
 export type Notice = Static<typeof Notice>;
 
 /** Companion settings (electron-store behind an interface in the shell). Versioned for upgrades. */
-export const Settings = Type.Object(
-  {
-    version: Type.Literal(1),
-    gatewayUrl: Type.String({ maxLength: 2048 }),
-    /** Shown on the phone page, e.g. "Consult room 3". */
-    roomLabel: Type.String({ maxLength: 60 }),
-    defaultTargets: CommitTargets,
-    inboxScanFormat: InboxScanFormat,
-    captionStrip: Type.Boolean(),
-    requiredFields: Type.Array(MetadataField, { maxItems: 5, uniqueItems: true }),
-    /** Largest processed attachment, bytes (Medtech: 1 MB). */
-    maxAttachmentBytes: Type.Integer({ minimum: 100_000, maximum: 8_000_000 }),
-  },
-  { additionalProperties: false },
-);
+export const Settings = strict({
+  version: Type.Literal(1),
+  gatewayUrl: Type.String({ maxLength: 2048 }),
+  /** Shown on the phone page, e.g. "Consult room 3". */
+  roomLabel: Type.String({ maxLength: 60 }),
+  defaultTargets: CommitTargets,
+  inboxScanFormat: InboxScanFormat,
+  captionStrip: Type.Boolean(),
+  requiredFields: Type.Array(MetadataField, { maxItems: 5, uniqueItems: true }),
+  /** Largest processed attachment, bytes (Medtech: 1 MB). */
+  maxAttachmentBytes: Type.Integer({ minimum: 100_000, maximum: 8_000_000 }),
+});
 export type Settings = Static<typeof Settings>;
 
 export const SettingsPatch = Type.Partial(Type.Omit(Settings, ['version']), { additionalProperties: false });
@@ -371,7 +307,7 @@ export type AppState = Static<typeof AppState>;
 
 // --- method arguments and answers ------------------------------------------------------------------------
 
-const Empty = Type.Object({}, { additionalProperties: false });
+const Empty = strict({});
 const Ok = Type.Object({ ok: Type.Literal(true) });
 
 /** base64 of a file's bytes (standard alphabet, padded). Transport-neutral: JSON over WebSocket, structured clone over IPC. */
@@ -381,42 +317,25 @@ export const Base64 = Type.String({
   pattern: '^[A-Za-z0-9+/]+={0,2}$',
 });
 
-export const AddFilesRequest = Type.Object(
-  {
-    files: Type.Array(
-      Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }), dataBase64: Base64 }, { additionalProperties: false }),
-      { minItems: 1, maxItems: LIMITS.maxUploadFilesPerRequest },
-    ),
-  },
-  { additionalProperties: false },
-);
-export type AddFilesRequest = Static<typeof AddFilesRequest>;
+export const AddFilesRequest = strict({
+  files: Type.Array(strict({ name: Type.String({ minLength: 1, maxLength: 255 }), dataBase64: Base64 }), {
+    minItems: 1,
+    maxItems: LIMITS.maxUploadFilesPerRequest,
+  }),
+});
 
-export const AddPathsRequest = Type.Object(
-  { paths: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 100 }) },
-  { additionalProperties: false },
-);
-export type AddPathsRequest = Static<typeof AddPathsRequest>;
+export const AddPathsRequest = strict({ paths: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 100 }) });
 
 /** Per-file outcome of adding: ids of images added (to the working patient), and files refused with why. */
 export const AddImagesResponse = Type.Object({
   imageIds: Type.Array(ImageId),
   rejected: Type.Array(Type.Object({ name: Type.String(), error: ErrorBodySchema })),
 });
-export type AddImagesResponse = Static<typeof AddImagesResponse>;
 
 const Ids = Type.Array(ImageId, { minItems: 1, maxItems: 500, uniqueItems: true });
 
-export const CommitRequestSchema = Type.Object(
-  {
-    /** Absent: every 'ready' image of the working patient. */
-    ids: Type.Optional(Ids),
-    targets: CommitTargets,
-    captionStrip: Type.Boolean(),
-  },
-  { additionalProperties: false },
-);
-export type CommitStartRequest = Static<typeof CommitRequestSchema>;
+/** `ids` absent: every 'ready' image of the working patient. */
+export const CommitRequestSchema = strict({ ids: Type.Optional(Ids), targets: CommitTargets, captionStrip: Type.Boolean() });
 
 export const CommitStartResponse = Type.Object({
   queued: Type.Array(ImageId),
@@ -429,7 +348,6 @@ export const PreviewResponse = Type.Object({
   width: Type.Integer({ minimum: 1 }),
   height: Type.Integer({ minimum: 1 }),
 });
-export type PreviewResponse = Static<typeof PreviewResponse>;
 
 const method = <Req extends TSchema, Res extends TSchema>(request: Req, response: Res) => ({ request, response });
 
@@ -441,45 +359,42 @@ export const BRIDGE_SCHEMAS = {
   'app.getState': method(Empty, AppState),
 
   'enrolment.enrol': method(
-    Type.Object(
-      {
-        gatewayUrl: Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://[^\\s]+$' }),
-        enrolmentCode: Type.String({ minLength: 4, maxLength: 64 }),
-        deviceName: Type.String({ minLength: 1, maxLength: 100 }),
-      },
-      { additionalProperties: false },
-    ),
+    strict({
+      gatewayUrl: Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://[^\\s]+$' }),
+      enrolmentCode: Type.String({ minLength: 4, maxLength: 64 }),
+      deviceName: Type.String({ minLength: 1, maxLength: 100 }),
+    }),
     EnrolmentView,
   ),
 
   /** A launch URL (custom scheme or loopback http). Parsed strictly, verified by the gateway; the answer is the launch state. */
-  'launch.open': method(Type.Object({ url: Type.String({ minLength: 1, maxLength: LIMITS.launchUrlMaxChars }) }, { additionalProperties: false }), LaunchView),
+  'launch.open': method(strict({ url: Type.String({ minLength: 1, maxLength: LIMITS.launchUrlMaxChars }) }), LaunchView),
 
   /**
    * Fallback when no launch from Evolution is possible: find the patient by NHI (either format; spaces and case
    * do not matter). The answer is a PENDING candidate, never the working patient; a new search replaces it.
    * Invalid NHI → ERR_LOOKUP_NHI_INVALID; unknown → ERR_ALEX_PATIENT_NOT_FOUND; abandoned → ERR_REQUEST_CANCELLED.
    */
-  'patient.lookup': method(Type.Object({ nhi: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false }), PendingLookupView),
+  'patient.lookup': method(strict({ nhi: Type.String({ minLength: 1, maxLength: 32 }) }), PendingLookupView),
   /**
    * "Yes, this patient": the candidate becomes the working patient, with the same rules as a verified launch
    * (switch notice, earlier images stay with their own patient, the previous phone session ends).
    * Unknown or superseded lookup → ERR_LOOKUP_ENDED; past its grant's expiry → ERR_LOOKUP_EXPIRED.
    */
-  'patient.confirm': method(Type.Object({ lookupId: LookupId }, { additionalProperties: false }), LaunchView),
+  'patient.confirm': method(strict({ lookupId: LookupId }), LaunchView),
   /** "No, go back" / Esc: forget the candidate, and stop a search still running. */
   'patient.cancelLookup': method(Empty, Ok),
 
   'images.addFiles': method(AddFilesRequest, AddImagesResponse),
   'images.addPaths': method(AddPathsRequest, AddImagesResponse),
-  'images.updateMetadata': method(Type.Object({ ids: Ids, patch: ImageMetadataPatch }, { additionalProperties: false }), Type.Object({ updated: Type.Array(ImageId) })),
+  'images.updateMetadata': method(strict({ ids: Ids, patch: ImageMetadataPatch }), Type.Object({ updated: Type.Array(ImageId) })),
   /** Applies to every not-yet-sent image of the working patient. */
-  'images.applyMetadataToAll': method(Type.Object({ patch: ImageMetadataPatch }, { additionalProperties: false }), Type.Object({ updated: Type.Array(ImageId) })),
-  'images.edit': method(Type.Object({ id: ImageId, edits: ImageEdits }, { additionalProperties: false }), ImageView),
-  'images.remove': method(Type.Object({ ids: Ids }, { additionalProperties: false }), Type.Object({ removed: Type.Array(ImageId) })),
+  'images.applyMetadataToAll': method(strict({ patch: ImageMetadataPatch }), Type.Object({ updated: Type.Array(ImageId) })),
+  'images.edit': method(strict({ id: ImageId, edits: ImageEdits }), ImageView),
+  'images.remove': method(strict({ ids: Ids }), Type.Object({ removed: Type.Array(ImageId) })),
   /** A large rendition with the edits applied, as a JPEG data URL (at most ~3 MB; `maxEdge` is a hint the core may ignore). */
   'images.preview': method(
-    Type.Object({ id: ImageId, maxEdge: Type.Optional(Type.Integer({ minimum: 64, maximum: 4096 })) }, { additionalProperties: false }),
+    strict({ id: ImageId, maxEdge: Type.Optional(Type.Integer({ minimum: 64, maximum: 4096 })) }),
     PreviewResponse,
   ),
 
@@ -488,23 +403,23 @@ export const BRIDGE_SCHEMAS = {
   'phone.end': method(Empty, Ok),
 
   'commit.start': method(CommitRequestSchema, CommitStartResponse),
-  'outbox.retry': method(Type.Object({ imageId: ImageId }, { additionalProperties: false }), Ok),
+  'outbox.retry': method(strict({ imageId: ImageId }), Ok),
   /**
    * For an 'unconfirmed' image, after a person looked in the patient's Inbox in Medtech and saw it: recorded at the
    * gateway (audited) and in the outbox history; the image becomes committed (confirmed by a person) and its local
    * copies are wiped. Not unconfirmed → ERR_NOT_FOUND.
    */
-  'images.confirmArrived': method(Type.Object({ id: ImageId }, { additionalProperties: false }), Ok),
+  'images.confirmArrived': method(strict({ id: ImageId }), Ok),
   /**
    * For an 'unconfirmed' image, after a person looked in Medtech and it is NOT there: sent once more (the gateway is
    * told a person checked). Risk: if it is there after all, Medtech gets a second copy. Not unconfirmed → ERR_NOT_FOUND.
    */
-  'images.sendAgain': method(Type.Object({ id: ImageId }, { additionalProperties: false }), Ok),
+  'images.sendAgain': method(strict({ id: ImageId }), Ok),
 
-  'notices.dismiss': method(Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }), Ok),
+  'notices.dismiss': method(strict({ id: Type.String({ minLength: 1, maxLength: 100 }) }), Ok),
 
   'settings.get': method(Empty, Settings),
-  'settings.set': method(Type.Object({ patch: SettingsPatch }, { additionalProperties: false }), Settings),
+  'settings.set': method(strict({ patch: SettingsPatch }), Settings),
 } as const;
 
 export type BridgeSchemas = typeof BRIDGE_SCHEMAS;
@@ -518,7 +433,7 @@ export type BridgeResponse<M extends BridgeMethod> = Static<BridgeSchemas[M]['re
 
 export const ImageProgress = Type.Object({
   imageId: ImageId,
-  phase: Type.Union([Type.Literal('ingest'), Type.Literal('render'), Type.Literal('upload'), Type.Literal('verify')]),
+  phase: oneOf('ingest', 'render', 'upload', 'verify'),
   fraction: Fraction,
 });
 export type ImageProgress = Static<typeof ImageProgress>;

@@ -1,6 +1,13 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TLiteral, type TProperties, type TUnion } from '@sinclair/typebox';
 import { CONSENTS, IMAGE_TYPES, LATERALITIES, VIEWS } from '../coded/values';
 import { LIMITS } from '../limits';
+
+/** A union of string literals: `oneOf('a', 'b')`. */
+export const oneOf = <const T extends readonly string[]>(...values: T): TUnion<TLiteral<T[number]>[]> =>
+  Type.Union(values.map((v) => Type.Literal(v))) as TUnion<TLiteral<T[number]>[]>;
+
+/** An object that refuses properties it does not name. */
+export const strict = <T extends TProperties>(properties: T) => Type.Object(properties, { additionalProperties: false });
 
 /** A v4 UUID, lower-case: image ids, correlation ids. */
 export const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$', maxLength: 36 });
@@ -14,33 +21,26 @@ export const ImageTypeKeySchema = Type.Union(IMAGE_TYPES.map((t) => Type.Literal
 export const ConsentKeySchema = Type.Union(CONSENTS.map((c) => Type.Literal(c.key)));
 
 /** Clinical metadata a GP or nurse attaches to one image. All optional at capture; the UI enforces what a practice requires. */
-export const ImageMetadata = Type.Object(
-  {
-    /** SNOMED CT body structure code from shared/coded (BODY_SITES). */
-    bodySiteCode: Type.Optional(Type.String({ pattern: '^[0-9]{6,18}$' })),
-    laterality: Type.Optional(LateralityKeySchema),
-    view: Type.Optional(ViewKeySchema),
-    imageType: Type.Optional(ImageTypeKeySchema),
-    caption: Type.Optional(Type.String({ maxLength: LIMITS.maxCaptionChars })),
-    /** The patient's consent to this photo (shared/coded CONSENTS); required before sending when the practice says so. */
-    consent: Type.Optional(ConsentKeySchema),
-  },
-  { additionalProperties: false },
-);
+export const ImageMetadata = strict({
+  /** SNOMED CT body structure code from shared/coded (BODY_SITES). */
+  bodySiteCode: Type.Optional(Type.String({ pattern: '^[0-9]{6,18}$' })),
+  laterality: Type.Optional(LateralityKeySchema),
+  view: Type.Optional(ViewKeySchema),
+  imageType: Type.Optional(ImageTypeKeySchema),
+  caption: Type.Optional(Type.String({ maxLength: LIMITS.maxCaptionChars })),
+  /** The patient's consent to this photo (shared/coded CONSENTS); required before sending when the practice says so. */
+  consent: Type.Optional(ConsentKeySchema),
+});
 export type ImageMetadata = Static<typeof ImageMetadata>;
 
 /** What the banner shows, and what every image is bound to. */
-export const PatientSummary = Type.Object(
-  {
-    /** FHIR Patient.id in ALEX. */
-    id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9\\-.]{1,64}$' }),
-    nhi: Type.String({ pattern: '^[A-Z]{3}[0-9]{2}[0-9A-Z]{2}$' }),
-    familyName: Type.String({ maxLength: 100 }),
-    givenName: Type.String({ maxLength: 100 }),
-    /** YYYY-MM-DD */
-    birthDate: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }),
-    sex: Type.Union([Type.Literal('male'), Type.Literal('female'), Type.Literal('other'), Type.Literal('unknown')]),
-  },
-  { additionalProperties: false },
-);
+export const PatientSummary = strict({
+  /** FHIR Patient.id in ALEX. */
+  id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9\\-.]{1,64}$' }),
+  nhi: Type.String({ pattern: '^[A-Z]{3}[0-9]{2}[0-9A-Z]{2}$' }),
+  familyName: Type.String({ maxLength: 100 }),
+  givenName: Type.String({ maxLength: 100 }),
+  birthDate: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }),
+  sex: oneOf('male', 'female', 'other', 'unknown'),
+});
 export type PatientSummary = Static<typeof PatientSummary>;

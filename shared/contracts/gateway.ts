@@ -11,10 +11,8 @@
  * Errors always come back as { error: ErrorBody } (shared/errors) with the code's HTTP status.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { DateTime, ImageMetadata, PatientSummary, Uuid } from './common';
+import { DateTime, ImageMetadata, PatientSummary, Uuid, oneOf, strict } from './common';
 import { LIMITS } from '../limits';
-
-export const GATEWAY_API_PREFIX = '/v1';
 
 export const GATEWAY_ROUTES = {
   enrol: '/v1/devices/enrol',
@@ -68,27 +66,21 @@ export const DPOP = {
 
 const Base64Url256 = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' });
 /** The device's public key for DPoP: EC P-256, public members only (RFC 7517). */
-export const DpopPublicJwk = Type.Object(
-  { kty: Type.Literal('EC'), crv: Type.Literal('P-256'), x: Base64Url256, y: Base64Url256 },
-  { additionalProperties: false },
-);
+export const DpopPublicJwk = strict({ kty: Type.Literal('EC'), crv: Type.Literal('P-256'), x: Base64Url256, y: Base64Url256 });
 export type DpopPublicJwk = Static<typeof DpopPublicJwk>;
 
 // --- enrolment -------------------------------------------------------------------------------------
 
-export const EnrolRequest = Type.Object(
-  {
-    /** One-time code issued by the operator CLI, e.g. `K7QD-9XWP-M3TA`. */
-    enrolmentCode: Type.String({ minLength: 4, maxLength: 64 }),
-    /** Shown in the operator's device list, e.g. "Consult room 3". */
-    deviceName: Type.String({ minLength: 1, maxLength: 100 }),
-    platform: Type.Optional(Type.String({ maxLength: 50 })),
-    appVersion: Type.Optional(Type.String({ maxLength: 50 })),
-    /** The device's DPoP public key. When given, every later call must carry a DPoP proof made with it. */
-    dpopJwk: Type.Optional(DpopPublicJwk),
-  },
-  { additionalProperties: false },
-);
+export const EnrolRequest = strict({
+  /** One-time code issued by the operator CLI, e.g. `K7QD-9XWP-M3TA`. */
+  enrolmentCode: Type.String({ minLength: 4, maxLength: 64 }),
+  /** Shown in the operator's device list, e.g. "Consult room 3". */
+  deviceName: Type.String({ minLength: 1, maxLength: 100 }),
+  platform: Type.Optional(Type.String({ maxLength: 50 })),
+  appVersion: Type.Optional(Type.String({ maxLength: 50 })),
+  /** The device's DPoP public key. When given, every later call must carry a DPoP proof made with it. */
+  dpopJwk: Type.Optional(DpopPublicJwk),
+});
 export type EnrolRequest = Static<typeof EnrolRequest>;
 
 export const EnrolResponse = Type.Object({
@@ -111,17 +103,14 @@ export type DeviceInfo = Static<typeof DeviceInfo>;
 // --- launch ----------------------------------------------------------------------------------------
 
 /** The opaque pair from Evolution's launch URL, forwarded verbatim. */
-export const LaunchVerifyRequest = Type.Object(
-  {
-    context: Type.String({ minLength: 1, maxLength: 4096 }),
-    signature: Type.String({ minLength: 1, maxLength: 4096 }),
-  },
-  { additionalProperties: false },
-);
+export const LaunchVerifyRequest = strict({
+  context: Type.String({ minLength: 1, maxLength: 4096 }),
+  signature: Type.String({ minLength: 1, maxLength: 4096 }),
+});
 export type LaunchVerifyRequest = Static<typeof LaunchVerifyRequest>;
 
 /** The NHI fallback (`launchLookup`): the grant comes back with `requiresConfirmation: true`. */
-export const LaunchLookupRequest = Type.Object({ nhi: Type.String({ minLength: 7, maxLength: 7 }) }, { additionalProperties: false });
+export const LaunchLookupRequest = strict({ nhi: Type.String({ minLength: 7, maxLength: 7 }) });
 export type LaunchLookupRequest = Static<typeof LaunchLookupRequest>;
 
 /**
@@ -130,7 +119,7 @@ export type LaunchLookupRequest = Static<typeof LaunchLookupRequest>;
  * answers the same grant without `requiresConfirmation`, valid for a normal launch-grant lifetime from now.
  * Only the device that looked the patient up can confirm; confirming again answers the confirmed grant.
  */
-export const LaunchConfirmRequest = Type.Object({ grantId: Type.String({ minLength: 16, maxLength: 128 }) }, { additionalProperties: false });
+export const LaunchConfirmRequest = strict({ grantId: Type.String({ minLength: 16, maxLength: 128 }) });
 export type LaunchConfirmRequest = Static<typeof LaunchConfirmRequest>;
 
 export const LaunchGrant = Type.Object({
@@ -152,28 +141,22 @@ export type LaunchGrant = Static<typeof LaunchGrant>;
 
 // --- commit ----------------------------------------------------------------------------------------
 
-export const CommitTarget = Type.Union([Type.Literal('media'), Type.Literal('documentReference')]);
+export const CommitTarget = oneOf('media', 'documentReference');
 export type CommitTarget = Static<typeof CommitTarget>;
 
-export const MediaPayload = Type.Object(
-  {
-    contentType: Type.Union([Type.Literal('image/jpeg'), Type.Literal('image/png')]),
-    /** base64 of the processed image (< 1 MB decoded). */
-    data: Type.String({ minLength: 4, maxLength: 1_500_000 }),
-    width: Type.Optional(Type.Integer({ minimum: 1 })),
-    height: Type.Optional(Type.Integer({ minimum: 1 })),
-  },
-  { additionalProperties: false },
-);
+export const MediaPayload = strict({
+  contentType: oneOf('image/jpeg', 'image/png'),
+  /** base64 of the processed image (< 1 MB decoded). */
+  data: Type.String({ minLength: 4, maxLength: 1_500_000 }),
+  width: Type.Optional(Type.Integer({ minimum: 1 })),
+  height: Type.Optional(Type.Integer({ minimum: 1 })),
+});
 export type MediaPayload = Static<typeof MediaPayload>;
 
-export const DocumentPayload = Type.Object(
-  {
-    contentType: Type.Union([Type.Literal('image/tiff'), Type.Literal('application/pdf')]),
-    data: Type.String({ minLength: 4, maxLength: 1_500_000 }),
-  },
-  { additionalProperties: false },
-);
+export const DocumentPayload = strict({
+  contentType: oneOf('image/tiff', 'application/pdf'),
+  data: Type.String({ minLength: 4, maxLength: 1_500_000 }),
+});
 export type DocumentPayload = Static<typeof DocumentPayload>;
 
 /**
@@ -190,32 +173,29 @@ export const PhotoLabel = Type.String({
  * One image, committed to one patient, as Media and/or Inbox Scan DocumentReference.
  * `imageId` is the Idempotency-Key and the FHIR identifier value of every resource made from it.
  */
-export const CommitRequest = Type.Object(
-  {
-    imageId: Uuid,
-    grantId: Type.String({ minLength: 16, maxLength: 128 }),
-    /** The patient the image was captured for; must equal the grant's patient. */
-    patientId: Type.String({ minLength: 1, maxLength: 64 }),
-    capturedAt: DateTime,
-    metadata: ImageMetadata,
-    media: Type.Optional(MediaPayload),
-    document: Type.Optional(DocumentPayload),
-    /** Who captured it on the PC side (free text, e.g. "Phone upload, Room 3"). */
-    source: Type.Optional(Type.String({ maxLength: 100 })),
-    /** The photo's name shown on the phone and the desktop ("Photo 2", or the file's name): it leads the title in Medtech. */
-    label: Type.Optional(PhotoLabel),
-    /**
-     * A person checked Medtech after ERR_COMMIT_UNCONFIRMED and the image is not there: the gateway may create
-     * it again although an earlier create's outcome is unknown. Audited. Never set automatically.
-     */
-    resendAfterCheck: Type.Optional(Type.Literal(true)),
-  },
-  { additionalProperties: false },
-);
+export const CommitRequest = strict({
+  imageId: Uuid,
+  grantId: Type.String({ minLength: 16, maxLength: 128 }),
+  /** The patient the image was captured for; must equal the grant's patient. */
+  patientId: Type.String({ minLength: 1, maxLength: 64 }),
+  capturedAt: DateTime,
+  metadata: ImageMetadata,
+  media: Type.Optional(MediaPayload),
+  document: Type.Optional(DocumentPayload),
+  /** Who captured it on the PC side (free text, e.g. "Phone upload, Room 3"). */
+  source: Type.Optional(Type.String({ maxLength: 100 })),
+  /** The photo's name shown on the phone and the desktop ("Photo 2", or the file's name): it leads the title in Medtech. */
+  label: Type.Optional(PhotoLabel),
+  /**
+   * A person checked Medtech after ERR_COMMIT_UNCONFIRMED and the image is not there: the gateway may create
+   * it again although an earlier create's outcome is unknown. Audited. Never set automatically.
+   */
+  resendAfterCheck: Type.Optional(Type.Literal(true)),
+});
 export type CommitRequest = Static<typeof CommitRequest>;
 
 export const CommittedResource = Type.Object({
-  resourceType: Type.Union([Type.Literal('Media'), Type.Literal('DocumentReference')]),
+  resourceType: oneOf('Media', 'DocumentReference'),
   id: Type.String(),
   /** Absolute or relative location ALEX returned. */
   location: Type.Optional(Type.String()),
@@ -246,21 +226,8 @@ export type VerifyResponse = Static<typeof VerifyResponse>;
 // --- health ----------------------------------------------------------------------------------------
 
 export const HealthResponse = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('unavailable')]),
+  status: oneOf('ok', 'degraded', 'unavailable'),
   version: Type.String(),
   checks: Type.Optional(Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), detail: Type.Optional(Type.String()) }))),
 });
 export type HealthResponse = Static<typeof HealthResponse>;
-
-export const ErrorResponse = Type.Object({
-  error: Type.Object({
-    code: Type.String(),
-    message: Type.String(),
-    action: Type.String(),
-    retryable: Type.Boolean(),
-    correlationId: Type.Optional(Type.String()),
-    retryAfterSeconds: Type.Optional(Type.Number()),
-    detail: Type.Optional(Type.String()),
-  }),
-});
-export type ErrorResponse = Static<typeof ErrorResponse>;

@@ -10,7 +10,7 @@
  * on every API call. Errors always come back as { error: ErrorBody } (shared/errors).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ConsentKeySchema, LateralityKeySchema, Uuid } from './common';
+import { ConsentKeySchema, LateralityKeySchema, Uuid, strict } from './common';
 
 /** Bumped on any incompatible change; also advertised in the DNS-SD TXT record (`v`). */
 export const LAN_PROTOCOL_VERSION = 1;
@@ -46,7 +46,7 @@ export const QR_FRAGMENT_PARAM = 't';
 
 // --- POST /api/images/v1/session/exchange ----------------------------------------------------------
 
-export const ExchangeRequest = Type.Object({ token: LanSecret }, { additionalProperties: false });
+export const ExchangeRequest = strict({ token: LanSecret });
 export type ExchangeRequest = Static<typeof ExchangeRequest>;
 
 /** What the phone shows so the nurse can check she is uploading for the right patient. */
@@ -91,17 +91,14 @@ export const UPLOAD_FIELDS = {
 } as const;
 
 /** The text fields of an upload, validated before any byte of the file is written. */
-export const UploadFields = Type.Object(
-  {
-    /** A v4 UUID minted by the phone per photo; a retry sends the same id and gets the first result. */
-    clientUploadId: Uuid,
-    bodySiteCode: Type.Optional(Type.String({ pattern: '^[0-9]{6,18}$' })),
-    laterality: Type.Optional(LateralityKeySchema),
-    /** The patient's consent the nurse recorded for this photo (shared/coded CONSENTS). */
-    consent: Type.Optional(ConsentKeySchema),
-  },
-  { additionalProperties: false },
-);
+export const UploadFields = strict({
+  /** A v4 UUID minted by the phone per photo; a retry sends the same id and gets the first result. */
+  clientUploadId: Uuid,
+  bodySiteCode: Type.Optional(Type.String({ pattern: '^[0-9]{6,18}$' })),
+  laterality: Type.Optional(LateralityKeySchema),
+  /** The patient's consent the nurse recorded for this photo (shared/coded CONSENTS). */
+  consent: Type.Optional(ConsentKeySchema),
+});
 export type UploadFields = Static<typeof UploadFields>;
 
 export const UploadResponse = Type.Object({
@@ -126,10 +123,7 @@ export type UploadResponse = Static<typeof UploadResponse>;
 /** Most photos one hold request may name. */
 export const LAN_HOLD_MAX_IDS = 50;
 
-export const HoldRequest = Type.Object(
-  { clientUploadIds: Type.Array(Uuid, { minItems: 1, maxItems: LAN_HOLD_MAX_IDS }) },
-  { additionalProperties: false },
-);
+export const HoldRequest = strict({ clientUploadIds: Type.Array(Uuid, { minItems: 1, maxItems: LAN_HOLD_MAX_IDS }) });
 export type HoldRequest = Static<typeof HoldRequest>;
 
 export const HoldResponse = Type.Object({

@@ -1,7 +1,7 @@
 import { defineConfig } from '@playwright/test';
 
 /**
- * `npm run test:electron` (scripts/run-electron-tests.mjs): the real Electron app — main, preload and renderer as
+ * `npm run test:electron` (test/electron/run.mjs): the real Electron app — main, preload and renderer as
  * `npm run build` bundles them — driven by Playwright's Electron support. Needs the Electron binary; see build/README.md.
  */
 export default defineConfig({

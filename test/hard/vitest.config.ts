@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     // The LAN server's 10,000-request multipart fuzz (U1) runs here too, next to the rest of the hostile input.
-    include: ['test/hard/**/*.test.ts', 'scripts/fault-proxy/**/*.test.ts', 'electron/lan/upload.fuzz.test.ts'],
+    include: ['test/hard/**/*.test.ts', 'electron/lan/upload.fuzz.test.ts'],
     environment: 'node',
     pool: 'forks',
     fileParallelism: false,

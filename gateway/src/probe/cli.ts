@@ -1,12 +1,9 @@
 /**
- * `npm run gateway:probe -- --facility <mt-facilityid> --nhi <Z-prefixed test NHI> [--write]`
- * ALEX is configured as for the gateway (ALEX_BASE_URL, ALEX_TOKEN_URL, ALEX_CLIENT_ID, ALEX_CLIENT_SECRET,
- * ALEX_SCOPE). Read-only unless `--write`: then a few test Media titled "ClinicPro Images connection test
- * — please ignore" are created on the test patient. Prints one line per assumption; exit 0 when it ran,
- * 1 when it could not (bad arguments, no ALEX configured, token refused).
+ * `npm run gateway:probe -- --facility <mt-facilityid> --nhi <Z-prefixed test NHI> [--write]`, with ALEX configured
+ * as for the gateway (ALEX_*). Exit 0 when it ran, 1 when it could not (bad arguments, no ALEX, token refused).
  */
 import { ConfigError, loadConfig } from '../config';
-import { formatProbe, runProbe } from './probe';
+import { PROBE_TITLE, formatProbe, runProbe } from './probe';
 
 function arg(argv: readonly string[], name: string): string | undefined {
   const i = argv.indexOf(name);
@@ -26,7 +23,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const write = argv.includes('--write');
-  if (write) process.stdout.write(`TEST WRITES: test Media titled "ClinicPro Images connection test — please ignore" go to the test patient.\n`);
+  if (write) process.stdout.write(`TEST WRITES: test Media titled "${PROBE_TITLE}" go to the test patient.\n`);
   const checks = await runProbe({ fhirBaseUrl: config.alex.baseUrl, tokenUrl: config.alex.tokenUrl, clientId: config.alex.clientId, clientSecret: config.alex.clientSecrets[0] ?? '', scope: config.alex.scope, facilityId, testNhi, write });
   process.stdout.write(`${formatProbe(checks)}\n`);
   return checks.some((c) => c.name === 'token' && c.holds === false) ? 1 : 0;

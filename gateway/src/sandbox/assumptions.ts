@@ -1,10 +1,6 @@
 /**
- * Every sandbox behaviour that ALEX's documents (brief ALEX.md) do not establish is an assumption with
- * a name. All are OFF by default ("strict"): the sandbox then answers as the least friendly ALEX the
- * documents allow, and the gateway must be correct against it. Switch one on (options.assumptions,
- * `POST /_sandbox/assumptions`, SANDBOX_ASSUMPTIONS) to model an ALEX where it holds — e.g. to check
- * that `npm run gateway:probe` reports it. gateway/src/alex/README.md "Assumptions" lists what the
- * gateway does about each; ../probe checks them against a real ALEX.
+ * Every behaviour ALEX's documents do not establish is a named assumption, OFF by default (strict): the sandbox
+ * answers as the least friendly ALEX the documents allow. What the gateway does about each: ../alex/README.md.
  */
 import { AppError } from '../../../shared/errors';
 
@@ -27,11 +23,6 @@ export const ASSUMPTION_NAMES = Object.keys(ASSUMPTIONS) as AssumptionName[];
 /** Strict: every assumption off. */
 export function strictAssumptions(): Assumptions {
   return Object.fromEntries(ASSUMPTION_NAMES.map((n) => [n, false])) as Assumptions;
-}
-
-/** Every assumption on: the friendliest ALEX (for comparison runs only). */
-export function lenientAssumptions(): Assumptions {
-  return Object.fromEntries(ASSUMPTION_NAMES.map((n) => [n, true])) as Assumptions;
 }
 
 /** Validate an untrusted `{ name: boolean }` (HTTP, env). Throws ERR_REQUEST_INVALID naming the bad key. */

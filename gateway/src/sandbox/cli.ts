@@ -1,9 +1,6 @@
 /**
- * `npm run sandbox`: the ALEX sandbox standalone.
- * Env: SANDBOX_PORT (default 4010), SANDBOX_HOST (default 127.0.0.1), SANDBOX_FAULTS (JSON rule or array),
- * SANDBOX_LAUNCH_SECRET (keeps launch pairs valid across restarts), SANDBOX_LOG_LEVEL (default info),
- * SANDBOX_ASSUMPTIONS (JSON `{ name: true }`: assumptions to switch on; default none — strict),
- * SANDBOX_SEARCH_LAG_SECONDS (default 60: how long a new resource stays out of searches while strict).
+ * `npm run sandbox`: the ALEX sandbox standalone. Env (README "Use"): SANDBOX_PORT (4010), SANDBOX_HOST, SANDBOX_FAULTS,
+ * SANDBOX_LAUNCH_SECRET, SANDBOX_LOG_LEVEL, SANDBOX_ASSUMPTIONS (JSON `{ name: true }`), SANDBOX_SEARCH_LAG_SECONDS (60).
  */
 import { pino } from 'pino';
 import { AppError } from '../../../shared/errors';
@@ -12,11 +9,12 @@ import { parseFaultRules } from './faults';
 import { startSandbox } from './index';
 import type { SandboxOptions } from './types';
 
-function parsePort(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return 4010;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AppError('ERR_REQUEST_INVALID', { detail: 'SANDBOX_PORT must be a port number' });
-  return port;
+function envInteger(name: string, max: number, rule: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new AppError('ERR_REQUEST_INVALID', { detail: `${name} must be ${rule}` });
+  return n;
 }
 
 function parseJson(raw: string, name: string): unknown {
@@ -27,23 +25,18 @@ function parseJson(raw: string, name: string): unknown {
   }
 }
 
-function parseSeconds(raw: string): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 86_400) throw new AppError('ERR_REQUEST_INVALID', { detail: 'SANDBOX_SEARCH_LAG_SECONDS must be whole seconds, 0–86400' });
-  return n;
-}
-
 async function main(): Promise<void> {
   const logger = pino({ level: process.env.SANDBOX_LOG_LEVEL ?? 'info' });
+  const env = process.env;
   const options: SandboxOptions = {
-    host: process.env.SANDBOX_HOST ?? '127.0.0.1',
-    port: parsePort(process.env.SANDBOX_PORT),
+    host: env.SANDBOX_HOST ?? '127.0.0.1',
+    port: envInteger('SANDBOX_PORT', 65535, 'a port number') ?? 4010,
     logger,
+    searchLagSeconds: envInteger('SANDBOX_SEARCH_LAG_SECONDS', 86_400, 'whole seconds, 0–86400'),
+    launchSecret: env.SANDBOX_LAUNCH_SECRET || undefined,
   };
-  if (process.env.SANDBOX_FAULTS) options.faults = parseFaultRules(process.env.SANDBOX_FAULTS);
-  if (process.env.SANDBOX_LAUNCH_SECRET) options.launchSecret = process.env.SANDBOX_LAUNCH_SECRET;
-  if (process.env.SANDBOX_ASSUMPTIONS) options.assumptions = parseAssumptions(parseJson(process.env.SANDBOX_ASSUMPTIONS, 'SANDBOX_ASSUMPTIONS'));
-  if (process.env.SANDBOX_SEARCH_LAG_SECONDS) options.searchLagSeconds = parseSeconds(process.env.SANDBOX_SEARCH_LAG_SECONDS);
+  if (env.SANDBOX_FAULTS) options.faults = parseFaultRules(env.SANDBOX_FAULTS);
+  if (env.SANDBOX_ASSUMPTIONS) options.assumptions = parseAssumptions(parseJson(env.SANDBOX_ASSUMPTIONS, 'SANDBOX_ASSUMPTIONS'));
   const sandbox = await startSandbox(options);
   // The banner is the command's output for the operator (stdout), not a log line.
   process.stdout.write(

@@ -1,18 +1,13 @@
 /**
- * `/_sandbox/*`: the inspection and fault-injection interface integrators' tests use. Stable: change it
- * only by adding (README "Control interface"). Loopback only, no auth, never counted or faulted.
+ * `/_sandbox/*`: the inspection and fault-injection interface integrators' tests use. Stable: change it only by
+ * adding (README). Loopback only, no auth, never counted or faulted; a refused input throws an AppError (app.ts answers it).
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../../shared/errors';
 import { ASSUMPTIONS, parseAssumptions } from './assumptions';
 import type { SandboxContext } from './context';
 import { parseFaultRule } from './faults';
 import type { LaunchInput, StoredResource } from './types';
-
-const sendAppError = (reply: FastifyReply, err: unknown): FastifyReply => {
-  const appError = err instanceof AppError ? err : new AppError('ERR_REQUEST_INVALID');
-  return reply.code(appError.status).send(appError.toBody());
-};
 
 const summary = (r: StoredResource): Record<string, unknown> => ({
   id: r.id,
@@ -27,13 +22,8 @@ const summary = (r: StoredResource): Record<string, unknown> => ({
 function registerFaultControl(app: FastifyInstance, ctx: SandboxContext): void {
   app.get('/_sandbox/faults', async () => ({ rules: ctx.faults.list() }));
   app.post('/_sandbox/faults', async (request, reply) => {
-    try {
-      const input = request.body;
-      const rules = (Array.isArray(input) ? input : [input]).map(parseFaultRule);
-      return await reply.code(201).send({ ids: rules.map((r) => ctx.faults.add(r)) });
-    } catch (err) {
-      return sendAppError(reply, err);
-    }
+    const rules = (Array.isArray(request.body) ? request.body : [request.body]).map(parseFaultRule);
+    return reply.code(201).send({ ids: rules.map((r) => ctx.faults.add(r)) });
   });
   app.delete('/_sandbox/faults', async (_request, reply) => {
     ctx.faults.clear();
@@ -41,43 +31,27 @@ function registerFaultControl(app: FastifyInstance, ctx: SandboxContext): void {
   });
   app.delete('/_sandbox/faults/:id', async (request, reply) => {
     const { id } = request.params as { id: string };
-    return ctx.faults.remove(id) ? reply.code(204).send() : sendAppError(reply, new AppError('ERR_NOT_FOUND'));
-  });
-}
-
-function registerAssumptionControl(app: FastifyInstance, ctx: SandboxContext): void {
-  app.get('/_sandbox/assumptions', async () => ({ assumptions: ctx.assumptions, meaning: ASSUMPTIONS }));
-  app.post('/_sandbox/assumptions', async (request, reply) => {
-    try {
-      Object.assign(ctx.assumptions, parseAssumptions(request.body));
-      return await reply.send({ assumptions: ctx.assumptions });
-    } catch (err) {
-      return sendAppError(reply, err);
-    }
-  });
-}
-
-function registerLaunchControl(app: FastifyInstance, ctx: SandboxContext): void {
-  app.post('/_sandbox/launch', async (request, reply) => {
-    const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
-    try {
-      const input: LaunchInput = { patientId: body.patientId === null ? null : (body.patientId as string), facilityCode: body.facilityCode as string };
-      if (body.providerId !== undefined) input.providerId = body.providerId as string | null;
-      if (body.createdTime !== undefined) {
-        if (typeof body.createdTime !== 'string') throw new AppError('ERR_REQUEST_INVALID', { detail: 'createdTime must be an ISO date-time' });
-        input.createdTime = new Date(body.createdTime);
-      }
-      return await reply.code(201).send(ctx.issueLaunch(input));
-    } catch (err) {
-      return sendAppError(reply, err);
-    }
+    if (!ctx.faults.remove(id)) throw new AppError('ERR_NOT_FOUND');
+    return reply.code(204).send();
   });
 }
 
 export function registerControlRoutes(app: FastifyInstance, ctx: SandboxContext): void {
   registerFaultControl(app, ctx);
-  registerAssumptionControl(app, ctx);
-  registerLaunchControl(app, ctx);
+  app.get('/_sandbox/assumptions', async () => ({ assumptions: ctx.assumptions, meaning: ASSUMPTIONS }));
+  app.post('/_sandbox/assumptions', async (request) => {
+    Object.assign(ctx.assumptions, parseAssumptions(request.body));
+    return { assumptions: ctx.assumptions };
+  });
+  app.post('/_sandbox/launch', async (request, reply) => {
+    const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
+    const input: LaunchInput = { patientId: body.patientId as string | null, facilityCode: body.facilityCode as string, providerId: body.providerId as string | null | undefined };
+    if (body.createdTime !== undefined) {
+      if (typeof body.createdTime !== 'string') throw new AppError('ERR_REQUEST_INVALID', { detail: 'createdTime must be an ISO date-time' });
+      input.createdTime = new Date(body.createdTime);
+    }
+    return reply.code(201).send(ctx.issueLaunch(input));
+  });
   app.get('/_sandbox/state', async () => ({
     facilities: ctx.facilities,
     tokenPath: ctx.tokenPath,

@@ -1,64 +1,50 @@
 /**
- * POST /FHIR/Media and /FHIR/DocumentReference: the Content-Type ALEX documents, strict FHIR (./strict.ts),
- * ALEX's required fields (./resources.ts), then store — with the create faults around it (`slowCreate`
- * stores late and answers late or never; `when: 'after'` and `storedThenDropped` take the answer after
- * storing). No deduplication unless `identifierDeduplication` / `ifNoneExist` is assumed.
+ * POST /FHIR/Media and /FHIR/DocumentReference: Content-Type, what ALEX refuses (./resources.ts), then store, with
+ * the create faults around it. No deduplication unless an assumption says so.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fhirBase, headerValue, type SandboxContext } from './context';
-import { holdSocket, type DeferredFaults } from './fault-hooks';
+import type { DeferredFaults } from './fault-hooks';
 import { FHIR_JSON, sendOutcome } from './outcome';
-import { validateDocumentReference, validateMedia, type ValidatedCreate, type ValidationContext } from './resources';
+import { validateCreate, type ValidatedCreate } from './resources';
 import { ALEX_ABSOLUTE_BASES } from './seed';
-import { checkStrict } from './strict';
+import type { ResourceKind } from './store';
 import type { StoredResource } from './types';
 
-type Kind = 'Media' | 'DocumentReference';
-
-/** The resource without its attachment's `data` (validated before, so the shape is known), with `size` instead. */
-function withoutAttachmentData(resourceType: Kind, body: Record<string, unknown>): Record<string, unknown> {
+/** The resource with `size` in place of its attachment's `data` (the shape was validated before). */
+function withoutAttachmentData(kind: ResourceKind, body: Record<string, unknown>): Record<string, unknown> {
   const strip = (att: unknown): unknown => {
     if (typeof att !== 'object' || att === null) return att;
     const { data, ...rest } = att as Record<string, unknown>;
     return typeof data === 'string' ? { ...rest, size: Buffer.byteLength(data, 'base64') } : rest;
   };
-  if (resourceType === 'Media') return { ...body, content: strip(body.content) };
-  const content = Array.isArray(body.content) ? body.content.map((c: unknown) => (typeof c === 'object' && c !== null ? { ...(c as Record<string, unknown>), attachment: strip((c as Record<string, unknown>).attachment) } : c)) : body.content;
+  if (kind === 'Media') return { ...body, content: strip(body.content) };
+  const content = (body.content as unknown[]).map((c) => (typeof c === 'object' && c !== null ? { ...c, attachment: strip((c as Record<string, unknown>).attachment) } : c));
   return { ...body, content };
 }
 
-function contentTypeOk(ctx: SandboxContext, request: FastifyRequest): boolean {
-  const type = (headerValue(request, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
-  return type === 'application/fhir+json' || (type === 'application/json' && ctx.assumptions.jsonContentType);
-}
-
-function validate(ctx: SandboxContext, request: FastifyRequest, kind: Kind): ValidatedCreate {
-  checkStrict(request.body, kind, ctx.assumptions.undocumentedElements);
+function validate(ctx: SandboxContext, request: FastifyRequest, kind: ResourceKind): ValidatedCreate {
   const facility = headerValue(request, 'mt-facilityid') ?? '';
-  const vctx: ValidationContext = {
-    resourceType: kind,
-    findPatient: (id) => ctx.findPatient(facility, id),
-    findPractitioner: (id) => ctx.practitioners.find((p) => p.id === id),
+  return validateCreate(request.body, kind, {
+    undocumentedElements: ctx.assumptions.undocumentedElements,
+    findPatient: (id: string) => ctx.findPatient(facility, id),
+    findPractitioner: (id: string) => ctx.practitioners.find((p) => p.id === id),
     maxAttachmentBytes: ctx.maxAttachmentBytes,
-    absoluteBases: [...ALEX_ABSOLUTE_BASES, fhirBase(request), ...ctx.ownBases],
-  };
-  return kind === 'Media' ? validateMedia(request.body, vctx) : validateDocumentReference(request.body, vctx);
+    absoluteBases: [...ALEX_ABSOLUTE_BASES, fhirBase(request)],
+  });
 }
 
 /** An earlier resource with this identifier, where an assumption says ALEX would return it instead of creating. */
-function existing(ctx: SandboxContext, request: FastifyRequest, kind: Kind, valid: ValidatedCreate): StoredResource | undefined {
-  const facility = headerValue(request, 'mt-facilityid') ?? '';
-  const list = kind === 'Media' ? ctx.store.listMedia({ facilityId: facility }) : ctx.store.listDocumentReferences({ facilityId: facility });
-  const same = list.find((r) => r.identifier.system === valid.identifier.system && r.identifier.value === valid.identifier.value);
-  if (same === undefined) return undefined;
-  if (ctx.assumptions.identifierDeduplication) return same;
+function existing(ctx: SandboxContext, request: FastifyRequest, kind: ResourceKind, { identifier }: ValidatedCreate): StoredResource | undefined {
+  const list = ctx.store.list(kind, { facilityId: headerValue(request, 'mt-facilityid') ?? '' });
+  const same = list.find((r) => r.identifier.system === identifier.system && r.identifier.value === identifier.value);
   const condition = headerValue(request, 'if-none-exist');
-  if (ctx.assumptions.ifNoneExist && condition === `identifier=${valid.identifier.system}|${valid.identifier.value}`) return same;
-  return undefined;
+  const conditional = ctx.assumptions.ifNoneExist && condition === `identifier=${identifier.system}|${identifier.value}`;
+  return ctx.assumptions.identifierDeduplication || conditional ? same : undefined;
 }
 
-function store(ctx: SandboxContext, request: FastifyRequest, kind: Kind, valid: ValidatedCreate): StoredResource {
+function store(ctx: SandboxContext, request: FastifyRequest, kind: ResourceKind, valid: ValidatedCreate): StoredResource {
   const id = ctx.newId();
   const now = ctx.clock();
   const body = request.body as Record<string, unknown>;
@@ -75,8 +61,7 @@ function store(ctx: SandboxContext, request: FastifyRequest, kind: Kind, valid: 
     createdAt: now,
     resource: { ...(ctx.keepBytes ? body : withoutAttachmentData(kind, body)), resourceType: kind, id, meta: { versionId: '1', lastUpdated: new Date(now).toISOString() } },
   };
-  if (kind === 'Media') ctx.store.addMedia(stored);
-  else ctx.store.addDocumentReference(stored);
+  ctx.store.add(stored);
   request.log.info({ resourceType: kind, id }, 'sandbox created resource');
   return stored;
 }
@@ -92,13 +77,16 @@ function answer(reply: FastifyReply, request: FastifyRequest, stored: StoredReso
 }
 
 export function registerCreateRoutes(fhir: FastifyInstance, ctx: SandboxContext, faults: DeferredFaults): void {
-  const createRoute = (kind: Kind) => async (request: FastifyRequest, reply: FastifyReply) => {
+  const createRoute = (kind: ResourceKind) => async (request: FastifyRequest, reply: FastifyReply) => {
     ctx.store.bump(kind === 'Media' ? 'mediaCreateCalls' : 'documentReferenceCreateCalls');
     const slow = faults.get(request).find((r) => r.kind === 'slowCreate');
     if (slow !== undefined) await ctx.sleep(slow.storeAfterMs ?? 0);
+    const type = (headerValue(request, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
     let valid: ValidatedCreate;
     try {
-      if (!contentTypeOk(ctx, request)) return sendOutcome(reply, 415, 'not-supported', 'Content-Type must be application/fhir+json');
+      if (type !== 'application/fhir+json' && !(type === 'application/json' && ctx.assumptions.jsonContentType)) {
+        return sendOutcome(reply, 415, 'not-supported', 'Content-Type must be application/fhir+json');
+      }
       valid = validate(ctx, request, kind);
     } catch (err) {
       const faulted = await faults.applyAfter(request, reply);
@@ -108,7 +96,7 @@ export function registerCreateRoutes(fhir: FastifyInstance, ctx: SandboxContext,
     const earlier = existing(ctx, request, kind, valid);
     const stored = earlier ?? store(ctx, request, kind, valid);
     if (slow !== undefined) {
-      if (slow.answerAfterMs === undefined) return holdSocket(ctx, request, reply);
+      if (slow.answerAfterMs === undefined) return reply.hijack();
       await ctx.sleep(slow.answerAfterMs - (slow.storeAfterMs ?? 0));
     }
     const faulted = await faults.applyAfter(request, reply);

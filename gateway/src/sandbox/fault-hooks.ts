@@ -1,62 +1,42 @@
 /**
- * Fault injection over HTTP: which rules fire for a request (in onRequest, before auth), and how each
- * kind answers. Faults on a create that let it happen first (`when: 'after'`, `storedThenDropped`,
- * `slowCreate`) are kept for the create handler (./create-routes.ts), which applies them around storing.
+ * Fault injection over HTTP: which rules fire for a request (onRequest, before auth) and how each kind answers.
+ * Faults that let a create happen first are kept for the create handler (./create-routes.ts).
  */
 import { BugIndicatingError } from '../../../shared/errors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AZURE_ERRORS, sendAzureError } from './azure';
+import { sendAzureError, type AzureError } from './azure';
 import { headerValue, pathOf, type SandboxContext } from './context';
 import { sendOutcome } from './outcome';
-import type { ActiveFaultRule, SandboxRequestRecord } from './types';
+import type { ActiveFaultRule, FaultKind, SandboxRequestRecord } from './types';
 
 /** Routes whose side effect deferred faults let happen. */
 const CREATE_ROUTES = new Set(['/FHIR/Media', '/FHIR/DocumentReference']);
 
-export interface DeferredFaults {
-  /** The deferred rules of this create, in order. */
-  get(request: FastifyRequest): readonly ActiveFaultRule[];
-  /** Apply the answer-taking ones (latency, statuses, drops) after the create. null: none took the answer. */
-  applyAfter(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | null>;
-}
+export type DeferredFaults = ReturnType<typeof registerFaultHooks>;
 
-function isDeferred(rule: ActiveFaultRule): boolean {
-  return rule.when === 'after' || rule.kind === 'storedThenDropped' || rule.kind === 'slowCreate';
-}
+const isDeferred = (rule: ActiveFaultRule): boolean => rule.when === 'after' || rule.kind === 'storedThenDropped' || rule.kind === 'slowCreate';
 
-/** Hold the request's socket open without answering (destroyed when the sandbox closes). */
-export function holdSocket(ctx: SandboxContext, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  reply.hijack();
-  const socket = request.raw.socket;
-  ctx.heldSockets.add(socket);
-  socket.once('close', () => ctx.heldSockets.delete(socket));
-  return reply;
-}
+/** At the token endpoint the status faults answer in Azure AD's shape. */
+const TOKEN_FAULTS: Partial<Record<FaultKind, AzureError>> = { status401: 'invalidSecret', status429: 'throttled', status503: 'unavailable', status500: 'serverError' };
 
 export function replyFault(ctx: SandboxContext, request: FastifyRequest, reply: FastifyReply, rule: ActiveFaultRule): FastifyReply {
-  const token = pathOf(request.url) === ctx.tokenPath;
-  const now = new Date(ctx.clock());
-  const ids = { traceId: ctx.uuid(), correlationId: ctx.uuid() };
   const facility = headerValue(request, 'mt-facilityid') ?? 'this facility';
+  if (rule.kind === 'status429' || (rule.kind === 'status503' && rule.retryAfterSeconds !== undefined)) reply.header('retry-after', String(rule.retryAfterSeconds ?? 2));
+  const azure = TOKEN_FAULTS[rule.kind];
+  if (azure !== undefined && pathOf(request.url) === ctx.tokenPath) return sendAzureError(reply, azure, ctx.clock());
   switch (rule.kind) {
     case 'status401':
-      if (token) return sendAzureError(reply, AZURE_ERRORS.invalidSecret(), now, ids);
       reply.header('www-authenticate', 'Bearer error="invalid_token", error_description="The access token is expired"');
       return sendOutcome(reply, 401, 'login', 'Authorization failed: the access token is expired or not valid');
     case 'status403':
       return sendOutcome(reply, 403, 'forbidden', 'Authorization failed');
     case 'status429':
-      reply.header('retry-after', String(rule.retryAfterSeconds ?? 2));
-      if (token) return sendAzureError(reply, AZURE_ERRORS.throttled(), now, ids);
       return sendOutcome(reply, 429, 'throttled', 'Too many requests. Retry later.');
     case 'status503':
-      if (rule.retryAfterSeconds !== undefined) reply.header('retry-after', String(rule.retryAfterSeconds));
-      if (token) return sendAzureError(reply, AZURE_ERRORS.unavailable(), now, ids);
       // After the create was stored the connection cannot have lacked a listener: the answer was lost on the way back.
       if (rule.when === 'after') return sendOutcome(reply, 503, 'transient', `The practice connection for facility ${facility} was lost before the answer came back.`);
       return sendOutcome(reply, 503, 'transient', `The practice connection for facility ${facility} is not available: there are no listeners connected for the hybrid connection endpoint.`);
     case 'status500':
-      if (token) return sendAzureError(reply, AZURE_ERRORS.serverError(), now, ids);
       // ALEX's errors are not always FHIR: a 500 arrives as plain text.
       return reply.code(500).type('text/plain; charset=utf-8').send('An error occurred while processing your request.');
     case 'drop':
@@ -65,7 +45,8 @@ export function replyFault(ctx: SandboxContext, request: FastifyRequest, reply: 
       request.raw.socket.destroy();
       return reply;
     case 'timeout':
-      return holdSocket(ctx, request, reply);
+      // Never answered: closing the sandbox destroys the socket (forceCloseConnections).
+      return reply.hijack();
     case 'latency':
     case 'slowCreate':
       throw new BugIndicatingError(`${rule.kind} is not a terminal fault`);
@@ -73,7 +54,7 @@ export function replyFault(ctx: SandboxContext, request: FastifyRequest, reply: 
 }
 
 /** Registers the request record, route counter and fault hooks. Returns the deferred faults for the create handlers. */
-export function registerFaultHooks(app: FastifyInstance, ctx: SandboxContext): DeferredFaults {
+export function registerFaultHooks(app: FastifyInstance, ctx: SandboxContext) {
   const records = new WeakMap<FastifyRequest, SandboxRequestRecord>();
   const deferred = new WeakMap<FastifyRequest, ActiveFaultRule[]>();
 
@@ -81,13 +62,13 @@ export function registerFaultHooks(app: FastifyInstance, ctx: SandboxContext): D
     const path = pathOf(request.url);
     if (path === '/_sandbox' || path.startsWith('/_sandbox/')) return;
     const route = `${request.method} ${request.routeOptions.url ?? '(unmatched)'}`;
-    ctx.store.bumpRoute(route);
+    ctx.store.bumpIn('requestsByRoute', route);
     const record: SandboxRequestRecord = { at: ctx.clock(), method: request.method, path, route, facilityId: headerValue(request, 'mt-facilityid'), correlationId: headerValue(request, 'mt-correlationid'), status: null };
     records.set(request, record);
     ctx.store.record(record);
     const isCreate = request.method === 'POST' && CREATE_ROUTES.has(request.routeOptions.url ?? '');
     for (const rule of ctx.faults.take({ method: request.method, path, facilityId: record.facilityId })) {
-      ctx.store.bumpFault(rule.kind);
+      ctx.store.bumpIn('faultsApplied', rule.kind);
       if (isDeferred(rule) && isCreate) {
         deferred.set(request, [...(deferred.get(request) ?? []), rule]);
         continue;
@@ -106,14 +87,11 @@ export function registerFaultHooks(app: FastifyInstance, ctx: SandboxContext): D
     if (record !== undefined) record.status = reply.statusCode;
   });
 
-  app.addHook('preClose', async () => {
-    for (const socket of ctx.heldSockets) socket.destroy();
-    ctx.heldSockets.clear();
-  });
-
   return {
-    get: (request) => deferred.get(request) ?? [],
-    async applyAfter(request, reply) {
+    /** The deferred rules of this create, in order. */
+    get: (request: FastifyRequest): readonly ActiveFaultRule[] => deferred.get(request) ?? [],
+    /** Applies the answer-taking ones (latency, statuses, drops) after the create. null: none took the answer. */
+    async applyAfter(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | null> {
       for (const rule of deferred.get(request) ?? []) {
         if (rule.kind === 'slowCreate') continue;
         if (rule.kind === 'latency') {

@@ -1,28 +1,36 @@
 /** Fault injection: rules that make the sandbox answer like a sick ALEX (or Azure AD). */
 import { AppError } from '../../../shared/errors';
-import { FAULT_KINDS, type ActiveFaultRule, type FaultController, type FaultKind, type FaultRule } from './types';
+import { FAULT_KINDS, FAULT_RULE_NUMBERS, FAULT_RULE_STRINGS, type ActiveFaultRule, type FaultController, type FaultKind, type FaultRule } from './types';
 
 /** Where a rule without `pathPrefix` applies: ALEX only, not the token endpoint. */
-export const DEFAULT_FAULT_PATH_PREFIX = '/FHIR';
+const DEFAULT_FAULT_PATH_PREFIX = '/FHIR';
 
-const RULE_KEYS = new Set(['kind', 'method', 'pathPrefix', 'facilityId', 'times', 'probability', 'latencyMs', 'retryAfterSeconds', 'when', 'storeAfterMs', 'answerAfterMs']);
+const RULE_KEYS = new Set(['kind', 'when', ...Object.keys(FAULT_RULE_STRINGS), ...Object.keys(FAULT_RULE_NUMBERS)]);
 
 function invalid(detail: string): AppError {
   return new AppError('ERR_REQUEST_INVALID', { detail: `Fault rule: ${detail}` });
 }
 
-function optionalString(value: unknown, name: string, max = 300): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > max) throw invalid(`${name} must be a non-empty string`);
-  return value;
+function parseStrings(raw: Record<string, unknown>, rule: FaultRule): void {
+  for (const [name, max] of Object.entries(FAULT_RULE_STRINGS) as [keyof typeof FAULT_RULE_STRINGS, number][]) {
+    const value = raw[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value.length === 0 || value.length > max) throw invalid(`${name} must be a non-empty string`);
+    if (name === 'pathPrefix' && !value.startsWith('/')) throw invalid('pathPrefix must start with /');
+    rule[name] = name === 'method' ? value.toUpperCase() : value;
+  }
 }
 
-function optionalNumber(value: unknown, name: string, min: number, max: number, integer: boolean): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw invalid(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+function parseNumbers(raw: Record<string, unknown>, rule: FaultRule): void {
+  for (const [name, [min, max, integer]] of Object.entries(FAULT_RULE_NUMBERS) as [keyof typeof FAULT_RULE_NUMBERS, readonly [number, number, boolean]][]) {
+    const value = raw[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+      throw invalid(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+    }
+    rule[name] = value;
   }
-  return value;
+  if (rule.answerAfterMs !== undefined && rule.answerAfterMs < (rule.storeAfterMs ?? 0)) throw invalid('answerAfterMs must not be less than storeAfterMs');
 }
 
 /** Validate an untrusted rule (HTTP, env, code). Throws AppError ERR_REQUEST_INVALID with a detail. */
@@ -32,30 +40,8 @@ export function parseFaultRule(input: unknown): FaultRule {
   for (const key of Object.keys(raw)) if (!RULE_KEYS.has(key)) throw invalid(`unknown field ${key}`);
   if (typeof raw.kind !== 'string' || !FAULT_KINDS.includes(raw.kind as FaultKind)) throw invalid(`kind must be one of ${FAULT_KINDS.join(', ')}`);
   const rule: FaultRule = { kind: raw.kind as FaultKind };
-  const method = optionalString(raw.method, 'method', 10);
-  if (method !== undefined) rule.method = method.toUpperCase();
-  const pathPrefix = optionalString(raw.pathPrefix, 'pathPrefix');
-  if (pathPrefix !== undefined) {
-    if (!pathPrefix.startsWith('/')) throw invalid('pathPrefix must start with /');
-    rule.pathPrefix = pathPrefix;
-  }
-  const facilityId = optionalString(raw.facilityId, 'facilityId', 50);
-  if (facilityId !== undefined) rule.facilityId = facilityId;
-  const times = optionalNumber(raw.times, 'times', 1, 1_000_000, true);
-  if (times !== undefined) rule.times = times;
-  const probability = optionalNumber(raw.probability, 'probability', 0, 1, false);
-  if (probability !== undefined) rule.probability = probability;
-  const latencyMs = optionalNumber(raw.latencyMs, 'latencyMs', 0, 600_000, true);
-  if (latencyMs !== undefined) rule.latencyMs = latencyMs;
-  const retryAfterSeconds = optionalNumber(raw.retryAfterSeconds, 'retryAfterSeconds', 0, 86_400, true);
-  if (retryAfterSeconds !== undefined) rule.retryAfterSeconds = retryAfterSeconds;
-  const storeAfterMs = optionalNumber(raw.storeAfterMs, 'storeAfterMs', 0, 86_400_000, true);
-  if (storeAfterMs !== undefined) rule.storeAfterMs = storeAfterMs;
-  const answerAfterMs = optionalNumber(raw.answerAfterMs, 'answerAfterMs', 0, 86_400_000, true);
-  if (answerAfterMs !== undefined) {
-    if (answerAfterMs < (storeAfterMs ?? 0)) throw invalid('answerAfterMs must not be less than storeAfterMs');
-    rule.answerAfterMs = answerAfterMs;
-  }
+  parseStrings(raw, rule);
+  parseNumbers(raw, rule);
   if (raw.when !== undefined) {
     if (raw.when !== 'before' && raw.when !== 'after') throw invalid('when must be before or after');
     rule.when = raw.when;
@@ -76,16 +62,13 @@ export function parseFaultRules(json: string): FaultRule[] {
 
 export interface FaultRequest {
   method: string;
-  /** Path without query. */
+  /** Without the query. */
   path: string;
   facilityId: string | null;
 }
 
 export interface FaultEngine extends FaultController {
-  /**
-   * The rules that fire for this request, in order: any number of `latency` rules, then at most one
-   * terminal rule. Counts applications and retires spent rules.
-   */
+  /** The rules that fire, in order: any number of `latency` rules, then at most one terminal rule. */
   take(request: FaultRequest): ActiveFaultRule[];
 }
 

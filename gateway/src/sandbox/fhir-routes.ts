@@ -1,21 +1,16 @@
 /**
- * ALEX's FHIR front door and its reads: Bearer then mt-facilityid (403 when missing or unmapped, as ALEX
- * answers), Accept, Patient/Practitioner/Location, the documented Media search, the DocumentReference read
- * by id, the launch decode. Undocumented reads answer 403 unless their assumption is on (./assumptions.ts).
+ * ALEX's FHIR front door (Bearer, mt-facilityid, Accept) and its reads, including the launch decode.
+ * Undocumented reads answer 403 unless their assumption is on (./assumptions.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NHI_SYSTEM, normaliseNhi } from '../../../shared/nhi';
 import { fhirBase, headerValue, pathOf, type SandboxContext } from './context';
-import { FHIR_JSON, sendOutcome } from './outcome';
-import { locationResource, patientResource, practitionerResource, searchBundle } from './resources';
+import { FHIR_JSON, operationOutcome, sendOutcome } from './outcome';
+import { locationResource, patientResource, practitionerResource, type SandboxLocation } from './seed';
+import type { ResourceKind } from './store';
 import type { StoredResource } from './types';
 
 const LAUNCH_PREFIX = '/FHIR/vendorforms/api/getlaunchcontextstring/';
-
-interface RouteConfig {
-  /** The launch decode: mt-facilityid optional only while `launchWithoutFacility` is assumed. */
-  launch?: boolean;
-}
 
 /** `<NHI system>|<value>` as the one and only query parameter `name`; anything else is another query shape. */
 function nhiFromQuery(url: string, name: string): string | null {
@@ -24,9 +19,8 @@ function nhiFromQuery(url: string, name: string): string | null {
   const keys = [...params.keys()];
   if (keys.length !== 1 || keys[0] !== name) return null;
   const raw = params.get(name) ?? '';
-  const bar = raw.indexOf('|');
-  if (bar < 0 || raw.slice(0, bar) !== NHI_SYSTEM) return null;
-  const value = raw.slice(bar + 1);
+  if (!raw.startsWith(`${NHI_SYSTEM}|`)) return null;
+  const value = raw.slice(NHI_SYSTEM.length + 1);
   return value.length > 0 && value.length <= 20 ? normaliseNhi(value) : null;
 }
 
@@ -52,8 +46,8 @@ function frontDoor(ctx: SandboxContext) {
       return sendOutcome(reply, 401, 'login', `Authorization failed: ${why}`);
     }
     const facility = headerValue(request, 'mt-facilityid');
-    const launch = (request.routeOptions.config as RouteConfig).launch === true;
-    const optional = launch && ctx.assumptions.launchWithoutFacility && ctx.options.launchRequiresFacility !== true;
+    // The launch decode needs no mt-facilityid only while `launchWithoutFacility` is assumed.
+    const optional = (request.routeOptions.url ?? '').startsWith(LAUNCH_PREFIX) && ctx.assumptions.launchWithoutFacility;
     if (facility === null && !optional) return sendOutcome(reply, 403, 'forbidden', 'Practice Facility not found: the mt-facilityid header is required');
     if (facility !== null && !ctx.facilities.includes(facility)) return sendOutcome(reply, 403, 'forbidden', 'Practice Facility not found');
     if (!acceptable(headerValue(request, 'accept'))) return sendOutcome(reply, 406, 'not-supported', 'Accept must allow application/fhir+json');
@@ -61,93 +55,95 @@ function frontDoor(ctx: SandboxContext) {
   };
 }
 
-function registerDirectoryReads(fhir: FastifyInstance, ctx: SandboxContext, bundle: (r: FastifyRequest, list: readonly StoredResource['resource'][]) => unknown): void {
+type Resource = StoredResource['resource'];
+
+/** A searchset Bundle; ALEX answers an empty search with a Bundle holding an OperationOutcome entry. */
+function searchBundle(ctx: SandboxContext, request: FastifyRequest, resources: readonly Resource[]): Record<string, unknown> {
+  const entry =
+    resources.length > 0
+      ? resources.map((r) => ({ fullUrl: `${fhirBase(request)}/${r.resourceType}/${r.id}`, resource: r, search: { mode: 'match' } }))
+      : [{ resource: operationOutcome('not-found', 'No records found', undefined, 'information'), search: { mode: 'outcome' } }];
+  const link = [{ relation: 'self', url: `${request.protocol}://${request.host}${request.url}` }];
+  return { resourceType: 'Bundle', id: ctx.newId(), meta: { lastUpdated: new Date(ctx.clock()).toISOString() }, type: 'searchset', total: resources.length, link, entry };
+}
+
+/** GET by id: the resource `find` returns, else 404. */
+function byId<T>(name: string, find: (request: FastifyRequest, id: string) => T | undefined, toResource: (found: T) => unknown) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const found = find(request, (request.params as { id: string }).id);
+    if (found === undefined) return sendOutcome(reply, 404, 'not-found', `${name} not found`);
+    return sendFhir(reply, 200, toResource(found));
+  };
+}
+
+function registerDirectoryReads(fhir: FastifyInstance, ctx: SandboxContext): void {
   fhir.get('/Patient', async (request, reply) => {
     const nhi = nhiFromQuery(request.url, 'identifier');
     if (nhi === null) return authorizationFailed(reply);
     const patient = ctx.findPatientByNhi(facilityOf(request), nhi);
-    return sendFhir(reply, 200, bundle(request, patient === undefined ? [] : [patientResource(patient)]));
+    return sendFhir(reply, 200, searchBundle(ctx, request, patient === undefined ? [] : [patientResource(patient)]));
   });
-  fhir.get('/Patient/:id', async (request, reply) => {
-    const patient = ctx.findPatient(facilityOf(request), (request.params as { id: string }).id);
-    if (patient === undefined) return sendOutcome(reply, 404, 'not-found', 'Patient not found');
-    return sendFhir(reply, 200, patientResource(patient));
-  });
-  fhir.get('/Practitioner', async (request, reply) => sendFhir(reply, 200, bundle(request, ctx.practitioners.map(practitionerResource))));
-  fhir.get('/Practitioner/:id', async (request, reply) => {
-    const found = ctx.practitioners.find((p) => p.id === (request.params as { id: string }).id);
-    if (found === undefined) return sendOutcome(reply, 404, 'not-found', 'Practitioner not found');
-    return sendFhir(reply, 200, practitionerResource(found));
-  });
-  fhir.get('/Location', async (request, reply) => sendFhir(reply, 200, bundle(request, ctx.locations.filter((l) => l.facilityId === facilityOf(request)).map(locationResource))));
-  fhir.get('/Location/:id', async (request, reply) => {
-    const found = ctx.locations.find((l) => l.id === (request.params as { id: string }).id && l.facilityId === facilityOf(request));
-    if (found === undefined) return sendOutcome(reply, 404, 'not-found', 'Location not found');
-    return sendFhir(reply, 200, locationResource(found));
-  });
+  fhir.get('/Patient/:id', byId('Patient', (request, id) => ctx.findPatient(facilityOf(request), id), patientResource));
+  fhir.get('/Practitioner', async (request, reply) => sendFhir(reply, 200, searchBundle(ctx, request, ctx.practitioners.map(practitionerResource))));
+  fhir.get('/Practitioner/:id', byId('Practitioner', (_request, id) => ctx.practitioners.find((p) => p.id === id), practitionerResource));
+  const locations = (request: FastifyRequest): SandboxLocation[] => ctx.locations.filter((l) => l.facilityId === facilityOf(request));
+  fhir.get('/Location', async (request, reply) => sendFhir(reply, 200, searchBundle(ctx, request, locations(request).map(locationResource))));
+  fhir.get('/Location/:id', byId('Location', (request, id) => locations(request).find((l) => l.id === id), locationResource));
 }
 
-function registerResourceReads(fhir: FastifyInstance, ctx: SandboxContext, bundle: (r: FastifyRequest, list: readonly StoredResource['resource'][]) => unknown): void {
-  const searchByPatientNhi = (resourceType: 'Media' | 'DocumentReference') => async (request: FastifyRequest, reply: FastifyReply) => {
-    if (resourceType === 'DocumentReference' && !ctx.assumptions.documentReferenceSearch) return authorizationFailed(reply);
+function registerResourceReads(fhir: FastifyInstance, ctx: SandboxContext): void {
+  const searchByPatientNhi = (kind: ResourceKind) => async (request: FastifyRequest, reply: FastifyReply) => {
+    if (kind === 'DocumentReference' && !ctx.assumptions.documentReferenceSearch) return authorizationFailed(reply);
     const nhi = nhiFromQuery(request.url, 'patient.identifier');
     if (nhi === null) return authorizationFailed(reply);
     const facility = facilityOf(request);
     const patient = ctx.findPatientByNhi(facility, nhi);
-    const all = patient === undefined ? [] : (resourceType === 'Media' ? ctx.store.listMedia : ctx.store.listDocumentReferences).call(ctx.store, { facilityId: facility, patientId: patient.id });
+    const all = patient === undefined ? [] : ctx.store.list(kind, { facilityId: facility, patientId: patient.id });
     // Search freshness is not documented: unless assumed, a new resource shows only after the lag.
     const visible = ctx.assumptions.searchFresh ? all : all.filter((r) => r.createdAt + ctx.searchLagMs <= ctx.clock());
-    return sendFhir(reply, 200, bundle(request, visible.map((r) => r.resource)));
+    return sendFhir(reply, 200, searchBundle(ctx, request, visible.map((r) => r.resource)));
   };
   fhir.get('/Media', searchByPatientNhi('Media'));
   fhir.get('/DocumentReference', searchByPatientNhi('DocumentReference'));
-
-  const read = (resourceType: 'Media' | 'DocumentReference') => async (request: FastifyRequest, reply: FastifyReply) => {
-    if (resourceType === 'Media' && !ctx.assumptions.mediaReadById) return authorizationFailed(reply);
-    const { id } = request.params as { id: string };
-    const found = resourceType === 'Media' ? ctx.store.findMedia(id) : ctx.store.findDocumentReference(id);
-    if (found === undefined || found.facilityId !== facilityOf(request)) return sendOutcome(reply, 404, 'not-found', `${resourceType} not found`);
-    return sendFhir(reply, 200, found.resource);
+  const stored = (kind: ResourceKind) => (request: FastifyRequest, id: string) => {
+    const found = ctx.store.find(kind, id);
+    return found?.facilityId === facilityOf(request) ? found : undefined;
   };
-  fhir.get('/Media/:id', read('Media'));
-  fhir.get('/DocumentReference/:id', read('DocumentReference'));
+  const readMedia = byId('Media', stored('Media'), (r) => r.resource);
+  fhir.get('/Media/:id', async (request, reply) => (ctx.assumptions.mediaReadById ? readMedia(request, reply) : authorizationFailed(reply)));
+  fhir.get('/DocumentReference/:id', byId('DocumentReference', stored('DocumentReference'), (r) => r.resource));
 }
 
-/** The launch decode. The path is parsed raw: each segment is URI-encoded base64 (may hold %2B %2F %3D). */
+/** `{context}/{signature}` from the raw path: each segment is URI-encoded base64 (may hold %2B %2F %3D). */
+function launchPair(url: string): [string, string] | null {
+  const segments = pathOf(url).slice(LAUNCH_PREFIX.length).split('/');
+  try {
+    return segments.length === 2 ? [decodeURIComponent(segments[0] ?? ''), decodeURIComponent(segments[1] ?? '')] : null;
+  } catch {
+    return null;
+  }
+}
+
 function registerLaunchDecode(fhir: FastifyInstance, ctx: SandboxContext): void {
-  fhir.get('/vendorforms/api/getlaunchcontextstring/*', { config: { launch: true } satisfies RouteConfig }, async (request, reply) => {
+  fhir.get('/vendorforms/api/getlaunchcontextstring/*', async (request, reply) => {
     ctx.store.bump('launchDecodes');
-    const segments = pathOf(request.url).slice(LAUNCH_PREFIX.length).split('/');
-    let pair: [string, string] | null = null;
-    if (segments.length === 2) {
-      try {
-        pair = [decodeURIComponent(segments[0] ?? ''), decodeURIComponent(segments[1] ?? '')];
-      } catch {
-        pair = null;
-      }
-    }
-    if (pair === null) return sendOutcome(reply, 400, 'structure', 'The launch context string could not be read');
-    const result = ctx.codec.decode(pair[0], pair[1]);
-    if (!result.ok) {
-      return result.reason === 'signature'
-        ? sendOutcome(reply, 400, 'security', 'The launch context signature is not valid')
-        : sendOutcome(reply, 400, 'structure', 'The launch context string could not be read');
-    }
+    const pair = launchPair(request.url);
+    const result = pair === null ? null : ctx.codec.decode(...pair);
+    if (result?.ok === false && result.reason === 'signature') return sendOutcome(reply, 400, 'security', 'The launch context signature is not valid');
+    if (result === null || !result.ok) return sendOutcome(reply, 400, 'structure', 'The launch context string could not be read');
     const facility = headerValue(request, 'mt-facilityid');
     if (facility !== null && facility !== result.claims.facilityCode) return sendOutcome(reply, 403, 'forbidden', 'The launch context belongs to another facility');
     return reply.type('application/json; charset=utf-8').send(result.claims);
   });
 }
 
-/** Everything under /FHIR but the creates (./create-routes.ts), which `registerCreates` adds in the same scope. */
+/** Everything under /FHIR; `registerCreates` adds the creates (./create-routes.ts) in the same scope. */
 export function registerFhirRoutes(app: FastifyInstance, ctx: SandboxContext, registerCreates: (fhir: FastifyInstance) => void): void {
   app.register(
     async (fhir) => {
       fhir.addHook('preHandler', frontDoor(ctx));
-      const bundle = (request: FastifyRequest, resources: readonly StoredResource['resource'][]): unknown =>
-        searchBundle(ctx.newId(), `${request.protocol}://${request.host}${request.url}`, fhirBase(request), resources, ctx.nowIso());
-      registerDirectoryReads(fhir, ctx, bundle);
-      registerResourceReads(fhir, ctx, bundle);
+      registerDirectoryReads(fhir, ctx);
+      registerResourceReads(fhir, ctx);
       registerLaunchDecode(fhir, ctx);
       registerCreates(fhir);
     },

@@ -1,18 +1,12 @@
-/**
- * The ALEX sandbox: a local simulator of Medtech's ALEX FHIR API and its Azure AD token endpoint.
- * The embedded default for `npm start` and for every test. See README.md for what it encodes.
- */
+/** The ALEX sandbox: a local simulator of Medtech's ALEX FHIR API and its Azure AD token endpoint (README.md). */
 import { BugIndicatingError } from '../../../shared/errors';
 import { buildSandboxApp } from './app';
 import type { RunningSandbox, SandboxOptions } from './types';
 
 export { buildSandboxApp, type SandboxApp } from './app';
-export { parseFaultRule, parseFaultRules, DEFAULT_FAULT_PATH_PREFIX } from './faults';
-export { sniffAttachmentType } from './magic';
-export { DEFAULT_CREDENTIALS, DEFAULT_FACILITIES, DEFAULT_TENANT_ID, SEED_PATIENTS, SEED_PRACTITIONERS, ALEX_ABSOLUTE_BASES } from './seed';
 export * from './types';
 
-/** Start the sandbox on `host:port` (default 127.0.0.1, ephemeral port). */
+/** Listen on `host:port` (default 127.0.0.1, an ephemeral port). */
 export async function startSandbox(options: SandboxOptions = {}): Promise<RunningSandbox> {
   const app = buildSandboxApp(options);
   const host = options.host ?? '127.0.0.1';

@@ -1,11 +1,10 @@
 /**
- * Opaque launch pairs, as Evolution's ALEX Apps would hand them to a vendor.
- * context   = base64 (standard alphabet: contains + / =) of iv ‖ tag ‖ AES-256-GCM(JSON)
- * signature = base64 HMAC-SHA256 over the context string
- * Both keys derive from one per-sandbox secret. The sandbox does not check freshness or single use:
- * the gateway does (it keeps the replay cache and the maximum age).
+ * Opaque launch pairs as Evolution's ALEX Apps hand them to a vendor: context = base64 (with + / =) of
+ * iv ‖ tag ‖ AES-256-GCM(JSON), signature = base64 HMAC-SHA256 of the context; both keys from one secret.
+ * No freshness or single-use check here: the gateway does that.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { LaunchPair } from './types';
 
 export interface LaunchClaims {
   patientId: string | null;
@@ -22,22 +21,17 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /** Longest context/signature the decode endpoint reads (a real pair is a few hundred characters). */
 export const MAX_LAUNCH_SEGMENT_CHARS = 4096;
 
-export interface LaunchCodec {
-  issue(claims: LaunchClaims): { context: string; signature: string };
-  decode(context: string, signature: string): LaunchDecodeResult;
-}
-
 function derive(secret: Buffer, label: string): Buffer {
   return createHash('sha256').update(label).update(secret).digest();
 }
 
-export function createLaunchCodec(secret: Buffer, randomBytes: (size: number) => Buffer): LaunchCodec {
+export function createLaunchCodec(secret: Buffer, randomBytes: (size: number) => Buffer) {
   const encKey = derive(secret, 'clinicpro-sandbox-launch-enc\0');
   const macKey = derive(secret, 'clinicpro-sandbox-launch-mac\0');
   const mac = (context: string): Buffer => createHmac('sha256', macKey).update(context, 'utf8').digest();
 
   return {
-    issue(claims) {
+    issue(claims: LaunchClaims): LaunchPair {
       let json = JSON.stringify(claims);
       // Pad so the base64 always ends in '=' (the real strings' padding is part of what we must carry).
       while ((IV_BYTES + TAG_BYTES + Buffer.byteLength(json)) % 3 === 0) json += ' ';
@@ -47,16 +41,9 @@ export function createLaunchCodec(secret: Buffer, randomBytes: (size: number) =>
       const context = Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString('base64');
       return { context, signature: mac(context).toString('base64') };
     },
-    decode(context, signature) {
-      if (
-        context.length === 0 ||
-        context.length > MAX_LAUNCH_SEGMENT_CHARS ||
-        signature.length > MAX_LAUNCH_SEGMENT_CHARS ||
-        !BASE64.test(context) ||
-        !BASE64.test(signature)
-      ) {
-        return { ok: false, reason: 'malformed' };
-      }
+    decode(context: string, signature: string): LaunchDecodeResult {
+      const readable = (segment: string): boolean => segment.length <= MAX_LAUNCH_SEGMENT_CHARS && BASE64.test(segment);
+      if (!readable(context) || !readable(signature)) return { ok: false, reason: 'malformed' };
       const given = Buffer.from(signature, 'base64');
       const expected = mac(context);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'signature' };

@@ -17,26 +17,13 @@ export function sniffAttachmentType(bytes: Buffer): AttachmentType | null {
   return null;
 }
 
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
 /**
- * Strict standard base64 (no whitespace, no URL alphabet, padded, zero bits under the padding), decoded;
- * null when not. One native decode and no regular expression: over a 1.3 MB attachment a regex costs
- * ~25 ms of CPU, this ~1 ms. Node's decoder skips characters outside the alphabet and takes the URL-safe
- * ones, so those and misplaced padding are refused first; then every character was in the alphabet
- * exactly when the decoded length is the one the text's length promises.
+ * Strict standard base64 (no whitespace, no URL alphabet, padded, zero bits under the padding), decoded; null when
+ * not. Node's decoder skips what is not base64, so the text is strict exactly when it is the re-encoding of its bytes.
  */
 export function decodeStrictBase64(data: string): Buffer | null {
-  const n = data.length;
-  if (n === 0 || n % 4 !== 0 || data.includes('-') || data.includes('_')) return null;
-  const eq = data.indexOf('=');
-  if (eq >= 0 && (eq < n - 2 || (eq === n - 2 && data[n - 1] !== '='))) return null;
   const bytes = Buffer.from(data, 'base64');
-  if (bytes.length !== base64DecodedLength(data)) return null;
-  const pad = eq < 0 ? 0 : n - eq;
-  // Canonical: the bits of the last character that the padding leaves unused are zero.
-  if (pad > 0 && (ALPHABET.indexOf(data.charAt(n - pad - 1)) & (pad === 1 ? 0b11 : 0b1111)) !== 0) return null;
-  return bytes;
+  return data.length > 0 && bytes.toString('base64') === data ? bytes : null;
 }
 
 /** Decoded size of a strict base64 string, without decoding it. */

@@ -1,34 +1,13 @@
-/** The error shapes ALEX answers with: FHIR OperationOutcome, Azure APIM `{statusCode, message}`, Azure AD token errors. */
+/** The error shapes ALEX answers with: FHIR OperationOutcome and Azure API Management's `{statusCode, message}`. */
 import type { FastifyReply } from 'fastify';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
-export type IssueType =
-  | 'invalid'
-  | 'structure'
-  | 'required'
-  | 'value'
-  | 'security'
-  | 'login'
-  | 'forbidden'
-  | 'not-found'
-  | 'too-long'
-  | 'throttled'
-  | 'transient'
-  | 'exception'
-  | 'timeout'
-  | 'not-supported'
-  | 'code-invalid'
-  | 'informational';
+type InvalidIssue = 'structure' | 'required' | 'value' | 'invalid' | 'not-found' | 'too-long' | 'not-supported' | 'code-invalid';
+export type IssueType = InvalidIssue | 'security' | 'login' | 'forbidden' | 'throttled' | 'transient' | 'exception';
 
-export interface OperationOutcome {
-  resourceType: 'OperationOutcome';
-  issue: { severity: 'fatal' | 'error' | 'warning' | 'information'; code: IssueType; diagnostics: string; expression?: string[] }[];
-}
-
-export function operationOutcome(code: IssueType, diagnostics: string, expression?: string, severity: 'error' | 'information' = 'error'): OperationOutcome {
-  const issue: OperationOutcome['issue'][number] = { severity, code, diagnostics };
-  if (expression !== undefined) issue.expression = [expression];
+export function operationOutcome(code: IssueType, diagnostics: string, expression?: string, severity: 'error' | 'information' = 'error'): Record<string, unknown> {
+  const issue = { severity, code, diagnostics, ...(expression === undefined ? {} : { expression: [expression] }) };
   return { resourceType: 'OperationOutcome', issue: [issue] };
 }
 
@@ -41,7 +20,7 @@ export function sendApimError(reply: FastifyReply, status: number, message: stri
   return reply.code(status).type('application/json; charset=utf-8').send({ statusCode: status, message });
 }
 
-/** A FHIR validation failure raised inside a handler; the handler turns it into an OperationOutcome. */
+/** A FHIR validation failure raised inside a handler; the error handler answers it as an OperationOutcome. */
 export class OutcomeError extends Error {
   constructor(
     readonly status: number,

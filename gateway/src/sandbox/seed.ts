@@ -1,8 +1,11 @@
 /**
- * Fixed, non-secret sandbox values and seed data. Every NHI here is a Z-prefixed test NHI with a valid
- * check digit (seed.test.ts proves it). Ids are 32-hex strings, the shape ALEX uses for resource ids.
+ * Fixed, non-secret sandbox values, seed data and its FHIR form. Every NHI here is a Z-prefixed test NHI with a
+ * valid check digit (seed.test.ts proves it). Ids are 32-hex strings, the shape ALEX uses for resource ids.
  */
+import { NHI_SYSTEM } from '../../../shared/nhi';
 import type { SandboxCredentials, SandboxPatient, SandboxPractitioner } from './types';
+
+type Resource = Record<string, unknown> & { resourceType: string; id: string };
 
 export const DEFAULT_TENANT_ID = '0b5a1c4e-5a9d-4c3e-8f21-5a0d00c0ffee';
 export const DEFAULT_APP_GUID = '6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b';
@@ -16,10 +19,6 @@ export const DEFAULT_CREDENTIALS: SandboxCredentials = {
 
 /** F2N060-E: Medtech's hosted UAT facility. F99669-C: a practice's own Evolution behind a Hybrid Connection. */
 export const DEFAULT_FACILITIES: readonly string[] = ['F2N060-E', 'F99669-C'];
-
-export const DEFAULT_MAX_ATTACHMENT_BYTES = 1_000_000;
-export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3599;
-export const DEFAULT_TOKEN_THROTTLE = { maxRequests: 60, windowSeconds: 60 } as const;
 
 export const SEED_PATIENTS: readonly SandboxPatient[] = [
   { id: '14e52e16edb7a435bfa05e307afd008b', nhi: 'ZZZ0016', familyName: 'Testpatient', givenName: 'Aroha', birthDate: '1985-03-14', sex: 'female' },
@@ -41,3 +40,39 @@ export const ALEX_ABSOLUTE_BASES: readonly string[] = [
   'https://alexapi.medtechglobal.com/fhir',
   'https://alexapitest.medtechglobal.com/fhir',
 ];
+
+const HPI_PERSON_SYSTEM = 'https://standards.digital.health.nz/ns/hpi-person-id';
+const HPI_FACILITY_SYSTEM = 'https://standards.digital.health.nz/ns/hpi-facility-id';
+
+export function patientResource(p: SandboxPatient): Resource {
+  return {
+    resourceType: 'Patient',
+    id: p.id,
+    identifier: [{ use: 'official', system: NHI_SYSTEM, value: p.nhi }],
+    name: [{ use: 'official', family: p.familyName, given: [p.givenName] }],
+    gender: p.sex,
+    birthDate: p.birthDate,
+  };
+}
+
+export function practitionerResource(p: SandboxPractitioner): Resource {
+  return {
+    resourceType: 'Practitioner',
+    id: p.id,
+    identifier: [{ system: HPI_PERSON_SYSTEM, value: p.hpiPersonId }],
+    active: true,
+    name: [{ use: 'official', family: p.familyName, given: [p.givenName], prefix: ['Dr'] }],
+  };
+}
+
+export type SandboxLocation = { id: string; facilityId: string; name: string };
+
+export function locationResource(l: SandboxLocation): Resource {
+  return {
+    resourceType: 'Location',
+    id: l.id,
+    identifier: [{ system: HPI_FACILITY_SYSTEM, value: l.facilityId }],
+    status: 'active',
+    name: l.name,
+  };
+}

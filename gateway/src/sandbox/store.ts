@@ -1,39 +1,42 @@
-/** In-memory state of the sandbox: created resources, counters, request records and tokens. */
-import type { SandboxCounters, SandboxRequestRecord, SandboxStore, StoredResource, StoredResourceFilter } from './types';
+/** In-memory state of the sandbox: created resources, counters, request records, tokens and the token throttle. */
+import { COUNTER_NAMES, type SandboxCounters, type SandboxRequestRecord, type SandboxStore, type StoredResource, type StoredResourceFilter } from './types';
 
 const MAX_REQUEST_RECORDS = 1000;
 
+export type ResourceKind = StoredResource['resourceType'];
+
+const CREATED_COUNTER = { Media: 'mediaCreated', DocumentReference: 'documentReferencesCreated' } as const;
+
 function emptyCounters(): SandboxCounters {
-  return {
-    tokenRequests: 0,
-    tokensIssued: 0,
-    mediaCreateCalls: 0,
-    mediaCreated: 0,
-    documentReferenceCreateCalls: 0,
-    documentReferencesCreated: 0,
-    launchDecodes: 0,
-    requestsByRoute: {},
-    faultsApplied: {},
-  };
+  const zero = Object.fromEntries(COUNTER_NAMES.map((name) => [name, 0])) as Record<(typeof COUNTER_NAMES)[number], number>;
+  return { ...zero, requestsByRoute: {}, faultsApplied: {} };
 }
 
-export interface IssuedToken {
-  expiresAt: number;
-  clientId: string;
+function matches(r: StoredResource, filter: StoredResourceFilter = {}): boolean {
+  if (filter.facilityId !== undefined && r.facilityId !== filter.facilityId) return false;
+  if (filter.patientId !== undefined && r.patientId !== filter.patientId) return false;
+  return filter.identifierValue === undefined || r.identifier.value === filter.identifierValue;
 }
 
 /** The store as the app sees it (mutable); `SandboxStore` is the read-mostly face given out. */
 export class MemoryStore implements SandboxStore {
-  private media: StoredResource[] = [];
-  private docs: StoredResource[] = [];
+  private resources: StoredResource[] = [];
   private records: SandboxRequestRecord[] = [];
   private count: SandboxCounters = emptyCounters();
-  readonly tokens = new Map<string, IssuedToken>();
-  private readonly resetListeners: (() => void)[] = [];
+  readonly tokens = new Map<string, { expiresAt: number }>();
+  private tokenRequestTimes: number[] = [];
 
-  /** Run `fn` on every reset (e.g. the token throttle window). */
-  onReset(fn: () => void): void {
-    this.resetListeners.push(fn);
+  /** `throttle`: Azure AD's limit on token requests per sliding window, or null for none. */
+  constructor(private readonly throttle: { maxRequests: number; windowMs: number } | null) {}
+
+  /** 0 when a token request may proceed now (it is counted), else the seconds until one may. */
+  takeTokenSlot(now: number): number {
+    if (this.throttle === null) return 0;
+    const { maxRequests, windowMs } = this.throttle;
+    this.tokenRequestTimes = this.tokenRequestTimes.filter((t) => t > now - windowMs);
+    if (this.tokenRequestTimes.length >= maxRequests) return Math.max(1, Math.ceil(((this.tokenRequestTimes[0] ?? now) + windowMs - now) / 1000));
+    this.tokenRequestTimes.push(now);
+    return 0;
   }
 
   get counters(): SandboxCounters {
@@ -44,17 +47,12 @@ export class MemoryStore implements SandboxStore {
     };
   }
 
-  /** Increment a numeric counter. */
-  bump(key: Exclude<keyof SandboxCounters, 'requestsByRoute' | 'faultsApplied'>): void {
+  bump(key: (typeof COUNTER_NAMES)[number]): void {
     this.count[key] += 1;
   }
 
-  bumpRoute(route: string): void {
-    this.count.requestsByRoute[route] = (this.count.requestsByRoute[route] ?? 0) + 1;
-  }
-
-  bumpFault(kind: string): void {
-    this.count.faultsApplied[kind] = (this.count.faultsApplied[kind] ?? 0) + 1;
+  bumpIn(map: 'requestsByRoute' | 'faultsApplied', key: string): void {
+    this.count[map][key] = (this.count[map][key] ?? 0) + 1;
   }
 
   record(entry: SandboxRequestRecord): void {
@@ -66,46 +64,32 @@ export class MemoryStore implements SandboxStore {
     return this.records.map((r) => ({ ...r }));
   }
 
-  addMedia(resource: StoredResource): void {
-    this.media.push(resource);
-    this.bump('mediaCreated');
+  add(resource: StoredResource): void {
+    this.resources.push(resource);
+    this.bump(CREATED_COUNTER[resource.resourceType]);
   }
 
-  addDocumentReference(resource: StoredResource): void {
-    this.docs.push(resource);
-    this.bump('documentReferencesCreated');
+  find(kind: ResourceKind, id: string): StoredResource | undefined {
+    return this.resources.find((r) => r.resourceType === kind && r.id === id);
   }
 
-  findMedia(id: string): StoredResource | undefined {
-    return this.media.find((m) => m.id === id);
-  }
-
-  findDocumentReference(id: string): StoredResource | undefined {
-    return this.docs.find((d) => d.id === id);
+  list(kind: ResourceKind, filter?: StoredResourceFilter): readonly StoredResource[] {
+    return this.resources.filter((r) => r.resourceType === kind && matches(r, filter));
   }
 
   listMedia(filter?: StoredResourceFilter): readonly StoredResource[] {
-    return this.media.filter((r) => matches(r, filter));
+    return this.list('Media', filter);
   }
 
   listDocumentReferences(filter?: StoredResourceFilter): readonly StoredResource[] {
-    return this.docs.filter((r) => matches(r, filter));
+    return this.list('DocumentReference', filter);
   }
 
   reset(): void {
-    this.media = [];
-    this.docs = [];
+    this.resources = [];
     this.records = [];
     this.count = emptyCounters();
     this.tokens.clear();
-    for (const fn of this.resetListeners) fn();
+    this.tokenRequestTimes = [];
   }
-}
-
-function matches(r: StoredResource, filter: StoredResourceFilter | undefined): boolean {
-  if (filter === undefined) return true;
-  if (filter.facilityId !== undefined && r.facilityId !== filter.facilityId) return false;
-  if (filter.patientId !== undefined && r.patientId !== filter.patientId) return false;
-  if (filter.identifierValue !== undefined && r.identifier.value !== filter.identifierValue) return false;
-  return true;
 }

@@ -264,7 +264,7 @@ export class PhoneApp {
           h(
             'div',
             { class: 'screen screen-center' },
-            h('div', { class: 'icon icon-warn', 'aria-hidden': 'true' }, '!'),
+            icon(true),
             h('h1', { tabindex: '-1' }, screen.body?.code === 'ERR_RATE_LIMITED' ? 'Please wait a moment' : 'Cannot reach the PC'),
             h('p', { class: 'lead' }, screen.body?.message ?? PHONE_MESSAGES.cannotConnect),
             screen.body === undefined
@@ -283,13 +283,7 @@ export class PhoneApp {
       case 'declined':
         replaceChildren(
           root,
-          h(
-            'div',
-            { class: 'screen screen-center' },
-            h('div', { class: 'icon icon-info', 'aria-hidden': 'true' }, 'i'),
-            h('h1', { tabindex: '-1' }, 'Nothing was sent'),
-            h('p', { class: 'lead' }, 'Ask the GP to open the right patient on the PC and show a new QR code, then scan it.'),
-          ),
+          h('div', { class: 'screen screen-center' }, icon(false), h('h1', { tabindex: '-1' }, 'Nothing was sent'), h('p', { class: 'lead' }, 'Ask the GP to open the right patient on the PC and show a new QR code, then scan it.')),
         );
         break;
       case 'ended':
@@ -338,8 +332,6 @@ export class PhoneApp {
         input.value = ''; // drop the browser's reference to the chosen files
       });
     }
-    // The visible controls are labels (so one tap opens the camera or gallery on every phone); they also work
-    // as buttons for screen readers and keyboards.
     // A real button opens the hidden file input (a tap is a user gesture, so the camera or gallery opens on every
     // phone); the input itself is out of the tab order and hidden from assistive technology.
     const picker = (cls: string, glyph: string, text: string, input: HTMLInputElement): HTMLElement =>
@@ -400,7 +392,7 @@ export class PhoneApp {
     return h(
       'div',
       { class: 'screen screen-center', 'data-code': body.code },
-      h('div', { class: `icon ${warn ? 'icon-warn' : 'icon-info'}`, 'aria-hidden': 'true' }, warn ? '!' : 'i'),
+      icon(warn),
       h('h1', { tabindex: '-1' }, titles[body.code] ?? 'The upload has stopped'),
       h('p', { class: 'lead', 'data-testid': 'ended-message' }, body.message),
       sent > 0
@@ -417,18 +409,10 @@ export class PhoneApp {
     if (q === undefined || this.bar === undefined || this.banner === undefined) return;
     const c = q.counts();
     const waiting = !this.online || c.retrying > 0 || (c.failed > 0 && q.list().some((p) => p.state === 'failed' && p.file !== undefined));
-    if (!this.online) {
-      this.banner.hidden = false;
-      this.banner.className = 'banner banner-warn';
-      this.banner.textContent = PHONE_MESSAGES.offline;
-    } else if (c.retrying > 0) {
-      this.banner.hidden = false;
-      this.banner.className = 'banner banner-info';
-      this.banner.textContent = PHONE_MESSAGES.reconnecting;
-    } else {
-      this.banner.hidden = true;
-      this.banner.textContent = '';
-    }
+    const [kind, text] = !this.online ? ['warn', PHONE_MESSAGES.offline] : c.retrying > 0 ? ['info', PHONE_MESSAGES.reconnecting] : [undefined, ''];
+    this.banner.hidden = kind === undefined;
+    if (kind !== undefined) this.banner.className = `banner banner-${kind}`;
+    this.banner.textContent = text;
     const busy = c.queued + c.sending + c.retrying;
     this.keeper.busy(busy > 0);
     const total = c.staged + busy + c.sent;
@@ -553,16 +537,12 @@ class PhotoCard {
     this.el.remove();
   }
 
-  private consentChoice(p: Photo): HTMLElement {
-    return consentButtons(p, (c) => this.actions.setConsent(p.id, c));
-  }
-
   update(p: Photo): void {
     this.el.dataset.state = p.state;
     const editable = (p.state === 'staged' || p.state === 'failed') && p.file !== undefined;
     const removable = p.state === 'staged' || p.state === 'failed' || p.state === 'stopped';
     const site = siteLabel(p.bodySiteCode, p.laterality);
-    const status = statusText(p);
+    const status = STATUS_TEXT[p.state](p);
     const laterality =
       editable && isLateral(p.bodySiteCode)
         ? h(
@@ -582,7 +562,7 @@ class PhotoCard {
             ),
           )
         : null;
-    const consent = editable ? this.consentChoice(p) : p.consent !== undefined ? h('p', { class: 'photo-site' }, `Consent: ${consentDisplay(p.consent).toLowerCase()}`) : null;
+    const consent = editable ? consentButtons(p, (c) => this.actions.setConsent(p.id, c)) : p.consent !== undefined ? h('p', { class: 'photo-site' }, `Consent: ${consentDisplay(p.consent).toLowerCase()}`) : null;
     replaceChildren(
       this.body,
       h(
@@ -621,21 +601,14 @@ function consentButtons(p: Photo, set: (c: ConsentKey | null) => void): HTMLElem
   );
 }
 
-function statusText(p: Photo): string | undefined {
-  switch (p.state) {
-    case 'staged':
-      return undefined;
-    case 'queued':
-      return 'Waiting to send…';
-    case 'sending':
-      return `Sending… ${Math.round(p.progress * 100)}%`;
-    case 'retrying':
-      return 'Connection dropped. Trying again…';
-    case 'sent':
-      return '✓ On the PC';
-    case 'failed':
-      return p.file !== undefined ? `Not sent yet. ${p.error?.message ?? ''}`.trim() : `Not sent: ${p.error?.message ?? 'this file could not be used.'}`;
-    case 'stopped':
-      return 'Not sent.';
-  }
-}
+const icon = (warn: boolean): HTMLElement => h('div', { class: `icon ${warn ? 'icon-warn' : 'icon-info'}`, 'aria-hidden': 'true' }, warn ? '!' : 'i');
+
+const STATUS_TEXT: Record<Photo['state'], (p: Photo) => string | undefined> = {
+  staged: () => undefined,
+  queued: () => 'Waiting to send…',
+  sending: (p) => `Sending… ${Math.round(p.progress * 100)}%`,
+  retrying: () => 'Connection dropped. Trying again…',
+  sent: () => '✓ On the PC',
+  failed: (p) => (p.file !== undefined ? `Not sent yet. ${p.error?.message ?? ''}`.trim() : `Not sent: ${p.error?.message ?? 'this file could not be used.'}`),
+  stopped: () => 'Not sent.',
+};

@@ -212,16 +212,9 @@ export class UploadQueue {
   }
 
   private stopPhoto(p: Photo, body: ErrorBody): void {
-    const ctrl = this.inflight.get(p.id);
-    if (ctrl !== undefined) {
-      ctrl.abort();
-      this.inflight.delete(p.id);
-    }
-    const t = this.timers.get(p.id);
-    if (t !== undefined) {
-      this.deps.clearTimer(t);
-      this.timers.delete(p.id);
-    }
+    this.inflight.get(p.id)?.abort();
+    this.inflight.delete(p.id);
+    this.cancelTimer(p.id);
     p.state = 'stopped';
     p.file = undefined;
     p.error = body;
@@ -242,17 +235,9 @@ export class UploadQueue {
   update(id: string, fields: { bodySiteCode?: string | null; laterality?: LateralityKey | null; consent?: ConsentKey | null }): boolean {
     const p = this.photos.get(id);
     if (p === undefined || !EDITABLE.has(p.state) || p.file === undefined) return false;
-    if (fields.bodySiteCode !== undefined) {
-      if (fields.bodySiteCode === null) delete p.bodySiteCode;
-      else p.bodySiteCode = fields.bodySiteCode;
-    }
-    if (fields.laterality !== undefined) {
-      if (fields.laterality === null) delete p.laterality;
-      else p.laterality = fields.laterality;
-    }
-    if (fields.consent !== undefined) {
-      if (fields.consent === null) delete p.consent;
-      else p.consent = fields.consent;
+    for (const key of ['bodySiteCode', 'laterality', 'consent'] as const) {
+      if (fields[key] === null) delete p[key];
+      else if (fields[key] !== undefined) Object.assign(p, { [key]: fields[key] });
     }
     this.deps.onChange(p);
     return true;
@@ -316,14 +301,7 @@ export class UploadQueue {
     this.inflight.clear();
     for (const t of this.timers.values()) this.deps.clearTimer(t);
     this.timers.clear();
-    for (const p of this.photos.values()) {
-      if (p.state === 'sent') continue;
-      p.state = 'stopped';
-      p.file = undefined;
-      p.error = body;
-      delete p.nextAttemptAt;
-      this.deps.onChange(p);
-    }
+    for (const p of this.photos.values()) if (p.state !== 'sent') this.stopPhoto(p, body);
   }
 
   /** Forget every photo (the page is leaving this session). */
@@ -335,12 +313,14 @@ export class UploadQueue {
     }
   }
 
+  private cancelTimer(id: string): void {
+    const t = this.timers.get(id);
+    if (t !== undefined) this.deps.clearTimer(t);
+    this.timers.delete(id);
+  }
+
   private enqueue(p: Photo, resetAttempts: boolean): void {
-    const t = this.timers.get(p.id);
-    if (t !== undefined) {
-      this.deps.clearTimer(t);
-      this.timers.delete(p.id);
-    }
+    this.cancelTimer(p.id);
     if (resetAttempts) p.attempts = 0;
     p.state = 'queued';
     p.progress = 0;

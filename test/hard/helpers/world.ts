@@ -12,7 +12,7 @@ import { cryptoRandom, systemClock } from '../../../gateway/src/deps';
 import { createRuntime, type GatewayRuntime, type RuntimeOptions } from '../../../gateway/src/runtime';
 import { startSandbox, type RunningSandbox, type SandboxPatient } from '../../../gateway/src/sandbox';
 import { SqliteStore } from '../../../gateway/src/store/sqlite';
-import { startFaultProxy, type FaultPlan, type FaultProxy } from '../../../scripts/fault-proxy/proxy';
+import { startFaultProxy, type FaultPlan, type FaultProxy } from '../fault-proxy/proxy';
 
 export const FACILITY = 'F2N060-E';
 

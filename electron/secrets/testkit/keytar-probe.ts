@@ -1,14 +1,14 @@
 /**
  * Exercises KeytarSecretStore against the real OS credential store and prints one JSON line.
  * Run by secrets.test.ts inside `dbus-run-session` with an unlocked gnome-keyring.
- * Usage: tsx electron/secrets/keytar-probe.ts <service> [device-credential]
+ * Usage: tsx electron/secrets/testkit/keytar-probe.ts <service> [device-credential]
  *   (no mode)            set, overwrite, read, delete one secret
  *   device-credential    save a device credential with its DPoP key as enrolment does, read it back, sign with it
  */
-import { createDpopProof, exportDpopKey, generateDpopKey, importDpopKey } from '../gateway-client/dpop';
-import { deviceCredentialsFrom, forgetDeviceCredentials, saveDeviceCredentials } from './device-credentials';
-import { KeytarSecretStore, loadKeytar } from './keytar-store';
-import { SECRET_ACCOUNTS } from './store';
+import { createDpopProof, exportDpopKey, generateDpopKey, importDpopKey } from '../../gateway-client/dpop';
+import { deviceCredentialsFrom, forgetDeviceCredentials, saveDeviceCredentials } from '../device-credentials';
+import { KeytarSecretStore, loadKeytar } from '../keytar-store';
+import { SECRET_ACCOUNTS } from '../store';
 
 const service = process.argv[2];
 const mode = process.argv[3];

@@ -5,13 +5,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'run-electron-tests.mjs');
+const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'run.mjs');
 
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'cpi-electron-runner-'));
-  mkdirSync(join(dir, 'scripts'));
-  copyFileSync(SCRIPT, join(dir, 'scripts', 'run-electron-tests.mjs'));
+  mkdirSync(join(dir, 'test', 'electron'), { recursive: true });
+  copyFileSync(SCRIPT, join(dir, 'test', 'electron', 'run.mjs'));
 });
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -22,7 +22,7 @@ describe('npm run test:electron where Electron cannot run', () => {
     // The electron package without its binary: what `npm ci` leaves on a machine that cannot download it.
     mkdirSync(join(dir, 'node_modules', 'electron'), { recursive: true });
     writeFileSync(join(dir, 'node_modules', 'electron', 'package.json'), '{"name":"electron"}');
-    const r = spawnSync('node', ['scripts/run-electron-tests.mjs'], { cwd: dir, encoding: 'utf8' });
+    const r = spawnSync('node', ['test/electron/run.mjs'], { cwd: dir, encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual([
       'skipped: no Electron binary (the Electron binary was not downloaded on this machine). Nothing was tested; run it where Electron runs — build/README.md.',
@@ -31,7 +31,7 @@ describe('npm run test:electron where Electron cannot run', () => {
   });
 
   it('names a missing electron package as the reason', () => {
-    const r = spawnSync('node', ['scripts/run-electron-tests.mjs'], { cwd: dir, encoding: 'utf8' });
+    const r = spawnSync('node', ['test/electron/run.mjs'], { cwd: dir, encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('skipped: no Electron binary (the electron package is not installed)');
   });

@@ -6,7 +6,34 @@
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { advertiseCompanion, browseCompanions, type FoundCompanion } from './advertiser';
+import { Bonjour, type Service } from 'bonjour-service';
+import { LAN_SERVICE_TYPE, type LanTxtRecord } from '../../../shared/contracts/lan';
+import { advertiseCompanion, guardSocketErrors, mdnsOptions } from '../advertiser';
+
+interface FoundCompanion {
+  name: string;
+  host: string;
+  port: number;
+  addresses: string[];
+  txt: Partial<LanTxtRecord>;
+}
+
+/** Browse for companions over loopback multicast; errors are only noted. */
+function browseCompanions(onFound: (found: FoundCompanion) => void): { stop(): Promise<void> } {
+  const onError = (): void => undefined;
+  const bonjour = new Bonjour(mdnsOptions(undefined), onError);
+  guardSocketErrors(bonjour, onError);
+  const browser = bonjour.find({ type: LAN_SERVICE_TYPE, protocol: 'tcp' }, (service: Service) => {
+    onFound({ name: service.name, host: service.host, port: service.port, addresses: service.addresses ?? [], txt: (service.txt ?? {}) as Partial<LanTxtRecord> });
+  });
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        browser.stop();
+        bonjour.destroy(() => resolve());
+      }),
+  };
+}
 
 const mode = process.argv[2] ?? 'find';
 let done = false;
@@ -37,11 +64,9 @@ if (mode === 'bad-interface') {
 } else {
   const ad = advertiseCompanion({ port: 47800, roomLabel: 'Room 3', deviceShortId: 'PC7QX2' });
   const found: FoundCompanion[] = [];
-  const browser = browseCompanions({
-    onFound(service) {
-      found.push(service);
-      void finish(0, { advertised: ad.name, found });
-    },
+  const browser = browseCompanions((service) => {
+    found.push(service);
+    void finish(0, { advertised: ad.name, found });
   });
   stopAll = async () => {
     await browser.stop();

@@ -4,10 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { errorCode, fakeJpeg, filesUnder, joinPhone, startHarness, upload } from './testing';
+import { errorCode, fakeJpeg, filesUnder, joinPhone, startHarness, upload } from '../testing';
 
 const mountPoint = process.argv[2];
-if (mountPoint === undefined) throw new Error('usage: storage-full.probe.ts <tmpfs mount point>');
+if (mountPoint === undefined) throw new Error('usage: storage-full-probe.ts <tmpfs mount point>');
 const uploadRoot = join(mountPoint, 'uploads');
 const h = await startHarness({ uploadRoot });
 const phone = await joinPhone(h);
