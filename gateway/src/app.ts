@@ -1,7 +1,6 @@
 /**
  * buildGateway(deps) → the Fastify app: routes of shared/contracts/gateway.ts, device auth, launch
- * verification, commits, health. Everything it needs is injected (config, ALEX client, store, clock,
- * randomness, logger), so tests build it against the real sandbox and a throw-away store.
+ * verification, commits, health. Everything it needs is injected.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -24,7 +23,6 @@ import { LIMITS } from '../../shared/limits';
 import { AppError, toAppError } from '../../shared/errors';
 import { IMAGE_IDENTIFIER_SYSTEM, type AlexClient } from './alex/types';
 import { Auditor } from './audit';
-import { Base64Bytes } from './base64';
 import { checkEnrolmentKey, DeviceService, failureKey } from './auth/devices';
 import { dpopChallenge, requestHtu } from './auth/dpop';
 import { fastifyTrustProxy } from './auth/trusted-proxies';
@@ -36,14 +34,13 @@ import type { CommitBody } from './commit/payload';
 import type { GatewayConfig } from './config';
 import { uuidV4, type Clock, type Random } from './deps';
 import { drainRequest } from './drain';
-import { useJsonBodyParser } from './json-body';
 import { GrantService } from './launch/grants';
 import { BudgetedLookupVerifier } from './launch/lookup-budget';
 import { PatientSeal } from './launch/patient-seal';
 import { AlexLaunchVerifier, NhiLookupVerifier, type LaunchInput, type LaunchVerifier } from './launch/verifier';
 import type { DeviceRecord, GatewayStore } from './store/types';
 
-export const GATEWAY_VERSION = '0.1.0';
+const GATEWAY_VERSION = '0.1.0';
 
 /** The explicit NHI fallback (the GP must confirm the patient). */
 export const LAUNCH_LOOKUP_ROUTE = GATEWAY_ROUTES.launchLookup;
@@ -58,13 +55,11 @@ export interface GatewayDeps {
   builders: ResourceBuilders;
   /** FHIR base URL of ALEX (or the sandbox): absolute patient references in DocumentReference. */
   alexFhirBaseUrl: string;
-  /** Default: AlexLaunchVerifier with config's max age and skew. */
   launchVerifier?: LaunchVerifier;
-  /** The NHI fallback; absent: /v1/launch/lookup answers 404. */
+  /** null: /v1/launch/lookup answers 404. */
   nhiLookupVerifier?: LaunchVerifier | null;
-  /** DPoP jti replay cache (runtime.ts: Redis when REDIS_URL, like the store). Default: in memory. */
+  /** Default: in memory. */
   proofReplayCache?: ProofReplayCache;
-  /** Counts every answer and commit outcome (gateway/src/metrics). Absent: no metrics. */
   metrics?: { registerHttpHooks(app: FastifyInstance): void };
 }
 
@@ -78,14 +73,7 @@ const CORRELATION_RE = /^[A-Za-z0-9-]{8,64}$/;
 const LAUNCH_BODY_LIMIT = 16 * 1024;
 
 /** The services the routes call, built from the injected dependencies. */
-interface Services {
-  auditor: Auditor;
-  devices: DeviceService;
-  grants: GrantService;
-  commits: CommitService;
-  launchVerifier: LaunchVerifier;
-  nhiVerifier: LaunchVerifier | null;
-}
+type Services = ReturnType<typeof buildServices>;
 
 type Authenticate = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
@@ -94,8 +82,6 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const app = createFastify(deps);
   app.decorateRequest('device', null);
   deps.metrics?.registerHttpHooks(app);
-  // JSON.parse once, poisoning refused by walking the parsed value; a commit's image stays bytes (../json-body).
-  useJsonBodyParser(app);
   addLifecycleHooks(app);
   setErrorHandlers(app, services.devices);
   const authenticate = authenticator(services.devices, deps.config);
@@ -106,7 +92,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   return app;
 }
 
-function buildServices(deps: GatewayDeps): Services {
+function buildServices(deps: GatewayDeps) {
   const { config, alex, store, clock, random } = deps;
   const auditor = new Auditor(store, clock, random);
   const devices = new DeviceService(store, clock, random, config.rateLimit, auditor, {
@@ -120,12 +106,11 @@ function buildServices(deps: GatewayDeps): Services {
     alexFhirBaseUrl: deps.alexFhirBaseUrl,
     outcome: { maxProcessingMs: config.alexOutcome.maxProcessingSeconds * 1000, unconfirmedAfterMs: config.alexOutcome.unconfirmedAfterSeconds * 1000 },
   });
-  const launchVerifier =
+  const launchVerifier: LaunchVerifier =
     deps.launchVerifier ??
     new AlexLaunchVerifier(alex, store, clock, { maxAgeSeconds: config.launchMaxAgeSeconds, clockSkewSeconds: config.launchClockSkewSeconds });
   const nhiLookup = deps.nhiLookupVerifier === undefined ? new NhiLookupVerifier(alex) : deps.nhiLookupVerifier;
-  // Each device's own lookup budget (./launch/lookup-budget), before ALEX is asked; audited with every lookup.
-  const nhiVerifier = nhiLookup === null ? null : new BudgetedLookupVerifier(nhiLookup, store, clock, config.rateLimit.lookupsPerHour);
+  const nhiVerifier: LaunchVerifier | null = nhiLookup === null ? null : new BudgetedLookupVerifier(nhiLookup, store, clock, config.rateLimit.lookupsPerHour);
   return { auditor, devices, grants, commits, launchVerifier, nhiVerifier };
 }
 
@@ -133,6 +118,9 @@ function createFastify(deps: GatewayDeps): FastifyInstance {
   return Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: LIMITS.gatewayMaxBodyBytes,
+    // Fastify's JSON parser (secure-json-parse) refuses prototype poisoning: a 400, nothing parsed.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
     trustProxy: fastifyTrustProxy(deps.config.trustedProxies),
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'correlationId' }),
@@ -148,13 +136,11 @@ function createFastify(deps: GatewayDeps): FastifyInstance {
   });
 }
 
-/** The correlation id on every answer; on shutdown, keep-alive connections close after their answer. */
+/** The correlation id on every answer; on shutdown, keep-alive connections close after their answer instead of holding the server open. */
 function addLifecycleHooks(app: FastifyInstance): void {
   app.addHook('onRequest', async (req, reply) => {
     void reply.header(HEADERS.correlationId, req.id);
   });
-  // Graceful shutdown: in-flight requests finish, and their keep-alive connections close after the
-  // answer instead of holding the server open.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -213,10 +199,7 @@ function deviceOf(req: FastifyRequest): DeviceRecord {
   return req.device;
 }
 
-/**
- * Aborts the ALEX calls of a read when the caller goes away (the response closes unfinished).
- * Commits are never aborted this way: they finish and store their outcome, so the retry replays it.
- */
+/** Aborts the ALEX calls of a read when the caller goes away; never a commit's (its outcome is stored for the retry). */
 function abortOnDisconnect(reply: FastifyReply): AbortSignal {
   const ctrl = new AbortController();
   reply.raw.once('close', () => {
@@ -296,8 +279,7 @@ function registerLaunchRoutes(app: FastifyInstance, services: Services, authenti
 }
 
 function registerCommitRoutes(app: FastifyInstance, { commits, grants, auditor }: Services, { store, alex, clock, random, config }: GatewayDeps, authenticate: Authenticate): void {
-  // base64Bytes: the image stays bytes of the request body until it is copied into ALEX's request (../json-body).
-  app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: COMMIT_BODY_SCHEMA }, config: { base64Bytes: true } }, async (req, reply) => {
+  app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: COMMIT_BODY_SCHEMA } }, async (req, reply) => {
     checkAttachmentData(req.body as CommitBody);
     const key = req.headers[HEADERS.idempotencyKey];
     const answer = await commits.commit({
@@ -337,11 +319,8 @@ function registerCommitRoutes(app: FastifyInstance, { commits, grants, auditor }
 }
 
 /**
- * The commit body schema as validated on the route: CommitRequest with the base64 `data` fields left to
- * checkAttachmentData, because Ajv measures string length code point by code point (~15 ms for a 1.3 MB
- * image: median of 60 on the 2-core host of 2026-12-06, 1.5 % of a 1 s ALEX write) and because a long
- * image arrives as bytes of the body (Base64Bytes), not a string. The same rules — a string, within the
- * length bounds — are applied there with `.length` (base64 is ASCII).
+ * CommitRequest with the base64 `data` fields left to checkAttachmentData (the same rules, with `.length`):
+ * Ajv measures length code point by code point (~15 ms for a 1.3 MB image, 1.5 % of a 1 s ALEX write).
  */
 const DATA_BOUNDS = { media: CommitRequest.properties.media.properties.data, document: CommitRequest.properties.document.properties.data };
 const COMMIT_BODY_SCHEMA = (() => {
@@ -359,7 +338,7 @@ function checkAttachmentData(body: CommitBody): void {
       if (body[field] !== undefined) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field} must have required property 'data'` });
       continue;
     }
-    if (typeof data !== 'string' && !(data instanceof Base64Bytes)) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data must be string` });
+    if (typeof data !== 'string') throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data must be string` });
     const { minLength = 0, maxLength = Infinity } = DATA_BOUNDS[field];
     if (data.length > maxLength) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: field });
     if (data.length < minLength) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data is too short` });
@@ -367,7 +346,7 @@ function checkAttachmentData(body: CommitBody): void {
 }
 
 /** Any error → the AppError the caller sees. Validation and parser errors become coded 4xx. */
-export function mapError(err: unknown, route: string | undefined): AppError {
+function mapError(err: unknown, route: string | undefined): AppError {
   if (err instanceof AppError) return err;
   const fe = err as Partial<FastifyError> & { validation?: { instancePath?: string; keyword?: string; message?: string }[] };
   const isLaunch = route === GATEWAY_ROUTES.launchVerify || route === LAUNCH_LOOKUP_ROUTE;

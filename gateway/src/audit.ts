@@ -8,7 +8,7 @@ import type { ConsentKey } from '../../shared/coded/values';
 export interface AuditEntry {
   deviceId: string | null;
   facilityId: string | null;
-  /** The ALEX patient id; hashed before it is stored. */
+  /** Hashed before it is stored. */
   patientId?: string | null;
   action: string;
   outcome: string;

@@ -11,83 +11,48 @@ import { parseTrustedProxies } from './auth/trusted-proxies';
 import { DEVELOPMENT_DATA_KEY } from './launch/patient-seal';
 
 const Url = Type.String({ pattern: '^https?://[^\\s]+$' });
-const Int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
-
-/** The schema of the environment variables, with defaults. Empty strings count as unset. */
-export const EnvSchema = Type.Object({
-  ALEX_BASE_URL: Type.Optional(Url),
-  ALEX_TOKEN_URL: Type.Optional(Url),
-  ALEX_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-  ALEX_CLIENT_SECRET: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
-  ALEX_CLIENT_SECRET_NEXT: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
-  ALEX_SCOPE: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
-  ALEX_MAX_ATTACHMENT_BYTES: Int(1_000, 8_000_000),
-  /** Creates in flight at once per practice (ALEX's limits are unknown); more wait their turn. */
-  ALEX_WRITES_PER_FACILITY: Int(1, 16),
-  /** Sockets per ALEX host in each of the client's two pools: creates, and everything else. */
-  ALEX_MAX_SOCKETS: Int(8, 4096),
-  /** How long after a create an empty lookup still proves nothing (Hybrid Connection: stored late). */
-  ALEX_MAX_PROCESSING_SECONDS: Int(30, 86_400),
-  /** Still unknown this long after the create → ERR_COMMIT_UNCONFIRMED (a person looks). ≥ ALEX_MAX_PROCESSING_SECONDS. */
-  ALEX_UNCONFIRMED_AFTER_SECONDS: Int(30, 7 * 86_400),
-  GATEWAY_PORT: Int(0, 65535),
-  GATEWAY_HOST: Type.String({ minLength: 1, maxLength: 255 }),
-  GATEWAY_DATA_DIR: Type.String({ minLength: 1, maxLength: 1000 }),
-  /** Load balancer addresses / CIDR ranges whose X-Forwarded-* headers are believed (auth/trusted-proxies.ts); unset: none. */
-  GATEWAY_TRUSTED_PROXIES: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
-  /** The URL devices use to reach this gateway (what DPoP proofs are signed for); unset → the request's own scheme and Host. */
-  GATEWAY_PUBLIC_URL: Type.Optional(Url),
-  /** `if-bound`: devices enrolled with a key must send DPoP proofs; `required`: every device must (no key, no entry). */
-  GATEWAY_DEVICE_PROOF: Type.Union([Type.Literal('if-bound'), Type.Literal('required')]),
-  /** Production: refuse to start without a real ALEX (never fall back to the sandbox). */
-  ALEX_REQUIRED: Type.Boolean(),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$' })),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
-  LAUNCH_GRANT_TTL_SECONDS: Int(60, 7 * 24 * 3600),
-  /** How long a grant from the NHI lookup lives until the GP confirms the patient (at most LAUNCH_GRANT_TTL_SECONDS). */
-  LOOKUP_GRANT_TTL_SECONDS: Int(60, 3600),
-  LAUNCH_MAX_AGE_SECONDS: Int(10, 3600),
-  LAUNCH_CLOCK_SKEW_SECONDS: Int(0, 600),
-  RATE_LIMIT_DEVICE_BURST: Int(1, 100_000),
-  RATE_LIMIT_DEVICE_PER_MINUTE: Int(1, 1_000_000),
-  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: Int(1, 100_000),
-  /** NHI lookups (name, DOB, sex of any NHI) per device per hour (launch/lookup-budget.ts). */
-  RATE_LIMIT_LOOKUPS_PER_HOUR: Int(1, 10_000),
-  IDEMPOTENCY_LEASE_SECONDS: Int(5, 3600),
-  IDEMPOTENCY_RETENTION_DAYS: Int(1, 365),
-  SHUTDOWN_GRACE_SECONDS: Int(1, 600),
-  /** 32 bytes, base64: seals the patient data the gateway keeps (launch/patient-seal.ts). Required with ALEX_REQUIRED. */
-  GATEWAY_DATA_KEY: Type.Optional(Type.String({ minLength: 40, maxLength: 100 })),
-});
-export type Env = Static<typeof EnvSchema>;
+const Int = (min: number, max: number, byDefault: number) => Type.Integer({ minimum: min, maximum: max, default: byDefault });
+const Text = (maxLength: number, byDefault?: string) => Type.String({ minLength: 1, maxLength, default: byDefault });
 
 /** An unconfirmed NHI-lookup grant: 10 minutes to say "Yes, this patient". */
 export const DEFAULT_LOOKUP_GRANT_TTL_SECONDS = 600;
 
-const DEFAULTS = {
-  ALEX_MAX_ATTACHMENT_BYTES: LIMITS.alexMaxAttachmentBytes,
-  ALEX_WRITES_PER_FACILITY: DEFAULT_ALEX_WRITES_PER_FACILITY,
-  ALEX_MAX_SOCKETS: DEFAULT_ALEX_MAX_SOCKETS,
-  ALEX_MAX_PROCESSING_SECONDS: DEFAULT_MAX_PROCESSING_SECONDS,
-  ALEX_UNCONFIRMED_AFTER_SECONDS: DEFAULT_UNCONFIRMED_AFTER_SECONDS,
-  GATEWAY_PORT: 4000,
-  GATEWAY_HOST: '127.0.0.1',
-  GATEWAY_DATA_DIR: './.data/gateway',
-  GATEWAY_DEVICE_PROOF: 'if-bound',
-  ALEX_REQUIRED: false,
-  LOG_LEVEL: 'info',
-  LAUNCH_GRANT_TTL_SECONDS: LIMITS.launchGrantTtlSeconds,
-  LOOKUP_GRANT_TTL_SECONDS: DEFAULT_LOOKUP_GRANT_TTL_SECONDS,
-  LAUNCH_MAX_AGE_SECONDS: LIMITS.launchMaxAgeSeconds,
-  LAUNCH_CLOCK_SKEW_SECONDS: 30,
-  RATE_LIMIT_DEVICE_BURST: 120,
-  RATE_LIMIT_DEVICE_PER_MINUTE: 600,
-  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: 20,
-  RATE_LIMIT_LOOKUPS_PER_HOUR: 30,
-  IDEMPOTENCY_LEASE_SECONDS: 120,
-  IDEMPOTENCY_RETENTION_DAYS: 30,
-  SHUTDOWN_GRACE_SECONDS: 20,
-} as const;
+/** The environment variables with their defaults (gateway/README.md says what each means). Empty strings count as unset. */
+export const EnvSchema = Type.Object({
+  ALEX_BASE_URL: Type.Optional(Url),
+  ALEX_TOKEN_URL: Type.Optional(Url),
+  ALEX_CLIENT_ID: Type.Optional(Text(200)),
+  ALEX_CLIENT_SECRET: Type.Optional(Text(1000)),
+  ALEX_CLIENT_SECRET_NEXT: Type.Optional(Text(1000)),
+  ALEX_SCOPE: Type.Optional(Text(500)),
+  ALEX_MAX_ATTACHMENT_BYTES: Int(1_000, 8_000_000, LIMITS.alexMaxAttachmentBytes),
+  ALEX_WRITES_PER_FACILITY: Int(1, 16, DEFAULT_ALEX_WRITES_PER_FACILITY),
+  ALEX_MAX_SOCKETS: Int(8, 4096, DEFAULT_ALEX_MAX_SOCKETS),
+  ALEX_MAX_PROCESSING_SECONDS: Int(30, 86_400, DEFAULT_MAX_PROCESSING_SECONDS),
+  ALEX_UNCONFIRMED_AFTER_SECONDS: Int(30, 7 * 86_400, DEFAULT_UNCONFIRMED_AFTER_SECONDS),
+  GATEWAY_PORT: Int(0, 65535, 4000),
+  GATEWAY_HOST: Text(255, '127.0.0.1'),
+  GATEWAY_DATA_DIR: Text(1000, './.data/gateway'),
+  GATEWAY_TRUSTED_PROXIES: Type.Optional(Text(2000)),
+  GATEWAY_PUBLIC_URL: Type.Optional(Url),
+  GATEWAY_DEVICE_PROOF: Type.Union([Type.Literal('if-bound'), Type.Literal('required')], { default: 'if-bound' }),
+  ALEX_REQUIRED: Type.Boolean({ default: false }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$' })),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  LAUNCH_GRANT_TTL_SECONDS: Int(60, 7 * 24 * 3600, LIMITS.launchGrantTtlSeconds),
+  LOOKUP_GRANT_TTL_SECONDS: Int(60, 3600, DEFAULT_LOOKUP_GRANT_TTL_SECONDS),
+  LAUNCH_MAX_AGE_SECONDS: Int(10, 3600, LIMITS.launchMaxAgeSeconds),
+  LAUNCH_CLOCK_SKEW_SECONDS: Int(0, 600, 30),
+  RATE_LIMIT_DEVICE_BURST: Int(1, 100_000, 120),
+  RATE_LIMIT_DEVICE_PER_MINUTE: Int(1, 1_000_000, 600),
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: Int(1, 100_000, 20),
+  RATE_LIMIT_LOOKUPS_PER_HOUR: Int(1, 10_000, 30),
+  IDEMPOTENCY_LEASE_SECONDS: Int(5, 3600, 120),
+  IDEMPOTENCY_RETENTION_DAYS: Int(1, 365, 30),
+  SHUTDOWN_GRACE_SECONDS: Int(1, 600, 20),
+  GATEWAY_DATA_KEY: Type.Optional(Type.String({ minLength: 40, maxLength: 100 })),
+});
+type Env = Static<typeof EnvSchema>;
 
 export interface AlexConfig {
   baseUrl: string;
@@ -98,37 +63,7 @@ export interface AlexConfig {
   scope: string;
 }
 
-export interface GatewayConfig {
-  /** null: no ALEX configured, the in-process ALEX sandbox is used. */
-  alex: AlexConfig | null;
-  alexMaxAttachmentBytes: number;
-  /** ALEX_WRITES_PER_FACILITY and ALEX_MAX_SOCKETS, for the ALEX client (sandbox or real). */
-  alexConnections: { writesPerFacility: number; maxSockets: number };
-  /** ALEX_MAX_PROCESSING_SECONDS and ALEX_UNCONFIRMED_AFTER_SECONDS (see commit/outcome.ts). */
-  alexOutcome: { maxProcessingSeconds: number; unconfirmedAfterSeconds: number };
-  port: number;
-  host: string;
-  dataDir: string;
-  /** Addresses / CIDR ranges of the load balancers in front (GATEWAY_TRUSTED_PROXIES); [] → X-Forwarded-* ignored. */
-  trustedProxies: string[];
-  /** Public base URL without a trailing slash (scheme, host, optional path prefix); null → each request's scheme and Host. */
-  publicUrl: string | null;
-  /** Which devices must prove possession of their key (DPoP) on every call. */
-  deviceProof: Env['GATEWAY_DEVICE_PROOF'];
-  redisUrl: string | null;
-  logLevel: Env['LOG_LEVEL'];
-  launchGrantTtlSeconds: number;
-  /** Life of an NHI-lookup grant before the GP confirms it; confirming gives it launchGrantTtlSeconds from then. */
-  lookupGrantTtlSeconds: number;
-  launchMaxAgeSeconds: number;
-  launchClockSkewSeconds: number;
-  rateLimit: { deviceBurst: number; devicePerMinute: number; authFailuresPerMinute: number; lookupsPerHour: number };
-  idempotencyLeaseSeconds: number;
-  idempotencyRetentionDays: number;
-  shutdownGraceSeconds: number;
-  /** GATEWAY_DATA_KEY (32 bytes); the sandbox's development key when ALEX is not configured. */
-  dataKey: Buffer;
-}
+export type GatewayConfig = ReturnType<typeof loadConfig>;
 
 /** A configuration problem, naming the variable. The server prints it and exits non-zero. */
 export class ConfigError extends Error {
@@ -141,13 +76,14 @@ export class ConfigError extends Error {
   }
 }
 
+const DEFAULTS = Object.fromEntries(Object.entries(EnvSchema.properties).flatMap(([k, v]) => (v.default === undefined ? [] : [[k, v.default as unknown]])));
 const NUMERIC = new Set(Object.entries(EnvSchema.properties).filter(([, s]) => s.type === 'integer').map(([k]) => k));
 const BOOLEAN = new Set(Object.entries(EnvSchema.properties).filter(([, s]) => s.type === 'boolean').map(([k]) => k));
 /** Values never echoed in a config error. */
 const SECRET = new Set(['ALEX_CLIENT_SECRET', 'ALEX_CLIENT_SECRET_NEXT', 'REDIS_URL', 'GATEWAY_DATA_KEY']);
 
 /** Read and validate the environment. Throws ConfigError naming the first bad variable. */
-export function loadConfig(env: Record<string, string | undefined>): GatewayConfig {
+export function loadConfig(env: Record<string, string | undefined>) {
   refuseTrustAll(env);
   const e = readEnv(env);
   const alex = alexConfigOf(e);
@@ -158,7 +94,6 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
     throw new ConfigError('LOOKUP_GRANT_TTL_SECONDS', `must not be longer than LAUNCH_GRANT_TTL_SECONDS (${e.LAUNCH_GRANT_TTL_SECONDS}) (got "${e.LOOKUP_GRANT_TTL_SECONDS}")`);
   }
   const publicUrl = publicUrlOf(e);
-
   return {
     alex,
     alexMaxAttachmentBytes: e.ALEX_MAX_ATTACHMENT_BYTES,
@@ -189,11 +124,7 @@ export function loadConfig(env: Record<string, string | undefined>): GatewayConf
   };
 }
 
-/**
- * GATEWAY_TRUST_PROXY=true believed X-Forwarded-For from anyone, so a client chose its own address for
- * the per-address limits. It is refused with the variable that replaced it; false/0 is accepted and
- * means what unset GATEWAY_TRUSTED_PROXIES means.
- */
+/** GATEWAY_TRUST_PROXY=true would let any client choose its own address for the per-address limits: refused (false/0 accepted). */
 function refuseTrustAll(env: Record<string, string | undefined>): void {
   const v = env.GATEWAY_TRUST_PROXY?.trim();
   if (v === undefined || v === '' || v === 'false' || v === '0') return;
@@ -268,12 +199,7 @@ function alexConfigOf(e: Env): AlexConfig | null {
 /** GATEWAY_PUBLIC_URL without a trailing slash, or null; a query, fragment or user name is refused. */
 function publicUrlOf(e: Env): string | null {
   if (e.GATEWAY_PUBLIC_URL === undefined) return null;
-  let u: URL | null = null;
-  try {
-    u = new URL(e.GATEWAY_PUBLIC_URL);
-  } catch {
-    u = null;
-  }
+  const u = URL.canParse(e.GATEWAY_PUBLIC_URL) ? new URL(e.GATEWAY_PUBLIC_URL) : null;
   if (!u || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '' || e.GATEWAY_PUBLIC_URL.includes('?') || e.GATEWAY_PUBLIC_URL.includes('#')) {
     throw new ConfigError('GATEWAY_PUBLIC_URL', `must be an http(s) URL without query, fragment or user name (got "${e.GATEWAY_PUBLIC_URL}")`);
   }

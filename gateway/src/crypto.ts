@@ -11,10 +11,7 @@ export function hexEqual(a: string, b: string): boolean {
   return ab.length === bb.length && ab.length > 0 && timingSafeEqual(ab, bb);
 }
 
-/**
- * A patient id as it may appear in audit and logs: a purpose-tagged sha256, truncated.
- * Lets support correlate records without holding the id.
- */
+/** A patient id as it may appear in audit and logs: a purpose-tagged sha256, truncated (correlates records without the id). */
 export function patientHash(patientId: string): string {
   return sha256Hex(`clinicpro-images/patient\n${patientId}`).slice(0, 32);
 }

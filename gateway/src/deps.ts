@@ -14,20 +14,6 @@ export interface Random {
 export const systemClock: Clock = { now: () => Date.now() };
 export const cryptoRandom: Random = { bytes: (n) => randomBytes(n) };
 
-/** A clock a test moves by hand. */
-export class ManualClock implements Clock {
-  constructor(private ms: number = Date.parse('2026-01-15T00:00:00Z')) {}
-  now(): number {
-    return this.ms;
-  }
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-  set(ms: number): void {
-    this.ms = ms;
-  }
-}
-
 /** A lower-case v4 UUID from the injected randomness (correlation ids, audit ids, lease owners). */
 export function uuidV4(random: Random): string {
   const b = Buffer.from(random.bytes(16));

@@ -1,9 +1,6 @@
 /**
- * An oversize body is refused as soon as its Content-Length (or its running size) passes the route's limit,
- * while the client is still sending. If the answer went out and the connection closed then, the client's
- * next write would meet a reset and it would never read the 413. So the rest of the body is read and
- * thrown away first (never kept: ~64 KB at a time), up to DRAIN_CAP_BYTES; the answer then closes the
- * connection. Beyond the cap the answer goes out anyway.
+ * An oversize body is refused while the client is still sending; closing then would meet its next write
+ * with a reset, and it would never read the 413. So the rest is read and thrown away first, up to a cap.
  */
 import type { IncomingMessage } from 'node:http';
 

@@ -5,7 +5,7 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers["idempotency-key"]',
   'req.headers.cookie',
@@ -31,21 +31,14 @@ export const REDACT_PATHS = [
   '*.data',
 ];
 
-export interface LoggerOptions {
-  level: string;
-  /** Where lines go (tests capture them); stdout by default. */
-  destination?: DestinationStream;
-}
-
-export function createLogger(options: LoggerOptions): Logger {
+/** `destination`: where lines go (tests capture them); stdout by default. */
+export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
   return pino(
     {
       level: options.level,
       base: { service: 'clinicpro-gateway' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      serializers: {
-        err: pino.stdSerializers.err,
-      },
+      serializers: { err: pino.stdSerializers.err },
     },
     options.destination ?? pino.destination(1),
   );

@@ -2,55 +2,39 @@
  * The gateway's composition root: config → store, ALEX client (or the in-process sandbox), logger → app.
  * Used by server.ts, the tests and the benchmark, so all three run the same wiring.
  */
-import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createAlexClient, type AlexClientHandle, type AlexClientOptions } from './alex/client';
+import { createAlexClient, type AlexClientOptions } from './alex/client';
 import { buildGateway } from './app';
 import { openProofReplayCache, type ProofReplayCache } from './auth/replay';
 import type { GatewayConfig } from './config';
 import { cryptoRandom, systemClock, type Clock, type Random } from './deps';
 import { buildDocumentReference, buildMedia } from './fhir/builders';
 import { createLogger } from './logger';
-import { GatewayMetrics, startMetricsServer, type MetricsConfig } from './metrics';
+import { GatewayMetrics } from './metrics/metrics';
+import { startMetricsServer, type MetricsConfig } from './metrics/server';
 import { startSandbox, type RunningSandbox, type SandboxOptions } from './sandbox';
 import { openStore } from './store';
 import type { GatewayStore } from './store/types';
 
+/** Absent options get the production choice (store and replay cache: Redis when REDIS_URL); `metrics` absent: none. */
 export interface RuntimeOptions {
   config: GatewayConfig;
   logger?: Logger;
   clock?: Clock;
   random?: Random;
-  /** Default: openStore(config) (Redis when REDIS_URL, else the embedded file). */
   store?: GatewayStore;
-  /** Default: openProofReplayCache(config) (Redis when REDIS_URL, else in memory). Closed by close(). */
+  /** Closed by close(). */
   proofReplayCache?: ProofReplayCache;
-  /** Options for the in-process sandbox, used when config.alex is null. */
+  /** For the in-process sandbox, used when config.alex is null. */
   sandbox?: SandboxOptions;
-  /** Extra ALEX client options (retry timings, sleep) — tests and benchmarks. */
+  /** Retry timings, sleep: tests and benchmarks. */
   alexClient?: Partial<AlexClientOptions>;
-  /** Prometheus metrics on their own listener (server.ts: loadMetricsConfig(env)). Absent: no metrics. */
   metrics?: MetricsConfig;
 }
 
-export interface GatewayRuntime {
-  app: FastifyInstance;
-  config: GatewayConfig;
-  store: GatewayStore;
-  /** The DPoP jti replay cache. */
-  proofReplayCache: ProofReplayCache;
-  alex: AlexClientHandle;
-  /** The in-process ALEX sandbox, when no ALEX was configured. */
-  sandbox: RunningSandbox | null;
-  logger: Logger;
-  /** The metrics (when options.metrics was given) and where they are served (null: not listening). */
-  metrics: GatewayMetrics | null;
-  metricsUrl: string | null;
-  /** Stop accepting, finish in-flight requests, then close the ALEX client, the store, the replay cache and the sandbox. */
-  close(): Promise<void>;
-}
+export type GatewayRuntime = Awaited<ReturnType<typeof createRuntime>>;
 
-export async function createRuntime(options: RuntimeOptions): Promise<GatewayRuntime> {
+export async function createRuntime(options: RuntimeOptions) {
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
@@ -89,7 +73,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<GatewayRun
   });
   const store = options.store ?? openStore(config);
   const proofReplayCache = options.proofReplayCache ?? openProofReplayCache(config);
-  const metrics = options.metrics ? new GatewayMetrics() : null;
+  const metrics: GatewayMetrics | null = options.metrics ? new GatewayMetrics() : null;
   metrics?.trackAlexStats(alex);
   const app = buildGateway({
     config,
@@ -117,7 +101,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<GatewayRun
     logger,
     metrics,
     metricsUrl: metricsServer?.url ?? null,
-    close() {
+    /** Stop accepting, finish in-flight requests, then close the ALEX client, the store, the replay cache and the sandbox. */
+    close(): Promise<void> {
       closing ??= (async () => {
         await app.close();
         if (metricsServer) await metricsServer.close();

@@ -1,11 +1,10 @@
 /**
- * `npm run gateway`: read the environment, start the gateway, stop gracefully on SIGTERM/SIGINT
- * (stop accepting, finish in-flight requests, close the ALEX client and the store).
+ * `npm run gateway`: read the environment, start the gateway, stop gracefully on SIGTERM/SIGINT.
  * A bad configuration prints one line naming the variable and exits with status 78 (EX_CONFIG).
  */
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config';
-import { loadMetricsConfig } from './metrics';
+import { loadMetricsConfig } from './metrics/server';
 import { createRuntime, type GatewayRuntime } from './runtime';
 
 export async function main(env: Record<string, string | undefined> = process.env): Promise<GatewayRuntime> {

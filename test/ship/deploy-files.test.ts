@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { GATEWAY_NODE_FLAGS } from '../../gateway/deploy/build';
 import { EnvSchema } from '../../gateway/src/config';
-import { GatewayMetrics } from '../../gateway/src/metrics';
+import { GatewayMetrics } from '../../gateway/src/metrics/metrics';
 import { DEPLOY_DIR, execForm, parseDockerfile, parseUnit } from './helpers/deploy-files';
 import { metricNames } from './helpers/prometheus';
 

@@ -14,9 +14,10 @@ import type { CommitRequest, EnrolResponse, LaunchGrant } from '../../shared/con
 import { Auditor } from '../../gateway/src/audit';
 import { DeviceService } from '../../gateway/src/auth/devices';
 import { ConfigError, loadConfig } from '../../gateway/src/config';
-import { cryptoRandom, ManualClock } from '../../gateway/src/deps';
+import { cryptoRandom } from '../../gateway/src/deps';
+import { ManualClock } from '../../gateway/src/deps.testkit';
 import { createLogger } from '../../gateway/src/logger';
-import { loadMetricsConfig } from '../../gateway/src/metrics';
+import { loadMetricsConfig } from '../../gateway/src/metrics/server';
 import { createRuntime, type GatewayRuntime } from '../../gateway/src/runtime';
 import { makeAttachments } from '../../gateway/src/sandbox/test-support';
 import { SqliteStore } from '../../gateway/src/store/sqlite';

@@ -1,7 +1,4 @@
-/**
- * `npm run gateway:admin -- <command>`: the operator CLI (enrolment codes, devices, audit).
- * Reads the same environment as the server, so it works on the same store.
- */
+/** `npm run gateway:admin -- <command>`: the operator CLI, on the same environment (so the same store) as the server. */
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config';
 import { cryptoRandom, systemClock } from '../deps';

@@ -9,7 +9,8 @@ import { Auditor } from '../audit';
 import { DeviceService } from '../auth/devices';
 import { dpopThumbprint } from '../auth/dpop';
 import { loadConfig } from '../config';
-import { cryptoRandom, ManualClock } from '../deps';
+import { cryptoRandom } from '../deps';
+import { ManualClock } from '../deps.testkit';
 import { SqliteStore } from '../store/sqlite';
 import { runAdmin } from './commands';
 

@@ -1,7 +1,4 @@
-/**
- * Operator commands, shared by the CLI and its tests. They work on the same store as the server
- * (the embedded file in GATEWAY_DATA_DIR, or Redis when REDIS_URL is set).
- */
+/** Operator commands, shared by the CLI and its tests, on the same store as the server. */
 import { parseArgs } from 'node:util';
 import { Auditor } from '../audit';
 import { DeviceService } from '../auth/devices';
@@ -9,7 +6,7 @@ import type { GatewayConfig } from '../config';
 import { uuidV4, type Clock, type Random } from '../deps';
 import type { GatewayStore } from '../store/types';
 
-export const USAGE = `Usage: npm run gateway:admin -- <command>
+const USAGE = `Usage: npm run gateway:admin -- <command>
 
   enrol-code --facility <mt-facilityid> --practice "<name>" [--ttl-hours 72]
       Print a one-time enrolment code for a practice PC.
@@ -52,26 +49,14 @@ function parseSince(value: string, now: number): number | null {
 const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
 const WORD_RE = /^[a-z][a-z.-]{1,40}$/;
 /** How far back --facility/--outcome/--action look (the store answers the newest N). */
-export const AUDIT_FILTER_WINDOW = 100_000;
-
-export interface FacilitySummary {
-  facilityId: string;
-  practiceNames: string[];
-  activeDevices: number;
-  revokedDevices: number;
-  codesIssued: number;
-  lastEnrolledAt: number | null;
-}
+const AUDIT_FILTER_WINDOW = 100_000;
 
 /** Facilities as the store knows them: from devices and from audited enrolment-code issues. */
-export async function listFacilities(store: GatewayStore): Promise<FacilitySummary[]> {
-  const byId = new Map<string, FacilitySummary>();
-  const get = (facilityId: string): FacilitySummary => {
-    let f = byId.get(facilityId);
-    if (!f) {
-      f = { facilityId, practiceNames: [], activeDevices: 0, revokedDevices: 0, codesIssued: 0, lastEnrolledAt: null };
-      byId.set(facilityId, f);
-    }
+async function listFacilities(store: GatewayStore) {
+  const byId = new Map<string, { facilityId: string; practiceNames: string[]; activeDevices: number; revokedDevices: number; codesIssued: number; lastEnrolledAt: number | null }>();
+  const get = (facilityId: string) => {
+    const f = byId.get(facilityId) ?? { facilityId, practiceNames: [], activeDevices: 0, revokedDevices: 0, codesIssued: 0, lastEnrolledAt: null };
+    byId.set(facilityId, f);
     return f;
   };
   for (const d of await store.listDevices()) {
@@ -87,7 +72,7 @@ export async function listFacilities(store: GatewayStore): Promise<FacilitySumma
   return [...byId.values()].sort((a, b) => a.facilityId.localeCompare(b.facilityId));
 }
 
-/** What every command gets: the injected dependencies, an auditor, and `usage` (prints the message and the usage, returns 2). */
+/** `usage` prints the message and the usage, and returns 2. */
 interface CommandContext extends AdminDeps {
   auditor: Auditor;
   usage: (msg?: string) => number;

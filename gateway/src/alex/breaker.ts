@@ -1,19 +1,13 @@
 /**
- * Circuit breaker, one per practice facility. A facility whose Hybrid Connection is down (ALEX 503)
- * should not be hammered by every waiting image: after enough failures the breaker opens and calls fail
- * fast with ERR_ALEX_UNAVAILABLE (retryable), then one probe call is let through after `openMs`.
- *
- * Counting: a sliding window of the last `windowSize` calls; only retryable-class failures (429, 5xx,
- * network, timeout) count as failures. Any other answer (2xx, 400, 404, …) proves ALEX is there and
- * counts as a success. The breaker opens when the window holds at least `minimumCalls` calls and the
- * failure share is ≥ `failureRatio`.
+ * Circuit breaker per practice facility (rules: ./README.md "Breaker per facility"): a facility whose Hybrid
+ * Connection is down is not hammered by every waiting image. Only 429, 5xx, network and timeout count as
+ * failures; any other answer proves ALEX is there.
  */
 export interface BreakerOptions {
+  /** The last this many calls; the breaker opens once the window is full and their failure share ≥ failureRatio. */
   windowSize: number;
   failureRatio: number;
   openMs: number;
-  /** Calls the window must hold before it may open. Default: windowSize. */
-  minimumCalls?: number;
 }
 
 export const DEFAULT_BREAKER: BreakerOptions = { windowSize: 20, failureRatio: 0.5, openMs: 30_000 };
@@ -38,7 +32,6 @@ export class CircuitBreaker {
   private state: BreakerState = 'closed';
   private openedAt = 0;
   private probeInFlight = false;
-  private readonly minimumCalls: number;
 
   constructor(
     private readonly options: BreakerOptions,
@@ -47,7 +40,6 @@ export class CircuitBreaker {
     if (options.windowSize < 1 || options.failureRatio <= 0 || options.failureRatio > 1 || options.openMs < 0) {
       throw new RangeError('Expected windowSize ≥ 1, 0 < failureRatio ≤ 1 and openMs ≥ 0 for the circuit breaker');
     }
-    this.minimumCalls = Math.min(options.minimumCalls ?? options.windowSize, options.windowSize);
   }
 
   current(): BreakerState {
@@ -88,11 +80,8 @@ export class CircuitBreaker {
   private record(ok: boolean, probe: boolean): void {
     if (probe) {
       this.probeInFlight = false;
-      if (ok) {
-        this.reset();
-      } else {
-        this.trip();
-      }
+      if (ok) this.reset();
+      else this.trip();
       return;
     }
     // A late answer from a call made before the breaker opened does not change an open breaker.
@@ -102,7 +91,7 @@ export class CircuitBreaker {
     if (this.window.length > this.options.windowSize) {
       if (this.window.shift() === true) this.failures--;
     }
-    if (this.window.length >= this.minimumCalls && this.failures / this.window.length >= this.options.failureRatio) this.trip();
+    if (this.window.length >= this.options.windowSize && this.failures / this.window.length >= this.options.failureRatio) this.trip();
   }
 
   private trip(): void {

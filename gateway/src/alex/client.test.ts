@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppError, BugIndicatingError } from '../../../shared/errors';
-import { BytesPool, SerializedResource, alexRequestBytes } from '../fhir/serialize';
+import { SerializedResource } from '../fhir/serialize';
 import { loadFhirValidator } from '../fhir/validate';
 import { createAlexClient, type AlexClientHandle, type AlexClientOptions } from './client';
 import { isAlexOutcomeUnknown } from './errors';
@@ -502,106 +502,6 @@ describe('creates: exactly once', () => {
     c.close();
   });
 
-  it('never lets a reused request buffer reach ALEX: an answer before the body is read destroys that request first', async () => {
-    const { mock } = await setup();
-    // An ALEX that answers 400 as soon as the request starts, then goes on reading whatever still comes.
-    const received: Buffer[] = [];
-    let closed!: () => void;
-    const socketClosed = new Promise<void>((resolve) => (closed = resolve));
-    const early = http.createServer((req, res) => {
-      req.on('data', (c: Buffer) => received.push(c));
-      res.writeHead(400, { 'content-type': 'application/fhir+json' });
-      res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid', diagnostics: 'refused early' }] }));
-    });
-    early.on('connection', (socket) => socket.on('close', () => closed()));
-    await new Promise<void>((resolve) => early.listen(0, '127.0.0.1', resolve));
-    const c = clientOn(mock, {
-      fhirBaseUrl: `http://127.0.0.1:${(early.address() as AddressInfo).port}/FHIR`,
-    });
-    const big = { ...media(), content: { contentType: 'image/jpeg', data: Buffer.alloc(12_000_000, 1).toString('base64') } };
-    const pool = new BytesPool(4, 1024);
-    const frozen = SerializedResource.of(big, pool);
-    const total = frozen.json.length;
-    const e = await codeOf(c.createMedia(ctx(), frozen));
-    expect(e.code).toBe('ERR_ALEX_REJECTED');
-    // The caller gives the buffer back and it is reused at once: overwritten with bytes JSON never has.
-    frozen.release();
-    expect(() => frozen.json).toThrow(/after release/);
-    const again = pool.take(1024);
-    again.slab.fill(0);
-    await socketClosed;
-    const got = Buffer.concat(received);
-    expect(got.length).toBeLessThan(total);
-    expect(got.includes(0)).toBe(false);
-    c.close();
-    await new Promise((resolve) => early.close(resolve));
-  });
-
-  it('pools request buffers: one made, then reused; views are exactly the size asked; a full pool lets go', () => {
-    const pool = new BytesPool(2, 1000);
-    const a = pool.take(10);
-    expect(a.view.length).toBe(10);
-    expect(a.slab.length).toBe(1000);
-    pool.give(a.slab);
-    pool.give(a.slab);
-    const b = pool.take(999);
-    expect(b.slab).toBe(a.slab);
-    expect(pool.stats()).toEqual({ made: 1, reused: 1, free: 0, inUse: 1 });
-    pool.give(b.slab);
-    const slabs = [pool.take(2000), pool.take(5), pool.take(5)].map((t) => t.slab);
-    for (const x of slabs) pool.give(x);
-    expect(pool.stats().free).toBe(2);
-    // Not lent by this pool: ignored.
-    pool.give(Buffer.alloc(1000));
-    expect(pool.stats()).toMatchObject({ free: 2, inUse: 0 });
-    // The commit path's pool: a resource frozen into it reads back exactly; released twice is harmless.
-    const frozen = SerializedResource.of(media(), alexRequestBytes);
-    expect(frozen.json.equals(Buffer.from(JSON.stringify(media())))).toBe(true);
-    frozen.release();
-    frozen.release();
-  });
-
-  it('with a max, keeps as many buffers as were lent at the busiest recent moment; lets them go after two quiet windows', () => {
-    let now = 0;
-    const pool = new BytesPool(2, 1000, { max: 8, windowMs: 1000, now: () => now });
-    // Steady load: 6 in flight, each given back and taken again — after the first 6, nothing new is made.
-    const lent = Array.from({ length: 6 }, () => pool.take(10).slab);
-    for (let step = 0; step < 50; step++) {
-      now += 50;
-      pool.give(lent.shift() as Buffer);
-      lent.push(pool.take(10).slab);
-    }
-    expect(pool.stats()).toMatchObject({ made: 6, inUse: 6 });
-    // All given back: all six kept (the busiest moment lent six).
-    for (const slab of lent.splice(0)) pool.give(slab);
-    expect(pool.stats().free).toBe(6);
-    // Never more than max, however many were lent at once.
-    const many = Array.from({ length: 12 }, () => pool.take(10).slab);
-    for (const slab of many) pool.give(slab);
-    expect(pool.stats().free).toBe(8);
-    // Quiet: one window later the busiest moment is still remembered; two later only `keep` stay.
-    now += 1000;
-    pool.take(10);
-    expect(pool.stats().free).toBe(7);
-    now += 2000;
-    pool.take(10);
-    expect(pool.stats().free).toBe(1);
-  });
-
-  it('an idle pool lets its extra buffers go on its own (a timer, not the next commit)', async () => {
-    vi.useFakeTimers();
-    try {
-      const pool = new BytesPool(1, 100, { max: 10, windowMs: 1000 });
-      const slabs = Array.from({ length: 5 }, () => pool.take(10).slab);
-      for (const slab of slabs) pool.give(slab);
-      expect(pool.stats().free).toBe(5);
-      await vi.advanceTimersByTimeAsync(3500);
-      expect(pool.stats().free).toBe(1);
-    } finally {
-      vi.useRealTimers();
-    }
-  });
-
   it('keeps at most 2 creates in flight per facility', async () => {
     const { mock, client } = await setup();
     mock.rules.push({ method: 'POST', action: { kind: 'delay', ms: 20 } });
@@ -774,14 +674,13 @@ describe('large bodies', () => {
     try {
       const big = media();
       (big.content as { data: string }).data = bodyOf(1_000_000).toString('base64');
-      const resource = SerializedResource.of(big, alexRequestBytes);
+      const resource = SerializedResource.of(big);
       expect(resource.json.length).toBeGreaterThan(1_000_000);
       const r = await client.createMedia(ctx(), resource);
       expect(r).toMatchObject({ id: 'm-1' });
       expect(received).toHaveLength(1);
       expect(received[0]!.declared).toBe(String(resource.json.length));
       expect(received[0]!.body.equals(resource.json)).toBe(true);
-      resource.release();
     } finally {
       client.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

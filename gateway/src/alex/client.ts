@@ -1,28 +1,19 @@
-/**
- * The ALEX client: the only code that talks to Medtech's FHIR API (or the ALEX sandbox).
- * See ./README.md for the rules it keeps (retry, outcome unknown, breaker, write limit) and the
- * assumptions about ALEX it relies on. Composition only: one HTTP attempt is ./transport.ts, retry and
- * breaker ./executor.ts, reads ./reads.ts, the token ./token.ts.
- */
+/** The ALEX client (rules in ./README.md): composes transport, token, executor and reads; holds creates. */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { AppError } from '../../../shared/errors';
 import { BreakerRegistry, DEFAULT_BREAKER, type BreakerOptions } from './breaker';
 import { AlexExecutor, DEFAULT_RETRY, outcomeUnknown, type RetryOptions } from './executor';
-import { SerializedResource, alexRequestBytes } from '../fhir/serialize';
+import { SerializedResource } from '../fhir/serialize';
 import { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY, KeyedLimiter } from './limiter';
 import { AlexReads, checkContext, rec } from './reads';
-import { abortError, createTokenProvider, type TokenStats } from './token';
+import { createTokenProvider, type TokenStats } from './token';
 import { AlexTransport, type ConnectionStats } from './transport';
 import type { AlexCallContext, AlexClient, CreatedResource, FhirResource } from './types';
 
-export { DEFAULT_RETRY, type RetryOptions } from './executor';
-export { bundleResources } from './reads';
-export type { ConnectionStats } from './transport';
-
 export interface AlexClientOptions {
-  /** e.g. https://alexapiuat.medtechglobal.com/FHIR (no trailing slash needed). */
+  /** e.g. https://alexapiuat.medtechglobal.com/FHIR */
   fhirBaseUrl: string;
-  /** Azure AD token endpoint. */
   tokenUrl: string;
   clientId: string;
   clientSecret: string;
@@ -31,38 +22,18 @@ export interface AlexClientOptions {
   /** `api://{app-guid}/.default` */
   scope: string;
   logger: Logger;
-  /** ms since the epoch. Default Date.now. */
   clock?: () => number;
-  /** Uniform [0, 1) for backoff jitter. Default Math.random. */
   random?: () => number;
-  /** How backoff waits. Default a real timer that stops early when `signal` aborts. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Per HTTP attempt. Default 20 s. */
   timeoutMs?: number;
   retry?: Partial<RetryOptions>;
   breaker?: Partial<BreakerOptions>;
-  /** At most this many creates in flight per facility (ALEX's limits are unknown). Default 2 (`ALEX_WRITES_PER_FACILITY`). */
+  /** `ALEX_WRITES_PER_FACILITY` (ALEX's limits are unknown). */
   maxConcurrentWritesPerFacility?: number;
-  /** Base for the vendorforms launch-decode call. Default: fhirBaseUrl. */
-  launchDecodeBaseUrl?: string;
-  /** Token refresh lead (default 5 min) and lifetime share (default 0.8); see ./token.ts for short lifetimes. */
-  tokenRefreshBeforeExpiryMs?: number;
-  tokenMaxLifetimeShare?: number;
-  /**
-   * Sockets per ALEX host in each of the client's two pools: one for creates, one for everything else
-   * (launch decodes, patient and resource reads, searches, tokens), so a GP's launch never queues behind
-   * other practices' uploads. Default 256: creates are already bounded per facility, and this must not
-   * bound them again below that (2 writes × 20 practices is 40 creates in flight).
-   */
+  /** Sockets per ALEX host in each of the two pools (README "Two socket pools"), `ALEX_MAX_SOCKETS`. */
   maxSockets?: number;
-  /** Largest response body accepted (a Media search returns the images). Default 64 MB. */
-  maxResponseBytes?: number;
-  /** Search result pages followed (same origin only). Default 10. */
-  maxSearchPages?: number;
-  /**
-   * Checks every resource before it is created (e.g. `await loadFhirValidator()` from ../fhir/validate).
-   * An invalid resource is a bug in our builders: it throws and nothing is sent.
-   */
+  /** An invalid resource is a bug in our builders: it throws and nothing is sent (../fhir/validate). */
   fhirValidator?: { assertValid(resource: FhirResource): void };
 }
 
@@ -71,36 +42,16 @@ export interface AlexClientStats {
   token: TokenStats;
   /** HTTP attempts sent to ALEX (token endpoint excluded). */
   attempts: number;
-  /** Kept for the metrics' series: the client no longer looks up creates itself (the commit service does), so 0. */
-  reconciled: number;
-  /** Calls refused by an open breaker. */
   breakerRejections: number;
-  /** Creates waiting now for a write slot at their practice (the per-facility write limit). */
+  /** Creates waiting now for a write slot at their practice. */
   createsWaiting: number;
-  /** Connections to ALEX now, per pool: in use, kept open idle, and requests waiting for one. */
   connections: Record<'create' | 'read', ConnectionStats>;
 }
 
 export interface AlexClientHandle extends AlexClient {
   stats(): AlexClientStats;
-  /** 'closed' | 'open' | 'half-open' for a facility. */
   breakerState(facilityId: string): string;
   close(): void;
-}
-
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError());
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -118,11 +69,7 @@ function createdFrom(resourceType: string, data: unknown, headers: Partial<Recor
   return location ? { id, location } : { id };
 }
 
-/**
- * Creates: the write limit per facility, the bytes made once, one POST that is resent only when ALEX
- * certainly did not process it (see ./executor.ts). Any other failure once a byte may have reached ALEX
- * is ERR_ALEX_OUTCOME_UNKNOWN; so is a 2xx without a readable id (stored, but under which id?).
- */
+/** Creates: the write limit per facility, the bytes made once; a 2xx without a readable id is an unknown outcome. */
 class AlexCreates {
   constructor(
     private readonly executor: AlexExecutor,
@@ -134,16 +81,10 @@ class AlexCreates {
   async create(ctx: AlexCallContext, resourceType: 'Media' | 'DocumentReference', given: FhirResource | SerializedResource): Promise<CreatedResource> {
     checkContext(ctx);
     if (given.resourceType !== resourceType) throw new AppError('ERR_REQUEST_INVALID', { detail: `expected a ${resourceType}` });
-    // The bytes are made once and the resource object is not kept: a create waiting on ALEX holds its image once.
-    const own = !(given instanceof SerializedResource);
-    const resource = given instanceof SerializedResource ? given : SerializedResource.of(given, alexRequestBytes);
-    try {
-      if (!resource.identifier) throw new AppError('ERR_IDEMPOTENCY_KEY_MISSING', { correlationId: ctx.correlationId });
-      if (this.validator) this.validator.assertValid(given instanceof SerializedResource ? given.parse() : given);
-      return await this.writes.run(ctx.facilityId, () => this.post(ctx, resourceType, resource), ctx.signal);
-    } finally {
-      if (own) resource.release();
-    }
+    const resource = given instanceof SerializedResource ? given : SerializedResource.of(given);
+    if (!resource.identifier) throw new AppError('ERR_IDEMPOTENCY_KEY_MISSING', { correlationId: ctx.correlationId });
+    if (this.validator) this.validator.assertValid(given instanceof SerializedResource ? given.parse() : given);
+    return this.writes.run(ctx.facilityId, () => this.post(ctx, resourceType, resource), ctx.signal);
   }
 
   private async post(ctx: AlexCallContext, resourceType: 'Media' | 'DocumentReference', resource: SerializedResource): Promise<CreatedResource> {
@@ -166,7 +107,7 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
   }
   const timeoutMs = options.timeoutMs ?? 20_000;
   const base = trimSlash(options.fhirBaseUrl);
-  const transport = new AlexTransport({ maxSockets: options.maxSockets ?? DEFAULT_ALEX_MAX_SOCKETS, maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024, timeoutMs });
+  const transport = new AlexTransport({ maxSockets: options.maxSockets ?? DEFAULT_ALEX_MAX_SOCKETS, timeoutMs });
   const tokens = createTokenProvider({
     tokenUrl: options.tokenUrl,
     clientId: options.clientId,
@@ -177,14 +118,12 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     clock,
     logger: options.logger,
     timeoutMs,
-    refreshBeforeExpiryMs: options.tokenRefreshBeforeExpiryMs,
-    maxLifetimeShare: options.tokenMaxLifetimeShare,
   });
   const breakers = new BreakerRegistry({ ...DEFAULT_BREAKER, ...options.breaker }, clock);
   const log = options.logger.child({ component: 'alex-client' });
-  const executor = new AlexExecutor({ transport, tokens, breakers, retry, clock, random: options.random ?? Math.random, sleep: options.sleep ?? defaultSleep, log });
+  const executor = new AlexExecutor({ transport, tokens, breakers, retry, clock, random: options.random ?? Math.random, sleep: options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal })), log });
   const writes = new KeyedLimiter(options.maxConcurrentWritesPerFacility ?? DEFAULT_ALEX_WRITES_PER_FACILITY);
-  const reads = new AlexReads(executor, base, trimSlash(options.launchDecodeBaseUrl ?? options.fhirBaseUrl), options.maxSearchPages ?? 10);
+  const reads = new AlexReads(executor, base);
   const creates = new AlexCreates(executor, writes, base, options.fhirValidator);
 
   return {
@@ -208,7 +147,6 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     stats: () => ({
       token: tokens.stats(),
       attempts: transport.attempts,
-      reconciled: 0,
       breakerRejections: executor.breakerRejections,
       createsWaiting: writes.waiting(),
       connections: transport.connections(),

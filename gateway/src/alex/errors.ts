@@ -1,8 +1,6 @@
 /**
- * ALEX error normaliser: turns whatever ALEX (or the network) answered into one AppError with an
- * ERR_ALEX_* code. ALEX answers errors three ways: a FHIR OperationOutcome, a `{statusCode, message}`
- * JSON object, or plain text. Free text from ALEX may quote patient data, so it never goes into the
- * error's message or detail: only the status, FHIR issue codes and element paths do.
+ * Whatever ALEX (an OperationOutcome, `{statusCode, message}` or plain text) or the network answered → one
+ * ERR_ALEX_* AppError. ALEX's free text may quote patient data: only status, issue codes and paths pass on.
  */
 import { AppError } from '../../../shared/errors';
 
@@ -140,33 +138,24 @@ export function normaliseAlexHttpError(f: HttpFailure): AppError {
   return new AppError('ERR_ALEX_ERROR', { ...base, retryAfterSeconds: f.retryAfterSeconds, detail: `ALEX ${status}` });
 }
 
+const NETWORK_ERRORS = {
+  timeout: ['ERR_ALEX_TIMEOUT', 'no answer in time'],
+  'not-sent': ['ERR_ALEX_UNAVAILABLE', 'could not connect'],
+  reset: ['ERR_ALEX_UNAVAILABLE', 'connection lost'],
+} as const;
+
 /** A failure below HTTP → AppError. */
 export function normaliseAlexNetworkError(kind: NetworkFailure, correlationId?: string, cause?: unknown): AppError {
-  switch (kind) {
-    case 'timeout':
-      return new AppError('ERR_ALEX_TIMEOUT', { correlationId, cause, detail: 'no answer in time' });
-    case 'not-sent':
-      return new AppError('ERR_ALEX_UNAVAILABLE', { correlationId, cause, detail: 'could not connect' });
-    case 'reset':
-      return new AppError('ERR_ALEX_UNAVAILABLE', { correlationId, cause, detail: 'connection lost' });
-  }
+  const [code, detail] = NETWORK_ERRORS[kind];
+  return new AppError(code, { correlationId, cause, detail });
 }
+
+/** Node/axios codes of a connection that was never made. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
 
 /** Classifies a Node/axios network error code. */
 export function classifyNetworkError(code: string | undefined, message: string | undefined): NetworkFailure {
-  switch (code ?? '') {
-    case 'ECONNREFUSED':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'ERR_INVALID_URL':
-      return 'not-sent';
-    case 'ECONNABORTED':
-    case 'ETIMEDOUT':
-    case 'ESOCKETTIMEDOUT':
-      return /timeout/i.test(message ?? '') || code !== 'ECONNABORTED' ? 'timeout' : 'reset';
-    default:
-      return 'reset';
-  }
+  if (NOT_SENT.has(code ?? '')) return 'not-sent';
+  if (code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT') return 'timeout';
+  return code === 'ECONNABORTED' && /timeout/i.test(message ?? '') ? 'timeout' : 'reset';
 }

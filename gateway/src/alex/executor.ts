@@ -1,8 +1,6 @@
 /**
- * Runs one ALEX call: breaker permit, token, attempt, retry with backoff. A create is resent only when
- * ALEX certainly did not process the attempt (never connected, 401, 429); after any other failure once a
- * byte may have reached ALEX, it stops and throws ERR_ALEX_OUTCOME_UNKNOWN — whether it was stored is
- * for the commit service to prove (../commit/outcome.ts), never for a quick search to guess.
+ * Runs one ALEX call: breaker permit, token, attempt, retry with backoff. A create is resent only when ALEX
+ * certainly did not process it; otherwise ERR_ALEX_OUTCOME_UNKNOWN, proven later by ../commit/outcome.ts.
  */
 import type { Logger } from 'pino';
 import { AppError } from '../../../shared/errors';
@@ -14,20 +12,16 @@ import type { AlexTransport, Attempt, Call, Method } from './transport';
 export interface RetryOptions {
   /** Attempts per call, including the first (1..5). */
   maxAttempts: number;
-  /** Backoff base: attempt n waits random() × min(maxDelayMs, baseDelayMs × 2^(n-1)). */
+  /** Attempt n waits random() × min(maxDelayMs, baseDelayMs × 2^(n-1)). */
   baseDelayMs: number;
   maxDelayMs: number;
-  /** No retry starts once this much time has passed since the call began (Retry-After included). */
+  /** No retry that would end past this long after the call began (Retry-After included). */
   maxTotalMs: number;
 }
 
 export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 8_000, maxTotalMs: 30_000 };
 
-export interface Executed {
-  status: number;
-  data: unknown;
-  headers: Partial<Record<string, unknown>>;
-}
+type Executed = Omit<Extract<Attempt, { type: 'answer' }>, 'type'>;
 
 export interface ExecutorDeps {
   transport: AlexTransport;
@@ -69,7 +63,7 @@ export class AlexExecutor {
   constructor(private readonly d: ExecutorDeps) {}
 
   async execute(call: Call): Promise<Executed> {
-    const policy: RetryOptions = { ...this.d.retry, ...call.retry };
+    const policy = this.d.retry;
     const startedAt = this.d.clock();
     let attempt = 0;
     let forcedRefresh = false;

@@ -1,15 +1,9 @@
-/**
- * At most N calls at once per key (ALEX's write limits are unknown: 2 concurrent writes per facility by
- * default). Waiters are served first come, first served; a waiter whose signal aborts leaves the queue.
- */
+/** At most N calls at once per key, first come first served; a waiter whose signal aborts leaves the queue. */
 import { abortError } from './token';
 
 /** ALEX's write limits are unknown (ALEX.md): at most this many creates in flight per facility by default. */
 export const DEFAULT_ALEX_WRITES_PER_FACILITY = 2;
-/**
- * Sockets per ALEX host in each of the ALEX client's two pools (creates; everything else). Well above
- * the creates the write limit lets through for the practices one gateway process serves at once.
- */
+/** Per ALEX host in each of the two pools: well above the creates the write limit lets through at once. */
 export const DEFAULT_ALEX_MAX_SOCKETS = 256;
 
 export class KeyedLimiter {
@@ -35,11 +29,6 @@ export class KeyedLimiter {
     let n = 0;
     for (const queue of this.queues.values()) n += queue.length;
     return n;
-  }
-
-  /** Calls running now for `key`. */
-  running(key: string): number {
-    return this.active.get(key) ?? 0;
   }
 
   private acquire(key: string, signal?: AbortSignal): Promise<void> {

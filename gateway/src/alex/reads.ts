@@ -1,12 +1,8 @@
-/**
- * ALEX reads: the launch decode, patients, the documented Media search and the DocumentReference read by
- * id. Only query shapes ALEX's documents show are used (see README "Assumptions"). Each function gets
- * the executor and answers a plain value or throws an AppError.
- */
+/** ALEX reads: launch decode, patients, the Media search, the DocumentReference read (only documented shapes). */
 import type { PatientSummary } from '../../../shared/contracts/common';
 import { AppError } from '../../../shared/errors';
 import { NHI_SYSTEM, isValidNhi, normaliseNhi } from '../../../shared/nhi';
-import type { AlexExecutor, RetryOptions } from './executor';
+import type { AlexExecutor } from './executor';
 import { patientNhi, toPatientSummary } from './patient';
 import type { AlexCallContext, DecodedLaunch, FhirResource } from './types';
 
@@ -33,15 +29,6 @@ export function bundleResources(bundle: unknown, resourceType: string): FhirReso
   return out;
 }
 
-export function hasIdentifier(resource: FhirResource, identifier: { system: string; value: string }): boolean {
-  const list = resource.identifier;
-  if (!Array.isArray(list)) return false;
-  return list.some((i) => {
-    const r = rec(i);
-    return r !== null && r.system === identifier.system && r.value === identifier.value;
-  });
-}
-
 export function checkedNhi(nhi: string): string {
   const n = normaliseNhi(nhi);
   if (!isValidNhi(n)) throw new AppError('ERR_REQUEST_INVALID', { detail: 'NHI is not valid' });
@@ -52,24 +39,24 @@ export function nhiQuery(nhi: string): string {
   return encodeURIComponent(`${NHI_SYSTEM}|${nhi}`);
 }
 
-/** Where ALEX lives, and how far searches follow `next` links (same origin only: the token goes nowhere else). */
+const MAX_SEARCH_PAGES = 10;
+
+/** Searches follow `next` links on ALEX's own origin only: the token goes nowhere else. */
 export class AlexReads {
   private readonly baseOrigin: string;
 
   constructor(
     private readonly executor: AlexExecutor,
     private readonly base: string,
-    private readonly launchBase: string,
-    private readonly maxSearchPages: number,
   ) {
     this.baseOrigin = new URL(base).origin;
   }
 
-  async search(ctx: AlexCallContext, op: string, path: string, resourceType: string, retry?: Partial<RetryOptions>): Promise<FhirResource[]> {
+  async search(ctx: AlexCallContext, op: string, path: string, resourceType: string): Promise<FhirResource[]> {
     const out: FhirResource[] = [];
     let url: string | null = `${this.base}/${path}`;
-    for (let page = 0; url && page < this.maxSearchPages; page++) {
-      const res = await this.executor.execute({ op, method: 'GET', url, ctx, retry });
+    for (let page = 0; url && page < MAX_SEARCH_PAGES; page++) {
+      const res = await this.executor.execute({ op, method: 'GET', url, ctx });
       out.push(...bundleResources(res.data, resourceType));
       url = this.nextLink(res.data);
     }
@@ -95,7 +82,7 @@ export class AlexReads {
   async decodeLaunch(ctx: AlexCallContext, context: string, signature: string): Promise<DecodedLaunch> {
     checkContext(ctx);
     if (!context || !signature || context.length > 4096 || signature.length > 4096) throw new AppError('ERR_LAUNCH_MALFORMED');
-    const url = `${this.launchBase}/vendorforms/api/getlaunchcontextstring/${encodeURIComponent(context)}/${encodeURIComponent(signature)}`;
+    const url = `${this.base}/vendorforms/api/getlaunchcontextstring/${encodeURIComponent(context)}/${encodeURIComponent(signature)}`;
     let res;
     try {
       res = await this.executor.execute({ op: 'decodeLaunch', method: 'GET', url, ctx });
@@ -135,11 +122,12 @@ export class AlexReads {
   }
 
   /** `GET /Media?patient.identifier=<NHI system>|<NHI>` (documented), keeping the entry with our identifier. */
-  async findMediaByIdentifier(ctx: AlexCallContext, patientNhi: string, identifier: { system: string; value: string }, retry?: Partial<RetryOptions>): Promise<FhirResource | null> {
+  async findMediaByIdentifier(ctx: AlexCallContext, patientNhi: string, identifier: { system: string; value: string }): Promise<FhirResource | null> {
     checkContext(ctx);
     const nhi = checkedNhi(patientNhi);
-    const found = await this.search(ctx, 'findMediaByIdentifier', `Media?patient.identifier=${nhiQuery(nhi)}`, 'Media', retry);
-    return found.find((r) => hasIdentifier(r, identifier)) ?? null;
+    const found = await this.search(ctx, 'findMediaByIdentifier', `Media?patient.identifier=${nhiQuery(nhi)}`, 'Media');
+    const ours = (i: unknown): boolean => rec(i)?.system === identifier.system && rec(i)?.value === identifier.value;
+    return found.find((r) => Array.isArray(r.identifier) && r.identifier.some(ours)) ?? null;
   }
 
   /** `GET /DocumentReference/{id}` (documented) → the resource, or null on 404. */

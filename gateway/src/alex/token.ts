@@ -1,18 +1,7 @@
 /**
- * OAuth 2.0 client-credentials token provider for ALEX (Azure AD in production, the sandbox here).
- *
- * - One cached token, one token request per lifetime whatever the lifetime (ALEX issues 3599 s today;
- *   a 60 s token costs one request a minute, not one per call): refreshed ~5 min before expiry and never
- *   later than 80% of its lifetime; a lifetime too short for a 5 min lead is refreshed at 80%. The
- *   refresh runs in the background while the old token is still good, so no call waits for it. A token
- *   is not used within min(60 s, 10% of its lifetime) of its expiry (`tokenTiming`).
- * - Single-flight: however many calls wait, one token request is made.
- * - A 429 from the token endpoint blocks every token request until Retry-After has passed; callers get
- *   ERR_ALEX_THROTTLED meanwhile (or the cached token while it is still valid).
- * - Secret rotation: when the primary secret is refused (`invalid_client`), the secondary is tried and,
- *   if it works, preferred from then on.
- * - `invalidate(token)` drops the token after ALEX answered 401, so the next call fetches a new one.
- * The secret and tokens are never logged or put into an error.
+ * OAuth 2.0 client-credentials token provider for ALEX: cache, single flight, background refresh, a 429
+ * blocking every request until Retry-After, secret rotation (rules: ./README.md "Token"). The secret and
+ * tokens are never logged or put into an error.
  */
 import type { AxiosInstance } from 'axios';
 import type { Logger } from 'pino';
@@ -30,55 +19,46 @@ export interface TokenProviderOptions {
   clock: () => number;
   logger: Logger;
   timeoutMs: number;
-  /** Refresh this long before expiry (default 5 min)… */
-  refreshBeforeExpiryMs?: number;
-  /** …and never later than this share of the lifetime (default 0.8). */
-  maxLifetimeShare?: number;
-  /** A token closer than this to expiry (at most 10% of its lifetime) is never used (default 60 s). */
-  minRemainingMs?: number;
-  /** Wait this long after a 429 without Retry-After (default 60 s). */
-  defaultThrottleMs?: number;
 }
+
+/** Refresh this long before expiry, and never later than this share of the lifetime. */
+const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;
+const MAX_LIFETIME_SHARE = 0.8;
+/** A token closer than this to expiry (at most 10% of its lifetime) is never used. */
+const MIN_REMAINING_MS = 60_000;
+/** The wait after a 429 without Retry-After. */
+const DEFAULT_THROTTLE_MS = 60_000;
 
 interface CachedToken {
   value: string;
-  obtainedAt: number;
-  expiresAt: number;
   refreshAt: number;
   /** Not used from here on: too close to expiry. */
   staleAt: number;
 }
 
 /**
- * When a token obtained at `obtainedAt` for `lifetimeMs` is refreshed and stops being used. The refresh
- * comes at `min(lifetime − lead, share × lifetime)`, unless that is before half the lifetime (a lifetime
- * not much longer than the lead), then at `share × lifetime`: one request per lifetime either way. It
- * stops being used `min(minRemainingMs, 10% of the lifetime)` before expiry, after the refresh point.
+ * When a token is refreshed: at `min(lifetime − lead, share × lifetime)`, unless that is before half the
+ * lifetime, then at `share × lifetime` (one request per lifetime either way). It stops being used
+ * `min(MIN_REMAINING_MS, 10% of the lifetime)` before expiry, never before the refresh point.
  */
-export function tokenTiming(obtainedAt: number, lifetimeMs: number, leadMs: number, share: number, minRemainingMs: number): { refreshAt: number; staleAt: number } {
-  const byLead = lifetimeMs - leadMs;
-  const byShare = lifetimeMs * share;
+function tokenTiming(obtainedAt: number, lifetimeMs: number): { refreshAt: number; staleAt: number } {
+  const byLead = lifetimeMs - REFRESH_BEFORE_EXPIRY_MS;
+  const byShare = lifetimeMs * MAX_LIFETIME_SHARE;
   const refreshIn = byLead >= lifetimeMs / 2 ? Math.min(byLead, byShare) : byShare;
-  const staleIn = lifetimeMs - Math.min(minRemainingMs, lifetimeMs * 0.1);
+  const staleIn = lifetimeMs - Math.min(MIN_REMAINING_MS, lifetimeMs * 0.1);
   return { refreshAt: obtainedAt + refreshIn, staleAt: obtainedAt + Math.max(refreshIn, staleIn) };
 }
 
 export interface TokenStats {
   /** Token endpoint requests made. */
   requests: number;
-  /** Requests refused locally because of a 429 Retry-After. */
-  throttledLocally: number;
 }
 
 export interface TokenProvider {
-  /** A token valid for at least `minRemainingMs`. Throws AppError (ERR_ALEX_*) when none can be had. */
+  /** A token not yet stale. Throws AppError (ERR_ALEX_*) when none can be had. */
   getToken(signal?: AbortSignal): Promise<string>;
   /** Drops `token` if it is the cached one (after ALEX answered 401 with it). */
   invalidate(token: string): void;
-  /** True when a usable token is cached. */
-  hasUsableToken(): boolean;
-  /** When the token endpoint may be asked again (ms since epoch), or 0. */
-  blockedUntil(): number;
   stats(): TokenStats;
 }
 
@@ -88,16 +68,12 @@ interface TokenEndpointFailure {
 }
 
 export function createTokenProvider(o: TokenProviderOptions): TokenProvider {
-  const refreshBeforeExpiryMs = o.refreshBeforeExpiryMs ?? 5 * 60_000;
-  const maxLifetimeShare = o.maxLifetimeShare ?? 0.8;
-  const minRemainingMs = o.minRemainingMs ?? 60_000;
-  const defaultThrottleMs = o.defaultThrottleMs ?? 60_000;
   const secrets = [o.clientSecret, ...(o.secondaryClientSecret ? [o.secondaryClientSecret] : [])];
   let preferred = 0;
   let cached: CachedToken | null = null;
   let inflight: Promise<CachedToken> | null = null;
   let blockedUntil = 0;
-  const stats: TokenStats = { requests: 0, throttledLocally: 0 };
+  const stats: TokenStats = { requests: 0 };
   const log = o.logger.child({ component: 'alex-token' });
 
   const usable = (t: CachedToken | null, now: number): t is CachedToken => t !== null && now < t.staleAt;
@@ -138,13 +114,12 @@ export function createTokenProvider(o: TokenProviderOptions): TokenProvider {
       const lifetimeMs = expiresIn * 1000;
       // Count the lifetime from when we asked: the token may have been minted as soon as the request arrived.
       const obtainedAt = Math.min(startedAt, now);
-      const timing = tokenTiming(obtainedAt, lifetimeMs, refreshBeforeExpiryMs, maxLifetimeShare, minRemainingMs);
       log.info({ event: 'token_obtained', lifetimeS: expiresIn }, 'ALEX token obtained');
-      return { value: token, obtainedAt, expiresAt: obtainedAt + lifetimeMs, ...timing };
+      return { value: token, ...tokenTiming(obtainedAt, lifetimeMs) };
     }
     if (res.status === 429) {
       const retryAfterS = parseRetryAfter(res.headers['retry-after'], now);
-      const waitMs = retryAfterS !== undefined ? retryAfterS * 1000 : defaultThrottleMs;
+      const waitMs = retryAfterS !== undefined ? retryAfterS * 1000 : DEFAULT_THROTTLE_MS;
       blockedUntil = Math.max(blockedUntil, now + waitMs);
       log.warn({ event: 'token_throttled', retryAfterS: Math.ceil(waitMs / 1000) }, 'ALEX token endpoint throttled us');
       return { kind: 'other', error: new AppError('ERR_ALEX_THROTTLED', { retryAfterSeconds: Math.ceil(waitMs / 1000), detail: 'token endpoint' }) };
@@ -210,7 +185,6 @@ export function createTokenProvider(o: TokenProviderOptions): TokenProvider {
       }
       if (now < blockedUntil) {
         // Throttled and no usable token: fail fast without asking.
-        stats.throttledLocally++;
         throw throttledError(now);
       }
       const t = await abortable(refresh(), signal);
@@ -222,10 +196,6 @@ export function createTokenProvider(o: TokenProviderOptions): TokenProvider {
         log.info({ event: 'token_dropped' }, 'ALEX token dropped after 401');
       }
     },
-    hasUsableToken(): boolean {
-      return usable(cached, o.clock());
-    },
-    blockedUntil: () => blockedUntil,
     stats: () => ({ ...stats }),
   };
 }

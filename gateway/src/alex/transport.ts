@@ -1,12 +1,8 @@
-/**
- * One HTTP attempt to ALEX: the two socket pools (creates; everything else), the headers ALEX requires,
- * and the answer or the network failure, never thrown. Retry, breaker and token live in ./executor.ts.
- */
+/** One HTTP attempt to ALEX over one of two socket pools, with ALEX's headers: the answer or the network failure. */
 import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { classifyNetworkError, type NetworkFailure } from './errors';
-import type { RetryOptions } from './executor';
 import { abortError } from './token';
 import type { AlexCallContext } from './types';
 
@@ -17,12 +13,11 @@ export interface Call {
   op: string;
   method: Method;
   url: string;
-  /** The JSON bytes to send (see ../fhir/serialize): made once per create, sent as they are on every attempt. */
+  /** Made once per create, sent as they are on every attempt. */
   body?: Buffer;
   ctx: AlexCallContext;
   /** Statuses that are a normal answer for this call (e.g. 404 on a read → null). */
   accept?: readonly number[];
-  retry?: Partial<RetryOptions>;
 }
 
 export type Attempt =
@@ -42,9 +37,11 @@ interface AgentPair {
 
 export interface TransportOptions {
   maxSockets: number;
-  maxResponseBytes: number;
   timeoutMs: number;
 }
+
+/** Largest answer accepted (a Media search returns the images). */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** Sockets of an agent pair (http and https), all hosts together. */
 function connectionStats(agents: AgentPair): ConnectionStats {
@@ -56,16 +53,6 @@ function connectionStats(agents: AgentPair): ConnectionStats {
     out.waiting += count(agent.requests);
   }
   return out;
-}
-
-/**
- * After an attempt, its request must not read the body any more (the body may be a pooled buffer, reused
- * once the create returns): a request that has not finished writing — ALEX answered before reading it all,
- * or the attempt failed — is destroyed, which stops its socket writing at once. (No redirects are
- * followed, so axios hands back Node's own ClientRequest.)
- */
-function stopWriting(request: unknown): void {
-  if (request instanceof http.ClientRequest && !request.writableFinished && !request.destroyed) request.destroy();
 }
 
 function parseJson(data: unknown): unknown {
@@ -96,7 +83,7 @@ export class AlexTransport {
       ...this.readAgents,
       proxy: false,
       maxRedirects: 0,
-      maxContentLength: options.maxResponseBytes,
+      maxContentLength: MAX_RESPONSE_BYTES,
       maxBodyLength: 16 * 1024 * 1024,
       transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: false },
     });
@@ -112,7 +99,6 @@ export class AlexTransport {
       Accept: 'application/fhir+json',
     };
     if (call.body !== undefined) headers['Content-Type'] = 'application/fhir+json';
-    let request: unknown;
     try {
       const res = await this.http.request({
         ...(call.method === 'POST' ? this.createAgents : this.readAgents),
@@ -126,15 +112,11 @@ export class AlexTransport {
         responseType: 'text',
         transformResponse: (d: unknown) => d,
       });
-      request = res.request;
       return { type: 'answer', status: res.status, data: parseJson(res.data), headers: res.headers };
     } catch (err) {
-      request = (err as { request?: unknown }).request;
       if (axios.isCancel(err) || call.ctx.signal?.aborted) throw abortError();
       const e = err as { code?: string; message?: string };
       return { type: 'network', kind: classifyNetworkError(e.code, e.message), cause: err };
-    } finally {
-      if (call.body !== undefined) stopWriting(request);
     }
   }
 

@@ -1,10 +1,4 @@
-/**
- * The seam between the gateway's routes and Medtech's ALEX FHIR API.
- * `createAlexClient` (./client.ts) implements it over HTTP: OAuth client credentials with a
- * single-flight token cache, `mt-facilityid` and `mt-correlationid` headers, retry with backoff and
- * jitter honouring Retry-After, a circuit breaker per facility, and error normalisation to shared codes.
- * Every method throws an AppError (shared/errors) with an ERR_ALEX_* code on failure.
- */
+/** The seam between the gateway's routes and ALEX. Every method throws an AppError with an ERR_ALEX_* code on failure. */
 import type { PatientSummary } from '../../../shared/contracts/common';
 import type { SerializedResource } from '../fhir/serialize';
 
@@ -41,18 +35,11 @@ export interface AlexClient {
   getPatient(ctx: AlexCallContext, patientId: string): Promise<PatientSummary>;
   /** GET {base}/Patient?identifier=<nhi-system>|<nhi> → the patient, or null when none. */
   findPatientByNhi(ctx: AlexCallContext, nhi: string): Promise<PatientSummary | null>;
-  /**
-   * POST {base}/Media → 201. Resent only when ALEX certainly did not process an attempt; once a byte may
-   * have reached ALEX, any failure is ERR_ALEX_OUTCOME_UNKNOWN (the caller proves the outcome later).
-   */
+  /** POST {base}/Media → 201; once a byte may have reached ALEX, any failure is ERR_ALEX_OUTCOME_UNKNOWN. */
   createMedia(ctx: AlexCallContext, media: FhirResource | SerializedResource): Promise<CreatedResource>;
   /** POST {base}/DocumentReference → 201. The same rule as createMedia. */
   createDocumentReference(ctx: AlexCallContext, doc: FhirResource | SerializedResource): Promise<CreatedResource>;
-  /**
-   * GET {base}/Media?patient.identifier=<nhi-system>|<nhi> and keep the entry whose identifier is
-   * (system, value): the one documented search on a resource we write. Used to verify a commit and to
-   * settle a create whose answer was lost (see ../commit/outcome.ts).
-   */
+  /** GET {base}/Media?patient.identifier=<nhi-system>|<nhi>, the entry with this identifier: the one documented search. */
   findMediaByIdentifier(ctx: AlexCallContext, patientNhi: string, identifier: { system: string; value: string }): Promise<FhirResource | null>;
   /** GET {base}/DocumentReference/{id} → the resource, or null on 404. */
   getDocumentReference(ctx: AlexCallContext, id: string): Promise<FhirResource | null>;

@@ -29,13 +29,9 @@ export function newEnrolmentCode(random: Random): string {
   return out;
 }
 
-/** Upper-case, drop spaces and dashes, so `k7qd 9xwp-m3ta` and `K7QD-9XWP-M3TA` are one code. */
-export function normaliseEnrolmentCode(code: string): string {
-  return code.toUpperCase().replace(/[\s-]/g, '');
-}
-
+/** Upper-case, without spaces and dashes, so `k7qd 9xwp-m3ta` and `K7QD-9XWP-M3TA` are one code. */
 export function hashEnrolmentCode(code: string): string {
-  return sha256Hex(`clinicpro-images/enrolment-code\n${normaliseEnrolmentCode(code)}`);
+  return sha256Hex(`clinicpro-images/enrolment-code\n${code.toUpperCase().replace(/[\s-]/g, '')}`);
 }
 
 const AUTH_RE = new RegExp(`^${DEVICE_AUTH_SCHEME} (dev_[A-Za-z0-9_-]{22})\\.([A-Za-z0-9_-]{32,128})$`);

@@ -1,13 +1,11 @@
 /**
- * Device enrolment and authentication. A one-time code from the operator CLI is exchanged for a
- * device id and a 256-bit secret; the gateway keeps sha256(secret) only and compares in constant
- * time. A device may enrol with a DPoP public key (its thumbprint is kept); from then on every call
- * must also carry a proof made with that key (dpop.ts). Failed attempts are limited (failureKey) and
- * audited as `auth.rejected`; every authenticated device has its own bucket.
+ * Device enrolment (a one-time code for a device id and secret, optionally bound to a DPoP key) and
+ * authentication (secret, then the proof: dpop.ts). Refusals are limited (failureKey) and audited.
  */
 import type { EnrolRequest, EnrolResponse } from '../../../shared/contracts/gateway';
 import { AppError } from '../../../shared/errors';
 import type { Auditor } from '../audit';
+import type { GatewayConfig } from '../config';
 import { hexEqual } from '../crypto';
 import type { Clock, Random } from '../deps';
 import type { DeviceRecord, GatewayStore } from '../store/types';
@@ -15,47 +13,29 @@ import { hashEnrolmentCode, hashSecret, newDeviceCredentials, newEnrolmentCode, 
 import { DpopProofError, dpopThumbprint, parseDpopPublicJwk, verifyDpopProof, type DeviceProofMode } from './dpop';
 import { MemoryProofReplayCache, type ProofReplayCache } from './replay';
 
-export interface RateLimitConfig {
-  deviceBurst: number;
-  devicePerMinute: number;
-  authFailuresPerMinute: number;
-}
-
-/**
- * The failure budgets, each `RATE_LIMIT_AUTH_FAILURES_PER_MINUTE`: refused enrolments and refused
- * credentials per client address; refusals of a known device's valid secret (revoked, bad proof) per
- * device; unknown routes per address in a budget of their own, so probing never spends the budget
- * that enrolment and credential checks use.
- */
+/** The failure budgets (RATE_LIMIT_AUTH_FAILURES_PER_MINUTE each): unknown routes have their own, so probing never spends the others. */
 export const failureKey = {
   address: (ip: string): string => `authfail:${ip}`,
   device: (deviceId: string): string => `authfail-device:${deviceId}`,
   notFound: (ip: string): string => `notfound:${ip}`,
 };
 
-export interface DeviceProofOptions {
-  /** GATEWAY_DEVICE_PROOF. */
+interface DeviceProofOptions {
   mode: DeviceProofMode;
   replayCache: ProofReplayCache;
 }
 
-/** One authenticated call, as the auth hook sees it. */
-export interface AuthRequest {
-  /** The Authorization header. */
+/** One authenticated call, as the auth hook sees it: its Authorization and DPoP headers, and the URL the proof must be signed for. */
+interface AuthRequest {
   authorization: string | undefined;
-  /** The DPoP header (an array when sent more than once). */
   proof: string | string[] | undefined;
   method: string;
-  /** The URL the proof must be signed for (dpop.ts requestHtu). */
   htu: string;
   ip: string;
   correlationId: string;
 }
 
-/**
- * Enrolment: refuse a bad `dpopJwk` with its own code before the body is validated against the schema
- * (which would only say ERR_REQUEST_INVALID). Run as the enrol route's preValidation hook.
- */
+/** The enrol route's preValidation: a bad `dpopJwk` gets its own code, not the schema's ERR_REQUEST_INVALID. */
 export function checkEnrolmentKey(body: unknown): void {
   if (typeof body === 'object' && body !== null && Object.prototype.hasOwnProperty.call(body, 'dpopJwk')) {
     parseDpopPublicJwk((body as { dpopJwk: unknown }).dpopJwk);
@@ -69,7 +49,7 @@ export class DeviceService {
     private readonly store: GatewayStore,
     private readonly clock: Clock,
     private readonly random: Random,
-    private readonly limits: RateLimitConfig,
+    private readonly limits: GatewayConfig['rateLimit'],
     private readonly auditor: Auditor,
     proof?: DeviceProofOptions,
   ) {
@@ -143,16 +123,9 @@ export class DeviceService {
   }
 
   /**
-   * Authenticate `Authorization: Device <id>.<secret>` (+ `DPoP` for a key-bound device) and take one
-   * token from the device's bucket. Missing → ERR_AUTH_DEVICE_MISSING; malformed, unknown or wrong
-   * secret → ERR_AUTH_DEVICE_UNKNOWN; revoked → ERR_AUTH_DEVICE_REVOKED; no key while proofs are
-   * required → ERR_AUTH_DEVICE_KEY_REQUIRED; over the limit → ERR_RATE_LIMITED (Retry-After); a missing
-   * or bad proof → ERR_AUTH_PROOF_* (dpop.ts). Every refusal is audited as `auth.rejected` with its code.
-   *
-   * The credential is checked first. A caller without a valid secret spends its address's failure
-   * budget; a valid secret never looks at the address, so a device behind a practice's shared public IP
-   * never pays for a stranger's failures there. The refusals that need the secret (revoked, no key, a bad
-   * proof) spend that device's own failure budget.
+   * `Authorization: Device <id>.<secret>` (+ `DPoP` for a key-bound device), then one token of the device's
+   * bucket. The credential is checked first: a valid secret never looks at the address's failure budget,
+   * so a device behind a practice's shared public IP never pays for a stranger's failures there.
    */
   async authenticate(req: AuthRequest): Promise<DeviceRecord> {
     const device = await this.deviceForSecret(req.authorization);

@@ -1,11 +1,6 @@
 /**
- * Proof of possession for device requests (DPoP, RFC 9449). A device may enrol with an EC P-256 public
- * key; the gateway keeps its RFC 7638 thumbprint (`jkt`). Every authenticated request of such a device
- * carries `DPoP: <compact JWS>` (contract: `DPOP` in shared/contracts/gateway.ts), checked here:
- * size and form → header (typ, alg, public jwk) → jwk thumbprint = the device's jkt → signature (jose)
- * → htm, htu, iat within ±60 s → jti never seen before (the replay cache, last, so only proofs that
- * passed every other check are remembered). Every refusal is an AppError with a reason in `detail`;
- * the proof itself is never logged or echoed.
+ * Proof of possession for device requests (DPoP, RFC 9449; the order of checks: gateway/README.md). The jti
+ * is remembered last, so only proofs that passed every other check are. The proof is never logged or echoed.
  */
 import { createPublicKey } from 'node:crypto';
 import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, errors as joseErrors, importJWK } from 'jose';
@@ -22,11 +17,7 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 const PUBLIC_MEMBERS = new Set(['kty', 'crv', 'x', 'y']);
 const COORDINATE = /^[A-Za-z0-9_-]{43}$/;
 
-/**
- * Checks a public key as sent at enrolment (or in a proof header): EC P-256, only kty/crv/x/y, a point on
- * the curve. Private members → ERR_ENROL_KEY_PRIVATE; anything else wrong → ERR_ENROL_KEY_INVALID with
- * the reason in `detail`.
- */
+/** A public key as sent at enrolment (or in a proof header): EC P-256, only kty/crv/x/y, a point on the curve. */
 export function parseDpopPublicJwk(value: unknown): DpopPublicJwk {
   const invalid = (detail: string): AppError => new AppError('ERR_ENROL_KEY_INVALID', { detail });
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('dpopJwk must be a JSON object');
@@ -53,42 +44,8 @@ export function dpopThumbprint(jwk: DpopPublicJwk): Promise<string> {
   return calculateJwkThumbprint(jwk, 'sha256');
 }
 
-/** Why a proof was refused: the audit reason and the `detail` of the answer. */
-export type ProofFailure =
-  | 'missing'
-  | 'malformed'
-  | 'too-large'
-  | 'typ'
-  | 'alg'
-  | 'jwk'
-  | 'key-mismatch'
-  | 'signature'
-  | 'claims'
-  | 'jti'
-  | 'htm'
-  | 'htu'
-  | 'iat'
-  | 'replayed';
-
-const FAILURE_CODE: Record<ProofFailure, ErrorCode> = {
-  missing: 'ERR_AUTH_PROOF_MISSING',
-  malformed: 'ERR_AUTH_PROOF_INVALID',
-  'too-large': 'ERR_AUTH_PROOF_INVALID',
-  typ: 'ERR_AUTH_PROOF_INVALID',
-  alg: 'ERR_AUTH_PROOF_INVALID',
-  jwk: 'ERR_AUTH_PROOF_INVALID',
-  'key-mismatch': 'ERR_AUTH_PROOF_INVALID',
-  signature: 'ERR_AUTH_PROOF_INVALID',
-  claims: 'ERR_AUTH_PROOF_INVALID',
-  jti: 'ERR_AUTH_PROOF_INVALID',
-  htm: 'ERR_AUTH_PROOF_INVALID',
-  htu: 'ERR_AUTH_PROOF_INVALID',
-  iat: 'ERR_AUTH_PROOF_CLOCK',
-  replayed: 'ERR_AUTH_PROOF_REPLAYED',
-};
-
-/** Plain descriptions (fixed text, never request data): the answer's `detail` and the challenge's error_description. */
-const FAILURE_TEXT: Record<ProofFailure, string> = {
+/** Why a proof was refused (the audit reason) → fixed text, never request data: the answer's `detail`, the challenge's error_description. */
+const FAILURE_TEXT = {
   missing: 'no DPoP proof',
   malformed: 'the DPoP proof is not a compact JWS',
   'too-large': `the DPoP proof is longer than ${DPOP.maxProofLength} characters`,
@@ -104,20 +61,20 @@ const FAILURE_TEXT: Record<ProofFailure, string> = {
   iat: `the DPoP proof iat is more than ${DPOP.maxSkewSeconds} s from the gateway clock`,
   replayed: 'the DPoP proof jti has been used before',
 };
+type ProofFailure = keyof typeof FAILURE_TEXT;
+/** Every other failure is ERR_AUTH_PROOF_INVALID. */
+const FAILURE_CODE: Partial<Record<ProofFailure, ErrorCode>> = { missing: 'ERR_AUTH_PROOF_MISSING', iat: 'ERR_AUTH_PROOF_CLOCK', replayed: 'ERR_AUTH_PROOF_REPLAYED' };
 
 /** A refused proof: the coded error the device sees (plain reason in `detail`), with the short reason for audit. */
 export class DpopProofError extends AppError {
   constructor(readonly reason: ProofFailure) {
-    super(FAILURE_CODE[reason], { detail: FAILURE_TEXT[reason] });
+    super(FAILURE_CODE[reason] ?? 'ERR_AUTH_PROOF_INVALID', { detail: FAILURE_TEXT[reason] });
   }
 }
 
 const PROOF_CODES = new Set<ErrorCode>(['ERR_AUTH_PROOF_MISSING', 'ERR_AUTH_PROOF_INVALID', 'ERR_AUTH_PROOF_CLOCK', 'ERR_AUTH_PROOF_REPLAYED']);
 
-/**
- * The `WWW-Authenticate` value for a 401 about the proof (RFC 9449 §7.1), or null for other errors:
- * a missing proof gets the bare challenge, a bad one `error="invalid_dpop_proof"`.
- */
+/** The `WWW-Authenticate` value for a 401 about the proof (RFC 9449 §7.1), or null for other errors. */
 export function dpopChallenge(err: AppError): string | null {
   if (!PROOF_CODES.has(err.code)) return null;
   if (err.code === 'ERR_AUTH_PROOF_MISSING') return `DPoP algs="${DPOP.alg}"`;
@@ -125,11 +82,7 @@ export function dpopChallenge(err: AppError): string | null {
   return `DPoP error="invalid_dpop_proof", error_description="${description}", algs="${DPOP.alg}"`;
 }
 
-/**
- * The htu a request must be signed for: the public base URL (GATEWAY_PUBLIC_URL) when configured, else
- * the request's own scheme and Host (X-Forwarded-Proto/-Host only from GATEWAY_TRUSTED_PROXIES), then the
- * path without query or fragment.
- */
+/** The htu a request must be signed for: GATEWAY_PUBLIC_URL, else the request's own scheme and Host; then the path. */
 export function requestHtu(publicBaseUrl: string | null, request: { protocol: string; host: string | undefined; url: string }): string {
   const path = request.url.split(/[?#]/, 1)[0] ?? '/';
   const base = publicBaseUrl ?? `${request.protocol}://${request.host ?? ''}`;
@@ -138,53 +91,28 @@ export function requestHtu(publicBaseUrl: string | null, request: { protocol: st
 
 /** scheme://host[:port]/path, lower-case scheme and host, default port dropped, no query or fragment; null when not an http(s) URL. */
 export function normaliseHtu(value: string): string | null {
-  let u: URL;
-  try {
-    u = new URL(value);
-  } catch {
-    return null;
-  }
+  if (!URL.canParse(value)) return null;
+  const u = new URL(value);
   if (u.protocol !== 'https:' && u.protocol !== 'http:') return null;
   if (u.username !== '' || u.password !== '') return null;
   return `${u.protocol}//${u.host}${u.pathname}`;
 }
 
-export interface ProofRequest {
-  /** The DPoP header as received (an array when it was sent more than once). */
+/** `proof`: the DPoP header as received (an array when sent more than once); `htu`: requestHtu(...); `jkt`: the device's thumbprint. */
+interface ProofRequest {
   proof: string | string[] | undefined;
   method: string;
-  /** requestHtu(...) of this request. */
   htu: string;
-  /** The thumbprint the device enrolled with. */
   jkt: string;
-  /** Gateway clock, epoch ms. */
   now: number;
 }
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
-class ProofRefused extends Error {
-  constructor(readonly reason: ProofFailure) {
-    super(reason);
-  }
-}
-
-/**
- * Verify one DPoP proof. Resolves when it is good (and records its jti); otherwise rejects with a
- * DpopProofError.
- */
+/** Verify one DPoP proof. Resolves when it is good (and records its jti); otherwise rejects with a DpopProofError. */
 export async function verifyDpopProof(req: ProofRequest, replay: ProofReplayCache): Promise<void> {
-  try {
-    await check(req, replay);
-  } catch (err) {
-    if (err instanceof ProofRefused) throw new DpopProofError(err.reason);
-    throw err;
-  }
-}
-
-async function check(req: ProofRequest, replay: ProofReplayCache): Promise<void> {
   const refuse: (reason: ProofFailure) => never = (reason) => {
-    throw new ProofRefused(reason);
+    throw new DpopProofError(reason);
   };
   const proof = req.proof;
   if (proof === undefined || proof === '') refuse('missing');

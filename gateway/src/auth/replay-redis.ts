@@ -1,22 +1,17 @@
 /**
- * The DPoP replay cache in Redis, for several gateway processes: `SET <prefix>dpop:<key> 1 NX PX <ttl>`
- * is atomic on the server, so a proof is accepted by exactly one process. The TTL comes from the
- * injected clock (expiresAt − now), like the store's launch replay cache.
+ * The DPoP replay cache in Redis: `SET <prefix>dpop:<key> 1 NX PX <ttl>` is atomic on the server, so a proof
+ * is accepted by exactly one process. The TTL comes from the injected clock (expiresAt − now).
  */
 import { Redis } from 'ioredis';
 import type { ProofReplayCache } from './replay';
-
-export interface RedisProofReplayCacheOptions {
-  /** Key prefix, as for RedisStore (default `cpi:`), so one Redis can hold several deployments or tests. */
-  prefix?: string;
-}
 
 export class RedisProofReplayCache implements ProofReplayCache {
   readonly kind = 'redis' as const;
   private readonly redis: Redis;
   private readonly prefix: string;
 
-  constructor(url: string, options: RedisProofReplayCacheOptions = {}) {
+  /** `prefix` as for RedisStore, so one Redis can hold several deployments or tests. */
+  constructor(url: string, options: { prefix?: string } = {}) {
     this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true });
     // Connection errors surface through the commands that fail; keep ioredis from printing.
     this.redis.on('error', () => undefined);

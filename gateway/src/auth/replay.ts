@@ -1,25 +1,18 @@
 /**
- * The DPoP replay cache: each proof's jti is accepted once while the proof could still pass the
- * freshness check. In memory for one process (the embedded store's deployment: one gateway process per
- * host), in Redis (`SET NX PX`, replay-redis.ts) when REDIS_URL is set, chosen like the store is.
+ * The DPoP replay cache: each proof's jti is accepted once while the proof could still pass the freshness
+ * check. In memory for one process (the embedded store's deployment), in Redis when REDIS_URL is set.
  */
 import type { GatewayConfig } from '../config';
 import { RedisProofReplayCache } from './replay-redis';
 
 export interface ProofReplayCache {
   readonly kind: 'memory' | 'redis';
-  /**
-   * true the first time `key` is seen before `expiresAt`; false on a replay. Atomic across every
-   * gateway sharing the cache. Times are epoch ms from the injected clock.
-   */
+  /** true the first time `key` is seen before `expiresAt`, false on a replay; atomic across every gateway sharing the cache. */
   markUsed(key: string, expiresAt: number, now: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
-/**
- * One process. Entries live until their expiry; expired ones are swept at most every `sweepEveryMs`
- * of clock time, so memory stays bounded by the accepted-proof rate × ~2 minutes.
- */
+/** One process. Expired entries are swept at most every `sweepEveryMs` of clock time: memory is bounded by the proof rate × ~2 min. */
 export class MemoryProofReplayCache implements ProofReplayCache {
   readonly kind = 'memory' as const;
   private readonly seen = new Map<string, number>();
@@ -48,7 +41,6 @@ export class MemoryProofReplayCache implements ProofReplayCache {
   }
 }
 
-/** REDIS_URL set → Redis (shared by every gateway process); otherwise in memory. */
 export function openProofReplayCache(config: Pick<GatewayConfig, 'redisUrl'>): ProofReplayCache {
   return config.redisUrl !== null ? new RedisProofReplayCache(config.redisUrl) : new MemoryProofReplayCache();
 }

@@ -1,11 +1,6 @@
 /**
- * Which peers may tell the gateway who the client is (`GATEWAY_TRUSTED_PROXIES`).
- *
- * Only a connection that comes from one of these addresses has its `X-Forwarded-For` (and
- * `X-Forwarded-Proto`/`-Host`) read, and the client address is found by walking `X-Forwarded-For`
- * from the right past trusted proxies: the first address not in the list is the client. What a client
- * writes at the left of the header itself is never believed, and a client that connects directly is
- * known by its socket address whatever headers it sends.
+ * Which peers may tell the gateway who the client is (`GATEWAY_TRUSTED_PROXIES`; how Fastify walks
+ * `X-Forwarded-For` with it: gateway/README.md "Behind a load balancer").
  */
 import { isIP } from 'node:net';
 
@@ -26,10 +21,7 @@ function entryProblem(entry: string): string | null {
   return null;
 }
 
-/**
- * Parse the comma-separated list. Empty → [] (trust no one: the socket address is the client).
- * Throws an Error naming the first bad entry.
- */
+/** The comma-separated list; empty → [] (trust no one). Throws an Error naming the first bad entry. */
 export function parseTrustedProxies(value: string | undefined): string[] {
   const entries = (value ?? '')
     .split(',')

@@ -1,12 +1,7 @@
 /** The FHIR builders the commit service uses (gateway/src/fhir/builders.ts), as an injectable seam. */
-import type { DocumentPayload, MediaPayload } from '../../../shared/contracts/gateway';
-import type { FhirResource } from '../alex/types';
-import type { WithBase64Data } from '../base64';
-import type { BuildContext } from '../fhir/builders';
-
-export type CommitBuildContext = BuildContext;
+import type { buildDocumentReference, buildMedia } from '../fhir/builders';
 
 export interface ResourceBuilders {
-  buildMedia(ctx: CommitBuildContext, payload: WithBase64Data<MediaPayload>): FhirResource;
-  buildDocumentReference(ctx: CommitBuildContext, payload: WithBase64Data<DocumentPayload>): FhirResource;
+  buildMedia: typeof buildMedia;
+  buildDocumentReference: typeof buildDocumentReference;
 }

@@ -1,9 +1,6 @@
 /**
- * POST /v1/commits/:imageId/confirm: a person looked in Medtech and saw the image there, after the
- * gateway could not prove it (ERR_ALEX_OUTCOME_UNKNOWN / ERR_COMMIT_UNCONFIRMED). The outcome is stored as
- * confirmed by a person (`confirmedBy: 'person'`, no resource id for the target that was never answered),
- * with an audit record in the same step. Only for a record of this device's practice whose outcome is
- * unknown; anything else is a plain error. Confirming again answers the stored confirmation.
+ * POST /v1/commits/:imageId/confirm: a person saw in Medtech the image whose outcome the gateway could not
+ * prove. Stored as `confirmedBy: 'person'` with its audit record in one step; confirming again replays it.
  */
 import type { CommitResponse } from '../../../shared/contracts/gateway';
 import { AppError } from '../../../shared/errors';

@@ -1,37 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { CommitRequest } from '../../../shared/contracts/gateway';
-import { Base64Bytes, base64Size } from '../base64';
-import type { CommitBody } from './payload';
-
-/** JSON with object keys sorted at every level: equal requests give equal text. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-}
+import { base64Size } from '../base64';
 
 /** Strings at least this long go to the hash as they are when JSON would not escape them (base64). */
 const LARGE_STRING = 1024;
 
 /**
- * sha256 of canonicalJson(value), without building the text: small parts are gathered and hashed in
- * runs; a large base64 string (the image) is hashed in place, as JSON would write it unchanged.
+ * sha256 of `value` as JSON with object keys sorted at every level (canonicalJson in ./fingerprint.testkit.ts),
+ * without building the text: a large base64 string (the image) is hashed in place, as JSON writes it unchanged.
  */
 export function canonicalJsonSha256(value: unknown): string {
   const hash = createHash('sha256');
   let pending = '';
   const write = (v: unknown): void => {
-    // Base64 text as bytes (checked when lifted): the same bytes as the text, hashed in place.
-    if (v instanceof Base64Bytes) {
-      hash.update(`${pending}"`);
-      for (const part of v.parts) hash.update(part);
-      pending = '"';
-      return;
-    }
     if (typeof v === 'string' && v.length >= LARGE_STRING && base64Size(v) !== null) {
       hash.update(`${pending}"`);
       hash.update(v);
@@ -71,7 +52,7 @@ export function canonicalJsonSha256(value: unknown): string {
  * on purpose: a retry after a relaunch (new grant, same image, same patient) is the same request; so is
  * `resendAfterCheck` (the same image, sent again after a person checked Medtech).
  */
-export function commitFingerprint(req: CommitRequest | CommitBody): string {
+export function commitFingerprint(req: CommitRequest): string {
   const { grantId: _grantId, resendAfterCheck: _resend, ...rest } = req;
   return canonicalJsonSha256(rest);
 }

@@ -2,8 +2,7 @@ import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { makeJpegOfAtLeast } from '../sandbox/test-support';
-import { Base64Bytes } from '../base64';
-import { decodeBase64Data, imageProblem } from './image-check';
+import { imageProblem } from './image-check';
 
 const base = () => sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 80, b: 60 } } });
 
@@ -81,15 +80,5 @@ describe('imageProblem: polyglots and metadata are refused', () => {
     expect(imageProblem(js, 'application/pdf')).toBe('PDF with scripts, actions or embedded files');
     const escaped = Buffer.from(pdf.toString('latin1').replace('/Type /Catalog', '/Type /Catalog /OpenAction << /S /J#61vaScript >>'), 'latin1');
     expect(imageProblem(escaped, 'application/pdf')).toBe('PDF with scripts, actions or embedded files');
-  });
-});
-
-describe('decodeBase64Data', () => {
-  it('decodes bytes of a request in windows exactly as a string decode would', async () => {
-    const jpeg = await makeJpegOfAtLeast(300_000);
-    const text = Buffer.from(jpeg.toString('base64'), 'latin1');
-    const parts = [text.subarray(0, 70_001), text.subarray(70_001, 200_003), text.subarray(200_003)];
-    expect(decodeBase64Data(new Base64Bytes(parts)).equals(jpeg)).toBe(true);
-    expect(decodeBase64Data(jpeg.toString('base64')).equals(jpeg)).toBe(true);
   });
 });

@@ -1,26 +1,15 @@
 /**
- * Is an attachment a well-formed image and nothing else? Run on the decoded bytes of every commit's
- * attachments before anything reaches ALEX (payload checks call `checkImageWellFormed`). Refused, with
- * ERR_COMMIT_IMAGE_MALFORMED and the reason in `detail` (never the bytes):
- * - structure that does not parse (segments, chunks, IFDs, xref) for the declared type;
- * - any byte after the image's end (JPEG EOI, PNG IEND, TIFF's last referenced byte, PDF's last %%EOF):
- *   polyglots (JPEG + HTML/ZIP/script) carry their payload there;
- * - metadata: JPEG APP1 (EXIF/XMP), APP13 (IPTC) and COM; PNG tEXt/zTXt/iTXt/eXIf/tIME; TIFF EXIF/GPS/XMP/
- *   IPTC tags and text tags;
- * - in a PDF: JavaScript, launch actions and embedded files (in dictionaries written in clear; a PDF keeps
- *   its document information: Inbox Scan PDFs pass through byte for byte from the practice's scanner, and
- *   what an object stream compresses is not looked into here).
- * The companion renders every attachment with sharp/pdf-lib from pixels, so what it sends always passes;
- * what fails came from somewhere else (a stolen credential, a modified companion).
+ * Is an attachment a well-formed image and nothing else (rules: gateway/README.md)? Structure that parses,
+ * no byte after the image's end (polyglots carry their payload there), no metadata, no PDF scripts. A PDF
+ * keeps its document information and object streams are not looked into: scanner PDFs pass through as
+ * they are. The companion renders every attachment from pixels, so what fails came from somewhere else.
  */
 import { AppError } from '../../../shared/errors';
-import type { Base64Bytes, Base64Data } from '../base64';
-import type { CommitContentType } from './payload';
+import type { AttachmentKind } from '../fhir/builders';
 
 type Verdict = string | null;
 const bad = (why: string): Verdict => why;
 
-// --- JPEG -------------------------------------------------------------------------------------------
 /** APPn segments a plain encoder writes: JFIF (APP0), ICC profile (APP2), Adobe colour transform (APP14). */
 const JPEG_ALLOWED_APP = new Set([0xe0, 0xe2, 0xee]);
 
@@ -66,7 +55,6 @@ function checkJpeg(b: Buffer): Verdict {
   return bad('JPEG has no end marker');
 }
 
-// --- PNG --------------------------------------------------------------------------------------------
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const PNG_METADATA = new Set(['tEXt', 'zTXt', 'iTXt', 'eXIf', 'tIME']);
 
@@ -87,7 +75,6 @@ function checkPng(b: Buffer): Verdict {
   return bad('PNG has no IEND');
 }
 
-// --- TIFF -------------------------------------------------------------------------------------------
 /** EXIF, GPS, XMP, IPTC, Photoshop, and free-text tags (description, make, model, artist, software…). */
 const TIFF_METADATA_TAGS = new Set([34665, 34853, 700, 33723, 34377, 270, 271, 272, 305, 315, 316, 33432, 37510, 40965]);
 const TIFF_TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8, 17: 8, 18: 8 };
@@ -143,7 +130,6 @@ function checkTiff(b: Buffer): Verdict {
   return b.length <= end + 1 ? null : bad('data after the end of the TIFF');
 }
 
-// --- PDF --------------------------------------------------------------------------------------------
 const PDF_ACTIVE = /\/(JavaScript|JS|Launch|EmbeddedFile|EmbeddedFiles|RichMedia|XFA)\b/;
 /** A name written with #xx escapes (`/J#53`) would slip past the look-up above. */
 const PDF_ESCAPED_NAME = /\/[A-Za-z]*#[0-9A-Fa-f]{2}/;
@@ -159,37 +145,20 @@ function checkPdf(b: Buffer): Verdict {
   return null;
 }
 
-const CHECKS: Record<CommitContentType, (b: Buffer) => Verdict> = {
+const CHECKS: Record<AttachmentKind, (b: Buffer) => Verdict> = {
   'image/jpeg': checkJpeg,
   'image/png': checkPng,
   'image/tiff': checkTiff,
   'application/pdf': checkPdf,
 };
 
-/** Decodes checked base64 (a string, or bytes of the request) in windows: no megabyte string is made. */
-export function decodeBase64Data(data: Base64Data): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'base64');
-  const out: Buffer[] = [];
-  let carry = '';
-  for (const part of (data as Base64Bytes).parts) {
-    for (let at = 0; at < part.length; at += 64 * 1024) {
-      const text = carry + part.toString('latin1', at, Math.min(part.length, at + 64 * 1024));
-      const whole = text.length - (text.length % 4);
-      out.push(Buffer.from(text.slice(0, whole), 'base64'));
-      carry = text.slice(whole);
-    }
-  }
-  if (carry !== '') out.push(Buffer.from(carry, 'base64'));
-  return Buffer.concat(out);
-}
-
 /** The reason `bytes` is not a clean image of `contentType`, or null when it is. */
-export function imageProblem(bytes: Buffer, contentType: CommitContentType): string | null {
+export function imageProblem(bytes: Buffer, contentType: AttachmentKind): string | null {
   return CHECKS[contentType](bytes);
 }
 
 /** Throws ERR_COMMIT_IMAGE_MALFORMED (detail: field and reason) unless the attachment is a clean image. */
-export function checkImageWellFormed(field: 'media' | 'document', data: Base64Data, contentType: CommitContentType): void {
-  const problem = imageProblem(decodeBase64Data(data), contentType);
+export function checkImageWellFormed(field: 'media' | 'document', data: string, contentType: AttachmentKind): void {
+  const problem = imageProblem(Buffer.from(data, 'base64'), contentType);
   if (problem !== null) throw new AppError('ERR_COMMIT_IMAGE_MALFORMED', { detail: `${field}: ${problem}` });
 }

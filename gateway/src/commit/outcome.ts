@@ -1,14 +1,7 @@
 /**
- * The outcome of a create whose answer never came back, decided honestly.
- *
- * Once any byte of a create may have reached ALEX, its outcome is unknown until proven. ALEX reaches a
- * practice's own Evolution through an Azure Hybrid Connection, so a create can be stored long after the
- * caller stopped waiting (ALEX.md, known unknown 3): a lookup that finds nothing proves absence only once
- * `maxProcessingMs` has passed since the create was sent. Only documented reads are used: Media has one
- * (`GET /Media?patient.identifier=…`); DocumentReference has none that works without the id we never got,
- * so its outcome stays unknown until a person looks. A lookup ALEX refuses (403) or cannot answer keeps
- * it unknown — never a final failure. Still unknown after `unconfirmedAfterMs`: ERR_COMMIT_UNCONFIRMED,
- * and a person decides ("It is in Medtech" → confirm route; "Send again" → `resendAfterCheck`).
+ * The outcome of a create whose answer never came back (rules: gateway/README.md "Outcome unknown"). A
+ * create can be stored long after the caller stopped waiting (ALEX.md, known unknown 3), so an empty lookup
+ * proves absence only after `maxProcessingMs`; a DocumentReference has no documented lookup at all.
  */
 import type { CommittedResource } from '../../../shared/contracts/gateway';
 import { AppError } from '../../../shared/errors';
@@ -26,7 +19,6 @@ export interface OutcomePolicy {
 
 /** ALEX_MAX_PROCESSING_SECONDS default: a Hybrid Connection's slowest plausible store, with room. */
 export const DEFAULT_MAX_PROCESSING_SECONDS = 300;
-/** ALEX_UNCONFIRMED_AFTER_SECONDS default. */
 export const DEFAULT_UNCONFIRMED_AFTER_SECONDS = 600;
 /** The longest a device is told to wait before asking again while an outcome is unknown. */
 const MAX_ASK_AGAIN_SECONDS = 60;

@@ -3,56 +3,25 @@
  * bytes that match the declared content type.
  */
 import { AppError } from '../../../shared/errors';
-import type { CommitRequest, DocumentPayload, MediaPayload } from '../../../shared/contracts/gateway';
-import { base64Head, base64Size, type Base64Data, type WithBase64Data } from '../base64';
+import type { CommitRequest } from '../../../shared/contracts/gateway';
+import { base64Head, base64Size } from '../base64';
+import { attachmentKind, type AttachmentKind } from '../fhir/builders';
 import { checkImageWellFormed } from './image-check';
 
-/** A commit body as the gateway holds it: an attachment's base64 may be bytes lifted from the request (see ../base64). */
-export type CommitBody = Omit<CommitRequest, 'media' | 'document'> & { media?: WithBase64Data<MediaPayload>; document?: WithBase64Data<DocumentPayload> };
+export type CommitBody = CommitRequest;
 
 /**
- * Strict base64: the standard alphabet, correct padding, canonical (the bytes re-encode to exactly the
- * text given). One native decode pass (see ../base64), no regex over a megabyte.
+ * Checks one attachment (returns the decoded size): bad base64 → ERR_REQUEST_INVALID; over maxBytes →
+ * ERR_COMMIT_IMAGE_TOO_LARGE; bytes not of the declared type → ERR_COMMIT_IMAGE_TYPE; not a clean image
+ * → ERR_COMMIT_IMAGE_MALFORMED (./image-check).
  */
-export function decodeBase64Strict(data: string): Buffer | null {
-  return base64Size(data, true) === null ? null : Buffer.from(data, 'base64');
-}
-
-export type CommitContentType = 'image/jpeg' | 'image/png' | 'image/tiff' | 'application/pdf';
-
-const startsWith = (b: Buffer, sig: readonly number[]): boolean => b.length >= sig.length && sig.every((v, i) => b[i] === v);
-
-export function magicMatches(bytes: Buffer, contentType: CommitContentType): boolean {
-  switch (contentType) {
-    case 'image/jpeg':
-      return startsWith(bytes, [0xff, 0xd8, 0xff]);
-    case 'image/png':
-      return startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-    case 'image/tiff':
-      return startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a]);
-    case 'application/pdf':
-      return startsWith(bytes, [0x25, 0x50, 0x44, 0x46, 0x2d]);
-  }
-}
-
-/**
- * Check one attachment without decoding it into a buffer (returns the decoded size): bad base64 →
- * ERR_REQUEST_INVALID; over maxBytes → ERR_COMMIT_IMAGE_TOO_LARGE; bytes not of the declared type →
- * ERR_COMMIT_IMAGE_TYPE. What the commit path uses: the image stays one base64 string until ALEX.
- */
-export function checkAttachmentData(field: 'media' | 'document', data: Base64Data, contentType: CommitContentType, maxBytes: number): number {
+export function checkAttachmentData(field: 'media' | 'document', data: string, contentType: AttachmentKind, maxBytes: number): number {
   // Reject on length first: never decode more than the limit allows.
   if (Math.floor((data.length * 3) / 4) - 2 > maxBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: field });
   const size = base64Size(data, true);
   if (size === null) throw new AppError('ERR_REQUEST_INVALID', { detail: `${field}.data is not valid base64` });
   if (size > maxBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: field });
-  if (!magicMatches(base64Head(data, 8), contentType)) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: `${field}: not ${contentType}` });
-  checkImageWellFormed(field, data, contentType); // no trailing data, no metadata (./image-check)
+  if (attachmentKind(base64Head(data, 8)) !== contentType) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: `${field}: not ${contentType}` });
+  checkImageWellFormed(field, data, contentType);
   return size;
-}
-
-/** checkAttachmentData, then the decoded bytes. */
-export function checkAttachment(field: 'media' | 'document', data: string, contentType: CommitContentType, maxBytes: number): Buffer {
-  checkAttachmentData(field, data, contentType, maxBytes);
-  return Buffer.from(data, 'base64');
 }

@@ -1,19 +1,12 @@
 /**
- * POST /v1/commits: one image to one patient, as Media and/or Inbox Scan DocumentReference, exactly once.
- *
- * Order: Idempotency-Key = imageId → a completed record is replayed → grant live, this device's, this
- * patient's → payload checks (base64, size, magic bytes) → lease, awaited until it is on disk → per
- * target (both targets together, each in one of the practice's write slots): an earlier create whose
- * outcome is unknown is settled first (./outcome.ts), else its send time is saved durably, then it is
- * created → audit → store the outcome → answer. Nothing reaches ALEX before
- * every check has passed. A retryable ALEX failure releases the lease (progress kept); a final one is
- * stored as the outcome; an unknown or unconfirmed outcome releases it with the send time kept, so every
- * later attempt — after a restart, on another replica — settles it before anything is sent again.
+ * POST /v1/commits: one image to one patient, as Media and/or Inbox Scan DocumentReference, exactly once
+ * (order and rules: gateway/README.md "Commits"). Nothing reaches ALEX before every check has passed and
+ * the lease is durable; an unknown outcome keeps its send time, so every later attempt settles it first.
  */
 import type { CommitResponse, CommittedResource } from '../../../shared/contracts/gateway';
 import { AppError, toAppError, type ErrorBody } from '../../../shared/errors';
 import type { AlexCallContext, AlexClient, CreatedResource } from '../alex/types';
-import { SerializedResource, alexRequestBytes } from '../fhir/serialize';
+import { SerializedResource } from '../fhir/serialize';
 import type { AuditEntry, Auditor } from '../audit';
 import type { Clock, Random } from '../deps';
 import { uuidV4 } from '../deps';
@@ -34,10 +27,7 @@ export interface CommitServiceOptions {
 }
 
 export interface CommitCall {
-  /**
-   * Taken over by the service: once its attachments are built into the bytes ALEX receives, they are
-   * removed from this object, so a commit waiting on ALEX holds its image once rather than twice.
-   */
+  /** Taken over: its attachments are removed once built into ALEX's bytes (the image is held once). */
   body: CommitBody;
   idempotencyKey: string | undefined;
   device: DeviceRecord;
@@ -180,8 +170,6 @@ export class CommitService {
       if (failed) throw failed.reason;
     } catch (err) {
       return this.fail(call, grant, progress, leaseOwner, toAppError(err));
-    } finally {
-      for (const resource of ready.values()) resource.release();
     }
     return this.complete(attempt);
   }
@@ -196,19 +184,11 @@ export class CommitService {
     if (await this.settlePending(attempt, target)) return;
     const resource = ready.get(target);
     if (!resource) return;
-    try {
-      progress[target] = await this.createOnce(attempt, target, resource);
-    } finally {
-      resource.release();
-      ready.delete(target);
-    }
+    progress[target] = await this.createOnce(attempt, target, resource);
     if (targets.some((t) => !progress[t])) await this.saveProgress(attempt);
   }
 
-  /**
-   * Each target not yet done as the bytes ALEX receives, made now, in pooled buffers given back once the
-   * ALEX client is done with them; then the request lets go of the image (see CommitCall.body).
-   */
+  /** Each target not yet done as the bytes ALEX receives; then the request lets go of the image (see CommitCall.body). */
   private buildPending(attempt: Attempt, targets: readonly Target[], ready: Map<Target, SerializedResource>): void {
     const { body, device } = attempt.call;
     const buildCtx = {
@@ -224,8 +204,8 @@ export class CommitService {
     };
     for (const target of targets) {
       if (attempt.progress[target]) continue;
-      if (target === 'media' && body.media) ready.set(target, SerializedResource.of(this.builders.buildMedia(buildCtx, body.media), alexRequestBytes));
-      if (target === 'documentReference' && body.document) ready.set(target, SerializedResource.of(this.builders.buildDocumentReference(buildCtx, body.document), alexRequestBytes));
+      if (target === 'media' && body.media) ready.set(target, SerializedResource.of(this.builders.buildMedia(buildCtx, body.media)));
+      if (target === 'documentReference' && body.document) ready.set(target, SerializedResource.of(this.builders.buildDocumentReference(buildCtx, body.document)));
     }
     delete body.media;
     delete body.document;

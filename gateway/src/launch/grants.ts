@@ -1,13 +1,6 @@
 /**
- * Launch grants: an opaque 256-bit id (base64url) given to the companion, scoped to one device,
- * one facility and one patient, with a TTL. Only sha256(grantId) is stored.
- *
- * A grant from the NHI lookup starts unconfirmed (`requiresConfirmation`): it lives only
- * `lookupTtlSeconds` and nothing may use it (`check` refuses it with ERR_LOOKUP_UNCONFIRMED) until the
- * same device confirms it (`confirm`), which gives it the normal lifetime from the time of confirmation.
- *
- * The patient is sealed before the record reaches the store and opened when it is read (patient-seal.ts):
- * the store holds the patient id in clear and nothing else of the person.
+ * Launch grants: an opaque 256-bit id scoped to one device, facility and patient, with a TTL; only its
+ * sha256 is stored, and the patient sealed (patient-seal.ts). An NHI-lookup grant is unusable until confirmed.
  */
 import type { LaunchGrant } from '../../../shared/contracts/gateway';
 import { AppError } from '../../../shared/errors';
@@ -23,10 +16,7 @@ export function grantHash(grantId: string): string {
 }
 
 /** Who holds the grant: the authenticated device and its facility. */
-export interface GrantHolder {
-  deviceId: string;
-  facilityId: string;
-}
+type GrantHolder = Pick<GrantRecord, 'deviceId' | 'facilityId'>;
 
 export class GrantService {
   constructor(
@@ -83,10 +73,8 @@ export class GrantService {
   }
 
   /**
-   * The GP confirmed the patient of this device's NHI-lookup grant: from now on it is usable, for the
-   * normal grant lifetime from now. Confirming a grant already confirmed answers it unchanged (a retry after
-   * a lost answer). Unknown, another device's or facility's, or not from a lookup → ERR_LOOKUP_ENDED;
-   * past its expiry → ERR_LOOKUP_EXPIRED. Nothing is written unless the confirmation takes effect.
+   * The GP confirmed the patient of this device's NHI-lookup grant: usable from now, for the normal lifetime.
+   * Confirming again answers it unchanged (a retry after a lost answer); nothing is written unless it takes effect.
    */
   async confirm(grantId: string, holder: GrantHolder): Promise<{ grant: LaunchGrant; record: GrantRecord; alreadyConfirmed: boolean }> {
     const found = await this.get(grantHash(grantId));
@@ -103,12 +91,7 @@ export class GrantService {
     return { grant: wireGrant(grantId, record), record, alreadyConfirmed: false };
   }
 
-  /**
-   * The live grant for this device and facility, bound to `patientId`:
-   * unknown or another device's → ERR_LAUNCH_GRANT_INVALID; past expiry → ERR_LAUNCH_GRANT_EXPIRED;
-   * an NHI-lookup grant the GP has not confirmed → ERR_LOOKUP_UNCONFIRMED;
-   * another patient → ERR_COMMIT_PATIENT_MISMATCH.
-   */
+  /** The live, confirmed grant for this device and facility, bound to `patientId`. */
   async check(grantId: string, device: GrantHolder, patientId: string): Promise<GrantRecord> {
     const grant = await this.get(grantHash(grantId));
     if (!grant || grant.deviceId !== device.deviceId || grant.facilityId !== device.facilityId) throw new AppError('ERR_LAUNCH_GRANT_INVALID');

@@ -1,8 +1,6 @@
 /**
- * The NHI lookup reads a patient's name, date of birth and sex for any NHI a device types: each device gets
- * a budget of its own for it (`RATE_LIMIT_LOOKUPS_PER_HOUR`, a burst of at most 10), apart from its general
- * request bucket, so a stolen credential cannot walk the NHI space. Over it → 429 ERR_RATE_LIMITED with
- * Retry-After, before ALEX is asked; the route audits every lookup, granted or refused (`launch.lookup`).
+ * Each device's own NHI-lookup budget (`RATE_LIMIT_LOOKUPS_PER_HOUR`, a burst of at most 10), checked before
+ * ALEX is asked, so a stolen credential cannot walk the NHI space.
  */
 import { AppError } from '../../../shared/errors';
 import type { Clock } from '../deps';

@@ -1,13 +1,6 @@
 /**
- * Patient data the gateway must keep is encrypted before it reaches the store (SQLite file and WAL, or
- * Redis): a grant's patient (name, NHI, date of birth, sex) and a commit record's NHI (the read-back search
- * needs it). AES-256-GCM under `GATEWAY_DATA_KEY` (32 bytes, base64, from the environment; see
- * gateway/README.md "Patient data at rest"); the record's key (grant hash, image id) is the additional data,
- * so a sealed value copied onto another record does not open. The patient id stays in clear: grants are
- * checked against it and audit hashes it; it is an opaque ALEX id, not a name, NHI or birth date.
- *
- * Without GATEWAY_DATA_KEY a production gateway (ALEX_REQUIRED=true) refuses to start (config.ts); elsewhere
- * (the sandbox's synthetic patients, tests) a fixed development key is used, so the same code path runs.
+ * AES-256-GCM under `GATEWAY_DATA_KEY` for the patient data the store keeps (gateway/README.md "Patient data
+ * at rest"). The record's key is the additional data, so a sealed value copied onto another record does not open.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { PatientSummary } from '../../../shared/contracts/common';

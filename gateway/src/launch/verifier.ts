@@ -1,8 +1,6 @@
 /**
- * Launch verification: turns what the companion forwards into a verified patient, or a coded error.
- * Pluggable: AlexLaunchVerifier (default) redeems Evolution's opaque context+signature through ALEX;
- * NhiLookupVerifier is the explicit fallback that finds a patient by NHI and always asks the GP to
- * confirm. The raw pair is never logged or stored; the replay cache keeps sha256(context + '\n' + signature).
+ * Launch verification: what the companion forwards → a verified patient, or a coded error. The raw pair is
+ * never logged or stored; the replay cache keeps sha256(context + '\n' + signature).
  */
 import type { PatientSummary } from '../../../shared/contracts/common';
 import { LIMITS } from '../../../shared/limits';
@@ -15,7 +13,7 @@ import type { GatewayStore } from '../store/types';
 
 export type LaunchInput = { kind: 'evolution'; context: string; signature: string } | { kind: 'nhi'; nhi: string };
 
-/** Who is asking: the authenticated device, its facility, the request's correlation id. */
+/** Who is asking: the authenticated device. */
 export interface LaunchSubject {
   deviceId: string;
   facilityId: string;
@@ -38,24 +36,15 @@ export interface LaunchVerifier {
 /** Opaque strings as Evolution may send them: base64, base64url, URL-encoded. */
 const OPAQUE_RE = /^[A-Za-z0-9+/=%._~-]+$/;
 
-export function checkOpaque(value: unknown): string {
+function checkOpaque(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > LIMITS.launchParamMaxChars || !OPAQUE_RE.test(value)) {
     throw new AppError('ERR_LAUNCH_MALFORMED');
   }
   return value;
 }
 
-export function launchHash(context: string, signature: string): string {
-  return sha256Hex(`${context}\n${signature}`);
-}
-
 /** ALEX errors on the decode call that mean "this pair is not genuine". */
 const SIGNATURE_REJECTIONS = new Set(['ERR_ALEX_REJECTED', 'ERR_ALEX_NOT_FOUND', 'ERR_LAUNCH_SIGNATURE', 'ERR_REQUEST_INVALID']);
-
-export interface AlexLaunchVerifierOptions {
-  maxAgeSeconds: number;
-  clockSkewSeconds: number;
-}
 
 export class AlexLaunchVerifier implements LaunchVerifier {
   readonly kind = 'evolution' as const;
@@ -64,7 +53,7 @@ export class AlexLaunchVerifier implements LaunchVerifier {
     private readonly alex: AlexClient,
     private readonly store: GatewayStore,
     private readonly clock: Clock,
-    private readonly options: AlexLaunchVerifierOptions,
+    private readonly options: { maxAgeSeconds: number; clockSkewSeconds: number },
   ) {}
 
   async verify(input: LaunchInput, subject: LaunchSubject): Promise<VerifiedLaunch> {
@@ -92,7 +81,7 @@ export class AlexLaunchVerifier implements LaunchVerifier {
     if (now - created > maxAgeMs + skewMs || created - now > skewMs) throw new AppError('ERR_LAUNCH_EXPIRED');
 
     // Single use: the cache entry outlives the pair's own validity window.
-    const first = await this.store.markLaunchUsed(launchHash(context, signature), created + maxAgeMs + 2 * skewMs + 60_000, now);
+    const first = await this.store.markLaunchUsed(sha256Hex(`${context}\n${signature}`), created + maxAgeMs + 2 * skewMs + 60_000, now);
     if (!first) throw new AppError('ERR_LAUNCH_REPLAYED');
 
     if (decoded.facilityCode !== subject.facilityId) throw new AppError('ERR_LAUNCH_FACILITY_MISMATCH');

@@ -8,39 +8,34 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config';
 import type { GatewayMetrics } from './metrics';
 
+/** `port` 0 picks a free port (tests); the bound URL is logged. */
 export interface MetricsConfig {
-  /** false: no listener (METRICS_ENABLED=false). */
   enabled: boolean;
   host: string;
-  /** 0 picks a free port (tests); the bound URL is logged. */
   port: number;
 }
 
-export const METRICS_DEFAULTS: MetricsConfig = { enabled: true, host: '127.0.0.1', port: 9464 };
-
 /** METRICS_ENABLED, METRICS_HOST, METRICS_PORT from the environment; ConfigError names a bad one. */
 export function loadMetricsConfig(env: Record<string, string | undefined>): MetricsConfig {
-  const config = { ...METRICS_DEFAULTS };
-  const enabled = env.METRICS_ENABLED?.trim();
-  if (enabled !== undefined && enabled !== '') {
+  const config: MetricsConfig = { enabled: true, host: '127.0.0.1', port: 9464 };
+  const [enabled, host, port] = [env.METRICS_ENABLED, env.METRICS_HOST, env.METRICS_PORT].map((v) => (v?.trim() === '' ? undefined : v?.trim()));
+  if (enabled !== undefined) {
     if (!/^(true|false|1|0)$/.test(enabled)) throw new ConfigError('METRICS_ENABLED', 'must be true or false');
     config.enabled = enabled === 'true' || enabled === '1';
   }
-  const host = env.METRICS_HOST?.trim();
-  if (host !== undefined && host !== '') {
+  if (host !== undefined) {
     if (!/^[A-Za-z0-9.:-]{1,255}$/.test(host)) throw new ConfigError('METRICS_HOST', `must be an interface address or host name (got "${host}")`);
     config.host = host;
   }
-  const port = env.METRICS_PORT?.trim();
-  if (port !== undefined && port !== '') {
+  if (port !== undefined) {
     if (!/^[0-9]+$/.test(port) || Number(port) > 65535) throw new ConfigError('METRICS_PORT', `must be a port number from 0 to 65535 (got "${port}")`);
     config.port = Number(port);
   }
   return config;
 }
 
-export interface RunningMetricsServer {
-  /** http://host:port, null when not listening. */
+/** `url`: http://host:port, null when not listening. */
+interface RunningMetricsServer {
   url: string | null;
   close(): Promise<void>;
 }

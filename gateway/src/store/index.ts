@@ -4,19 +4,10 @@ import { RedisStore } from './redis';
 import { SqliteStore } from './sqlite';
 import type { GatewayStore } from './types';
 
-export type { GatewayStore } from './types';
-export { SqliteStore } from './sqlite';
-export { RedisStore } from './redis';
-
-/** The embedded file, shared by the server and the admin CLI. */
-export function embeddedStorePath(config: Pick<GatewayConfig, 'dataDir'>): string {
-  return join(resolve(config.dataDir), 'gateway.sqlite');
-}
-
 /** REDIS_URL set → Redis; otherwise the embedded SQLite file in GATEWAY_DATA_DIR. */
 export function openStore(config: Pick<GatewayConfig, 'dataDir' | 'redisUrl' | 'idempotencyRetentionDays'>): GatewayStore {
   if (config.redisUrl !== null) {
     return new RedisStore(config.redisUrl, { idempotencyRetentionMs: config.idempotencyRetentionDays * 24 * 3600 * 1000 });
   }
-  return new SqliteStore(embeddedStorePath(config));
+  return new SqliteStore(join(resolve(config.dataDir), 'gateway.sqlite'));
 }

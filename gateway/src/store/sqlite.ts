@@ -1,13 +1,7 @@
 /**
- * Embedded store: one better-sqlite3 connection to a file in GATEWAY_DATA_DIR, or `:memory:` for tests.
- * Journal mode WAL with synchronous=FULL, checked when the file is opened (CHECKS D4): every write is
- * its own IMMEDIATE transaction and is on disk when its promise resolves — a commit's lease included, so
- * the commit service may create at ALEX as soon as it has it. Safe for several processes on one host
- * through SQLite's own locking (a write waits up to `busyTimeoutMs` for another connection's lock); across
- * hosts use the Redis store.
- *
- * Everything runs on the calling thread, as better-sqlite3 is meant to be used: a write and its fsync take
- * ~0.5 ms on a local disk, against ALEX's 1–3.5 s per create. Rate-limit buckets live in memory.
+ * Embedded store: one better-sqlite3 connection (a file, or `:memory:` for tests), WAL with synchronous=FULL
+ * checked at open (CHECKS D4). Every write is its own IMMEDIATE transaction, on disk when its promise
+ * resolves (a commit's lease included). Several processes on one host share it through SQLite's locking.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -40,10 +34,8 @@ CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTE
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 `;
 
-export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
-
 export interface SqliteOptions {
-  /** How long a write waits for another connection's write lock before failing (SQLITE_BUSY). */
+  /** How long a write waits for another connection's lock before failing (SQLITE_BUSY). Default 5 s. */
   busyTimeoutMs?: number;
 }
 
@@ -52,7 +44,7 @@ type Row = { json: string } | undefined;
 
 /** Opens `file` (or ':memory:') in WAL with synchronous=FULL and the schema in place; refuses a file where either did not take. */
 export function openSqlite(file: string, options: SqliteOptions = {}): Database.Database {
-  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError(`busyTimeoutMs must be a whole number of ms, not ${busyTimeoutMs}`);
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
@@ -80,11 +72,9 @@ export class SqliteStore implements GatewayStore {
   readonly kind: 'sqlite' | 'memory';
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
-  /** Runs a write as one IMMEDIATE transaction: all of it is on disk when it returns, or none of it is stored. */
   private readonly transaction: Database.Transaction<(write: () => unknown) => unknown>;
   private readonly buckets = new Map<string, BucketState>();
 
-  /** `file` is a path, or ':memory:'. */
   constructor(file: string, options: SqliteOptions = {}) {
     this.kind = file === ':memory:' ? 'memory' : 'sqlite';
     this.db = openSqlite(file, options);
@@ -96,7 +86,6 @@ export class SqliteStore implements GatewayStore {
     return readPragmas(this.db);
   }
 
-  /** Prepared once per SQL text. */
   private stmt(sql: string): Database.Statement {
     let st = this.statements.get(sql);
     if (!st) {
@@ -106,7 +95,7 @@ export class SqliteStore implements GatewayStore {
     return st;
   }
 
-  /** Runs `write` in its own IMMEDIATE transaction; throws (so the calling method rejects) if it cannot commit. */
+  /** `write` in its own IMMEDIATE transaction: all of it on disk when it returns, or nothing stored (it throws). */
   private write<T>(write: () => T): T {
     if (!this.db.open) throw new Error('The store is closed');
     return this.transaction.immediate(write) as T;
@@ -190,7 +179,6 @@ export class SqliteStore implements GatewayStore {
     return this.readIdempotency(key);
   }
 
-  /** Durable when it resolves (synchronous=FULL): no `durable` promise is ever needed. */
   async acquireIdempotency(claim: IdempotencyClaim): Promise<AcquireResult> {
     return this.write((): AcquireResult => {
       const rec = this.readIdempotency(claim.key);
@@ -264,7 +252,7 @@ export class SqliteStore implements GatewayStore {
     return rows.map((r) => JSON.parse(r.json) as AuditRecord).reverse();
   }
 
-  /** Rate-limit buckets live in memory: they are short-lived, and a durable write per request would cost an fsync. */
+  /** In memory: buckets are short-lived, and a durable write per request would cost an fsync. */
   async takeToken(key: string, spec: BucketSpec, cost: number, now: number): Promise<TakeResult> {
     const { state, result } = bucketStep(this.buckets.get(key) ?? null, spec, cost, now);
     this.buckets.set(key, state);
@@ -280,7 +268,6 @@ export class SqliteStore implements GatewayStore {
     for (const [key, b] of this.buckets) if (b.updatedAt <= now - 3_600_000) this.buckets.delete(key);
   }
 
-  /** The file answers a read. */
   async ping(): Promise<boolean> {
     return this.db.open && (this.stmt('SELECT 1 AS ok').get() as { ok: number }).ok === 1;
   }

@@ -1,10 +1,4 @@
-/**
- * The gateway's one store: devices, enrolment codes, launch grants, the launch replay cache,
- * idempotency records, the audit trail and rate-limit buckets.
- * Implementations: SqliteStore (embedded default, or in memory for tests) and RedisStore (REDIS_URL;
- * safe across several gateway processes). Every method is atomic on its own. Times are epoch ms from
- * the injected clock, passed in by the caller, so expiry is testable without sleeping.
- */
+/** The gateway's one store (SqliteStore, RedisStore). Every method is atomic; times (epoch ms) are passed in. */
 import type { PatientSummary } from '../../../shared/contracts/common';
 import type { CommittedResource } from '../../../shared/contracts/gateway';
 
@@ -51,7 +45,7 @@ export interface GrantRecord {
   confirmedAt?: number;
 }
 
-/** Stored final answer of a commit, replayed for the same key. */
+/** A commit's final answer, replayed for the same key. */
 export interface StoredResponse {
   status: number;
   body: unknown;
@@ -61,11 +55,7 @@ export interface StoredResponse {
 export interface CommitProgress {
   media?: CommittedResource;
   documentReference?: CommittedResource;
-  /**
-   * Per target whose create may have reached ALEX and whose outcome is not proven yet: when it was sent
-   * (epoch ms). Written durably before the create starts; kept in this JSON so the stores need no schema
-   * change (gateway/src/commit/outcome.ts reads it).
-   */
+  /** Per target whose create may have reached ALEX, outcome not proven yet: when it was sent (../commit/outcome.ts). */
   sent?: { media?: number; documentReference?: number };
 }
 
@@ -100,10 +90,6 @@ export interface IdempotencyClaim {
 }
 
 export type AcquireResult =
-  /**
-   * Every store's lease is durable when acquireIdempotency resolves (the lease is what tells a later
-   * attempt to look at ALEX before creating again, so nothing may reach ALEX before it is on disk).
-   */
   | { kind: 'acquired'; record: IdempotencyRecord }
   | { kind: 'in-progress' }
   | { kind: 'mismatch' }
@@ -147,49 +133,41 @@ export interface TakeResult {
 export interface GatewayStore {
   readonly kind: 'sqlite' | 'memory' | 'redis';
 
-  // devices
   putDevice(device: DeviceRecord): Promise<void>;
   getDevice(deviceId: string): Promise<DeviceRecord | null>;
   listDevices(): Promise<DeviceRecord[]>;
   /** false when no such device. Revoking twice keeps the first time. */
   revokeDevice(deviceId: string, now: number): Promise<boolean>;
 
-  // enrolment codes
   putEnrolmentCode(code: EnrolmentCodeRecord): Promise<void>;
   /** Atomically marks the code used by deviceId, once. */
   consumeEnrolmentCode(codeHash: string, deviceId: string, now: number): Promise<ConsumeCodeResult>;
 
-  // launch grants and replay cache
   putGrant(grant: GrantRecord): Promise<void>;
   getGrant(grantHash: string): Promise<GrantRecord | null>;
   /** true the first time this launch hash is seen within its TTL; false on a replay. */
   markLaunchUsed(launchHash: string, expiresAt: number, now: number): Promise<boolean>;
 
-  // idempotency
   getIdempotency(key: string): Promise<IdempotencyRecord | null>;
   /**
-   * Take the lease for key, atomically: new key → acquired (attempts 1); other fingerprint or practice
-   * (facility) → mismatch; completed → completed; live lease held → in-progress; released or expired
-   * lease → acquired with attempts+1 and the earlier progress kept. The same request from another device
-   * of the practice (a re-enrolled PC) is the same request.
+   * Take the lease for key: new key → acquired (attempts 1); other fingerprint or practice → mismatch;
+   * completed → completed; live lease held → in-progress; released or expired → acquired, attempts+1,
+   * progress kept. Durable when it resolves: nothing may reach ALEX before the lease is.
    */
   acquireIdempotency(claim: IdempotencyClaim): Promise<AcquireResult>;
   /** Record progress (and extend the lease). false when the lease is no longer ours. */
   saveProgress(key: string, leaseOwner: string, progress: CommitProgress, leaseExpiresAt: number, now: number): Promise<boolean>;
   /**
-   * Store the final answer (and the progress that led to it), with its audit record in the same
-   * atomic step. false when the lease is no longer ours (then nothing is written). If it rejects, the
-   * answer may be stored all the same (written, but not known to be on disk): a retry replays it.
+   * The final answer, progress and audit record in one atomic step; false when the lease is no longer ours.
+   * If it rejects, the answer may be stored all the same (not known to be on disk): a retry replays it.
    */
   completeIdempotency(key: string, leaseOwner: string, response: StoredResponse, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<boolean>;
   /** Give the lease up (retryable failure), keeping progress, so the next request may continue; audit in the same step. */
   releaseIdempotency(key: string, leaseOwner: string, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<void>;
 
-  // audit
   appendAudit(record: AuditRecord): Promise<void>;
   listAudit(query: AuditQuery): Promise<AuditRecord[]>;
 
-  // rate limits
   /** Token bucket: take `cost` tokens (0 = only look). The embedded store keeps buckets in memory (per process). */
   takeToken(key: string, spec: BucketSpec, cost: number, now: number): Promise<TakeResult>;
 

@@ -1,17 +1,17 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
-import { AppError, type ErrorBody } from '../../../shared/errors/app-error';
+import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
+import type { CompanionApi, ImageView } from '../../../shared/contracts/bridge';
 import type { PatientSummary } from '../../../shared/contracts/common';
+import { AppError } from '../../../shared/errors/app-error';
 import { ACCEPT_ATTRIBUTE, bytesToBase64, pastedName, planBatches } from '../../common/files';
 import { formatPatientName, plural } from '../../common/format';
 import { isLocked } from '../../common/status';
 import { ConnectionBar, LaunchState, NoticeList, PatientBanner } from './components/Banner';
-import { CommitDialog } from './components/CommitDialog';
+import { CommitDialog, type CommitTarget } from './components/CommitDialog';
 import { DetailsPanel } from './components/DetailsPanel';
-import { medtechActions } from './components/MedtechCheck';
 import { ConfirmDialog } from './components/Dialog';
 import { EnrolmentScreen } from './components/Enrolment';
 import { FindPatientDialog } from './components/FindPatientDialog';
-import { ImageGroup, groupSummary, otherGroupTitle } from './components/ImageGrid';
+import { ImageGroup, groupSummary } from './components/ImageGrid';
 import { OutboxDrawer } from './components/OutboxDrawer';
 import { PhonePanel } from './components/PhonePanel';
 import { PreviewDialog } from './components/PreviewDialog';
@@ -19,26 +19,9 @@ import { SettingsDialog, ShortcutsDialog } from './components/SettingsDialog';
 import { groupImages, readyImages } from './logic/model';
 import { EMPTY_SELECTION, clickSelect, pruneSelection, selectAll, selectionAfterSwitch, type Selection } from './logic/selection';
 import { useCompanion } from './useCompanion';
+import { useNow } from './useNow';
 
-interface Rejected {
-  name: string;
-  error: ErrorBody;
-}
-interface CommitTarget {
-  patient: PatientSummary;
-  ids: string[];
-  allReady: boolean;
-  notReady: number;
-}
-
-function useNow(intervalMs: number): Date {
-  const [now, setNow] = useState(() => new Date());
-  useEffect(() => {
-    const t = window.setInterval(() => setNow(new Date()), intervalMs);
-    return () => window.clearInterval(t);
-  }, [intervalMs]);
-  return now;
-}
+type Rejected = Awaited<ReturnType<CompanionApi['images']['addFiles']>>['rejected'][number];
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -46,10 +29,18 @@ function isTyping(target: EventTarget | null): boolean {
   return el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName);
 }
 
+/** Adds the handlers to `window`; returns what removes them. */
+function listen(handlers: { [K in keyof WindowEventMap]?: (e: WindowEventMap[K]) => void }): () => void {
+  const entries = Object.entries(handlers) as [string, EventListener][];
+  for (const [type, fn] of entries) window.addEventListener(type, fn);
+  return () => entries.forEach(([type, fn]) => window.removeEventListener(type, fn));
+}
+
 export function App() {
   const companion = useCompanion();
-  const { state, settings, progress } = companion;
-  const now = useNow(30_000);
+  const { state, settings } = companion;
+  const nowMs = useNow(30_000);
+  const now = useMemo(() => new Date(nowMs), [nowMs]);
   const [sel, setSel] = useState<Selection>(EMPTY_SELECTION);
   const [previewId, setPreviewId] = useState<string | null>(null);
   const [commit, setCommit] = useState<CommitTarget | null>(null);
@@ -58,15 +49,17 @@ export function App() {
   /** Practice IT chose "Enrol this PC again" in Settings: the enrolment screen, while the PC is still enrolled. */
   const [reEnrolling, setReEnrolling] = useState(false);
   const [dragging, setDragging] = useState(false);
+  const dragDepth = useRef(0);
   const [adding, setAdding] = useState(0);
   const [rejected, setRejected] = useState<Rejected[]>([]);
   const fileInput = useRef<HTMLInputElement>(null);
 
   const images = useMemo(() => state?.images ?? [], [state]);
-  const groups = useMemo(() => groupImages(images), [images]);
+  const groups = groupImages(images);
   const patient = state?.launch.status === 'ready' ? state.patient : null;
-  const workingIds = useMemo(() => groups.working.map((i) => i.id), [groups]);
-  const selected = useMemo(() => images.filter((i) => sel.ids.includes(i.id)), [images, sel]);
+  const workingIds = groups.working.map((i) => i.id);
+  const selected = images.filter((i) => sel.ids.includes(i.id));
+  const removable = selected.filter((i) => !isLocked(i.status));
   const liveOutbox = (state?.outbox ?? []).filter((o) => o.status !== 'committed').length;
 
   useEffect(() => {
@@ -80,7 +73,7 @@ export function App() {
     lastPatientId.current = workingPatientId;
     setSel((s) => selectionAfterSwitch(s, workingIds));
     setPreviewId(null);
-  }, [workingPatientId, workingIds]);
+  });
 
   // The enrolment screen replaces the window: whatever dialog was open (a commit, a preview) does not come back after it.
   const enrolmentShown = state != null && (!state.enrolment.enrolled || reEnrolling);
@@ -91,132 +84,106 @@ export function App() {
     setPreviewId(null);
   }, [enrolmentShown]);
 
-  // --- adding files --------------------------------------------------------------------------------------
-  const addFiles = useCallback(
-    async (files: File[]) => {
-      if (files.length === 0) return;
-      if (!patient) {
-        companion.reportError(new AppError('ERR_NO_PATIENT'));
-        return;
+  const addFiles = async (files: File[]): Promise<void> => {
+    if (files.length === 0) return;
+    if (!patient) return companion.reportError(new AppError('ERR_NO_PATIENT'));
+    const plan = planBatches(files);
+    const refused: Rejected[] = [...plan.rejected];
+    setAdding((n) => n + files.length - plan.rejected.length);
+    for (const batch of plan.batches) {
+      try {
+        const payload = await Promise.all(batch.map(async (b) => ({ name: b.name, dataBase64: bytesToBase64(new Uint8Array(await files[b.index]!.arrayBuffer())) })));
+        const res = await companion.run((api) => api.images.addFiles({ files: payload }));
+        if (res) refused.push(...res.rejected);
+        if (res && res.imageIds.length > 0 && batch === plan.batches[0]) setSel({ ids: [res.imageIds[0]!], anchor: res.imageIds[0]! });
+      } catch {
+        for (const b of batch) refused.push({ name: b.name, error: { code: 'ERR_STORAGE_IO', message: 'This file could not be read from the PC. Try adding it again.', action: 'retry', retryable: true } });
+      } finally {
+        setAdding((n) => Math.max(0, n - batch.length));
       }
-      const plan = planBatches(files);
-      const refused: Rejected[] = plan.rejected.map((r) => ({ name: r.name, error: r.error }));
-      setAdding((n) => n + files.length - plan.rejected.length);
-      for (const batch of plan.batches) {
-        try {
-          const payload = await Promise.all(batch.map(async (b) => ({ name: b.name, dataBase64: bytesToBase64(new Uint8Array(await files[b.index]!.arrayBuffer())) })));
-          const res = await companion.run((api) => api.images.addFiles({ files: payload }));
-          if (res) refused.push(...res.rejected);
-          if (res && res.imageIds.length > 0 && batch === plan.batches[0]) setSel({ ids: [res.imageIds[0]!], anchor: res.imageIds[0]! });
-        } catch {
-          for (const b of batch) refused.push({ name: b.name, error: { code: 'ERR_STORAGE_IO', message: 'This file could not be read from the PC. Try adding it again.', action: 'retry', retryable: true } });
-        } finally {
-          setAdding((n) => Math.max(0, n - batch.length));
-        }
-      }
-      if (refused.length > 0) setRejected((r) => [...r, ...refused].slice(-20));
-    },
-    [companion, patient],
-  );
+    }
+    if (refused.length > 0) setRejected((r) => [...r, ...refused].slice(-20));
+  };
+  const openCommit = (to: PatientSummary, group: readonly ImageView[], allReady: boolean): void => {
+    const ready = readyImages(group);
+    if (ready.length > 0) setCommit({ patient: to, ids: ready.map((i) => i.id), allReady, notReady: group.filter((i) => i.status === 'needs-info').length });
+  };
+  const openCommitForWorking = (): void => {
+    if (patient) openCommit(patient, groups.working, true);
+  };
 
-  // Drag and drop anywhere in the window; paste of an image.
-  useEffect(() => {
-    let depth = 0;
-    const hasFiles = (e: DragEvent): boolean => [...(e.dataTransfer?.types ?? [])].includes('Files');
-    const onEnter = (e: DragEvent): void => {
-      if (!hasFiles(e)) return;
+  // Drag and drop anywhere in the window, paste of an image, and the keyboard shortcuts (not while typing, not under a dialog).
+  const hasFiles = (e: DragEvent): boolean => [...(e.dataTransfer?.types ?? [])].includes('Files');
+  const onKey = (e: KeyboardEvent): void => {
+    if (document.querySelector('[data-dialog]')) return;
+    const ctrl = e.ctrlKey || e.metaKey;
+    if (ctrl && e.key.toLowerCase() === 'o') {
       e.preventDefault();
-      depth += 1;
-      setDragging(true);
-    };
-    const onOver = (e: DragEvent): void => {
-      if (!hasFiles(e)) return;
+      if (patient) fileInput.current?.click();
+    } else if (ctrl && e.key === 'Enter') {
       e.preventDefault();
-      if (e.dataTransfer) e.dataTransfer.dropEffect = patient ? 'copy' : 'none';
-    };
-    const onLeave = (e: DragEvent): void => {
-      if (!hasFiles(e)) return;
-      depth = Math.max(0, depth - 1);
-      if (depth === 0) setDragging(false);
-    };
-    const onDrop = (e: DragEvent): void => {
+      openCommitForWorking();
+    } else if (isTyping(e.target)) {
+      return;
+    } else if (ctrl && e.key.toLowerCase() === 'a') {
       e.preventDefault();
-      depth = 0;
-      setDragging(false);
-      const files = [...(e.dataTransfer?.files ?? [])];
-      if (files.length > 0 && patient) void addFiles(files);
-    };
-    const onPaste = (e: ClipboardEvent): void => {
-      if (isTyping(e.target)) return;
-      const at = new Date();
-      const files = [...(e.clipboardData?.items ?? [])]
-        .filter((i) => i.kind === 'file')
-        .map((i) => i.getAsFile())
-        .filter((f): f is File => f !== null)
-        .map((f) => (f.name && f.name !== 'image.png' ? f : new File([f], pastedName(f.type, at), { type: f.type })));
-      if (files.length > 0) {
+      setSel(selectAll(workingIds));
+    } else if (e.key === 'Delete' && removable.length > 0) {
+      e.preventDefault();
+      setDialog('confirm-remove');
+    } else if (e.key === '?') {
+      e.preventDefault();
+      setDialog('shortcuts');
+    } else if (e.key === 'Escape' && sel.ids.length > 0) {
+      setSel(EMPTY_SELECTION);
+    }
+  };
+  useEffect(() =>
+    listen({
+      keydown: onKey,
+      dragenter: (e) => {
+        if (!hasFiles(e)) return;
         e.preventDefault();
-        void addFiles(files);
-      }
-    };
-    window.addEventListener('dragenter', onEnter);
-    window.addEventListener('dragover', onOver);
-    window.addEventListener('dragleave', onLeave);
-    window.addEventListener('drop', onDrop);
-    window.addEventListener('paste', onPaste);
-    return () => {
-      window.removeEventListener('dragenter', onEnter);
-      window.removeEventListener('dragover', onOver);
-      window.removeEventListener('dragleave', onLeave);
-      window.removeEventListener('drop', onDrop);
-      window.removeEventListener('paste', onPaste);
-    };
-  }, [addFiles, patient]);
-
-  // --- actions ---------------------------------------------------------------------------------------------
+        dragDepth.current += 1;
+        setDragging(true);
+      },
+      dragover: (e) => {
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        if (e.dataTransfer) e.dataTransfer.dropEffect = patient ? 'copy' : 'none';
+      },
+      dragleave: (e) => {
+        if (!hasFiles(e)) return;
+        dragDepth.current = Math.max(0, dragDepth.current - 1);
+        if (dragDepth.current === 0) setDragging(false);
+      },
+      drop: (e) => {
+        e.preventDefault();
+        dragDepth.current = 0;
+        setDragging(false);
+        const files = [...(e.dataTransfer?.files ?? [])];
+        if (files.length > 0 && patient) void addFiles(files);
+      },
+      paste: (e) => {
+        if (isTyping(e.target)) return;
+        const at = new Date();
+        const files = [...(e.clipboardData?.items ?? [])]
+          .filter((i) => i.kind === 'file')
+          .map((i) => i.getAsFile())
+          .filter((f): f is File => f !== null)
+          .map((f) => (f.name && f.name !== 'image.png' ? f : new File([f], pastedName(f.type, at), { type: f.type })));
+        if (files.length > 0) {
+          e.preventDefault();
+          void addFiles(files);
+        }
+      },
+    }),
+  );
   const onSelect = (id: string, e: MouseEvent, groupIds: string[]): void => setSel((s) => clickSelect(s, id, groupIds, { shift: e.shiftKey, toggle: e.ctrlKey || e.metaKey }));
-  const openCommitForWorking = useCallback(() => {
-    if (!patient) return;
-    const ready = readyImages(groups.working);
-    if (ready.length === 0) return;
-    setCommit({ patient, ids: ready.map((i) => i.id), allReady: true, notReady: groups.working.filter((i) => i.status === 'needs-info').length });
-  }, [groups, patient]);
-  const removable = selected.filter((i) => !isLocked(i.status));
   const startPhone = async (): Promise<void> => {
     setShowPhone(true);
     if (!state?.phone?.active) await companion.run((api) => api.phone.start());
   };
-
-  // Keyboard shortcuts (not while typing, not under a dialog).
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent): void => {
-      if (document.querySelector('[data-dialog]')) return;
-      const typing = isTyping(e.target);
-      const ctrl = e.ctrlKey || e.metaKey;
-      if (ctrl && e.key.toLowerCase() === 'o') {
-        e.preventDefault();
-        if (patient) fileInput.current?.click();
-      } else if (ctrl && e.key === 'Enter') {
-        e.preventDefault();
-        openCommitForWorking();
-      } else if (typing) {
-        return;
-      } else if (ctrl && e.key.toLowerCase() === 'a') {
-        e.preventDefault();
-        setSel(selectAll(workingIds));
-      } else if (e.key === 'Delete' && removable.length > 0) {
-        e.preventDefault();
-        setDialog('confirm-remove');
-      } else if (e.key === '?') {
-        e.preventDefault();
-        setDialog('shortcuts');
-      } else if (e.key === 'Escape' && sel.ids.length > 0) {
-        setSel(EMPTY_SELECTION);
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [patient, openCommitForWorking, workingIds, removable.length, sel.ids.length]);
 
   // --- screens ---------------------------------------------------------------------------------------------
   if (!state) {
@@ -234,14 +201,7 @@ export function App() {
     return (
       <>
         <ConnectionBar status={companion.connection} />
-        <EnrolmentScreen
-          companion={companion}
-          defaultGatewayUrl={settings?.gatewayUrl ?? ''}
-          enrolment={state.enrolment}
-          waiting={liveOutbox}
-          {...(state.enrolment.enrolled ? { onCancel: () => setReEnrolling(false) } : {})}
-          onDone={() => setReEnrolling(false)}
-        />
+        <EnrolmentScreen companion={companion} waiting={liveOutbox} onCancel={state.enrolment.enrolled ? () => setReEnrolling(false) : undefined} onDone={() => setReEnrolling(false)} />
       </>
     );
   }
@@ -252,15 +212,7 @@ export function App() {
   const readyCount = readyImages(groups.working).length;
   const phone = state.phone?.active && patient && state.phone.patientId === patient.id ? state.phone : null;
   // What every photo group (the working patient's and each other patient's) shares.
-  const groupProps = {
-    selected: sel.ids,
-    progress,
-    outbox: state.outbox,
-    onSelect,
-    onOpen: setPreviewId,
-    onRetry: (id: string) => void companion.run((api) => api.outbox.retry({ imageId: id })),
-    medtech: medtechActions(companion.run),
-  };
+  const groupProps = { companion, selected: sel.ids, onSelect, onOpen: setPreviewId };
 
   return (
     <div className={`app${dragging ? ' is-dragging' : ''}`}>
@@ -289,12 +241,7 @@ export function App() {
         </nav>
       </header>
       <ConnectionBar status={companion.connection} />
-      <NoticeList
-        notices={state.notices}
-        alerts={companion.alerts}
-        onDismiss={(id) => void companion.run((api) => api.notices.dismiss({ id }))}
-        onDismissAlert={companion.dismissAlert}
-      />
+      <NoticeList companion={companion} />
       {rejected.length > 0 ? (
         <section className="rejected" role="alert" aria-label="Files not added" data-testid="rejected-files">
           <header>
@@ -374,18 +321,14 @@ export function App() {
               <ImageGroup
                 key={g.patient.id}
                 other
-                title={otherGroupTitle(g.images)}
+                title={`Belongs to ${formatPatientName(g.patient)}`}
                 subtitle={`NHI ${g.patient.nhi} · ${groupSummary(g.images)} · these stay with this patient`}
                 images={g.images}
                 {...groupProps}
                 testId="group-other"
                 actions={
                   ready.length > 0 ? (
-                    <button
-                      type="button"
-                      className="button button-small button-commit"
-                      onClick={() => setCommit({ patient: g.patient, ids: ready.map((i) => i.id), allReady: false, notReady: g.images.filter((i) => i.status === 'needs-info').length })}
-                    >
+                    <button type="button" className="button button-small button-commit" onClick={() => openCommit(g.patient, g.images, false)}>
                       Send {plural(ready.length, 'image')} to {formatPatientName(g.patient)}
                     </button>
                   ) : null
@@ -412,7 +355,7 @@ export function App() {
         </main>
         <aside className="sidebar" aria-label="Phone and details">
           {phone && showPhone && patient ? <PhonePanel companion={companion} phone={phone} patientName={formatPatientName(patient)} onClose={() => setShowPhone(false)} /> : null}
-          <DetailsPanel companion={companion} selected={selected} applyAllCount={selectedIsWorking ? applyAllCount : 0} requiredFields={settings?.requiredFields ?? []} />
+          <DetailsPanel companion={companion} selected={selected} applyAllCount={selectedIsWorking ? applyAllCount : 0} />
         </aside>
       </div>
 
@@ -423,25 +366,12 @@ export function App() {
       ) : null}
 
       {previewImage ? <PreviewDialog companion={companion} image={previewImage} onClose={() => setPreviewId(null)} /> : null}
-      {commit ? (
-        <CommitDialog
-          companion={companion}
-          state={state}
-          settings={settings}
-          progress={progress}
-          patient={commit.patient}
-          ids={commit.ids}
-          allReady={commit.allReady}
-          notReady={commit.notReady}
-          onClose={() => setCommit(null)}
-        />
-      ) : null}
-      {dialog === 'outbox' ? <OutboxDrawer companion={companion} items={state.outbox} labels={new Map(images.map((i) => [i.id, i.label]))} onClose={() => setDialog(null)} now={now} /> : null}
+      {commit ? <CommitDialog companion={companion} target={commit} onClose={() => setCommit(null)} /> : null}
+      {dialog === 'outbox' ? <OutboxDrawer companion={companion} now={now} onClose={() => setDialog(null)} /> : null}
       {dialog === 'settings' && settings ? (
         <SettingsDialog
           companion={companion}
           settings={settings}
-          enrolment={state.enrolment}
           onClose={() => setDialog(null)}
           onEnrolAgain={() => {
             setDialog(null);

@@ -1,16 +1,6 @@
 /**
- * The ONE place the desktop window gets its companion API from.
- *   - Inside Electron the preload exposes a `CompanionApi` as `window.clinicpro`; it is used as is.
- *   - Otherwise (the browser host used in development and tests) the page was opened as
- *     `http://127.0.0.1:<port>/#token=<random>`: the token is read once, removed from the address bar, and the
- *     same contract runs over `ws://<same host>/bridge`:
- *       → { type: 'hello', token }                       first message
- *       ← { type: 'welcome' }                            accepted
- *       → { type: 'call', id, method, arg }              ← { type: 'result', id, envelope }
- *       ← { type: 'event', event, payload }              pushes (state snapshots, progress, notices)
- *     If the socket drops, it reconnects with capped, jittered backoff; calls made meanwhile wait for the
- *     connection, calls cut off mid-way answer with a plain "connection lost" error. A refused token (close code
- *     4401) is final: the window says so instead of retrying.
+ * The ONE place the desktop window gets its companion API from: the Electron preload's `window.clinicpro`, else
+ * the browser host's WebSocket bridge (protocol, reconnection and the final 4401 refusal: renderer/README.md).
  */
 import {
   createBridgeClient,
@@ -57,13 +47,10 @@ export interface SocketBridgeOptions {
   clearTimer: (handle: unknown) => void;
   /** 0 ≤ x < 1; injected so backoff is tested without chance. */
   random: () => number;
-  initialDelayMs?: number;
-  maxDelayMs?: number;
 }
 
-/** Close codes from the browser host that mean "this token will never work". */
-export const REFUSED_CLOSE_CODES: readonly number[] = [4401];
-
+/** The browser host's close code for "this token will never work". */
+const REFUSED_CLOSE_CODE = 4401;
 const OPEN = 1;
 
 /** Full-jitter backoff: a random delay up to min(max, initial·2^attempt), never below a quarter of initial. */
@@ -72,7 +59,7 @@ export function backoffDelay(attempt: number, random: () => number, initialMs = 
   return Math.max(initialMs / 4, Math.floor(random() * cap));
 }
 
-export const CONNECTION_LOST: ErrorBody = {
+const CONNECTION_LOST: ErrorBody = {
   code: 'ERR_INTERNAL',
   message: 'The window lost its connection to ClinicPro Images while this was being done. It is reconnecting; please try again.',
   action: 'retry',
@@ -105,10 +92,12 @@ export function connectSocketBridge(options: SocketBridgeOptions): BridgeConnect
     for (const l of [...statusListeners]) l(s);
   };
 
-  const failInFlight = (body: ErrorBody): void => {
+  /** Calls cut off mid-way lose the connection; calls not yet sent are refused. */
+  const failAll = (refuseWaiting: boolean): void => {
     const pending = [...inFlight.values()];
     inFlight.clear();
-    for (const resolve of pending) resolve({ ok: false, error: body });
+    for (const resolve of pending) resolve({ ok: false, error: CONNECTION_LOST });
+    if (refuseWaiting) for (const w of waiting.splice(0)) w.resolve({ ok: false, error: REFUSED });
   };
 
   const flush = (): void => {
@@ -119,9 +108,10 @@ export function connectSocketBridge(options: SocketBridgeOptions): BridgeConnect
     }
   };
 
-  const scheduleReconnect = (): void => {
+  const reconnect = (): void => {
+    setStatus('reconnecting');
     if (closed || timer !== null) return;
-    const delay = backoffDelay(attempt, options.random, options.initialDelayMs, options.maxDelayMs);
+    const delay = backoffDelay(attempt, options.random);
     attempt += 1;
     timer = options.setTimer(() => {
       timer = null;
@@ -135,9 +125,7 @@ export function connectSocketBridge(options: SocketBridgeOptions): BridgeConnect
     try {
       s = options.createSocket(options.url);
     } catch {
-      setStatus('reconnecting');
-      scheduleReconnect();
-      return;
+      return reconnect();
     }
     socket = s;
     s.onopen = () => s.send(JSON.stringify({ type: 'hello', token: options.token }));
@@ -164,24 +152,17 @@ export function connectSocketBridge(options: SocketBridgeOptions): BridgeConnect
     s.onclose = (ev) => {
       if (socket !== s) return;
       socket = null;
-      failInFlight(CONNECTION_LOST);
+      const refused = !closed && ev.code === REFUSED_CLOSE_CODE;
+      failAll(refused);
       if (closed) return;
-      if (REFUSED_CLOSE_CODES.includes(ev.code)) {
-        setStatus('refused');
-        for (const w of waiting.splice(0)) w.resolve({ ok: false, error: REFUSED });
-        return;
-      }
-      setStatus('reconnecting');
-      scheduleReconnect();
+      if (refused) setStatus('refused');
+      else reconnect();
     };
   }
 
   const call = (method: BridgeMethod, arg: unknown): Promise<BridgeEnvelope> =>
     new Promise((resolve) => {
-      if (status === 'refused' || closed) {
-        resolve({ ok: false, error: REFUSED });
-        return;
-      }
+      if (status === 'refused' || closed) return resolve({ ok: false, error: REFUSED });
       const id = nextId++;
       waiting.push({ id, msg: JSON.stringify({ type: 'call', id, method, arg }), resolve });
       flush();
@@ -208,16 +189,12 @@ export function connectSocketBridge(options: SocketBridgeOptions): BridgeConnect
       timer = null;
       socket?.close(1000, 'closed');
       socket = null;
-      failInFlight(CONNECTION_LOST);
-      for (const w of waiting.splice(0)) w.resolve({ ok: false, error: REFUSED });
+      failAll(true);
     },
   };
 }
 
-/**
- * Read the one-time token from `#token=…` and remove it from the address bar (and history), so it is not
- * left on screen, in a bookmark or in a screenshot.
- */
+/** The one-time `#token=…`, removed from the address bar and history (not left on screen, in a bookmark or a screenshot). */
 export function takeTokenFromLocation(
   location: Pick<Location, 'hash' | 'pathname' | 'search'>,
   history: Pick<History, 'replaceState'>,
@@ -233,35 +210,17 @@ export function bridgeSocketUrl(location: Pick<Location, 'protocol' | 'host'>): 
   return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/bridge`;
 }
 
-function electronConnection(api: CompanionApi): BridgeConnection {
-  return { api, status: () => 'connected', onStatus: () => () => undefined, close: () => undefined };
+/** A connection whose status never changes: Electron's preload (always connected), or a page without a token. */
+function fixedConnection(api: CompanionApi, status: ConnectionStatus): BridgeConnection {
+  return { api, status: () => status, onStatus: () => () => undefined, close: () => undefined };
 }
 
-function refusedConnection(): BridgeConnection {
-  const fail = (): Promise<BridgeEnvelope> => Promise.resolve({ ok: false, error: REFUSED });
-  return {
-    api: createBridgeClient(fail, () => () => undefined),
-    status: () => 'refused',
-    onStatus: () => () => undefined,
-    close: () => undefined,
-  };
-}
-
-let singleton: BridgeConnection | null = null;
-
-/** The window's connection to the companion core (created on first use). */
-export function getBridge(): BridgeConnection {
-  if (singleton) return singleton;
-  if (window.clinicpro) {
-    singleton = electronConnection(window.clinicpro);
-    return singleton;
-  }
+function createBridge(): BridgeConnection {
+  if (window.clinicpro) return fixedConnection(window.clinicpro, 'connected');
   const token = takeTokenFromLocation(window.location, window.history);
-  if (!token) {
-    singleton = refusedConnection();
-    return singleton;
-  }
-  singleton = connectSocketBridge({
+  const refuse = (): Promise<BridgeEnvelope> => Promise.resolve({ ok: false, error: REFUSED });
+  if (!token) return fixedConnection(createBridgeClient(refuse, () => () => undefined), 'refused');
+  return connectSocketBridge({
     url: bridgeSocketUrl(window.location),
     token,
     createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
@@ -269,5 +228,12 @@ export function getBridge(): BridgeConnection {
     clearTimer: (h) => window.clearTimeout(h as number),
     random: Math.random,
   });
+}
+
+let singleton: BridgeConnection | null = null;
+
+/** The window's connection to the companion core (created on first use). */
+export function getBridge(): BridgeConnection {
+  singleton ??= createBridge();
   return singleton;
 }

@@ -1,18 +1,11 @@
-/**
- * The window's live model: the newest AppState snapshot, per-image progress, settings, the connection status
- * and short-lived local alerts (a call that failed). Subscribes once through the bridge.
- */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+/** The window's live model: the newest AppState, per-image progress, settings, the connection and local alerts (a call that failed). */
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { AppState, CompanionApi, Settings } from '../../../shared/contracts/bridge';
 import { AppError } from '../../../shared/errors/app-error';
 import { getBridge, type ConnectionStatus } from './bridge';
 import { acceptSnapshot, mergeProgress, pruneProgress, type ProgressMap } from './logic/model';
 
-export interface LocalAlert {
-  id: number;
-  message: string;
-  detail?: string;
-}
+export type LocalAlert = ReturnType<typeof errorText> & { id: number };
 
 export interface Companion {
   api: CompanionApi;
@@ -29,15 +22,12 @@ export interface Companion {
 }
 
 export function errorText(err: unknown): { message: string; detail?: string } {
-  if (err instanceof AppError) {
-    const ref = err.correlationId ? `Reference ${err.correlationId.slice(0, 8)}` : undefined;
-    return ref ? { message: err.message, detail: ref } : { message: err.message };
-  }
+  if (err instanceof AppError) return { message: err.message, detail: err.correlationId && `Reference ${err.correlationId.slice(0, 8)}` };
   return { message: 'Something went wrong on our side. Please try again; if it keeps happening, call support.' };
 }
 
 export function useCompanion(): Companion {
-  const bridge = useMemo(() => getBridge(), []);
+  const bridge = getBridge();
   const api = bridge.api;
   const [state, setState] = useState<AppState | null>(null);
   const [settings, setSettings] = useState<Settings | null>(null);
@@ -93,11 +83,7 @@ export function useCompanion(): Companion {
     });
     setConnection(bridge.status());
     if (bridge.status() !== 'refused') resync();
-    return () => {
-      offState();
-      offProgress();
-      offStatus();
-    };
+    return () => [offState, offProgress, offStatus].forEach((off) => off());
   }, [api, bridge, reportError]);
 
   const dismissAlert = useCallback((id: number) => setAlerts((a) => a.filter((x) => x.id !== id)), []);

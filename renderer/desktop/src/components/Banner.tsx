@@ -1,28 +1,37 @@
-import type { AppState, Notice } from '../../../../shared/contracts/bridge';
+import type { AppState } from '../../../../shared/contracts/bridge';
 import type { PatientSummary } from '../../../../shared/contracts/common';
 import { formatDob, formatPatientName, formatSex } from '../../../common/format';
 import type { ConnectionStatus } from '../bridge';
-import type { LocalAlert } from '../useCompanion';
+import type { ErrorAction } from '../../../../shared/errors/codes';
+import type { Companion } from '../useCompanion';
+
+/** Facts about a patient as a description list: [term, value, class of the value]. */
+export function Facts({ rows, ...dl }: { rows: [string, string, string?][]; id?: string; className: string }) {
+  return (
+    <dl {...dl}>
+      {rows.map(([term, value, className]) => (
+        <div key={term}>
+          <dt>{term}</dt>
+          <dd className={className}>{value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
 
 /** The working patient, always visible while one is verified. `onFindByNhi`: the "Wrong patient?" way out. */
 export function PatientBanner({ patient, now, onFindByNhi }: { patient: PatientSummary; now: Date; onFindByNhi?: () => void }) {
   return (
     <section className="patient-banner" aria-label="Patient" data-testid="patient-banner">
       <div className="patient-name">{formatPatientName(patient)}</div>
-      <dl className="patient-facts">
-        <div>
-          <dt>NHI</dt>
-          <dd className="mono">{patient.nhi}</dd>
-        </div>
-        <div>
-          <dt>Born</dt>
-          <dd>{formatDob(patient.birthDate, now)}</dd>
-        </div>
-        <div>
-          <dt>Sex</dt>
-          <dd>{formatSex(patient.sex)}</dd>
-        </div>
-      </dl>
+      <Facts
+        className="patient-facts"
+        rows={[
+          ['NHI', patient.nhi, 'mono'],
+          ['Born', formatDob(patient.birthDate, now)],
+          ['Sex', formatSex(patient.sex)],
+        ]}
+      />
       {onFindByNhi ? (
         <button type="button" className="button button-quiet banner-link" onClick={onFindByNhi} data-testid="banner-find-by-nhi">
           <span>Wrong patient?</span> <span>Find by NHI</span>
@@ -45,6 +54,14 @@ function FindByNhi({ onFindByNhi }: { onFindByNhi: (() => void) | undefined }) {
   );
 }
 
+const AGAIN = 'Wait a moment, then click the ClinicPro Images button in Medtech Evolution again.';
+const NEXT_STEP: Partial<Record<ErrorAction, string>> = {
+  relaunch: 'Click the ClinicPro Images button in Medtech Evolution again.',
+  enrol: 'Ask your practice IT contact to enrol this PC again.',
+  wait: AGAIN,
+  retry: AGAIN,
+};
+
 /** What the main area shows while there is no verified patient. */
 export function LaunchState({ state, onFindByNhi }: { state: AppState; onFindByNhi?: () => void }) {
   const { launch } = state;
@@ -58,14 +75,7 @@ export function LaunchState({ state, onFindByNhi }: { state: AppState; onFindByN
     );
   }
   if (launch.status === 'error' && launch.error) {
-    const action =
-      launch.error.action === 'relaunch'
-        ? 'Click the ClinicPro Images button in Medtech Evolution again.'
-        : launch.error.action === 'enrol'
-          ? 'Ask your practice IT contact to enrol this PC again.'
-          : launch.error.action === 'wait' || launch.error.action === 'retry'
-            ? 'Wait a moment, then click the ClinicPro Images button in Medtech Evolution again.'
-            : 'If this keeps happening, call ClinicPro support.';
+    const action = NEXT_STEP[launch.error.action] ?? 'If this keeps happening, call ClinicPro support.';
     return (
       <div className="empty-state empty-state-error" role="alert" data-testid="launch-error">
         <div className="empty-icon" aria-hidden="true">
@@ -110,30 +120,21 @@ export function ConnectionBar({ status }: { status: ConnectionStatus }) {
 }
 
 /** Notices from the core (stay until dismissed) and local alerts (a call that failed). */
-export function NoticeList(props: { notices: readonly Notice[]; alerts: readonly LocalAlert[]; onDismiss: (id: string) => void; onDismissAlert: (id: number) => void }) {
+export function NoticeList({ companion }: { companion: Companion }) {
+  const notices = (companion.state?.notices ?? []).map((n) => ({ ...n, key: n.id, detail: undefined, dismiss: () => void companion.run((api) => api.notices.dismiss({ id: n.id })) }));
+  const alerts = companion.alerts.map((a) => ({ ...a, key: `alert-${a.id}`, level: 'error', kind: undefined, dismiss: () => companion.dismissAlert(a.id) }));
   return (
     <div className="notices" aria-live="polite" aria-relevant="additions text">
-      {props.notices.map((n) => (
-        <div key={n.id} className={`notice notice-${n.level}`} role={n.level === 'error' ? 'alert' : 'status'} data-testid={`notice-${n.kind}`}>
+      {[...notices, ...alerts].map((n) => (
+        <div key={n.key} className={`notice notice-${n.level}`} role={n.level === 'error' ? 'alert' : 'status'} data-testid={n.kind && `notice-${n.kind}`}>
           <span className="notice-symbol" aria-hidden="true">
             {n.level === 'error' ? '✕' : n.level === 'warning' ? '!' : 'i'}
           </span>
-          <span className="notice-text">{n.message}</span>
-          <button type="button" className="button button-quiet" onClick={() => props.onDismiss(n.id)} aria-label={`Dismiss: ${n.message}`}>
-            Dismiss
-          </button>
-        </div>
-      ))}
-      {props.alerts.map((a) => (
-        <div key={a.id} className="notice notice-error" role="alert">
-          <span className="notice-symbol" aria-hidden="true">
-            ✕
-          </span>
           <span className="notice-text">
-            {a.message}
-            {a.detail ? <span className="muted small"> {a.detail}</span> : null}
+            {n.message}
+            {n.detail ? <span className="muted small"> {n.detail}</span> : null}
           </span>
-          <button type="button" className="button button-quiet" onClick={() => props.onDismissAlert(a.id)} aria-label={`Dismiss: ${a.message}`}>
+          <button type="button" className="button button-quiet" onClick={n.dismiss} aria-label={`Dismiss: ${n.message}`}>
             Dismiss
           </button>
         </div>

@@ -1,18 +1,14 @@
 import { useRef, useState } from 'react';
-import type { AppState, CommitStartResponse, CommitTargets, Settings } from '../../../../shared/contracts/bridge';
+import type { CommitStartResponse, CommitTargets } from '../../../../shared/contracts/bridge';
 import type { PatientSummary } from '../../../../shared/contracts/common';
 import { formatPatientName, plural } from '../../../common/format';
-import { IMAGE_STATUS_TEXT } from '../../../common/status';
-import { imageProgress, tallyCommit, type ProgressMap } from '../logic/model';
+import { imageProgress, tallyCommit } from '../logic/model';
 import type { Companion } from '../useCompanion';
 import { Dialog } from './Dialog';
-import { ProgressBar, StatusBadge } from './ImageGrid';
+import { ProgressBar, StatusBadge, retry } from './ImageGrid';
+import { TargetsField } from './SettingsDialog';
 
-export interface CommitDialogProps {
-  companion: Companion;
-  state: AppState;
-  settings: Settings | null;
-  progress: ProgressMap;
+export interface CommitTarget {
   /** The patient these images go to (each image's OWN patient). */
   patient: PatientSummary;
   /** The ready images to send. */
@@ -21,10 +17,11 @@ export interface CommitDialogProps {
   allReady: boolean;
   /** Images of this patient that are not ready (shown as a hint). */
   notReady: number;
-  onClose: () => void;
 }
 
-export function CommitDialog({ companion, state, settings, progress, patient, ids, allReady, notReady, onClose }: CommitDialogProps) {
+export function CommitDialog({ companion, target, onClose }: { companion: Companion; target: CommitTarget; onClose: () => void }) {
+  const { settings, progress } = companion;
+  const { patient, ids, allReady, notReady } = target;
   const [targets, setTargets] = useState<CommitTargets>(settings?.defaultTargets ?? { media: false, inboxScan: true });
   const [captionStrip, setCaptionStrip] = useState(settings?.captionStrip ?? true);
   const [started, setStarted] = useState<CommitStartResponse | null>(null);
@@ -48,15 +45,11 @@ export function CommitDialog({ companion, state, settings, progress, patient, id
         onClose={onClose}
         size="medium"
         initialFocus={sendRef}
+        cancel
         actions={
-          <>
-            <button type="button" className="button" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="button" ref={sendRef} className="button button-primary" disabled={busy || noTarget || ids.length === 0} onClick={() => void start()} data-testid="commit-send">
-              {busy ? 'Sending…' : `Send ${plural(ids.length, 'image')}`}
-            </button>
-          </>
+          <button type="button" ref={sendRef} className="button button-primary" disabled={busy || noTarget || ids.length === 0} onClick={() => void start()} data-testid="commit-send">
+            {busy ? 'Sending…' : `Send ${plural(ids.length, 'image')}`}
+          </button>
         }
       >
         <p className="commit-summary" data-testid="commit-summary">
@@ -64,22 +57,12 @@ export function CommitDialog({ companion, state, settings, progress, patient, id
           {targetText ? <>, {targetText}</> : null}.
         </p>
         {notReady > 0 ? <p className="muted small">{plural(notReady, 'other image')} still need details and will not be sent now.</p> : null}
-        <fieldset className="field">
-          <legend className="field-label">Save in Medtech as</legend>
-          <label className="check">
-            <input type="checkbox" checked={targets.inboxScan} onChange={(e) => setTargets({ ...targets, inboxScan: e.target.checked })} />
-            Inbox Scan ({settings?.inboxScanFormat === 'tiff' ? 'TIFF' : 'PDF'}) — shows in the Inbox and on referral forms
-          </label>
-          <label className="check">
-            <input type="checkbox" checked={targets.media} onChange={(e) => setTargets({ ...targets, media: e.target.checked })} />
-            Photo (Media) — kept with the patient's images
-          </label>
-          {noTarget ? (
-            <p className="form-error" role="alert">
-              Choose at least one.
-            </p>
-          ) : null}
-        </fieldset>
+        <TargetsField
+          legend="Save in Medtech as"
+          labels={[`Inbox Scan (${settings?.inboxScanFormat === 'tiff' ? 'TIFF' : 'PDF'}) — shows in the Inbox and on referral forms`, "Photo (Media) — kept with the patient's images"]}
+          value={targets}
+          onChange={setTargets}
+        />
         <label className="check">
           <input type="checkbox" checked={captionStrip} onChange={(e) => setCaptionStrip(e.target.checked)} />
           Add a caption strip (body site, side, type, date) under the image
@@ -89,8 +72,9 @@ export function CommitDialog({ companion, state, settings, progress, patient, id
   }
 
   const sentIds = started.queued;
-  const tally = tallyCommit(sentIds, state.images, state.outbox);
-  const byId = new Map(state.images.map((i) => [i.id, i]));
+  const images = companion.state?.images ?? [];
+  const tally = tallyCommit(sentIds, images, companion.state?.outbox);
+  const byId = new Map(images.map((i) => [i.id, i]));
   const title = tally.settled ? (tally.failed.length > 0 ? 'Some images were not sent' : tally.waiting.length > 0 ? 'Images are waiting to send' : 'Sent to Medtech') : 'Sending to Medtech…';
   return (
     <Dialog
@@ -118,13 +102,13 @@ export function CommitDialog({ companion, state, settings, progress, patient, id
               <div className="commit-item-body">
                 <div className="image-row">
                   <span className="image-label">{img?.label ?? 'Image'}</span>
-                  {img ? <StatusBadge status={img.status} /> : <span className="badge badge-success">{IMAGE_STATUS_TEXT.committed.label}</span>}
+                  <StatusBadge status={img?.status ?? 'committed'} />
                 </div>
                 {p ? <ProgressBar fraction={p.fraction} label={p.label} /> : null}
                 {img?.error && (img.status === 'failed' || img.status === 'waiting') ? <div className={img.status === 'failed' ? 'image-error' : 'image-wait'}>{img.error.message}</div> : null}
               </div>
               {img?.status === 'failed' ? (
-                <button type="button" className="button button-small button-primary" onClick={() => void companion.run((api) => api.outbox.retry({ imageId: id }))}>
+                <button type="button" className="button button-small button-primary" onClick={() => void retry(companion, id)}>
                   Retry
                 </button>
               ) : null}

@@ -1,21 +1,13 @@
-import { useEffect, useId, useMemo, useRef, useState } from 'react';
+import { useEffect, useId, useMemo, useState, type ReactNode } from 'react';
 import type { ImageView, MetadataField } from '../../../../shared/contracts/bridge';
 import { CONSENTS, IMAGE_TYPES, LATERALITIES, VIEWS, findBodySite } from '../../../../shared/coded/values';
 import { LIMITS } from '../../../../shared/limits';
 import { formatPatientName, plural } from '../../../common/format';
+import { isLocked } from '../../../common/status';
 import { FIELD_LABELS, MIXED, bodySiteOptions, describeMetadata, draftFrom, isLateralSite, patchFrom, type Draft } from '../logic/metadata';
 import { lockedReason } from '../logic/send-status';
 import type { Companion } from '../useCompanion';
-import { InMedtechTag, MedtechCheck, medtechActions } from './MedtechCheck';
-
-export interface DetailsPanelProps {
-  companion: Companion;
-  /** The selected images (all of one patient). */
-  selected: readonly ImageView[];
-  /** Not-yet-sent images of the working patient ("Apply to all"). */
-  applyAllCount: number;
-  requiredFields: readonly MetadataField[];
-}
+import { InMedtechTag, MedtechCheck } from './MedtechCheck';
 
 /** Body site picker: type to search; favourites first; arrow keys + Enter to pick. */
 function BodySitePicker({ value, onChange, required }: { value: string; onChange: (code: string) => void; required: boolean }) {
@@ -27,6 +19,10 @@ function BodySitePicker({ value, onChange, required }: { value: string; onChange
   const options = useMemo(() => bodySiteOptions(open && query !== current ? query : ''), [open, query, current]);
   useEffect(() => setQuery(current), [current]);
 
+  const openList = (): void => {
+    setOpen(true);
+    setActive(0);
+  };
   const pick = (code: string): void => {
     onChange(code);
     setQuery(findBodySite(code)?.display ?? '');
@@ -47,15 +43,13 @@ function BodySitePicker({ value, onChange, required }: { value: string; onChange
         value={query}
         placeholder="Search, e.g. forearm, shin, scalp"
         onFocus={(e) => {
-          setOpen(true);
-          setActive(0);
+          openList();
           e.currentTarget.select();
         }}
         onBlur={() => window.setTimeout(() => setOpen(false), 150)}
         onChange={(e) => {
           setQuery(e.target.value);
-          setOpen(true);
-          setActive(0);
+          openList();
           if (e.target.value === '') onChange('');
         }}
         onKeyDown={(e) => {
@@ -105,12 +99,30 @@ function BodySitePicker({ value, onChange, required }: { value: string; onChange
   );
 }
 
-export function DetailsPanel({ companion, selected, applyAllCount, requiredFields }: DetailsPanelProps) {
+/** One coded detail as a select: "Mixed" while the selected photos differ, then "not set" and the codes. */
+function CodedSelect(props: { label: ReactNode; value: string; empty: string; codes: readonly { key: string; display: string }[]; onChange: (v: string) => void; testId?: string }) {
+  return (
+    <label className="field">
+      <span className="field-label">{props.label}</span>
+      <select value={props.value} onChange={(e) => props.onChange(e.target.value)} data-testid={props.testId}>
+        {props.value === MIXED ? <option value={MIXED}>Mixed</option> : null}
+        <option value="">{props.empty}</option>
+        {props.codes.map((c) => (
+          <option key={c.key} value={c.key}>
+            {c.display}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** The details of the selected photos (all of one patient); "Apply to all" covers the working patient's unsent ones. */
+export function DetailsPanel({ companion, selected, applyAllCount }: { companion: Companion; selected: readonly ImageView[]; applyAllCount: number }) {
   const key = selected.map((i) => `${i.id}:${JSON.stringify(i.metadata)}`).join('|');
   const [draft, setDraft] = useState<Draft>(() => draftFrom(selected));
   const [dirty, setDirty] = useState<Set<MetadataField>>(new Set());
   const [busy, setBusy] = useState(false);
-  const captionRef = useRef<HTMLTextAreaElement>(null);
   useEffect(() => {
     setDraft(draftFrom(selected));
     setDirty(new Set());
@@ -121,15 +133,14 @@ export function DetailsPanel({ companion, selected, applyAllCount, requiredField
     setDraft((d) => ({ ...d, [f]: v }));
     setDirty((s) => new Set(s).add(f));
   };
-  const required = (f: MetadataField): boolean => requiredFields.includes(f);
-  const label = (f: MetadataField): React.ReactNode => (
+  const required = (f: MetadataField): boolean => companion.settings?.requiredFields.includes(f) ?? false;
+  const label = (f: MetadataField): ReactNode => (
     <>
       {FIELD_LABELS[f]}
       {required(f) ? <span className="required"> (required)</span> : null}
     </>
   );
-  const lateral = isLateralSite(draft.bodySiteCode);
-  const editable = selected.filter((i) => i.status !== 'sending' && i.status !== 'waiting' && i.status !== 'committed' && i.status !== 'unconfirmed');
+  const editable = selected.filter((i) => !isLocked(i.status));
   const patch = patchFrom(draft, dirty);
   const hasChanges = Object.keys(patch).length > 0;
 
@@ -137,9 +148,7 @@ export function DetailsPanel({ companion, selected, applyAllCount, requiredField
     setBusy(true);
     const done = all
       ? await companion.run((api) => api.images.applyMetadataToAll({ patch }))
-      : editable.length > 0
-        ? await companion.run((api) => api.images.updateMetadata({ ids: editable.map((i) => i.id), patch }))
-        : undefined;
+      : await companion.run((api) => api.images.updateMetadata({ ids: editable.map((i) => i.id), patch }));
     setBusy(false);
     if (done) setDirty(new Set());
   };
@@ -152,104 +161,68 @@ export function DetailsPanel({ companion, selected, applyAllCount, requiredField
       </section>
     );
   }
-  if (editable.length === 0) {
-    return (
-      <section className="panel details" aria-label="Details" data-testid="details-panel">
-        <h2>Details · {plural(selected.length, 'photo')} selected</h2>
-        <OwnerNote images={selected} />
-        <p className="muted">{lockedReason(selected)}</p>
-        <ul className="details-readonly">
-          {selected.map((i) => (
-            <li key={i.id}>
-              <strong>{i.label}</strong>: {describeMetadata(i.metadata) || 'no details'}
-              {i.metadata.caption ? ` · “${i.metadata.caption}”` : ''} <InMedtechTag image={i} />
-              <MedtechCheck image={i} actions={medtechActions(companion.run)} />
-            </li>
-          ))}
-        </ul>
-      </section>
-    );
-  }
   return (
     <section className="panel details" aria-label="Details" data-testid="details-panel">
       <h2>Details · {plural(selected.length, 'photo')} selected</h2>
       <OwnerNote images={selected} />
-      {editable.length < selected.length ? <p className="muted small">{plural(selected.length - editable.length, 'photo')} already sent cannot be changed.</p> : null}
-      <BodySitePicker value={draft.bodySiteCode} onChange={(v) => set('bodySiteCode', v)} required={required('bodySiteCode')} />
-      {lateral ? (
-        <fieldset className="field">
-          <legend className="field-label">{label('laterality')}</legend>
-          <div className="segmented">
-            {LATERALITIES.map((l) => (
-              <label key={l.key} className={draft.laterality === l.key ? 'is-on' : undefined}>
-                <input type="radio" name="laterality" value={l.key} checked={draft.laterality === l.key} onChange={() => set('laterality', l.key)} />
-                {l.display}
-              </label>
+      {editable.length === 0 ? (
+        <>
+          <p className="muted">{lockedReason(selected)}</p>
+          <ul className="details-readonly">
+            {selected.map((i) => (
+              <li key={i.id}>
+                <strong>{i.label}</strong>: {describeMetadata(i.metadata) || 'no details'}
+                {i.metadata.caption ? ` · “${i.metadata.caption}”` : ''} <InMedtechTag image={i} />
+                <MedtechCheck image={i} companion={companion} />
+              </li>
             ))}
+          </ul>
+        </>
+      ) : (
+        <>
+          {editable.length < selected.length ? <p className="muted small">{plural(selected.length - editable.length, 'photo')} already sent cannot be changed.</p> : null}
+          <BodySitePicker value={draft.bodySiteCode} onChange={(v) => set('bodySiteCode', v)} required={required('bodySiteCode')} />
+          {isLateralSite(draft.bodySiteCode) ? (
+            <fieldset className="field">
+              <legend className="field-label">{label('laterality')}</legend>
+              <div className="segmented">
+                {LATERALITIES.map((l) => (
+                  <label key={l.key} className={draft.laterality === l.key ? 'is-on' : undefined}>
+                    <input type="radio" name="laterality" value={l.key} checked={draft.laterality === l.key} onChange={() => set('laterality', l.key)} />
+                    {l.display}
+                  </label>
+                ))}
+              </div>
+            </fieldset>
+          ) : null}
+          <div className="field-row">
+            <CodedSelect label={label('view')} value={draft.view} empty="Not set" codes={VIEWS} onChange={(v) => set('view', v)} />
+            <CodedSelect label={label('imageType')} value={draft.imageType} empty="Not set" codes={IMAGE_TYPES} onChange={(v) => set('imageType', v)} />
           </div>
-        </fieldset>
-      ) : null}
-      <div className="field-row">
-        <label className="field">
-          <span className="field-label">{label('view')}</span>
-          <select value={draft.view === MIXED ? MIXED : draft.view} onChange={(e) => set('view', e.target.value)}>
-            {draft.view === MIXED ? <option value={MIXED}>Mixed</option> : null}
-            <option value="">Not set</option>
-            {VIEWS.map((v) => (
-              <option key={v.key} value={v.key}>
-                {v.display}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="field">
-          <span className="field-label">{label('imageType')}</span>
-          <select value={draft.imageType === MIXED ? MIXED : draft.imageType} onChange={(e) => set('imageType', e.target.value)}>
-            {draft.imageType === MIXED ? <option value={MIXED}>Mixed</option> : null}
-            <option value="">Not set</option>
-            {IMAGE_TYPES.map((t) => (
-              <option key={t.key} value={t.key}>
-                {t.display}
-              </option>
-            ))}
-          </select>
-        </label>
-      </div>
-      <label className="field">
-        <span className="field-label">{label('consent')}</span>
-        <select value={draft.consent === MIXED ? MIXED : draft.consent} onChange={(e) => set('consent', e.target.value)} data-testid="consent-select">
-          {draft.consent === MIXED ? <option value={MIXED}>Mixed</option> : null}
-          <option value="">Not recorded</option>
-          {CONSENTS.map((c) => (
-            <option key={c.key} value={c.key}>
-              {c.display}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label className="field">
-        <span className="field-label">{label('caption')}</span>
-        <textarea
-          ref={captionRef}
-          rows={2}
-          maxLength={LIMITS.maxCaptionChars}
-          value={draft.caption === MIXED ? '' : draft.caption}
-          placeholder={draft.caption === MIXED ? 'Mixed — type to replace on all selected' : 'e.g. Day 5 after excision'}
-          onChange={(e) => set('caption', e.target.value)}
-        />
-      </label>
-      <div className="button-row">
-        <button type="button" className="button button-primary" disabled={!hasChanges || busy || editable.length === 0} onClick={() => void apply(false)}>
-          Apply to selected ({editable.length})
-        </button>
-        <button type="button" className="button" disabled={!hasChanges || busy || applyAllCount === 0} onClick={() => void apply(true)}>
-          Apply to all ({applyAllCount})
-        </button>
-      </div>
+          <CodedSelect label={label('consent')} value={draft.consent} empty="Not recorded" codes={CONSENTS} onChange={(v) => set('consent', v)} testId="consent-select" />
+          <label className="field">
+            <span className="field-label">{label('caption')}</span>
+            <textarea
+              rows={2}
+              maxLength={LIMITS.maxCaptionChars}
+              value={draft.caption === MIXED ? '' : draft.caption}
+              placeholder={draft.caption === MIXED ? 'Mixed — type to replace on all selected' : 'e.g. Day 5 after excision'}
+              onChange={(e) => set('caption', e.target.value)}
+            />
+          </label>
+          <div className="button-row">
+            <button type="button" className="button button-primary" disabled={!hasChanges || busy} onClick={() => void apply(false)}>
+              Apply to selected ({editable.length})
+            </button>
+            <button type="button" className="button" disabled={!hasChanges || busy || applyAllCount === 0} onClick={() => void apply(true)}>
+              Apply to all ({applyAllCount})
+            </button>
+          </div>
+        </>
+      )}
     </section>
   );
 }
-
 /** Whose photos these are, when they are not the patient on screen (a selection never mixes patients). */
 function OwnerNote({ images }: { images: readonly ImageView[] }) {
   const first = images[0];

@@ -6,24 +6,23 @@ export interface DialogProps {
   title: string;
   onClose: () => void;
   children: ReactNode;
-  /** Footer buttons. */
+  /** Footer buttons, after a "Cancel" (which closes) when `cancel` is set. */
   actions?: ReactNode;
+  cancel?: boolean;
   size?: 'small' | 'medium' | 'large' | 'full';
   /** A side drawer instead of a centred dialog. */
   drawer?: boolean;
-  /** Element to focus first (else the first focusable). */
-  initialFocus?: React.RefObject<HTMLElement | null>;
+  /** Element to focus first (else the first focusable); 'cancel' for the safe choice. */
+  initialFocus?: React.RefObject<HTMLElement | null> | 'cancel';
   className?: string;
   /** Leave the patient banner (the top bar) visible above the dialog. */
   belowBanner?: boolean;
 }
 
-/**
- * A modal dialog: focus moves in and is trapped (Tab/Shift+Tab wrap), Esc closes, focus returns to where it was.
- * Labelled by its title for screen readers.
- */
-export function Dialog({ title, onClose, children, actions, size = 'medium', drawer = false, initialFocus, className, belowBanner = false }: DialogProps) {
+/** A modal dialog labelled by its title: focus moves in and is trapped (Tab wraps), Esc closes, focus returns after. */
+export function Dialog({ title, onClose, children, actions, cancel, size = 'medium', drawer = false, initialFocus, className, belowBanner = false }: DialogProps) {
   const ref = useRef<HTMLDivElement>(null);
+  const cancelRef = useRef<HTMLButtonElement>(null);
   const top = useBannerBottom(belowBanner);
   const titleId = useId();
   const closeRef = useRef(onClose);
@@ -32,37 +31,24 @@ export function Dialog({ title, onClose, children, actions, size = 'medium', dra
   useEffect(() => {
     const previous = document.activeElement as HTMLElement | null;
     const el = ref.current;
-    const first = initialFocus?.current ?? el?.querySelector<HTMLElement>('[data-autofocus]') ?? el?.querySelector<HTMLElement>(FOCUSABLE);
+    const first = (initialFocus === 'cancel' ? cancelRef : initialFocus)?.current ?? el?.querySelector<HTMLElement>('[data-autofocus]') ?? el?.querySelector<HTMLElement>(FOCUSABLE);
     (first ?? el)?.focus();
     const onKey = (e: KeyboardEvent): void => {
-      if (!el) return;
+      // Only the top-most dialog answers.
+      const dialogs = document.querySelectorAll('[data-dialog]');
+      if (!el || dialogs[dialogs.length - 1] !== el) return;
       if (e.key === 'Escape') {
-        // Only the top-most dialog closes.
-        const dialogs = document.querySelectorAll('[data-dialog]');
-        if (dialogs[dialogs.length - 1] !== el) return;
         e.preventDefault();
         e.stopPropagation();
         closeRef.current();
-        return;
       }
       if (e.key !== 'Tab') return;
-      const dialogs = document.querySelectorAll('[data-dialog]');
-      if (dialogs[dialogs.length - 1] !== el) return;
       const items = [...el.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((x) => x.offsetParent !== null || x === document.activeElement);
-      if (items.length === 0) {
-        e.preventDefault();
-        el.focus();
-        return;
-      }
-      const firstItem = items[0]!;
-      const lastItem = items[items.length - 1]!;
-      if (e.shiftKey && (document.activeElement === firstItem || !el.contains(document.activeElement))) {
-        e.preventDefault();
-        lastItem.focus();
-      } else if (!e.shiftKey && (document.activeElement === lastItem || !el.contains(document.activeElement))) {
-        e.preventDefault();
-        firstItem.focus();
-      }
+      const [edge, wrapTo] = e.shiftKey ? [items[0], items[items.length - 1]] : [items[items.length - 1], items[0]];
+      // Tab moves on by itself, except from the edge (or from outside), where it wraps around.
+      if (items.length > 0 && document.activeElement !== edge && el.contains(document.activeElement)) return;
+      e.preventDefault();
+      (wrapTo ?? el).focus();
     };
     document.addEventListener('keydown', onKey, true);
     return () => {
@@ -90,7 +76,16 @@ export function Dialog({ title, onClose, children, actions, size = 'medium', dra
           </button>
         </div>
         <div className="dialog-body">{children}</div>
-        {actions ? <div className="dialog-footer">{actions}</div> : null}
+        {actions ? (
+          <div className="dialog-footer">
+            {cancel ? (
+              <button type="button" ref={cancelRef} className="button" onClick={onClose}>
+                Cancel
+              </button>
+            ) : null}
+            {actions}
+          </div>
+        ) : null}
       </div>
     </div>
   );
@@ -98,22 +93,17 @@ export function Dialog({ title, onClose, children, actions, size = 'medium', dra
 
 /** "Are you sure?" for destructive actions. The safe choice has the focus. */
 export function ConfirmDialog(props: { title: string; message: ReactNode; confirmLabel: string; onConfirm: () => void; onCancel: () => void }) {
-  const cancel = useRef<HTMLButtonElement>(null);
   return (
     <Dialog
       title={props.title}
       onClose={props.onCancel}
       size="small"
-      initialFocus={cancel}
+      cancel
+      initialFocus="cancel"
       actions={
-        <>
-          <button type="button" ref={cancel} className="button" onClick={props.onCancel}>
-            Cancel
-          </button>
-          <button type="button" className="button button-danger" onClick={props.onConfirm}>
-            {props.confirmLabel}
-          </button>
-        </>
+        <button type="button" className="button button-danger" onClick={props.onConfirm}>
+          {props.confirmLabel}
+        </button>
       }
     >
       <p>{props.message}</p>

@@ -1,28 +1,15 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import type { EnrolmentView } from '../../../../shared/contracts/bridge';
 import { plural } from '../../../common/format';
-import type { Companion } from '../useCompanion';
-import { errorText } from '../useCompanion';
-
-export interface EnrolmentScreenProps {
-  companion: Companion;
-  defaultGatewayUrl: string;
-  /** The current (or ended) enrolment: its renewal reason, practice and PC name. */
-  enrolment?: EnrolmentView;
-  /** Photos in the outbox not yet sent: they stay on this PC whatever happens here. */
-  waiting?: number;
-  /** Opened from Settings on a working PC: it can go back without enrolling. */
-  onCancel?: () => void;
-  /** Enrolled (again). */
-  onDone?: () => void;
-}
+import { errorText, type Companion } from '../useCompanion';
 
 /**
  * First run, and enrolling again: gateway address, one-time enrolment code and a name for this PC. When the
- * enrolment ended (withdrawn, no longer recognised, a key now required, the stored credential unreadable) it says
- * why first; the photos waiting to be sent stay on this PC and go once it is enrolled again.
+ * enrolment ended it says why first; the `waiting` photos stay on this PC and go once it is enrolled again.
+ * `onCancel`: opened from Settings on a working PC, it can go back without enrolling.
  */
-export function EnrolmentScreen({ companion, defaultGatewayUrl, enrolment, waiting = 0, onCancel, onDone }: EnrolmentScreenProps) {
+export function EnrolmentScreen({ companion, waiting, onCancel, onDone }: { companion: Companion; waiting: number; onCancel: (() => void) | undefined; onDone: () => void }) {
+  const enrolment = companion.state?.enrolment;
+  const defaultGatewayUrl = companion.settings?.gatewayUrl ?? '';
   const renewal = enrolment?.renewal;
   const again = renewal !== undefined || onCancel !== undefined;
   const [gatewayUrl, setGatewayUrl] = useState(defaultGatewayUrl);
@@ -39,22 +26,15 @@ export function EnrolmentScreen({ companion, defaultGatewayUrl, enrolment, waiti
     e.preventDefault();
     const url = gatewayUrl.trim();
     if (!/^https?:\/\/\S+$/.test(url) || url.length < 8) {
-      setError({ message: 'Enter the gateway address your practice IT contact gave you, starting with https://', field: 'gateway' });
-      return;
+      return setError({ message: 'Enter the gateway address your practice IT contact gave you, starting with https://', field: 'gateway' });
     }
-    if (code.trim().length < 4) {
-      setError({ message: 'Enter the enrolment code (at least 4 characters).', field: 'code' });
-      return;
-    }
-    if (!deviceName.trim()) {
-      setError({ message: 'Give this PC a name, for example "Consult room 3".', field: 'name' });
-      return;
-    }
+    if (code.trim().length < 4) return setError({ message: 'Enter the enrolment code (at least 4 characters).', field: 'code' });
+    if (!deviceName.trim()) return setError({ message: 'Give this PC a name, for example "Consult room 3".', field: 'name' });
     setBusy(true);
     setError(null);
     try {
       await companion.api.enrolment.enrol({ gatewayUrl: url, enrolmentCode: code.trim(), deviceName: deviceName.trim().slice(0, 100) });
-      onDone?.();
+      onDone();
     } catch (err) {
       setError(errorText(err));
     } finally {

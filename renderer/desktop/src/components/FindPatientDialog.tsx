@@ -4,6 +4,7 @@ import { AppError } from '../../../../shared/errors/app-error';
 import { formatDob, formatPatientName, formatSex } from '../../../common/format';
 import { cleanNhi, lookupErrorText, nhiProblem, type LookupErrorText } from '../logic/lookup';
 import type { Companion } from '../useCompanion';
+import { Facts } from './Banner';
 import { Dialog } from './Dialog';
 
 const ENDED: LookupErrorText = {
@@ -19,10 +20,9 @@ function asErrorText(err: unknown, nhi: string): LookupErrorText | null {
 }
 
 /**
- * "Find patient by NHI": the fallback when the GP cannot launch from Medtech Evolution. Two steps in one
- * dialog: type the NHI (checked as you go), then "Is this the patient in front of you?" with name, NHI, date of
- * birth and age, and sex. Only "Yes, this patient" makes it the working patient; "No, go back", Esc and closing
- * all forget it. Focus stays in the dialog; the safe choice ("No, go back") has the focus on the question.
+ * "Find patient by NHI", the fallback when the GP cannot launch from Medtech Evolution: type the NHI (checked as you
+ * go), then "Is this the patient in front of you?". Only "Yes, this patient" makes it the working patient; every
+ * other way out forgets it. On the question the safe choice ("No, go back") has the focus.
  */
 export function FindPatientDialog({ companion, pending, now, onClose }: { companion: Companion; pending: PendingLookupView | undefined; now: Date; onClose: () => void }) {
   const [nhi, setNhi] = useState('');
@@ -40,32 +40,24 @@ export function FindPatientDialog({ companion, pending, now, onClose }: { compan
 
   const problem = nhiProblem(nhi);
   const showProblem = checked || cleanNhi(nhi).length >= 7;
-  const step = candidate === null ? 'find' : 'confirm';
+  const drop = (why: LookupErrorText | null): void => {
+    open.current = null;
+    setCandidate(null);
+    setError(why);
+  };
 
   // The candidate is the core's: if it leaves the state (a launch came in, it expired), the question goes too.
   useEffect(() => {
     if (candidate === null) return;
-    if (Date.parse(candidate.expiresAt) <= now.getTime()) {
-      open.current = null;
-      setCandidate(null);
-      setError(ENDED);
-      return;
-    }
-    if (pending?.lookupId === candidate.lookupId) {
-      seenInState.current = true;
-      return;
-    }
-    if (seenInState.current) {
-      open.current = null;
-      setCandidate(null);
-      setError(ENDED);
-    }
+    if (Date.parse(candidate.expiresAt) <= now.getTime()) return drop(ENDED);
+    if (pending?.lookupId === candidate.lookupId) seenInState.current = true;
+    else if (seenInState.current) drop(ENDED);
   }, [pending, candidate, now]);
 
   useEffect(() => {
-    if (step === 'confirm') noButton.current?.focus();
+    if (candidate !== null) noButton.current?.focus();
     else input.current?.focus();
-  }, [step]);
+  }, [candidate === null]);
 
   // Leaving the dialog any other way than "Yes, this patient" forgets the candidate (and stops a running search).
   useEffect(
@@ -79,10 +71,7 @@ export function FindPatientDialog({ companion, pending, now, onClose }: { compan
     e.preventDefault();
     if (busy) return;
     setChecked(true);
-    if (problem !== null) {
-      input.current?.focus();
-      return;
-    }
+    if (problem !== null) return input.current?.focus();
     setBusy('search');
     setError(null);
     open.current = 'searching';
@@ -92,18 +81,10 @@ export function FindPatientDialog({ companion, pending, now, onClose }: { compan
       seenInState.current = false;
       setCandidate(found);
     } catch (err) {
-      open.current = null;
-      setError(asErrorText(err, nhi));
+      drop(asErrorText(err, nhi));
     } finally {
       setBusy(null);
     }
-  };
-
-  const goBack = async (): Promise<void> => {
-    open.current = null;
-    setCandidate(null);
-    setError(null);
-    await companion.api.patient.cancelLookup().catch(() => undefined);
   };
 
   const confirm = async (): Promise<void> => {
@@ -114,120 +95,105 @@ export function FindPatientDialog({ companion, pending, now, onClose }: { compan
       confirmed.current = true;
       onClose();
     } catch (err) {
-      open.current = null;
-      setCandidate(null);
-      setError(asErrorText(err, candidate.patient.nhi));
+      drop(asErrorText(err, candidate.patient.nhi));
       setBusy(null);
     }
   };
 
-  const errorBlock = error ? (
-    <>
-      {error.message}
-      {error.hint ? <span className="form-error-hint"> {error.hint}</span> : null}
-      {error.reference ? <span className="muted small"> {error.reference}</span> : null}
-    </>
-  ) : null;
-
-  if (step === 'confirm' && candidate !== null) {
-    const p = candidate.patient;
-    return (
-      <Dialog
-        title="Find patient by NHI"
-        onClose={onClose}
-        size="small"
-        className="find-patient"
-        actions={
-          <>
-            <button type="button" ref={noButton} className="button" onClick={() => void goBack()} disabled={busy !== null}>
-              No, go back
-            </button>
-            <button type="button" className="button button-commit" onClick={() => void confirm()} disabled={busy !== null} data-testid="lookup-yes">
-              {busy === 'confirm' ? 'Opening…' : 'Yes, this patient'}
-            </button>
-          </>
-        }
-      >
-        <div className="lookup-confirm" role="group" aria-labelledby={ids.question} aria-describedby={ids.details} data-testid="lookup-confirm">
-          <h3 id={ids.question} className="lookup-question">
-            Is this the patient in front of you?
-          </h3>
-          <dl id={ids.details} className="lookup-facts">
-            <div>
-              <dt>Name</dt>
-              <dd className="lookup-name">{formatPatientName(p)}</dd>
-            </div>
-            <div>
-              <dt>NHI</dt>
-              <dd className="mono">{p.nhi}</dd>
-            </div>
-            <div>
-              <dt>Date of birth (age)</dt>
-              <dd>{formatDob(p.birthDate, now)}</dd>
-            </div>
-            <div>
-              <dt>Sex</dt>
-              <dd>{formatSex(p.sex)}</dd>
-            </div>
-          </dl>
-          <p className="muted small">Found in Medtech by NHI, not handed over by Evolution. Check the name and date of birth with the patient before you add any photos.</p>
-        </div>
-      </Dialog>
-    );
-  }
-
+  const p = candidate?.patient;
   return (
     <Dialog
       title="Find patient by NHI"
       onClose={onClose}
       size="small"
       className="find-patient"
+      cancel={!p}
       actions={
-        <>
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
+        p ? (
+          <>
+            <button
+              type="button"
+              ref={noButton}
+              className="button"
+              onClick={() => {
+                drop(null);
+                void companion.api.patient.cancelLookup().catch(() => undefined);
+              }}
+              disabled={busy !== null}
+            >
+              No, go back
+            </button>
+            <button type="button" className="button button-commit" onClick={() => void confirm()} disabled={busy !== null} data-testid="lookup-yes">
+              {busy === 'confirm' ? 'Opening…' : 'Yes, this patient'}
+            </button>
+          </>
+        ) : (
           <button type="submit" form={ids.form} className="button button-primary" disabled={busy !== null} data-testid="lookup-find">
             {busy === 'search' ? 'Looking up…' : 'Find patient'}
           </button>
-        </>
+        )
       }
     >
-      <form id={ids.form} onSubmit={(e) => void find(e)} noValidate aria-label="Find patient by NHI">
-        <p className="muted">Use this when the ClinicPro Images button in Medtech Evolution cannot be used. You will be asked to confirm the patient.</p>
-        <label className="field">
-          <span className="field-label">NHI number</span>
-          <input
-            ref={input}
-            className="mono nhi-input"
-            value={nhi}
-            onChange={(e) => {
-              setNhi(e.target.value);
-              setError(null);
-            }}
-            onBlur={() => nhi.trim() !== '' && setChecked(true)}
-            placeholder="ABC1234"
-            autoComplete="off"
-            autoCapitalize="characters"
-            spellCheck={false}
-            maxLength={20}
-            aria-invalid={showProblem && problem !== null}
-            aria-describedby={ids.problem}
-            data-autofocus
+      {p ? (
+        <div className="lookup-confirm" role="group" aria-labelledby={ids.question} aria-describedby={ids.details} data-testid="lookup-confirm">
+          <h3 id={ids.question} className="lookup-question">
+            Is this the patient in front of you?
+          </h3>
+          <Facts
+            id={ids.details}
+            className="lookup-facts"
+            rows={[
+              ['Name', formatPatientName(p), 'lookup-name'],
+              ['NHI', p.nhi, 'mono'],
+              ['Date of birth (age)', formatDob(p.birthDate, now)],
+              ['Sex', formatSex(p.sex)],
+            ]}
           />
-        </label>
-        <div id={ids.problem} className="field-problem" data-testid="nhi-problem">
-          {showProblem && problem !== null ? problem : null}
+          <p className="muted small">Found in Medtech by NHI, not handed over by Evolution. Check the name and date of birth with the patient before you add any photos.</p>
         </div>
-        <div role="alert" className="form-error" data-testid="lookup-error">
-          {errorBlock}
-        </div>
-        {busy === 'search' ? (
-          <p className="muted" role="status">
-            <span className="spinner spinner-small" aria-hidden="true" /> Looking up the patient in Medtech…
-          </p>
-        ) : null}
-      </form>
+      ) : (
+        <form id={ids.form} onSubmit={(e) => void find(e)} noValidate aria-label="Find patient by NHI">
+          <p className="muted">Use this when the ClinicPro Images button in Medtech Evolution cannot be used. You will be asked to confirm the patient.</p>
+          <label className="field">
+            <span className="field-label">NHI number</span>
+            <input
+              ref={input}
+              className="mono nhi-input"
+              value={nhi}
+              onChange={(e) => {
+                setNhi(e.target.value);
+                setError(null);
+              }}
+              onBlur={() => nhi.trim() !== '' && setChecked(true)}
+              placeholder="ABC1234"
+              autoComplete="off"
+              autoCapitalize="characters"
+              spellCheck={false}
+              maxLength={20}
+              aria-invalid={showProblem && problem !== null}
+              aria-describedby={ids.problem}
+              data-autofocus
+            />
+          </label>
+          <div id={ids.problem} className="field-problem" data-testid="nhi-problem">
+            {showProblem && problem !== null ? problem : null}
+          </div>
+          <div role="alert" className="form-error" data-testid="lookup-error">
+            {error ? (
+              <>
+                {error.message}
+                {error.hint ? <span className="form-error-hint"> {error.hint}</span> : null}
+                {error.reference ? <span className="muted small"> {error.reference}</span> : null}
+              </>
+            ) : null}
+          </div>
+          {busy === 'search' ? (
+            <p className="muted" role="status">
+              <span className="spinner spinner-small" aria-hidden="true" /> Looking up the patient in Medtech…
+            </p>
+          ) : null}
+        </form>
+      )}
     </Dialog>
   );
 }

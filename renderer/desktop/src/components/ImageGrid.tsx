@@ -1,24 +1,29 @@
-import { useEffect, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
+import { useRef, useState, type KeyboardEvent, type MouseEvent, type ReactNode } from 'react';
 import type { ImageView, OutboxItemView } from '../../../../shared/contracts/bridge';
-import { formatPatientName, plural } from '../../../common/format';
-import { IMAGE_STATUS_TEXT } from '../../../common/status';
+import { plural } from '../../../common/format';
+import { IMAGE_STATUS_TEXT, type StatusText } from '../../../common/status';
 import { columnsOf, gridTarget, isGridKey } from '../logic/grid-nav';
 import { describeMetadata, missingText } from '../logic/metadata';
-import { imageProgress, type ProgressMap } from '../logic/model';
+import { imageProgress } from '../logic/model';
 import { sendLine } from '../logic/send-status';
 import { isWaitingForMedtech } from '../logic/medtech-check';
-import { InMedtechTag, MedtechCheck, type MedtechActions } from './MedtechCheck';
+import type { Companion } from '../useCompanion';
+import { useNow } from '../useNow';
+import { InMedtechTag, MedtechCheck } from './MedtechCheck';
 
-export function StatusBadge({ status }: { status: ImageView['status'] }) {
-  const t = IMAGE_STATUS_TEXT[status];
+export function Badge({ text, status }: { text: StatusText; status?: ImageView['status'] }) {
   return (
-    <span className={`badge badge-${t.tone}`} title={t.description} data-status={status}>
+    <span className={`badge badge-${text.tone}`} title={status && text.description} data-status={status}>
       <span aria-hidden="true" className="badge-symbol">
-        {t.symbol}
+        {text.symbol}
       </span>
-      {t.label}
+      {text.label}
     </span>
   );
+}
+
+export function StatusBadge({ status }: { status: ImageView['status'] }) {
+  return <Badge text={IMAGE_STATUS_TEXT[status]} status={status} />;
 }
 
 export function ProgressBar({ fraction, label }: { fraction: number; label: string }) {
@@ -31,36 +36,21 @@ export function ProgressBar({ fraction, label }: { fraction: number; label: stri
 }
 
 interface CardProps {
+  companion: Companion;
   image: ImageView;
   selected: boolean;
   /** Roving tabindex: only this group's current card is in the Tab order; arrow keys move between cards. */
   tabbable: boolean;
-  onFocusCard: (id: string) => void;
-  progress: ProgressMap;
-  canRetry: boolean;
-  onSelect: (id: string, e: MouseEvent) => void;
-  onOpen: (id: string) => void;
-  onRetry: (id: string) => void;
-  /** Its outbox entry (for "next try in 20 s"), and the clock that counts down to it. */
+  /** Its outbox entry (for "next try in 20 s" and Retry), and the clock that counts down to it. */
   outboxItem: OutboxItemView | undefined;
   now: number;
-  /** "It is in Medtech" / "Send again" for an unconfirmed image. */
-  medtech?: MedtechActions;
+  onFocus: () => void;
+  onSelect: (e: MouseEvent) => void;
+  onOpen: () => void;
 }
 
-/** The clock for countdowns: ticks once a second only while something counts down. */
-function useNow(ticking: boolean): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (!ticking) return undefined;
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, [ticking]);
-  return now;
-}
-
-function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry, onSelect, onOpen, onRetry, outboxItem, now, medtech }: CardProps) {
-  const p = imageProgress(image, progress);
+function ImageCard({ companion, image, selected, tabbable, outboxItem, now, onFocus, onSelect, onOpen }: CardProps) {
+  const p = imageProgress(image, companion.progress);
   const line = sendLine(image, outboxItem, now);
   const tags = describeMetadata(image.metadata);
   const tabIndex = tabbable ? 0 : -1;
@@ -70,7 +60,7 @@ function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry,
       data-testid="image-card"
       data-image-id={image.id}
       data-status={image.status}
-      onFocus={() => onFocusCard(image.id)}
+      onFocus={onFocus}
     >
       <button
         type="button"
@@ -78,8 +68,8 @@ function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry,
         className="image-select"
         aria-pressed={selected}
         aria-label={`${image.label}, ${IMAGE_STATUS_TEXT[image.status].label}${selected ? ', selected' : ''}`}
-        onClick={(e) => onSelect(image.id, e)}
-        onDoubleClick={() => onOpen(image.id)}
+        onClick={onSelect}
+        onDoubleClick={onOpen}
       >
         <span className="thumb">
           {image.thumbnailUrl ? <img src={image.thumbnailUrl} alt="" draggable={false} /> : <span className="thumb-placeholder spinner" aria-hidden="true" />}
@@ -107,7 +97,7 @@ function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry,
             {line}
           </div>
         ) : null}
-        <MedtechCheck image={image} actions={medtech} tabIndex={tabIndex} />
+        <MedtechCheck image={image} companion={companion} tabIndex={tabIndex} />
         {image.error && (image.status === 'failed' || (image.status === 'waiting' && !isWaitingForMedtech(image))) ? (
           <div className={image.status === 'failed' ? 'image-error' : 'image-wait'} data-testid="image-error">
             {image.error.message}
@@ -118,14 +108,14 @@ function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry,
             type="button"
             tabIndex={tabIndex}
             className="button button-small"
-            onClick={() => onOpen(image.id)}
+            onClick={onOpen}
             aria-label={`Open ${image.label}`}
             disabled={image.status === 'processing' || image.status === 'committed'}
           >
             Open
           </button>
-          {image.status === 'failed' && canRetry ? (
-            <button type="button" tabIndex={tabIndex} className="button button-small button-primary" onClick={() => onRetry(image.id)} aria-label={`Retry sending ${image.label}`}>
+          {image.status === 'failed' && outboxItem ? (
+            <button type="button" tabIndex={tabIndex} className="button button-small button-primary" onClick={() => void retry(companion, image.id)} aria-label={`Retry sending ${image.label}`}>
               Retry
             </button>
           ) : null}
@@ -136,27 +126,23 @@ function ImageCard({ image, selected, tabbable, onFocusCard, progress, canRetry,
 }
 
 export interface GroupProps {
+  companion: Companion;
   title: string;
   subtitle?: string;
   images: readonly ImageView[];
   selected: readonly string[];
-  progress: ProgressMap;
-  outbox: readonly OutboxItemView[];
   onSelect: (id: string, e: MouseEvent, groupIds: string[]) => void;
   onOpen: (id: string) => void;
-  onRetry: (id: string) => void;
-  medtech?: MedtechActions;
   /** "Belongs to" groups: send that patient's ready images to THAT patient. */
   other?: boolean;
-  actions?: React.ReactNode;
+  actions?: ReactNode;
   testId?: string;
 }
 
 export function ImageGroup(props: GroupProps) {
   const ids = props.images.map((i) => i.id);
-  const inOutbox = new Set(props.outbox.map((o) => o.imageId));
-  const outboxById = new Map(props.outbox.map((o) => [o.imageId, o]));
-  const now = useNow(props.images.some((i) => i.status === 'waiting'));
+  const outboxById = new Map((props.companion.state?.outbox ?? []).map((o) => [o.imageId, o]));
+  const now = useNow(1000, props.images.some((i) => i.status === 'waiting'));
   const list = useRef<HTMLUListElement>(null);
   const [focused, setFocused] = useState<string | null>(null);
   // The card in the Tab order: the last one focused, else the first selected one, else the first.
@@ -188,18 +174,15 @@ export function ImageGroup(props: GroupProps) {
         {props.images.map((img) => (
           <ImageCard
             key={img.id}
+            companion={props.companion}
             image={img}
             selected={props.selected.includes(img.id)}
             tabbable={img.id === current}
-            onFocusCard={setFocused}
-            progress={props.progress}
-            canRetry={inOutbox.has(img.id)}
-            onSelect={(id, e) => props.onSelect(id, e, ids)}
-            onOpen={props.onOpen}
-            onRetry={props.onRetry}
             outboxItem={outboxById.get(img.id)}
             now={now}
-            {...(props.medtech === undefined ? {} : { medtech: props.medtech })}
+            onFocus={() => setFocused(img.id)}
+            onSelect={(e) => props.onSelect(img.id, e, ids)}
+            onOpen={() => props.onOpen(img.id)}
           />
         ))}
       </ul>
@@ -207,9 +190,9 @@ export function ImageGroup(props: GroupProps) {
   );
 }
 
-export function otherGroupTitle(images: readonly ImageView[]): string {
-  const p = images[0]?.patient;
-  return p ? `Belongs to ${formatPatientName(p)}` : 'Belongs to another patient';
+/** Send a failed image again (from its card or the send dialog). */
+export function retry(companion: Companion, imageId: string): Promise<unknown> {
+  return companion.run((api) => api.outbox.retry({ imageId }));
 }
 
 export function groupSummary(images: readonly ImageView[]): string {

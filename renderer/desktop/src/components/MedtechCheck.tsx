@@ -1,38 +1,11 @@
-/**
- * An image Medtech has not confirmed, on its card and in the Details panel:
- *   waiting for Medtech  "Sent to Medtech — waiting for Medtech to confirm (next check in N s)", counting down
- *   unconfirmed          the plain message (patient, photo), "It is in Medtech" and "Send again" (with a confirm
- *                        step that says what it risks)
- *   confirmed by a person "in Medtech ✓ (checked by a person)"
- */
-import { useEffect, useState } from 'react';
-import type { CompanionApi, ImageView } from '../../../../shared/contracts/bridge';
+/** An image Medtech has not confirmed, on its card and in Details (words: logic/medtech-check.ts). */
+import { useState } from 'react';
+import type { ImageView } from '../../../../shared/contracts/bridge';
 import { formatPatientName } from '../../../common/format';
 import { isWaitingForMedtech, sendAgainWarning, unconfirmedText, waitingForMedtechText } from '../logic/medtech-check';
+import type { Companion } from '../useCompanion';
+import { useNow } from '../useNow';
 import { ConfirmDialog } from './Dialog';
-
-/** The two answers a person gives (App passes them, through the companion's `run`). */
-export interface MedtechActions {
-  confirmArrived(id: string): Promise<unknown>;
-  sendAgain(id: string): Promise<unknown>;
-}
-
-export function medtechActions(run: <T>(fn: (api: CompanionApi) => Promise<T>) => Promise<T | undefined>): MedtechActions {
-  return {
-    confirmArrived: (id) => run((api) => api.images.confirmArrived({ id })),
-    sendAgain: (id) => run((api) => api.images.sendAgain({ id })),
-  };
-}
-
-/** Re-renders every second while mounted (for "next check in N s"). */
-function useNow(): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const t = window.setInterval(() => setNow(Date.now()), 1000);
-    return () => window.clearInterval(t);
-  }, []);
-  return now;
-}
 
 function WaitingForMedtech({ image }: { image: ImageView }) {
   const now = useNow();
@@ -43,13 +16,14 @@ function WaitingForMedtech({ image }: { image: ImageView }) {
   );
 }
 
-function UnconfirmedActions({ image, actions, tabIndex }: { image: ImageView; actions: MedtechActions; tabIndex?: number }) {
+/** "It is in Medtech" and "Send again" (which asks first and says what it risks). */
+function UnconfirmedActions({ image, companion, tabIndex }: { image: ImageView; companion: Companion; tabIndex: number | undefined }) {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
-  const act = async (fn: () => Promise<unknown>): Promise<void> => {
+  const act = async (what: 'confirmArrived' | 'sendAgain'): Promise<void> => {
     setBusy(true);
     try {
-      await fn();
+      await companion.run((api) => api.images[what]({ id: image.id }));
     } finally {
       setBusy(false);
     }
@@ -66,7 +40,7 @@ function UnconfirmedActions({ image, actions, tabIndex }: { image: ImageView; ac
           className="button button-small button-primary"
           disabled={busy}
           aria-label={`${image.label} is in Medtech`}
-          onClick={() => void act(() => actions.confirmArrived(image.id))}
+          onClick={() => void act('confirmArrived')}
         >
           It is in Medtech
         </button>
@@ -82,7 +56,7 @@ function UnconfirmedActions({ image, actions, tabIndex }: { image: ImageView; ac
           onCancel={() => setAsking(false)}
           onConfirm={() => {
             setAsking(false);
-            void act(() => actions.sendAgain(image.id));
+            void act('sendAgain');
           }}
         />
       ) : null}
@@ -91,13 +65,9 @@ function UnconfirmedActions({ image, actions, tabIndex }: { image: ImageView; ac
 }
 
 /** What the card or the Details panel shows for this state; nothing for any other image. */
-export function MedtechCheck({ image, actions, tabIndex }: { image: ImageView; actions: MedtechActions | undefined; tabIndex?: number }) {
+export function MedtechCheck({ image, companion, tabIndex }: { image: ImageView; companion: Companion; tabIndex?: number }) {
   if (isWaitingForMedtech(image)) return <WaitingForMedtech image={image} />;
-  if (image.status === 'unconfirmed') {
-    if (actions === undefined) return <div className="image-wait">{unconfirmedText(image)}</div>;
-    return <UnconfirmedActions image={image} actions={actions} {...(tabIndex === undefined ? {} : { tabIndex })} />;
-  }
-  return null;
+  return image.status === 'unconfirmed' ? <UnconfirmedActions image={image} companion={companion} tabIndex={tabIndex} /> : null;
 }
 
 /** The card's "in Medtech ✓" tag: read back by the gateway, or checked in Medtech by a person. */

@@ -1,64 +1,47 @@
 import type { OutboxItemView } from '../../../../shared/contracts/bridge';
 import { formatClock, formatPatientName, formatRelative } from '../../../common/format';
-import { OUTBOX_STATUS_TEXT } from '../../../common/status';
+import { IMAGE_STATUS_TEXT, OUTBOX_STATUS_TEXT } from '../../../common/status';
 import { splitOutbox } from '../logic/model';
 import type { Companion } from '../useCompanion';
 import { Dialog } from './Dialog';
+import { Badge, retry } from './ImageGrid';
 
 function targetsText(t: OutboxItemView['targets']): string {
   return [t.media ? 'Photo' : '', t.inboxScan ? 'Inbox Scan' : ''].filter(Boolean).join(' + ');
 }
 
-export function OutboxDrawer({
-  companion,
-  items,
-  labels,
-  onClose,
-  now,
-}: {
-  companion: Companion;
-  items: readonly OutboxItemView[];
-  /** The photos' names ("Photo 2", a file name), the same as on their cards. */
-  labels: ReadonlyMap<string, string>;
-  onClose: () => void;
-  now: Date;
-}) {
-  const { live, history } = splitOutbox(items);
+/** Everything on its way to Medtech, for every patient, and what was sent. */
+export function OutboxDrawer({ companion, now, onClose }: { companion: Companion; now: Date; onClose: () => void }) {
+  const { live, history } = splitOutbox(companion.state?.outbox ?? []);
+  // The photos' names ("Photo 2", a file name), the same as on their cards.
+  const labels = new Map(companion.state?.images.map((i) => [i.id, i.label]));
   return (
     <Dialog title="Outbox" onClose={onClose} drawer>
       <p className="muted small">Everything on its way to Medtech, for every patient. Items wait safely on this PC and send by themselves.</p>
       <h3>On the way ({live.length})</h3>
       {live.length === 0 ? <p className="muted">Nothing waiting.</p> : null}
       <ul className="outbox-list" data-testid="outbox-live">
-        {live.map((o) => {
-          const t = OUTBOX_STATUS_TEXT[o.status];
-          return (
-            <li key={o.imageId} className="outbox-item" data-status={o.status}>
-              <div className="image-row">
-                <span className={`badge badge-${t.tone}`}>
-                  <span aria-hidden="true" className="badge-symbol">
-                    {t.symbol}
-                  </span>
-                  {t.label}
-                </span>
-                {labels.has(o.imageId) ? <strong className="outbox-label">{labels.get(o.imageId)}</strong> : null}
-                <span className="outbox-patient">{o.patient ? formatPatientName(o.patient) : (o.nhi ?? 'Patient')}</span>
-                <span className="muted small">{targetsText(o.targets)}</span>
-              </div>
-              {o.error ? <div className={o.status === 'failed' ? 'image-error' : 'image-wait'}>{o.error.message}</div> : null}
-              <div className="muted small">
-                {o.attempts > 0 ? `${o.attempts} ${o.attempts === 1 ? 'try' : 'tries'} so far` : 'Not tried yet'}
-                {o.nextAttemptAt && o.status === 'waiting' ? ` · next try ${formatRelative(new Date(o.nextAttemptAt), now)} (${formatClock(new Date(o.nextAttemptAt))})` : ''}
-                {o.error?.correlationId ? ` · reference ${o.error.correlationId.slice(0, 8)}` : ''}
-              </div>
-              {o.status === 'failed' ? (
-                <button type="button" className="button button-small button-primary" onClick={() => void companion.run((api) => api.outbox.retry({ imageId: o.imageId }))}>
-                  Retry
-                </button>
-              ) : null}
-            </li>
-          );
-        })}
+        {live.map((o) => (
+          <li key={o.imageId} className="outbox-item" data-status={o.status}>
+            <div className="image-row">
+              <Badge text={OUTBOX_STATUS_TEXT[o.status]} />
+              {labels.has(o.imageId) ? <strong className="outbox-label">{labels.get(o.imageId)}</strong> : null}
+              <span className="outbox-patient">{o.patient ? formatPatientName(o.patient) : (o.nhi ?? 'Patient')}</span>
+              <span className="muted small">{targetsText(o.targets)}</span>
+            </div>
+            {o.error ? <div className={o.status === 'failed' ? 'image-error' : 'image-wait'}>{o.error.message}</div> : null}
+            <div className="muted small">
+              {o.attempts > 0 ? `${o.attempts} ${o.attempts === 1 ? 'try' : 'tries'} so far` : 'Not tried yet'}
+              {o.nextAttemptAt && o.status === 'waiting' ? ` · next try ${formatRelative(new Date(o.nextAttemptAt), now)} (${formatClock(new Date(o.nextAttemptAt))})` : ''}
+              {o.error?.correlationId ? ` · reference ${o.error.correlationId.slice(0, 8)}` : ''}
+            </div>
+            {o.status === 'failed' ? (
+              <button type="button" className="button button-small button-primary" onClick={() => void retry(companion, o.imageId)}>
+                Retry
+              </button>
+            ) : null}
+          </li>
+        ))}
       </ul>
       <h3>Sent ({history.length})</h3>
       {history.length === 0 ? <p className="muted">Nothing sent yet.</p> : null}
@@ -66,12 +49,7 @@ export function OutboxDrawer({
         {history.map((o) => (
           <li key={o.imageId} className="outbox-item">
             <div className="image-row">
-              <span className="badge badge-success">
-                <span aria-hidden="true" className="badge-symbol">
-                  ✓
-                </span>
-                Committed
-              </span>
+              <Badge text={IMAGE_STATUS_TEXT.committed} />
               <span className="mono small">{o.nhi ?? ''}</span>
               <span className="muted small">
                 {targetsText(o.targets)} · {formatClock(new Date(o.updatedAt))}

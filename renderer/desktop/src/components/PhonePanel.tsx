@@ -1,22 +1,13 @@
-import { useEffect, useState } from 'react';
 import type { PhoneView } from '../../../../shared/contracts/bridge';
 import { bytesToBase64 } from '../../../common/files';
 import { formatCountdown, plural } from '../../../common/format';
 import { qrImageSource, utf8ToBase64 } from '../logic/qr';
 import type { Companion } from '../useCompanion';
-
-/** Seconds until `iso`, ticking once a second (display only; expiry itself is the core's job). */
-function useCountdown(iso: string): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const t = window.setInterval(() => setNow(Date.now()), 1000);
-    return () => window.clearInterval(t);
-  }, []);
-  return Date.parse(iso) - now;
-}
+import { useNow } from '../useNow';
 
 export function PhonePanel({ companion, phone, patientName, onClose }: { companion: Companion; phone: PhoneView; patientName: string; onClose: () => void }) {
-  const left = useCountdown(phone.expiresAt);
+  // Display only: the expiry itself is the core's job.
+  const left = Date.parse(phone.expiresAt) - useNow();
   const src = qrImageSource(phone, (t) => utf8ToBase64(t, bytesToBase64));
   const expired = left <= 0;
   return (

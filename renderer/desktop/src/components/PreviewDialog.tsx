@@ -1,28 +1,31 @@
 import { useEffect, useRef, useState, type PointerEvent as RPointerEvent } from 'react';
 import type { Annotation, ImageEdits, ImageView } from '../../../../shared/contracts/bridge';
-import { addAnnotation, circleRadius, isMeaningfulArrow, rectFrom, rotateEdits, rotatedSize, sameEdits, toFraction, undoLastAnnotation, type Pt } from '../logic/geometry';
+import { addAnnotation, circleRadius, isMeaningfulArrow, rectFrom, rotateEdits, rotatedSize, toFraction, undoLastAnnotation, type Pt } from '../logic/geometry';
 import { formatPatientName } from '../../../common/format';
-import { editorKey, keyDrawStatus, START_KEY_DRAW, type KeyDraw } from '../logic/editor-keys';
+import { editorKey, keyDrawStatus, START_KEY_DRAW, type DrawTool, type KeyDraw } from '../logic/editor-keys';
 import { describeMetadata } from '../logic/metadata';
 import type { Companion } from '../useCompanion';
 import { Dialog } from './Dialog';
 import { StatusBadge } from './ImageGrid';
 
-type Tool = 'crop' | 'arrow' | 'circle' | 'text';
 type Colour = Annotation['colour'];
-const COLOURS: { key: Colour; label: string }[] = [
-  { key: 'red', label: 'Red' },
-  { key: 'yellow', label: 'Yellow' },
-  { key: 'white', label: 'White' },
-  { key: 'black', label: 'Black' },
-];
-const STROKE: Record<Colour, string> = { red: '#e5251b', yellow: '#f7c600', white: '#ffffff', black: '#111111' };
+const TOOLS: Record<DrawTool, string> = { crop: 'Crop', arrow: 'Arrow', circle: 'Circle', text: 'Text' };
+const COLOURS: Record<Colour, { label: string; stroke: string }> = {
+  red: { label: 'Red', stroke: '#e5251b' },
+  yellow: { label: 'Yellow', stroke: '#f7c600' },
+  white: { label: 'White', stroke: '#ffffff' },
+  black: { label: 'Black', stroke: '#111111' },
+};
 
 /** Zoomable, pannable view of the rendered preview (edits applied by the core). */
 function ZoomView({ src, alt }: { src: string; alt: string }) {
   const [scale, setScale] = useState(1);
   const [offset, setOffset] = useState({ x: 0, y: 0 });
   const drag = useRef<{ x: number; y: number; ox: number; oy: number } | null>(null);
+  const fit = (): void => {
+    setScale(1);
+    setOffset({ x: 0, y: 0 });
+  };
   const zoom = (f: number): void => {
     setScale((s) => {
       const next = Math.min(8, Math.max(1, s * f));
@@ -42,14 +45,7 @@ function ZoomView({ src, alt }: { src: string; alt: string }) {
         <button type="button" className="button button-small" onClick={() => zoom(1.5)} disabled={scale >= 8} aria-label="Zoom in">
           +
         </button>
-        <button
-          type="button"
-          className="button button-small"
-          onClick={() => {
-            setScale(1);
-            setOffset({ x: 0, y: 0 });
-          }}
-        >
+        <button type="button" className="button button-small" onClick={fit}>
           Fit
         </button>
         <span className="muted small">{scale > 1 ? 'Drag to move around' : 'Scroll or press + to zoom'}</span>
@@ -70,10 +66,7 @@ function ZoomView({ src, alt }: { src: string; alt: string }) {
         onKeyDown={(e) => {
           if (e.key === '+' || e.key === '=') zoom(1.5);
           else if (e.key === '-') zoom(1 / 1.5);
-          else if (e.key === '0') {
-            setScale(1);
-            setOffset({ x: 0, y: 0 });
-          }
+          else if (e.key === '0') fit();
         }}
         tabIndex={0}
         aria-label="Preview; + and − zoom, 0 fits"
@@ -85,7 +78,7 @@ function ZoomView({ src, alt }: { src: string; alt: string }) {
 }
 
 function AnnotationShape({ a, w, h, sw }: { a: Annotation; w: number; h: number; sw: number }) {
-  const c = STROKE[a.colour];
+  const c = COLOURS[a.colour].stroke;
   switch (a.kind) {
     case 'arrow': {
       const x1 = a.from.x * w;
@@ -116,7 +109,7 @@ function AnnotationShape({ a, w, h, sw }: { a: Annotation; w: number; h: number;
 
 /** Draws crop and annotations over the (unedited, upright) thumbnail, in fractions of the rotated image. */
 function Editor({ image, edits, onChange }: { image: ImageView; edits: ImageEdits; onChange: (e: ImageEdits) => void }) {
-  const [tool, setTool] = useState<Tool>('arrow');
+  const [tool, setTool] = useState<DrawTool>('arrow');
   const [colour, setColour] = useState<Colour>('red');
   const [text, setText] = useState('');
   const [drag, setDrag] = useState<{ start: Pt; end: Pt } | null>(null);
@@ -131,17 +124,20 @@ function Editor({ image, edits, onChange }: { image: ImageView; edits: ImageEdit
   const transform = edits.rotate === 90 ? `translate(${H} 0) rotate(90)` : edits.rotate === 180 ? `translate(${W} ${H}) rotate(180)` : edits.rotate === 270 ? `translate(0 ${W}) rotate(270)` : undefined;
 
   const at = (e: RPointerEvent): Pt => toFraction(e.clientX, e.clientY, svg.current!.getBoundingClientRect());
+  /** The mark the tool makes from two points (the crop is not a mark). */
+  const markFrom = (start: Pt, end: Pt): Annotation | null =>
+    tool === 'arrow'
+      ? { kind: 'arrow', from: start, to: end, colour }
+      : tool === 'circle'
+        ? { kind: 'circle', centre: start, radius: circleRadius(start, end, w, h), colour }
+        : tool === 'text' && text.trim()
+          ? { kind: 'text', at: end, text: text.trim().slice(0, 200), colour }
+          : null;
   const finish = (start: Pt, end: Pt): void => {
-    if (tool === 'crop') {
-      const r = rectFrom(start, end);
-      if (r) onChange({ ...edits, crop: r });
-    } else if (tool === 'arrow') {
-      if (isMeaningfulArrow(start, end)) onChange(addAnnotation(edits, { kind: 'arrow', from: start, to: end, colour }));
-    } else if (tool === 'circle') {
-      onChange(addAnnotation(edits, { kind: 'circle', centre: start, radius: circleRadius(start, end, w, h), colour }));
-    } else if (tool === 'text' && text.trim()) {
-      onChange(addAnnotation(edits, { kind: 'text', at: end, text: text.trim().slice(0, 200), colour }));
-    }
+    const crop = tool === 'crop' ? rectFrom(start, end) : null;
+    const mark = tool === 'arrow' && !isMeaningfulArrow(start, end) ? null : markFrom(start, end);
+    if (crop) onChange({ ...edits, crop });
+    else if (mark) onChange(addAnnotation(edits, mark));
   };
 
   const onStageKey = (e: React.KeyboardEvent<SVGSVGElement>): void => {
@@ -155,12 +151,7 @@ function Editor({ image, edits, onChange }: { image: ImageView; edits: ImageEdit
   const keyDraft = keyFocus && keys.start !== null ? { start: keys.start, end: keys.cursor } : null;
   const active = drag ?? keyDraft;
 
-  const preview: Annotation | null =
-    active && tool === 'arrow'
-      ? { kind: 'arrow', from: active.start, to: active.end, colour }
-      : active && tool === 'circle'
-        ? { kind: 'circle', centre: active.start, radius: circleRadius(active.start, active.end, w, h), colour }
-        : null;
+  const preview = active && tool !== 'text' ? markFrom(active.start, active.end) : null;
   const cropDraft = active && tool === 'crop' ? rectFrom(active.start, active.end, 0) : null;
   const crop = cropDraft ?? edits.crop;
 
@@ -175,18 +166,18 @@ function Editor({ image, edits, onChange }: { image: ImageView; edits: ImageEdit
         </button>
         <span className="toolbar-sep" aria-hidden="true" />
         <div className="segmented" role="radiogroup" aria-label="Tool">
-          {(['crop', 'arrow', 'circle', 'text'] as Tool[]).map((t) => (
+          {Object.entries(TOOLS).map(([t, label]) => (
             <label key={t} className={tool === t ? 'is-on' : undefined}>
-              <input type="radio" name="tool" value={t} checked={tool === t} onChange={() => setTool(t)} />
-              {t === 'crop' ? 'Crop' : t === 'arrow' ? 'Arrow' : t === 'circle' ? 'Circle' : 'Text'}
+              <input type="radio" name="tool" value={t} checked={tool === t} onChange={() => setTool(t as DrawTool)} />
+              {label}
             </label>
           ))}
         </div>
         <label className="inline-field">
           <span>Colour</span>
           <select value={colour} onChange={(e) => setColour(e.target.value as Colour)}>
-            {COLOURS.map((c) => (
-              <option key={c.key} value={c.key}>
+            {Object.entries(COLOURS).map(([key, c]) => (
+              <option key={key} value={key}>
                 {c.label}
               </option>
             ))}
@@ -202,15 +193,7 @@ function Editor({ image, edits, onChange }: { image: ImageView; edits: ImageEdit
         <button type="button" className="button button-small" onClick={() => onChange(undoLastAnnotation(edits))} disabled={edits.annotations.length === 0}>
           Undo last mark
         </button>
-        <button
-          type="button"
-          className="button button-small"
-          onClick={() => {
-            const { crop: _c, ...rest } = edits;
-            onChange(rest);
-          }}
-          disabled={!edits.crop}
-        >
+        <button type="button" className="button button-small" onClick={() => onChange({ rotate: edits.rotate, annotations: edits.annotations })} disabled={!edits.crop}>
           Remove crop
         </button>
       </div>
@@ -276,26 +259,27 @@ function Editor({ image, edits, onChange }: { image: ImageView; edits: ImageEdit
 
 export function PreviewDialog({ companion, image, onClose }: { companion: Companion; image: ImageView; onClose: () => void }) {
   const [mode, setMode] = useState<'view' | 'edit'>('view');
-  const [preview, setPreview] = useState<{ src: string } | null>(null);
+  const [src, setSrc] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const [edits, setEdits] = useState<ImageEdits>(image.edits);
   const [saving, setSaving] = useState(false);
   const editsKey = JSON.stringify(image.edits);
   const locked = image.status === 'sending' || image.status === 'waiting' || image.status === 'committed';
 
+  // `run` is stable; the companion object is new on every state update and must not ask for a new preview.
+  const { run } = companion;
   useEffect(() => {
     let live = true;
     setLoading(true);
-    void companion
-      .run((api) => api.images.preview({ id: image.id, maxEdge: 2048 }))
+    void run((api) => api.images.preview({ id: image.id, maxEdge: 2048 }))
       .then((p) => {
-        if (live && p) setPreview({ src: p.dataUrl });
+        if (live && p) setSrc(p.dataUrl);
       })
       .finally(() => live && setLoading(false));
     return () => {
       live = false;
     };
-  }, [companion, image.id, editsKey]);
+  }, [run, image.id, editsKey]);
 
   const save = async (): Promise<void> => {
     setSaving(true);
@@ -303,11 +287,10 @@ export function PreviewDialog({ companion, image, onClose }: { companion: Compan
     setSaving(false);
     if (ok) setMode('view');
   };
-  const dirty = !sameEdits(edits, image.edits);
-  useEffect(() => {
-    if (mode === 'view') setEdits(image.edits);
-    // Only when the saved edits change (after a save, or an edit from elsewhere).
-  }, [editsKey]);
+  const startEditing = (): void => {
+    setEdits(image.edits);
+    setMode('edit');
+  };
 
   return (
     <Dialog
@@ -318,23 +301,16 @@ export function PreviewDialog({ companion, image, onClose }: { companion: Compan
       actions={
         mode === 'edit' ? (
           <>
-            <button
-              type="button"
-              className="button"
-              onClick={() => {
-                setEdits(image.edits);
-                setMode('view');
-              }}
-            >
+            <button type="button" className="button" onClick={() => setMode('view')}>
               Cancel changes
             </button>
-            <button type="button" className="button button-primary" disabled={!dirty || saving} onClick={() => void save()}>
+            <button type="button" className="button button-primary" disabled={JSON.stringify(edits) === editsKey || saving} onClick={() => void save()}>
               {saving ? 'Saving…' : 'Save changes'}
             </button>
           </>
         ) : (
           <>
-            <button type="button" className="button" onClick={() => setMode('edit')} disabled={locked || !image.thumbnailUrl}>
+            <button type="button" className="button" onClick={startEditing} disabled={locked || !image.thumbnailUrl}>
               Edit (rotate, crop, mark)
             </button>
             <button type="button" className="button button-primary" onClick={onClose}>
@@ -355,8 +331,8 @@ export function PreviewDialog({ companion, image, onClose }: { companion: Compan
       </div>
       {mode === 'edit' ? (
         <Editor image={image} edits={edits} onChange={setEdits} />
-      ) : preview ? (
-        <ZoomView src={preview.src} alt={`Preview of ${image.label} with its edits`} />
+      ) : src ? (
+        <ZoomView src={src} alt={`Preview of ${image.label} with its edits`} />
       ) : (
         <div className="empty-state" role="status">
           {loading ? <div className="spinner" aria-hidden="true" /> : null}

@@ -1,25 +1,33 @@
 import { useState } from 'react';
-import type { EnrolmentView, MetadataField, Settings, SettingsPatch } from '../../../../shared/contracts/bridge';
-import { FIELD_LABELS } from '../logic/metadata';
+import type { CommitTargets, MetadataField, Settings, SettingsPatch } from '../../../../shared/contracts/bridge';
+import { FIELD_LABELS, METADATA_FIELDS } from '../logic/metadata';
 import type { Companion } from '../useCompanion';
 import { ConfirmDialog, Dialog } from './Dialog';
 
-const FIELDS: MetadataField[] = ['bodySiteCode', 'laterality', 'view', 'imageType', 'caption', 'consent'];
 
-export function SettingsDialog({
-  companion,
-  settings,
-  enrolment,
-  onClose,
-  onEnrolAgain,
-}: {
-  companion: Companion;
-  settings: Settings;
-  enrolment?: EnrolmentView;
-  onClose: () => void;
-  /** Practice IT confirmed "Enrol this PC again": open the enrolment screen. */
-  onEnrolAgain?: () => void;
-}) {
+/** Where a photo goes in Medtech: Inbox Scan and/or Photo (Media), at least one. */
+export function TargetsField({ legend, labels, value, onChange }: { legend: string; labels: [string, string]; value: CommitTargets; onChange: (t: CommitTargets) => void }) {
+  return (
+    <fieldset className="field">
+      <legend className="field-label">{legend}</legend>
+      {(['inboxScan', 'media'] as const).map((key, i) => (
+        <label key={key} className="check">
+          <input type="checkbox" checked={value[key]} onChange={(e) => onChange({ ...value, [key]: e.target.checked })} />
+          {labels[i]}
+        </label>
+      ))}
+      {!value.media && !value.inboxScan ? (
+        <p className="form-error" role="alert">
+          Choose at least one.
+        </p>
+      ) : null}
+    </fieldset>
+  );
+}
+
+/** `onEnrolAgain`: practice IT confirmed "Enrol this PC again" (the enrolment screen opens). */
+export function SettingsDialog({ companion, settings, onClose, onEnrolAgain }: { companion: Companion; settings: Settings; onClose: () => void; onEnrolAgain: () => void }) {
+  const enrolment = companion.state?.enrolment;
   const [draft, setDraft] = useState<Settings>(settings);
   const [busy, setBusy] = useState(false);
   const [confirmEnrol, setConfirmEnrol] = useState(false);
@@ -41,42 +49,23 @@ export function SettingsDialog({
     }
   };
   const toggleField = (f: MetadataField, on: boolean): void =>
-    setDraft((d) => ({ ...d, requiredFields: on ? FIELDS.filter((x) => x === f || d.requiredFields.includes(x)) : d.requiredFields.filter((x) => x !== f) }));
+    setDraft((d) => ({ ...d, requiredFields: on ? METADATA_FIELDS.filter((x) => x === f || d.requiredFields.includes(x)) : d.requiredFields.filter((x) => x !== f) }));
   return (
     <Dialog
       title="Settings"
       onClose={onClose}
+      cancel
       actions={
-        <>
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="button" className="button button-primary" disabled={busy || noTarget} onClick={() => void save()}>
-            Save
-          </button>
-        </>
+        <button type="button" className="button button-primary" disabled={busy || noTarget} onClick={() => void save()}>
+          Save
+        </button>
       }
     >
       <label className="field">
         <span className="field-label">Room name (shown on the phone)</span>
         <input value={draft.roomLabel} maxLength={60} onChange={(e) => setDraft({ ...draft, roomLabel: e.target.value })} />
       </label>
-      <fieldset className="field">
-        <legend className="field-label">Send to Medtech as (default)</legend>
-        <label className="check">
-          <input type="checkbox" checked={draft.defaultTargets.inboxScan} onChange={(e) => setDraft({ ...draft, defaultTargets: { ...draft.defaultTargets, inboxScan: e.target.checked } })} />
-          Inbox Scan
-        </label>
-        <label className="check">
-          <input type="checkbox" checked={draft.defaultTargets.media} onChange={(e) => setDraft({ ...draft, defaultTargets: { ...draft.defaultTargets, media: e.target.checked } })} />
-          Photo (Media)
-        </label>
-        {noTarget ? (
-          <p className="form-error" role="alert">
-            Choose at least one.
-          </p>
-        ) : null}
-      </fieldset>
+      <TargetsField legend="Send to Medtech as (default)" labels={['Inbox Scan', 'Photo (Media)']} value={draft.defaultTargets} onChange={(t) => setDraft({ ...draft, defaultTargets: t })} />
       <fieldset className="field">
         <legend className="field-label">Inbox Scan file type</legend>
         <div className="segmented">
@@ -94,7 +83,7 @@ export function SettingsDialog({
       </label>
       <fieldset className="field">
         <legend className="field-label">Details required before sending</legend>
-        {FIELDS.map((f) => (
+        {METADATA_FIELDS.map((f) => (
           <label key={f} className="check">
             <input type="checkbox" checked={draft.requiredFields.includes(f)} onChange={(e) => toggleField(f, e.target.checked)} />
             {FIELD_LABELS[f]}
@@ -103,20 +92,18 @@ export function SettingsDialog({
           </label>
         ))}
       </fieldset>
-      {onEnrolAgain ? (
-        <fieldset className="field">
-          <legend className="field-label">This PC</legend>
-          <p className="muted small">
-            {enrolment?.deviceName ?? 'This PC'}
-            {enrolment?.practiceName ? `, enrolled with ${enrolment.practiceName}` : ''}. For practice IT: enrol it again with a new code (for example after the
-            practice was told to, or to give it a new security key).
-          </p>
-          <button type="button" className="button" onClick={() => setConfirmEnrol(true)}>
-            Enrol this PC again…
-          </button>
-        </fieldset>
-      ) : null}
-      {confirmEnrol && onEnrolAgain ? (
+      <fieldset className="field">
+        <legend className="field-label">This PC</legend>
+        <p className="muted small">
+          {enrolment?.deviceName ?? 'This PC'}
+          {enrolment?.practiceName ? `, enrolled with ${enrolment.practiceName}` : ''}. For practice IT: enrol it again with a new code (for example after the
+          practice was told to, or to give it a new security key).
+        </p>
+        <button type="button" className="button" onClick={() => setConfirmEnrol(true)}>
+          Enrol this PC again…
+        </button>
+      </fieldset>
+      {confirmEnrol ? (
         <ConfirmDialog
           title="Enrol this PC again?"
           message={`You need a new enrolment code from your practice's ClinicPro administrator. This PC stays enrolled${enrolment?.practiceName ? ` with ${enrolment.practiceName}` : ''} until the new code is accepted, then its old access is replaced. Photos waiting to be sent stay on this PC.`}
@@ -132,7 +119,7 @@ export function SettingsDialog({
   );
 }
 
-export const SHORTCUTS: { keys: string; what: string }[] = [
+const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: 'Ctrl + O', what: 'Add photos from this PC' },
   { keys: 'Ctrl + V', what: 'Paste a copied image' },
   { keys: 'Ctrl + A', what: 'Select all photos of this patient' },

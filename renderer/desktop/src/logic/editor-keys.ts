@@ -1,7 +1,6 @@
 /**
- * Drawing in the editor with the keyboard alone: a point moves over the photo with the arrow keys (Shift: in
- * bigger steps); Enter (or Space) places it. Arrow, circle and crop take two points (start, then end); text takes
- * one. Pure: fractions of the (rotated) photo, 0..1.
+ * Drawing with the keyboard alone: arrow keys move a point (Shift: bigger steps), Enter or Space places it; arrow,
+ * circle and crop take two points, text one. Pure, in fractions of the rotated photo.
  */
 import type { Pt } from './geometry';
 
@@ -13,9 +12,6 @@ export interface KeyDraw {
   start: Pt | null;
 }
 
-export const KEY_STEP = 0.02;
-export const KEY_BIG_STEP = 0.1;
-
 export const START_KEY_DRAW: KeyDraw = { cursor: { x: 0.5, y: 0.5 }, start: null };
 
 const clamp = (v: number): number => Math.min(1, Math.max(0, Math.round(v * 1000) / 1000));
@@ -26,7 +22,7 @@ const MOVES: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight
 export function editorKey(state: KeyDraw, tool: DrawTool, key: string, shift: boolean): { state: KeyDraw; handled: boolean; place?: { start: Pt; end: Pt } } {
   const move = MOVES[key];
   if (move !== undefined) {
-    const step = shift ? KEY_BIG_STEP : KEY_STEP;
+    const step = shift ? 0.1 : 0.02;
     return { state: { ...state, cursor: { x: clamp(state.cursor.x + move[0] * step), y: clamp(state.cursor.y + move[1] * step) } }, handled: true };
   }
   if (key !== 'Enter' && key !== ' ') return { state, handled: false };
@@ -38,7 +34,6 @@ export function editorKey(state: KeyDraw, tool: DrawTool, key: string, shift: bo
 /** What a screen reader hears after each key. */
 export function keyDrawStatus(state: KeyDraw, tool: DrawTool): string {
   const at = `Point at ${Math.round(state.cursor.x * 100)} % across, ${Math.round(state.cursor.y * 100)} % down.`;
-  const what = tool === 'crop' ? 'the crop' : tool === 'arrow' ? 'the arrow' : tool === 'circle' ? 'the circle' : 'the text';
-  if (tool === 'text') return `${at} Enter places ${what}.`;
-  return state.start === null ? `${at} Enter starts ${what}.` : `${at} Enter ends ${what}.`;
+  const verb = tool === 'text' ? 'places' : state.start === null ? 'starts' : 'ends';
+  return `${at} Enter ${verb} the ${tool}.`;
 }

@@ -5,16 +5,8 @@
 import type { Annotation, ImageEdits } from '../../../../shared/contracts/bridge';
 
 export type Rotation = ImageEdits['rotate'];
-export interface Pt {
-  x: number;
-  y: number;
-}
-export interface Rect {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+export type Rect = NonNullable<ImageEdits['crop']>;
+export type Pt = Pick<Rect, 'x' | 'y'>;
 
 export const NO_EDITS: ImageEdits = { rotate: 0, annotations: [] };
 
@@ -68,10 +60,7 @@ function turnAnnotation(a: Annotation, f: (p: Pt) => Pt): Annotation {
   }
 }
 
-/**
- * Rotate by 90° (clockwise or not), carrying the crop and annotations along so they stay on the same spot of
- * the photo: they are stored relative to the rotated image, whose frame turns too.
- */
+/** Rotate by 90°, turning the crop and marks with the frame they are stored in, so they stay on the same spot of the photo. */
 export function rotateEdits(edits: ImageEdits, direction: 'left' | 'right'): ImageEdits {
   const f = direction === 'right' ? cw : ccw;
   const rotate = (((edits.rotate + (direction === 'right' ? 90 : 270)) % 360) as Rotation);
@@ -88,10 +77,6 @@ export function rotateEdits(edits: ImageEdits, direction: 'left' | 'right'): Ima
 
 export function undoLastAnnotation(edits: ImageEdits): ImageEdits {
   return { ...edits, annotations: edits.annotations.slice(0, -1) };
-}
-
-export function sameEdits(a: ImageEdits, b: ImageEdits): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** Keep the 50-annotation contract limit. */

@@ -1,7 +1,4 @@
-/**
- * "Find patient by NHI": the words for the NHI field and for a search that did not find anyone.
- * Pure: no DOM, no React. The NHI check itself is shared/nhi (the same one the core and gateway use).
- */
+/** "Find patient by NHI": the words for the NHI field and a failed search. The NHI check itself is shared/nhi. */
 import type { ErrorBody } from '../../../../shared/errors/app-error';
 import { isValidNhi } from '../../../../shared/nhi';
 
@@ -15,10 +12,7 @@ const LETTER = '[A-HJ-NP-Z]';
 const OLD_FORMAT = new RegExp(`^${LETTER}{3}[0-9]{4}$`);
 const NEW_FORMAT = new RegExp(`^${LETTER}{3}[0-9]{2}${LETTER}{2}$`);
 
-/**
- * The inline message for the NHI field, or null when the NHI is valid (old AAANNNC or new AAANNAC format with
- * a correct check character). Says what is wrong in plain words, never "invalid input".
- */
+/** The NHI field's message (what is wrong in plain words, never "invalid input"), or null when the NHI is valid. */
 export function nhiProblem(input: string): string | null {
   const nhi = cleanNhi(input);
   if (nhi === '') return "Type the patient's NHI number.";
@@ -42,10 +36,7 @@ export interface LookupErrorText {
   reference?: string;
 }
 
-/**
- * A failed search in the words of the search. The coded message is used as it is, except where it speaks of
- * images waiting (which is not what happened here).
- */
+/** A failed search in the words of the search: the coded message, except where it speaks of images waiting. */
 export function lookupErrorText(error: Pick<ErrorBody, 'code' | 'message' | 'action' | 'correlationId'>, nhi: string): LookupErrorText {
   const reference = error.correlationId ? `Reference ${error.correlationId.slice(0, 8)}` : undefined;
   const withRef = (t: LookupErrorText): LookupErrorText => (reference === undefined ? t : { ...t, reference });

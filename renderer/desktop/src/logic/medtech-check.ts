@@ -1,11 +1,7 @@
-/**
- * Words for an image Medtech has not confirmed (pure; the caller passes "now"):
- *   waiting for Medtech to confirm  "Sent to Medtech — waiting for Medtech to confirm (next check in 40 s)"
- *   unconfirmed                     the core's message (names the patient and the photo) and two answers
- */
+/** Words for an image Medtech has not confirmed (pure; the caller passes "now"). */
 import type { ImageView } from '../../../../shared/contracts/bridge';
 
-export const WAITING_FOR_MEDTECH = 'Sent to Medtech — waiting for Medtech to confirm';
+const WAITING_FOR_MEDTECH = 'Sent to Medtech — waiting for Medtech to confirm';
 
 /** True while the gateway waits for Medtech to confirm a create that may have reached it. */
 export function isWaitingForMedtech(image: Pick<ImageView, 'status' | 'waitingFor'>): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AROHA, image } from './fixtures';
+import { AROHA, image } from './testkit/fixtures';
 import { MIXED, bodySiteOptions, describeMetadata, draftFrom, isLateralSite, missingText, patchFrom } from './metadata';
 
 const FOREARM = '14975008';

@@ -1,7 +1,4 @@
-/**
- * The metadata form over one or more selected images: what to show when the images agree or differ, which
- * fields the user changed, and the patch to send (`images.updateMetadata` / `images.applyMetadataToAll`).
- */
+/** The details form over one or more selected images: shared or mixed values, and the patch of the touched fields. */
 import type { ImageMetadataPatch, ImageView, MetadataField } from '../../../../shared/contracts/bridge';
 import type { ImageMetadata } from '../../../../shared/contracts/common';
 import { consentDisplay, findBodySite, lateralityDisplay, searchBodySites, type BodySite } from '../../../../shared/coded/values';
@@ -19,10 +16,11 @@ export const FIELD_LABELS: Record<MetadataField, string> = {
 export const MIXED = '\u0000mixed';
 export type Draft = Record<MetadataField, string>;
 
+export const METADATA_FIELDS = Object.keys(FIELD_LABELS) as MetadataField[];
+
 export function draftFrom(images: readonly ImageView[]): Draft {
-  const fields: MetadataField[] = ['bodySiteCode', 'laterality', 'view', 'imageType', 'caption', 'consent'];
   const draft = {} as Draft;
-  for (const f of fields) {
+  for (const f of METADATA_FIELDS) {
     const values = new Set(images.map((i) => i.metadata[f] ?? ''));
     draft[f] = values.size === 1 ? [...values][0]! : values.size === 0 ? '' : MIXED;
   }
@@ -33,30 +31,16 @@ export function isLateralSite(code: string): boolean {
   return code !== '' && code !== MIXED && (findBodySite(code)?.lateral ?? false);
 }
 
-/**
- * The patch for the fields the user touched. An emptied field clears it (null). Side is cleared when the chosen
- * site has no sides, so a "Left" never sticks to a "Nose".
- */
+/** An emptied field clears it (null); the side is cleared with a site that has none, so a "Left" never sticks to a "Nose". */
 export function patchFrom(draft: Draft, dirty: ReadonlySet<MetadataField>): ImageMetadataPatch {
-  const patch: ImageMetadataPatch = {};
-  const val = (f: MetadataField): string | null | undefined => {
-    if (!dirty.has(f) || draft[f] === MIXED) return undefined;
-    return draft[f] === '' ? null : draft[f];
-  };
-  const site = val('bodySiteCode');
-  if (site !== undefined) patch.bodySiteCode = site;
-  const side = val('laterality');
-  if (side !== undefined) patch.laterality = side as ImageMetadataPatch['laterality'];
-  if (site !== undefined && (site === null || !isLateralSite(site))) patch.laterality = null;
-  const view = val('view');
-  if (view !== undefined) patch.view = view as ImageMetadataPatch['view'];
-  const type = val('imageType');
-  if (type !== undefined) patch.imageType = type as ImageMetadataPatch['imageType'];
-  const consent = val('consent');
-  if (consent !== undefined) patch.consent = consent as ImageMetadataPatch['consent'];
-  const caption = dirty.has('caption') && draft.caption !== MIXED ? draft.caption.trim() : undefined;
-  if (caption !== undefined) patch.caption = caption === '' ? null : caption;
-  return patch;
+  const patch: Partial<Record<MetadataField, string | null>> = {};
+  for (const f of dirty) {
+    if (draft[f] === MIXED) continue;
+    const value = f === 'caption' ? draft.caption.trim() : draft[f];
+    patch[f] = value === '' ? null : value;
+  }
+  if (patch.bodySiteCode !== undefined && !isLateralSite(patch.bodySiteCode ?? '')) patch.laterality = null;
+  return patch as ImageMetadataPatch;
 }
 
 /** Body sites for the picker: favourites first when the box is empty, otherwise matches (favourites first). */

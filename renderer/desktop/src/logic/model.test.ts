@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkBridgeEvent } from '../../../../shared/contracts/bridge';
-import { AROHA, WIREMU, appState, image, outboxItem } from './fixtures';
+import { AROHA, WIREMU, appState, image, outboxItem } from './testkit/fixtures';
 import { acceptSnapshot, groupImages, imageProgress, mergeProgress, pruneProgress, readyImages, splitOutbox, tallyCommit } from './model';
 
 describe('snapshots', () => {

@@ -1,14 +1,8 @@
-/**
- * Pure state handling of the desktop window: which snapshot wins, how images are grouped by patient,
- * progress from `image-progress` events, commit progress. No React, no DOM.
- */
+/** Pure state of the window: which snapshot wins, images grouped by patient, progress, how a commit is going. */
 import type { AppState, ImageProgress, ImageStatus, ImageView, OutboxItemView } from '../../../../shared/contracts/bridge';
 import type { PatientSummary } from '../../../../shared/contracts/common';
 
-/**
- * Keep the newest snapshot. Snapshots carry a rising `revision`; an older one (a late event) is ignored.
- * `force` accepts any snapshot (after a reconnect, when the core may have restarted and counts from 0).
- */
+/** The higher `revision` wins; `force` takes any (after a reconnect the core may have restarted from 0). */
 export function acceptSnapshot(current: AppState | null, next: AppState, force = false): AppState {
   if (current === null || force || next.revision > current.revision) return next;
   return current;
@@ -80,10 +74,7 @@ export interface CommitTally {
 
 const IN_PROGRESS: readonly ImageStatus[] = ['processing', 'needs-info', 'ready', 'sending'];
 
-/**
- * How a commit of `ids` is going. An id missing from `images` was committed and wiped (the core removes an
- * image's view only after Medtech confirmed it), unless the outbox still lists it as not committed.
- */
+/** How a commit of `ids` goes. An id gone from `images` was committed and wiped, unless the outbox still has it unsent. */
 export function tallyCommit(ids: readonly string[], images: readonly ImageView[], outbox: readonly OutboxItemView[] = []): CommitTally {
   const byId = new Map(images.map((i) => [i.id, i]));
   const outboxById = new Map(outbox.map((o) => [o.imageId, o]));

@@ -1,7 +1,6 @@
 /**
- * The phone QR image. It comes from our own core, but it is still shown only as an image (never parsed into the
- * page), so nothing in it can run: a PNG data URL is used as is when it is one; an SVG is wrapped as a
- * base64 `data:image/svg+xml` URL, which browsers render with scripts disabled.
+ * The phone QR, shown only as an image so nothing in it can run: a PNG data URL as is, an SVG as a base64
+ * `data:image/svg+xml` URL (rendered with scripts disabled).
  */
 export function qrImageSource(phone: { qrSvg: string; qrPngDataUrl?: string | undefined }, encodeBase64: (text: string) => string): string | null {
   if (phone.qrPngDataUrl && /^data:image\/png;base64,[A-Za-z0-9+/]+=*$/.test(phone.qrPngDataUrl)) return phone.qrPngDataUrl;

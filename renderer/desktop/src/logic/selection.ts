@@ -1,8 +1,4 @@
-/**
- * Image selection: click, Ctrl/⌘-click (toggle), Shift-click (range from the anchor), select all.
- * A selection lives inside ONE group (the working patient's images, or one "belongs to" group), so an action
- * on "the selected images" never mixes patients.
- */
+/** Click, Ctrl/⌘-click, Shift-click and select all, inside ONE group, so "the selected images" never mix patients. */
 export interface Selection {
   readonly ids: readonly string[];
   /** Where a Shift-click range starts. */
@@ -53,10 +49,7 @@ export function pruneSelection(sel: Selection, existing: readonly string[]): Sel
   return { ids, anchor };
 }
 
-/**
- * The working patient changed: a selection of the previous patient's photos is dropped, so the Details panel never
- * edits another patient's photo without the GP choosing it again. A selection inside the new patient stays.
- */
+/** After a patient switch a selection of the previous patient's photos goes (Details never edits them unasked). */
 export function selectionAfterSwitch(sel: Selection, workingIds: readonly string[]): Selection {
   return sel.ids.length > 0 && sel.ids.every((id) => workingIds.includes(id)) ? sel : EMPTY_SELECTION;
 }

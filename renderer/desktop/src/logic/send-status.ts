@@ -1,7 +1,5 @@
 /**
- * The one line under a photo's badge that says where it stands on its way to Medtech, never more than is known:
- * "Queued", "Sending", "Medtech is not answering — will keep trying (next try in 20 s)", "Sent — Medtech accepted it; checking
- * it is in the record…", "in Medtech ✓".
+ * The one line under a photo's badge saying where it stands on its way to Medtech, never more than is known.
  * The unknown-outcome states (a create may have reached Medtech) are worded by their own card, not here.
  */
 import type { ImageView, OutboxItemView } from '../../../../shared/contracts/bridge';

@@ -1,6 +1,6 @@
 /** Small, valid view models for the pure tests (shapes checked against the contract in model.test.ts). */
-import type { AppState, ImageView, OutboxItemView } from '../../../../shared/contracts/bridge';
-import type { PatientSummary } from '../../../../shared/contracts/common';
+import type { AppState, ImageView, OutboxItemView } from '../../../../../shared/contracts/bridge';
+import type { PatientSummary } from '../../../../../shared/contracts/common';
 
 export const AROHA: PatientSummary = { id: 'pat-aroha', nhi: 'ZZZ0016', familyName: 'Testpatient', givenName: 'Aroha', birthDate: '1985-03-14', sex: 'female' };
 export const WIREMU: PatientSummary = { id: 'pat-wiremu', nhi: 'ZZZ0024', familyName: 'Testpatient', givenName: 'Wiremu', birthDate: '1958-11-02', sex: 'male' };
