@@ -19,7 +19,7 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 export interface IngestDeps {
   limits: ImagingLimits;
-  heic: HeicDecoder;
+  heic: Pick<HeicDecoder, 'decode' | 'thumbnail'>;
   /** Writes the master whole and atomically (plain or sealed). */
   files: MasterFiles;
 }

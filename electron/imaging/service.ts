@@ -30,7 +30,10 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
   const logger = options.logger ?? silentLogger;
   const firstSight = new JobLimiter(options.concurrency ?? 2);
   const queue = new JobLimiter(options.concurrency ?? 2);
-  const heic = new HeicDecoder(options.heicTimeoutMs ?? 30_000);
+  // Two HEIC workers: a new photo's thumbnail never waits behind another photo's primary decode (~1 s of libheif).
+  const heicImages = new HeicDecoder(options.heicTimeoutMs ?? 30_000);
+  const heicThumbnails = new HeicDecoder(options.heicTimeoutMs ?? 30_000);
+  const heic = { decode: heicImages.decode.bind(heicImages), thumbnail: heicThumbnails.thumbnail.bind(heicThumbnails) };
   const deps = { limits, heic, files: options.masterFiles ?? plainMasterFiles };
   const inFlight = new Set<Promise<unknown>>();
   let closed = false;
@@ -79,7 +82,7 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
     async close() {
       closed = true;
       await Promise.allSettled([...inFlight]);
-      await heic.close();
+      await Promise.all([heicImages.close(), heicThumbnails.close()]);
     },
   };
 }
