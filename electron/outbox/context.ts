@@ -15,8 +15,6 @@ export interface OutboxContext {
   logger: Logger;
   backoff: BackoffPolicy;
   retentionMs: number;
-  maxPayloadBytes: number;
-  newCorrelationId: () => string;
   renameRetry: RenameRetry | undefined;
   gateway: CommitClient;
   payloadDir: string;
