@@ -1,6 +1,6 @@
 /** What the core's units are built from (`CoreParts`: each unit takes the Pick it needs) and the other modules it uses. */
 import type { Logger } from 'pino';
-import type { DeviceCredentials, GatewayClient } from '../gateway-client';
+import type { CommitClient, DeviceCredentials, GatewayClient } from '../gateway-client';
 import type { ImagingService } from '../imaging/types';
 import type { LanIncomingFile, LanServer } from '../lan/server';
 import type { Outbox } from '../outbox/types';
@@ -20,7 +20,7 @@ export type ImagingPort = Pick<ImagingService, 'ingest' | 'render'>;
 
 export type OutboxPort = Pick<Outbox, 'enqueue' | 'list' | 'get' | 'retry' | 'rebindGrant' | 'on' | 'confirmArrived' | 'sendAgain'>;
 
-export type GatewayPort = Pick<GatewayClient, 'enrol' | 'verifyLaunch' | 'lookupPatientByNhi' | 'confirmLookup' | 'verifyCommit'>;
+export type GatewayPort = Pick<GatewayClient, 'enrol' | 'verifyLaunch' | 'lookupPatientByNhi' | 'confirmLookup' | 'verifyCommit'> & CommitClient;
 
 /** Makes a gateway client for a base URL (the composition root passes createGatewayClient with its logger). */
 export type GatewayFactory = (options: { baseUrl: string; credentials: () => Promise<DeviceCredentials | null> }) => GatewayPort;

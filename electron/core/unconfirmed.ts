@@ -17,7 +17,6 @@ interface Extra {
   confirmedBy?: 'person';
 }
 
-
 export class MedtechOutcomes {
   private readonly extras = new Map<string, Extra>();
 
