@@ -27,7 +27,6 @@ type WatchedClient = GatewayPort & Required<CommitClient>;
 export type DeviceAccessDeps = Pick<CoreParts, 'config' | 'secrets' | 'gateway' | 'clock' | 'log' | 'track' | 'changed'>;
 
 export class DeviceAccess {
-  /** Rises with every enrolment. */
   private generation = 0;
   private cache: { url: string; client: WatchedClient } | undefined;
 

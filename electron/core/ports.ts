@@ -49,9 +49,7 @@ export interface CoreParts {
   gateway: GatewayFactory;
   clock: { now(): number };
   log: Logger;
-  /** Every change the desktop shows ends here (EventHub). */
   changed: () => void;
-  /** Work nobody awaits, so `idle()` and `close()` wait on it (PendingWork). */
   track: <T>(p: Promise<T>) => Promise<T>;
   iso: (ms: number) => string;
 }

@@ -3,23 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { AppError, toAppError } from '../../shared/errors';
 import { openFields, sealFields, type OutboxContext } from './context';
 import { markCommitted, type Rebound } from './outcome';
-import type { Fields, Row } from './queries';
+import type { Fields } from './queries';
 import type { OutboxItemView, OutboxListFilter } from './types';
 import { emitItem, toView } from './view';
 
 export function listItems(ctx: OutboxContext, filter: OutboxListFilter = {}): OutboxItemView[] {
-  const where: string[] = [];
-  const args: (string | number)[] = [];
-  if (filter.states && filter.states.length > 0) {
-    where.push(`state IN (${filter.states.map(() => '?').join(',')})`);
-    args.push(...filter.states);
-  }
-  if (filter.patientId !== undefined) {
-    where.push('patient_ref = ?');
-    args.push(ctx.keys.patientRef(filter.patientId));
-  }
-  const sql = `SELECT * FROM items ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, image_id`;
-  return ctx.db.prepare<(string | number)[], Row>(sql).all(...args).map((row) => toView(ctx, row));
+  const states = filter.states && filter.states.length > 0 ? JSON.stringify(filter.states) : null;
+  const ref = filter.patientId === undefined ? null : ctx.keys.patientRef(filter.patientId);
+  return ctx.q.list.all({ states, ref }).map((row) => toView(ctx, row));
 }
 
 export function getItem(ctx: OutboxContext, imageId: string): OutboxItemView | undefined {

@@ -27,8 +27,8 @@ export function backoffDelayMs(attempt: number, random: () => number, policy: Ba
 }
 
 const GRANT_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_LAUNCH_GRANT_EXPIRED', 'ERR_LAUNCH_GRANT_INVALID']);
-/** Nothing is wrong with the image: the PC needs (re-)enrolling. It waits and is tried again (cheap: nothing is sent). */
-const DEVICE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_NOT_ENROLLED', 'ERR_AUTH_DEVICE_MISSING', 'ERR_AUTH_DEVICE_UNKNOWN', 'ERR_AUTH_DEVICE_REVOKED', 'ERR_AUTH_DEVICE_KEY_REQUIRED']);
+/** Nothing is wrong with the image: the PC needs (re-)enrolling. It waits, is tried again, and enrolling resumes it. */
+export const DEVICE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_NOT_ENROLLED', 'ERR_AUTH_DEVICE_MISSING', 'ERR_AUTH_DEVICE_UNKNOWN', 'ERR_AUTH_DEVICE_REVOKED', 'ERR_AUTH_DEVICE_KEY_REQUIRED']);
 
 /** Latest grant given to a patient (by patient ref), for items that were in flight during rebindGrant. */
 export type Rebound = Map<string, string>;

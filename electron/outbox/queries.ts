@@ -59,6 +59,11 @@ export interface Row {
 export function prepareQueries(db: DB) {
   return {
     get: db.prepare<[string], Row>('SELECT * FROM items WHERE image_id = ?'),
+    /** `states`: a JSON array, or null for every state; `ref`: a patient ref, or null for every patient. */
+    list: db.prepare<[{ states: string | null; ref: string | null }], Row>(
+      `SELECT * FROM items WHERE (@states IS NULL OR state IN (SELECT value FROM json_each(@states))) AND (@ref IS NULL OR patient_ref = @ref)
+       ORDER BY created_at, image_id`,
+    ),
     insert: db.prepare(
       `INSERT INTO items (image_id, patient_ref, facility_id, captured_at, targets, sealed, payloads, state, attempts, created_at, updated_at)
        VALUES (@image_id, @patient_ref, @facility_id, @captured_at, @targets, @sealed, @payloads, 'queued', 0, @now, @now)`,

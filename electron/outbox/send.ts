@@ -21,26 +21,22 @@ function keepsResendFlag(e: AppError): boolean {
   return REFUSED_UNSEEN.has(e.code) || e.code.startsWith('ERR_AUTH_');
 }
 
+/** Sent as JSON: what is undefined leaves no key. */
 function buildRequest(row: Row, fields: LiveFields, payloads: ReadPayloads): CommitRequest {
-  const req: CommitRequest = {
+  const media = payloads.get('media');
+  const doc = payloads.get('document');
+  return {
     imageId: row.image_id,
     grantId: fields.grantId,
     patientId: fields.patient.id,
     capturedAt: row.captured_at,
     metadata: fields.metadata,
+    source: fields.source,
+    label: fields.label,
+    media: media && { contentType: media.meta.contentType as 'image/jpeg' | 'image/png', data: media.bytes.toString('base64'), width: media.meta.width, height: media.meta.height },
+    document: doc && { contentType: doc.meta.contentType as 'image/tiff' | 'application/pdf', data: doc.bytes.toString('base64') },
+    resendAfterCheck: row.resend_after_check === 1 ? true : undefined,
   };
-  if (fields.source !== undefined) req.source = fields.source;
-  if (fields.label !== undefined) req.label = fields.label;
-  const media = payloads.get('media');
-  if (media) {
-    req.media = { contentType: media.meta.contentType as 'image/jpeg' | 'image/png', data: media.bytes.toString('base64') };
-    if (media.meta.width !== undefined) req.media.width = media.meta.width;
-    if (media.meta.height !== undefined) req.media.height = media.meta.height;
-  }
-  const doc = payloads.get('document');
-  if (doc) req.document = { contentType: doc.meta.contentType as 'image/tiff' | 'application/pdf', data: doc.bytes.toString('base64') };
-  if (row.resend_after_check === 1) req.resendAfterCheck = true;
-  return req;
 }
 
 /** The live fields and payloads of a row, or null once recorded as failed (corrupt, I/O): never sent. */
