@@ -96,12 +96,9 @@ export class DeviceAccess {
     };
   }
 
-  /** Answers to calls made before a new enrolment are ignored from now on. */
+  /** Answers to calls made before a new enrolment are ignored from now on; the next call gets a new client. */
   newEnrolment(): void {
     this.generation += 1;
-  }
-
-  forgetClient(): void {
     this.cache = undefined;
   }
 

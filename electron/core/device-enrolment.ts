@@ -61,7 +61,6 @@ export class DeviceEnrolment {
       enrolment: { deviceId: res.deviceId, deviceName, practiceName: res.practiceName, facilityId: res.facilityId, gatewayUrl: url },
       renewal: null,
     });
-    deps.access.forgetClient();
     deps.log.info({ deviceId: res.deviceId, again: previous !== null }, 'enrolled');
     this.resumeOutbox(res.facilityId, previous);
     deps.changed();

@@ -6,13 +6,9 @@ import { removeFiles } from './payloads';
 import type { CommitResult, LiveFields, Row, StoredPayload } from './queries';
 import { emitItem, GRANT_REASON } from './view';
 
-export interface BackoffPolicy {
-  /** Before the 1st retry, before jitter. */
-  baseMs: number;
-  maxMs: number;
-}
-
-export const defaultBackoff: BackoffPolicy = { baseMs: 2_000, maxMs: 5 * 60_000 };
+/** `baseMs`: the step before the 1st retry, before jitter. */
+export const defaultBackoff = { baseMs: 2_000, maxMs: 5 * 60_000 };
+export type BackoffPolicy = typeof defaultBackoff;
 
 /**
  * Delay before retry `attempt` (1 = first): "equal jitter" (half the step fixed, half random) so retries after an
