@@ -64,11 +64,7 @@ export function advertiseCompanion(options: AdvertiseOptions): Advertisement {
     name,
     txt,
     stop() {
-      stopped ??= new Promise<void>((resolve) => {
-        bonjour.unpublishAll(() => {
-          bonjour.destroy(() => resolve());
-        });
-      });
+      stopped ??= new Promise<void>((resolve) => bonjour.unpublishAll(() => bonjour.destroy(() => resolve())));
       return stopped;
     },
   };

@@ -133,18 +133,12 @@ function parse(input: unknown, options: LaunchParseOptions): LaunchParseResult {
   return { ok: true, ticket };
 }
 
-/** Build a canonical launch URL (used by the launch simulator and tests). Values are %-encoded once. */
-export function buildLaunchUrl(context: string, signature: string, via: LaunchTicket['via'] = 'custom-scheme', port = 0): string {
-  const q = `context=${encodeURIComponent(context)}&signature=${encodeURIComponent(signature)}`;
-  return via === 'custom-scheme' ? `${LAUNCH_SCHEME}://launch?${q}` : `http://127.0.0.1:${port}/launch?${q}`;
-}
-
 export type ArgvLaunch = { found: false } | { found: true; result: LaunchParseResult };
 
 const LOOKS_LIKE_LAUNCH = /^(clinicpro-images:|http:\/\/127\.0\.0\.1)/i;
 
 /** The ONE argument after `--` (registered as `"<exe>" -- "%1"`); any other launch-looking argument is refused. */
-export function launchUrlFromArgv(argv: readonly unknown[], options: LaunchParseOptions = {}): ArgvLaunch {
+export function launchUrlFromArgv(argv: readonly unknown[]): ArgvLaunch {
   if (!Array.isArray(argv)) return { found: false };
   const sep = argv.indexOf('--');
   const before = sep < 0 ? argv : argv.slice(0, sep);
@@ -152,5 +146,5 @@ export function launchUrlFromArgv(argv: readonly unknown[], options: LaunchParse
   const smuggled = before.some((a) => typeof a === 'string' && LOOKS_LIKE_LAUNCH.test(a.replace(/^["']+/, '')));
   if (after.length === 0) return smuggled ? { found: true, result: refuse('bad-argv') } : { found: false };
   if (smuggled || after.length !== 1) return { found: true, result: refuse('bad-argv') };
-  return { found: true, result: parseLaunchUrl(after[0], options) };
+  return { found: true, result: parseLaunchUrl(after[0]) };
 }

@@ -1,5 +1,6 @@
 /** The loopback launch listener for Evolution's "Web Browser" mode; its refusals are the rules in README.md. */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { LIMITS } from '../../shared/limits';
@@ -65,17 +66,12 @@ export async function startLoopbackLaunchServer(options: LoopbackLaunchOptions):
         send(res, 500, NOT_ACCEPTED, 'ClinicPro Images could not take this launch. Please launch again from Medtech Evolution.');
       });
   };
-  const server: Server = createServer(handle);
+  const server = createServer(handle);
   server.headersTimeout = 5_000;
   server.requestTimeout = 10_000;
   server.maxHeadersCount = 50;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: options.port }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  server.listen({ host: '127.0.0.1', port: options.port });
+  await once(server, 'listening');
   port = (server.address() as AddressInfo).port;
   options.logger.info({ port }, 'loopback launch listener ready');
   return {

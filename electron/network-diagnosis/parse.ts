@@ -1,4 +1,4 @@
-/** Pure parsers for what the three Windows commands of `windows.ts` print (tested with recorded outputs in `fixtures/`). */
+/** Pure parsers for what the three Windows commands of `index.ts` print (tested with recorded outputs in `fixtures/`). */
 
 export interface ConnectionProfile {
   name: string;
