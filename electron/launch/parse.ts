@@ -37,11 +37,6 @@ export interface LaunchTicket {
 
 export type LaunchParseResult = { ok: true; ticket: LaunchTicket } | { ok: false; reason: LaunchRejectReason; error: ErrorBody };
 
-export interface LaunchParseOptions {
-  /** When set, a loopback launch must use exactly this port. */
-  loopbackPort?: number;
-}
-
 const refuse = (reason: LaunchRejectReason): LaunchParseResult => ({
   ok: false,
   reason,
@@ -73,16 +68,17 @@ function decodeOnce(raw: string): { ok: true; value: string } | { ok: false; rea
   return { ok: true, value };
 }
 
-export function parseLaunchUrl(input: unknown, options: LaunchParseOptions = {}): LaunchParseResult {
+/** With `loopbackPort`, a loopback launch must use exactly that port. */
+export function parseLaunchUrl(input: unknown, options: { loopbackPort?: number } = {}): LaunchParseResult {
   try {
-    return parse(input, options);
+    return parse(input, options.loopbackPort);
   } catch {
     // Defensive: the grammar above never throws, but a parser that guards the front door must not either.
     return refuse('bad-query');
   }
 }
 
-function parse(input: unknown, options: LaunchParseOptions): LaunchParseResult {
+function parse(input: unknown, loopbackPort: number | undefined): LaunchParseResult {
   if (typeof input !== 'string') return refuse('not-a-string');
   if (input.length === 0) return refuse('empty');
   if (input.length > LIMITS.launchUrlMaxChars) return refuse('too-long');
@@ -103,7 +99,7 @@ function parse(input: unknown, options: LaunchParseOptions): LaunchParseResult {
     if (m === null) return refuse('bad-prefix');
     port = Number(m[1]);
     if (port < 1024 || port > 65535) return refuse('bad-port');
-    if (options.loopbackPort !== undefined && port !== options.loopbackPort) return refuse('bad-port');
+    if (loopbackPort !== undefined && port !== loopbackPort) return refuse('bad-port');
     via = 'loopback';
     query = input.slice(m[0].length);
   }
@@ -128,9 +124,7 @@ function parse(input: unknown, options: LaunchParseOptions): LaunchParseResult {
   const context = values.get('context');
   const signature = values.get('signature');
   if (context === undefined || signature === undefined) return refuse('missing-parameter');
-  const ticket: LaunchTicket = { via, context, signature };
-  if (port !== undefined) ticket.port = port;
-  return { ok: true, ticket };
+  return { ok: true, ticket: { via, context, signature, ...(port === undefined ? {} : { port }) } };
 }
 
 export type ArgvLaunch = { found: false } | { found: true; result: LaunchParseResult };
