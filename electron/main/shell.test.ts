@@ -113,7 +113,7 @@ describe('LAN discovery', () => {
     const { electron } = mockElectronForTests();
     const { d } = deps(electron);
     const stop = vi.fn(async () => undefined);
-    const advertise = vi.fn(() => ({ name: 'x', txt: { v: '1', room: 'Room 3', id: 'ab12cd34' }, stop }));
+    const advertise = vi.fn(() => ({ name: 'x', stop }));
     const shell = await startShell({ ...d, advertise, deviceShortId: 'ab12cd34' });
     expect(advertise).toHaveBeenCalledWith(expect.objectContaining({ port: 47800, roomLabel: 'Room 3', deviceShortId: 'ab12cd34', interfaceAddress: '192.168.1.20' }));
     await shell?.quit();

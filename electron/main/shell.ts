@@ -82,11 +82,8 @@ function createLauncher(app: ElectronModule['app'], state: ShellState, log: Logg
   };
   const launch = async (url: string): Promise<void> => {
     focus();
-    if (!state.companion) {
-      state.pending.push(url);
-      return;
-    }
-    await state.companion.core['launch.open']({ url });
+    if (state.companion) await state.companion.core['launch.open']({ url });
+    else state.pending.push(url);
   };
   const launchFromArgv = (argv: readonly string[]): void => {
     const found = launchUrlFromArgv(argv);
