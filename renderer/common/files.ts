@@ -20,16 +20,10 @@ export interface BatchPlan {
   rejected: { index: number; name: string; error: ErrorBody }[];
 }
 
-export interface BatchLimits {
-  maxFilesPerBatch: number;
-  maxFileBytes: number;
-  /** Raw bytes per batch (base64 adds a third on the wire). A single larger file still goes alone. */
-  maxBatchBytes: number;
-}
-
-export const DEFAULT_BATCH_LIMITS: BatchLimits = {
+export const BATCH_LIMITS = {
   maxFilesPerBatch: LIMITS.maxUploadFilesPerRequest,
   maxFileBytes: LIMITS.maxUploadFileBytes,
+  /** Raw bytes per batch (base64 adds a third on the wire). A single larger file still goes alone. */
   maxBatchBytes: 40 * 1024 * 1024,
 };
 
@@ -48,7 +42,7 @@ export function cleanFileName(raw: string, fallback = 'Pasted image'): string {
  * Split files into batches within the bridge contract (at most 10 files, within a byte budget) and refuse,
  * before sending, files that can never be accepted: empty files and files over 40 MB.
  */
-export function planBatches(files: readonly { name: string; size: number }[], limits: BatchLimits = DEFAULT_BATCH_LIMITS): BatchPlan {
+export function planBatches(files: readonly { name: string; size: number }[]): BatchPlan {
   const plan: BatchPlan = { batches: [], rejected: [] };
   let current: PlannedFile[] = [];
   let currentBytes = 0;
@@ -58,11 +52,11 @@ export function planBatches(files: readonly { name: string; size: number }[], li
       plan.rejected.push({ index, name, error: new AppError('ERR_IMAGE_CORRUPT', { detail: 'empty file' }).toBody() });
       return;
     }
-    if (f.size > limits.maxFileBytes) {
+    if (f.size > BATCH_LIMITS.maxFileBytes) {
       plan.rejected.push({ index, name, error: new AppError('ERR_IMAGE_FILE_TOO_LARGE').toBody() });
       return;
     }
-    if (current.length > 0 && (current.length >= limits.maxFilesPerBatch || currentBytes + f.size > limits.maxBatchBytes)) {
+    if (current.length > 0 && (current.length >= BATCH_LIMITS.maxFilesPerBatch || currentBytes + f.size > BATCH_LIMITS.maxBatchBytes)) {
       plan.batches.push(current);
       current = [];
       currentBytes = 0;
