@@ -4,26 +4,24 @@
  */
 import type { ExchangeResponse, LanSessionInfo } from '../../../shared/contracts/lan';
 import type { ErrorBody } from '../../../shared/errors/app-error';
-import { CONSENTS, consentDisplay, type BodySite } from '../../../shared/coded/values';
-import type { Transport } from './api';
+import { CONSENTS, consentDisplay, LATERALITIES, type BodySite } from '../../../shared/coded/values';
+import type { Timers, Transport } from './api';
 import { button, h, replaceChildren, type Props } from './dom';
 import { bodyFor, failureOf, PHONE_MESSAGES, sessionEndOf } from './failures';
 import { formatBytes } from '../../common/format';
 import { formatBirthDate, photos } from './format';
 import { uuidV4 } from './ids';
-import { isLateral, LATERALITIES, siteGroups, siteLabel } from './sites';
+import { isLateral, siteGroups, siteLabel } from './sites';
 import { forgetCredential, loadCredential, saveCredential, type SavedCredential } from './store';
 import { dropFragment, readFragmentToken } from './token';
 import { UploadQueue, type Photo } from './uploads';
 import { ScreenKeeper, type WakeLockLike } from './wake';
 
-export interface AppEnv {
+export interface AppEnv extends Timers {
   root: HTMLElement;
   transport: Transport;
   now: () => number;
   random: () => number;
-  setTimer: (fn: () => void, ms: number) => unknown;
-  clearTimer: (handle: unknown) => void;
   win: Window;
   doc: Document;
 }

@@ -24,5 +24,3 @@ export function siteLabel(code: string | undefined, laterality: LateralityKey | 
 export function isLateral(code: string | undefined): boolean {
   return code !== undefined && findBodySite(code)?.lateral === true;
 }
-
-export { LATERALITIES };

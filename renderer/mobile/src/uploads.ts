@@ -4,7 +4,7 @@
  */
 import type { ErrorBody } from '../../../shared/errors/app-error';
 import type { ConsentKey, LateralityKey } from '../../../shared/coded/values';
-import type { Transport } from './api';
+import type { Timers, Transport } from './api';
 import { bodyFor, classify, failureOf, sessionEndOf, type Failure } from './failures';
 
 export type PhotoState = 'staged' | 'queued' | 'sending' | 'retrying' | 'sent' | 'failed' | 'stopped';
@@ -32,13 +32,11 @@ export interface Photo {
   imageId?: string;
 }
 
-export interface QueueDeps {
+export interface QueueDeps extends Timers {
   transport: Pick<Transport, 'upload'> & Partial<Pick<Transport, 'hold'>>;
   credential: () => string;
   newId: () => string;
   now: () => number;
-  setTimer: (fn: () => void, ms: number) => unknown;
-  clearTimer: (handle: unknown) => void;
   random: () => number;
   /** Largest file the PC takes (from the exchange answer). */
   maxBytes: number;
