@@ -165,15 +165,19 @@ function ensureNodeModules() {
   return true;
 }
 
-function electronBinaryPresent() {
+/** The Electron binary's path, or the reason there is none. */
+export function findElectronBinary() {
   const dir = join(ROOT, 'node_modules', 'electron');
   const pathFile = join(dir, 'path.txt');
-  return existsSync(pathFile) && existsSync(join(dir, 'dist', readFileSync(pathFile, 'utf8').trim()));
+  if (!existsSync(join(dir, 'package.json'))) return { reason: 'the electron package is not installed' };
+  if (!existsSync(pathFile)) return { reason: 'the Electron binary was not downloaded (no network for it on this machine)' };
+  const bin = join(dir, 'dist', readFileSync(pathFile, 'utf8').trim());
+  return existsSync(bin) ? { path: bin } : { reason: `the Electron binary is missing at ${bin}` };
 }
 
 function ensureElectronBinary() {
   if (!existsSync(join(ROOT, 'node_modules', 'electron', 'install.js'))) return;
-  if (electronBinaryPresent()) {
+  if ('path' in findElectronBinary()) {
     say('Electron binary: present (npm start opens the desktop window).');
     return;
   }
@@ -183,7 +187,7 @@ function ensureElectronBinary() {
   }
   say('Electron binary: fetching it (once)…');
   const r = spawnSync('node', ['install.js'], { cwd: join(ROOT, 'node_modules', 'electron'), encoding: 'utf8', timeout: 180_000 });
-  if (r.status === 0 && electronBinaryPresent()) say('Electron binary: fetched.');
+  if (r.status === 0 && 'path' in findElectronBinary()) say('Electron binary: fetched.');
   else say('Electron binary: could not be downloaded on this machine; npm start serves the UI from the browser host instead.');
 }
 
