@@ -30,5 +30,3 @@ export const LIMITS = {
   /** Thumbnail long edge, pixels. */
   thumbnailEdgePx: 320,
 } as const;
-
-export type Limits = typeof LIMITS;

@@ -5,12 +5,9 @@
 
 export const SNOMED_SYSTEM = 'http://snomed.info/sct';
 
-export interface CodedValue<C extends string = string> {
-  readonly code: C;
+export interface BodySite {
+  readonly code: string;
   readonly display: string;
-}
-
-export interface BodySite extends CodedValue {
   /** Words a GP might type to find it. */
   readonly synonyms?: readonly string[];
   /** Shown first in the picker. */

@@ -3,7 +3,6 @@ import { CONSENTS, IMAGE_TYPES, LATERALITIES, VIEWS } from '../coded/values';
 import { ALL_ERROR_CODES, type ErrorAction } from '../errors/codes';
 import { LIMITS } from '../limits';
 
-/** A union of string literals: `oneOf('a', 'b')`. */
 export const oneOf = <const T extends readonly string[]>(...values: T): TUnion<TLiteral<T[number]>[]> =>
   Type.Union(values.map((v) => Type.Literal(v))) as TUnion<TLiteral<T[number]>[]>;
 
@@ -13,7 +12,6 @@ export const strict = <T extends TProperties>(properties: T) => Type.Object(prop
 /** A v4 UUID, lower-case: image ids, correlation ids. */
 export const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$', maxLength: 36 });
 
-/** An ISO-8601 date-time with offset. */
 export const DateTime = Type.String({ format: 'date-time', maxLength: 40 });
 
 /** The wire form of an error, on every HTTP surface and across the bridge. Never carries a stack. */

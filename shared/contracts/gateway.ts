@@ -16,7 +16,6 @@ export const GATEWAY_ROUTES = {
   /** The GP confirmed the patient found by NHI: the lookup's grant may be used from now on. */
   launchConfirm: '/v1/launch/confirm',
   commit: '/v1/commits',
-  /** `:imageId` */
   commitVerify: '/v1/commits/:imageId/verify',
   /**
    * A person looked in Medtech and saw the image there (after ERR_COMMIT_UNCONFIRMED): the gateway stores the

@@ -47,7 +47,6 @@ export type ExchangeRequest = Static<typeof ExchangeRequest>;
 export const LanSessionInfo = Type.Object({
   patient: Type.Object({
     displayName: Type.String({ maxLength: 200 }),
-    /** YYYY-MM-DD */
     birthDate: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }),
   }),
   roomLabel: Type.String({ maxLength: 100 }),
@@ -114,7 +113,6 @@ export type UploadResponse = Static<typeof UploadResponse>;
 
 // --- POST /api/images/v1/photos/hold ---------------------------------------------------------------
 
-/** Most photos one hold request may name. */
 export const LAN_HOLD_MAX_IDS = 50;
 
 export const HoldRequest = strict({ clientUploadIds: Type.Array(Uuid, { minItems: 1, maxItems: LAN_HOLD_MAX_IDS }) });
