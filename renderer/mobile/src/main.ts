@@ -8,7 +8,6 @@ if (root !== null) {
   new PhoneApp({
     root,
     transport: createHttpTransport({ setTimer, clearTimer }),
-    now: () => Date.now(),
     random: () => Math.random(),
     setTimer,
     clearTimer,

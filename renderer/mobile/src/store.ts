@@ -8,7 +8,6 @@ const KEY = 'clinicpro-images.phone';
 
 export interface SavedCredential {
   credential: string;
-  phoneId: string;
   maxUploadFileBytes: number;
 }
 
@@ -33,8 +32,8 @@ export function loadCredential(s: StorageLike | undefined = storage()): SavedCre
   const raw = quietly(() => s?.getItem(KEY));
   if (raw === null || raw === undefined) return undefined;
   const v = quietly(() => JSON.parse(raw) as Partial<SavedCredential> | null);
-  if (typeof v?.credential === 'string' && SECRET_PATTERN.test(v.credential) && typeof v.phoneId === 'string' && typeof v.maxUploadFileBytes === 'number') {
-    return { credential: v.credential, phoneId: v.phoneId, maxUploadFileBytes: v.maxUploadFileBytes };
+  if (typeof v?.credential === 'string' && SECRET_PATTERN.test(v.credential) && typeof v.maxUploadFileBytes === 'number') {
+    return { credential: v.credential, maxUploadFileBytes: v.maxUploadFileBytes };
   }
   forgetCredential(s);
   return undefined;
