@@ -72,9 +72,8 @@ export function planBatches(files: readonly { name: string; size: number }[]): B
 const BASE64_CHUNK_BYTES = 3 * 8192;
 
 /**
- * Standard, padded base64 of bytes (the contract's Base64). A dropped photo can be 40 MB, so this must not build
- * the text one character at a time: that took seconds of garbage collection per 10 MB in Chromium. The platform's
- * own `Uint8Array.prototype.toBase64` (Chromium 140+, i.e. Electron 38+) when present, else btoa per chunk.
+ * Standard, padded base64 of bytes (the contract's Base64), never one character at a time (a dropped photo can be
+ * 40 MB): the platform's `Uint8Array.prototype.toBase64` (Chromium 140+, i.e. Electron 38+) when present, else btoa per chunk.
  */
 export function bytesToBase64(bytes: Uint8Array): string {
   const native = (bytes as Uint8Array & { toBase64?: () => string }).toBase64;
