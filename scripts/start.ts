@@ -119,10 +119,7 @@ async function main(ports: StartPorts): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log('\nStopping…');
-    stack.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    stack.close().then(() => process.exit(0), () => process.exit(1));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -49,17 +49,9 @@ export function packagesFor(purpose, installing = true) {
   ];
 }
 
-function say(line) {
-  console.log(`setup: ${line}`);
-}
-
-function run(cmd, args, options = {}) {
-  return spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...options });
-}
-
-function hasCommand(name) {
-  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
-}
+const say = (line) => console.log(`setup: ${line}`);
+const run = (cmd, args, options = {}) => spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...options });
+const hasCommand = (name) => spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
 
 /** "20.19.0" ≥ "20.19"? */
 export function versionAtLeast(version, minimum) {
