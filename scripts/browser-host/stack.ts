@@ -142,7 +142,7 @@ export async function startDevStack(options: DevStackOptions) {
   const enrolmentCode = await gw.mintCode();
   await connectToGateway(companion.core, gw.url, options, () => gw.mintCode());
   const host = await startBrowserHost({ core: companion.core, staticDir: options.staticDir, port: options.hostPort ?? 0, logger });
-  const sandbox = gw.sandbox;
+  const { sandbox } = gw;
   return {
     get gateway(): GatewayRuntime {
       return gw.runtime;

@@ -124,12 +124,8 @@ function ensureDebianPackages(purpose, installing) {
  */
 export function nodeModulesState(root = ROOT) {
   const dir = join(root, 'node_modules');
-  let link;
-  try {
-    link = lstatSync(dir);
-  } catch {
-    return 'missing';
-  }
+  const link = lstatSync(dir, { throwIfNoEntry: false });
+  if (link === undefined) return 'missing';
   if (link.isSymbolicLink()) return 'linked';
   const record = join(dir, '.package-lock.json');
   if (!existsSync(record)) return 'missing';

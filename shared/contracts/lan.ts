@@ -59,7 +59,6 @@ export const LanClientLimits = Type.Object({
   idleSeconds: Type.Integer({ minimum: 1 }),
   acceptedTypes: Type.Array(Type.String()),
 });
-export type LanClientLimits = Static<typeof LanClientLimits>;
 
 export const ExchangeResponse = Type.Object({
   protocolVersion: Type.Literal(LAN_PROTOCOL_VERSION),
