@@ -8,14 +8,9 @@ import { LIMITS } from '../../shared/limits';
 /** What the file picker, drop zone and paste accept. HEIC/HEIF often have no MIME type, so extensions too. */
 export const ACCEPT_ATTRIBUTE = 'image/jpeg,image/png,image/webp,image/tiff,image/heic,image/heif,application/pdf,.jpg,.jpeg,.png,.webp,.tif,.tiff,.heic,.heif,.pdf';
 
-export interface PlannedFile {
-  index: number;
-  /** The name to send (trimmed to the contract's 255 characters, extension kept). */
-  name: string;
-}
-
 export interface BatchPlan {
-  batches: PlannedFile[][];
+  /** Each file's index and the name to send (trimmed to the contract's 255 characters, extension kept). */
+  batches: { index: number; name: string }[][];
   /** Files refused before sending, with the same coded message the core would give. */
   rejected: { index: number; name: string; error: ErrorBody }[];
 }
@@ -44,7 +39,7 @@ export function cleanFileName(raw: string, fallback = 'Pasted image'): string {
  */
 export function planBatches(files: readonly { name: string; size: number }[]): BatchPlan {
   const plan: BatchPlan = { batches: [], rejected: [] };
-  let current: PlannedFile[] = [];
+  let current: BatchPlan['batches'][number] = [];
   let currentBytes = 0;
   files.forEach((f, index) => {
     const name = cleanFileName(f.name);

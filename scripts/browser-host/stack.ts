@@ -47,7 +47,8 @@ export type DevStack = Awaited<ReturnType<typeof startDevStack>>;
 
 /** The gateway on loopback with the in-process ALEX sandbox, which outlives gateway restarts (it stands for Medtech). */
 async function startDevGateway(dir: string, options: DevStackOptions, logger: Logger) {
-  const config = loadConfig({ GATEWAY_PORT: String(options.gatewayPort ?? 0), GATEWAY_HOST: '127.0.0.1', GATEWAY_DATA_DIR: dir, LOG_LEVEL: logger.level });
+  const env = { GATEWAY_PORT: String(options.gatewayPort ?? 0), GATEWAY_HOST: '127.0.0.1', GATEWAY_DATA_DIR: dir, LOG_LEVEL: logger.level };
+  const config = loadConfig(env);
   const log = logger.child({ component: 'gateway' });
   let gateway = await createRuntime({ config, logger: log, ...(options.sandbox ? { sandbox: options.sandbox } : {}) });
   const sandbox = gateway.sandbox;
@@ -62,12 +63,18 @@ async function startDevGateway(dir: string, options: DevStackOptions, logger: Lo
     get runtime(): GatewayRuntime {
       return gateway;
     },
-    /** A fresh one-time enrolment code for the development practice. */
     async mintCode(): Promise<string> {
       const code = newEnrolmentCode(cryptoRandom);
       const now = Date.now();
-      const expiresAt = now + 24 * 3600 * 1000;
-      await gateway.store.putEnrolmentCode({ codeHash: hashEnrolmentCode(code), facilityId: DEV_FACILITY, practiceName: DEV_PRACTICE, createdAt: now, expiresAt, usedAt: null, usedByDeviceId: null });
+      await gateway.store.putEnrolmentCode({
+        codeHash: hashEnrolmentCode(code),
+        facilityId: DEV_FACILITY,
+        practiceName: DEV_PRACTICE,
+        createdAt: now,
+        expiresAt: now + 24 * 3600 * 1000,
+        usedAt: null,
+        usedByDeviceId: null,
+      });
       return code;
     },
     async stop(): Promise<void> {

@@ -281,6 +281,7 @@ export const Base64 = Type.String({
 });
 
 const FileData = strict({ name: Type.String({ minLength: 1, maxLength: 255 }), dataBase64: Base64 });
+const FilePaths = Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 100 });
 
 /** Per-file outcome of adding: ids of images added (to the working patient), and files refused with why. */
 export const AddImagesResponse = Type.Object({
@@ -330,7 +331,7 @@ export const BRIDGE_SCHEMAS = {
   'patient.cancelLookup': method(Empty, Ok),
 
   'images.addFiles': method(strict({ files: Type.Array(FileData, { minItems: 1, maxItems: LIMITS.maxUploadFilesPerRequest }) }), AddImagesResponse),
-  'images.addPaths': method(strict({ paths: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 100 }) }), AddImagesResponse),
+  'images.addPaths': method(strict({ paths: FilePaths }), AddImagesResponse),
   'images.updateMetadata': method(strict({ ids: Ids, patch: ImageMetadataPatch }), Type.Object({ updated: Type.Array(ImageId) })),
   /** Applies to every not-yet-sent image of the working patient. */
   'images.applyMetadataToAll': method(strict({ patch: ImageMetadataPatch }), Type.Object({ updated: Type.Array(ImageId) })),

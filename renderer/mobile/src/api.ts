@@ -133,18 +133,22 @@ function sendPhoto(timers: Timers, req: UploadRequest, hooks: UploadHooks): Prom
     xhr.upload.onload = () => arm();
     xhr.onerror = () => fail({ kind: 'network' });
     xhr.onabort = () => fail({ kind: 'aborted' });
-    xhr.onload = () => finish(() => resolve({ status: xhr.status, text: typeof xhr.responseText === 'string' ? xhr.responseText : '', retryAfter: xhr.getResponseHeader('retry-after') }));
+    xhr.onload = () => {
+      const text = typeof xhr.responseText === 'string' ? xhr.responseText : '';
+      finish(() => resolve({ status: xhr.status, text, retryAfter: xhr.getResponseHeader('retry-after') }));
+    };
     arm();
     xhr.send(uploadForm(req));
   });
 }
 
 export function createHttpTransport(timers: Timers): Transport {
+  const json = <T>(path: string, init: RequestInit): Promise<T> => fetchJson<T>(timers, path, init);
   return {
-    exchange: (token) => fetchJson<ExchangeResponse>(timers, ROUTES.exchange, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ token }) }),
-    status: (credential) => fetchJson<SessionStatusResponse>(timers, ROUTES.session, { method: 'GET', headers: bearer(credential) }),
-    decline: (credential) => fetchJson<unknown>(timers, ROUTES.decline, { method: 'POST', headers: bearer(credential) }).then(() => undefined),
-    hold: (credential, clientUploadIds) => fetchJson<HoldResponse>(timers, ROUTES.hold, { method: 'POST', headers: { ...bearer(credential), ...JSON_TYPE }, body: JSON.stringify({ clientUploadIds }) }),
+    exchange: (token) => json<ExchangeResponse>(ROUTES.exchange, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ token }) }),
+    status: (credential) => json<SessionStatusResponse>(ROUTES.session, { method: 'GET', headers: bearer(credential) }),
+    decline: (credential) => json<unknown>(ROUTES.decline, { method: 'POST', headers: bearer(credential) }).then(() => undefined),
+    hold: (credential, clientUploadIds) => json<HoldResponse>(ROUTES.hold, { method: 'POST', headers: { ...bearer(credential), ...JSON_TYPE }, body: JSON.stringify({ clientUploadIds }) }),
     upload: (req, hooks) => sendPhoto(timers, req, hooks).then((answer) => readAnswer<UploadResponse>(answer)),
   };
 }
