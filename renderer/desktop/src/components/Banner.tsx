@@ -1,8 +1,9 @@
 import type { AppState } from '../../../../shared/contracts/bridge';
 import type { PatientSummary } from '../../../../shared/contracts/common';
-import { formatDob, formatPatientName, formatSex } from '../../../common/format';
+import { formatDob, formatPatientName, formatSex, plural } from '../../../common/format';
 import type { ConnectionStatus } from '../bridge';
 import type { ErrorAction } from '../../../../shared/errors/codes';
+import type { Rejected } from '../useCapture';
 import type { Companion } from '../useCompanion';
 
 /** Facts about a patient as a description list: [term, value, class of the value]. */
@@ -140,5 +141,26 @@ export function NoticeList({ companion }: { companion: Companion }) {
         </div>
       ))}
     </div>
+  );
+}
+
+/** The files the last adds refused, each with why, until dismissed. */
+export function RejectedFiles({ files, onDismiss }: { files: Rejected[]; onDismiss: () => void }) {
+  return (
+    <section className="rejected" role="alert" aria-label="Files not added" data-testid="rejected-files">
+      <header>
+        <strong>{plural(files.length, 'file')} not added</strong>
+        <button type="button" className="button button-quiet" onClick={onDismiss}>
+          Dismiss
+        </button>
+      </header>
+      <ul>
+        {files.map((r, i) => (
+          <li key={`${r.name}-${i}`}>
+            <span className="rejected-name">{r.name}</span>: {r.error.message}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
