@@ -107,7 +107,6 @@ export function App() {
     if (!state?.phone?.active) await companion.run((api) => api.phone.start());
   };
 
-  // --- screens ---------------------------------------------------------------------------------------------
   if (!state) {
     return (
       <main className="centre-screen">

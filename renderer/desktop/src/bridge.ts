@@ -1,7 +1,5 @@
-/**
- * The ONE place the desktop window gets its companion API from: the Electron preload's `window.clinicpro`, else
- * the browser host's WebSocket bridge (protocol, reconnection and the final 4401 refusal: renderer/README.md).
- */
+/** The ONE place the window gets its companion API from: the Electron preload's `window.clinicpro`, else the
+ * browser host's WebSocket bridge (protocol, reconnection and the final 4401 refusal: renderer/README.md). */
 import {
   createBridgeClient,
   type BridgeEnvelope,
@@ -39,7 +37,7 @@ export interface SocketLike {
   onerror: ((ev: unknown) => void) | null;
 }
 
-export interface SocketBridgeOptions {
+interface SocketBridgeOptions {
   url: string;
   token: string;
   createSocket: (url: string) => SocketLike;
@@ -231,7 +229,6 @@ export function takeTokenFromLocation(
   return token && /^[A-Za-z0-9_-]{16,200}$/.test(token) ? token : null;
 }
 
-/** The ws:// (or wss://) address of the bridge on the page's own host. */
 export function bridgeSocketUrl(location: Pick<Location, 'protocol' | 'host'>): string {
   return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/bridge`;
 }
@@ -258,7 +255,7 @@ function createBridge(): BridgeConnection {
 
 let singleton: BridgeConnection | null = null;
 
-/** The window's connection to the companion core (created on first use). */
+/** The window's connection to the companion core. */
 export function getBridge(): BridgeConnection {
   singleton ??= createBridge();
   return singleton;

@@ -21,7 +21,7 @@ export function Facts({ rows, ...dl }: { rows: [string, string, string?][]; id?:
 }
 
 /** The working patient, always visible while one is verified. `onFindByNhi`: the "Wrong patient?" way out. */
-export function PatientBanner({ patient, now, onFindByNhi }: { patient: PatientSummary; now: Date; onFindByNhi?: () => void }) {
+export function PatientBanner({ patient, now, onFindByNhi }: { patient: PatientSummary; now: Date; onFindByNhi: () => void }) {
   return (
     <section className="patient-banner" aria-label="Patient" data-testid="patient-banner">
       <div className="patient-name">{formatPatientName(patient)}</div>
@@ -33,18 +33,15 @@ export function PatientBanner({ patient, now, onFindByNhi }: { patient: PatientS
           ['Sex', formatSex(patient.sex)],
         ]}
       />
-      {onFindByNhi ? (
-        <button type="button" className="button button-quiet banner-link" onClick={onFindByNhi} data-testid="banner-find-by-nhi">
-          <span>Wrong patient?</span> <span>Find by NHI</span>
-        </button>
-      ) : null}
+      <button type="button" className="button button-quiet banner-link" onClick={onFindByNhi} data-testid="banner-find-by-nhi">
+        <span>Wrong patient?</span> <span>Find by NHI</span>
+      </button>
     </section>
   );
 }
 
 /** The fallback offered wherever there is no patient: find one by NHI (the GP confirms it). */
-function FindByNhi({ onFindByNhi }: { onFindByNhi: (() => void) | undefined }) {
-  if (!onFindByNhi) return null;
+function FindByNhi({ onFindByNhi }: { onFindByNhi: () => void }) {
   return (
     <div className="find-by-nhi">
       <span className="muted">Cannot launch from Evolution?</span>
@@ -64,7 +61,7 @@ const NEXT_STEP: Partial<Record<ErrorAction, string>> = {
 };
 
 /** What the main area shows while there is no verified patient. */
-export function LaunchState({ state, onFindByNhi }: { state: AppState; onFindByNhi?: () => void }) {
+export function LaunchState({ state, onFindByNhi }: { state: AppState; onFindByNhi: () => void }) {
   const { launch } = state;
   if (launch.status === 'verifying') {
     return (

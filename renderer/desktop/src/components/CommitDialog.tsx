@@ -11,7 +11,6 @@ import { TargetsField } from './SettingsDialog';
 export interface CommitTarget {
   /** The patient these images go to (each image's OWN patient). */
   patient: PatientSummary;
-  /** The ready images to send. */
   ids: string[];
   /** True for the working patient's "commit all ready" (sent without ids, so the core picks exactly its ready images). */
   allReady: boolean;

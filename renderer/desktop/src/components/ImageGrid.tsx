@@ -121,7 +121,7 @@ function ImageCard({ companion, image, selected, tabbable, outboxItem, now, onFo
   );
 }
 
-export interface GroupProps {
+interface GroupProps {
   companion: Companion;
   title: string;
   subtitle?: string;

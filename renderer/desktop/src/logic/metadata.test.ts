@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AROHA, image } from './testkit/fixtures';
-import { MIXED, bodySiteOptions, describeMetadata, draftFrom, isLateralSite, missingText, patchFrom } from './metadata';
+import { searchBodySites } from '../../../../shared/coded/values';
+import { MIXED, describeMetadata, draftFrom, isLateralSite, missingText, patchFrom } from './metadata';
 
 const FOREARM = '14975008';
 const NOSE = '45206002';
@@ -40,10 +41,10 @@ describe('metadata form', () => {
   });
 
   it('offers favourites first, and finds sites by synonym', () => {
-    const first = bodySiteOptions('');
+    const first = searchBodySites('', 12);
     expect(first.slice(0, 5).every((s) => s.favourite)).toBe(true);
-    expect(bodySiteOptions('shin').map((s) => s.display)).toContain('Lower leg');
-    expect(bodySiteOptions('zzzz')).toEqual([]);
+    expect(searchBodySites('shin', 12).map((s) => s.display)).toContain('Lower leg');
+    expect(searchBodySites('zzzz', 12)).toEqual([]);
   });
 
   it("records the patient's consent like the other details: shared, mixed, set, cleared, and named when missing", () => {
