@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ImageEdits as ImageEditsSchema, type ImageEdits } from '../../../../shared/contracts/bridge';
 import { Value } from '@sinclair/typebox/value';
-import type { ImageEdits } from '../../../../shared/contracts/bridge';
 import { addAnnotation, circleRadius, isMeaningfulArrow, rectFrom, rotateEdits, rotatedSize, toFraction, undoLastAnnotation } from './geometry';
 
 const NO_EDITS: ImageEdits = { rotate: 0, annotations: [] };
