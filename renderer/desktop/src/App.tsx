@@ -118,7 +118,7 @@ export function App() {
       </main>
     );
   }
-  if (!state.enrolment.enrolled || reEnrolling) {
+  if (enrolmentShown) {
     return (
       <>
         <ConnectionBar status={companion.connection} />
@@ -132,7 +132,6 @@ export function App() {
   const applyAllCount = groups.working.filter((i) => !isLocked(i.status) && i.status !== 'processing').length;
   const readyCount = readyImages(groups.working).length;
   const phone = state.phone?.active && patient && state.phone.patientId === patient.id ? state.phone : null;
-  // What every photo group (the working patient's and each other patient's) shares.
   const groupProps = { companion, selected: sel.ids, onSelect, onOpen: setPreviewId };
 
   return (

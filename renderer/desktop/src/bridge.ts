@@ -1,5 +1,7 @@
-/** The ONE place the window gets its companion API from: the Electron preload's `window.clinicpro`, else the
- * browser host's WebSocket bridge (protocol, reconnection and the final 4401 refusal: renderer/README.md). */
+/**
+ * The ONE place the desktop window gets its companion API from: the Electron preload's `window.clinicpro`, else
+ * the browser host's WebSocket bridge (protocol, reconnection and the final 4401 refusal: renderer/README.md).
+ */
 import {
   createBridgeClient,
   type BridgeEnvelope,
