@@ -19,7 +19,7 @@ describe('metadata form', () => {
   });
 
   it('sends only the fields that were changed; emptied fields are cleared', () => {
-    const draft = { bodySiteCode: FOREARM, laterality: 'left', view: 'close-up', imageType: '', caption: '  Day 5 after excision  ' };
+    const draft = { bodySiteCode: FOREARM, laterality: 'left', view: 'close-up', imageType: '', caption: '  Day 5 after excision  ', consent: '' };
     expect(patchFrom(draft, new Set())).toEqual({});
     expect(patchFrom(draft, new Set(['bodySiteCode', 'laterality']))).toEqual({ bodySiteCode: FOREARM, laterality: 'left' });
     expect(patchFrom(draft, new Set(['imageType', 'caption']))).toEqual({ imageType: null, caption: 'Day 5 after excision' });
@@ -27,7 +27,7 @@ describe('metadata form', () => {
   });
 
   it('never sends a mixed placeholder', () => {
-    const draft = { bodySiteCode: MIXED, laterality: MIXED, view: MIXED, imageType: MIXED, caption: MIXED };
+    const draft = { bodySiteCode: MIXED, laterality: MIXED, view: MIXED, imageType: MIXED, caption: MIXED, consent: MIXED };
     expect(patchFrom(draft, new Set(['bodySiteCode', 'laterality', 'view', 'imageType', 'caption']))).toEqual({});
   });
 
