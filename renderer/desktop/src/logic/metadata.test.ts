@@ -32,7 +32,7 @@ describe('metadata form', () => {
   });
 
   it('clears the side when the new site has no sides', () => {
-    const draft = { bodySiteCode: NOSE, laterality: 'left', view: '', imageType: '', caption: '' };
+    const draft = { bodySiteCode: NOSE, laterality: 'left', view: '', imageType: '', caption: '', consent: '' };
     expect(patchFrom(draft, new Set(['bodySiteCode']))).toEqual({ bodySiteCode: NOSE, laterality: null });
     expect(patchFrom({ ...draft, bodySiteCode: '' }, new Set(['bodySiteCode']))).toEqual({ bodySiteCode: null, laterality: null });
     expect(isLateralSite(FOREARM)).toBe(true);
