@@ -7,7 +7,7 @@ import { AlexExecutor, DEFAULT_RETRY, outcomeUnknown, type RetryOptions } from '
 import { SerializedResource } from '../fhir/serialize';
 import { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY, KeyedLimiter } from './limiter';
 import { AlexReads, checkContext, rec } from './reads';
-import { createTokenProvider, type TokenStats } from './token';
+import { AlexTokenProvider, type TokenStats } from './token';
 import { AlexTransport, type ConnectionStats } from './transport';
 import type { AlexCallContext, AlexClient, CreatedResource, FhirResource } from './types';
 
@@ -95,10 +95,6 @@ class AlexCreates {
   }
 }
 
-function trimSlash(u: string): string {
-  return u.replace(/\/+$/, '');
-}
-
 export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
   const clock = options.clock ?? (() => Date.now());
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
@@ -106,19 +102,9 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     throw new RangeError(`Expected retry.maxAttempts from 1 to 5 but received ${retry.maxAttempts}`);
   }
   const timeoutMs = options.timeoutMs ?? 20_000;
-  const base = trimSlash(options.fhirBaseUrl);
+  const base = options.fhirBaseUrl.replace(/\/+$/, '');
   const transport = new AlexTransport({ maxSockets: options.maxSockets ?? DEFAULT_ALEX_MAX_SOCKETS, timeoutMs });
-  const tokens = createTokenProvider({
-    tokenUrl: options.tokenUrl,
-    clientId: options.clientId,
-    clientSecret: options.clientSecret,
-    secondaryClientSecret: options.secondaryClientSecret,
-    scope: options.scope,
-    http: transport.http,
-    clock,
-    logger: options.logger,
-    timeoutMs,
-  });
+  const tokens = new AlexTokenProvider({ ...options, http: transport.http, clock, timeoutMs });
   const breakers = new BreakerRegistry({ ...DEFAULT_BREAKER, ...options.breaker }, clock);
   const log = options.logger.child({ component: 'alex-client' });
   const executor = new AlexExecutor({ transport, tokens, breakers, retry, clock, random: options.random ?? Math.random, sleep: options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal })), log });

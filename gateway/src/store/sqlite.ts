@@ -43,7 +43,7 @@ type Pragmas = { journalMode: string; synchronous: number };
 type Row = { json: string } | undefined;
 
 /** Opens `file` (or ':memory:') in WAL with synchronous=FULL and the schema in place; refuses a file where either did not take. */
-export function openSqlite(file: string, options: SqliteOptions = {}): Database.Database {
+function openSqlite(file: string, options: SqliteOptions = {}): Database.Database {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError(`busyTimeoutMs must be a whole number of ms, not ${busyTimeoutMs}`);
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -237,18 +237,9 @@ export class SqliteStore implements GatewayStore {
   }
 
   async listAudit(query: AuditQuery): Promise<AuditRecord[]> {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (query.deviceId !== undefined) {
-      where.push('device_id = ?');
-      args.push(query.deviceId);
-    }
-    if (query.since !== undefined) {
-      where.push('at >= ?');
-      args.push(query.since);
-    }
-    const sql = `SELECT json FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, seq DESC LIMIT ?`;
-    const rows = this.stmt(sql).all(...args, query.limit ?? 100) as { json: string }[];
+    const filters = ([['device_id = ?', query.deviceId], ['at >= ?', query.since]] as const).filter(([, v]) => v !== undefined);
+    const where = filters.length ? `WHERE ${filters.map(([sql]) => sql).join(' AND ')}` : '';
+    const rows = this.stmt(`SELECT json FROM audit ${where} ORDER BY at DESC, seq DESC LIMIT ?`).all(...filters.map(([, v]) => v), query.limit ?? 100) as { json: string }[];
     return rows.map((r) => JSON.parse(r.json) as AuditRecord).reverse();
   }
 
@@ -278,20 +269,6 @@ export class SqliteStore implements GatewayStore {
 }
 
 function newIdempotencyRecord(claim: IdempotencyClaim): IdempotencyRecord {
-  return {
-    key: claim.key,
-    fingerprint: claim.fingerprint,
-    deviceId: claim.deviceId,
-    facilityId: claim.facilityId,
-    patientId: claim.patientId,
-    patientNhi: claim.patientNhi,
-    state: 'in-progress',
-    leaseOwner: claim.leaseOwner,
-    leaseExpiresAt: claim.now + claim.leaseMs,
-    attempts: 1,
-    progress: {},
-    response: null,
-    createdAt: claim.now,
-    updatedAt: claim.now,
-  };
+  const { leaseMs, now, ...fields } = claim;
+  return { ...fields, state: 'in-progress', leaseExpiresAt: now + leaseMs, attempts: 1, progress: {}, response: null, createdAt: now, updatedAt: now };
 }
