@@ -121,8 +121,7 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     findMediaByIdentifier: (ctx, nhi, identifier) => reads.findMediaByIdentifier(ctx, nhi, identifier),
     getDocumentReference: (ctx, id) => reads.getDocumentReference(ctx, id),
     async ready() {
-      const open = breakers.openFacilities();
-      if (breakers.size() > 0 && open.length === breakers.size()) return { ok: false, detail: 'ALEX circuit open for every facility' };
+      if (breakers.allOpen()) return { ok: false, detail: 'ALEX circuit open for every facility' };
       try {
         await tokens.getToken();
         return { ok: true };

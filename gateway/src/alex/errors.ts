@@ -43,49 +43,42 @@ function asRecord(v: unknown): Record<string, unknown> | null {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 }
 
-/** Reads an error body of any of ALEX's three shapes (already JSON-parsed, a string, or a Buffer). */
+/** An error body of any of ALEX's three shapes (a string, a Buffer, or already JSON-parsed) as a value. */
+function bodyValue(body: unknown): unknown {
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : body;
+  if (typeof text !== 'string') return text;
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{')) return trimmed;
+  try {
+    return JSON.parse(trimmed) as unknown;
+  } catch {
+    return trimmed;
+  }
+}
+
+/** An OperationOutcome's issues: their codes and paths (safe tokens only) into `out`, their texts into `texts`. */
+function readIssues(issues: unknown[], out: AlexErrorBody, texts: string[]): void {
+  for (const issue of issues.map(asRecord)) {
+    if (!issue) continue;
+    if (typeof issue.code === 'string' && SAFE_TOKEN.test(issue.code)) out.issueCodes.push(issue.code);
+    if (typeof issue.diagnostics === 'string') texts.push(issue.diagnostics);
+    const details = asRecord(issue.details);
+    if (details && typeof details.text === 'string') texts.push(details.text);
+    const paths = [issue.expression, issue.location].flatMap((list) => (Array.isArray(list) ? (list as unknown[]) : []));
+    for (const p of paths) if (typeof p === 'string' && SAFE_TOKEN.test(p)) out.expressions.push(p);
+  }
+}
+
+const TEXT_KEYS = ['message', 'Message', 'error', 'error_description', 'title', 'detail'];
+
+/** Reads an error body of any of ALEX's three shapes. */
 export function parseAlexErrorBody(body: unknown): AlexErrorBody {
   const out: AlexErrorBody = { text: '', issueCodes: [], expressions: [] };
-  let value: unknown = body;
-  if (Buffer.isBuffer(value)) value = value.toString('utf8');
-  if (typeof value === 'string') {
-    const trimmed = value.trim();
-    if (trimmed.startsWith('{')) {
-      try {
-        value = JSON.parse(trimmed) as unknown;
-      } catch {
-        value = trimmed;
-      }
-    } else {
-      value = trimmed;
-    }
-  }
-  const texts: string[] = [];
-  if (typeof value === 'string') {
-    texts.push(value);
-  } else {
-    const rec = asRecord(value);
-    if (rec?.resourceType === 'OperationOutcome' && Array.isArray(rec.issue)) {
-      for (const raw of rec.issue) {
-        const issue = asRecord(raw);
-        if (!issue) continue;
-        if (typeof issue.code === 'string' && SAFE_TOKEN.test(issue.code)) out.issueCodes.push(issue.code);
-        if (typeof issue.diagnostics === 'string') texts.push(issue.diagnostics);
-        const details = asRecord(issue.details);
-        if (details && typeof details.text === 'string') texts.push(details.text);
-        for (const key of ['expression', 'location'] as const) {
-          const paths = issue[key];
-          if (Array.isArray(paths)) {
-            for (const p of paths) if (typeof p === 'string' && SAFE_TOKEN.test(p)) out.expressions.push(p);
-          }
-        }
-      }
-    } else if (rec) {
-      for (const key of ['message', 'Message', 'error', 'error_description', 'title', 'detail']) {
-        if (typeof rec[key] === 'string') texts.push(rec[key]);
-      }
-    }
-  }
+  const value = bodyValue(body);
+  const rec = asRecord(value);
+  const texts: string[] = typeof value === 'string' ? [value] : [];
+  if (rec?.resourceType === 'OperationOutcome' && Array.isArray(rec.issue)) readIssues(rec.issue, out, texts);
+  else if (rec) texts.push(...TEXT_KEYS.map((key) => rec[key]).filter((t): t is string => typeof t === 'string'));
   out.text = texts.join(' | ').toLowerCase().slice(0, 2000);
   return out;
 }

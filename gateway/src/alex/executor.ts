@@ -166,11 +166,7 @@ export class AlexExecutor {
 
   private toError(a: Attempt, correlationId: string): AppError {
     if (a.type === 'network') return normaliseAlexNetworkError(a.kind, correlationId, a.cause);
-    return normaliseAlexHttpError({
-      status: a.status,
-      body: a.data,
-      retryAfterSeconds: parseRetryAfter(a.headers['retry-after'], this.d.clock()),
-      correlationId,
-    });
+    const retryAfterSeconds = parseRetryAfter(a.headers['retry-after'], this.d.clock());
+    return normaliseAlexHttpError({ status: a.status, body: a.data, retryAfterSeconds, correlationId });
   }
 }

@@ -21,12 +21,7 @@ export function checkContext(ctx: AlexCallContext): void {
 export function bundleResources(bundle: unknown, resourceType: string): FhirResource[] {
   const b = rec(bundle);
   if (!b || b.resourceType !== 'Bundle' || !Array.isArray(b.entry)) return [];
-  const out: FhirResource[] = [];
-  for (const e of b.entry) {
-    const r = rec(rec(e)?.resource);
-    if (r && r.resourceType === resourceType) out.push(r as FhirResource);
-  }
-  return out;
+  return b.entry.map((e) => rec(rec(e)?.resource)).filter((r): r is FhirResource => r?.resourceType === resourceType);
 }
 
 export function checkedNhi(nhi: string): string {

@@ -50,7 +50,6 @@ function tokenTiming(obtainedAt: number, lifetimeMs: number): { refreshAt: numbe
 }
 
 export interface TokenStats {
-  /** Token endpoint requests made. */
   requests: number;
 }
 

@@ -58,16 +58,8 @@ export class GrantService {
     const grantId = this.random.bytes(32).toString('base64url');
     const issuedAt = this.clock.now();
     const expiresAt = issuedAt + (launch.requiresConfirmation ? this.lookupTtlSeconds : this.ttlSeconds) * 1000;
-    const record: GrantRecord = {
-      grantHash: grantHash(grantId),
-      deviceId,
-      facilityId,
-      patient: launch.patient,
-      providerId: launch.providerId,
-      issuedAt,
-      expiresAt,
-      requiresConfirmation: launch.requiresConfirmation,
-    };
+    const { patient, providerId, requiresConfirmation } = launch;
+    const record: GrantRecord = { grantHash: grantHash(grantId), deviceId, facilityId, patient, providerId, issuedAt, expiresAt, requiresConfirmation };
     await this.put(record);
     return wireGrant(grantId, record);
   }

@@ -53,6 +53,7 @@ function mintAccessToken(key: Buffer, claims: Record<string, unknown>): string {
 
 /** As ALEX.md records. */
 const TOKEN_LIFETIME_SECONDS = 3599;
+const TOKEN_ROLES = ['patient.media.write', 'patient.media.read', 'patient.task.read', 'patient.documentreference.scaninbox.write'];
 
 export function registerTokenRoute(app: FastifyInstance, ctx: SandboxContext): void {
   app.post('/:tenant/oauth2/v2.0/token', async (request, reply) => {
@@ -78,17 +79,8 @@ export function registerTokenRoute(app: FastifyInstance, ctx: SandboxContext): v
     if (scope.slice(0, -'/.default'.length) !== ctx.resource) return fail('unknownResource');
     const iat = Math.floor(now / 1000);
     const lifetime = TOKEN_LIFETIME_SECONDS;
-    const accessToken = mintAccessToken(ctx.tokenKey, {
-      aud: ctx.resource,
-      iss: `https://sts.windows.net/${ctx.tenantId}/`,
-      iat,
-      nbf: iat,
-      exp: iat + lifetime,
-      appid: ctx.credentials.clientId,
-      tid: ctx.tenantId,
-      roles: ['patient.media.write', 'patient.media.read', 'patient.task.read', 'patient.documentreference.scaninbox.write'],
-      jti: ctx.newId(),
-    });
+    const issuer = { aud: ctx.resource, iss: `https://sts.windows.net/${ctx.tenantId}/`, appid: ctx.credentials.clientId, tid: ctx.tenantId };
+    const accessToken = mintAccessToken(ctx.tokenKey, { ...issuer, iat, nbf: iat, exp: iat + lifetime, roles: TOKEN_ROLES, jti: ctx.newId() });
     ctx.store.tokens.set(accessToken, { expiresAt: now + lifetime * 1000 });
     ctx.store.bump('tokensIssued');
     return reply
