@@ -213,11 +213,8 @@ function registerHealthRoutes(app: FastifyInstance, { store, alex }: GatewayDeps
   app.get(GATEWAY_ROUTES.readyz, async (_req, reply) => {
     const [storeOk, alexReady] = await Promise.all([store.ping().catch(() => false), alex.ready().catch(() => ({ ok: false, detail: 'error' }))]);
     const ok = storeOk && alexReady.ok;
-    const body: HealthResponse = {
-      status: ok ? 'ok' : 'unavailable',
-      version: GATEWAY_VERSION,
-      checks: { store: { ok: storeOk, detail: store.kind }, alex: alexReady.detail === undefined ? { ok: alexReady.ok } : alexReady },
-    };
+    const checks = { store: { ok: storeOk, detail: store.kind }, alex: alexReady.detail === undefined ? { ok: alexReady.ok } : alexReady };
+    const body: HealthResponse = { status: ok ? 'ok' : 'unavailable', version: GATEWAY_VERSION, checks };
     return reply.status(ok ? 200 : 503).send(body);
   });
 }

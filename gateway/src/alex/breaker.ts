@@ -95,10 +95,9 @@ export class CircuitBreaker {
   }
 
   private trip(): void {
+    this.reset();
     this.state = 'open';
     this.openedAt = this.clock();
-    this.window.length = 0;
-    this.failures = 0;
   }
 
   private reset(): void {

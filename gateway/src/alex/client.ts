@@ -6,10 +6,10 @@ import { BreakerRegistry, DEFAULT_BREAKER, type BreakerOptions } from './breaker
 import { AlexExecutor, DEFAULT_RETRY, outcomeUnknown, type RetryOptions } from './executor';
 import { SerializedResource } from '../fhir/serialize';
 import { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY, KeyedLimiter } from './limiter';
-import { AlexReads, checkContext, rec } from './reads';
+import { AlexReads, checkContext } from './reads';
 import { AlexTokenProvider, type TokenStats } from './token';
 import { AlexTransport, type ConnectionStats } from './transport';
-import type { AlexCallContext, AlexClient, CreatedResource, FhirResource } from './types';
+import { rec, type AlexCallContext, type AlexClient, type CreatedResource, type FhirResource } from './types';
 
 export interface AlexClientOptions {
   /** e.g. https://alexapiuat.medtechglobal.com/FHIR */

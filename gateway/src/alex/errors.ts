@@ -3,6 +3,7 @@
  * ERR_ALEX_* AppError. ALEX's free text may quote patient data: only status, issue codes and paths pass on.
  */
 import { AppError } from '../../../shared/errors';
+import { rec } from './types';
 
 /** Parsed from an ALEX error body. `text` is for classification only and never leaves this module. */
 export interface AlexErrorBody {
@@ -39,10 +40,6 @@ export function isAlexOutcomeUnknown(err: unknown): boolean {
 
 const SAFE_TOKEN = /^[A-Za-z0-9_.\-[\]()]{1,80}$/;
 
-function asRecord(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-}
-
 /** An error body of any of ALEX's three shapes (a string, a Buffer, or already JSON-parsed) as a value. */
 function bodyValue(body: unknown): unknown {
   const text = Buffer.isBuffer(body) ? body.toString('utf8') : body;
@@ -58,11 +55,11 @@ function bodyValue(body: unknown): unknown {
 
 /** An OperationOutcome's issues: their codes and paths (safe tokens only) into `out`, their texts into `texts`. */
 function readIssues(issues: unknown[], out: AlexErrorBody, texts: string[]): void {
-  for (const issue of issues.map(asRecord)) {
+  for (const issue of issues.map(rec)) {
     if (!issue) continue;
     if (typeof issue.code === 'string' && SAFE_TOKEN.test(issue.code)) out.issueCodes.push(issue.code);
     if (typeof issue.diagnostics === 'string') texts.push(issue.diagnostics);
-    const details = asRecord(issue.details);
+    const details = rec(issue.details);
     if (details && typeof details.text === 'string') texts.push(details.text);
     const paths = [issue.expression, issue.location].flatMap((list) => (Array.isArray(list) ? (list as unknown[]) : []));
     for (const p of paths) if (typeof p === 'string' && SAFE_TOKEN.test(p)) out.expressions.push(p);
@@ -75,10 +72,10 @@ const TEXT_KEYS = ['message', 'Message', 'error', 'error_description', 'title', 
 export function parseAlexErrorBody(body: unknown): AlexErrorBody {
   const out: AlexErrorBody = { text: '', issueCodes: [], expressions: [] };
   const value = bodyValue(body);
-  const rec = asRecord(value);
+  const record = rec(value);
   const texts: string[] = typeof value === 'string' ? [value] : [];
-  if (rec?.resourceType === 'OperationOutcome' && Array.isArray(rec.issue)) readIssues(rec.issue, out, texts);
-  else if (rec) texts.push(...TEXT_KEYS.map((key) => rec[key]).filter((t): t is string => typeof t === 'string'));
+  if (record?.resourceType === 'OperationOutcome' && Array.isArray(record.issue)) readIssues(record.issue, out, texts);
+  else if (record) texts.push(...TEXT_KEYS.map((key) => record[key]).filter((t): t is string => typeof t === 'string'));
   out.text = texts.join(' | ').toLowerCase().slice(0, 2000);
   return out;
 }

@@ -93,11 +93,8 @@ export class AlexExecutor {
     const decision = this.d.breakers.for(call.ctx.facilityId).acquire();
     if (decision.ok) return decision.permit;
     this.breakerRejections++;
-    throw new AppError('ERR_ALEX_UNAVAILABLE', {
-      correlationId: call.ctx.correlationId,
-      retryAfterSeconds: Math.ceil(decision.retryAfterMs / 1000),
-      detail: 'circuit open',
-    });
+    const retryAfterSeconds = Math.ceil(decision.retryAfterMs / 1000);
+    throw new AppError('ERR_ALEX_UNAVAILABLE', { correlationId: call.ctx.correlationId, retryAfterSeconds, detail: 'circuit open' });
   }
 
   /** The token, or null after waiting to try again (no request went out: safe for any method). */

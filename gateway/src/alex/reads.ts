@@ -4,13 +4,10 @@ import { AppError } from '../../../shared/errors';
 import { NHI_SYSTEM, isValidNhi, normaliseNhi } from '../../../shared/nhi';
 import type { AlexExecutor } from './executor';
 import { patientNhi, toPatientSummary } from './patient';
-import type { AlexCallContext, DecodedLaunch, FhirResource } from './types';
+import { rec, type AlexCallContext, type DecodedLaunch, type FhirResource } from './types';
 
 export const SAFE_HEADER = /^[A-Za-z0-9._:\-]{1,128}$/;
 export const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-
-export const rec = (v: unknown): Record<string, unknown> | null =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 
 export function checkContext(ctx: AlexCallContext): void {
   if (!SAFE_HEADER.test(ctx.facilityId)) throw new AppError('ERR_REQUEST_INVALID', { detail: 'facility id' });

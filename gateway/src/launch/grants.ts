@@ -96,15 +96,9 @@ export class GrantService {
 }
 
 /** The grant as the companion sees it. */
-function wireGrant(grantId: string, record: GrantRecord): LaunchGrant {
-  const grant: LaunchGrant = {
-    grantId,
-    facilityId: record.facilityId,
-    patient: record.patient,
-    issuedAt: new Date(record.issuedAt).toISOString(),
-    expiresAt: new Date(record.expiresAt).toISOString(),
-  };
-  if (record.providerId !== null) grant.providerId = record.providerId;
-  if (record.requiresConfirmation) grant.requiresConfirmation = true;
+function wireGrant(grantId: string, { facilityId, patient, issuedAt, expiresAt, providerId, requiresConfirmation }: GrantRecord): LaunchGrant {
+  const grant: LaunchGrant = { grantId, facilityId, patient, issuedAt: new Date(issuedAt).toISOString(), expiresAt: new Date(expiresAt).toISOString() };
+  if (providerId !== null) grant.providerId = providerId;
+  if (requiresConfirmation) grant.requiresConfirmation = true;
   return grant;
 }

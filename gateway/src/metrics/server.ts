@@ -26,17 +26,12 @@ export function loadMetricsConfig(env: Record<string, string | undefined>): Metr
   return { enabled: enabled === undefined || enabled === 'true' || enabled === '1', host: host ?? '127.0.0.1', port: port === undefined ? 9464 : Number(port) };
 }
 
-/** `url`: http://host:port, null when not listening. */
-interface RunningMetricsServer {
-  url: string | null;
-  close(): Promise<void>;
-}
-
 /**
- * Starts the listener. A port already in use is logged as an error and the gateway carries on without
- * metrics (serving practices matters more; the scrape target shows as down, which alerts).
+ * Starts the listener; `url` (http://host:port) is null when not listening. A port already in use is logged
+ * as an error and the gateway carries on without metrics (serving practices matters more; the scrape target
+ * shows as down, which alerts).
  */
-export async function startMetricsServer(metrics: GatewayMetrics, config: MetricsConfig, logger: Logger): Promise<RunningMetricsServer> {
+export async function startMetricsServer(metrics: GatewayMetrics, config: MetricsConfig, logger: Logger): Promise<{ url: string | null; close(): Promise<void> }> {
   if (!config.enabled) return { url: null, close: async () => undefined };
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];

@@ -40,7 +40,6 @@ export interface SqliteOptions {
 }
 
 type Pragmas = { journalMode: string; synchronous: number };
-type Row = { json: string } | undefined;
 
 /** Opens `file` (or ':memory:') in WAL with synchronous=FULL and the schema in place; refuses a file where either did not take. */
 function openSqlite(file: string, options: SqliteOptions = {}): Database.Database {
@@ -101,9 +100,14 @@ export class SqliteStore implements GatewayStore {
     return this.transaction.immediate(write) as T;
   }
 
+  /** The `json` column of the row `sql` selects by `key`, parsed; null when there is none. */
+  private row<T>(sql: string, key: string): T | null {
+    const row = this.stmt(sql).get(key) as { json: string } | undefined;
+    return row ? (JSON.parse(row.json) as T) : null;
+  }
+
   private readIdempotency(key: string): IdempotencyRecord | null {
-    const row = this.stmt('SELECT json FROM idempotency WHERE key = ?').get(key) as Row;
-    return row ? (JSON.parse(row.json) as IdempotencyRecord) : null;
+    return this.row('SELECT json FROM idempotency WHERE key = ?', key);
   }
 
   private writeIdempotency(rec: IdempotencyRecord): void {
@@ -119,8 +123,7 @@ export class SqliteStore implements GatewayStore {
   }
 
   async getDevice(deviceId: string): Promise<DeviceRecord | null> {
-    const row = this.stmt('SELECT json FROM devices WHERE device_id = ?').get(deviceId) as Row;
-    return row ? (JSON.parse(row.json) as DeviceRecord) : null;
+    return this.row('SELECT json FROM devices WHERE device_id = ?', deviceId);
   }
 
   async listDevices(): Promise<DeviceRecord[]> {
@@ -130,9 +133,8 @@ export class SqliteStore implements GatewayStore {
 
   async revokeDevice(deviceId: string, now: number): Promise<boolean> {
     return this.write(() => {
-      const row = this.stmt('SELECT json FROM devices WHERE device_id = ?').get(deviceId) as Row;
-      if (!row) return false;
-      const device = JSON.parse(row.json) as DeviceRecord;
+      const device = this.row<DeviceRecord>('SELECT json FROM devices WHERE device_id = ?', deviceId);
+      if (!device) return false;
       if (device.revokedAt === null) {
         device.revokedAt = now;
         this.stmt('UPDATE devices SET json = ? WHERE device_id = ?').run(JSON.stringify(device), deviceId);
@@ -147,9 +149,8 @@ export class SqliteStore implements GatewayStore {
 
   async consumeEnrolmentCode(codeHash: string, deviceId: string, now: number): Promise<ConsumeCodeResult> {
     return this.write((): ConsumeCodeResult => {
-      const row = this.stmt('SELECT json FROM enrolment_codes WHERE code_hash = ?').get(codeHash) as Row;
-      if (!row) return { ok: false, reason: 'invalid' };
-      const code = JSON.parse(row.json) as EnrolmentCodeRecord;
+      const code = this.row<EnrolmentCodeRecord>('SELECT json FROM enrolment_codes WHERE code_hash = ?', codeHash);
+      if (!code) return { ok: false, reason: 'invalid' };
       if (code.usedAt !== null) return { ok: false, reason: 'used' };
       if (code.expiresAt <= now) return { ok: false, reason: 'expired' };
       code.usedAt = now;
@@ -164,8 +165,7 @@ export class SqliteStore implements GatewayStore {
   }
 
   async getGrant(grantHash: string): Promise<GrantRecord | null> {
-    const row = this.stmt('SELECT json FROM grants WHERE grant_hash = ?').get(grantHash) as Row;
-    return row ? (JSON.parse(row.json) as GrantRecord) : null;
+    return this.row('SELECT json FROM grants WHERE grant_hash = ?', grantHash);
   }
 
   async markLaunchUsed(launchHash: string, expiresAt: number, now: number): Promise<boolean> {

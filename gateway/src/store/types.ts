@@ -115,7 +115,6 @@ export interface AuditQuery {
 
 export interface BucketSpec {
   capacity: number;
-  /** Tokens added per second. */
   refillPerSecond: number;
 }
 
