@@ -61,10 +61,7 @@ function createdFrom(resourceType: string, data: unknown, headers: Partial<Recor
   const location = typeof headers.location === 'string' ? headers.location : undefined;
   const body = rec(data);
   let id = body && body.resourceType === resourceType && typeof body.id === 'string' ? body.id : undefined;
-  if (!id && location) {
-    const m = new RegExp(`${resourceType}/([A-Za-z0-9\\-.]{1,64})(?:/_history/[^/]+)?/?$`).exec(location);
-    id = m?.[1];
-  }
+  if (!id && location) id = new RegExp(`${resourceType}/([A-Za-z0-9\\-.]{1,64})(?:/_history/[^/]+)?/?$`).exec(location)?.[1];
   if (!id || !RESOURCE_ID.test(id)) return null;
   return location ? { id, location } : { id };
 }
