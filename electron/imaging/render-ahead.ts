@@ -49,7 +49,7 @@ export class RenderAhead {
     }
     const key = JSON.stringify([masterPath, edits, plan, maxBytes]);
     if (this.entries.has(key) || this.entries.size >= this.maxEntries) return;
-    const result = this.renderTargets(masterPath, edits, plan, maxBytes);
+    const result = this.renderTargets(masterPath, edits, plan, maxBytes, true);
     result.catch(() => undefined); // seen (and thrown) by whoever takes it
     this.entries.set(key, { masterPath, result });
   }
@@ -58,17 +58,18 @@ export class RenderAhead {
   take(masterPath: string, edits: Edits, plan: TargetPlan, maxBytes: number): Promise<TargetRenders> {
     const key = JSON.stringify([masterPath, edits, plan, maxBytes]);
     const held = this.entries.get(key);
-    if (held === undefined) return this.renderTargets(masterPath, edits, plan, maxBytes);
+    if (held === undefined) return this.renderTargets(masterPath, edits, plan, maxBytes, false);
     this.entries.delete(key);
     return held.result;
   }
 
   /**
-   * Both targets' renders. A PDF without a caption is the Media JPEG (the best quality under the limit) in a page
-   * when that fits: the same pixels, encoded once; otherwise each is rendered on its own, together.
+   * Both targets' renders (`ahead`: behind new photos' first looks, RenderOutput). A PDF without a caption is the Media
+   * JPEG (the best quality under the limit) in a page when that fits: the same pixels, encoded once; otherwise each is
+   * rendered on its own, together.
    */
-  private async renderTargets(masterPath: string, edits: Edits, plan: TargetPlan, maxBytes: number): Promise<TargetRenders> {
-    const renderAs = (format: RenderOutput['format']): Promise<RenderResult> => this.render(masterPath, edits, { format, maxBytes });
+  private async renderTargets(masterPath: string, edits: Edits, plan: TargetPlan, maxBytes: number, ahead: boolean): Promise<TargetRenders> {
+    const renderAs = (format: RenderOutput['format']): Promise<RenderResult> => this.render(masterPath, edits, { format, maxBytes, ...(ahead && { ahead }) });
     const sharesJpeg = plan.media && plan.inboxScan && plan.inboxScanFormat === 'pdf' && !edits.captionStrip?.trim();
     if (!sharesJpeg) {
       const [media, document] = await Promise.all([plan.media ? renderAs('jpeg') : undefined, plan.inboxScan ? renderAs(plan.inboxScanFormat) : undefined]);

@@ -58,6 +58,8 @@ export interface RenderOutput {
   format: OutputFormat;
   /** Hard upper bound on the output size. Default LIMITS.alexMaxAttachmentBytes. */
   maxBytes?: number;
+  /** Rendered ahead of Send: one at a time, and only while no new photo's first look is running or waiting. */
+  ahead?: boolean;
 }
 
 export interface RenderResult {
