@@ -94,7 +94,7 @@ export interface LanServerOptions {
   mobileAssetsDir?: string;
   sink: LanUploadSink;
   /** Seal each upload as it streams to disk (electron/sealed-files); absent: written in clear. */
-  sealUploads?: { begin(path: string): { header: Buffer; update(chunk: Uint8Array): Buffer; final(): Buffer } };
+  sealUploads?: { begin(path: string): { header: Buffer; update(chunk: Uint8Array): Buffer; final(): Buffer }; open(path: string): Promise<Buffer> };
   /** 0 disables the idle/QR-expiry timer (call sweep() yourself). */
   sweepIntervalMs?: number;
 }
