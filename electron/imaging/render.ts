@@ -92,15 +92,11 @@ async function applyEdits(master: Buffer, edits: Edits, withCaption: boolean, li
   }
 }
 
-/** Renders the edited master into what Medtech accepts, at the best quality under maxBytes; `pause` is awaited before each decode and encode. */
-export async function renderImage(
-  masterPath: string,
-  edits: Edits,
-  output: RenderOutput,
-  limits: ImagingLimits,
-  files: MasterFiles,
-  pause = (): Promise<void> => Promise.resolve(),
-): Promise<RenderResult> {
+/** What a render reads with; `pause` (when given) is awaited before its decode and each encode. */
+type RenderEnv = { limits: ImagingLimits; files: MasterFiles; pause?: () => Promise<void> };
+
+/** Renders the edited master into what Medtech accepts, at the best quality under maxBytes. */
+export async function renderImage(masterPath: string, edits: Edits, output: RenderOutput, { limits, files, pause = async () => {} }: RenderEnv): Promise<RenderResult> {
   const { format, maxBytes } = checkOutput(output, limits);
   if (typeof masterPath !== 'string' || !path.isAbsolute(masterPath)) throw invalidArgument('masterPath', 'an absolute path', masterPath);
   if (typeof edits !== 'object' || edits === null) throw invalidArgument('edits', 'an object', edits);

@@ -32,7 +32,6 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
   const firstSight = new JobLimiter(options.concurrency ?? 2);
   const queue = new JobLimiter(options.concurrency ?? 2);
   const aheadLane = new JobLimiter(1);
-  const afterFirstLooks = (): Promise<void> => firstSight.whenIdle();
   // Two HEIC workers: a new photo's thumbnail never waits behind another photo's primary decode (~1 s of libheif).
   const heicImages = new HeicDecoder(options.heicTimeoutMs ?? 30_000);
   const heicThumbnails = new HeicDecoder(options.heicTimeoutMs ?? 30_000);
@@ -57,9 +56,7 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
       }
     })();
     inFlight.add(promise);
-    const settle = (): void => {
-      inFlight.delete(promise);
-    };
+    const settle = (): boolean => inFlight.delete(promise);
     promise.then(settle, settle);
     return promise;
   }
@@ -78,10 +75,11 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
     render(masterPath, edits, output) {
       return track(
         'render',
-        () =>
-          output?.ahead === true
-            ? aheadLane.run(() => afterFirstLooks().then(() => queue.run(() => renderImage(masterPath, edits, output, limits, deps.files, afterFirstLooks))))
-            : queue.run(() => renderImage(masterPath, edits, output, limits, deps.files)),
+        () => {
+          if (output?.ahead !== true) return queue.run(() => renderImage(masterPath, edits, output, deps));
+          const pause = (): Promise<void> => firstSight.whenIdle();
+          return aheadLane.run(() => pause().then(() => queue.run(() => renderImage(masterPath, edits, output, { ...deps, pause }))));
+        },
         (r) => ({ contentType: r.contentType, width: r.width, height: r.height, quality: r.quality, bytes: r.data.length }),
       );
     },

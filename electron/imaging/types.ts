@@ -95,7 +95,6 @@ export interface MasterFiles {
 }
 
 export interface ImagingServiceOptions {
-  /** Default: plain files. */
   masterFiles?: MasterFiles;
   /** Most first looks, and most masters and renders, running at once; the rest queue. Default 2. */
   concurrency?: number;
