@@ -11,7 +11,7 @@ import { cryptoRandom } from '../../gateway/src/deps';
 import { buildDocumentReference, buildMedia } from '../../gateway/src/fhir/builders';
 import { SerializedResource } from '../../gateway/src/fhir/serialize';
 import { GrantService } from '../../gateway/src/launch/grants';
-import { loadFhirValidator, type FhirValidator } from '../../gateway/src/fhir/validate';
+import { loadFhirValidator, type FhirValidator } from '../../gateway/src/fhir/validate.testkit';
 import { creates, FACILITY, OTHER_FACILITY, startHarness, type Harness } from './helpers/harness';
 import { storedTitle } from '../helpers/stored-title';
 
