@@ -3,10 +3,10 @@
  * (gateway and ALEX sandbox in processes of their own) with ALEX latency, a phone session as the phone page drives it,
  * waiting on the core's own state events, and the write limit measured straight against ALEX.
  */
-import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { fork, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -56,10 +56,28 @@ function remoteBundle(): Promise<string> {
   return bundled;
 }
 
+/**
+ * The gateway and the sandbox stand for machines of their own: unless E2E_REMOTE_PRIORITY=same, their threads run
+ * ahead of the companion's (its renders included) on this host's cores — round-robin priority 60 when this process
+ * runs real-time (`chrt -r 50`), else nice -10. Returns the condition, printed with the tables.
+ */
+export function remotePriority(pid?: number): string {
+  if (process.env.E2E_REMOTE_PRIORITY === 'same') return 'gateway and sandbox at the companion’s priority';
+  const realtime = /SCHED_(RR|FIFO)/.test(spawnSync('chrt', ['-p', String(process.pid)], { encoding: 'utf8' }).stdout ?? '');
+  if (pid !== undefined) {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      if (realtime) spawnSync('chrt', ['-r', '-p', '60', tid]);
+      else setPriority(Number(tid), -10);
+    }
+  }
+  return realtime ? 'gateway and sandbox ahead of the companion (round-robin 60 against its 50)' : 'gateway and sandbox ahead of the companion (nice -10)';
+}
+
 /** E2E_GATEWAY_CPU_PROF=<dir>: the gateway processes write a CPU profile there when they close. */
 async function startRemote<Info>(role: 'gateway' | 'sandbox', env: Record<string, string>): Promise<Remote<Info>> {
   const prof = role === 'gateway' && process.env.E2E_GATEWAY_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.E2E_GATEWAY_CPU_PROF}`] : [];
   const child = fork(await remoteBundle(), [], { env: { ...process.env, ...env, E2E_ROLE: role }, execArgv: [...GATEWAY_NODE_FLAGS, ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  remotePriority(child.pid);
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let next = 1;
   child.on('message', (a: { id: number; ok: boolean; value?: unknown; error?: string }) => {

@@ -4,7 +4,8 @@
  * the limit measured in the same run. `npm run bench -- e2e`; one part alone: `E2E_PARTS=launch|shutter|footprint`.
  * Parts 1 and 2 run as deployed: the gateway and the ALEX sandbox each in a process of its own (_e2e-remote.ts), the
  * companion core in this one, so the companion's renders never share an event loop or thread pool with the gateway.
- * E2E_GATEWAY_CPU_PROF=<dir> writes each gateway process's CPU profile there.
+ * They stand for machines elsewhere, so their threads run ahead of the companion's on this host (remotePriority in
+ * _e2e-kit.ts; E2E_REMOTE_PRIORITY=same: not). E2E_GATEWAY_CPU_PROF=<dir> writes each gateway process's CPU profile there.
  *
  *  1. GP click → patient shown: the launch URL delivered to the loopback listener → the banner rendered in the
  *     desktop UI (real Chromium, browser host), ALEX answering the decode and the patient read after L ms each.
@@ -30,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { chromium } from 'playwright-core';
 import { printTable, summarise } from './_stats';
-import { alexLatency, alexRoundTripMs, benchStack, directCreatesMs, hostLoad, joinPhone, sandboxToken, traceAllHttp, waitForState, watchImages } from './_e2e-kit';
+import { alexLatency, alexRoundTripMs, benchStack, directCreatesMs, hostLoad, remotePriority, joinPhone, sandboxToken, traceAllHttp, waitForState, watchImages } from './_e2e-kit';
 import { wallNow, type HttpStep } from './_e2e-trace';
 import { runFootprintBench } from './_e2e-footprint';
 
@@ -96,7 +97,7 @@ export async function benchLaunchToBanner(latencyMs = Number(process.env.E2E_ALE
     const t = summarise(totals);
     const l = summarise(limits);
     const o = summarise(ours);
-    printTable(`GP click → patient shown; ALEX decode and patient read ${latencyMs} ms each; ${rounds} rounds; ${load}`, [
+    printTable(`GP click → patient shown; ALEX decode and patient read ${latencyMs} ms each; gateway and sandbox in processes of their own, ${remotePriority()}; ${rounds} rounds; ${load}`, [
       { measure: 'launch → banner', median_ms: t.median, p95_ms: t.p95, max_ms: t.max, ratio_to_limit: t.median / l.median },
       { measure: 'limit: 2 ALEX round trips', median_ms: l.median, p95_ms: l.p95, max_ms: l.max, ratio_to_limit: 1 },
       { measure: 'our share (total − limit)', median_ms: o.median, p95_ms: o.p95, max_ms: o.max, ratio_to_limit: o.median / l.median },
@@ -284,26 +285,27 @@ function shutterRow(label: string, host: string, runs: ShutterRun[], writeMs: nu
   const n = runs.length;
   const batchLimit = med((x) => x.batchLimitMs);
   const sendLimit = Number.isNaN(batchLimit) ? med((x) => x.sendLimitMs) : batchLimit;
+  const f2 = (v: number): string => v.toFixed(2); // seconds and ratios, two decimals
   return {
     photos: label,
     rounds: n,
     host,
-    send_to_first_committed_s: med((x) => x.committedFirstMs) / 1000,
-    first_limit_nominal_s: writeMs / 1000,
-    first_limit_measured_s: med((x) => x.firstLimitMs) / 1000,
-    first_committed_ratio: med((x) => x.committedFirstMs) / med((x) => x.firstLimitMs),
-    send_to_all_committed_s: med((x) => x.committedAllMs) / 1000,
-    send_limit_nominal_s: med((x) => x.sendLimitMs) / 1000,
-    send_limit_measured_s: Number.isNaN(batchLimit) ? '' : batchLimit / 1000,
-    committed_ratio: med((x) => x.committedAllMs) / sendLimit,
+    send_to_first_committed_s: f2(med((x) => x.committedFirstMs) / 1000),
+    first_limit_nominal_s: f2(writeMs / 1000),
+    first_limit_measured_s: f2(med((x) => x.firstLimitMs) / 1000),
+    first_committed_ratio: f2(med((x) => x.committedFirstMs) / med((x) => x.firstLimitMs)),
+    send_to_all_committed_s: f2(med((x) => x.committedAllMs) / 1000),
+    send_limit_nominal_s: f2(med((x) => x.sendLimitMs) / 1000),
+    send_limit_measured_s: Number.isNaN(batchLimit) ? '' : f2(batchLimit / 1000),
+    committed_ratio: f2(med((x) => x.committedAllMs) / sendLimit),
     verified: `${Math.min(...runs.map((x) => x.verified))}/${label.split(' ')[0] ?? ''}`,
-    send_to_first_verified_s: med((x) => x.firstMs) / 1000,
-    send_to_all_verified_s: med((x) => x.fromSendMs) / 1000,
-    shutter_to_all_committed_s: med((x) => x.allCommittedMs) / 1000,
-    shutter_to_all_s: med((x) => x.allMs) / 1000,
-    limit_s: (med((x) => x.uploadMs) + sendLimit) / 1000,
-    shutter_committed_ratio: med((x) => x.allCommittedMs) / (med((x) => x.uploadMs) + sendLimit),
-    ratio: med((x) => x.allMs) / (med((x) => x.uploadMs) + sendLimit),
+    send_to_first_verified_s: f2(med((x) => x.firstMs) / 1000),
+    send_to_all_verified_s: f2(med((x) => x.fromSendMs) / 1000),
+    shutter_to_all_committed_s: f2(med((x) => x.allCommittedMs) / 1000),
+    shutter_to_all_s: f2(med((x) => x.allMs) / 1000),
+    limit_s: f2((med((x) => x.uploadMs) + sendLimit) / 1000),
+    shutter_committed_ratio: f2(med((x) => x.allCommittedMs) / (med((x) => x.uploadMs) + sendLimit)),
+    ratio: f2(med((x) => x.allMs) / (med((x) => x.uploadMs) + sendLimit)),
   };
 }
 
@@ -341,7 +343,7 @@ export async function benchShutterToMedtech(): Promise<void> {
     stageRows.push(stageRow);
   }
   printTable(
-    `Phone shutter → "Sent — Medtech accepted it" (committed) and "in Medtech ✓" (verified) (Media + Inbox Scan, ALEX ${writeMs} ms per write, ${WRITE_SLOTS} write slots; gateway and ALEX sandbox each in a process of their own, the companion in this one; medians; verify waited ${VERIFY_WAIT_MS.strict / 1000} s (strict) / ${VERIFY_WAIT_MS.best / 1000} s (best case) after the last commit; ${load})`,
+    `Phone shutter → "Sent — Medtech accepted it" (committed) and "in Medtech ✓" (verified) (Media + Inbox Scan, ALEX ${writeMs} ms per write, ${WRITE_SLOTS} write slots; gateway and ALEX sandbox each in a process of their own, the companion in this one, ${remotePriority()}; medians; verify waited ${VERIFY_WAIT_MS.strict / 1000} s (strict) / ${VERIFY_WAIT_MS.best / 1000} s (best case) after the last commit; ${load})`,
     rows,
   );
   printTable(`Where the time goes: from the first shutter to all uploaded and all ready, then the first photo's steps from Send, ms (medians; ALEX ${writeMs} ms per write; ${load})`, stageRows);
