@@ -4,9 +4,9 @@
  * waiting on the core's own state events, and the write limit measured straight against ALEX.
  */
 import { fork, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, setPriority, tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -57,27 +57,24 @@ function remoteBundle(): Promise<string> {
 }
 
 /**
- * The gateway and the sandbox stand for machines of their own: unless E2E_REMOTE_PRIORITY=same, their threads run
- * ahead of the companion's (its renders included) on this host's cores — round-robin priority 60 when this process
- * runs real-time (`chrt -r 50`), else nice -10. Returns the condition, printed with the tables.
+ * The gateway and the sandbox stand for machines of their own: unless E2E_REMOTE_PRIORITY=same, every thread of theirs
+ * runs ahead of the companion's (its renders included) on this host's cores — started under `chrt -r 60` when this
+ * process runs real-time (`chrt -r 50`), else under `nice -n -10`. The command that starts them, and the condition.
  */
-export function remotePriority(pid?: number): string {
-  if (process.env.E2E_REMOTE_PRIORITY === 'same') return 'gateway and sandbox at the companion’s priority';
+export function remotePriority(): { wrap: string[]; label: string } {
+  if (process.env.E2E_REMOTE_PRIORITY === 'same') return { wrap: [], label: 'gateway and sandbox at the companion’s priority' };
   const realtime = /SCHED_(RR|FIFO)/.test(spawnSync('chrt', ['-p', String(process.pid)], { encoding: 'utf8' }).stdout ?? '');
-  if (pid !== undefined) {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      if (realtime) spawnSync('chrt', ['-r', '-p', '60', tid]);
-      else setPriority(Number(tid), -10);
-    }
-  }
-  return realtime ? 'gateway and sandbox ahead of the companion (round-robin 60 against its 50)' : 'gateway and sandbox ahead of the companion (nice -10)';
+  return realtime
+    ? { wrap: ['chrt', '-r', '60'], label: 'gateway and sandbox ahead of the companion (round-robin 60 against its 50)' }
+    : { wrap: ['nice', '-n', '-10'], label: 'gateway and sandbox ahead of the companion (nice -10)' };
 }
 
 /** E2E_GATEWAY_CPU_PROF=<dir>: the gateway processes write a CPU profile there when they close. */
 async function startRemote<Info>(role: 'gateway' | 'sandbox', env: Record<string, string>): Promise<Remote<Info>> {
   const prof = role === 'gateway' && process.env.E2E_GATEWAY_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.E2E_GATEWAY_CPU_PROF}`] : [];
-  const child = fork(await remoteBundle(), [], { env: { ...process.env, ...env, E2E_ROLE: role }, execArgv: [...GATEWAY_NODE_FLAGS, ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  remotePriority(child.pid);
+  const [execPath = process.execPath, ...wrap] = [...remotePriority().wrap, process.execPath];
+  const execArgv = [...wrap, ...GATEWAY_NODE_FLAGS, ...prof];
+  const child = fork(await remoteBundle(), [], { env: { ...process.env, ...env, E2E_ROLE: role }, execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let next = 1;
   child.on('message', (a: { id: number; ok: boolean; value?: unknown; error?: string }) => {
