@@ -253,7 +253,7 @@ async function shutterBatch(photo: Buffer, name: string, writeMs: number, plan: 
     stopProgress();
     const steps = await http.stop(wallSend);
     const firstId = ids[0] ?? '';
-    const verifiedAt = [...inMedtech.values()];
+    const verifiedAt = ids.flatMap((id) => inMedtech.get(id) ?? []); // the batch's photos, not the lone one sent before it
     const since = Math.floor(wallSend);
     return {
       allMs: (verifiedAt.length < ids.length ? Number.NaN : Math.max(...verifiedAt)) - t0,
@@ -262,7 +262,7 @@ async function shutterBatch(photo: Buffer, name: string, writeMs: number, plan: 
       firstMs: (verifiedAt.length === 0 ? Number.NaN : Math.min(...verifiedAt)) - tSend,
       committedAllMs: Math.max(...ids.map((id) => committed.get(id) ?? Number.NaN)) - tSend,
       committedFirstMs: Math.min(...ids.map((id) => committed.get(id) ?? Number.NaN)) - tSend,
-      verified: inMedtech.size,
+      verified: verifiedAt.length,
       uploadMs,
       sendLimitMs: ((n * CREATES_PER_PHOTO) / WRITE_SLOTS) * writeMs,
       // Measured after the batch and its read-back wait, so it never competes with them.
