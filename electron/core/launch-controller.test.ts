@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Notice } from '../../shared/contracts/bridge';
 import { AppError } from '../../shared/errors/app-error';
-import { buildLaunchUrl } from '../launch/parse';
+import { buildLaunchUrl } from '../launch/testkit/launch-url';
 import { LaunchController } from './launch-controller';
 import { NoticeBoard } from './notices';
 import { PhoneCapture } from './phone-capture';

@@ -11,7 +11,7 @@ import { captureLogger } from '../../test/helpers/capture-logger';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkBridgeEvent, dispatchBridgeCall, type AppState, type Notice } from '../../shared/contracts/bridge';
 import { FACILITY, startHarness, type Harness } from '../../test/gateway/helpers/harness';
-import { buildLaunchUrl } from '../launch/parse';
+import { buildLaunchUrl } from '../launch/testkit/launch-url';
 import { MemorySecretStore } from '../secrets';
 import { MemorySettingsStore } from './test-support';
 import { startCompanion, type RunningCompanion } from './compose';

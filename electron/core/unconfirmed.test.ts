@@ -13,7 +13,7 @@ import type { CommitRequest, CommitResponse, LaunchGrant } from '../../shared/co
 import { AppError } from '../../shared/errors/app-error';
 import type { CommitClient, GatewayClient } from '../gateway-client';
 import { createImagingService } from '../imaging';
-import { buildLaunchUrl } from '../launch/parse';
+import { buildLaunchUrl } from '../launch/testkit/launch-url';
 import { openOutbox } from '../outbox';
 import type { Outbox } from '../outbox/types';
 import { MemorySecretStore } from '../secrets';

@@ -27,7 +27,6 @@ export interface AdvertiseOptions {
 
 export interface Advertisement {
   readonly name: string;
-  readonly txt: LanTxtRecord;
   stop(): Promise<void>;
 }
 
@@ -62,13 +61,8 @@ export function advertiseCompanion(options: AdvertiseOptions): Advertisement {
   let stopped: Promise<void> | undefined;
   return {
     name,
-    txt,
     stop() {
-      stopped ??= new Promise<void>((resolve) => {
-        bonjour.unpublishAll(() => {
-          bonjour.destroy(() => resolve());
-        });
-      });
+      stopped ??= new Promise<void>((resolve) => bonjour.unpublishAll(() => bonjour.destroy(() => resolve())));
       return stopped;
     },
   };

@@ -27,9 +27,8 @@ export class LaunchOpener {
   async open(url: string): Promise<LaunchView> {
     const { working } = this.deps;
     const seq = ++this.newest;
-    const shown = working.current();
     // Only when nothing is on screen does the banner say "checking"; a shown patient stays until a new one is verified.
-    const attempt = shown === null ? working.begin() : null;
+    const attempt = working.current() === null ? working.begin() : null;
     if (attempt !== null) this.deps.changed();
     let grant: LaunchGrant;
     try {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { buildLaunchUrl, launchUrlFromArgv, parseLaunchUrl, type LaunchParseResult } from './parse';
+import { launchUrlFromArgv, parseLaunchUrl, type LaunchParseResult } from './parse';
+import { buildLaunchUrl } from './testkit/launch-url';
 
 // Opaque pairs in the shape Evolution is expected to send: standard base64 with + / =.
 const CTX = 'eyJwIjoiMTIzIiwiZiI6IkYyTjA2MC1FIn0+/Ab==';

@@ -37,11 +37,6 @@ export interface LaunchTicket {
 
 export type LaunchParseResult = { ok: true; ticket: LaunchTicket } | { ok: false; reason: LaunchRejectReason; error: ErrorBody };
 
-export interface LaunchParseOptions {
-  /** When set, a loopback launch must use exactly this port. */
-  loopbackPort?: number;
-}
-
 const refuse = (reason: LaunchRejectReason): LaunchParseResult => ({
   ok: false,
   reason,
@@ -73,16 +68,17 @@ function decodeOnce(raw: string): { ok: true; value: string } | { ok: false; rea
   return { ok: true, value };
 }
 
-export function parseLaunchUrl(input: unknown, options: LaunchParseOptions = {}): LaunchParseResult {
+/** With `loopbackPort`, a loopback launch must use exactly that port. */
+export function parseLaunchUrl(input: unknown, options: { loopbackPort?: number } = {}): LaunchParseResult {
   try {
-    return parse(input, options);
+    return parse(input, options.loopbackPort);
   } catch {
     // Defensive: the grammar above never throws, but a parser that guards the front door must not either.
     return refuse('bad-query');
   }
 }
 
-function parse(input: unknown, options: LaunchParseOptions): LaunchParseResult {
+function parse(input: unknown, loopbackPort: number | undefined): LaunchParseResult {
   if (typeof input !== 'string') return refuse('not-a-string');
   if (input.length === 0) return refuse('empty');
   if (input.length > LIMITS.launchUrlMaxChars) return refuse('too-long');
@@ -103,7 +99,7 @@ function parse(input: unknown, options: LaunchParseOptions): LaunchParseResult {
     if (m === null) return refuse('bad-prefix');
     port = Number(m[1]);
     if (port < 1024 || port > 65535) return refuse('bad-port');
-    if (options.loopbackPort !== undefined && port !== options.loopbackPort) return refuse('bad-port');
+    if (loopbackPort !== undefined && port !== loopbackPort) return refuse('bad-port');
     via = 'loopback';
     query = input.slice(m[0].length);
   }
@@ -128,15 +124,7 @@ function parse(input: unknown, options: LaunchParseOptions): LaunchParseResult {
   const context = values.get('context');
   const signature = values.get('signature');
   if (context === undefined || signature === undefined) return refuse('missing-parameter');
-  const ticket: LaunchTicket = { via, context, signature };
-  if (port !== undefined) ticket.port = port;
-  return { ok: true, ticket };
-}
-
-/** Build a canonical launch URL (used by the launch simulator and tests). Values are %-encoded once. */
-export function buildLaunchUrl(context: string, signature: string, via: LaunchTicket['via'] = 'custom-scheme', port = 0): string {
-  const q = `context=${encodeURIComponent(context)}&signature=${encodeURIComponent(signature)}`;
-  return via === 'custom-scheme' ? `${LAUNCH_SCHEME}://launch?${q}` : `http://127.0.0.1:${port}/launch?${q}`;
+  return { ok: true, ticket: { via, context, signature, ...(port === undefined ? {} : { port }) } };
 }
 
 export type ArgvLaunch = { found: false } | { found: true; result: LaunchParseResult };
@@ -144,7 +132,7 @@ export type ArgvLaunch = { found: false } | { found: true; result: LaunchParseRe
 const LOOKS_LIKE_LAUNCH = /^(clinicpro-images:|http:\/\/127\.0\.0\.1)/i;
 
 /** The ONE argument after `--` (registered as `"<exe>" -- "%1"`); any other launch-looking argument is refused. */
-export function launchUrlFromArgv(argv: readonly unknown[], options: LaunchParseOptions = {}): ArgvLaunch {
+export function launchUrlFromArgv(argv: readonly unknown[]): ArgvLaunch {
   if (!Array.isArray(argv)) return { found: false };
   const sep = argv.indexOf('--');
   const before = sep < 0 ? argv : argv.slice(0, sep);
@@ -152,5 +140,5 @@ export function launchUrlFromArgv(argv: readonly unknown[], options: LaunchParse
   const smuggled = before.some((a) => typeof a === 'string' && LOOKS_LIKE_LAUNCH.test(a.replace(/^["']+/, '')));
   if (after.length === 0) return smuggled ? { found: true, result: refuse('bad-argv') } : { found: false };
   if (smuggled || after.length !== 1) return { found: true, result: refuse('bad-argv') };
-  return { found: true, result: parseLaunchUrl(after[0], options) };
+  return { found: true, result: parseLaunchUrl(after[0]) };
 }

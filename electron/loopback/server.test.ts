@@ -51,6 +51,12 @@ describe('loopback launch listener', () => {
     expect(launches).toEqual([]);
   });
 
+  it('refuses to start when its fixed port is taken (the shell then shows its start-up error), and keeps the first listener', async () => {
+    const s = await start();
+    await expect(startLoopbackLaunchServer({ port: s.port, onLaunch: () => undefined, logger: pino({ level: 'silent' }) })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    expect((await get(s.port, '/launch?context=a&signature=b')).status).toBe(200);
+  });
+
   it('says so in plain words when the companion cannot take the launch', async () => {
     const s = await start(() => {
       throw new Error('core down');

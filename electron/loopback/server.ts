@@ -1,9 +1,9 @@
 /** The loopback launch listener for Evolution's "Web Browser" mode; its refusals are the rules in README.md. */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { LIMITS } from '../../shared/limits';
-import { sentByPage } from './page-origin';
 
 export interface LoopbackLaunchOptions {
   /** Fixed in production (the URL template in Evolution names it); 0 in tests. */
@@ -37,6 +37,27 @@ function send(res: ServerResponse, status: number, title: string, body: string):
 
 const NOT_ACCEPTED = 'Launch not accepted';
 
+const OWN_ORIGINS = (port: number): string[] => [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
+
+function one(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+/** Was this request made by a web page? Evolution opens a fresh top-level page: `none`, `navigate`, no Origin/Referer. */
+function sentByPage(headers: IncomingHttpHeaders, port: number): boolean {
+  const site = one(headers['sec-fetch-site']);
+  if (site !== undefined && site !== 'none') return true;
+  // Only a browser sends Sec-Fetch-Site; with it, anything but a navigation is a page's request. (Node's
+  // fetch sends Sec-Fetch-Mode: cors alone: a local program, not a page.)
+  const mode = one(headers['sec-fetch-mode']);
+  if (site !== undefined && mode !== undefined && mode !== 'navigate') return true;
+  const origin = one(headers.origin);
+  if (origin !== undefined && !OWN_ORIGINS(port).includes(origin)) return true;
+  const referer = one(headers.referer);
+  if (referer !== undefined && !OWN_ORIGINS(port).some((o) => referer === o || referer.startsWith(`${o}/`))) return true;
+  return false;
+}
+
 /** The refusal for a request that is not a launch from Evolution, in the order the README gives; none for a launch. */
 function refusal(req: IncomingMessage, port: number): [status: number, title: string, body: string] | undefined {
   const host = req.headers.host ?? '';
@@ -65,17 +86,12 @@ export async function startLoopbackLaunchServer(options: LoopbackLaunchOptions):
         send(res, 500, NOT_ACCEPTED, 'ClinicPro Images could not take this launch. Please launch again from Medtech Evolution.');
       });
   };
-  const server: Server = createServer(handle);
+  const server = createServer(handle);
   server.headersTimeout = 5_000;
   server.requestTimeout = 10_000;
   server.maxHeadersCount = 50;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: options.port }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  server.listen({ host: '127.0.0.1', port: options.port });
+  await once(server, 'listening');
   port = (server.address() as AddressInfo).port;
   options.logger.info({ port }, 'loopback launch listener ready');
   return {

@@ -1,6 +1,5 @@
 /** The Electron main process entry and composition root (bundled to dist/electron/main.cjs). */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as electron from 'electron';
@@ -16,21 +15,14 @@ import { startShell } from './shell';
 const LAUNCH_PORT = 47900;
 const LAN_PORT = 47800;
 
-function logger(): pino.Logger {
-  const dir = join(electron.app.getPath('userData'), 'logs');
-  mkdirSync(dir, { recursive: true });
-  return pino(
+export async function main(): Promise<void> {
+  const log = pino(
     {
       level: process.env.CLINICPRO_LOG_LEVEL ?? 'info',
       redact: { paths: ['*.context', '*.signature', '*.token', '*.nhi', '*.patient', '*.name', '*.birthDate', '*.data'], censor: '[redacted]' },
     },
-    pino.destination({ dest: join(dir, 'companion.log'), mkdir: true, sync: false }),
+    pino.destination({ dest: join(electron.app.getPath('userData'), 'logs', 'companion.log'), mkdir: true, sync: false }),
   );
-}
-
-export async function main(): Promise<void> {
-  const here = __dirname;
-  const log = logger();
   const secrets = openSecretStore({
     packaged: electron.app.isPackaged,
     developmentFile: join(electron.app.getPath('userData'), 'DEVELOPMENT-ONLY-secrets.json'),
@@ -42,9 +34,9 @@ export async function main(): Promise<void> {
   await startShell({
     electron,
     logger: log,
-    rendererDir: join(here, '..', 'renderer'),
-    preloadPath: join(here, 'preload.cjs'),
-    iconPath: join(here, '..', '..', 'build', 'icon.png'),
+    rendererDir: join(__dirname, '..', 'renderer'),
+    preloadPath: join(__dirname, 'preload.cjs'),
+    iconPath: join(__dirname, '..', '..', 'build', 'icon.png'),
     argv: process.argv,
     execPath: process.execPath,
     startCompanion,

@@ -7,18 +7,14 @@ import {
   bridgeEventChannel,
   dispatchBridgeCall,
   type BridgeEnvelope,
-  type BridgeEventName,
-  type BridgeEvents,
   type BridgeHandlers,
-  type Unsubscribe,
+  type CompanionApi,
 } from '../../shared/contracts/bridge';
 import { AppError } from '../../shared/errors/app-error';
 import type { Logger } from 'pino';
 import { isAppUrl } from './security';
 
-export interface BridgeCoreLike extends BridgeHandlers {
-  on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEvents[E]) => void): Unsubscribe;
-}
+export type BridgeCoreLike = BridgeHandlers & Pick<CompanionApi, 'on'>;
 
 /** Our renderer's top frame, loaded from the app origin. */
 export function isTrustedSender(event: Pick<IpcMainInvokeEvent, 'senderFrame'>): boolean {
@@ -26,7 +22,7 @@ export function isTrustedSender(event: Pick<IpcMainInvokeEvent, 'senderFrame'>):
   return !!frame && frame.parent === null && isAppUrl(frame.url);
 }
 
-export function registerBridgeIpc(ipcMain: IpcMain, core: BridgeCoreLike, logger: Pick<Logger, 'warn' | 'error'>): () => void {
+export function registerBridgeIpc(ipcMain: IpcMain, core: BridgeCoreLike, logger: Pick<Logger, 'warn' | 'error'>): void {
   for (const method of BRIDGE_METHODS) {
     ipcMain.handle(bridgeChannel(method), async (event, arg: unknown): Promise<BridgeEnvelope> => {
       if (!isTrustedSender(event)) {
@@ -36,18 +32,14 @@ export function registerBridgeIpc(ipcMain: IpcMain, core: BridgeCoreLike, logger
       return dispatchBridgeCall(core, method, arg, () => logger.error({ method }, 'bridge call failed unexpectedly'));
     });
   }
-  return () => {
-    for (const method of BRIDGE_METHODS) ipcMain.removeHandler(bridgeChannel(method));
-  };
 }
 
 /** To the window and nowhere else. */
-export function forwardBridgeEvents(core: BridgeCoreLike, target: () => WebContents | null): () => void {
-  const offs = BRIDGE_EVENTS.map((event) =>
+export function forwardBridgeEvents(core: BridgeCoreLike, target: () => WebContents | null): void {
+  for (const event of BRIDGE_EVENTS) {
     core.on(event, (payload) => {
       const wc = target();
       if (wc && !wc.isDestroyed()) wc.send(bridgeEventChannel(event), payload);
-    }),
-  );
-  return () => offs.forEach((off) => off());
+    });
+  }
 }

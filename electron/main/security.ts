@@ -63,12 +63,11 @@ export function denyAllPermissions(session: Session): void {
 
 /** Links never open: the app shows no remote content and never calls `shell.openExternal` with renderer input. */
 export function installNavigationGuards(contents: WebContents): void {
-  contents.on('will-navigate', (event, url) => {
+  const stayInApp = (event: { preventDefault(): void }, url: string): void => {
     if (!isAppUrl(url)) event.preventDefault();
-  });
-  contents.on('will-redirect', (event, url) => {
-    if (!isAppUrl(url)) event.preventDefault();
-  });
+  };
+  contents.on('will-navigate', stayInApp);
+  contents.on('will-redirect', stayInApp);
   contents.on('will-attach-webview', (event) => event.preventDefault());
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
 }

@@ -9,12 +9,11 @@ type Doc = Record<string, unknown>;
 /** upgrade[n]: version n → n+1. Version 0 is the pre-release layout (flat keys, no version). */
 const UPGRADES: Record<number, (doc: Doc) => Doc> = {
   0: (doc) => {
-    const pick = (k: string): unknown => doc[k];
     const settings: Doc = {};
-    for (const k of ['gatewayUrl', 'roomLabel', 'captionStrip', 'inboxScanFormat']) if (pick(k) !== undefined) settings[k] = pick(k);
+    for (const k of ['gatewayUrl', 'roomLabel', 'captionStrip', 'inboxScanFormat']) if (doc[k] !== undefined) settings[k] = doc[k];
     const enrolment =
-      typeof pick('deviceId') === 'string'
-        ? { deviceId: pick('deviceId'), deviceName: pick('deviceName'), practiceName: pick('practiceName'), facilityId: pick('facilityId'), gatewayUrl: pick('gatewayUrl') }
+      typeof doc.deviceId === 'string'
+        ? { deviceId: doc.deviceId, deviceName: doc.deviceName, practiceName: doc.practiceName, facilityId: doc.facilityId, gatewayUrl: doc.gatewayUrl }
         : null;
     return { schemaVersion: 1, config: { settings, enrolment } };
   },
@@ -34,10 +33,7 @@ export function upgradeSettingsDocument(raw: unknown): { schemaVersion: number; 
 }
 
 export class ElectronStoreSettingsStore implements SettingsStore {
-  private readonly store: Store<Doc>;
-  constructor(options: { cwd?: string } = {}) {
-    this.store = new Store<Doc>({ name: 'settings', clearInvalidConfig: true, ...(options.cwd ? { cwd: options.cwd } : {}) });
-  }
+  private readonly store = new Store<Doc>({ name: 'settings', clearInvalidConfig: true });
   async load(): Promise<unknown> {
     const upgraded = upgradeSettingsDocument(this.store.store);
     if (upgraded.schemaVersion !== this.store.get('schemaVersion')) this.store.store = { schemaVersion: upgraded.schemaVersion, config: upgraded.config };

@@ -11,7 +11,6 @@ import type { StartCompanionOptions } from '../core/compose';
 import { MemorySecretStore } from '../secrets';
 import { MemorySettingsStore } from '../core/test-support';
 import { isTrustedSender, registerBridgeIpc, type BridgeCoreLike } from './ipc';
-import { SCHEME_PATTERN, protocolRegistration } from './protocol';
 import { CONTENT_SECURITY_POLICY, SECURE_WEB_PREFERENCES, installContentSecurityPolicy, installNavigationGuards } from './security';
 import { resolveRendererFile, startShell, type ElectronModule, type ShellDeps } from './shell';
 import { MockBrowserWindow, MockWebContents, mockElectronForTests } from './testing-electron-mock';
@@ -114,7 +113,7 @@ describe('LAN discovery', () => {
     const { electron } = mockElectronForTests();
     const { d } = deps(electron);
     const stop = vi.fn(async () => undefined);
-    const advertise = vi.fn(() => ({ name: 'x', txt: { v: '1', room: 'Room 3', id: 'ab12cd34' }, stop }));
+    const advertise = vi.fn(() => ({ name: 'x', stop }));
     const shell = await startShell({ ...d, advertise, deviceShortId: 'ab12cd34' });
     expect(advertise).toHaveBeenCalledWith(expect.objectContaining({ port: 47800, roomLabel: 'Room 3', deviceShortId: 'ab12cd34', interfaceAddress: '192.168.1.20' }));
     await shell?.quit();
@@ -123,19 +122,18 @@ describe('LAN discovery', () => {
 });
 
 describe('protocol registration', () => {
-  it('registers clinicpro-images with "--" last, packaged and in development', () => {
-    const packaged = protocolRegistration({ isPackaged: true, execPath: 'C:\\app.exe', appPath: 'C:\\app' });
-    expect(packaged).toEqual({ scheme: 'clinicpro-images', executable: 'C:\\app.exe', args: ['--'] });
-    const dev = protocolRegistration({ isPackaged: false, execPath: '/usr/bin/electron', appPath: '/src/app' });
-    expect(dev.args.at(-1)).toBe('--');
-    expect(dev.args).toEqual(['/src/app', '--']);
-    expect(SCHEME_PATTERN.test(dev.scheme)).toBe(true);
-  });
-
-  it('the shell registers exactly that with Electron', async () => {
+  it('the shell registers clinicpro-images with "--" last: the exe alone when packaged', async () => {
     const { electron } = mockElectronForTests({ isPackaged: true });
     await startShell(deps(electron).d);
     expect(electron.app.setAsDefaultProtocolClient).toHaveBeenCalledWith('clinicpro-images', 'C:\\Program Files\\ClinicPro Images\\ClinicPro Images.exe', ['--']);
+    // An RFC 3986 scheme: Windows and macOS register nothing else.
+    expect(electron.app.setAsDefaultProtocolClient).toHaveBeenCalledWith(expect.stringMatching(/^[a-z][a-z0-9+.-]*$/), expect.any(String), expect.any(Array));
+  });
+
+  it('in development: electron with the app path, then "--"', async () => {
+    const { electron } = mockElectronForTests({ isPackaged: false });
+    await startShell(deps(electron).d);
+    expect(electron.app.setAsDefaultProtocolClient).toHaveBeenCalledWith('clinicpro-images', 'C:\\Program Files\\ClinicPro Images\\ClinicPro Images.exe', ['/opt/clinicpro/app', '--']);
   });
 });
 
@@ -200,9 +198,10 @@ describe('window security', () => {
     for (const url of hostile) {
       const event = { preventDefault: () => prevented++ };
       wc.emit('will-navigate', event, url);
+      wc.emit('will-redirect', event, url);
       if (wc.windowOpenHandler?.({ url }).action !== 'deny') windows++;
     }
-    expect(prevented).toBe(25);
+    expect(prevented).toBe(50);
     expect(windows).toBe(0);
     expect(electron.shell.openExternal).not.toHaveBeenCalled();
     const allowed = { preventDefault: vi.fn() };

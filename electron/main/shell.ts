@@ -6,11 +6,10 @@ import type { Logger } from 'pino';
 import type { RunningCompanion, StartCompanionOptions } from '../core/compose';
 import type { AdvertiseOptions, Advertisement } from '../discovery/advertiser';
 import type { SettingsStore } from '../core/settings';
-import { launchUrlFromArgv } from '../launch/parse';
+import { LAUNCH_SCHEME, launchUrlFromArgv } from '../launch/parse';
 import type { LoopbackLaunchOptions, LoopbackLaunchServer } from '../loopback/server';
 import type { SecretStore } from '../secrets';
 import { forwardBridgeEvents, registerBridgeIpc } from './ipc';
-import { registerProtocolClient } from './protocol';
 import { APP_HOST, APP_ORIGIN, APP_SCHEME, SECURE_WEB_PREFERENCES, denyAllPermissions, installContentSecurityPolicy, installNavigationGuards } from './security';
 
 export type ElectronModule = Pick<typeof Electron, 'app' | 'BrowserWindow' | 'ipcMain' | 'protocol' | 'session' | 'net' | 'Tray' | 'Menu' | 'nativeImage'>;
@@ -39,8 +38,6 @@ export interface ShellDeps {
 }
 
 export interface Shell {
-  window(): Electron.BrowserWindow | null;
-  launch(url: string): Promise<void>;
   quit(): Promise<void>;
 }
 
@@ -85,11 +82,8 @@ function createLauncher(app: ElectronModule['app'], state: ShellState, log: Logg
   };
   const launch = async (url: string): Promise<void> => {
     focus();
-    if (!state.companion) {
-      state.pending.push(url);
-      return;
-    }
-    await state.companion.core['launch.open']({ url });
+    if (state.companion) await state.companion.core['launch.open']({ url });
+    else state.pending.push(url);
   };
   const launchFromArgv = (argv: readonly string[]): void => {
     const found = launchUrlFromArgv(argv);
@@ -106,7 +100,6 @@ function createLauncher(app: ElectronModule['app'], state: ShellState, log: Logg
   return { focus, launch, launchFromArgv };
 }
 
-/** Launches from a second instance and from macOS open-url; guards on every web contents; stay in the tray. */
 function wireAppEvents(app: ElectronModule['app'], launcher: Launcher, log: Logger): void {
   app.on('second-instance', (_event, argv) => {
     launcher.focus();
@@ -120,7 +113,6 @@ function wireAppEvents(app: ElectronModule['app'], launcher: Launcher, log: Logg
   app.on('window-all-closed', () => undefined); // stay in the tray: the outbox keeps sending, phones can still upload
 }
 
-/** The app:// origin serves only files inside rendererDir; strict CSP; every permission denied. */
 function serveRenderer(electron: ElectronModule, rendererDir: string): void {
   electron.protocol.handle(APP_SCHEME, (request) => {
     const file = resolveRendererFile(rendererDir, request.url);
@@ -160,7 +152,7 @@ async function advertiseLan(deps: ShellDeps, companion: RunningCompanion): Promi
 }
 
 /** The one secure window; closing it hides it to the tray unless the app is quitting. */
-async function openWindow(deps: ShellDeps, state: ShellState): Promise<Electron.BrowserWindow> {
+async function openWindow(deps: ShellDeps, state: ShellState): Promise<void> {
   const win = new deps.electron.BrowserWindow({
     width: 1280,
     height: 860,
@@ -181,7 +173,6 @@ async function openWindow(deps: ShellDeps, state: ShellState): Promise<Electron.
   });
   win.once('ready-to-show', () => state.win?.show());
   await win.loadURL(`${APP_ORIGIN}/desktop/index.html`);
-  return win;
 }
 
 function addTray(electron: ElectronModule, iconPath: string, focus: () => void, quit: () => Promise<void>): void {
@@ -209,7 +200,8 @@ export async function startShell(deps: ShellDeps): Promise<Shell | null> {
     app.quit();
     return null;
   }
-  registerProtocolClient(app, deps.execPath);
+  // `"<exe>" [<app path>] -- "%1"`: the `--` ends Chromium's switch parsing, so nothing in the URL is a switch (CVE-2018-1000006).
+  app.setAsDefaultProtocolClient(LAUNCH_SCHEME, deps.execPath, app.isPackaged ? ['--'] : [app.getAppPath(), '--']);
 
   const state: ShellState = { win: null, companion: null, quitting: false, pending: [] };
   const launcher = createLauncher(app, state, log);
@@ -227,8 +219,6 @@ export async function startShell(deps: ShellDeps): Promise<Shell | null> {
   await openWindow(deps, state);
 
   const shell: Shell = {
-    window: () => state.win,
-    launch: launcher.launch,
     async quit() {
       state.quitting = true;
       await advertisement?.stop().catch(() => undefined);

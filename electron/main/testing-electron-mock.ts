@@ -70,7 +70,6 @@ export function mockElectronForTests(options: { lock?: boolean; isPackaged?: boo
     BrowserWindow: MockBrowserWindow,
     ipcMain: {
       handle: vi.fn((channel: string, h: Handler) => void handlers.set(channel, h)),
-      removeHandler: vi.fn((channel: string) => void handlers.delete(channel)),
       on: vi.fn(),
     },
     protocol: { registerSchemesAsPrivileged: vi.fn(), handle: vi.fn() },

@@ -1,22 +1,16 @@
 /** What would stop a phone on the practice Wi-Fi reaching this PC, in plain words with the fix. Pure. */
 import type { NetworkInterfaceInfo } from 'node:os';
+import type { PhoneView } from '../../shared/contracts/bridge';
 import type { LanAddress } from '../lan/interfaces';
 import { parseConnectionProfiles, parseFirewallRules, parseRoutes, type Route } from './parse';
 
-export type FindingCode = 'no-lan-address' | 'no-dhcp-address' | 'address-not-private' | 'profile-public' | 'firewall-missing' | 'firewall-disabled' | 'vpn-route';
+type FindingCode = keyof typeof WORDS;
 
-export interface Finding {
-  code: FindingCode;
-  title: string;
-  fix: string;
-}
+/** What the phone panel shows (the bridge's PhoneView.network). */
+export type Finding = NonNullable<PhoneView['network']>[number] & { code: FindingCode };
 
 /** Text of `Get-NetConnectionProfile | Format-List`, `netsh advfirewall firewall show rule name=<rule>`, `route print -4`. */
-export interface WindowsNetwork {
-  connectionProfiles?: string;
-  firewallRule?: string;
-  routePrint?: string;
-}
+export type WindowsNetwork = Partial<Record<'connectionProfiles' | 'firewallRule' | 'routePrint', string>>;
 
 /** The commands' texts are absent off Windows or when a command failed. */
 export type DiagnosisInput = WindowsNetwork & {
@@ -28,12 +22,10 @@ export type DiagnosisInput = WindowsNetwork & {
 
 export const FIREWALL_RULE_NAME = 'ClinicPro Images (LAN)';
 
-const FIX_CHECK_AGAIN = 'Then open the phone QR code again.';
-
 type Facts = { network?: string; adapter?: string; port?: number; vpn?: string };
 
-/** Each cause's title (one sentence a GP understands) and fix; every fix ends with FIX_CHECK_AGAIN. */
-const WORDS: Record<FindingCode, (f: Facts) => [title: string, fix: string]> = {
+/** Each cause (its code) with its title (one sentence a GP understands) and fix. */
+const WORDS = {
   'no-lan-address': () => ['This PC is not connected to the practice network.', 'Connect it to the practice Wi-Fi or network cable.'],
   'no-dhcp-address': () => [
     'This PC is plugged in but the practice network gave it no address.',
@@ -59,11 +51,11 @@ const WORDS: Record<FindingCode, (f: Facts) => [title: string, fix: string]> = {
     `A VPN (${f.vpn}) carries this PC's traffic for the practice network, so phones cannot reach it.`,
     'Disconnect the VPN while using the phone, or ask practice IT to allow local network access in the VPN.',
   ],
-};
+} satisfies Record<string, (f: Facts) => [title: string, fix: string]>;
 
 function finding(code: FindingCode, facts: Facts = {}): Finding {
   const [title, fix] = WORDS[code](facts);
-  return { code, title, fix: `${fix} ${FIX_CHECK_AGAIN}` };
+  return { code, title, fix: `${fix} Then open the phone QR code again.` };
 }
 
 export function diagnoseNetwork(input: DiagnosisInput): Finding[] {
@@ -113,7 +105,6 @@ export function bestRoute(routes: readonly Route[], target: string): Route | und
 
 /** The adapter name of a VPN that would carry replies to a phone on the LAN, or undefined when the LAN adapter does. */
 function vpnHoldingRoute(lanAddress: string, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>, routes: readonly Route[]): string | undefined {
-  if (routes.length === 0) return undefined;
   const info = Object.values(interfaces).flatMap((l) => l ?? []).find((i) => i.address === lanAddress);
   const mask = toInt(info?.netmask ?? '255.255.255.0');
   const network = (toInt(lanAddress) & mask) >>> 0;

@@ -1,4 +1,4 @@
-/** Pure parsers for what the three Windows commands of `windows.ts` print (tested with recorded outputs in `fixtures/`). */
+/** Pure parsers for what the three Windows commands of `index.ts` print (tested with recorded outputs in `fixtures/`). */
 
 export interface ConnectionProfile {
   name: string;
@@ -28,19 +28,13 @@ export interface Route {
 
 /** Blocks of `Key : Value` (or `Key: Value`) lines, split where `separator` matches. */
 function blocks(text: string, separator: RegExp): Record<string, string>[] {
-  const out: Record<string, string>[] = [];
-  let current: Record<string, string> = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trimEnd();
-    if (separator.test(line) && Object.keys(current).length > 0) {
-      out.push(current);
-      current = {};
-    }
+  const out: Record<string, string>[] = [{}];
+  for (const line of text.split(/\r?\n/).map((l) => l.trimEnd())) {
+    if (separator.test(line) && Object.keys(out.at(-1)!).length > 0) out.push({});
     const m = /^([A-Za-z][A-Za-z0-9 ]*?)\s*:\s*(.*)$/.exec(line);
-    if (m?.[1] !== undefined) current[m[1].trim()] = (m[2] ?? '').trim();
+    if (m?.[1] !== undefined) out.at(-1)![m[1].trim()] = (m[2] ?? '').trim();
   }
-  if (Object.keys(current).length > 0) out.push(current);
-  return out;
+  return out.filter((b) => Object.keys(b).length > 0);
 }
 
 export function parseConnectionProfiles(text: string): ConnectionProfile[] {

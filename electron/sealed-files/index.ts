@@ -3,6 +3,8 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, type CipherGCM
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
+import type { MasterFiles } from '../imaging/types';
+import type { LanServerOptions } from '../lan/server';
 import { loadOrCreateKeys, OUTBOX_KEY_ACCOUNT } from '../outbox/crypto';
 import { fsyncDir, nodeFs, writeFileAtomic } from '../outbox/durable-fs';
 import type { SecretStore } from '../secrets';
@@ -12,21 +14,11 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const HEADER_BYTES = MAGIC.length + IV_BYTES;
 type Purpose = 'master' | 'upload';
-
-export interface UploadSealer {
-  readonly header: Buffer;
-  update(chunk: Uint8Array): Buffer;
-  final(): Buffer;
-}
-
-export interface SealedFiles {
-  masters: { write(path: string, bytes: Buffer): Promise<void>; read(path: string): Promise<Buffer> };
-  uploads: { begin(path: string): UploadSealer; open(path: string): Promise<Buffer> };
-}
+type SealedUploads = NonNullable<LanServerOptions['sealUploads']>;
 
 const aad = (purpose: Purpose, file: string): Buffer => Buffer.from(`clinicpro-images/sealed-file/v1\n${purpose}\n${basename(file)}`, 'utf8');
 
-function sealer(key: Buffer, purpose: Purpose, file: string): UploadSealer {
+function sealer(key: Buffer, purpose: Purpose, file: string): ReturnType<SealedUploads['begin']> {
   const iv = randomBytes(IV_BYTES);
   const c: CipherGCM = createCipheriv('aes-256-gcm', key, iv);
   c.setAAD(aad(purpose, file));
@@ -73,8 +65,8 @@ export async function loadSealKey(secrets: SecretStore): Promise<Buffer> {
   return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'clinicpro-images/v1/sealed-files', 32));
 }
 
-export function sealedFiles(key: Buffer): SealedFiles {
-  const masters: SealedFiles['masters'] = {
+export function sealedFiles(key: Buffer): { masters: MasterFiles; uploads: SealedUploads } {
+  const masters: MasterFiles = {
     async write(file, bytes) {
       const dir = dirname(file);
       const s = sealer(key, 'master', file);
@@ -100,7 +92,7 @@ export function sealedFiles(key: Buffer): SealedFiles {
 }
 
 /** Seals in place every master an earlier version left in clear in `dir`; how many. */
-export async function sealLegacyMasters(dir: string, files: SealedFiles): Promise<number> {
+export async function sealLegacyMasters(dir: string, files: ReturnType<typeof sealedFiles>): Promise<number> {
   const names = (await fsp.readdir(dir).catch(() => [] as string[])).filter((n) => /\.master\.(jpg|pdf)$/.test(n));
   let sealedCount = 0;
   for (const name of names) {

@@ -6,8 +6,6 @@ import { checkAccount, type SecretStore } from './store';
 export const DEVELOPMENT_SECRETS_WARNING =
   'DEVELOPMENT ONLY: ClinicPro Images secrets in a plain file because no OS credential store was available. Never copy this file to a practice PC.';
 
-type FileShape = { warning: string; secrets: Record<string, string> };
-
 function secretsOf(v: unknown): Record<string, string> {
   if (typeof v !== 'object' || v === null) return {};
   const inner = (v as { secrets?: unknown }).secrets;
@@ -30,8 +28,7 @@ export class DevelopmentOnlyFileSecretStore implements SecretStore {
   private async write(secrets: Record<string, string>): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     const tmp = `${this.path}.tmp`;
-    const body: FileShape = { warning: DEVELOPMENT_SECRETS_WARNING, secrets };
-    await writeFile(tmp, JSON.stringify(body, null, 2), { mode: 0o600 });
+    await writeFile(tmp, JSON.stringify({ warning: DEVELOPMENT_SECRETS_WARNING, secrets }, null, 2), { mode: 0o600 });
     await rename(tmp, this.path);
     await chmod(this.path, 0o600);
   }

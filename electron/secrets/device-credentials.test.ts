@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exportDpopKey, generateDpopKey } from '../gateway-client/dpop';
-import { deviceCredentialsFrom, forgetDeviceCredentials, readDeviceCredentials, saveDeviceCredentials } from './device-credentials';
+import { readDeviceCredentials, saveDeviceCredentials } from './device-credentials';
+import { deviceCredentialsFrom, forgetDeviceCredentials } from './testkit/device-credentials';
 import { MemorySecretStore, SECRET_ACCOUNTS } from './index';
 
 const creds = { deviceId: 'dev_abcdefghijklmnopqrstuv', deviceSecret: 'x'.repeat(43) };

@@ -67,17 +67,3 @@ export async function readDeviceCredentials(secrets: SecretStore): Promise<Devic
   }
   return { state: 'damaged' };
 }
-
-export async function loadDeviceCredentials(secrets: SecretStore): Promise<StoredDeviceCredentials | null> {
-  const read = await readDeviceCredentials(secrets);
-  return read.state === 'ok' ? read.credentials : null;
-}
-
-export async function forgetDeviceCredentials(secrets: SecretStore): Promise<boolean> {
-  return secrets.delete(SECRET_ACCOUNTS.deviceCredential);
-}
-
-/** For createGatewayClient({ credentials }). */
-export function deviceCredentialsFrom(secrets: SecretStore): () => Promise<StoredDeviceCredentials | null> {
-  return () => loadDeviceCredentials(secrets);
-}

@@ -16,7 +16,6 @@ function isKeytarApi(m: unknown): m is KeytarApi {
   return typeof k === 'object' && k !== null && typeof k.getPassword === 'function' && typeof k.setPassword === 'function' && typeof k.deletePassword === 'function';
 }
 
-/** Loads keytar (its native part included). `load` is injectable for tests. */
 export function loadKeytar(load: () => unknown = () => createRequire(import.meta.url)('keytar')): KeytarLoad {
   let mod: unknown;
   try {

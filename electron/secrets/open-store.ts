@@ -14,7 +14,6 @@ export class SecretStoreUnavailableError extends Error {
 }
 
 export interface OpenSecretStoreOptions {
-  /** `app.isPackaged`. */
   packaged: boolean;
   developmentFile: string;
   /** Says, loudly, that the development fallback is in use. */

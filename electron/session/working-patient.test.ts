@@ -79,7 +79,8 @@ describe('WorkingPatient', () => {
     expect(r.session.id).not.toBe(r.previous.id);
     expect(wp.current()?.patient.id).toBe('pat-b');
     expect(wp.grantFor('pat-a')?.grantId).toBe('grant-1-0123456789');
-    expect(wp.sessions().map((s) => s.patient.id)).toEqual(['pat-a', 'pat-b']);
+    expect(wp.session(r.previous.id)?.patient.id).toBe('pat-a');
+    expect(wp.session(r.session.id)?.patient.id).toBe('pat-b');
   });
 
   it('overlapping launches: only the latest may change the working patient', () => {

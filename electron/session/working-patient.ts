@@ -28,9 +28,8 @@ export class WorkingPatient {
   private seq = 0;
   private verifying = false;
   private lastError: ErrorBody | undefined;
-  /** Working, or suspended while a launch is verified / after it failed. */
+  /** Working only while no launch is being verified or has failed since (view() is 'ready'). */
   private latest: CaptureSession | undefined;
-  private suspended = false;
   private readonly all: CaptureSession[] = [];
   private readonly grants = new Map<string, LaunchGrant>();
 
@@ -41,18 +40,16 @@ export class WorkingPatient {
     this.seq += 1;
     this.verifying = true;
     this.lastError = undefined;
-    this.suspended = true;
     return { seq: this.seq };
   }
 
   verified(attempt: LaunchAttempt, grant: LaunchGrant): LaunchApplied {
     if (attempt.seq !== this.seq) return { kind: 'stale' };
     this.verifying = false;
-    this.suspended = false;
     this.lastError = undefined;
     this.grants.set(grant.patient.id, grant);
     const prev = this.latest;
-    if (prev !== undefined && prev.endedAt === undefined && prev.patient.id === grant.patient.id) {
+    if (prev?.patient.id === grant.patient.id) {
       const previousGrantId = prev.grant.grantId;
       prev.grant = grant;
       return { kind: 'same-patient', session: prev, previousGrantId };
@@ -60,7 +57,7 @@ export class WorkingPatient {
     const session: CaptureSession = { id: this.opts.newSessionId(), patient: grant.patient, grant, startedAt: this.opts.now(), endedAt: undefined };
     this.all.push(session);
     this.latest = session;
-    if (prev !== undefined && prev.endedAt === undefined) {
+    if (prev !== undefined) {
       prev.endedAt = this.opts.now();
       return { kind: 'switched', session, previous: prev };
     }
@@ -72,19 +69,14 @@ export class WorkingPatient {
     if (attempt.seq !== this.seq) return false;
     this.verifying = false;
     this.lastError = error;
-    this.suspended = true;
     return true;
   }
 
   /** Null when nothing is verified (none yet, verifying, failed, or grant expired). */
   current(): CaptureSession | null {
-    const s = this.latest;
-    if (s === undefined || this.suspended || s.endedAt !== undefined) return null;
-    if (Date.parse(s.grant.expiresAt) <= this.opts.now()) return null;
-    return s;
+    return this.view().status === 'ready' ? (this.latest ?? null) : null;
   }
 
-  /** Nothing verified, nothing shown: ERR_NO_PATIENT. */
   requireCurrent(): CaptureSession {
     const cur = this.current();
     if (cur === null) throw new AppError('ERR_NO_PATIENT');
@@ -94,9 +86,8 @@ export class WorkingPatient {
   view(): LaunchView {
     if (this.verifying) return { status: 'verifying' };
     if (this.lastError !== undefined) return { status: 'error', error: this.lastError };
-    const s = this.latest;
-    if (s === undefined || this.suspended) return { status: 'none' };
-    if (Date.parse(s.grant.expiresAt) <= this.opts.now()) return { status: 'error', error: new AppError('ERR_LAUNCH_GRANT_EXPIRED').toBody() };
+    if (this.latest === undefined) return { status: 'none' };
+    if (Date.parse(this.latest.grant.expiresAt) <= this.opts.now()) return { status: 'error', error: new AppError('ERR_LAUNCH_GRANT_EXPIRED').toBody() };
     return { status: 'ready' };
   }
 
@@ -108,10 +99,6 @@ export class WorkingPatient {
   session(id: string): CaptureSession | undefined {
     return this.all.find((s) => s.id === id);
   }
-
-  sessions(): readonly CaptureSession[] {
-    return this.all;
-  }
 }
 
 /** "SMITH, Jane" — how the GP sees a patient in notices and labels. */
@@ -119,7 +106,6 @@ export function patientDisplayName(p: PatientSummary): string {
   return `${p.familyName.toUpperCase()}, ${p.givenName}`;
 }
 
-/** The notice when the working patient changes while images of the previous one remain. */
 export function patientSwitchMessage(previous: PatientSummary, next: PatientSummary, imagesStaying: number): string {
   const now = `Now working on ${patientDisplayName(next)}.`;
   if (imagesStaying === 0) return now;

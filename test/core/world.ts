@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { AppState, Notice } from '../../shared/contracts/bridge';
-import { buildLaunchUrl } from '../../electron/launch/parse';
+import { buildLaunchUrl } from '../../electron/launch/testkit/launch-url';
 import { MemorySecretStore } from '../../electron/secrets';
 import { startCompanion, type RunningCompanion } from '../../electron/core';
 import { MemorySettingsStore } from '../../electron/core/test-support';

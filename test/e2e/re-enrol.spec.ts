@@ -6,7 +6,7 @@
  * Settings.
  */
 import { expect } from '@playwright/test';
-import { loadDeviceCredentials } from '../../electron/secrets';
+import { loadDeviceCredentials } from '../../electron/secrets/testkit/device-credentials';
 import { AROHA, launch, test } from './desktop-fixtures';
 
 /** The device id this PC is enrolled as (from its credential store). */

@@ -10,7 +10,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnrolResponse } from '../../shared/contracts/gateway';
-import { buildLaunchUrl, parseLaunchUrl } from '../../electron/launch/parse';
+import { parseLaunchUrl } from '../../electron/launch/parse';
+import { buildLaunchUrl } from '../../electron/launch/testkit/launch-url';
 import { scaled } from './helpers/scale';
 import { startWorld, type World } from './helpers/world';
 

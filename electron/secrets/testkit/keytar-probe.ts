@@ -6,7 +6,8 @@
  *   device-credential    save a device credential with its DPoP key as enrolment does, read it back, sign with it
  */
 import { createDpopProof, exportDpopKey, generateDpopKey, importDpopKey } from '../../gateway-client/dpop';
-import { deviceCredentialsFrom, forgetDeviceCredentials, saveDeviceCredentials } from '../device-credentials';
+import { saveDeviceCredentials } from '../device-credentials';
+import { deviceCredentialsFrom, forgetDeviceCredentials } from './device-credentials';
 import { KeytarSecretStore, loadKeytar } from '../keytar-store';
 import { SECRET_ACCOUNTS } from '../store';
 
