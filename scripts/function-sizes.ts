@@ -1,9 +1,6 @@
 /**
- * Product code size, read with the TypeScript compiler: every function longer than N lines, and product source
- * lines per folder (tests, benchmarks, test kits and generated files are not product code). React components
- * (a function in a .tsx file containing JSX) are marked `jsx`; nested functions count in their parent too.
- *
- *   npx tsx scripts/function-sizes.ts [--over 80] [--lines] [folder …]     (default: electron gateway shared renderer)
+ * Product functions longer than N lines (React components marked `jsx`; nested functions count in their parent too)
+ * and product source lines per folder, read with the TypeScript compiler. Usage: scripts/README.md.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -3,32 +3,17 @@
  * present, otherwise the core in Node behind the browser host). Flags, variables and ports: scripts/README.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { startDevStack, type DevStack } from './browser-host/stack';
+import { DEV_FACILITY, startDevStack, type DevStack } from './browser-host/stack';
 import { describePorts, explainListenError, portsFromEnv, type StartPorts } from './setup/ports';
+import { findElectronBinary } from './setup/prepare.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
 const dataDir = resolve(process.env.CLINICPRO_DATA_DIR ?? join(root, '.data'));
-
-/** The Electron binary's path, or null with the reason it is not usable. */
-export function findElectronBinary(): { path: string } | { reason: string } {
-  try {
-    const require = createRequire(import.meta.url);
-    const pkgDir = dirname(require.resolve('electron/package.json'));
-    const pathFile = join(pkgDir, 'path.txt');
-    if (!existsSync(pathFile)) return { reason: 'the Electron binary was not downloaded (no network for it on this machine)' };
-    const bin = join(pkgDir, 'dist', readFileSync(pathFile, 'utf8').trim());
-    return existsSync(bin) ? { path: bin } : { reason: `the Electron binary is missing at ${bin}` };
-  } catch {
-    return { reason: 'the electron package is not installed' };
-  }
-}
 
 /**
  * Gateway + sandbox, and the companion core with the browser host. When the Electron app runs, IT is the
@@ -111,7 +96,7 @@ async function main(ports: StartPorts): Promise<void> {
   // Where the launch simulator finds the running stack (the Electron app's launch listener when it runs).
   await writeFile(
     join(dataDir, 'dev-stack.json'),
-    JSON.stringify({ sandboxUrl: stack.sandbox.url, launchPort: electronPath ? ports.launch : stack.loopback.port, facility: 'F2N060-E', pid: process.pid }, null, 2),
+    JSON.stringify({ sandboxUrl: stack.sandbox.url, launchPort: electronPath ? ports.launch : stack.loopback.port, facility: DEV_FACILITY, pid: process.pid }, null, 2),
     { mode: 0o600 },
   );
 
@@ -134,10 +119,7 @@ async function main(ports: StartPorts): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log('\nStopping…');
-    stack.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    stack.close().then(() => process.exit(0), () => process.exit(1));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

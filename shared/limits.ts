@@ -4,7 +4,7 @@ export const LIMITS = {
   alexMaxAttachmentBytes: 1_000_000,
   /** Largest single upload the LAN server or the desktop accepts before processing. */
   maxUploadFileBytes: 40 * 1024 * 1024,
-  /** Most files in one LAN upload request. */
+  /** Most files in one `images.addFiles` call over the bridge. */
   maxUploadFilesPerRequest: 10,
   /** Most decoded pixels any input may have (decompression-bomb guard). */
   maxInputPixels: 50_000_000,
@@ -30,5 +30,3 @@ export const LIMITS = {
   /** Thumbnail long edge, pixels. */
   thumbnailEdgePx: 320,
 } as const;
-
-export type Limits = typeof LIMITS;

@@ -5,39 +5,22 @@
  */
 const ALPHA = 'ABCDEFGHJKLMNPQRSTUVWXYZ'; // 24 letters, no I or O
 
-function letterValue(ch: string): number {
-  const i = ALPHA.indexOf(ch);
-  return i < 0 ? -1 : i + 1;
-}
-
 export function normaliseNhi(input: string): string {
   return input.trim().toUpperCase();
 }
 
 export function isValidNhi(input: string): boolean {
   const nhi = normaliseNhi(input);
-  if (/^[A-HJ-NP-Z]{3}[0-9]{3}[0-9]$/.test(nhi)) {
-    let sum = 0;
-    for (let i = 0; i < 6; i++) {
-      const ch = nhi.charAt(i);
-      const v = i < 3 ? letterValue(ch) : Number(ch);
-      sum += v * (7 - i);
-    }
-    const check = (11 - (sum % 11)) % 11;
-    if (check === 10) return false;
-    return check === Number(nhi.charAt(6));
+  const oldFormat = /^[A-HJ-NP-Z]{3}[0-9]{4}$/.test(nhi);
+  if (!oldFormat && !/^[A-HJ-NP-Z]{3}[0-9]{2}[A-HJ-NP-Z]{2}$/.test(nhi)) return false;
+  let sum = 0;
+  for (let i = 0; i < 6; i++) {
+    const ch = nhi.charAt(i);
+    sum += (/[A-Z]/.test(ch) ? ALPHA.indexOf(ch) + 1 : Number(ch)) * (7 - i);
   }
-  if (/^[A-HJ-NP-Z]{3}[0-9]{2}[A-HJ-NP-Z]{2}$/.test(nhi)) {
-    let sum = 0;
-    for (let i = 0; i < 6; i++) {
-      const ch = nhi.charAt(i);
-      const v = i < 3 || i === 5 ? letterValue(ch) : Number(ch);
-      sum += v * (7 - i);
-    }
-    const check = 23 - (sum % 23);
-    return ALPHA.charAt(check - 1) === nhi.charAt(6);
-  }
-  return false;
+  // Old: a check value of 10 matches no digit, so such an NHI is invalid. New: the check letter is ALPHA[22 - sum mod 23].
+  if (oldFormat) return (11 - (sum % 11)) % 11 === Number(nhi.charAt(6));
+  return ALPHA.charAt(22 - (sum % 23)) === nhi.charAt(6);
 }
 
 export function isTestNhi(input: string): boolean {

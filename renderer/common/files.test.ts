@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { LIMITS } from '../../shared/limits';
 import { ERROR_CODES } from '../../shared/errors/codes';
-import { bytesToBase64, bytesToBase64Chunked, cleanFileName, pastedName, planBatches, DEFAULT_BATCH_LIMITS } from './files';
+import { bytesToBase64, bytesToBase64Chunked, cleanFileName, pastedName, planBatches, BATCH_LIMITS } from './files';
 
 const MB = 1024 * 1024;
 
@@ -48,9 +48,9 @@ describe('planning batches of files for images.addFiles', () => {
         expect(seen).toEqual(sizes.map((_, i) => i));
         for (const b of plan.batches) {
           expect(b.length).toBeGreaterThan(0);
-          expect(b.length).toBeLessThanOrEqual(DEFAULT_BATCH_LIMITS.maxFilesPerBatch);
+          expect(b.length).toBeLessThanOrEqual(BATCH_LIMITS.maxFilesPerBatch);
           const bytes = b.reduce((n, f) => n + sizes[f.index]!, 0);
-          if (b.length > 1) expect(bytes).toBeLessThanOrEqual(DEFAULT_BATCH_LIMITS.maxBatchBytes);
+          if (b.length > 1) expect(bytes).toBeLessThanOrEqual(BATCH_LIMITS.maxBatchBytes);
         }
       }),
     );

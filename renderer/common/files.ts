@@ -8,28 +8,17 @@ import { LIMITS } from '../../shared/limits';
 /** What the file picker, drop zone and paste accept. HEIC/HEIF often have no MIME type, so extensions too. */
 export const ACCEPT_ATTRIBUTE = 'image/jpeg,image/png,image/webp,image/tiff,image/heic,image/heif,application/pdf,.jpg,.jpeg,.png,.webp,.tif,.tiff,.heic,.heif,.pdf';
 
-export interface PlannedFile {
-  index: number;
-  /** The name to send (trimmed to the contract's 255 characters, extension kept). */
-  name: string;
-}
-
 export interface BatchPlan {
-  batches: PlannedFile[][];
+  /** Each file's index and the name to send (trimmed to the contract's 255 characters, extension kept). */
+  batches: { index: number; name: string }[][];
   /** Files refused before sending, with the same coded message the core would give. */
   rejected: { index: number; name: string; error: ErrorBody }[];
 }
 
-export interface BatchLimits {
-  maxFilesPerBatch: number;
-  maxFileBytes: number;
-  /** Raw bytes per batch (base64 adds a third on the wire). A single larger file still goes alone. */
-  maxBatchBytes: number;
-}
-
-export const DEFAULT_BATCH_LIMITS: BatchLimits = {
+export const BATCH_LIMITS = {
   maxFilesPerBatch: LIMITS.maxUploadFilesPerRequest,
   maxFileBytes: LIMITS.maxUploadFileBytes,
+  /** Raw bytes per batch (base64 adds a third on the wire). A single larger file still goes alone. */
   maxBatchBytes: 40 * 1024 * 1024,
 };
 
@@ -48,9 +37,9 @@ export function cleanFileName(raw: string, fallback = 'Pasted image'): string {
  * Split files into batches within the bridge contract (at most 10 files, within a byte budget) and refuse,
  * before sending, files that can never be accepted: empty files and files over 40 MB.
  */
-export function planBatches(files: readonly { name: string; size: number }[], limits: BatchLimits = DEFAULT_BATCH_LIMITS): BatchPlan {
+export function planBatches(files: readonly { name: string; size: number }[]): BatchPlan {
   const plan: BatchPlan = { batches: [], rejected: [] };
-  let current: PlannedFile[] = [];
+  let current: BatchPlan['batches'][number] = [];
   let currentBytes = 0;
   files.forEach((f, index) => {
     const name = cleanFileName(f.name);
@@ -58,11 +47,11 @@ export function planBatches(files: readonly { name: string; size: number }[], li
       plan.rejected.push({ index, name, error: new AppError('ERR_IMAGE_CORRUPT', { detail: 'empty file' }).toBody() });
       return;
     }
-    if (f.size > limits.maxFileBytes) {
+    if (f.size > BATCH_LIMITS.maxFileBytes) {
       plan.rejected.push({ index, name, error: new AppError('ERR_IMAGE_FILE_TOO_LARGE').toBody() });
       return;
     }
-    if (current.length > 0 && (current.length >= limits.maxFilesPerBatch || currentBytes + f.size > limits.maxBatchBytes)) {
+    if (current.length > 0 && (current.length >= BATCH_LIMITS.maxFilesPerBatch || currentBytes + f.size > BATCH_LIMITS.maxBatchBytes)) {
       plan.batches.push(current);
       current = [];
       currentBytes = 0;
@@ -78,9 +67,8 @@ export function planBatches(files: readonly { name: string; size: number }[], li
 const BASE64_CHUNK_BYTES = 3 * 8192;
 
 /**
- * Standard, padded base64 of bytes (the contract's Base64). A dropped photo can be 40 MB, so this must not build
- * the text one character at a time: that took seconds of garbage collection per 10 MB in Chromium. The platform's
- * own `Uint8Array.prototype.toBase64` (Chromium 140+, i.e. Electron 38+) when present, else btoa per chunk.
+ * Standard, padded base64 of bytes (the contract's Base64), never one character at a time (a dropped photo can be
+ * 40 MB): the platform's `Uint8Array.prototype.toBase64` (Chromium 140+, i.e. Electron 38+) when present, else btoa per chunk.
  */
 export function bytesToBase64(bytes: Uint8Array): string {
   const native = (bytes as Uint8Array & { toBase64?: () => string }).toBase64;

@@ -17,9 +17,7 @@ export function formatPatientName(p: Pick<PatientSummary, 'familyName' | 'givenN
 function parseYmd(ymd: string): { y: number; m: number; d: number } | null {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(ymd);
   if (!match) return null;
-  const y = Number(match[1]);
-  const m = Number(match[2]);
-  const d = Number(match[3]);
+  const [y, m, d] = match.slice(1).map(Number) as [number, number, number];
   if (m < 1 || m > 12 || d < 1 || d > 31) return null;
   return { y, m, d };
 }
@@ -89,7 +87,6 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
-/** "1 image" / "3 images". */
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }

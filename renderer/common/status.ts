@@ -29,13 +29,10 @@ export const IMAGE_STATUS_TEXT: Record<ImageStatus, StatusText> = {
   },
 };
 
+/** The outbox's own states share the images' words. */
 export const OUTBOX_STATUS_TEXT: Record<OutboxStatus, StatusText> = {
+  ...IMAGE_STATUS_TEXT,
   queued: { label: 'Queued', description: 'About to be sent.', tone: 'neutral', symbol: '…' },
-  sending: IMAGE_STATUS_TEXT.sending,
-  waiting: IMAGE_STATUS_TEXT.waiting,
-  committed: IMAGE_STATUS_TEXT.committed,
-  failed: IMAGE_STATUS_TEXT.failed,
-  unconfirmed: IMAGE_STATUS_TEXT.unconfirmed,
 };
 
 /** Image statuses that can no longer be edited, removed or re-tagged (the outbox owns them). */

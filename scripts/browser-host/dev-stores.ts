@@ -6,30 +6,22 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { SettingsStore, StoredConfig } from '../../electron/core/settings';
 
-async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp`;
-  await writeFile(tmp, JSON.stringify(value, null, 2), { mode: 0o600 });
-  await rename(tmp, path);
-  await chmod(path, 0o600);
-}
-
-async function readJson(path: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as unknown;
-  } catch {
-    return null;
-  }
-}
-
 /** Settings as a JSON file (the shell uses electron-store). */
 export class DevFileSettingsStore implements SettingsStore {
   constructor(private readonly path: string) {}
+  /** null when there is no file yet, or it cannot be read as JSON. */
   load(): Promise<unknown> {
-    return readJson(this.path);
+    return readFile(this.path, 'utf8')
+      .then((text) => JSON.parse(text) as unknown)
+      .catch(() => null);
   }
-  save(config: StoredConfig): Promise<void> {
-    return writeJsonAtomic(this.path, config);
+  /** Written whole to a temp file, then renamed over the old one (0600). */
+  async save(config: StoredConfig): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    const tmp = `${this.path}.tmp`;
+    await writeFile(tmp, JSON.stringify(config, null, 2), { mode: 0o600 });
+    await rename(tmp, this.path);
+    await chmod(this.path, 0o600);
   }
 }
 

@@ -38,24 +38,13 @@ export interface BrowserHostOptions {
 /** Largest WebSocket message: file bytes travel as base64 (renderer/common/files.ts keeps each call under it). */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-export interface BrowserHost {
-  /** Carries the token in the fragment. */
-  readonly url: string;
-  readonly origin: string;
-  readonly port: number;
-  readonly token: string;
-  close(): Promise<void>;
-}
+export type BrowserHost = Awaited<ReturnType<typeof startBrowserHost>>;
 
+/** The desktop build emits only these (its icon is `data:,`, its fonts the system's). */
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
 };
 
 function contentSecurityPolicy(origin: string): string {
@@ -115,12 +104,9 @@ async function serveStatic(root: string, origin: string, req: IncomingMessage, r
   }
   const info = await stat(file).catch(() => null);
   if (!info?.isFile()) {
-    if (rel === 'desktop/index.html') {
-      res.writeHead(503, { ...securityHeaders(origin), 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end('The desktop UI is not built yet. Run `npm run build:renderer`, then reload.');
-      return;
-    }
-    res.writeHead(404, securityHeaders(origin)).end('Not found');
+    const notBuilt = 'The desktop UI is not built yet. Run `npm run build:renderer`, then reload.';
+    if (rel === 'desktop/index.html') res.writeHead(503, { ...securityHeaders(origin), 'Content-Type': 'text/plain; charset=utf-8' }).end(notBuilt);
+    else res.writeHead(404, securityHeaders(origin)).end('Not found');
     return;
   }
   res.writeHead(200, { ...securityHeaders(origin), 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': info.size });
@@ -225,7 +211,7 @@ function attachBridge(server: Server, options: BrowserHostOptions, token: string
   };
 }
 
-export async function startBrowserHost(options: BrowserHostOptions): Promise<BrowserHost> {
+export async function startBrowserHost(options: BrowserHostOptions) {
   const token = options.token ?? randomBytes(32).toString('base64url');
   const log = options.logger.child({ component: 'browser-host' });
   const server = createStaticServer(normalize(options.staticDir) + sep, log);
@@ -240,11 +226,12 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   const { port } = server.address() as AddressInfo;
   const origin = `http://127.0.0.1:${port}`;
   return {
+    /** Carries the token in the fragment. */
     url: `${origin}/#token=${token}`,
     origin,
     port,
     token,
-    async close() {
+    async close(): Promise<void> {
       bridge.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

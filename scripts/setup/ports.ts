@@ -11,7 +11,6 @@ export interface StartPorts {
   host: number;
 }
 
-/** What each port is, and the variable that sets it. */
 export const PORT_SETTINGS = [
   { key: 'gateway', env: 'GATEWAY_PORT', fallback: 47700, what: 'gateway' },
   { key: 'sandbox', env: 'SANDBOX_PORT', fallback: 47710, what: 'ALEX sandbox' },

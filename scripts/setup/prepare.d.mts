@@ -4,4 +4,5 @@ export declare function packagesFor(purpose: 'start' | 'test', installing?: bool
 export declare function versionAtLeast(version: string, minimum: string): boolean;
 export declare function missingDebianPackages(names: string[], query?: (name: string) => string): string[];
 export declare function nodeModulesState(root?: string): 'missing' | 'stale' | 'linked' | 'fresh';
+export declare function findElectronBinary(): { path: string } | { reason: string };
 export declare function prepare(purpose: 'start' | 'test'): boolean;

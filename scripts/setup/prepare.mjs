@@ -49,17 +49,9 @@ export function packagesFor(purpose, installing = true) {
   ];
 }
 
-function say(line) {
-  console.log(`setup: ${line}`);
-}
-
-function run(cmd, args, options = {}) {
-  return spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...options });
-}
-
-function hasCommand(name) {
-  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
-}
+const say = (line) => console.log(`setup: ${line}`);
+const run = (cmd, args, options = {}) => spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...options });
+const hasCommand = (name) => spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
 
 /** "20.19.0" ≥ "20.19"? */
 export function versionAtLeast(version, minimum) {
@@ -132,12 +124,8 @@ function ensureDebianPackages(purpose, installing) {
  */
 export function nodeModulesState(root = ROOT) {
   const dir = join(root, 'node_modules');
-  let link;
-  try {
-    link = lstatSync(dir);
-  } catch {
-    return 'missing';
-  }
+  const link = lstatSync(dir, { throwIfNoEntry: false });
+  if (link === undefined) return 'missing';
   if (link.isSymbolicLink()) return 'linked';
   const record = join(dir, '.package-lock.json');
   if (!existsSync(record)) return 'missing';
@@ -165,15 +153,19 @@ function ensureNodeModules() {
   return true;
 }
 
-function electronBinaryPresent() {
+/** The Electron binary's path, or the reason there is none. */
+export function findElectronBinary() {
   const dir = join(ROOT, 'node_modules', 'electron');
   const pathFile = join(dir, 'path.txt');
-  return existsSync(pathFile) && existsSync(join(dir, 'dist', readFileSync(pathFile, 'utf8').trim()));
+  if (!existsSync(join(dir, 'package.json'))) return { reason: 'the electron package is not installed' };
+  if (!existsSync(pathFile)) return { reason: 'the Electron binary was not downloaded (no network for it on this machine)' };
+  const bin = join(dir, 'dist', readFileSync(pathFile, 'utf8').trim());
+  return existsSync(bin) ? { path: bin } : { reason: `the Electron binary is missing at ${bin}` };
 }
 
 function ensureElectronBinary() {
   if (!existsSync(join(ROOT, 'node_modules', 'electron', 'install.js'))) return;
-  if (electronBinaryPresent()) {
+  if ('path' in findElectronBinary()) {
     say('Electron binary: present (npm start opens the desktop window).');
     return;
   }
@@ -183,7 +175,7 @@ function ensureElectronBinary() {
   }
   say('Electron binary: fetching it (once)…');
   const r = spawnSync('node', ['install.js'], { cwd: join(ROOT, 'node_modules', 'electron'), encoding: 'utf8', timeout: 180_000 });
-  if (r.status === 0 && electronBinaryPresent()) say('Electron binary: fetched.');
+  if (r.status === 0 && 'path' in findElectronBinary()) say('Electron binary: fetched.');
   else say('Electron binary: could not be downloaded on this machine; npm start serves the UI from the browser host instead.');
 }
 

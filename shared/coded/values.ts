@@ -5,12 +5,9 @@
 
 export const SNOMED_SYSTEM = 'http://snomed.info/sct';
 
-export interface CodedValue<C extends string = string> {
-  readonly code: C;
+export interface BodySite {
+  readonly code: string;
   readonly display: string;
-}
-
-export interface BodySite extends CodedValue {
   /** Words a GP might type to find it. */
   readonly synonyms?: readonly string[];
   /** Shown first in the picker. */
@@ -133,18 +130,13 @@ export function searchBodySites(query: string, limit = 20): BodySite[] {
   return hits.sort((a, b) => Number(b.favourite ?? false) - Number(a.favourite ?? false)).slice(0, limit);
 }
 
-export function lateralityDisplay(key: LateralityKey): string {
-  return LATERALITIES.find((l) => l.key === key)?.display ?? key;
+function displayOf<K extends string>(list: readonly { key: K; display: string }[], key: K): string {
+  return list.find((x) => x.key === key)?.display ?? key;
 }
-export function viewDisplay(key: ViewKey): string {
-  return VIEWS.find((v) => v.key === key)?.display ?? key;
-}
-export function imageTypeDisplay(key: ImageTypeKey): string {
-  return IMAGE_TYPES.find((t) => t.key === key)?.display ?? key;
-}
-export function consentDisplay(key: ConsentKey): string {
-  return CONSENTS.find((c) => c.key === key)?.display ?? key;
-}
+export const lateralityDisplay = (key: LateralityKey): string => displayOf(LATERALITIES, key);
+export const viewDisplay = (key: ViewKey): string => displayOf(VIEWS, key);
+export const imageTypeDisplay = (key: ImageTypeKey): string => displayOf(IMAGE_TYPES, key);
+export const consentDisplay = (key: ConsentKey): string => displayOf(CONSENTS, key);
 /** The readable words that travel into Medtech's title, e.g. "consent: verbal", "consent: not needed". */
 export function consentWords(key: ConsentKey): string {
   return `consent: ${consentDisplay(key).toLowerCase()}`;

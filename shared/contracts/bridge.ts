@@ -1,45 +1,20 @@
 /**
- * The companion API: the ONE declaration of what the UI may ask the companion core to do, and what the
- * core pushes back. Two transports are generated from it and nothing else:
- *   - Electron: electron/preload exposes `CompanionApi` over ipcRenderer.invoke (channel `bridgeChannel(m)`),
- *     electron/main validates every argument with `checkBridgeRequest` before the core sees it.
- *   - Browser host (dev/test): the same methods as JSON messages over a loopback WebSocket.
- *
- * Rules of the wire:
- *   - Every method takes exactly ONE argument (an object; `{}` when there is nothing to say) and answers
- *     with ONE value. On the wire the answer is a `BridgeEnvelope`: `{ ok: true, value }` or
- *     `{ ok: false, error: ErrorBody }` — never a stack, never a path.
- *   - Everything is JSON-safe (file bytes travel as base64), so both transports carry the same messages.
- *   - Events are full `AppState` snapshots (`state`, with a rising `revision`), per-image progress and
- *     notices. Subscriptions return an unsubscribe function.
- *
- * shared/ rule: imports nothing but @sinclair/typebox and shared/ files; no node:, no DOM.
+ * The companion API: the one declaration of what the UI may ask the companion core to do, and what the core pushes
+ * back. Its rules of the wire and its two transports (Electron IPC, the browser host's WebSocket): electron/README.md.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { AppError, type ErrorBody } from '../errors/app-error';
-import { ALL_ERROR_CODES, type ErrorAction } from '../errors/codes';
 import { LIMITS } from '../limits';
-import { ConsentKeySchema, ImageMetadata, LateralityKeySchema, PatientSummary, ViewKeySchema, ImageTypeKeySchema, oneOf, strict } from './common';
+import { ConsentKeySchema, ErrorBodySchema, ImageMetadata, LateralityKeySchema, PatientSummary, Uuid, ViewKeySchema, ImageTypeKeySchema, oneOf, strict } from './common';
 
 // --- building blocks ---------------------------------------------------------------------------------
 
 /** An image id: a v4 UUID minted at ingest. Also the FHIR identifier value and the Idempotency-Key. */
-export const ImageId = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$', maxLength: 36 });
+export const ImageId = Uuid;
 
 /** ISO-8601 time as text. (No `format`: the validator runs without a format registry, in browser and Node.) */
 export const IsoTime = Type.String({ minLength: 10, maxLength: 40 });
-
-/** The wire form of an error (shared/errors ErrorBody). */
-export const ErrorBodySchema = Type.Object({
-  code: Type.Union(ALL_ERROR_CODES.map((c) => Type.Literal(c))),
-  message: Type.String({ maxLength: 1000 }),
-  action: oneOf<ErrorAction[]>('retry', 'wait', 'relaunch', 'fix-input', 'rescan', 'enrol', 'check-medtech', 'support'),
-  retryable: Type.Boolean(),
-  correlationId: Type.Optional(Type.String({ maxLength: 100 })),
-  retryAfterSeconds: Type.Optional(Type.Number({ minimum: 0 })),
-  detail: Type.Optional(Type.String({ maxLength: 1000 })),
-});
 
 /** A fraction of the (rotated) image's width or height, 0..1. Resolution-independent: thumbnail, preview and master agree. */
 const Fraction = Type.Number({ minimum: 0, maximum: 1 });
@@ -89,8 +64,6 @@ export type MetadataField = Static<typeof MetadataField>;
 export const CommitTargets = strict({ media: Type.Boolean(), inboxScan: Type.Boolean() });
 export type CommitTargets = Static<typeof CommitTargets>;
 
-export const InboxScanFormat = oneOf('pdf', 'tiff');
-
 // --- view models (what the UI renders) -----------------------------------------------------------------
 
 /**
@@ -120,11 +93,9 @@ export const EnrolmentView = Type.Object({
 });
 export type EnrolmentView = Static<typeof EnrolmentView>;
 
-export const LaunchStatus = oneOf('none', 'verifying', 'ready', 'error');
-
 /** The launch state. Nothing verified, nothing shown: while not 'ready', AppState.patient is the last verified patient or null. */
 export const LaunchView = Type.Object({
-  status: LaunchStatus,
+  status: oneOf('none', 'verifying', 'ready', 'error'),
   error: Type.Optional(ErrorBodySchema),
 });
 export type LaunchView = Static<typeof LaunchView>;
@@ -143,13 +114,6 @@ export const PendingLookupView = Type.Object({
   expiresAt: IsoTime,
 });
 export type PendingLookupView = Static<typeof PendingLookupView>;
-
-/** One capture session: belongs to exactly one verified patient. A new patient means a new session. */
-export const CaptureSessionView = Type.Object({
-  id: Type.String(),
-  patientId: Type.String(),
-  startedAt: IsoTime,
-});
 
 /**
  * processing (decoding, thumbnail) → needs-info (see missingFields) | ready → sending (in the outbox) → committed
@@ -254,12 +218,10 @@ export const OutboxItemView = Type.Object({
 });
 export type OutboxItemView = Static<typeof OutboxItemView>;
 
-export const NoticeKind = oneOf('patient-switched', 'phone-session-ended', 'commit-finished', 'commit-failed', 'images-rejected', 'info');
-
 /** A message for the GP, e.g. patient switched: "2 images stay with SMITH, Jane". Stays until dismissed. */
 export const Notice = Type.Object({
   id: Type.String(),
-  kind: NoticeKind,
+  kind: oneOf('patient-switched', 'phone-session-ended', 'commit-finished', 'commit-failed', 'images-rejected', 'info'),
   level: oneOf('info', 'warning', 'error'),
   message: Type.String({ maxLength: 1000 }),
   at: IsoTime,
@@ -275,7 +237,7 @@ export const Settings = strict({
   /** Shown on the phone page, e.g. "Consult room 3". */
   roomLabel: Type.String({ maxLength: 60 }),
   defaultTargets: CommitTargets,
-  inboxScanFormat: InboxScanFormat,
+  inboxScanFormat: oneOf('pdf', 'tiff'),
   captionStrip: Type.Boolean(),
   requiredFields: Type.Array(MetadataField, { maxItems: 5, uniqueItems: true }),
   /** Largest processed attachment, bytes (Medtech: 1 MB). */
@@ -296,7 +258,8 @@ export const AppState = Type.Object({
   patient: Type.Union([PatientSummary, Type.Null()]),
   /** A patient found by NHI and not yet confirmed by the GP (absent when there is none, or it expired). */
   pendingLookup: Type.Optional(PendingLookupView),
-  captureSession: Type.Union([CaptureSessionView, Type.Null()]),
+  /** One capture session: belongs to exactly one verified patient. A new patient means a new session. */
+  captureSession: Type.Union([Type.Object({ id: Type.String(), patientId: Type.String(), startedAt: IsoTime }), Type.Null()]),
   /** All images not yet wiped, of every patient, newest last. */
   images: Type.Array(ImageView),
   phone: Type.Union([PhoneView, Type.Null()]),
@@ -317,14 +280,8 @@ export const Base64 = Type.String({
   pattern: '^[A-Za-z0-9+/]+={0,2}$',
 });
 
-export const AddFilesRequest = strict({
-  files: Type.Array(strict({ name: Type.String({ minLength: 1, maxLength: 255 }), dataBase64: Base64 }), {
-    minItems: 1,
-    maxItems: LIMITS.maxUploadFilesPerRequest,
-  }),
-});
-
-export const AddPathsRequest = strict({ paths: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 100 }) });
+const FileData = strict({ name: Type.String({ minLength: 1, maxLength: 255 }), dataBase64: Base64 });
+const FilePaths = Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 100 });
 
 /** Per-file outcome of adding: ids of images added (to the working patient), and files refused with why. */
 export const AddImagesResponse = Type.Object({
@@ -334,27 +291,15 @@ export const AddImagesResponse = Type.Object({
 
 const Ids = Type.Array(ImageId, { minItems: 1, maxItems: 500, uniqueItems: true });
 
-/** `ids` absent: every 'ready' image of the working patient. */
-export const CommitRequestSchema = strict({ ids: Type.Optional(Ids), targets: CommitTargets, captionStrip: Type.Boolean() });
-
 export const CommitStartResponse = Type.Object({
   queued: Type.Array(ImageId),
   skipped: Type.Array(Type.Object({ id: ImageId, error: ErrorBodySchema })),
 });
 export type CommitStartResponse = Static<typeof CommitStartResponse>;
 
-export const PreviewResponse = Type.Object({
-  dataUrl: Type.String(),
-  width: Type.Integer({ minimum: 1 }),
-  height: Type.Integer({ minimum: 1 }),
-});
-
 const method = <Req extends TSchema, Res extends TSchema>(request: Req, response: Res) => ({ request, response });
 
-/**
- * THE list of methods: name → argument schema and answer schema. Both transports are generated from it.
- * Names are `<namespace>.<verb>`; the namespace groups them in `CompanionApi`.
- */
+/** THE list of methods, `<namespace>.<verb>` → argument and answer schemas; the namespace groups them in `CompanionApi`. */
 export const BRIDGE_SCHEMAS = {
   'app.getState': method(Empty, AppState),
 
@@ -385,8 +330,8 @@ export const BRIDGE_SCHEMAS = {
   /** "No, go back" / Esc: forget the candidate, and stop a search still running. */
   'patient.cancelLookup': method(Empty, Ok),
 
-  'images.addFiles': method(AddFilesRequest, AddImagesResponse),
-  'images.addPaths': method(AddPathsRequest, AddImagesResponse),
+  'images.addFiles': method(strict({ files: Type.Array(FileData, { minItems: 1, maxItems: LIMITS.maxUploadFilesPerRequest }) }), AddImagesResponse),
+  'images.addPaths': method(strict({ paths: FilePaths }), AddImagesResponse),
   'images.updateMetadata': method(strict({ ids: Ids, patch: ImageMetadataPatch }), Type.Object({ updated: Type.Array(ImageId) })),
   /** Applies to every not-yet-sent image of the working patient. */
   'images.applyMetadataToAll': method(strict({ patch: ImageMetadataPatch }), Type.Object({ updated: Type.Array(ImageId) })),
@@ -395,14 +340,15 @@ export const BRIDGE_SCHEMAS = {
   /** A large rendition with the edits applied, as a JPEG data URL (at most ~3 MB; `maxEdge` is a hint the core may ignore). */
   'images.preview': method(
     strict({ id: ImageId, maxEdge: Type.Optional(Type.Integer({ minimum: 64, maximum: 4096 })) }),
-    PreviewResponse,
+    Type.Object({ dataUrl: Type.String(), width: Type.Integer({ minimum: 1 }), height: Type.Integer({ minimum: 1 }) }),
   ),
 
   'phone.start': method(Empty, PhoneView),
   'phone.regenerate': method(Empty, PhoneView),
   'phone.end': method(Empty, Ok),
 
-  'commit.start': method(CommitRequestSchema, CommitStartResponse),
+  /** `ids` absent: every 'ready' image of the working patient. */
+  'commit.start': method(strict({ ids: Type.Optional(Ids), targets: CommitTargets, captionStrip: Type.Boolean() }), CommitStartResponse),
   'outbox.retry': method(strict({ imageId: ImageId }), Ok),
   /**
    * For an 'unconfirmed' image, after a person looked in the patient's Inbox in Medtech and saw it: recorded at the
@@ -438,9 +384,7 @@ export const ImageProgress = Type.Object({
 });
 export type ImageProgress = Static<typeof ImageProgress>;
 
-/** Pushes from the core to the UI. */
 export const BRIDGE_EVENT_SCHEMAS = {
-  /** A full snapshot after every change. */
   state: AppState,
   'image-progress': ImageProgress,
   notice: Notice,
@@ -480,7 +424,6 @@ export type BridgeHandlers = { [M in BridgeMethod]: (arg: BridgeRequest<M>) => P
 /** The wire answer of every call, on both transports. */
 export type BridgeEnvelope<T = unknown> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
-/** The IPC channel of a method / event. */
 export const bridgeChannel = (m: BridgeMethod): string => `bridge:${m}`;
 export const bridgeEventChannel = (e: BridgeEventName): string => `bridge-event:${e}`;
 
@@ -505,7 +448,7 @@ export function checkBridgeRequest<M extends BridgeMethod>(
   return { ok: false, error: new AppError('ERR_REQUEST_INVALID', { detail }).toBody() };
 }
 
-/** Check an answer or event payload against the contract (used by tests and the browser-host client). */
+/** Check an answer or event payload against the contract. */
 export function checkBridgeResponse(method: BridgeMethod, value: unknown): boolean {
   return Value.Check(BRIDGE_SCHEMAS[method].response, value);
 }
@@ -513,11 +456,7 @@ export function checkBridgeEvent(event: BridgeEventName, value: unknown): boolea
   return Value.Check(BRIDGE_EVENT_SCHEMAS[event], value);
 }
 
-/**
- * Build a `CompanionApi` from a transport: `call` sends (method, arg) and resolves with the envelope;
- * `subscribe` registers an event listener. Errors come back as AppError (rebuilt from ErrorBody).
- * Used by electron/preload (ipcRenderer) and the browser-host client (WebSocket).
- */
+/** A `CompanionApi` from a transport: `call` resolves with the envelope, `subscribe` registers a listener; errors come back as AppError. */
 export function createBridgeClient(
   call: (method: BridgeMethod, arg: unknown) => Promise<BridgeEnvelope>,
   subscribe: (event: BridgeEventName, listener: (payload: unknown) => void) => Unsubscribe,

@@ -1,8 +1,8 @@
 import { Type, type Static, type TLiteral, type TProperties, type TUnion } from '@sinclair/typebox';
 import { CONSENTS, IMAGE_TYPES, LATERALITIES, VIEWS } from '../coded/values';
+import { ALL_ERROR_CODES, type ErrorAction } from '../errors/codes';
 import { LIMITS } from '../limits';
 
-/** A union of string literals: `oneOf('a', 'b')`. */
 export const oneOf = <const T extends readonly string[]>(...values: T): TUnion<TLiteral<T[number]>[]> =>
   Type.Union(values.map((v) => Type.Literal(v))) as TUnion<TLiteral<T[number]>[]>;
 
@@ -12,8 +12,21 @@ export const strict = <T extends TProperties>(properties: T) => Type.Object(prop
 /** A v4 UUID, lower-case: image ids, correlation ids. */
 export const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$', maxLength: 36 });
 
-/** An ISO-8601 date-time with offset. */
 export const DateTime = Type.String({ format: 'date-time', maxLength: 40 });
+
+/** The wire form of an error, on every HTTP surface and across the bridge. Never carries a stack. */
+export const ErrorBodySchema = Type.Object({
+  code: Type.Union(ALL_ERROR_CODES.map((c) => Type.Literal(c))),
+  message: Type.String({ maxLength: 1000 }),
+  action: oneOf<ErrorAction[]>('retry', 'wait', 'relaunch', 'fix-input', 'rescan', 'enrol', 'check-medtech', 'support'),
+  retryable: Type.Boolean(),
+  /** Reference the user can quote to support; also in the server logs. */
+  correlationId: Type.Optional(Type.String({ maxLength: 100 })),
+  /** Seconds to wait before retrying, when the other side said so. */
+  retryAfterSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+  /** Safe, non-patient detail (e.g. which field was missing). */
+  detail: Type.Optional(Type.String({ maxLength: 1000 })),
+});
 
 export const LateralityKeySchema = Type.Union(LATERALITIES.map((l) => Type.Literal(l.key)));
 export const ViewKeySchema = Type.Union(VIEWS.map((v) => Type.Literal(v.key)));

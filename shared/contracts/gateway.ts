@@ -1,14 +1,7 @@
 /**
- * The wire contract between the companion (practice PC) and the cloud gateway.
- * One schema validates on both ends and gives the TypeScript types.
- *
- * Transport: HTTPS JSON. Every call except enrolment and health carries
- *   Authorization: Device <deviceId>.<deviceSecret>
- *   DPoP: <proof>                       (devices enrolled with a key: a fresh proof per request, see DPOP)
- *   X-Correlation-Id: <uuid>            (optional; the gateway mints one if absent and echoes it)
- * Commits also carry
- *   Idempotency-Key: <imageId>
- * Errors always come back as { error: ErrorBody } (shared/errors) with the code's HTTP status.
+ * The wire contract between the companion (practice PC) and the cloud gateway: HTTPS JSON, one schema validating on
+ * both ends and giving the TypeScript types. Headers: `HEADERS`; errors come back as { error: ErrorBody } with the
+ * code's HTTP status. Prose spec: gateway/README.md.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { DateTime, ImageMetadata, PatientSummary, Uuid, oneOf, strict } from './common';
@@ -23,7 +16,6 @@ export const GATEWAY_ROUTES = {
   /** The GP confirmed the patient found by NHI: the lookup's grant may be used from now on. */
   launchConfirm: '/v1/launch/confirm',
   commit: '/v1/commits',
-  /** `:imageId` */
   commitVerify: '/v1/commits/:imageId/verify',
   /**
    * A person looked in Medtech and saw the image there (after ERR_COMMIT_UNCONFIRMED): the gateway stores the
@@ -35,8 +27,11 @@ export const GATEWAY_ROUTES = {
 } as const;
 
 export const HEADERS = {
+  /** `Device <deviceId>.<secret>` on every call except enrolment and health. */
   authorization: 'authorization',
+  /** Optional: the gateway mints one when absent, and echoes it. */
   correlationId: 'x-correlation-id',
+  /** Commits: the imageId. */
   idempotencyKey: 'idempotency-key',
   /** Proof of possession of the device key (RFC 9449), on every authenticated call of a key-bound device. */
   dpop: 'dpop',
@@ -47,12 +42,8 @@ export const DEVICE_AUTH_SCHEME = 'Device';
 export const DeviceId = Type.String({ pattern: '^dev_[A-Za-z0-9_-]{22}$' });
 
 /**
- * Proof of possession (DPoP, RFC 9449). A device that enrolled with `dpopJwk` sends, on every
- * authenticated call, `DPoP: <compact JWS>` signed with its private key:
- *   header  { typ: 'dpop+jwt', alg: 'ES256', jwk: <the enrolled public key> }
- *   payload { jti: <≥ 96 random bits, ≥ 16 characters, never reused>, htm: <method>,
- *             htu: <the gateway URL of the request, without query or fragment>, iat: <epoch seconds> }
- * `iat` must be within `maxSkewSeconds` of the gateway's clock; a `jti` is accepted once.
+ * Proof of possession (DPoP, RFC 9449; the checks in order: gateway/README.md). A device enrolled with `dpopJwk` signs
+ * `{ jti, htm, htu, iat }` on every authenticated call; `iat` within `maxSkewSeconds`, a `jti` accepted once.
  */
 export const DPOP = {
   type: 'dpop+jwt',

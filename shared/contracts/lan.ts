@@ -1,13 +1,7 @@
 /**
- * The wire contract between the mobile upload page (a phone on the practice Wi-Fi) and the companion's
- * LAN server. The prose spec, with the error table per endpoint, is electron/lan/README.md.
- *
- * Transport: plain HTTP on the practice LAN, `http://<lan-ip>:<port>`. The QR code holds
- *   http://<lan-ip>:<port>/m/#t=<qrToken>
- * The token rides in the URL fragment, so the browser never sends it in a request line or a Referer.
- * The page exchanges it once for a per-phone upload credential and then sends
- *   Authorization: Bearer <credential>
- * on every API call. Errors always come back as { error: ErrorBody } (shared/errors).
+ * The wire contract between the mobile upload page (a phone on the practice Wi-Fi) and the companion's LAN server:
+ * plain HTTP, the QR token in the URL fragment, then a per-phone bearer credential. The prose spec, with the error
+ * table per endpoint, is electron/lan/README.md.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ConsentKeySchema, LateralityKeySchema, Uuid, strict } from './common';
@@ -22,7 +16,7 @@ export const LAN_SERVICE_TYPE = 'clinicpro-images';
 export const LAN_DEFAULT_PORT = 47800;
 
 export const LAN_ROUTES = {
-  /** The mobile page (GET). The QR URL points here, with the token in the fragment. */
+  /** GET: the mobile page. The QR URL points here, with the token in the fragment. */
   page: '/m/',
   /** Static assets of the mobile page (GET), `/m/assets/<name>`. */
   assetsPrefix: '/m/assets/',
@@ -53,7 +47,6 @@ export type ExchangeRequest = Static<typeof ExchangeRequest>;
 export const LanSessionInfo = Type.Object({
   patient: Type.Object({
     displayName: Type.String({ maxLength: 200 }),
-    /** YYYY-MM-DD */
     birthDate: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }),
   }),
   roomLabel: Type.String({ maxLength: 100 }),
@@ -66,7 +59,6 @@ export const LanClientLimits = Type.Object({
   idleSeconds: Type.Integer({ minimum: 1 }),
   acceptedTypes: Type.Array(Type.String()),
 });
-export type LanClientLimits = Static<typeof LanClientLimits>;
 
 export const ExchangeResponse = Type.Object({
   protocolVersion: Type.Literal(LAN_PROTOCOL_VERSION),
@@ -120,7 +112,6 @@ export type UploadResponse = Static<typeof UploadResponse>;
 
 // --- POST /api/images/v1/photos/hold ---------------------------------------------------------------
 
-/** Most photos one hold request may name. */
 export const LAN_HOLD_MAX_IDS = 50;
 
 export const HoldRequest = strict({ clientUploadIds: Type.Array(Uuid, { minItems: 1, maxItems: LAN_HOLD_MAX_IDS }) });

@@ -1,26 +1,11 @@
+import type { Static } from '@sinclair/typebox';
+import type { ErrorBodySchema } from '../contracts/common';
 import { ERROR_CODES, isErrorCode, type ErrorAction, type ErrorCode } from './codes';
 
-/** The wire form of an error, on every HTTP surface and across the bridge. Never carries a stack. */
-export interface ErrorBody {
-  code: ErrorCode;
-  message: string;
-  action: ErrorAction;
-  retryable: boolean;
-  /** Reference the user can quote to support; also in the server logs. */
-  correlationId?: string;
-  /** Seconds to wait before retrying, when the other side said so. */
-  retryAfterSeconds?: number;
-  /** Safe, non-patient detail (e.g. which field was missing). */
-  detail?: string;
-}
+/** The wire form of an error (its schema: shared/contracts/common.ts). */
+export type ErrorBody = Static<typeof ErrorBodySchema>;
 
-export interface AppErrorOptions {
-  message?: string;
-  detail?: string;
-  correlationId?: string;
-  retryAfterSeconds?: number;
-  cause?: unknown;
-}
+export type AppErrorOptions = Partial<Pick<ErrorBody, 'message' | 'detail' | 'correlationId' | 'retryAfterSeconds'>> & { cause?: unknown };
 
 /** An expected, coded failure (a bad file, a revoked device, ALEX down). Not a bug. */
 export class AppError extends Error {

@@ -16,9 +16,7 @@ export type ErrorAction =
   | 'support'; // call ClinicPro support (quote the reference)
 
 export interface ErrorSpec {
-  /** HTTP status used when this error crosses HTTP. */
   readonly status: number;
-  /** Plain-language message for the person at the screen. */
   readonly message: string;
   readonly action: ErrorAction;
   /** True when the same request may succeed later without any change. */

@@ -1,11 +1,10 @@
 import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
-import type { CompanionApi, ImageView } from '../../../shared/contracts/bridge';
+import type { ImageView } from '../../../shared/contracts/bridge';
 import type { PatientSummary } from '../../../shared/contracts/common';
-import { AppError } from '../../../shared/errors/app-error';
-import { ACCEPT_ATTRIBUTE, bytesToBase64, pastedName, planBatches } from '../../common/files';
+import { ACCEPT_ATTRIBUTE } from '../../common/files';
 import { formatPatientName, plural } from '../../common/format';
 import { isLocked } from '../../common/status';
-import { ConnectionBar, LaunchState, NoticeList, PatientBanner } from './components/Banner';
+import { ConnectionBar, LaunchState, NoticeList, PatientBanner, RejectedFiles } from './components/Banner';
 import { CommitDialog, type CommitTarget } from './components/CommitDialog';
 import { DetailsPanel } from './components/DetailsPanel';
 import { ConfirmDialog } from './components/Dialog';
@@ -18,23 +17,9 @@ import { PreviewDialog } from './components/PreviewDialog';
 import { SettingsDialog, ShortcutsDialog } from './components/SettingsDialog';
 import { groupImages, readyImages } from './logic/model';
 import { EMPTY_SELECTION, clickSelect, pruneSelection, selectAll, selectionAfterSwitch, type Selection } from './logic/selection';
+import { isTyping, listen, useCapture } from './useCapture';
 import { useCompanion } from './useCompanion';
 import { useNow } from './useNow';
-
-type Rejected = Awaited<ReturnType<CompanionApi['images']['addFiles']>>['rejected'][number];
-
-function isTyping(target: EventTarget | null): boolean {
-  const el = target as HTMLElement | null;
-  if (!el) return false;
-  return el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName);
-}
-
-/** Adds the handlers to `window`; returns what removes them. */
-function listen(handlers: { [K in keyof WindowEventMap]?: (e: WindowEventMap[K]) => void }): () => void {
-  const entries = Object.entries(handlers) as [string, EventListener][];
-  for (const [type, fn] of entries) window.addEventListener(type, fn);
-  return () => entries.forEach(([type, fn]) => window.removeEventListener(type, fn));
-}
 
 export function App() {
   const companion = useCompanion();
@@ -48,15 +33,13 @@ export function App() {
   const [showPhone, setShowPhone] = useState(true);
   /** Practice IT chose "Enrol this PC again" in Settings: the enrolment screen, while the PC is still enrolled. */
   const [reEnrolling, setReEnrolling] = useState(false);
-  const [dragging, setDragging] = useState(false);
-  const dragDepth = useRef(0);
-  const [adding, setAdding] = useState(0);
-  const [rejected, setRejected] = useState<Rejected[]>([]);
   const fileInput = useRef<HTMLInputElement>(null);
+  const pickFiles = (): void => fileInput.current?.click();
 
   const images = useMemo(() => state?.images ?? [], [state]);
   const groups = groupImages(images);
   const patient = state?.launch.status === 'ready' ? state.patient : null;
+  const capture = useCapture(companion, patient !== null, (id) => setSel({ ids: [id], anchor: id }));
   const workingIds = groups.working.map((i) => i.id);
   const selected = images.filter((i) => sel.ids.includes(i.id));
   const removable = selected.filter((i) => !isLocked(i.status));
@@ -84,26 +67,6 @@ export function App() {
     setPreviewId(null);
   }, [enrolmentShown]);
 
-  const addFiles = async (files: File[]): Promise<void> => {
-    if (files.length === 0) return;
-    if (!patient) return companion.reportError(new AppError('ERR_NO_PATIENT'));
-    const plan = planBatches(files);
-    const refused: Rejected[] = [...plan.rejected];
-    setAdding((n) => n + files.length - plan.rejected.length);
-    for (const batch of plan.batches) {
-      try {
-        const payload = await Promise.all(batch.map(async (b) => ({ name: b.name, dataBase64: bytesToBase64(new Uint8Array(await files[b.index]!.arrayBuffer())) })));
-        const res = await companion.run((api) => api.images.addFiles({ files: payload }));
-        if (res) refused.push(...res.rejected);
-        if (res && res.imageIds.length > 0 && batch === plan.batches[0]) setSel({ ids: [res.imageIds[0]!], anchor: res.imageIds[0]! });
-      } catch {
-        for (const b of batch) refused.push({ name: b.name, error: { code: 'ERR_STORAGE_IO', message: 'This file could not be read from the PC. Try adding it again.', action: 'retry', retryable: true } });
-      } finally {
-        setAdding((n) => Math.max(0, n - batch.length));
-      }
-    }
-    if (refused.length > 0) setRejected((r) => [...r, ...refused].slice(-20));
-  };
   const openCommit = (to: PatientSummary, group: readonly ImageView[], allReady: boolean): void => {
     const ready = readyImages(group);
     if (ready.length > 0) setCommit({ patient: to, ids: ready.map((i) => i.id), allReady, notReady: group.filter((i) => i.status === 'needs-info').length });
@@ -112,14 +75,13 @@ export function App() {
     if (patient) openCommit(patient, groups.working, true);
   };
 
-  // Drag and drop anywhere in the window, paste of an image, and the keyboard shortcuts (not while typing, not under a dialog).
-  const hasFiles = (e: DragEvent): boolean => [...(e.dataTransfer?.types ?? [])].includes('Files');
+  // The keyboard shortcuts (not while typing, not under a dialog).
   const onKey = (e: KeyboardEvent): void => {
     if (document.querySelector('[data-dialog]')) return;
     const ctrl = e.ctrlKey || e.metaKey;
     if (ctrl && e.key.toLowerCase() === 'o') {
       e.preventDefault();
-      if (patient) fileInput.current?.click();
+      if (patient) pickFiles();
     } else if (ctrl && e.key === 'Enter') {
       e.preventDefault();
       openCommitForWorking();
@@ -138,54 +100,13 @@ export function App() {
       setSel(EMPTY_SELECTION);
     }
   };
-  useEffect(() =>
-    listen({
-      keydown: onKey,
-      dragenter: (e) => {
-        if (!hasFiles(e)) return;
-        e.preventDefault();
-        dragDepth.current += 1;
-        setDragging(true);
-      },
-      dragover: (e) => {
-        if (!hasFiles(e)) return;
-        e.preventDefault();
-        if (e.dataTransfer) e.dataTransfer.dropEffect = patient ? 'copy' : 'none';
-      },
-      dragleave: (e) => {
-        if (!hasFiles(e)) return;
-        dragDepth.current = Math.max(0, dragDepth.current - 1);
-        if (dragDepth.current === 0) setDragging(false);
-      },
-      drop: (e) => {
-        e.preventDefault();
-        dragDepth.current = 0;
-        setDragging(false);
-        const files = [...(e.dataTransfer?.files ?? [])];
-        if (files.length > 0 && patient) void addFiles(files);
-      },
-      paste: (e) => {
-        if (isTyping(e.target)) return;
-        const at = new Date();
-        const files = [...(e.clipboardData?.items ?? [])]
-          .filter((i) => i.kind === 'file')
-          .map((i) => i.getAsFile())
-          .filter((f): f is File => f !== null)
-          .map((f) => (f.name && f.name !== 'image.png' ? f : new File([f], pastedName(f.type, at), { type: f.type })));
-        if (files.length > 0) {
-          e.preventDefault();
-          void addFiles(files);
-        }
-      },
-    }),
-  );
+  useEffect(() => listen({ keydown: onKey }));
   const onSelect = (id: string, e: MouseEvent, groupIds: string[]): void => setSel((s) => clickSelect(s, id, groupIds, { shift: e.shiftKey, toggle: e.ctrlKey || e.metaKey }));
   const startPhone = async (): Promise<void> => {
     setShowPhone(true);
     if (!state?.phone?.active) await companion.run((api) => api.phone.start());
   };
 
-  // --- screens ---------------------------------------------------------------------------------------------
   if (!state) {
     return (
       <main className="centre-screen">
@@ -197,7 +118,7 @@ export function App() {
       </main>
     );
   }
-  if (!state.enrolment.enrolled || reEnrolling) {
+  if (enrolmentShown) {
     return (
       <>
         <ConnectionBar status={companion.connection} />
@@ -211,11 +132,10 @@ export function App() {
   const applyAllCount = groups.working.filter((i) => !isLocked(i.status) && i.status !== 'processing').length;
   const readyCount = readyImages(groups.working).length;
   const phone = state.phone?.active && patient && state.phone.patientId === patient.id ? state.phone : null;
-  // What every photo group (the working patient's and each other patient's) shares.
   const groupProps = { companion, selected: sel.ids, onSelect, onOpen: setPreviewId };
 
   return (
-    <div className={`app${dragging ? ' is-dragging' : ''}`}>
+    <div className={`app${capture.dragging ? ' is-dragging' : ''}`}>
       <header className="topbar">
         <div className="brand">
           <span className="brand-mark" aria-hidden="true">
@@ -242,30 +162,14 @@ export function App() {
       </header>
       <ConnectionBar status={companion.connection} />
       <NoticeList companion={companion} />
-      {rejected.length > 0 ? (
-        <section className="rejected" role="alert" aria-label="Files not added" data-testid="rejected-files">
-          <header>
-            <strong>{plural(rejected.length, 'file')} not added</strong>
-            <button type="button" className="button button-quiet" onClick={() => setRejected([])}>
-              Dismiss
-            </button>
-          </header>
-          <ul>
-            {rejected.map((r, i) => (
-              <li key={`${r.name}-${i}`}>
-                <span className="rejected-name">{r.name}</span>: {r.error.message}
-              </li>
-            ))}
-          </ul>
-        </section>
-      ) : null}
+      {capture.rejected.length > 0 ? <RejectedFiles files={capture.rejected} onDismiss={capture.dismissRejected} /> : null}
 
       <div className="workspace">
         <main className="content" aria-label="Photos">
           {patient ? (
             <>
               <div className="capture-bar">
-                <button type="button" className="button button-primary button-large" onClick={() => fileInput.current?.click()} data-testid="add-files">
+                <button type="button" className="button button-primary button-large" onClick={pickFiles} data-testid="add-files">
                   Add photos…
                 </button>
                 <button type="button" className="button button-large" onClick={() => void startPhone()} data-testid="start-phone">
@@ -273,9 +177,9 @@ export function App() {
                 </button>
                 <span className="capture-hint muted">or drag photos in, or paste (Ctrl+V)</span>
                 <span className="spacer" />
-                {adding > 0 ? (
+                {capture.adding > 0 ? (
                   <span className="muted" role="status">
-                    <span className="spinner spinner-small" aria-hidden="true" /> Adding {plural(adding, 'file')}…
+                    <span className="spinner spinner-small" aria-hidden="true" /> Adding {plural(capture.adding, 'file')}…
                   </span>
                 ) : null}
                 <button type="button" className="button button-commit button-large" disabled={readyCount === 0} onClick={openCommitForWorking} data-testid="commit-open">
@@ -283,7 +187,7 @@ export function App() {
                 </button>
               </div>
               {groups.working.length === 0 ? (
-                <button type="button" className="dropzone" onClick={() => fileInput.current?.click()}>
+                <button type="button" className="dropzone" onClick={pickFiles}>
                   <span className="dropzone-icon" aria-hidden="true">
                     ⇪
                   </span>
@@ -349,7 +253,7 @@ export function App() {
             onChange={(e) => {
               const files = [...(e.target.files ?? [])];
               e.target.value = '';
-              void addFiles(files);
+              void capture.addFiles(files);
             }}
           />
         </main>
@@ -359,7 +263,7 @@ export function App() {
         </aside>
       </div>
 
-      {dragging ? (
+      {capture.dragging ? (
         <div className="drop-overlay" aria-hidden="true">
           <div className="drop-card">{patient ? `Drop to add photos for ${formatPatientName(patient)}` : 'Launch from Medtech Evolution first, then drop the photos'}</div>
         </div>

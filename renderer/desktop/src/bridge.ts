@@ -39,7 +39,7 @@ export interface SocketLike {
   onerror: ((ev: unknown) => void) | null;
 }
 
-export interface SocketBridgeOptions {
+interface SocketBridgeOptions {
   url: string;
   token: string;
   createSocket: (url: string) => SocketLike;
@@ -48,6 +48,8 @@ export interface SocketBridgeOptions {
   /** 0 ≤ x < 1; injected so backoff is tested without chance. */
   random: () => number;
 }
+
+type HostMessage = { type?: unknown; id?: unknown; envelope?: unknown; event?: unknown; payload?: unknown };
 
 /** The browser host's close code for "this token will never work". */
 const REFUSED_CLOSE_CODE = 4401;
@@ -73,125 +75,149 @@ const REFUSED: ErrorBody = {
   retryable: false,
 };
 
+/** Listeners, each called from a copy so that it may unsubscribe while being called. */
+function listenerSet<T>() {
+  const set = new Set<(value: T) => void>();
+  return {
+    add(listener: (value: T) => void): Unsubscribe {
+      set.add(listener);
+      return () => set.delete(listener);
+    },
+    emit(value: T): void {
+      for (const l of [...set]) l(value);
+    },
+  };
+}
+
+/** The calls in order: waiting until the bridge is connected, then in flight until their result comes back. */
+function callQueue() {
+  const calls = new Map<number, { msg: string; sent: boolean; resolve: (env: BridgeEnvelope) => void }>();
+  let nextId = 1;
+  const settle = (id: number, env: BridgeEnvelope): void => {
+    calls.get(id)?.resolve(env);
+    calls.delete(id);
+  };
+  return {
+    settle,
+    add: (method: BridgeMethod, arg: unknown): Promise<BridgeEnvelope> =>
+      new Promise((resolve) => {
+        const id = nextId++;
+        calls.set(id, { msg: JSON.stringify({ type: 'call', id, method, arg }), sent: false, resolve });
+      }),
+    sendWaiting(send: (msg: string) => void): void {
+      for (const c of [...calls.values()].filter((x) => !x.sent)) {
+        c.sent = true;
+        send(c.msg);
+      }
+    },
+    /** Calls cut off mid-way lose the connection; calls not yet sent are refused, or else wait for the next one. */
+    failAll(refuseWaiting: boolean): void {
+      for (const [id, c] of calls) if (c.sent || refuseWaiting) settle(id, { ok: false, error: c.sent ? CONNECTION_LOST : REFUSED });
+    },
+  };
+}
+
 /** The bridge over a WebSocket, with reconnection. */
 export function connectSocketBridge(options: SocketBridgeOptions): BridgeConnection {
-  const listeners = new Map<BridgeEventName, Set<(payload: unknown) => void>>();
-  const statusListeners = new Set<(s: ConnectionStatus) => void>();
-  const inFlight = new Map<number, (env: BridgeEnvelope) => void>();
-  const waiting: { id: number; msg: string; resolve: (env: BridgeEnvelope) => void }[] = [];
+  const listeners = new Map<BridgeEventName, ReturnType<typeof listenerSet<unknown>>>();
+  const statusListeners = listenerSet<ConnectionStatus>();
+  const calls = callQueue();
   let status: ConnectionStatus = 'connecting';
   let socket: SocketLike | null = null;
   let attempt = 0;
   let timer: unknown = null;
-  let nextId = 1;
   let closed = false;
 
   const setStatus = (s: ConnectionStatus): void => {
     if (s === status) return;
     status = s;
-    for (const l of [...statusListeners]) l(s);
+    statusListeners.emit(s);
   };
-
-  /** Calls cut off mid-way lose the connection; calls not yet sent are refused. */
-  const failAll = (refuseWaiting: boolean): void => {
-    const pending = [...inFlight.values()];
-    inFlight.clear();
-    for (const resolve of pending) resolve({ ok: false, error: CONNECTION_LOST });
-    if (refuseWaiting) for (const w of waiting.splice(0)) w.resolve({ ok: false, error: REFUSED });
-  };
-
   const flush = (): void => {
-    while (waiting.length > 0 && socket && socket.readyState === OPEN && status === 'connected') {
-      const w = waiting.shift()!;
-      inFlight.set(w.id, w.resolve);
-      socket.send(w.msg);
-    }
+    if (socket?.readyState === OPEN && status === 'connected') calls.sendWaiting((msg) => socket?.send(msg));
   };
-
   const reconnect = (): void => {
     setStatus('reconnecting');
     if (closed || timer !== null) return;
-    const delay = backoffDelay(attempt, options.random);
-    attempt += 1;
     timer = options.setTimer(() => {
       timer = null;
       open();
-    }, delay);
+    }, backoffDelay(attempt++, options.random));
   };
-
+  const receive = (msg: HostMessage): void => {
+    if (msg.type === 'welcome') {
+      attempt = 0;
+      setStatus('connected');
+      flush();
+    } else if (msg.type === 'result' && typeof msg.id === 'number') {
+      calls.settle(msg.id, msg.envelope as BridgeEnvelope);
+    } else if (msg.type === 'event' && typeof msg.event === 'string') {
+      listeners.get(msg.event as BridgeEventName)?.emit(msg.payload);
+    }
+  };
+  const dropped = (s: SocketLike, code: number): void => {
+    if (socket !== s) return;
+    socket = null;
+    const refused = !closed && code === REFUSED_CLOSE_CODE;
+    calls.failAll(refused);
+    if (closed) return;
+    if (refused) setStatus('refused');
+    else reconnect();
+  };
   function open(): void {
     if (closed) return;
-    let s: SocketLike;
-    try {
-      s = options.createSocket(options.url);
-    } catch {
-      return reconnect();
-    }
-    socket = s;
-    s.onopen = () => s.send(JSON.stringify({ type: 'hello', token: options.token }));
-    s.onmessage = (ev) => {
-      let msg: { type?: unknown; id?: unknown; envelope?: unknown; event?: unknown; payload?: unknown };
-      try {
-        msg = JSON.parse(String(ev.data)) as typeof msg;
-      } catch {
-        return;
-      }
-      if (msg.type === 'welcome') {
-        attempt = 0;
-        setStatus('connected');
-        flush();
-      } else if (msg.type === 'result' && typeof msg.id === 'number') {
-        const resolve = inFlight.get(msg.id);
-        inFlight.delete(msg.id);
-        resolve?.(msg.envelope as BridgeEnvelope);
-      } else if (msg.type === 'event' && typeof msg.event === 'string') {
-        for (const l of [...(listeners.get(msg.event as BridgeEventName) ?? [])]) l(msg.payload);
-      }
-    };
-    s.onerror = () => undefined; // onclose follows and decides
-    s.onclose = (ev) => {
-      if (socket !== s) return;
-      socket = null;
-      const refused = !closed && ev.code === REFUSED_CLOSE_CODE;
-      failAll(refused);
-      if (closed) return;
-      if (refused) setStatus('refused');
-      else reconnect();
-    };
+    socket = openSocket(options, receive, dropped);
+    if (!socket) reconnect();
   }
 
-  const call = (method: BridgeMethod, arg: unknown): Promise<BridgeEnvelope> =>
-    new Promise((resolve) => {
-      if (status === 'refused' || closed) return resolve({ ok: false, error: REFUSED });
-      const id = nextId++;
-      waiting.push({ id, msg: JSON.stringify({ type: 'call', id, method, arg }), resolve });
-      flush();
-    });
-
+  const call = (method: BridgeMethod, arg: unknown): Promise<BridgeEnvelope> => {
+    if (status === 'refused' || closed) return Promise.resolve({ ok: false, error: REFUSED });
+    const result = calls.add(method, arg);
+    flush();
+    return result;
+  };
   const subscribe = (event: BridgeEventName, listener: (payload: unknown) => void): Unsubscribe => {
-    let set = listeners.get(event);
-    if (!set) listeners.set(event, (set = new Set()));
-    set.add(listener);
-    return () => set.delete(listener);
+    if (!listeners.has(event)) listeners.set(event, listenerSet<unknown>());
+    return listeners.get(event)!.add(listener);
   };
 
   open();
   return {
     api: createBridgeClient(call, subscribe),
     status: () => status,
-    onStatus(listener) {
-      statusListeners.add(listener);
-      return () => statusListeners.delete(listener);
-    },
+    onStatus: statusListeners.add,
     close() {
       closed = true;
       if (timer !== null) options.clearTimer(timer);
       timer = null;
       socket?.close(1000, 'closed');
       socket = null;
-      failAll(true);
+      calls.failAll(true);
     },
   };
+}
+
+/** A socket that says hello with the token and hands on each message and its close; null when none can be made. */
+function openSocket(options: SocketBridgeOptions, onMessage: (msg: HostMessage) => void, onClose: (s: SocketLike, code: number) => void): SocketLike | null {
+  let s: SocketLike;
+  try {
+    s = options.createSocket(options.url);
+  } catch {
+    return null;
+  }
+  s.onopen = () => s.send(JSON.stringify({ type: 'hello', token: options.token }));
+  s.onmessage = (ev) => {
+    let msg: HostMessage;
+    try {
+      msg = JSON.parse(String(ev.data)) as HostMessage;
+    } catch {
+      return;
+    }
+    onMessage(msg);
+  };
+  s.onerror = () => undefined; // onclose follows and decides
+  s.onclose = (ev) => onClose(s, ev.code);
+  return s;
 }
 
 /** The one-time `#token=…`, removed from the address bar and history (not left on screen, in a bookmark or a screenshot). */
@@ -205,7 +231,6 @@ export function takeTokenFromLocation(
   return token && /^[A-Za-z0-9_-]{16,200}$/.test(token) ? token : null;
 }
 
-/** The ws:// (or wss://) address of the bridge on the page's own host. */
 export function bridgeSocketUrl(location: Pick<Location, 'protocol' | 'host'>): string {
   return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/bridge`;
 }
@@ -232,7 +257,7 @@ function createBridge(): BridgeConnection {
 
 let singleton: BridgeConnection | null = null;
 
-/** The window's connection to the companion core (created on first use). */
+/** The window's connection to the companion core. */
 export function getBridge(): BridgeConnection {
   singleton ??= createBridge();
   return singleton;

@@ -5,7 +5,7 @@ import { AppError } from '../../../shared/errors/app-error';
 import { getBridge, type ConnectionStatus } from './bridge';
 import { acceptSnapshot, mergeProgress, pruneProgress, type ProgressMap } from './logic/model';
 
-export type LocalAlert = ReturnType<typeof errorText> & { id: number };
+type LocalAlert = ReturnType<typeof errorText> & { id: number };
 
 export interface Companion {
   api: CompanionApi;

@@ -4,26 +4,23 @@
  */
 import type { ExchangeResponse, LanSessionInfo } from '../../../shared/contracts/lan';
 import type { ErrorBody } from '../../../shared/errors/app-error';
-import { CONSENTS, consentDisplay, type BodySite } from '../../../shared/coded/values';
-import type { Transport } from './api';
+import { CONSENTS, consentDisplay, LATERALITIES, type BodySite } from '../../../shared/coded/values';
+import type { Timers, Transport } from './api';
 import { button, h, replaceChildren, type Props } from './dom';
 import { bodyFor, failureOf, PHONE_MESSAGES, sessionEndOf } from './failures';
 import { formatBytes } from '../../common/format';
 import { formatBirthDate, photos } from './format';
 import { uuidV4 } from './ids';
-import { isLateral, LATERALITIES, siteGroups, siteLabel } from './sites';
+import { isLateral, siteGroups, siteLabel } from './sites';
 import { forgetCredential, loadCredential, saveCredential, type SavedCredential } from './store';
 import { dropFragment, readFragmentToken } from './token';
 import { UploadQueue, type Photo } from './uploads';
 import { ScreenKeeper, type WakeLockLike } from './wake';
 
-export interface AppEnv {
+export interface AppEnv extends Timers {
   root: HTMLElement;
   transport: Transport;
-  now: () => number;
   random: () => number;
-  setTimer: (fn: () => void, ms: number) => unknown;
-  clearTimer: (handle: unknown) => void;
   win: Window;
   doc: Document;
 }
@@ -107,7 +104,7 @@ export class PhoneApp {
       this.connectFailed(err, () => void this.exchange(token));
       return;
     }
-    this.cred = { credential: res.credential, phoneId: res.phoneId, maxUploadFileBytes: res.limits.maxUploadFileBytes };
+    this.cred = { credential: res.credential, maxUploadFileBytes: res.limits.maxUploadFileBytes };
     this.session = res.session;
     this.sentBefore = 0;
     saveCredential(this.cred);
@@ -374,8 +371,6 @@ export class PhoneApp {
     replaceChildren(this.bar, barContent(c, busy, waiting, () => q.sendAll()));
   }
 
-  // --- body-site picker ---------------------------------------------------------------------------
-
   private openSitePicker(id: string): void {
     const q = this.queue;
     const p = q?.get(id);
@@ -426,9 +421,9 @@ export class PhoneApp {
 
 /** One photo: thumbnail (made once, released after sending) and a body re-rendered on change. */
 class PhotoCard {
-  readonly el: HTMLLIElement;
-  private readonly thumb: HTMLElement;
-  private readonly body: HTMLElement;
+  private readonly thumb = h('div', { class: 'thumb' });
+  private readonly body = h('div', { class: 'photo-body' });
+  readonly el = h('li', { class: 'photo', 'data-testid': 'photo' }, this.thumb, this.body);
   private url: string | undefined;
   private readonly name: string;
 
@@ -438,9 +433,6 @@ class PhotoCard {
     private readonly pickSite: (id: string) => void,
   ) {
     this.name = photo.name;
-    this.thumb = h('div', { class: 'thumb' });
-    this.body = h('div', { class: 'photo-body' });
-    this.el = h('li', { class: 'photo', 'data-testid': 'photo' }, this.thumb, this.body);
     const file = photo.file;
     if (file !== undefined && photo.state === 'staged') {
       this.url = URL.createObjectURL(file);

@@ -11,20 +11,15 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = 
     else if (v === true) el.setAttribute(k, '');
     else el.setAttribute(k, String(v));
   }
-  append(el, children);
+  el.append(...present(children));
   return el;
 }
 
-export function append(el: Element, children: Child[]): void {
-  for (const c of children) {
-    if (c === false || c === null || c === undefined) continue;
-    el.append(typeof c === 'string' ? document.createTextNode(c) : c);
-  }
-}
+/** Strings become text nodes (never parsed as HTML); false, null and undefined are skipped. */
+const present = (children: Child[]): (Node | string)[] => children.filter((c): c is Node | string => c !== false && c !== null && c !== undefined);
 
 export function replaceChildren(el: Element, ...children: Child[]): void {
-  el.replaceChildren();
-  append(el, children);
+  el.replaceChildren(...present(children));
 }
 
 /** A `type="button"` button with its click handler. */

@@ -9,7 +9,6 @@ export function formatBirthDate(iso: string): string {
   return month === undefined ? iso : `${Number(m[3])} ${month} ${m[1]}`;
 }
 
-/** `1 photo`, `3 photos`. */
 export function photos(n: number): string {
   return n === 1 ? '1 photo' : `${n} photos`;
 }

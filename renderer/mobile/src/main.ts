@@ -7,8 +7,7 @@ if (root !== null) {
   const clearTimer = (handle: unknown): void => window.clearTimeout(handle as number);
   new PhoneApp({
     root,
-    transport: createHttpTransport(setTimer, clearTimer),
-    now: () => Date.now(),
+    transport: createHttpTransport({ setTimer, clearTimer }),
     random: () => Math.random(),
     setTimer,
     clearTimer,

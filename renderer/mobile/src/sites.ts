@@ -1,12 +1,7 @@
 /** The body-site picker's list: favourites first, then the rest A–Z; a search matches names and synonyms. */
 import { BODY_SITES, findBodySite, LATERALITIES, searchBodySites, type BodySite, type LateralityKey } from '../../../shared/coded/values';
 
-export interface SiteGroups {
-  favourites: BodySite[];
-  others: BodySite[];
-}
-
-export function siteGroups(query: string): SiteGroups {
+export function siteGroups(query: string): { favourites: BodySite[]; others: BodySite[] } {
   if (query.trim() !== '') return { favourites: [], others: searchBodySites(query, BODY_SITES.length) };
   const favourites = BODY_SITES.filter((s) => s.favourite === true);
   const others = BODY_SITES.filter((s) => s.favourite !== true).sort((a, b) => a.display.localeCompare(b.display));
@@ -24,5 +19,3 @@ export function siteLabel(code: string | undefined, laterality: LateralityKey | 
 export function isLateral(code: string | undefined): boolean {
   return code !== undefined && findBodySite(code)?.lateral === true;
 }
-
-export { LATERALITIES };

@@ -8,52 +8,37 @@ const KEY = 'clinicpro-images.phone';
 
 export interface SavedCredential {
   credential: string;
-  phoneId: string;
   maxUploadFileBytes: number;
 }
 
 type StorageLike = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
-function storage(): StorageLike | undefined {
+/** Storage may be disabled or full (private mode on some browsers): the page keeps working from memory. */
+function quietly<T>(fn: () => T): T | undefined {
   try {
-    return window.sessionStorage;
-  } catch {
-    return undefined; // storage disabled (private mode on some browsers): memory only
-  }
-}
-
-export function saveCredential(saved: SavedCredential, s: StorageLike | undefined = storage()): void {
-  try {
-    s?.setItem(KEY, JSON.stringify(saved));
-  } catch {
-    // quota or disabled storage: the page keeps working; only a reload would need a new QR
-  }
-}
-
-export function loadCredential(s: StorageLike | undefined = storage()): SavedCredential | undefined {
-  let raw: string | null = null;
-  try {
-    raw = s?.getItem(KEY) ?? null;
+    return fn();
   } catch {
     return undefined;
   }
-  if (raw === null) return undefined;
-  try {
-    const v = JSON.parse(raw) as Partial<SavedCredential>;
-    if (typeof v.credential === 'string' && SECRET_PATTERN.test(v.credential) && typeof v.phoneId === 'string' && typeof v.maxUploadFileBytes === 'number') {
-      return { credential: v.credential, phoneId: v.phoneId, maxUploadFileBytes: v.maxUploadFileBytes };
-    }
-  } catch {
-    // fall through
+}
+
+const storage = (): StorageLike | undefined => quietly(() => window.sessionStorage);
+
+export function saveCredential(saved: SavedCredential, s: StorageLike | undefined = storage()): void {
+  quietly(() => s?.setItem(KEY, JSON.stringify(saved)));
+}
+
+export function loadCredential(s: StorageLike | undefined = storage()): SavedCredential | undefined {
+  const raw = quietly(() => s?.getItem(KEY));
+  if (raw === null || raw === undefined) return undefined;
+  const v = quietly(() => JSON.parse(raw) as Partial<SavedCredential> | null);
+  if (typeof v?.credential === 'string' && SECRET_PATTERN.test(v.credential) && typeof v.maxUploadFileBytes === 'number') {
+    return { credential: v.credential, maxUploadFileBytes: v.maxUploadFileBytes };
   }
   forgetCredential(s);
   return undefined;
 }
 
 export function forgetCredential(s: StorageLike | undefined = storage()): void {
-  try {
-    s?.removeItem(KEY);
-  } catch {
-    // nothing to do
-  }
+  quietly(() => s?.removeItem(KEY));
 }

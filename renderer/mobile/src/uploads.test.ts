@@ -75,7 +75,6 @@ function setup(over: Partial<QueueDeps> = {}) {
     transport: net,
     credential: () => 'C'.repeat(43),
     newId: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
-    now: () => timers.now,
     setTimer: timers.set,
     clearTimer: timers.clear,
     random: () => 0.5,

@@ -4,7 +4,7 @@
  */
 import type { ErrorBody } from '../../../shared/errors/app-error';
 import type { ConsentKey, LateralityKey } from '../../../shared/coded/values';
-import type { Transport } from './api';
+import type { Timers, Transport } from './api';
 import { bodyFor, classify, failureOf, sessionEndOf, type Failure } from './failures';
 
 export type PhotoState = 'staged' | 'queued' | 'sending' | 'retrying' | 'sent' | 'failed' | 'stopped';
@@ -17,7 +17,6 @@ export interface Photo {
   held: boolean;
   readonly name: string;
   readonly size: number;
-  readonly type: string;
   file: Blob | undefined;
   bodySiteCode?: string;
   laterality?: LateralityKey;
@@ -28,17 +27,12 @@ export interface Photo {
   attempts: number;
   /** Why it is retrying or failed. */
   error?: ErrorBody;
-  nextAttemptAt?: number;
-  imageId?: string;
 }
 
-export interface QueueDeps {
+export interface QueueDeps extends Timers {
   transport: Pick<Transport, 'upload'> & Partial<Pick<Transport, 'hold'>>;
   credential: () => string;
   newId: () => string;
-  now: () => number;
-  setTimer: (fn: () => void, ms: number) => unknown;
-  clearTimer: (handle: unknown) => void;
   random: () => number;
   /** Largest file the PC takes (from the exchange answer). */
   maxBytes: number;
@@ -96,7 +90,6 @@ export class UploadQueue {
       n,
       name: file.name ?? `Photo ${n}`,
       size: file.size,
-      type: file.type,
       file,
       held: false,
       state: 'staged',
@@ -184,7 +177,6 @@ export class UploadQueue {
     p.state = 'stopped';
     p.file = undefined;
     p.error = body;
-    delete p.nextAttemptAt;
     this.deps.onChange(p);
   }
 
@@ -281,7 +273,6 @@ export class UploadQueue {
     if (resetAttempts) p.attempts = 0;
     p.state = 'queued';
     p.progress = 0;
-    delete p.nextAttemptAt;
     this.deps.onChange(p);
   }
 
@@ -332,7 +323,6 @@ export class UploadQueue {
           this.inflight.delete(p.id);
           p.state = 'sent';
           p.progress = 1;
-          p.imageId = res.imageId;
           p.file = undefined;
           delete p.error;
           this.deps.onChange(p);
@@ -371,7 +361,6 @@ export class UploadQueue {
         }
         const delay = this.delayFor(p.attempts, failure);
         p.state = 'retrying';
-        p.nextAttemptAt = this.deps.now() + delay;
         this.timers.set(
           p.id,
           this.deps.setTimer(() => {

@@ -1,8 +1,9 @@
 import type { AppState } from '../../../../shared/contracts/bridge';
 import type { PatientSummary } from '../../../../shared/contracts/common';
-import { formatDob, formatPatientName, formatSex } from '../../../common/format';
+import { formatDob, formatPatientName, formatSex, plural } from '../../../common/format';
 import type { ConnectionStatus } from '../bridge';
 import type { ErrorAction } from '../../../../shared/errors/codes';
+import type { Rejected } from '../useCapture';
 import type { Companion } from '../useCompanion';
 
 /** Facts about a patient as a description list: [term, value, class of the value]. */
@@ -20,7 +21,7 @@ export function Facts({ rows, ...dl }: { rows: [string, string, string?][]; id?:
 }
 
 /** The working patient, always visible while one is verified. `onFindByNhi`: the "Wrong patient?" way out. */
-export function PatientBanner({ patient, now, onFindByNhi }: { patient: PatientSummary; now: Date; onFindByNhi?: () => void }) {
+export function PatientBanner({ patient, now, onFindByNhi }: { patient: PatientSummary; now: Date; onFindByNhi: () => void }) {
   return (
     <section className="patient-banner" aria-label="Patient" data-testid="patient-banner">
       <div className="patient-name">{formatPatientName(patient)}</div>
@@ -32,18 +33,15 @@ export function PatientBanner({ patient, now, onFindByNhi }: { patient: PatientS
           ['Sex', formatSex(patient.sex)],
         ]}
       />
-      {onFindByNhi ? (
-        <button type="button" className="button button-quiet banner-link" onClick={onFindByNhi} data-testid="banner-find-by-nhi">
-          <span>Wrong patient?</span> <span>Find by NHI</span>
-        </button>
-      ) : null}
+      <button type="button" className="button button-quiet banner-link" onClick={onFindByNhi} data-testid="banner-find-by-nhi">
+        <span>Wrong patient?</span> <span>Find by NHI</span>
+      </button>
     </section>
   );
 }
 
 /** The fallback offered wherever there is no patient: find one by NHI (the GP confirms it). */
-function FindByNhi({ onFindByNhi }: { onFindByNhi: (() => void) | undefined }) {
-  if (!onFindByNhi) return null;
+function FindByNhi({ onFindByNhi }: { onFindByNhi: () => void }) {
   return (
     <div className="find-by-nhi">
       <span className="muted">Cannot launch from Evolution?</span>
@@ -63,7 +61,7 @@ const NEXT_STEP: Partial<Record<ErrorAction, string>> = {
 };
 
 /** What the main area shows while there is no verified patient. */
-export function LaunchState({ state, onFindByNhi }: { state: AppState; onFindByNhi?: () => void }) {
+export function LaunchState({ state, onFindByNhi }: { state: AppState; onFindByNhi: () => void }) {
   const { launch } = state;
   if (launch.status === 'verifying') {
     return (
@@ -140,5 +138,26 @@ export function NoticeList({ companion }: { companion: Companion }) {
         </div>
       ))}
     </div>
+  );
+}
+
+/** The files the last adds refused, each with why, until dismissed. */
+export function RejectedFiles({ files, onDismiss }: { files: Rejected[]; onDismiss: () => void }) {
+  return (
+    <section className="rejected" role="alert" aria-label="Files not added" data-testid="rejected-files">
+      <header>
+        <strong>{plural(files.length, 'file')} not added</strong>
+        <button type="button" className="button button-quiet" onClick={onDismiss}>
+          Dismiss
+        </button>
+      </header>
+      <ul>
+        {files.map((r, i) => (
+          <li key={`${r.name}-${i}`}>
+            <span className="rejected-name">{r.name}</span>: {r.error.message}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }

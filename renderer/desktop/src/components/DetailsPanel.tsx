@@ -1,12 +1,13 @@
 import { useEffect, useId, useMemo, useState, type ReactNode } from 'react';
 import type { ImageView, MetadataField } from '../../../../shared/contracts/bridge';
-import { CONSENTS, IMAGE_TYPES, LATERALITIES, VIEWS, findBodySite } from '../../../../shared/coded/values';
+import { CONSENTS, IMAGE_TYPES, LATERALITIES, VIEWS, findBodySite, searchBodySites } from '../../../../shared/coded/values';
 import { LIMITS } from '../../../../shared/limits';
 import { formatPatientName, plural } from '../../../common/format';
 import { isLocked } from '../../../common/status';
-import { FIELD_LABELS, MIXED, bodySiteOptions, describeMetadata, draftFrom, isLateralSite, patchFrom, type Draft } from '../logic/metadata';
+import { FIELD_LABELS, MIXED, describeMetadata, draftFrom, isLateralSite, patchFrom, type Draft } from '../logic/metadata';
 import { lockedReason } from '../logic/send-status';
 import type { Companion } from '../useCompanion';
+import { Segmented } from './SettingsDialog';
 import { InMedtechTag, MedtechCheck } from './MedtechCheck';
 
 /** Body site picker: type to search; favourites first; arrow keys + Enter to pick. */
@@ -16,7 +17,7 @@ function BodySitePicker({ value, onChange, required }: { value: string; onChange
   const [query, setQuery] = useState(current);
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(0);
-  const options = useMemo(() => bodySiteOptions(open && query !== current ? query : ''), [open, query, current]);
+  const options = useMemo(() => searchBodySites(open && query !== current ? query : '', 12), [open, query, current]);
   useEffect(() => setQuery(current), [current]);
 
   const openList = (): void => {
@@ -185,14 +186,7 @@ export function DetailsPanel({ companion, selected, applyAllCount }: { companion
           {isLateralSite(draft.bodySiteCode) ? (
             <fieldset className="field">
               <legend className="field-label">{label('laterality')}</legend>
-              <div className="segmented">
-                {LATERALITIES.map((l) => (
-                  <label key={l.key} className={draft.laterality === l.key ? 'is-on' : undefined}>
-                    <input type="radio" name="laterality" value={l.key} checked={draft.laterality === l.key} onChange={() => set('laterality', l.key)} />
-                    {l.display}
-                  </label>
-                ))}
-              </div>
+              <Segmented name="laterality" options={LATERALITIES} value={draft.laterality} onChange={(l) => set('laterality', l)} />
             </fieldset>
           ) : null}
           <div className="field-row">

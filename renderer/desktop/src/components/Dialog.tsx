@@ -2,7 +2,7 @@ import { useEffect, useId, useLayoutEffect, useRef, useState, type ReactNode } f
 
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
-export interface DialogProps {
+interface DialogProps {
   title: string;
   onClose: () => void;
   children: ReactNode;
@@ -10,7 +10,6 @@ export interface DialogProps {
   actions?: ReactNode;
   cancel?: boolean;
   size?: 'small' | 'medium' | 'large' | 'full';
-  /** A side drawer instead of a centred dialog. */
   drawer?: boolean;
   /** Element to focus first (else the first focusable); 'cancel' for the safe choice. */
   initialFocus?: React.RefObject<HTMLElement | null> | 'cancel';

@@ -32,7 +32,7 @@ export function FindPatientDialog({ companion, pending, now, onClose }: { compan
   // The candidate this dialog found (or the one already waiting when it opened).
   const [candidate, setCandidate] = useState<PendingLookupView | null>(pending ?? null);
   const seenInState = useRef(pending !== undefined);
-  const confirmed = useRef(false);
+  // The lookup open in the core ('searching' while one runs); null once confirmed or dropped.
   const open = useRef<string | null>(pending?.lookupId ?? null);
   const input = useRef<HTMLInputElement>(null);
   const noButton = useRef<HTMLButtonElement>(null);
@@ -62,7 +62,7 @@ export function FindPatientDialog({ companion, pending, now, onClose }: { compan
   // Leaving the dialog any other way than "Yes, this patient" forgets the candidate (and stops a running search).
   useEffect(
     () => () => {
-      if (!confirmed.current && open.current !== null) void companion.api.patient.cancelLookup().catch(() => undefined);
+      if (open.current !== null) void companion.api.patient.cancelLookup().catch(() => undefined);
     },
     [companion.api],
   );
@@ -92,7 +92,7 @@ export function FindPatientDialog({ companion, pending, now, onClose }: { compan
     setBusy('confirm');
     try {
       await companion.api.patient.confirm({ lookupId: candidate.lookupId });
-      confirmed.current = true;
+      open.current = null;
       onClose();
     } catch (err) {
       drop(asErrorText(err, candidate.patient.nhi));

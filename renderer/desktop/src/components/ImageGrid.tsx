@@ -114,18 +114,14 @@ function ImageCard({ companion, image, selected, tabbable, outboxItem, now, onFo
           >
             Open
           </button>
-          {image.status === 'failed' && outboxItem ? (
-            <button type="button" tabIndex={tabIndex} className="button button-small button-primary" onClick={() => void retry(companion, image.id)} aria-label={`Retry sending ${image.label}`}>
-              Retry
-            </button>
-          ) : null}
+          {image.status === 'failed' && outboxItem ? <RetryButton companion={companion} imageId={image.id} tabIndex={tabIndex} aria-label={`Retry sending ${image.label}`} /> : null}
         </div>
       </div>
     </li>
   );
 }
 
-export interface GroupProps {
+interface GroupProps {
   companion: Companion;
   title: string;
   subtitle?: string;
@@ -190,9 +186,13 @@ export function ImageGroup(props: GroupProps) {
   );
 }
 
-/** Send a failed image again (from its card or the send dialog). */
-export function retry(companion: Companion, imageId: string): Promise<unknown> {
-  return companion.run((api) => api.outbox.retry({ imageId }));
+/** Send a failed image again (from its card, the send dialog or the outbox). */
+export function RetryButton({ companion, imageId, ...button }: { companion: Companion; imageId: string; tabIndex?: number; 'aria-label'?: string }) {
+  return (
+    <button type="button" className="button button-small button-primary" onClick={() => void companion.run((api) => api.outbox.retry({ imageId }))} {...button}>
+      Retry
+    </button>
+  );
 }
 
 export function groupSummary(images: readonly ImageView[]): string {

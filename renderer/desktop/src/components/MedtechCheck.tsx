@@ -22,11 +22,8 @@ function UnconfirmedActions({ image, companion, tabIndex }: { image: ImageView; 
   const [busy, setBusy] = useState(false);
   const act = async (what: 'confirmArrived' | 'sendAgain'): Promise<void> => {
     setBusy(true);
-    try {
-      await companion.run((api) => api.images[what]({ id: image.id }));
-    } finally {
-      setBusy(false);
-    }
+    await companion.run((api) => api.images[what]({ id: image.id }));
+    setBusy(false);
   };
   return (
     <div className="medtech-check" data-testid="medtech-unconfirmed">

@@ -4,7 +4,7 @@ import { IMAGE_STATUS_TEXT, OUTBOX_STATUS_TEXT } from '../../../common/status';
 import { splitOutbox } from '../logic/model';
 import type { Companion } from '../useCompanion';
 import { Dialog } from './Dialog';
-import { Badge, retry } from './ImageGrid';
+import { Badge, RetryButton } from './ImageGrid';
 
 function targetsText(t: OutboxItemView['targets']): string {
   return [t.media ? 'Photo' : '', t.inboxScan ? 'Inbox Scan' : ''].filter(Boolean).join(' + ');
@@ -35,11 +35,7 @@ export function OutboxDrawer({ companion, now, onClose }: { companion: Companion
               {o.nextAttemptAt && o.status === 'waiting' ? ` · next try ${formatRelative(new Date(o.nextAttemptAt), now)} (${formatClock(new Date(o.nextAttemptAt))})` : ''}
               {o.error?.correlationId ? ` · reference ${o.error.correlationId.slice(0, 8)}` : ''}
             </div>
-            {o.status === 'failed' ? (
-              <button type="button" className="button button-small button-primary" onClick={() => void retry(companion, o.imageId)}>
-                Retry
-              </button>
-            ) : null}
+            {o.status === 'failed' ? <RetryButton companion={companion} imageId={o.imageId} /> : null}
           </li>
         ))}
       </ul>

@@ -1,14 +1,14 @@
 import type { PhoneView } from '../../../../shared/contracts/bridge';
 import { bytesToBase64 } from '../../../common/files';
 import { formatCountdown, plural } from '../../../common/format';
-import { qrImageSource, utf8ToBase64 } from '../logic/qr';
+import { qrImageSource } from '../logic/qr';
 import type { Companion } from '../useCompanion';
 import { useNow } from '../useNow';
 
 export function PhonePanel({ companion, phone, patientName, onClose }: { companion: Companion; phone: PhoneView; patientName: string; onClose: () => void }) {
   // Display only: the expiry itself is the core's job.
   const left = Date.parse(phone.expiresAt) - useNow();
-  const src = qrImageSource(phone, (t) => utf8ToBase64(t, bytesToBase64));
+  const src = qrImageSource(phone, (t) => bytesToBase64(new TextEncoder().encode(t)));
   const expired = left <= 0;
   return (
     <section className="panel phone-panel" aria-label="Phone upload" data-testid="phone-panel">

@@ -6,10 +6,11 @@ import { editorKey, keyDrawStatus, START_KEY_DRAW, type DrawTool, type KeyDraw }
 import { describeMetadata } from '../logic/metadata';
 import type { Companion } from '../useCompanion';
 import { Dialog } from './Dialog';
+import { Segmented } from './SettingsDialog';
 import { StatusBadge } from './ImageGrid';
 
 type Colour = Annotation['colour'];
-const TOOLS: Record<DrawTool, string> = { crop: 'Crop', arrow: 'Arrow', circle: 'Circle', text: 'Text' };
+const TOOLS: { key: DrawTool; display: string }[] = [{ key: 'crop', display: 'Crop' }, { key: 'arrow', display: 'Arrow' }, { key: 'circle', display: 'Circle' }, { key: 'text', display: 'Text' }];
 const COLOURS: Record<Colour, { label: string; stroke: string }> = {
   red: { label: 'Red', stroke: '#e5251b' },
   yellow: { label: 'Yellow', stroke: '#f7c600' },
@@ -165,14 +166,7 @@ function Editor({ image, edits, onChange }: { image: ImageView; edits: ImageEdit
           ⟳ Rotate right
         </button>
         <span className="toolbar-sep" aria-hidden="true" />
-        <div className="segmented" role="radiogroup" aria-label="Tool">
-          {Object.entries(TOOLS).map(([t, label]) => (
-            <label key={t} className={tool === t ? 'is-on' : undefined}>
-              <input type="radio" name="tool" value={t} checked={tool === t} onChange={() => setTool(t as DrawTool)} />
-              {label}
-            </label>
-          ))}
-        </div>
+        <Segmented name="tool" role="radiogroup" aria-label="Tool" options={TOOLS} value={tool} onChange={setTool} />
         <label className="inline-field">
           <span>Colour</span>
           <select value={colour} onChange={(e) => setColour(e.target.value as Colour)}>

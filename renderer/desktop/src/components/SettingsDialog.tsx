@@ -4,7 +4,6 @@ import { FIELD_LABELS, METADATA_FIELDS } from '../logic/metadata';
 import type { Companion } from '../useCompanion';
 import { ConfirmDialog, Dialog } from './Dialog';
 
-
 /** Where a photo goes in Medtech: Inbox Scan and/or Photo (Media), at least one. */
 export function TargetsField({ legend, labels, value, onChange }: { legend: string; labels: [string, string]; value: CommitTargets; onChange: (t: CommitTargets) => void }) {
   return (
@@ -24,6 +23,22 @@ export function TargetsField({ legend, labels, value, onChange }: { legend: stri
     </fieldset>
   );
 }
+
+/** One of a few choices as joined buttons (radio inputs underneath); `group` goes on the wrapper (a role and label). */
+export function Segmented<T extends string>({ name, options, value, onChange, ...group }: { name: string; options: readonly { key: T; display: string }[]; value: string; onChange: (key: T) => void; role?: string; 'aria-label'?: string }) {
+  return (
+    <div className="segmented" {...group}>
+      {options.map((o) => (
+        <label key={o.key} className={value === o.key ? 'is-on' : undefined}>
+          <input type="radio" name={name} value={o.key} checked={value === o.key} onChange={() => onChange(o.key)} />
+          {o.display}
+        </label>
+      ))}
+    </div>
+  );
+}
+
+const SCAN_FORMATS = [{ key: 'pdf', display: 'PDF' }, { key: 'tiff', display: 'TIFF' }] as const;
 
 /** `onEnrolAgain`: practice IT confirmed "Enrol this PC again" (the enrolment screen opens). */
 export function SettingsDialog({ companion, settings, onClose, onEnrolAgain }: { companion: Companion; settings: Settings; onClose: () => void; onEnrolAgain: () => void }) {
@@ -68,14 +83,7 @@ export function SettingsDialog({ companion, settings, onClose, onEnrolAgain }: {
       <TargetsField legend="Send to Medtech as (default)" labels={['Inbox Scan', 'Photo (Media)']} value={draft.defaultTargets} onChange={(t) => setDraft({ ...draft, defaultTargets: t })} />
       <fieldset className="field">
         <legend className="field-label">Inbox Scan file type</legend>
-        <div className="segmented">
-          {(['pdf', 'tiff'] as const).map((f) => (
-            <label key={f} className={draft.inboxScanFormat === f ? 'is-on' : undefined}>
-              <input type="radio" name="scanformat" checked={draft.inboxScanFormat === f} onChange={() => setDraft({ ...draft, inboxScanFormat: f })} />
-              {f.toUpperCase()}
-            </label>
-          ))}
-        </div>
+        <Segmented name="scanformat" options={SCAN_FORMATS} value={draft.inboxScanFormat} onChange={(f) => setDraft({ ...draft, inboxScanFormat: f })} />
       </fieldset>
       <label className="check">
         <input type="checkbox" checked={draft.captionStrip} onChange={(e) => setDraft({ ...draft, captionStrip: e.target.checked })} />
@@ -137,18 +145,18 @@ export function ShortcutsDialog({ onClose }: { onClose: () => void }) {
     <Dialog title="Keyboard shortcuts" onClose={onClose} size="small">
       {/* Focusable, so the list can be scrolled with the keyboard when zoomed in (it has no other control). */}
       <div className="shortcuts-list" tabIndex={0} role="group" aria-label="Shortcut list">
-      <table className="shortcuts">
-        <tbody>
-          {SHORTCUTS.map((s) => (
-            <tr key={s.keys}>
-              <th scope="row">
-                <kbd>{s.keys}</kbd>
-              </th>
-              <td>{s.what}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        <table className="shortcuts">
+          <tbody>
+            {SHORTCUTS.map((s) => (
+              <tr key={s.keys}>
+                <th scope="row">
+                  <kbd>{s.keys}</kbd>
+                </th>
+                <td>{s.what}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       </div>
     </Dialog>
   );

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ImageEdits as ImageEditsSchema, type ImageEdits } from '../../../../shared/contracts/bridge';
 import { Value } from '@sinclair/typebox/value';
-import { NO_EDITS, addAnnotation, circleRadius, isMeaningfulArrow, rectFrom, rotateEdits, rotatedSize, toFraction, undoLastAnnotation } from './geometry';
+import { addAnnotation, circleRadius, isMeaningfulArrow, rectFrom, rotateEdits, rotatedSize, toFraction, undoLastAnnotation } from './geometry';
+
+const NO_EDITS: ImageEdits = { rotate: 0, annotations: [] };
 
 /** Where a fraction point of the rotated image lands on the original (unrotated) pixels: the ground truth. */
 function toOriginal(p: { x: number; y: number }, rotate: ImageEdits['rotate'], W: number, H: number): { x: number; y: number } {

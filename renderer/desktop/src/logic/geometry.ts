@@ -4,11 +4,9 @@
  */
 import type { Annotation, ImageEdits } from '../../../../shared/contracts/bridge';
 
-export type Rotation = ImageEdits['rotate'];
-export type Rect = NonNullable<ImageEdits['crop']>;
+type Rotation = ImageEdits['rotate'];
+type Rect = NonNullable<ImageEdits['crop']>;
 export type Pt = Pick<Rect, 'x' | 'y'>;
-
-export const NO_EDITS: ImageEdits = { rotate: 0, annotations: [] };
 
 const clamp01 = (v: number): number => Math.min(1, Math.max(0, v));
 const round = (v: number): number => Math.round(v * 10_000) / 10_000;
@@ -17,7 +15,6 @@ export function rotatedSize(width: number, height: number, rotate: Rotation): { 
   return rotate === 90 || rotate === 270 ? { width: height, height: width } : { width, height };
 }
 
-/** A pointer position inside a box → a clamped fraction point. */
 export function toFraction(clientX: number, clientY: number, box: { left: number; top: number; width: number; height: number }): Pt {
   if (box.width <= 0 || box.height <= 0) return { x: 0, y: 0 };
   return { x: round(clamp01((clientX - box.left) / box.width)), y: round(clamp01((clientY - box.top) / box.height)) };

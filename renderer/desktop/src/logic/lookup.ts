@@ -30,7 +30,6 @@ const BUSY_CODES: ReadonlySet<string> = new Set(['ERR_ALEX_THROTTLED', 'ERR_ALEX
 
 export interface LookupErrorText {
   message: string;
-  /** What to do next. */
   hint?: string;
   /** A short reference for support, when the failure has one. */
   reference?: string;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AROHA, image } from './testkit/fixtures';
-import { MIXED, bodySiteOptions, describeMetadata, draftFrom, isLateralSite, missingText, patchFrom } from './metadata';
+import { searchBodySites } from '../../../../shared/coded/values';
+import { MIXED, describeMetadata, draftFrom, isLateralSite, missingText, patchFrom } from './metadata';
 
 const FOREARM = '14975008';
 const NOSE = '45206002';
@@ -18,7 +19,7 @@ describe('metadata form', () => {
   });
 
   it('sends only the fields that were changed; emptied fields are cleared', () => {
-    const draft = { bodySiteCode: FOREARM, laterality: 'left', view: 'close-up', imageType: '', caption: '  Day 5 after excision  ' };
+    const draft = { bodySiteCode: FOREARM, laterality: 'left', view: 'close-up', imageType: '', caption: '  Day 5 after excision  ', consent: '' };
     expect(patchFrom(draft, new Set())).toEqual({});
     expect(patchFrom(draft, new Set(['bodySiteCode', 'laterality']))).toEqual({ bodySiteCode: FOREARM, laterality: 'left' });
     expect(patchFrom(draft, new Set(['imageType', 'caption']))).toEqual({ imageType: null, caption: 'Day 5 after excision' });
@@ -26,12 +27,12 @@ describe('metadata form', () => {
   });
 
   it('never sends a mixed placeholder', () => {
-    const draft = { bodySiteCode: MIXED, laterality: MIXED, view: MIXED, imageType: MIXED, caption: MIXED };
+    const draft = { bodySiteCode: MIXED, laterality: MIXED, view: MIXED, imageType: MIXED, caption: MIXED, consent: MIXED };
     expect(patchFrom(draft, new Set(['bodySiteCode', 'laterality', 'view', 'imageType', 'caption']))).toEqual({});
   });
 
   it('clears the side when the new site has no sides', () => {
-    const draft = { bodySiteCode: NOSE, laterality: 'left', view: '', imageType: '', caption: '' };
+    const draft = { bodySiteCode: NOSE, laterality: 'left', view: '', imageType: '', caption: '', consent: '' };
     expect(patchFrom(draft, new Set(['bodySiteCode']))).toEqual({ bodySiteCode: NOSE, laterality: null });
     expect(patchFrom({ ...draft, bodySiteCode: '' }, new Set(['bodySiteCode']))).toEqual({ bodySiteCode: null, laterality: null });
     expect(isLateralSite(FOREARM)).toBe(true);
@@ -40,10 +41,10 @@ describe('metadata form', () => {
   });
 
   it('offers favourites first, and finds sites by synonym', () => {
-    const first = bodySiteOptions('');
+    const first = searchBodySites('', 12);
     expect(first.slice(0, 5).every((s) => s.favourite)).toBe(true);
-    expect(bodySiteOptions('shin').map((s) => s.display)).toContain('Lower leg');
-    expect(bodySiteOptions('zzzz')).toEqual([]);
+    expect(searchBodySites('shin', 12).map((s) => s.display)).toContain('Lower leg');
+    expect(searchBodySites('zzzz', 12)).toEqual([]);
   });
 
   it("records the patient's consent like the other details: shared, mixed, set, cleared, and named when missing", () => {

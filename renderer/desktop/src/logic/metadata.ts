@@ -1,7 +1,7 @@
 /** The details form over one or more selected images: shared or mixed values, and the patch of the touched fields. */
 import type { ImageMetadataPatch, ImageView, MetadataField } from '../../../../shared/contracts/bridge';
 import type { ImageMetadata } from '../../../../shared/contracts/common';
-import { consentDisplay, findBodySite, lateralityDisplay, searchBodySites, type BodySite } from '../../../../shared/coded/values';
+import { consentDisplay, findBodySite, lateralityDisplay } from '../../../../shared/coded/values';
 
 export const FIELD_LABELS: Record<MetadataField, string> = {
   bodySiteCode: 'Body site',
@@ -41,11 +41,6 @@ export function patchFrom(draft: Draft, dirty: ReadonlySet<MetadataField>): Imag
   }
   if (patch.bodySiteCode !== undefined && !isLateralSite(patch.bodySiteCode ?? '')) patch.laterality = null;
   return patch as ImageMetadataPatch;
-}
-
-/** Body sites for the picker: favourites first when the box is empty, otherwise matches (favourites first). */
-export function bodySiteOptions(query: string, limit = 12): BodySite[] {
-  return searchBodySites(query, limit);
 }
 
 /** One line describing an image's tags, e.g. "Forearm, Left · Wound · Close-up". */

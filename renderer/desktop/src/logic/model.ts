@@ -8,21 +8,10 @@ export function acceptSnapshot(current: AppState | null, next: AppState, force =
   return current;
 }
 
-export interface PatientGroup {
-  patient: PatientSummary;
-  images: ImageView[];
-}
-
-export interface ImageGroups {
-  /** Images of the patient on screen. */
-  working: ImageView[];
-  /** Images of other patients, one group each, in order of their first image. Never mixed with `working`. */
-  others: PatientGroup[];
-}
-
-export function groupImages(images: readonly ImageView[]): ImageGroups {
+/** The images of the patient on screen, and those of each other patient in order of their first image; never mixed. */
+export function groupImages(images: readonly ImageView[]): { working: ImageView[]; others: { patient: PatientSummary; images: ImageView[] }[] } {
   const working: ImageView[] = [];
-  const others = new Map<string, PatientGroup>();
+  const others = new Map<string, { patient: PatientSummary; images: ImageView[] }>();
   for (const img of images) {
     if (img.isWorkingPatient) {
       working.push(img);
@@ -96,7 +85,6 @@ export function tallyCommit(ids: readonly string[], images: readonly ImageView[]
   return t;
 }
 
-/** Images that "Commit" would send for a group: the ready ones. */
 export function readyImages(images: readonly ImageView[]): ImageView[] {
   return images.filter((i) => i.status === 'ready');
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToBase64 } from '../../../common/files';
-import { qrImageSource, utf8ToBase64 } from './qr';
+import { qrImageSource } from './qr';
 
-const b64 = (t: string): string => utf8ToBase64(t, bytesToBase64);
+const b64 = (t: string): string => bytesToBase64(new TextEncoder().encode(t));
 
 describe('QR image source', () => {
   it('prefers a well-formed PNG data URL', () => {

@@ -8,8 +8,3 @@ export function qrImageSource(phone: { qrSvg: string; qrPngDataUrl?: string | un
   if (!svg.startsWith('<svg') && !svg.startsWith('<?xml')) return null;
   return `data:image/svg+xml;base64,${encodeBase64(svg)}`;
 }
-
-/** UTF-8 → base64 without DOM helpers. */
-export function utf8ToBase64(text: string, bytesToBase64: (b: Uint8Array) => string): string {
-  return bytesToBase64(new TextEncoder().encode(text));
-}

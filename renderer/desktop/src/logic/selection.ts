@@ -7,14 +7,8 @@ export interface Selection {
 
 export const EMPTY_SELECTION: Selection = { ids: [], anchor: null };
 
-export interface ClickModifiers {
-  shift?: boolean;
-  /** Ctrl on Windows, ⌘ on a Mac. */
-  toggle?: boolean;
-}
-
-/** `order` is the clicked image's group, in display order. */
-export function clickSelect(sel: Selection, id: string, order: readonly string[], mods: ClickModifiers = {}): Selection {
+/** `order` is the clicked image's group, in display order; `toggle` is Ctrl on Windows, ⌘ on a Mac. */
+export function clickSelect(sel: Selection, id: string, order: readonly string[], mods: { shift?: boolean; toggle?: boolean } = {}): Selection {
   if (!order.includes(id)) return sel;
   const sameGroup = sel.ids.every((x) => order.includes(x));
   if (!sameGroup || (!mods.shift && !mods.toggle)) return { ids: [id], anchor: id };
