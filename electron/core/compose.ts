@@ -4,7 +4,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
 import { createGatewayClient } from '../gateway-client';
 import { createImagingService } from '../imaging';
 import type { ImagingService } from '../imaging/types';
@@ -13,32 +12,22 @@ import { checkPhoneNetwork } from '../network-diagnosis';
 import { LAN_DEFAULT_PORT } from '../../shared/contracts/lan';
 import { openOutbox } from '../outbox';
 import type { Outbox } from '../outbox/types';
-import type { SecretStore } from '../secrets';
 import { loadSealKey, sealedFiles, sealLegacyMasters } from '../sealed-files';
-import { createCompanionCore, type CompanionCore } from './core';
+import { createCompanionCore, type CompanionCore, type CompanionCoreDeps } from './core';
 import type { Clock, LanPort } from './ports';
-import type { SettingsStore } from './settings';
-import type { VerifyTimers } from './verify';
 
-export interface StartCompanionOptions {
+/** The core's own options, passed on as they are. */
+type PassedOn = 'secrets' | 'settingsStore' | 'logger' | 'loopbackLaunchPort' | 'appVersion' | 'platform' | 'newId' | 'verifyAfterCommit' | 'timers';
+
+export type StartCompanionOptions = Pick<CompanionCoreDeps, PassedOn> & {
   /** Outbox database and payloads, working masters, LAN uploads. */
   dataDir: string;
-  secrets: SecretStore;
-  settingsStore: SettingsStore;
-  logger: Logger;
   clock?: Clock;
   /** false: no phone capture. */
   lan?: Omit<LanServerOptions, 'sink' | 'uploadRoot' | 'clock' | 'logger' | 'sealUploads'> | false;
-  loopbackLaunchPort?: number;
-  appVersion?: string;
-  platform?: string;
-  newId?: () => string;
   /** Outbox backoff jitter. */
   random?: () => number;
-  verifyAfterCommit?: boolean;
-  /** For reading commits back from Medtech. Default the system's. */
-  timers?: VerifyTimers;
-}
+};
 
 export interface RunningCompanion {
   core: CompanionCore;

@@ -96,7 +96,7 @@ describe('DeviceAccess', () => {
     access.gateway();
     await config.replace({ ...config.current, settings: { ...config.current.settings, gatewayUrl: 'http://127.0.0.1:10' } });
     access.gateway();
-    access.forgetClient();
+    access.newEnrolment();
     access.gateway();
     expect(gw.urls).toEqual(['http://127.0.0.1:9', 'http://127.0.0.1:10', 'http://127.0.0.1:10']);
   });

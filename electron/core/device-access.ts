@@ -21,14 +21,14 @@ export const RENEWAL_CODES: ReadonlyMap<ErrorCode, EnrolmentRenewalReason> = new
 const OTHER_PRACTICE_MESSAGE =
   'This photo belongs to the practice this PC was enrolled for before, not the one it is enrolled for now, so it was not sent. It stays on this PC: enrol the PC for its own practice again to send it, or call ClinicPro support.';
 
+/** Every call that reaches the gateway as this PC is watched for an enrolment that is over. */
+type WatchedClient = GatewayPort & Required<CommitClient>;
+
 export type DeviceAccessDeps = Pick<CoreParts, 'config' | 'secrets' | 'gateway' | 'clock' | 'log' | 'track' | 'changed'>;
 
 export class DeviceAccess {
-  /** Rises with every enrolment. */
   private generation = 0;
-  /** The last stored key that imported, so a key is parsed once, not on every call. */
-  private goodKey: string | undefined;
-  private cache: { url: string; client: GatewayPort } | undefined;
+  private cache: { url: string; client: WatchedClient } | undefined;
 
   constructor(private readonly deps: DeviceAccessDeps) {}
 
@@ -36,20 +36,14 @@ export class DeviceAccess {
   readonly credentials = async (): Promise<DeviceCredentials | null> => {
     const generation = this.generation;
     const read = await readDeviceCredentials(this.deps.secrets);
-    let usable = read.state === 'ok';
-    if (read.state === 'ok' && read.credentials.dpopKey !== undefined && read.credentials.dpopKey !== this.goodKey) {
-      try {
-        importDpopKey(read.credentials.dpopKey);
-        this.goodKey = read.credentials.dpopKey;
-      } catch {
-        usable = false;
-      }
+    let creds = read.state === 'ok' ? read.credentials : null;
+    try {
+      if (creds?.dpopKey !== undefined) importDpopKey(creds.dpopKey);
+    } catch {
+      creds = null;
     }
-    if (!usable) {
-      if (this.deps.config.current.enrolment !== null) this.needsRenewal('credential-unreadable', generation);
-      return null;
-    }
-    return read.state === 'ok' ? read.credentials : null;
+    if (creds === null && this.deps.config.current.enrolment !== null) this.needsRenewal('credential-unreadable', generation);
+    return creds;
   };
 
   /** Enrolled, with a credential that reads (checking it marks an unreadable one for renewal). */
@@ -79,34 +73,32 @@ export class DeviceAccess {
   }
 
   /** For the one gateway address, settings.gatewayUrl (enrolment sets it; IT may repoint it later). */
-  gateway(): GatewayPort {
+  gateway(): WatchedClient {
     const url = this.deps.config.current.settings.gatewayUrl;
     if (this.cache?.url !== url) this.cache = { url, client: this.watchedClient(url) };
     return this.cache.client;
   }
 
-  private watchedClient(url: string): GatewayPort {
+  private watchedClient(url: string): WatchedClient {
     const raw = this.deps.gateway({ baseUrl: url, credentials: this.credentials });
-    const client: GatewayPort & Partial<CommitClient> = {
+    return {
       enrol: (req, opts) => raw.enrol(req, opts),
       verifyLaunch: (req, opts) => this.watched(() => raw.verifyLaunch(req, opts)),
       lookupPatientByNhi: (nhi, opts) => this.watched(() => raw.lookupPatientByNhi(nhi, opts)),
       confirmLookup: (grantId, opts) => this.watched(() => raw.confirmLookup(grantId, opts)),
       verifyCommit: (imageId, opts) => this.watched(() => raw.verifyCommit(imageId, opts)),
+      commit: (req, opts) => this.watched(() => raw.commit(req, opts)),
+      confirmCommit: (imageId, opts) =>
+        this.watched(async () => {
+          if (raw.confirmCommit === undefined) throw new AppError('ERR_INTERNAL', { detail: 'gateway client cannot confirm' });
+          return raw.confirmCommit(imageId, opts);
+        }),
     };
-    const rawCommit = (raw as GatewayPort & Partial<CommitClient>).commit;
-    if (rawCommit !== undefined) client.commit = (req, opts) => this.watched(() => rawCommit.call(raw, req, opts));
-    const rawConfirm = (raw as Partial<CommitClient>).confirmCommit;
-    if (rawConfirm !== undefined) client.confirmCommit = (imageId, opts) => this.watched(() => rawConfirm.call(raw, imageId, opts));
-    return client;
   }
 
-  /** Answers to calls made before a new enrolment are ignored from now on. */
+  /** Answers to calls made before a new enrolment are ignored from now on; the next call gets a new client. */
   newEnrolment(): void {
     this.generation += 1;
-  }
-
-  forgetClient(): void {
     this.cache = undefined;
   }
 
@@ -119,13 +111,9 @@ export class DeviceAccess {
         if (it !== undefined && enrolled !== null && it.facilityId !== enrolled.facilityId) {
           throw new AppError('ERR_NOT_ENROLLED', { message: OTHER_PRACTICE_MESSAGE, detail: 'image of another practice' });
         }
-        return (this.gateway() as GatewayPort & CommitClient).commit(req, opts);
+        return this.gateway().commit(req, opts);
       },
-      confirmCommit: (imageId, opts) => {
-        const confirm = (this.gateway() as Partial<CommitClient>).confirmCommit;
-        if (confirm === undefined) return Promise.reject(new AppError('ERR_INTERNAL', { detail: 'gateway client cannot confirm' }));
-        return confirm(imageId, opts);
-      },
+      confirmCommit: (imageId, opts) => this.gateway().confirmCommit(imageId, opts),
     };
   }
 }

@@ -5,7 +5,7 @@
 import type { BridgeRequest, BridgeResponse, EnrolmentRenewalReason, EnrolmentView } from '../../shared/contracts/bridge';
 import { exportDpopKey, generateDpopKey } from '../gateway-client';
 import { saveDeviceCredentials } from '../secrets';
-import { RENEWAL_CODES } from './device-access';
+import { DEVICE_CODES } from '../outbox/outcome';
 import type { CoreParts } from './ports';
 import type { StoredConfig } from './settings';
 
@@ -18,9 +18,6 @@ const RENEWAL_MESSAGES: Record<EnrolmentRenewalReason, string> = {
   'credential-unreadable':
     "This PC's saved enrolment could not be read (it may have been damaged or removed from the PC's credential store). Enter a new enrolment code to enrol it again.",
 };
-
-/** Outbox errors that say nothing about the image, only that the PC was (re-)enrolling. */
-const ENROLMENT_WAIT_CODES: ReadonlySet<string> = new Set(['ERR_NOT_ENROLLED', ...RENEWAL_CODES.keys()]);
 
 export type DeviceEnrolmentDeps = Pick<CoreParts, 'config' | 'access' | 'secrets' | 'gateway' | 'outbox' | 'notices' | 'log' | 'changed' | 'iso'> & {
   platform?: string;
@@ -64,7 +61,6 @@ export class DeviceEnrolment {
       enrolment: { deviceId: res.deviceId, deviceName, practiceName: res.practiceName, facilityId: res.facilityId, gatewayUrl: url },
       renewal: null,
     });
-    deps.access.forgetClient();
     deps.log.info({ deviceId: res.deviceId, again: previous !== null }, 'enrolled');
     this.resumeOutbox(res.facilityId, previous);
     deps.changed();
@@ -81,7 +77,7 @@ export class DeviceEnrolment {
         held += 1;
         continue;
       }
-      const waitedForEnrolment = (item.state === 'waiting' || item.state === 'failed') && item.lastError !== undefined && ENROLMENT_WAIT_CODES.has(item.lastError.code);
+      const waitedForEnrolment = (item.state === 'waiting' || item.state === 'failed') && item.lastError !== undefined && DEVICE_CODES.has(item.lastError.code);
       if (waitedForEnrolment && outbox.retry(item.imageId)) resumed += 1;
     }
     if (resumed > 0 || held > 0) log.info({ resumed, held }, 'outbox after enrolment');

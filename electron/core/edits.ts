@@ -1,25 +1,20 @@
-/**
- * Bridge edits (fractions of the ROTATED image: rotate, crop, annotate) → imaging edits (pixels of the upright master:
- * crop first, rotate after).
- */
+/** Bridge edits (fractions of the ROTATED image) → imaging edits (pixels of the upright master: crop first, rotate after). */
 import type { ImageEdits } from '../../shared/contracts/bridge';
 import type { Annotation as ImagingAnnotation, Edits as ImagingEdits, Point } from '../imaging/types';
 
 const COLOURS: Record<string, string> = { red: '#ff2d2d', yellow: '#ffd400', white: '#ffffff', black: '#000000' };
 const MIN_CROP_PX = 8;
 
+const UNROTATE: Record<ImageEdits['rotate'], (u: number, v: number) => { x: number; y: number }> = {
+  0: (u, v) => ({ x: u, y: v }),
+  90: (u, v) => ({ x: v, y: 1 - u }),
+  180: (u, v) => ({ x: 1 - u, y: 1 - v }),
+  270: (u, v) => ({ x: 1 - v, y: u }),
+};
+
 /** Fractions of the rotated image → of the master. */
 export function unrotate(rotate: ImageEdits['rotate'], u: number, v: number): { x: number; y: number } {
-  switch (rotate) {
-    case 0:
-      return { x: u, y: v };
-    case 90:
-      return { x: v, y: 1 - u };
-    case 180:
-      return { x: 1 - u, y: 1 - v };
-    case 270:
-      return { x: 1 - v, y: u };
-  }
+  return UNROTATE[rotate](u, v);
 }
 
 const clamp = (n: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, n));
@@ -43,14 +38,12 @@ export function toImagingEdits(edits: ImageEdits, masterWidth: number, masterHei
   const out: ImagingEdits = { rotate: edits.rotate, annotations };
   if (edits.crop !== undefined) {
     const c = edits.crop;
-    const p1 = unrotate(edits.rotate, c.x, c.y);
-    const p2 = unrotate(edits.rotate, Math.min(1, c.x + c.width), Math.min(1, c.y + c.height));
-    const x0 = clamp(Math.round(Math.min(p1.x, p2.x) * masterWidth), 0, masterWidth);
-    const y0 = clamp(Math.round(Math.min(p1.y, p2.y) * masterHeight), 0, masterHeight);
-    const x1 = clamp(Math.round(Math.max(p1.x, p2.x) * masterWidth), 0, masterWidth);
-    const y1 = clamp(Math.round(Math.max(p1.y, p2.y) * masterHeight), 0, masterHeight);
-    const width = Math.max(MIN_CROP_PX, x1 - x0);
-    const height = Math.max(MIN_CROP_PX, y1 - y0);
+    const a = px(c);
+    const b = px({ x: Math.min(1, c.x + c.width), y: Math.min(1, c.y + c.height) });
+    const x0 = Math.round(Math.min(a.x, b.x));
+    const y0 = Math.round(Math.min(a.y, b.y));
+    const width = Math.max(MIN_CROP_PX, Math.round(Math.max(a.x, b.x)) - x0);
+    const height = Math.max(MIN_CROP_PX, Math.round(Math.max(a.y, b.y)) - y0);
     out.crop = { x: Math.min(x0, masterWidth - width), y: Math.min(y0, masterHeight - height), width, height };
   }
   if (captionStrip !== undefined && captionStrip.length > 0) out.captionStrip = captionStrip;

@@ -1,14 +1,12 @@
 /**
- * An image's files in the work folder: its master and its sealed draft, `<id>.draft`, holding what binds it to its
- * patient (patient, grant), its metadata, edits and thumbnail, so a crash loses nothing and a restored image goes only
- * to its patient. Sealed under the outbox's key, written atomically before an upload or add is acknowledged. Only
- * `<id>.*` names are touched. At start the images come back from their drafts (restoreImages).
+ * An image's files in the work folder, only `<id>.*` names: its master and its draft (patient, grant, metadata, edits,
+ * thumbnail), sealed and written atomically before an add is acknowledged, so a crash loses nothing; restored at start.
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { ImageEdits } from '../../shared/contracts/bridge';
+import { ImageEdits, ImageSource } from '../../shared/contracts/bridge';
 import { ImageMetadata, PatientSummary } from '../../shared/contracts/common';
 import { AppError } from '../../shared/errors/app-error';
 import type { SecretStore } from '../secrets';
@@ -33,7 +31,7 @@ export const DraftRecord = Type.Object({
     issuedAt: Type.String(),
     expiresAt: Type.String(),
   }),
-  source: Type.Union([Type.Literal('desktop'), Type.Literal('phone')]),
+  source: ImageSource,
   label: Type.String(),
   capturedAt: Type.String(),
   metadata: ImageMetadata,
@@ -46,61 +44,17 @@ export type DraftRecord = Static<typeof DraftRecord>;
 const SUFFIX = '.draft';
 const aad = (id: string): string => `clinicpro-images/draft\n${id}`;
 
-export interface DraftJournal {
-  save(draft: DraftRecord): Promise<void>;
-  /** Unreadable drafts are reported by id and left alone; temp files and masters without a draft are removed. */
-  recover(): Promise<{ drafts: DraftRecord[]; unreadable: string[] }>;
-}
-
-export async function openDraftJournal(workDir: string, secrets: SecretStore): Promise<DraftJournal> {
-  let keys: OutboxKeys | undefined;
-  const k = async (): Promise<OutboxKeys> => (keys ??= await loadOrCreateKeys(secrets));
-  await k();
-  return {
-    async save(draft) {
-      const sealed = (await k()).seal(Buffer.from(JSON.stringify(draft), 'utf8'), aad(draft.id));
-      await writeFileAtomic(nodeFs, workDir, `${draft.id}${SUFFIX}`, sealed);
-    },
-    async recover() {
-      const names = await readdir(workDir).catch(() => [] as string[]);
-      const drafts: DraftRecord[] = [];
-      const unreadable: string[] = [];
-      const withDraft = new Set<string>();
-      for (const name of names) {
-        if (name.startsWith(TEMP_PREFIX)) {
-          await rm(join(workDir, name), { force: true });
-          continue;
-        }
-        if (!name.endsWith(SUFFIX)) continue;
-        const id = name.slice(0, -SUFFIX.length);
-        withDraft.add(id);
-        try {
-          const plain = (await k()).open(await readFile(join(workDir, name)), aad(id));
-          const parsed: unknown = JSON.parse(plain.toString('utf8'));
-          if (!Value.Check(DraftRecord, parsed) || parsed.id !== id) throw new Error('draft shape');
-          drafts.push(parsed);
-        } catch {
-          unreadable.push(id);
-        }
-      }
-      // A master without a draft was never acknowledged (the process stopped mid-ingest): remove it.
-      for (const name of names) {
-        const id = name.split('.')[0] ?? '';
-        if (!name.startsWith(TEMP_PREFIX) && !name.endsWith(SUFFIX) && !withDraft.has(id)) await rm(join(workDir, name), { force: true });
-      }
-      return { drafts, unreadable };
-    },
-  };
-}
-
 export class ImageFiles {
+  /** Told before an image's files go (e.g. the renders held ahead for it are dropped). */
+  onRemove: ((id: string) => void) | undefined;
+
   private constructor(
     readonly workDir: string,
-    private readonly drafts: DraftJournal,
+    private readonly keys: OutboxKeys,
   ) {}
 
   static async open(workDir: string, secrets: SecretStore): Promise<ImageFiles> {
-    return new ImageFiles(workDir, await openDraftJournal(workDir, secrets));
+    return new ImageFiles(workDir, await loadOrCreateKeys(secrets));
   }
 
   /** The sealed draft next to the master: nothing is acknowledged before it is saved. */
@@ -108,15 +62,17 @@ export class ImageFiles {
     const d = draftOf(rec);
     if (d === undefined) return;
     try {
-      await this.drafts.save(d);
+      await this.save(d);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       throw new AppError(code === 'ENOSPC' ? 'ERR_STORAGE_FULL' : 'ERR_STORAGE_IO', { cause: err });
     }
   }
 
-  /** Told before an image's files go (e.g. the renders held ahead for it are dropped). */
-  onRemove: ((id: string) => void) | undefined;
+  async save(draft: DraftRecord): Promise<void> {
+    const sealed = this.keys.seal(Buffer.from(JSON.stringify(draft), 'utf8'), aad(draft.id));
+    await writeFileAtomic(nodeFs, this.workDir, `${draft.id}${SUFFIX}`, sealed);
+  }
 
   /** Master, draft, temp files. */
   async remove(id: string): Promise<void> {
@@ -125,8 +81,35 @@ export class ImageFiles {
     await Promise.all(entries.filter((n) => n.startsWith(`${id}.`)).map((n) => rm(join(this.workDir, n), { force: true })));
   }
 
-  recover(): Promise<{ drafts: DraftRecord[]; unreadable: string[] }> {
-    return this.drafts.recover();
+  /** Unreadable drafts are reported by id and left alone; temp files and masters without a draft are removed. */
+  async recover(): Promise<{ drafts: DraftRecord[]; unreadable: string[] }> {
+    const { workDir } = this;
+    const names = await readdir(workDir).catch(() => [] as string[]);
+    const drafts: DraftRecord[] = [];
+    const unreadable: string[] = [];
+    const withDraft = new Set<string>();
+    for (const name of names) {
+      if (name.startsWith(TEMP_PREFIX)) {
+        await rm(join(workDir, name), { force: true });
+        continue;
+      }
+      if (!name.endsWith(SUFFIX)) continue;
+      const id = name.slice(0, -SUFFIX.length);
+      withDraft.add(id);
+      try {
+        const parsed: unknown = JSON.parse(this.keys.open(await readFile(join(workDir, name)), aad(id)).toString('utf8'));
+        if (!Value.Check(DraftRecord, parsed) || parsed.id !== id) throw new Error('draft shape');
+        drafts.push(parsed);
+      } catch {
+        unreadable.push(id);
+      }
+    }
+    // A master without a draft was never acknowledged (the process stopped mid-ingest): remove it.
+    for (const name of names) {
+      const id = name.split('.')[0] ?? '';
+      if (!name.startsWith(TEMP_PREFIX) && !name.endsWith(SUFFIX) && !withDraft.has(id)) await rm(join(workDir, name), { force: true });
+    }
+    return { drafts, unreadable };
   }
 }
 

@@ -2,26 +2,18 @@
  * One image on the desktop and the pure rules about it: missing required fields, `needs-info`/`ready`, frozen, its
  * view and its draft. Its patient and grant are set when it is made and say where it goes.
  */
-import type { ImageEdits, ImageMetadataPatch, ImageSource, ImageStatus, ImageView, MetadataField } from '../../shared/contracts/bridge';
-import type { ImageMetadata, PatientSummary } from '../../shared/contracts/common';
+import type { ImageEdits, ImageMetadataPatch, ImageStatus, ImageView, MetadataField } from '../../shared/contracts/bridge';
+import type { ImageMetadata } from '../../shared/contracts/common';
 import type { LaunchGrant } from '../../shared/contracts/gateway';
 import type { ErrorBody } from '../../shared/errors/app-error';
 import type { DraftRecord } from './image-files';
 
-export interface ImageRecord {
-  id: string;
-  seq: number;
-  sessionId: string;
-  patient: PatientSummary;
+/** What its sealed draft keeps (image-files.ts `DraftRecord`), and what lives in memory only. */
+export interface ImageRecord extends Omit<DraftRecord, 'v' | 'grant' | 'master' | 'thumbnailUrl'> {
   grant: LaunchGrant;
-  source: ImageSource;
-  label: string;
-  capturedAt: string;
   status: ImageStatus;
   error?: ErrorBody;
-  metadata: ImageMetadata;
-  edits: ImageEdits;
-  master?: { path: string; width: number; height: number };
+  master?: DraftRecord['master'];
   thumbnailUrl?: string;
   progress?: number;
   committed?: { media?: { id: string }; documentReference?: { id: string } };

@@ -46,34 +46,24 @@ export class LaunchController {
     }
   }
 
-  /** A verified grant (a launch, or an NHI search the GP confirmed). */
+  /**
+   * A verified grant (a launch, or an NHI search the GP confirmed). Photos of this patient still waiting for a grant
+   * (after a restart, a re-enrolment or a relaunch) get this one.
+   */
   async applyVerified(attempt: LaunchAttempt, grant: LaunchGrant): Promise<void> {
     const { deps } = this;
     const outcome = deps.working.verified(attempt, grant);
-    switch (outcome.kind) {
-      case 'stale':
-        break;
-      case 'started': {
-        // Photos of this patient still waiting for a grant (after a restart or a re-enrolment) get this one.
-        const n = deps.outbox.rebindGrant(grant.patient.id, grant.grantId);
-        deps.log.info({ session: outcome.session.id, rebound: n }, 'patient session started');
-        break;
-      }
-      case 'same-patient': {
-        for (const rec of deps.library.all()) if (rec.patient.id === grant.patient.id) rec.grant = grant;
-        const n = deps.outbox.rebindGrant(grant.patient.id, grant.grantId);
-        deps.log.info({ session: outcome.session.id, rebound: n }, 'same patient relaunched');
-        break;
-      }
-      case 'switched':
-        await this.switched(outcome, grant);
-        break;
+    if (outcome.kind === 'stale') return;
+    if (outcome.kind === 'same-patient') {
+      for (const rec of deps.library.all()) if (rec.patient.id === grant.patient.id) rec.grant = grant;
     }
+    const rebound = deps.outbox.rebindGrant(grant.patient.id, grant.grantId);
+    if (outcome.kind === 'switched') await this.switched(outcome);
+    else deps.log.info({ session: outcome.session.id, rebound }, outcome.kind === 'started' ? 'patient session started' : 'same patient relaunched');
   }
 
-  private async switched(outcome: Extract<LaunchApplied, { kind: 'switched' }>, grant: LaunchGrant): Promise<void> {
+  private async switched(outcome: Extract<LaunchApplied, { kind: 'switched' }>): Promise<void> {
     const { deps } = this;
-    deps.outbox.rebindGrant(grant.patient.id, grant.grantId);
     await deps.phone.endFor(outcome.previous.id, 'patient-changed');
     const previous = outcome.previous.patient;
     const staying = deps.library.all().filter((r) => r.patient.id === previous.id && r.status !== 'committed').length;

@@ -10,7 +10,7 @@ import { AppError } from '../../shared/errors/app-error';
 import { compile } from '../gateway-client/validate';
 import type { OutboxItemView } from '../outbox/types';
 import { NoticeBoard } from './notices';
-import { OutboxSync, outboxToImageStatus, outboxView } from './outbox-sync';
+import { IMAGE_STATUS, OutboxSync, outboxView } from './outbox-sync';
 import { AROHA, libraryKit, outboxKit, photoIn, ScriptedCommits, silentLog, tempDir, verify } from './test-support';
 import { jpeg, waitFor } from '../outbox/test-helpers';
 
@@ -85,7 +85,7 @@ describe('OutboxSync', () => {
   });
 
   it('maps outbox states and items to what the bridge shows', () => {
-    expect(['queued', 'sending', 'waiting', 'failed', 'committed'].map((s) => outboxToImageStatus(s as OutboxItemView['state']))).toEqual(['sending', 'sending', 'waiting', 'failed', 'committed']);
+    expect(['queued', 'sending', 'waiting', 'failed', 'committed'].map((s) => IMAGE_STATUS[s as OutboxItemView['state']])).toEqual(['sending', 'sending', 'waiting', 'failed', 'committed']);
     const view = outboxView({ imageId: 'i', patientId: 'p', targets: ['media', 'documentReference'], state: 'waiting', attempts: 2, updatedAt: 'u', lastError: { code: 'NOT_OURS', message: 'x' } } as unknown as OutboxItemView);
     expect(view).toEqual({ imageId: 'i', patientId: 'p', targets: { media: true, inboxScan: true }, status: 'waiting', attempts: 2, updatedAt: 'u' });
   });

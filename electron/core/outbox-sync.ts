@@ -10,11 +10,7 @@ import { patientDisplayName } from '../session';
 import type { ImageRecord } from './image-record';
 import type { CoreParts } from './ports';
 
-const IMAGE_STATUS: Record<OutboxState, ImageStatus> = { queued: 'sending', sending: 'sending', waiting: 'waiting', failed: 'failed', committed: 'committed', unconfirmed: 'unconfirmed' };
-
-export function outboxToImageStatus(state: OutboxState): ImageStatus {
-  return IMAGE_STATUS[state];
-}
+export const IMAGE_STATUS: Record<OutboxState, ImageStatus> = { queued: 'sending', sending: 'sending', waiting: 'waiting', failed: 'failed', committed: 'committed', unconfirmed: 'unconfirmed' };
 
 /** Codes this companion does not know are left out. An unconfirmed item says what to look for in Medtech. */
 function errorBodyOf(item: OutboxItem): ErrorBody | undefined {
@@ -55,7 +51,6 @@ export type OutboxSyncDeps = Pick<CoreParts, 'outbox' | 'library' | 'files' | 'n
 export class OutboxSync {
   constructor(private readonly deps: OutboxSyncDeps) {}
 
-  /** Answers the unsubscribers. */
   subscribe(): (() => void)[] {
     return OUTBOX_EVENTS.map((ev) => this.deps.outbox.on(ev, (item) => this.apply(item)));
   }
@@ -64,7 +59,7 @@ export class OutboxSync {
     const rec = this.deps.library.find(item.imageId);
     if (rec !== undefined) {
       const previous = rec.status;
-      rec.status = outboxToImageStatus(item.state);
+      rec.status = IMAGE_STATUS[item.state];
       this.deps.observe?.(item, rec, previous);
       this.applyError(rec, item, previous);
       if (item.state === 'committed') this.committed(rec, item);

@@ -97,13 +97,10 @@ export class PatientLookup {
       this.deps.changed();
       throw new AppError('ERR_LOOKUP_EXPIRED');
     }
-    const confirming = this.confirmWithGateway(p);
-    p.confirming = confirming;
-    try {
-      return await confirming;
-    } finally {
+    p.confirming = this.confirmWithGateway(p).finally(() => {
       p.confirming = undefined;
-    }
+    });
+    return p.confirming;
   }
 
   /**

@@ -2,7 +2,6 @@
 export class PendingWork {
   private readonly pending = new Set<Promise<unknown>>();
 
-  /** Answers `p` itself. */
   track<T>(p: Promise<T>): Promise<T> {
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p)).catch(() => undefined);

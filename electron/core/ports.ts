@@ -1,6 +1,6 @@
 /** What the core's units are built from (`CoreParts`: each unit takes the Pick it needs) and the other modules it uses. */
 import type { Logger } from 'pino';
-import type { DeviceCredentials, GatewayClient } from '../gateway-client';
+import type { CommitClient, DeviceCredentials, GatewayClient } from '../gateway-client';
 import type { ImagingService } from '../imaging/types';
 import type { LanIncomingFile, LanServer } from '../lan/server';
 import type { Outbox } from '../outbox/types';
@@ -20,7 +20,7 @@ export type ImagingPort = Pick<ImagingService, 'ingest' | 'render'>;
 
 export type OutboxPort = Pick<Outbox, 'enqueue' | 'list' | 'get' | 'retry' | 'rebindGrant' | 'on' | 'confirmArrived' | 'sendAgain'>;
 
-export type GatewayPort = Pick<GatewayClient, 'enrol' | 'verifyLaunch' | 'lookupPatientByNhi' | 'confirmLookup' | 'verifyCommit'>;
+export type GatewayPort = Pick<GatewayClient, 'enrol' | 'verifyLaunch' | 'lookupPatientByNhi' | 'confirmLookup' | 'verifyCommit'> & CommitClient;
 
 /** Makes a gateway client for a base URL (the composition root passes createGatewayClient with its logger). */
 export type GatewayFactory = (options: { baseUrl: string; credentials: () => Promise<DeviceCredentials | null> }) => GatewayPort;
@@ -49,9 +49,7 @@ export interface CoreParts {
   gateway: GatewayFactory;
   clock: { now(): number };
   log: Logger;
-  /** Every change the desktop shows ends here (EventHub). */
   changed: () => void;
-  /** Work nobody awaits, so `idle()` and `close()` wait on it (PendingWork). */
   track: <T>(p: Promise<T>) => Promise<T>;
   iso: (ms: number) => string;
 }

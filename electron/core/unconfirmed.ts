@@ -9,44 +9,30 @@ import type { OutboxItemView as OutboxItem } from '../outbox/types';
 import type { ImageRecord } from './image-record';
 import type { CoreParts } from './ports';
 
-/** What an image's view adds while its outcome is not known, or once a person confirmed it. */
-interface Extra {
-  waitingFor?: 'medtech-confirmation';
-  nextCheckAt?: string;
-  unconfirmed?: string;
-  confirmedBy?: 'person';
-}
-
-
 export class MedtechOutcomes {
-  private readonly extras = new Map<string, Extra>();
+  /** Each image's latest outbox item, and the words for it while it is unconfirmed. */
+  private readonly seen = new Map<string, { item: OutboxItem; unconfirmed?: string }>();
 
   constructor(private readonly deps: Pick<CoreParts, 'outbox' | 'log' | 'notices' | 'changed'>) {}
 
   /** Called with every outbox change of an image (and at restart, for each restored one). */
   observe(item: OutboxItem, image: Pick<ImageRecord, 'id' | 'label' | 'patient' | 'capturedAt'>, previousStatus: string): void {
-    const extra: Extra = {};
-    if (item.state === 'waiting' && item.waitingFor === 'medtech-confirmation') {
-      extra.waitingFor = 'medtech-confirmation';
-      if (item.nextAttemptAt !== undefined) extra.nextCheckAt = item.nextAttemptAt;
-    }
-    if (item.state === 'unconfirmed') {
-      // Names the patient and the photo as the GP knows it (its name on the card).
-      extra.unconfirmed = unconfirmedReason(image.patient, `“${image.label}” (taken ${takenAt(image.capturedAt)})`);
-      if (previousStatus !== 'unconfirmed') this.deps.notices.notify('info', 'warning', extra.unconfirmed, image.patient.id);
-    }
-    if (item.committed?.confirmedBy === 'person') extra.confirmedBy = 'person';
-    if (Object.keys(extra).length > 0) this.extras.set(image.id, extra);
-    else this.extras.delete(image.id);
+    // Names the patient and the photo as the GP knows it (its name on the card).
+    const unconfirmed = item.state === 'unconfirmed' ? unconfirmedReason(image.patient, `“${image.label}” (taken ${takenAt(image.capturedAt)})`) : undefined;
+    if (unconfirmed !== undefined && previousStatus !== 'unconfirmed') this.deps.notices.notify('info', 'warning', unconfirmed, image.patient.id);
+    this.seen.set(image.id, { item, unconfirmed });
   }
 
+  /** What the view adds while the outcome is not known, once unconfirmed, or once a person confirmed it. */
   decorateImage(v: ImageView): void {
-    const extra = this.extras.get(v.id);
-    if (extra === undefined) return;
-    if (extra.waitingFor !== undefined && v.status === 'waiting') v.waitingFor = extra.waitingFor;
-    if (extra.nextCheckAt !== undefined && v.status === 'waiting') v.nextCheckAt = extra.nextCheckAt;
-    if (extra.unconfirmed !== undefined && v.status === 'unconfirmed') v.error = new AppError('ERR_COMMIT_UNCONFIRMED', { message: extra.unconfirmed }).toBody();
-    if (extra.confirmedBy !== undefined && v.committed !== undefined) v.committed = { ...v.committed, confirmedBy: extra.confirmedBy };
+    const { item, unconfirmed } = this.seen.get(v.id) ?? {};
+    if (item === undefined) return;
+    if (v.status === 'waiting' && item.state === 'waiting' && item.waitingFor === 'medtech-confirmation') {
+      v.waitingFor = 'medtech-confirmation';
+      if (item.nextAttemptAt !== undefined) v.nextCheckAt = item.nextAttemptAt;
+    }
+    if (unconfirmed !== undefined && v.status === 'unconfirmed') v.error = new AppError('ERR_COMMIT_UNCONFIRMED', { message: unconfirmed }).toBody();
+    if (item.committed?.confirmedBy === 'person' && v.committed !== undefined) v.committed = { ...v.committed, confirmedBy: 'person' };
   }
 
   handlers(): Pick<BridgeHandlers, 'images.confirmArrived' | 'images.sendAgain'> {

@@ -1,7 +1,6 @@
 /**
  * The companion's HTTP client for the cloud gateway (shared/contracts/gateway.ts): requests are checked before they
  * leave, answers before they are believed, and every failure is an AppError (the table in README.md).
- * Logs carry route, status, duration and correlation id only: never bodies, grants, credentials, keys or proofs.
  */
 import { randomUUID } from 'node:crypto';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
@@ -41,7 +40,6 @@ export interface GatewayClientOptions {
   baseUrl: string;
   /** null when this PC is not enrolled. */
   credentials: () => Promise<DeviceCredentials | null>;
-  /** Default 30 s. */
   timeoutMs?: number;
   logger: Logger;
   newCorrelationId?: () => string;
@@ -108,7 +106,6 @@ function errorFromResponse(res: AxiosResponse, correlationId: string): AppError 
   const body = errorBodyOf(res);
   if (body !== undefined) {
     const err = AppError.fromBody(body);
-    if (err.correlationId !== undefined && err.retryAfterSeconds !== undefined) return err;
     return new AppError(err.code, {
       message: err.message,
       detail: err.detail,
@@ -138,8 +135,6 @@ class GatewayTransport {
   private readonly http: AxiosInstance;
   /** Calls go to `${baseUrl}${path}`: also the URL each proof is signed for. */
   private readonly baseUrl: string;
-  /** The last stored key read, so a key is parsed once, not on every call. */
-  private keyCache: { stored: string; key: DpopKey } | undefined;
 
   constructor(private readonly options: GatewayClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -160,16 +155,11 @@ class GatewayTransport {
     const creds = await this.options.credentials();
     if (!creds) throw new AppError('ERR_NOT_ENROLLED');
     let key: DpopKey | null = null;
-    if (creds.dpopKey !== undefined) {
-      if (this.keyCache?.stored !== creds.dpopKey) {
-        try {
-          this.keyCache = { stored: creds.dpopKey, key: importDpopKey(creds.dpopKey) };
-        } catch (cause) {
-          // Without its key this PC cannot prove who it is: it has to be enrolled again.
-          throw new AppError('ERR_NOT_ENROLLED', { detail: 'the stored device key could not be read', cause });
-        }
-      }
-      key = this.keyCache.key;
+    try {
+      if (creds.dpopKey !== undefined) key = importDpopKey(creds.dpopKey);
+    } catch (cause) {
+      // Without its key this PC cannot prove who it is: it has to be enrolled again.
+      throw new AppError('ERR_NOT_ENROLLED', { detail: 'the stored device key could not be read', cause });
     }
     return { authorization: `${DEVICE_AUTH_SCHEME} ${creds.deviceId}.${creds.deviceSecret}`, key };
   }
@@ -238,38 +228,29 @@ function notBelieved(detail: string, opts: CallOptions): AppError {
 
 export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
   const transport = new GatewayTransport(options);
-  const post = <S extends TSchema>(route: Route, body: unknown, res: Checker<S>, opts: CallOptions & Partial<CallSpec>): Promise<Static<S>> =>
-    transport.call({ auth: true, ...opts, route, method: 'POST', body }, res);
+  const post = async <S extends TSchema>(route: Route, body: unknown, req: Checker<TSchema>, res: Checker<S>, opts: CallOptions & Partial<CallSpec>): Promise<Static<S>> => {
+    checkRequest(req, body);
+    return transport.call({ auth: true, ...opts, route, method: 'POST', body }, res);
+  };
   return {
-    async enrol(req, opts = {}) {
-      checkRequest(checks.enrolReq, req);
-      return post('enrol', req, checks.enrolRes, { ...opts, auth: false });
-    },
+    enrol: (req, opts = {}) => post('enrol', req, checks.enrolReq, checks.enrolRes, { ...opts, auth: false }),
     me: (opts = {}) => transport.call({ ...opts, route: 'me', method: 'GET', auth: true }, checks.me),
-    async verifyLaunch(req, opts = {}) {
-      checkRequest(checks.launchReq, req);
-      return post('launchVerify', req, checks.grant, opts);
-    },
+    verifyLaunch: (req, opts = {}) => post('launchVerify', req, checks.launchReq, checks.grant, opts),
     async lookupPatientByNhi(nhi, opts = {}) {
       const value = typeof nhi === 'string' ? normaliseNhi(nhi) : '';
       // Both formats and the check digit; the detail never carries the value (it identifies a patient).
       if (!isValidNhi(value)) throw new AppError('ERR_LOOKUP_NHI_INVALID', { detail: /^[A-Z]{3}[0-9]{2}[0-9A-Z]{2}$/.test(value) ? 'check digit' : 'format' });
-      const req: LaunchLookupRequest = { nhi: value };
-      checkRequest(checks.lookupReq, req);
-      const grant = await post('launchLookup', req, checks.grant, opts);
+      const grant = await post('launchLookup', { nhi: value } satisfies LaunchLookupRequest, checks.lookupReq, checks.grant, opts);
       if (grant.patient.nhi !== value) throw notBelieved('gateway answered for a different NHI', opts);
       return grant;
     },
     async confirmLookup(grantId, opts = {}) {
-      const req: LaunchConfirmRequest = { grantId };
-      checkRequest(checks.confirmReq, req);
-      const grant = await post('launchConfirm', req, checks.grant, opts);
+      const grant = await post('launchConfirm', { grantId } satisfies LaunchConfirmRequest, checks.confirmReq, checks.grant, opts);
       if (grant.grantId !== grantId || grant.requiresConfirmation === true) throw notBelieved('gateway did not confirm that grant', opts);
       return grant;
     },
     async commit(req, opts) {
-      checkRequest(checks.commitReq, req);
-      const res = await post('commit', req, checks.commitRes, { ...opts, idempotencyKey: req.imageId });
+      const res = await post('commit', req, checks.commitReq, checks.commitRes, { ...opts, idempotencyKey: req.imageId });
       if (res.imageId !== req.imageId) throw notBelieved('gateway answered for a different image', opts);
       return res;
     },
@@ -279,7 +260,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     },
     async confirmCommit(imageId, opts = {}) {
       checkRequest(checks.uuid, imageId);
-      const res = await post('commitConfirm', {}, checks.commitRes, { ...opts, imageId });
+      const res = await transport.call({ auth: true, ...opts, route: 'commitConfirm', method: 'POST', body: {}, imageId }, checks.commitRes);
       if (res.imageId !== imageId || res.confirmedBy !== 'person') throw notBelieved('gateway did not confirm that image', opts);
       return res;
     },

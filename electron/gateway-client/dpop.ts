@@ -39,9 +39,8 @@ export interface ProofOptions {
   method: string;
   /** The absolute URL of the call; query and fragment are dropped. */
   url: string;
-  /** Epoch ms. Default Date.now(). */
+  /** Epoch ms. */
   now?: number;
-  /** Default 128 random bits. */
   jti?: string;
 }
 

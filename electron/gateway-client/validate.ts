@@ -1,7 +1,4 @@
-/**
- * Compiled TypeBox checkers for the gateway contract (shared/contracts/gateway.ts).
- * Registers the `date-time` format once (TypeBox ships no formats).
- */
+/** Compiled TypeBox checkers for the gateway contract; registers the `date-time` format (TypeBox ships no formats). */
 import { FormatRegistry, type TSchema, type Static } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 

@@ -1,30 +1,18 @@
 /** What every unit of an open outbox shares (settings, database and statements, keys, events), and field sealing. */
-import type { Logger } from 'pino';
-import type { CommitClient } from '../gateway-client';
-import type { BackoffPolicy } from './outcome';
 import type { OutboxKeys } from './crypto';
 import type { DB } from './db';
-import type { OutboxFs, RenameRetry } from './durable-fs';
 import type { Fields, PayloadKind, Queries, Row } from './queries';
-import type { Clock, OutboxEvents } from './types';
+import type { OpenOutboxOptions, OutboxEvents } from './types';
 
-export interface OutboxContext {
-  fs: OutboxFs;
-  clock: Clock;
-  random: () => number;
-  logger: Logger;
-  backoff: BackoffPolicy;
-  retentionMs: number;
-  maxPayloadBytes: number;
-  newCorrelationId: () => string;
-  renameRetry: RenameRetry | undefined;
-  gateway: CommitClient;
-  payloadDir: string;
-  db: DB;
-  q: Queries;
-  keys: OutboxKeys;
-  events: Listeners<OutboxEvents>;
-}
+/** The options with their defaults filled in, and what opening made. */
+export type OutboxContext = Required<Pick<OpenOutboxOptions, 'fs' | 'clock' | 'random' | 'logger' | 'backoff' | 'retentionMs' | 'gateway'>> &
+  Pick<OpenOutboxOptions, 'renameRetry'> & {
+    payloadDir: string;
+    db: DB;
+    q: Queries;
+    keys: OutboxKeys;
+    events: Listeners<OutboxEvents>;
+  };
 
 export function sealFields(ctx: OutboxContext, imageId: string, f: Fields): Buffer {
   return ctx.keys.seal(Buffer.from(JSON.stringify(f), 'utf8'), `${imageId}:fields`);

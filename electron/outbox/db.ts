@@ -83,11 +83,6 @@ const INDEXES_AND_ACTIONS = `
     ) STRICT;
     CREATE INDEX IF NOT EXISTS actions_image ON actions (image_id, seq);`;
 
-function schemaVersion(db: DB): number | undefined {
-  const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as { value: string } | undefined;
-  return row === undefined ? undefined : Number(row.value);
-}
-
 /** v1 → v2: the 'unconfirmed' state (a CHECK cannot be altered in SQLite: the table is rebuilt), resend_after_check, actions. */
 function upgradeV1(db: DB): void {
   db.transaction(() => {
@@ -102,7 +97,8 @@ function upgradeV1(db: DB): void {
 
 function migrate(db: DB): void {
   db.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;`);
-  const version = schemaVersion(db);
+  const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as { value: string } | undefined;
+  const version = row === undefined ? undefined : Number(row.value);
   if (version !== undefined && version > SCHEMA_VERSION) {
     throw new AppError('ERR_STORAGE_IO', { detail: `outbox database is from a newer version (${version})` });
   }

@@ -2,6 +2,7 @@
 import { AppError } from '../../shared/errors';
 import { DateTime, ImageMetadata, PatientSummary, Uuid } from '../../shared/contracts/common';
 import { PhotoLabel } from '../../shared/contracts/gateway';
+import { LIMITS } from '../../shared/limits';
 import { compile } from '../gateway-client/validate';
 import { sealFields, type OutboxContext } from './context';
 import { errnoOf, storageError } from './durable-fs';
@@ -55,18 +56,6 @@ function validateTargets(item: OutboxItemInput): void {
   }
 }
 
-/** Throws the coded error of the first problem with an item, before anything is read or written. */
-function validateInput(item: OutboxItemInput): void {
-  validateIdentity(item);
-  validateTargets(item);
-}
-
-/** Throws when a payload's bytes are too large or are not the type they claim (by their magic bytes). */
-function checkPayloadBytes(kind: string, contentType: string, bytes: Buffer, maxPayloadBytes: number): void {
-  if (bytes.length > maxPayloadBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: `${kind} payload is ${bytes.length} bytes` });
-  if (!MAGIC[contentType]?.(bytes)) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: `${kind} bytes are not ${contentType}` });
-}
-
 interface Part {
   kind: PayloadKind;
   bytes: Buffer;
@@ -75,21 +64,16 @@ interface Part {
   height?: number;
 }
 
+/** The payloads' bytes, each within the size limit and of the type it claims (by its magic bytes). */
 async function readParts(ctx: OutboxContext, item: OutboxItemInput): Promise<Part[]> {
   const parts: Part[] = [];
   if (item.media) parts.push({ kind: 'media', bytes: await readSource(ctx, item.media), contentType: item.media.contentType, width: item.media.width, height: item.media.height });
   if (item.document) parts.push({ kind: 'document', bytes: await readSource(ctx, item.document), contentType: item.document.contentType });
-  for (const p of parts) checkPayloadBytes(p.kind, p.contentType, p.bytes, ctx.maxPayloadBytes);
+  for (const { kind, contentType, bytes } of parts) {
+    if (bytes.length > LIMITS.alexMaxAttachmentBytes) throw new AppError('ERR_COMMIT_IMAGE_TOO_LARGE', { detail: `${kind} payload is ${bytes.length} bytes` });
+    if (!MAGIC[contentType]?.(bytes)) throw new AppError('ERR_COMMIT_IMAGE_TYPE', { detail: `${kind} bytes are not ${contentType}` });
+  }
   return parts;
-}
-
-function describeParts(parts: Part[]): StoredPayload[] {
-  return parts.map((p) => {
-    const s: StoredPayload = { kind: p.kind, contentType: p.contentType, file: '', sha256: sha256(p.bytes), size: p.bytes.length };
-    if (p.width !== undefined) s.width = p.width;
-    if (p.height !== undefined) s.height = p.height;
-    return s;
-  });
 }
 
 /** True when the same image (same bytes) is already saved; throws when another image holds that identifier. */
@@ -103,9 +87,8 @@ function alreadySaved(ctx: OutboxContext, imageId: string, stored: StoredPayload
 }
 
 function insertRow(ctx: OutboxContext, item: OutboxItemInput, stored: StoredPayload[]): void {
-  const fields: LiveFields = { v: 'live', patient: item.patient, grantId: item.grantId, metadata: item.metadata };
-  if (item.source !== undefined) fields.source = item.source;
-  if (item.label !== undefined) fields.label = item.label;
+  // Sealed as JSON: an absent source or label leaves no key.
+  const fields: LiveFields = { v: 'live', patient: item.patient, grantId: item.grantId, metadata: item.metadata, source: item.source, label: item.label };
   ctx.q.insert.run({
     image_id: item.imageId,
     patient_ref: ctx.keys.patientRef(item.patient.id),
@@ -130,14 +113,16 @@ function sqliteOrStorageError(err: unknown): AppError {
  * `enqueuing` guards against the same image being saved twice at once.
  */
 export async function enqueueItem(ctx: OutboxContext, enqueuing: Set<string>, item: OutboxItemInput): Promise<boolean> {
-  validateInput(item);
+  validateIdentity(item); // the coded error of the first problem, before anything is read or written
+  validateTargets(item);
   const imageId = item.imageId;
   if (enqueuing.has(imageId)) throw new AppError('ERR_IDEMPOTENCY_IN_PROGRESS', { detail: 'image is already being saved' });
   enqueuing.add(imageId);
   const written: string[] = [];
   try {
     const parts = await readParts(ctx, item);
-    const stored = describeParts(parts);
+    // Stored as JSON: an absent width or height leaves no key.
+    const stored = parts.map((p): StoredPayload => ({ kind: p.kind, contentType: p.contentType, file: '', sha256: sha256(p.bytes), size: p.bytes.length, width: p.width, height: p.height }));
     if (alreadySaved(ctx, imageId, stored)) return false;
     await writePayloads(ctx, imageId, parts, stored, written);
     insertRow(ctx, item, stored);

@@ -27,7 +27,6 @@ export class SendLoop {
     this.pump();
   }
 
-  /** Look for due items now. */
   pump(): void {
     if (!this.running || this.closed) return;
     try {
@@ -81,19 +80,14 @@ export class SendLoop {
     this.timer.unref();
   }
 
-  private hasDue(): boolean {
-    return this.ctx.q.due.all(this.ctx.clock.now(), this.inFlight.size + 1).some((r) => !this.inFlight.has(r.image_id));
-  }
-
   private checkIdle(): void {
     if (this.inFlight.size > 0) return;
-    if (this.running && this.hasDue()) return;
+    if (this.running && this.ctx.q.due.all(this.ctx.clock.now(), 1).length > 0) return; // due, and none in flight
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const fn of w) fn();
   }
 
-  /** Resolves when nothing is being sent and nothing is due. */
   idle(): Promise<void> {
     return new Promise<void>((resolve) => {
       this.idleWaiters.push(resolve);
@@ -103,8 +97,7 @@ export class SendLoop {
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.schedule(); // clears the wake-up timer
     const all = [...this.inFlight.values()];
     for (const f of all) f.abort.abort();
     await Promise.all(all.map((f) => f.done));

@@ -1,24 +1,16 @@
 /** Looking items up, and the moves asked for: retry, a new launch grant, a person's answers for an `unconfirmed` item. */
+import { randomUUID } from 'node:crypto';
 import { AppError, toAppError } from '../../shared/errors';
 import { openFields, sealFields, type OutboxContext } from './context';
 import { markCommitted, type Rebound } from './outcome';
-import type { CommitResult, Fields, Row } from './queries';
+import type { Fields } from './queries';
 import type { OutboxItemView, OutboxListFilter } from './types';
 import { emitItem, toView } from './view';
 
 export function listItems(ctx: OutboxContext, filter: OutboxListFilter = {}): OutboxItemView[] {
-  const where: string[] = [];
-  const args: (string | number)[] = [];
-  if (filter.states && filter.states.length > 0) {
-    where.push(`state IN (${filter.states.map(() => '?').join(',')})`);
-    args.push(...filter.states);
-  }
-  if (filter.patientId !== undefined) {
-    where.push('patient_ref = ?');
-    args.push(ctx.keys.patientRef(filter.patientId));
-  }
-  const sql = `SELECT * FROM items ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, image_id`;
-  return ctx.db.prepare<(string | number)[], Row>(sql).all(...args).map((row) => toView(ctx, row));
+  const states = filter.states && filter.states.length > 0 ? JSON.stringify(filter.states) : null;
+  const ref = filter.patientId === undefined ? null : ctx.keys.patientRef(filter.patientId);
+  return ctx.q.list.all({ states, ref }).map((row) => toView(ctx, row));
 }
 
 export function getItem(ctx: OutboxContext, imageId: string): OutboxItemView | undefined {
@@ -75,16 +67,13 @@ export class PersonActions {
     if (confirm === undefined) throw new AppError('ERR_INTERNAL', { detail: 'this gateway client cannot confirm' });
     const fields = openFields(ctx, row);
     if (fields.v !== 'live') throw new AppError('ERR_STORAGE_CORRUPT', { detail: 'item has no live fields' });
-    const correlationId = ctx.newCorrelationId();
+    const correlationId = randomUUID();
     this.confirming.add(imageId);
     try {
       const res = await confirm.call(ctx.gateway, imageId, { correlationId });
-      const result: CommitResult = { confirmedBy: 'person' };
-      if (res.media) result.media = { id: res.media.id };
-      if (res.documentReference) result.documentReference = { id: res.documentReference.id };
       const current = ctx.q.get.get(imageId);
       if (current?.state !== 'unconfirmed') throw new AppError('ERR_NOT_FOUND', { detail: 'item changed while confirming' });
-      await markCommitted(ctx, current, fields, result, { correlationId });
+      await markCommitted(ctx, current, fields, res, { correlationId });
     } catch (err) {
       const e = toAppError(err);
       ctx.logger.warn({ imageId, code: e.code, correlationId }, 'confirmation that the image is in Medtech not recorded');

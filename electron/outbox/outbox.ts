@@ -1,8 +1,6 @@
 /** The companion's durable outbox (README.md): opening and crash recovery; the rest is composed from its units. */
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { AppError } from '../../shared/errors';
-import { LIMITS } from '../../shared/limits';
 import { Listeners, type OutboxContext } from './context';
 import { loadOrCreateKeys } from './crypto';
 import { openDatabase, readSettings } from './db';
@@ -15,10 +13,6 @@ import { prepareQueries, type StoredPayload } from './queries';
 import type { OpenOutboxOptions, Outbox, OutboxEvents } from './types';
 import { emitItem, progressOf } from './view';
 
-/**
- * Crash recovery at open: 'sending' → queued (same Idempotency-Key: the gateway replays), history past its retention
- * purged, temp and orphaned payload files deleted. `unconfirmed` items are left: only a person moves them on.
- */
 async function sweepPayloadDir(ctx: OutboxContext): Promise<void> {
   const live = new Set<string>();
   for (const { payloads } of ctx.q.liveFiles.all()) for (const p of JSON.parse(payloads) as StoredPayload[]) if (p.file) live.add(p.file);
@@ -35,15 +29,15 @@ async function sweepPayloadDir(ctx: OutboxContext): Promise<void> {
   }
 }
 
-function purgeHistory(ctx: OutboxContext): void {
-  ctx.q.purge.run(ctx.clock.now() - ctx.retentionMs);
-  ctx.q.purgeActions.run();
-}
-
+/**
+ * Crash recovery at open: 'sending' → queued (same Idempotency-Key: the gateway replays), history past its retention
+ * purged, temp and orphaned payload files deleted. `unconfirmed` items are left: only a person moves them on.
+ */
 async function recoverAtOpen(ctx: OutboxContext): Promise<void> {
   const recovered = ctx.q.recoverSending.run(ctx.clock.now()).changes;
   if (recovered > 0) ctx.logger.warn({ recovered }, 'items interrupted while sending were re-queued');
-  purgeHistory(ctx);
+  ctx.q.purge.run(ctx.clock.now() - ctx.retentionMs);
+  ctx.q.purgeActions.run();
   await sweepPayloadDir(ctx);
 }
 
@@ -66,8 +60,6 @@ async function openContext(options: OpenOutboxOptions): Promise<OutboxContext> {
     logger,
     backoff: options.backoff ?? defaultBackoff,
     retentionMs: options.retentionMs ?? 30 * 24 * 3600_000,
-    maxPayloadBytes: options.maxPayloadBytes ?? LIMITS.alexMaxAttachmentBytes,
-    newCorrelationId: options.newCorrelationId ?? randomUUID,
     renameRetry: options.renameRetry,
     gateway: options.gateway,
     payloadDir,

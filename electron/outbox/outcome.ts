@@ -1,18 +1,14 @@
 /** Where an item goes after the gateway answered, or did not (README.md "States"). */
+import type { CommitResponse } from '../../shared/contracts/gateway';
 import type { AppError, ErrorCode } from '../../shared/errors';
 import { sealFields, type OutboxContext } from './context';
 import { removeFiles } from './payloads';
 import type { CommitResult, LiveFields, Row, StoredPayload } from './queries';
 import { emitItem, GRANT_REASON } from './view';
 
-export interface BackoffPolicy {
-  /** Before the 1st retry, before jitter. Default 2 s. */
-  baseMs: number;
-  /** Default 5 min. */
-  maxMs: number;
-}
-
-export const defaultBackoff: BackoffPolicy = { baseMs: 2_000, maxMs: 5 * 60_000 };
+/** `baseMs`: the step before the 1st retry, before jitter. */
+export const defaultBackoff = { baseMs: 2_000, maxMs: 5 * 60_000 };
+export type BackoffPolicy = typeof defaultBackoff;
 
 /**
  * Delay before retry `attempt` (1 = first): "equal jitter" (half the step fixed, half random) so retries after an
@@ -27,14 +23,17 @@ export function backoffDelayMs(attempt: number, random: () => number, policy: Ba
 }
 
 const GRANT_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_LAUNCH_GRANT_EXPIRED', 'ERR_LAUNCH_GRANT_INVALID']);
-/** Nothing is wrong with the image: the PC needs (re-)enrolling. It waits and is tried again (cheap: nothing is sent). */
-const DEVICE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_NOT_ENROLLED', 'ERR_AUTH_DEVICE_MISSING', 'ERR_AUTH_DEVICE_UNKNOWN', 'ERR_AUTH_DEVICE_REVOKED', 'ERR_AUTH_DEVICE_KEY_REQUIRED']);
+/** Nothing is wrong with the image: the PC needs (re-)enrolling. It waits, is tried again, and enrolling resumes it. */
+export const DEVICE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_NOT_ENROLLED', 'ERR_AUTH_DEVICE_MISSING', 'ERR_AUTH_DEVICE_UNKNOWN', 'ERR_AUTH_DEVICE_REVOKED', 'ERR_AUTH_DEVICE_KEY_REQUIRED']);
 
 /** Latest grant given to a patient (by patient ref), for items that were in flight during rebindGrant. */
 export type Rebound = Map<string, string>;
 
 /** Committed (with a person's action in the same transaction): history keeps ids, patient id and NHI; files wiped. */
-export async function markCommitted(ctx: OutboxContext, row: Row, fields: LiveFields, result: CommitResult, byPerson?: { correlationId: string }): Promise<void> {
+export async function markCommitted(ctx: OutboxContext, row: Row, fields: LiveFields, res: CommitResponse, byPerson?: { correlationId: string }): Promise<void> {
+  // Stored as JSON: an absent resource leaves no key.
+  const result: CommitResult = { media: res.media && { id: res.media.id }, documentReference: res.documentReference && { id: res.documentReference.id } };
+  if (byPerson !== undefined || res.confirmedBy === 'person') result.confirmedBy = 'person';
   const stored = JSON.parse(row.payloads) as StoredPayload[];
   const now = ctx.clock.now();
   ctx.db.transaction(() => {
@@ -86,19 +85,12 @@ function toUnconfirmed(ctx: OutboxContext, imageId: string, err: AppError): void
 
 /** After a failed attempt: waiting (retryable, or grant ended), unconfirmed (a person must look) or failed (final). */
 export function finishAttempt(ctx: OutboxContext, rebound: Rebound, row: Row, err: AppError, fields: LiveFields | undefined): void {
-  if (GRANT_CODES.has(err.code) && fields) {
-    toGrantWait(ctx, rebound, row, err, fields);
-    return;
+  if (GRANT_CODES.has(err.code) && fields) toGrantWait(ctx, rebound, row, err, fields);
+  else if (err.code === 'ERR_COMMIT_UNCONFIRMED') toUnconfirmed(ctx, row.image_id, err);
+  else if (err.retryable || DEVICE_CODES.has(err.code)) toRetryWait(ctx, row.image_id, err);
+  else {
+    ctx.q.toFailed.run(err.code, err.message, err.message, ctx.clock.now(), row.image_id);
+    ctx.logger.warn({ imageId: row.image_id, code: err.code, detail: err.detail, correlationId: err.correlationId }, 'send failed');
+    emitItem(ctx, 'item-failed', row.image_id);
   }
-  if (err.code === 'ERR_COMMIT_UNCONFIRMED') {
-    toUnconfirmed(ctx, row.image_id, err);
-    return;
-  }
-  if (err.retryable || DEVICE_CODES.has(err.code)) {
-    toRetryWait(ctx, row.image_id, err);
-    return;
-  }
-  ctx.q.toFailed.run(err.code, err.message, err.message, ctx.clock.now(), row.image_id);
-  ctx.logger.warn({ imageId: row.image_id, code: err.code, detail: err.detail, correlationId: err.correlationId }, 'send failed');
-  emitItem(ctx, 'item-failed', row.image_id);
 }

@@ -42,11 +42,9 @@ export async function readSource(ctx: OutboxContext, src: PayloadSource): Promis
 export async function writePayloads(ctx: OutboxContext, imageId: string, parts: { kind: PayloadKind; bytes: Buffer }[], stored: StoredPayload[], written: string[]): Promise<void> {
   for (const [i, p] of parts.entries()) {
     const name = `${imageId}.${p.kind}.${randomUUID().slice(0, 8)}`;
-    const s = stored[i];
-    if (!s) continue;
     await writeFileAtomic(ctx.fs, ctx.payloadDir, name, ctx.keys.seal(p.bytes, payloadAad(imageId, p.kind)), ctx.renameRetry);
     written.push(name);
-    s.file = name;
+    stored[i].file = name; // `stored` describes `parts`, one for one
   }
   await fsyncDir(ctx.fs, ctx.payloadDir);
 }

@@ -27,12 +27,7 @@ export interface LiveFields {
   label?: string;
 }
 /** ... or, once committed, only which record it went to. */
-export interface HistoryFields {
-  v: 'history';
-  patientId: string;
-  nhi: string;
-}
-export type Fields = LiveFields | HistoryFields;
+export type Fields = LiveFields | { v: 'history'; patientId: string; nhi: string };
 
 export interface CommitResult {
   media?: { id: string };
@@ -61,15 +56,14 @@ export interface Row {
   resend_after_check: number;
 }
 
-export interface ActionRow {
-  action: OutboxAction;
-  at: number;
-  correlation_id: string | null;
-}
-
 export function prepareQueries(db: DB) {
   return {
     get: db.prepare<[string], Row>('SELECT * FROM items WHERE image_id = ?'),
+    /** `states`: a JSON array, or null for every state; `ref`: a patient ref, or null for every patient. */
+    list: db.prepare<[{ states: string | null; ref: string | null }], Row>(
+      `SELECT * FROM items WHERE (@states IS NULL OR state IN (SELECT value FROM json_each(@states))) AND (@ref IS NULL OR patient_ref = @ref)
+       ORDER BY created_at, image_id`,
+    ),
     insert: db.prepare(
       `INSERT INTO items (image_id, patient_ref, facility_id, captured_at, targets, sealed, payloads, state, attempts, created_at, updated_at)
        VALUES (@image_id, @patient_ref, @facility_id, @captured_at, @targets, @sealed, @payloads, 'queued', 0, @now, @now)`,
@@ -108,7 +102,7 @@ export function prepareQueries(db: DB) {
     purge: db.prepare(`DELETE FROM items WHERE state = 'committed' AND committed_at < ?`),
     purgeActions: db.prepare(`DELETE FROM actions WHERE image_id NOT IN (SELECT image_id FROM items)`),
     addAction: db.prepare(`INSERT INTO actions (image_id, action, at, correlation_id) VALUES (?, ?, ?, ?)`),
-    actionsOf: db.prepare<[string], ActionRow>(`SELECT action, at, correlation_id FROM actions WHERE image_id = ? ORDER BY seq`),
+    actionsOf: db.prepare<[string], { action: OutboxAction; at: number; correlation_id: string | null }>(`SELECT action, at, correlation_id FROM actions WHERE image_id = ? ORDER BY seq`),
     counts: db.prepare<[], { state: OutboxState; n: number }>(`SELECT state, COUNT(*) AS n FROM items GROUP BY state`),
     /** A post cut off by a crash may have reached the gateway: a person's "Send again" it carried is used up. */
     recoverSending: db.prepare(`UPDATE items SET state = 'queued', next_attempt_at = NULL, resend_after_check = 0, updated_at = ? WHERE state = 'sending'`),

@@ -1,14 +1,12 @@
-/**
- * One post of one item with the item's OWN patient and grant (Idempotency-Key = imageId: a resend never creates a
- * second resource), and its outcome.
- */
+/** One post of one item, with its OWN patient and grant and Idempotency-Key = imageId (a resend never creates twice). */
+import { randomUUID } from 'node:crypto';
 import { AppError, toAppError } from '../../shared/errors';
 import type { CommitRequest, CommitResponse, CommitTarget } from '../../shared/contracts/gateway';
 import { openFields, type OutboxContext } from './context';
 import { storageError } from './durable-fs';
 import { finishAttempt, markCommitted, type Rebound } from './outcome';
 import { readPayloads, type ReadPayloads } from './payloads';
-import type { CommitResult, LiveFields, Row } from './queries';
+import type { LiveFields, Row } from './queries';
 import { emitItem } from './view';
 
 /** Gateway answers given before a commit is looked at (who is asking, for which grant, how often). */
@@ -23,26 +21,22 @@ function keepsResendFlag(e: AppError): boolean {
   return REFUSED_UNSEEN.has(e.code) || e.code.startsWith('ERR_AUTH_');
 }
 
+/** Sent as JSON: what is undefined leaves no key. */
 function buildRequest(row: Row, fields: LiveFields, payloads: ReadPayloads): CommitRequest {
-  const req: CommitRequest = {
+  const media = payloads.get('media');
+  const doc = payloads.get('document');
+  return {
     imageId: row.image_id,
     grantId: fields.grantId,
     patientId: fields.patient.id,
     capturedAt: row.captured_at,
     metadata: fields.metadata,
+    source: fields.source,
+    label: fields.label,
+    media: media && { contentType: media.meta.contentType as 'image/jpeg' | 'image/png', data: media.bytes.toString('base64'), width: media.meta.width, height: media.meta.height },
+    document: doc && { contentType: doc.meta.contentType as 'image/tiff' | 'application/pdf', data: doc.bytes.toString('base64') },
+    resendAfterCheck: row.resend_after_check === 1 ? true : undefined,
   };
-  if (fields.source !== undefined) req.source = fields.source;
-  if (fields.label !== undefined) req.label = fields.label;
-  const media = payloads.get('media');
-  if (media) {
-    req.media = { contentType: media.meta.contentType as 'image/jpeg' | 'image/png', data: media.bytes.toString('base64') };
-    if (media.meta.width !== undefined) req.media.width = media.meta.width;
-    if (media.meta.height !== undefined) req.media.height = media.meta.height;
-  }
-  const doc = payloads.get('document');
-  if (doc) req.document = { contentType: doc.meta.contentType as 'image/tiff' | 'application/pdf', data: doc.bytes.toString('base64') };
-  if (row.resend_after_check === 1) req.resendAfterCheck = true;
-  return req;
 }
 
 /** The live fields and payloads of a row, or null once recorded as failed (corrupt, I/O): never sent. */
@@ -60,19 +54,12 @@ async function readItem(ctx: OutboxContext, rebound: Rebound, row: Row): Promise
 }
 
 /** What the gateway's answer proves: every target created, or a person confirmed it. Anything less is not believed. */
-function resultOf(row: Row, res: CommitResponse, correlationId: string): CommitResult {
+function checkAnswer(row: Row, res: CommitResponse, correlationId: string): void {
   const targets = JSON.parse(row.targets) as CommitTarget[];
-  const result: CommitResult = {};
-  if (res.media) result.media = { id: res.media.id };
-  if (res.documentReference) result.documentReference = { id: res.documentReference.id };
-  if (res.confirmedBy === 'person') {
-    result.confirmedBy = 'person';
-    return result;
-  }
+  if (res.confirmedBy === 'person') return;
   if ((targets.includes('media') && !res.media) || (targets.includes('documentReference') && !res.documentReference)) {
     throw new AppError('ERR_INTERNAL', { detail: 'gateway did not confirm every target', correlationId });
   }
-  return result;
 }
 
 export async function sendOne(ctx: OutboxContext, rebound: Rebound, imageId: string, signal: AbortSignal): Promise<void> {
@@ -81,12 +68,12 @@ export async function sendOne(ctx: OutboxContext, rebound: Rebound, imageId: str
   const read = await readItem(ctx, rebound, row);
   if (read === null) return;
   const req = buildRequest(row, read.fields, read.payloads);
-  const correlationId = ctx.newCorrelationId();
+  const correlationId = randomUUID();
   try {
     const res = await ctx.gateway.commit(req, { correlationId, signal });
-    const result = resultOf(row, res, correlationId);
-    await markCommitted(ctx, row, read.fields, result);
-    ctx.logger.info({ imageId, correlationId, replayed: res.replayed, confirmedBy: result.confirmedBy }, 'image committed');
+    checkAnswer(row, res, correlationId);
+    await markCommitted(ctx, row, read.fields, res);
+    ctx.logger.info({ imageId, correlationId, replayed: res.replayed, confirmedBy: res.confirmedBy }, 'image committed');
     emitItem(ctx, 'item-committed', imageId);
   } catch (err) {
     if (signal.aborted) {

@@ -21,9 +21,6 @@ export interface OutboxActionView {
 /** A file is copied in; the original is left alone. */
 export type PayloadSource = { file: string; bytes?: undefined } | { bytes: Uint8Array; file?: undefined };
 
-export type MediaInput = PayloadSource & { contentType: MediaPayload['contentType']; width?: number; height?: number };
-export type DocumentInput = PayloadSource & { contentType: DocumentPayload['contentType'] };
-
 /** One image, bound to its own patient and launch grant (README.md "Item input"). */
 export interface OutboxItemInput {
   /** v4 UUID: the Idempotency-Key and the FHIR identifier. */
@@ -34,16 +31,11 @@ export interface OutboxItemInput {
   capturedAt: string;
   metadata: ImageMetadata;
   targets: CommitTarget[];
-  media?: MediaInput;
-  document?: DocumentInput;
+  media?: PayloadSource & { contentType: MediaPayload['contentType']; width?: number; height?: number };
+  document?: PayloadSource & { contentType: DocumentPayload['contentType'] };
   source?: string;
   /** The photo's name ("Photo 2", or the file's name): it leads the title in Medtech. */
   label?: string;
-}
-
-export interface OutboxErrorView {
-  code: ErrorCode;
-  message: string;
 }
 
 /** Never image bytes. */
@@ -67,9 +59,8 @@ export interface OutboxItemView {
   resendAfterCheck?: boolean;
   /** Oldest first. */
   actions?: OutboxActionView[];
-  lastError?: OutboxErrorView;
+  lastError?: { code: ErrorCode; message: string };
   committed?: { media?: { id: string }; documentReference?: { id: string }; confirmedBy?: 'person'; at: string };
-  createdAt: string;
   updatedAt: string;
 }
 
@@ -101,11 +92,8 @@ export interface OpenOutboxOptions {
   backoff?: BackoffPolicy;
   /** How long committed history stays. Default 30 days. */
   retentionMs?: number;
-  /** Default LIMITS.alexMaxAttachmentBytes. */
-  maxPayloadBytes?: number;
   fs?: OutboxFs;
   renameRetry?: RenameRetry;
-  newCorrelationId?: () => string;
 }
 
 export interface Outbox {
@@ -124,7 +112,6 @@ export interface Outbox {
   sendAgain(imageId: string): boolean;
   /** This patient's waiting/queued items get the new launch grant and are queued; answers how many. */
   rebindGrant(patientId: string, grantId: string): number;
-  /** Look for due items now. */
   kick(): void;
   /** Resolves when nothing is being sent and nothing is due. */
   idle(): Promise<void>;

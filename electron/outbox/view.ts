@@ -13,13 +13,10 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 export const GRANT_REASON = 'Launch again from Evolution for this patient.';
 
-const WAITING_FOR_CONFIRMATION = 'Sent to Medtech — waiting for Medtech to confirm';
-
 /** "Sent to Medtech — waiting for Medtech to confirm (next check in 40 s)". */
-export function waitingForConfirmationReason(nextAttemptAt: number | null, now: number): string {
-  if (nextAttemptAt === null) return WAITING_FOR_CONFIRMATION;
-  const s = Math.max(0, Math.ceil((nextAttemptAt - now) / 1000));
-  return `${WAITING_FOR_CONFIRMATION} (next check in ${s} s)`;
+function waitingForConfirmationReason(nextAttemptAt: number | null, now: number): string {
+  const reason = 'Sent to Medtech — waiting for Medtech to confirm';
+  return nextAttemptAt === null ? reason : `${reason} (next check in ${Math.max(0, Math.ceil((nextAttemptAt - now) / 1000))} s)`;
 }
 
 /** "CANARY, Testpatient". */
@@ -73,7 +70,6 @@ export function toView(ctx: OutboxContext, row: Row): OutboxItemView {
     targets: JSON.parse(row.targets) as CommitTarget[],
     state: row.state,
     attempts: row.attempts,
-    createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   };
   if (fields?.v === 'live') v.patient = fields.patient;
@@ -98,9 +94,7 @@ export function progressOf(ctx: OutboxContext): OutboxProgress {
   return p;
 }
 
-export type ItemEvent = Exclude<keyof OutboxEvents, 'progress'>;
-
-export function emitItem(ctx: OutboxContext, event: ItemEvent, imageId: string): void {
+export function emitItem(ctx: OutboxContext, event: Exclude<keyof OutboxEvents, 'progress'>, imageId: string): void {
   const row = ctx.q.get.get(imageId);
   if (row) ctx.events.emit(event, toView(ctx, row));
   ctx.events.emit('progress', progressOf(ctx));

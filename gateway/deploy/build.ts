@@ -8,10 +8,7 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
-export const GATEWAY_ENTRIES = {
-  server: 'gateway/src/server.ts',
-  admin: 'gateway/src/admin/cli.ts',
-} as const;
+const GATEWAY_ENTRIES = { server: 'gateway/src/server.ts', admin: 'gateway/src/admin/cli.ts' };
 
 /**
  * The Node flags production starts the server with (Docker CMD, systemd ExecStart, `npm run gateway:start`;

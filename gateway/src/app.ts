@@ -213,11 +213,8 @@ function registerHealthRoutes(app: FastifyInstance, { store, alex }: GatewayDeps
   app.get(GATEWAY_ROUTES.readyz, async (_req, reply) => {
     const [storeOk, alexReady] = await Promise.all([store.ping().catch(() => false), alex.ready().catch(() => ({ ok: false, detail: 'error' }))]);
     const ok = storeOk && alexReady.ok;
-    const body: HealthResponse = {
-      status: ok ? 'ok' : 'unavailable',
-      version: GATEWAY_VERSION,
-      checks: { store: { ok: storeOk, detail: store.kind }, alex: alexReady.detail === undefined ? { ok: alexReady.ok } : alexReady },
-    };
+    const checks = { store: { ok: storeOk, detail: store.kind }, alex: alexReady.detail === undefined ? { ok: alexReady.ok } : alexReady };
+    const body: HealthResponse = { status: ok ? 'ok' : 'unavailable', version: GATEWAY_VERSION, checks };
     return reply.status(ok ? 200 : 503).send(body);
   });
 }
@@ -282,12 +279,8 @@ function registerCommitRoutes(app: FastifyInstance, { commits, grants, auditor }
   app.post(GATEWAY_ROUTES.commit, { onRequest: authenticate, schema: { body: COMMIT_BODY_SCHEMA } }, async (req, reply) => {
     checkAttachmentData(req.body as CommitBody);
     const key = req.headers[HEADERS.idempotencyKey];
-    const answer = await commits.commit({
-      body: req.body as CommitBody,
-      idempotencyKey: typeof key === 'string' ? key : undefined,
-      device: deviceOf(req),
-      correlationId: req.id,
-    });
+    const idempotencyKey = typeof key === 'string' ? key : undefined;
+    const answer = await commits.commit({ body: req.body as CommitBody, idempotencyKey, device: deviceOf(req), correlationId: req.id });
     return reply.status(answer.status).send(answer.body);
   });
 
@@ -323,13 +316,8 @@ function registerCommitRoutes(app: FastifyInstance, { commits, grants, auditor }
  * Ajv measures length code point by code point (~15 ms for a 1.3 MB image, 1.5 % of a 1 s ALEX write).
  */
 const DATA_BOUNDS = { media: CommitRequest.properties.media.properties.data, document: CommitRequest.properties.document.properties.data };
-const COMMIT_BODY_SCHEMA = (() => {
-  const copy = structuredClone(CommitRequest) as unknown as { properties: Record<'media' | 'document', { properties: { data: Record<string, unknown> } }> };
-  for (const field of ['media', 'document'] as const) {
-    copy.properties[field].properties.data = {};
-  }
-  return copy;
-})();
+const COMMIT_BODY_SCHEMA = structuredClone(CommitRequest) as unknown as { properties: Record<'media' | 'document', { properties: { data: Record<string, unknown> } }> };
+for (const field of ['media', 'document'] as const) COMMIT_BODY_SCHEMA.properties[field].properties.data = {};
 
 function checkAttachmentData(body: CommitBody): void {
   for (const field of ['media', 'document'] as const) {

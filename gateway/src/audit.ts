@@ -1,6 +1,5 @@
 /** Writes one audit record per significant action. Never image bytes, names, NHIs or raw patient ids. */
-import type { Clock, Random } from './deps';
-import { uuidV4 } from './deps';
+import { uuidV4, type Clock, type Random } from './deps';
 import { patientHash } from './crypto';
 import type { AuditRecord, GatewayStore } from './store/types';
 import type { ConsentKey } from '../../shared/coded/values';

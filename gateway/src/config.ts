@@ -54,15 +54,6 @@ export const EnvSchema = Type.Object({
 });
 type Env = Static<typeof EnvSchema>;
 
-export interface AlexConfig {
-  baseUrl: string;
-  tokenUrl: string;
-  clientId: string;
-  /** Current secret first, then the next one during a rotation. */
-  clientSecrets: string[];
-  scope: string;
-}
-
 export type GatewayConfig = ReturnType<typeof loadConfig>;
 
 /** A configuration problem, naming the variable. The server prints it and exits non-zero. */
@@ -176,7 +167,7 @@ function readEnv(env: Record<string, string | undefined>): Env {
 }
 
 /** ALEX's URL and client credentials, all or none; none (the sandbox) is refused when ALEX_REQUIRED. */
-function alexConfigOf(e: Env): AlexConfig | null {
+function alexConfigOf(e: Env) {
   if (e.ALEX_BASE_URL !== undefined) {
     for (const required of ['ALEX_TOKEN_URL', 'ALEX_CLIENT_ID', 'ALEX_CLIENT_SECRET', 'ALEX_SCOPE'] as const) {
       if (e[required] === undefined) throw new ConfigError(required, 'is required when ALEX_BASE_URL is set');
@@ -185,6 +176,7 @@ function alexConfigOf(e: Env): AlexConfig | null {
       baseUrl: e.ALEX_BASE_URL.replace(/\/+$/, ''),
       tokenUrl: e.ALEX_TOKEN_URL as string,
       clientId: e.ALEX_CLIENT_ID as string,
+      // The current secret first, then the next one during a rotation.
       clientSecrets: [e.ALEX_CLIENT_SECRET as string, ...(e.ALEX_CLIENT_SECRET_NEXT === undefined ? [] : [e.ALEX_CLIENT_SECRET_NEXT])],
       scope: e.ALEX_SCOPE as string,
     };

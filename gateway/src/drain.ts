@@ -12,11 +12,10 @@ export function drainRequest(raw: IncomingMessage, cap = DRAIN_CAP_BYTES): Promi
   if (raw.complete || raw.readableEnded || raw.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     let seen = 0;
+    const ends = ['end', 'close', 'error'] as const;
     const finish = (): void => {
       raw.off('data', onData);
-      raw.off('end', finish);
-      raw.off('close', finish);
-      raw.off('error', finish);
+      for (const event of ends) raw.off(event, finish);
       resolve();
     };
     const onData = (chunk: Buffer): void => {
@@ -24,9 +23,7 @@ export function drainRequest(raw: IncomingMessage, cap = DRAIN_CAP_BYTES): Promi
       if (seen > cap) finish();
     };
     raw.on('data', onData);
-    raw.once('end', finish);
-    raw.once('close', finish);
-    raw.once('error', finish);
+    for (const event of ends) raw.once(event, finish);
     raw.resume();
   });
 }

@@ -5,31 +5,12 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 
-const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers["idempotency-key"]',
-  'req.headers.cookie',
-  'req.body',
-  'body',
-  '*.body',
-  'context',
-  'signature',
-  '*.context',
-  '*.signature',
-  'patient',
-  '*.patient',
-  '*.nhi',
-  '*.familyName',
-  '*.givenName',
-  '*.birthDate',
-  '*.deviceSecret',
-  '*.secret',
-  '*.clientSecret',
-  '*.client_secret',
-  '*.token',
-  '*.access_token',
-  '*.data',
-];
+/** Redacted at the top level and one level down. */
+const EVERYWHERE = ['body', 'context', 'signature', 'patient'];
+/** Redacted one level down, in whatever object is logged. */
+const NESTED = ['nhi', 'familyName', 'givenName', 'birthDate', 'deviceSecret', 'secret', 'clientSecret', 'client_secret', 'token', 'access_token', 'data'];
+const REQUEST = ['req.headers.authorization', 'req.headers["idempotency-key"]', 'req.headers.cookie', 'req.body'];
+const REDACT_PATHS = [...REQUEST, ...EVERYWHERE, ...[...EVERYWHERE, ...NESTED].map((key) => `*.${key}`)];
 
 /** `destination`: where lines go (tests capture them); stdout by default. */
 export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {

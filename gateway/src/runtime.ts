@@ -34,37 +34,27 @@ export interface RuntimeOptions {
 
 export type GatewayRuntime = Awaited<ReturnType<typeof createRuntime>>;
 
+type AlexTarget = Pick<AlexClientOptions, 'fhirBaseUrl' | 'tokenUrl' | 'clientId' | 'clientSecret' | 'secondaryClientSecret' | 'scope'>;
+
+/** ALEX as configured, else the in-process sandbox (closed with the runtime). */
+async function alexTarget(options: RuntimeOptions, logger: Logger): Promise<{ target: AlexTarget; sandbox: RunningSandbox | null }> {
+  const { alex, alexMaxAttachmentBytes } = options.config;
+  if (alex) {
+    const [clientSecret = '', secondaryClientSecret] = alex.clientSecrets;
+    return { sandbox: null, target: { fhirBaseUrl: alex.baseUrl, tokenUrl: alex.tokenUrl, clientId: alex.clientId, clientSecret, secondaryClientSecret, scope: alex.scope } };
+  }
+  const sandbox = await startSandbox({ host: '127.0.0.1', port: 0, maxAttachmentBytes: alexMaxAttachmentBytes, ...options.sandbox });
+  logger.warn({ sandboxUrl: sandbox.url }, 'ALEX_BASE_URL is not set: using the in-process ALEX sandbox (no real Medtech data)');
+  return { sandbox, target: { fhirBaseUrl: sandbox.fhirBaseUrl, tokenUrl: sandbox.tokenUrl, ...sandbox.credentials } };
+}
+
 export async function createRuntime(options: RuntimeOptions) {
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
-  const random = options.random ?? cryptoRandom;
-
-  let sandbox: RunningSandbox | null = null;
-  let alexOptions: Pick<AlexClientOptions, 'fhirBaseUrl' | 'tokenUrl' | 'clientId' | 'clientSecret' | 'secondaryClientSecret' | 'scope'>;
-  if (config.alex) {
-    alexOptions = {
-      fhirBaseUrl: config.alex.baseUrl,
-      tokenUrl: config.alex.tokenUrl,
-      clientId: config.alex.clientId,
-      clientSecret: config.alex.clientSecrets[0] ?? '',
-      secondaryClientSecret: config.alex.clientSecrets[1],
-      scope: config.alex.scope,
-    };
-  } else {
-    sandbox = await startSandbox({ host: '127.0.0.1', port: 0, maxAttachmentBytes: config.alexMaxAttachmentBytes, ...options.sandbox });
-    logger.warn({ sandboxUrl: sandbox.url }, 'ALEX_BASE_URL is not set: using the in-process ALEX sandbox (no real Medtech data)');
-    alexOptions = {
-      fhirBaseUrl: sandbox.fhirBaseUrl,
-      tokenUrl: sandbox.tokenUrl,
-      clientId: sandbox.credentials.clientId,
-      clientSecret: sandbox.credentials.clientSecret,
-      scope: sandbox.credentials.scope,
-    };
-  }
-
+  const { target, sandbox } = await alexTarget(options, logger);
   const alex = createAlexClient({
-    ...alexOptions,
+    ...target,
     maxConcurrentWritesPerFacility: config.alexConnections.writesPerFacility,
     maxSockets: config.alexConnections.maxSockets,
     logger: logger.child({ component: 'alex' }),
@@ -81,13 +71,12 @@ export async function createRuntime(options: RuntimeOptions) {
     store,
     proofReplayCache,
     clock,
-    random,
+    random: options.random ?? cryptoRandom,
     logger,
     ...(metrics ? { metrics } : {}),
     builders: { buildMedia, buildDocumentReference },
-    alexFhirBaseUrl: alexOptions.fhirBaseUrl,
+    alexFhirBaseUrl: target.fhirBaseUrl,
   });
-
   const metricsServer = metrics && options.metrics ? await startMetricsServer(metrics, options.metrics, logger) : null;
 
   let closing: Promise<void> | null = null;

@@ -18,14 +18,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
   const store = openStore(config);
   try {
-    return await runAdmin(argv, {
-      store,
-      clock: systemClock,
-      random: cryptoRandom,
-      config,
-      out: (l) => process.stdout.write(`${l}\n`),
-      err: (l) => console.error(l),
-    });
+    const out = (line: string): void => void process.stdout.write(`${line}\n`);
+    return await runAdmin(argv, { store, clock: systemClock, random: cryptoRandom, config, out, err: (line) => console.error(line) });
   } finally {
     await store.close();
   }

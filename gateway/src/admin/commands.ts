@@ -47,6 +47,12 @@ function parseSince(value: string, now: number): number | null {
 }
 
 const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
+
+/** `--json`: the value as indented JSON, exit code 0. */
+function printJson(out: (line: string) => void, value: unknown): number {
+  out(JSON.stringify(value, null, 2));
+  return 0;
+}
 const WORD_RE = /^[a-z][a-z.-]{1,40}$/;
 /** How far back --facility/--outcome/--action look (the store answers the newest N). */
 const AUDIT_FILTER_WINDOW = 100_000;
@@ -130,10 +136,7 @@ async function enrolCode(args: string[], { store, clock, random, config, auditor
 async function facilities(args: string[], { store, out }: CommandContext): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true });
   const list = await listFacilities(store);
-  if (values.json) {
-    out(JSON.stringify(list, null, 2));
-    return 0;
-  }
+  if (values.json) return printJson(out, list);
   if (list.length === 0) out('No facilities known yet (issue an enrolment code with enrol-code).');
   for (const f of list) {
     out(
@@ -147,10 +150,7 @@ async function devicesList(args: string[], { store, out, usage }: CommandContext
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, facility: { type: 'string' } }, strict: true });
   if (values.facility !== undefined && !FACILITY_RE.test(values.facility)) return usage('--facility must be an mt-facilityid such as F2N060-E');
   const list = (await store.listDevices()).filter((d) => values.facility === undefined || d.facilityId === values.facility);
-  if (values.json) {
-    out(JSON.stringify(list.map(({ secretHash: _s, ...d }) => ({ ...d, keyBound: d.dpopJkt !== undefined })), null, 2));
-    return 0;
-  }
+  if (values.json) return printJson(out, list.map(({ secretHash: _s, ...d }) => ({ ...d, keyBound: d.dpopJkt !== undefined })));
   if (list.length === 0) out('No devices enrolled.');
   for (const d of list) {
     out(`${d.deviceId}  ${d.facilityId}  ${d.revokedAt === null ? 'active ' : 'REVOKED'}  ${d.dpopJkt === undefined ? 'no key' : 'key   '}  enrolled ${iso(d.createdAt)}  ${d.deviceName} (${d.practiceName})`);
@@ -186,12 +186,8 @@ async function audit(args: string[], { store, clock, out, usage }: CommandContex
   const { values } = parseArgs({ args, options: AUDIT_OPTIONS, strict: true });
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) return usage('--limit must be a whole number from 1 to 100000');
-  let since: number | undefined;
-  if (values.since !== undefined) {
-    const s = parseSince(values.since, clock.now());
-    if (s === null) return usage('--since must be an ISO time, or 24h / 7d');
-    since = s;
-  }
+  const since = values.since === undefined ? undefined : parseSince(values.since, clock.now());
+  if (since === null) return usage('--since must be an ISO time, or 24h / 7d');
   if (values.device !== undefined && !DEVICE_RE.test(values.device)) return usage('--device must be a device id (dev_…)');
   if (values.facility !== undefined && !FACILITY_RE.test(values.facility)) return usage('--facility must be an mt-facilityid such as F2N060-E');
   if (values.outcome !== undefined && !WORD_RE.test(values.outcome)) return usage('--outcome must be an outcome such as committed or failed');
@@ -203,10 +199,7 @@ async function audit(args: string[], { store, clock, out, usage }: CommandContex
         .filter((r) => (values.facility === undefined || r.facilityId === values.facility) && (values.outcome === undefined || r.outcome === values.outcome) && (values.action === undefined || r.action === values.action))
         .slice(-limit)
     : fetched;
-  if (values.json) {
-    out(JSON.stringify(records, null, 2));
-    return 0;
-  }
+  if (values.json) return printJson(out, records);
   if (records.length === 0) out('No audit records.');
   for (const r of records) {
     const what = [r.imageId ? `image ${r.imageId}` : '', r.resourceIds.join(' '), r.errorCode ?? '', r.patientHash ? `patient#${r.patientHash.slice(0, 12)}` : '']

@@ -95,10 +95,9 @@ export class CircuitBreaker {
   }
 
   private trip(): void {
+    this.reset();
     this.state = 'open';
     this.openedAt = this.clock();
-    this.window.length = 0;
-    this.failures = 0;
   }
 
   private reset(): void {
@@ -117,20 +116,13 @@ export class BreakerRegistry {
   ) {}
 
   for(facilityId: string): CircuitBreaker {
-    let b = this.breakers.get(facilityId);
-    if (!b) {
-      b = new CircuitBreaker(this.options, this.clock);
-      this.breakers.set(facilityId, b);
-    }
+    const b = this.breakers.get(facilityId) ?? new CircuitBreaker(this.options, this.clock);
+    this.breakers.set(facilityId, b);
     return b;
   }
 
-  /** Facilities whose breaker is open right now. */
-  openFacilities(): string[] {
-    return [...this.breakers.entries()].filter(([, b]) => b.current() === 'open').map(([f]) => f);
-  }
-
-  size(): number {
-    return this.breakers.size;
+  /** True when there is a breaker and every one is open. */
+  allOpen(): boolean {
+    return this.breakers.size > 0 && [...this.breakers.values()].every((b) => b.current() === 'open');
   }
 }

@@ -6,10 +6,10 @@ import { BreakerRegistry, DEFAULT_BREAKER, type BreakerOptions } from './breaker
 import { AlexExecutor, DEFAULT_RETRY, outcomeUnknown, type RetryOptions } from './executor';
 import { SerializedResource } from '../fhir/serialize';
 import { DEFAULT_ALEX_MAX_SOCKETS, DEFAULT_ALEX_WRITES_PER_FACILITY, KeyedLimiter } from './limiter';
-import { AlexReads, checkContext, rec } from './reads';
-import { createTokenProvider, type TokenStats } from './token';
+import { AlexReads, checkContext } from './reads';
+import { AlexTokenProvider, type TokenStats } from './token';
 import { AlexTransport, type ConnectionStats } from './transport';
-import type { AlexCallContext, AlexClient, CreatedResource, FhirResource } from './types';
+import { rec, type AlexCallContext, type AlexClient, type CreatedResource, type FhirResource } from './types';
 
 export interface AlexClientOptions {
   /** e.g. https://alexapiuat.medtechglobal.com/FHIR */
@@ -61,10 +61,7 @@ function createdFrom(resourceType: string, data: unknown, headers: Partial<Recor
   const location = typeof headers.location === 'string' ? headers.location : undefined;
   const body = rec(data);
   let id = body && body.resourceType === resourceType && typeof body.id === 'string' ? body.id : undefined;
-  if (!id && location) {
-    const m = new RegExp(`${resourceType}/([A-Za-z0-9\\-.]{1,64})(?:/_history/[^/]+)?/?$`).exec(location);
-    id = m?.[1];
-  }
+  if (!id && location) id = new RegExp(`${resourceType}/([A-Za-z0-9\\-.]{1,64})(?:/_history/[^/]+)?/?$`).exec(location)?.[1];
   if (!id || !RESOURCE_ID.test(id)) return null;
   return location ? { id, location } : { id };
 }
@@ -95,10 +92,6 @@ class AlexCreates {
   }
 }
 
-function trimSlash(u: string): string {
-  return u.replace(/\/+$/, '');
-}
-
 export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
   const clock = options.clock ?? (() => Date.now());
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
@@ -106,19 +99,9 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     throw new RangeError(`Expected retry.maxAttempts from 1 to 5 but received ${retry.maxAttempts}`);
   }
   const timeoutMs = options.timeoutMs ?? 20_000;
-  const base = trimSlash(options.fhirBaseUrl);
+  const base = options.fhirBaseUrl.replace(/\/+$/, '');
   const transport = new AlexTransport({ maxSockets: options.maxSockets ?? DEFAULT_ALEX_MAX_SOCKETS, timeoutMs });
-  const tokens = createTokenProvider({
-    tokenUrl: options.tokenUrl,
-    clientId: options.clientId,
-    clientSecret: options.clientSecret,
-    secondaryClientSecret: options.secondaryClientSecret,
-    scope: options.scope,
-    http: transport.http,
-    clock,
-    logger: options.logger,
-    timeoutMs,
-  });
+  const tokens = new AlexTokenProvider({ ...options, http: transport.http, clock, timeoutMs });
   const breakers = new BreakerRegistry({ ...DEFAULT_BREAKER, ...options.breaker }, clock);
   const log = options.logger.child({ component: 'alex-client' });
   const executor = new AlexExecutor({ transport, tokens, breakers, retry, clock, random: options.random ?? Math.random, sleep: options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal })), log });
@@ -135,8 +118,7 @@ export function createAlexClient(options: AlexClientOptions): AlexClientHandle {
     findMediaByIdentifier: (ctx, nhi, identifier) => reads.findMediaByIdentifier(ctx, nhi, identifier),
     getDocumentReference: (ctx, id) => reads.getDocumentReference(ctx, id),
     async ready() {
-      const open = breakers.openFacilities();
-      if (breakers.size() > 0 && open.length === breakers.size()) return { ok: false, detail: 'ALEX circuit open for every facility' };
+      if (breakers.allOpen()) return { ok: false, detail: 'ALEX circuit open for every facility' };
       try {
         await tokens.getToken();
         return { ok: true };

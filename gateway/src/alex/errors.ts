@@ -3,6 +3,7 @@
  * ERR_ALEX_* AppError. ALEX's free text may quote patient data: only status, issue codes and paths pass on.
  */
 import { AppError } from '../../../shared/errors';
+import { rec } from './types';
 
 /** Parsed from an ALEX error body. `text` is for classification only and never leaves this module. */
 export interface AlexErrorBody {
@@ -39,53 +40,42 @@ export function isAlexOutcomeUnknown(err: unknown): boolean {
 
 const SAFE_TOKEN = /^[A-Za-z0-9_.\-[\]()]{1,80}$/;
 
-function asRecord(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+/** An error body of any of ALEX's three shapes (a string, a Buffer, or already JSON-parsed) as a value. */
+function bodyValue(body: unknown): unknown {
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : body;
+  if (typeof text !== 'string') return text;
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{')) return trimmed;
+  try {
+    return JSON.parse(trimmed) as unknown;
+  } catch {
+    return trimmed;
+  }
 }
 
-/** Reads an error body of any of ALEX's three shapes (already JSON-parsed, a string, or a Buffer). */
+/** An OperationOutcome's issues: their codes and paths (safe tokens only) into `out`, their texts into `texts`. */
+function readIssues(issues: unknown[], out: AlexErrorBody, texts: string[]): void {
+  for (const issue of issues.map(rec)) {
+    if (!issue) continue;
+    if (typeof issue.code === 'string' && SAFE_TOKEN.test(issue.code)) out.issueCodes.push(issue.code);
+    if (typeof issue.diagnostics === 'string') texts.push(issue.diagnostics);
+    const details = rec(issue.details);
+    if (details && typeof details.text === 'string') texts.push(details.text);
+    const paths = [issue.expression, issue.location].flatMap((list) => (Array.isArray(list) ? (list as unknown[]) : []));
+    for (const p of paths) if (typeof p === 'string' && SAFE_TOKEN.test(p)) out.expressions.push(p);
+  }
+}
+
+const TEXT_KEYS = ['message', 'Message', 'error', 'error_description', 'title', 'detail'];
+
+/** Reads an error body of any of ALEX's three shapes. */
 export function parseAlexErrorBody(body: unknown): AlexErrorBody {
   const out: AlexErrorBody = { text: '', issueCodes: [], expressions: [] };
-  let value: unknown = body;
-  if (Buffer.isBuffer(value)) value = value.toString('utf8');
-  if (typeof value === 'string') {
-    const trimmed = value.trim();
-    if (trimmed.startsWith('{')) {
-      try {
-        value = JSON.parse(trimmed) as unknown;
-      } catch {
-        value = trimmed;
-      }
-    } else {
-      value = trimmed;
-    }
-  }
-  const texts: string[] = [];
-  if (typeof value === 'string') {
-    texts.push(value);
-  } else {
-    const rec = asRecord(value);
-    if (rec?.resourceType === 'OperationOutcome' && Array.isArray(rec.issue)) {
-      for (const raw of rec.issue) {
-        const issue = asRecord(raw);
-        if (!issue) continue;
-        if (typeof issue.code === 'string' && SAFE_TOKEN.test(issue.code)) out.issueCodes.push(issue.code);
-        if (typeof issue.diagnostics === 'string') texts.push(issue.diagnostics);
-        const details = asRecord(issue.details);
-        if (details && typeof details.text === 'string') texts.push(details.text);
-        for (const key of ['expression', 'location'] as const) {
-          const paths = issue[key];
-          if (Array.isArray(paths)) {
-            for (const p of paths) if (typeof p === 'string' && SAFE_TOKEN.test(p)) out.expressions.push(p);
-          }
-        }
-      }
-    } else if (rec) {
-      for (const key of ['message', 'Message', 'error', 'error_description', 'title', 'detail']) {
-        if (typeof rec[key] === 'string') texts.push(rec[key]);
-      }
-    }
-  }
+  const value = bodyValue(body);
+  const record = rec(value);
+  const texts: string[] = typeof value === 'string' ? [value] : [];
+  if (record?.resourceType === 'OperationOutcome' && Array.isArray(record.issue)) readIssues(record.issue, out, texts);
+  else if (record) texts.push(...TEXT_KEYS.map((key) => record[key]).filter((t): t is string => typeof t === 'string'));
   out.text = texts.join(' | ').toLowerCase().slice(0, 2000);
   return out;
 }

@@ -93,11 +93,8 @@ export class AlexExecutor {
     const decision = this.d.breakers.for(call.ctx.facilityId).acquire();
     if (decision.ok) return decision.permit;
     this.breakerRejections++;
-    throw new AppError('ERR_ALEX_UNAVAILABLE', {
-      correlationId: call.ctx.correlationId,
-      retryAfterSeconds: Math.ceil(decision.retryAfterMs / 1000),
-      detail: 'circuit open',
-    });
+    const retryAfterSeconds = Math.ceil(decision.retryAfterMs / 1000);
+    throw new AppError('ERR_ALEX_UNAVAILABLE', { correlationId: call.ctx.correlationId, retryAfterSeconds, detail: 'circuit open' });
   }
 
   /** The token, or null after waiting to try again (no request went out: safe for any method). */
@@ -166,11 +163,7 @@ export class AlexExecutor {
 
   private toError(a: Attempt, correlationId: string): AppError {
     if (a.type === 'network') return normaliseAlexNetworkError(a.kind, correlationId, a.cause);
-    return normaliseAlexHttpError({
-      status: a.status,
-      body: a.data,
-      retryAfterSeconds: parseRetryAfter(a.headers['retry-after'], this.d.clock()),
-      correlationId,
-    });
+    const retryAfterSeconds = parseRetryAfter(a.headers['retry-after'], this.d.clock());
+    return normaliseAlexHttpError({ status: a.status, body: a.data, retryAfterSeconds, correlationId });
   }
 }

@@ -14,7 +14,6 @@ export class KeyedLimiter {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`Expected an integer ≥ 1 for the write limit but received ${limit}`);
   }
 
-  /** Runs `fn` once a slot for `key` is free. */
   async run<T>(key: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     await this.acquire(key, signal);
     try {
@@ -26,9 +25,7 @@ export class KeyedLimiter {
 
   /** Calls waiting for a slot now, all keys together. */
   waiting(): number {
-    let n = 0;
-    for (const queue of this.queues.values()) n += queue.length;
-    return n;
+    return [...this.queues.values()].reduce((n, queue) => n + queue.length, 0);
   }
 
   private acquire(key: string, signal?: AbortSignal): Promise<void> {

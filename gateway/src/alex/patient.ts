@@ -6,10 +6,10 @@
 import type { PatientSummary } from '../../../shared/contracts/common';
 import { AppError } from '../../../shared/errors';
 import { NHI_SYSTEM, isValidNhi, normaliseNhi } from '../../../shared/nhi';
+import { rec } from './types';
 
 type Json = Record<string, unknown>;
 
-const rec = (v: unknown): Json | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : null);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
 

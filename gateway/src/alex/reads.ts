@@ -4,13 +4,10 @@ import { AppError } from '../../../shared/errors';
 import { NHI_SYSTEM, isValidNhi, normaliseNhi } from '../../../shared/nhi';
 import type { AlexExecutor } from './executor';
 import { patientNhi, toPatientSummary } from './patient';
-import type { AlexCallContext, DecodedLaunch, FhirResource } from './types';
+import { rec, type AlexCallContext, type DecodedLaunch, type FhirResource } from './types';
 
 export const SAFE_HEADER = /^[A-Za-z0-9._:\-]{1,128}$/;
 export const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-
-export const rec = (v: unknown): Record<string, unknown> | null =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 
 export function checkContext(ctx: AlexCallContext): void {
   if (!SAFE_HEADER.test(ctx.facilityId)) throw new AppError('ERR_REQUEST_INVALID', { detail: 'facility id' });
@@ -21,12 +18,7 @@ export function checkContext(ctx: AlexCallContext): void {
 export function bundleResources(bundle: unknown, resourceType: string): FhirResource[] {
   const b = rec(bundle);
   if (!b || b.resourceType !== 'Bundle' || !Array.isArray(b.entry)) return [];
-  const out: FhirResource[] = [];
-  for (const e of b.entry) {
-    const r = rec(rec(e)?.resource);
-    if (r && r.resourceType === resourceType) out.push(r as FhirResource);
-  }
-  return out;
+  return b.entry.map((e) => rec(rec(e)?.resource)).filter((r): r is FhirResource => r?.resourceType === resourceType);
 }
 
 export function checkedNhi(nhi: string): string {

@@ -24,21 +24,10 @@ export type Attempt =
   | { type: 'answer'; status: number; data: unknown; headers: AxiosResponse['headers'] }
   | { type: 'network'; kind: NetworkFailure; cause: unknown };
 
-export interface ConnectionStats {
-  active: number;
-  idle: number;
-  waiting: number;
-}
+/** Sockets in use, idle, and requests queued for one. */
+export type ConnectionStats = Record<'active' | 'idle' | 'waiting', number>;
 
-interface AgentPair {
-  httpAgent: http.Agent;
-  httpsAgent: https.Agent;
-}
-
-export interface TransportOptions {
-  maxSockets: number;
-  timeoutMs: number;
-}
+type AgentPair = { httpAgent: http.Agent; httpsAgent: https.Agent };
 
 /** Largest answer accepted (a Media search returns the images). */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -73,7 +62,7 @@ export class AlexTransport {
   private readonly createAgents: AgentPair;
   attempts = 0;
 
-  constructor(private readonly options: TransportOptions) {
+  constructor(private readonly options: { maxSockets: number; timeoutMs: number }) {
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets };
     // Two pools: a create holds its socket for as long as ALEX takes to store it (seconds, through a
     // practice's Hybrid Connection); reads and token calls must not wait behind those.

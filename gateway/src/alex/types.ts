@@ -47,5 +47,9 @@ export interface AlexClient {
   ready(): Promise<{ ok: boolean; detail?: string }>;
 }
 
+/** `v` when it is a JSON object (not an array), else null. */
+export const rec = (v: unknown): Record<string, unknown> | null =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+
 /** The identifier system for our image ids on Media and DocumentReference. */
 export const IMAGE_IDENTIFIER_SYSTEM = 'https://clinicpro.co.nz/fhir/image-id';

@@ -61,15 +61,8 @@ export class DeviceService {
     const now = this.clock.now();
     const code = newEnrolmentCode(this.random);
     const expiresAt = now + ttlHours * 3600 * 1000;
-    await this.store.putEnrolmentCode({
-      codeHash: hashEnrolmentCode(code),
-      facilityId,
-      practiceName,
-      createdAt: now,
-      expiresAt,
-      usedAt: null,
-      usedByDeviceId: null,
-    });
+    const record = { codeHash: hashEnrolmentCode(code), facilityId, practiceName, createdAt: now, expiresAt, usedAt: null, usedByDeviceId: null };
+    await this.store.putEnrolmentCode(record);
     return { code, expiresAt };
   }
 
@@ -137,12 +130,8 @@ export class DeviceService {
     await this.checkFailureBudget(failureKey.device(device.deviceId));
     if (device.revokedAt !== null) return this.reject(req, device, new AppError('ERR_AUTH_DEVICE_REVOKED'));
     if (device.dpopJkt === undefined && this.proof.mode === 'required') return this.reject(req, device, new AppError('ERR_AUTH_DEVICE_KEY_REQUIRED'));
-    const r = await this.store.takeToken(
-      `device:${device.deviceId}`,
-      { capacity: this.limits.deviceBurst, refillPerSecond: this.limits.devicePerMinute / 60 },
-      1,
-      this.clock.now(),
-    );
+    const bucket = { capacity: this.limits.deviceBurst, refillPerSecond: this.limits.devicePerMinute / 60 };
+    const r = await this.store.takeToken(`device:${device.deviceId}`, bucket, 1, this.clock.now());
     if (!r.allowed) throw new AppError('ERR_RATE_LIMITED', { retryAfterSeconds: r.retryAfterSeconds });
     if (device.dpopJkt !== undefined) {
       try {
@@ -168,14 +157,8 @@ export class DeviceService {
   private async reject(req: AuthRequest, device: DeviceRecord | null, err: AppError): Promise<never> {
     await this.recordFailure(device === null ? failureKey.address(req.ip) : failureKey.device(device.deviceId));
     const errorCode = err instanceof DpopProofError ? `${err.code}:${err.reason}` : err.code;
-    await this.auditor.record({
-      deviceId: device?.deviceId ?? null,
-      facilityId: device?.facilityId ?? null,
-      action: 'auth.rejected',
-      outcome: 'rejected',
-      errorCode,
-      correlationId: req.correlationId,
-    });
+    const who = { deviceId: device?.deviceId ?? null, facilityId: device?.facilityId ?? null };
+    await this.auditor.record({ ...who, action: 'auth.rejected', outcome: 'rejected', errorCode, correlationId: req.correlationId });
     throw err;
   }
 }

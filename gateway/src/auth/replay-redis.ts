@@ -2,7 +2,8 @@
  * The DPoP replay cache in Redis: `SET <prefix>dpop:<key> 1 NX PX <ttl>` is atomic on the server, so a proof
  * is accepted by exactly one process. The TTL comes from the injected clock (expiresAt − now).
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { closeRedis, connectRedis } from '../store/redis';
 import type { ProofReplayCache } from './replay';
 
 export class RedisProofReplayCache implements ProofReplayCache {
@@ -12,9 +13,7 @@ export class RedisProofReplayCache implements ProofReplayCache {
 
   /** `prefix` as for RedisStore, so one Redis can hold several deployments or tests. */
   constructor(url: string, options: { prefix?: string } = {}) {
-    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true });
-    // Connection errors surface through the commands that fail; keep ioredis from printing.
-    this.redis.on('error', () => undefined);
+    this.redis = connectRedis(url);
     this.prefix = `${options.prefix ?? 'cpi:'}dpop:`;
   }
 
@@ -23,9 +22,7 @@ export class RedisProofReplayCache implements ProofReplayCache {
     return r === 'OK';
   }
 
-  async close(): Promise<void> {
-    // QUIT needs a live server; when Redis is gone, drop the connection instead of reconnecting forever.
-    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
-    else this.redis.disconnect();
+  close(): Promise<void> {
+    return closeRedis(this.redis);
   }
 }

@@ -58,16 +58,8 @@ export class GrantService {
     const grantId = this.random.bytes(32).toString('base64url');
     const issuedAt = this.clock.now();
     const expiresAt = issuedAt + (launch.requiresConfirmation ? this.lookupTtlSeconds : this.ttlSeconds) * 1000;
-    const record: GrantRecord = {
-      grantHash: grantHash(grantId),
-      deviceId,
-      facilityId,
-      patient: launch.patient,
-      providerId: launch.providerId,
-      issuedAt,
-      expiresAt,
-      requiresConfirmation: launch.requiresConfirmation,
-    };
+    const { patient, providerId, requiresConfirmation } = launch;
+    const record: GrantRecord = { grantHash: grantHash(grantId), deviceId, facilityId, patient, providerId, issuedAt, expiresAt, requiresConfirmation };
     await this.put(record);
     return wireGrant(grantId, record);
   }
@@ -104,15 +96,9 @@ export class GrantService {
 }
 
 /** The grant as the companion sees it. */
-function wireGrant(grantId: string, record: GrantRecord): LaunchGrant {
-  const grant: LaunchGrant = {
-    grantId,
-    facilityId: record.facilityId,
-    patient: record.patient,
-    issuedAt: new Date(record.issuedAt).toISOString(),
-    expiresAt: new Date(record.expiresAt).toISOString(),
-  };
-  if (record.providerId !== null) grant.providerId = record.providerId;
-  if (record.requiresConfirmation) grant.requiresConfirmation = true;
+function wireGrant(grantId: string, { facilityId, patient, issuedAt, expiresAt, providerId, requiresConfirmation }: GrantRecord): LaunchGrant {
+  const grant: LaunchGrant = { grantId, facilityId, patient, issuedAt: new Date(issuedAt).toISOString(), expiresAt: new Date(expiresAt).toISOString() };
+  if (providerId !== null) grant.providerId = providerId;
+  if (requiresConfirmation) grant.requiresConfirmation = true;
   return grant;
 }

@@ -17,34 +17,21 @@ export interface MetricsConfig {
 
 /** METRICS_ENABLED, METRICS_HOST, METRICS_PORT from the environment; ConfigError names a bad one. */
 export function loadMetricsConfig(env: Record<string, string | undefined>): MetricsConfig {
-  const config: MetricsConfig = { enabled: true, host: '127.0.0.1', port: 9464 };
   const [enabled, host, port] = [env.METRICS_ENABLED, env.METRICS_HOST, env.METRICS_PORT].map((v) => (v?.trim() === '' ? undefined : v?.trim()));
-  if (enabled !== undefined) {
-    if (!/^(true|false|1|0)$/.test(enabled)) throw new ConfigError('METRICS_ENABLED', 'must be true or false');
-    config.enabled = enabled === 'true' || enabled === '1';
+  if (enabled !== undefined && !/^(true|false|1|0)$/.test(enabled)) throw new ConfigError('METRICS_ENABLED', 'must be true or false');
+  if (host !== undefined && !/^[A-Za-z0-9.:-]{1,255}$/.test(host)) throw new ConfigError('METRICS_HOST', `must be an interface address or host name (got "${host}")`);
+  if (port !== undefined && (!/^[0-9]+$/.test(port) || Number(port) > 65535)) {
+    throw new ConfigError('METRICS_PORT', `must be a port number from 0 to 65535 (got "${port}")`);
   }
-  if (host !== undefined) {
-    if (!/^[A-Za-z0-9.:-]{1,255}$/.test(host)) throw new ConfigError('METRICS_HOST', `must be an interface address or host name (got "${host}")`);
-    config.host = host;
-  }
-  if (port !== undefined) {
-    if (!/^[0-9]+$/.test(port) || Number(port) > 65535) throw new ConfigError('METRICS_PORT', `must be a port number from 0 to 65535 (got "${port}")`);
-    config.port = Number(port);
-  }
-  return config;
-}
-
-/** `url`: http://host:port, null when not listening. */
-interface RunningMetricsServer {
-  url: string | null;
-  close(): Promise<void>;
+  return { enabled: enabled === undefined || enabled === 'true' || enabled === '1', host: host ?? '127.0.0.1', port: port === undefined ? 9464 : Number(port) };
 }
 
 /**
- * Starts the listener. A port already in use is logged as an error and the gateway carries on without
- * metrics (serving practices matters more; the scrape target shows as down, which alerts).
+ * Starts the listener; `url` (http://host:port) is null when not listening. A port already in use is logged
+ * as an error and the gateway carries on without metrics (serving practices matters more; the scrape target
+ * shows as down, which alerts).
  */
-export async function startMetricsServer(metrics: GatewayMetrics, config: MetricsConfig, logger: Logger): Promise<RunningMetricsServer> {
+export async function startMetricsServer(metrics: GatewayMetrics, config: MetricsConfig, logger: Logger): Promise<{ url: string | null; close(): Promise<void> }> {
   if (!config.enabled) return { url: null, close: async () => undefined };
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];

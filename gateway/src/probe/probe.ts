@@ -34,10 +34,7 @@ const PROBE_JPEG =
   '/9j/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/2wBDARESEhgVGC8aGi9jQjhCY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2P/wAARCAACAAIDASIAAhEBAxEB/8QAFQABAQAAAAAAAAAAAAAAAAAAAAP/xAAUEAEAAAAAAAAAAAAAAAAAAAAA/8QAFQEBAQAAAAAAAAAAAAAAAAAABAX/xAAUEQEAAAAAAAAAAAAAAAAAAAAA/9oADAMBAAIRAxEAPwCAAK6//9k=';
 export const PROBE_TITLE = 'ClinicPro Images connection test — please ignore';
 
-interface Answer {
-  status: number;
-  body: unknown;
-}
+type Answer = { status: number; body: unknown };
 
 type Call = (method: 'GET' | 'POST', path: string, options?: { facility?: boolean; body?: unknown; headers?: Record<string, string> }) => Promise<Answer>;
 

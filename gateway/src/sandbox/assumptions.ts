@@ -20,7 +20,6 @@ export type Assumptions = Record<AssumptionName, boolean>;
 
 export const ASSUMPTION_NAMES = Object.keys(ASSUMPTIONS) as AssumptionName[];
 
-/** Strict: every assumption off. */
 export function strictAssumptions(): Assumptions {
   return Object.fromEntries(ASSUMPTION_NAMES.map((n) => [n, false])) as Assumptions;
 }

@@ -3,6 +3,9 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SandboxContext } from './context';
 
+const INVALID_SCOPE =
+  'The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).';
+
 /** [status, error, AADSTS code, description]: the answers Azure AD gives; `$1` is the call's argument. */
 const AZURE_ERRORS = {
   tenantNotFound: [400, 'invalid_request', 90002, "Tenant '$1' not found."],
@@ -10,12 +13,7 @@ const AZURE_ERRORS = {
   unsupportedGrant: [400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.'],
   unknownClient: [400, 'unauthorized_client', 700016, 'Application with the given identifier was not found in the directory.'],
   invalidSecret: [401, 'invalid_client', 7000215, 'Invalid client secret provided.'],
-  invalidScope: [
-    400,
-    'invalid_scope',
-    1002012,
-    'The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).',
-  ],
+  invalidScope: [400, 'invalid_scope', 1002012, INVALID_SCOPE],
   unknownResource: [400, 'invalid_resource', 500011, 'The resource principal was not found in the tenant.'],
   throttled: [429, 'temporarily_unavailable', 90055, 'TenantThrottlingThreshold: There are too many incoming requests.'],
   unavailable: [503, 'temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'],
@@ -53,6 +51,7 @@ function mintAccessToken(key: Buffer, claims: Record<string, unknown>): string {
 
 /** As ALEX.md records. */
 const TOKEN_LIFETIME_SECONDS = 3599;
+const TOKEN_ROLES = ['patient.media.write', 'patient.media.read', 'patient.task.read', 'patient.documentreference.scaninbox.write'];
 
 export function registerTokenRoute(app: FastifyInstance, ctx: SandboxContext): void {
   app.post('/:tenant/oauth2/v2.0/token', async (request, reply) => {
@@ -78,17 +77,8 @@ export function registerTokenRoute(app: FastifyInstance, ctx: SandboxContext): v
     if (scope.slice(0, -'/.default'.length) !== ctx.resource) return fail('unknownResource');
     const iat = Math.floor(now / 1000);
     const lifetime = TOKEN_LIFETIME_SECONDS;
-    const accessToken = mintAccessToken(ctx.tokenKey, {
-      aud: ctx.resource,
-      iss: `https://sts.windows.net/${ctx.tenantId}/`,
-      iat,
-      nbf: iat,
-      exp: iat + lifetime,
-      appid: ctx.credentials.clientId,
-      tid: ctx.tenantId,
-      roles: ['patient.media.write', 'patient.media.read', 'patient.task.read', 'patient.documentreference.scaninbox.write'],
-      jti: ctx.newId(),
-    });
+    const issuer = { aud: ctx.resource, iss: `https://sts.windows.net/${ctx.tenantId}/`, appid: ctx.credentials.clientId, tid: ctx.tenantId };
+    const accessToken = mintAccessToken(ctx.tokenKey, { ...issuer, iat, nbf: iat, exp: iat + lifetime, roles: TOKEN_ROLES, jti: ctx.newId() });
     ctx.store.tokens.set(accessToken, { expiresAt: now + lifetime * 1000 });
     ctx.store.bump('tokensIssued');
     return reply

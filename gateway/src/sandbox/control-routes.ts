@@ -9,15 +9,9 @@ import type { SandboxContext } from './context';
 import { parseFaultRule } from './faults';
 import type { LaunchInput, StoredResource } from './types';
 
-const summary = (r: StoredResource): Record<string, unknown> => ({
-  id: r.id,
-  facilityId: r.facilityId,
-  patientId: r.patientId,
-  identifier: r.identifier,
-  contentType: r.contentType,
-  bytes: r.size,
-  createdAt: new Date(r.createdAt).toISOString(),
-});
+const summary = ({ id, facilityId, patientId, identifier, contentType, size, createdAt }: StoredResource): Record<string, unknown> => {
+  return { id, facilityId, patientId, identifier, contentType, bytes: size, createdAt: new Date(createdAt).toISOString() };
+};
 
 function registerFaultControl(app: FastifyInstance, ctx: SandboxContext): void {
   app.get('/_sandbox/faults', async () => ({ rules: ctx.faults.list() }));

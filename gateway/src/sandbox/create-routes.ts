@@ -66,16 +66,6 @@ function store(ctx: SandboxContext, request: FastifyRequest, kind: ResourceKind,
   return stored;
 }
 
-function answer(reply: FastifyReply, request: FastifyRequest, stored: StoredResource, status: 200 | 201): FastifyReply {
-  return reply
-    .code(status)
-    .type(FHIR_JSON)
-    .header('location', `${fhirBase(request)}/${stored.resourceType}/${stored.id}/_history/1`)
-    .header('etag', 'W/"1"')
-    .header('last-modified', new Date(stored.createdAt).toUTCString())
-    .send(stored.resource);
-}
-
 export function registerCreateRoutes(fhir: FastifyInstance, ctx: SandboxContext, faults: DeferredFaults): void {
   const createRoute = (kind: ResourceKind) => async (request: FastifyRequest, reply: FastifyReply) => {
     ctx.store.bump(kind === 'Media' ? 'mediaCreateCalls' : 'documentReferenceCreateCalls');
@@ -101,7 +91,9 @@ export function registerCreateRoutes(fhir: FastifyInstance, ctx: SandboxContext,
     }
     const faulted = await faults.applyAfter(request, reply);
     if (faulted !== null) return faulted;
-    return answer(reply, request, stored, earlier === undefined ? 201 : 200);
+    const location = `${fhirBase(request)}/${stored.resourceType}/${stored.id}/_history/1`;
+    reply.headers({ location, etag: 'W/"1"', 'last-modified': new Date(stored.createdAt).toUTCString() });
+    return reply.code(earlier === undefined ? 201 : 200).type(FHIR_JSON).send(stored.resource);
   };
   fhir.post('/Media', createRoute('Media'));
   fhir.post('/DocumentReference', createRoute('DocumentReference'));

@@ -18,16 +18,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   }
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `http://${urlHost}:${address.port}`;
-  let closed: Promise<void> | null = null;
+  let closed: Promise<void> | undefined;
   return {
     ...app.sandbox,
     url,
     port: address.port,
     fhirBaseUrl: `${url}/FHIR`,
     tokenUrl: `${url}${app.sandbox.tokenPath}`,
-    close: () => {
-      closed ??= app.close();
-      return closed;
-    },
+    close: () => (closed ??= app.close()),
   };
 }

@@ -21,6 +21,8 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /** Longest context/signature the decode endpoint reads (a real pair is a few hundred characters). */
 export const MAX_LAUNCH_SEGMENT_CHARS = 4096;
 
+const orNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
 function derive(secret: Buffer, label: string): Buffer {
   return createHash('sha256').update(label).update(secret).digest();
 }
@@ -55,15 +57,8 @@ export function createLaunchCodec(secret: Buffer, randomBytes: (size: number) =>
         const json = Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
         const parsed = JSON.parse(json) as Partial<LaunchClaims>;
         if (typeof parsed.facilityCode !== 'string' || typeof parsed.createdTime !== 'string') return { ok: false, reason: 'malformed' };
-        return {
-          ok: true,
-          claims: {
-            patientId: typeof parsed.patientId === 'string' ? parsed.patientId : null,
-            facilityCode: parsed.facilityCode,
-            providerId: typeof parsed.providerId === 'string' ? parsed.providerId : null,
-            createdTime: parsed.createdTime,
-          },
-        };
+        const claims = { patientId: orNull(parsed.patientId), facilityCode: parsed.facilityCode, providerId: orNull(parsed.providerId), createdTime: parsed.createdTime };
+        return { ok: true, claims };
       } catch {
         return { ok: false, reason: 'malformed' };
       }

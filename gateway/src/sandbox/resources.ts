@@ -138,7 +138,6 @@ function requireValue(body: Json, kind: string, name: string, ok: (v: unknown) =
 }
 
 export interface ValidationContext {
-  /** The `undocumentedElements` assumption. */
   undocumentedElements: boolean;
   findPatient(id: string): SandboxPatient | undefined;
   findPractitioner(id: string): SandboxPractitioner | undefined;

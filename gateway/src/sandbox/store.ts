@@ -40,11 +40,7 @@ export class MemoryStore implements SandboxStore {
   }
 
   get counters(): SandboxCounters {
-    return {
-      ...this.count,
-      requestsByRoute: { ...this.count.requestsByRoute },
-      faultsApplied: { ...this.count.faultsApplied },
-    };
+    return { ...this.count, requestsByRoute: { ...this.count.requestsByRoute }, faultsApplied: { ...this.count.faultsApplied } };
   }
 
   bump(key: (typeof COUNTER_NAMES)[number]): void {

@@ -91,6 +91,19 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updatedAt', now)
 redis.call('PEXPIRE', KEYS[1], 3600000)
 return {allowed, wait}`;
 
+/** A connection whose errors surface through the commands that fail (and /readyz); ioredis prints nothing. */
+export function connectRedis(url: string): Redis {
+  const redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true });
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+/** QUIT needs a live server; when Redis is gone, drop the connection instead of reconnecting forever. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+  else redis.disconnect();
+}
+
 interface IdemMeta {
   facilityId: string;
   patientId: string;
@@ -111,9 +124,7 @@ export class RedisStore implements GatewayStore {
   private readonly retentionMs: number;
 
   constructor(url: string, options: RedisStoreOptions = {}) {
-    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true });
-    // Connection errors surface through the commands that fail (and /readyz); keep ioredis from printing.
-    this.redis.on('error', () => undefined);
+    this.redis = connectRedis(url);
     this.p = options.prefix ?? 'cpi:';
     this.retentionMs = options.idempotencyRetentionMs ?? 30 * 24 * 3600 * 1000;
   }
@@ -206,18 +217,8 @@ export class RedisStore implements GatewayStore {
 
   async acquireIdempotency(c: IdempotencyClaim): Promise<AcquireResult> {
     const meta: IdemMeta = { facilityId: c.facilityId, patientId: c.patientId, patientNhi: c.patientNhi };
-    const r = (await this.redis.eval(
-      ACQUIRE,
-      1,
-      this.k('idem', c.key),
-      c.fingerprint,
-      c.deviceId,
-      c.leaseOwner,
-      String(c.now),
-      String(c.leaseMs),
-      JSON.stringify(meta),
-      String(this.retentionMs),
-    )) as string;
+    const args = [c.fingerprint, c.deviceId, c.leaseOwner, c.now, c.leaseMs, JSON.stringify(meta), this.retentionMs].map(String);
+    const r = (await this.redis.eval(ACQUIRE, 1, this.k('idem', c.key), ...args)) as string;
     if (r === 'mismatch' || r === 'in-progress') return { kind: r };
     const record = await this.getIdempotency(c.key);
     if (!record) throw new Error('idempotency record vanished');
@@ -225,20 +226,8 @@ export class RedisStore implements GatewayStore {
   }
 
   private async update(key: string, owner: string, mode: string, payload: string, leaseExp: number, now: number, progress?: CommitProgress, audit?: AuditRecord): Promise<boolean> {
-    const r = await this.redis.eval(
-      UPDATE,
-      2,
-      this.k('idem', key),
-      this.k('audit'),
-      owner,
-      mode,
-      payload,
-      String(leaseExp),
-      String(now),
-      progress ? JSON.stringify(progress) : '',
-      audit ? JSON.stringify(audit) : '',
-      String(audit?.at ?? 0),
-    );
+    const args = [owner, mode, payload, leaseExp, now, progress ? JSON.stringify(progress) : '', audit ? JSON.stringify(audit) : '', audit?.at ?? 0].map(String);
+    const r = await this.redis.eval(UPDATE, 2, this.k('idem', key), this.k('audit'), ...args);
     return r === 1;
   }
 
@@ -267,15 +256,8 @@ export class RedisStore implements GatewayStore {
   }
 
   async takeToken(key: string, spec: BucketSpec, cost: number, now: number): Promise<TakeResult> {
-    const [allowed, wait] = (await this.redis.eval(
-      TAKE,
-      1,
-      this.k('bucket', key),
-      String(spec.capacity),
-      String(spec.refillPerSecond),
-      String(cost),
-      String(now),
-    )) as [number, number];
+    const args = [spec.capacity, spec.refillPerSecond, cost, now].map(String);
+    const [allowed, wait] = (await this.redis.eval(TAKE, 1, this.k('bucket', key), ...args)) as [number, number];
     return { allowed: allowed === 1, retryAfterSeconds: wait };
   }
 
@@ -291,9 +273,7 @@ export class RedisStore implements GatewayStore {
     }
   }
 
-  async close(): Promise<void> {
-    // QUIT needs a live server; when Redis is gone, drop the connection instead of reconnecting forever.
-    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
-    else this.redis.disconnect();
+  close(): Promise<void> {
+    return closeRedis(this.redis);
   }
 }

@@ -40,10 +40,9 @@ export interface SqliteOptions {
 }
 
 type Pragmas = { journalMode: string; synchronous: number };
-type Row = { json: string } | undefined;
 
 /** Opens `file` (or ':memory:') in WAL with synchronous=FULL and the schema in place; refuses a file where either did not take. */
-export function openSqlite(file: string, options: SqliteOptions = {}): Database.Database {
+function openSqlite(file: string, options: SqliteOptions = {}): Database.Database {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError(`busyTimeoutMs must be a whole number of ms, not ${busyTimeoutMs}`);
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -101,9 +100,14 @@ export class SqliteStore implements GatewayStore {
     return this.transaction.immediate(write) as T;
   }
 
+  /** The `json` column of the row `sql` selects by `key`, parsed; null when there is none. */
+  private row<T>(sql: string, key: string): T | null {
+    const row = this.stmt(sql).get(key) as { json: string } | undefined;
+    return row ? (JSON.parse(row.json) as T) : null;
+  }
+
   private readIdempotency(key: string): IdempotencyRecord | null {
-    const row = this.stmt('SELECT json FROM idempotency WHERE key = ?').get(key) as Row;
-    return row ? (JSON.parse(row.json) as IdempotencyRecord) : null;
+    return this.row('SELECT json FROM idempotency WHERE key = ?', key);
   }
 
   private writeIdempotency(rec: IdempotencyRecord): void {
@@ -119,8 +123,7 @@ export class SqliteStore implements GatewayStore {
   }
 
   async getDevice(deviceId: string): Promise<DeviceRecord | null> {
-    const row = this.stmt('SELECT json FROM devices WHERE device_id = ?').get(deviceId) as Row;
-    return row ? (JSON.parse(row.json) as DeviceRecord) : null;
+    return this.row('SELECT json FROM devices WHERE device_id = ?', deviceId);
   }
 
   async listDevices(): Promise<DeviceRecord[]> {
@@ -130,9 +133,8 @@ export class SqliteStore implements GatewayStore {
 
   async revokeDevice(deviceId: string, now: number): Promise<boolean> {
     return this.write(() => {
-      const row = this.stmt('SELECT json FROM devices WHERE device_id = ?').get(deviceId) as Row;
-      if (!row) return false;
-      const device = JSON.parse(row.json) as DeviceRecord;
+      const device = this.row<DeviceRecord>('SELECT json FROM devices WHERE device_id = ?', deviceId);
+      if (!device) return false;
       if (device.revokedAt === null) {
         device.revokedAt = now;
         this.stmt('UPDATE devices SET json = ? WHERE device_id = ?').run(JSON.stringify(device), deviceId);
@@ -147,9 +149,8 @@ export class SqliteStore implements GatewayStore {
 
   async consumeEnrolmentCode(codeHash: string, deviceId: string, now: number): Promise<ConsumeCodeResult> {
     return this.write((): ConsumeCodeResult => {
-      const row = this.stmt('SELECT json FROM enrolment_codes WHERE code_hash = ?').get(codeHash) as Row;
-      if (!row) return { ok: false, reason: 'invalid' };
-      const code = JSON.parse(row.json) as EnrolmentCodeRecord;
+      const code = this.row<EnrolmentCodeRecord>('SELECT json FROM enrolment_codes WHERE code_hash = ?', codeHash);
+      if (!code) return { ok: false, reason: 'invalid' };
       if (code.usedAt !== null) return { ok: false, reason: 'used' };
       if (code.expiresAt <= now) return { ok: false, reason: 'expired' };
       code.usedAt = now;
@@ -164,8 +165,7 @@ export class SqliteStore implements GatewayStore {
   }
 
   async getGrant(grantHash: string): Promise<GrantRecord | null> {
-    const row = this.stmt('SELECT json FROM grants WHERE grant_hash = ?').get(grantHash) as Row;
-    return row ? (JSON.parse(row.json) as GrantRecord) : null;
+    return this.row('SELECT json FROM grants WHERE grant_hash = ?', grantHash);
   }
 
   async markLaunchUsed(launchHash: string, expiresAt: number, now: number): Promise<boolean> {
@@ -237,18 +237,9 @@ export class SqliteStore implements GatewayStore {
   }
 
   async listAudit(query: AuditQuery): Promise<AuditRecord[]> {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (query.deviceId !== undefined) {
-      where.push('device_id = ?');
-      args.push(query.deviceId);
-    }
-    if (query.since !== undefined) {
-      where.push('at >= ?');
-      args.push(query.since);
-    }
-    const sql = `SELECT json FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, seq DESC LIMIT ?`;
-    const rows = this.stmt(sql).all(...args, query.limit ?? 100) as { json: string }[];
+    const filters = ([['device_id = ?', query.deviceId], ['at >= ?', query.since]] as const).filter(([, v]) => v !== undefined);
+    const where = filters.length ? `WHERE ${filters.map(([sql]) => sql).join(' AND ')}` : '';
+    const rows = this.stmt(`SELECT json FROM audit ${where} ORDER BY at DESC, seq DESC LIMIT ?`).all(...filters.map(([, v]) => v), query.limit ?? 100) as { json: string }[];
     return rows.map((r) => JSON.parse(r.json) as AuditRecord).reverse();
   }
 
@@ -278,20 +269,6 @@ export class SqliteStore implements GatewayStore {
 }
 
 function newIdempotencyRecord(claim: IdempotencyClaim): IdempotencyRecord {
-  return {
-    key: claim.key,
-    fingerprint: claim.fingerprint,
-    deviceId: claim.deviceId,
-    facilityId: claim.facilityId,
-    patientId: claim.patientId,
-    patientNhi: claim.patientNhi,
-    state: 'in-progress',
-    leaseOwner: claim.leaseOwner,
-    leaseExpiresAt: claim.now + claim.leaseMs,
-    attempts: 1,
-    progress: {},
-    response: null,
-    createdAt: claim.now,
-    updatedAt: claim.now,
-  };
+  const { leaseMs, now, ...fields } = claim;
+  return { ...fields, state: 'in-progress', leaseExpiresAt: now + leaseMs, attempts: 1, progress: {}, response: null, createdAt: now, updatedAt: now };
 }

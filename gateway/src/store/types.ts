@@ -77,17 +77,12 @@ export interface IdempotencyRecord {
   updatedAt: number;
 }
 
-export interface IdempotencyClaim {
-  key: string;
-  fingerprint: string;
-  deviceId: string;
-  facilityId: string;
-  patientId: string;
-  patientNhi: string;
+/** A request for the lease of `key`: the new record's fields, and the lease wanted. */
+export type IdempotencyClaim = Pick<IdempotencyRecord, 'key' | 'fingerprint' | 'deviceId' | 'facilityId' | 'patientId' | 'patientNhi'> & {
   leaseOwner: string;
   leaseMs: number;
   now: number;
-}
+};
 
 export type AcquireResult =
   | { kind: 'acquired'; record: IdempotencyRecord }
@@ -120,7 +115,6 @@ export interface AuditQuery {
 
 export interface BucketSpec {
   capacity: number;
-  /** Tokens added per second. */
   refillPerSecond: number;
 }
 
