@@ -120,8 +120,8 @@ export interface LanServerEvents {
 
 type RouteAuth = 'none' | 'token' | 'credential';
 type Authenticated = ReturnType<SessionRegistry['authenticate']>;
-/** `durable` settles once the file is fsync'd and closed; the sink already has `clear`. */
-type Received = Pick<LanIncomingFile, 'path' | 'bytes' | 'sha256' | 'contentType'> & { clear: Buffer; durable: Promise<void> };
+/** `closed` settles once the spool file is closed; the sink already has `clear`. */
+type Received = Pick<LanIncomingFile, 'path' | 'bytes' | 'sha256' | 'contentType'> & { clear: Buffer; closed: Promise<void> };
 interface UploadInProgress {
   fields: Record<string, string>;
   parsed?: UploadFields;
@@ -425,7 +425,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       if (!this.registry.mayReceive(session, u.parsed.clientUploadId)) throw endedError(session.state);
       return await this.handOver(session, phone, u.parsed, u.received);
     } catch (err) {
-      await u.received?.durable.catch(() => undefined);
+      await u.received?.closed.catch(() => undefined);
       if (u.received && !this.acceptedPaths.has(u.received.path)) await rm(u.received.path, { force: true });
       throw err;
     } finally {
@@ -478,7 +478,8 @@ export class LanServer extends EventEmitter<LanServerEvents> {
   private async handOver(session: SessionRecord, phone: PhoneRecord, parsed: UploadFields, received: Received): Promise<UploadResponse> {
     const { clientUploadId: _id, ...metadata } = parsed; // only the fields the phone sent
     const photoNumber = session.held.get(parsed.clientUploadId);
-    // The sink starts on the bytes in memory while the file is fsync'd: the phone is answered once both are done.
+    // The sink works from the bytes in memory and answers once its own copy is durable (master and record fsync'd), so
+    // the spool file is not fsync'd: nothing reads it after a crash, and its sync failing must not fail an accepted photo.
     const sinking = this.options.sink.onFile({
       sessionId: session.id,
       sessionRef: session.ref,
@@ -492,7 +493,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       metadata,
       ...(photoNumber === undefined ? {} : { photoNumber }),
     });
-    const [{ imageId }] = await Promise.all([sinking, received.durable]);
+    const [{ imageId }] = await Promise.all([sinking, received.closed]);
     this.acceptedPaths.add(received.path);
     const result: UploadResult = { clientUploadId: parsed.clientUploadId, imageId, bytes: received.bytes, sha256: received.sha256 };
     session.uploads.set(parsed.clientUploadId, result);
@@ -562,10 +563,10 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       if (!handle || path === undefined || contentType === undefined) throw new BugIndicatingError('file not opened');
       await write(seal ? seal.final() : Buffer.alloc(0), true);
       fh = undefined;
-      const durable = handle.sync().finally(() => handle.close());
-      durable.catch(() => undefined); // awaited (and thrown) by handOver or the clean-up
+      const closed = handle.close();
+      closed.catch(() => undefined); // awaited (and thrown) by handOver or the clean-up
       if (bytes !== reported) this.emit('upload-progress', { sessionId: session.id, phoneId: phone.phoneId, clientUploadId, bytes });
-      return { path, bytes, sha256: hash.digest('hex'), contentType, clear: Buffer.concat(clear), durable };
+      return { path, bytes, sha256: hash.digest('hex'), contentType, clear: Buffer.concat(clear), closed };
     } catch (err) {
       const handle = fh as FileHandle | undefined;
       if (handle) await handle.close().catch(() => undefined);
