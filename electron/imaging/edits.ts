@@ -7,12 +7,7 @@ export const DEFAULT_ANNOTATION_COLOR = '#ffd400';
 const COLOR_PATTERN = /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/;
 const FONT_FAMILY = 'DejaVu Sans, Liberation Sans, sans-serif';
 
-export interface Region {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+export type Region = NonNullable<Edits['crop']>;
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 

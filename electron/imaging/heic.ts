@@ -68,9 +68,7 @@ export class HeicDecoder {
     const worker = this.ensureWorker();
     worker.ref();
     const jobId = this.nextJobId++;
-    // Copy into a transferable buffer of exactly the file's size (the caller keeps its own bytes).
-    const copy = new Uint8Array(bytes.byteLength);
-    copy.set(bytes);
+    const copy = new Uint8Array(bytes); // a copy in a transferable buffer of exactly the file's size (the caller keeps its bytes)
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         // A decode that never ends: stop the worker, fail this job and anything queued behind it.
@@ -94,15 +92,13 @@ export class HeicDecoder {
     const worker = new Worker(WORKER_URL, { stdout: true, stderr: true });
     worker.stdout.resume();
     worker.stderr.resume();
+    const stopped = (cause?: unknown): void => {
+      if (this.worker === worker) this.worker = null;
+      this.failAll(new AppError('ERR_IMAGE_CORRUPT', { detail: 'HEIC decoder stopped', cause }));
+    };
     worker.on('message', (reply: WorkerReply) => this.onReply(reply));
-    worker.on('error', (err) => {
-      if (this.worker === worker) this.worker = null;
-      this.failAll(new AppError('ERR_IMAGE_CORRUPT', { detail: 'HEIC decoder stopped', cause: err }));
-    });
-    worker.on('exit', () => {
-      if (this.worker === worker) this.worker = null;
-      this.failAll(new AppError('ERR_IMAGE_CORRUPT', { detail: 'HEIC decoder stopped' }));
-    });
+    worker.on('error', stopped);
+    worker.on('exit', () => stopped());
     worker.unref();
     this.worker = worker;
     return worker;

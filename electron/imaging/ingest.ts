@@ -154,10 +154,6 @@ function tell(options: IngestOptions | undefined, thumbnail: Buffer): Buffer {
   return thumbnail;
 }
 
-function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /** A document icon for a PDF (PDFs pass through unrasterised). */
 async function pdfThumbnail(pages: number, edgePx: number): Promise<Buffer> {
   const h = edgePx;
@@ -168,7 +164,7 @@ async function pdfThumbnail(pages: number, edgePx: number): Promise<Buffer> {
 <rect width="${w}" height="${h}" fill="#eef1f5"/>
 <path d="M${w * 0.12} ${h * 0.06} H${w * 0.88 - fold} L${w * 0.88} ${h * 0.06 + fold} V${h * 0.94} H${w * 0.12} Z" fill="#ffffff" stroke="#6b7785" stroke-width="3"/>
 <text x="${w / 2}" y="${h * 0.5}" font-family="DejaVu Sans, sans-serif" font-size="${Math.round(w * 0.2)}" font-weight="bold" text-anchor="middle" fill="#b3261e">PDF</text>
-<text x="${w / 2}" y="${h * 0.66}" font-family="DejaVu Sans, sans-serif" font-size="${Math.round(w * 0.09)}" text-anchor="middle" fill="#3c4650">${escapeXml(label)}</text>
+<text x="${w / 2}" y="${h * 0.66}" font-family="DejaVu Sans, sans-serif" font-size="${Math.round(w * 0.09)}" text-anchor="middle" fill="#3c4650">${label}</text>
 </svg>`;
   return sharp(Buffer.from(svg)).jpeg({ quality: 85 }).toBuffer();
 }

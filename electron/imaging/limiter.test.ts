@@ -34,8 +34,23 @@ describe('JobLimiter', () => {
     expect(await Promise.all(jobs)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(started).toEqual([0, 1, 2, 3, 4, 5]);
     expect(peak).toBe(2);
-    expect(limiter.peakRunning).toBe(2);
     expect(limiter.pending).toBe(0);
+  });
+
+  it('whenIdle resolves only once no job is running or waiting, and at once when none is', async () => {
+    const limiter = new JobLimiter(1);
+    await limiter.whenIdle();
+    const gates = [deferred(), deferred()];
+    const jobs = gates.map((g) => limiter.run(() => g.promise));
+    let idle = false;
+    void limiter.whenIdle().then(() => (idle = true));
+    gates[0]?.resolve();
+    await new Promise((r) => setImmediate(r));
+    expect(idle).toBe(false);
+    gates[1]?.resolve();
+    await Promise.all(jobs);
+    await new Promise((r) => setImmediate(r));
+    expect(idle).toBe(true);
   });
 
   it('a failing job frees its slot', async () => {

@@ -2,7 +2,7 @@
 export class JobLimiter {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
-  private peak = 0;
+  private readonly idleWaiters: Array<() => void> = [];
 
   constructor(private readonly concurrency: number) {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
@@ -10,13 +10,14 @@ export class JobLimiter {
     }
   }
 
-  /** Most jobs seen running at the same time (for tests and diagnostics). */
-  get peakRunning(): number {
-    return this.peak;
-  }
-
   get pending(): number {
     return this.running + this.waiting.length;
+  }
+
+  /** Resolves once no job is running or waiting (at once when none is). */
+  whenIdle(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   async run<T>(job: () => Promise<T>): Promise<T> {
@@ -25,7 +26,6 @@ export class JobLimiter {
     } else {
       this.running++;
     }
-    this.peak = Math.max(this.peak, this.running);
     try {
       return await job();
     } finally {
@@ -33,6 +33,7 @@ export class JobLimiter {
       // Hand the slot straight to the next job (running stays the same), or free it.
       if (next) next();
       else this.running--;
+      if (this.running === 0) this.idleWaiters.splice(0).forEach((idle) => idle());
     }
   }
 }

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { plainMasterFiles } from './master-files';
 import { createImagingService } from './service';
 import { RenderAhead, type RenderFn } from './render-ahead';
 import type { Edits, ImagingService } from './types';
@@ -91,6 +92,20 @@ describe('RenderAhead (real sharp)', () => {
     ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
     ahead.warmImage(master, { rotate: 90, annotations: [] }, 'pdf', LIMIT);
     expect([ahead.size, r.calls()]).toEqual([1, 1]);
+  });
+
+  it("a render ahead starts only once new photos' first looks (running or waiting) are done: their thumbnails come first", async () => {
+    const order: string[] = [];
+    const read = (p: string): Promise<Buffer> => (order.push('render starts'), plainMasterFiles.read(p));
+    const imaging = createImagingService({ masterFiles: { write: plainMasterFiles.write, read } });
+    const photo = await orientedJpeg(6, 1600, 1200);
+    const ingests = [1, 2, 3].map((n) => imaging.ingest({ buffer: photo }, { dir, id: `next-${n}` }, { onThumbnail: () => order.push('thumbnail') }));
+    const ahead = new RenderAhead((p, e, o) => imaging.render(p, e, o));
+    ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
+    expect((await ahead.take(master, PLAIN, BOTH, LIMIT)).media?.contentType).toBe('image/jpeg');
+    await Promise.all(ingests);
+    await imaging.close();
+    expect(order).toEqual(['thumbnail', 'thumbnail', 'thumbnail', 'render starts']);
   });
 
   it('a failed render ahead fails only the Send that takes it', async () => {

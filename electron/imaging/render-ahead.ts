@@ -1,8 +1,6 @@
 /**
- * An image's renders for Send (Media JPEG, Inbox Scan PDF or TIFF), started ahead once a photo is ready so Send can
- * hand them to the outbox at once. A render is a pure function of (master, edits, targets, limit): an entry is used
- * only for exactly the same four and taken out when used; at most `maxEntries` images are held (the first photos
- * of a batch are the ones Send needs first); `forgetImage` drops an image's entry when it is removed or committed.
+ * An image's renders for Send (Media JPEG, Inbox Scan PDF or TIFF), started ahead once a photo is ready; an entry is
+ * used only for exactly the same master, edits, targets and limit (README: Render ahead).
  */
 import { basename } from 'node:path';
 import { jpegToPdf } from './pdf';
@@ -17,12 +15,6 @@ export interface TargetRenders {
   document?: RenderResult;
 }
 
-/**
- * Two photos: only the first photo's renders are on the path from Send to "in Medtech"; later ones render while
- * earlier ones' creates are in flight. More ahead would compete with the next photos' ingest and gain nothing.
- */
-export const DEFAULT_RENDER_AHEAD_IMAGES = 2;
-
 export class RenderAhead {
   private readonly entries = new Map<string, { masterPath: string; result: Promise<TargetRenders> }>();
 
@@ -31,7 +23,7 @@ export class RenderAhead {
 
   constructor(
     private readonly render: RenderFn,
-    private readonly maxEntries = DEFAULT_RENDER_AHEAD_IMAGES,
+    private readonly maxEntries = 2,
   ) {}
 
   /** Send chose these targets: the next photos are rendered ahead for them. */
@@ -49,7 +41,7 @@ export class RenderAhead {
     }
     const key = JSON.stringify([masterPath, edits, plan, maxBytes]);
     if (this.entries.has(key) || this.entries.size >= this.maxEntries) return;
-    const result = this.renderTargets(masterPath, edits, plan, maxBytes);
+    const result = this.renderTargets(masterPath, edits, plan, maxBytes, true);
     result.catch(() => undefined); // seen (and thrown) by whoever takes it
     this.entries.set(key, { masterPath, result });
   }
@@ -58,17 +50,17 @@ export class RenderAhead {
   take(masterPath: string, edits: Edits, plan: TargetPlan, maxBytes: number): Promise<TargetRenders> {
     const key = JSON.stringify([masterPath, edits, plan, maxBytes]);
     const held = this.entries.get(key);
-    if (held === undefined) return this.renderTargets(masterPath, edits, plan, maxBytes);
+    if (held === undefined) return this.renderTargets(masterPath, edits, plan, maxBytes, false);
     this.entries.delete(key);
     return held.result;
   }
 
   /**
-   * Both targets' renders. A PDF without a caption is the Media JPEG (the best quality under the limit) in a page
-   * when that fits: the same pixels, encoded once; otherwise each is rendered on its own, together.
+   * Both targets' renders (`ahead`: behind new photos' first looks). A PDF without a caption is the Media JPEG in a
+   * page when that fits: the same pixels, encoded once; otherwise each is rendered on its own.
    */
-  private async renderTargets(masterPath: string, edits: Edits, plan: TargetPlan, maxBytes: number): Promise<TargetRenders> {
-    const renderAs = (format: RenderOutput['format']): Promise<RenderResult> => this.render(masterPath, edits, { format, maxBytes });
+  private async renderTargets(masterPath: string, edits: Edits, plan: TargetPlan, maxBytes: number, ahead: boolean): Promise<TargetRenders> {
+    const renderAs = (format: RenderOutput['format']): Promise<RenderResult> => this.render(masterPath, edits, { format, maxBytes, ...(ahead && { ahead }) });
     const sharesJpeg = plan.media && plan.inboxScan && plan.inboxScanFormat === 'pdf' && !edits.captionStrip?.trim();
     if (!sharesJpeg) {
       const [media, document] = await Promise.all([plan.media ? renderAs('jpeg') : undefined, plan.inboxScan ? renderAs(plan.inboxScanFormat) : undefined]);
@@ -85,7 +77,6 @@ export class RenderAhead {
     for (const [key, entry] of this.entries) if (basename(entry.masterPath).startsWith(`${imageId}.`)) this.entries.delete(key);
   }
 
-  /** Images held now. */
   get size(): number {
     return this.entries.size;
   }

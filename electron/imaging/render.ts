@@ -92,8 +92,11 @@ async function applyEdits(master: Buffer, edits: Edits, withCaption: boolean, li
   }
 }
 
+/** What a render reads with; `pause` (when given) is awaited before its decode and each encode. */
+type RenderEnv = { limits: ImagingLimits; files: MasterFiles; pause?: () => Promise<void> };
+
 /** Renders the edited master into what Medtech accepts, at the best quality under maxBytes. */
-export async function renderImage(masterPath: string, edits: Edits, output: RenderOutput, limits: ImagingLimits, files: MasterFiles): Promise<RenderResult> {
+export async function renderImage(masterPath: string, edits: Edits, output: RenderOutput, { limits, files, pause = async () => {} }: RenderEnv): Promise<RenderResult> {
   const { format, maxBytes } = checkOutput(output, limits);
   if (typeof masterPath !== 'string' || !path.isAbsolute(masterPath)) throw invalidArgument('masterPath', 'an absolute path', masterPath);
   if (typeof edits !== 'object' || edits === null) throw invalidArgument('edits', 'an object', edits);
@@ -103,14 +106,17 @@ export async function renderImage(masterPath: string, edits: Edits, output: Rend
   if (type === 'pdf') return renderPdfMaster(master, edits, format, maxBytes);
   if (type !== 'jpeg') throw new AppError('ERR_IMAGE_UNSUPPORTED', { detail: 'not a working master' });
 
+  await pause();
   const img = await applyEdits(master, edits, format !== 'pdf', limits);
+  const paused = (encode: LossyEncoder): LossyEncoder => (image, quality) => pause().then(() => encode(image, quality));
+  const jpeg = paused(encodeJpeg);
   let fit: FitResult;
   switch (format) {
     case 'jpeg':
-      fit = await fitLossy(img, encodeJpeg, { maxBytes });
+      fit = await fitLossy(img, jpeg, { maxBytes });
       return { data: fit.data, contentType: 'image/jpeg', width: fit.width, height: fit.height, quality: fit.quality };
     case 'tiff':
-      fit = await fitLossy(img, encodeTiff, { maxBytes });
+      fit = await fitLossy(img, paused(encodeTiff), { maxBytes });
       return { data: fit.data, contentType: 'image/tiff', width: fit.width, height: fit.height, quality: fit.quality };
     case 'png':
       fit = await fitPng(img, { maxBytes });
@@ -119,7 +125,7 @@ export async function renderImage(masterPath: string, edits: Edits, output: Rend
       const caption = edits.captionStrip?.trim() || null;
       let budget = maxBytes - PDF_OVERHEAD_BYTES - 2 * (caption?.length ?? 0);
       for (let attempt = 0; attempt < 3 && budget >= 20_000; attempt++) {
-        fit = await fitLossy(img, encodeJpeg, { maxBytes: budget });
+        fit = await fitLossy(img, jpeg, { maxBytes: budget });
         const data = await jpegToPdf(fit.data, fit.width, fit.height, caption);
         if (data.length <= maxBytes) return { data, contentType: 'application/pdf', width: fit.width, height: fit.height, quality: fit.quality };
         budget -= data.length - maxBytes + 2_000;

@@ -13,7 +13,8 @@ const silentLogger: ImagingLogger = { info() {}, warn() {} };
 /**
  * The companion's imaging pipeline. An ingest's first look (type, header, thumbnail) has a lane of its own, so a
  * new photo's thumbnail never waits behind masters and renders; masters and renders share one queue (default 2
- * at once). Logs carry sizes and timings, never paths, identifiers or pixels.
+ * at once). Renders ahead of Send go one at a time and step aside (between their encodes) for every first look.
+ * Logs carry sizes and timings, never paths, identifiers or pixels.
  */
 export function createImagingService(options: ImagingServiceOptions = {}): ImagingService {
   // libvips keeps recently opened files open in its cache. On Windows an open file cannot be deleted,
@@ -30,6 +31,7 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
   const logger = options.logger ?? silentLogger;
   const firstSight = new JobLimiter(options.concurrency ?? 2);
   const queue = new JobLimiter(options.concurrency ?? 2);
+  const aheadLane = new JobLimiter(1);
   // Two HEIC workers: a new photo's thumbnail never waits behind another photo's primary decode (~1 s of libheif).
   const heicImages = new HeicDecoder(options.heicTimeoutMs ?? 30_000);
   const heicThumbnails = new HeicDecoder(options.heicTimeoutMs ?? 30_000);
@@ -54,9 +56,7 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
       }
     })();
     inFlight.add(promise);
-    const settle = (): void => {
-      inFlight.delete(promise);
-    };
+    const settle = (): boolean => inFlight.delete(promise);
     promise.then(settle, settle);
     return promise;
   }
@@ -75,7 +75,11 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
     render(masterPath, edits, output) {
       return track(
         'render',
-        () => queue.run(() => renderImage(masterPath, edits, output, limits, deps.files)),
+        () => {
+          if (output?.ahead !== true) return queue.run(() => renderImage(masterPath, edits, output, deps));
+          const pause = (): Promise<void> => firstSight.whenIdle();
+          return aheadLane.run(() => pause().then(() => queue.run(() => renderImage(masterPath, edits, output, { ...deps, pause }))));
+        },
         (r) => ({ contentType: r.contentType, width: r.width, height: r.height, quality: r.quality, bytes: r.data.length }),
       );
     },

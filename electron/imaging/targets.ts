@@ -1,13 +1,8 @@
 import { AppError } from '../../shared/errors';
 import type { OutputFormat } from './types';
 
-/** What Medtech's targets can take of a working master: a photo goes anywhere; a PDF only to the Inbox Scan, as itself. */
-export type MasterKind = 'photo' | 'pdf';
-
-/** The kind of a working master, from the name this service gave it (`<id>.master.jpg` or `<id>.master.pdf`). */
-export function masterKind(masterPath: string): MasterKind {
-  return masterPath.endsWith('.master.pdf') ? 'pdf' : 'photo';
-}
+/** A photo goes to any target; a PDF only to the Inbox Scan, as itself. Known from the name this service gave it. */
+const isPdfMaster = (masterPath: string): boolean => masterPath.endsWith('.master.pdf');
 
 export interface TargetPlan {
   media: boolean;
@@ -26,12 +21,12 @@ export function planTargets(
   chosen: { media: boolean; inboxScan: boolean },
   inboxScanFormat: TargetPlan['inboxScanFormat'],
 ): TargetPlan {
-  if (masterKind(masterPath) === 'photo') return { media: chosen.media, inboxScan: chosen.inboxScan, inboxScanFormat };
+  if (!isPdfMaster(masterPath)) return { media: chosen.media, inboxScan: chosen.inboxScan, inboxScanFormat };
   if (!chosen.inboxScan) throw new AppError('ERR_IMAGE_PDF_INBOX_ONLY');
   return { media: false, inboxScan: true, inboxScanFormat: 'pdf' };
 }
 
 /** What the GP is told when a file is added that cannot go to every target; null when it can. */
 export function targetNotice(masterPath: string): string | null {
-  return masterKind(masterPath) === 'pdf' ? "This PDF can go to the Inbox Scan only; Medtech's Media takes photos. It will be sent to the Inbox Scan." : null;
+  return isPdfMaster(masterPath) ? "This PDF can go to the Inbox Scan only; Medtech's Media takes photos. It will be sent to the Inbox Scan." : null;
 }

@@ -58,6 +58,8 @@ export interface RenderOutput {
   format: OutputFormat;
   /** Hard upper bound on the output size. Default LIMITS.alexMaxAttachmentBytes. */
   maxBytes?: number;
+  /** Rendered ahead of Send: one at a time, and only while no new photo's first look is running or waiting. */
+  ahead?: boolean;
 }
 
 export interface RenderResult {
@@ -93,7 +95,6 @@ export interface MasterFiles {
 }
 
 export interface ImagingServiceOptions {
-  /** Default: plain files. */
   masterFiles?: MasterFiles;
   /** Most first looks, and most masters and renders, running at once; the rest queue. Default 2. */
   concurrency?: number;

@@ -11,6 +11,8 @@ import { Value } from '@sinclair/typebox/value';
 import { ExchangeResponse, SessionStatusResponse, UploadResponse } from '../../shared/contracts/lan';
 import { AppError, ERROR_CODES } from '../../shared/errors';
 import { LIMITS } from '../../shared/limits';
+import { isSealed, loadSealKey, sealedFiles } from '../sealed-files';
+import { MemorySecretStore } from '../secrets';
 import { createLanServer } from './server';
 import {
   errorCode,
@@ -66,6 +68,33 @@ describe('scan, exchange, upload', () => {
     expect(file.path.startsWith(h.uploadRoot)).toBe(true);
     expect(file.path).not.toContain('IMG_0001'); // client file names never reach the file system
     expect(received).toEqual([expect.objectContaining({ imageId: body.imageId, clientUploadId: id })]);
+  });
+
+  it('a photo full of near-boundaries (split across network reads) reaches the sink and the disk byte for byte', async () => {
+    const phone = await joinPhone(h);
+    const data = Buffer.concat([fakeJpeg(64, 3), Buffer.alloc(3_000_000, '\r\n--X')]);
+    const res = await upload(h.port, phone.credential, photo(randomUUID(), data));
+    expect(res.status).toBe(200);
+    const file = h.sink.files[0]!;
+    expect([(await file.open?.())?.equals(data), file.stored.equals(data)]).toEqual([true, true]);
+  });
+
+  it('with sealed uploads the file on disk is never the photo, and the sink gets the clear bytes from memory', async () => {
+    const sealed = sealedFiles(await loadSealKey(new MemorySecretStore()));
+    const s = await startHarness({ sealUploads: sealed.uploads });
+    try {
+      const phone = await joinPhone(s);
+      const data = fakeJpeg(3_000_000, 9); // several 1 MiB writes
+      const res = await upload(s.port, phone.credential, photo(randomUUID(), data));
+      expect(res.status).toBe(200);
+      const file = s.sink.files[0]!;
+      expect((await file.open?.())?.equals(data)).toBe(true);
+      expect(isSealed(file.stored)).toBe(true);
+      expect(file.stored.length).toBe(data.length + 32); // header and tag around every byte, in order
+      expect(file.stored.includes(data.subarray(100_000, 100_064))).toBe(false);
+    } finally {
+      await s.cleanup();
+    }
   });
 
   it.each([

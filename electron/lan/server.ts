@@ -42,7 +42,7 @@ export interface LanIncomingFile {
   phoneId: string;
   clientUploadId: string;
   path: string;
-  /** With sealUploads: the file's clear bytes, in memory (the file itself is sealed). */
+  /** The file's clear bytes, in memory (with sealUploads the file itself is sealed). */
   open?: () => Promise<Buffer>;
   bytes: number;
   sha256: string;
@@ -120,7 +120,8 @@ export interface LanServerEvents {
 
 type RouteAuth = 'none' | 'token' | 'credential';
 type Authenticated = ReturnType<SessionRegistry['authenticate']>;
-type Received = Pick<LanIncomingFile, 'path' | 'bytes' | 'sha256' | 'contentType'>;
+/** `durable` settles once the file is fsync'd and closed; the sink already has `clear`. */
+type Received = Pick<LanIncomingFile, 'path' | 'bytes' | 'sha256' | 'contentType'> & { clear: Buffer; durable: Promise<void> };
 interface UploadInProgress {
   fields: Record<string, string>;
   parsed?: UploadFields;
@@ -137,6 +138,8 @@ const ROUTE_AUTH: Record<string, RouteAuth | undefined> = {
   [LAN_ROUTES.decline]: 'credential',
 };
 const PROGRESS_STEP_BYTES = 256 * 1024;
+/** Few large writes: one per 64 KiB chunk cost more than the upload's whole stream on loopback. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
 /** A hold names at most LAN_HOLD_MAX_IDS UUIDs (~40 bytes each). */
 const HOLD_BODY_BYTES = 4096;
 const checkUploadFields = TypeCompiler.Compile(UploadFields);
@@ -422,6 +425,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       if (!this.registry.mayReceive(session, u.parsed.clientUploadId)) throw endedError(session.state);
       return await this.handOver(session, phone, u.parsed, u.received);
     } catch (err) {
+      await u.received?.durable.catch(() => undefined);
       if (u.received && !this.acceptedPaths.has(u.received.path)) await rm(u.received.path, { force: true });
       throw err;
     } finally {
@@ -473,21 +477,22 @@ export class LanServer extends EventEmitter<LanServerEvents> {
 
   private async handOver(session: SessionRecord, phone: PhoneRecord, parsed: UploadFields, received: Received): Promise<UploadResponse> {
     const { clientUploadId: _id, ...metadata } = parsed; // only the fields the phone sent
-    const sealing = this.options.sealUploads;
     const photoNumber = session.held.get(parsed.clientUploadId);
-    const { imageId } = await this.options.sink.onFile({
+    // The sink starts on the bytes in memory while the file is fsync'd: the phone is answered once both are done.
+    const sinking = this.options.sink.onFile({
       sessionId: session.id,
       sessionRef: session.ref,
       phoneId: phone.phoneId,
       clientUploadId: parsed.clientUploadId,
       path: received.path,
-      ...(sealing ? { open: () => sealing.open(received.path) } : {}),
+      open: () => Promise.resolve(received.clear),
       bytes: received.bytes,
       sha256: received.sha256,
       contentType: received.contentType,
       metadata,
       ...(photoNumber === undefined ? {} : { photoNumber }),
     });
+    const [{ imageId }] = await Promise.all([sinking, received.durable]);
     this.acceptedPaths.add(received.path);
     const result: UploadResult = { clientUploadId: parsed.clientUploadId, imageId, bytes: received.bytes, sha256: received.sha256 };
     session.uploads.set(parsed.clientUploadId, result);
@@ -503,7 +508,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
     const hash = createHash('sha256');
-    let head: Buffer[] = [];
+    const clear: Buffer[] = [];
     let headBytes = 0;
     let contentType: LanAcceptedType | undefined;
     let fh: FileHandle | undefined;
@@ -511,26 +516,36 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     let bytes = 0;
     let reported = 0;
     let seal: ReturnType<NonNullable<LanServerOptions['sealUploads']>['begin']> | undefined;
+    let unwritten: Buffer[] = [];
+    let unwrittenBytes = 0;
+    const write = async (bytes: Buffer, flush = false): Promise<void> => {
+      unwritten.push(bytes);
+      unwrittenBytes += bytes.length;
+      if (!flush && unwrittenBytes < WRITE_BATCH_BYTES) return;
+      const batch = Buffer.concat(unwritten);
+      unwritten = [];
+      unwrittenBytes = 0;
+      await (fh as FileHandle).writeFile(batch); // appends at the file position
+    };
     const begin = async (): Promise<void> => {
-      const first = Buffer.concat(head);
-      head = [];
+      const first = Buffer.concat(clear);
       contentType = sniffType(first);
       if (!contentType) throw new AppError('ERR_IMAGE_UNSUPPORTED');
       if (session.state !== 'open') await mkdir(session.dir, { recursive: true, mode: 0o700 }); // a held photo after a switch
       path = join(session.dir, `${this.registry.newId(16)}.part`);
       seal = this.options.sealUploads?.begin(path);
       fh = await open(path, 'wx', 0o600);
-      await fh.writeFile(seal ? Buffer.concat([seal.header, seal.update(first)]) : first); // appends at the file position
+      await write(seal ? Buffer.concat([seal.header, seal.update(first)]) : first);
     };
     try {
       for await (const chunk of file as AsyncIterable<Buffer>) {
         if (signal.aborted) throw endedError(session.state);
         bytes += chunk.length;
         hash.update(chunk);
+        clear.push(chunk);
         if (fh) {
-          await fh.writeFile(seal ? seal.update(chunk) : chunk);
+          await write(seal ? seal.update(chunk) : chunk);
         } else {
-          head.push(chunk);
           headBytes += chunk.length;
           if (headBytes >= SNIFF_BYTES) await begin();
         }
@@ -545,12 +560,12 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       if (!fh) await begin();
       const handle = fh as FileHandle | undefined;
       if (!handle || path === undefined || contentType === undefined) throw new BugIndicatingError('file not opened');
-      if (seal) await handle.writeFile(seal.final());
-      await handle.sync();
-      await handle.close();
+      await write(seal ? seal.final() : Buffer.alloc(0), true);
       fh = undefined;
+      const durable = handle.sync().finally(() => handle.close());
+      durable.catch(() => undefined); // awaited (and thrown) by handOver or the clean-up
       if (bytes !== reported) this.emit('upload-progress', { sessionId: session.id, phoneId: phone.phoneId, clientUploadId, bytes });
-      return { path, bytes, sha256: hash.digest('hex'), contentType };
+      return { path, bytes, sha256: hash.digest('hex'), contentType, clear: Buffer.concat(clear), durable };
     } catch (err) {
       const handle = fh as FileHandle | undefined;
       if (handle) await handle.close().catch(() => undefined);

@@ -2,6 +2,10 @@
  * What a GP and a nurse wait for, end to end, against the limit we do not control (ALEX's latency and the
  * write slots a practice may hold). Each table prints median, p95, rounds, the host's load, and the ratio to
  * the limit measured in the same run. `npm run bench -- e2e`; one part alone: `E2E_PARTS=launch|shutter|footprint`.
+ * Parts 1 and 2 run as deployed: the gateway and the ALEX sandbox each in a process of its own (_e2e-remote.ts), the
+ * companion core in this one, so the companion's renders never share an event loop or thread pool with the gateway.
+ * They stand for machines elsewhere, so their threads run ahead of the companion's on this host (remotePriority in
+ * _e2e-kit.ts; E2E_REMOTE_PRIORITY=same: not). E2E_GATEWAY_CPU_PROF=<dir> writes each gateway process's CPU profile there.
  *
  *  1. GP click → patient shown: the launch URL delivered to the loopback listener → the banner rendered in the
  *     desktop UI (real Chromium, browser host), ALEX answering the decode and the patient read after L ms each.
@@ -9,8 +13,13 @@
  *  2. Phone shutter → "in Medtech ✓": N photos (E2E_BATCHES, default 1,10; E2E_HEIC_BATCHES, default 1) uploaded as the
  *     phone page does (two at a time), tagged, then Send (a commit ends the phone session, so the GP sends once the
  *     photos are on screen), to Media + Inbox Scan, ALEX at 1 s per write and the default write slots per practice.
- *     Limit: creates ÷ slots × 1 s + one upload (a photo uploaded alone, same stack). Goals: ≤ 1.15 × the limit for
- *     10 photos; the first photo confirmed within 1.15 × its two writes (counted from Send). "Sent — Medtech accepted
+ *     Limits, measured in the same round: the first photo's two creates (same bodies) posted straight to ALEX at once;
+ *     for a batch, all its creates straight to ALEX through the write slots (first round), + one upload (a photo
+ *     uploaded alone, same stack, then sent: the batch meets a warm gateway, as deployed); the nominal ones (creates ÷ slots × 1 s) are printed beside them. Goals: ≤ 1.15 ×
+ *     the limit for 10 photos; the first photo confirmed within 1.15 × its two writes (counted from Send). Send comes
+ *     the instant the photos are ingested, and (E2E_RENDERED_BATCHES, default 1; E2E_RENDERED_HEIC_BATCHES, default
+ *     none) once their renders are held ahead,
+ *     as when a GP tags a photo before Send. "Sent — Medtech accepted
  *     it" (committed) and "in Medtech ✓" (read back) are timed apart: strict rows wait E2E_VERIFY_WAIT_SECONDS
  *     (default 0, see VERIFY_WAIT_MS) after the last commit; rows labelled BEST CASE switch the sandbox's searchFresh
  *     assumption on (search lag 0; E2E_BEST_CASE_BATCHES, default 10) and wait up to 10 s for "✓". A second table
@@ -23,7 +32,8 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { chromium } from 'playwright-core';
 import { printTable, summarise } from './_stats';
-import { alexLatency, alexRoundTripMs, benchStack, hostLoad, joinPhone, sandboxToken, traceHttp, waitForState, watchImages, type HttpStep } from './_e2e-kit';
+import { alexLatency, alexRoundTripMs, benchStack, directCreatesMs, hostLoad, remotePriority, joinPhone, sandboxToken, traceAllHttp, waitForState, watchImages } from './_e2e-kit';
+import { wallNow, type HttpStep } from './_e2e-trace';
 import { runFootprintBench } from './_e2e-footprint';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -51,12 +61,12 @@ const UPLOADS_AT_ONCE = 2;
 // --- 1. GP click → patient shown ---------------------------------------------------------------------------
 
 export async function benchLaunchToBanner(latencyMs = Number(process.env.E2E_ALEX_READ_MS ?? 300), rounds = Number(process.env.E2E_LAUNCH_ROUNDS ?? 15)): Promise<void> {
-  const { stack, close } = await benchStack(join(ROOT, 'dist', 'renderer'));
+  const stack = await benchStack(join(ROOT, 'dist', 'renderer'));
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   const load = hostLoad();
   try {
-    alexLatency(stack, latencyMs, { method: 'GET', pathPrefix: '/FHIR/vendorforms' });
-    alexLatency(stack, latencyMs, { method: 'GET', pathPrefix: '/FHIR/Patient' });
+    await alexLatency(stack, latencyMs, { method: 'GET', pathPrefix: '/FHIR/vendorforms' });
+    await alexLatency(stack, latencyMs, { method: 'GET', pathPrefix: '/FHIR/Patient' });
     const token = await sandboxToken(stack);
     const page = await browser.newPage();
     await page.goto(stack.host.url);
@@ -65,7 +75,7 @@ export async function benchLaunchToBanner(latencyMs = Number(process.env.E2E_ALE
     const ours: number[] = [];
     for (let i = 0; i < rounds + 1; i++) {
       const who = PATIENTS[i % PATIENTS.length] ?? PATIENTS[0]!;
-      const custom = new URL(stack.launchUrlFor(who.nhi));
+      const custom = new URL(await stack.launchUrlFor(who.nhi));
       const url = stack.loopback.launchTemplate
         .replace('{context}', encodeURIComponent(custom.searchParams.get('context') ?? ''))
         .replace('{signature}', encodeURIComponent(custom.searchParams.get('signature') ?? ''));
@@ -78,7 +88,7 @@ export async function benchLaunchToBanner(latencyMs = Number(process.env.E2E_ALE
       await page.waitForFunction(() => (globalThis as unknown as { __bannerAt?: number }).__bannerAt !== undefined, undefined, { timeout: 30_000, polling: 50 });
       const shownAt = Number(await page.evaluate('window.__bannerAt'));
       // The limit, this round: two ALEX round trips at the same latency, timed directly.
-      const patientId = stack.sandbox.patients.find((p) => p.nhi === who.nhi)?.id ?? '';
+      const patientId = stack.sandbox.info.patients.find((p) => p.nhi === who.nhi)?.id ?? '';
       const limit = (await alexRoundTripMs(stack, token, patientId)) + (await alexRoundTripMs(stack, token, patientId));
       if (i === 0) continue; // warm-up: first page render, first connections
       totals.push(shownAt - t0);
@@ -88,7 +98,7 @@ export async function benchLaunchToBanner(latencyMs = Number(process.env.E2E_ALE
     const t = summarise(totals);
     const l = summarise(limits);
     const o = summarise(ours);
-    printTable(`GP click → patient shown; ALEX decode and patient read ${latencyMs} ms each; ${rounds} rounds; ${load}`, [
+    printTable(`GP click → patient shown; ALEX decode and patient read ${latencyMs} ms each; gateway and sandbox in processes of their own, ${remotePriority().label}; ${rounds} rounds; ${load}`, [
       { measure: 'launch → banner', median_ms: t.median, p95_ms: t.p95, max_ms: t.max, ratio_to_limit: t.median / l.median },
       { measure: 'limit: 2 ALEX round trips', median_ms: l.median, p95_ms: l.p95, max_ms: l.max, ratio_to_limit: 1 },
       { measure: 'our share (total − limit)', median_ms: o.median, p95_ms: o.p95, max_ms: o.max, ratio_to_limit: o.median / l.median },
@@ -96,7 +106,7 @@ export async function benchLaunchToBanner(latencyMs = Number(process.env.E2E_ALE
     console.log(`goal: our share ≤ 100 ms p95 — ${o.p95 <= 100 ? 'met' : 'not met'} (${o.p95.toFixed(0)} ms)`);
   } finally {
     await browser.close();
-    await close();
+    await stack.close();
   }
 }
 
@@ -117,10 +127,14 @@ interface ShutterRun {
   committedFirstMs: number;
   /** Photos shown "in Medtech ✓" by the end of the wait. */
   verified: number;
-  /** The issue's limit: one upload + creates ÷ write slots × one write. */
-  limitMs: number;
-  /** Creates ÷ write slots × one write. */
+  /** One upload (a photo uploaded alone, to ingested, same stack). */
+  uploadMs: number;
+  /** Nominal: creates ÷ write slots × one write. */
   sendLimitMs: number;
+  /** Measured: the first photo's two creates posted straight to ALEX at once, same bodies. */
+  firstLimitMs: number;
+  /** Measured: all the batch's creates posted straight to ALEX through the write slots (NaN: not measured this round). */
+  batchLimitMs: number;
   /** Where the first photo's time went, from Send (ms): render done, outbox post, HTTP steps, committed. */
   stages: Record<string, number>;
   /** Before Send, from the first shutter (ms): every photo uploaded, every photo ready. */
@@ -133,6 +147,9 @@ const MODE_LABEL: Record<AlexMode, string> = {
   strict: 'strict sandbox (search lag on)',
   best: 'BEST CASE: searchFresh assumption on (search lag 0)',
 };
+/** When the GP presses Send: the instant every photo is on screen, or once its renders are held ahead (a GP tags first). */
+type SendWhen = 'instant' | 'rendered';
+const SEND_LABEL: Record<SendWhen, string> = { instant: 'Send the instant all are ingested', rendered: 'Send once rendered ahead' };
 
 /**
  * How long, after every photo is committed, a row waits for "in Medtech ✓" before it reports what it has. Strict rows
@@ -144,19 +161,50 @@ const VERIFY_WAIT_MS: Record<AlexMode, number> = {
   best: Number(process.env.E2E_BEST_VERIFY_WAIT_SECONDS ?? 10) * 1000,
 };
 
+interface BatchPlan {
+  n: number;
+  mode: AlexMode;
+  send: SendWhen;
+  /** Also post all the batch's creates straight to ALEX, timed (~n × one write: once per row, not every round). */
+  measureBatch: boolean;
+}
+
+/** The first photo's steps from Send (ms), from the HTTP steps of all three processes and the core's events. */
+function firstPhotoStages(steps: (HttpStep & { where: string })[], tSend: number, marks: { render: number; posted: number; committed: number }): Record<string, number> {
+  const first = (where: string, side: HttpStep['side'], test: (path: string) => boolean): number => (steps.find((x) => x.where === where && x.side === side && test(x.path))?.at ?? Number.NaN) - tSend;
+  const isCommit = (path: string): boolean => path === '/v1/commits';
+  const isCreate = (path: string): boolean => path.startsWith('/FHIR/Media') || path.startsWith('/FHIR/DocumentReference');
+  const atAlex = steps.filter((x) => x.where === 'sandbox' && x.side === 'server-start' && isCreate(x.path)).map((x) => x.at - tSend);
+  return {
+    render_done: marks.render,
+    outbox_sending: marks.posted,
+    post_to_gateway: first('companion', 'client-start', isCommit),
+    gateway_got_it: first('gateway', 'server-start', isCommit),
+    create_sent: first('gateway', 'client-start', isCreate),
+    alex_got_first: atAlex[0] ?? Number.NaN,
+    alex_got_second: atAlex[1] ?? Number.NaN,
+    alex_answered: first('sandbox', 'server-done', isCreate),
+    alex_answered_second: (steps.filter((x) => x.where === 'sandbox' && x.side === 'server-done' && isCreate(x.path))[1]?.at ?? Number.NaN) - tSend,
+    gateway_answered: first('gateway', 'server-done', isCommit),
+    answer_received: first('companion', 'client-done', isCommit),
+    committed: marks.committed,
+  };
+}
+
 /**
  * One batch as a nurse and a GP do it: N photos taken, uploaded by the phone page (UPLOADS_AT_ONCE at a time), then
  * the GP presses Send once they are all on screen (a commit ends the phone session, so Send comes after the last photo).
  */
-async function shutterBatch(photo: Buffer, name: string, n: number, writeMs: number, mode: AlexMode): Promise<ShutterRun> {
-  const { stack, close } = await benchStack();
+async function shutterBatch(photo: Buffer, name: string, writeMs: number, plan: BatchPlan): Promise<ShutterRun> {
+  const { n, mode } = plan;
+  const stack = await benchStack();
   try {
-    if (mode === 'best') stack.sandbox.assumptions.set({ searchFresh: true });
-    alexLatency(stack, writeMs, { method: 'POST', pathPrefix: '/FHIR/Media' });
-    alexLatency(stack, writeMs, { method: 'POST', pathPrefix: '/FHIR/DocumentReference' });
+    if (mode === 'best') await stack.sandbox.call('setAssumptions', { searchFresh: true });
+    await alexLatency(stack, writeMs, { method: 'POST', pathPrefix: '/FHIR/Media' });
+    await alexLatency(stack, writeMs, { method: 'POST', pathPrefix: '/FHIR/DocumentReference' });
     const { core } = stack.companion;
-    await core['launch.open']({ url: stack.launchUrlFor('ZZZ0016') });
-    const phone = await joinPhone(stack);
+    await core['launch.open']({ url: await stack.launchUrlFor('ZZZ0016') });
+    const soloPhone = await joinPhone(stack);
     const inMedtech = new Map<string, number>();
     const committed = new Map<string, number>();
     const posted = new Map<string, number>();
@@ -172,14 +220,19 @@ async function shutterBatch(photo: Buffer, name: string, n: number, writeMs: num
     const stopProgress = stack.companion.core.on('image-progress', (p) => {
       if (p.phase === 'render' && p.fraction === 1 && !rendered.has(p.imageId)) rendered.set(p.imageId, performance.now());
     });
-    // "One upload" of the limit: a photo uploaded alone (to ingested), then removed before the batch.
+    // "One upload" of the limit: a photo uploaded alone (to ingested). It is then sent, so the batch meets a warm
+    // gateway (as deployed: one gateway serves every practice all day) and a companion that has sent before; a commit
+    // ends the phone session, so the phone joins again for the batch.
     const u0 = performance.now();
-    const solo = await phone.upload(photo, name, '14975008');
-    const firstUploadMs = performance.now() - u0;
-    await core['images.remove']({ ids: [solo] });
-    await core.idle(); // its render ahead finished: the batch starts on quiet cores
+    const solo = await soloPhone.upload(photo, name, '14975008');
+    const uploadMs = performance.now() - u0;
+    await waitForState(stack, (s) => s.images.find((img) => img.id === solo)?.status === 'ready');
+    await core['commit.start']({ ids: [solo], targets: TARGETS, captionStrip: false });
+    await waitForState(stack, (s) => s.images.find((img) => img.id === solo)?.status === 'committed');
+    const phone = await joinPhone(stack);
+    await core.idle(); // nothing in flight: the batch starts on quiet cores
     const ids: string[] = [];
-    const http = traceHttp();
+    const http = traceAllHttp(stack);
     const t0 = performance.now();
     // As the phone page does (renderer/mobile/src/uploads.ts): UPLOADS_AT_ONCE in flight, in shutter order.
     let next = 0;
@@ -189,62 +242,82 @@ async function shutterBatch(photo: Buffer, name: string, n: number, writeMs: num
     await Promise.all(Array.from({ length: Math.min(UPLOADS_AT_ONCE, n) }, uploader));
     const tUploaded = performance.now();
     const { at: tReady } = await waitForState(stack, (s) => ids.every((id) => s.images.find((img) => img.id === id)?.status === 'ready'));
+    if (plan.send === 'rendered') await core.idle(); // every render ahead finished
     const tSend = performance.now();
-    const wallSend = Date.now();
+    const wallSend = wallNow();
     await core['commit.start']({ ids, targets: TARGETS, captionStrip: false });
     await waitForState(stack, () => ids.every((id) => committed.has(id)));
     await waitForState(stack, () => ids.every((id) => inMedtech.has(id)), VERIFY_WAIT_MS[mode]).catch(() => undefined);
     stop();
     stopOutbox();
     stopProgress();
-    http.stop();
-    const firstStep = (side: HttpStep['side'], test: (path: string) => boolean): number => (http.steps.find((x) => x.at >= tSend && x.side === side && test(x.path))?.at ?? Number.NaN) - tSend;
-    const isCommit = (path: string): boolean => path === '/v1/commits';
-    const isCreate = (path: string): boolean => path.startsWith('/FHIR/Media') || path.startsWith('/FHIR/DocumentReference');
+    const steps = await http.stop(wallSend);
     const firstId = ids[0] ?? '';
-    const creates = stack.sandbox.store
-      .requests()
-      .filter((r) => r.method === 'POST' && (r.path.startsWith('/FHIR/Media') || r.path.startsWith('/FHIR/DocumentReference')) && r.at >= wallSend)
-      .map((r) => r.at - wallSend);
-    const sendLimitMs = ((n * CREATES_PER_PHOTO) / WRITE_SLOTS) * writeMs;
-    const verifiedAt = [...inMedtech.values()];
-    const firstVerified = verifiedAt.length === 0 ? Number.NaN : Math.min(...verifiedAt);
-    const lastVerified = verifiedAt.length < ids.length ? Number.NaN : Math.max(...verifiedAt);
+    const verifiedAt = ids.flatMap((id) => inMedtech.get(id) ?? []); // the batch's photos, not the lone one sent before it
+    const since = Math.floor(wallSend);
     return {
-      allMs: lastVerified - t0,
+      allMs: (verifiedAt.length < ids.length ? Number.NaN : Math.max(...verifiedAt)) - t0,
       allCommittedMs: Math.max(...ids.map((id) => committed.get(id) ?? Number.NaN)) - t0,
-      fromSendMs: lastVerified - tSend,
-      firstMs: firstVerified - tSend,
+      fromSendMs: (verifiedAt.length < ids.length ? Number.NaN : Math.max(...verifiedAt)) - tSend,
+      firstMs: (verifiedAt.length === 0 ? Number.NaN : Math.min(...verifiedAt)) - tSend,
       committedAllMs: Math.max(...ids.map((id) => committed.get(id) ?? Number.NaN)) - tSend,
       committedFirstMs: Math.min(...ids.map((id) => committed.get(id) ?? Number.NaN)) - tSend,
-      verified: inMedtech.size,
-      limitMs: firstUploadMs + sendLimitMs,
-      sendLimitMs,
-      stages: {
-        render_done: (rendered.get(firstId) ?? Number.NaN) - tSend,
-        outbox_sending: (posted.get(firstId) ?? Number.NaN) - tSend,
-        post_to_gateway: firstStep('client-start', isCommit),
-        gateway_got_it: firstStep('server-start', isCommit),
-        create_sent: firstStep('client-start', isCreate),
-        alex_got_first: creates.length > 0 ? Math.min(...creates) : Number.NaN,
-        alex_got_second: creates.length > 1 ? [...creates].sort((a, b) => a - b)[1] ?? Number.NaN : Number.NaN,
-        alex_answered: firstStep('server-done', isCreate),
-        gateway_answered: firstStep('server-done', isCommit),
-        answer_received: firstStep('client-done', isCommit),
+      verified: verifiedAt.length,
+      uploadMs,
+      sendLimitMs: ((n * CREATES_PER_PHOTO) / WRITE_SLOTS) * writeMs,
+      // Measured after the batch and its read-back wait, so it never competes with them.
+      firstLimitMs: await directCreatesMs(stack, since, 1, WRITE_SLOTS),
+      batchLimitMs: plan.measureBatch && n > 1 ? await directCreatesMs(stack, since, n, WRITE_SLOTS) : Number.NaN,
+      stages: firstPhotoStages(steps, wallSend, {
+        render: (rendered.get(firstId) ?? Number.NaN) - tSend,
+        posted: (posted.get(firstId) ?? Number.NaN) - tSend,
         committed: (committed.get(firstId) ?? Number.NaN) - tSend,
-      },
+      }),
       before: { uploaded: tUploaded - t0, ready: tReady - t0 },
     };
   } finally {
-    await close();
+    await stack.close();
   }
+}
+
+/** The rows of the shutter table: what was timed, against the nominal and the measured limits. */
+function shutterRow(label: string, host: string, runs: ShutterRun[], writeMs: number): Record<string, string | number> {
+  const med = (f: (x: ShutterRun) => number): number => summarise(runs.map(f).filter((v) => !Number.isNaN(v))).median;
+  const n = runs.length;
+  const batchLimit = med((x) => x.batchLimitMs);
+  const sendLimit = Number.isNaN(batchLimit) ? med((x) => x.sendLimitMs) : batchLimit;
+  const f2 = (v: number): string => v.toFixed(2); // seconds and ratios, two decimals
+  return {
+    photos: label,
+    rounds: n,
+    host,
+    send_to_first_committed_s: f2(med((x) => x.committedFirstMs) / 1000),
+    first_limit_nominal_s: f2(writeMs / 1000),
+    first_limit_measured_s: f2(med((x) => x.firstLimitMs) / 1000),
+    first_committed_ratio: f2(med((x) => x.committedFirstMs) / med((x) => x.firstLimitMs)),
+    send_to_all_committed_s: f2(med((x) => x.committedAllMs) / 1000),
+    send_limit_nominal_s: f2(med((x) => x.sendLimitMs) / 1000),
+    send_limit_measured_s: Number.isNaN(batchLimit) ? '' : f2(batchLimit / 1000),
+    committed_ratio: f2(med((x) => x.committedAllMs) / sendLimit),
+    verified: `${Math.min(...runs.map((x) => x.verified))}/${label.split(' ')[0] ?? ''}`,
+    send_to_first_verified_s: f2(med((x) => x.firstMs) / 1000),
+    send_to_all_verified_s: f2(med((x) => x.fromSendMs) / 1000),
+    shutter_to_all_committed_s: f2(med((x) => x.allCommittedMs) / 1000),
+    shutter_to_all_s: f2(med((x) => x.allMs) / 1000),
+    limit_s: f2((med((x) => x.uploadMs) + sendLimit) / 1000),
+    shutter_committed_ratio: f2(med((x) => x.allCommittedMs) / (med((x) => x.uploadMs) + sendLimit)),
+    ratio: f2(med((x) => x.allMs) / (med((x) => x.uploadMs) + sendLimit)),
+  };
 }
 
 export async function benchShutterToMedtech(): Promise<void> {
   const writeMs = Number(process.env.E2E_ALEX_WRITE_MS ?? 1000);
-  const sizes = (process.env.E2E_BATCHES ?? '1,10').split(',').map(Number); // 32: the footprint part's batch, or E2E_BATCHES=1,10,32
-  const heicSizes = (process.env.E2E_HEIC_BATCHES ?? '1').split(',').filter((x) => x !== '').map(Number);
-  const bestSizes = (process.env.E2E_BEST_CASE_BATCHES ?? '10').split(',').filter((x) => x !== '').map(Number);
+  const list = (v: string | undefined, byDefault: string): number[] => (v ?? byDefault).split(',').filter((x) => x !== '').map(Number);
+  const sizes = list(process.env.E2E_BATCHES, '1,10'); // 32: the footprint part's batch, or E2E_BATCHES=1,10,32
+  const heicSizes = list(process.env.E2E_HEIC_BATCHES, '1');
+  const bestSizes = list(process.env.E2E_BEST_CASE_BATCHES, '10');
+  const renderedSizes = list(process.env.E2E_RENDERED_BATCHES, '1');
+  const renderedHeicSizes = list(process.env.E2E_RENDERED_HEIC_BATCHES, '');
   const rounds = Number(process.env.E2E_SHUTTER_ROUNDS ?? 3);
   const jpeg = await readFile(join(PHOTOS, 'photo-12mp-orient6.jpg'));
   const heic = process.env.E2E_HEIC === '0' ? null : await sharpToHeicOrNull();
@@ -253,53 +326,40 @@ export async function benchShutterToMedtech(): Promise<void> {
   const load = hostLoad();
   const rows: Record<string, string | number>[] = [];
   const stageRows: Record<string, string | number>[] = [];
-  const plan: { input: (typeof inputs)[number]; n: number; mode: AlexMode }[] = [];
-  for (const input of inputs) for (const n of input === inputs[0] ? sizes : heicSizes) plan.push({ input, n, mode: 'strict' });
-  for (const n of bestSizes) plan.push({ input: inputs[0]!, n, mode: 'best' });
-  for (const { input, n, mode } of plan) {
+  const plan: { input: (typeof inputs)[number]; plan: BatchPlan }[] = [];
+  for (const input of inputs) {
+    for (const n of input === inputs[0] ? sizes : heicSizes) plan.push({ input, plan: { n, mode: 'strict', send: 'instant', measureBatch: true } });
+    for (const n of input === inputs[0] ? renderedSizes : renderedHeicSizes) plan.push({ input, plan: { n, mode: 'strict', send: 'rendered', measureBatch: true } });
+  }
+  // The best case's batch limit is the strict row's (the same creates): not measured again.
+  for (const n of bestSizes) plan.push({ input: inputs[0]!, plan: { n, mode: 'best', send: 'instant', measureBatch: false } });
+  for (const { input, plan: p } of plan) {
     const runs: ShutterRun[] = [];
     const rowLoad = hostLoad();
-    for (let r = 0; r < rounds; r++) runs.push(await shutterBatch(input.bytes, input.name, n, writeMs, mode));
+    // The batch limit (all creates straight to ALEX) costs ~n writes: measured in the first round only.
+    for (let r = 0; r < rounds; r++) runs.push(await shutterBatch(input.bytes, input.name, writeMs, { ...p, measureBatch: p.measureBatch && r === 0 }));
+    const label = `${p.n} × ${input.label}, ${SEND_LABEL[p.send]}, ${MODE_LABEL[p.mode]}`;
+    rows.push(shutterRow(label, `${rowLoad} → ${hostLoad().split(' ')[1]}`, runs, writeMs));
     const med = (f: (x: ShutterRun) => number): number => summarise(runs.map(f)).median;
-    const label = `${n} × ${input.label}, ${MODE_LABEL[mode]}`;
-    rows.push({
-      photos: label,
-      host: `${rowLoad} → ${hostLoad().split(' ')[1]}`,
-      send_to_first_committed_s: med((x) => x.committedFirstMs) / 1000,
-      first_committed_ratio: med((x) => x.committedFirstMs) / writeMs,
-      send_to_all_committed_s: med((x) => x.committedAllMs) / 1000,
-      send_limit_s: med((x) => x.sendLimitMs) / 1000,
-      committed_ratio: med((x) => x.committedAllMs) / med((x) => x.sendLimitMs),
-      verified: `${Math.min(...runs.map((x) => x.verified))}/${n}`,
-      send_to_first_verified_s: med((x) => x.firstMs) / 1000,
-      first_ratio: med((x) => x.firstMs) / writeMs,
-      send_to_all_verified_s: med((x) => x.fromSendMs) / 1000,
-      send_ratio: med((x) => x.fromSendMs) / med((x) => x.sendLimitMs),
-      shutter_to_all_committed_s: med((x) => x.allCommittedMs) / 1000,
-      shutter_to_all_s: med((x) => x.allMs) / 1000,
-      limit_s: med((x) => x.limitMs) / 1000,
-      shutter_committed_ratio: med((x) => x.allCommittedMs) / med((x) => x.limitMs),
-      ratio: med((x) => x.allMs) / med((x) => x.limitMs),
-    });
     const stageRow: Record<string, string | number> = { photos: label, all_uploaded_before_send: med((x) => x.before.uploaded), all_ready_before_send: med((x) => x.before.ready) };
     for (const k of Object.keys(runs[0]?.stages ?? {})) stageRow[k] = med((x) => x.stages[k] ?? Number.NaN);
     stageRows.push(stageRow);
   }
   printTable(
-    `Phone shutter → "Sent — Medtech accepted it" (committed) and "in Medtech ✓" (verified) (Media + Inbox Scan, ALEX ${writeMs} ms per write, ${WRITE_SLOTS} write slots, ${rounds} rounds per row, medians; verify waited ${VERIFY_WAIT_MS.strict / 1000} s (strict) / ${VERIFY_WAIT_MS.best / 1000} s (best case) after the last commit; ${load})`,
+    `Phone shutter → "Sent — Medtech accepted it" (committed) and "in Medtech ✓" (verified) (Media + Inbox Scan, ALEX ${writeMs} ms per write, ${WRITE_SLOTS} write slots; gateway and ALEX sandbox each in a process of their own, the companion in this one, ${remotePriority().label}; medians; verify waited ${VERIFY_WAIT_MS.strict / 1000} s (strict) / ${VERIFY_WAIT_MS.best / 1000} s (best case) after the last commit; ${load})`,
     rows,
   );
   printTable(`Where the time goes: from the first shutter to all uploaded and all ready, then the first photo's steps from Send, ms (medians; ALEX ${writeMs} ms per write; ${load})`, stageRows);
-  for (const mode of ['strict', 'best'] as const) {
-    const ten = rows.find((r) => String(r.photos).startsWith('10 × 12 MP JPEG') && String(r.photos).endsWith(MODE_LABEL[mode]));
-    if (!ten) continue;
-    const verdict = (v: number): string => (Number.isNaN(v) ? 'not verified within the wait' : `${v <= 1.15 ? 'met' : 'not met'} (${v.toFixed(2)})`);
+  const verdict = (v: number): string => (Number.isNaN(v) ? 'not verified within the wait' : `${v <= 1.15 ? 'met' : 'not met'} (${v.toFixed(2)})`);
+  for (const row of rows) {
+    const ten = String(row.photos).startsWith('10 × ');
     console.log(
-      `${MODE_LABEL[mode]} — goal: 10 photos ≤ 1.15 × limit — verified ${verdict(Number(ten.ratio))}, committed ${verdict(Number(ten.shutter_committed_ratio))} (from Send: ${verdict(Number(ten.committed_ratio))}); first photo ≤ 1.15 × its two writes — verified ${verdict(Number(ten.first_ratio))}, committed ${verdict(Number(ten.first_committed_ratio))}`,
+      `${String(row.photos)} — first photo ≤ 1.15 × its two writes measured: ${verdict(Number(row.first_committed_ratio))}${ten ? `; 10 photos ≤ 1.15 × limit: committed from the first shutter ${verdict(Number(row.shutter_committed_ratio))}, from Send ${verdict(Number(row.committed_ratio))}, verified ${verdict(Number(row.ratio))}` : ''}`,
     );
   }
-  console.log('limit = one upload + creates ÷ write slots × one write; send_limit = creates ÷ write slots × one write; first ratios = Send → first photo ÷ one write (its two writes go out together)');
-  console.log('committed = "Sent — Medtech accepted it" (both creates answered); verified = "in Medtech ✓" (read back; the strict sandbox hides a new Media from searches for its search lag)');
+  console.log('first limit (measured) = the first photo\'s two creates, same bodies, posted straight to ALEX at once from the companion\'s process; nominal = one write (ALEX\'s set latency); first_committed_ratio is against the measured one');
+  console.log('send limit (measured, first round) = all the batch\'s creates posted straight to ALEX through the write slots; nominal = creates ÷ write slots × one write; ratios use the measured one when there is one');
+  console.log('limit = one upload (a photo alone, to ingested) + send limit; committed = "Sent — Medtech accepted it" (both creates answered); verified = "in Medtech ✓" (read back; the strict sandbox hides a new Media from searches for its search lag)');
 }
 
 /** The 12 MP reference as an iPhone-style HEIC, made with Debian's heif-enc when it is installed. */

@@ -11,7 +11,7 @@ import { cryptoRandom } from '../../gateway/src/deps';
 import { buildDocumentReference, buildMedia } from '../../gateway/src/fhir/builders';
 import { SerializedResource } from '../../gateway/src/fhir/serialize';
 import { GrantService } from '../../gateway/src/launch/grants';
-import { loadFhirValidator, type FhirValidator } from '../../gateway/src/fhir/validate';
+import { loadFhirValidator, type FhirValidator } from '../../gateway/src/fhir/validate.testkit';
 import { creates, FACILITY, OTHER_FACILITY, startHarness, type Harness } from './helpers/harness';
 import { storedTitle } from '../helpers/stored-title';
 
@@ -140,6 +140,35 @@ describe('commit', () => {
     const docs = h.sandbox.store.listDocumentReferences({ identifierValue: body.imageId });
     expect((media[0]!.resource as unknown as { content: { data: string } }).content.data).toBe(sent.media);
     expect((docs[0]!.resource as unknown as { content: { attachment: { data: string } }[] }).content[0]!.attachment.data).toBe(sent.document);
+  });
+
+  it('has both send marks on disk, in one write after the lease, before either create goes out', async () => {
+    const body = h.commitBody(grant, { media: true, document: true });
+    const onDisk = async () => Object.keys((await h.store.getIdempotency(body.imageId))?.progress.sent ?? {}).sort();
+    const seen: { target: string; marks: string[]; writes: number }[] = [];
+    const store = Object.create(h.store) as typeof h.store;
+    let writes = 0;
+    store.saveProgress = (...args) => (writes++, h.store.saveProgress(...args));
+    const alex: AlexClient = {
+      ...h.runtime.alex,
+      createMedia: async (ctx, r) => (seen.push({ target: 'media', marks: await onDisk(), writes }), h.runtime.alex.createMedia(ctx, r)),
+      createDocumentReference: async (ctx, r) => (seen.push({ target: 'document', marks: await onDisk(), writes }), h.runtime.alex.createDocumentReference(ctx, r)),
+    };
+    const service = new CommitService(store, alex, new GrantService(h.store, h.clock, cryptoRandom, h.config.launchGrantTtlSeconds), new Auditor(h.store, h.clock, cryptoRandom), { buildMedia, buildDocumentReference }, h.clock, cryptoRandom, {
+      maxAttachmentBytes: 1_000_000,
+      leaseSeconds: 60,
+      alexFhirBaseUrl: h.sandbox.fhirBaseUrl,
+      outcome: { maxProcessingMs: 300_000, unconfirmedAfterMs: 600_000 },
+    });
+    const record = await h.store.getDevice(device.deviceId);
+    const answer = await service.commit({ body, idempotencyKey: body.imageId, device: record!, correlationId: randomUUID() });
+    expect(answer.status).toBe(201);
+    // One progress write (after the lease) holds both marks when the creates go out.
+    expect(seen).toEqual([
+      { target: 'media', marks: ['documentReference', 'media'], writes: 1 },
+      { target: 'document', marks: ['documentReference', 'media'], writes: 1 },
+    ]);
+    expect(await onDisk()).toEqual([]);
   });
 
   it('commits the largest image (its base64 kept as bytes of the body): ALEX gets exactly those bytes, a resend is a replay, one changed byte is 422', async () => {

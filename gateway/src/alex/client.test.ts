@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppError, BugIndicatingError } from '../../../shared/errors';
 import { SerializedResource } from '../fhir/serialize';
-import { loadFhirValidator } from '../fhir/validate';
+import { loadFhirValidator } from '../fhir/validate.testkit';
 import { createAlexClient, type AlexClientHandle, type AlexClientOptions } from './client';
 import { isAlexOutcomeUnknown } from './errors';
 import { startMockAlex, type MockAlex, type MockAlexOptions } from './mock-alex.testkit';

@@ -33,7 +33,7 @@ export interface AlexClientOptions {
   maxConcurrentWritesPerFacility?: number;
   /** Sockets per ALEX host in each of the two pools (README "Two socket pools"), `ALEX_MAX_SOCKETS`. */
   maxSockets?: number;
-  /** An invalid resource is a bug in our builders: it throws and nothing is sent (../fhir/validate). */
+  /** An invalid resource is a bug in our builders: it throws and nothing is sent (../fhir/validate.testkit). */
   fhirValidator?: { assertValid(resource: FhirResource): void };
 }
 

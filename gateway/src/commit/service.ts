@@ -49,6 +49,8 @@ interface Attempt {
   leaseOwner: string;
   leaseMs: number;
   alexCtx: AlexCallContext;
+  /** The write of the send marks of the targets leaving now, while it is still open to join. */
+  marking?: Promise<void>;
 }
 
 function targetName(target: Target): CommittedResource['resourceType'] {
@@ -244,7 +246,7 @@ export class CommitService {
     const { progress } = attempt;
     const sentAt = this.clock.now();
     progress.sent = { ...progress.sent, [target]: sentAt };
-    await this.saveProgress(attempt);
+    await this.saveMarks(attempt);
     let created: CreatedResource;
     try {
       created = target === 'media' ? await this.alex.createMedia(attempt.alexCtx, resource) : await this.alex.createDocumentReference(attempt.alexCtx, resource);
@@ -261,6 +263,15 @@ export class CommitService {
     const done: CommittedResource = { resourceType: targetName(target), id: created.id };
     if (created.location !== undefined) done.location = created.location;
     return done;
+  }
+
+  /** Targets leaving together have their send marks written once; each create waits for a write made after its mark. */
+  private saveMarks(attempt: Attempt): Promise<void> {
+    attempt.marking ??= Promise.resolve().then(() => {
+      delete attempt.marking;
+      return this.saveProgress(attempt);
+    });
+    return attempt.marking;
   }
 
   private async saveProgress(attempt: Attempt): Promise<void> {

@@ -13,7 +13,7 @@ import {
   describeImage,
   type BuildContext,
 } from './builders';
-import { loadFhirValidator, type FhirValidator } from './validate';
+import { loadFhirValidator, type FhirValidator } from './validate.testkit';
 
 const patient: PatientSummary = { id: 'pat-123', nhi: 'ZZZ0016', familyName: 'Testpatient', givenName: 'Canary', birthDate: '1961-05-21', sex: 'female' };
 const IMAGE_ID = '0b6f7f7e-8d4a-4c1e-9a51-2f1c3f9d7a10';

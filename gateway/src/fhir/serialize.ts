@@ -1,5 +1,6 @@
 /** A resource frozen into the bytes ALEX receives, so a commit waiting on ALEX holds its image once. */
 import type { FhirResource } from '../alex/types';
+import { base64Size } from '../base64';
 
 /** The first identifier of a resource (the image id for what the gateway creates), or null. */
 function firstIdentifier(resource: FhirResource): { system: string; value: string } | null {
@@ -20,8 +21,15 @@ export class SerializedResource {
     readonly json: Buffer,
   ) {}
 
+  /** Attachment base64 (nothing in it JSON escapes) is copied in as bytes: the image is not scanned and re-encoded as UTF-8. */
   static of(resource: FhirResource): SerializedResource {
-    return new SerializedResource(resource.resourceType, firstIdentifier(resource), Buffer.from(JSON.stringify(resource)));
+    const images: string[] = [];
+    const text = JSON.stringify(resource, (key, v: unknown) => (key === 'data' && typeof v === 'string' && base64Size(v) !== null ? (images.push(v), '') : v));
+    const [head = '', ...tails] = text.split('"data":""');
+    const chunks = [Buffer.from(head)];
+    tails.forEach((tail, i) => chunks.push(Buffer.from('"data":"'), Buffer.from(images[i] ?? '', 'latin1'), Buffer.from(`"${tail}`)));
+    const json = tails.length === images.length ? Buffer.concat(chunks) : Buffer.from(JSON.stringify(resource));
+    return new SerializedResource(resource.resourceType, firstIdentifier(resource), json);
   }
 
   /** The resource again, as a new object (for validation). */
