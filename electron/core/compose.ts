@@ -4,13 +4,13 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGatewayClient } from '../gateway-client';
+import { createGatewayClient } from '../gateway-client/client';
 import { createImagingService } from '../imaging';
 import type { ImagingService } from '../imaging/types';
 import { createLanServer, type LanServer, type LanServerOptions } from '../lan/server';
 import { checkPhoneNetwork } from '../network-diagnosis';
 import { LAN_DEFAULT_PORT } from '../../shared/contracts/lan';
-import { openOutbox } from '../outbox';
+import { openOutbox } from '../outbox/outbox';
 import type { Outbox } from '../outbox/types';
 import { loadSealKey, sealedFiles, sealLegacyMasters } from '../sealed-files';
 import { createCompanionCore, type CompanionCore, type CompanionCoreDeps } from './core';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AppState, BridgeEventName, BridgeEvents, BridgeHandlers, ImageView, Unsubscribe } from '../../shared/contracts/bridge';
 import { AppError } from '../../shared/errors/app-error';
-import type { CommitClient } from '../gateway-client';
+import type { CommitClient } from '../gateway-client/client';
 import type { SecretStore } from '../secrets';
 import { WorkingPatient } from '../session';
 import { CommitPipeline } from './commit-pipeline';

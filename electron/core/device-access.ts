@@ -5,7 +5,8 @@
 import type { EnrolmentRenewalReason } from '../../shared/contracts/bridge';
 import { AppError, toAppError } from '../../shared/errors/app-error';
 import type { ErrorCode } from '../../shared/errors/codes';
-import { importDpopKey, type CommitClient, type DeviceCredentials } from '../gateway-client';
+import type { CommitClient, DeviceCredentials } from '../gateway-client/client';
+import { importDpopKey } from '../gateway-client/dpop';
 import { readDeviceCredentials } from '../secrets';
 import type { OutboxItemView } from '../outbox/types';
 import type { CoreParts, GatewayPort } from './ports';

@@ -3,7 +3,7 @@
  * practice's photos that waited are sent; another practice's stay on the PC unsent, and the GP is told.
  */
 import type { BridgeRequest, BridgeResponse, EnrolmentRenewalReason, EnrolmentView } from '../../shared/contracts/bridge';
-import { exportDpopKey, generateDpopKey } from '../gateway-client';
+import { exportDpopKey, generateDpopKey } from '../gateway-client/dpop';
 import { saveDeviceCredentials } from '../secrets';
 import { DEVICE_CODES } from '../outbox/outcome';
 import type { CoreParts } from './ports';

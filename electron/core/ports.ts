@@ -1,6 +1,6 @@
 /** What the core's units are built from (`CoreParts`: each unit takes the Pick it needs) and the other modules it uses. */
 import type { Logger } from 'pino';
-import type { CommitClient, DeviceCredentials, GatewayClient } from '../gateway-client';
+import type { CommitClient, DeviceCredentials, GatewayClient } from '../gateway-client/client';
 import type { ImagingService } from '../imaging/types';
 import type { LanIncomingFile, LanServer } from '../lan/server';
 import type { Outbox } from '../outbox/types';

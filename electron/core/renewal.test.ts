@@ -14,10 +14,10 @@ import { checkBridgeEvent, type AppState, type Notice } from '../../shared/contr
 import type { CommitRequest, CommitResponse, EnrolResponse, LaunchGrant } from '../../shared/contracts/gateway';
 import { AppError } from '../../shared/errors/app-error';
 import type { ErrorCode } from '../../shared/errors/codes';
-import type { CommitClient, DeviceCredentials } from '../gateway-client';
+import type { CommitClient, DeviceCredentials } from '../gateway-client/client';
 import { createImagingService } from '../imaging';
 import { buildLaunchUrl } from '../launch/testkit/launch-url';
-import { openOutbox } from '../outbox';
+import { openOutbox } from '../outbox/outbox';
 import type { Outbox } from '../outbox/types';
 import { MemorySecretStore, SECRET_ACCOUNTS } from '../secrets';
 import { loadDeviceCredentials } from '../secrets/testkit/device-credentials';

@@ -10,10 +10,11 @@ import type { BridgeEvents, MetadataField, Notice } from '../../shared/contracts
 import type { PatientSummary } from '../../shared/contracts/common';
 import type { CommitRequest, CommitResponse, LaunchGrant } from '../../shared/contracts/gateway';
 import type { AppError } from '../../shared/errors/app-error';
-import { exportDpopKey, generateDpopKey, type CommitClient } from '../gateway-client';
+import type { CommitClient } from '../gateway-client/client';
+import { exportDpopKey, generateDpopKey } from '../gateway-client/dpop';
 import { createImagingService } from '../imaging';
 import type { ImagingService } from '../imaging/types';
-import { openOutbox } from '../outbox';
+import { openOutbox } from '../outbox/outbox';
 import type { Outbox } from '../outbox/types';
 import { MemorySecretStore, saveDeviceCredentials } from '../secrets';
 import { WorkingPatient, type CaptureSession } from '../session';

@@ -96,7 +96,6 @@ function retryAfterSeconds(res: AxiosResponse): number | undefined {
   return Number.isNaN(t) ? undefined : Math.max(0, Math.ceil((t - Date.now()) / 1000));
 }
 
-/** The `error` of a gateway error body `{ error: ErrorBody }`, if the answer is one. */
 function errorBodyOf(res: AxiosResponse): unknown {
   const body: unknown = res.data;
   return typeof body === 'object' && body !== null && 'error' in body ? (body as { error: unknown }).error : undefined;
@@ -125,7 +124,6 @@ interface CallSpec extends CallOptions {
   method: 'GET' | 'POST';
   body?: unknown;
   auth: boolean;
-  /** The route's `:imageId`. */
   imageId?: string;
   idempotencyKey?: string;
 }
@@ -150,7 +148,6 @@ class GatewayTransport {
     });
   }
 
-  /** The device's `Authorization`, and its DPoP key when it has one. */
   private async deviceAuth(): Promise<{ authorization: string; key: DpopKey | null }> {
     const creds = await this.options.credentials();
     if (!creds) throw new AppError('ERR_NOT_ENROLLED');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import sharp from 'sharp';
 import type { PatientSummary } from '../../shared/contracts/common';
-import { createGatewayClient } from '../gateway-client';
+import { createGatewayClient } from '../gateway-client/client';
 import { MemorySecretStore } from '../secrets';
 import { startGatewayStandIn, type GatewayStandIn } from '../../test/outbox/gateway-stand-in';
 import { openOutbox } from './outbox';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ErrorCode } from '../../shared/errors';
 import type { ImageMetadata, PatientSummary } from '../../shared/contracts/common';
 import type { CommitTarget, DocumentPayload, MediaPayload } from '../../shared/contracts/gateway';
-import type { CommitClient } from '../gateway-client';
+import type { CommitClient } from '../gateway-client/client';
 import type { SecretStore } from '../secrets';
 import type { BackoffPolicy } from './outcome';
 import type { OutboxFs, RenameRetry } from './durable-fs';

@@ -333,7 +333,7 @@ describe('outbox: a create whose outcome is unknown', () => {
     db.close();
     r.outbox = await (async () => {
       const { openOutbox } = await import('./outbox');
-      const { createGatewayClient } = await import('../gateway-client');
+      const { createGatewayClient } = await import('../gateway-client/client');
       const { silent } = await import('./test-helpers');
       const gateway = createGatewayClient({ baseUrl: r!.standIn.url, credentials: async () => ({ deviceId: 'dev_abcdefghijklmnopqrstuv', deviceSecret: 's'.repeat(43) }), logger: silent });
       return openOutbox({ dir, secrets: r!.secrets, gateway, clock: r!.clock, random: () => 0.5, logger: silent });

@@ -42,7 +42,6 @@ import type { DeviceRecord, GatewayStore } from './store/types';
 
 const GATEWAY_VERSION = '0.1.0';
 
-/** The explicit NHI fallback (the GP must confirm the patient). */
 export const LAUNCH_LOOKUP_ROUTE = GATEWAY_ROUTES.launchLookup;
 
 export interface GatewayDeps {
@@ -72,7 +71,6 @@ declare module 'fastify' {
 const CORRELATION_RE = /^[A-Za-z0-9-]{8,64}$/;
 const LAUNCH_BODY_LIMIT = 16 * 1024;
 
-/** The services the routes call, built from the injected dependencies. */
 type Services = ReturnType<typeof buildServices>;
 
 type Authenticate = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;

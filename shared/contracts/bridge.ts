@@ -1,7 +1,4 @@
-/**
- * The companion API: the one declaration of what the UI may ask the companion core to do, and what the core pushes
- * back. Its rules of the wire and its two transports (Electron IPC, the browser host's WebSocket): electron/README.md.
- */
+// The companion API: what the UI may ask the companion core and what the core pushes back (wire rules: electron/README.md).
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { AppError, type ErrorBody } from '../errors/app-error';
@@ -100,7 +97,7 @@ export const LaunchView = Type.Object({
 });
 export type LaunchView = Static<typeof LaunchView>;
 
-/** The id of one NHI search (opaque, minted by the core). */
+/** Opaque, minted by the core. */
 export const LookupId = Type.String({ pattern: '^lk_[A-Za-z0-9_-]{8,64}$', maxLength: 67 });
 
 /**
@@ -153,7 +150,6 @@ export const ImageView = Type.Object({
   patientId: Type.String(),
   /** The patient this image was captured for (for the "belongs to …" label when it is not the working patient). */
   patient: PatientSummary,
-  /** True when this image belongs to the patient currently on screen. */
   isWorkingPatient: Type.Boolean(),
   source: ImageSource,
   /** Name shown everywhere (the desktop file name, or "Photo N" for a phone photo, numbered by the PC when the phone held it). Never used as a path. */
@@ -166,7 +162,6 @@ export const ImageView = Type.Object({
   status: ImageStatus,
   error: Type.Optional(ErrorBodySchema),
   metadata: ImageMetadata,
-  /** Required fields still empty (when status is 'needs-info'). */
   missingFields: Type.Array(MetadataField),
   edits: ImageEdits,
   /** 0..1 while processing or sending. */
@@ -174,7 +169,6 @@ export const ImageView = Type.Object({
   committed: Type.Optional(CommittedRefs),
   /** Set while 'waiting' for Medtech to confirm it arrived (see `nextCheckAt`). */
   waitingFor: Type.Optional(WaitingFor),
-  /** When the companion asks the gateway again (waiting items). */
   nextCheckAt: Type.Optional(IsoTime),
 });
 export type ImageView = Static<typeof ImageView>;
@@ -196,7 +190,6 @@ export type PhoneView = Static<typeof PhoneView>;
 export const OutboxStatus = oneOf('queued', 'sending', 'waiting', 'committed', 'failed', 'unconfirmed');
 export type OutboxStatus = Static<typeof OutboxStatus>;
 
-/** One image in the durable outbox, across all patients. */
 export const OutboxItemView = Type.Object({
   imageId: ImageId,
   patientId: Type.String(),
@@ -225,7 +218,6 @@ export const Notice = Type.Object({
   level: oneOf('info', 'warning', 'error'),
   message: Type.String({ maxLength: 1000 }),
   at: IsoTime,
-  /** The patient the notice is about, when it is about one. */
   patientId: Type.Optional(Type.String()),
 });
 export type Notice = Static<typeof Notice>;
@@ -248,7 +240,6 @@ export type Settings = Static<typeof Settings>;
 export const SettingsPatch = Type.Partial(Type.Omit(Settings, ['version']), { additionalProperties: false });
 export type SettingsPatch = Static<typeof SettingsPatch>;
 
-/** Everything the desktop window renders, as one snapshot. */
 export const AppState = Type.Object({
   /** Rises with every snapshot; a client ignores a snapshot older than the one it has. */
   revision: Type.Integer({ minimum: 0 }),
@@ -408,20 +399,15 @@ type MethodFn<M extends BridgeMethod> = object extends BridgeRequest<M>
 
 export type Unsubscribe = () => void;
 
-/**
- * What the renderer sees as `window.api` (and what the browser-host client implements):
- * `api.images.addFiles({ files })`, `api.on('state', fn)`.
- */
+/** What the renderer sees as `window.api` (and what the browser-host client implements). */
 export type CompanionApi = {
   [N in BridgeNamespace]: { [V in VerbOf<BridgeMethod, N>]: MethodFn<Extract<`${N}.${V}`, BridgeMethod>> };
 } & {
   on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEvents[E]) => void): Unsubscribe;
 };
 
-/** What the core implements: one handler per method name (flat), already-validated arguments in. */
 export type BridgeHandlers = { [M in BridgeMethod]: (arg: BridgeRequest<M>) => Promise<BridgeResponse<M>> };
 
-/** The wire answer of every call, on both transports. */
 export type BridgeEnvelope<T = unknown> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
 export const bridgeChannel = (m: BridgeMethod): string => `bridge:${m}`;
@@ -431,10 +417,7 @@ export function isBridgeMethod(value: unknown): value is BridgeMethod {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(BRIDGE_SCHEMAS, value);
 }
 
-/**
- * Validate one call's argument against the contract. Unknown method or bad argument → ERR_REQUEST_INVALID
- * (detail names the first bad path, never echoes the value). `undefined` counts as `{}`.
- */
+/** Bad argument → ERR_REQUEST_INVALID whose detail names the first bad path, never echoes the value. */
 export function checkBridgeRequest<M extends BridgeMethod>(
   method: M,
   arg: unknown,
@@ -448,7 +431,6 @@ export function checkBridgeRequest<M extends BridgeMethod>(
   return { ok: false, error: new AppError('ERR_REQUEST_INVALID', { detail }).toBody() };
 }
 
-/** Check an answer or event payload against the contract. */
 export function checkBridgeResponse(method: BridgeMethod, value: unknown): boolean {
   return Value.Check(BRIDGE_SCHEMAS[method].response, value);
 }
@@ -456,7 +438,6 @@ export function checkBridgeEvent(event: BridgeEventName, value: unknown): boolea
   return Value.Check(BRIDGE_EVENT_SCHEMAS[event], value);
 }
 
-/** A `CompanionApi` from a transport: `call` resolves with the envelope, `subscribe` registers a listener; errors come back as AppError. */
 export function createBridgeClient(
   call: (method: BridgeMethod, arg: unknown) => Promise<BridgeEnvelope>,
   subscribe: (event: BridgeEventName, listener: (payload: unknown) => void) => Unsubscribe,
@@ -475,7 +456,6 @@ export function createBridgeClient(
   return api as CompanionApi;
 }
 
-/** Dispatch one call on the core side: validate, run, wrap. Never throws; unknown errors become ERR_INTERNAL. */
 export async function dispatchBridgeCall(
   handlers: BridgeHandlers,
   method: unknown,

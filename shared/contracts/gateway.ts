@@ -1,8 +1,5 @@
-/**
- * The wire contract between the companion (practice PC) and the cloud gateway: HTTPS JSON, one schema validating on
- * both ends and giving the TypeScript types. Headers: `HEADERS`; errors come back as { error: ErrorBody } with the
- * code's HTTP status. Prose spec: gateway/README.md.
- */
+// The companion ⇄ gateway wire contract (HTTPS JSON; errors as { error: ErrorBody } with the code's HTTP status).
+// One schema validates on both ends and gives the types. Prose spec, routes and their rules: gateway/README.md.
 import { Type, type Static } from '@sinclair/typebox';
 import { DateTime, ImageMetadata, PatientSummary, Uuid, oneOf, strict } from './common';
 import { LIMITS } from '../limits';
@@ -11,27 +8,20 @@ export const GATEWAY_ROUTES = {
   enrol: '/v1/devices/enrol',
   me: '/v1/devices/me',
   launchVerify: '/v1/launch/verify',
-  /** Fallback when no Evolution launch is possible: find the patient by NHI; the GP must confirm it. */
   launchLookup: '/v1/launch/lookup',
-  /** The GP confirmed the patient found by NHI: the lookup's grant may be used from now on. */
   launchConfirm: '/v1/launch/confirm',
   commit: '/v1/commits',
   commitVerify: '/v1/commits/:imageId/verify',
-  /**
-   * A person looked in Medtech and saw the image there (after ERR_COMMIT_UNCONFIRMED): the gateway stores the
-   * outcome as confirmed by a person, audits it, and answers a CommitResponse with `confirmedBy: 'person'`.
-   */
   commitConfirm: '/v1/commits/:imageId/confirm',
   healthz: '/healthz',
   readyz: '/readyz',
 } as const;
 
 export const HEADERS = {
-  /** `Device <deviceId>.<secret>` on every call except enrolment and health. */
+  /** On every call except enrolment and health. */
   authorization: 'authorization',
   /** Optional: the gateway mints one when absent, and echoes it. */
   correlationId: 'x-correlation-id',
-  /** Commits: the imageId. */
   idempotencyKey: 'idempotency-key',
   /** Proof of possession of the device key (RFC 9449), on every authenticated call of a key-bound device. */
   dpop: 'dpop',
@@ -41,10 +31,7 @@ export const HEADERS = {
 export const DEVICE_AUTH_SCHEME = 'Device';
 export const DeviceId = Type.String({ pattern: '^dev_[A-Za-z0-9_-]{22}$' });
 
-/**
- * Proof of possession (DPoP, RFC 9449; the checks in order: gateway/README.md). A device enrolled with `dpopJwk` signs
- * `{ jti, htm, htu, iat }` on every authenticated call; `iat` within `maxSkewSeconds`, a `jti` accepted once.
- */
+/** Proof of possession (DPoP, RFC 9449; what is signed and the checks in order: gateway/README.md). */
 export const DPOP = {
   type: 'dpop+jwt',
   alg: 'ES256',
@@ -104,12 +91,6 @@ export type LaunchVerifyRequest = Static<typeof LaunchVerifyRequest>;
 export const LaunchLookupRequest = strict({ nhi: Type.String({ minLength: 7, maxLength: 7 }) });
 export type LaunchLookupRequest = Static<typeof LaunchLookupRequest>;
 
-/**
- * `launchConfirm`: the GP said "Yes, this patient" for a grant from `launchLookup`. Until then the gateway
- * refuses every use of that grant (`ERR_LOOKUP_UNCONFIRMED`) and it lives only a few minutes; confirming it
- * answers the same grant without `requiresConfirmation`, valid for a normal launch-grant lifetime from now.
- * Only the device that looked the patient up can confirm; confirming again answers the confirmed grant.
- */
 export const LaunchConfirmRequest = strict({ grantId: Type.String({ minLength: 16, maxLength: 128 }) });
 export type LaunchConfirmRequest = Static<typeof LaunchConfirmRequest>;
 
@@ -122,10 +103,7 @@ export const LaunchGrant = Type.Object({
   providerId: Type.Optional(Type.String()),
   issuedAt: DateTime,
   expiresAt: DateTime,
-  /**
-   * True when the patient was found by NHI, not handed over by Evolution: show it and ask the GP to confirm,
-   * then call `launchConfirm`. The grant cannot be used for anything before that.
-   */
+  /** Found by NHI, not handed over by Evolution: unusable until the GP confirms it (`launchConfirm`). */
   requiresConfirmation: Type.Optional(Type.Boolean()),
 });
 export type LaunchGrant = Static<typeof LaunchGrant>;
@@ -160,10 +138,7 @@ export const PhotoLabel = Type.String({
   pattern: '^(?!\\s*$)[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029/\\\\]+$',
 });
 
-/**
- * One image, committed to one patient, as Media and/or Inbox Scan DocumentReference.
- * `imageId` is the Idempotency-Key and the FHIR identifier value of every resource made from it.
- */
+/** `imageId` is the Idempotency-Key and the FHIR identifier value of every resource made from it. */
 export const CommitRequest = strict({
   imageId: Uuid,
   grantId: Type.String({ minLength: 16, maxLength: 128 }),
@@ -177,10 +152,7 @@ export const CommitRequest = strict({
   source: Type.Optional(Type.String({ maxLength: 100 })),
   /** The photo's name shown on the phone and the desktop ("Photo 2", or the file's name): it leads the title in Medtech. */
   label: Type.Optional(PhotoLabel),
-  /**
-   * A person checked Medtech after ERR_COMMIT_UNCONFIRMED and the image is not there: the gateway may create
-   * it again although an earlier create's outcome is unknown. Audited. Never set automatically.
-   */
+  /** A person checked Medtech after ERR_COMMIT_UNCONFIRMED and it is not there. Never set automatically. */
   resendAfterCheck: Type.Optional(Type.Literal(true)),
 });
 export type CommitRequest = Static<typeof CommitRequest>;
@@ -199,7 +171,6 @@ export const CommitResponse = Type.Object({
   documentReference: Type.Optional(CommittedResource),
   committedAt: DateTime,
   correlationId: Type.String(),
-  /** True when this answer is the stored outcome of an earlier identical request. */
   replayed: Type.Boolean(),
   /** 'person' when a person confirmed the image is in Medtech (no resource id is known then). */
   confirmedBy: Type.Optional(Type.Literal('person')),

@@ -1,8 +1,5 @@
-/**
- * The wire contract between the mobile upload page (a phone on the practice Wi-Fi) and the companion's LAN server:
- * plain HTTP, the QR token in the URL fragment, then a per-phone bearer credential. The prose spec, with the error
- * table per endpoint, is electron/lan/README.md.
- */
+// The phone page ⇄ companion LAN server wire contract: plain HTTP, the QR token in the URL fragment, then a
+// per-phone bearer credential. Prose spec with the error table per endpoint: electron/lan/README.md.
 import { Type, type Static } from '@sinclair/typebox';
 import { ConsentKeySchema, LateralityKeySchema, Uuid, strict } from './common';
 
@@ -18,13 +15,10 @@ export const LAN_DEFAULT_PORT = 47800;
 export const LAN_ROUTES = {
   /** GET: the mobile page. The QR URL points here, with the token in the fragment. */
   page: '/m/',
-  /** Static assets of the mobile page (GET), `/m/assets/<name>`. */
   assetsPrefix: '/m/assets/',
   /** POST: QR token → per-phone credential. */
   exchange: '/api/images/v1/session/exchange',
-  /** GET: session status poll. */
   session: '/api/images/v1/session',
-  /** POST multipart: one photo. */
   upload: '/api/images/v1/upload',
   /** POST: the nurse said the phone shows the wrong patient; the phone leaves and the PC is told. */
   decline: '/api/images/v1/session/decline',
@@ -35,7 +29,7 @@ export const LAN_ROUTES = {
 /** A QR token or upload credential: 32 random bytes as base64url (256 bits). */
 export const LanSecret = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', minLength: 43, maxLength: 43 });
 
-/** Name of the fragment parameter carrying the QR token: `#t=<token>`. */
+/** `#t=<token>` */
 export const QR_FRAGMENT_PARAM = 't';
 
 // --- POST /api/images/v1/session/exchange ----------------------------------------------------------
@@ -95,17 +89,13 @@ export type UploadFields = Static<typeof UploadFields>;
 
 export const UploadResponse = Type.Object({
   clientUploadId: Uuid,
-  /** The image id minted by the companion core. */
   imageId: Type.String({ minLength: 1, maxLength: 64 }),
   bytes: Type.Integer({ minimum: 1 }),
   /** Lower-case hex SHA-256 of the bytes received. */
   sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
   /** True when this answers a retry of an upload that had already succeeded. */
   duplicate: Type.Boolean(),
-  /**
-   * True when the PC has since moved on to another patient: this held photo still went to the patient the nurse
-   * confirmed, but the phone must take no new photos in this session.
-   */
+  /** The PC moved on to another patient: this held photo still went to the confirmed one; take no new photos. */
   patientChanged: Type.Optional(Type.Boolean()),
 });
 export type UploadResponse = Static<typeof UploadResponse>;
@@ -128,7 +118,7 @@ export type HoldResponse = Static<typeof HoldResponse>;
 export const SessionStatusResponse = Type.Object({
   state: Type.Literal('open'),
   session: LanSessionInfo,
-  /** Uploads this session has accepted (from every phone), in order. */
+  /** From every phone, in order. */
   uploads: Type.Array(Type.Object({ clientUploadId: Uuid, imageId: Type.String() })),
   /** Seconds until the credential expires if unused. */
   idleSecondsLeft: Type.Integer({ minimum: 0 }),

@@ -12,8 +12,9 @@ import { readFileSync, readdirSync, writeFileSync, renameSync, openSync, fsyncSy
 import { join } from 'node:path';
 import pino from 'pino';
 import type { PatientSummary } from '../../shared/contracts/common';
-import { createGatewayClient } from '../../electron/gateway-client';
-import { openOutbox, type OutboxItemInput } from '../../electron/outbox';
+import { createGatewayClient } from '../../electron/gateway-client/client';
+import { openOutbox } from '../../electron/outbox/outbox';
+import type { OutboxItemInput } from '../../electron/outbox/types';
 import type { SecretStore } from '../../electron/secrets';
 
 export interface CrashSpec {

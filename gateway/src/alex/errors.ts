@@ -68,7 +68,6 @@ function readIssues(issues: unknown[], out: AlexErrorBody, texts: string[]): voi
 
 const TEXT_KEYS = ['message', 'Message', 'error', 'error_description', 'title', 'detail'];
 
-/** Reads an error body of any of ALEX's three shapes. */
 export function parseAlexErrorBody(body: unknown): AlexErrorBody {
   const out: AlexErrorBody = { text: '', issueCodes: [], expressions: [] };
   const value = bodyValue(body);
@@ -134,7 +133,6 @@ const NETWORK_ERRORS = {
   reset: ['ERR_ALEX_UNAVAILABLE', 'connection lost'],
 } as const;
 
-/** A failure below HTTP → AppError. */
 export function normaliseAlexNetworkError(kind: NetworkFailure, correlationId?: string, cause?: unknown): AppError {
   const [code, detail] = NETWORK_ERRORS[kind];
   return new AppError(code, { correlationId, cause, detail });
@@ -143,7 +141,6 @@ export function normaliseAlexNetworkError(kind: NetworkFailure, correlationId?: 
 /** Node/axios codes of a connection that was never made. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
 
-/** Classifies a Node/axios network error code. */
 export function classifyNetworkError(code: string | undefined, message: string | undefined): NetworkFailure {
   if (NOT_SENT.has(code ?? '')) return 'not-sent';
   if (code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT') return 'timeout';

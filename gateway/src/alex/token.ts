@@ -68,7 +68,6 @@ interface TokenEndpointFailure {
   blockUntil?: number;
 }
 
-/** A 200's body → the token to cache, timed from `obtainedAt`. */
 function tokenFromBody(data: unknown, obtainedAt: number, log: Logger): CachedToken | TokenEndpointFailure {
   let body: Record<string, unknown> = {};
   try {
@@ -86,7 +85,6 @@ function tokenFromBody(data: unknown, obtainedAt: number, log: Logger): CachedTo
   return { value: token, ...tokenTiming(obtainedAt, expiresIn * 1000) };
 }
 
-/** The token endpoint's answer → a token, or why not. */
 function readTokenAnswer(res: AxiosResponse, startedAt: number, now: number, log: Logger): CachedToken | TokenEndpointFailure {
   // Count the lifetime from when we asked: the token may have been minted as soon as the request arrived.
   if (res.status === 200) return tokenFromBody(res.data, Math.min(startedAt, now), log);

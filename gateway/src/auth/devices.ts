@@ -78,7 +78,6 @@ export class DeviceService {
     if (!r.allowed) throw new AppError('ERR_RATE_LIMITED', { retryAfterSeconds: r.retryAfterSeconds });
   }
 
-  /** Counts one refused attempt against this budget. */
   async recordFailure(key: string): Promise<void> {
     await this.store.takeToken(key, this.failureSpec(), 1, this.clock.now());
   }

@@ -15,7 +15,6 @@ export function grantHash(grantId: string): string {
   return sha256Hex(`clinicpro-images/grant\n${grantId}`);
 }
 
-/** Who holds the grant: the authenticated device and its facility. */
 type GrantHolder = Pick<GrantRecord, 'deviceId' | 'facilityId'>;
 
 export class GrantService {
@@ -95,7 +94,6 @@ export class GrantService {
   }
 }
 
-/** The grant as the companion sees it. */
 function wireGrant(grantId: string, { facilityId, patient, issuedAt, expiresAt, providerId, requiresConfirmation }: GrantRecord): LaunchGrant {
   const grant: LaunchGrant = { grantId, facilityId, patient, issuedAt: new Date(issuedAt).toISOString(), expiresAt: new Date(expiresAt).toISOString() };
   if (providerId !== null) grant.providerId = providerId;

@@ -101,7 +101,6 @@ function contents(body: Json, kind: ResourceKind): [unknown, string][] {
   return body.content.map((c, i): [unknown, string] => [c, `DocumentReference.content[${i}]`]);
 }
 
-/** The attachments of a create, with their paths. */
 function attachments(body: Json, kind: ResourceKind): [unknown, string][] {
   if (kind === 'Media') return [[body.content, 'Media.content']];
   return contents(body, kind).map(([c, path]) => [isObject(c) ? c.attachment : undefined, `${path}.attachment`]);

@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { CompanionApi } from '../../../shared/contracts/bridge';
 import { AppError } from '../../../shared/errors/app-error';
-import { bytesToBase64, pastedName, planBatches, type PlannedFile } from '../../common/files';
+import { bytesToBase64, pastedName, planBatches, type BatchPlan } from '../../common/files';
 import type { Companion } from './useCompanion';
 
 export type Rejected = Awaited<ReturnType<CompanionApi['images']['addFiles']>>['rejected'][number];
@@ -22,7 +22,7 @@ export function listen(handlers: { [K in keyof WindowEventMap]?: (e: WindowEvent
   return () => entries.forEach(([type, fn]) => window.removeEventListener(type, fn));
 }
 
-async function sendBatch(companion: Companion, files: File[], batch: PlannedFile[]): Promise<{ imageIds: string[]; rejected: Rejected[] }> {
+async function sendBatch(companion: Companion, files: File[], batch: BatchPlan['batches'][number]): Promise<{ imageIds: string[]; rejected: Rejected[] }> {
   try {
     const payload = await Promise.all(batch.map(async (b) => ({ name: b.name, dataBase64: bytesToBase64(new Uint8Array(await files[b.index]!.arrayBuffer())) })));
     return (await companion.run((api) => api.images.addFiles({ files: payload }))) ?? { imageIds: [], rejected: [] };

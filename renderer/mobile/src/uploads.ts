@@ -220,7 +220,6 @@ export class UploadQueue {
     this.pump();
   }
 
-  /** Try one failed photo again (the Retry button). */
   retry(id: string): void {
     const p = this.photos.get(id);
     if (p === undefined || this.stoppedWith !== undefined || p.file === undefined) return;

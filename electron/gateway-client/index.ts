@@ -1,2 +1,0 @@
-export * from './client';
-export { exportDpopKey, generateDpopKey, importDpopKey } from './dpop';

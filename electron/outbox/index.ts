@@ -1,2 +1,0 @@
-export { openOutbox } from './outbox';
-export type * from './types';
