@@ -1,8 +1,8 @@
 /**
  * Phone upload → thumbnail on the GP's screen: a 12 MP JPEG (4 MB) and a 12 MP HEIC (iPhone-like: its own
  * 320 px thumbnail item, both items turned by `irot`, Display P3 ICC) posted to the real LAN server on
- * loopback, through the real companion core, until the core's `state` event carries the image's thumbnail —
- * what the desktop window shows. Goals: p95 ≤ 120 ms (JPEG) and ≤ 300 ms (HEIC).
+ * loopback from a thread of their own (the phone), through the real companion core, until the core's `state`
+ * event carries the image's thumbnail — what the desktop window shows. Goals: p95 ≤ 120 ms (JPEG) and ≤ 300 ms (HEIC).
  *
  * Same run, same uploads, the path before this change: the core showed the thumbnail only when ingest had
  * finished (decode, master written, thumbnail made from it). Its time here is "ingest complete" — a lower
@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import sharp from 'sharp';
@@ -42,6 +43,39 @@ async function iphoneLikeHeic(dir: string): Promise<Buffer> {
   return file;
 }
 
+/** The phone's side of each upload in a thread of its own (a phone is its own device): its event loop is not the core's. */
+function phoneThread() {
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     const at = () => performance.timeOrigin + performance.now();
+     parentPort.on('message', async (m) => {
+       const form = new FormData();
+       for (const [k, v] of Object.entries(m.fields)) form.set(k, v);
+       form.set('file', new Blob([m.bytes], { type: m.mime }), m.name);
+       const t0 = at();
+       const res = await fetch(m.url, { method: 'POST', headers: { authorization: 'Bearer ' + m.credential }, body: form });
+       const body = await res.json();
+       parentPort.postMessage({ t0, t1: at(), status: res.status, body });
+     });`,
+    { eval: true },
+  );
+  // Times come back on the epoch clock and are turned into this thread's performance.now().
+  const local = (epochMs: number): number => epochMs - performance.timeOrigin;
+  return {
+    upload(m: { url: string; credential: string; fields: Record<string, string>; bytes: Buffer; mime: string; name: string }): Promise<{ t0: number; t1: number; status: number; body: UploadResponse }> {
+      return new Promise((resolve, reject) => {
+        worker.once('error', reject);
+        worker.once('message', (r: { t0: number; t1: number; status: number; body: UploadResponse }) => {
+          worker.off('error', reject);
+          resolve({ ...r, t0: local(r.t0), t1: local(r.t1) });
+        });
+        worker.postMessage(m);
+      });
+    },
+    close: () => worker.terminate(),
+  };
+}
+
 export async function runUploadThumbnailBench(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'cpi-bench-upload-'));
   const stack = await startDevStack({
@@ -55,8 +89,7 @@ export async function runUploadThumbnailBench(): Promise<void> {
   try {
     const { core } = stack.companion;
     await core['launch.open']({ url: stack.launchUrlFor('ZZZ0016') });
-    const phone = await core['phone.start']({});
-    const qr = new URL(phone.qrUrl);
+    const qr = new URL((await core['phone.start']({})).qrUrl);
     const token = new URLSearchParams(qr.hash.slice(1)).get('t') ?? '';
     const origin = `${qr.protocol}//${qr.host}`;
     const exchange = (await (
@@ -82,6 +115,7 @@ export async function runUploadThumbnailBench(): Promise<void> {
     });
     const rows: Array<Record<string, string | number>> = [];
     const verdicts: string[] = [];
+    const phone = phoneThread();
     for (const input of inputs) {
       const answered: number[] = [];
       const onScreen: number[] = [];
@@ -89,15 +123,10 @@ export async function runUploadThumbnailBench(): Promise<void> {
       const atCore: number[] = [];
       const rss = trackPeakRss();
       for (let i = 0; i < ROUNDS; i++) {
-        const form = new FormData();
-        form.set('clientUploadId', crypto.randomUUID());
-        if (RENDER_AHEAD) form.set('bodySiteCode', '14975008');
-        form.set('file', new Blob([input.bytes], { type: input.mime }), input.name);
-        const t0 = performance.now();
-        const res = await fetch(`${origin}${LAN_ROUTES.upload}`, { method: 'POST', headers: { authorization: `Bearer ${exchange.credential}` }, body: form });
-        const body = (await res.json()) as UploadResponse;
-        if (res.status !== 200) throw new Error(`upload refused: HTTP ${res.status}`);
-        answered.push(performance.now() - t0);
+        const fields: Record<string, string> = { clientUploadId: crypto.randomUUID(), ...(RENDER_AHEAD ? { bodySiteCode: '14975008' } : {}) };
+        const { t0, t1, status, body } = await phone.upload({ url: `${origin}${LAN_ROUTES.upload}`, credential: exchange.credential, fields, bytes: input.bytes, mime: input.mime, name: input.name });
+        if (status !== 200) throw new Error(`upload refused: HTTP ${status}`);
+        answered.push(t1 - t0);
         while (!firstSight.has(body.imageId) || !ingested.has(body.imageId)) await new Promise((r) => setTimeout(r, 1));
         onScreen.push((firstSight.get(body.imageId) ?? 0) - t0);
         oldPath.push((ingested.get(body.imageId) ?? 0) - t0);
@@ -121,6 +150,7 @@ export async function runUploadThumbnailBench(): Promise<void> {
       );
     }
     off();
+    await phone.close();
     const load = loadavg().map((l) => l.toFixed(1)).join(' ');
     const ahead = RENDER_AHEAD ? 'each photo rendered ahead' : 'no render ahead';
     printTable(`Phone upload → thumbnail event, ${ROUNDS} uploads per type (loopback, real LAN server + core, ${ahead}), load average ${load}`, rows);
