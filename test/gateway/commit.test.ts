@@ -110,6 +110,18 @@ describe('commit', () => {
     expect(v.documentReference).toEqual({ id: out.documentReference?.id, present: true });
   });
 
+  /** One commit through a CommitService built on `store` and `alex` (each test watches one of them). */
+  const commitThrough = async (store: typeof h.store, alex: AlexClient, body: ReturnType<typeof h.commitBody>) => {
+    const service = new CommitService(store, alex, new GrantService(h.store, h.clock, cryptoRandom, h.config.launchGrantTtlSeconds), new Auditor(h.store, h.clock, cryptoRandom), { buildMedia, buildDocumentReference }, h.clock, cryptoRandom, {
+      maxAttachmentBytes: 1_000_000,
+      leaseSeconds: 60,
+      alexFhirBaseUrl: h.sandbox.fhirBaseUrl,
+      outcome: { maxProcessingMs: 300_000, unconfirmedAfterMs: 600_000 },
+    });
+    const record = await h.store.getDevice(device.deviceId);
+    return service.commit({ body, idempotencyKey: body.imageId, device: record!, correlationId: randomUUID() });
+  };
+
   it('holds each image once while it waits on ALEX: the request lets go of the image text before the create goes out', async () => {
     const body = h.commitBody(grant, { media: true, document: true });
     const sent = { media: body.media?.data, document: body.document?.data };
@@ -122,14 +134,7 @@ describe('commit', () => {
       createMedia: (ctx, r) => (watch('media', r), h.runtime.alex.createMedia(ctx, r)),
       createDocumentReference: (ctx, r) => (watch('document', r), h.runtime.alex.createDocumentReference(ctx, r)),
     };
-    const service = new CommitService(h.store, alex, new GrantService(h.store, h.clock, cryptoRandom, h.config.launchGrantTtlSeconds), new Auditor(h.store, h.clock, cryptoRandom), { buildMedia, buildDocumentReference }, h.clock, cryptoRandom, {
-      maxAttachmentBytes: 1_000_000,
-      leaseSeconds: 60,
-      alexFhirBaseUrl: h.sandbox.fhirBaseUrl,
-      outcome: { maxProcessingMs: 300_000, unconfirmedAfterMs: 600_000 },
-    });
-    const record = await h.store.getDevice(device.deviceId);
-    const answer = await service.commit({ body, idempotencyKey: body.imageId, device: record!, correlationId: randomUUID() });
+    const answer = await commitThrough(h.store, alex, body);
     expect(answer.status).toBe(201);
     expect(seen).toEqual([
       { target: 'media', frozen: true, requestHoldsImage: false },
@@ -154,14 +159,7 @@ describe('commit', () => {
       createMedia: async (ctx, r) => (seen.push({ target: 'media', marks: await onDisk(), writes }), h.runtime.alex.createMedia(ctx, r)),
       createDocumentReference: async (ctx, r) => (seen.push({ target: 'document', marks: await onDisk(), writes }), h.runtime.alex.createDocumentReference(ctx, r)),
     };
-    const service = new CommitService(store, alex, new GrantService(h.store, h.clock, cryptoRandom, h.config.launchGrantTtlSeconds), new Auditor(h.store, h.clock, cryptoRandom), { buildMedia, buildDocumentReference }, h.clock, cryptoRandom, {
-      maxAttachmentBytes: 1_000_000,
-      leaseSeconds: 60,
-      alexFhirBaseUrl: h.sandbox.fhirBaseUrl,
-      outcome: { maxProcessingMs: 300_000, unconfirmedAfterMs: 600_000 },
-    });
-    const record = await h.store.getDevice(device.deviceId);
-    const answer = await service.commit({ body, idempotencyKey: body.imageId, device: record!, correlationId: randomUUID() });
+    const answer = await commitThrough(store, alex, body);
     expect(answer.status).toBe(201);
     // One progress write (after the lease) holds both marks when the creates go out.
     expect(seen).toEqual([
