@@ -3,7 +3,7 @@
  * phones joining, a photo bound to the capture session it was uploaded for (not "the current patient"), the session
  * ending for that patient only, and a quiet spell ending it with a notice.
  */
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Notice } from '../../shared/contracts/bridge';
 import { createLanServer, type LanServer } from '../lan/server';
@@ -34,7 +34,7 @@ async function setup(withLan = true): Promise<{ phone: PhoneCapture; kit: Librar
 }
 
 function lanFile(sessionRef: string, path: string, metadata: LanFile['metadata'] = {}): LanFile {
-  return { sessionId: 's', sessionRef, phoneId: 'p', clientUploadId: 'u', path, bytes: 1, sha256: 'x', metadata };
+  return { sessionId: 's', sessionRef, phoneId: 'p', clientUploadId: 'u', path, open: () => readFile(path), bytes: 1, sha256: 'x', metadata };
 }
 
 describe('PhoneCapture', () => {

@@ -99,7 +99,7 @@ export class PhoneCapture {
     if (session === undefined) throw new AppError('ERR_LAN_SESSION_ENDED');
     const rec = this.deps.library.create(session, 'phone', this.photoNumbers.label(session.id, file.photoNumber), phoneMetadata(file.metadata));
     try {
-      await this.deps.library.ingest(rec, file.open ? { buffer: await file.open() } : { path: file.path });
+      await this.deps.library.ingest(rec, { buffer: await file.open() });
     } finally {
       await rm(file.path, { force: true }); // we own it; the master is our copy
     }

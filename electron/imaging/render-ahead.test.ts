@@ -102,10 +102,26 @@ describe('RenderAhead (real sharp)', () => {
     const ingests = [1, 2, 3].map((n) => imaging.ingest({ buffer: photo }, { dir, id: `next-${n}` }, { onThumbnail: () => order.push('thumbnail') }));
     const ahead = new RenderAhead((p, e, o) => imaging.render(p, e, o));
     ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
-    expect((await ahead.take(master, PLAIN, BOTH, LIMIT)).media?.contentType).toBe('image/jpeg');
     await Promise.all(ingests);
+    expect((await ahead.take(master, PLAIN, BOTH, LIMIT)).media?.contentType).toBe('image/jpeg');
     await imaging.close();
     expect(order).toEqual(['thumbnail', 'thumbnail', 'thumbnail', 'render starts']);
+  });
+
+  it('a render ahead that Send takes goes at once: it no longer waits for first looks running or waiting', async () => {
+    const order: string[] = [];
+    const read = (p: string): Promise<Buffer> => (order.push('render starts'), plainMasterFiles.read(p));
+    const imaging = createImagingService({ masterFiles: { write: plainMasterFiles.write, read } });
+    const photo = await orientedJpeg(6, 1600, 1200);
+    const ingests = [1, 2, 3].map((n) => imaging.ingest({ buffer: photo }, { dir, id: `sent-${n}` }, { onThumbnail: () => order.push('thumbnail') }));
+    const ahead = new RenderAhead((p, e, o) => imaging.render(p, e, o));
+    ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
+    const sent = ahead.take(master, PLAIN, BOTH, LIMIT); // Send, while all three first looks are still to come
+    expect((await sent).media?.contentType).toBe('image/jpeg');
+    await Promise.all(ingests);
+    await imaging.close();
+    expect(order[0]).toBe('render starts');
+    expect(order.filter((o) => o === 'thumbnail')).toHaveLength(3);
   });
 
   it('a failed render ahead fails only the Send that takes it', async () => {

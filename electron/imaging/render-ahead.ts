@@ -16,7 +16,7 @@ export interface TargetRenders {
 }
 
 export class RenderAhead {
-  private readonly entries = new Map<string, { masterPath: string; result: Promise<TargetRenders> }>();
+  private readonly entries = new Map<string, { masterPath: string; result: Promise<TargetRenders>; takeNow: () => void }>();
 
   /** The targets of the last Send (both before one): what a ready photo is rendered ahead for. */
   private targets = { media: true, inboxScan: true };
@@ -41,25 +41,28 @@ export class RenderAhead {
     }
     const key = JSON.stringify([masterPath, edits, plan, maxBytes]);
     if (this.entries.has(key) || this.entries.size >= this.maxEntries) return;
-    const result = this.renderTargets(masterPath, edits, plan, maxBytes, true);
+    let takeNow = (): void => undefined;
+    const taken = new Promise<void>((resolve) => (takeNow = resolve));
+    const result = this.renderTargets(masterPath, edits, plan, maxBytes, { taken });
     result.catch(() => undefined); // seen (and thrown) by whoever takes it
-    this.entries.set(key, { masterPath, result });
+    this.entries.set(key, { masterPath, result, takeNow });
   }
 
   /** The renders for exactly these inputs: the ones started ahead (taken out of the cache), else made now. */
   take(masterPath: string, edits: Edits, plan: TargetPlan, maxBytes: number): Promise<TargetRenders> {
     const key = JSON.stringify([masterPath, edits, plan, maxBytes]);
     const held = this.entries.get(key);
-    if (held === undefined) return this.renderTargets(masterPath, edits, plan, maxBytes, false);
+    if (held === undefined) return this.renderTargets(masterPath, edits, plan, maxBytes);
     this.entries.delete(key);
+    held.takeNow(); // Send waits for it now: it no longer yields to new photos' first looks
     return held.result;
   }
 
   /**
-   * Both targets' renders (`ahead`: behind new photos' first looks). A PDF without a caption is the Media JPEG in a
+   * Both targets' renders (`ahead`: behind new photos' first looks until taken). A PDF without a caption is the Media JPEG in a
    * page when that fits: the same pixels, encoded once; otherwise each is rendered on its own.
    */
-  private async renderTargets(masterPath: string, edits: Edits, plan: TargetPlan, maxBytes: number, ahead: boolean): Promise<TargetRenders> {
+  private async renderTargets(masterPath: string, edits: Edits, plan: TargetPlan, maxBytes: number, ahead?: RenderOutput['ahead']): Promise<TargetRenders> {
     const renderAs = (format: RenderOutput['format']): Promise<RenderResult> => this.render(masterPath, edits, { format, maxBytes, ...(ahead && { ahead }) });
     const sharesJpeg = plan.media && plan.inboxScan && plan.inboxScanFormat === 'pdf' && !edits.captionStrip?.trim();
     if (!sharesJpeg) {

@@ -76,8 +76,9 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
       return track(
         'render',
         () => {
-          if (output?.ahead !== true) return queue.run(() => renderImage(masterPath, edits, output, deps));
-          const pause = (): Promise<void> => firstSight.whenIdle();
+          if (output?.ahead === undefined) return queue.run(() => renderImage(masterPath, edits, output, deps));
+          const { taken } = output.ahead;
+          const pause = (): Promise<void> => Promise.race([firstSight.whenIdle(), taken]);
           return aheadLane.run(() => pause().then(() => queue.run(() => renderImage(masterPath, edits, output, { ...deps, pause }))));
         },
         (r) => ({ contentType: r.contentType, width: r.width, height: r.height, quality: r.quality, bytes: r.data.length }),

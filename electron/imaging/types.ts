@@ -58,8 +58,11 @@ export interface RenderOutput {
   format: OutputFormat;
   /** Hard upper bound on the output size. Default LIMITS.alexMaxAttachmentBytes. */
   maxBytes?: number;
-  /** Rendered ahead of Send: one at a time, and only while no new photo's first look is running or waiting. */
-  ahead?: boolean;
+  /**
+   * Rendered ahead of Send: one at a time, and only while no new photo's first look is running or waiting — until
+   * Send takes it (`taken` settles), when it goes at once.
+   */
+  ahead?: { taken: Promise<void> };
 }
 
 export interface RenderResult {

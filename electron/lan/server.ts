@@ -43,7 +43,7 @@ export interface LanIncomingFile {
   clientUploadId: string;
   path: string;
   /** The file's clear bytes, in memory (with sealUploads the file itself is sealed). */
-  open?: () => Promise<Buffer>;
+  open: () => Promise<Buffer>;
   bytes: number;
   sha256: string;
   contentType: LanAcceptedType;
@@ -120,8 +120,7 @@ export interface LanServerEvents {
 
 type RouteAuth = 'none' | 'token' | 'credential';
 type Authenticated = ReturnType<SessionRegistry['authenticate']>;
-/** `closed` settles once the spool file is closed; the sink already has `clear`. */
-type Received = Pick<LanIncomingFile, 'path' | 'bytes' | 'sha256' | 'contentType'> & { clear: Buffer; closed: Promise<void> };
+type Received = Pick<LanIncomingFile, 'path' | 'bytes' | 'sha256' | 'contentType'> & { clear: Buffer };
 interface UploadInProgress {
   fields: Record<string, string>;
   parsed?: UploadFields;
@@ -425,7 +424,6 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       if (!this.registry.mayReceive(session, u.parsed.clientUploadId)) throw endedError(session.state);
       return await this.handOver(session, phone, u.parsed, u.received);
     } catch (err) {
-      await u.received?.closed.catch(() => undefined);
       if (u.received && !this.acceptedPaths.has(u.received.path)) await rm(u.received.path, { force: true });
       throw err;
     } finally {
@@ -478,9 +476,9 @@ export class LanServer extends EventEmitter<LanServerEvents> {
   private async handOver(session: SessionRecord, phone: PhoneRecord, parsed: UploadFields, received: Received): Promise<UploadResponse> {
     const { clientUploadId: _id, ...metadata } = parsed; // only the fields the phone sent
     const photoNumber = session.held.get(parsed.clientUploadId);
-    // The sink works from the bytes in memory and answers once its own copy is durable (master and record fsync'd), so
-    // the spool file is not fsync'd: nothing reads it after a crash, and its sync failing must not fail an accepted photo.
-    const sinking = this.options.sink.onFile({
+    // The sink works from the bytes in memory and answers once its own copy is durable (master and record fsync'd),
+    // so the spool file is not fsync'd: nothing reads it after a crash.
+    const { imageId } = await this.options.sink.onFile({
       sessionId: session.id,
       sessionRef: session.ref,
       phoneId: phone.phoneId,
@@ -493,7 +491,6 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       metadata,
       ...(photoNumber === undefined ? {} : { photoNumber }),
     });
-    const [{ imageId }] = await Promise.all([sinking, received.closed]);
     this.acceptedPaths.add(received.path);
     const result: UploadResult = { clientUploadId: parsed.clientUploadId, imageId, bytes: received.bytes, sha256: received.sha256 };
     session.uploads.set(parsed.clientUploadId, result);
@@ -563,10 +560,9 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       if (!handle || path === undefined || contentType === undefined) throw new BugIndicatingError('file not opened');
       await write(seal ? seal.final() : Buffer.alloc(0), true);
       fh = undefined;
-      const closed = handle.close();
-      closed.catch(() => undefined); // awaited (and thrown) by handOver or the clean-up
+      await handle.close();
       if (bytes !== reported) this.emit('upload-progress', { sessionId: session.id, phoneId: phone.phoneId, clientUploadId, bytes });
-      return { path, bytes, sha256: hash.digest('hex'), contentType, clear: Buffer.concat(clear), closed };
+      return { path, bytes, sha256: hash.digest('hex'), contentType, clear: Buffer.concat(clear) };
     } catch (err) {
       const handle = fh as FileHandle | undefined;
       if (handle) await handle.close().catch(() => undefined);
