@@ -94,13 +94,18 @@ describe('RenderAhead (real sharp)', () => {
     expect([ahead.size, r.calls()]).toEqual([1, 1]);
   });
 
-  it("a render ahead starts only once new photos' first looks (running or waiting) are done: their thumbnails come first", async () => {
+  /** Three new photos ingesting (their thumbnails and a render's first read logged in order), and a RenderAhead. */
+  async function threeNewPhotosAndARenderAhead(prefix: string) {
     const order: string[] = [];
     const read = (p: string): Promise<Buffer> => (order.push('render starts'), plainMasterFiles.read(p));
     const imaging = createImagingService({ masterFiles: { write: plainMasterFiles.write, read } });
     const photo = await orientedJpeg(6, 1600, 1200);
-    const ingests = [1, 2, 3].map((n) => imaging.ingest({ buffer: photo }, { dir, id: `next-${n}` }, { onThumbnail: () => order.push('thumbnail') }));
-    const ahead = new RenderAhead((p, e, o) => imaging.render(p, e, o));
+    const ingests = [1, 2, 3].map((n) => imaging.ingest({ buffer: photo }, { dir, id: `${prefix}-${n}` }, { onThumbnail: () => order.push('thumbnail') }));
+    return { order, imaging, ingests, ahead: new RenderAhead((p, e, o) => imaging.render(p, e, o)) };
+  }
+
+  it("a render ahead starts only once new photos' first looks (running or waiting) are done: their thumbnails come first", async () => {
+    const { order, imaging, ingests, ahead } = await threeNewPhotosAndARenderAhead('next');
     ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
     await Promise.all(ingests);
     expect((await ahead.take(master, PLAIN, BOTH, LIMIT)).media?.contentType).toBe('image/jpeg');
@@ -109,12 +114,7 @@ describe('RenderAhead (real sharp)', () => {
   });
 
   it('a render ahead that Send takes goes at once: it no longer waits for first looks running or waiting', async () => {
-    const order: string[] = [];
-    const read = (p: string): Promise<Buffer> => (order.push('render starts'), plainMasterFiles.read(p));
-    const imaging = createImagingService({ masterFiles: { write: plainMasterFiles.write, read } });
-    const photo = await orientedJpeg(6, 1600, 1200);
-    const ingests = [1, 2, 3].map((n) => imaging.ingest({ buffer: photo }, { dir, id: `sent-${n}` }, { onThumbnail: () => order.push('thumbnail') }));
-    const ahead = new RenderAhead((p, e, o) => imaging.render(p, e, o));
+    const { order, imaging, ingests, ahead } = await threeNewPhotosAndARenderAhead('sent');
     ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
     const sent = ahead.take(master, PLAIN, BOTH, LIMIT); // Send, while all three first looks are still to come
     expect((await sent).media?.contentType).toBe('image/jpeg');
