@@ -158,7 +158,7 @@ export function findElectronBinary() {
   const dir = join(ROOT, 'node_modules', 'electron');
   const pathFile = join(dir, 'path.txt');
   if (!existsSync(join(dir, 'package.json'))) return { reason: 'the electron package is not installed' };
-  if (!existsSync(pathFile)) return { reason: 'the Electron binary was not downloaded (no network for it on this machine)' };
+  if (!existsSync(pathFile)) return { reason: 'the Electron binary was not downloaded on this machine' };
   const bin = join(dir, 'dist', readFileSync(pathFile, 'utf8').trim());
   return existsSync(bin) ? { path: bin } : { reason: `the Electron binary is missing at ${bin}` };
 }

@@ -11,22 +11,13 @@
  * Plain Node with no imports from node_modules. Details: build/README.md.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findElectronBinary } from '../../scripts/setup/prepare.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NATIVE_FOR_ELECTRON = ['better-sqlite3', 'keytar'];
-
-/** The Electron binary's path, or the reason there is none. */
-function electronBinary() {
-  const dir = join(ROOT, 'node_modules', 'electron');
-  const pathFile = join(dir, 'path.txt');
-  if (!existsSync(join(dir, 'package.json'))) return { reason: 'the electron package is not installed' };
-  if (!existsSync(pathFile)) return { reason: 'the Electron binary was not downloaded on this machine' };
-  const bin = join(dir, 'dist', readFileSync(pathFile, 'utf8').trim());
-  return existsSync(bin) ? { path: bin } : { reason: `the Electron binary is missing at ${bin}` };
-}
 
 function run(cmd, args) {
   console.log(`test:electron: ${cmd} ${args.join(' ')}`);
@@ -47,7 +38,7 @@ function wrapForLinux(cmd, args) {
 }
 
 function main() {
-  const electron = electronBinary();
+  const electron = findElectronBinary();
   if (!('path' in electron)) {
     console.log(`skipped: no Electron binary (${electron.reason}). Nothing was tested; run it where Electron runs — build/README.md.`);
     return 0;

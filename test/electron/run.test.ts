@@ -5,13 +5,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'run.mjs');
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SCRIPT = join(HERE, 'run.mjs');
+/** The runner finds the binary as `npm start` does: with the preparation step's `findElectronBinary`. */
+const PREPARE = join(HERE, '..', '..', 'scripts', 'setup', 'prepare.mjs');
 
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'cpi-electron-runner-'));
   mkdirSync(join(dir, 'test', 'electron'), { recursive: true });
   copyFileSync(SCRIPT, join(dir, 'test', 'electron', 'run.mjs'));
+  mkdirSync(join(dir, 'scripts', 'setup'), { recursive: true });
+  copyFileSync(PREPARE, join(dir, 'scripts', 'setup', 'prepare.mjs'));
 });
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
