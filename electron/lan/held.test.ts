@@ -99,6 +99,69 @@ describe('held photos', () => {
   });
 });
 
+describe('held photos after the GP pressed Send', () => {
+  it('a held photo not yet on the PC still arrives, once; the PC is told how many are still coming', async () => {
+    const coming: { count: number; graceOver: boolean }[] = [];
+    h.server.on('still-coming', (e) => coming.push({ count: e.count, graceOver: e.graceOver }));
+    const phone = await joinPhone(h);
+    const [first, second] = [randomUUID(), randomUUID()];
+    await hold(h.port, phone.credential, [first, second]);
+    expect((await upload(h.port, phone.credential, photo(first))).status).toBe(200);
+    await h.server.endSession(phone.sessionId, 'committed');
+    expect(coming).toEqual([{ count: 1, graceOver: false }]);
+
+    const late = await upload(h.port, phone.credential, photo(second));
+    expect(late.status).toBe(200);
+    expect(late.json).toMatchObject({ clientUploadId: second, duplicate: false, sessionSent: true });
+    expect(h.sink.files.map((f) => ({ ref: f.sessionRef, n: f.photoNumber }))).toEqual([
+      { ref: 'cap-1', n: 1 },
+      { ref: 'cap-1', n: 2 },
+    ]);
+    expect(coming.at(-1)).toEqual({ count: 0, graceOver: false });
+    // retries are answered from the first results; nothing is stored twice
+    expect((await upload(h.port, phone.credential, photo(second))).json).toMatchObject({ duplicate: true });
+    expect((await upload(h.port, phone.credential, photo(first))).json).toMatchObject({ duplicate: true });
+    expect(h.sink.files).toHaveLength(2);
+  });
+
+  it('nothing new: a new number, an unknown photo and the status poll are refused with the plain message, and nothing is written', async () => {
+    const phone = await joinPhone(h);
+    await hold(h.port, phone.credential, [randomUUID()]);
+    await h.server.endSession(phone.sessionId, 'committed');
+    const more = await hold(h.port, phone.credential, [randomUUID()]);
+    expect(more.status).toBe(410);
+    expect(errorCode(more)).toBe('ERR_LAN_SESSION_SENT');
+    expect(more.text).toContain('The GP has sent the photos from this session');
+    const unknown = await upload(h.port, phone.credential, photo(randomUUID()));
+    expect(unknown.status).toBe(410);
+    expect(errorCode(unknown)).toBe('ERR_LAN_SESSION_SENT');
+    const poll = await httpRequest({ port: h.port, path: '/api/images/v1/session', headers: { authorization: `Bearer ${phone.credential}` } });
+    expect(errorCode(poll)).toBe('ERR_LAN_SESSION_SENT');
+    expect(h.sink.files).toHaveLength(0);
+    expect(await filesUnder(h.uploadRoot)).toEqual([]);
+  });
+
+  it('the grace ends it: after the idle window a held photo is refused, the PC hears none will come, the folder is cleared', async () => {
+    const coming: { count: number; graceOver: boolean }[] = [];
+    h.server.on('still-coming', (e) => coming.push({ count: e.count, graceOver: e.graceOver }));
+    const phone = await joinPhone(h);
+    const heldId = randomUUID();
+    await hold(h.port, phone.credential, [heldId]);
+    await h.server.endSession(phone.sessionId, 'committed');
+    h.clock.advance(LIMITS.lanSessionIdleSeconds);
+    const late = await upload(h.port, phone.credential, photo(heldId));
+    expect(late.status).toBe(410);
+    expect(errorCode(late)).toBe('ERR_LAN_SESSION_SENT');
+    await h.server.sweep();
+    expect(coming).toEqual([
+      { count: 1, graceOver: false },
+      { count: 1, graceOver: true },
+    ]);
+    expect(h.sink.files).toHaveLength(0);
+    expect(await filesUnder(h.uploadRoot)).toEqual([]);
+  });
+});
+
 describe('a phone that declines the patient', () => {
   it('tells the PC (phone-declined) and its credential stops working; nothing is stored', async () => {
     const declined: string[] = [];

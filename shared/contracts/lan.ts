@@ -97,6 +97,8 @@ export const UploadResponse = Type.Object({
   duplicate: Type.Boolean(),
   /** The PC moved on to another patient: this held photo still went to the confirmed one; take no new photos. */
   patientChanged: Type.Optional(Type.Boolean()),
+  /** The GP pressed Send while this held photo was on its way: it arrived and goes with that Send; take no new photos. */
+  sessionSent: Type.Optional(Type.Boolean()),
 });
 export type UploadResponse = Static<typeof UploadResponse>;
 
