@@ -221,7 +221,8 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     if (!session) return;
     this.announceEnd(sessionId, reason);
     // Held photos may still arrive after a switch or a Send: their folder is cleared when the session is forgotten.
-    if (keepsHeld(reason) && session.held.size > 0) return this.announceStillComing(session, false);
+    if (keepsHeld(reason)) this.announceStillComing(session, false);
+    if (keepsHeld(reason) && session.held.size > 0) return;
     await this.removeLeftovers(session);
   }
 

@@ -254,6 +254,8 @@ export const AppState = Type.Object({
   /** All images not yet wiped, of every patient, newest last. */
   images: Type.Array(ImageView),
   phone: Type.Union([PhoneView, Type.Null()]),
+  /** After a "send all" while a phone was still sending: per patient, the photos still coming, sent when they arrive. */
+  stillComing: Type.Optional(Type.Array(Type.Object({ patientId: Type.String(), photos: Type.Integer({ minimum: 1 }) }))),
   outbox: Type.Array(OutboxItemView),
   notices: Type.Array(Notice),
 });

@@ -1,0 +1,128 @@
+/**
+ * Send while the phone is still sending, with the real LAN server on 127.0.0.1, real imaging and the real outbox (not
+ * started, so items stay queued): after a "send all", photos the phone had numbered arrive and are queued with that
+ * Send's targets; after a Send of picked photos they stay on the desktop; one that cannot go stays with its reason.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Notice } from '../../shared/contracts/bridge';
+import { AppError } from '../../shared/errors/app-error';
+import { createLanServer } from '../lan/server';
+import { errorCode, exchange, hold, ManualClock, tokenFromUrl, upload, type Part } from '../lan/testing';
+import { CommitPipeline } from './commit-pipeline';
+import { NoticeBoard } from './notices';
+import { OutboxSync } from './outbox-sync';
+import { PhoneCapture } from './phone-capture';
+import { SendFollowers } from './send-followers';
+import { DEFAULT_SETTINGS } from './settings';
+import { AROHA, FIXTURES, libraryKit, outboxKit, PHOTO, ScriptedCommits, silentLog, tempDir, verify } from './test-support';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function setup() {
+  const kit = await libraryKit(cleanup);
+  const outbox = await outboxKit(cleanup, new ScriptedCommits());
+  const notices: Notice[] = [];
+  const board = new NoticeBoard(() => 'now', (n) => notices.push(n));
+  const work: Promise<unknown>[] = [];
+  const track = <T>(p: Promise<T>): Promise<T> => (work.push(p), p);
+  const base = { notices: board, track, changed: () => undefined, log: silentLog };
+  const late: { pipeline?: CommitPipeline } = {};
+  const followers = new SendFollowers({ ...base, send: (rec, plan) => (late.pipeline as CommitPipeline).sendFollower(rec, plan) });
+  const phone = new PhoneCapture({ ...base, working: kit.working, library: kit.library, followers, roomLabel: () => 'Room 3' });
+  const sync = new OutboxSync({ ...base, outbox, library: kit.library, files: kit.files });
+  const settings = { ...DEFAULT_SETTINGS, roomLabel: 'Room 3' };
+  late.pipeline = new CommitPipeline({ ...base, working: kit.working, library: kit.library, imaging: kit.imaging, outbox, sync, phone, followers, settings: () => settings, progress: () => undefined });
+  const lan = createLanServer({ bindHost: '127.0.0.1', port: 0, uploadRoot: await tempDir('core-follow-', cleanup), clock: new ManualClock().now, logger: silentLog, sink: phone.sink, sweepIntervalMs: 0 });
+  phone.attach(lan);
+  const { port } = await lan.listen();
+  cleanup.push(() => lan.close());
+  verify(kit.working, AROHA);
+  const qr = await phone.start();
+  const credential = ((await exchange(port, tokenFromUrl(qr.qrUrl))).json as { credential: string }).credential;
+  const png = await readFile(FIXTURES + PHOTO);
+  const send = (id: string, bodySiteCode: string | null = '76552005'): ReturnType<typeof upload> => {
+    const parts: Part[] = [{ name: 'clientUploadId', value: id }];
+    if (bodySiteCode !== null) parts.push({ name: 'bodySiteCode', value: bodySiteCode });
+    parts.push({ name: 'file', filename: 'p.png', contentType: 'image/png', data: png });
+    return upload(port, credential, parts);
+  };
+  const settle = async (): Promise<void> => {
+    while (work.length > 0) await Promise.allSettled(work.splice(0));
+  };
+  const ids = [randomUUID(), randomUUID(), randomUUID()];
+  await hold(port, credential, ids);
+  return { kit, outbox, notices, pipeline: late.pipeline, followers, port, credential, send, settle, ids };
+}
+
+const BOTH = { media: true, inboxScan: true };
+
+describe('Send while the phone is still sending', () => {
+  it('after "send all", each photo the phone had numbered is sent with the same targets when it arrives, once; nothing new is taken', async () => {
+    const s = await setup();
+    const [a, b, c] = s.ids as [string, string, string];
+    const first = (await s.send(a)).json as { imageId: string };
+    const res = await s.pipeline.start({ targets: BOTH, captionStrip: false });
+    expect(res).toEqual({ queued: [first.imageId], skipped: [] });
+    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 2 }]);
+
+    for (const id of [b, c]) {
+      const late = await s.send(id);
+      expect(late.json).toMatchObject({ sessionSent: true, duplicate: false });
+      await s.settle();
+      const imageId = (late.json as { imageId: string }).imageId;
+      expect(s.outbox.get(imageId)).toMatchObject({ patientId: AROHA.id, targets: ['media', 'documentReference'], state: 'queued' });
+    }
+    expect(s.followers.view()).toEqual([]);
+    expect((await s.send(c)).json).toMatchObject({ duplicate: true });
+    expect(s.outbox.list()).toHaveLength(3);
+    expect(errorCode(await hold(s.port, s.credential, [randomUUID()]))).toBe('ERR_LAN_SESSION_SENT');
+    expect(errorCode(await s.send(randomUUID()))).toBe('ERR_LAN_SESSION_SENT');
+    expect(s.notices).toEqual([]);
+  });
+
+  it('a Send of picked photos does not take the rest: a photo arriving afterwards stays on the desktop', async () => {
+    const s = await setup();
+    const [a, b] = s.ids as [string, string];
+    const first = (await s.send(a)).json as { imageId: string };
+    await s.pipeline.start({ ids: [first.imageId], targets: BOTH, captionStrip: false });
+    const late = await s.send(b);
+    expect(late.json).toMatchObject({ sessionSent: true });
+    await s.settle();
+    const rec = s.kit.library.get((late.json as { imageId: string }).imageId);
+    expect([rec.status, rec.inOutbox]).toEqual(['ready', false]);
+    expect(s.outbox.list()).toHaveLength(1);
+    expect(s.followers.view()).toEqual([]);
+  });
+
+  it('a photo that cannot go stays on the desktop with its reason, and the GP is told', async () => {
+    const s = await setup();
+    const [a, b] = s.ids as [string, string];
+    await s.send(a);
+    await s.pipeline.start({ targets: BOTH, captionStrip: false });
+    const late = await s.send(b, null); // no body site: the practice requires one
+    await s.settle();
+    const rec = s.kit.library.get((late.json as { imageId: string }).imageId);
+    expect([rec.status, rec.inOutbox]).toEqual(['needs-info', false]);
+    expect(s.outbox.list()).toHaveLength(1);
+    expect(s.notices.map((n) => n.message)).toEqual([`Photo 2 arrived from the phone after Send and was not sent: ${new AppError('ERR_IMAGE_METADATA_REQUIRED').message}`]);
+    expect(s.notices[0]).toMatchObject({ kind: 'commit-failed', level: 'warning', patientId: AROHA.id });
+  });
+});
+
+describe('SendFollowers', () => {
+  it('tells the GP when photos the phone had numbered never arrived within the grace, then follows nothing', () => {
+    const notices: Notice[] = [];
+    const followers = new SendFollowers({ notices: new NoticeBoard(() => 'now', (n) => notices.push(n)), track: (p) => p, changed: () => undefined, log: silentLog, send: async () => undefined });
+    followers.follow('lan-1', AROHA.id, { targets: BOTH, captionStrip: true });
+    followers.stillComing({ sessionId: 'lan-1', count: 2, graceOver: false });
+    expect(followers.view()).toEqual([{ patientId: AROHA.id, photos: 2 }]);
+    followers.stillComing({ sessionId: 'lan-1', count: 2, graceOver: true });
+    expect(followers.view()).toEqual([]);
+    expect(notices.map((n) => [n.kind, n.message])).toEqual([['commit-failed', '2 photos taken on the phone did not reach this PC in time and were not sent. Ask the nurse to check the phone.']]);
+  });
+});
