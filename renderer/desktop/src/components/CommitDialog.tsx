@@ -3,6 +3,7 @@ import type { CommitStartResponse, CommitTargets } from '../../../../shared/cont
 import type { PatientSummary } from '../../../../shared/contracts/common';
 import { formatPatientName, plural } from '../../../common/format';
 import { imageProgress, tallyCommit, type CommitTally } from '../logic/model';
+import { stillComingLine } from '../logic/send-status';
 import type { Companion } from '../useCompanion';
 import { Dialog } from './Dialog';
 import { ProgressBar, RetryButton, StatusBadge } from './ImageGrid';
@@ -18,8 +19,9 @@ export interface CommitTarget {
   notReady: number;
 }
 
-function CommitProgress({ companion, started, tally, name }: { companion: Companion; started: CommitStartResponse; tally: CommitTally; name: string }) {
+function CommitProgress({ companion, started, tally, name, patientId }: { companion: Companion; started: CommitStartResponse; tally: CommitTally; name: string; patientId: string }) {
   const byId = new Map((companion.state?.images ?? []).map((i) => [i.id, i]));
+  const stillComing = stillComingLine(companion.state?.stillComing, patientId);
   return (
     <>
       <p aria-live="polite" data-testid="commit-tally">
@@ -27,6 +29,11 @@ function CommitProgress({ companion, started, tally, name }: { companion: Compan
         {tally.waiting.length ? ` · ${tally.waiting.length} waiting` : ''}
         {tally.failed.length ? ` · ${tally.failed.length} failed` : ''}
       </p>
+      {stillComing !== undefined ? (
+        <p className="muted" data-testid="commit-still-coming">
+          {stillComing}
+        </p>
+      ) : null}
       <ul className="commit-list">
         {started.queued.map((id) => {
           const img = byId.get(id);
@@ -104,7 +111,7 @@ export function CommitDialog({ companion, target, onClose }: { companion: Compan
       }
     >
       {started && tally ? (
-        <CommitProgress companion={companion} started={started} tally={tally} name={name} />
+        <CommitProgress companion={companion} started={started} tally={tally} name={name} patientId={patient.id} />
       ) : (
         <>
           <p className="commit-summary" data-testid="commit-summary">

@@ -66,3 +66,10 @@ export function lockedReason(images: readonly ImageView[]): string {
   if (images.some((i) => i.status === 'unconfirmed')) return `${one ? 'This photo was' : 'These photos were'} sent, but Medtech has not confirmed ${one ? 'it' : 'them'} yet (see the card), so the details can no longer be changed.`;
   return `${one ? 'This photo is' : 'These photos are'} in the send queue on this PC (not yet confirmed in Medtech), so the details can no longer be changed.`;
 }
+
+/** After a "send all" while the phone was still sending: what the GP is told about the photos still on their way. */
+export function stillComingLine(stillComing: { patientId: string; photos: number }[] | undefined, patientId: string): string | undefined {
+  const n = stillComing?.find((s) => s.patientId === patientId)?.photos ?? 0;
+  if (n === 0) return undefined;
+  return `${n === 1 ? '1 photo' : `${n} photos`} still coming from the phone will be sent to Medtech when ${n === 1 ? 'it arrives' : 'they arrive'}.`;
+}
