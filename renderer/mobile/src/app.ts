@@ -345,7 +345,7 @@ export class PhoneApp {
       title(titles[body.code] ?? 'The upload has stopped'),
       h('p', { class: 'lead', 'data-testid': 'ended-message' }, body.message),
       sent > 0
-        ? h('p', { class: 'note note-ok', 'data-testid': 'ended-sent' }, warn && this.session !== undefined ? `${photos(sent)} reached the PC for ${this.session.patient.displayName}.` : `${photos(sent)} reached the PC before this.`)
+        ? h('p', { class: 'note note-ok', 'data-testid': 'ended-sent' }, warn && this.session !== undefined ? `${photos(sent)} reached the PC for ${this.session.patient.displayName}.` : `${photos(sent)} reached the PC${body.code === 'ERR_LAN_SESSION_SENT' ? '' : ' before this'}.`)
         : null,
       unsent > 0 ? h('p', { class: 'note note-warn', 'data-testid': 'unsent' }, `${photos(unsent)} not sent. ${unsent === 1 ? 'It was' : 'They were'} not sent to anyone and ${unsent === 1 ? 'has' : 'have'} been cleared from this page.`) : null,
       body.action === 'rescan' && !saysScan ? h('p', { class: 'hint' }, 'To carry on, scan the new QR code on the PC with the camera.') : null,
