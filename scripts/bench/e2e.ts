@@ -294,7 +294,8 @@ async function shutterBatch(photo: Buffer, name: string, writeMs: number, plan: 
     stopOutbox();
     stopProgress();
     const steps = await http.stop(wallSend);
-    const firstId = ids[0] ?? '';
+    // The first photo committed (in shutter order when Send picks them; the first ready when Send takes them all).
+    const firstId = [...ids].sort((a, b) => (committed.get(a) ?? Infinity) - (committed.get(b) ?? Infinity))[0] ?? '';
     const verifiedAt = ids.flatMap((id) => inMedtech.get(id) ?? []); // the batch's photos, not the lone one sent before it
     const since = Math.floor(wallSend);
     return {
