@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits';
-import { errorCode, fakeJpeg, filesUnder, hold, httpRequest, joinPhone, startHarness, upload, type Harness, type Part } from './testing';
+import { errorCode, fakeJpeg, filesUnder, hold, httpRequest, joinPhone, release, startHarness, upload, type Harness, type Part } from './testing';
 
 let h: Harness;
 beforeEach(async () => {
@@ -159,6 +159,27 @@ describe('held photos after the GP pressed Send', () => {
     ]);
     expect(h.sink.files).toHaveLength(0);
     expect(await filesUnder(h.uploadRoot)).toEqual([]);
+  });
+});
+
+describe('held photos the phone lets go', () => {
+  it('after a Send the PC stops waiting for a released photo, which can then not be uploaded; bad releases are refused', async () => {
+    const coming: number[] = [];
+    h.server.on('still-coming', (e) => coming.push(e.count));
+    const phone = await joinPhone(h);
+    const [kept, removed] = [randomUUID(), randomUUID()];
+    await hold(h.port, phone.credential, [kept, removed]);
+    await h.server.endSession(phone.sessionId, 'committed');
+    expect(coming).toEqual([2]);
+    expect((await release(h.port, phone.credential, [removed])).status).toBe(200);
+    expect(coming).toEqual([2, 1]);
+    expect(errorCode(await upload(h.port, phone.credential, photo(removed)))).toBe('ERR_LAN_SESSION_SENT');
+    expect((await upload(h.port, phone.credential, photo(kept))).status).toBe(200);
+    expect((await release(h.port, phone.credential, [kept])).status).toBe(200); // already on the PC: nothing to let go
+    expect(coming).toEqual([2, 1, 0]);
+    expect(errorCode(await release(h.port, phone.credential, ['not-a-uuid']))).toBe('ERR_REQUEST_INVALID');
+    expect(errorCode(await release(h.port, 'x'.repeat(43), [kept]))).toBe('ERR_LAN_TOKEN_INVALID');
+    expect(h.sink.files).toHaveLength(1);
   });
 });
 

@@ -136,6 +136,7 @@ const ROUTE_AUTH: Record<string, RouteAuth | undefined> = {
   [LAN_ROUTES.session]: 'credential',
   [LAN_ROUTES.upload]: 'credential',
   [LAN_ROUTES.hold]: 'credential',
+  [LAN_ROUTES.release]: 'credential',
   [LAN_ROUTES.decline]: 'credential',
 };
 const PROGRESS_STEP_BYTES = 256 * 1024;
@@ -305,6 +306,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       { schema: { body: HoldRequest, response: { 200: HoldResponse } }, bodyLimit: HOLD_BODY_BYTES },
       async (req) => this.hold(req),
     );
+    app.post<{ Body: HoldRequest }>(LAN_ROUTES.release, { schema: { body: HoldRequest }, bodyLimit: HOLD_BODY_BYTES }, async (req) => this.release(req));
     return app;
   }
 
@@ -330,7 +332,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     }
     let result: Authenticated;
     try {
-      result = this.registry.authenticate(match[1], { heldUploads: req.routeOptions.url === LAN_ROUTES.upload });
+      result = this.registry.authenticate(match[1], { heldUploads: req.routeOptions.url === LAN_ROUTES.upload || req.routeOptions.url === LAN_ROUTES.release });
     } catch (err) {
       if (err instanceof AppError && err.status === 401) this.authFailures.hit(req.ip);
       throw err;
@@ -382,6 +384,12 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     const number = (count: number): number[] =>
       this.options.sink.numberPhotos?.(session.ref, count) ?? Array.from({ length: count }, (_, i) => session.held.size + i + 1);
     return { held: this.registry.hold(session, req.body.clientUploadIds, number) };
+  }
+
+  private release(req: FastifyRequest<{ Body: HoldRequest }>): Record<string, never> {
+    const { session } = this.authOf(req);
+    if (this.registry.release(session, req.body.clientUploadIds) > 0 && session.state !== 'open') this.announceStillComing(session, false);
+    return {};
   }
 
   private status(req: FastifyRequest): SessionStatusResponse {

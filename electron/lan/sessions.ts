@@ -150,6 +150,17 @@ export class SessionRegistry {
     return clientUploadIds.map((id) => ({ clientUploadId: id, photoNumber: session.held.get(id) ?? 0 }));
   }
 
+  /** The phone will not send these after all: the PC stops waiting for them. Returns how many were let go. */
+  release(session: SessionRecord, clientUploadIds: readonly string[]): number {
+    let released = 0;
+    for (const id of clientUploadIds) {
+      if (!session.held.has(id) || session.uploads.has(id) || session.inflight.has(id)) continue;
+      session.held.delete(id);
+      released += 1;
+    }
+    return released;
+  }
+
   /** After a patient switch or a Send, within the idle window: only the photos held before it, each once. */
   mayReceive(session: SessionRecord, clientUploadId: string): boolean {
     if (session.state === 'open') return true;

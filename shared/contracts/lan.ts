@@ -24,6 +24,8 @@ export const LAN_ROUTES = {
   decline: '/api/images/v1/session/decline',
   /** POST: the phone holds these photos for this session's patient; the PC numbers them. */
   hold: '/api/images/v1/photos/hold',
+  /** POST: held photos this phone will not send after all (removed, refused): the PC stops waiting for them. */
+  release: '/api/images/v1/photos/release',
 } as const;
 
 /** A QR token or upload credential: 32 random bytes as base64url (256 bits). */

@@ -254,8 +254,12 @@ describe('UploadQueue', () => {
             reject: (f) => reject(new RequestFailed(f)),
           });
         });
-      (env.net as unknown as { hold: typeof hold }).hold = hold;
-      return { ...env, holds, switched };
+      const released: string[] = [];
+      const release = async (_cred: string, ids: string[]): Promise<void> => {
+        released.push(...ids);
+      };
+      Object.assign(env.net, { hold, release });
+      return { ...env, holds, switched, released };
     }
 
     it('each photo is held as it is added and takes the number the PC gives it', async () => {
@@ -343,6 +347,27 @@ describe('UploadQueue', () => {
       expect(switched).toEqual(['ERR_LAN_SESSION_SENT']);
       expect(q.get(fresh.id)?.state).toBe('stopped');
       expect(q.get(held.id)?.state).toBe('sending');
+    });
+
+    it('a held photo the phone will not send (removed, refused for good, too large) is released, so the PC stops waiting for it', async () => {
+      const { q, net, file, holds, released } = withHold();
+      const [removed, refused, tooLarge, kept] = [q.add(file()), q.add(file()), q.add(file(5000)), q.add(file())];
+      holds[0]!.resolve([1]);
+      await flush();
+      holds[1]!.resolve([2, 3, 4]);
+      await flush();
+      expect(released).toEqual([tooLarge.id]); // failed on the phone before its number came
+      expect(q.remove(removed.id)).toBe(true);
+      expect(released).toEqual([tooLarge.id, removed.id]);
+      q.sendAll();
+      net.fail(net.open()[0]!, http(415, 'ERR_IMAGE_UNSUPPORTED'));
+      await flush();
+      expect(q.get(refused.id)?.state).toBe('failed');
+      expect(released).toEqual([tooLarge.id, removed.id, refused.id]);
+      net.ok(net.open()[0]!);
+      await flush();
+      expect(q.get(kept.id)?.state).toBe('sent');
+      expect(released).not.toContain(kept.id);
     });
 
     it('a held photo delivered after the switch tells the page the PC moved on', async () => {

@@ -30,7 +30,7 @@ export interface Photo {
 }
 
 export interface QueueDeps extends Timers {
-  transport: Pick<Transport, 'upload'> & Partial<Pick<Transport, 'hold'>>;
+  transport: Pick<Transport, 'upload'> & Partial<Pick<Transport, 'hold' | 'release'>>;
   credential: () => string;
   newId: () => string;
   random: () => number;
@@ -132,6 +132,8 @@ export class UploadQueue {
           p.n = h.photoNumber;
           this.deps.onChange(p);
         }
+        // Removed, or refused on the phone, while being held: the PC need not wait for them.
+        this.release(res.held.map((h) => h.clientUploadId).filter((id) => this.photos.get(id)?.file === undefined && this.photos.get(id)?.state !== 'sent'));
         this.holdNew();
       },
       (err: unknown) => {
@@ -165,6 +167,13 @@ export class UploadQueue {
   private sessionAnswer(body: ErrorBody, refused?: Photo): void {
     if (HELD_STILL_GO.has(body.code) && refused?.held !== true && this.deps.onHeldOnly !== undefined) this.heldOnly(body);
     else this.end(body);
+  }
+
+  /** Held photos this phone will not send: the PC stops waiting for them (best effort; its grace ends it anyway). */
+  private release(ids: string[]): void {
+    const release = this.deps.transport.release;
+    if (ids.length === 0 || release === undefined || this.stoppedWith !== undefined) return;
+    release(this.deps.credential(), ids).catch(() => undefined);
   }
 
   private end(body: ErrorBody): void {
@@ -207,6 +216,7 @@ export class UploadQueue {
     if (p === undefined || !(EDITABLE.has(p.state) || p.state === 'stopped')) return false;
     this.photos.delete(id);
     p.file = undefined;
+    if (p.held && p.state !== 'stopped') this.release([p.id]);
     this.deps.onChange(p, true);
     this.settleHeldOnly();
     return true;
@@ -350,6 +360,7 @@ export class UploadQueue {
         return;
       case 'photo':
         if (failure.kind === 'http') this.failPhoto(p, failure.body);
+        if (p.held && p.file === undefined) this.release([p.id]); // refused for good
         this.deps.onChange(p);
         return;
       case 'retry': {
