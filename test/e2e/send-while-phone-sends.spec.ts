@@ -7,6 +7,7 @@
 import { expect, type Route } from '@playwright/test';
 import { test } from './phone/fixtures';
 import { newPhone, PhonePage } from './phone/phone-page';
+import { expectAccessible } from './support/a11y';
 
 const UPLOAD = '**/api/images/v1/upload';
 
@@ -44,6 +45,7 @@ test('the GP sends after the first photo arrives: every photo the phone had take
   await expect(phone.camera).toHaveCount(0);
   await expect(phone.photo(3).getByTestId('photo-status')).toContainText('Sending');
   await phone.screenshot('sent-by-gp-still-sending');
+  await expectAccessible(phone.page, 'phone-sent-by-gp-still-sending');
   await onTheWire.shift()?.continue();
 
   await expect(phone.heading).toHaveText('The GP has sent the photos');
@@ -51,6 +53,7 @@ test('the GP sends after the first photo arrives: every photo the phone had take
   await expect(phone.page.getByTestId('ended-sent')).toHaveText('3 photos reached the PC.');
   await expect(phone.gallery).toHaveCount(0);
   await phone.screenshot('sent-by-gp-ended');
+  await expectAccessible(phone.page, 'phone-sent-by-gp-ended');
 
   await expect.poll(async () => (await pc.phoneImages()).map((i) => i.status), { timeout: 30_000 }).toEqual(['committed', 'committed', 'committed']);
   const outbox = (await pc.state()).outbox;
