@@ -1,7 +1,7 @@
 /** The LAN server's session, QR-token and phone-credential state: pure logic over an injected clock and randomness. */
 import { createHash } from 'node:crypto';
 import type { LanSessionInfo, UploadResponse } from '../../shared/contracts/lan';
-import { AppError, BugIndicatingError } from '../../shared/errors';
+import { AppError, BugIndicatingError, type ErrorCode } from '../../shared/errors';
 
 export type SessionEndReason = 'ended' | 'patient-changed' | 'committed' | 'idle';
 
@@ -240,8 +240,8 @@ export function keepsHeld(reason: SessionRecord['state']): boolean {
   return reason === 'patient-changed' || reason === 'committed';
 }
 
-const ENDED_CODES = { 'patient-changed': 'ERR_LAN_PATIENT_CHANGED', committed: 'ERR_LAN_SESSION_SENT' } as const;
+const ENDED_CODES: Partial<Record<SessionRecord['state'], ErrorCode>> = { 'patient-changed': 'ERR_LAN_PATIENT_CHANGED', committed: 'ERR_LAN_SESSION_SENT' };
 
 export function endedError(reason: SessionRecord['state']): AppError {
-  return new AppError(reason === 'patient-changed' || reason === 'committed' ? ENDED_CODES[reason] : 'ERR_LAN_SESSION_ENDED');
+  return new AppError(ENDED_CODES[reason] ?? 'ERR_LAN_SESSION_ENDED');
 }
