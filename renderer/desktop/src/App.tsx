@@ -134,6 +134,10 @@ export function App() {
   const readyCount = readyImages(groups.working).length;
   const phone = state.phone?.active && patient && state.phone.patientId === patient.id ? state.phone : null;
   const stillComing = patient ? stillComingLine(state.stillComing, patient.id) : undefined;
+  const stillComingFor = (patientId: string): string => {
+    const line = stillComingLine(state.stillComing, patientId);
+    return line === undefined ? '' : ` · ${line}`;
+  };
   const groupProps = { companion, selected: sel.ids, onSelect, onOpen: setPreviewId };
 
   return (
@@ -233,7 +237,7 @@ export function App() {
                 key={g.patient.id}
                 other
                 title={`Belongs to ${formatPatientName(g.patient)}`}
-                subtitle={`NHI ${g.patient.nhi} · ${groupSummary(g.images)} · these stay with this patient`}
+                subtitle={`NHI ${g.patient.nhi} · ${groupSummary(g.images)} · these stay with this patient${stillComingFor(g.patient.id)}`}
                 images={g.images}
                 {...groupProps}
                 testId="group-other"
