@@ -37,6 +37,10 @@ test('the GP sends after the first photo arrives: every photo the phone had take
   const sent = await core['commit.start']({ targets: { media: true, inboxScan: false }, captionStrip: false });
   expect(sent.queued).toHaveLength(1);
   expect((await pc.state()).stillComing).toEqual([{ patientId: pc.patientId('ZZZ0016'), photos: 2 }]);
+  const desk = await browser.newPage();
+  await desk.goto(pc.stack.host.url);
+  const stillComing = desk.getByTestId('still-coming');
+  await expect(stillComing).toHaveText('2 photos still coming from the phone will be sent to Medtech when they arrive.');
 
   // One more arrives: the phone learns the GP has sent, keeps its last photo going, and offers no camera.
   await onTheWire.shift()?.continue();
@@ -49,6 +53,7 @@ test('the GP sends after the first photo arrives: every photo the phone had take
   await onTheWire.shift()?.continue();
 
   await expect(phone.heading).toHaveText('The GP has sent the photos');
+  await expect(stillComing).toHaveCount(0);
   await expect(phone.endedMessage).toContainText('To take more photos, scan the new QR code on the PC.');
   await expect(phone.page.getByTestId('ended-sent')).toHaveText('3 photos reached the PC.');
   await expect(phone.gallery).toHaveCount(0);
@@ -61,5 +66,6 @@ test('the GP sends after the first photo arrives: every photo the phone had take
   expect(outbox.every((o) => o.targets.media && !o.targets.inboxScan)).toBe(true);
   expect((await pc.state()).stillComing).toBeUndefined();
   expect(await phone.leftovers()).toMatchObject({ localStorage: 0, blobImages: 0, sessionKeys: [] });
+  await desk.close();
   await ctx.close();
 });
