@@ -14,7 +14,7 @@ import { uuidV4 } from './ids';
 import { isLateral, siteGroups, siteLabel } from './sites';
 import { forgetCredential, loadCredential, saveCredential, type SavedCredential } from './store';
 import { dropFragment, readFragmentToken } from './token';
-import { UploadQueue, type Photo } from './uploads';
+import { HELD_STILL_GO, UploadQueue, type Photo } from './uploads';
 import { ScreenKeeper, type WakeLockLike } from './wake';
 
 export interface AppEnv extends Timers {
@@ -517,9 +517,6 @@ function barContent(c: Record<Photo['state'], number>, busy: number, waiting: bo
 }
 
 const title = (text: string): HTMLElement => h('h1', { tabindex: '-1' }, text);
-
-/** The PC's answers after which the photos it holds still go, and nothing new is taken. */
-const HELD_STILL_GO: ReadonlySet<string> = new Set(['ERR_LAN_PATIENT_CHANGED', 'ERR_LAN_SESSION_SENT']);
 
 /** In place of the camera once the PC switched patient or the GP sent: the held photos below still go. */
 function heldOnlyNote(body: ErrorBody, name: string): HTMLElement {

@@ -52,7 +52,7 @@ const MAX_DELAY_MS = 30_000;
 const UNFINISHED: ReadonlySet<PhotoState> = new Set<PhotoState>(['staged', 'queued', 'sending', 'retrying', 'failed']);
 const EDITABLE: ReadonlySet<PhotoState> = new Set<PhotoState>(['staged', 'failed']);
 /** The PC's answers after which the photos it holds still go (to the confirmed patient; with the GP's Send). */
-const HELD_STILL_GO: ReadonlySet<string> = new Set(['ERR_LAN_PATIENT_CHANGED', 'ERR_LAN_SESSION_SENT']);
+export const HELD_STILL_GO: ReadonlySet<string> = new Set(['ERR_LAN_PATIENT_CHANGED', 'ERR_LAN_SESSION_SENT']);
 const retryableFailure = (p: Photo): boolean => p.state === 'failed' && p.file !== undefined && p.error?.retryable === true;
 
 export class UploadQueue {
