@@ -23,20 +23,50 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setup() {
+/** Holds the next call it is armed for until opened: the order of a race, set by the test instead of by timing. */
+class Gate {
+  private armed = false;
+  private release: () => void = () => undefined;
+  private readonly opened = new Promise<void>((resolve) => (this.release = resolve));
+  private reach: () => void = () => undefined;
+  /** Settles once the armed call is waiting. */
+  readonly reached = new Promise<void>((resolve) => (this.reach = resolve));
+
+  arm(): void {
+    this.armed = true;
+  }
+  open(): void {
+    this.release();
+  }
+  /** Wraps one async method: its next call after `arm` waits for `open`. */
+  hold<A extends unknown[], R>(fn: (...a: A) => Promise<R>): (...a: A) => Promise<R> {
+    return async (...a: A) => {
+      if (this.armed) {
+        this.armed = false;
+        this.reach();
+        await this.opened;
+      }
+      return fn(...a);
+    };
+  }
+}
+
+async function setup(gates: { render?: Gate; persist?: Gate } = {}) {
   const kit = await libraryKit(cleanup);
+  if (gates.persist !== undefined) kit.files.persist = gates.persist.hold(kit.files.persist.bind(kit.files));
+  const imaging = gates.render === undefined ? kit.imaging : { ingest: kit.imaging.ingest.bind(kit.imaging), render: gates.render.hold(kit.imaging.render.bind(kit.imaging)) };
   const outbox = await outboxKit(cleanup, new ScriptedCommits());
   const notices: Notice[] = [];
   const board = new NoticeBoard(() => 'now', (n) => notices.push(n));
   const work: Promise<unknown>[] = [];
   const track = <T>(p: Promise<T>): Promise<T> => (work.push(p), p);
-  const base = { notices: board, track, changed: () => undefined, log: silentLog };
+  const base = { notices: board, track: <T>(p: Promise<T>): Promise<T> => p, changed: () => undefined, log: silentLog };
   const late: { pipeline?: CommitPipeline } = {};
-  const followers = new SendFollowers({ ...base, send: (rec, plan) => (late.pipeline as CommitPipeline).sendFollower(rec, plan) });
+  const followers = new SendFollowers({ ...base, track, send: (rec, plan) => (late.pipeline as CommitPipeline).sendFollower(rec, plan) });
   const phone = new PhoneCapture({ ...base, working: kit.working, library: kit.library, followers, roomLabel: () => 'Room 3' });
   const sync = new OutboxSync({ ...base, outbox, library: kit.library, files: kit.files });
   const settings = { ...DEFAULT_SETTINGS, roomLabel: 'Room 3' };
-  late.pipeline = new CommitPipeline({ ...base, working: kit.working, library: kit.library, imaging: kit.imaging, outbox, sync, phone, followers, settings: () => settings, progress: () => undefined });
+  late.pipeline = new CommitPipeline({ ...base, working: kit.working, library: kit.library, imaging, outbox, sync, phone, followers, settings: () => settings, progress: () => undefined });
   const lan = createLanServer({ bindHost: '127.0.0.1', port: 0, uploadRoot: await tempDir('core-follow-', cleanup), clock: new ManualClock().now, logger: silentLog, sink: phone.sink, sweepIntervalMs: 0 });
   phone.attach(lan);
   const { port } = await lan.listen();
@@ -51,6 +81,7 @@ async function setup() {
     parts.push({ name: 'file', filename: 'p.png', contentType: 'image/png', data: png });
     return upload(port, credential, parts);
   };
+  /** Waits for the followers' sends. */
   const settle = async (): Promise<void> => {
     while (work.length > 0) await Promise.allSettled(work.splice(0));
   };
@@ -111,6 +142,29 @@ describe('Send while the phone is still sending', () => {
     expect(s.outbox.list()).toHaveLength(1);
     expect(s.notices.map((n) => n.message)).toEqual([`Photo 2 arrived from the phone after Send and was not sent: ${new AppError('ERR_IMAGE_METADATA_REQUIRED').message}`]);
     expect(s.notices[0]).toMatchObject({ kind: 'commit-failed', level: 'warning', patientId: AROHA.id });
+  });
+});
+
+describe('a photo arriving while the "send all" is still rendering', () => {
+  it('a photo numbered before the Send that finishes arriving mid-Send is sent once, by its arrival, and the Send does not call it skipped', async () => {
+    const [render, persist] = [new Gate(), new Gate()];
+    const s = await setup({ render, persist });
+    const [a, c] = s.ids as [string, string];
+    const first = (await s.send(a)).json as { imageId: string };
+    persist.arm(); // C is ready on the desktop but its arrival is not finished (its draft is being saved)
+    const arriving = s.send(c);
+    await persist.reached;
+    render.arm(); // the Send renders A first and waits there
+    const sending = s.pipeline.start({ targets: BOTH, captionStrip: false });
+    await render.reached;
+    persist.open(); // C's arrival finishes: it follows the Send while the Send is still on A
+    const late = (await arriving).json as { imageId: string; sessionSent?: boolean };
+    await s.settle();
+    expect(s.outbox.get(late.imageId)).toMatchObject({ patientId: AROHA.id, targets: ['media', 'documentReference'], state: 'queued' });
+    render.open();
+    expect(await sending).toEqual({ queued: [first.imageId], skipped: [] });
+    expect(s.outbox.list().map((i) => i.imageId).sort()).toEqual([first.imageId, late.imageId].sort());
+    expect(s.notices).toEqual([]);
   });
 });
 
