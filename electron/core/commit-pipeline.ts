@@ -35,7 +35,7 @@ export interface CommitPipelineDeps {
   sync: OutboxSync;
   phone: PhoneCapture;
   /** Absent: photos arriving after a Send wait for the next one. */
-  followers?: Pick<SendFollowers, 'follow' | 'unfollow'>;
+  followers?: Pick<SendFollowers, 'follow'>;
   notices: NoticeBoard;
   settings: () => Settings;
   progress: (p: BridgeEvents['image-progress']) => void;
@@ -58,31 +58,35 @@ export class CommitPipeline {
     const { deps } = this;
     if (!targets.media && !targets.inboxScan) throw new AppError('ERR_REQUEST_INVALID', { detail: 'choose at least one target' });
     this.ahead.useTargets(targets);
-    const followed = ids === undefined ? this.followFrom({ targets, captionStrip }) : undefined;
+    const chosen = this.chosen(ids);
+    const followed = ids === undefined && chosen.some((r) => this.refusal(r) === undefined) && (await this.followFrom({ targets, captionStrip }));
     const queued: string[] = [];
     const skipped: Skipped[] = [];
-    for (const rec of this.chosen(ids)) {
-      if (followed !== undefined && isFrozen(rec)) continue; // already going (a photo that arrived meanwhile)
+    for (const rec of chosen) {
+      if (followed && isFrozen(rec)) continue; // already going (a photo that arrived meanwhile)
       const refused = this.refusal(rec) ?? (await this.commitOne(rec, targets, captionStrip));
       if (refused === undefined) queued.push(rec.id);
       else skipped.push({ id: rec.id, error: refused });
     }
     const workingNow = deps.working.current();
-    const ended = queued.length > 0 && workingNow !== null ? await deps.phone.endFor(workingNow.id, 'committed') : undefined;
-    if (followed !== undefined && ended !== followed) deps.followers?.unfollow(followed);
+    if (queued.length > 0 && workingNow !== null) await deps.phone.endFor(workingNow.id, 'committed');
     if (skipped.length > 0) deps.notices.notify('commit-failed', 'warning', `${skipped.length} image${skipped.length === 1 ? '' : 's'} could not be sent yet. Check the highlighted images.`);
     deps.log.info({ queued: queued.length, skipped: skipped.length }, 'commit started');
     deps.changed();
     return { queued, skipped };
   }
 
-  /** "Send all" with a phone session open: its photos arriving from now on go with this Send. Returns that session. */
-  private followFrom(plan: FollowPlan): string | undefined {
+  /**
+   * "Send all" that will send something, with a phone session open: the session takes nothing new from this moment
+   * (not once the renders are done), and the photos it had numbered go with this Send as they arrive.
+   */
+  private async followFrom(plan: FollowPlan): Promise<boolean> {
     const cur = this.deps.working.current();
     const lanSession = cur === null ? undefined : this.deps.phone.lanSessionOf(cur.id);
-    if (lanSession === undefined || cur === null || this.deps.followers === undefined) return undefined;
+    if (lanSession === undefined || cur === null || this.deps.followers === undefined) return false;
     this.deps.followers.follow(lanSession, cur.patient.id, plan);
-    return lanSession;
+    await this.deps.phone.endFor(cur.id, 'committed');
+    return true;
   }
 
   /** One photo that arrived after a "send all", with that Send's choices: undefined once queued, else why not. */

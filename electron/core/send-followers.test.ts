@@ -168,6 +168,27 @@ describe('a photo arriving while the "send all" is still rendering', () => {
   });
 });
 
+describe('a photo taken once the GP pressed "send all"', () => {
+  it('is refused at once, even while the Send is still rendering: it is not numbered, not sent, and the GP is told how many are still coming', async () => {
+    const render = new Gate();
+    const s = await setup({ render });
+    const [a] = s.ids as [string];
+    const first = (await s.send(a)).json as { imageId: string };
+    render.arm();
+    const sending = s.pipeline.start({ targets: BOTH, captionStrip: false });
+    await render.reached;
+    const fresh = randomUUID();
+    expect(errorCode(await hold(s.port, s.credential, [fresh]))).toBe('ERR_LAN_SESSION_SENT');
+    expect(errorCode(await s.send(fresh))).toBe('ERR_LAN_SESSION_SENT');
+    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 2 }]);
+    render.open();
+    expect(await sending).toEqual({ queued: [first.imageId], skipped: [] });
+    await s.settle();
+    expect(s.kit.library.all().map((r) => r.id)).toEqual([first.imageId]);
+    expect(s.outbox.list()).toHaveLength(1);
+  });
+});
+
 describe('SendFollowers', () => {
   it('tells the GP when photos the phone had numbered never arrived within the grace, then follows nothing', () => {
     const notices: Notice[] = [];

@@ -34,14 +34,9 @@ export class SendFollowers {
 
   constructor(private readonly deps: SendFollowersDeps) {}
 
-  /** From this Send on, the photos of this phone session go with it (until `unfollow` or the end of the grace). */
+  /** From this Send on, the photos of this phone session go with it (until none is still coming, or the grace ends). */
   follow(lanSessionId: string, patientId: string, plan: FollowPlan): void {
     this.following.set(lanSessionId, { patientId, plan, stillComing: 0 });
-  }
-
-  /** The Send did not end this phone session: nothing follows it. */
-  unfollow(lanSessionId: string): void {
-    this.following.delete(lanSessionId);
   }
 
   /** The LAN server's count of held photos not yet arrived (on the Send, after each arrival, at the grace's end). */
