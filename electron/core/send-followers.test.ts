@@ -16,7 +16,7 @@ import { OutboxSync } from './outbox-sync';
 import { PhoneCapture } from './phone-capture';
 import { SendFollowers } from './send-followers';
 import { DEFAULT_SETTINGS } from './settings';
-import { AROHA, FIXTURES, libraryKit, outboxKit, PHOTO, ScriptedCommits, silentLog, tempDir, verify } from './test-support';
+import { AROHA, FIXTURES, libraryKit, outboxKit, PHOTO, ScriptedCommits, silentLog, tempDir, verify, WIREMU } from './test-support';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -165,6 +165,25 @@ describe('a photo arriving while the "send all" is still rendering', () => {
     expect(await sending).toEqual({ queued: [first.imageId], skipped: [] });
     expect(s.outbox.list().map((i) => i.imageId).sort()).toEqual([first.imageId, late.imageId].sort());
     expect(s.notices).toEqual([]);
+  });
+});
+
+describe('the GP switches patient before the photos still coming arrive', () => {
+  it("each goes to its own patient with that patient's grant, never to the working patient, and is counted under its patient", async () => {
+    const s = await setup();
+    const [a, b] = s.ids as [string, string];
+    await s.send(a);
+    await s.pipeline.start({ targets: BOTH, captionStrip: false });
+    verify(s.kit.working, WIREMU);
+    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 2 }]);
+    const late = (await s.send(b)).json as { imageId: string };
+    await s.settle();
+    const arohaGrant = s.kit.working.grantFor(AROHA.id)?.grantId;
+    expect(s.outbox.get(late.imageId)).toMatchObject({ patientId: AROHA.id, state: 'queued' });
+    expect(s.kit.library.get(late.imageId).grant.grantId).toBe(arohaGrant); // the grant it was enqueued with
+    expect(arohaGrant).not.toBe(s.kit.working.grantFor(WIREMU.id)?.grantId);
+    expect(s.outbox.list().filter((i) => i.patientId === WIREMU.id)).toEqual([]);
+    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 1 }]);
   });
 });
 
