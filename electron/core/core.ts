@@ -14,7 +14,7 @@ import { DeviceAccess } from './device-access';
 import { DeviceEnrolment } from './device-enrolment';
 import { EventHub } from './event-hub';
 import { RenderAhead } from '../imaging/render-ahead';
-import { SendFollowers } from './send-followers';
+import { SendFollowers, stillComingFile } from './send-followers';
 import { ImageFiles, restoreImages } from './image-files';
 import { bytesInputs, ImageIntake, pathInputs } from './image-intake';
 import { ImageLibrary } from './image-library';
@@ -99,7 +99,9 @@ async function composeUnits(deps: CompanionCoreDeps) {
   const renderAhead = { ahead, settings: () => config.current.settings };
   const library = new ImageLibrary({ ...parts, files, renderAhead, requiredFields: () => config.current.settings.requiredFields, progress, decorate });
   const intake = new ImageIntake({ ...parts, library });
-  const followers = new SendFollowers({ ...parts, send: (rec, plan) => (late.commit === undefined ? Promise.resolve(undefined) : late.commit.sendFollower(rec, plan)) });
+  const store = stillComingFile(deps.workDir);
+  const followers = new SendFollowers({ ...parts, store, send: (rec, plan) => (late.commit === undefined ? Promise.resolve(undefined) : late.commit.sendFollower(rec, plan)) });
+  await followers.recover(); // before restoreImages, which clears the work folder of anything that is not an image's
   const phone = new PhoneCapture({ ...parts, library, followers, roomLabel: () => config.current.settings.roomLabel, networkCheck: deps.networkCheck });
   if (deps.lan !== undefined) phone.attach(await deps.lan(phone.sink));
   const opened: { outbox?: OutboxPort } = {}; // the commit client can look items up only once the outbox is open

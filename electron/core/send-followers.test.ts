@@ -11,10 +11,12 @@ import { AppError } from '../../shared/errors/app-error';
 import { createLanServer } from '../lan/server';
 import { errorCode, exchange, hold, ManualClock, tokenFromUrl, upload, type Part } from '../lan/testing';
 import { CommitPipeline } from './commit-pipeline';
+import { restoreImages } from './image-files';
+import { ImageLibrary } from './image-library';
 import { NoticeBoard } from './notices';
 import { OutboxSync } from './outbox-sync';
 import { PhoneCapture } from './phone-capture';
-import { SendFollowers } from './send-followers';
+import { SendFollowers, stillComingFile } from './send-followers';
 import { DEFAULT_SETTINGS } from './settings';
 import { AROHA, FIXTURES, libraryKit, outboxKit, PHOTO, ScriptedCommits, silentLog, tempDir, verify, WIREMU } from './test-support';
 
@@ -62,7 +64,7 @@ async function setup(gates: { render?: Gate; persist?: Gate } = {}) {
   const track = <T>(p: Promise<T>): Promise<T> => (work.push(p), p);
   const base = { notices: board, track: <T>(p: Promise<T>): Promise<T> => p, changed: () => undefined, log: silentLog };
   const late: { pipeline?: CommitPipeline } = {};
-  const followers = new SendFollowers({ ...base, track, send: (rec, plan) => (late.pipeline as CommitPipeline).sendFollower(rec, plan) });
+  const followers = new SendFollowers({ ...base, track, store: stillComingFile(kit.workDir), send: (rec, plan) => (late.pipeline as CommitPipeline).sendFollower(rec, plan) });
   const phone = new PhoneCapture({ ...base, working: kit.working, library: kit.library, followers, roomLabel: () => 'Room 3' });
   const sync = new OutboxSync({ ...base, outbox, library: kit.library, files: kit.files });
   const settings = { ...DEFAULT_SETTINGS, roomLabel: 'Room 3' };
@@ -184,6 +186,38 @@ describe('the GP switches patient before the photos still coming arrive', () => 
     expect(arohaGrant).not.toBe(s.kit.working.grantFor(WIREMU.id)?.grantId);
     expect(s.outbox.list().filter((i) => i.patientId === WIREMU.id)).toEqual([]);
     expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 1 }]);
+  });
+});
+
+describe('the companion restarts while photos are still coming', () => {
+  it('the GP is told how many did not arrive; what did arrive is not sent again; the old phone link takes nothing', async () => {
+    const s = await setup();
+    const [a, b, c] = s.ids as [string, string, string];
+    await s.send(a);
+    await s.pipeline.start({ targets: BOTH, captionStrip: false });
+    await s.send(b);
+    await s.settle();
+    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 1 }]);
+
+    // As after a restart: new units over the same work folder and outbox; the LAN server is new, so the old link is dead.
+    const notices: Notice[] = [];
+    const board = new NoticeBoard(() => 'now', (n) => notices.push(n));
+    const restarted = new SendFollowers({ notices: board, track: (p) => p, changed: () => undefined, log: silentLog, store: stillComingFile(s.kit.workDir), send: async () => undefined });
+    await restarted.recover();
+    expect(notices.map((n) => [n.kind, n.level, n.message])).toEqual([
+      ['commit-failed', 'warning', '1 photo still coming from the phone when ClinicPro Images stopped did not reach this PC and was not sent. Ask the nurse to check the phone.'],
+    ]);
+    const library = new ImageLibrary({ imaging: s.kit.imaging, files: s.kit.files, working: s.kit.working, newId: randomUUID, iso: () => 'now', requiredFields: () => s.kit.required, changed: () => undefined, progress: () => undefined, track: (p) => p, notices: board, log: silentLog });
+    await restoreImages({ files: s.kit.files, library, outbox: s.outbox, applyOutbox: () => undefined, notices: board, log: silentLog });
+    expect(library.all().map((r) => r.inOutbox)).toEqual([true, true]);
+    expect(s.outbox.list()).toHaveLength(2);
+    const lan = createLanServer({ bindHost: '127.0.0.1', port: 0, uploadRoot: await tempDir('core-follow-', cleanup), clock: new ManualClock().now, logger: silentLog, sink: { onFile: () => Promise.reject(new Error('nothing may arrive')) }, sweepIntervalMs: 0 });
+    const { port } = await lan.listen();
+    cleanup.push(() => lan.close());
+    expect(errorCode(await upload(port, s.credential, [{ name: 'clientUploadId', value: c }, { name: 'file', filename: 'p.png', contentType: 'image/png', data: Buffer.from('x') }]))).toBe('ERR_LAN_TOKEN_INVALID');
+    expect(restarted.view()).toEqual([]);
+    await restarted.recover();
+    expect(notices).toHaveLength(1); // told once
   });
 });
 
