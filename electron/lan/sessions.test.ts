@@ -38,6 +38,28 @@ describe('SessionRegistry', () => {
     expect(reg.mayReceive(s, 'b')).toBe(false);
   });
 
+  it("a release lets go only of this session's held photos not yet received nor streaming, and only within the grace", () => {
+    const { reg, s, advance } = registry();
+    const other = reg.open({ id: 's2', ref: 'cap-2', patient: { displayName: 'C D', birthDate: '1999-01-01' }, roomLabel: 'R', dir: '/tmp/y' });
+    const numbers = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
+    reg.hold(s, ['got', 'streaming', 'waiting'], numbers);
+    reg.hold(other, ['theirs'], numbers);
+    s.uploads.set('got', { clientUploadId: 'got', imageId: 'i', bytes: 1, sha256: '0'.repeat(64) });
+    s.inflight.set('streaming', new AbortController());
+    const { token } = reg.issueQr('s1');
+    const exchanged = reg.exchange(token);
+    if (!exchanged.ok) throw new Error('exchange failed');
+    reg.end('s1', 'committed');
+    expect(reg.release(s, ['got', 'streaming', 'theirs', 'never-held'])).toBe(0);
+    expect([...s.held.keys()]).toEqual(['got', 'streaming', 'waiting']);
+    expect(reg.stillComing(s)).toBe(2);
+    expect(reg.authenticate(exchanged.credential, { heldUploads: true }).session).toBe(s);
+    expect(reg.release(s, ['waiting', 'waiting'])).toBe(1);
+    expect(reg.stillComing(s)).toBe(1);
+    advance(1_800_000);
+    expect(code(() => reg.authenticate(exchanged.credential, { heldUploads: true }))).toBe('ERR_LAN_SESSION_SENT');
+  });
+
   it('a QR token is single use and the credential it buys works', () => {
     const { reg } = registry();
     const { token } = reg.issueQr('s1');
