@@ -174,7 +174,7 @@ export class SessionRegistry {
     return count;
   }
 
-  inHeldGrace(session: SessionRecord): boolean {
+  private inHeldGrace(session: SessionRecord): boolean {
     return keepsHeld(session.state) && session.held.size > 0 && session.endedAtMs !== undefined && this.opts.now() - session.endedAtMs < this.opts.idleMs;
   }
 
