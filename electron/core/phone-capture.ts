@@ -50,6 +50,8 @@ interface PhoneState {
   patientId: string;
   qr: QrInfo;
   phonesJoined: number;
+  /** Numbered on a phone, not yet arrived: a "send all" takes them too. */
+  photosComing: number;
   network: NonNullable<PhoneView['network']>;
 }
 
@@ -89,7 +91,10 @@ export class PhoneCapture {
         if (e.reason === 'idle') this.deps.notices.notify('phone-session-ended', 'info', 'The phone upload session ended after a quiet spell. Start it again to add more photos.');
       }),
     );
-    lan.on('still-coming', (e) => this.deps.followers?.stillComing(e));
+    lan.on('still-coming', (e) => {
+      this.ifCurrent(e.sessionId, (p) => (p.photosComing = e.count));
+      this.deps.followers?.stillComing(e);
+    });
   }
 
   private ifCurrent(lanSessionId: string, update: (p: PhoneState) => void): void {
@@ -125,7 +130,7 @@ export class PhoneCapture {
       roomLabel: this.deps.roomLabel(),
     });
     const network = this.deps.networkCheck === undefined ? [] : await this.deps.networkCheck().catch(() => []);
-    this.phone = { lanSessionId: opened.sessionId, captureSessionId: cur.id, patientId: cur.patient.id, qr: opened.qr, phonesJoined: 0, network };
+    this.phone = { lanSessionId: opened.sessionId, captureSessionId: cur.id, patientId: cur.patient.id, qr: opened.qr, phonesJoined: 0, photosComing: 0, network };
     this.deps.changed();
     return this.view() as PhoneView;
   }
@@ -169,6 +174,7 @@ export class PhoneCapture {
       qrPngDataUrl: phone.qr.pngDataUrl,
       expiresAt: phone.qr.expiresAt.toISOString(),
       phonesJoined: phone.phonesJoined,
+      ...(phone.photosComing > 0 ? { photosComing: phone.photosComing } : {}),
       network: phone.network,
     };
   }

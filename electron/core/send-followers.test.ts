@@ -89,7 +89,7 @@ async function setup(gates: { render?: Gate; persist?: Gate } = {}) {
   };
   const ids = [randomUUID(), randomUUID(), randomUUID()];
   await hold(port, credential, ids);
-  return { kit, outbox, notices, pipeline: late.pipeline, followers, port, credential, send, settle, ids };
+  return { kit, outbox, notices, pipeline: late.pipeline, followers, phone, port, credential, send, settle, ids };
 }
 
 const BOTH = { media: true, inboxScan: true };
@@ -98,7 +98,9 @@ describe('Send while the phone is still sending', () => {
   it('after "send all", each photo the phone had numbered is sent with the same targets when it arrives, once; nothing new is taken', async () => {
     const s = await setup();
     const [a, b, c] = s.ids as [string, string, string];
+    expect(s.phone.view()).toMatchObject({ photosComing: 3 }); // before the Send, the desktop can say they will go with it
     const first = (await s.send(a)).json as { imageId: string };
+    expect(s.phone.view()).toMatchObject({ photosComing: 2 });
     const res = await s.pipeline.start({ targets: BOTH, captionStrip: false });
     expect(res).toEqual({ queued: [first.imageId], skipped: [] });
     expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 2 }]);

@@ -108,7 +108,7 @@ describe('held photos after the GP pressed Send', () => {
     await hold(h.port, phone.credential, [first, second]);
     expect((await upload(h.port, phone.credential, photo(first))).status).toBe(200);
     await h.server.endSession(phone.sessionId, 'committed');
-    expect(coming).toEqual([{ count: 1, graceOver: false }]);
+    expect(coming.map((c) => c.count)).toEqual([2, 1, 1]); // held, the first arrived, the Send
 
     const late = await upload(h.port, phone.credential, photo(second));
     expect(late.status).toBe(200);
@@ -155,6 +155,7 @@ describe('held photos after the GP pressed Send', () => {
     await h.server.sweep();
     expect(coming).toEqual([
       { count: 1, graceOver: false },
+      { count: 1, graceOver: false },
       { count: 1, graceOver: true },
     ]);
     expect(h.sink.files).toHaveLength(0);
@@ -170,13 +171,13 @@ describe('held photos the phone lets go', () => {
     const [kept, removed] = [randomUUID(), randomUUID()];
     await hold(h.port, phone.credential, [kept, removed]);
     await h.server.endSession(phone.sessionId, 'committed');
-    expect(coming).toEqual([2]);
+    expect(coming).toEqual([2, 2]);
     expect((await release(h.port, phone.credential, [removed])).status).toBe(200);
-    expect(coming).toEqual([2, 1]);
+    expect(coming).toEqual([2, 2, 1]);
     expect(errorCode(await upload(h.port, phone.credential, photo(removed)))).toBe('ERR_LAN_SESSION_SENT');
     expect((await upload(h.port, phone.credential, photo(kept))).status).toBe(200);
     expect((await release(h.port, phone.credential, [kept])).status).toBe(200); // already on the PC: nothing to let go
-    expect(coming).toEqual([2, 1, 0]);
+    expect(coming).toEqual([2, 2, 1, 0]);
     expect(errorCode(await release(h.port, phone.credential, ['not-a-uuid']))).toBe('ERR_REQUEST_INVALID');
     expect(errorCode(await release(h.port, 'x'.repeat(43), [kept]))).toBe('ERR_LAN_TOKEN_INVALID');
     expect(h.sink.files).toHaveLength(1);

@@ -116,7 +116,7 @@ export interface LanServerEvents {
   'upload-progress': [{ sessionId: string; phoneId: string; clientUploadId: string; bytes: number }];
   'file-received': [{ sessionId: string; phoneId: string; clientUploadId: string; imageId: string; bytes: number; sha256: string }];
   'session-ended': [{ sessionId: string; reason: SessionEndReason }];
-  /** After a switch or a Send: held photos not yet arrived; `graceOver`: none will be taken any more. */
+  /** Held photos not yet arrived (on a hold, an arrival, a release, a switch, a Send); `graceOver`: none will be taken any more. */
   'still-coming': [{ sessionId: string; count: number; graceOver: boolean }];
 }
 
@@ -383,12 +383,14 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     const { session } = this.authOf(req);
     const number = (count: number): number[] =>
       this.options.sink.numberPhotos?.(session.ref, count) ?? Array.from({ length: count }, (_, i) => session.held.size + i + 1);
-    return { held: this.registry.hold(session, req.body.clientUploadIds, number) };
+    const held = this.registry.hold(session, req.body.clientUploadIds, number);
+    this.announceStillComing(session, false);
+    return { held };
   }
 
   private release(req: FastifyRequest<{ Body: HoldRequest }>): Record<string, never> {
     const { session } = this.authOf(req);
-    if (this.registry.release(session, req.body.clientUploadIds) > 0 && session.state !== 'open') this.announceStillComing(session, false);
+    if (this.registry.release(session, req.body.clientUploadIds) > 0) this.announceStillComing(session, false);
     return {};
   }
 
@@ -512,8 +514,8 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     session.uploads.set(parsed.clientUploadId, result);
     this.log.info({ sessionId: session.id, phoneId: phone.phoneId, bytes: received.bytes }, 'photo received');
     this.emit('file-received', { sessionId: session.id, phoneId: phone.phoneId, ...result });
+    if (photoNumber !== undefined) this.announceStillComing(session, false);
     if (session.state === 'open') return { ...result, duplicate: false };
-    this.announceStillComing(session, false);
     return { ...result, duplicate: false, ...(session.state === 'committed' ? { sessionSent: true } : { patientChanged: true }) };
   }
 

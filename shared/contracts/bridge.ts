@@ -182,6 +182,8 @@ export const PhoneView = Type.Object({
   qrPngDataUrl: Type.Optional(Type.String()),
   expiresAt: IsoTime,
   phonesJoined: Type.Integer({ minimum: 0 }),
+  /** Photos a phone has numbered that have not arrived yet: a "send all" sends them too, as each arrives. */
+  photosComing: Type.Optional(Type.Integer({ minimum: 1 })),
   /** What would stop a phone reaching this PC (checked when the panel opened), each with its fix in plain words. */
   network: Type.Optional(Type.Array(Type.Object({ code: Type.String(), title: Type.String({ maxLength: 500 }), fix: Type.String({ maxLength: 500 }) }))),
 });

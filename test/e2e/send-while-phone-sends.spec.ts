@@ -7,6 +7,7 @@
 import { expect, type Route } from '@playwright/test';
 import { test } from './phone/fixtures';
 import { newPhone, PhonePage } from './phone/phone-page';
+import { DesktopPage } from './pages/desktop-page';
 import { expectAccessible } from './support/a11y';
 
 const UPLOAD = '**/api/images/v1/upload';
@@ -34,13 +35,19 @@ test('the GP sends after the first photo arrives: every photo the phone had take
   await expect.poll(async () => (await pc.phoneImages()).filter((i) => i.status === 'ready').length).toBe(1);
   await expect.poll(() => onTheWire.length).toBe(2);
 
-  const sent = await core['commit.start']({ targets: { media: true, inboxScan: false }, captionStrip: false });
-  expect(sent.queued).toHaveLength(1);
-  expect((await pc.state()).stillComing).toEqual([{ patientId: pc.patientId('ZZZ0016'), photos: 2 }]);
+  // The GP sends from the desktop, told first that the photos still coming go with this Send.
   const desk = await browser.newPage();
   await desk.goto(pc.stack.host.url);
+  const desktop = new DesktopPage(desk);
+  await desktop.commitButton.click();
+  await expect(desktop.dialog.getByTestId('commit-summary')).toContainText('1 image to');
+  await expect(desktop.dialog.getByTestId('commit-coming')).toHaveText('Also 2 photos still coming from the phone: they are sent the same way as each arrives.');
+  await desktop.send({ media: true, inboxScan: false }, false);
+  const coming = '2 photos still coming from the phone will be sent to Medtech when they arrive.';
+  await expect(desktop.dialog.getByTestId('commit-still-coming')).toHaveText(coming);
+  expect((await pc.state()).stillComing).toEqual([{ patientId: pc.patientId('ZZZ0016'), photos: 2 }]);
   const stillComing = desk.getByTestId('still-coming');
-  await expect(stillComing).toHaveText('2 photos still coming from the phone will be sent to Medtech when they arrive.');
+  await expect(stillComing).toHaveText(coming);
 
   // One more arrives: the phone learns the GP has sent, keeps its last photo going, and offers no camera.
   await onTheWire.shift()?.continue();

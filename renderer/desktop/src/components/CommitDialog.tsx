@@ -3,7 +3,7 @@ import type { CommitStartResponse, CommitTargets } from '../../../../shared/cont
 import type { PatientSummary } from '../../../../shared/contracts/common';
 import { formatPatientName, plural } from '../../../common/format';
 import { imageProgress, tallyCommit, type CommitTally } from '../logic/model';
-import { stillComingLine } from '../logic/send-status';
+import { comingWithSendLine, stillComingLine } from '../logic/send-status';
 import type { Companion } from '../useCompanion';
 import { Dialog } from './Dialog';
 import { ProgressBar, RetryButton, StatusBadge } from './ImageGrid';
@@ -81,6 +81,7 @@ export function CommitDialog({ companion, target, onClose }: { companion: Compan
   const sendRef = useRef<HTMLButtonElement>(null);
   const name = formatPatientName(patient);
   const noTarget = !targets.media && !targets.inboxScan;
+  const coming = allReady ? comingWithSendLine(companion.state?.phone, patient.id) : undefined;
   const tally = started ? tallyCommit(started.queued, companion.state?.images ?? [], companion.state?.outbox) : null;
   const progressTitle = !tally?.settled ? 'Sending to Medtech…' : tally.failed.length > 0 ? 'Some images were not sent' : tally.waiting.length > 0 ? 'Images are waiting to send' : 'Sent to Medtech';
   const targetText = targets.media && targets.inboxScan ? 'as a photo (Media) and to the Inbox' : targets.media ? 'as a photo (Media)' : targets.inboxScan ? 'to the Inbox (Inbox Scan)' : '';
@@ -119,6 +120,11 @@ export function CommitDialog({ companion, target, onClose }: { companion: Compan
             {targetText ? <>, {targetText}</> : null}.
           </p>
           {notReady > 0 ? <p className="muted small">{plural(notReady, 'other image')} still need details and will not be sent now.</p> : null}
+          {coming !== undefined ? (
+            <p className="small" data-testid="commit-coming">
+              {coming}
+            </p>
+          ) : null}
           <TargetsField
             legend="Save in Medtech as"
             labels={[`Inbox Scan (${settings?.inboxScanFormat === 'tiff' ? 'TIFF' : 'PDF'}) — shows in the Inbox and on referral forms`, "Photo (Media) — kept with the patient's images"]}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ImageView, OutboxItemView } from '../../../../shared/contracts/bridge';
 import { AppError } from '../../../../shared/errors/app-error';
 import type { ErrorCode } from '../../../../shared/errors/codes';
-import { lockedReason, nextTryIn, sendLine, stillComingLine } from './send-status';
+import { comingWithSendLine, lockedReason, nextTryIn, sendLine, stillComingLine } from './send-status';
 
 const bodyFor = (code: ErrorCode) => new AppError(code).toBody();
 const NOW = Date.parse('2026-12-06T10:00:00Z');
@@ -69,5 +69,15 @@ describe('stillComingLine', () => {
     expect(stillComingLine(coming, 'b')).toBe('1 photo still coming from the phone will be sent to Medtech when it arrives.');
     expect(stillComingLine(coming, 'c')).toBeUndefined();
     expect(stillComingLine(undefined, 'a')).toBeUndefined();
+  });
+});
+
+describe('comingWithSendLine', () => {
+  it("before a \"send all\": how many of this patient's phone photos are still coming and go with it, and nothing when none are", () => {
+    expect(comingWithSendLine({ patientId: 'a', photosComing: 2 }, 'a')).toBe('Also 2 photos still coming from the phone: they are sent the same way as each arrives.');
+    expect(comingWithSendLine({ patientId: 'a', photosComing: 1 }, 'a')).toBe('Also 1 photo still coming from the phone: it is sent the same way as it arrives.');
+    expect(comingWithSendLine({ patientId: 'a', photosComing: 2 }, 'b')).toBeUndefined();
+    expect(comingWithSendLine({ patientId: 'a' }, 'a')).toBeUndefined();
+    expect(comingWithSendLine(null, 'a')).toBeUndefined();
   });
 });
