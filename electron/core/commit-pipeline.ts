@@ -2,7 +2,8 @@
  * "Commit": each chosen image that is tagged and not frozen is rendered (JPEG for Media; PDF or TIFF for Inbox
  * Scan, each under settings.maxAttachmentBytes, with the caption strip on request) and handed to the durable outbox
  * with ITS OWN patient and that patient's newest grant. An image that cannot go yet is skipped with its plain
- * reason. Once something is queued for the working patient, their phone session ends.
+ * reason. Once something is queued for the working patient, their phone session ends; after a "send all", the photos
+ * that session had already numbered still arrive and follow the same Send (./send-followers).
  */
 import type { Logger } from 'pino';
 import type { BridgeEvents, BridgeRequest, BridgeResponse, CommitTargets, Settings } from '../../shared/contracts/bridge';
@@ -20,6 +21,7 @@ import { photoLabelField } from './photo-label';
 import type { NoticeBoard } from './notices';
 import type { OutboxSync } from './outbox-sync';
 import type { PhoneCapture } from './phone-capture';
+import type { FollowPlan, SendFollowers } from './send-followers';
 import { RenderAhead } from '../imaging/render-ahead';
 import type { ImagingPort, OutboxPort } from './ports';
 
@@ -32,6 +34,8 @@ export interface CommitPipelineDeps {
   outbox: OutboxPort;
   sync: OutboxSync;
   phone: PhoneCapture;
+  /** Absent: photos arriving after a Send wait for the next one. */
+  followers?: Pick<SendFollowers, 'follow'>;
   notices: NoticeBoard;
   settings: () => Settings;
   progress: (p: BridgeEvents['image-progress']) => void;
@@ -54,9 +58,12 @@ export class CommitPipeline {
     const { deps } = this;
     if (!targets.media && !targets.inboxScan) throw new AppError('ERR_REQUEST_INVALID', { detail: 'choose at least one target' });
     this.ahead.useTargets(targets);
+    const chosen = this.chosen(ids);
+    const followed = ids === undefined && chosen.some((r) => this.refusal(r) === undefined) && (await this.followFrom({ targets, captionStrip }));
     const queued: string[] = [];
     const skipped: Skipped[] = [];
-    for (const rec of this.chosen(ids)) {
+    for (const rec of chosen) {
+      if (followed && isFrozen(rec)) continue; // already going (a photo that arrived meanwhile)
       const refused = this.refusal(rec) ?? (await this.commitOne(rec, targets, captionStrip));
       if (refused === undefined) queued.push(rec.id);
       else skipped.push({ id: rec.id, error: refused });
@@ -67,6 +74,28 @@ export class CommitPipeline {
     deps.log.info({ queued: queued.length, skipped: skipped.length }, 'commit started');
     deps.changed();
     return { queued, skipped };
+  }
+
+  /**
+   * "Send all" that will send something, with a phone session open: the session takes nothing new from this moment
+   * (not once the renders are done), and the photos it had numbered go with this Send as they arrive.
+   */
+  private async followFrom(plan: FollowPlan): Promise<boolean> {
+    const cur = this.deps.working.current();
+    const lanSession = cur === null ? undefined : this.deps.phone.lanSessionOf(cur.id);
+    if (lanSession === undefined || cur === null || this.deps.followers === undefined) return false;
+    this.deps.followers.follow(lanSession, cur.patient.id, plan);
+    await this.deps.phone.endFor(cur.id, 'committed');
+    return true;
+  }
+
+  /** One photo that arrived after a "send all", with that Send's choices: undefined once queued, else why not. */
+  async sendFollower(rec: ImageRecord, plan: FollowPlan): Promise<ErrorBody | undefined> {
+    if (isFrozen(rec)) return undefined;
+    const refused = this.refusal(rec) ?? (await this.commitOne(rec, plan.targets, plan.captionStrip));
+    this.deps.log.info({ imageId: rec.id, queued: refused === undefined }, 'photo followed a Send');
+    this.deps.changed();
+    return refused;
   }
 
   /** The named images, or with no ids ("commit all") the working patient's images that can go. */

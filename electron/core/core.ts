@@ -14,6 +14,7 @@ import { DeviceAccess } from './device-access';
 import { DeviceEnrolment } from './device-enrolment';
 import { EventHub } from './event-hub';
 import { RenderAhead } from '../imaging/render-ahead';
+import { SendFollowers, stillComingFile } from './send-followers';
 import { ImageFiles, restoreImages } from './image-files';
 import { bytesInputs, ImageIntake, pathInputs } from './image-intake';
 import { ImageLibrary } from './image-library';
@@ -88,7 +89,7 @@ async function composeUnits(deps: CompanionCoreDeps) {
   const files = await ImageFiles.open(deps.workDir, deps.secrets);
   const progress = (p: BridgeEvents['image-progress']): void => hub.emit('image-progress', p);
   const verifier = new CommitVerifier({ read: (id) => access.gateway().verifyCommit(id), changed, logger: log, track, timers: deps.timers });
-  const late: { outcomes?: MedtechOutcomes } = {}; // made once the outbox is open
+  const late: { outcomes?: MedtechOutcomes; commit?: CommitPipeline } = {}; // made once the outbox is open
   const decorate = (v: ImageView): void => {
     late.outcomes?.decorateImage(v);
     verifier.decorateImage(v);
@@ -98,7 +99,10 @@ async function composeUnits(deps: CompanionCoreDeps) {
   const renderAhead = { ahead, settings: () => config.current.settings };
   const library = new ImageLibrary({ ...parts, files, renderAhead, requiredFields: () => config.current.settings.requiredFields, progress, decorate });
   const intake = new ImageIntake({ ...parts, library });
-  const phone = new PhoneCapture({ ...parts, library, roomLabel: () => config.current.settings.roomLabel, networkCheck: deps.networkCheck });
+  const store = stillComingFile(deps.workDir);
+  const followers = new SendFollowers({ ...parts, store, send: (rec, plan) => (late.commit === undefined ? Promise.resolve(undefined) : late.commit.sendFollower(rec, plan)) });
+  await followers.recover(); // before restoreImages, which clears the work folder of anything that is not an image's
+  const phone = new PhoneCapture({ ...parts, library, followers, roomLabel: () => config.current.settings.roomLabel, networkCheck: deps.networkCheck });
   if (deps.lan !== undefined) phone.attach(await deps.lan(phone.sink));
   const opened: { outbox?: OutboxPort } = {}; // the commit client can look items up only once the outbox is open
   const outbox = await deps.openOutbox(access.commitClient((id) => opened.outbox?.get(id)));
@@ -112,13 +116,15 @@ async function composeUnits(deps: CompanionCoreDeps) {
   const enrolment = new DeviceEnrolment({ ...parts, outbox, platform: deps.platform, appVersion: deps.appVersion });
   const launch = new LaunchController({ ...parts, library, outbox, phone, loopbackLaunchPort: deps.loopbackLaunchPort });
   const lookup = new PatientLookup({ ...parts, launch });
-  const commit = new CommitPipeline({ ...parts, library, renderAhead: ahead, outbox, sync, phone, settings: () => config.current.settings, progress });
+  const commit = new CommitPipeline({ ...parts, library, renderAhead: ahead, outbox, sync, phone, followers, settings: () => config.current.settings, progress });
+  late.commit = commit;
   const sources = {
     revision: () => hub.revision,
     enrolment: () => enrolment.view(),
     working,
     images: () => library.views(),
     phone: () => phone.view(),
+    stillComing: () => followers.view(),
     outbox,
     notices: () => notices.list(),
     pendingLookup: () => lookup.view(),

@@ -10,6 +10,7 @@ import { AppError, toAppError } from '../../shared/errors/app-error';
 import type { QrInfo } from '../lan/server';
 import { patientDisplayName } from '../session';
 import type { CoreParts, LanFile, LanPort, LanSink } from './ports';
+import type { SendFollowers } from './send-followers';
 
 /** No patient data: the notice sits beside the banner. */
 const PHONE_DECLINED_MESSAGE =
@@ -49,6 +50,8 @@ interface PhoneState {
   patientId: string;
   qr: QrInfo;
   phonesJoined: number;
+  /** Numbered on a phone, not yet arrived: a "send all" takes them too. */
+  photosComing: number;
   network: NonNullable<PhoneView['network']>;
 }
 
@@ -59,6 +62,8 @@ export type PhoneCaptureDeps = Pick<CoreParts, 'working' | 'library' | 'notices'
   roomLabel: () => string;
   /** Network self-diagnosis before a QR code is shown (electron/network-diagnosis). */
   networkCheck?: () => Promise<NonNullable<PhoneView['network']>>;
+  /** Photos arriving after a "send all" go with it. */
+  followers?: Pick<SendFollowers, 'arrived' | 'stillComing'>;
 };
 
 export class PhoneCapture {
@@ -86,6 +91,10 @@ export class PhoneCapture {
         if (e.reason === 'idle') this.deps.notices.notify('phone-session-ended', 'info', 'The phone upload session ended after a quiet spell. Start it again to add more photos.');
       }),
     );
+    lan.on('still-coming', (e) => {
+      this.ifCurrent(e.sessionId, (p) => (p.photosComing = e.count));
+      this.deps.followers?.stillComing(e);
+    });
   }
 
   private ifCurrent(lanSessionId: string, update: (p: PhoneState) => void): void {
@@ -98,11 +107,13 @@ export class PhoneCapture {
     const session = this.deps.working.session(file.sessionRef);
     if (session === undefined) throw new AppError('ERR_LAN_SESSION_ENDED');
     const rec = this.deps.library.create(session, 'phone', this.photoNumbers.label(session.id, file.photoNumber), phoneMetadata(file.metadata));
+    let read: boolean;
     try {
-      await this.deps.library.ingest(rec, { buffer: await file.open() });
+      read = await this.deps.library.ingest(rec, { buffer: await file.open() });
     } finally {
       await rm(file.path, { force: true }); // we own it; the master is our copy
     }
+    if (read) this.deps.followers?.arrived(file.sessionId, rec);
     this.deps.log.info({ imageId: rec.id, bytes: file.bytes }, 'phone photo received');
     return { imageId: rec.id };
   }
@@ -119,7 +130,7 @@ export class PhoneCapture {
       roomLabel: this.deps.roomLabel(),
     });
     const network = this.deps.networkCheck === undefined ? [] : await this.deps.networkCheck().catch(() => []);
-    this.phone = { lanSessionId: opened.sessionId, captureSessionId: cur.id, patientId: cur.patient.id, qr: opened.qr, phonesJoined: 0, network };
+    this.phone = { lanSessionId: opened.sessionId, captureSessionId: cur.id, patientId: cur.patient.id, qr: opened.qr, phonesJoined: 0, photosComing: 0, network };
     this.deps.changed();
     return this.view() as PhoneView;
   }
@@ -139,10 +150,17 @@ export class PhoneCapture {
     await this.lan.endSession(id, reason);
   }
 
-  /** Only this capture session's; a failure is logged, not thrown. */
-  async endFor(captureSessionId: string, reason: PhoneEndReason): Promise<void> {
-    if (this.phone === null || this.phone.captureSessionId !== captureSessionId) return;
+  /** Only this capture session's; a failure is logged, not thrown. Returns the LAN session it ended. */
+  async endFor(captureSessionId: string, reason: PhoneEndReason): Promise<string | undefined> {
+    const id = this.lanSessionOf(captureSessionId);
+    if (id === undefined) return undefined;
     await this.end(reason).catch((e: unknown) => this.deps.log.warn({ err: toAppError(e).code }, 'could not end phone session'));
+    return id;
+  }
+
+  /** The phone session open for this capture session, if any. */
+  lanSessionOf(captureSessionId: string): string | undefined {
+    return this.phone?.captureSessionId === captureSessionId ? this.phone.lanSessionId : undefined;
   }
 
   view(): PhoneView | null {
@@ -156,6 +174,7 @@ export class PhoneCapture {
       qrPngDataUrl: phone.qr.pngDataUrl,
       expiresAt: phone.qr.expiresAt.toISOString(),
       phonesJoined: phone.phonesJoined,
+      ...(phone.photosComing > 0 ? { photosComing: phone.photosComing } : {}),
       network: phone.network,
     };
   }

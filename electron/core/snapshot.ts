@@ -13,6 +13,7 @@ export interface SnapshotSources {
   working: WorkingPatient;
   images: () => ImageView[];
   phone: () => PhoneView | null;
+  stillComing?: () => NonNullable<AppState['stillComing']>;
   outbox: OutboxPort;
   notices: () => Notice[];
   pendingLookup: () => PendingLookupView | undefined;
@@ -32,6 +33,8 @@ export function buildSnapshot(s: SnapshotSources): AppState {
     outbox: s.outbox.list().slice(-MAX_OUTBOX_VIEW).map(outboxView),
     notices: s.notices(),
   };
+  const stillComing = s.stillComing?.() ?? [];
+  if (stillComing.length > 0) state.stillComing = stillComing;
   const pending = s.pendingLookup();
   if (pending !== undefined) state.pendingLookup = pending;
   return state;

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits';
-import { errorCode, fakeJpeg, filesUnder, hold, httpRequest, joinPhone, startHarness, upload, type Harness, type Part } from './testing';
+import { errorCode, fakeJpeg, filesUnder, hold, httpRequest, joinPhone, release, startHarness, upload, type Harness, type Part } from './testing';
 
 let h: Harness;
 beforeEach(async () => {
@@ -96,6 +96,91 @@ describe('held photos', () => {
     expect(errorCode(await hold(h.port, phone.credential, ['not-a-uuid']))).toBe('ERR_REQUEST_INVALID');
     expect(errorCode(await hold(h.port, phone.credential, Array.from({ length: 51 }, () => randomUUID())))).toBe('ERR_REQUEST_INVALID');
     expect(errorCode(await hold(h.port, 'x'.repeat(43), [randomUUID()]))).toBe('ERR_LAN_TOKEN_INVALID');
+  });
+});
+
+describe('held photos after the GP pressed Send', () => {
+  it('a held photo not yet on the PC still arrives, once; the PC is told how many are still coming', async () => {
+    const coming: { count: number; graceOver: boolean }[] = [];
+    h.server.on('still-coming', (e) => coming.push({ count: e.count, graceOver: e.graceOver }));
+    const phone = await joinPhone(h);
+    const [first, second] = [randomUUID(), randomUUID()];
+    await hold(h.port, phone.credential, [first, second]);
+    expect((await upload(h.port, phone.credential, photo(first))).status).toBe(200);
+    await h.server.endSession(phone.sessionId, 'committed');
+    expect(coming.map((c) => c.count)).toEqual([2, 1, 1]); // held, the first arrived, the Send
+
+    const late = await upload(h.port, phone.credential, photo(second));
+    expect(late.status).toBe(200);
+    expect(late.json).toMatchObject({ clientUploadId: second, duplicate: false, sessionSent: true });
+    expect(h.sink.files.map((f) => ({ ref: f.sessionRef, n: f.photoNumber }))).toEqual([
+      { ref: 'cap-1', n: 1 },
+      { ref: 'cap-1', n: 2 },
+    ]);
+    expect(coming.at(-1)).toEqual({ count: 0, graceOver: false });
+    // retries are answered from the first results; nothing is stored twice
+    expect((await upload(h.port, phone.credential, photo(second))).json).toMatchObject({ duplicate: true });
+    expect((await upload(h.port, phone.credential, photo(first))).json).toMatchObject({ duplicate: true });
+    expect(h.sink.files).toHaveLength(2);
+  });
+
+  it('nothing new: a new number, an unknown photo and the status poll are refused with the plain message, and nothing is written', async () => {
+    const phone = await joinPhone(h);
+    await hold(h.port, phone.credential, [randomUUID()]);
+    await h.server.endSession(phone.sessionId, 'committed');
+    const more = await hold(h.port, phone.credential, [randomUUID()]);
+    expect(more.status).toBe(410);
+    expect(errorCode(more)).toBe('ERR_LAN_SESSION_SENT');
+    expect(more.text).toContain('The GP has sent the photos from this session');
+    const unknown = await upload(h.port, phone.credential, photo(randomUUID()));
+    expect(unknown.status).toBe(410);
+    expect(errorCode(unknown)).toBe('ERR_LAN_SESSION_SENT');
+    const poll = await httpRequest({ port: h.port, path: '/api/images/v1/session', headers: { authorization: `Bearer ${phone.credential}` } });
+    expect(errorCode(poll)).toBe('ERR_LAN_SESSION_SENT');
+    expect(h.sink.files).toHaveLength(0);
+    expect(await filesUnder(h.uploadRoot)).toEqual([]);
+  });
+
+  it('the grace ends it: after the idle window a held photo is refused, the PC hears none will come, the folder is cleared', async () => {
+    const coming: { count: number; graceOver: boolean }[] = [];
+    h.server.on('still-coming', (e) => coming.push({ count: e.count, graceOver: e.graceOver }));
+    const phone = await joinPhone(h);
+    const heldId = randomUUID();
+    await hold(h.port, phone.credential, [heldId]);
+    await h.server.endSession(phone.sessionId, 'committed');
+    h.clock.advance(LIMITS.lanSessionIdleSeconds);
+    const late = await upload(h.port, phone.credential, photo(heldId));
+    expect(late.status).toBe(410);
+    expect(errorCode(late)).toBe('ERR_LAN_SESSION_SENT');
+    await h.server.sweep();
+    expect(coming).toEqual([
+      { count: 1, graceOver: false },
+      { count: 1, graceOver: false },
+      { count: 1, graceOver: true },
+    ]);
+    expect(h.sink.files).toHaveLength(0);
+    expect(await filesUnder(h.uploadRoot)).toEqual([]);
+  });
+});
+
+describe('held photos the phone lets go', () => {
+  it('after a Send the PC stops waiting for a released photo, which can then not be uploaded; bad releases are refused', async () => {
+    const coming: number[] = [];
+    h.server.on('still-coming', (e) => coming.push(e.count));
+    const phone = await joinPhone(h);
+    const [kept, removed] = [randomUUID(), randomUUID()];
+    await hold(h.port, phone.credential, [kept, removed]);
+    await h.server.endSession(phone.sessionId, 'committed');
+    expect(coming).toEqual([2, 2]);
+    expect((await release(h.port, phone.credential, [removed])).status).toBe(200);
+    expect(coming).toEqual([2, 2, 1]);
+    expect(errorCode(await upload(h.port, phone.credential, photo(removed)))).toBe('ERR_LAN_SESSION_SENT');
+    expect((await upload(h.port, phone.credential, photo(kept))).status).toBe(200);
+    expect((await release(h.port, phone.credential, [kept])).status).toBe(200); // already on the PC: nothing to let go
+    expect(coming).toEqual([2, 2, 1, 0]);
+    expect(errorCode(await release(h.port, phone.credential, ['not-a-uuid']))).toBe('ERR_REQUEST_INVALID');
+    expect(errorCode(await release(h.port, 'x'.repeat(43), [kept]))).toBe('ERR_LAN_TOKEN_INVALID');
+    expect(h.sink.files).toHaveLength(1);
   });
 });
 

@@ -432,7 +432,7 @@ describe('session lifecycle', () => {
 
   it.each([
     ['ended', 410, 'ERR_LAN_SESSION_ENDED'],
-    ['committed', 410, 'ERR_LAN_SESSION_ENDED'],
+    ['committed', 410, 'ERR_LAN_SESSION_SENT'],
     ['patient-changed', 409, 'ERR_LAN_PATIENT_CHANGED'],
   ] as const)('after endSession(%s) phones get %i and the QR is dead', async (reason, status, code) => {
     const ended: string[] = [];

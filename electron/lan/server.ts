@@ -31,7 +31,7 @@ import { createLanFastify } from './http';
 import { loadAsset, loadIndex } from './page';
 import { renderQr } from './qr';
 import { SlidingWindowCounter } from './rate-limit';
-import { endedError, SessionRegistry, type PhoneRecord, type SessionEndReason, type SessionRecord, type UploadResult } from './sessions';
+import { endedError, keepsHeld, SessionRegistry, type PhoneRecord, type SessionEndReason, type SessionRecord, type UploadResult } from './sessions';
 import { SNIFF_BYTES, sniffType } from './sniff';
 
 /** What the core receives for each accepted photo (`path` is inside the session folder; the core may move it). */
@@ -116,6 +116,8 @@ export interface LanServerEvents {
   'upload-progress': [{ sessionId: string; phoneId: string; clientUploadId: string; bytes: number }];
   'file-received': [{ sessionId: string; phoneId: string; clientUploadId: string; imageId: string; bytes: number; sha256: string }];
   'session-ended': [{ sessionId: string; reason: SessionEndReason }];
+  /** Held photos not yet arrived (on a hold, an arrival, a release, a switch, a Send); `graceOver`: none will be taken any more. */
+  'still-coming': [{ sessionId: string; count: number; graceOver: boolean }];
 }
 
 type RouteAuth = 'none' | 'token' | 'credential';
@@ -134,6 +136,7 @@ const ROUTE_AUTH: Record<string, RouteAuth | undefined> = {
   [LAN_ROUTES.session]: 'credential',
   [LAN_ROUTES.upload]: 'credential',
   [LAN_ROUTES.hold]: 'credential',
+  [LAN_ROUTES.release]: 'credential',
   [LAN_ROUTES.decline]: 'credential',
 };
 const PROGRESS_STEP_BYTES = 256 * 1024;
@@ -218,16 +221,22 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     const session = this.registry.end(sessionId, reason);
     if (!session) return;
     this.announceEnd(sessionId, reason);
-    // Held photos may still arrive after a switch: their folder is cleared when the session is forgotten.
-    if (reason === 'patient-changed' && session.held.size > 0) return;
+    // Held photos may still arrive after a switch or a Send: their folder is cleared when the session is forgotten.
+    if (keepsHeld(reason)) this.announceStillComing(session, false);
+    if (keepsHeld(reason) && session.held.size > 0) return;
     await this.removeLeftovers(session);
   }
 
   async sweep(): Promise<void> {
     const { idle, qrExpired, forgotten } = this.registry.sweep();
     for (const session of idle) this.announceEnd(session.id, 'idle');
-    const heldAfterSwitch = forgotten.filter((s) => s.state === 'patient-changed' && s.held.size > 0);
-    await Promise.all([...[...idle, ...heldAfterSwitch].map((s) => this.removeLeftovers(s)), ...qrExpired.map((s) => this.rotateAndAnnounce(s.id))]);
+    const heldAfterEnd = forgotten.filter((s) => keepsHeld(s.state) && s.held.size > 0);
+    for (const session of heldAfterEnd) this.announceStillComing(session, true);
+    await Promise.all([...[...idle, ...heldAfterEnd].map((s) => this.removeLeftovers(s)), ...qrExpired.map((s) => this.rotateAndAnnounce(s.id))]);
+  }
+
+  private announceStillComing(session: SessionRecord, graceOver: boolean): void {
+    this.emit('still-coming', { sessionId: session.id, count: this.registry.stillComing(session), graceOver });
   }
 
   private announceEnd(sessionId: string, reason: SessionEndReason): void {
@@ -297,6 +306,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       { schema: { body: HoldRequest, response: { 200: HoldResponse } }, bodyLimit: HOLD_BODY_BYTES },
       async (req) => this.hold(req),
     );
+    app.post<{ Body: HoldRequest }>(LAN_ROUTES.release, { schema: { body: HoldRequest }, bodyLimit: HOLD_BODY_BYTES }, async (req) => this.release(req));
     return app;
   }
 
@@ -322,7 +332,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     }
     let result: Authenticated;
     try {
-      result = this.registry.authenticate(match[1], { heldUploads: req.routeOptions.url === LAN_ROUTES.upload });
+      result = this.registry.authenticate(match[1], { heldUploads: req.routeOptions.url === LAN_ROUTES.upload || req.routeOptions.url === LAN_ROUTES.release });
     } catch (err) {
       if (err instanceof AppError && err.status === 401) this.authFailures.hit(req.ip);
       throw err;
@@ -373,7 +383,15 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     const { session } = this.authOf(req);
     const number = (count: number): number[] =>
       this.options.sink.numberPhotos?.(session.ref, count) ?? Array.from({ length: count }, (_, i) => session.held.size + i + 1);
-    return { held: this.registry.hold(session, req.body.clientUploadIds, number) };
+    const held = this.registry.hold(session, req.body.clientUploadIds, number);
+    this.announceStillComing(session, false);
+    return { held };
+  }
+
+  private release(req: FastifyRequest<{ Body: HoldRequest }>): Record<string, never> {
+    const { session } = this.authOf(req);
+    if (this.registry.release(session, req.body.clientUploadIds) > 0) this.announceStillComing(session, false);
+    return {};
   }
 
   private status(req: FastifyRequest): SessionStatusResponse {
@@ -496,7 +514,9 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     session.uploads.set(parsed.clientUploadId, result);
     this.log.info({ sessionId: session.id, phoneId: phone.phoneId, bytes: received.bytes }, 'photo received');
     this.emit('file-received', { sessionId: session.id, phoneId: phone.phoneId, ...result });
-    return { ...result, duplicate: false, ...(session.state === 'open' ? {} : { patientChanged: true }) };
+    if (photoNumber !== undefined) this.announceStillComing(session, false);
+    if (session.state === 'open') return { ...result, duplicate: false };
+    return { ...result, duplicate: false, ...(session.state === 'committed' ? { sessionSent: true } : { patientChanged: true }) };
   }
 
   /** Nothing is created until the first bytes are recognised; any failure closes and deletes the partial file. */

@@ -19,6 +19,47 @@ const code = (fn: () => unknown): string | undefined => {
 };
 
 describe('SessionRegistry', () => {
+  it('after a Send: only held photos not yet received, within the idle window; a held in-flight upload is not cut off', () => {
+    const { reg, s, advance } = registry();
+    const numbers = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
+    reg.hold(s, ['a', 'b', 'c'], numbers);
+    s.uploads.set('a', { clientUploadId: 'a', imageId: 'i-a', bytes: 1, sha256: '0'.repeat(64) });
+    const streaming = new AbortController();
+    const stranger = new AbortController();
+    s.inflight.set('b', streaming);
+    s.inflight.set('x', stranger);
+    reg.end('s1', 'committed');
+    expect(streaming.signal.aborted).toBe(false);
+    expect(stranger.signal.aborted).toBe(true);
+    expect([reg.mayReceive(s, 'a'), reg.mayReceive(s, 'b'), reg.mayReceive(s, 'x')]).toEqual([false, true, false]);
+    expect(reg.stillComing(s)).toBe(2);
+    expect(code(() => reg.hold(s, ['d'], numbers))).toBe('ERR_LAN_SESSION_SENT');
+    advance(1_800_000);
+    expect(reg.mayReceive(s, 'b')).toBe(false);
+  });
+
+  it("a release lets go only of this session's held photos not yet received nor streaming, and only within the grace", () => {
+    const { reg, s, advance } = registry();
+    const other = reg.open({ id: 's2', ref: 'cap-2', patient: { displayName: 'C D', birthDate: '1999-01-01' }, roomLabel: 'R', dir: '/tmp/y' });
+    const numbers = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
+    reg.hold(s, ['got', 'streaming', 'waiting'], numbers);
+    reg.hold(other, ['theirs'], numbers);
+    s.uploads.set('got', { clientUploadId: 'got', imageId: 'i', bytes: 1, sha256: '0'.repeat(64) });
+    s.inflight.set('streaming', new AbortController());
+    const { token } = reg.issueQr('s1');
+    const exchanged = reg.exchange(token);
+    if (!exchanged.ok) throw new Error('exchange failed');
+    reg.end('s1', 'committed');
+    expect(reg.release(s, ['got', 'streaming', 'theirs', 'never-held'])).toBe(0);
+    expect([...s.held.keys()]).toEqual(['got', 'streaming', 'waiting']);
+    expect(reg.stillComing(s)).toBe(2);
+    expect(reg.authenticate(exchanged.credential, { heldUploads: true }).session).toBe(s);
+    expect(reg.release(s, ['waiting', 'waiting'])).toBe(1);
+    expect(reg.stillComing(s)).toBe(1);
+    advance(1_800_000);
+    expect(code(() => reg.authenticate(exchanged.credential, { heldUploads: true }))).toBe('ERR_LAN_SESSION_SENT');
+  });
+
   it('a QR token is single use and the credential it buys works', () => {
     const { reg } = registry();
     const { token } = reg.issueQr('s1');

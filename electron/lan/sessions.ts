@@ -1,12 +1,12 @@
 /** The LAN server's session, QR-token and phone-credential state: pure logic over an injected clock and randomness. */
 import { createHash } from 'node:crypto';
 import type { LanSessionInfo, UploadResponse } from '../../shared/contracts/lan';
-import { AppError, BugIndicatingError } from '../../shared/errors';
+import { AppError, BugIndicatingError, type ErrorCode } from '../../shared/errors';
 
 export type SessionEndReason = 'ended' | 'patient-changed' | 'committed' | 'idle';
 
 export type LanPatient = LanSessionInfo['patient'];
-export type UploadResult = Omit<UploadResponse, 'duplicate' | 'patientChanged'>;
+export type UploadResult = Omit<UploadResponse, 'duplicate' | 'patientChanged' | 'sessionSent'>;
 
 export interface SessionRecord {
   readonly id: string;
@@ -25,7 +25,7 @@ export interface SessionRecord {
   readonly inflight: Map<string, AbortController>;
   /** Work that must settle before the folder is removed. */
   readonly pending: Set<Promise<unknown>>;
-  /** clientUploadId → photo number; held photos are this patient's, and may still arrive after a switch. */
+  /** clientUploadId → photo number; held photos are this patient's, and may still arrive after a switch or a Send. */
   readonly held: Map<string, number>;
 }
 
@@ -126,7 +126,7 @@ export class SessionRegistry {
     return { ok: true, session, phone, credential };
   }
 
-  /** Slides the idle window. `heldUploads`: also a session ended by a switch with held photos (`mayReceive` decides). */
+  /** Slides the idle window. `heldUploads`: also a session ended by a switch or a Send with held photos (`mayReceive` decides). */
   authenticate(credential: string, opts: { heldUploads?: boolean } = {}): { session: SessionRecord; phone: PhoneRecord } {
     const phone = this.phones.get(hashSecret(credential));
     if (!phone) throw new AppError('ERR_LAN_TOKEN_INVALID');
@@ -150,14 +150,32 @@ export class SessionRegistry {
     return clientUploadIds.map((id) => ({ clientUploadId: id, photoNumber: session.held.get(id) ?? 0 }));
   }
 
-  /** After a patient switch, within the idle window: only the photos held before it. */
+  /** The phone will not send these after all: the PC stops waiting for them. Returns how many were let go. */
+  release(session: SessionRecord, clientUploadIds: readonly string[]): number {
+    let released = 0;
+    for (const id of clientUploadIds) {
+      if (!session.held.has(id) || session.uploads.has(id) || session.inflight.has(id)) continue;
+      session.held.delete(id);
+      released += 1;
+    }
+    return released;
+  }
+
+  /** After a patient switch or a Send, within the idle window: only the photos held before it, each once. */
   mayReceive(session: SessionRecord, clientUploadId: string): boolean {
     if (session.state === 'open') return true;
-    return session.held.has(clientUploadId) && this.inHeldGrace(session);
+    return session.held.has(clientUploadId) && !session.uploads.has(clientUploadId) && this.inHeldGrace(session);
+  }
+
+  /** Held photos that have not arrived: after a switch or a Send, what may still come. */
+  stillComing(session: SessionRecord): number {
+    let count = 0;
+    for (const id of session.held.keys()) if (!session.uploads.has(id)) count += 1;
+    return count;
   }
 
   private inHeldGrace(session: SessionRecord): boolean {
-    return session.state === 'patient-changed' && session.held.size > 0 && session.endedAtMs !== undefined && this.opts.now() - session.endedAtMs < this.opts.idleMs;
+    return keepsHeld(session.state) && session.held.size > 0 && session.endedAtMs !== undefined && this.opts.now() - session.endedAtMs < this.opts.idleMs;
   }
 
   forgetPhone(credential: string): void {
@@ -174,9 +192,9 @@ export class SessionRegistry {
     session.qr = undefined;
     session.patient = { displayName: '', birthDate: '' }; // keep no patient data in a dead session
     for (const [key, controller] of session.inflight) {
-      // Held photos are the previous patient's: a switch does not cut them off (an upload not yet past its
-      // fields is refused later, when its clientUploadId is known).
-      if (reason === 'patient-changed' && session.held.size > 0 && (session.held.has(key) || key.startsWith('request:'))) continue;
+      // Held photos are the confirmed patient's: a switch or a Send does not cut them off (an upload not yet past
+      // its fields is refused later, when its clientUploadId is known).
+      if (keepsHeld(reason) && session.held.size > 0 && (session.held.has(key) || key.startsWith('request:'))) continue;
       controller.abort(endedError(reason));
     }
     return session;
@@ -217,6 +235,13 @@ export class SessionRegistry {
   }
 }
 
+/** A switch or a Send ends the session for anything new; the photos held before it may still arrive. */
+export function keepsHeld(reason: SessionRecord['state']): boolean {
+  return reason === 'patient-changed' || reason === 'committed';
+}
+
+const ENDED_CODES: Partial<Record<SessionRecord['state'], ErrorCode>> = { 'patient-changed': 'ERR_LAN_PATIENT_CHANGED', committed: 'ERR_LAN_SESSION_SENT' };
+
 export function endedError(reason: SessionRecord['state']): AppError {
-  return new AppError(reason === 'patient-changed' ? 'ERR_LAN_PATIENT_CHANGED' : 'ERR_LAN_SESSION_ENDED');
+  return new AppError(ENDED_CODES[reason] ?? 'ERR_LAN_SESSION_ENDED');
 }

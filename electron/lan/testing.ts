@@ -221,3 +221,13 @@ export function hold(port: number, credential: string, clientUploadIds: string[]
     body: JSON.stringify({ clientUploadIds }),
   });
 }
+
+export function release(port: number, credential: string, clientUploadIds: string[]): Promise<HttpResult> {
+  return httpRequest({
+    port,
+    method: 'POST',
+    path: '/api/images/v1/photos/release',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${credential}` },
+    body: JSON.stringify({ clientUploadIds }),
+  });
+}

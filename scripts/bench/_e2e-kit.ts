@@ -209,7 +209,10 @@ export function watchImages(stack: BenchStack, onImage: (img: ImageView, at: num
 
 /** A phone joined to the working patient's QR session, uploading as the phone page does (token exchange, multipart). */
 export interface Phone {
-  upload(photo: Buffer, name: string, bodySiteCode: string): Promise<string>;
+  /** As the phone page does when photos are taken: the PC numbers them; returns their clientUploadIds. */
+  hold(count: number): Promise<string[]>;
+  /** Resolves with the image id once the PC has the photo (`clientUploadId`: one held before). */
+  upload(photo: Buffer, name: string, bodySiteCode: string, clientUploadId?: string): Promise<string>;
 }
 
 export async function joinPhone(stack: BenchStack): Promise<Phone> {
@@ -221,13 +224,20 @@ export async function joinPhone(stack: BenchStack): Promise<Phone> {
   const res = await fetch(`${origin}${LAN_ROUTES.exchange}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
   if (res.status !== 200) throw new Error(`token exchange refused: HTTP ${res.status}`);
   const exchange = (await res.json()) as ExchangeResponse;
+  const auth = { authorization: `Bearer ${exchange.credential}` };
   return {
-    async upload(photo, name, bodySiteCode) {
+    async hold(count) {
+      const ids = Array.from({ length: count }, () => crypto.randomUUID());
+      const res = await fetch(`${origin}${LAN_ROUTES.hold}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ clientUploadIds: ids }) });
+      if (res.status !== 200) throw new Error(`hold refused: HTTP ${res.status}`);
+      return ids;
+    },
+    async upload(photo, name, bodySiteCode, clientUploadId = crypto.randomUUID()) {
       const form = new FormData();
-      form.set('clientUploadId', crypto.randomUUID());
+      form.set('clientUploadId', clientUploadId);
       form.set('bodySiteCode', bodySiteCode);
       form.set('file', new Blob([photo], { type: name.toLowerCase().endsWith('.heic') ? 'image/heic' : 'image/jpeg' }), name);
-      const up = await fetch(`${origin}${LAN_ROUTES.upload}`, { method: 'POST', headers: { authorization: `Bearer ${exchange.credential}` }, body: form });
+      const up = await fetch(`${origin}${LAN_ROUTES.upload}`, { method: 'POST', headers: auth, body: form });
       if (up.status !== 200) throw new Error(`upload refused: HTTP ${up.status}`);
       return ((await up.json()) as UploadResponse).imageId;
     },

@@ -10,9 +10,11 @@
  *  1. GP click → patient shown: the launch URL delivered to the loopback listener → the banner rendered in the
  *     desktop UI (real Chromium, browser host), ALEX answering the decode and the patient read after L ms each.
  *     Limit: those two ALEX round trips, timed directly in the same round. Goal: our share ≤ 100 ms p95.
- *  2. Phone shutter → "in Medtech ✓": N photos (E2E_BATCHES, default 1,10; E2E_HEIC_BATCHES, default 1) uploaded as the
- *     phone page does (two at a time), tagged, then Send (a commit ends the phone session, so the GP sends once the
- *     photos are on screen), to Media + Inbox Scan, ALEX at 1 s per write and the default write slots per practice.
+ *  2. Phone shutter → "in Medtech ✓": N photos (E2E_BATCHES, default 1,10; E2E_HEIC_BATCHES, default 1) held and
+ *     uploaded as the phone page does (two at a time), tagged, then Send once the photos are on screen, to Media +
+ *     Inbox Scan, ALEX at 1 s per write and the default write slots per practice. The realistic order
+ *     (E2E_FIRST_SEND_BATCHES, default 10): the GP presses Send (all) the instant the first photo is ready, while the
+ *     rest still upload; those follow the Send as they arrive (the stage table's "all ready" is then the first).
  *     Limits, measured in the same round: the first photo's two creates (same bodies) posted straight to ALEX at once;
  *     for a batch, all its creates straight to ALEX through the write slots (first round), + one upload (a photo
  *     uploaded alone, same stack, then sent: the batch meets a warm gateway, as deployed); the nominal ones (creates ÷ slots × 1 s) are printed beside them. Goals: ≤ 1.15 ×
@@ -32,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { chromium } from 'playwright-core';
 import { printTable, summarise } from './_stats';
-import { alexLatency, alexRoundTripMs, benchStack, directCreatesMs, hostLoad, remotePriority, joinPhone, sandboxToken, traceAllHttp, waitForState, watchImages } from './_e2e-kit';
+import { alexLatency, alexRoundTripMs, benchStack, directCreatesMs, hostLoad, remotePriority, joinPhone, sandboxToken, traceAllHttp, waitForState, watchImages, type BenchStack, type Phone } from './_e2e-kit';
 import { wallNow, type HttpStep } from './_e2e-trace';
 import { runFootprintBench } from './_e2e-footprint';
 
@@ -147,9 +149,17 @@ const MODE_LABEL: Record<AlexMode, string> = {
   strict: 'strict sandbox (search lag on)',
   best: 'BEST CASE: searchFresh assumption on (search lag 0)',
 };
-/** When the GP presses Send: the instant every photo is on screen, or once its renders are held ahead (a GP tags first). */
-type SendWhen = 'instant' | 'rendered';
-const SEND_LABEL: Record<SendWhen, string> = { instant: 'Send the instant all are ingested', rendered: 'Send once rendered ahead' };
+/**
+ * When the GP presses Send: the instant every photo is on screen, once its renders are held ahead (a GP tags first),
+ * or ("first", the realistic order) Send (all) the instant the first photo is ready while the rest still upload: the
+ * photos the phone had numbered follow that Send as they arrive (electron/core/send-followers.ts).
+ */
+type SendWhen = 'instant' | 'rendered' | 'first';
+const SEND_LABEL: Record<SendWhen, string> = {
+  instant: 'Send the instant all are ingested',
+  rendered: 'Send once rendered ahead',
+  first: 'Send (all) the instant the first is ready, the rest still uploading',
+};
 
 /**
  * How long, after every photo is committed, a row waits for "in Medtech ✓" before it reports what it has. Strict rows
@@ -191,9 +201,54 @@ function firstPhotoStages(steps: (HttpStep & { where: string })[], tSend: number
   };
 }
 
+interface Sent {
+  ids: string[];
+  t0: number;
+  tUploaded: number;
+  tReady: number;
+  tSend: number;
+  wallSend: number;
+}
+
 /**
- * One batch as a nurse and a GP do it: N photos taken, uploaded by the phone page (UPLOADS_AT_ONCE at a time), then
- * the GP presses Send once they are all on screen (a commit ends the phone session, so Send comes after the last photo).
+ * The phone takes N photos (each held, numbered by the PC, as the page does) and uploads them UPLOADS_AT_ONCE at a
+ * time in shutter order; the GP presses Send for exactly them once all are ready ('instant', 'rendered'), or Send (all)
+ * the instant the first is ready ('first'; an upload answers once the PC has read the photo).
+ */
+async function uploadAndSend(stack: BenchStack, phone: Phone, photo: Buffer, name: string, plan: BatchPlan): Promise<Sent> {
+  const { core } = stack.companion;
+  const ids: string[] = [];
+  const t0 = performance.now();
+  const held = await phone.hold(plan.n);
+  let firstReady = (): void => undefined;
+  const first = new Promise<void>((resolve) => (firstReady = resolve));
+  let next = 0;
+  const uploader = async (): Promise<void> => {
+    for (let i = next++; i < plan.n; i = next++) {
+      ids[i] = await phone.upload(photo, name, '14975008', held[i]);
+      firstReady();
+    }
+  };
+  const uploads = Promise.all(Array.from({ length: Math.min(UPLOADS_AT_ONCE, plan.n) }, uploader)).then(() => performance.now());
+  if (plan.send === 'first') {
+    await first;
+    const tSend = performance.now();
+    const wallSend = wallNow();
+    await core['commit.start']({ targets: TARGETS, captionStrip: false });
+    return { ids, t0, tUploaded: await uploads, tReady: tSend, tSend, wallSend };
+  }
+  const tUploaded = await uploads;
+  const { at: tReady } = await waitForState(stack, (s) => ids.every((id) => s.images.find((img) => img.id === id)?.status === 'ready'));
+  if (plan.send === 'rendered') await core.idle(); // every render ahead finished
+  const tSend = performance.now();
+  const wallSend = wallNow();
+  await core['commit.start']({ ids, targets: TARGETS, captionStrip: false });
+  return { ids, t0, tUploaded, tReady, tSend, wallSend };
+}
+
+/**
+ * One batch as a nurse and a GP do it: N photos taken and uploaded by the phone page, Send as the plan says (see
+ * uploadAndSend), to committed and (within the wait) "in Medtech ✓".
  */
 async function shutterBatch(photo: Buffer, name: string, writeMs: number, plan: BatchPlan): Promise<ShutterRun> {
   const { n, mode } = plan;
@@ -231,28 +286,16 @@ async function shutterBatch(photo: Buffer, name: string, writeMs: number, plan: 
     await waitForState(stack, (s) => s.images.find((img) => img.id === solo)?.status === 'committed');
     const phone = await joinPhone(stack);
     await core.idle(); // nothing in flight: the batch starts on quiet cores
-    const ids: string[] = [];
     const http = traceAllHttp(stack);
-    const t0 = performance.now();
-    // As the phone page does (renderer/mobile/src/uploads.ts): UPLOADS_AT_ONCE in flight, in shutter order.
-    let next = 0;
-    const uploader = async (): Promise<void> => {
-      for (let i = next++; i < n; i = next++) ids[i] = await phone.upload(photo, name, '14975008');
-    };
-    await Promise.all(Array.from({ length: Math.min(UPLOADS_AT_ONCE, n) }, uploader));
-    const tUploaded = performance.now();
-    const { at: tReady } = await waitForState(stack, (s) => ids.every((id) => s.images.find((img) => img.id === id)?.status === 'ready'));
-    if (plan.send === 'rendered') await core.idle(); // every render ahead finished
-    const tSend = performance.now();
-    const wallSend = wallNow();
-    await core['commit.start']({ ids, targets: TARGETS, captionStrip: false });
+    const { ids, t0, tUploaded, tReady, tSend, wallSend } = await uploadAndSend(stack, phone, photo, name, plan);
     await waitForState(stack, () => ids.every((id) => committed.has(id)));
     await waitForState(stack, () => ids.every((id) => inMedtech.has(id)), VERIFY_WAIT_MS[mode]).catch(() => undefined);
     stop();
     stopOutbox();
     stopProgress();
     const steps = await http.stop(wallSend);
-    const firstId = ids[0] ?? '';
+    // The first photo committed (in shutter order when Send picks them; the first ready when Send takes them all).
+    const firstId = [...ids].sort((a, b) => (committed.get(a) ?? Infinity) - (committed.get(b) ?? Infinity))[0] ?? '';
     const verifiedAt = ids.flatMap((id) => inMedtech.get(id) ?? []); // the batch's photos, not the lone one sent before it
     const since = Math.floor(wallSend);
     return {
@@ -318,6 +361,7 @@ export async function benchShutterToMedtech(): Promise<void> {
   const bestSizes = list(process.env.E2E_BEST_CASE_BATCHES, '10');
   const renderedSizes = list(process.env.E2E_RENDERED_BATCHES, '1');
   const renderedHeicSizes = list(process.env.E2E_RENDERED_HEIC_BATCHES, '');
+  const firstSizes = list(process.env.E2E_FIRST_SEND_BATCHES, '10');
   const rounds = Number(process.env.E2E_SHUTTER_ROUNDS ?? 3);
   const jpeg = await readFile(join(PHOTOS, 'photo-12mp-orient6.jpg'));
   const heic = process.env.E2E_HEIC === '0' ? null : await sharpToHeicOrNull();
@@ -331,6 +375,7 @@ export async function benchShutterToMedtech(): Promise<void> {
     for (const n of input === inputs[0] ? sizes : heicSizes) plan.push({ input, plan: { n, mode: 'strict', send: 'instant', measureBatch: true } });
     for (const n of input === inputs[0] ? renderedSizes : renderedHeicSizes) plan.push({ input, plan: { n, mode: 'strict', send: 'rendered', measureBatch: true } });
   }
+  for (const n of firstSizes) plan.push({ input: inputs[0]!, plan: { n, mode: 'strict', send: 'first', measureBatch: true } });
   // The best case's batch limit is the strict row's (the same creates): not measured again.
   for (const n of bestSizes) plan.push({ input: inputs[0]!, plan: { n, mode: 'best', send: 'instant', measureBatch: false } });
   for (const { input, plan: p } of plan) {

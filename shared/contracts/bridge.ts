@@ -182,6 +182,8 @@ export const PhoneView = Type.Object({
   qrPngDataUrl: Type.Optional(Type.String()),
   expiresAt: IsoTime,
   phonesJoined: Type.Integer({ minimum: 0 }),
+  /** Photos a phone has numbered that have not arrived yet: a "send all" sends them too, as each arrives. */
+  photosComing: Type.Optional(Type.Integer({ minimum: 1 })),
   /** What would stop a phone reaching this PC (checked when the panel opened), each with its fix in plain words. */
   network: Type.Optional(Type.Array(Type.Object({ code: Type.String(), title: Type.String({ maxLength: 500 }), fix: Type.String({ maxLength: 500 }) }))),
 });
@@ -254,6 +256,8 @@ export const AppState = Type.Object({
   /** All images not yet wiped, of every patient, newest last. */
   images: Type.Array(ImageView),
   phone: Type.Union([PhoneView, Type.Null()]),
+  /** After a "send all" while a phone was still sending: per patient, the photos still coming, sent when they arrive. */
+  stillComing: Type.Optional(Type.Array(Type.Object({ patientId: Type.String(), photos: Type.Integer({ minimum: 1 }) }))),
   outbox: Type.Array(OutboxItemView),
   notices: Type.Array(Notice),
 });

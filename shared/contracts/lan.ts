@@ -24,6 +24,8 @@ export const LAN_ROUTES = {
   decline: '/api/images/v1/session/decline',
   /** POST: the phone holds these photos for this session's patient; the PC numbers them. */
   hold: '/api/images/v1/photos/hold',
+  /** POST: held photos this phone will not send after all (removed, refused): the PC stops waiting for them. */
+  release: '/api/images/v1/photos/release',
 } as const;
 
 /** A QR token or upload credential: 32 random bytes as base64url (256 bits). */
@@ -97,6 +99,8 @@ export const UploadResponse = Type.Object({
   duplicate: Type.Boolean(),
   /** The PC moved on to another patient: this held photo still went to the confirmed one; take no new photos. */
   patientChanged: Type.Optional(Type.Boolean()),
+  /** The GP pressed Send while this held photo was on its way: it arrived and goes with that Send; take no new photos. */
+  sessionSent: Type.Optional(Type.Boolean()),
 });
 export type UploadResponse = Static<typeof UploadResponse>;
 

@@ -117,6 +117,7 @@ export const ERROR_CODES = {
   ERR_LAN_TOKEN_INVALID: spec(401, 'This link is not valid. Scan the QR code on the PC again.', 'rescan'),
   ERR_LAN_TOKEN_EXPIRED: spec(401, 'This QR code has expired. Scan the new QR code on the PC.', 'rescan'),
   ERR_LAN_SESSION_ENDED: spec(410, 'The upload session on the PC has ended. Scan the new QR code on the PC.', 'rescan'),
+  ERR_LAN_SESSION_SENT: spec(410, 'The GP has sent the photos from this session, and the session has ended. To take more photos, scan the new QR code on the PC.', 'rescan'),
   ERR_LAN_PATIENT_CHANGED: spec(409, 'The PC has changed to a different patient. Photos were not sent to the new patient. Scan the new QR code.', 'rescan'),
   ERR_LAN_HOST_REJECTED: spec(421, 'This address is not allowed. Scan the QR code on the PC again.', 'rescan'),
   ERR_LAN_TOO_MANY_PARTS: spec(413, 'That upload was not in the expected form (too many parts). Please send the photo again.', 'retry'),

@@ -16,6 +16,7 @@ import { PhonePanel } from './components/PhonePanel';
 import { PreviewDialog } from './components/PreviewDialog';
 import { SettingsDialog, ShortcutsDialog } from './components/SettingsDialog';
 import { groupImages, readyImages } from './logic/model';
+import { stillComingLine } from './logic/send-status';
 import { EMPTY_SELECTION, clickSelect, pruneSelection, selectAll, selectionAfterSwitch, type Selection } from './logic/selection';
 import { isTyping, listen, useCapture } from './useCapture';
 import { useCompanion } from './useCompanion';
@@ -132,6 +133,11 @@ export function App() {
   const applyAllCount = groups.working.filter((i) => !isLocked(i.status) && i.status !== 'processing').length;
   const readyCount = readyImages(groups.working).length;
   const phone = state.phone?.active && patient && state.phone.patientId === patient.id ? state.phone : null;
+  const stillComing = patient ? stillComingLine(state.stillComing, patient.id) : undefined;
+  const stillComingFor = (patientId: string): string => {
+    const line = stillComingLine(state.stillComing, patientId);
+    return line === undefined ? '' : ` · ${line}`;
+  };
   const groupProps = { companion, selected: sel.ids, onSelect, onOpen: setPreviewId };
 
   return (
@@ -177,6 +183,11 @@ export function App() {
                 </button>
                 <span className="capture-hint muted">or drag photos in, or paste (Ctrl+V)</span>
                 <span className="spacer" />
+                {stillComing !== undefined ? (
+                  <span className="muted" role="status" data-testid="still-coming">
+                    {stillComing}
+                  </span>
+                ) : null}
                 {capture.adding > 0 ? (
                   <span className="muted" role="status">
                     <span className="spinner spinner-small" aria-hidden="true" /> Adding {plural(capture.adding, 'file')}…
@@ -226,7 +237,7 @@ export function App() {
                 key={g.patient.id}
                 other
                 title={`Belongs to ${formatPatientName(g.patient)}`}
-                subtitle={`NHI ${g.patient.nhi} · ${groupSummary(g.images)} · these stay with this patient`}
+                subtitle={`NHI ${g.patient.nhi} · ${groupSummary(g.images)} · these stay with this patient${stillComingFor(g.patient.id)}`}
                 images={g.images}
                 {...groupProps}
                 testId="group-other"

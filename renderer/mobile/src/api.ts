@@ -7,11 +7,12 @@ import type { LAN_ROUTES as LanRoutes, ExchangeResponse, HoldResponse, SessionSt
 import { parseErrorBody, RequestFailed, type Failure } from './failures';
 
 /** The routes, checked against the contract by type (importing the contract's values would pull its schema library into the page). */
-export const ROUTES: Pick<typeof LanRoutes, 'exchange' | 'session' | 'upload' | 'hold' | 'decline'> = {
+export const ROUTES: Pick<typeof LanRoutes, 'exchange' | 'session' | 'upload' | 'hold' | 'release' | 'decline'> = {
   exchange: '/api/images/v1/session/exchange',
   session: '/api/images/v1/session',
   upload: '/api/images/v1/upload',
   hold: '/api/images/v1/photos/hold',
+  release: '/api/images/v1/photos/release',
   decline: '/api/images/v1/session/decline',
 };
 const FIELDS: typeof UploadFieldNames = { clientUploadId: 'clientUploadId', bodySiteCode: 'bodySiteCode', laterality: 'laterality', consent: 'consent', file: 'file' };
@@ -29,6 +30,8 @@ export interface Transport {
   upload(req: UploadRequest, hooks: UploadHooks): Promise<UploadResponse>;
   /** The PC answers with the photos' numbers. */
   hold(credential: string, clientUploadIds: string[]): Promise<HoldResponse>;
+  /** Held photos this phone will not send after all: the PC stops waiting for them. */
+  release(credential: string, clientUploadIds: string[]): Promise<void>;
   /** The nurse says this is not the patient: the PC is told, and this phone leaves the session. */
   decline(credential: string): Promise<void>;
 }
@@ -148,6 +151,8 @@ export function createHttpTransport(timers: Timers): Transport {
     exchange: (token) => json<ExchangeResponse>(ROUTES.exchange, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ token }) }),
     status: (credential) => json<SessionStatusResponse>(ROUTES.session, { method: 'GET', headers: bearer(credential) }),
     decline: (credential) => json<unknown>(ROUTES.decline, { method: 'POST', headers: bearer(credential) }).then(() => undefined),
+    release: (credential, clientUploadIds) =>
+      json<unknown>(ROUTES.release, { method: 'POST', headers: { ...bearer(credential), ...JSON_TYPE }, body: JSON.stringify({ clientUploadIds }) }).then(() => undefined),
     hold: (credential, clientUploadIds) => json<HoldResponse>(ROUTES.hold, { method: 'POST', headers: { ...bearer(credential), ...JSON_TYPE }, body: JSON.stringify({ clientUploadIds }) }),
     upload: (req, hooks) => sendPhoto(timers, req, hooks).then((answer) => readAnswer<UploadResponse>(answer)),
   };

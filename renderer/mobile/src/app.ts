@@ -14,7 +14,7 @@ import { uuidV4 } from './ids';
 import { isLateral, siteGroups, siteLabel } from './sites';
 import { forgetCredential, loadCredential, saveCredential, type SavedCredential } from './store';
 import { dropFragment, readFragmentToken } from './token';
-import { UploadQueue, type Photo } from './uploads';
+import { HELD_STILL_GO, UploadQueue, type Photo } from './uploads';
 import { ScreenKeeper, type WakeLockLike } from './wake';
 
 export interface AppEnv extends Timers {
@@ -143,7 +143,7 @@ export class PhoneApp {
     } catch (err) {
       const ended = sessionEndOf(err);
       if (ended === undefined) return;
-      if (ended.code === 'ERR_LAN_PATIENT_CHANGED' && this.queue !== undefined) this.queue.patientChanged(ended);
+      if (HELD_STILL_GO.has(ended.code) && this.queue !== undefined) this.queue.heldOnly(ended);
       else this.sessionOver(ended);
     }
   }
@@ -158,7 +158,7 @@ export class PhoneApp {
       maxBytes: cred.maxUploadFileBytes,
       onChange: (p, removed) => this.photoChanged(p, removed === true),
       onSessionStop: (body) => this.sessionOver(body),
-      onPatientChanged: () => this.show({ kind: 'capture' }),
+      onHeldOnly: () => this.show({ kind: 'capture' }),
     });
     this.queue.setOnline(this.online);
     this.show({ kind: 'capture' });
@@ -290,7 +290,7 @@ export class PhoneApp {
     const gallery = fileInput('gallery-input', { multiple: true });
     const picker = (cls: string, glyph: string, text: string, input: HTMLInputElement): HTMLElement =>
       h('button', { class: `btn ${cls} btn-large btn-icon`, type: 'button', onclick: () => input.click() }, h('span', { class: `glyph ${glyph}`, 'aria-hidden': 'true' }), text);
-    const switched = this.queue?.switched;
+    const closed = this.queue?.heldOnlyBecause;
     this.list = h('ul', { class: 'photos', 'aria-label': 'Photos' }, ...[...this.cards.values()].map((c) => c.el)); // kept across a redraw
     this.banner = h('div', { class: 'banner', role: 'status', hidden: true });
     this.bar = h('div', { class: 'actionbar' });
@@ -305,7 +305,7 @@ export class PhoneApp {
         h('p', { class: 'patient-bar-meta' }, `${born(s)}${s !== undefined && s.roomLabel !== '' ? ` · ${s.roomLabel}` : ''}`),
       ),
       this.banner,
-      switched === undefined
+      closed === undefined
         ? h(
             'div',
             { class: 'add' },
@@ -314,12 +314,7 @@ export class PhoneApp {
             camera,
             gallery,
           )
-        : h(
-            'div',
-            { class: 'note note-warn', role: 'alert', 'data-testid': 'switched' },
-            h('p', { class: 'note-title' }, 'The PC has moved on to another patient.'),
-            h('p', {}, `The photos below were taken for ${s?.patient.displayName ?? 'the patient you confirmed'} and go only to their record. Send them now; take no new photos here — scan the new QR code for the next patient.`),
-          ),
+        : heldOnlyNote(closed, s?.patient.displayName ?? 'the patient you confirmed'),
       this.list,
       this.bar,
     );
@@ -336,6 +331,7 @@ export class PhoneApp {
     const titles: Partial<Record<ErrorBody['code'], string>> = {
       ERR_LAN_PATIENT_CHANGED: 'The PC changed to another patient',
       ERR_LAN_SESSION_ENDED: 'This upload session has ended',
+      ERR_LAN_SESSION_SENT: 'The GP has sent the photos',
       ERR_LAN_TOKEN_EXPIRED: idle ? 'This upload session timed out' : 'This QR code has expired',
       ERR_LAN_TOKEN_INVALID: 'This link cannot be used',
       ERR_RATE_LIMITED: 'Please wait a moment',
@@ -349,7 +345,7 @@ export class PhoneApp {
       title(titles[body.code] ?? 'The upload has stopped'),
       h('p', { class: 'lead', 'data-testid': 'ended-message' }, body.message),
       sent > 0
-        ? h('p', { class: 'note note-ok', 'data-testid': 'ended-sent' }, warn && this.session !== undefined ? `${photos(sent)} reached the PC for ${this.session.patient.displayName}.` : `${photos(sent)} reached the PC before this.`)
+        ? h('p', { class: 'note note-ok', 'data-testid': 'ended-sent' }, warn && this.session !== undefined ? `${photos(sent)} reached the PC for ${this.session.patient.displayName}.` : `${photos(sent)} reached the PC${body.code === 'ERR_LAN_SESSION_SENT' ? '' : ' before this'}.`)
         : null,
       unsent > 0 ? h('p', { class: 'note note-warn', 'data-testid': 'unsent' }, `${photos(unsent)} not sent. ${unsent === 1 ? 'It was' : 'They were'} not sent to anyone and ${unsent === 1 ? 'has' : 'have'} been cleared from this page.`) : null,
       body.action === 'rescan' && !saysScan ? h('p', { class: 'hint' }, 'To carry on, scan the new QR code on the PC with the camera.') : null,
@@ -521,6 +517,24 @@ function barContent(c: Record<Photo['state'], number>, busy: number, waiting: bo
 }
 
 const title = (text: string): HTMLElement => h('h1', { tabindex: '-1' }, text);
+
+/** In place of the camera once the PC switched patient or the GP sent: the held photos below still go. */
+function heldOnlyNote(body: ErrorBody, name: string): HTMLElement {
+  if (body.code === 'ERR_LAN_SESSION_SENT') {
+    return h(
+      'div',
+      { class: 'note note-ok', role: 'status', 'data-testid': 'sent-by-gp' },
+      h('p', { class: 'note-title' }, 'The GP has pressed Send.'),
+      h('p', {}, `The photos below still go to the PC for ${name}. No new photos can be taken here: to take more, scan the new QR code on the PC.`),
+    );
+  }
+  return h(
+    'div',
+    { class: 'note note-warn', role: 'alert', 'data-testid': 'switched' },
+    h('p', { class: 'note-title' }, 'The PC has moved on to another patient.'),
+    h('p', {}, `The photos below were taken for ${name} and go only to their record. Send them now; take no new photos here — scan the new QR code for the next patient.`),
+  );
+}
 const born = (s: LanSessionInfo | undefined): string => `Born ${formatBirthDate(s?.patient.birthDate ?? '')}`;
 
 const icon = (warn: boolean): HTMLElement => h('div', { class: `icon ${warn ? 'icon-warn' : 'icon-info'}`, 'aria-hidden': 'true' }, warn ? '!' : 'i');

@@ -19,9 +19,10 @@ describe('parseErrorBody', () => {
 
 describe('classify', () => {
   const http = (status: number, code: keyof typeof ERROR_CODES) => ({ kind: 'http' as const, status, body: { code, message: 'm', action: 'retry' as const, retryable: false } });
-  it('stops the whole session on patient change, end, expiry and a dead link', () => {
+  it("stops the whole session on patient change, end, the GP's Send, expiry and a dead link", () => {
     expect(classify(http(409, 'ERR_LAN_PATIENT_CHANGED'))).toBe('session');
     expect(classify(http(410, 'ERR_LAN_SESSION_ENDED'))).toBe('session');
+    expect(classify(http(410, 'ERR_LAN_SESSION_SENT'))).toBe('session');
     expect(classify(http(401, 'ERR_LAN_TOKEN_EXPIRED'))).toBe('session');
     expect(classify(http(401, 'ERR_LAN_TOKEN_INVALID'))).toBe('session');
   });

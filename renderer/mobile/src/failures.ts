@@ -101,6 +101,7 @@ export type FailureClass = 'session' | 'retry' | 'photo' | 'ignore';
 const SESSION_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_LAN_PATIENT_CHANGED',
   'ERR_LAN_SESSION_ENDED',
+  'ERR_LAN_SESSION_SENT',
   'ERR_LAN_TOKEN_INVALID',
   'ERR_LAN_TOKEN_EXPIRED',
   'ERR_LAN_HOST_REJECTED',

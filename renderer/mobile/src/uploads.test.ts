@@ -244,7 +244,7 @@ describe('UploadQueue', () => {
       const holds: { ids: string[]; resolve(n: number[]): void; reject(f: Failure): void }[] = [];
       const switched: string[] = [];
       const env = setup({
-        onPatientChanged: (b) => switched.push(b.code),
+        onHeldOnly: (b) => switched.push(b.code),
       });
       const hold = (_cred: string, ids: string[]) =>
         new Promise<{ held: { clientUploadId: string; photoNumber: number }[] }>((resolve, reject) => {
@@ -254,8 +254,12 @@ describe('UploadQueue', () => {
             reject: (f) => reject(new RequestFailed(f)),
           });
         });
-      (env.net as unknown as { hold: typeof hold }).hold = hold;
-      return { ...env, holds, switched };
+      const released: string[] = [];
+      const release = async (_cred: string, ids: string[]): Promise<void> => {
+        released.push(...ids);
+      };
+      Object.assign(env.net, { hold, release });
+      return { ...env, holds, switched, released };
     }
 
     it('each photo is held as it is added and takes the number the PC gives it', async () => {
@@ -304,6 +308,66 @@ describe('UploadQueue', () => {
       await flush();
       expect(stops).toEqual(['ERR_LAN_PATIENT_CHANGED']);
       expect(q.get(p.id)?.state).toBe('stopped');
+    });
+
+    it('the GP sent: held photos still go, a new photo is refused with the plain message, then the session is over', async () => {
+      const { q, net, file, holds, switched, stops } = withHold();
+      const [a, b] = [q.add(file()), q.add(file())];
+      holds[0]!.resolve([1]);
+      await flush();
+      holds[1]!.resolve([2]);
+      await flush();
+      q.sendAll();
+      const [first] = net.open();
+      (first as { done?: boolean }).done = true;
+      first!.resolve({ clientUploadId: first!.req.clientUploadId, imageId: 'img-1', bytes: 10, sha256: '0'.repeat(64), duplicate: false, sessionSent: true });
+      await flush();
+      expect(switched).toEqual(['ERR_LAN_SESSION_SENT']);
+      expect(q.heldOnlyBecause?.message).toMatch(/^The GP has sent the photos from this session/);
+      const shutter = q.add(file());
+      expect(shutter).toMatchObject({ state: 'stopped', file: undefined, error: { code: 'ERR_LAN_SESSION_SENT' } });
+      expect(holds).toHaveLength(2); // nothing new is asked of the PC
+      expect([q.get(a.id)?.state, q.get(b.id)?.state]).toEqual(['sent', 'sending']);
+      expect(stops).toEqual([]);
+      net.open().forEach((x) => net.ok(x));
+      await flush();
+      expect(q.get(b.id)?.state).toBe('sent');
+      expect(stops).toEqual(['ERR_LAN_SESSION_SENT']);
+    });
+
+    it('a hold answered "the GP sent" keeps the held photos going and stops the new one', async () => {
+      const { q, file, holds, switched } = withHold();
+      const held = q.add(file());
+      holds[0]!.resolve([1]);
+      await flush();
+      q.sendAll();
+      const fresh = q.add(file());
+      holds[1]!.reject(http(410, 'ERR_LAN_SESSION_SENT'));
+      await flush();
+      expect(switched).toEqual(['ERR_LAN_SESSION_SENT']);
+      expect(q.get(fresh.id)?.state).toBe('stopped');
+      expect(q.get(held.id)?.state).toBe('sending');
+    });
+
+    it('a held photo the phone will not send (removed, refused for good, too large) is released, so the PC stops waiting for it', async () => {
+      const { q, net, file, holds, released } = withHold();
+      const [removed, refused, tooLarge, kept] = [q.add(file()), q.add(file()), q.add(file(5000)), q.add(file())];
+      holds[0]!.resolve([1]);
+      await flush();
+      holds[1]!.resolve([2, 3, 4]);
+      await flush();
+      expect(released).toEqual([tooLarge.id]); // failed on the phone before its number came
+      expect(q.remove(removed.id)).toBe(true);
+      expect(released).toEqual([tooLarge.id, removed.id]);
+      q.sendAll();
+      net.fail(net.open()[0]!, http(415, 'ERR_IMAGE_UNSUPPORTED'));
+      await flush();
+      expect(q.get(refused.id)?.state).toBe('failed');
+      expect(released).toEqual([tooLarge.id, removed.id, refused.id]);
+      net.ok(net.open()[0]!);
+      await flush();
+      expect(q.get(kept.id)?.state).toBe('sent');
+      expect(released).not.toContain(kept.id);
     });
 
     it('a held photo delivered after the switch tells the page the PC moved on', async () => {

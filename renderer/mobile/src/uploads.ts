@@ -30,7 +30,7 @@ export interface Photo {
 }
 
 export interface QueueDeps extends Timers {
-  transport: Pick<Transport, 'upload'> & Partial<Pick<Transport, 'hold'>>;
+  transport: Pick<Transport, 'upload'> & Partial<Pick<Transport, 'hold' | 'release'>>;
   credential: () => string;
   newId: () => string;
   random: () => number;
@@ -41,8 +41,8 @@ export interface QueueDeps extends Timers {
   onChange: (photo: Photo, removed?: boolean) => void;
   /** The session is over for this phone; the queue has already stopped every photo. */
   onSessionStop: (body: ErrorBody) => void;
-  /** The PC moved on to another patient while held photos are still to send (they carry on; nothing new is taken). */
-  onPatientChanged?: (body: ErrorBody) => void;
+  /** The PC moved on to another patient, or the GP sent, while held photos are still to send (they carry on; nothing new is taken). */
+  onHeldOnly?: (body: ErrorBody) => void;
 }
 
 const HOLD_BATCH = 50;
@@ -51,6 +51,8 @@ const BASE_DELAY_MS = 1000;
 const MAX_DELAY_MS = 30_000;
 const UNFINISHED: ReadonlySet<PhotoState> = new Set<PhotoState>(['staged', 'queued', 'sending', 'retrying', 'failed']);
 const EDITABLE: ReadonlySet<PhotoState> = new Set<PhotoState>(['staged', 'failed']);
+/** The PC's answers after which the photos it holds still go (to the confirmed patient; with the GP's Send). */
+export const HELD_STILL_GO: ReadonlySet<string> = new Set(['ERR_LAN_PATIENT_CHANGED', 'ERR_LAN_SESSION_SENT']);
 const retryableFailure = (p: Photo): boolean => p.state === 'failed' && p.file !== undefined && p.error?.retryable === true;
 
 export class UploadQueue {
@@ -59,8 +61,8 @@ export class UploadQueue {
   private readonly timers = new Map<string, unknown>();
   private counter = 0;
   private stoppedWith: ErrorBody | undefined;
-  /** Set once the PC switched patient: only held photos may still be sent. */
-  private switchedWith: ErrorBody | undefined;
+  /** Set once the PC switched patient or the GP sent: only held photos may still be sent. */
+  private heldOnlyWith: ErrorBody | undefined;
   private holding = false;
   private online = true;
 
@@ -72,9 +74,9 @@ export class UploadQueue {
   get(id: string): Photo | undefined {
     return this.photos.get(id);
   }
-  /** The PC's patient-changed answer, while held photos are still going to the confirmed patient. */
-  get switched(): ErrorBody | undefined {
-    return this.switchedWith;
+  /** The PC's patient-changed or sent answer, while held photos are still going. */
+  get heldOnlyBecause(): ErrorBody | undefined {
+    return this.heldOnlyWith;
   }
   counts(): Record<PhotoState, number> {
     const c: Record<PhotoState, number> = { staged: 0, queued: 0, sending: 0, retrying: 0, sent: 0, failed: 0, stopped: 0 };
@@ -96,7 +98,7 @@ export class UploadQueue {
       progress: 0,
       attempts: 0,
     };
-    const closed = this.stoppedWith ?? this.switchedWith;
+    const closed = this.stoppedWith ?? this.heldOnlyWith;
     if (closed !== undefined) {
       photo.state = 'stopped';
       photo.file = undefined;
@@ -115,7 +117,7 @@ export class UploadQueue {
   /** Holds every photo not yet held (one request at a time, ≤ 50 ids); a network failure leaves them for the next try. */
   holdNew(): void {
     const hold = this.deps.transport.hold;
-    if (hold === undefined || this.holding || this.stoppedWith !== undefined || this.switchedWith !== undefined || !this.online) return;
+    if (hold === undefined || this.holding || this.stoppedWith !== undefined || this.heldOnlyWith !== undefined || !this.online) return;
     // Every photo gets its number, even one refused on the phone (too large), so the numbers match the order taken.
     const batch = [...this.photos.values()].filter((p) => !p.held && UNFINISHED.has(p.state)).slice(0, HOLD_BATCH);
     if (batch.length === 0) return;
@@ -130,6 +132,8 @@ export class UploadQueue {
           p.n = h.photoNumber;
           this.deps.onChange(p);
         }
+        // Removed, or refused on the phone, while being held: the PC need not wait for them.
+        this.release(res.held.map((h) => h.clientUploadId).filter((id) => this.photos.get(id)?.file === undefined && this.photos.get(id)?.state !== 'sent'));
         this.holdNew();
       },
       (err: unknown) => {
@@ -141,28 +145,35 @@ export class UploadQueue {
   }
 
   /**
-   * The PC switched patient. Photos it holds for the confirmed patient carry on (they are that patient's); the
-   * others stop, and nothing new can be added. With nothing held left to send, the session is simply over.
+   * The PC switched patient or the GP sent. Photos it holds carry on (they are the confirmed patient's, and go with
+   * the Send); the others stop, and nothing new can be added. With nothing held left to send, the session is over.
    */
-  patientChanged(body: ErrorBody): void {
+  heldOnly(body: ErrorBody): void {
     if (this.stoppedWith !== undefined) return;
-    const first = this.switchedWith === undefined;
-    this.switchedWith = body;
+    const first = this.heldOnlyWith === undefined;
+    this.heldOnlyWith = body;
     for (const p of this.photos.values()) {
       if (p.held || p.state === 'sent' || p.state === 'stopped') continue;
       this.stopPhoto(p, body);
     }
     if (!this.list().some((p) => p.held && UNFINISHED.has(p.state) && p.file !== undefined)) this.end(body);
-    else if (first) this.deps.onPatientChanged?.(body);
+    else if (first) this.deps.onHeldOnly?.(body);
   }
 
   /**
-   * A session-level answer: a patient switch keeps held photos going; anything else — or the switch answered for a
-   * held photo itself (the PC's grace after the switch is over) — stops every photo.
+   * A session-level answer: a patient switch or the GP's Send keeps held photos going; anything else — or that answer
+   * for a held photo itself (the PC's grace is over) — stops every photo.
    */
   private sessionAnswer(body: ErrorBody, refused?: Photo): void {
-    if (body.code === 'ERR_LAN_PATIENT_CHANGED' && refused?.held !== true && this.deps.onPatientChanged !== undefined) this.patientChanged(body);
+    if (HELD_STILL_GO.has(body.code) && refused?.held !== true && this.deps.onHeldOnly !== undefined) this.heldOnly(body);
     else this.end(body);
+  }
+
+  /** Held photos this phone will not send: the PC stops waiting for them (best effort; its grace ends it anyway). */
+  private release(ids: string[]): void {
+    const release = this.deps.transport.release;
+    if (ids.length === 0 || release === undefined || this.stoppedWith !== undefined) return;
+    release(this.deps.credential(), ids).catch(() => undefined);
   }
 
   private end(body: ErrorBody): void {
@@ -180,9 +191,9 @@ export class UploadQueue {
     this.deps.onChange(p);
   }
 
-  /** After a switch: once every held photo is sent (or removed), the session is over for this phone. */
-  private settleAfterSwitch(): void {
-    const body = this.switchedWith;
+  /** After a switch or a Send: once every held photo is sent (or removed), the session is over for this phone. */
+  private settleHeldOnly(): void {
+    const body = this.heldOnlyWith;
     if (body === undefined || this.stoppedWith !== undefined) return;
     if (!this.list().some((p) => UNFINISHED.has(p.state) && p.file !== undefined)) this.end(body);
   }
@@ -205,8 +216,9 @@ export class UploadQueue {
     if (p === undefined || !(EDITABLE.has(p.state) || p.state === 'stopped')) return false;
     this.photos.delete(id);
     p.file = undefined;
+    if (p.held && p.state !== 'stopped') this.release([p.id]);
     this.deps.onChange(p, true);
-    this.settleAfterSwitch();
+    this.settleHeldOnly();
     return true;
   }
 
@@ -325,8 +337,9 @@ export class UploadQueue {
           p.file = undefined;
           delete p.error;
           this.deps.onChange(p);
-          if (res.patientChanged === true) this.patientChanged(bodyFor('ERR_LAN_PATIENT_CHANGED'));
-          this.settleAfterSwitch();
+          if (res.patientChanged === true) this.heldOnly(bodyFor('ERR_LAN_PATIENT_CHANGED'));
+          else if (res.sessionSent === true) this.heldOnly(bodyFor('ERR_LAN_SESSION_SENT'));
+          this.settleHeldOnly();
           this.pump();
         },
         (err: unknown) => {
@@ -347,6 +360,7 @@ export class UploadQueue {
         return;
       case 'photo':
         if (failure.kind === 'http') this.failPhoto(p, failure.body);
+        if (p.held && p.file === undefined) this.release([p.id]); // refused for good
         this.deps.onChange(p);
         return;
       case 'retry': {

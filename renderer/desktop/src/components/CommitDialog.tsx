@@ -3,6 +3,7 @@ import type { CommitStartResponse, CommitTargets } from '../../../../shared/cont
 import type { PatientSummary } from '../../../../shared/contracts/common';
 import { formatPatientName, plural } from '../../../common/format';
 import { imageProgress, tallyCommit, type CommitTally } from '../logic/model';
+import { comingWithSendLine, stillComingLine } from '../logic/send-status';
 import type { Companion } from '../useCompanion';
 import { Dialog } from './Dialog';
 import { ProgressBar, RetryButton, StatusBadge } from './ImageGrid';
@@ -18,8 +19,9 @@ export interface CommitTarget {
   notReady: number;
 }
 
-function CommitProgress({ companion, started, tally, name }: { companion: Companion; started: CommitStartResponse; tally: CommitTally; name: string }) {
+function CommitProgress({ companion, started, tally, name, patientId }: { companion: Companion; started: CommitStartResponse; tally: CommitTally; name: string; patientId: string }) {
   const byId = new Map((companion.state?.images ?? []).map((i) => [i.id, i]));
+  const stillComing = stillComingLine(companion.state?.stillComing, patientId);
   return (
     <>
       <p aria-live="polite" data-testid="commit-tally">
@@ -27,6 +29,11 @@ function CommitProgress({ companion, started, tally, name }: { companion: Compan
         {tally.waiting.length ? ` · ${tally.waiting.length} waiting` : ''}
         {tally.failed.length ? ` · ${tally.failed.length} failed` : ''}
       </p>
+      {stillComing !== undefined ? (
+        <p className="muted" data-testid="commit-still-coming">
+          {stillComing}
+        </p>
+      ) : null}
       <ul className="commit-list">
         {started.queued.map((id) => {
           const img = byId.get(id);
@@ -74,6 +81,7 @@ export function CommitDialog({ companion, target, onClose }: { companion: Compan
   const sendRef = useRef<HTMLButtonElement>(null);
   const name = formatPatientName(patient);
   const noTarget = !targets.media && !targets.inboxScan;
+  const coming = allReady ? comingWithSendLine(companion.state?.phone, patient.id) : undefined;
   const tally = started ? tallyCommit(started.queued, companion.state?.images ?? [], companion.state?.outbox) : null;
   const progressTitle = !tally?.settled ? 'Sending to Medtech…' : tally.failed.length > 0 ? 'Some images were not sent' : tally.waiting.length > 0 ? 'Images are waiting to send' : 'Sent to Medtech';
   const targetText = targets.media && targets.inboxScan ? 'as a photo (Media) and to the Inbox' : targets.media ? 'as a photo (Media)' : targets.inboxScan ? 'to the Inbox (Inbox Scan)' : '';
@@ -104,7 +112,7 @@ export function CommitDialog({ companion, target, onClose }: { companion: Compan
       }
     >
       {started && tally ? (
-        <CommitProgress companion={companion} started={started} tally={tally} name={name} />
+        <CommitProgress companion={companion} started={started} tally={tally} name={name} patientId={patient.id} />
       ) : (
         <>
           <p className="commit-summary" data-testid="commit-summary">
@@ -112,6 +120,11 @@ export function CommitDialog({ companion, target, onClose }: { companion: Compan
             {targetText ? <>, {targetText}</> : null}.
           </p>
           {notReady > 0 ? <p className="muted small">{plural(notReady, 'other image')} still need details and will not be sent now.</p> : null}
+          {coming !== undefined ? (
+            <p className="small" data-testid="commit-coming">
+              {coming}
+            </p>
+          ) : null}
           <TargetsField
             legend="Save in Medtech as"
             labels={[`Inbox Scan (${settings?.inboxScanFormat === 'tiff' ? 'TIFF' : 'PDF'}) — shows in the Inbox and on referral forms`, "Photo (Media) — kept with the patient's images"]}

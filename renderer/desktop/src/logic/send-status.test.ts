@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ImageView, OutboxItemView } from '../../../../shared/contracts/bridge';
 import { AppError } from '../../../../shared/errors/app-error';
 import type { ErrorCode } from '../../../../shared/errors/codes';
-import { lockedReason, nextTryIn, sendLine } from './send-status';
+import { comingWithSendLine, lockedReason, nextTryIn, sendLine, stillComingLine } from './send-status';
 
 const bodyFor = (code: ErrorCode) => new AppError(code).toBody();
 const NOW = Date.parse('2026-12-06T10:00:00Z');
@@ -56,5 +56,28 @@ describe('lockedReason', () => {
     expect(lockedReason([image({ status: 'waiting' })])).toBe('This photo is in the send queue on this PC (not yet confirmed in Medtech), so the details can no longer be changed.');
     expect(lockedReason([image({ status: 'committed' }), image({ status: 'committed' })])).toBe('These photos are in Medtech, so the details can no longer be changed.');
     expect(lockedReason([image({ status: 'committed' }), image({ status: 'sending' })])).not.toContain('handed to Medtech');
+  });
+});
+
+describe('stillComingLine', () => {
+  it("says how many of this patient's phone photos are still coming and will be sent, and nothing when none are", () => {
+    const coming = [
+      { patientId: 'a', photos: 3 },
+      { patientId: 'b', photos: 1 },
+    ];
+    expect(stillComingLine(coming, 'a')).toBe('3 photos still coming from the phone will be sent to Medtech when they arrive.');
+    expect(stillComingLine(coming, 'b')).toBe('1 photo still coming from the phone will be sent to Medtech when it arrives.');
+    expect(stillComingLine(coming, 'c')).toBeUndefined();
+    expect(stillComingLine(undefined, 'a')).toBeUndefined();
+  });
+});
+
+describe('comingWithSendLine', () => {
+  it("before a \"send all\": how many of this patient's phone photos are still coming and go with it, and nothing when none are", () => {
+    expect(comingWithSendLine({ patientId: 'a', photosComing: 2 }, 'a')).toBe('Also 2 photos still coming from the phone: they are sent the same way as each arrives.');
+    expect(comingWithSendLine({ patientId: 'a', photosComing: 1 }, 'a')).toBe('Also 1 photo still coming from the phone: it is sent the same way as it arrives.');
+    expect(comingWithSendLine({ patientId: 'a', photosComing: 2 }, 'b')).toBeUndefined();
+    expect(comingWithSendLine({ patientId: 'a' }, 'a')).toBeUndefined();
+    expect(comingWithSendLine(null, 'a')).toBeUndefined();
   });
 });

@@ -2,7 +2,8 @@
  * The one line under a photo's badge saying where it stands on its way to Medtech, never more than is known.
  * The unknown-outcome states (a create may have reached Medtech) are worded by their own card, not here.
  */
-import type { ImageView, OutboxItemView } from '../../../../shared/contracts/bridge';
+import type { ImageView, OutboxItemView, PhoneView } from '../../../../shared/contracts/bridge';
+import { plural } from '../../../common/format';
 import type { ErrorCode } from '../../../../shared/errors/codes';
 
 /** Medtech (ALEX) itself is not answering or is refusing for now: the gateway is fine. */
@@ -65,4 +66,18 @@ export function lockedReason(images: readonly ImageView[]): string {
   if (images.every((i) => i.status === 'committed')) return `${one ? 'This photo is' : 'These photos are'} in Medtech, so the details can no longer be changed.`;
   if (images.some((i) => i.status === 'unconfirmed')) return `${one ? 'This photo was' : 'These photos were'} sent, but Medtech has not confirmed ${one ? 'it' : 'them'} yet (see the card), so the details can no longer be changed.`;
   return `${one ? 'This photo is' : 'These photos are'} in the send queue on this PC (not yet confirmed in Medtech), so the details can no longer be changed.`;
+}
+
+/** After a "send all" while the phone was still sending: what the GP is told about the photos still on their way. */
+export function stillComingLine(stillComing: { patientId: string; photos: number }[] | undefined, patientId: string): string | undefined {
+  const n = stillComing?.find((s) => s.patientId === patientId)?.photos ?? 0;
+  if (n === 0) return undefined;
+  return `${plural(n, 'photo')} still coming from the phone will be sent to Medtech when ${n === 1 ? 'it arrives' : 'they arrive'}.`;
+}
+
+/** Before a "send all" while the phone is still sending: the photos it has taken and not yet sent go with it. */
+export function comingWithSendLine(phone: Pick<PhoneView, 'patientId' | 'photosComing'> | null | undefined, patientId: string): string | undefined {
+  const n = phone?.patientId === patientId ? (phone.photosComing ?? 0) : 0;
+  if (n === 0) return undefined;
+  return `Also ${plural(n, 'photo')} still coming from the phone: ${n === 1 ? 'it is' : 'they are'} sent the same way as ${n === 1 ? 'it arrives' : 'each arrives'}.`;
 }
