@@ -99,7 +99,14 @@ async function composeUnits(deps: CompanionCoreDeps) {
   const library = new ImageLibrary({ ...parts, files, renderAhead, requiredFields: () => config.current.settings.requiredFields, progress, decorate });
   const intake = new ImageIntake({ ...parts, library });
   const phone = new PhoneCapture({ ...parts, library, roomLabel: () => config.current.settings.roomLabel, networkCheck: deps.networkCheck });
-  if (deps.lan !== undefined) phone.attach(await deps.lan(phone.sink));
+  if (deps.lan !== undefined) {
+    const lan = await deps.lan(phone.sink);
+    phone.attach(lan);
+    // Renders ahead wait while photos come in; a phone that joins is about to send some (HEIC decoders loaded now).
+    lan.on('upload-started', () => ahead.incoming.begin());
+    lan.on('upload-ended', () => ahead.incoming.end());
+    lan.on('phone-joined', () => deps.imaging.warmUp?.());
+  }
   const opened: { outbox?: OutboxPort } = {}; // the commit client can look items up only once the outbox is open
   const outbox = await deps.openOutbox(access.commitClient((id) => opened.outbox?.get(id)));
   opened.outbox = outbox;

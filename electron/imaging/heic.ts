@@ -81,6 +81,11 @@ export class HeicDecoder {
     });
   }
 
+  /** Starts the worker now (libheif takes ~300 ms of CPU to load) so the next decode does not wait for it. */
+  warm(): void {
+    this.ensureWorker();
+  }
+
   async close(): Promise<void> {
     this.failAll(new AppError('ERR_INTERNAL', { detail: 'imaging service closed' }));
     await this.stopWorker();

@@ -84,6 +84,11 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
         (r) => ({ contentType: r.contentType, width: r.width, height: r.height, quality: r.quality, bytes: r.data.length }),
       );
     },
+    warmUp() {
+      if (closed) return;
+      heicThumbnails.warm();
+      heicImages.warm();
+    },
     async close() {
       closed = true;
       await Promise.allSettled([...inFlight]);
