@@ -86,8 +86,8 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
     },
     warmUp() {
       if (closed) return;
-      heicThumbnails.warm();
-      heicImages.warm();
+      void heicThumbnails.warm();
+      void heicImages.warm();
     },
     async close() {
       closed = true;

@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deltaEStats } from './testkit/quality-metrics';
 import { plainMasterFiles } from './master-files';
+import { HeicDecoder } from './heic';
 import { createImagingService } from './service';
 import { GRID_H, GRID_W, PATCHES, heicWithIcc, measurePatches, taggedGrid } from './testkit/colour-images';
 import { addItemProperties, heifItems, irotBox } from './testkit/heif-boxes';
@@ -131,6 +132,24 @@ describe("a new photo's thumbnail does not queue behind other work", () => {
     } finally {
       release();
       await blocking.close();
+    }
+  });
+});
+
+describe('HEIC decoders loaded before the first HEIC arrives (a phone joined)', () => {
+  it('warm() resolves once libheif is loaded in the worker, which then decodes the thumbnail; again after close, a new worker', async () => {
+    const decoder = new HeicDecoder(30_000);
+    try {
+      await decoder.warm();
+      await decoder.warm(); // the same worker: loaded already
+      const file = await heicFromJpegWithThumbnail(await orientedJpeg(1, 640, 384), `warm-${n}`);
+      const thumb = await decoder.thumbnail(file, 50_000_000);
+      expect([thumb?.width, thumb?.height]).toEqual([200, 120]);
+      await decoder.close();
+      await decoder.warm();
+      expect((await decoder.thumbnail(file, 50_000_000))?.width).toBe(200);
+    } finally {
+      await decoder.close();
     }
   });
 });
