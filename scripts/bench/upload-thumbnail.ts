@@ -7,9 +7,11 @@
  * Same run, same uploads, the path before this change: the core showed the thumbnail only when ingest had
  * finished (decode, master written, thumbnail made from it). Its time here is "ingest complete" — a lower
  * bound of the old path, which also decoded the master again for the thumbnail after that.
- * `BENCH_ROUNDS` uploads per type (default 15). Each photo is ready on arrival (body site sent), so the core renders
- * it ahead while the next one uploads, as in a batch; `BENCH_RENDER_AHEAD=off` sends no body site (nothing renders
- * ahead) to show what those renders cost the next thumbnail.
+ * `BENCH_ROUNDS` uploads per type (default 15), each sent as soon as the one before is answered. Each photo is ready on
+ * arrival (body site sent), so the core renders it ahead, as in a batch: once the phone pauses (200 ms with no upload),
+ * or at once if Send takes it; before, it started as its ingest ended, beside the next upload. `BENCH_RENDER_AHEAD=off`
+ * sends no body site (nothing renders ahead); `BENCH_PAUSE_MS=300` makes the phone pause that long before each upload, so a
+ * render ahead starts in the pause and overlaps the next upload (the worst pause for this rule).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -28,6 +30,8 @@ import { printTable, summarise, trackPeakRss } from './_stats';
 const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/photos/photo-12mp-orient6.jpg', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const RENDER_AHEAD = process.env.BENCH_RENDER_AHEAD !== 'off';
+/** The phone's pause between an answer and its next upload (default none: a batch sent as fast as it goes). */
+const PAUSE_MS = Number(process.env.BENCH_PAUSE_MS ?? 0);
 
 /** A 12 MP iPhone-like HEIC: stored landscape with irot 3 on the primary and its thumbnail, P3 ICC (heif-enc + box edit). */
 async function iphoneLikeHeic(dir: string): Promise<Buffer> {
@@ -116,6 +120,7 @@ export async function runUploadThumbnailBench(): Promise<void> {
     const rows: Array<Record<string, string | number>> = [];
     const verdicts: string[] = [];
     const phone = phoneThread();
+    let previous: string | undefined;
     for (const input of inputs) {
       const answered: number[] = [];
       const onScreen: number[] = [];
@@ -123,6 +128,7 @@ export async function runUploadThumbnailBench(): Promise<void> {
       const atCore: number[] = [];
       const rss = trackPeakRss();
       for (let i = 0; i < ROUNDS; i++) {
+        if (PAUSE_MS > 0) await new Promise((r) => setTimeout(r, PAUSE_MS));
         const fields: Record<string, string> = { clientUploadId: crypto.randomUUID(), ...(RENDER_AHEAD ? { bodySiteCode: '14975008' } : {}) };
         const { t0, t1, status, body } = await phone.upload({ url: `${origin}${LAN_ROUTES.upload}`, credential: exchange.credential, fields, bytes: input.bytes, mime: input.mime, name: input.name });
         if (status !== 200) throw new Error(`upload refused: HTTP ${status}`);
@@ -131,7 +137,10 @@ export async function runUploadThumbnailBench(): Promise<void> {
         onScreen.push((firstSight.get(body.imageId) ?? 0) - t0);
         oldPath.push((ingested.get(body.imageId) ?? 0) - t0);
         atCore.push((received.get(body.imageId) ?? 0) - t0);
-        await core['images.remove']({ ids: [body.imageId] });
+        // The photo before this one goes now (a batch keeps it at least until this one is on screen): at most two held,
+        // so every photo is rendered ahead, and none is skipped only because it was removed.
+        if (previous !== undefined) await core['images.remove']({ ids: [previous] });
+        previous = body.imageId;
       }
       const peak = rss.stop();
       const a = summarise(answered);
@@ -152,7 +161,7 @@ export async function runUploadThumbnailBench(): Promise<void> {
     off();
     await phone.close();
     const load = loadavg().map((l) => l.toFixed(1)).join(' ');
-    const ahead = RENDER_AHEAD ? 'each photo rendered ahead' : 'no render ahead';
+    const ahead = `${RENDER_AHEAD ? 'each photo rendered ahead' : 'no render ahead'}${PAUSE_MS > 0 ? `, phone pauses ${PAUSE_MS} ms` : ''}`;
     printTable(`Phone upload → thumbnail event, ${ROUNDS} uploads per type (loopback, real LAN server + core, ${ahead}), load average ${load}`, rows);
     for (const v of verdicts) console.log(v);
   } finally {
