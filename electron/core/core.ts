@@ -93,7 +93,7 @@ async function composeUnits(deps: CompanionCoreDeps) {
     late.outcomes?.decorateImage(v);
     verifier.decorateImage(v);
   };
-  const ahead = new RenderAhead((p, e, o) => track(deps.imaging.render(p, e, o)));
+  const ahead = new RenderAhead((p, e, o) => track(deps.imaging.render(p, e, o)), undefined, { track });
   files.onRemove = (id) => ahead.forgetImage(id);
   const renderAhead = { ahead, settings: () => config.current.settings };
   const library = new ImageLibrary({ ...parts, files, renderAhead, requiredFields: () => config.current.settings.requiredFields, progress, decorate });

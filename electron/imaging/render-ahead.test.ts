@@ -143,9 +143,13 @@ describe('RenderAhead (real sharp)', () => {
     const timers = testTimers();
     const spell = new QuietSpell(200, timers);
     const r = counting();
-    const ahead = new RenderAhead(r.fn, 2, spell);
+    const tracked: Promise<unknown>[] = [];
+    const ahead = new RenderAhead(r.fn, 2, { incoming: spell, track: (work) => tracked.push(work) });
+    let finished = false;
     spell.begin(); // the photo whose ingest makes it ready is still being answered
     ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
+    expect(tracked).toHaveLength(1); // in flight from now: "idle" waits for it
+    void tracked[0]?.then(() => (finished = true));
     spell.begin(); // the next photo starts while the first is answered
     spell.end();
     await settle();
@@ -157,9 +161,11 @@ describe('RenderAhead (real sharp)', () => {
     spell.end();
     await settle();
     expect(r.calls()).toBe(0);
+    expect(finished).toBe(false);
     timers.fire();
     await settle();
     expect(r.calls()).toBe(1);
+    await tracked[0];
     expect((await ahead.take(master, PLAIN, BOTH, LIMIT)).media?.contentType).toBe('image/jpeg');
     expect(r.calls()).toBe(1);
   });
@@ -168,7 +174,7 @@ describe('RenderAhead (real sharp)', () => {
     const timers = testTimers();
     const spell = new QuietSpell(200, timers);
     const r = counting();
-    const ahead = new RenderAhead(r.fn, 2, spell);
+    const ahead = new RenderAhead(r.fn, 2, { incoming: spell });
     spell.begin();
     ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
     expect((await ahead.take(master, PLAIN, BOTH, LIMIT)).media?.contentType).toBe('image/jpeg');

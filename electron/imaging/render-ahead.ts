@@ -17,21 +17,33 @@ export interface TargetRenders {
   document?: RenderResult;
 }
 
+export interface RenderAheadOptions {
+  /**
+   * Photos still coming in (the core counts each phone upload). A render ahead starts only once they pause, so it never
+   * takes a core from the next photo's upload and first look; Send taking it starts it at once.
+   */
+  incoming?: QuietSpell;
+  /** Told of each render ahead as it is planned, so "nothing in flight" also waits for one still waiting for the pause. */
+  track?: (work: Promise<unknown>) => void;
+}
+
 export class RenderAhead {
   private readonly entries = new Map<string, { masterPath: string; result: Promise<TargetRenders>; takeNow: () => void; drop: () => void }>();
 
   /** The targets of the last Send (both before one): what a ready photo is rendered ahead for. */
   private targets = { media: true, inboxScan: true };
 
-  /**
-   * `incoming`: photos still coming in (the core counts each phone upload). A render ahead starts only once they pause,
-   * so it never takes a core from the next photo's upload and first look; Send taking it starts it at once.
-   */
+  readonly incoming: QuietSpell;
+  private readonly track: (work: Promise<unknown>) => void;
+
   constructor(
     private readonly render: RenderFn,
     private readonly maxEntries = 2,
-    readonly incoming = new QuietSpell(),
-  ) {}
+    options: RenderAheadOptions = {},
+  ) {
+    this.incoming = options.incoming ?? new QuietSpell();
+    this.track = options.track ?? (() => undefined);
+  }
 
   /** Send chose these targets: the next photos are rendered ahead for them. */
   useTargets(targets: { media: boolean; inboxScan: boolean }): void {
@@ -62,6 +74,7 @@ export class RenderAhead {
     };
     const result = this.incoming.quiet ? start() : Promise.race([this.incoming.whenQuiet(), taken, gone]).then(start);
     result.catch(() => undefined); // seen (and thrown) by whoever takes it
+    this.track(result);
     this.entries.set(key, { masterPath, result, takeNow, drop });
   }
 
