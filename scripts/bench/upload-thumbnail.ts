@@ -11,7 +11,8 @@
  * arrival (body site sent), so the core renders it ahead, as in a batch: once the phone pauses (200 ms with no upload),
  * or at once if Send takes it; before, it started as its ingest ended, beside the next upload. `BENCH_RENDER_AHEAD=off`
  * sends no body site (nothing renders ahead); `BENCH_PAUSE_MS=300` makes the phone pause that long before each upload, so a
- * render ahead starts in the pause and overlaps the next upload (the worst pause for this rule).
+ * render ahead starts in the pause and overlaps the next upload (the worst pause for this rule); `BENCH_AT_ONCE=2` sends
+ * two at once as the phone page does in a batch (one photo's master then overlaps the next one's first look).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -32,6 +33,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const RENDER_AHEAD = process.env.BENCH_RENDER_AHEAD !== 'off';
 /** The phone's pause between an answer and its next upload (default none: a batch sent as fast as it goes). */
 const PAUSE_MS = Number(process.env.BENCH_PAUSE_MS ?? 0);
+/** Uploads in flight at once, each from a phone thread of its own (the phone page sends 2 at once in a batch). */
+const AT_ONCE = Number(process.env.BENCH_AT_ONCE ?? 1);
 
 /** A 12 MP iPhone-like HEIC: stored landscape with irot 3 on the primary and its thumbnail, P3 ICC (heif-enc + box edit). */
 async function iphoneLikeHeic(dir: string): Promise<Buffer> {
@@ -119,29 +122,34 @@ export async function runUploadThumbnailBench(): Promise<void> {
     });
     const rows: Array<Record<string, string | number>> = [];
     const verdicts: string[] = [];
-    const phone = phoneThread();
-    let previous: string | undefined;
+    const phones = Array.from({ length: AT_ONCE }, phoneThread);
     for (const input of inputs) {
       const answered: number[] = [];
       const onScreen: number[] = [];
       const oldPath: number[] = [];
       const atCore: number[] = [];
       const rss = trackPeakRss();
-      for (let i = 0; i < ROUNDS; i++) {
-        if (PAUSE_MS > 0) await new Promise((r) => setTimeout(r, PAUSE_MS));
-        const fields: Record<string, string> = { clientUploadId: crypto.randomUUID(), ...(RENDER_AHEAD ? { bodySiteCode: '14975008' } : {}) };
-        const { t0, t1, status, body } = await phone.upload({ url: `${origin}${LAN_ROUTES.upload}`, credential: exchange.credential, fields, bytes: input.bytes, mime: input.mime, name: input.name });
-        if (status !== 200) throw new Error(`upload refused: HTTP ${status}`);
-        answered.push(t1 - t0);
-        while (!firstSight.has(body.imageId) || !ingested.has(body.imageId)) await new Promise((r) => setTimeout(r, 1));
-        onScreen.push((firstSight.get(body.imageId) ?? 0) - t0);
-        oldPath.push((ingested.get(body.imageId) ?? 0) - t0);
-        atCore.push((received.get(body.imageId) ?? 0) - t0);
-        // The photo before this one goes now (a batch keeps it at least until this one is on screen): at most two held,
-        // so every photo is rendered ahead, and none is skipped only because it was removed.
+      let next = 0;
+      const uploader = async (phone: ReturnType<typeof phoneThread>): Promise<void> => {
+        let previous: string | undefined;
+        for (let i = next++; i < ROUNDS; i = next++) {
+          if (PAUSE_MS > 0) await new Promise((r) => setTimeout(r, PAUSE_MS));
+          const fields: Record<string, string> = { clientUploadId: crypto.randomUUID(), ...(RENDER_AHEAD ? { bodySiteCode: '14975008' } : {}) };
+          const { t0, t1, status, body } = await phone.upload({ url: `${origin}${LAN_ROUTES.upload}`, credential: exchange.credential, fields, bytes: input.bytes, mime: input.mime, name: input.name });
+          if (status !== 200) throw new Error(`upload refused: HTTP ${status}`);
+          answered.push(t1 - t0);
+          while (!firstSight.has(body.imageId) || !ingested.has(body.imageId)) await new Promise((r) => setTimeout(r, 1));
+          onScreen.push((firstSight.get(body.imageId) ?? 0) - t0);
+          oldPath.push((ingested.get(body.imageId) ?? 0) - t0);
+          atCore.push((received.get(body.imageId) ?? 0) - t0);
+          // The photo before this one goes now (a batch keeps it at least until this one is on screen): at most two held,
+          // so every photo is rendered ahead, and none is skipped only because it was removed.
+          if (previous !== undefined) await core['images.remove']({ ids: [previous] });
+          previous = body.imageId;
+        }
         if (previous !== undefined) await core['images.remove']({ ids: [previous] });
-        previous = body.imageId;
-      }
+      };
+      await Promise.all(phones.map(uploader));
       const peak = rss.stop();
       const a = summarise(answered);
       const t = summarise(onScreen);
@@ -159,9 +167,9 @@ export async function runUploadThumbnailBench(): Promise<void> {
       );
     }
     off();
-    await phone.close();
+    await Promise.all(phones.map((p) => p.close()));
     const load = loadavg().map((l) => l.toFixed(1)).join(' ');
-    const ahead = `${RENDER_AHEAD ? 'each photo rendered ahead' : 'no render ahead'}${PAUSE_MS > 0 ? `, phone pauses ${PAUSE_MS} ms` : ''}`;
+    const ahead = `${RENDER_AHEAD ? 'each photo rendered ahead' : 'no render ahead'}${PAUSE_MS > 0 ? `, phone pauses ${PAUSE_MS} ms` : ''}${AT_ONCE > 1 ? `, ${AT_ONCE} uploads at once` : ''}`;
     printTable(`Phone upload → thumbnail event, ${ROUNDS} uploads per type (loopback, real LAN server + core, ${ahead}), load average ${load}`, rows);
     for (const v of verdicts) console.log(v);
   } finally {
