@@ -67,6 +67,7 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
         'ingest',
         async () => {
           const look = await firstSight.run(() => firstLook(input, deps, ingestOptions));
+          await firstSight.whenIdle(); // another photo's first look (running or waiting) goes before this full decode
           return queue.run(() => writeMaster(look, dest, deps));
         },
         (r) => ({ sourceType: r.sourceType, width: r.width, height: r.height }),
