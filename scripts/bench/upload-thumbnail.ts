@@ -13,6 +13,8 @@
  * sends no body site (nothing renders ahead); `BENCH_PAUSE_MS=300` makes the phone pause that long before each upload, so a
  * render ahead starts in the pause and overlaps the next upload (the worst pause for this rule); `BENCH_AT_ONCE=2` sends
  * two at once as the phone page does in a batch (one photo's master then overlaps the next one's first look).
+ * Each phone thread first asks for the session status, as the phone page does once it has its credential, so its first
+ * upload goes over an open connection from a loaded HTTP client, as a phone's does.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -56,6 +58,12 @@ function phoneThread() {
     `const { parentPort } = require('node:worker_threads');
      const at = () => performance.timeOrigin + performance.now();
      parentPort.on('message', async (m) => {
+       if (m.status) {
+         const res = await fetch(m.url, { headers: { authorization: 'Bearer ' + m.credential } });
+         await res.arrayBuffer();
+         parentPort.postMessage({ status: res.status });
+         return;
+       }
        const form = new FormData();
        for (const [k, v] of Object.entries(m.fields)) form.set(k, v);
        form.set('file', new Blob([m.bytes], { type: m.mime }), m.name);
@@ -77,6 +85,13 @@ function phoneThread() {
           resolve({ ...r, t0: local(r.t0), t1: local(r.t1) });
         });
         worker.postMessage(m);
+      });
+    },
+    /** The session status, as the phone page asks for it once it has the credential (its connection is open then). */
+    status(url: string, credential: string): Promise<void> {
+      return new Promise((resolve, reject) => {
+        worker.once('message', (r: { status: number }) => (r.status === 200 ? resolve() : reject(new Error(`status refused: HTTP ${r.status}`))));
+        worker.postMessage({ status: true, url, credential });
       });
     },
     close: () => worker.terminate(),
@@ -123,6 +138,7 @@ export async function runUploadThumbnailBench(): Promise<void> {
     const rows: Array<Record<string, string | number>> = [];
     const verdicts: string[] = [];
     const phones = Array.from({ length: AT_ONCE }, phoneThread);
+    for (const phone of phones) await phone.status(`${origin}${LAN_ROUTES.session}`, exchange.credential);
     for (const input of inputs) {
       const answered: number[] = [];
       const onScreen: number[] = [];
