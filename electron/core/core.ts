@@ -94,7 +94,7 @@ async function composeUnits(deps: CompanionCoreDeps) {
     late.outcomes?.decorateImage(v);
     verifier.decorateImage(v);
   };
-  const ahead = new RenderAhead((p, e, o) => track(deps.imaging.render(p, e, o)));
+  const ahead = new RenderAhead((p, e, o) => track(deps.imaging.render(p, e, o)), undefined, { track });
   files.onRemove = (id) => ahead.forgetImage(id);
   const renderAhead = { ahead, settings: () => config.current.settings };
   const library = new ImageLibrary({ ...parts, files, renderAhead, requiredFields: () => config.current.settings.requiredFields, progress, decorate });
@@ -103,7 +103,14 @@ async function composeUnits(deps: CompanionCoreDeps) {
   const followers = new SendFollowers({ ...parts, store, send: (rec, plan) => (late.commit === undefined ? Promise.resolve(undefined) : late.commit.sendFollower(rec, plan)) });
   await followers.recover(); // before restoreImages, which clears the work folder of anything that is not an image's
   const phone = new PhoneCapture({ ...parts, library, followers, roomLabel: () => config.current.settings.roomLabel, networkCheck: deps.networkCheck });
-  if (deps.lan !== undefined) phone.attach(await deps.lan(phone.sink));
+  if (deps.lan !== undefined) {
+    const lan = await deps.lan(phone.sink);
+    phone.attach(lan);
+    // Renders ahead wait while photos come in; a phone that joins is about to send some (HEIC decoders loaded now).
+    lan.on('upload-started', () => ahead.incoming.begin());
+    lan.on('upload-ended', () => ahead.incoming.end());
+    lan.on('phone-joined', () => deps.imaging.warmUp?.());
+  }
   const opened: { outbox?: OutboxPort } = {}; // the commit client can look items up only once the outbox is open
   const outbox = await deps.openOutbox(access.commitClient((id) => opened.outbox?.get(id)));
   opened.outbox = outbox;

@@ -16,7 +16,7 @@ import type { ConfigCell } from './settings';
 
 export type { Clock } from '../outbox/types';
 
-export type ImagingPort = Pick<ImagingService, 'ingest' | 'render'>;
+export type ImagingPort = Pick<ImagingService, 'ingest' | 'render' | 'warmUp'>;
 
 export type OutboxPort = Pick<Outbox, 'enqueue' | 'list' | 'get' | 'retry' | 'rebindGrant' | 'on' | 'confirmArrived' | 'sendAgain'>;
 

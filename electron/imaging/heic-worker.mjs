@@ -21,6 +21,7 @@ const THUMBNAIL_MAX_PIXELS = 4_000_000;
 port.on('message', (msg) => {
   void handle(msg);
 });
+port.postMessage({ loaded: true });
 
 /** Calls a libheif function that returns `struct heif_error` (12 bytes, returned through a pointer); true when Ok. */
 function ok(call) {

@@ -44,6 +44,7 @@ const WORKER_URL = new URL('./heic-worker.mjs', import.meta.url);
  */
 export class HeicDecoder {
   private worker: Worker | null = null;
+  private loaded: Promise<void> = Promise.resolve();
   private nextJobId = 1;
   private readonly pending = new Map<number, Pending>();
 
@@ -81,6 +82,15 @@ export class HeicDecoder {
     });
   }
 
+  /**
+   * Starts the worker now (libheif takes ~300 ms of CPU to load) so the next decode does not wait for it; resolves once
+   * libheif is loaded (or the worker stopped).
+   */
+  warm(): Promise<void> {
+    this.ensureWorker();
+    return this.loaded;
+  }
+
   async close(): Promise<void> {
     this.failAll(new AppError('ERR_INTERNAL', { detail: 'imaging service closed' }));
     await this.stopWorker();
@@ -96,7 +106,10 @@ export class HeicDecoder {
       if (this.worker === worker) this.worker = null;
       this.failAll(new AppError('ERR_IMAGE_CORRUPT', { detail: 'HEIC decoder stopped', cause }));
     };
-    worker.on('message', (reply: WorkerReply) => this.onReply(reply));
+    this.loaded = new Promise((resolve) => {
+      worker.on('message', (reply: WorkerReply | { loaded: true }) => ('loaded' in reply ? resolve() : this.onReply(reply)));
+      worker.once('exit', () => resolve());
+    });
     worker.on('error', stopped);
     worker.on('exit', () => stopped());
     worker.unref();

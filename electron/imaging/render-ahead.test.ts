@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plainMasterFiles } from './master-files';
 import { createImagingService } from './service';
+import { QuietSpell, type SpellTimers } from './quiet-spell';
 import { RenderAhead, type RenderFn } from './render-ahead';
 import type { Edits, ImagingService } from './types';
 import { orientedJpeg } from './testkit/images';
@@ -122,6 +123,68 @@ describe('RenderAhead (real sharp)', () => {
     await imaging.close();
     expect(order[0]).toBe('render starts');
     expect(order.filter((o) => o === 'thumbnail')).toHaveLength(3);
+  });
+
+  /** Timers fired by the test, not by the clock. */
+  function testTimers(): SpellTimers & { delays: () => number[]; fire: () => void } {
+    const due = new Map<number, { fn: () => void; ms: number }>();
+    let next = 0;
+    return {
+      setTimeout: (fn, ms) => (due.set(++next, { fn, ms }), next),
+      clearTimeout: (handle) => void due.delete(handle as number),
+      delays: () => [...due.values()].map((t) => t.ms),
+      fire: () => [...due.entries()].forEach(([id, t]) => (due.delete(id), t.fn())),
+    };
+  }
+  /** Lets every pending promise callback and I/O callback run (no time passes on the test's timers). */
+  const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it('a render ahead waits while photos come in and starts once the phone pauses: 200 ms after the last upload ends, none begun since', async () => {
+    const timers = testTimers();
+    const spell = new QuietSpell(200, timers);
+    const r = counting();
+    const tracked: Promise<unknown>[] = [];
+    const ahead = new RenderAhead(r.fn, 2, { incoming: spell, track: (work) => tracked.push(work) });
+    let finished = false;
+    spell.begin(); // the photo whose ingest makes it ready is still being answered
+    ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
+    expect(tracked).toHaveLength(1); // in flight from now: "idle" waits for it
+    void tracked[0]?.then(() => (finished = true));
+    spell.begin(); // the next photo starts while the first is answered
+    spell.end();
+    await settle();
+    expect([r.calls(), timers.delays()]).toEqual([0, []]);
+    spell.end();
+    expect(timers.delays()).toEqual([200]);
+    spell.begin(); // a third photo within the spell: the wait starts again once it is answered
+    expect(timers.delays()).toEqual([]);
+    spell.end();
+    await settle();
+    expect(r.calls()).toBe(0);
+    expect(finished).toBe(false);
+    timers.fire();
+    await settle();
+    expect(r.calls()).toBe(1);
+    await tracked[0];
+    expect((await ahead.take(master, PLAIN, BOTH, LIMIT)).media?.contentType).toBe('image/jpeg');
+    expect(r.calls()).toBe(1);
+  });
+
+  it('Send takes a render ahead at once while photos still come in; one whose image is removed before it starts is never made', async () => {
+    const timers = testTimers();
+    const spell = new QuietSpell(200, timers);
+    const r = counting();
+    const ahead = new RenderAhead(r.fn, 2, { incoming: spell });
+    spell.begin();
+    ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
+    expect((await ahead.take(master, PLAIN, BOTH, LIMIT)).media?.contentType).toBe('image/jpeg');
+    expect(r.calls()).toBe(1);
+    ahead.warmImage(master, { rotate: 90, annotations: [] }, 'pdf', LIMIT);
+    ahead.forgetImage('img-1');
+    spell.end();
+    timers.fire();
+    await settle();
+    expect([r.calls(), ahead.size]).toEqual([1, 0]);
   });
 
   it('a failed render ahead fails only the Send that takes it', async () => {

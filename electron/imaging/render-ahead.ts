@@ -3,7 +3,9 @@
  * used only for exactly the same master, edits, targets and limit (README: Render ahead).
  */
 import { basename } from 'node:path';
+import { AppError } from '../../shared/errors';
 import { jpegToPdf } from './pdf';
+import { QuietSpell } from './quiet-spell';
 import { planTargets, type TargetPlan } from './targets';
 import type { Edits, RenderOutput, RenderResult } from './types';
 
@@ -15,23 +17,43 @@ export interface TargetRenders {
   document?: RenderResult;
 }
 
+export interface RenderAheadOptions {
+  /**
+   * Photos still coming in (the core counts each phone upload). A render ahead starts only once they pause, so it never
+   * takes a core from the next photo's upload and first look; Send taking it starts it at once.
+   */
+  incoming?: QuietSpell;
+  /** Told of each render ahead as it is planned, so "nothing in flight" also waits for one still waiting for the pause. */
+  track?: (work: Promise<unknown>) => void;
+}
+
 export class RenderAhead {
-  private readonly entries = new Map<string, { masterPath: string; result: Promise<TargetRenders>; takeNow: () => void }>();
+  private readonly entries = new Map<string, { masterPath: string; result: Promise<TargetRenders>; takeNow: () => void; drop: () => void }>();
 
   /** The targets of the last Send (both before one): what a ready photo is rendered ahead for. */
   private targets = { media: true, inboxScan: true };
 
+  readonly incoming: QuietSpell;
+  private readonly track: (work: Promise<unknown>) => void;
+
   constructor(
     private readonly render: RenderFn,
     private readonly maxEntries = 2,
-  ) {}
+    options: RenderAheadOptions = {},
+  ) {
+    this.incoming = options.incoming ?? new QuietSpell();
+    this.track = options.track ?? (() => undefined);
+  }
 
   /** Send chose these targets: the next photos are rendered ahead for them. */
   useTargets(targets: { media: boolean; inboxScan: boolean }): void {
     this.targets = { media: targets.media, inboxScan: targets.inboxScan };
   }
 
-  /** A photo is ready: its renders for the last Send's targets start now, unless held, unplannable or the cache is full. */
+  /**
+   * A photo is ready: its renders for the last Send's targets start once no photo is coming in (or Send takes them), unless
+   * held, unplannable or the cache is full; an image removed before they start is never rendered.
+   */
   warmImage(masterPath: string, edits: Edits, inboxScanFormat: TargetPlan['inboxScanFormat'], maxBytes: number): void {
     let plan: TargetPlan;
     try {
@@ -43,9 +65,17 @@ export class RenderAhead {
     if (this.entries.has(key) || this.entries.size >= this.maxEntries) return;
     let takeNow = (): void => undefined;
     const taken = new Promise<void>((resolve) => (takeNow = resolve));
-    const result = this.renderTargets(masterPath, edits, plan, maxBytes, { taken });
+    let dropped = false;
+    let drop = (): void => undefined;
+    const gone = new Promise<void>((resolve) => (drop = () => ((dropped = true), resolve())));
+    const start = (): Promise<TargetRenders> => {
+      if (dropped) throw new AppError('ERR_NOT_FOUND', { detail: 'image removed before its render ahead' });
+      return this.renderTargets(masterPath, edits, plan, maxBytes, { taken });
+    };
+    const result = this.incoming.quiet ? start() : Promise.race([this.incoming.whenQuiet(), taken, gone]).then(start);
     result.catch(() => undefined); // seen (and thrown) by whoever takes it
-    this.entries.set(key, { masterPath, result, takeNow });
+    this.track(result);
+    this.entries.set(key, { masterPath, result, takeNow, drop });
   }
 
   /** The renders for exactly these inputs: the ones started ahead (taken out of the cache), else made now. */
@@ -77,7 +107,11 @@ export class RenderAhead {
 
   /** Drops what is held for this image (its master is named `<id>.…`): removed, edited away or committed. */
   forgetImage(imageId: string): void {
-    for (const [key, entry] of this.entries) if (basename(entry.masterPath).startsWith(`${imageId}.`)) this.entries.delete(key);
+    for (const [key, entry] of this.entries) {
+      if (!basename(entry.masterPath).startsWith(`${imageId}.`)) continue;
+      this.entries.delete(key);
+      entry.drop(); // not started yet: never is
+    }
   }
 
   get size(): number {

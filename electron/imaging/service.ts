@@ -67,6 +67,7 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
         'ingest',
         async () => {
           const look = await firstSight.run(() => firstLook(input, deps, ingestOptions));
+          await firstSight.whenIdle(); // another photo's first look (running or waiting) goes before this full decode
           return queue.run(() => writeMaster(look, dest, deps));
         },
         (r) => ({ sourceType: r.sourceType, width: r.width, height: r.height }),
@@ -83,6 +84,11 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
         },
         (r) => ({ contentType: r.contentType, width: r.width, height: r.height, quality: r.quality, bytes: r.data.length }),
       );
+    },
+    warmUp() {
+      if (closed) return;
+      void heicThumbnails.warm();
+      void heicImages.warm();
     },
     async close() {
       closed = true;

@@ -10,11 +10,14 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deltaEStats } from './testkit/quality-metrics';
 import { plainMasterFiles } from './master-files';
+import { HeicDecoder } from './heic';
 import { createImagingService } from './service';
 import { GRID_H, GRID_W, PATCHES, heicWithIcc, measurePatches, taggedGrid } from './testkit/colour-images';
 import { addItemProperties, heifItems, irotBox } from './testkit/heif-boxes';
 import { QUADRANTS, near, orientedJpeg, pixelAt } from './testkit/images';
 import type { ImagingService } from './types';
+
+const FIXTURE_12MP = new URL('../../../shared/fixtures/photos/photo-12mp-orient6.jpg', import.meta.url).pathname;
 
 let root: string;
 let svc: ImagingService;
@@ -131,6 +134,44 @@ describe("a new photo's thumbnail does not queue behind other work", () => {
     } finally {
       release();
       await blocking.close();
+    }
+  });
+});
+
+describe('HEIC decoders loaded before the first HEIC arrives (a phone joined)', () => {
+  it('warm() resolves once libheif is loaded in the worker, which then decodes the thumbnail; again after close, a new worker', async () => {
+    const decoder = new HeicDecoder(30_000);
+    try {
+      await decoder.warm();
+      await decoder.warm(); // the same worker: loaded already
+      const file = await heicFromJpegWithThumbnail(await orientedJpeg(1, 640, 384), `warm-${n}`);
+      const thumb = await decoder.thumbnail(file, 50_000_000);
+      expect([thumb?.width, thumb?.height]).toEqual([200, 120]);
+      await decoder.close();
+      await decoder.warm();
+      expect((await decoder.thumbnail(file, 50_000_000))?.width).toBe(200);
+    } finally {
+      await decoder.close();
+    }
+  });
+});
+
+describe("an earlier photo's master waits for the next photo's first look", () => {
+  it("a small photo's master is written only after the large photo behind it is on screen; both then ready", async () => {
+    const order: string[] = [];
+    const write = (p: string, bytes: Buffer): Promise<void> => (order.push(`master ${path.basename(p).split('.')[0]}`), plainMasterFiles.write(p, bytes));
+    const one = createImagingService({ concurrency: 1, masterFiles: { write, read: plainMasterFiles.read } });
+    const dir = await fs.mkdtemp(path.join(root, 'order-'));
+    try {
+      const large = await fs.readFile(FIXTURE_12MP); // stored landscape, EXIF 6: upright 3024 wide
+      const ingests = [
+        one.ingest({ buffer: await orientedJpeg(1, 320, 240) }, { dir, id: 'small' }, { onThumbnail: () => order.push('thumbnail small') }),
+        one.ingest({ buffer: large }, { dir, id: 'large' }, { onThumbnail: () => order.push('thumbnail large') }),
+      ];
+      expect((await Promise.all(ingests)).map((r) => r.width)).toEqual([320, 3024]);
+      expect(order).toEqual(['thumbnail small', 'thumbnail large', 'master small', 'master large']);
+    } finally {
+      await one.close();
     }
   });
 });

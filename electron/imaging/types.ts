@@ -110,6 +110,8 @@ export interface ImagingServiceOptions {
 export interface ImagingService {
   ingest(input: IngestInput, dest: IngestDest, options?: IngestOptions): Promise<IngestResult>;
   render(masterPath: string, edits: Edits, output: RenderOutput): Promise<RenderResult>;
+  /** Photos may come soon (a phone joined): loads the HEIC decoders now, off the main thread, so the first HEIC does not wait. */
+  warmUp?(): void;
   /** Finishes queued and running jobs, refuses new ones, stops the HEIC worker. */
   close(): Promise<void>;
 }

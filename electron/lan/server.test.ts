@@ -336,6 +336,20 @@ describe('refused before anything is written', () => {
     await expectNoFiles();
   });
 
+  it('each upload is announced as it starts and as it ends, after the sink took the photo, and also when it is refused', async () => {
+    const events: string[] = [];
+    h.server.on('upload-started', () => events.push('started'));
+    h.server.on('file-received', () => events.push('received'));
+    h.server.on('upload-ended', () => events.push('ended'));
+    const phone = await joinPhone(h);
+    expect((await upload(h.port, phone.credential, photo())).status).toBe(200);
+    const refused = await upload(h.port, phone.credential, [{ name: 'clientUploadId', value: randomUUID() }, { name: 'file', filename: 'x.jpg', data: Buffer.from('<html></html>') }]);
+    expect(refused.status).toBe(415);
+    h.sink.failWith = new AppError('ERR_IMAGE_UNSUPPORTED');
+    expect((await upload(h.port, phone.credential, photo())).status).toBe(415);
+    expect(events).toEqual(['started', 'received', 'ended', 'started', 'ended', 'started', 'ended']);
+  });
+
   it('a sink refusal maps to its status and the received file is deleted', async () => {
     const phone = await joinPhone(h);
     h.sink.failWith = new AppError('ERR_IMAGE_UNSUPPORTED');

@@ -112,6 +112,8 @@ export interface LanServerEvents {
   'phone-joined': [{ sessionId: string; phoneId: string }];
   'phone-declined': [{ sessionId: string; phoneId: string }];
   'upload-started': [{ sessionId: string; phoneId: string }];
+  /** Every 'upload-started' is followed by one 'upload-ended' once the request is answered or fails. */
+  'upload-ended': [{ sessionId: string; phoneId: string }];
   'qr-rotated': [{ sessionId: string; qr: QrInfo }];
   'upload-progress': [{ sessionId: string; phoneId: string; clientUploadId: string; bytes: number }];
   'file-received': [{ sessionId: string; phoneId: string; clientUploadId: string; imageId: string; bytes: number; sha256: string }];
@@ -422,6 +424,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     } finally {
       session.pending.delete(work);
       session.inflight.delete(requestKey);
+      this.emit('upload-ended', { sessionId: session.id, phoneId: phone.phoneId });
     }
   }
 

@@ -179,6 +179,27 @@ describe('companion core with the real gateway, sandbox, imaging, outbox and LAN
     expect(await imageFiles()).toEqual([`${img?.id}.draft`, `${img?.id}.master.jpg`]);
   });
 
+  it('a ready phone photo is rendered ahead once the phone pauses (in flight until then), and Send uses that render', async () => {
+    const core = w.companion.core;
+    await launch('ZZZ0032');
+    const port = w.companion.lanAddress?.port ?? 0;
+    const { credential } = (await exchange(port, tokenFromUrl((await core['phone.start']({})).qrUrl))).json as { credential: string };
+    const up = await upload(port, credential, [
+      { name: 'clientUploadId', value: '5d0c2a4e-8b1f-4c3d-9e7a-2b4c6d8e0f1a' },
+      { name: 'bodySiteCode', value: '89545001' },
+      { name: 'file', filename: 'photo.png', contentType: 'image/png', data: await readFile(join(w.inputs, PHOTOS[2] as string)) },
+    ]);
+    expect(up.status).toBe(200);
+    const renders = (): number => w.logs.filter((l) => l.includes('imaging render done')).length;
+    await core.idle(); // the phone's pause, then the render ahead: both count as work in flight
+    expect(renders()).toBe(1); // Media JPEG; the PDF Inbox Scan wraps it
+    const id = (await core['app.getState']({})).images[0]?.id as string;
+    expect((await core['commit.start']({ ids: [id], targets: { media: true, inboxScan: true }, captionStrip: false })).queued).toEqual([id]);
+    await settle();
+    expect(renders()).toBe(1);
+    expect((await core['app.getState']({})).images[0]?.status).toBe('committed');
+  });
+
   it("consent required by the practice: photos need it before sending, and the name and consent reach Medtech's title", async () => {
     const core = w.companion.core;
     await core['settings.set']({ patch: { requiredFields: ['bodySiteCode', 'consent'] } });
