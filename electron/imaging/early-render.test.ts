@@ -110,6 +110,18 @@ describe('early render: a photo rendered from its ingest’s own pixels (real sh
     }
   });
 
+  it('earlyRenders: false (a benchmark\'s baseline): every render decodes its master', async () => {
+    const counting = countingFiles();
+    const imaging = createImagingService({ masterFiles: counting.files, earlyRenders: false });
+    try {
+      const m = await imaging.ingest({ buffer: await orientedJpeg(1, 1600, 1200) }, { dir, id: 'no-early' });
+      await expectCleanJpeg(await imaging.render(m.masterPath, PLAIN, MB), MB.maxBytes);
+      expect(counting.reads()).toBe(1);
+    } finally {
+      await imaging.close();
+    }
+  });
+
   it('a photo whose master could not be stored is never rendered from memory: the ingest fails and its render finds nothing', async () => {
     const files: MasterFiles = { write: () => Promise.reject(Object.assign(new Error('disk full'), { code: 'ENOSPC' })), read: plainMasterFiles.read };
     const imaging = createImagingService({ masterFiles: files });

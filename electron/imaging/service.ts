@@ -48,7 +48,7 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
     render: (img, wanted, step) => renderPixels(img, { ...wanted, caption: null }, step),
     run: (job) => hold(aheadLane.run(() => queue.run(job))),
     // Only when it starts at once: no render ahead running or waiting and a free place in the queue (pixels never wait there).
-    room: () => aheadLane.pending === 0 && queue.pending < concurrency,
+    room: () => options.earlyRenders !== false && aheadLane.pending === 0 && queue.pending < concurrency,
     yieldTo: () => firstSight.whenIdle(),
     limits,
   });
