@@ -48,6 +48,15 @@ describe('imageProblem: a PDF\'s stream data is not read as names', () => {
     const indirect = pdf.replace(/\/Length (\d+)/, '/Length 12 0 R').replace('endstream', '/JS endstream');
     expect(imageProblem(Buffer.from(indirect, 'latin1'), 'application/pdf')).toBe('PDF with scripts, actions or embedded files');
   });
+
+  it('an object stream (or any stream but an image\'s) is scanned: an action in its dictionaries is refused', async () => {
+    const pdf = (await pdfWithJpegHolding('x')).toString('latin1');
+    const objects = '9 0 << /S /JavaScript /JS (app.alert(1)) >>';
+    const objStm = `20 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Length ${objects.length} >>\nstream\n${objects}\nendstream\nendobj\n`;
+    const withObjStm = pdf.replace(/\n(?=\d+ 0 obj\n)/, `\n${objStm}`); // before the first object
+    expect(withObjStm).toContain(objStm);
+    expect(imageProblem(Buffer.from(withObjStm, 'latin1'), 'application/pdf')).toBe('PDF with scripts, actions or embedded files');
+  });
 });
 
 describe('imageProblem: polyglots and metadata are refused', () => {

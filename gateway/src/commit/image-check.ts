@@ -135,9 +135,10 @@ const PDF_ACTIVE = /\/(JavaScript|JS|Launch|EmbeddedFile|EmbeddedFiles|RichMedia
 const PDF_ESCAPED_NAME = /\/[A-Za-z]*#[0-9A-Fa-f]{2}/;
 
 /**
- * The PDF's text with the data of each stream left out when its length is given directly, it ends where that length
- * says and it holds no object: an embedded JPEG's bytes may read as anything (`/#d2`, `/JS)`), and a stream's data
- * is no place for an action. A stream that does not add up is scanned whole.
+ * The PDF's text with the data of each image stream left out when its length is given directly, it ends where that
+ * length says and it holds no object: an embedded JPEG's bytes may read as anything (`/#d2`, `/JS)`), and a reader
+ * takes nothing but pixels from an image's data. Every other stream (an object stream holds whole dictionaries, a
+ * page's content names resources) and a stream that does not add up is scanned whole.
  */
 function withoutStreamData(text: string): string {
   const parts: string[] = [];
@@ -145,7 +146,8 @@ function withoutStreamData(text: string): string {
   const keyword = /stream(?:\r\n|\n)/g;
   for (let m = keyword.exec(text); m !== null; m = keyword.exec(text)) {
     if (text.slice(m.index - 3, m.index) === 'end') continue;
-    const length = /\/Length\s+(\d+)\b(?!\s+\d+\s+R)/.exec(text.slice(text.lastIndexOf('obj', m.index), m.index));
+    const dictionary = text.slice(text.lastIndexOf('obj', m.index), m.index);
+    const length = /\/Subtype\s*\/Image\b/.test(dictionary) ? /\/Length\s+(\d+)\b(?!\s+\d+\s+R)/.exec(dictionary) : null;
     const start = m.index + m[0].length;
     const end = start + Number(length?.[1] ?? Number.NaN);
     if (!length || !/^\s*endstream/.test(text.slice(end, end + 16)) || /\d+\s+\d+\s+obj\b/.test(text.slice(start, end))) continue;
