@@ -6,6 +6,7 @@ import { PDFDocument } from 'pdf-lib';
 import { AppError } from '../../shared/errors';
 import { decodeError, invalidArgument, storageError } from './errors';
 import type { DecodedRgba, HeicDecoder } from './heic';
+import type { RawImage } from './fit';
 import { heicPixels } from './heic-colour';
 import { SNIFF_BYTES, sniffType } from './sniff';
 import type { ImagingLimits, IngestDest, IngestInput, IngestOptions, IngestResult, MasterFiles, SourceType } from './types';
@@ -97,11 +98,22 @@ async function checkHeader(input: string | Buffer, type: Exclude<SourceType, 'he
   if (width * height > limits.maxInputPixels) throw new AppError('ERR_IMAGE_TOO_MANY_PIXELS');
 }
 
-/** Upright, sRGB, no metadata, opaque: the one decode of the untrusted input, encoded (in memory) as the working master. */
-async function encodeMaster(pipeline: Sharp): Promise<{ data: Buffer; width: number; height: number }> {
+/**
+ * Upright, sRGB, no metadata, opaque: the one decode of the untrusted input, encoded (in memory) as the working master.
+ * With `onPixels`, the decoded 8-bit RGB pixels are handed over (read-only) before the master is encoded from them.
+ */
+async function encodeMaster(pipeline: Sharp, onPixels?: (img: RawImage) => void): Promise<{ data: Buffer; width: number; height: number }> {
   let out: { data: Buffer; info: OutputInfo };
   try {
-    out = await pipeline.flatten({ background: '#ffffff' }).toColourspace('srgb').jpeg(MASTER_JPEG).toBuffer({ resolveWithObject: true });
+    const upright = pipeline.flatten({ background: '#ffffff' }).toColourspace('srgb');
+    const px = onPixels && (await upright.raw().toBuffer({ resolveWithObject: true }));
+    if (px && px.info.channels === 3 && px.data.length === px.info.width * px.info.height * 3) {
+      const img: RawImage = { data: px.data, width: px.info.width, height: px.info.height, channels: 3 };
+      onPixels?.(img);
+      out = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg(MASTER_JPEG).toBuffer({ resolveWithObject: true });
+    } else {
+      out = await upright.jpeg(MASTER_JPEG).toBuffer({ resolveWithObject: true }); // not 8-bit RGB: no hand-over
+    }
   } catch (err) {
     throw decodeError(err);
   }
@@ -223,8 +235,11 @@ export async function firstLook(input: IngestInput, deps: IngestDeps, options?: 
   return { source, sourceType, thumbnail };
 }
 
-/** The working master of what `firstLook` accepted, in `dest.dir` named from `dest.id` only. On any failure nothing is left there. */
-export async function writeMaster(look: FirstLook, dest: IngestDest, deps: IngestDeps): Promise<IngestResult> {
+/**
+ * The working master of what `firstLook` accepted, in `dest.dir` named from `dest.id` only. On any failure nothing is left there.
+ * `onPixels` (optional): given the decoded pixels and the master's path before the master is encoded (8-bit RGB only).
+ */
+export async function writeMaster(look: FirstLook, dest: IngestDest, deps: IngestDeps, onPixels?: (img: RawImage, masterPath: string) => void): Promise<IngestResult> {
   const { limits } = deps;
   const { source, sourceType } = look;
   if (sourceType === 'pdf') {
@@ -244,7 +259,7 @@ export async function writeMaster(look: FirstLook, dest: IngestDest, deps: Inges
     } else {
       pipeline = sharp(source.kind === 'path' ? source.path : source.buffer, { limitInputPixels: limits.maxInputPixels, failOn: FAIL_ON, sequentialRead: true }).autoOrient();
     }
-    const { data, width, height } = await encodeMaster(pipeline);
+    const { data, width, height } = await encodeMaster(pipeline, onPixels && ((img) => onPixels(img, masterPath)));
     // A HEIC's embedded thumbnail may be smaller than ours: the result's comes from the master.
     const thumbnail = sourceType === 'heic' || !look.thumbnail ? await thumbnailOf(sharp(data, { failOn: FAIL_ON }), limits.thumbnailEdgePx) : look.thumbnail;
     await storeMaster(deps.files, masterPath, data);

@@ -18,7 +18,7 @@ export const encodeJpeg: LossyEncoder = (img, quality) => sharp(img.data, rawInp
 /** TIFF with JPEG compression: what Medtech's Inbox Scan and referral readers take, at JPEG sizes. */
 export const encodeTiff: LossyEncoder = (img, quality) => sharp(img.data, rawInput(img)).tiff({ compression: 'jpeg', quality }).toBuffer();
 
-function checkOutput(output: RenderOutput, limits: ImagingLimits): { format: OutputFormat; maxBytes: number } {
+export function checkOutput(output: RenderOutput, limits: ImagingLimits): { format: OutputFormat; maxBytes: number } {
   if (typeof output !== 'object' || output === null || !FORMATS.includes(output.format)) {
     throw invalidArgument('output.format', "'jpeg', 'png', 'tiff' or 'pdf'", output?.format);
   }
@@ -38,7 +38,7 @@ async function readMaster(files: MasterFiles, masterPath: string): Promise<Buffe
   }
 }
 
-const hasEdits = (edits: Edits): boolean =>
+export const hasEdits = (edits: Edits): boolean =>
   edits.rotate !== 0 || !!edits.crop || (Array.isArray(edits.annotations) && edits.annotations.length > 0) || !!edits.captionStrip?.trim();
 
 /** An Inbox Scan PDF passes through untouched when it fits and parses. */
@@ -94,6 +94,8 @@ async function applyEdits(master: Buffer, edits: Edits, withCaption: boolean, li
 
 /** What a render reads with; `pause` (when given) is awaited before its decode and each encode. */
 type RenderEnv = { limits: ImagingLimits; files: MasterFiles; pause?: () => Promise<void> };
+/** How each encode of a render is run (e.g. after a pause, or one at a time). */
+export type EncodeStep = <T>(encode: () => Promise<T>) => Promise<T>;
 
 /** Renders the edited master into what Medtech accepts, at the best quality under maxBytes. */
 export async function renderImage(masterPath: string, edits: Edits, output: RenderOutput, { limits, files, pause = async () => {} }: RenderEnv): Promise<RenderResult> {
@@ -108,7 +110,19 @@ export async function renderImage(masterPath: string, edits: Edits, output: Rend
 
   await pause();
   const img = await applyEdits(master, edits, format !== 'pdf', limits);
-  const paused = (encode: LossyEncoder): LossyEncoder => (image, quality) => pause().then(() => encode(image, quality));
+  return renderPixels(img, { format, maxBytes, caption: edits.captionStrip?.trim() || null }, (encode) => pause().then(encode));
+}
+
+/**
+ * Fits upright, edited pixels (a decoded master, or an ingest's own pixels) into the output format under maxBytes.
+ * `caption` is the PDF's text under the image (JPEG, PNG and TIFF have it burned into the pixels already).
+ */
+export async function renderPixels(
+  img: RawImage,
+  { format, maxBytes, caption }: { format: OutputFormat; maxBytes: number; caption: string | null },
+  step: EncodeStep = (encode) => encode(),
+): Promise<RenderResult> {
+  const paused = (encode: LossyEncoder): LossyEncoder => (image, quality) => step(() => encode(image, quality));
   const jpeg = paused(encodeJpeg);
   let fit: FitResult;
   switch (format) {
@@ -122,7 +136,6 @@ export async function renderImage(masterPath: string, edits: Edits, output: Rend
       fit = await fitPng(img, { maxBytes });
       return { data: fit.data, contentType: 'image/png', width: fit.width, height: fit.height, quality: fit.quality };
     case 'pdf': {
-      const caption = edits.captionStrip?.trim() || null;
       let budget = maxBytes - PDF_OVERHEAD_BYTES - 2 * (caption?.length ?? 0);
       for (let attempt = 0; attempt < 3 && budget >= 20_000; attempt++) {
         fit = await fitLossy(img, jpeg, { maxBytes: budget });

@@ -5,40 +5,53 @@ import { HeicDecoder } from './heic';
 import { firstLook, writeMaster } from './ingest';
 import { JobLimiter } from './limiter';
 import { plainMasterFiles } from './master-files';
-import { renderImage } from './render';
+import { EarlyRenders } from './early-render';
+import { renderImage, renderPixels } from './render';
 import type { ImagingLimits, ImagingLogger, ImagingService, ImagingServiceOptions } from './types';
 
 const silentLogger: ImagingLogger = { info() {}, warn() {} };
 
+/** The shared LIMITS, with the caller's own where given. */
+function imagingLimits(own: Partial<ImagingLimits> | undefined): ImagingLimits {
+  const { maxInputPixels, maxUploadFileBytes, thumbnailEdgePx, alexMaxAttachmentBytes, maxCaptionChars } = LIMITS;
+  return { maxInputPixels, maxUploadFileBytes, thumbnailEdgePx, alexMaxAttachmentBytes, maxCaptionChars, ...own };
+}
+
 /**
  * The companion's imaging pipeline. An ingest's first look (type, header, thumbnail) has a lane of its own, so a
  * new photo's thumbnail never waits behind masters and renders; masters and renders share one queue (default 2
- * at once). Renders ahead of Send go one at a time and step aside (between their encodes) for every first look.
+ * at once). Renders ahead of Send go one at a time and step aside (between their encodes) for every first look; a
+ * photo's render may begin from its ingest's own pixels (early-render.ts).
  * Logs carry sizes and timings, never paths, identifiers or pixels.
  */
 export function createImagingService(options: ImagingServiceOptions = {}): ImagingService {
-  // libvips keeps recently opened files open in its cache. On Windows an open file cannot be deleted,
-  // which would block wiping masters and upload temp files after commit: cache no file handles.
-  sharp.cache({ files: 0 });
-  const limits: ImagingLimits = {
-    maxInputPixels: LIMITS.maxInputPixels,
-    maxUploadFileBytes: LIMITS.maxUploadFileBytes,
-    thumbnailEdgePx: LIMITS.thumbnailEdgePx,
-    alexMaxAttachmentBytes: LIMITS.alexMaxAttachmentBytes,
-    maxCaptionChars: LIMITS.maxCaptionChars,
-    ...options.limits,
-  };
+  sharp.cache({ files: 0 }); // libvips's cache keeps files open; on Windows an open master or upload could not be wiped
+  const limits = imagingLimits(options.limits);
   const logger = options.logger ?? silentLogger;
-  const firstSight = new JobLimiter(options.concurrency ?? 2);
-  const queue = new JobLimiter(options.concurrency ?? 2);
+  const concurrency = options.concurrency ?? 2;
+  const firstSight = new JobLimiter(concurrency);
+  const queue = new JobLimiter(concurrency);
   const aheadLane = new JobLimiter(1);
   // Two HEIC workers: a new photo's thumbnail never waits behind another photo's primary decode (~1 s of libheif).
-  const heicImages = new HeicDecoder(options.heicTimeoutMs ?? 30_000);
-  const heicThumbnails = new HeicDecoder(options.heicTimeoutMs ?? 30_000);
+  const [heicImages, heicThumbnails] = [new HeicDecoder(options.heicTimeoutMs ?? 30_000), new HeicDecoder(options.heicTimeoutMs ?? 30_000)];
   const heic = { decode: heicImages.decode.bind(heicImages), thumbnail: heicThumbnails.thumbnail.bind(heicThumbnails) };
   const deps = { limits, heic, files: options.masterFiles ?? plainMasterFiles };
   const inFlight = new Set<Promise<unknown>>();
   let closed = false;
+  const hold = <T>(promise: Promise<T>): Promise<T> => {
+    inFlight.add(promise);
+    const settle = (): boolean => inFlight.delete(promise);
+    promise.then(settle, settle);
+    return promise;
+  };
+  const early = new EarlyRenders({
+    render: (img, wanted, step) => renderPixels(img, { ...wanted, caption: null }, step),
+    run: (job) => hold(aheadLane.run(() => queue.run(job))),
+    // Only when it starts at once: no render ahead running or waiting and a free place in the queue (pixels never wait there).
+    room: () => options.earlyRenders !== false && aheadLane.pending === 0 && queue.pending < concurrency,
+    yieldTo: () => firstSight.whenIdle(),
+    limits,
+  });
 
   function track<T>(kind: 'ingest' | 'render', job: () => Promise<T>, describe: (result: T) => object): Promise<T> {
     if (closed) return Promise.reject(new AppError('ERR_INTERNAL', { detail: 'imaging service is closed' }));
@@ -55,10 +68,7 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
         throw new AppError('ERR_INTERNAL', { cause: err });
       }
     })();
-    inFlight.add(promise);
-    const settle = (): boolean => inFlight.delete(promise);
-    promise.then(settle, settle);
-    return promise;
+    return hold(promise);
   }
 
   return {
@@ -68,7 +78,7 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
         async () => {
           const look = await firstSight.run(() => firstLook(input, deps, ingestOptions));
           await firstSight.whenIdle(); // another photo's first look (running or waiting) goes before this full decode
-          return queue.run(() => writeMaster(look, dest, deps));
+          return queue.run(() => early.ingest((onPixels) => writeMaster(look, dest, deps, onPixels)));
         },
         (r) => ({ sourceType: r.sourceType, width: r.width, height: r.height }),
       );
@@ -77,6 +87,8 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
       return track(
         'render',
         () => {
+          const started = early.take(masterPath, edits, output); // begun from the ingest's pixels
+          if (started !== undefined) return started;
           if (output?.ahead === undefined) return queue.run(() => renderImage(masterPath, edits, output, deps));
           const { taken } = output.ahead;
           const pause = (): Promise<void> => Promise.race([firstSight.whenIdle(), taken]);

@@ -105,6 +105,8 @@ export interface ImagingServiceOptions {
   logger?: ImagingLogger;
   /** Longest a single HEIC decode may take before the worker is stopped (ms). Default 30 000. */
   heicTimeoutMs?: number;
+  /** false: no render begins from an ingest's pixels, every render decodes its master (a benchmark's baseline). Default true. */
+  earlyRenders?: boolean;
 }
 
 export interface ImagingService {

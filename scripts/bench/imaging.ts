@@ -2,10 +2,15 @@
  * Imaging benchmark: the 12 MP reference photo → ≤ 1 MB JPEG and TIFF through the real pipeline,
  * against two baselines run in the same process: a naive full-resolution binary search over quality
  * (sharp, 1..100) and the same search with jimp (pure JavaScript). Also a 20-photo batch (ingest +
- * render through the service queue) for peak RSS, and the working-master decode cost.
+ * render through the service queue) for peak RSS, and the working-master decode cost. Then the render's steps (CPU
+ * and wall, medians) and the instant Send: an ingest followed at once by its render (as a Send the moment a photo
+ * is ready), with the render begun from the ingest's own pixels (early render) and, alternating in the same run,
+ * from the master (`earlyRenders: false`), for the 12 MP JPEG and (with heif-enc) an iPhone-like 12 MP HEIC.
  * Goals: JPEG median ≤ 350 ms and ≥ 1.8× faster than naive; TIFF ≤ 300 ms; batch peak RSS ≤ 600 MB.
+ * IMAGING_STEP_ROUNDS (default 11) rounds for the last two tables; IMAGING_PARTS=steps runs only those two.
  * Run alone: `npx tsx scripts/bench/imaging.ts` (or `npm run bench -- imaging`).
  */
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +18,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { Jimp } from 'jimp';
 import { createImagingService } from '../../electron/imaging';
+import { SizeModel, fitLossy, type LossyEncoder, type RawImage } from '../../electron/imaging/fit';
+import { MASTER_JPEG } from '../../electron/imaging/ingest';
+import { plainMasterFiles } from '../../electron/imaging/master-files';
+import { jpegToPdf } from '../../electron/imaging/pdf';
+import { encodeJpeg } from '../../electron/imaging/render';
 import type { Edits } from '../../electron/imaging/types';
 import { printTable, summarise, trackPeakRss } from './_stats';
 
@@ -20,6 +30,97 @@ const PHOTO = fileURLToPath(new URL('../../../shared/fixtures/photos/photo-12mp-
 const MAX_BYTES = 1_000_000;
 const NO_EDITS: Edits = { rotate: 0, annotations: [] };
 const mb = (bytes: number): number => bytes / (1024 * 1024);
+const STEP_ROUNDS = Number(process.env.IMAGING_STEP_ROUNDS ?? 11);
+const load = (): string => os.loadavg()[0]?.toFixed(1) ?? '?';
+
+/** CPU (all threads of this process) and wall ms of each named step, over rounds; medians printed. */
+class Steps {
+  private readonly seen = new Map<string, { cpu: number[]; wall: number[] }>();
+  async time<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const c = process.cpuUsage();
+    const t = performance.now();
+    const out = await fn();
+    const u = process.cpuUsage(c);
+    const s = this.seen.get(name) ?? { cpu: [], wall: [] };
+    this.seen.set(name, s);
+    s.cpu.push((u.user + u.system) / 1000);
+    s.wall.push(performance.now() - t);
+    return out;
+  }
+  rows(): Array<Record<string, string | number>> {
+    return [...this.seen].map(([step, { cpu, wall }]) => ({ step, rounds: cpu.length, 'CPU ms': Math.round(summarise(cpu).median), 'wall ms': Math.round(summarise(wall).median) }));
+  }
+}
+
+/** One render of a master, step by step, as renderImage and fitLossy do it (fit: 1/12 band sample at 5 qualities, then full encodes). */
+async function renderSteps(master: string, steps: Steps): Promise<void> {
+  const bytes = await steps.time('read master (plain file)', () => plainMasterFiles.read(master));
+  const { data, info } = await steps.time('decode master → raw', () => sharp(bytes, { failOn: 'warning' }).removeAlpha().raw().toBuffer({ resolveWithObject: true }));
+  const img: RawImage = { data, width: info.width, height: info.height, channels: 3 };
+  await steps.time('band sample: 5 encodes + overhead (parallel, as the fit)', () => SizeModel.build(img, encodeJpeg, [92, 81, 70, 59, 50]));
+  let full = 0;
+  const counting: LossyEncoder = (im, q) => (im.height === img.height && full++, encodeJpeg(im, q));
+  const fit = await steps.time('fit (sample + full encodes)', () => fitLossy(img, counting, { maxBytes: MAX_BYTES }));
+  await steps.time(`one full encode (q${fit.quality}, ${full} in the fit)`, () => encodeJpeg(img, fit.quality));
+  await steps.time('PDF wrap of the Media JPEG', () => jpegToPdf(fit.data, fit.width, fit.height, null));
+}
+
+/** An ingest's master after its first look, step by step (the early render's hand-over point is after the decode). */
+async function ingestSteps(root: string, steps: Steps, round: number): Promise<void> {
+  const src = await steps.time('ingest: read the 12 MP JPEG', () => fs.readFile(PHOTO));
+  const px = await steps.time('ingest: decode + EXIF turn + sRGB → raw', () => sharp(src, { failOn: 'warning', sequentialRead: true }).autoOrient().flatten({ background: '#ffffff' }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true }));
+  const master = await steps.time('ingest: master encode q95 4:4:4 from raw', () => sharp(px.data, { raw: { width: px.info.width, height: px.info.height, channels: 3 } }).jpeg(MASTER_JPEG).toBuffer());
+  await steps.time('ingest: master write (plain file, fsync)', () => plainMasterFiles.write(path.join(root, `steps-${round}.master.jpg`), master));
+}
+
+/** An iPhone-like 12 MP HEIC of the reference photo (heif-enc -q 60 from a P3 JPEG), or null without heif-enc. */
+async function iphoneLikeHeic(dir: string): Promise<Buffer | null> {
+  const src = path.join(dir, 'heic-src.jpg');
+  const out = path.join(dir, 'heic-out.heic');
+  await fs.writeFile(src, await sharp(PHOTO).autoOrient().withIccProfile('p3').jpeg({ quality: 95 }).toBuffer());
+  try {
+    execFileSync('heif-enc', ['-q', '60', src, '-o', out], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  return fs.readFile(out);
+}
+
+/** Ingest, then at once its render for Send (JPEG ≤ 1 MB, as a render ahead taken at once): early render vs from the master, alternating. */
+async function instantSend(root: string, label: string, input: Buffer, rows: Array<Record<string, string | number>>): Promise<void> {
+  const modes = [
+    { name: 'early render (from the ingest\'s pixels)', svc: createImagingService({ concurrency: 2 }) },
+    { name: 'from the master (earlyRenders: false)', svc: createImagingService({ concurrency: 2, earlyRenders: false }) },
+  ];
+  const seen = modes.map(() => ({ ingest: [] as number[], after: [] as number[], cpu: [] as number[], quality: 0 }));
+  const loadBefore = load();
+  let n = 0;
+  try {
+    for (let r = -1; r < STEP_ROUNDS; r++) {
+      for (const [i, { svc }] of modes.entries()) {
+        const c = process.cpuUsage();
+        const t0 = performance.now();
+        const m = await svc.ingest({ buffer: input }, { dir: root, id: `instant-${label.replace(/\W+/g, '-')}-${n++}` });
+        const t1 = performance.now();
+        const out = await svc.render(m.masterPath, NO_EDITS, { format: 'jpeg', maxBytes: MAX_BYTES, ahead: { taken: Promise.resolve() } });
+        const u = process.cpuUsage(c);
+        const s = seen[i]!;
+        if (r < 0) continue; // warm-up
+        s.ingest.push(t1 - t0);
+        s.after.push(performance.now() - t1);
+        s.cpu.push((u.user + u.system) / 1000);
+        s.quality = out.quality;
+      }
+    }
+  } finally {
+    await Promise.all(modes.map((m) => m.svc.close()));
+  }
+  modes.forEach(({ name }, i) => {
+    const s = seen[i]!;
+    const med = (a: number[]): number => Math.round(summarise(a).median);
+    rows.push({ photo: label, render: name, rounds: s.cpu.length, 'ingest wall ms': med(s.ingest), 'render after the ingest, wall ms': med(s.after), 'p95': Math.round(summarise(s.after).p95), 'ingest + render CPU ms': med(s.cpu), quality: s.quality, load: `${loadBefore} → ${load()}` });
+  });
+}
 
 async function timeIt<T>(runs: number, fn: () => Promise<T>): Promise<{ ms: number[]; last: T }> {
   const ms: number[] = [];
@@ -51,9 +152,34 @@ async function binarySearch(encode: (q: number) => Promise<Buffer>): Promise<{ d
   return { ...best, encodes };
 }
 
+/** The render's steps (of the master), then the instant Send (tables 2 and 3). */
+async function stepsAndInstantSend(root: string, master: string): Promise<void> {
+  // 5. The render's steps, then the instant Send.
+  const steps = new Steps();
+  const stepsLoad = load();
+  for (let r = 0; r < STEP_ROUNDS; r++) {
+    await ingestSteps(root, steps, r);
+    await renderSteps(master, steps);
+  }
+  printTable(`an ingest's master after its first look, and a render of the 12 MP master → JPEG ≤ 1 MB, step by step, one at a time (medians; load ${stepsLoad} → ${load()})`, steps.rows());
+  const instant: Array<Record<string, string | number>> = [];
+  await instantSend(root, '12 MP JPEG (EXIF 6)', await fs.readFile(PHOTO), instant);
+  const heic = await iphoneLikeHeic(root);
+  if (heic) await instantSend(root, '12 MP HEIC (heif-enc -q 60, P3)', heic, instant);
+  printTable('instant Send: ingest, then at once its render (JPEG ≤ 1 MB; plain master files; medians)', instant);
+}
+
 export async function runImagingBench(): Promise<void> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'imaging-bench-'));
   const svc = createImagingService({ concurrency: 2 });
+  if (process.env.IMAGING_PARTS === 'steps') {
+    try {
+      return await stepsAndInstantSend(root, (await svc.ingest({ path: PHOTO }, { dir: root, id: 'steps' })).masterPath);
+    } finally {
+      await svc.close();
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  }
   const rows: Array<Record<string, string | number>> = [];
   const rssNow = (): number => Math.round(mb(process.memoryUsage.rss()));
   try {
@@ -122,6 +248,8 @@ export async function runImagingBench(): Promise<void> {
     rows.push({ case: '12 MP → TIFF ≤1MB (JPEG-compressed, smart fit)', runs: RUNS, 'median ms': Math.round(tiffStats.median), 'p95 ms': Math.round(tiffStats.p95), 'peak RSS MB': rssNow(), note: `${t.width}×${t.height} q${t.quality} ${(t.data.length / 1000).toFixed(0)} kB` });
 
     printTable(`imaging (Node ${process.version}, ${os.cpus().length} cores, sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips})`, rows);
+
+    await stepsAndInstantSend(root, master);
     console.log(`process peak RSS (maxRSS): ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
   } finally {
     await svc.close();

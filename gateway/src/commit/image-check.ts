@@ -134,6 +134,31 @@ const PDF_ACTIVE = /\/(JavaScript|JS|Launch|EmbeddedFile|EmbeddedFiles|RichMedia
 /** A name written with #xx escapes (`/J#53`) would slip past the look-up above. */
 const PDF_ESCAPED_NAME = /\/[A-Za-z]*#[0-9A-Fa-f]{2}/;
 
+/**
+ * The PDF's text with the data of each image stream left out when its length is given directly, it ends where that
+ * length says and it holds no object: an embedded JPEG's bytes may read as anything (`/#d2`, `/JS)`), and a reader
+ * takes nothing but pixels from an image's data. Every other stream (an object stream holds whole dictionaries, a
+ * page's content names resources) and a stream that does not add up is scanned whole.
+ */
+function withoutStreamData(text: string): string {
+  const parts: string[] = [];
+  let kept = 0;
+  const keyword = /stream(?:\r\n|\n)/g;
+  for (let m = keyword.exec(text); m !== null; m = keyword.exec(text)) {
+    if (text.slice(m.index - 3, m.index) === 'end') continue;
+    const dictionary = text.slice(text.lastIndexOf('obj', m.index), m.index);
+    const length = /\/Subtype\s*\/Image\b/.test(dictionary) ? /\/Length\s+(\d+)\b(?!\s+\d+\s+R)/.exec(dictionary) : null;
+    const start = m.index + m[0].length;
+    const end = start + Number(length?.[1] ?? Number.NaN);
+    if (!length || !/^\s*endstream/.test(text.slice(end, end + 16)) || /\d+\s+\d+\s+obj\b/.test(text.slice(start, end))) continue;
+    parts.push(text.slice(kept, start));
+    kept = end;
+    keyword.lastIndex = end;
+  }
+  parts.push(text.slice(kept));
+  return parts.join('');
+}
+
 function checkPdf(b: Buffer): Verdict {
   if (b.toString('latin1', 0, 5) !== '%PDF-') return bad('no PDF header');
   const text = b.toString('latin1');
@@ -141,7 +166,8 @@ function checkPdf(b: Buffer): Verdict {
   if (eof === -1) return bad('PDF has no end');
   if (!/^[\r\n]*$/.test(text.slice(eof + 5))) return bad('data after the end of the PDF');
   if (!/startxref\s+\d+\s*$/.test(text.slice(Math.max(0, eof - 64), eof))) return bad('PDF has no cross-reference');
-  if (PDF_ACTIVE.test(text) || PDF_ESCAPED_NAME.test(text)) return bad('PDF with scripts, actions or embedded files');
+  const outside = withoutStreamData(text);
+  if (PDF_ACTIVE.test(outside) || PDF_ESCAPED_NAME.test(outside)) return bad('PDF with scripts, actions or embedded files');
   return null;
 }
 
