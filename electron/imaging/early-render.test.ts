@@ -122,6 +122,20 @@ describe('early render: a photo rendered from its ingest’s own pixels (real sh
     }
   });
 
+  it('an ingest told not to (more photos are coming in) begins no render: its render decodes its master', async () => {
+    const counting = countingFiles();
+    const imaging = createImagingService({ masterFiles: counting.files });
+    try {
+      const asked: boolean[] = [];
+      const renderEarly = (): boolean => (asked.push(false), false);
+      const m = await imaging.ingest({ buffer: await orientedJpeg(1, 1600, 1200) }, { dir, id: 'in-a-run' }, { renderEarly });
+      await expectCleanJpeg(await imaging.render(m.masterPath, PLAIN, MB), MB.maxBytes);
+      expect([asked.length > 0, counting.reads()]).toEqual([true, 1]);
+    } finally {
+      await imaging.close();
+    }
+  });
+
   it('a photo whose master could not be stored is never rendered from memory: the ingest fails and its render finds nothing', async () => {
     const files: MasterFiles = { write: () => Promise.reject(Object.assign(new Error('disk full'), { code: 'ENOSPC' })), read: plainMasterFiles.read };
     const imaging = createImagingService({ masterFiles: files });

@@ -41,16 +41,19 @@ export class EarlyRenders {
     this.wanted = { format: 'jpeg', maxBytes: deps.limits.alexMaxAttachmentBytes };
   }
 
-  /** Writes a master through `write`, offering it the early render's hand-over when there is room for one now. */
-  async ingest<T>(write: (onPixels?: OnPixels) => Promise<T>): Promise<T> {
+  /**
+   * Writes a master through `write`, offering it the early render's hand-over when there is room for one now and
+   * `wanted` (asked again at the hand-over) says yes.
+   */
+  async ingest<T>(write: (onPixels?: OnPixels) => Promise<T>, wanted: () => boolean = () => true): Promise<T> {
     let started: string | null = null;
     const onPixels: OnPixels = (img, masterPath) => {
-      if (!this.hasRoom()) return;
+      if (!this.hasRoom() || !wanted()) return;
       started = masterPath;
       this.start(masterPath, img);
     };
     try {
-      return await write(this.hasRoom() ? onPixels : undefined);
+      return await write(this.hasRoom() && wanted() ? onPixels : undefined);
     } catch (err) {
       if (started !== null && this.held?.masterPath === started) this.held = null; // nothing may use it
       throw err;

@@ -22,6 +22,8 @@ export const QUIET_SPELL_MS = 200;
  */
 export class QuietSpell {
   private incoming = 0;
+  /** Uploads begun since the spell was last quiet. */
+  private begun = 0;
   private still = true;
   private timer: unknown = undefined;
   private waiters: Array<() => void> = [];
@@ -33,6 +35,7 @@ export class QuietSpell {
 
   begin(): void {
     this.incoming += 1;
+    this.begun += 1;
     this.still = false;
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
@@ -45,6 +48,7 @@ export class QuietSpell {
     this.timer = this.timers.setTimeout(() => {
       this.timer = undefined;
       this.still = true;
+      this.begun = 0;
       this.waiters.splice(0).forEach((resolve) => resolve());
     }, this.quietMs);
   }
@@ -52,6 +56,11 @@ export class QuietSpell {
   /** No upload in, none for `quietMs`. */
   get quiet(): boolean {
     return this.still;
+  }
+
+  /** At most one upload has begun since the spell was last quiet: a photo not from a phone, or the first of a run. */
+  get firstOfRun(): boolean {
+    return this.begun <= 1;
   }
 
   /** Resolves once the spell is quiet (at once when it is). */

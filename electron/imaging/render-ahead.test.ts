@@ -187,6 +187,23 @@ describe('RenderAhead (real sharp)', () => {
     expect([r.calls(), ahead.size]).toEqual([1, 0]);
   });
 
+  it('firstOfRun: a photo not from a phone, or the first upload since the phone last paused; not the second, until the next pause', () => {
+    const timers = testTimers();
+    const spell = new QuietSpell(200, timers);
+    expect(spell.firstOfRun).toBe(true);
+    spell.begin();
+    expect(spell.firstOfRun).toBe(true);
+    spell.end();
+    spell.begin(); // within the spell: the same run
+    expect(spell.firstOfRun).toBe(false);
+    spell.end();
+    expect(spell.firstOfRun).toBe(false);
+    timers.fire();
+    expect(spell.firstOfRun).toBe(true);
+    spell.begin();
+    expect(spell.firstOfRun).toBe(true);
+  });
+
   it('a failed render ahead fails only the Send that takes it', async () => {
     const missing = join(dir, 'gone.master.jpg');
     const broken = new RenderAhead(counting().fn);

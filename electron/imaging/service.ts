@@ -78,7 +78,7 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
         async () => {
           const look = await firstSight.run(() => firstLook(input, deps, ingestOptions));
           await firstSight.whenIdle(); // another photo's first look (running or waiting) goes before this full decode
-          return queue.run(() => early.ingest((onPixels) => writeMaster(look, dest, deps, onPixels)));
+          return queue.run(() => early.ingest((onPixels) => writeMaster(look, dest, deps, onPixels), ingestOptions?.renderEarly));
         },
         (r) => ({ sourceType: r.sourceType, width: r.width, height: r.height }),
       );

@@ -29,6 +29,11 @@ export interface IngestOptions {
    * Not called when there is no cheaper source than the full decode; the result's `thumbnail` always comes.
    */
   onThumbnail?: (thumbnail: Buffer, mime: 'image/jpeg') => void;
+  /**
+   * Asked once the source is decoded: false when the photo's render must not begin from those pixels (more photos
+   * are coming in, and its render ahead waits for their pause). Unset: it may (README: Early render).
+   */
+  renderEarly?: () => boolean;
 }
 
 export interface Point {
