@@ -187,6 +187,18 @@ describe('RenderAhead (real sharp)', () => {
     expect([r.calls(), ahead.size]).toEqual([1, 0]);
   });
 
+  it('on close, a render ahead still waiting for the phone\'s pause is never made, and its tracked work settles at once', async () => {
+    const spell = new QuietSpell(200, testTimers());
+    const r = counting();
+    const tracked: Promise<unknown>[] = [];
+    const ahead = new RenderAhead(r.fn, 2, { incoming: spell, track: (work) => tracked.push(work) });
+    spell.begin(); // an upload that will never be answered
+    ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
+    ahead.stop();
+    await expect(tracked[0]).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+    expect([r.calls(), ahead.size]).toEqual([0, 0]);
+  });
+
   it('firstOfRun: a photo not from a phone, or the first upload since the phone last paused; not the second, until the next pause', () => {
     const timers = testTimers();
     const spell = new QuietSpell(200, timers);
