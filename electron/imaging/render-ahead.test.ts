@@ -199,21 +199,21 @@ describe('RenderAhead (real sharp)', () => {
     expect([r.calls(), ahead.size]).toEqual([0, 0]);
   });
 
-  it('firstOfRun: a photo not from a phone, or the first upload since the phone last paused; not the second, until the next pause', () => {
+  it('an early render: any while no phone sends; in a run of uploads, the first ingest to ask, until the next pause', () => {
     const timers = testTimers();
     const spell = new QuietSpell(200, timers);
-    expect(spell.firstOfRun).toBe(true);
+    expect([spell.claimEarlyRender(), spell.claimEarlyRender()]).toEqual([true, true]); // photos added on the desktop
     spell.begin();
-    expect(spell.firstOfRun).toBe(true);
+    spell.begin(); // the phone sends two at a time
+    expect([spell.claimEarlyRender(), spell.claimEarlyRender()]).toEqual([true, false]);
+    spell.end();
     spell.end();
     spell.begin(); // within the spell: the same run
-    expect(spell.firstOfRun).toBe(false);
+    expect(spell.claimEarlyRender()).toBe(false);
     spell.end();
-    expect(spell.firstOfRun).toBe(false);
     timers.fire();
-    expect(spell.firstOfRun).toBe(true);
-    spell.begin();
-    expect(spell.firstOfRun).toBe(true);
+    spell.begin(); // after a pause, a new run
+    expect([spell.claimEarlyRender(), spell.claimEarlyRender()]).toEqual([true, false]);
   });
 
   it('a failed render ahead fails only the Send that takes it', async () => {
