@@ -137,7 +137,7 @@ async function composeUnits(deps: CompanionCoreDeps) {
     pendingLookup: () => lookup.view(),
     iso: base.iso,
   };
-  return { ...base, library, intake, phone, outbox, outcomes, verifier, unsubscribers, enrolment, launch, lookup, commit, snapshot: () => buildSnapshot(sources) };
+  return { ...base, library, intake, phone, outbox, outcomes, verifier, unsubscribers, enrolment, launch, lookup, commit, ahead, snapshot: () => buildSnapshot(sources) };
 }
 type Units = Awaited<ReturnType<typeof composeUnits>>;
 
@@ -210,6 +210,7 @@ export async function createCompanionCore(deps: CompanionCoreDeps): Promise<Comp
       u.verifier.close();
       for (const unsubscribe of u.unsubscribers) unsubscribe();
       await u.phone.end('ended').catch(() => undefined);
+      u.ahead.stop(); // a render ahead still waiting for a phone's pause (an upload may hang for minutes) is not made
       await u.work.idle();
       u.hub.clear();
     },

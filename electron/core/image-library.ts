@@ -76,7 +76,7 @@ export class ImageLibrary {
       };
       // In a run of phone uploads only the first photo's render begins at its ingest; the rest wait for the pause.
       const incoming = deps.renderAhead?.ahead.incoming;
-      const renderEarly = incoming === undefined ? undefined : () => incoming.firstOfRun;
+      const renderEarly = incoming === undefined ? undefined : () => incoming.claimEarlyRender();
       const res = await deps.track(deps.imaging.ingest(input, { dir: deps.files.workDir, id: rec.id }, { onThumbnail, renderEarly }));
       if (!this.records.has(rec.id)) {
         await deps.files.remove(rec.id); // removed while processing

@@ -43,12 +43,12 @@ export class EarlyRenders {
 
   /**
    * Writes a master through `write`, offering it the early render's hand-over when there is room for one now and
-   * `wanted` (asked again at the hand-over) says yes.
+   * `wanted` (asked once, only then) says yes; there must still be room at the hand-over.
    */
   async ingest<T>(write: (onPixels?: OnPixels) => Promise<T>, wanted: () => boolean = () => true): Promise<T> {
     let started: string | null = null;
     const onPixels: OnPixels = (img, masterPath) => {
-      if (!this.hasRoom() || !wanted()) return;
+      if (!this.hasRoom()) return;
       started = masterPath;
       this.start(masterPath, img);
     };

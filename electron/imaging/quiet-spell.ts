@@ -22,8 +22,8 @@ export const QUIET_SPELL_MS = 200;
  */
 export class QuietSpell {
   private incoming = 0;
-  /** Uploads begun since the spell was last quiet. */
-  private begun = 0;
+  /** An ingest of this run (since the spell was last quiet) has had its early render. */
+  private claimed = false;
   private still = true;
   private timer: unknown = undefined;
   private waiters: Array<() => void> = [];
@@ -35,7 +35,6 @@ export class QuietSpell {
 
   begin(): void {
     this.incoming += 1;
-    this.begun += 1;
     this.still = false;
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
@@ -48,7 +47,7 @@ export class QuietSpell {
     this.timer = this.timers.setTimeout(() => {
       this.timer = undefined;
       this.still = true;
-      this.begun = 0;
+      this.claimed = false;
       this.waiters.splice(0).forEach((resolve) => resolve());
     }, this.quietMs);
   }
@@ -58,9 +57,16 @@ export class QuietSpell {
     return this.still;
   }
 
-  /** At most one upload has begun since the spell was last quiet: a photo not from a phone, or the first of a run. */
-  get firstOfRun(): boolean {
-    return this.begun <= 1;
+  /**
+   * May this ingest begin its render from its own pixels? Yes while no phone is sending (the spell is quiet), and for the
+   * first ingest to ask in a run of uploads (the phone sends two at a time: the first photo, not both); the rest of the
+   * run wait for the pause like any render ahead.
+   */
+  claimEarlyRender(): boolean {
+    if (this.still) return true;
+    if (this.claimed) return false;
+    this.claimed = true;
+    return true;
   }
 
   /** Resolves once the spell is quiet (at once when it is). */

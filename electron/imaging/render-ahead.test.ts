@@ -187,21 +187,33 @@ describe('RenderAhead (real sharp)', () => {
     expect([r.calls(), ahead.size]).toEqual([1, 0]);
   });
 
-  it('firstOfRun: a photo not from a phone, or the first upload since the phone last paused; not the second, until the next pause', () => {
+  it('on close, a render ahead still waiting for the phone\'s pause is never made, and its tracked work settles at once', async () => {
+    const spell = new QuietSpell(200, testTimers());
+    const r = counting();
+    const tracked: Promise<unknown>[] = [];
+    const ahead = new RenderAhead(r.fn, 2, { incoming: spell, track: (work) => tracked.push(work) });
+    spell.begin(); // an upload that will never be answered
+    ahead.warmImage(master, PLAIN, 'pdf', LIMIT);
+    ahead.stop();
+    await expect(tracked[0]).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+    expect([r.calls(), ahead.size]).toEqual([0, 0]);
+  });
+
+  it('an early render: any while no phone sends; in a run of uploads, the first ingest to ask, until the next pause', () => {
     const timers = testTimers();
     const spell = new QuietSpell(200, timers);
-    expect(spell.firstOfRun).toBe(true);
+    expect([spell.claimEarlyRender(), spell.claimEarlyRender()]).toEqual([true, true]); // photos added on the desktop
     spell.begin();
-    expect(spell.firstOfRun).toBe(true);
+    spell.begin(); // the phone sends two at a time
+    expect([spell.claimEarlyRender(), spell.claimEarlyRender()]).toEqual([true, false]);
+    spell.end();
     spell.end();
     spell.begin(); // within the spell: the same run
-    expect(spell.firstOfRun).toBe(false);
+    expect(spell.claimEarlyRender()).toBe(false);
     spell.end();
-    expect(spell.firstOfRun).toBe(false);
     timers.fire();
-    expect(spell.firstOfRun).toBe(true);
-    spell.begin();
-    expect(spell.firstOfRun).toBe(true);
+    spell.begin(); // after a pause, a new run
+    expect([spell.claimEarlyRender(), spell.claimEarlyRender()]).toEqual([true, false]);
   });
 
   it('a failed render ahead fails only the Send that takes it', async () => {

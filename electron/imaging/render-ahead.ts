@@ -114,6 +114,12 @@ export class RenderAhead {
     }
   }
 
+  /** The companion is closing: renders ahead not started yet never are (one running finishes). */
+  stop(): void {
+    for (const entry of this.entries.values()) entry.drop();
+    this.entries.clear();
+  }
+
   get size(): number {
     return this.entries.size;
   }

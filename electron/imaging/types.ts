@@ -30,8 +30,9 @@ export interface IngestOptions {
    */
   onThumbnail?: (thumbnail: Buffer, mime: 'image/jpeg') => void;
   /**
-   * Asked once the source is decoded: false when the photo's render must not begin from those pixels (more photos
-   * are coming in, and its render ahead waits for their pause). Unset: it may (README: Early render).
+   * Asked once, before the full decode, when an early render could begin: false when the photo's render must not begin
+   * from its pixels (more photos are coming in, and its render ahead waits for their pause). Unset: it may (README:
+   * Early render).
    */
   renderEarly?: () => boolean;
 }

@@ -49,6 +49,27 @@ describe('imageProblem: a PDF\'s stream data is not read as names', () => {
     expect(imageProblem(Buffer.from(indirect, 'latin1'), 'application/pdf')).toBe('PDF with scripts, actions or embedded files');
   });
 
+  it('a stream made to look like an image, or whose length swallows the end of its object, is scanned whole', async () => {
+    const pdf = (await pdfWithJpegHolding('x')).toString('latin1');
+    const objects = '9 0 << /S /JavaScript >>';
+    const disguised = `20 0 obj\n<< /Type /ObjStm /N 1 /First 4 /obj /Subtype /Image /Length ${objects.length} >>\nstream\n${objects}\nendstream\nendobj\n`;
+    expect(imageProblem(Buffer.from(pdf.replace(/\n(?=\d+ 0 obj\n)/, `\n${disguised}`), 'latin1'), 'application/pdf')).toBe('PDF with scripts, actions or embedded files');
+    const trailer = 'endstream\nendobj\ntrailer\n<< /Root << /OpenAction << /S /JavaScript >> >> >>\n';
+    const swallowed = pdf.replace(/\/Length (\d+)/, (_, n: string) => `/Length ${Number(n) + 1 + trailer.length}`).replace('endstream', `${trailer}endstream`);
+    expect(imageProblem(Buffer.from(swallowed, 'latin1'), 'application/pdf')).toBe('PDF with scripts, actions or embedded files');
+    const nul = pdf.replace(/\/Length (\d+)/, (_, n: string) => `/Length ${Number(n) + 30}`).replace('endstream', '9\u00000\u0000obj << /JS (x) >> endstream');
+    expect(imageProblem(Buffer.from(nul, 'latin1'), 'application/pdf')).toBe('PDF with scripts, actions or embedded files');
+  });
+
+  it('a megabyte of digits in an image stream, or of stream keywords, is checked in linear time (no hang)', { timeout: 10_000 }, () => {
+    const digits = '1'.repeat(1 << 20);
+    const tail = (body: string): string => `${body}\nxref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 1 >>\nstartxref\n9\n%%EOF\n`;
+    const image = tail(`%PDF-1.7\n1 0 obj\n<< /Subtype /Image /Length ${digits.length} >>\nstream\n${digits}\nendstream\nendobj`);
+    expect(imageProblem(Buffer.from(image, 'latin1'), 'application/pdf')).toBeNull();
+    const keywords = tail(`%PDF-1.7\n1 0 obj\n<< /Subtype /Image /Length 5 >>\n${'stream\n'.repeat(1 << 17)}`);
+    expect(imageProblem(Buffer.from(keywords, 'latin1'), 'application/pdf')).toBeNull();
+  });
+
   it('an object stream (or any stream but an image\'s) is scanned: an action in its dictionaries is refused', async () => {
     const pdf = (await pdfWithJpegHolding('x')).toString('latin1');
     const objects = '9 0 << /S /JavaScript /JS (app.alert(1)) >>';

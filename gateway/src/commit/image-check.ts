@@ -134,23 +134,48 @@ const PDF_ACTIVE = /\/(JavaScript|JS|Launch|EmbeddedFile|EmbeddedFiles|RichMedia
 /** A name written with #xx escapes (`/J#53`) would slip past the look-up above. */
 const PDF_ESCAPED_NAME = /\/[A-Za-z]*#[0-9A-Fa-f]{2}/;
 
+/** PDF white-space (NUL included, which `\s` is not). */
+const PDF_SPACE = '[\\0\\t\\n\\f\\r ]';
+/** `N G ` just before an `obj` keyword: an object's header (checked on a short window, never on the whole data). */
+const OBJECT_HEADER_END = new RegExp(`\\d${PDF_SPACE}+\\d+${PDF_SPACE}+$`);
+/** How far back an image stream's dictionary is looked for; one further away is not skipped. */
+const DICTIONARY_REACH = 4096;
+
+/** True when `data` holds an object header (`12 0 obj`) a reader rebuilding a damaged PDF would take as an object. */
+function holdsObject(data: string): boolean {
+  for (let at = data.indexOf('obj'); at !== -1; at = data.indexOf('obj', at + 3)) {
+    if (OBJECT_HEADER_END.test(data.slice(Math.max(0, at - 32), at))) return true;
+  }
+  return false;
+}
+
 /**
  * The PDF's text with the data of each image stream left out when its length is given directly, it ends where that
- * length says and it holds no object: an embedded JPEG's bytes may read as anything (`/#d2`, `/JS)`), and a reader
- * takes nothing but pixels from an image's data. Every other stream (an object stream holds whole dictionaries, a
- * page's content names resources) and a stream that does not add up is scanned whole.
+ * length says and it holds no object header, `endobj` or `endstream`: an embedded JPEG's bytes may read as anything
+ * (`/#d2`, `/JS)`), and a reader takes nothing but pixels from an image's data. Every other stream (an object or
+ * cross-reference stream holds dictionaries, a page's content names resources), one whose dictionary is not within
+ * DICTIONARY_REACH of it, and one that does not add up is scanned whole. Linear in the file's size.
  */
 function withoutStreamData(text: string): string {
   const parts: string[] = [];
   let kept = 0;
   const keyword = /stream(?:\r\n|\n)/g;
+  const objectEnd = /endobj|endstream/g; // walked forward with the keywords: where the last object before one ended
+  let nextEnd = objectEnd.exec(text);
+  let previousEnd = 0;
   for (let m = keyword.exec(text); m !== null; m = keyword.exec(text)) {
     if (text.slice(m.index - 3, m.index) === 'end') continue;
-    const dictionary = text.slice(text.lastIndexOf('obj', m.index), m.index);
-    const length = /\/Subtype\s*\/Image\b/.test(dictionary) ? /\/Length\s+(\d+)\b(?!\s+\d+\s+R)/.exec(dictionary) : null;
+    for (; nextEnd !== null && nextEnd.index < m.index; nextEnd = objectEnd.exec(text)) previousEnd = nextEnd.index + nextEnd[0].length;
+    // The stream's dictionary: all that follows the object before it, within reach.
+    if (m.index - previousEnd > DICTIONARY_REACH) continue;
+    const dictionary = text.slice(previousEnd, m.index);
+    if (!/\/Subtype\s*\/Image\b/.test(dictionary) || /\/(ObjStm|XRef)\b/.test(dictionary)) continue;
+    const length = /\/Length\s+(\d{1,10})\b(?!\s+\d+\s+R)/.exec(dictionary);
     const start = m.index + m[0].length;
     const end = start + Number(length?.[1] ?? Number.NaN);
-    if (!length || !/^\s*endstream/.test(text.slice(end, end + 16)) || /\d+\s+\d+\s+obj\b/.test(text.slice(start, end))) continue;
+    if (!length || end > text.length || !/^\s*endstream/.test(text.slice(end, end + 16))) continue;
+    const data = text.slice(start, end);
+    if (data.includes('endobj') || data.includes('endstream') || holdsObject(data)) continue;
     parts.push(text.slice(kept, start));
     kept = end;
     keyword.lastIndex = end;
