@@ -262,6 +262,23 @@ describe('UploadQueue', () => {
       return { ...env, holds, switched, released };
     }
 
+    /** Two photos numbered by the PC and sending; the first is answered with `answer` (the GP sent, or switched patient). */
+    async function twoHeldFirstAnswered(answer: { sessionSent: true } | { patientChanged: true }) {
+      const env = withHold();
+      const { q, net, file, holds } = env;
+      const [a, b] = [q.add(file()), q.add(file())];
+      holds[0]!.resolve([1]);
+      await flush();
+      holds[1]!.resolve([2]);
+      await flush();
+      q.sendAll();
+      const [first] = net.open();
+      (first as { done?: boolean }).done = true;
+      first!.resolve({ clientUploadId: first!.req.clientUploadId, imageId: 'img-1', bytes: 10, sha256: '0'.repeat(64), duplicate: false, ...answer });
+      await flush();
+      return { ...env, a, b };
+    }
+
     it('each photo is held as it is added and takes the number the PC gives it', async () => {
       const { q, file, holds } = withHold();
       const a = q.add(file());
@@ -311,17 +328,7 @@ describe('UploadQueue', () => {
     });
 
     it('the GP sent: held photos still go, a new photo is refused with the plain message, then the session is over', async () => {
-      const { q, net, file, holds, switched, stops } = withHold();
-      const [a, b] = [q.add(file()), q.add(file())];
-      holds[0]!.resolve([1]);
-      await flush();
-      holds[1]!.resolve([2]);
-      await flush();
-      q.sendAll();
-      const [first] = net.open();
-      (first as { done?: boolean }).done = true;
-      first!.resolve({ clientUploadId: first!.req.clientUploadId, imageId: 'img-1', bytes: 10, sha256: '0'.repeat(64), duplicate: false, sessionSent: true });
-      await flush();
+      const { q, net, file, holds, switched, stops, a, b } = await twoHeldFirstAnswered({ sessionSent: true });
       expect(switched).toEqual(['ERR_LAN_SESSION_SENT']);
       expect(q.heldOnlyBecause?.message).toMatch(/^The GP has sent the photos from this session/);
       const shutter = q.add(file());
@@ -371,18 +378,7 @@ describe('UploadQueue', () => {
     });
 
     it('a held photo delivered after the switch tells the page the PC moved on', async () => {
-      const { q, net, file, holds, switched } = withHold();
-      q.add(file());
-      q.add(file());
-      holds[0]!.resolve([1]);
-      await flush();
-      holds[1]!.resolve([2]);
-      await flush();
-      q.sendAll();
-      const [first] = net.open();
-      (first as { done?: boolean }).done = true;
-      first!.resolve({ clientUploadId: first!.req.clientUploadId, imageId: 'img-1', bytes: 10, sha256: '0'.repeat(64), duplicate: false, patientChanged: true });
-      await flush();
+      const { q, net, switched } = await twoHeldFirstAnswered({ patientChanged: true });
       expect(switched).toEqual(['ERR_LAN_PATIENT_CHANGED']);
       expect(q.counts()).toMatchObject({ sent: 1 });
       expect(net.open()).toHaveLength(1); // the other held photo carries on
