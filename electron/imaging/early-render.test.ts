@@ -20,6 +20,17 @@ function countingFiles(): { files: MasterFiles; reads: () => number } {
   };
 }
 
+/** A service over counting master files for one test, closed after it. */
+async function withService(options: { earlyRenders?: boolean }, test: (imaging: ImagingService, reads: () => number) => Promise<void>): Promise<void> {
+  const counting = countingFiles();
+  const imaging = createImagingService({ masterFiles: counting.files, ...options });
+  try {
+    await test(imaging, counting.reads);
+  } finally {
+    await imaging.close();
+  }
+}
+
 async function expectCleanJpeg(out: RenderResult, maxBytes: number): Promise<void> {
   const meta = await sharp(out.data).metadata();
   expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', out.width, out.height]);
@@ -57,83 +68,63 @@ describe('early render: a photo rendered from its ingest’s own pixels (real sh
   });
 
   it('an edit, another limit or another format is rendered from the master; the next photo is rendered early as the last request without edits asked', async () => {
-    const counting = countingFiles();
-    const imaging = createImagingService({ masterFiles: counting.files });
-    try {
+    await withService({}, async (imaging, reads) => {
       const photo = await orientedJpeg(6, 1600, 1200);
       const a = await imaging.ingest({ buffer: photo }, { dir, id: 'edits-a' });
       const rotated = await imaging.render(a.masterPath, { rotate: 90, annotations: [] }, MB);
-      expect([rotated.width, rotated.height, counting.reads()]).toEqual([1200, 1600, 1]);
+      expect([rotated.width, rotated.height, reads()]).toEqual([1200, 1600, 1]);
       const tiff = await imaging.render(a.masterPath, PLAIN, { format: 'tiff', maxBytes: 600_000 });
-      expect([tiff.contentType, counting.reads()]).toEqual(['image/tiff', 2]);
+      expect([tiff.contentType, reads()]).toEqual(['image/tiff', 2]);
 
       const b = await imaging.ingest({ buffer: photo }, { dir, id: 'edits-b' });
       const early = await imaging.render(b.masterPath, PLAIN, { format: 'tiff', maxBytes: 600_000 });
-      expect([early.contentType, early.width, early.height, counting.reads()]).toEqual(['image/tiff', 1600, 1200, 2]);
+      expect([early.contentType, early.width, early.height, reads()]).toEqual(['image/tiff', 1600, 1200, 2]);
       expect(early.data.length).toBeLessThanOrEqual(600_000);
       // Upright: EXIF 6 applied exactly once.
       const tiffPixels = await sharp(early.data).jpeg().toBuffer();
       expect(near(await pixelAt(tiffPixels, 40, 40), QUADRANTS.tl) && near(await pixelAt(tiffPixels, 1560, 1160), QUADRANTS.br)).toBe(true);
-    } finally {
-      await imaging.close();
-    }
+    });
   });
 
   it('a HEIC (pixels from libheif, colour converted) is rendered early too', async () => {
-    const counting = countingFiles();
-    const imaging = createImagingService({ masterFiles: counting.files });
-    try {
+    await withService({}, async (imaging, reads) => {
       const heic = await heifEnc(await sharp(await readFile(PHOTO_12MP)).resize(1200).jpeg().toBuffer(), dir, 'early-heic');
       const m = await imaging.ingest({ buffer: heic }, { dir, id: 'early-heic' });
       const out = await imaging.render(m.masterPath, PLAIN, MB);
-      expect(counting.reads()).toBe(0);
+      expect(reads()).toBe(0);
       await expectCleanJpeg(out, MB.maxBytes);
       expect([out.width, out.height]).toEqual([m.width, m.height]);
-    } finally {
-      await imaging.close();
-    }
+    });
   });
 
   it('a 16-bit PNG comes to 8-bit sRGB at ingest: rendered early, in its true colours', async () => {
-    const counting = countingFiles();
-    const imaging = createImagingService({ masterFiles: counting.files });
-    try {
+    await withService({}, async (imaging, reads) => {
       const png16 = await sharp(await orientedJpeg(1, 320, 200)).toColourspace('rgb16').png().toBuffer();
       expect((await sharp(png16).metadata()).depth).toBe('ushort');
       const m = await imaging.ingest({ buffer: png16 }, { dir, id: 'png16' });
       const out = await imaging.render(m.masterPath, PLAIN, MB);
-      expect(counting.reads()).toBe(0);
+      expect(reads()).toBe(0);
       await expectCleanJpeg(out, MB.maxBytes);
       expect(near(await pixelAt(out.data, 20, 20), QUADRANTS.tl, 12) && near(await pixelAt(out.data, 300, 180), QUADRANTS.br, 12)).toBe(true);
-    } finally {
-      await imaging.close();
-    }
+    });
   });
 
   it('earlyRenders: false (a benchmark\'s baseline): every render decodes its master', async () => {
-    const counting = countingFiles();
-    const imaging = createImagingService({ masterFiles: counting.files, earlyRenders: false });
-    try {
+    await withService({ earlyRenders: false }, async (imaging, reads) => {
       const m = await imaging.ingest({ buffer: await orientedJpeg(1, 1600, 1200) }, { dir, id: 'no-early' });
       await expectCleanJpeg(await imaging.render(m.masterPath, PLAIN, MB), MB.maxBytes);
-      expect(counting.reads()).toBe(1);
-    } finally {
-      await imaging.close();
-    }
+      expect(reads()).toBe(1);
+    });
   });
 
   it('an ingest told not to (more photos are coming in) begins no render: its render decodes its master', async () => {
-    const counting = countingFiles();
-    const imaging = createImagingService({ masterFiles: counting.files });
-    try {
+    await withService({}, async (imaging, reads) => {
       const asked: boolean[] = [];
       const renderEarly = (): boolean => (asked.push(false), false);
       const m = await imaging.ingest({ buffer: await orientedJpeg(1, 1600, 1200) }, { dir, id: 'in-a-run' }, { renderEarly });
       await expectCleanJpeg(await imaging.render(m.masterPath, PLAIN, MB), MB.maxBytes);
-      expect([asked.length > 0, counting.reads()]).toEqual([true, 1]);
-    } finally {
-      await imaging.close();
-    }
+      expect([asked.length > 0, reads()]).toEqual([true, 1]);
+    });
   });
 
   it('a photo whose master could not be stored is never rendered from memory: the ingest fails and its render finds nothing', async () => {

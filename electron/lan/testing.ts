@@ -211,23 +211,16 @@ export function upload(port: number, credential: string | undefined, parts: Part
 
 export const errorCode = (r: HttpResult): string | undefined => (r.json as { error?: { code?: string } } | undefined)?.error?.code;
 
-/** The phone holds photos for its session's patient (`POST /api/images/v1/photos/hold`). */
-export function hold(port: number, credential: string, clientUploadIds: string[]): Promise<HttpResult> {
+/** The phone holds photos for its session's patient (`hold`), or lets go of held ones it will not send (`release`). */
+function photosRequest(action: 'hold' | 'release', port: number, credential: string, clientUploadIds: string[]): Promise<HttpResult> {
   return httpRequest({
     port,
     method: 'POST',
-    path: '/api/images/v1/photos/hold',
+    path: `/api/images/v1/photos/${action}`,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${credential}` },
     body: JSON.stringify({ clientUploadIds }),
   });
 }
 
-export function release(port: number, credential: string, clientUploadIds: string[]): Promise<HttpResult> {
-  return httpRequest({
-    port,
-    method: 'POST',
-    path: '/api/images/v1/photos/release',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${credential}` },
-    body: JSON.stringify({ clientUploadIds }),
-  });
-}
+export const hold = (port: number, credential: string, clientUploadIds: string[]): Promise<HttpResult> => photosRequest('hold', port, credential, clientUploadIds);
+export const release = (port: number, credential: string, clientUploadIds: string[]): Promise<HttpResult> => photosRequest('release', port, credential, clientUploadIds);
