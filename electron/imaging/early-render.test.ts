@@ -120,11 +120,46 @@ describe('early render: a photo rendered from its ingest’s own pixels (real sh
   it('an ingest told not to (more photos are coming in) begins no render: its render decodes its master', async () => {
     await withService({}, async (imaging, reads) => {
       const asked: boolean[] = [];
-      const renderEarly = (): boolean => (asked.push(false), false);
+      const renderEarly = (): false => (asked.push(false), false);
       const m = await imaging.ingest({ buffer: await orientedJpeg(1, 1600, 1200) }, { dir, id: 'in-a-run' }, { renderEarly });
       await expectCleanJpeg(await imaging.render(m.masterPath, PLAIN, MB), MB.maxBytes);
       expect([asked.length > 0, reads()]).toEqual([true, 1]);
     });
+  });
+
+  it('the first photo of a run of uploads is rendered from its own pixels beside the next photo’s ingest; a desktop photo only with a free place in the queue', async () => {
+    for (const claim of ['beside', 'if-room'] as const) {
+      // The next photo's master write waits until released, so its ingest holds the other place in the render queue.
+      let release = (): void => undefined;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let nextWriting = (): void => undefined;
+      const nextInQueue = new Promise<void>((resolve) => (nextWriting = resolve));
+      let reads = 0;
+      const files: MasterFiles = {
+        write: async (path, bytes) => {
+          if (path.includes('run-next')) {
+            nextWriting();
+            await released;
+          }
+          return plainMasterFiles.write(path, bytes);
+        },
+        read: (path) => ((reads += 1), plainMasterFiles.read(path)),
+      };
+      const imaging = createImagingService({ masterFiles: files });
+      try {
+        const photo = await orientedJpeg(6, 1600, 1200);
+        const next = imaging.ingest({ buffer: photo }, { dir, id: `run-next-${claim}` }, { renderEarly: () => false });
+        await nextInQueue;
+        const first = await imaging.ingest({ buffer: photo }, { dir, id: `run-first-${claim}` }, { renderEarly: () => claim });
+        await expectCleanJpeg(await imaging.render(first.masterPath, PLAIN, MB), MB.maxBytes);
+        expect([claim, reads]).toEqual([claim, claim === 'beside' ? 0 : 1]);
+        release();
+        await next;
+      } finally {
+        release();
+        await imaging.close();
+      }
+    }
   });
 
   it('a photo whose master could not be stored is never rendered from memory: the ingest fails and its render finds nothing', async () => {

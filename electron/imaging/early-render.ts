@@ -7,7 +7,7 @@
  */
 import type { RawImage } from './fit';
 import { checkOutput, hasEdits, type EncodeStep } from './render';
-import type { Edits, ImagingLimits, OutputFormat, RenderOutput, RenderResult } from './types';
+import type { EarlyRenderClaim, Edits, ImagingLimits, OutputFormat, RenderOutput, RenderResult } from './types';
 
 type Wanted = { format: Extract<OutputFormat, 'jpeg' | 'tiff'>; maxBytes: number };
 type OnPixels = (img: RawImage, masterPath: string) => void;
@@ -15,10 +15,10 @@ type OnPixels = (img: RawImage, masterPath: string) => void;
 export interface EarlyRenderDeps {
   /** Renders pixels without edits, each encode run through `step`. */
   render: (img: RawImage, wanted: Wanted, step: EncodeStep) => Promise<RenderResult>;
-  /** Runs a render job where renders run (the service's lanes). */
-  run: <T>(job: () => Promise<T>) => Promise<T>;
+  /** Runs a render job where renders run (the service's lanes); `beside`: outside the render queue, beside its jobs. */
+  run: <T>(job: () => Promise<T>, beside: boolean) => Promise<T>;
   /** True when a render could start at once without holding pixels in a queue (checked at the start and at the hand-over). */
-  room: () => boolean;
+  room: (beside: boolean) => boolean;
   /** What an early render waits for before each encode until it is taken (new photos' first looks). */
   yieldTo: () => Promise<void>;
   limits: ImagingLimits;
@@ -42,18 +42,21 @@ export class EarlyRenders {
   }
 
   /**
-   * Writes a master through `write`, offering it the early render's hand-over when there is room for one now and
-   * `wanted` (asked once, only then) says yes; there must still be room at the hand-over.
+   * Writes a master through `write`, offering it the early render's hand-over when there could be room for one now and
+   * `wanted` (asked once, only then) says how: with a free place in the render queue, or beside its jobs. There must
+   * still be room at the hand-over.
    */
-  async ingest<T>(write: (onPixels?: OnPixels) => Promise<T>, wanted: () => boolean = () => true): Promise<T> {
+  async ingest<T>(write: (onPixels?: OnPixels) => Promise<T>, wanted: () => EarlyRenderClaim = () => 'if-room'): Promise<T> {
     let started: string | null = null;
+    const claim = this.hasRoom(true) ? wanted() : false;
+    const beside = claim === 'beside';
     const onPixels: OnPixels = (img, masterPath) => {
-      if (!this.hasRoom()) return;
+      if (!this.hasRoom(beside)) return;
       started = masterPath;
-      this.start(masterPath, img);
+      this.start(masterPath, img, beside);
     };
     try {
-      return await write(this.hasRoom() && wanted() ? onPixels : undefined);
+      return await write(claim !== false && this.hasRoom(beside) ? onPixels : undefined);
     } catch (err) {
       if (started !== null && this.held?.masterPath === started) this.held = null; // nothing may use it
       throw err;
@@ -82,11 +85,11 @@ export class EarlyRenders {
     return held.result;
   }
 
-  private hasRoom(): boolean {
-    return this.running === 0 && this.deps.room();
+  private hasRoom(beside: boolean): boolean {
+    return this.running === 0 && this.deps.room(beside);
   }
 
-  private start(masterPath: string, img: RawImage): void {
+  private start(masterPath: string, img: RawImage, beside: boolean): void {
     let adopt: Held['adopt'] = () => undefined;
     const adopted = new Promise<void>((resolve) => (adopt = (taken) => void (taken ?? Promise.resolve()).then(resolve, resolve)));
     // One encode at a time (the master is being encoded on the other core), each after new photos' first looks until taken.
@@ -98,7 +101,7 @@ export class EarlyRenders {
     };
     const wanted = this.wanted;
     this.running++;
-    const result = this.deps.run(() => this.deps.render(img, wanted, step));
+    const result = this.deps.run(() => this.deps.render(img, wanted, step), beside);
     const done = (): void => void this.running--;
     result.then(done, done);
     result.catch(() => undefined); // seen (and thrown) by whoever takes it

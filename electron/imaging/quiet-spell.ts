@@ -1,3 +1,5 @@
+import type { EarlyRenderClaim } from './types';
+
 /** Timers a quiet spell waits on (tests pass their own clock). */
 export interface SpellTimers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -58,15 +60,16 @@ export class QuietSpell {
   }
 
   /**
-   * May this ingest begin its render from its own pixels? Yes while no phone is sending (the spell is quiet), and for the
-   * first ingest to ask in a run of uploads (the phone sends two at a time: the first photo, not both); the rest of the
-   * run wait for the pause like any render ahead.
+   * May this ingest begin its render from its own pixels? When the render queue has room while no phone is sending (the
+   * spell is quiet); beside the other ingests for the first ingest to ask in a run of uploads (the phone sends two at a
+   * time: the first photo, not both — the one a GP who sends at once waits for); the rest of the run wait for the pause
+   * like any render ahead.
    */
-  claimEarlyRender(): boolean {
-    if (this.still) return true;
+  claimEarlyRender(): EarlyRenderClaim {
+    if (this.still) return 'if-room';
     if (this.claimed) return false;
     this.claimed = true;
-    return true;
+    return 'beside';
   }
 
   /** Resolves once the spell is quiet (at once when it is). */

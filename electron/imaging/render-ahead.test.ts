@@ -202,10 +202,10 @@ describe('RenderAhead (real sharp)', () => {
   it('an early render: any while no phone sends; in a run of uploads, the first ingest to ask, until the next pause', () => {
     const timers = testTimers();
     const spell = new QuietSpell(200, timers);
-    expect([spell.claimEarlyRender(), spell.claimEarlyRender()]).toEqual([true, true]); // photos added on the desktop
+    expect([spell.claimEarlyRender(), spell.claimEarlyRender()]).toEqual(['if-room', 'if-room']); // photos added on the desktop
     spell.begin();
     spell.begin(); // the phone sends two at a time
-    expect([spell.claimEarlyRender(), spell.claimEarlyRender()]).toEqual([true, false]);
+    expect([spell.claimEarlyRender(), spell.claimEarlyRender()]).toEqual(['beside', false]);
     spell.end();
     spell.end();
     spell.begin(); // within the spell: the same run
@@ -213,7 +213,7 @@ describe('RenderAhead (real sharp)', () => {
     spell.end();
     timers.fire();
     spell.begin(); // after a pause, a new run
-    expect([spell.claimEarlyRender(), spell.claimEarlyRender()]).toEqual([true, false]);
+    expect([spell.claimEarlyRender(), spell.claimEarlyRender()]).toEqual(['beside', false]);
   });
 
   it('a failed render ahead fails only the Send that takes it', async () => {

@@ -21,7 +21,8 @@ function imagingLimits(own: Partial<ImagingLimits> | undefined): ImagingLimits {
  * The companion's imaging pipeline. An ingest's first look (type, header, thumbnail) has a lane of its own, so a
  * new photo's thumbnail never waits behind masters and renders; masters and renders share one queue (default 2
  * at once). Renders ahead of Send go one at a time and step aside (between their encodes) for every first look; a
- * photo's render may begin from its ingest's own pixels (early-render.ts).
+ * photo's render may begin from its ingest's own pixels (early-render.ts), the first photo of a run of uploads even
+ * beside the queue's jobs.
  * Logs carry sizes and timings, never paths, identifiers or pixels.
  */
 export function createImagingService(options: ImagingServiceOptions = {}): ImagingService {
@@ -46,9 +47,10 @@ export function createImagingService(options: ImagingServiceOptions = {}): Imagi
   };
   const early = new EarlyRenders({
     render: (img, wanted, step) => renderPixels(img, { ...wanted, caption: null }, step),
-    run: (job) => hold(aheadLane.run(() => queue.run(job))),
-    // Only when it starts at once: no render ahead running or waiting and a free place in the queue (pixels never wait there).
-    room: () => options.earlyRenders !== false && aheadLane.pending === 0 && queue.pending < concurrency,
+    // Beside: the first photo of a run of uploads, while the queue holds the next photos' ingests (one such render at a time).
+    run: (job, beside) => hold(aheadLane.run(beside ? job : () => queue.run(job))),
+    // Only when it starts at once: no render ahead running or waiting and, unless beside, a free place in the queue (pixels never wait there).
+    room: (beside) => options.earlyRenders !== false && aheadLane.pending === 0 && (beside || queue.pending < concurrency),
     yieldTo: () => firstSight.whenIdle(),
     limits,
   });

@@ -30,12 +30,15 @@ export interface IngestOptions {
    */
   onThumbnail?: (thumbnail: Buffer, mime: 'image/jpeg') => void;
   /**
-   * Asked once, before the full decode, when an early render could begin: false when the photo's render must not begin
-   * from its pixels (more photos are coming in, and its render ahead waits for their pause). Unset: it may (README:
-   * Early render).
+   * Asked once, before the full decode, when an early render could begin (README: Early render): `'if-room'` — it may, when
+   * the render queue has a free place; `'beside'` — it begins at its pixels even beside other photos' ingests (the first
+   * photo of a run of uploads: the one Send is likeliest to take while the rest still come); `false` — it must not (more
+   * photos are coming in, and its render ahead waits for their pause). Unset: `'if-room'`.
    */
-  renderEarly?: () => boolean;
+  renderEarly?: () => EarlyRenderClaim;
 }
+
+export type EarlyRenderClaim = 'if-room' | 'beside' | false;
 
 export interface Point {
   x: number;
