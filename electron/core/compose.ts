@@ -2,7 +2,7 @@
  * The real imaging service, outbox, LAN server and gateway client wired into one core: electron/main and the dev/test
  * browser host both start the companion here, so the shell stays glue and the tests run the same wiring.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGatewayClient } from '../gateway-client/client';
 import { createImagingService } from '../imaging';
@@ -24,7 +24,7 @@ export type StartCompanionOptions = Pick<CompanionCoreDeps, PassedOn> & {
   dataDir: string;
   clock?: Clock;
   /** false: no phone capture. */
-  lan?: Omit<LanServerOptions, 'sink' | 'uploadRoot' | 'clock' | 'logger' | 'sealUploads'> | false;
+  lan?: Omit<LanServerOptions, 'sink' | 'clock' | 'logger'> | false;
   /** Outbox backoff jitter. */
   random?: () => number;
 };
@@ -41,10 +41,10 @@ export interface RunningCompanion {
 export async function startCompanion(options: StartCompanionOptions): Promise<RunningCompanion> {
   const clock = options.clock ?? { now: () => Date.now() };
   const workDir = join(options.dataDir, 'images');
-  const uploadRoot = join(options.dataDir, 'lan');
   await mkdir(workDir, { recursive: true });
-  await mkdir(uploadRoot, { recursive: true });
-  // Masters and phone uploads are sealed at rest with the outbox's key (../sealed-files).
+  // Phone uploads stay in memory until their master is stored; earlier versions spooled them (sealed) here.
+  await rm(join(options.dataDir, 'lan'), { recursive: true, force: true });
+  // Masters are sealed at rest with the outbox's key (../sealed-files).
   const sealed = sealedFiles(await loadSealKey(options.secrets));
   await sealLegacyMasters(workDir, sealed);
   const imaging = createImagingService({ logger: options.logger.child({ component: 'imaging' }), masterFiles: sealed.masters });
@@ -73,7 +73,7 @@ export async function startCompanion(options: StartCompanionOptions): Promise<Ru
       ? {}
       : {
           lan: (sink): LanPort => {
-            lan = createLanServer({ ...lanOptions, sink, uploadRoot, sealUploads: sealed.uploads, clock: () => clock.now(), logger: options.logger.child({ component: 'lan' }) });
+            lan = createLanServer({ ...lanOptions, sink, clock: () => clock.now(), logger: options.logger.child({ component: 'lan' }) });
             return lan;
           },
           networkCheck: () => checkPhoneNetwork({ bindHost: lanOptions.bindHost, port: lanOptions.port ?? LAN_DEFAULT_PORT }),

@@ -2,7 +2,6 @@
  * Phone capture: the working patient's LAN session (QR, phones joined) and the photos that arrive through it. A photo
  * belongs to the capture session its upload names (`sessionRef`), never to "the current patient".
  */
-import { rm } from 'node:fs/promises';
 import type { PhoneView } from '../../shared/contracts/bridge';
 import type { ImageMetadata } from '../../shared/contracts/common';
 import { CONSENTS, LATERALITIES } from '../../shared/coded/values';
@@ -107,12 +106,7 @@ export class PhoneCapture {
     const session = this.deps.working.session(file.sessionRef);
     if (session === undefined) throw new AppError('ERR_LAN_SESSION_ENDED');
     const rec = this.deps.library.create(session, 'phone', this.photoNumbers.label(session.id, file.photoNumber), phoneMetadata(file.metadata));
-    let read: boolean;
-    try {
-      read = await this.deps.library.ingest(rec, { buffer: await file.open() });
-    } finally {
-      await rm(file.path, { force: true }); // we own it; the master is our copy
-    }
+    const read = await this.deps.library.ingest(rec, { buffer: await file.open() });
     if (read) this.deps.followers?.arrived(file.sessionId, rec);
     this.deps.log.info({ imageId: rec.id, bytes: file.bytes }, 'phone photo received');
     return { imageId: rec.id };

@@ -18,7 +18,7 @@ import { OutboxSync } from './outbox-sync';
 import { PhoneCapture } from './phone-capture';
 import { SendFollowers, stillComingFile } from './send-followers';
 import { DEFAULT_SETTINGS } from './settings';
-import { AROHA, FIXTURES, libraryKit, outboxKit, PHOTO, ScriptedCommits, silentLog, tempDir, verify, WIREMU } from './test-support';
+import { AROHA, FIXTURES, libraryKit, outboxKit, PHOTO, ScriptedCommits, silentLog, verify, WIREMU } from './test-support';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -69,7 +69,7 @@ async function setup(gates: { render?: Gate; persist?: Gate } = {}) {
   const sync = new OutboxSync({ ...base, outbox, library: kit.library, files: kit.files });
   const settings = { ...DEFAULT_SETTINGS, roomLabel: 'Room 3' };
   late.pipeline = new CommitPipeline({ ...base, working: kit.working, library: kit.library, imaging, outbox, sync, phone, followers, settings: () => settings, progress: () => undefined });
-  const lan = createLanServer({ bindHost: '127.0.0.1', port: 0, uploadRoot: await tempDir('core-follow-', cleanup), clock: new ManualClock().now, logger: silentLog, sink: phone.sink, sweepIntervalMs: 0 });
+  const lan = createLanServer({ bindHost: '127.0.0.1', port: 0, clock: new ManualClock().now, logger: silentLog, sink: phone.sink, sweepIntervalMs: 0 });
   phone.attach(lan);
   const { port } = await lan.listen();
   cleanup.push(() => lan.close());
@@ -213,7 +213,7 @@ describe('the companion restarts while photos are still coming', () => {
     await restoreImages({ files: s.kit.files, library, outbox: s.outbox, applyOutbox: () => undefined, notices: board, log: silentLog });
     expect(library.all().map((r) => r.inOutbox)).toEqual([true, true]);
     expect(s.outbox.list()).toHaveLength(2);
-    const lan = createLanServer({ bindHost: '127.0.0.1', port: 0, uploadRoot: await tempDir('core-follow-', cleanup), clock: new ManualClock().now, logger: silentLog, sink: { onFile: () => Promise.reject(new Error('nothing may arrive')) }, sweepIntervalMs: 0 });
+    const lan = createLanServer({ bindHost: '127.0.0.1', port: 0, clock: new ManualClock().now, logger: silentLog, sink: { onFile: () => Promise.reject(new Error('nothing may arrive')) }, sweepIntervalMs: 0 });
     const { port } = await lan.listen();
     cleanup.push(() => lan.close());
     expect(errorCode(await upload(port, s.credential, [{ name: 'clientUploadId', value: c }, { name: 'file', filename: 'p.png', contentType: 'image/png', data: Buffer.from('x') }]))).toBe('ERR_LAN_TOKEN_INVALID');

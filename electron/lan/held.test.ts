@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits';
-import { errorCode, fakeJpeg, filesUnder, hold, httpRequest, joinPhone, release, startHarness, upload, type Harness, type Part } from './testing';
+import { errorCode, fakeJpeg, lanWrites, hold, httpRequest, joinPhone, release, startHarness, upload, type Harness, type Part } from './testing';
 
 let h: Harness;
 beforeEach(async () => {
@@ -44,7 +44,7 @@ describe('held photos', () => {
     expect(fresh.status).toBe(409);
     expect(errorCode(fresh)).toBe('ERR_LAN_PATIENT_CHANGED');
     expect(h.sink.files).toHaveLength(0);
-    expect(await filesUnder(h.uploadRoot)).toEqual([]);
+    expect(await lanWrites(h)).toEqual([]);
 
     const late = await upload(h.port, phone.credential, photo(heldId));
     expect(late.status).toBe(200);
@@ -88,7 +88,7 @@ describe('held photos', () => {
     await h.server.endSession(phone.sessionId, 'patient-changed');
     h.clock.advance(LIMITS.lanSessionIdleSeconds);
     await h.server.sweep();
-    expect(await filesUnder(h.uploadRoot)).toEqual([]);
+    expect(await lanWrites(h)).toEqual([]);
   });
 
   it('a hold with a bad id, too many ids or no credential is refused', async () => {
@@ -138,7 +138,7 @@ describe('held photos after the GP pressed Send', () => {
     const poll = await httpRequest({ port: h.port, path: '/api/images/v1/session', headers: { authorization: `Bearer ${phone.credential}` } });
     expect(errorCode(poll)).toBe('ERR_LAN_SESSION_SENT');
     expect(h.sink.files).toHaveLength(0);
-    expect(await filesUnder(h.uploadRoot)).toEqual([]);
+    expect(await lanWrites(h)).toEqual([]);
   });
 
   it('the grace ends it: after the idle window a held photo is refused, the PC hears none will come, the folder is cleared', async () => {
@@ -159,7 +159,7 @@ describe('held photos after the GP pressed Send', () => {
       { count: 1, graceOver: true },
     ]);
     expect(h.sink.files).toHaveLength(0);
-    expect(await filesUnder(h.uploadRoot)).toEqual([]);
+    expect(await lanWrites(h)).toEqual([]);
   });
 });
 

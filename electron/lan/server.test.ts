@@ -11,14 +11,12 @@ import { Value } from '@sinclair/typebox/value';
 import { ExchangeResponse, SessionStatusResponse, UploadResponse } from '../../shared/contracts/lan';
 import { AppError, ERROR_CODES } from '../../shared/errors';
 import { LIMITS } from '../../shared/limits';
-import { isSealed, loadSealKey, sealedFiles } from '../sealed-files';
-import { MemorySecretStore } from '../secrets';
 import { createLanServer } from './server';
 import {
   errorCode,
   exchange,
   fakeJpeg,
-  filesUnder,
+  lanWrites,
   httpRequest,
   joinPhone,
   multipartBody,
@@ -46,7 +44,7 @@ const photo = (id = randomUUID(), data = fakeJpeg(5000)): Part[] => [
 ];
 
 async function expectNoFiles(): Promise<void> {
-  expect(await filesUnder(h.uploadRoot)).toEqual([]);
+  expect(await lanWrites(h)).toEqual([]);
 }
 
 describe('scan, exchange, upload', () => {
@@ -65,8 +63,7 @@ describe('scan, exchange, upload', () => {
     const file = h.sink.files[0]!;
     expect(file.stored.equals(data)).toBe(true);
     expect(file).toMatchObject({ sessionId: phone.sessionId, sessionRef: 'cap-1', phoneId: phone.phoneId, clientUploadId: id, contentType: 'image/jpeg', metadata: { bodySiteCode: '14975008', laterality: 'left' } });
-    expect(file.path.startsWith(h.uploadRoot)).toBe(true);
-    expect(file.path).not.toContain('IMG_0001'); // client file names never reach the file system
+    await expectNoFiles(); // the photo stays in memory until the sink has stored it
     expect(received).toEqual([expect.objectContaining({ imageId: body.imageId, clientUploadId: id })]);
   });
 
@@ -79,22 +76,17 @@ describe('scan, exchange, upload', () => {
     expect([(await file.open?.())?.equals(data), file.stored.equals(data)]).toEqual([true, true]);
   });
 
-  it('with sealed uploads the file on disk is never the photo, and the sink gets the clear bytes from memory', async () => {
-    const sealed = sealedFiles(await loadSealKey(new MemorySecretStore()));
-    const s = await startHarness({ sealUploads: sealed.uploads });
-    try {
-      const phone = await joinPhone(s);
-      const data = fakeJpeg(3_000_000, 9); // several 1 MiB writes
-      const res = await upload(s.port, phone.credential, photo(randomUUID(), data));
-      expect(res.status).toBe(200);
-      const file = s.sink.files[0]!;
-      expect((await file.open?.())?.equals(data)).toBe(true);
-      expect(isSealed(file.stored)).toBe(true);
-      expect(file.stored.length).toBe(data.length + 32); // header and tag around every byte, in order
-      expect(file.stored.includes(data.subarray(100_000, 100_064))).toBe(false);
-    } finally {
-      await s.cleanup();
-    }
+  it('writes nothing to disk while a photo streams in or when it is handed over: the sink gets its bytes from memory', async () => {
+    const phone = await joinPhone(h);
+    const data = fakeJpeg(3_000_000, 9);
+    const seenMidUpload: string[][] = [];
+    h.server.on('upload-progress', () => void lanWrites(h).then((files) => seenMidUpload.push(files)));
+    const res = await upload(h.port, phone.credential, photo(randomUUID(), data));
+    expect(res.status).toBe(200);
+    expect((await h.sink.files[0]!.open()).equals(data)).toBe(true);
+    expect(seenMidUpload.length).toBeGreaterThan(1);
+    expect(seenMidUpload.flat()).toEqual([]);
+    await expectNoFiles();
   });
 
   it.each([
@@ -263,7 +255,7 @@ describe('refused before anything is written', () => {
       expect(res.status).toBe(413);
       expect(errorCode(res)).toBe('ERR_IMAGE_FILE_TOO_LARGE');
       expect(small.sink.files).toHaveLength(0);
-      expect(await filesUnder(small.uploadRoot)).toEqual([]);
+      expect(await lanWrites(small)).toEqual([]);
       expect((await upload(small.port, phone.credential, photo(randomUUID(), fakeJpeg(100_000)))).status).toBe(200);
     } finally {
       await small.cleanup();
@@ -316,7 +308,7 @@ describe('refused before anything is written', () => {
       const res = await upload(tight.port, phone.credential, parts);
       expect(res.status).toBe(413);
       expect(errorCode(res)).toBe('ERR_LAN_TOO_MANY_PARTS');
-      expect(await filesUnder(tight.uploadRoot)).toEqual([]);
+      expect(await lanWrites(tight)).toEqual([]);
     } finally {
       await tight.cleanup();
     }
@@ -367,19 +359,11 @@ describe('refused before anything is written', () => {
 });
 
 describe('session lifecycle', () => {
-  it('patient switch mid-upload: the upload is refused, the partial file deleted, the sink never called', async () => {
+  it('patient switch mid-upload: the upload is refused, nothing of it kept, the sink never called', async () => {
     const phone = await joinPhone(h);
     const head = multipartBody([{ name: 'clientUploadId', value: randomUUID() }, { name: 'file', filename: 'a.jpg', data: fakeJpeg(400_000) }]);
     const firstPart = head.subarray(0, head.length - 1000); // hold back the end: the upload stays open
-    let sawPartial = false;
-    const progressed = new Promise<void>((resolve) => {
-      h.server.on('upload-progress', () => {
-        void filesUnder(h.uploadRoot).then((files) => {
-          sawPartial = files.length === 1;
-          resolve();
-        });
-      });
-    });
+    const progressed = new Promise<void>((resolve) => h.server.on('upload-progress', () => resolve()));
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(
         {
@@ -403,7 +387,6 @@ describe('session lifecycle', () => {
       req.write(firstPart);
     });
     await progressed;
-    expect(sawPartial).toBe(true);
     await h.server.endSession(phone.sessionId, 'patient-changed');
     const res = await response;
     expect(res.status).toBe(409);
@@ -463,28 +446,6 @@ describe('session lifecycle', () => {
     expect(poll.text).not.toContain('Canary');
     expect(errorCode(await exchange(h.port, tokenFromUrl(qr.url)))).toBe('ERR_LAN_TOKEN_INVALID');
     await expect(h.server.rotateQr(phone.sessionId)).rejects.toThrow(AppError);
-  });
-
-  it('session end never deletes a file the core accepted in place, but removes anything else left in the folder', async () => {
-    const kept: string[] = [];
-    const inPlace = await startHarness({
-      sink: {
-        async onFile(file) {
-          kept.push(file.path); // this core keeps the file where it is
-          return { imageId: randomUUID() };
-        },
-      },
-    });
-    try {
-      const phone = await joinPhone(inPlace);
-      expect((await upload(inPlace.port, phone.credential, photo())).status).toBe(200);
-      const stray = join(inPlace.uploadRoot, phone.sessionId, 'stray.part');
-      await writeFile(stray, 'left by a crash');
-      await inPlace.server.endSession(phone.sessionId, 'committed');
-      expect(await filesUnder(inPlace.uploadRoot)).toEqual(kept);
-    } finally {
-      await inPlace.cleanup();
-    }
   });
 
   it('an idle session ends on the sweep (injected clock) with reason idle', async () => {
@@ -601,7 +562,7 @@ describe('surface and hygiene', () => {
       expect((await upload(limited.port, phone.credential, photo())).status).toBe(200);
       const third = await upload(limited.port, phone.credential, photo());
       expect(third.status).toBe(429);
-      expect(await filesUnder(limited.uploadRoot)).toEqual([]);
+      expect(await lanWrites(limited)).toEqual([]);
     } finally {
       await limited.cleanup();
     }
@@ -628,7 +589,7 @@ describe('surface and hygiene', () => {
   });
 
   it('refuses to be configured with a QR lifetime above LIMITS.qrTokenTtlSeconds', () => {
-    expect(() => createLanServer({ bindHost: '127.0.0.1', uploadRoot: h.uploadRoot, sink: h.sink, limits: { qrTokenTtlSeconds: LIMITS.qrTokenTtlSeconds + 1 } })).toThrow(
+    expect(() => createLanServer({ bindHost: '127.0.0.1', sink: h.sink, limits: { qrTokenTtlSeconds: LIMITS.qrTokenTtlSeconds + 1 } })).toThrow(
       /qrTokenTtlSeconds/,
     );
   });

@@ -1,8 +1,6 @@
 /** The companion's LAN upload server: sessions, QR codes, the phone API and the streamed, sealed upload (README.md). */
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir, open, readdir, rm, rmdir, type FileHandle } from 'node:fs/promises';
-import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -34,15 +32,14 @@ import { SlidingWindowCounter } from './rate-limit';
 import { endedError, keepsHeld, SessionRegistry, type PhoneRecord, type SessionEndReason, type SessionRecord, type UploadResult } from './sessions';
 import { SNIFF_BYTES, sniffType } from './sniff';
 
-/** What the core receives for each accepted photo (`path` is inside the session folder; the core may move it). */
+/** What the core receives for each accepted photo: its bytes stay in memory (nothing of it is written by the LAN server). */
 export interface LanIncomingFile {
   sessionId: string;
   /** The core's capture-session id given to openSession (binds the photo to its patient). */
   sessionRef: string;
   phoneId: string;
   clientUploadId: string;
-  path: string;
-  /** The file's clear bytes, in memory (with sealUploads the file itself is sealed). */
+  /** The file's bytes, in memory. */
   open: () => Promise<Buffer>;
   bytes: number;
   sha256: string;
@@ -52,7 +49,7 @@ export interface LanIncomingFile {
   photoNumber?: number;
 }
 
-/** `onFile` resolving means the core owns the photo; an AppError refuses it (its status) and the file is deleted. */
+/** `onFile` resolving means the core owns the photo (its own copy durable); an AppError refuses it (its status). */
 export interface LanUploadSink {
   onFile(file: LanIncomingFile): Promise<{ imageId: string }>;
   /** The patient's next `count` photo numbers (shared by every phone and session). Absent: per LAN session from 1. */
@@ -85,16 +82,12 @@ export interface LanServerOptions {
   bindHost: string;
   /** 0 picks a free port (tests). Default LAN_DEFAULT_PORT. */
   port?: number;
-  /** Each session gets its own sub-folder here. */
-  uploadRoot: string;
   clock?: () => number;
   logger?: Logger;
   limits?: Partial<LanLimits>;
   /** The built mobile page: index.html plus assets/. Absent → a built-in "not installed" page. */
   mobileAssetsDir?: string;
   sink: LanUploadSink;
-  /** Seal each upload as it streams to disk (electron/sealed-files); absent: written in clear. */
-  sealUploads?: { begin(path: string): { header: Buffer; update(chunk: Uint8Array): Buffer; final(): Buffer }; open(path: string): Promise<Buffer> };
   /** 0 disables the idle/QR-expiry timer (call sweep() yourself). */
   sweepIntervalMs?: number;
 }
@@ -124,7 +117,7 @@ export interface LanServerEvents {
 
 type RouteAuth = 'none' | 'token' | 'credential';
 type Authenticated = ReturnType<SessionRegistry['authenticate']>;
-type Received = Pick<LanIncomingFile, 'path' | 'bytes' | 'sha256' | 'contentType'> & { clear: Buffer };
+type Received = Pick<LanIncomingFile, 'bytes' | 'sha256' | 'contentType'> & { clear: Buffer };
 interface UploadInProgress {
   fields: Record<string, string>;
   parsed?: UploadFields;
@@ -142,8 +135,6 @@ const ROUTE_AUTH: Record<string, RouteAuth | undefined> = {
   [LAN_ROUTES.decline]: 'credential',
 };
 const PROGRESS_STEP_BYTES = 256 * 1024;
-/** Few large writes: one per 64 KiB chunk cost more than the upload's whole stream on loopback. */
-const WRITE_BATCH_BYTES = 1024 * 1024;
 /** A hold names at most LAN_HOLD_MAX_IDS UUIDs (~40 bytes each). */
 const HOLD_BODY_BYTES = 4096;
 const checkUploadFields = TypeCompiler.Compile(UploadFields);
@@ -160,7 +151,6 @@ export class LanServer extends EventEmitter<LanServerEvents> {
   private readonly authFailures: SlidingWindowCounter;
   private readonly phoneUploads: SlidingWindowCounter;
   private readonly authByRequest = new WeakMap<FastifyRequest, Authenticated>();
-  private readonly acceptedPaths = new Set<string>();
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: LanServerOptions) {
@@ -212,9 +202,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     const { sessionRef, ...info } = input;
     if (typeof sessionRef !== 'string' || sessionRef.length === 0 || !checkSessionInfo.Check(info)) throw invalid('openSession input');
     const id = this.registry.newId(16);
-    const dir = join(this.options.uploadRoot, id);
-    await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: unknown) => Promise.reject(toLanError(err)));
-    this.registry.open({ id, ref: input.sessionRef, patient: input.patient, roomLabel: input.roomLabel, dir });
+    this.registry.open({ id, ref: input.sessionRef, patient: input.patient, roomLabel: input.roomLabel });
     this.log.info({ sessionId: id }, 'LAN session opened');
     return { sessionId: id, qr: await this.rotateQr(id) };
   }
@@ -223,10 +211,10 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     const session = this.registry.end(sessionId, reason);
     if (!session) return;
     this.announceEnd(sessionId, reason);
-    // Held photos may still arrive after a switch or a Send: their folder is cleared when the session is forgotten.
+    // Held photos may still arrive after a switch or a Send.
     if (keepsHeld(reason)) this.announceStillComing(session, false);
     if (keepsHeld(reason) && session.held.size > 0) return;
-    await this.removeLeftovers(session);
+    await this.settled(session);
   }
 
   async sweep(): Promise<void> {
@@ -234,7 +222,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     for (const session of idle) this.announceEnd(session.id, 'idle');
     const heldAfterEnd = forgotten.filter((s) => keepsHeld(s.state) && s.held.size > 0);
     for (const session of heldAfterEnd) this.announceStillComing(session, true);
-    await Promise.all([...[...idle, ...heldAfterEnd].map((s) => this.removeLeftovers(s)), ...qrExpired.map((s) => this.rotateAndAnnounce(s.id))]);
+    await Promise.all([...[...idle, ...heldAfterEnd].map((s) => this.settled(s)), ...qrExpired.map((s) => this.rotateAndAnnounce(s.id))]);
   }
 
   private announceStillComing(session: SessionRecord, graceOver: boolean): void {
@@ -263,19 +251,9 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     }
   }
 
-  /** After in-flight work settles: delete whatever the core did not take, then the folder if it is empty. */
-  private async removeLeftovers(session: SessionRecord): Promise<void> {
+  /** Once the session's uploads in flight have been answered (or failed). */
+  private async settled(session: SessionRecord): Promise<void> {
     await Promise.allSettled([...session.pending]);
-    try {
-      const names = await readdir(session.dir);
-      await Promise.all(
-        names.map((n) => join(session.dir, n)).filter((p) => !this.acceptedPaths.has(p)).map((p) => rm(p, { force: true, recursive: true })),
-      );
-      await rmdir(session.dir);
-    } catch {
-      // ENOENT (the core moved everything and removed it) or ENOTEMPTY (the core still owns files): both fine.
-    }
-    for (const path of this.acceptedPaths) if (path.startsWith(session.dir + sep)) this.acceptedPaths.delete(path);
   }
 
   /** The mobile page, its assets and the phone API; `guard` runs first, before any body byte is read. */
@@ -444,9 +422,6 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       if (!u.received) throw invalid('no file part');
       if (!this.registry.mayReceive(session, u.parsed.clientUploadId)) throw endedError(session.state);
       return await this.handOver(session, phone, u.parsed, u.received);
-    } catch (err) {
-      if (u.received && !this.acceptedPaths.has(u.received.path)) await rm(u.received.path, { force: true });
-      throw err;
     } finally {
       if (u.parsed && u.controller && session.inflight.get(u.parsed.clientUploadId) === u.controller) session.inflight.delete(u.parsed.clientUploadId);
     }
@@ -497,14 +472,13 @@ export class LanServer extends EventEmitter<LanServerEvents> {
   private async handOver(session: SessionRecord, phone: PhoneRecord, parsed: UploadFields, received: Received): Promise<UploadResponse> {
     const { clientUploadId: _id, ...metadata } = parsed; // only the fields the phone sent
     const photoNumber = session.held.get(parsed.clientUploadId);
-    // The sink works from the bytes in memory and answers once its own copy is durable (master and record fsync'd),
-    // so the spool file is not fsync'd: nothing reads it after a crash.
+    // The sink works from the bytes in memory and answers once its own copy is durable (master and record fsync'd):
+    // until then the phone keeps the photo and sends it again after a crash.
     const { imageId } = await this.options.sink.onFile({
       sessionId: session.id,
       sessionRef: session.ref,
       phoneId: phone.phoneId,
       clientUploadId: parsed.clientUploadId,
-      path: received.path,
       open: () => Promise.resolve(received.clear),
       bytes: received.bytes,
       sha256: received.sha256,
@@ -512,7 +486,6 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       metadata,
       ...(photoNumber === undefined ? {} : { photoNumber }),
     });
-    this.acceptedPaths.add(received.path);
     const result: UploadResult = { clientUploadId: parsed.clientUploadId, imageId, bytes: received.bytes, sha256: received.sha256 };
     session.uploads.set(parsed.clientUploadId, result);
     this.log.info({ sessionId: session.id, phoneId: phone.phoneId, bytes: received.bytes }, 'photo received');
@@ -522,7 +495,10 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     return { ...result, duplicate: false, ...(session.state === 'committed' ? { sessionSent: true } : { patientChanged: true }) };
   }
 
-  /** Nothing is created until the first bytes are recognised; any failure closes and deletes the partial file. */
+  /**
+   * The file part into memory, hashed as it arrives; refused once its first bytes are not a photo or document we take.
+   * Nothing is written to disk here: the sink stores its own (sealed) copy before the phone is answered.
+   */
   private async receiveFile(file: Readable & { truncated?: boolean }, session: SessionRecord, phone: PhoneRecord, clientUploadId: string, signal: AbortSignal): Promise<Received> {
     const onAbort = (): void => {
       file.destroy(signal.reason instanceof Error ? signal.reason : endedError(session.state));
@@ -530,33 +506,13 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     signal.addEventListener('abort', onAbort, { once: true });
     const hash = createHash('sha256');
     const clear: Buffer[] = [];
-    let headBytes = 0;
     let contentType: LanAcceptedType | undefined;
-    let fh: FileHandle | undefined;
-    let path: string | undefined;
     let bytes = 0;
     let reported = 0;
-    let seal: ReturnType<NonNullable<LanServerOptions['sealUploads']>['begin']> | undefined;
-    let unwritten: Buffer[] = [];
-    let unwrittenBytes = 0;
-    const write = async (bytes: Buffer, flush = false): Promise<void> => {
-      unwritten.push(bytes);
-      unwrittenBytes += bytes.length;
-      if (!flush && unwrittenBytes < WRITE_BATCH_BYTES) return;
-      const batch = Buffer.concat(unwritten);
-      unwritten = [];
-      unwrittenBytes = 0;
-      await (fh as FileHandle).writeFile(batch); // appends at the file position
-    };
-    const begin = async (): Promise<void> => {
-      const first = Buffer.concat(clear);
-      contentType = sniffType(first);
-      if (!contentType) throw new AppError('ERR_IMAGE_UNSUPPORTED');
-      if (session.state !== 'open') await mkdir(session.dir, { recursive: true, mode: 0o700 }); // a held photo after a switch
-      path = join(session.dir, `${this.registry.newId(16)}.part`);
-      seal = this.options.sealUploads?.begin(path);
-      fh = await open(path, 'wx', 0o600);
-      await write(seal ? Buffer.concat([seal.header, seal.update(first)]) : first);
+    const recognise = (): LanAcceptedType => {
+      const type = sniffType(Buffer.concat(clear));
+      if (!type) throw new AppError('ERR_IMAGE_UNSUPPORTED');
+      return type;
     };
     try {
       for await (const chunk of file as AsyncIterable<Buffer>) {
@@ -564,12 +520,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
         bytes += chunk.length;
         hash.update(chunk);
         clear.push(chunk);
-        if (fh) {
-          await write(seal ? seal.update(chunk) : chunk);
-        } else {
-          headBytes += chunk.length;
-          if (headBytes >= SNIFF_BYTES) await begin();
-        }
+        if (contentType === undefined && bytes >= SNIFF_BYTES) contentType = recognise();
         if (bytes - reported >= PROGRESS_STEP_BYTES) {
           reported = bytes;
           this.emit('upload-progress', { sessionId: session.id, phoneId: phone.phoneId, clientUploadId, bytes });
@@ -578,18 +529,10 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       if (file.truncated === true || bytes > this.limits.maxUploadFileBytes) throw new AppError('ERR_IMAGE_FILE_TOO_LARGE');
       if (signal.aborted || !this.registry.mayReceive(session, clientUploadId)) throw endedError(session.state);
       if (bytes === 0) throw new AppError('ERR_IMAGE_UNSUPPORTED', { detail: 'empty file' }); // what the phone page itself says
-      if (!fh) await begin();
-      const handle = fh as FileHandle | undefined;
-      if (!handle || path === undefined || contentType === undefined) throw new BugIndicatingError('file not opened');
-      await write(seal ? seal.final() : Buffer.alloc(0), true);
-      fh = undefined;
-      await handle.close();
+      contentType ??= recognise();
       if (bytes !== reported) this.emit('upload-progress', { sessionId: session.id, phoneId: phone.phoneId, clientUploadId, bytes });
-      return { path, bytes, sha256: hash.digest('hex'), contentType, clear: Buffer.concat(clear) };
+      return { bytes, sha256: hash.digest('hex'), contentType, clear: Buffer.concat(clear) };
     } catch (err) {
-      const handle = fh as FileHandle | undefined;
-      if (handle) await handle.close().catch(() => undefined);
-      if (path !== undefined) await rm(path, { force: true });
       if (signal.aborted && !(err instanceof AppError && err.code === 'ERR_IMAGE_FILE_TOO_LARGE')) throw endedError(session.state);
       throw toLanError(err);
     } finally {

@@ -6,7 +6,7 @@ import { SessionRegistry } from './sessions';
 function registry() {
   let now = 1_000_000;
   const reg = new SessionRegistry({ now: () => now, random: randomBytes, qrTtlMs: 600_000, idleMs: 1_800_000 });
-  const s = reg.open({ id: 's1', ref: 'cap', patient: { displayName: 'A B', birthDate: '2001-02-03' }, roomLabel: 'R', dir: '/tmp/x' });
+  const s = reg.open({ id: 's1', ref: 'cap', patient: { displayName: 'A B', birthDate: '2001-02-03' }, roomLabel: 'R' });
   return { reg, s, advance: (ms: number) => (now += ms) };
 }
 const code = (fn: () => unknown): string | undefined => {
@@ -40,7 +40,7 @@ describe('SessionRegistry', () => {
 
   it("a release lets go only of this session's held photos not yet received nor streaming, and only within the grace", () => {
     const { reg, s, advance } = registry();
-    const other = reg.open({ id: 's2', ref: 'cap-2', patient: { displayName: 'C D', birthDate: '1999-01-01' }, roomLabel: 'R', dir: '/tmp/y' });
+    const other = reg.open({ id: 's2', ref: 'cap-2', patient: { displayName: 'C D', birthDate: '1999-01-01' }, roomLabel: 'R' });
     const numbers = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
     reg.hold(s, ['got', 'streaming', 'waiting'], numbers);
     reg.hold(other, ['theirs'], numbers);

@@ -13,7 +13,6 @@ export interface SessionRecord {
   /** The core's capture-session id this LAN session feeds. */
   readonly ref: string;
   readonly roomLabel: string;
-  readonly dir: string;
   patient: LanPatient;
   state: 'open' | SessionEndReason;
   lastActivityMs: number;
@@ -61,7 +60,7 @@ export class SessionRegistry {
     return this.opts.random(bytes).toString('hex');
   }
 
-  open(input: { id: string; ref: string; patient: LanPatient; roomLabel: string; dir: string }): SessionRecord {
+  open(input: { id: string; ref: string; patient: LanPatient; roomLabel: string }): SessionRecord {
     if (this.sessions.has(input.id)) throw new BugIndicatingError('session id collision');
     const record: SessionRecord = {
       ...input,

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fakeJpeg, filesUnder, joinPhone, startHarness, upload, type Harness } from './testing';
+import { fakeJpeg, lanWrites, joinPhone, startHarness, upload, type Harness } from './testing';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -79,7 +79,7 @@ describe('request heads refused before the body (U7)', () => {
       expect(statuses, `${label}: ${res.raw.split('\r\n')[0]}`).toContain(res.status);
     }
     expect(h.sink.files).toHaveLength(0);
-    expect(await filesUnder(h.uploadRoot)).toEqual([]);
+    expect(await lanWrites(h)).toEqual([]);
     // and the phone still works
     expect((await upload(port, phone.credential, [{ name: 'clientUploadId', value: randomUUID() }, { name: 'file', filename: 'a', data: fakeJpeg(1000) }])).status).toBe(200);
   });

@@ -1,6 +1,7 @@
 /**
- * D3 (disk full) for real: the LAN server writes into a 256 KiB tmpfs mounted in a private mount namespace
- * (`unshare -m`, invisible to the rest of the machine). The phone must get 507, never 200, and no partial file.
+ * D3 (disk full) for real: the sink stores phone photos on a 256 KiB tmpfs mounted in a private mount namespace
+ * (`unshare -m`, invisible to the rest of the machine). The phone must get 507, never 200, and the LAN server
+ * itself writes nothing (a photo stays in memory until the sink has stored it).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +12,7 @@ const canUnshare = spawnSync('unshare', ['-m', 'true']).status === 0;
 if (!canUnshare) console.warn('disk-full test skipped: `unshare -m` is not permitted here (needs root or user namespaces).');
 
 describe('disk full while receiving a photo (D3)', () => {
-  it.skipIf(!canUnshare)('answers 507 ERR_STORAGE_FULL, deletes the partial file, and works again once space is back', () => {
+  it.skipIf(!canUnshare)('answers 507 ERR_STORAGE_FULL, leaves nothing of its own, and works again with a photo that fits', () => {
     const mountPoint = `/tmp/lan-full-${process.pid}`;
     const script = `mkdir -p ${mountPoint} && mount -t tmpfs -o size=256k tmpfs ${mountPoint} && exec node_modules/.bin/tsx electron/lan/testkit/storage-full-probe.ts ${mountPoint}`;
     const run = spawnSync('unshare', ['-m', 'sh', '-c', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });

@@ -1,10 +1,10 @@
 /**
  * Test support for the LAN server (used by the *.test.ts files here and by cross-folder tests): a temporary
- * upload root, a hand-driven clock, a recording sink that takes files the way the core does, a multipart
+ * folder, a hand-driven clock, a recording sink that stores files the way the core does, a multipart
  * body builder and a plain node:http client that can set any Host/Origin header. Not used by product code.
  */
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ export class ManualClock {
   }
 }
 
-/** A sink that behaves like the core: it moves the file out of the session folder into its own store. */
+/** A sink that behaves like the core: it writes the bytes it is handed into its own store before answering. */
 export class RecordingSink implements LanUploadSink {
   readonly files: (LanIncomingFile & { stored: Buffer })[] = [];
   /** When set, the next onFile rejects with it (after the LAN server handed over the file). */
@@ -33,15 +33,13 @@ export class RecordingSink implements LanUploadSink {
       throw err;
     }
     const imageId = randomUUID();
+    const stored = await file.open();
     const target = join(this.storeDir, `${imageId}.bin`);
-    try {
-      await rename(file.path, target);
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'EXDEV') throw err;
-      await copyFile(file.path, target); // another file system: copy, then remove
-      await unlink(file.path);
-    }
-    this.files.push({ ...file, stored: await readFile(target) });
+    await writeFile(target, stored).catch(async (err: unknown) => {
+      await rm(target, { force: true }); // as the core does: nothing half-stored
+      throw err;
+    });
+    this.files.push({ ...file, stored });
     return { imageId };
   }
 }
@@ -51,17 +49,17 @@ export interface Harness {
   clock: ManualClock;
   sink: RecordingSink;
   root: string;
-  uploadRoot: string;
   logLines: string[];
   port: number;
   cleanup(): Promise<void>;
 }
 
+const STORE = 'store';
+
 /** A LAN server on 127.0.0.1 with a random port, a manual clock and captured JSON logs. */
 export async function startHarness(overrides: Partial<LanServerOptions> = {}, listen = true): Promise<Harness> {
   const root = await mkdtemp(join(tmpdir(), 'lan-test-'));
-  const uploadRoot = join(root, 'uploads');
-  const store = join(root, 'store');
+  const store = join(root, STORE);
   await mkdir(store, { recursive: true });
   const clock = new ManualClock();
   const sink = new RecordingSink(store);
@@ -75,7 +73,7 @@ export async function startHarness(overrides: Partial<LanServerOptions> = {}, li
       },
     }),
   );
-  const server = createLanServer({ bindHost: '127.0.0.1', port: 0, uploadRoot, clock: clock.now, logger, sink, sweepIntervalMs: 0, ...overrides });
+  const server = createLanServer({ bindHost: '127.0.0.1', port: 0, clock: clock.now, logger, sink, sweepIntervalMs: 0, ...overrides });
   let port = 0;
   if (listen) port = (await server.listen()).port;
   else await server.app.ready();
@@ -84,7 +82,6 @@ export async function startHarness(overrides: Partial<LanServerOptions> = {}, li
     clock,
     sink,
     root,
-    uploadRoot,
     logLines,
     port,
     async cleanup() {
@@ -94,7 +91,7 @@ export async function startHarness(overrides: Partial<LanServerOptions> = {}, li
   };
 }
 
-/** Every file under `dir`, recursively (relative paths). */
+/** Every file under `dir`, recursively (full paths). */
 export async function filesUnder(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -102,6 +99,12 @@ export async function filesUnder(dir: string): Promise<string[]> {
   } catch {
     return [];
   }
+}
+
+/** What anything but the sink wrote under the harness's folder (the LAN server writes nothing: photos stay in memory). */
+export async function lanWrites(h: Pick<Harness, 'root'>): Promise<string[]> {
+  const store = join(h.root, STORE);
+  return (await filesUnder(h.root)).filter((f) => !f.startsWith(`${store}/`));
 }
 
 export const tokenFromUrl = (url: string): string => {

@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOUNDARY, filesUnder, joinPhone, startHarness, type Harness } from './testing';
+import { BOUNDARY, lanWrites, joinPhone, startHarness, type Harness } from './testing';
 
 const ALLOWED = new Set([200, 400, 401, 403, 404, 409, 410, 413, 415, 421, 429]);
 const RUNS = 10_000;
@@ -156,7 +156,7 @@ describe('upload route fuzz (U1)', () => {
         statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
         expect(ALLOWED.has(res.statusCode), `status ${res.statusCode}: ${res.body}`).toBe(true);
         expect(res.body).not.toMatch(/\n\s+at |node_modules|\/tmp\//);
-        expect(await filesUnder(h.uploadRoot)).toEqual([]);
+        expect(await lanWrites(h)).toEqual([]);
       }),
       { numRuns: RUNS, seed: 20260105 },
     );

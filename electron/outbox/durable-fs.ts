@@ -79,22 +79,29 @@ export async function fsyncDir(fs: OutboxFs, dir: string): Promise<void> {
   }
 }
 
-async function writeAll(h: FileHandleLike, data: Uint8Array): Promise<void> {
+async function writeAll(h: FileHandleLike, data: Uint8Array, at = 0): Promise<void> {
   let off = 0;
   while (off < data.byteLength) {
-    const { bytesWritten } = await h.write(data, off, data.byteLength - off, off);
+    const { bytesWritten } = await h.write(data, off, data.byteLength - off, at + off);
     if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
     off += bytesWritten;
   }
 }
 
-/** Writes `dir/finalName` durably except the folder fsync (the caller's, once for several files). */
-export async function writeFileAtomic(fs: OutboxFs, dir: string, finalName: string, data: Uint8Array, retry?: RenameRetry): Promise<void> {
+/**
+ * Writes `dir/finalName` durably except the folder fsync (the caller's, once for several files). `data` may come in
+ * parts, written one after another (a large file is then never joined in memory).
+ */
+export async function writeFileAtomic(fs: OutboxFs, dir: string, finalName: string, data: Uint8Array | readonly Uint8Array[], retry?: RenameRetry): Promise<void> {
   const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
   let handle: FileHandleLike | undefined;
   try {
     handle = await fs.open(tmp, 'wx', 0o600);
-    await writeAll(handle, data);
+    let at = 0;
+    for (const part of data instanceof Uint8Array ? [data] : data) {
+      await writeAll(handle, part, at);
+      at += part.byteLength;
+    }
     await handle.sync();
     const h = handle;
     handle = undefined;

@@ -4,7 +4,6 @@ import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { MasterFiles } from '../imaging/types';
-import type { LanServerOptions } from '../lan/server';
 import { loadOrCreateKeys, OUTBOX_KEY_ACCOUNT } from '../outbox/crypto';
 import { fsyncDir, nodeFs, writeFileAtomic } from '../outbox/durable-fs';
 import type { SecretStore } from '../secrets';
@@ -13,20 +12,18 @@ const MAGIC = Buffer.from('CPS1');
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const HEADER_BYTES = MAGIC.length + IV_BYTES;
-type Purpose = 'master' | 'upload';
-type SealedUploads = NonNullable<LanServerOptions['sealUploads']>;
+type Purpose = 'master';
 
 const aad = (purpose: Purpose, file: string): Buffer => Buffer.from(`clinicpro-images/sealed-file/v1\n${purpose}\n${basename(file)}`, 'utf8');
 
-function sealer(key: Buffer, purpose: Purpose, file: string): ReturnType<SealedUploads['begin']> {
+/** The sealed file's parts in order: header, ciphertext, tag (written together, never joined in memory). */
+function seal(key: Buffer, purpose: Purpose, file: string, bytes: Uint8Array): Uint8Array[] {
   const iv = randomBytes(IV_BYTES);
   const c: CipherGCM = createCipheriv('aes-256-gcm', key, iv);
   c.setAAD(aad(purpose, file));
-  return {
-    header: Buffer.concat([MAGIC, iv]),
-    update: (chunk) => c.update(chunk),
-    final: () => Buffer.concat([c.final(), c.getAuthTag()]),
-  };
+  const body = c.update(bytes);
+  const last = c.final();
+  return [MAGIC, iv, body, last, c.getAuthTag()];
 }
 
 export function isSealed(bytes: Uint8Array): boolean {
@@ -65,12 +62,11 @@ export async function loadSealKey(secrets: SecretStore): Promise<Buffer> {
   return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'clinicpro-images/v1/sealed-files', 32));
 }
 
-export function sealedFiles(key: Buffer): { masters: MasterFiles; uploads: SealedUploads } {
+export function sealedFiles(key: Buffer): { masters: MasterFiles } {
   const masters: MasterFiles = {
     async write(file, bytes) {
       const dir = dirname(file);
-      const s = sealer(key, 'master', file);
-      await writeFileAtomic(nodeFs, dir, basename(file), Buffer.concat([s.header, s.update(bytes), s.final()]));
+      await writeFileAtomic(nodeFs, dir, basename(file), seal(key, 'master', file, bytes));
       await fsyncDir(nodeFs, dir);
     },
     async read(file) {
@@ -82,13 +78,7 @@ export function sealedFiles(key: Buffer): { masters: MasterFiles; uploads: Seale
       return open(key, 'master', file, bytes);
     },
   };
-  return {
-    masters,
-    uploads: {
-      begin: (file) => sealer(key, 'upload', file),
-      open: async (file) => open(key, 'upload', file, await readWhole(file)),
-    },
-  };
+  return { masters };
 }
 
 /** Seals in place every master an earlier version left in clear in `dir`; how many. */

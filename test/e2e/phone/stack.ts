@@ -2,7 +2,7 @@
  * The whole product for phone tests: gateway + ALEX sandbox + companion core + LAN server on 127.0.0.1, serving
  * the built phone page (dist/renderer/mobile). The "PC" side is driven through the core's bridge methods.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jsQR from 'jsqr';
@@ -26,8 +26,6 @@ export interface PhoneStack {
   /** Phone photos the PC holds, of every patient. */
   phoneImages(): Promise<ImageView[]>;
   patientId(nhi: string): string;
-  /** Files still in the LAN server's upload folders (partial or refused uploads must leave none). */
-  lanLeftovers(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -61,11 +59,6 @@ export async function startPhoneStack(): Promise<PhoneStack> {
     state: () => core['app.getState']({}),
     async phoneImages() {
       return (await core['app.getState']({})).images.filter((i) => i.source === 'phone');
-    },
-    async lanLeftovers() {
-      const root = join(dir, 'data', 'companion', 'lan');
-      const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
-      return entries.filter((e) => e.isFile()).map((e) => e.name);
     },
     async close() {
       await stack.close();
