@@ -61,8 +61,12 @@ function colourOf(handlePtr) {
   }
 }
 
-/** Decodes an image handle (raw pointer) to RGBA with its transforms applied; null on failure. */
-function decodeHandle(handlePtr) {
+/**
+ * Decodes an image handle (raw pointer) to RGBA with its transforms applied; null on failure. The pixels are placed
+ * `room.before` bytes into a buffer with `room.after` bytes free behind them, so the main thread can wrap them in a
+ * TIFF in place (raw-tiff.ts).
+ */
+function decodeHandle(handlePtr, room) {
   const out = libheif._malloc(8);
   let img = 0;
   try {
@@ -73,7 +77,7 @@ function decodeHandle(handlePtr) {
     const plane = libheif._heif_image_get_plane_readonly2(img, CHANNEL_INTERLEAVED, out + 4);
     const stride = libheif.HEAPU32[(out + 4) >> 2];
     if (!plane || !(width > 0) || !(height > 0) || stride < width * 4) return null;
-    const data = new Uint8Array(width * height * 4);
+    const data = new Uint8Array(new ArrayBuffer(room.before + width * height * 4 + room.after), room.before, width * height * 4);
     const heap = libheif.HEAPU8;
     for (let y = 0; y < height; y++) data.set(heap.subarray(plane + y * stride, plane + y * stride + width * 4), y * width * 4);
     return { width, height, data };
@@ -87,7 +91,7 @@ function decodeHandle(handlePtr) {
  * The file's own thumbnail of the primary image (a `thmb` item), decoded with its own transforms, when it is
  * small and shows the same picture the same way up (same aspect after transforms); otherwise null.
  */
-function embeddedThumbnail(primaryPtr, primaryColour, maxPixels) {
+function embeddedThumbnail(primaryPtr, primaryColour, maxPixels, room) {
   const n = libheif._heif_image_handle_get_number_of_thumbnails(primaryPtr);
   if (!(n > 0)) return null;
   const ids = libheif._malloc(4 * n);
@@ -103,7 +107,7 @@ function embeddedThumbnail(primaryPtr, primaryColour, maxPixels) {
     const ph = libheif._heif_image_handle_get_height(primaryPtr);
     if (!(w > 0 && h > 0) || w * h > maxPixels) return null;
     if (Math.abs(w / h - pw / ph) > 0.03 * (pw / ph)) return null; // not the same picture the same way up
-    const decoded = decodeHandle(thumb);
+    const decoded = decodeHandle(thumb, room);
     if (!decoded) return null;
     return { ...decoded, colour: colourOf(thumb) ?? primaryColour };
   } finally {
@@ -114,14 +118,13 @@ function embeddedThumbnail(primaryPtr, primaryColour, maxPixels) {
 }
 
 function post(jobId, image) {
-  const data = image.data;
-  const buffer = data.buffer.byteLength === data.byteLength ? data.buffer : data.slice().buffer;
-  // Only the pixels are transferred: the colour information may be shared by the thumbnail and the primary image.
-  port.postMessage({ jobId, width: image.width, height: image.height, data: buffer, colour: image.colour }, [buffer]);
+  const { buffer, byteOffset } = image.data;
+  // Only the pixels' buffer is transferred: the colour information may be shared by the thumbnail and the primary image.
+  port.postMessage({ jobId, width: image.width, height: image.height, data: buffer, offset: byteOffset, colour: image.colour }, [buffer]);
 }
 
 /** `part` 'thumbnail': the embedded thumbnail or nothing; 'image': the primary image. */
-async function handle({ jobId, bytes, maxPixels, part }) {
+async function handle({ jobId, bytes, maxPixels, part, room }) {
   const decoder = new libheif.HeifDecoder();
   let images = [];
   try {
@@ -145,12 +148,12 @@ async function handle({ jobId, bytes, maxPixels, part }) {
     const ptr = first.handle.$$.ptr;
     const colour = colourOf(ptr);
     if (part === 'thumbnail') {
-      const thumb = embeddedThumbnail(ptr, colour, THUMBNAIL_MAX_PIXELS);
+      const thumb = embeddedThumbnail(ptr, colour, THUMBNAIL_MAX_PIXELS, room);
       if (thumb) post(jobId, thumb);
       else port.postMessage({ jobId });
       return;
     }
-    const full = decodeHandle(ptr);
+    const full = decodeHandle(ptr, room);
     if (!full) {
       port.postMessage({ jobId, error: 'corrupt' });
       return;

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../../shared/errors';
+import { PIXELS_AT, TAIL_ROOM } from './raw-tiff';
 
 /** The colour information of a HEIF image item: an ICC profile (`colr` prof), else nclx code points (H.273). */
 export type HeicColour = { icc: Buffer } | { nclx: { primaries: number; transfer: number; matrix: number } } | null;
@@ -7,7 +8,10 @@ export type HeicColour = { icc: Buffer } | { nclx: { primaries: number; transfer
 export interface DecodedRgba {
   width: number;
   height: number;
-  /** RGBA, 8 bits per channel, already upright (libheif applied irot/imir), in the item's own colour space. */
+  /**
+   * RGBA, 8 bits per channel, already upright (libheif applied irot/imir), in the item's own colour space; a view with
+   * room before and after it in its buffer for a TIFF around it (raw-tiff.ts).
+   */
   data: Buffer;
   colour: HeicColour;
 }
@@ -16,6 +20,8 @@ interface WorkerImage {
   width?: number;
   height?: number;
   data?: ArrayBuffer;
+  /** Where the pixels start in `data`. */
+  offset?: number;
   colour?: { icc?: ArrayBuffer; nclx?: { primaries: number; transfer: number; matrix: number } } | null;
 }
 interface WorkerReply extends WorkerImage {
@@ -31,9 +37,12 @@ interface Pending {
 
 function toDecoded(reply: WorkerImage): DecodedRgba | null {
   if (!reply.data || !reply.width || !reply.height) return null;
+  const offset = reply.offset ?? 0;
+  const length = reply.width * reply.height * 4;
+  if (!Number.isInteger(offset) || offset < 0 || offset + length > reply.data.byteLength) return null;
   const c = reply.colour;
   const colour: HeicColour = c?.icc ? { icc: Buffer.from(c.icc) } : c?.nclx ? { nclx: c.nclx } : null;
-  return { width: reply.width, height: reply.height, data: Buffer.from(reply.data), colour };
+  return { width: reply.width, height: reply.height, data: Buffer.from(reply.data, offset, length), colour };
 }
 
 const WORKER_URL = new URL('./heic-worker.mjs', import.meta.url);
@@ -78,7 +87,7 @@ export class HeicDecoder {
       }, this.timeoutMs);
       timer.unref();
       this.pending.set(jobId, { resolve, reject, timer });
-      worker.postMessage({ jobId, bytes: copy.buffer, maxPixels, part }, [copy.buffer]);
+      worker.postMessage({ jobId, bytes: copy.buffer, maxPixels, part, room: { before: PIXELS_AT, after: TAIL_ROOM } }, [copy.buffer]);
     });
   }
 
