@@ -42,8 +42,11 @@ export async function startCompanion(options: StartCompanionOptions): Promise<Ru
   const clock = options.clock ?? { now: () => Date.now() };
   const workDir = join(options.dataDir, 'images');
   await mkdir(workDir, { recursive: true });
-  // Phone uploads stay in memory until their master is stored; earlier versions spooled them (sealed) here.
-  await rm(join(options.dataDir, 'lan'), { recursive: true, force: true });
+  // Phone uploads stay in memory until their master is stored; earlier versions spooled them (sealed) here. Best effort:
+  // a file held open elsewhere (Windows, a virus scanner) never stops the companion starting.
+  await rm(join(options.dataDir, 'lan'), { recursive: true, force: true }).catch((err: unknown) =>
+    options.logger.warn({ code: (err as NodeJS.ErrnoException).code }, 'an old upload folder could not be removed yet'),
+  );
   // Masters are sealed at rest with the outbox's key (../sealed-files).
   const sealed = sealedFiles(await loadSealKey(options.secrets));
   await sealLegacyMasters(workDir, sealed);

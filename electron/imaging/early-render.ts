@@ -48,6 +48,8 @@ export class EarlyRenders {
    */
   async ingest<T>(write: (onPixels?: OnPixels) => Promise<T>, wanted: () => EarlyRenderClaim = () => 'if-room'): Promise<T> {
     let started: string | null = null;
+    // Asked once, before the decode: a run's 'beside' claim is spent here even if this ingest then fails or a render
+    // ahead takes the lane before its pixels come (that run then has no early render; its renders ahead still run).
     const claim = this.hasRoom(true) ? wanted() : false;
     const beside = claim === 'beside';
     const onPixels: OnPixels = (img, masterPath) => {

@@ -36,13 +36,14 @@ interface Pending {
 }
 
 function toDecoded(reply: WorkerImage): DecodedRgba | null {
-  if (!reply.data || !reply.width || !reply.height) return null;
+  const { width, height } = reply;
+  if (!reply.data || !Number.isSafeInteger(width) || !Number.isSafeInteger(height) || !(width! > 0) || !(height! > 0)) return null;
   const offset = reply.offset ?? 0;
-  const length = reply.width * reply.height * 4;
-  if (!Number.isInteger(offset) || offset < 0 || offset + length > reply.data.byteLength) return null;
+  const length = width! * height! * 4;
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > reply.data.byteLength) return null;
   const c = reply.colour;
   const colour: HeicColour = c?.icc ? { icc: Buffer.from(c.icc) } : c?.nclx ? { nclx: c.nclx } : null;
-  return { width: reply.width, height: reply.height, data: Buffer.from(reply.data, offset, length), colour };
+  return { width: width!, height: height!, data: Buffer.from(reply.data, offset, length), colour };
 }
 
 const WORKER_URL = new URL('./heic-worker.mjs', import.meta.url);

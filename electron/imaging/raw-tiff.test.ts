@@ -43,6 +43,16 @@ describe('raw pixels in a TIFF with their ICC profile', () => {
     expect(rawToTaggedTiff(roomy, 64, 48, 4, bigProfile).buffer).not.toBe(roomy.buffer);
   });
 
+  it('never writes around pixels in a buffer it does not own whole: a small Buffer in Node\'s shared pool, its neighbours untouched', async () => {
+    const before = Buffer.from('neighbour before'); // small Buffers share one 8 KiB pool
+    const rgb = Buffer.from(new Uint8Array(4 * 2 * 3).fill(0x40));
+    const after = Buffer.from('neighbour after!');
+    expect(rgb.buffer).toBe(after.buffer); // the same pool: writing past `rgb` would overwrite `after`
+    const tiff = rawToTaggedTiff(rgb, 4, 2, 3, P3);
+    expect([before.toString(), after.toString(), rgb.every((b) => b === 0x40)]).toEqual(['neighbour before', 'neighbour after!', true]);
+    expect((await readBack(tiff)).data.equals(rgb)).toBe(true);
+  });
+
   it('RGB pixels of odd length are padded to a word before the directory', async () => {
     const rgb = Buffer.alloc(5 * 3 * 3, 0x80);
     const back = await readBack(rawToTaggedTiff(rgb, 5, 3, 3, P3));

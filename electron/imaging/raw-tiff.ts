@@ -5,9 +5,10 @@
  * No pixel is changed or compressed here.
  *
  * Layout: the 8-byte header, the pixels at offset 8, then the directory, the bits per sample and the profile. When the
- * pixels already sit in a buffer with that room around them (the HEIC worker decodes into one: `PIXELS_AT`,
- * `TAIL_ROOM`), the TIFF is written around them in place — no copy of a 12 MP photo's 48 MB on the main thread;
- * otherwise the pixels are copied once into a new buffer.
+ * pixels are the whole of a buffer laid out for it — exactly `PIXELS_AT` bytes before them and `TAIL_ROOM` after, as
+ * the HEIC worker decodes — the TIFF is written around them in place (no copy of a 12 MP photo's 48 MB on the main
+ * thread); any other buffer (a slice of Node's shared pool, someone else's bytes around it) is never written: the
+ * pixels are copied once into a new one.
  */
 
 /** Where the pixels start in the TIFF: right after its header. */
@@ -34,7 +35,7 @@ export function rawToTaggedTiff(data: Uint8Array, width: number, height: number,
   if (channels === 4) entries.push([338, SHORT, 1, 2]); // unassociated alpha
   entries.push([34675, UNDEFINED, icc.length, iccAt]);
 
-  const inPlace = data.byteOffset >= PIXELS_AT && data.buffer.byteLength - (data.byteOffset - PIXELS_AT) >= total;
+  const inPlace = data.byteOffset === PIXELS_AT && data.buffer.byteLength === PIXELS_AT + n + TAIL_ROOM && total <= data.buffer.byteLength;
   const tiff = inPlace ? Buffer.from(data.buffer, data.byteOffset - PIXELS_AT, total) : Buffer.allocUnsafe(total);
   if (!inPlace) tiff.set(data, PIXELS_AT);
   tiff.write('II', 0, 'latin1');

@@ -1,4 +1,4 @@
-/** The companion's LAN upload server: sessions, QR codes, the phone API and the streamed, sealed upload (README.md). */
+/** The companion's LAN upload server: sessions, QR codes, the phone API and the upload, held in memory until the core stores it (README.md). */
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';

