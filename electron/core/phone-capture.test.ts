@@ -32,8 +32,8 @@ async function setup(withLan = true): Promise<{ phone: PhoneCapture; kit: Librar
   return { phone, kit, lan, port, clock, notices };
 }
 
-function lanFile(sessionRef: string, path: string, metadata: LanFile['metadata'] = {}): LanFile {
-  return { sessionId: 's', sessionRef, phoneId: 'p', clientUploadId: 'u', open: () => readFile(path), bytes: 1, sha256: 'x', metadata };
+function lanFile(sessionRef: string, data: Buffer, metadata: LanFile['metadata'] = {}): LanFile {
+  return { sessionId: 's', sessionRef, phoneId: 'p', clientUploadId: 'u', data, bytes: data.length, sha256: 'x', metadata };
 }
 
 describe('PhoneCapture', () => {
@@ -60,11 +60,11 @@ describe('PhoneCapture', () => {
     const { phone, kit } = await setup();
     const aroha = verify(kit.working, AROHA);
     verify(kit.working, WIREMU);
-    const path = await photoIn(await tempDir('core-in-', cleanup));
-    const { imageId } = await phone.sink.onFile(lanFile(aroha.id, path, { bodySiteCode: 'DROP TABLE', laterality: 'left' }));
+    const photo = await readFile(await photoIn(await tempDir('core-in-', cleanup)));
+    const { imageId } = await phone.sink.onFile(lanFile(aroha.id, photo, { bodySiteCode: 'DROP TABLE', laterality: 'left' }));
     const rec = kit.library.get(imageId);
     expect([rec.patient.id, rec.source, rec.label, rec.metadata]).toEqual([AROHA.id, 'phone', 'Photo 1', { laterality: 'left' }]);
-    await expect(phone.sink.onFile(lanFile('cs-unknown', path))).rejects.toMatchObject({ code: 'ERR_LAN_SESSION_ENDED' });
+    await expect(phone.sink.onFile(lanFile('cs-unknown', photo))).rejects.toMatchObject({ code: 'ERR_LAN_SESSION_ENDED' });
     expect(kit.library.size).toBe(1);
     expect(phoneMetadata({ bodySiteCode: '76552005' })).toEqual({ bodySiteCode: '76552005' });
   });

@@ -106,7 +106,7 @@ export class PhoneCapture {
     const session = this.deps.working.session(file.sessionRef);
     if (session === undefined) throw new AppError('ERR_LAN_SESSION_ENDED');
     const rec = this.deps.library.create(session, 'phone', this.photoNumbers.label(session.id, file.photoNumber), phoneMetadata(file.metadata));
-    const read = await this.deps.library.ingest(rec, { buffer: await file.open() });
+    const read = await this.deps.library.ingest(rec, { buffer: file.data });
     if (read) this.deps.followers?.arrived(file.sessionId, rec);
     this.deps.log.info({ imageId: rec.id, bytes: file.bytes }, 'phone photo received');
     return { imageId: rec.id };

@@ -35,15 +35,16 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+const isCount = (v: unknown, least: number): v is number => Number.isSafeInteger(v) && (v as number) >= least;
+
 function toDecoded(reply: WorkerImage): DecodedRgba | null {
-  const { width, height } = reply;
-  if (!reply.data || !Number.isSafeInteger(width) || !Number.isSafeInteger(height) || !(width! > 0) || !(height! > 0)) return null;
-  const offset = reply.offset ?? 0;
-  const length = width! * height! * 4;
-  if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > reply.data.byteLength) return null;
+  const { data, width, height, offset = 0 } = reply;
+  if (!data || !isCount(width, 1) || !isCount(height, 1) || !isCount(offset, 0)) return null;
+  const length = width * height * 4;
+  if (offset + length > data.byteLength) return null;
   const c = reply.colour;
   const colour: HeicColour = c?.icc ? { icc: Buffer.from(c.icc) } : c?.nclx ? { nclx: c.nclx } : null;
-  return { width: width!, height: height!, data: Buffer.from(reply.data, offset, length), colour };
+  return { width, height, data: Buffer.from(data, offset, length), colour };
 }
 
 const WORKER_URL = new URL('./heic-worker.mjs', import.meta.url);

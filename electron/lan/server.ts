@@ -40,7 +40,7 @@ export interface LanIncomingFile {
   phoneId: string;
   clientUploadId: string;
   /** The file's bytes, in memory. */
-  open: () => Promise<Buffer>;
+  data: Buffer;
   bytes: number;
   sha256: string;
   contentType: LanAcceptedType;
@@ -479,7 +479,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       sessionRef: session.ref,
       phoneId: phone.phoneId,
       clientUploadId: parsed.clientUploadId,
-      open: () => Promise.resolve(received.clear),
+      data: received.clear,
       bytes: received.bytes,
       sha256: received.sha256,
       contentType: received.contentType,

@@ -33,7 +33,7 @@ export class RecordingSink implements LanUploadSink {
       throw err;
     }
     const imageId = randomUUID();
-    const stored = await file.open();
+    const stored = file.data;
     const target = join(this.storeDir, `${imageId}.bin`);
     await writeFile(target, stored).catch(async (err: unknown) => {
       await rm(target, { force: true }); // as the core does: nothing half-stored

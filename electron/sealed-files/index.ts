@@ -16,14 +16,13 @@ type Purpose = 'master';
 
 const aad = (purpose: Purpose, file: string): Buffer => Buffer.from(`clinicpro-images/sealed-file/v1\n${purpose}\n${basename(file)}`, 'utf8');
 
-/** The sealed file's parts in order: header, ciphertext, tag (written together, never joined in memory). */
+/** The sealed file in three parts — header, ciphertext, tag — written in turn (the ciphertext is never copied to join them). */
 function seal(key: Buffer, purpose: Purpose, file: string, bytes: Uint8Array): Uint8Array[] {
   const iv = randomBytes(IV_BYTES);
   const c: CipherGCM = createCipheriv('aes-256-gcm', key, iv);
   c.setAAD(aad(purpose, file));
   const body = c.update(bytes);
-  const last = c.final();
-  return [MAGIC, iv, body, last, c.getAuthTag()];
+  return [Buffer.concat([MAGIC, iv]), body, Buffer.concat([c.final(), c.getAuthTag()])];
 }
 
 export function isSealed(bytes: Uint8Array): boolean {
