@@ -2,8 +2,9 @@
  * "Commit": each chosen image that is tagged and not frozen is rendered (JPEG for Media; PDF or TIFF for Inbox
  * Scan, each under settings.maxAttachmentBytes, with the caption strip on request) and handed to the durable outbox
  * with ITS OWN patient and that patient's newest grant. An image that cannot go yet is skipped with its plain
- * reason. Once something is queued for the working patient, their phone session ends; after a "send all", the photos
- * that session had already numbered still arrive and follow the same Send (./send-followers).
+ * reason. Once something is queued for the working patient, their phone session ends (a Send of an earlier patient's
+ * photos leaves it open); after a "send all", the photos that session had already numbered still arrive and follow the
+ * same Send, after other Sends they wait on the desktop (./send-followers).
  */
 import type { Logger } from 'pino';
 import type { BridgeEvents, BridgeRequest, BridgeResponse, CommitTargets, Settings } from '../../shared/contracts/bridge';
@@ -60,20 +61,20 @@ export class CommitPipeline {
     this.ahead.useTargets(targets);
     const chosen = this.chosen(ids);
     const followed = ids === undefined && chosen.some((r) => this.refusal(r) === undefined) && (await this.followFrom({ targets, captionStrip }));
-    const queued: string[] = [];
+    const queued: ImageRecord[] = [];
     const skipped: Skipped[] = [];
     for (const rec of chosen) {
       if (followed && isFrozen(rec)) continue; // already going (a photo that arrived meanwhile)
       const refused = this.refusal(rec) ?? (await this.commitOne(rec, targets, captionStrip));
-      if (refused === undefined) queued.push(rec.id);
+      if (refused === undefined) queued.push(rec);
       else skipped.push({ id: rec.id, error: refused });
     }
     const workingNow = deps.working.current();
-    if (queued.length > 0 && workingNow !== null) await deps.phone.endFor(workingNow.id, 'committed');
+    if (workingNow !== null && queued.some((r) => r.patient.id === workingNow.patient.id)) await deps.phone.endFor(workingNow.id, 'committed');
     if (skipped.length > 0) deps.notices.notify('commit-failed', 'warning', `${skipped.length} image${skipped.length === 1 ? '' : 's'} could not be sent yet. Check the highlighted images.`);
     deps.log.info({ queued: queued.length, skipped: skipped.length }, 'commit started');
     deps.changed();
-    return { queued, skipped };
+    return { queued: queued.map((r) => r.id), skipped };
   }
 
   /**

@@ -61,8 +61,8 @@ export type PhoneCaptureDeps = Pick<CoreParts, 'working' | 'library' | 'notices'
   roomLabel: () => string;
   /** Network self-diagnosis before a QR code is shown (electron/network-diagnosis). */
   networkCheck?: () => Promise<NonNullable<PhoneView['network']>>;
-  /** Photos arriving after a "send all" go with it. */
-  followers?: Pick<SendFollowers, 'arrived' | 'stillComing'>;
+  /** Photos still coming after a Send or a switch: counted for the desktop; after a "send all" they go with it. */
+  followers?: Pick<SendFollowers, 'arrived' | 'stillComing' | 'watch'>;
 };
 
 export class PhoneCapture {
@@ -140,6 +140,8 @@ export class PhoneCapture {
   async end(reason: PhoneEndReason): Promise<void> {
     if (this.phone === null || this.lan === undefined) return;
     const id = this.phone.lanSessionId;
+    // Photos the phone had numbered still arrive after a Send or a switch: counted for the desktop (a "send all" follows them instead).
+    if (reason === 'committed' || reason === 'patient-changed') this.deps.followers?.watch(id, this.phone.patientId);
     this.phone = null;
     await this.lan.endSession(id, reason);
   }

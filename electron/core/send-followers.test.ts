@@ -103,7 +103,7 @@ describe('Send while the phone is still sending', () => {
     expect(s.phone.view()).toMatchObject({ photosComing: 2 });
     const res = await s.pipeline.start({ targets: BOTH, captionStrip: false });
     expect(res).toEqual({ queued: [first.imageId], skipped: [] });
-    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 2 }]);
+    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 2, onArrival: 'send' }]);
 
     for (const id of [b, c]) {
       const late = await s.send(id);
@@ -120,18 +120,39 @@ describe('Send while the phone is still sending', () => {
     expect(s.notices).toEqual([]);
   });
 
-  it('a Send of picked photos does not take the rest: a photo arriving afterwards stays on the desktop', async () => {
+  it('a Send of picked photos does not take the rest: the desktop is told they are still coming and will wait; each stays on the desktop', async () => {
     const s = await setup();
-    const [a, b] = s.ids as [string, string];
+    const [a, b, c] = s.ids as [string, string, string];
     const first = (await s.send(a)).json as { imageId: string };
     await s.pipeline.start({ ids: [first.imageId], targets: BOTH, captionStrip: false });
+    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 2, onArrival: 'wait' }]);
     const late = await s.send(b);
     expect(late.json).toMatchObject({ sessionSent: true });
     await s.settle();
     const rec = s.kit.library.get((late.json as { imageId: string }).imageId);
     expect([rec.status, rec.inOutbox]).toEqual(['ready', false]);
     expect(s.outbox.list()).toHaveLength(1);
+    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 1, onArrival: 'wait' }]);
+    await s.send(c);
+    await s.settle();
+    expect(s.outbox.list()).toHaveLength(1);
     expect(s.followers.view()).toEqual([]);
+    expect(s.notices).toEqual([]);
+  });
+
+  it('a patient switch: the photos still coming are counted under the patient they were taken for, and wait on the desktop', async () => {
+    const s = await setup();
+    const [a, b] = s.ids as [string, string, string];
+    await s.send(a);
+    await s.phone.endFor(s.kit.working.requireCurrent().id, 'patient-changed');
+    verify(s.kit.working, WIREMU);
+    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 2, onArrival: 'wait' }]);
+    const late = (await s.send(b)).json as { imageId: string };
+    await s.settle();
+    const rec = s.kit.library.get(late.imageId);
+    expect([rec.patient.id, rec.status, rec.inOutbox]).toEqual([AROHA.id, 'ready', false]);
+    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 1, onArrival: 'wait' }]);
+    expect(s.outbox.list()).toEqual([]);
   });
 
   it('a photo that cannot go stays on the desktop with its reason, and the GP is told', async () => {
@@ -179,7 +200,7 @@ describe('the GP switches patient before the photos still coming arrive', () => 
     await s.send(a);
     await s.pipeline.start({ targets: BOTH, captionStrip: false });
     verify(s.kit.working, WIREMU);
-    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 2 }]);
+    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 2, onArrival: 'send' }]);
     const late = (await s.send(b)).json as { imageId: string };
     await s.settle();
     const arohaGrant = s.kit.working.grantFor(AROHA.id)?.grantId;
@@ -187,7 +208,22 @@ describe('the GP switches patient before the photos still coming arrive', () => 
     expect(s.kit.library.get(late.imageId).grant.grantId).toBe(arohaGrant); // the grant it was enqueued with
     expect(arohaGrant).not.toBe(s.kit.working.grantFor(WIREMU.id)?.grantId);
     expect(s.outbox.list().filter((i) => i.patientId === WIREMU.id)).toEqual([]);
-    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 1 }]);
+    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 1, onArrival: 'send' }]);
+  });
+});
+
+describe('a Send of an earlier patient\'s photos while the working patient\'s phone is open', () => {
+  it("leaves the working patient's phone session open: only a Send for that patient ends it", async () => {
+    const s = await setup();
+    const [a] = s.ids as [string];
+    const first = (await s.send(a)).json as { imageId: string };
+    await s.phone.endFor(s.kit.working.requireCurrent().id, 'patient-changed');
+    verify(s.kit.working, WIREMU);
+    const wiremuPhone = await s.phone.start();
+    expect(await s.pipeline.start({ ids: [first.imageId], targets: BOTH, captionStrip: false })).toEqual({ queued: [first.imageId], skipped: [] });
+    expect(s.outbox.get(first.imageId)).toMatchObject({ patientId: AROHA.id, state: 'queued' });
+    expect(s.phone.view()).toMatchObject({ active: true, patientId: WIREMU.id, qrUrl: wiremuPhone.qrUrl });
+    expect(s.phone.lanSessionOf(s.kit.working.requireCurrent().id)).toBeDefined();
   });
 });
 
@@ -199,7 +235,7 @@ describe('the companion restarts while photos are still coming', () => {
     await s.pipeline.start({ targets: BOTH, captionStrip: false });
     await s.send(b);
     await s.settle();
-    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 1 }]);
+    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 1, onArrival: 'send' }]);
 
     // As after a restart: new units over the same work folder and outbox; the LAN server is new, so the old link is dead.
     const notices: Notice[] = [];
@@ -207,7 +243,7 @@ describe('the companion restarts while photos are still coming', () => {
     const restarted = new SendFollowers({ notices: board, track: (p) => p, changed: () => undefined, log: silentLog, store: stillComingFile(s.kit.workDir), send: async () => undefined });
     await restarted.recover();
     expect(notices.map((n) => [n.kind, n.level, n.message])).toEqual([
-      ['commit-failed', 'warning', '1 photo still coming from the phone when ClinicPro Images stopped did not reach this PC and was not sent. Ask the nurse to check the phone.'],
+      ['commit-failed', 'warning', '1 photo still coming from the phone when ClinicPro Images stopped did not reach this PC. Ask the nurse to check the phone.'],
     ]);
     const library = new ImageLibrary({ imaging: s.kit.imaging, files: s.kit.files, working: s.kit.working, newId: randomUUID, iso: () => 'now', requiredFields: () => s.kit.required, changed: () => undefined, progress: () => undefined, track: (p) => p, notices: board, log: silentLog });
     await restoreImages({ files: s.kit.files, library, outbox: s.outbox, applyOutbox: () => undefined, notices: board, log: silentLog });
@@ -235,7 +271,7 @@ describe('a photo taken once the GP pressed "send all"', () => {
     const fresh = randomUUID();
     expect(errorCode(await hold(s.port, s.credential, [fresh]))).toBe('ERR_LAN_SESSION_SENT');
     expect(errorCode(await s.send(fresh))).toBe('ERR_LAN_SESSION_SENT');
-    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 2 }]);
+    expect(s.followers.view()).toEqual([{ patientId: AROHA.id, photos: 2, onArrival: 'send' }]);
     render.open();
     expect(await sending).toEqual({ queued: [first.imageId], skipped: [] });
     await s.settle();
@@ -250,9 +286,21 @@ describe('SendFollowers', () => {
     const followers = new SendFollowers({ notices: new NoticeBoard(() => 'now', (n) => notices.push(n)), track: (p) => p, changed: () => undefined, log: silentLog, send: async () => undefined });
     followers.follow('lan-1', AROHA.id, { targets: BOTH, captionStrip: true });
     followers.stillComing({ sessionId: 'lan-1', count: 2, graceOver: false });
-    expect(followers.view()).toEqual([{ patientId: AROHA.id, photos: 2 }]);
+    expect(followers.view()).toEqual([{ patientId: AROHA.id, photos: 2, onArrival: 'send' }]);
     followers.stillComing({ sessionId: 'lan-1', count: 2, graceOver: true });
     expect(followers.view()).toEqual([]);
     expect(notices.map((n) => [n.kind, n.message])).toEqual([['commit-failed', '2 photos taken on the phone did not reach this PC in time and were not sent. Ask the nurse to check the phone.']]);
+  });
+
+  it('photos that would have waited on the desktop and never arrived: the GP is told they did not arrive; a "send all" is not undone by a later watch', () => {
+    const notices: Notice[] = [];
+    const followers = new SendFollowers({ notices: new NoticeBoard(() => 'now', (n) => notices.push(n)), track: (p) => p, changed: () => undefined, log: silentLog, send: async () => undefined });
+    followers.watch('lan-1', AROHA.id);
+    followers.stillComing({ sessionId: 'lan-1', count: 1, graceOver: true });
+    expect(notices.map((n) => n.message)).toEqual(['1 photo taken on the phone did not reach this PC in time. Ask the nurse to check the phone.']);
+    followers.follow('lan-2', AROHA.id, { targets: BOTH, captionStrip: true });
+    followers.watch('lan-2', AROHA.id);
+    followers.stillComing({ sessionId: 'lan-2', count: 3, graceOver: false });
+    expect(followers.view()).toEqual([{ patientId: AROHA.id, photos: 3, onArrival: 'send' }]);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Send while the phone is still sending: after a "send all", the photos that phone session had already numbered
  * (held) keep arriving; each is sent with that Send's targets and caption choice as soon as it is read, to its own
- * patient. The desktop is told how many are still coming; a photo that cannot go stays with its reason, and the GP
- * is told; photos that never arrive within the LAN server's grace are told too.
+ * patient. After a Send of picked photos or a patient switch they keep arriving too, and wait on the desktop. The
+ * desktop is told how many are still coming and what happens to them; a photo that cannot go stays with its reason,
+ * and the GP is told; photos that never arrive within the LAN server's grace are told too.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,8 +21,9 @@ export interface FollowPlan {
 
 interface Following {
   patientId: string;
-  plan: FollowPlan;
-  /** Told by the LAN server once the Send ended the session. */
+  /** null: they wait on the desktop (a Send of picked photos, or a patient switch). */
+  plan: FollowPlan | null;
+  /** Told by the LAN server once the Send or switch ended the session. */
   stillComing: number;
 }
 
@@ -67,14 +69,18 @@ export class SendFollowers {
   async recover(): Promise<void> {
     const lost = await (this.deps.store?.take() ?? Promise.resolve(0)).catch(() => 0);
     if (lost === 0) return;
-    const were = lost === 1 ? 'was' : 'were';
-    this.deps.notices.notify('commit-failed', 'warning', `${photos(lost)} still coming from the phone when ClinicPro Images stopped did not reach this PC and ${were} not sent. Ask the nurse to check the phone.`);
+    this.deps.notices.notify('commit-failed', 'warning', `${photos(lost)} still coming from the phone when ClinicPro Images stopped did not reach this PC. Ask the nurse to check the phone.`);
     this.deps.changed();
   }
 
   /** From this Send on, the photos of this phone session go with it (until none is still coming, or the grace ends). */
   follow(lanSessionId: string, patientId: string, plan: FollowPlan): void {
     this.following.set(lanSessionId, { patientId, plan, stillComing: 0 });
+  }
+
+  /** A phone session ended by a Send of picked photos or a patient switch: its photos still coming are counted, and wait. */
+  watch(lanSessionId: string, patientId: string): void {
+    if (!this.following.has(lanSessionId)) this.following.set(lanSessionId, { patientId, plan: null, stillComing: 0 });
   }
 
   private persist(): void {
@@ -92,7 +98,8 @@ export class SendFollowers {
     if (f === undefined) return;
     if (e.graceOver && e.count > 0) {
       const were = e.count === 1 ? 'was' : 'were';
-      this.deps.notices.notify('commit-failed', 'warning', `${photos(e.count)} taken on the phone did not reach this PC in time and ${were} not sent. Ask the nurse to check the phone.`, f.patientId);
+      const notSent = f.plan === null ? '' : ` and ${were} not sent`;
+      this.deps.notices.notify('commit-failed', 'warning', `${photos(e.count)} taken on the phone did not reach this PC in time${notSent}. Ask the nurse to check the phone.`, f.patientId);
     }
     if (e.graceOver || e.count === 0) this.following.delete(e.sessionId);
     else f.stillComing = e.count;
@@ -102,9 +109,9 @@ export class SendFollowers {
 
   /** A photo of a followed phone session is read: it goes now (an image already going is left alone). */
   arrived(lanSessionId: string, rec: ImageRecord): void {
-    const f = this.following.get(lanSessionId);
-    if (f === undefined || isFrozen(rec)) return;
-    void this.deps.track(this.sendOne(rec, f.plan));
+    const plan = this.following.get(lanSessionId)?.plan;
+    if (plan === undefined || plan === null || isFrozen(rec)) return;
+    void this.deps.track(this.sendOne(rec, plan));
   }
 
   private async sendOne(rec: ImageRecord, plan: FollowPlan): Promise<void> {
@@ -115,6 +122,6 @@ export class SendFollowers {
   }
 
   view(): NonNullable<AppState['stillComing']> {
-    return [...this.following.values()].filter((f) => f.stillComing > 0).map((f) => ({ patientId: f.patientId, photos: f.stillComing }));
+    return [...this.following.values()].filter((f) => f.stillComing > 0).map((f) => ({ patientId: f.patientId, photos: f.stillComing, onArrival: f.plan === null ? 'wait' : 'send' }));
   }
 }

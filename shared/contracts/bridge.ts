@@ -256,8 +256,11 @@ export const AppState = Type.Object({
   /** All images not yet wiped, of every patient, newest last. */
   images: Type.Array(ImageView),
   phone: Type.Union([PhoneView, Type.Null()]),
-  /** After a "send all" while a phone was still sending: per patient, the photos still coming, sent when they arrive. */
-  stillComing: Type.Optional(Type.Array(Type.Object({ patientId: Type.String(), photos: Type.Integer({ minimum: 1 }) }))),
+  /**
+   * Photos a phone had numbered before its session ended (a Send or a patient switch), per patient and phone session:
+   * after a "send all" they are sent as they arrive ('send'); otherwise they wait on the desktop ('wait').
+   */
+  stillComing: Type.Optional(Type.Array(Type.Object({ patientId: Type.String(), photos: Type.Integer({ minimum: 1 }), onArrival: Type.Union([Type.Literal('send'), Type.Literal('wait')]) }))),
   outbox: Type.Array(OutboxItemView),
   notices: Type.Array(Notice),
 });

@@ -7,6 +7,7 @@
 import { expect, type Route } from '@playwright/test';
 import { startHarness, type Harness } from '../../electron/lan/testing';
 import { ERROR_CODES } from '../../shared/errors/codes';
+import { DesktopPage } from './pages/desktop-page';
 import { newPhone, PhonePage } from './phone/phone-page';
 import { makePhoto } from './phone/photos';
 import { startLostAnswerProxy } from './phone/lost-answer-proxy';
@@ -16,7 +17,7 @@ import { AROHA, MOBILE_DIST, WIREMU } from './phone/stack';
 const UPLOAD = '**/api/images/v1/upload';
 
 
-test('the PC switches patient mid-upload: the photos taken for Aroha still reach Aroha (in her own group), none lands on Wiremu, and the phone takes no more', async ({ browser, pc, photos }) => {
+test('the PC switches patient mid-upload: the photos taken for Aroha still reach Aroha (in her own group, which says they are coming), none lands on Wiremu, and the phone takes no more', async ({ browser, pc, photos }) => {
   const view = await pc.startPhone();
   const ctx = await newPhone(browser, 'Pixel 7');
   const phone = await PhonePage.open(ctx, view.qrUrl);
@@ -41,6 +42,12 @@ test('the PC switches patient mid-upload: the photos taken for Aroha still reach
 
   await pc.launch(WIREMU.nhi);
   expect((await pc.state()).patient?.id).toBe(pc.patientId(WIREMU.nhi));
+  // The desktop says, in Aroha's group, that two more of hers are on their way and will wait there.
+  expect((await pc.state()).stillComing).toEqual([{ patientId: pc.patientId(AROHA.nhi), photos: 2, onArrival: 'wait' }]);
+  const desk = await browser.newPage();
+  await desk.goto(pc.stack.host.url);
+  const arohaGroup = new DesktopPage(desk).otherGroup(AROHA.name);
+  await expect(arohaGroup).toContainText('2 photos still coming from the phone will wait here until you send them.');
   for (const r of inFlight) await r.continue();
 
   // Both reach the PC for Aroha; the phone then says the PC moved on, and offers no way to take more.
@@ -49,6 +56,9 @@ test('the PC switches patient mid-upload: the photos taken for Aroha still reach
   await expect(phone.page.getByTestId('unsent')).toHaveCount(0);
   await expect(phone.gallery).toHaveCount(0);
   await phone.screenshot('patient-changed');
+  await expect(arohaGroup).not.toContainText('still coming');
+  expect((await pc.state()).stillComing).toBeUndefined();
+  await desk.close();
 
   const images = await pc.phoneImages();
   expect(images).toHaveLength(3);

@@ -45,7 +45,7 @@ test('the GP sends after the first photo arrives: every photo the phone had take
   await desktop.send({ media: true, inboxScan: false }, false);
   const coming = '2 photos still coming from the phone will be sent to Medtech when they arrive.';
   await expect(desktop.dialog.getByTestId('commit-still-coming')).toHaveText(coming);
-  expect((await pc.state()).stillComing).toEqual([{ patientId: pc.patientId('ZZZ0016'), photos: 2 }]);
+  expect((await pc.state()).stillComing).toEqual([{ patientId: pc.patientId('ZZZ0016'), photos: 2, onArrival: 'send' }]);
   const stillComing = desk.getByTestId('still-coming');
   await expect(stillComing).toHaveText(coming);
 

@@ -62,13 +62,23 @@ describe('lockedReason', () => {
 describe('stillComingLine', () => {
   it("says how many of this patient's phone photos are still coming and will be sent, and nothing when none are", () => {
     const coming = [
-      { patientId: 'a', photos: 3 },
-      { patientId: 'b', photos: 1 },
+      { patientId: 'a', photos: 3, onArrival: 'send' as const },
+      { patientId: 'b', photos: 1, onArrival: 'send' as const },
     ];
     expect(stillComingLine(coming, 'a')).toBe('3 photos still coming from the phone will be sent to Medtech when they arrive.');
     expect(stillComingLine(coming, 'b')).toBe('1 photo still coming from the phone will be sent to Medtech when it arrives.');
     expect(stillComingLine(coming, 'c')).toBeUndefined();
     expect(stillComingLine(undefined, 'a')).toBeUndefined();
+  });
+
+  it('after a patient switch (or a Send of picked photos), says they will wait here; with both kinds for one patient, says each', () => {
+    expect(stillComingLine([{ patientId: 'a', photos: 1, onArrival: 'wait' }], 'a')).toBe('1 photo still coming from the phone will wait here until you send it.');
+    const both = [
+      { patientId: 'a', photos: 2, onArrival: 'wait' as const },
+      { patientId: 'a', photos: 1, onArrival: 'send' as const },
+      { patientId: 'a', photos: 1, onArrival: 'wait' as const },
+    ];
+    expect(stillComingLine(both, 'a')).toBe('1 photo still coming from the phone will be sent to Medtech when it arrives. 3 photos still coming from the phone will wait here until you send them.');
   });
 });
 

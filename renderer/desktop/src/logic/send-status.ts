@@ -68,11 +68,15 @@ export function lockedReason(images: readonly ImageView[]): string {
   return `${one ? 'This photo is' : 'These photos are'} in the send queue on this PC (not yet confirmed in Medtech), so the details can no longer be changed.`;
 }
 
-/** After a "send all" while the phone was still sending: what the GP is told about the photos still on their way. */
-export function stillComingLine(stillComing: { patientId: string; photos: number }[] | undefined, patientId: string): string | undefined {
-  const n = stillComing?.find((s) => s.patientId === patientId)?.photos ?? 0;
-  if (n === 0) return undefined;
-  return `${plural(n, 'photo')} still coming from the phone will be sent to Medtech when ${n === 1 ? 'it arrives' : 'they arrive'}.`;
+/** Photos a phone had numbered before its session ended (a Send or a patient switch): what happens to them as they arrive. */
+export function stillComingLine(stillComing: { patientId: string; photos: number; onArrival: 'send' | 'wait' }[] | undefined, patientId: string): string | undefined {
+  const mine = stillComing?.filter((s) => s.patientId === patientId) ?? [];
+  const count = (onArrival: 'send' | 'wait'): number => mine.filter((s) => s.onArrival === onArrival).reduce((sum, s) => sum + s.photos, 0);
+  const [sent, waiting] = [count('send'), count('wait')];
+  const lines: string[] = [];
+  if (sent > 0) lines.push(`${plural(sent, 'photo')} still coming from the phone will be sent to Medtech when ${sent === 1 ? 'it arrives' : 'they arrive'}.`);
+  if (waiting > 0) lines.push(`${plural(waiting, 'photo')} still coming from the phone will wait here until you send ${waiting === 1 ? 'it' : 'them'}.`);
+  return lines.length === 0 ? undefined : lines.join(' ');
 }
 
 /** Before a "send all" while the phone is still sending: the photos it has taken and not yet sent go with it. */
