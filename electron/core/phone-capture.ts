@@ -7,6 +7,7 @@ import type { ImageMetadata } from '../../shared/contracts/common';
 import { CONSENTS, LATERALITIES } from '../../shared/coded/values';
 import { AppError, toAppError } from '../../shared/errors/app-error';
 import type { QrInfo } from '../lan/server';
+import { keepsHeld } from '../lan/sessions';
 import { patientDisplayName } from '../session';
 import type { CoreParts, LanFile, LanPort, LanSink } from './ports';
 import type { SendFollowers } from './send-followers';
@@ -141,7 +142,7 @@ export class PhoneCapture {
     if (this.phone === null || this.lan === undefined) return;
     const id = this.phone.lanSessionId;
     // Photos the phone had numbered still arrive after a Send or a switch: counted for the desktop (a "send all" follows them instead).
-    if (reason === 'committed' || reason === 'patient-changed') this.deps.followers?.watch(id, this.phone.patientId);
+    if (keepsHeld(reason)) this.deps.followers?.watch(id, this.phone.patientId);
     this.phone = null;
     await this.lan.endSession(id, reason);
   }
