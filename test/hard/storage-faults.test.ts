@@ -1,8 +1,10 @@
 /**
  * D3 through the companion core: disk full (a 24 MB tmpfs in a private mount namespace, `unshare -m`) and
- * fsync failing with EIO (`fiu-run -x`, Debian fiu-utils) while the GP adds a photo and commits another.
+ * fsync failing with EIO (`fiu-run -x`, Debian fiu-utils) while the GP adds a photo and commits another, and a
+ * nurse's phone sends one over the LAN (real LAN server).
  * The probe (storage-probe.ts) runs the real companion against the real gateway + ALEX sandbox here.
- * Bars: the failed add answers a clear coded error (ERR_STORAGE_FULL / ERR_STORAGE_IO), nothing half-added;
+ * Bars: the failed add answers a clear coded error (ERR_STORAGE_FULL / ERR_STORAGE_IO), nothing half-added; the
+ * phone is told the same (never 200) and its resend after the fault is taken once;
  * after the fault is gone and the companion restarts, the earlier photo is restored intact (no "damaged"
  * notice), everything commits exactly once to the right patient, and no working files are left.
  */
@@ -33,6 +35,8 @@ interface ProbeResult {
   addB: { ok: boolean; code?: string; rejected?: string[] };
   commitA: { queued: number; skipped: string[]; code?: string };
   duringImages: { status: string; code: string | null }[];
+  phoneDuring: { status: number; code?: string; mentionsRoot: boolean };
+  phoneAfter: { status: number; code?: string; mentionsRoot: boolean };
   restored: { id: string; status: string }[];
   restoredNotices: string[];
   final: { id: string; status: string; code: string | null }[];
@@ -75,15 +79,20 @@ async function runProbe(mode: 'full' | 'fsync', code: string): Promise<{ result:
 }
 
 function checkOutcome(mode: 'full' | 'fsync', r: ProbeResult, expectedCode: string): void {
-  console.log(`hard storage ${mode}:`, JSON.stringify({ addB: r.addB, commitA: r.commitA, during: r.duringImages, restored: r.restored.length, restoredNotices: r.restoredNotices, final: r.final.map((f) => f.status) }));
+  console.log(`hard storage ${mode}:`, JSON.stringify({ addB: r.addB, commitA: r.commitA, phone: [r.phoneDuring, r.phoneAfter], during: r.duringImages, restored: r.restored.length, restoredNotices: r.restoredNotices, final: r.final.map((f) => f.status) }));
   // The add during the fault: a clear coded error, nothing acknowledged.
   const codes = [r.addB.code, ...(r.addB.rejected ?? [])].filter(Boolean);
   expect(r.addB.ok).toBe(false);
   expect(codes).toContain(expectedCode);
+  // The phone's photo during the fault: the same code, in an answer that names no path; its resend afterwards is taken.
+  expect(r.phoneDuring).toEqual({ status: expectedCode === 'ERR_STORAGE_FULL' ? 507 : 500, code: expectedCode, mentionsRoot: false });
+  expect(r.phoneAfter).toEqual({ status: 200, code: undefined, mentionsRoot: false });
+  expect(r.duringImages).toHaveLength(1); // only A: neither B nor the phone's photo half-exists on the desktop
   // Restart: A is back intact (no damaged-draft notice), B never half-exists.
   expect(r.restored.map((i) => i.id)).toContain(r.idA);
   expect(r.restoredNotices.filter((n) => /corrupt|damaged|unreadable/i.test(n))).toEqual([]);
   expect(r.final.every((i) => i.status === 'committed')).toBe(true);
+  expect(r.final.length).toBe(r.addB.ok ? 3 : 2); // A, P (and B only if it was acknowledged)
   expect(r.imagesLeft).toEqual([]);
   expect(r.logHasPath).toBe(false);
   // At ALEX: every image of this probe exactly once, on ZZZ0024.

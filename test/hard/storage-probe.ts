@@ -5,10 +5,12 @@
  *   full   <root> is a small tmpfs (private mount namespace): a filler file takes the last free space
  *   fsync  the process runs under `fiu-run -x`; fsync/fdatasync are made to fail with EIO through libfiu's
  *          control fifo (Debian fiu-utils) for the faulty phase only
- * Phases: add photo A (works) → fault on → add photo B, commit A → fault off → restart the companion →
- * A and B (if acknowledged) restored intact → commit all → done. Prints one JSON line.
+ * Phases: add photo A (works), a phone joins → fault on → add photo B, commit A, the phone sends photo P → fault off →
+ * the phone sends P again (same clientUploadId) → restart the companion → A, B (if acknowledged) and P restored
+ * intact → commit all → done. Prints one JSON line.
  * Usage: tsx test/hard/storage-probe.ts <full|fsync> <root> <gatewayUrl> <sandboxUrl> <enrolCode> <patientId>
  */
+import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ import pino from 'pino';
 import type { AppState } from '../../shared/contracts/bridge';
 import { startCompanion, type RunningCompanion } from '../../electron/core';
 import { DevFileSecretStoreForDevelopmentOnly, DevFileSettingsStore } from '../../scripts/browser-host/dev-stores';
+import { errorCode, exchange, hold, tokenFromUrl, upload, type HttpResult } from '../../electron/lan/testing';
 
 const [mode, root, gatewayUrl, sandboxUrl, enrolCode, patientId] = process.argv.slice(2);
 if (!mode || !root || !gatewayUrl || !sandboxUrl || !enrolCode || !patientId) throw new Error('usage: storage-probe <mode> <root> <gatewayUrl> <sandboxUrl> <code> <patientId>');
@@ -29,7 +32,7 @@ const start = (): Promise<RunningCompanion> =>
     secrets: new DevFileSecretStoreForDevelopmentOnly(join(root, 'secrets.json')),
     settingsStore: new DevFileSettingsStore(join(root, 'settings.json')),
     logger,
-    lan: false,
+    lan: { bindHost: '127.0.0.1', port: 0 },
     verifyAfterCommit: false,
   });
 
@@ -67,6 +70,18 @@ await launch(c.core);
 const a = await c.core['images.addPaths']({ paths: [PHOTO] });
 const idA = a.imageIds[0] as string;
 await c.core['images.updateMetadata']({ ids: [idA], patch: { bodySiteCode: '89545001' } });
+// A nurse's phone joins and numbers photo P, as the phone page does.
+const lanPort = c.lanAddress?.port ?? 0;
+const credential = ((await exchange(lanPort, tokenFromUrl((await c.core['phone.start']({})).qrUrl))).json as { credential: string }).credential;
+const photoP = randomUUID();
+await hold(lanPort, credential, [photoP]);
+const sendP = (): Promise<HttpResult> =>
+  upload(lanPort, credential, [
+    { name: 'clientUploadId', value: photoP },
+    { name: 'bodySiteCode', value: '89545001' },
+    { name: 'file', filename: 'p.png', contentType: 'image/png', data: readFileSync(PHOTO) },
+  ]);
+const phoneAnswer = (r: HttpResult): { status: number; code?: string; mentionsRoot: boolean } => ({ status: r.status, code: errorCode(r), mentionsRoot: r.text.includes(root) });
 
 // Fault on.
 if (mode === 'full') fill();
@@ -85,6 +100,7 @@ try {
 } catch (err) {
   commitA = { queued: 0, skipped: [], code: codeOf(err) };
 }
+const phoneDuring = phoneAnswer(await sendP());
 const stateDuring: AppState = await c.core['app.getState']({});
 const duringImages = stateDuring.images.map((i) => ({ status: i.status, code: i.error?.code ?? null }));
 const noticesDuring = stateDuring.notices.map((n) => n.kind);
@@ -92,6 +108,7 @@ const noticesDuring = stateDuring.notices.map((n) => n.kind);
 // Fault off, restart (the GP frees space / the disk recovers, the PC restarts the app).
 if (mode === 'full') rmSync(join(root, 'filler'));
 else fiu('disable name=posix/io/sync/*');
+const phoneAfter = phoneAnswer(await sendP()); // the phone sends P again, as it does after an error
 await c.close().catch(() => undefined);
 c = await start();
 const restored: AppState = await c.core['app.getState']({});
@@ -120,6 +137,8 @@ process.stdout.write(
     commitA,
     duringImages,
     noticesDuring,
+    phoneDuring,
+    phoneAfter,
     restored: restored.images.map((i) => ({ id: i.id, status: i.status })),
     restoredNotices: restored.notices.map((n) => n.kind),
     final: final.images.map((i) => ({ id: i.id, status: i.status, code: i.error?.code ?? null })),
