@@ -64,10 +64,13 @@ export class LaunchController {
 
   private async switched(outcome: Extract<LaunchApplied, { kind: 'switched' }>): Promise<void> {
     const { deps } = this;
-    await deps.phone.endFor(outcome.previous.id, 'patient-changed');
     const previous = outcome.previous.patient;
+    // Photos the phone had numbered for the previous patient still arrive, and wait with them.
+    const phone = deps.phone.lanSessionOf(outcome.previous.id) === undefined ? null : deps.phone.view();
+    const coming = phone?.photosComing ?? 0;
+    await deps.phone.endFor(outcome.previous.id, 'patient-changed');
     const staying = deps.library.all().filter((r) => r.patient.id === previous.id && r.status !== 'committed').length;
-    deps.notices.notify('patient-switched', staying > 0 ? 'warning' : 'info', patientSwitchMessage(previous, outcome.session.patient, staying), previous.id);
-    deps.log.info({ session: outcome.session.id, staying }, 'patient switched');
+    deps.notices.notify('patient-switched', staying + coming > 0 ? 'warning' : 'info', patientSwitchMessage(previous, outcome.session.patient, staying, coming), previous.id);
+    deps.log.info({ session: outcome.session.id, staying, coming }, 'patient switched');
   }
 }

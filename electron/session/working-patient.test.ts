@@ -104,6 +104,8 @@ describe('WorkingPatient', () => {
   it('tells the GP in plain words where the earlier images stay', () => {
     expect(patientSwitchMessage(A, B, 2)).toBe('Now working on NGATA, Hemi. 2 images stay with SMITH, Jane and can still be sent to their record only.');
     expect(patientSwitchMessage(A, B, 1)).toContain('1 image stays with SMITH, Jane');
+    expect(patientSwitchMessage(A, B, 0, 2)).toBe('Now working on NGATA, Hemi. 2 photos still coming from the phone will wait with SMITH, Jane, to be sent to their record only.');
+    expect(patientSwitchMessage(A, B, 1, 1)).toBe('Now working on NGATA, Hemi. 1 image stays with SMITH, Jane and can still be sent to their record only. 1 photo still coming from the phone will wait with them.');
     expect(patientSwitchMessage(A, B, 0)).toBe('Now working on NGATA, Hemi.');
   });
 });

@@ -106,9 +106,12 @@ export function patientDisplayName(p: PatientSummary): string {
   return `${p.familyName.toUpperCase()}, ${p.givenName}`;
 }
 
-export function patientSwitchMessage(previous: PatientSummary, next: PatientSummary, imagesStaying: number): string {
-  const now = `Now working on ${patientDisplayName(next)}.`;
-  if (imagesStaying === 0) return now;
-  const n = imagesStaying === 1 ? '1 image stays' : `${imagesStaying} images stay`;
-  return `${now} ${n} with ${patientDisplayName(previous)} and can still be sent to their record only.`;
+export function patientSwitchMessage(previous: PatientSummary, next: PatientSummary, imagesStaying: number, photosComing = 0): string {
+  const parts = [`Now working on ${patientDisplayName(next)}.`];
+  if (imagesStaying > 0) parts.push(`${imagesStaying === 1 ? '1 image stays' : `${imagesStaying} images stay`} with ${patientDisplayName(previous)} and can still be sent to their record only.`);
+  if (photosComing > 0) {
+    const coming = `${photosComing === 1 ? '1 photo' : `${photosComing} photos`} still coming from the phone`;
+    parts.push(imagesStaying > 0 ? `${coming} will wait with them.` : `${coming} will wait with ${patientDisplayName(previous)}, to be sent to their record only.`);
+  }
+  return parts.join(' ');
 }

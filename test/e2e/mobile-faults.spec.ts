@@ -44,6 +44,10 @@ test('the PC switches patient mid-upload: the photos taken for Aroha still reach
   expect((await pc.state()).patient?.id).toBe(pc.patientId(WIREMU.nhi));
   // The desktop says, in Aroha's group, that two more of hers are on their way and will wait there.
   expect((await pc.state()).stillComing).toEqual([{ patientId: pc.patientId(AROHA.nhi), photos: 2, onArrival: 'wait' }]);
+  expect((await pc.state()).notices.find((n) => n.kind === 'patient-switched')).toMatchObject({
+    level: 'warning',
+    message: `Now working on ${WIREMU.name}. 1 image stays with ${AROHA.name} and can still be sent to their record only. 2 photos still coming from the phone will wait with them.`,
+  });
   const desk = await browser.newPage();
   await desk.goto(pc.stack.host.url);
   const arohaGroup = new DesktopPage(desk).otherGroup(AROHA.name);

@@ -35,6 +35,7 @@ interface ProbeResult {
   addB: { ok: boolean; code?: string; rejected?: string[] };
   commitA: { queued: number; skipped: string[]; code?: string };
   duringImages: { status: string; code: string | null }[];
+  phoneHeld: number;
   phoneDuring: { status: number; code?: string; mentionsRoot: boolean };
   phoneAfter: { status: number; code?: string; mentionsRoot: boolean };
   restored: { id: string; status: string }[];
@@ -84,6 +85,7 @@ function checkOutcome(mode: 'full' | 'fsync', r: ProbeResult, expectedCode: stri
   const codes = [r.addB.code, ...(r.addB.rejected ?? [])].filter(Boolean);
   expect(r.addB.ok).toBe(false);
   expect(codes).toContain(expectedCode);
+  expect(r.phoneHeld).toBe(200); // the phone numbered its photo before the fault
   // The phone's photo during the fault: the same code, in an answer that names no path; its resend afterwards is taken.
   expect(r.phoneDuring).toEqual({ status: expectedCode === 'ERR_STORAGE_FULL' ? 507 : 500, code: expectedCode, mentionsRoot: false });
   expect(r.phoneAfter).toEqual({ status: 200, code: undefined, mentionsRoot: false });
@@ -92,7 +94,7 @@ function checkOutcome(mode: 'full' | 'fsync', r: ProbeResult, expectedCode: stri
   expect(r.restored.map((i) => i.id)).toContain(r.idA);
   expect(r.restoredNotices.filter((n) => /corrupt|damaged|unreadable/i.test(n))).toEqual([]);
   expect(r.final.every((i) => i.status === 'committed')).toBe(true);
-  expect(r.final.length).toBe(r.addB.ok ? 3 : 2); // A, P (and B only if it was acknowledged)
+  expect(r.final.length).toBe(2); // A and the phone's photo (B was refused above)
   expect(r.imagesLeft).toEqual([]);
   expect(r.logHasPath).toBe(false);
   // At ALEX: every image of this probe exactly once, on ZZZ0024.

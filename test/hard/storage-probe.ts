@@ -74,7 +74,7 @@ await c.core['images.updateMetadata']({ ids: [idA], patch: { bodySiteCode: '8954
 const lanPort = c.lanAddress?.port ?? 0;
 const credential = ((await exchange(lanPort, tokenFromUrl((await c.core['phone.start']({})).qrUrl))).json as { credential: string }).credential;
 const photoP = randomUUID();
-await hold(lanPort, credential, [photoP]);
+const phoneHeld = (await hold(lanPort, credential, [photoP])).status;
 const sendP = (): Promise<HttpResult> =>
   upload(lanPort, credential, [
     { name: 'clientUploadId', value: photoP },
@@ -137,6 +137,7 @@ process.stdout.write(
     commitA,
     duringImages,
     noticesDuring,
+    phoneHeld,
     phoneDuring,
     phoneAfter,
     restored: restored.images.map((i) => ({ id: i.id, status: i.status })),
