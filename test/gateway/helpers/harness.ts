@@ -54,6 +54,8 @@ export interface HarnessOptions {
   alexTimeoutMs?: number;
   /** Sandbox assumptions to switch on (default none: the strict sandbox). */
   sandboxAssumptions?: SandboxOptions['assumptions'];
+  /** What the sandbox's faults draw their probabilities from (default Math.random). */
+  sandboxRandom?: () => number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -74,7 +76,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     clock,
     store,
     ...(options.proofReplayCache ? { proofReplayCache: options.proofReplayCache } : {}),
-    sandbox: { clock: () => clock.now(), sleep: options.sandboxSleep ?? (async () => undefined), tokenThrottle: false, ...(options.sandboxAssumptions ? { assumptions: options.sandboxAssumptions } : {}) },
+    sandbox: { clock: () => clock.now(), sleep: options.sandboxSleep ?? (async () => undefined), tokenThrottle: false, ...(options.sandboxAssumptions ? { assumptions: options.sandboxAssumptions } : {}), ...(options.sandboxRandom ? { random: options.sandboxRandom } : {}) },
     alexClient: { sleep: async () => undefined, timeoutMs: options.alexTimeoutMs ?? 2_000 },
   });
   const sandbox = runtime.sandbox;
