@@ -66,8 +66,7 @@ export class LaunchController {
     const { deps } = this;
     const previous = outcome.previous.patient;
     // Photos the phone had numbered for the previous patient still arrive, and wait with them.
-    const phone = deps.phone.lanSessionOf(outcome.previous.id) === undefined ? null : deps.phone.view();
-    const coming = phone?.photosComing ?? 0;
+    const coming = deps.phone.lanSessionOf(outcome.previous.id) === undefined ? 0 : (deps.phone.view()?.photosComing ?? 0);
     await deps.phone.endFor(outcome.previous.id, 'patient-changed');
     const staying = deps.library.all().filter((r) => r.patient.id === previous.id && r.status !== 'committed').length;
     deps.notices.notify('patient-switched', staying + coming > 0 ? 'warning' : 'info', patientSwitchMessage(previous, outcome.session.patient, staying, coming), previous.id);

@@ -117,7 +117,7 @@ export interface LanServerEvents {
 
 type RouteAuth = 'none' | 'token' | 'credential';
 type Authenticated = ReturnType<SessionRegistry['authenticate']>;
-type Received = Pick<LanIncomingFile, 'bytes' | 'sha256' | 'contentType'> & { clear: Buffer };
+type Received = Pick<LanIncomingFile, 'data' | 'bytes' | 'sha256' | 'contentType'>;
 interface UploadInProgress {
   fields: Record<string, string>;
   parsed?: UploadFields;
@@ -479,7 +479,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       sessionRef: session.ref,
       phoneId: phone.phoneId,
       clientUploadId: parsed.clientUploadId,
-      data: received.clear,
+      data: received.data,
       bytes: received.bytes,
       sha256: received.sha256,
       contentType: received.contentType,
@@ -505,12 +505,12 @@ export class LanServer extends EventEmitter<LanServerEvents> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
     const hash = createHash('sha256');
-    const clear: Buffer[] = [];
+    const chunks: Buffer[] = [];
     let contentType: LanAcceptedType | undefined;
     let bytes = 0;
     let reported = 0;
     const recognise = (): LanAcceptedType => {
-      const type = sniffType(Buffer.concat(clear));
+      const type = sniffType(Buffer.concat(chunks));
       if (!type) throw new AppError('ERR_IMAGE_UNSUPPORTED');
       return type;
     };
@@ -519,7 +519,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
         if (signal.aborted) throw endedError(session.state);
         bytes += chunk.length;
         hash.update(chunk);
-        clear.push(chunk);
+        chunks.push(chunk);
         if (contentType === undefined && bytes >= SNIFF_BYTES) contentType = recognise();
         if (bytes - reported >= PROGRESS_STEP_BYTES) {
           reported = bytes;
@@ -531,7 +531,7 @@ export class LanServer extends EventEmitter<LanServerEvents> {
       if (bytes === 0) throw new AppError('ERR_IMAGE_UNSUPPORTED', { detail: 'empty file' }); // what the phone page itself says
       contentType ??= recognise();
       if (bytes !== reported) this.emit('upload-progress', { sessionId: session.id, phoneId: phone.phoneId, clientUploadId, bytes });
-      return { bytes, sha256: hash.digest('hex'), contentType, clear: Buffer.concat(clear) };
+      return { data: Buffer.concat(chunks), bytes, sha256: hash.digest('hex'), contentType };
     } catch (err) {
       if (signal.aborted && !(err instanceof AppError && err.code === 'ERR_IMAGE_FILE_TOO_LARGE')) throw endedError(session.state);
       throw toLanError(err);
